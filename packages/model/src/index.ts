@@ -1,0 +1,7 @@
+export * from './issues.js';
+export * from './common.js';
+export * from './upstream.js';
+export * from './api.js';
+export * from './resources.js';
+export * from './parse.js';
+export * from './serialize.js';
