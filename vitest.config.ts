@@ -1,22 +1,22 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const apps = new Set(['gateway', 'admin', 'cli']);
 
-export default defineConfig({
-  resolve: {
-    // Unit tests import workspace packages from source, so they never test a stale build.
-    alias: [
-      {
-        find: /^@tollgate\/([a-z-]+)$/,
-        replacement: '$1',
-        customResolver(id) {
-          return `${root}${apps.has(id) ? 'apps' : 'packages'}/${id}/src/index.ts`;
-        },
-      },
-    ],
+/** Unit tests import workspace packages from source, so they never test a stale build. */
+const workspaceSource: Plugin = {
+  name: 'tollgate-workspace-source',
+  enforce: 'pre',
+  resolveId(id) {
+    const m = /^@tollgate\/([a-z-]+)$/.exec(id);
+    if (!m?.[1]) return null;
+    return `${root}${apps.has(m[1]) ? 'apps' : 'packages'}/${m[1]}/src/index.ts`;
   },
+};
+
+export default defineConfig({
+  plugins: [workspaceSource],
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { parseResourcesYaml, parseYamlDocuments, validateDocuments, jsonDocuments } from './parse.js';
+import { toYaml } from './serialize.js';
+
+const upstream = `apiVersion: tollgate.dev/v1
+kind: Upstream
+metadata:
+  name: httpbin
+spec:
+  targets:
+    - url: http://127.0.0.1:9000
+`;
+const api = `apiVersion: tollgate.dev/v1
+kind: Api
+metadata:
+  name: orders
+spec:
+  hosts: [API.Example.com, "*.example.org"]
+  basePath: /orders
+  routes:
+    - name: all
+      destination:
+        upstream: httpbin
+`;
+
+describe('parseResourcesYaml', () => {
+  it('parses documents and fills defaults', () => {
+    const r = parseResourcesYaml(`${upstream}---\n${api}`);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const [u, a] = r.resources;
+    expect(u?.kind).toBe('Upstream');
+    if (u?.kind !== 'Upstream' || a?.kind !== 'Api') throw new Error('kinds');
+    expect(u.spec.targets[0]?.weight).toBe(100);
+    expect(u.spec.timeouts.connectMs).toBe(5000);
+    expect(a.spec.hosts).toEqual(['api.example.com', '*.example.org']);
+    expect(a.spec.version).toBe('v1');
+    expect(a.spec.routes[0]?.match).toEqual([{ path: { prefix: '/' }, methods: [] }]);
+    expect(a.metadata.labels).toEqual({});
+  });
+
+  it('names the document, field and line of an unknown field', () => {
+    const r = parseResourcesYaml(`${upstream}---\n${api.replace('basePath: /orders', 'basePath: /orders\n  colour: red')}`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues).toEqual([expect.objectContaining({ code: 'unknown_field', document: 1, resource: 'Api/orders', path: 'spec.colour', line: 16 })]);
+  });
+
+  it('reports a wrong type with its path', () => {
+    const r = parseResourcesYaml(upstream.replace('- url: http://127.0.0.1:9000', '- url: http://127.0.0.1:9000\n      weight: heavy'));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues[0]).toMatchObject({ code: 'invalid_type', document: 0, path: 'spec.targets[0].weight', line: 8 });
+  });
+
+  it('rejects an unknown kind and a wrong apiVersion', () => {
+    const r = parseResourcesYaml(`apiVersion: tollgate.dev/v1\nkind: Gizmo\nmetadata: {name: x}\nspec: {}\n---\n${upstream.replace('tollgate.dev/v1', 'tollgate.dev/v9')}`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues.map((i) => [i.code, i.document, i.path])).toEqual([
+      ['unknown_kind', 0, 'kind'],
+      ['invalid_value', 1, 'apiVersion'],
+    ]);
+  });
+
+  it('reports invalid YAML with a line and validates nothing', () => {
+    const r = parseResourcesYaml(`${upstream}---\nkind: Api\nmetadata: {name: x\n`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues[0]).toMatchObject({ code: 'invalid_yaml', document: 1 });
+    expect(r.issues[0]?.line).toBeGreaterThan(8);
+  });
+
+  it('refuses duplicate keys, duplicate resources and targets', () => {
+    expect(parseResourcesYaml('kind: Api\nkind: Upstream\n').ok).toBe(false);
+    const dup = parseResourcesYaml(`${upstream}---\n${upstream}`);
+    expect(!dup.ok && dup.issues[0]).toMatchObject({ code: 'duplicate_resource', document: 1 });
+    const t = parseResourcesYaml(`${upstream}    - url: http://127.0.0.1:9000/\n`);
+    expect(!t.ok && t.issues[0]).toMatchObject({ path: 'spec.targets[1].url' });
+  });
+
+  it('rejects unsafe paths and hosts', () => {
+    for (const bad of ['basePath: orders', 'basePath: /a/../b', 'basePath: /a%2fb', 'basePath: /a//b', 'basePath: /a?x=1']) {
+      const r = parseResourcesYaml(api.replace('basePath: /orders', bad));
+      expect(r.ok, bad).toBe(false);
+    }
+    const h = parseResourcesYaml(api.replace('"*.example.org"', '"http://x.org"'));
+    expect(!h.ok && h.issues[0]).toMatchObject({ path: 'spec.hosts[1]' });
+  });
+
+  it('skips empty documents but keeps document numbering', () => {
+    const { documents } = parseYamlDocuments(`---\n---\n${upstream}---\n`);
+    expect(documents.map((d) => d.index)).toEqual([1]);
+  });
+
+  it('defuses alias expansion bombs', () => {
+    const bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
+    expect(() => parseYamlDocuments(bomb)).toThrow();
+  });
+});
+
+describe('jsonDocuments', () => {
+  it('accepts one document, an array and a List', () => {
+    const doc = { apiVersion: 'tollgate.dev/v1', kind: 'Upstream', metadata: { name: 'u' }, spec: { targets: [{ url: 'http://a:1' }] } };
+    expect(validateDocuments(jsonDocuments(doc)).ok).toBe(true);
+    expect(validateDocuments(jsonDocuments([doc])).ok).toBe(true);
+    expect(validateDocuments(jsonDocuments({ kind: 'List', items: [doc] })).ok).toBe(true);
+    expect(validateDocuments(jsonDocuments('nope')).ok).toBe(false);
+  });
+});
+
+describe('toYaml', () => {
+  it('round-trips in dependency order', () => {
+    const r = parseResourcesYaml(`${api}---\n${upstream}`);
+    if (!r.ok) throw new Error('parse');
+    const out = toYaml(r.resources);
+    expect(out.indexOf('kind: Upstream')).toBeLessThan(out.indexOf('kind: Api'));
+    const again = parseResourcesYaml(out);
+    expect(again.ok && again.resources).toEqual([r.resources[1], r.resources[0]]);
+  });
+});
