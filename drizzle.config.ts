@@ -1,0 +1,11 @@
+import { defineConfig } from 'drizzle-kit';
+
+// The schema files are listed one by one (not the index) so drizzle-kit loads each table file
+// without resolving the `.js` ESM specifiers of the barrel.
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: ['./packages/db/src/schema/resources.ts', './packages/db/src/schema/config-state.ts', './packages/db/src/schema/admin-tokens.ts'],
+  out: './migrations',
+  strict: true,
+  verbose: true,
+});
