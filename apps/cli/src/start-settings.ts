@@ -1,0 +1,59 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+const optionalUrl = (schemes: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()))
+    .refine((s) => s === undefined || schemes.some((p) => s.startsWith(p)), `must start with ${schemes.join(' or ')}`);
+
+/**
+ * The environment Tollgate reads at start. The names are a public contract (deployment files
+ * and users depend on them); everything has a default that works on a laptop.
+ */
+export const settingsSchema = z.object({
+  PROXY_PORT: port(8000).describe('Port of the data plane (the proxy).'),
+  ADMIN_PORT: port(8001).describe('Port of the admin REST API.'),
+  STATUS_PORT: port(8100).describe('Port of the status listener (/healthz, /readyz).'),
+  PROXY_HOST: z.string().default('0.0.0.0').describe('Address the proxy binds to.'),
+  STATUS_HOST: z.string().default('0.0.0.0').describe('Address the status listener binds to.'),
+  ADMIN_HOST: z.string().optional().describe('Address the admin API binds to; 127.0.0.1 when ADMIN_TOKEN is unset, else 0.0.0.0.'),
+  DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']).describe('Postgres connection string; unset = embedded PGlite under TOLLGATE_DATA.'),
+  REDIS_URL: optionalUrl(['redis://', 'rediss://']).describe('Redis connection string; unset = in-process counters.'),
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s === '' ? undefined : s))
+    .refine((s) => s === undefined || s.length >= 16, 'must be at least 16 characters')
+    .describe('Bootstrap admin token; unset = one is generated on first start and printed once.'),
+  TOLLGATE_DATA: z.string().default('./.tollgate').describe('Directory of embedded data (PGlite).'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CONFIG_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('Safety-net config version check interval, ms.'),
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000).describe('How long in-flight requests may take to finish on shutdown, ms.'),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .describe('Comma-separated addresses/CIDRs whose X-Forwarded-* headers are trusted.'),
+});
+
+export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; adminHost: string };
+
+/** Reads and checks the environment; throws an Error listing every bad variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const s = parsed.data;
+  return {
+    ...s,
+    dataDir: resolve(s.TOLLGATE_DATA),
+    // Without an operator-chosen token the admin API must not be reachable from other hosts
+    // (APISIX CVE-2020-13945 shipped a default admin key reachable from anywhere).
+    adminHost: s.ADMIN_HOST ?? (s.ADMIN_TOKEN ? '0.0.0.0' : '127.0.0.1'),
+  };
+}

@@ -1,0 +1,171 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { buildAdmin } from '@tollgate/admin';
+import { compileConfig } from '@tollgate/compiler';
+import { buildGateway } from '@tollgate/gateway';
+import type { Resource } from '@tollgate/model';
+import {
+  createMemoryCounterStore,
+  createPgliteStores,
+  createPostgresStores,
+  createRedisCounterStore,
+  type AdminToken,
+  type AdminTokenStore,
+  type ConfigStore,
+  type CounterStore,
+} from '@tollgate/stores';
+import { loadSettings, type Settings } from './start-settings.js';
+
+/** Which parts of Tollgate this process runs. */
+export type StartRole = 'all' | 'gateway' | 'admin';
+
+export interface StartOptions {
+  role: StartRole;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What a started Tollgate process holds, so tests and signal handlers can stop it. */
+export interface RunningTollgate {
+  settings: Settings;
+  /** Stops accepting, drains in-flight requests, closes stores. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Admin-token prefix, so a leaked token is recognizable by secret scanners. */
+const ADMIN_TOKEN_PREFIX = 'tgadm_';
+
+/** The set validator the admin API runs inside every apply: the gateway's own compiler. */
+function validateSet(resources: Resource[]) {
+  const compiled = compileConfig(resources, 0);
+  return compiled.ok ? [] : compiled.issues;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * ADMIN_TOKEN is accepted as an admin without being stored, so rotating the variable revokes
+ * the old value at the next restart.
+ */
+function withEnvironmentToken(inner: AdminTokenStore, token: string | undefined): AdminTokenStore {
+  if (token === undefined) return inner;
+  const envHash = sha256(token);
+  const envToken: AdminToken = { id: 'atk_env', name: 'ADMIN_TOKEN', role: 'admin', hash: envHash, createdAt: new Date(0) };
+  return {
+    insert: (t) => inner.insert(t),
+    findByHash: async (hash) => (hash === envHash ? envToken : inner.findByHash(hash)),
+    countActive: async () => (await inner.countActive()) + 1,
+  };
+}
+
+/**
+ * First start without ADMIN_TOKEN: generate a token, store only its hash, and print it once on
+ * the terminal (never through the logger, whose lines may be shipped elsewhere).
+ */
+async function bootstrapAdminToken(tokens: AdminTokenStore, settings: Settings, log: Logger): Promise<void> {
+  if (settings.ADMIN_TOKEN !== undefined) return;
+  if ((await tokens.countActive()) > 0) {
+    log.info({ adminHost: settings.adminHost }, 'admin API bound to loopback; use the admin token printed at first start, or set ADMIN_TOKEN');
+    return;
+  }
+  const token = ADMIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  await tokens.insert({ id: `atk_${randomBytes(8).toString('hex')}`, name: 'bootstrap', role: 'admin', hash: sha256(token) });
+  process.stdout.write(
+    `\n  Tollgate generated an admin token. It is shown only this once; store it now:\n\n    ${token}\n\n` +
+      `  Use it as: Authorization: Bearer <token> (or TOLLGATE_ADMIN_TOKEN for the CLI).\n` +
+      `  The admin API listens on ${settings.adminHost} only until you set ADMIN_TOKEN.\n\n`,
+  );
+}
+
+async function openStores(settings: Settings, log: Logger) {
+  if (settings.DATABASE_URL) {
+    log.info({ store: 'postgres' }, 'config store: Postgres');
+    return createPostgresStores({ url: settings.DATABASE_URL });
+  }
+  mkdirSync(settings.dataDir, { recursive: true });
+  const dataDir = join(settings.dataDir, 'pgdata');
+  log.info({ store: 'pglite', dataDir }, 'config store: embedded PGlite (set DATABASE_URL for Postgres)');
+  return createPgliteStores({ dataDir });
+}
+
+async function openCounters(settings: Settings, log: Logger): Promise<CounterStore> {
+  if (!settings.REDIS_URL) {
+    log.info({ store: 'memory' }, 'counter store: in-process (set REDIS_URL for Redis)');
+    return createMemoryCounterStore();
+  }
+  const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:' });
+  const reachable = await counters.ping();
+  log.info({ store: 'redis', reachable }, reachable ? 'counter store: Redis' : 'counter store: Redis not reachable yet; will keep retrying');
+  return counters;
+}
+
+/** Starts the gateway, the admin API, or both, on the stores the environment names. */
+export async function startTollgate(options: StartOptions): Promise<RunningTollgate> {
+  const settings = loadSettings(options.env);
+  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } });
+  const stores = await openStores(settings, log);
+  const counters = await openCounters(settings, log);
+  const closers: Array<() => Promise<void>> = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // Reverse start order: stop taking traffic first, close stores last.
+      for (const close of closers.reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          log.error({ err }, 'error while stopping');
+        }
+      }
+      await counters.close().catch(() => undefined);
+      await stores.close().catch(() => undefined);
+    })();
+    return stopping;
+  };
+  try {
+    if (options.role !== 'admin') await startDataPlane(stores.config, settings, log, closers);
+    if (options.role !== 'gateway') {
+      const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
+      await bootstrapAdminToken(tokens, settings, log);
+      const admin = await buildAdmin({ config: stores.config, tokens, validate: validateSet, logger: log.child({ component: 'admin' }) });
+      await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
+      closers.push(() => admin.close());
+      log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { settings, stop };
+}
+
+async function startDataPlane(config: ConfigStore, settings: Settings, log: Logger, closers: Array<() => Promise<void>>): Promise<void> {
+  const gateway = buildGateway({
+    source: config,
+    logger: log.child({ component: 'gateway' }),
+    options: { configPollMs: settings.CONFIG_POLL_MS, drainTimeoutMs: settings.DRAIN_TIMEOUT_MS, trustedProxies: settings.TRUSTED_PROXIES },
+  });
+  closers.push(() => gateway.close());
+  await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });
+  await gateway.ready;
+  await gateway.proxy.listen({ host: settings.PROXY_HOST, port: settings.PROXY_PORT });
+  log.info({ proxy: `http://${settings.PROXY_HOST}:${settings.PROXY_PORT}`, status: `http://${settings.STATUS_HOST}:${settings.STATUS_PORT}`, configVersion: gateway.currentVersion() }, 'gateway listening');
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully (readiness 503, drain, exit 0). */
+export async function runUntilSignal(options: StartOptions): Promise<void> {
+  const running = await startTollgate(options);
+  await new Promise<void>((resolveSignal) => {
+    const onSignal = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolveSignal();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await running.stop();
+}
