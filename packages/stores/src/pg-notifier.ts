@@ -1,0 +1,133 @@
+import pg from 'pg';
+import { CONFIG_CHANNEL, type ChangeNotifier } from './sql-config-store.js';
+
+/** Reconnect delays of the listener connection: doubling from `minMs` up to `maxMs`. */
+export interface BackoffOptions {
+  minMs: number;
+  maxMs: number;
+}
+
+/** The `application_name` of the listening session, so operators (and tests) can spot it. */
+export const LISTENER_APPLICATION_NAME = 'tollgate-config-listener';
+
+/**
+ * Listens on `tollgate_config` over ONE dedicated `pg.Client` (a pooled connection would lose the
+ * LISTEN when returned). If the connection drops it reconnects with exponential backoff, and after
+ * reconnecting reports the current version once: notifications sent while it was away are lost
+ * (Postgres does not queue them for absent sessions), so watchers must be told to catch up.
+ */
+export class PgChangeNotifier implements ChangeNotifier {
+  private readonly watchers = new Set<(version: number) => void>();
+  private client: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly backoff: BackoffOptions = { minMs: 100, maxMs: 5_000 },
+  ) {}
+
+  async listen(onVersion: (version: number) => void): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error('notifier is closed');
+    this.watchers.add(onVersion);
+    try {
+      await this.ensureConnected(false);
+    } catch (err) {
+      this.watchers.delete(onVersion);
+      throw err;
+    }
+    return async () => {
+      this.watchers.delete(onVersion);
+      if (this.watchers.size === 0) await this.disconnect();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watchers.clear();
+    await this.disconnect();
+  }
+
+  private ensureConnected(reconnect: boolean): Promise<void> {
+    if (this.client) return Promise.resolve();
+    this.connecting ??= this.connect(reconnect).finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(reconnect: boolean): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: LISTENER_APPLICATION_NAME });
+    client.on('notification', (msg) => {
+      if (msg.channel !== CONFIG_CHANNEL || msg.payload === undefined) return;
+      const version = Number(msg.payload);
+      if (Number.isSafeInteger(version)) this.emit(version);
+    });
+    // 'error' then 'end' follow a dropped connection; without an 'error' listener pg would throw.
+    client.on('error', () => {});
+    client.on('end', () => this.onLost(client));
+    try {
+      await client.connect();
+      // Owned from here on, so a drop during LISTEN already triggers the reconnect loop.
+      this.client = client;
+      await client.query(`LISTEN ${CONFIG_CHANNEL}`);
+    } catch (err) {
+      if (this.client === client) this.client = undefined;
+      client.removeAllListeners('end');
+      await client.end().catch(() => {});
+      throw err;
+    }
+    if (this.closed || this.watchers.size === 0) {
+      this.client = undefined;
+      client.removeAllListeners('end');
+      await client.end().catch(() => {});
+      return;
+    }
+    this.attempt = 0;
+    if (reconnect) {
+      const { rows } = await client.query<{ version: string }>('SELECT version::text AS version FROM config_state WHERE id = 1');
+      if (rows[0]) this.emit(Number(rows[0].version));
+    }
+  }
+
+  private emit(version: number): void {
+    for (const watcher of this.watchers) {
+      try {
+        watcher(version);
+      } catch {
+        // One faulty watcher must not stop the others from hearing of the change.
+      }
+    }
+  }
+
+  private onLost(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.watchers.size === 0 || this.retryTimer) return;
+    const delay = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** this.attempt);
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.ensureConnected(true).catch(() => this.scheduleReconnect());
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private async disconnect(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await this.connecting?.catch(() => {});
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => {});
+    }
+  }
+}

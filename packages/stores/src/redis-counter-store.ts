@@ -1,0 +1,104 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { CounterStore, WindowCount } from './counter-store.js';
+
+/**
+ * One atomic step of a fixed window: add, then give the key its TTL if it has none (a new key, or
+ * one that somehow lost it), so no counter can live forever. Returns the count and the remaining
+ * window. One key per call: safe on Redis Cluster.
+ */
+const INCREMENT_LUA = `
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+return {count, ttl}
+`;
+
+interface IncrementCommand {
+  tollgateIncrement(key: string, by: number, windowMs: number): Promise<[number, number]>;
+}
+
+/** Options of the Redis counter store. */
+export interface RedisCounterStoreOptions {
+  url: string;
+  /** Prefix of every key, e.g. `tollgate:rl:`. */
+  keyPrefix: string;
+  /** Per-command deadline in ms (default 500): enforcement must not stall requests on a slow Redis. */
+  commandTimeoutMs?: number;
+  /** Wait for the first connection before resolving (default true). */
+  waitForConnection?: boolean;
+}
+
+/** A Redis counter store: `CounterStore` plus the key it would use, for inspection. */
+export interface RedisCounterStore extends CounterStore {
+  /** The Redis key a counter name maps to (prefix + `{name}` hash tag). */
+  redisKey(key: string): string;
+  /** The underlying client (for metrics or tests); do not close it directly. */
+  readonly client: Redis;
+}
+
+/**
+ * Counters in Redis (or Redis Cluster via hash tags), for limits that must hold across nodes.
+ * The client fails fast instead of queueing: no offline queue, one retry, a short command
+ * timeout, and reconnects in the background, so a Redis outage turns into quick errors the
+ * policy can handle (fail open or closed) rather than stalled requests.
+ */
+export async function createRedisCounterStore(options: RedisCounterStoreOptions): Promise<RedisCounterStore> {
+  const redisOptions: RedisOptions = {
+    commandTimeout: options.commandTimeoutMs ?? 500,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
+  };
+  const client = new Redis(options.url, redisOptions);
+  // Connection errors are retried by ioredis; without a listener they would be logged as unhandled.
+  client.on('error', () => {});
+  client.defineCommand('tollgateIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
+  const commands = client as Redis & IncrementCommand;
+  const connected = client.connect();
+  if (options.waitForConnection ?? true) {
+    try {
+      await connected;
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    }
+  } else {
+    connected.catch(() => {});
+  }
+  // The hash tag keeps every key of one counter in one slot, whatever the prefix.
+  const redisKey = (key: string) => `${options.keyPrefix}{${key}}`;
+  return {
+    client,
+    redisKey,
+    async increment(key: string, by: number, windowMs: number): Promise<WindowCount> {
+      if (!Number.isSafeInteger(by) || !Number.isSafeInteger(windowMs) || windowMs < 1) {
+        throw new RangeError('increment needs an integer amount and a positive integer window');
+      }
+      const [count, resetMs] = await commands.tollgateIncrement(redisKey(key), by, windowMs);
+      return { count: Number(count), resetMs: Number(resetMs) };
+    },
+    async get(key: string): Promise<number> {
+      const value = await client.get(redisKey(key));
+      return value === null ? 0 : Number(value);
+    },
+    async ping(): Promise<boolean> {
+      try {
+        return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close(): Promise<void> {
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { configState, resources, type Database, type ResourceRow } from '@tollgate/db';
+import { RESOURCE_KINDS, canonicalJson, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import {
+  ApplyRejectedError,
+  ResourceConflictError,
+  type ApplyOptions,
+  type ApplyResult,
+  type ConfigSnapshot,
+  type ConfigStore,
+  type ListOptions,
+  type ListPage,
+  type ResourceChange,
+  type SetValidator,
+  type StoredResource,
+} from './config-store.js';
+
+/** The channel every committed config change is announced on; the payload is the new version. */
+export const CONFIG_CHANNEL = 'tollgate_config';
+
+/** Largest page `list` serves. */
+export const MAX_LIST_LIMIT = 500;
+
+/** Delivers config-change notifications; the only part that differs between `pg` and PGlite. */
+export interface ChangeNotifier {
+  /** Starts calling `onVersion` for every notification; resolves once listening. */
+  listen(onVersion: (version: number) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** Identity of a resource within the store. */
+function keyOf(kind: string, name: string): string {
+  return `${kind}/${name}`;
+}
+
+function toResource(row: ResourceRow): Resource {
+  // Rows are only ever written by this store from validated resources.
+  return { apiVersion: row.apiVersion, kind: row.kind, metadata: row.metadata, spec: row.spec } as Resource;
+}
+
+function toStored(row: ResourceRow): StoredResource {
+  return { resource: toResource(row), version: Number(row.version), createdAt: row.createdAt, updatedAt: row.updatedAt };
+}
+
+/** The document as persisted, without any extra properties a caller's object may carry. */
+function normalize(r: Resource): Resource {
+  return { apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec } as Resource;
+}
+
+const kindRank = (k: string) => {
+  const i = RESOURCE_KINDS.indexOf(k as ResourceKind);
+  return i === -1 ? RESOURCE_KINDS.length : i;
+};
+
+/** Dependency order of kinds, then name: the order changes are reported in. */
+function compareChanges(a: ResourceChange, b: ResourceChange): number {
+  return kindRank(a.kind) - kindRank(b.kind) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+/** What one mutation wants: the resulting set and the per-resource changes, from the current set. */
+interface Plan {
+  resulting: Resource[];
+  changes: ResourceChange[];
+}
+
+/**
+ * ConfigStore over any drizzle Postgres database (`pg` pool or PGlite). Each write is one
+ * transaction that locks the single `config_state` row first, so writers are serialized and every
+ * committed change gets its own version; `NOTIFY` is sent in the same transaction, so listeners
+ * hear of a change only once it is committed (Postgres delivers notifications at commit).
+ */
+export class SqlConfigStore implements ConfigStore {
+  constructor(
+    private readonly db: Database,
+    private readonly notifier: ChangeNotifier,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  async load(): Promise<ConfigSnapshot> {
+    // Repeatable read: the version and the rows come from one snapshot, so they always match.
+    return this.db.transaction(
+      async (tx) => {
+        const version = await this.readVersion(tx);
+        const rows = await tx.select().from(resources);
+        return { version, resources: sortResources(rows.map(toResource)) };
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  }
+
+  async version(): Promise<number> {
+    return this.readVersion(this.db);
+  }
+
+  async apply(input: Resource[], options: ApplyOptions): Promise<ApplyResult> {
+    const duplicates = findDuplicates(input);
+    if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
+    return this.mutate(options.validate, options.dryRun ?? false, (current) => {
+      const changes: ResourceChange[] = [];
+      const resulting = new Map<string, Resource>(options.prune ? [] : current);
+      for (const raw of input) {
+        const after = normalize(raw);
+        const key = keyOf(after.kind, after.metadata.name);
+        const before = current.get(key);
+        if (before && options.createOnly) throw new ResourceConflictError(after.kind, after.metadata.name, 'exists');
+        resulting.set(key, after);
+        const action = before === undefined ? 'create' : canonicalJson(before) === canonicalJson(after) ? 'unchanged' : 'update';
+        changes.push({ kind: after.kind, name: after.metadata.name, action, ...(before ? { before } : {}), after });
+      }
+      if (options.prune) {
+        for (const [key, before] of current) {
+          if (!resulting.has(key)) changes.push({ kind: before.kind, name: before.metadata.name, action: 'delete', before });
+        }
+      }
+      return { resulting: [...resulting.values()], changes };
+    });
+  }
+
+  async delete(kind: ResourceKind, name: string, options: Omit<ApplyOptions, 'prune' | 'createOnly'>): Promise<ApplyResult> {
+    return this.mutate(options.validate, options.dryRun ?? false, (current) => {
+      const key = keyOf(kind, name);
+      const before = current.get(key);
+      if (!before) throw new ResourceConflictError(kind, name, 'not_found');
+      const resulting = [...current.entries()].filter(([k]) => k !== key).map(([, r]) => r);
+      return { resulting, changes: [{ kind, name, action: 'delete', before }] };
+    });
+  }
+
+  async get(kind: ResourceKind, name: string): Promise<StoredResource | undefined> {
+    const rows = await this.db.select().from(resources).where(and(eq(resources.kind, kind), eq(resources.name, name)));
+    return rows[0] ? toStored(rows[0]) : undefined;
+  }
+
+  async list(kind: ResourceKind, options: ListOptions): Promise<ListPage> {
+    const { limit } = options;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}`);
+    }
+    const where = options.after === undefined ? eq(resources.kind, kind) : and(eq(resources.kind, kind), gt(resources.name, options.after));
+    // One extra row tells whether another page exists without a count query.
+    const rows = await this.db.select().from(resources).where(where).orderBy(asc(resources.name)).limit(limit + 1);
+    const items = rows.slice(0, limit).map(toStored);
+    const last = items.at(-1);
+    return rows.length > limit && last ? { items, next: last.resource.metadata.name } : { items };
+  }
+
+  watch(onChange: (version: number) => void): Promise<() => Promise<void>> {
+    return this.notifier.listen(onChange);
+  }
+
+  async close(): Promise<void> {
+    await this.notifier.close();
+    await this.onClose();
+  }
+
+  private async readVersion(db: Database | Tx, forUpdate = false): Promise<number> {
+    const query = db.select({ version: configState.version }).from(configState).where(eq(configState.id, 1));
+    const rows = forUpdate ? await query.for('update') : await query;
+    const row = rows[0];
+    if (!row) throw new Error('config_state row missing: run the migrations');
+    return Number(row.version);
+  }
+
+  /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */
+  private async mutate(validate: SetValidator, dryRun: boolean, plan: (current: Map<string, Resource>) => Plan): Promise<ApplyResult> {
+    return this.db.transaction(async (tx) => {
+      const version = await this.readVersion(tx, true);
+      const rows = await tx.select().from(resources);
+      const current = new Map(rows.map((r) => [keyOf(r.kind, r.name), toResource(r)] as const));
+      const { resulting, changes } = plan(current);
+      changes.sort(compareChanges);
+      const issues = validate(sortResources(resulting));
+      // Throwing inside the transaction rolls it back: nothing half-applies.
+      if (issues.length > 0) throw new ApplyRejectedError(issues);
+      const effective = changes.filter((c) => c.action !== 'unchanged');
+      // A dry run wrote nothing, so committing its read-only transaction changes nothing.
+      if (dryRun || effective.length === 0) return { version, dryRun, changes };
+      const next = version + 1;
+      const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
+      if (upserts.length > 0) {
+        await tx
+          .insert(resources)
+          .values(
+            upserts.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: next })),
+          )
+          .onConflictDoUpdate({
+            target: [resources.kind, resources.name],
+            set: {
+              apiVersion: sql`excluded.api_version`,
+              metadata: sql`excluded.metadata`,
+              spec: sql`excluded.spec`,
+              version: sql`excluded.version`,
+              updatedAt: sql`now()`,
+            },
+          });
+      }
+      const deletes = new Map<string, string[]>();
+      for (const c of effective) if (c.action === 'delete') deletes.set(c.kind, [...(deletes.get(c.kind) ?? []), c.name]);
+      for (const [kind, names] of deletes) {
+        await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, names)));
+      }
+      await tx.update(configState).set({ version: next, updatedAt: sql`now()` }).where(eq(configState.id, 1));
+      await tx.execute(sql`SELECT pg_notify(${CONFIG_CHANNEL}, ${String(next)})`);
+      return { version: next, dryRun, changes };
+    });
+  }
+}
+
+/** The same `kind/name` twice in one apply is ambiguous: which one wins? Reject it instead. */
+function findDuplicates(input: Resource[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  input.forEach((r, document) => {
+    const key = keyOf(r.kind, r.metadata.name);
+    if (seen.has(key)) issues.push({ code: 'duplicate_resource', message: `${key} appears more than once`, document, resource: key, path: 'metadata.name' });
+    seen.add(key);
+  });
+  return issues;
+}

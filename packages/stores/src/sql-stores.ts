@@ -1,0 +1,50 @@
+import { migratePglite, migratePostgres, openPglite, openPostgres } from '@tollgate/db';
+import type { AdminTokenStore, ConfigStore } from './config-store.js';
+import { PgChangeNotifier, type BackoffOptions } from './pg-notifier.js';
+import { PgliteChangeNotifier } from './pglite-notifier.js';
+import { SqlAdminTokenStore } from './sql-admin-token-store.js';
+import { SqlConfigStore } from './sql-config-store.js';
+
+/** The durable stores of one database, closed together. */
+export interface SqlStores {
+  config: ConfigStore;
+  tokens: AdminTokenStore;
+  /** Stops watchers and closes the database connections. */
+  close(): Promise<void>;
+}
+
+/** Options of the Postgres stores. */
+export interface PostgresStoresOptions {
+  url: string;
+  /** Pool size (default 10). */
+  poolMax?: number;
+  /** Reconnect backoff of the LISTEN connection. */
+  listenBackoff?: BackoffOptions;
+}
+
+/** Stores on a real Postgres: migrates first (safe with concurrent starters), then a `pg` pool. */
+export async function createPostgresStores(options: PostgresStoresOptions): Promise<SqlStores> {
+  await migratePostgres(options.url);
+  const handle = openPostgres(options.url, options.poolMax === undefined ? {} : { max: options.poolMax });
+  const config = new SqlConfigStore(handle.db, new PgChangeNotifier(options.url, options.listenBackoff), () => handle.close());
+  return { config, tokens: new SqlAdminTokenStore(handle.db), close: () => config.close() };
+}
+
+/** Options of the embedded stores. */
+export interface PgliteStoresOptions {
+  /** Data directory; undefined keeps everything in memory. */
+  dataDir?: string;
+}
+
+/** Stores on embedded PGlite (single process): the default on one machine. Migrates first. */
+export async function createPgliteStores(options: PgliteStoresOptions = {}): Promise<SqlStores> {
+  const handle = await openPglite(options.dataDir);
+  try {
+    await migratePglite(handle.db);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close());
+  return { config, tokens: new SqlAdminTokenStore(handle.db), close: () => config.close() };
+}
