@@ -1,0 +1,136 @@
+// `npm run bench`: the direct upstream against the same upstream through the gateway, on
+// loopback, with autocannon. Prints req/s, p50, p99 and the ratio to direct for each case, and
+// saves a Markdown table under bench/results/. Copy the table into docs/benchmarks.md with the
+// date and machine when it changes.
+//
+// Written as plain .mjs (not TypeScript) so it runs the built gateway exactly as production does,
+// without a loader in the measured path.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.DURATION ?? 10);
+const WARMUP = Number(process.env.WARMUP ?? 3);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const children = [];
+
+function spawnChild(cmd, args, env, { stdout = 'pipe' } = {}) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+function firstLine(child) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const i = buf.indexOf('\n');
+      if (i !== -1) resolve(buf.slice(0, i).trim());
+    });
+    child.on('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+async function waitFor(url, headers = {}) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(url, { headers });
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+let nextPort = 19100;
+/** Starts a whole Tollgate (gateway + admin, embedded store) with the given config and log level. */
+async function startTollgate(name, configYaml, logLevel) {
+  const data = mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`));
+  const token = 'bench-admin-token-0123456789abcdef';
+  const ports = { PROXY_PORT: nextPort++, ADMIN_PORT: nextPort++, STATUS_PORT: nextPort++ };
+  const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: token, LOG_LEVEL: logLevel, NODE_ENV: 'production', PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1' };
+  // Access-log lines go to /dev/null: we measure producing them, not a terminal.
+  spawnChild(process.execPath, [join(root, 'apps/cli/dist/main.js'), 'start', 'all'], env, { stdout: 'ignore' });
+  await waitFor(`http://127.0.0.1:${ports.STATUS_PORT}/readyz`);
+  const res = await fetch(`http://127.0.0.1:${ports.ADMIN_PORT}/config`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' }, body: configYaml });
+  if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
+  return { url: `http://127.0.0.1:${ports.PROXY_PORT}`, cleanup: () => rmSync(data, { recursive: true, force: true }) };
+}
+
+function run(url, headers) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers, pipelining: 1 }, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+async function measure(name, url, headers = {}) {
+  await waitFor(url, headers);
+  await new Promise((resolve, reject) => autocannon({ url, connections: CONNECTIONS, duration: WARMUP, headers }, (e) => (e ? reject(e) : resolve())));
+  const r = await run(url, headers);
+  const errors = r.errors + r.timeouts + r.non2xx;
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors };
+}
+
+async function main() {
+  const up = spawnChild(process.execPath, [join(root, 'bench/upstream.mjs')], {});
+  const upPort = await firstLine(up);
+  const upstreamUrl = `http://127.0.0.1:${upPort}`;
+  const config = `apiVersion: tollgate.dev/v1
+kind: Upstream
+metadata: { name: bench }
+spec:
+  targets: [{ url: "${upstreamUrl}" }]
+---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: bench }
+spec:
+  routes:
+    - name: all
+      destination: { upstream: bench }
+`;
+  const rows = [];
+  rows.push(await measure('direct upstream', `${upstreamUrl}/`));
+  const quiet = await startTollgate('quiet', config, 'warn');
+  rows.push(await measure('gateway, plain route, access log off', `${quiet.url}/`));
+  const logged = await startTollgate('logged', config, 'info');
+  rows.push(await measure('gateway, plain route, access log on', `${logged.url}/`));
+  rows.push(await measure('direct upstream (again, drift check)', `${upstreamUrl}/`));
+
+  const direct = rows[0].rps;
+  const table = [
+    `| case | req/s | p50 ms | p99 ms | ratio to direct | errors |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: |`,
+    ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / direct).toFixed(2)} | ${r.errors} |`),
+  ].join('\n');
+  const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, node ${process.version}, ${new Date().toISOString()}`;
+  process.stdout.write(`\n${header}\n\n${table}\n`);
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`), `${header}\n\n${table}\n`);
+  quiet.cleanup();
+  logged.cleanup();
+}
+
+function stopAll() {
+  for (const c of children) c.kill('SIGTERM');
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+main().then(
+  () => {
+    stopAll();
+    setTimeout(() => process.exit(0), 500);
+  },
+  (err) => {
+    console.error(err);
+    stopAll();
+    process.exit(1);
+  },
+);

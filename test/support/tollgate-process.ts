@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+
+/** The built CLI, as `npm start` runs it. Black-box tests run the real build, not the source. */
+export const CLI = fileURLToPath(new URL('../../apps/cli/dist/main.js', import.meta.url));
+
+/** A `tollgate start …` child process and the ports it listens on. */
+export interface TollgateProcess {
+  child: ChildProcess;
+  proxyUrl: string;
+  adminUrl: string;
+  statusUrl: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves when the process has exited, with its exit code. */
+  exited: Promise<number | null>;
+  /** SIGTERM and wait for exit (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+export interface StartTollgateOptions {
+  role?: 'all' | 'gateway' | 'admin';
+  env?: Record<string, string | undefined>;
+  /** Wait for this to be true before resolving: 'ready' (/readyz 200), 'admin' (/healthz 200) or 'none'. */
+  waitFor?: 'ready' | 'admin' | 'none';
+}
+
+/** Starts Tollgate as a child process on free ports and waits until it answers. */
+export async function startTollgateProcess(options: StartTollgateOptions = {}): Promise<TollgateProcess> {
+  const role = options.role ?? 'all';
+  const [proxy, admin, status] = [await freePort(), await freePort(), await freePort()];
+  let out = '';
+  const child = spawn(process.execPath, [CLI, 'start', role], {
+    env: {
+      PATH: process.env.PATH,
+      PROXY_PORT: String(proxy),
+      ADMIN_PORT: String(admin),
+      STATUS_PORT: String(status),
+      PROXY_HOST: '127.0.0.1',
+      STATUS_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      CONFIG_POLL_MS: '2000',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const proc: TollgateProcess = {
+    child,
+    proxyUrl: `http://127.0.0.1:${proxy}`,
+    adminUrl: `http://127.0.0.1:${admin}`,
+    statusUrl: `http://127.0.0.1:${status}`,
+    output: () => out,
+    exited,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  const waitFor = options.waitFor ?? (role === 'admin' ? 'admin' : 'ready');
+  if (waitFor !== 'none') {
+    const url = waitFor === 'ready' ? `${proc.statusUrl}/readyz` : `${proc.adminUrl}/healthz`;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`tollgate exited with ${child.exitCode}:\n${out}`);
+      try {
+        if ((await fetch(url)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await proc.stop(1000);
+        throw new Error(`tollgate did not become ready in 30 s:\n${out}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return proc;
+}
+
+/** Polls `fn` until it returns true; resolves with the elapsed milliseconds, rejects after `timeoutMs`. */
+export async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await fn().catch(() => false)) return Date.now() - start;
+    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
