@@ -1,0 +1,2 @@
+export * from './normalize-path.js';
+export * from './route-table.js';
