@@ -5,3 +5,4 @@ export * from './api.js';
 export * from './resources.js';
 export * from './parse.js';
 export * from './serialize.js';
+export * from './reference-docs.js';
