@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import type { AdminTokenStore, ConfigStore, SetValidator } from '@tollgate/stores';
+import { registerAuth } from './auth.js';
+import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
+import { registerErrorHandlers } from './error-handlers.js';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
+import * as apis from './routes/apis.js';
+import * as config from './routes/config.js';
+import * as health from './routes/health.js';
+import * as upstreams from './routes/upstreams.js';
+
+/** Default largest accepted request body: room for thousands of resources in one apply. */
+export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
+
+/** Dependencies and options of the admin API. */
+export interface AdminOptions {
+  config: ConfigStore;
+  tokens: AdminTokenStore;
+  /** Checks a complete resulting resource set; see `compilerValidator`. */
+  validate: SetValidator;
+  /** Logger (pino); without one the server logs nothing. */
+  logger?: FastifyBaseLogger;
+  /** Largest request body in bytes (default 5 MiB); larger bodies get 413. */
+  bodyLimit?: number;
+}
+
+/** Incoming request ids are kept when they are short and harmless in logs; others are replaced. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Route schemas validate path and query with zod. Bodies are documented by their schema but
+ * validated in the handler by @tollgate/model, whose issues carry document index and YAML line.
+ */
+const partValidator: FastifySchemaCompiler<unknown> = (route) => {
+  if (route.httpPart === 'body') return (data: unknown) => ({ value: data });
+  return validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+};
+
+/** Builds the admin REST API (not listening: call `listen`, or test with `inject`). */
+export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit,
+    requestTimeout: 120_000,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(partValidator);
+  // Responses are built from already validated model objects, so they are written as they are;
+  // the response schemas document them in OpenAPI.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    done(null, new YamlText(body as string));
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandlers(app);
+  registerAuth(app, options.tokens);
+  await registerOpenApi(app);
+
+  const ctx = { config: options.config, validate: options.validate };
+  health.register(app);
+  registerOpenApiRoute(app);
+  config.register(app, ctx);
+  upstreams.register(app, ctx);
+  apis.register(app, ctx);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,8 @@
+import type { ConfigStore, SetValidator } from '@tollgate/stores';
+
+/** What route files need from the outside world. */
+export interface AdminContext {
+  config: ConfigStore;
+  /** Checks the complete resulting resource set (usually: it compiles). */
+  validate: SetValidator;
+}

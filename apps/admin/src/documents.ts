@@ -1,0 +1,95 @@
+import { jsonDocuments, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
+import type { SetValidator } from '@tollgate/stores';
+import { ProblemError } from './problem.js';
+
+/** Media types accepted for YAML bodies (RFC 9512 registers `application/yaml`; the others are common in the wild). */
+export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'] as const;
+
+/** The document as the API shows it: exactly the fields `tollgate apply` accepts back. */
+export function toDocument(resource: Resource): Resource {
+  return { apiVersion: resource.apiVersion, kind: resource.kind, metadata: resource.metadata, spec: resource.spec } as Resource;
+}
+
+/** A body parsed by the YAML content-type parser: kept as text so issues can carry line numbers. */
+export class YamlText {
+  constructor(readonly text: string) {}
+}
+
+/** Resources validated against the model, with the source documents they came from. */
+export interface SubmittedResources {
+  resources: Resource[];
+  documents: SourceDocument[];
+}
+
+/**
+ * Turns a request body (YAML text or parsed JSON) into validated resources. Syntax errors are
+ * 400 INVALID_BODY (the input is not a document at all); model violations are 422 INVALID_CONFIG.
+ */
+export function readResources(body: unknown): SubmittedResources {
+  let documents: SourceDocument[];
+  if (body instanceof YamlText) {
+    const parsed = parseYamlDocuments(body.text);
+    if (parsed.issues.length > 0) throw new ProblemError('INVALID_BODY', summarize('the body is not valid YAML', parsed.issues), { errors: parsed.issues });
+    documents = parsed.documents;
+  } else if (body === undefined || body === null) {
+    throw new ProblemError('INVALID_BODY', 'the request has no body; send YAML or JSON documents');
+  } else {
+    documents = jsonDocuments(body);
+  }
+  const result = validateDocuments(documents);
+  if (!result.ok) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', result.issues), { errors: result.issues });
+  return { resources: result.resources, documents };
+}
+
+/** Like readResources, for endpoints that take exactly one resource. */
+export function readOneResource(body: unknown): { resource: Resource; document: SourceDocument } {
+  const { resources, documents } = readResources(body);
+  const [resource] = resources;
+  const [document] = documents;
+  if (resources.length !== 1 || resource === undefined || document === undefined) {
+    throw new ProblemError('INVALID_BODY', `expected exactly one document, got ${resources.length}`);
+  }
+  return { resource, document };
+}
+
+/** A one-line summary of issues for the problem's `detail`. */
+export function summarize(lead: string, issues: readonly ConfigIssue[]): string {
+  const first = issues[0];
+  if (!first) return lead;
+  const where = [first.document !== undefined ? `document ${first.document}` : '', first.resource ?? '', first.line !== undefined ? `line ${first.line}` : ''].filter((s) => s !== '').join(' ');
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  return `${lead}: ${where ? `${where}: ` : ''}${first.path ? `${first.path}: ` : ''}${first.message}${more}`;
+}
+
+/** Parses `a.b[0].c` (formatPath's output) back into parts, to find the YAML line of a field. */
+export function parsePath(path: string): PropertyKey[] {
+  const parts: PropertyKey[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (m[2] !== undefined) parts.push(Number(m[2]));
+    else if (m[1] !== undefined) parts.push(m[1]);
+  }
+  return parts;
+}
+
+/**
+ * Wraps a set validator so that issues about submitted resources (identified by `Kind/name`)
+ * name the document index and YAML line the operator has to fix.
+ */
+export function locateIssues(validate: SetValidator, submitted: SubmittedResources): SetValidator {
+  const byKey = new Map<string, SourceDocument>();
+  submitted.resources.forEach((r, i) => {
+    const doc = submitted.documents[i];
+    if (doc) byKey.set(resourceKey(r), doc);
+  });
+  return (resources) =>
+    validate(resources).map((issue) => {
+      const doc = issue.resource !== undefined ? byKey.get(issue.resource) : undefined;
+      if (!doc) return issue;
+      const located: ConfigIssue = { ...issue, document: issue.document ?? doc.index };
+      if (located.line === undefined) {
+        const line = doc.lineOf?.(parsePath(issue.path));
+        if (line !== undefined) located.line = line;
+      }
+      return located;
+    });
+}

@@ -1,0 +1,53 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApplyRejectedError, ResourceConflictError } from '@tollgate/stores';
+import { ProblemError, sendProblem, type ProblemCode, type ProblemItem } from './problem.js';
+
+/** Fastify's own error codes and the problem each becomes. */
+const FASTIFY_CODES: Record<string, ProblemCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_BODY',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_BODY',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_BODY',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+};
+
+/**
+ * Makes every error an RFC 9457 problem: our own ProblemErrors, store conflicts, Fastify's
+ * parser and validation errors, and anything unexpected (500, logged, never with a stack).
+ */
+export function registerErrorHandlers(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 'NOT_FOUND', `no admin route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ProblemError) {
+      return sendProblem(request, reply, error.code, error.message, { errors: error.errors, headers: error.headers });
+    }
+    if (error instanceof ResourceConflictError) {
+      return error.reason === 'exists' ? sendProblem(request, reply, 'ALREADY_EXISTS', error.message) : sendProblem(request, reply, 'NOT_FOUND', error.message);
+    }
+    if (error instanceof ApplyRejectedError) {
+      // Normally mapped by the route with document indexes; this is the fallback.
+      return sendProblem(request, reply, 'INVALID_CONFIG', 'the resulting configuration does not compile', { errors: error.issues });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const part = error.validationContext ?? 'request';
+      const errors: ProblemItem[] = error.validation.map((v) => ({
+        path: [part, ...v.instancePath.split('/').filter((s) => s !== '')].join('.'),
+        code: String(v.keyword),
+        message: v.message ?? 'invalid',
+      }));
+      return sendProblem(request, reply, 'INVALID_REQUEST', `invalid ${part}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+    }
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) return sendProblem(request, reply, mapped, error.message);
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendProblem(request, reply, 'INVALID_REQUEST', error.message);
+    request.log.error({ err: error }, 'unhandled error in admin API');
+    // No message or stack of an unexpected error reaches the client; the request id links to the log.
+    return sendProblem(request, reply, 'INTERNAL', 'an unexpected error occurred; the server log has details under this requestId');
+  });
+}

@@ -1,0 +1,116 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Stable machine-readable error codes of the admin API, with the HTTP status each always
+ * carries. Clients branch on `code`, never on `title` or `detail`.
+ */
+export const PROBLEM_STATUS = {
+  /** The body is not well-formed YAML or JSON, or not the shape of document expected. */
+  INVALID_BODY: 400,
+  /** A query parameter or path parameter is invalid. */
+  INVALID_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ALREADY_EXISTS: 409,
+  /** Deleting the resource would leave a reference to it dangling. */
+  REFERENCED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Well-formed documents that break the resource model or do not compile as a set. */
+  INVALID_CONFIG: 422,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+/** One of the admin API's problem codes. */
+export type ProblemCode = keyof typeof PROBLEM_STATUS;
+
+const TITLES: Record<ProblemCode, string> = {
+  INVALID_BODY: 'The request body could not be parsed',
+  INVALID_REQUEST: 'The request is invalid',
+  UNAUTHORIZED: 'Authentication required',
+  FORBIDDEN: 'Not allowed for this token',
+  NOT_FOUND: 'Not found',
+  METHOD_NOT_ALLOWED: 'Method not allowed',
+  ALREADY_EXISTS: 'The resource already exists',
+  REFERENCED: 'The resource is still referenced',
+  PAYLOAD_TOO_LARGE: 'The request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  INVALID_CONFIG: 'The configuration is invalid',
+  INTERNAL: 'Internal server error',
+  UNAVAILABLE: 'Service unavailable',
+};
+
+/** A located problem in submitted documents (the `errors` member of a problem). */
+export interface ProblemItem {
+  /** Zero-based index of the submitted document. */
+  document?: number;
+  /** `Kind/name` of the resource. */
+  resource?: string;
+  /** Field path, e.g. `spec.routes[0].destination.upstream` (or `query.limit`). */
+  path: string;
+  /** 1-based line in the submitted YAML. */
+  line?: number;
+  code: string;
+  message: string;
+}
+
+/** RFC 9457 problem details, with Tollgate's extension members `code`, `requestId`, `errors`. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: ProblemCode;
+  requestId: string;
+  errors?: ProblemItem[];
+}
+
+/** Media type of every error response (RFC 9457 §3). */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** An error a handler throws to answer with a specific problem. */
+export class ProblemError extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly errors: ProblemItem[] | undefined;
+  readonly headers: Record<string, string>;
+  constructor(code: ProblemCode, detail: string, options: { errors?: ProblemItem[]; headers?: Record<string, string> } = {}) {
+    super(detail);
+    this.name = 'ProblemError';
+    this.code = code;
+    this.status = PROBLEM_STATUS[code];
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The `type` URI of a code: a stable identifier that may later resolve to documentation (RFC 9457 §3.1.1). */
+export function problemType(code: ProblemCode): string {
+  return `https://tollgate.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`;
+}
+
+/** Builds the problem document for a request. */
+export function buildProblem(request: FastifyRequest, code: ProblemCode, detail: string, errors?: ProblemItem[]): Problem {
+  const problem: Problem = {
+    type: problemType(code),
+    title: TITLES[code],
+    status: PROBLEM_STATUS[code],
+    detail,
+    instance: request.url,
+    code,
+    requestId: request.id,
+  };
+  if (errors && errors.length > 0) problem.errors = errors;
+  return problem;
+}
+
+/** Sends a problem; serialized here so no route's response schema can reshape it. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, code: ProblemCode, detail: string, options: { errors?: ProblemItem[]; headers?: Record<string, string> } = {}): FastifyReply {
+  const problem = buildProblem(request, code, detail, options.errors);
+  for (const [name, value] of Object.entries(options.headers ?? {})) reply.header(name, value);
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}

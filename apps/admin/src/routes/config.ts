@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { documentSchema, toYaml, sortResources } from '@tollgate/model';
+import { ApplyRejectedError } from '@tollgate/stores';
+import type { AdminContext } from '../context.js';
+import { locateIssues, readResources, summarize, toDocument } from '../documents.js';
+import { ProblemError } from '../problem.js';
+import { applyResponseSchema, errorResponses, flag, problemSchema } from '../schemas.js';
+
+const anyDocument = z.union([documentSchema('Upstream'), documentSchema('Api')]);
+
+/** A JSON `kind: List` of documents, as `GET /config?format=json` writes and `POST /config` reads. */
+export const listDocumentSchema = z.object({ apiVersion: z.literal('v1'), kind: z.literal('List'), items: z.array(anyDocument) });
+
+/** `POST /config` body (JSON form; YAML bodies carry the same documents separated by `---`). */
+export const applyBodySchema = z
+  .union([anyDocument, z.array(anyDocument), listDocumentSchema])
+  .describe('One document, an array of documents, or a List. Also accepted as multi-document YAML (application/yaml).');
+
+/** `POST /config` query. */
+export const applyQuerySchema = z.strictObject({
+  dryRun: flag.describe('Validate and report the changes without committing them.'),
+  prune: flag.describe('Delete stored resources that are not in the body (like `decK sync`).'),
+});
+
+/** `GET /config` query. */
+export const exportQuerySchema = z.strictObject({ format: z.enum(['yaml', 'json']).default('yaml') });
+
+/** Response of `POST /config`. */
+export type ApplyResponse = z.infer<typeof applyResponseSchema>;
+
+/** `POST /config` (declarative apply, all or nothing) and `GET /config` (export). */
+export function register(app: FastifyInstance, ctx: AdminContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/config',
+    {
+      schema: {
+        tags: ['config'],
+        summary: 'Apply a set of documents in one transaction',
+        querystring: applyQuerySchema,
+        body: applyBodySchema,
+        response: { 200: applyResponseSchema, 413: problemSchema, 415: problemSchema, 422: problemSchema, ...errorResponses },
+      },
+    },
+    async (request): Promise<ApplyResponse> => {
+      const submitted = readResources(request.body as unknown);
+      const { dryRun, prune } = request.query;
+      try {
+        const result = await ctx.config.apply(submitted.resources, { prune, dryRun, validate: locateIssues(ctx.validate, submitted) });
+        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })) };
+      } catch (error) {
+        if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_CONFIG', summarize('the resulting configuration is invalid', error.issues), { errors: error.issues });
+        throw error;
+      }
+    },
+  );
+
+  r.get(
+    '/config',
+    {
+      schema: {
+        tags: ['config'],
+        summary: 'Export every resource (multi-document YAML, or a JSON List)',
+        querystring: exportQuerySchema,
+        response: {
+          200: { description: 'All resources in dependency order.', content: { 'application/yaml': { schema: z.string() }, 'application/json': { schema: listDocumentSchema } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const snapshot = await ctx.config.load();
+      reply.header('tollgate-config-version', String(snapshot.version));
+      if (request.query.format === 'json') {
+        const items = sortResources(snapshot.resources).map(toDocument);
+        return reply.type('application/json').send({ apiVersion: 'v1', kind: 'List', items });
+      }
+      return reply.type('application/yaml').send(toYaml(snapshot.resources));
+    },
+  );
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { resourceName } from '@tollgate/model';
+
+/** Default and maximum page sizes of list endpoints. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+/** Problem details (RFC 9457), as every error response of the admin API carries. */
+export const problemSchema = z
+  .object({
+    type: z.string().describe('URI identifying the problem type: https://tollgate.dev/problems/<code>.'),
+    title: z.string().describe('Short summary of the problem type.'),
+    status: z.number().int().describe('HTTP status code.'),
+    detail: z.string().describe('Explanation of this occurrence.'),
+    instance: z.string().describe('The request target this problem occurred on.'),
+    code: z.string().describe('Stable machine-readable code, e.g. INVALID_CONFIG.'),
+    requestId: z.string().describe('Id of the request, as in the server log and the x-request-id header.'),
+    errors: z
+      .array(
+        z.object({
+          document: z.number().int().optional().describe('Zero-based index of the submitted document.'),
+          resource: z.string().optional().describe('Kind/name of the resource.'),
+          path: z.string().describe('Field path, e.g. spec.routes[0].destination.upstream.'),
+          line: z.number().int().optional().describe('1-based line in the submitted YAML.'),
+          code: z.string().describe('Machine-readable issue code, e.g. unknown_field.'),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .describe('Every issue found, each located in the input.'),
+  })
+  .describe('An RFC 9457 problem (media type application/problem+json).');
+
+/** Error responses documented on every authenticated route. */
+export const errorResponses = {
+  400: problemSchema,
+  401: problemSchema,
+  403: problemSchema,
+  500: problemSchema,
+} as const;
+
+/** `?limit=&after=` keyset pagination. */
+export const listQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE).describe(`Page size, 1..${MAX_PAGE_SIZE}.`),
+  after: resourceName.optional().describe('Cursor: return names after this one (the `next` of the previous page).'),
+});
+
+/** `/{name}` path parameter. */
+export const nameParamsSchema = z.strictObject({ name: resourceName });
+
+/** A boolean query flag: `true`/`false` (also `1`/`0`, `yes`/`no`). */
+export const flag = z.stringbool().default(false);
+
+/** What an apply did to one resource. */
+export const changeSchema = z.object({
+  kind: z.string(),
+  name: z.string(),
+  action: z.enum(['create', 'update', 'delete', 'unchanged']),
+});
+
+/** Response of a config apply. */
+export const applyResponseSchema = z.object({
+  version: z.number().int().describe('Config version after the apply (unchanged on a dry run or when nothing changed).'),
+  dryRun: z.boolean(),
+  changes: z.array(changeSchema).describe('One entry per submitted resource (and per pruned one).'),
+});
