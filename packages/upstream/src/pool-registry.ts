@@ -1,0 +1,123 @@
+import { Pool } from 'undici';
+
+/** Settings of one connection pool; pools are shared when origin and settings are equal. */
+export interface PoolSettings {
+  /** Keep-alive connections per target (`maxConnectionsPerTarget`). */
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  /** Default time to wait for response headers (a route may override it per request). */
+  readonly headersTimeoutMs: number;
+  /** Longest silence while receiving the response body. */
+  readonly bodyTimeoutMs: number;
+}
+
+/** What a config snapshot needs: one pool per origin and settings. */
+export interface PoolRequest {
+  readonly origin: string;
+  readonly settings: PoolSettings;
+}
+
+/** Minimal pool surface the registry manages (undici `Pool` satisfies it). */
+export interface ManagedPool {
+  close(): Promise<void>;
+  destroy(err?: Error | null): Promise<void>;
+}
+
+/** Options of the registry. */
+export interface PoolRegistryOptions<P extends ManagedPool> {
+  /** How long a pool no snapshot uses stays open for in-flight requests of the old snapshot. */
+  graceMs?: number;
+  /** Creates a pool; defaults to an undici `Pool`. */
+  create?: (origin: string, settings: PoolSettings) => P;
+}
+
+/** Key identifying an origin with its settings. */
+export function poolKey(origin: string, s: PoolSettings): string {
+  return `${origin}|${s.connections}|${s.connectTimeoutMs}|${s.headersTimeoutMs}|${s.bodyTimeoutMs}`;
+}
+
+/** An undici `Pool` with keep-alive and the upstream's timeouts. */
+export function createUndiciPool(origin: string, s: PoolSettings): Pool {
+  return new Pool(origin, {
+    connections: s.connections,
+    connectTimeout: s.connectTimeoutMs,
+    headersTimeout: s.headersTimeoutMs,
+    bodyTimeout: s.bodyTimeoutMs,
+    keepAliveTimeout: 4_000,
+  });
+}
+
+/**
+ * Holds connection pools across config snapshots. `sync` is called when a snapshot is
+ * installed: pools whose origin and settings are unchanged are reused (no reconnects on an
+ * unrelated config change); pools no longer wanted close after a grace period, gracefully
+ * (undici's `close` lets queued and running requests finish).
+ */
+export class PoolRegistry<P extends ManagedPool = Pool> {
+  readonly #pools = new Map<string, P>();
+  readonly #retiring = new Map<string, NodeJS.Timeout>();
+  readonly #graceMs: number;
+  readonly #create: (origin: string, settings: PoolSettings) => P;
+
+  constructor(options: PoolRegistryOptions<P> = {}) {
+    this.#graceMs = options.graceMs ?? 30_000;
+    this.#create = options.create ?? (createUndiciPool as unknown as (o: string, s: PoolSettings) => P);
+  }
+
+  /** Returns a pool per requested key, reusing existing ones, and retires the rest. */
+  sync(wanted: readonly PoolRequest[]): ReadonlyMap<string, P> {
+    const out = new Map<string, P>();
+    for (const w of wanted) {
+      const key = poolKey(w.origin, w.settings);
+      if (out.has(key)) continue;
+      let pool = this.#pools.get(key);
+      if (pool === undefined) {
+        pool = this.#create(w.origin, w.settings);
+        this.#pools.set(key, pool);
+      }
+      const timer = this.#retiring.get(key);
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        this.#retiring.delete(key);
+      }
+      out.set(key, pool);
+    }
+    for (const [key, pool] of this.#pools) {
+      if (out.has(key) || this.#retiring.has(key)) continue;
+      const timer = setTimeout(() => {
+        this.#retiring.delete(key);
+        this.#pools.delete(key);
+        pool.close().catch(() => undefined);
+      }, this.#graceMs);
+      timer.unref();
+      this.#retiring.set(key, timer);
+    }
+    return out;
+  }
+
+  /** Number of open pools (including retiring ones). */
+  get size(): number {
+    return this.#pools.size;
+  }
+
+  /** Closes every pool: gracefully, then forcibly after `timeoutMs`. */
+  async closeAll(timeoutMs = 5_000): Promise<void> {
+    for (const t of this.#retiring.values()) clearTimeout(t);
+    this.#retiring.clear();
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(
+      pools.map(async (p) => {
+        let timer: NodeJS.Timeout | undefined;
+        const forced = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            p.destroy().then(resolve, resolve);
+          }, timeoutMs);
+          timer.unref();
+        });
+        await Promise.race([p.close().catch(() => undefined), forced]);
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
