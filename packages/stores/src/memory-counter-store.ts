@@ -17,6 +17,8 @@ export interface MemoryCounterStoreOptions {
 export interface MemoryCounterStore extends CounterStore {
   /** Number of windows currently held, expired ones included until the next sweep. */
   size(): number;
+  /** Milliseconds left in the window of `key`, or -2 when there is none (as Redis PTTL answers). */
+  ttlMs(key: string): number;
 }
 
 /**
@@ -66,5 +68,10 @@ export function createMemoryCounterStore(options: MemoryCounterStoreOptions = {}
       windows.clear();
     },
     size: () => windows.size,
+    ttlMs(key: string): number {
+      const t = now();
+      const w = live(key, t);
+      return w ? w.expiresAt - t : -2;
+    },
   };
 }

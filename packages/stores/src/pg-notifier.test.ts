@@ -1,0 +1,60 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
+import { upstream } from './config-store.contract.js';
+import { LISTENER_APPLICATION_NAME } from './pg-notifier.js';
+import { createPostgresStores, type SqlStores } from './sql-stores.js';
+
+describe('Postgres LISTEN connection', () => {
+  let database: TestDatabase;
+  let watcher: SqlStores;
+  let writer: SqlStores;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    watcher = await createPostgresStores({ url: database.url, listenBackoff: { minMs: 300, maxMs: 600 } });
+    writer = await createPostgresStores({ url: database.url });
+  });
+  afterAll(async () => {
+    await Promise.all([watcher?.close(), writer?.close()]);
+    await database?.drop();
+  });
+
+  async function terminateListener(): Promise<number> {
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [
+        LISTENER_APPLICATION_NAME,
+      ]);
+      return rowCount ?? 0;
+    } finally {
+      await admin.end();
+    }
+  }
+
+  it('reconnects after the connection drops, reports the version it may have missed, and keeps receiving', async () => {
+    const versions: number[] = [];
+    const stop = await watcher.config.watch((v) => versions.push(v));
+    try {
+      await checkReconnect(versions);
+    } finally {
+      await stop();
+    }
+  });
+
+  async function checkReconnect(versions: number[]): Promise<void> {
+    expect(await terminateListener()).toBe(1);
+    // Committed while the listener is gone (it waits 300 ms before reconnecting): the NOTIFY is
+    // lost, so only the catch-up report after reconnecting can deliver this version.
+    const missed = await writer.config.apply([upstream('during-outage')], { validate: () => [] });
+    await expect.poll(() => versions, { timeout: 5_000 }).toContain(missed.version);
+    const after = await writer.config.apply([upstream('after-reconnect')], { validate: () => [] });
+    await expect.poll(() => versions, { timeout: 5_000 }).toContain(after.version);
+  }
+
+  it('holds no listening connection when nobody watches', async () => {
+    const stop = await watcher.config.watch(() => {});
+    await stop();
+    expect(await terminateListener()).toBe(0);
+  });
+});
