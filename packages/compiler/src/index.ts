@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './compile.js';
+export { deepFreeze } from './freeze.js';
