@@ -10,7 +10,12 @@ export class PgliteChangeNotifier implements ChangeNotifier {
   async listen(onVersion: (version: number) => void): Promise<() => Promise<void>> {
     const unlisten = await this.client.listen(CONFIG_CHANNEL, (payload) => {
       const version = Number(payload);
-      if (Number.isSafeInteger(version)) onVersion(version);
+      if (!Number.isSafeInteger(version)) return;
+      try {
+        onVersion(version);
+      } catch {
+        // A faulty watcher must not break PGlite's notification dispatch for the others.
+      }
     });
     const stop = async () => {
       if (!this.stops.delete(stop)) return;

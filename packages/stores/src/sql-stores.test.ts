@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
-import { adminTokenStoreContract, configStoreContract } from './config-store.contract.js';
+import { adminTokenStoreContract, configStoreContract, upstream } from './config-store.contract.js';
 import { createPgliteStores, createPostgresStores } from './sql-stores.js';
 
 configStoreContract('Postgres', async () => {
@@ -35,4 +39,27 @@ adminTokenStoreContract('Postgres', async () => {
 adminTokenStoreContract('PGlite (in memory)', async () => {
   const stores = await createPgliteStores();
   return { tokens: stores.tokens, destroy: () => stores.close() };
+});
+
+describe('PGlite with a data directory', () => {
+  it('keeps resources, version and tokens across a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-pglite-'));
+    try {
+      const first = await createPgliteStores({ dataDir });
+      const applied = await first.config.apply([upstream('kept')], { validate: () => [] });
+      await first.tokens.insert({ id: 'atk_kept', name: 'kept', role: 'admin', hash: 'f'.repeat(64) });
+      const before = await first.config.load();
+      await first.close();
+      const second = await createPgliteStores({ dataDir });
+      try {
+        expect(await second.config.load()).toEqual(before);
+        expect(await second.config.version()).toBe(applied.version);
+        expect(await second.tokens.countActive()).toBe(1);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
