@@ -63,8 +63,9 @@ describe.each(BACKENDS)('admin API errors (%s)', (backend) => {
   });
 
   it('pruning an upstream that a stored Api still uses is refused', async () => {
-    const body = expectProblem(await h.applyYaml(upstreamYaml('other'), '?prune=true'), 422, 'INVALID_CONFIG');
-    expect(body.errors?.some((e) => e.resource === 'Api/base')).toBe(true);
+    // The body keeps Api/base but not the Upstream it uses: pruning would leave it dangling.
+    const body = expectProblem(await h.applyYaml(apiYaml('base', 'base-svc'), '?prune=true'), 422, 'INVALID_CONFIG');
+    expect(body.errors).toEqual([expect.objectContaining({ document: 0, resource: 'Api/base', code: 'dangling_reference', line: 10 })]);
     await expectUnchanged();
   });
 

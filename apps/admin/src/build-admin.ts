@@ -55,6 +55,8 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   // Responses are built from already validated model objects, so they are written as they are;
   // the response schemas document them in OpenAPI.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Only JSON and YAML bodies are meaningful here; anything else is 415, not parsed as text.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     done(null, new YamlText(body as string));
   });
