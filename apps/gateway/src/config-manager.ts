@@ -1,0 +1,128 @@
+import { compileConfig } from '@tollgate/compiler';
+import type { PolicyDeps } from '@tollgate/policies';
+import type { PoolRegistry } from '@tollgate/upstream';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { ConfigSource } from './options.js';
+import { instantiate, type RuntimeSnapshot } from './runtime.js';
+
+type Pools = PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>;
+
+/**
+ * Keeps the serving snapshot current: loads and compiles on boot, on every watch notification
+ * and on a periodic version check (the safety net for a missed notification), and swaps one
+ * reference atomically. A config that fails to compile or install is logged and refused; the
+ * previous snapshot keeps serving. Reloads are serialized; notifications during a reload
+ * coalesce into one more reload.
+ */
+export class ConfigManager {
+  /** The snapshot requests read (one reference read per request). */
+  current: RuntimeSnapshot | null = null;
+  readonly ready: Promise<void>;
+  #resolveReady!: () => void;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #rejectedVersion: number | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #unwatch: (() => Promise<void>) | null = null;
+  #stopped = false;
+
+  constructor(
+    private readonly source: ConfigSource,
+    private readonly pools: Pools,
+    private readonly deps: PolicyDeps,
+    private readonly logger: Logger,
+    private readonly pollMs: number,
+  ) {
+    this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
+  }
+
+  /** Starts watching and polling and triggers the first load. */
+  start(): void {
+    void this.reload();
+    this.source.watch(() => void this.reload()).then(
+      (unwatch) => {
+        if (this.#stopped) void unwatch().catch(() => undefined);
+        else this.#unwatch = unwatch;
+      },
+      (err: unknown) => this.logger.error({ err }, 'config watch failed; relying on the periodic version check'),
+    );
+    this.#timer = setInterval(() => void this.#poll(), this.pollMs);
+    this.#timer.unref();
+  }
+
+  /** Version of the serving snapshot, or -1 before the first one. */
+  get version(): number {
+    return this.current?.version ?? -1;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#running !== null || this.#stopped) return;
+    try {
+      const v = await this.source.version();
+      if (this.current === null || (v !== this.current.version && v !== this.#rejectedVersion)) await this.reload();
+    } catch (err) {
+      this.logger.warn({ err }, 'config version check failed');
+    }
+  }
+
+  /** Loads, compiles and installs the latest config (coalescing concurrent calls). */
+  reload(): Promise<void> {
+    if (this.#running !== null) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        await this.#reloadOnce();
+      } while (this.#again && !this.#stopped);
+    })().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #reloadOnce(): Promise<void> {
+    if (this.#stopped) return;
+    let snapshot;
+    try {
+      snapshot = await this.source.load();
+    } catch (err) {
+      this.logger.error({ err }, 'config load failed; keeping the current snapshot');
+      return;
+    }
+    if (this.current !== null && snapshot.version === this.current.version) return;
+    const compiled = compileConfig(snapshot.resources, snapshot.version);
+    if (!compiled.ok) {
+      this.#rejectedVersion = snapshot.version;
+      this.logger.error({ version: snapshot.version, serving: this.version, issues: compiled.issues }, 'config rejected: it does not compile; the previous snapshot keeps serving');
+      return;
+    }
+    if (this.current !== null && compiled.config.hash === this.current.hash) {
+      // Same content under a new version: keep the runtime (pools, balancer state) and adopt the version.
+      this.current = Object.freeze({ ...this.current, version: snapshot.version });
+      return;
+    }
+    try {
+      this.current = instantiate(compiled.config, this.pools, this.deps);
+    } catch (err) {
+      this.#rejectedVersion = snapshot.version;
+      this.logger.error({ err, version: snapshot.version, serving: this.version }, 'config rejected: it could not be installed; the previous snapshot keeps serving');
+      return;
+    }
+    this.logger.info({ version: snapshot.version, hash: compiled.config.hash }, 'config snapshot installed');
+    this.#resolveReady();
+  }
+
+  /** Stops watching and polling; waits for a running reload. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    const unwatch = this.#unwatch;
+    this.#unwatch = null;
+    if (unwatch) await unwatch().catch((err: unknown) => this.logger.warn({ err }, 'stopping the config watch failed'));
+    await this.#running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { PoolRegistry } from '@tollgate/upstream';
+import type { Dispatcher } from 'undici';
+import { ConfigManager } from './config-manager.js';
+import { resolveOptions, type ConfigSource, type GatewayOptions } from './options.js';
+import { buildProxyApp } from './proxy.js';
+import { buildStatusApp } from './status-app.js';
+
+/** Inputs of {@link buildGateway}. */
+export interface GatewayDeps {
+  readonly source: ConfigSource;
+  readonly logger: Logger;
+  readonly options?: GatewayOptions;
+}
+
+/** A built (not listening) gateway. */
+export interface Gateway {
+  /** The data-plane app (one catch-all route). */
+  readonly proxy: FastifyInstance;
+  /** `/healthz` and `/readyz`. */
+  readonly status: FastifyInstance;
+  /** Resolves once the first config snapshot is installed. */
+  readonly ready: Promise<void>;
+  /** Readiness 503, stop accepting, drain in-flight requests (bounded), close pools, stop watching. */
+  close(): Promise<void>;
+  /** Version of the serving snapshot, -1 before the first. */
+  currentVersion(): number;
+}
+
+type Pools = PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>;
+
+/** Builds the data plane without listening: tests use `inject` or listen on port 0. */
+export function buildGateway(deps: GatewayDeps): Gateway {
+  const options = resolveOptions(deps.options);
+  const logger = deps.logger;
+  const pools: Pools = new PoolRegistry({ graceMs: options.poolGraceMs });
+  const manager = new ConfigManager(deps.source, pools, { logger }, logger, options.configPollMs);
+  let shuttingDown = false;
+  const proxy = buildProxyApp({ manager, options, logger });
+  const status = buildStatusApp({ hasSnapshot: () => manager.current !== null, shuttingDown: () => shuttingDown, currentVersion: () => manager.version });
+  manager.start();
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      await manager.stop();
+      // Fastify stops accepting, answers new requests on open connections with 503, closes idle
+      // keep-alive sockets and waits for in-flight requests; past the drain timeout, cut them.
+      let timer: NodeJS.Timeout | undefined;
+      const drained = proxy.close();
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), options.drainTimeoutMs);
+        timer.unref();
+      });
+      if ((await Promise.race([drained.then(() => 'done' as const), timedOut])) === 'timeout') {
+        logger.warn({ drainTimeoutMs: options.drainTimeoutMs }, 'drain timeout reached; closing remaining connections');
+        proxy.server.closeAllConnections();
+        await drained;
+      }
+      clearTimeout(timer);
+      await pools.closeAll();
+      await status.close();
+    })();
+    return closing;
+  };
+
+  return { proxy, status, ready: manager.ready, close, currentVersion: () => manager.version };
+}
+
+/** Where {@link startGateway} listens. */
+export interface ListenOptions {
+  readonly proxyHost?: string;
+  readonly proxyPort: number;
+  readonly statusHost?: string;
+  readonly statusPort: number;
+}
+
+/**
+ * Builds the gateway and listens: status first (so probes see "not ready"), then the proxy once
+ * the first snapshot is installed. Without a logger, writes JSON lines to stdout through an
+ * asynchronous destination (no synchronous write per request).
+ */
+export async function startGateway(deps: Omit<GatewayDeps, 'logger'> & { logger?: Logger }, listen: ListenOptions): Promise<Gateway> {
+  const logger = deps.logger ?? pino({ base: { service: 'tollgate-gateway' } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  const gw = buildGateway({ ...deps, logger });
+  try {
+    await gw.status.listen({ host: listen.statusHost ?? '0.0.0.0', port: listen.statusPort });
+    await gw.ready;
+    await gw.proxy.listen({ host: listen.proxyHost ?? '0.0.0.0', port: listen.proxyPort });
+  } catch (err) {
+    await gw.close();
+    throw err;
+  }
+  return gw;
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, never forwarded.
+ * `Proxy-Authorization` / `Proxy-Authenticate` belong to the client-gateway hop (RFC 9110 §11.7),
+ * `Trailer` announces trailers this proxy does not relay.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'trailer']);
+
+/**
+ * Request fields the gateway sets itself or must not relay: `host` (set explicitly),
+ * `expect` (Node already answered `100-continue` to the client; undici refuses it), and the
+ * request id (replaced by the validated one).
+ */
+const REQUEST_DROP: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-request-id']);
+
+/** Forwarding fields a client may spoof: dropped unless the peer is a trusted proxy. */
+const FORWARDING: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip', 'forwarded']);
+
+/**
+ * Header names listed in `Connection` (RFC 9110 §7.6.1), lower-cased; null when it lists only
+ * the connection options `keep-alive` / `close` (the common case, no allocation).
+ */
+export function connectionListed(value: string | string[] | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  const v = Array.isArray(value) ? value.join(',') : value;
+  if (v === 'keep-alive' || v === 'close' || v === 'Keep-Alive' || v === 'Close' || v === '') return null;
+  const set = new Set<string>();
+  for (const token of v.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t !== '') set.add(t);
+  }
+  return set;
+}
+
+/**
+ * Copies the request headers for the upstream, without hop-by-hop fields, without the fields
+ * `Connection` names, and without client-sent forwarding fields unless `trustForwarding`.
+ * The caller adds its own X-Forwarded-* / X-Request-Id / Host AFTER this, so a `Connection`
+ * header naming them cannot remove them (Traefik CVE-2021-32813, CVE-2024-45410).
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, trustForwarding: boolean): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const listed = connectionListed(incoming.connection);
+  for (const name in incoming) {
+    const v = incoming[name];
+    if (v === undefined || REQUEST_DROP.has(name)) continue;
+    if (listed !== null && listed.has(name)) continue;
+    if (!trustForwarding && FORWARDING.has(name)) continue;
+    out[name] = v;
+  }
+  return out;
+}
+
+/** Copies upstream response headers for the client without hop-by-hop and `Connection`-listed fields. */
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  const listed = connectionListed(upstream.connection);
+  for (const name in upstream) {
+    const v = upstream[name];
+    if (v === undefined || HOP_BY_HOP.has(name)) continue;
+    if (listed !== null && listed.has(name)) continue;
+    out[name] = v;
+  }
+  return out;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's `X-Request-Id` when it is 1-128 chars of `[A-Za-z0-9._:-]`, else a new UUID. */
+export function pickRequestId(incoming: string | string[] | undefined): string {
+  if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) return incoming;
+  return randomUUID();
+}

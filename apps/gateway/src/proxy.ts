@@ -1,0 +1,232 @@
+import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { runAccess, runResponse, type PolicyContext, type PolicyReply } from '@tollgate/policies';
+import { normalizeHost, normalizePath, PathError, splitTarget } from '@tollgate/router';
+import { BodyLimiter, classifyUpstreamError, forward } from '@tollgate/upstream';
+import { AccessLog, RequestState } from './access-log.js';
+import { TrustedProxies, unmapIp } from './client-address.js';
+import type { ConfigManager } from './config-manager.js';
+import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers.js';
+import type { ResolvedGatewayOptions } from './options.js';
+import { problemJson, sendGatewayError } from './problem.js';
+import type { RuntimeRoute } from './runtime.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Per-request state of the Tollgate proxy (null until the handler runs). */
+    tg: RequestState | null;
+  }
+}
+
+/** Methods the catch-all route takes; others get 404 from the not-found handler. */
+const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
+
+const kLimiter = Symbol('tollgate.bodyLimiter');
+type WithLimiter = IncomingMessage & { [kLimiter]?: BodyLimiter };
+
+function noop(): void {}
+
+/** Client went away mid-body: stop feeding the upstream (module-level, no per-request closure). */
+function onClientError(this: WithLimiter, err: Error): void {
+  this[kLimiter]?.destroy(err);
+}
+
+/** The context object policies read: one per request, created only when a route has policies. */
+class Ctx implements PolicyContext {
+  constructor(
+    readonly requestId: string,
+    readonly clientIp: string,
+    readonly method: string,
+    readonly path: string,
+    readonly headers: IncomingMessage['headers'],
+    readonly api: string,
+    readonly route: string,
+  ) {}
+}
+
+/** Dependencies of the proxy app. */
+export interface ProxyDeps {
+  readonly manager: ConfigManager;
+  readonly options: ResolvedGatewayOptions;
+  readonly logger: Logger;
+}
+
+/**
+ * Builds the proxy Fastify app: one catch-all route dispatching through the current snapshot
+ * (Fastify's routes are frozen once ready, fastify#1771), no body parsing (bodies stream).
+ */
+export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
+  const { manager, options, logger } = deps;
+  const trusted = new TrustedProxies(options.trustedProxies);
+  const accessLog = options.accessLog ? new AccessLog(logger, options.logQuery, options.sensitiveQueryParams) : null;
+  const maxBody = options.maxBodyBytes;
+  const preserveHost = options.preserveHost;
+
+  const app = Fastify({
+    logger: false,
+    requestTimeout: options.requestTimeoutMs,
+    connectionTimeout: options.connectionTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    http: { headersTimeout: options.headersTimeoutMs, maxHeaderSize: options.maxHeaderSize },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    exposeHeadRoutes: false,
+    disableRequestLogging: true,
+    genReqId: (req) => pickRequestId(req.headers['x-request-id']),
+    // Fastify errors raised before our handler (a URL the router cannot decode, etc.) get the same problem shape.
+    frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      if (error.code === 'FST_ERR_BAD_URL') return void sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
+      return void sendGatewayError(reply, 'BAD_REQUEST', error.message);
+    },
+  });
+  app.decorateRequest('tg', null);
+  app.removeAllContentTypeParsers();
+  // Leave every body unread: it is streamed to the upstream by the handler.
+  app.addContentTypeParser('*', (_req: FastifyRequest, _payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => done(null));
+
+  app.setNotFoundHandler((_req, reply) => void sendGatewayError(reply, 'ROUTE_NOT_FOUND', 'no route matches the request'));
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)) {
+      return void sendGatewayError(reply, 'BAD_REQUEST', err.message);
+    }
+    logger.error({ err, requestId: request.id }, 'unexpected error in the proxy');
+    if (request.tg) request.tg.errorCode = 'INTERNAL_ERROR';
+    return void sendGatewayError(reply, 'INTERNAL_ERROR', 'the gateway failed to handle the request');
+  });
+  if (accessLog !== null) {
+    app.addHook('onResponse', (request, reply, done) => {
+      accessLog.write(request, reply, request.tg);
+      done();
+    });
+  }
+
+  function fail(reply: FastifyReply, state: RequestState, code: Parameters<typeof sendGatewayError>[1], detail: string, close = false): FastifyReply {
+    state.errorCode = code;
+    return sendGatewayError(reply, code, detail, close);
+  }
+
+  function sendPolicyReply(reply: FastifyReply, state: RequestState, r: PolicyReply): FastifyReply {
+    if (r.headers) reply.headers(r.headers);
+    if (typeof r.body === 'string') return reply.code(r.status).header('x-request-id', String(reply.request.id)).send(r.body);
+    state.errorCode = r.body.code;
+    reply.code(r.status).header('content-type', 'application/problem+json').header('x-request-id', String(reply.request.id));
+    return reply.send(problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, String(reply.request.id)));
+  }
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const raw = request.raw;
+    const headers = raw.headers;
+    const state = new RequestState();
+    request.tg = state;
+    const socket = raw.socket;
+    state.writtenAtStart = socket.bytesWritten;
+    const peer = unmapIp(socket.remoteAddress ?? '');
+    const trustForwarding = trusted.isTrusted(peer);
+    const xffIn = headers['x-forwarded-for'];
+    state.clientIp = trustForwarding ? trusted.clientIp(peer, typeof xffIn === 'string' ? xffIn : undefined) : peer;
+    const hostHeader = headers.host ?? '';
+    state.host = hostHeader;
+
+    // One reference read: the whole request is served by this snapshot even if a swap happens.
+    const snap = manager.current;
+    const target = splitTarget(raw.url ?? '/');
+    state.query = target.query;
+    state.path = target.path;
+    if (snap === null) return fail(reply, state, 'NOT_READY', 'no configuration is loaded yet');
+    let path: string;
+    try {
+      path = normalizePath(target.path);
+    } catch (err) {
+      if (err instanceof PathError) return fail(reply, state, 'BAD_PATH', `${err.message} (${err.code})`);
+      throw err;
+    }
+    state.path = path;
+    const method = raw.method ?? 'GET';
+    const found = snap.routes.lookup(normalizeHost(hostHeader), path, method);
+    if (found.kind === 'not_found') return fail(reply, state, 'ROUTE_NOT_FOUND', `no route for ${method} ${path}`);
+    if (found.kind === 'method_not_allowed') {
+      reply.header('allow', found.allow.join(', '));
+      return fail(reply, state, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
+    }
+    const route: RuntimeRoute = found.value;
+    state.api = route.api;
+    state.route = route.route;
+
+    // Body: a declared length is checked up front; a chunked body is counted while it streams.
+    let body: IncomingMessage | BodyLimiter | null = null;
+    let limiter: BodyLimiter | null = null;
+    const cl = headers['content-length'];
+    if (cl !== undefined) {
+      const n = Number(cl);
+      if (n > maxBody) return fail(reply, state, 'BODY_TOO_LARGE', `the request body (${n} bytes) exceeds ${maxBody} bytes`, true);
+      state.bytesIn = n;
+      if (n > 0) body = raw;
+    } else if (headers['transfer-encoding'] !== undefined) {
+      limiter = new BodyLimiter(maxBody);
+      limiter.on('error', noop);
+      (raw as WithLimiter)[kLimiter] = limiter;
+      raw.on('error', onClientError);
+      raw.pipe(limiter);
+      body = limiter;
+    }
+
+    let ctx: Ctx | null = null;
+    if (route.access !== null) {
+      ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
+      let r = runAccess(route.access, ctx);
+      if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') r = await r;
+      if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply);
+    }
+
+    const t = route.balancer.pick();
+    state.target = t.origin;
+    const out = upstreamRequestHeaders(headers, trustForwarding);
+    // Added after stripping, so no Connection-listed name can remove them.
+    out['x-forwarded-for'] = trustForwarding && typeof xffIn === 'string' ? `${xffIn}, ${peer}` : peer;
+    const xfp = headers['x-forwarded-proto'];
+    out['x-forwarded-proto'] = trustForwarding && typeof xfp === 'string' ? xfp : (socket as TLSSocket).encrypted ? 'https' : 'http';
+    const xfh = headers['x-forwarded-host'];
+    out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
+    out['x-request-id'] = String(request.id);
+    out.host = preserveHost && hostHeader !== '' ? hostHeader : t.host;
+
+    let upstreamPath = path;
+    const strip = route.stripPrefix;
+    if (strip !== null) upstreamPath = path.length === strip.length ? '/' : path.slice(strip.length);
+    if (target.query !== null) upstreamPath = `${upstreamPath}?${target.query}`;
+
+    const t0 = performance.now();
+    let res;
+    try {
+      res = await forward(t.pool, { method, path: upstreamPath, headers: out, body, headersDeadlineMs: route.headersDeadlineMs });
+    } catch (err) {
+      state.upstreamMs = performance.now() - t0;
+      if (limiter !== null) state.bytesIn = limiter.bytes;
+      const e = classifyUpstreamError(err);
+      if (e.code === 'CLIENT_ABORTED') {
+        state.errorCode = e.code;
+        raw.destroy();
+        return reply;
+      }
+      if (e.code !== 'BODY_TOO_LARGE') logger.warn({ requestId: request.id, upstream: route.upstream, target: t.origin, code: e.code, err: e.message }, 'upstream request failed');
+      // An unread body remainder cannot be reused on this connection: close it (RFC 9112 §9.6).
+      return fail(reply, state, e.code as 'BODY_TOO_LARGE', e.message, body !== null);
+    }
+    state.upstreamMs = performance.now() - t0;
+    if (limiter !== null) state.bytesIn = limiter.bytes;
+
+    const resHeaders = clientResponseHeaders(res.headers);
+    resHeaders['x-request-id'] = String(request.id);
+    if (route.response !== null) {
+      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
+      runResponse(route.response, ctx, { status: res.statusCode, headers: resHeaders });
+    }
+    return reply.code(res.statusCode).headers(resHeaders).send(res.body);
+  }
+
+  app.route({ method: PROXIED_METHODS, url: '*', handler: handle });
+  return app;
+}
