@@ -34,10 +34,15 @@ export class TestConfigSource implements ConfigSource {
 
   /** Replaces the resources, bumps the version and notifies watchers. */
   set(resources: Resource[]): number {
+    const v = this.setSilently(resources);
+    for (const w of this.#watchers) w(v);
+    return v;
+  }
+
+  /** Replaces the resources and bumps the version without notifying (a lost NOTIFY). */
+  setSilently(resources: Resource[]): number {
     this.#resources = resources;
-    this.#version++;
-    for (const w of this.#watchers) w(this.#version);
-    return this.#version;
+    return ++this.#version;
   }
 }
 

@@ -74,7 +74,6 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     exposeHeadRoutes: false,
-    disableRequestLogging: true,
     genReqId: (req) => pickRequestId(req.headers['x-request-id']),
     // Fastify errors raised before our handler (a URL the router cannot decode, etc.) get the same problem shape.
     frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {

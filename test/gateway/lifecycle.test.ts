@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiYaml, eventually, send, startTestGateway, startUpstream, TestConfigSource, upstreamYaml, yamlResources, type RecordingUpstream } from './harness.js';
+
+let a: RecordingUpstream;
+let b: RecordingUpstream;
+
+beforeAll(async () => {
+  a = await startUpstream('a', (req, res) => {
+    const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? '0');
+    setTimeout(() => res.end(`a ${req.url}`), ms);
+  });
+  b = await startUpstream('b');
+});
+afterAll(async () => {
+  await Promise.all([a.close(), b.close()]);
+});
+
+const config = (origin: string, route = '/') =>
+  yamlResources(upstreamYaml('u', [origin]) + apiYaml('api', `routes: [{ name: r, match: [{ path: { prefix: ${route} } }], destination: { upstream: u } }]`));
+
+describe('snapshot lifecycle', () => {
+  it('hot-swaps to a new config on a watch notification and refuses one that does not compile', async () => {
+    const source = new TestConfigSource(config(a.origin));
+    const g = await startTestGateway(source, { configPollMs: 60_000 });
+    try {
+      expect((await send(g.port, { path: '/x' })).body).toBe('a /x');
+      expect(g.gw.currentVersion()).toBe(1);
+      const v2 = source.set(config(b.origin, '/only'));
+      await eventually(() => g.gw.currentVersion() === v2);
+      expect((await send(g.port, { path: '/only/x' })).body).toBe('b GET /only/x');
+      expect((await send(g.port, { path: '/x' })).status).toBe(404);
+      // A dangling upstream reference: the compile fails, version 2 keeps serving.
+      source.set(yamlResources(apiYaml('api', 'routes: [{ name: r, destination: { upstream: missing } }]')));
+      await eventually(() => g.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('config rejected')));
+      expect(g.gw.currentVersion()).toBe(v2);
+      expect((await send(g.port, { path: '/only/y' })).body).toBe('b GET /only/y');
+      const rejected = g.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('config rejected'));
+      expect(rejected?.issues).toEqual([expect.objectContaining({ code: 'dangling_reference', resource: 'Api/api' })]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('picks up a change by the periodic version check when no notification arrives', async () => {
+    const source = new TestConfigSource(config(a.origin));
+    const g = await startTestGateway(source, { configPollMs: 100 });
+    try {
+      const v = source.setSilently(config(b.origin));
+      await eventually(() => g.gw.currentVersion() === v);
+      expect((await send(g.port, { path: '/p' })).body).toBe('b GET /p');
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('answers 503 NOT_READY and readyz 503 until the first snapshot is installed', async () => {
+    const source = new TestConfigSource(config(a.origin));
+    let open!: () => void;
+    source.gate = new Promise((r) => (open = r));
+    const g = await startTestGateway(source, {}, false);
+    try {
+      const r = await send(g.port, { path: '/x' });
+      expect(r.status).toBe(503);
+      expect(r.json()).toMatchObject({ code: 'NOT_READY', status: 503 });
+      expect((await send(g.statusPort, { path: '/readyz' })).status).toBe(503);
+      expect((await send(g.statusPort, { path: '/healthz' })).json()).toEqual({ status: 'ok' });
+      source.gate = null;
+      open();
+      await g.gw.ready;
+      expect((await send(g.statusPort, { path: '/readyz' })).status).toBe(200);
+      expect((await send(g.port, { path: '/x' })).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('close() flips readyz to 503 at once while an in-flight slow request completes', async () => {
+    const source = new TestConfigSource(config(a.origin));
+    const g = await startTestGateway(source);
+    const inFlight = send(g.port, { path: '/slow?ms=600' });
+    await eventually(() => a.started > 0 && a.received.some((r) => r.url === '/slow?ms=600'));
+    const closing = g.close();
+    const ready = await send(g.statusPort, { path: '/readyz' });
+    expect(ready.status).toBe(503);
+    expect(ready.json()).toMatchObject({ status: 'shutting_down' });
+    const r = await inFlight;
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('a /slow?ms=600');
+    await closing;
+    await expect(send(g.port, { path: '/x' })).rejects.toThrow();
+  });
+
+  it('an empty config is a valid snapshot: everything is 404', async () => {
+    const g = await startTestGateway(new TestConfigSource([]));
+    try {
+      expect((await send(g.statusPort, { path: '/readyz' })).status).toBe(200);
+      expect((await send(g.port, { path: '/' })).json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+    } finally {
+      await g.close();
+    }
+  });
+});
