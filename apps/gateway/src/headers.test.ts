@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { clientResponseHeaders, connectionListed, pickRequestId, upstreamRequestHeaders } from './headers.js';
+
+describe('connectionListed', () => {
+  it('is null for plain connection options and parses listed names case-insensitively', () => {
+    expect(connectionListed(undefined)).toBeNull();
+    expect(connectionListed('keep-alive')).toBeNull();
+    expect(connectionListed('close')).toBeNull();
+    expect(connectionListed('X-Foo, keep-alive , ,x-bar')).toEqual(new Set(['x-foo', 'keep-alive', 'x-bar']));
+  });
+});
+
+describe('upstreamRequestHeaders', () => {
+  const incoming = {
+    host: 'h',
+    connection: 'x-foo, x-forwarded-for',
+    'x-foo': '1',
+    te: 'trailers',
+    'transfer-encoding': 'chunked',
+    upgrade: 'websocket',
+    'keep-alive': 'timeout=5',
+    'proxy-connection': 'keep-alive',
+    'proxy-authorization': 'Basic x',
+    expect: '100-continue',
+    'x-request-id': 'client',
+    'x-forwarded-for': '6.6.6.6',
+    'x-forwarded-host': 'evil',
+    forwarded: 'for=6.6.6.6',
+    authorization: 'Bearer t',
+    accept: 'application/json',
+    'set-cookie': ['a', 'b'],
+  };
+
+  it('drops hop-by-hop, Connection-listed, host, expect, request id and untrusted forwarding fields', () => {
+    expect(upstreamRequestHeaders(incoming, false)).toEqual({ authorization: 'Bearer t', accept: 'application/json', 'set-cookie': ['a', 'b'] });
+  });
+
+  it('keeps forwarding fields from a trusted peer unless Connection lists them', () => {
+    const out = upstreamRequestHeaders(incoming, true);
+    expect(out['x-forwarded-host']).toBe('evil');
+    expect(out.forwarded).toBe('for=6.6.6.6');
+    expect(out['x-forwarded-for']).toBeUndefined();
+  });
+});
+
+describe('clientResponseHeaders', () => {
+  it('drops hop-by-hop and Connection-listed response fields', () => {
+    expect(
+      clientResponseHeaders({ connection: 'x-internal', 'x-internal': 's', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'proxy-authenticate': 'Basic', trailer: 'x', 'content-type': 'text/plain', 'set-cookie': ['a'] }),
+    ).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a'] });
+  });
+});
+
+describe('pickRequestId', () => {
+  it('keeps valid ids and generates otherwise', () => {
+    expect(pickRequestId('abc-1.2_3:4')).toBe('abc-1.2_3:4');
+    expect(pickRequestId('a'.repeat(128))).toBe('a'.repeat(128));
+    for (const bad of ['', 'a'.repeat(129), 'a b', 'x\u00e9', 'a/b', ['x', 'y'], undefined]) {
+      expect(pickRequestId(bad as string | undefined)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    }
+  });
+});
