@@ -135,6 +135,9 @@ describe.each(BACKENDS)('admin API happy paths (%s)', (backend) => {
     // Dependency order: Upstreams before the Apis that reference them.
     expect(docs.map((d) => d.kind)).toEqual(['Upstream', 'Api']);
     expect(parse(res.body.split('---\n')[1] ?? '')).toMatchObject({ metadata: { name: 'up' } });
+    // Keys in schema order, not in the store's jsonb order, so exports diff cleanly.
+    expect(res.body).toContain('metadata:\n  name: up\n  labels: {}\n');
+    expect(res.body).toContain('  timeouts:\n    connectMs: 5000\n    responseHeadersMs: 60000\n    idleMs: 60000\n');
   });
 
   it('answers /healthz without a token', async () => {

@@ -1,13 +1,24 @@
-import { jsonDocuments, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
+import { jsonDocuments, KIND_SCHEMAS, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
 import type { SetValidator } from '@tollgate/stores';
 import { ProblemError } from './problem.js';
 
 /** Media types accepted for YAML bodies (RFC 9512 registers `application/yaml`; the others are common in the wild). */
 export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'] as const;
 
-/** The document as the API shows it: exactly the fields `tollgate apply` accepts back. */
+/**
+ * The document as the API shows it: exactly the fields `tollgate apply` accepts back, with keys
+ * in schema order. Stores keep specs as jsonb, which reorders keys; re-parsing (idempotent for
+ * validated data) gives exports and diffs a stable, readable order.
+ */
 export function toDocument(resource: Resource): Resource {
-  return { apiVersion: resource.apiVersion, kind: resource.kind, metadata: resource.metadata, spec: resource.spec } as Resource;
+  const metadata = metadataSchema.safeParse(resource.metadata);
+  const spec = KIND_SCHEMAS[resource.kind].safeParse(resource.spec);
+  return {
+    apiVersion: resource.apiVersion,
+    kind: resource.kind,
+    metadata: metadata.success ? metadata.data : resource.metadata,
+    spec: spec.success ? spec.data : resource.spec,
+  } as Resource;
 }
 
 /** A body parsed by the YAML content-type parser: kept as text so issues can carry line numbers. */

@@ -78,7 +78,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         const items = sortResources(snapshot.resources).map(toDocument);
         return reply.type('application/json').send({ apiVersion: 'v1', kind: 'List', items });
       }
-      return reply.type('application/yaml').send(toYaml(snapshot.resources));
+      return reply.type('application/yaml').send(toYaml(snapshot.resources.map(toDocument)));
     },
   );
 }

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { AdminClient, ProblemResponseError, type ConfigChange } from '../admin-client.js';
+import { CliError } from '../cli-error.js';
+import { readInputs } from '../input-files.js';
+import { formatProblem } from '../print-problem.js';
+import { collect, connectionOf } from './common.js';
+
+/** kubectl's words for what happened to a resource. */
+const VERBS: Record<ConfigChange['action'], string> = { create: 'created', update: 'configured', unchanged: 'unchanged', delete: 'deleted' };
+
+/** One output line per change, e.g. `Api/orders created`. */
+export function formatChange(change: ConfigChange, dryRun: boolean): string {
+  return `${change.kind}/${change.name} ${VERBS[change.action]}${dryRun ? ' (dry run)' : ''}`;
+}
+
+/** `tollgate apply -f <file|-> [--dry-run] [--prune]`: one all-or-nothing apply of every file. */
+export function registerApply(program: Command): void {
+  program
+    .command('apply')
+    .description('apply resource files to the admin API in one transaction (like kubectl apply)')
+    .requiredOption('-f, --filename <file>', 'YAML file to apply, or - for stdin (repeatable)', collect, [])
+    .option('--dry-run', 'show what would change without changing anything', false)
+    .option('--prune', 'delete resources that are not in the files', false)
+    .action(async (options: { filename: string[]; dryRun: boolean; prune: boolean }, command: Command) => {
+      const input = await readInputs(options.filename);
+      const client = new AdminClient(connectionOf(command));
+      try {
+        const result = await client.applyYaml(input.yaml, { dryRun: options.dryRun, prune: options.prune });
+        for (const change of result.changes) process.stdout.write(`${formatChange(change, result.dryRun)}\n`);
+      } catch (error) {
+        if (error instanceof ProblemResponseError) {
+          process.stderr.write(formatProblem(error.problem, input));
+          throw new CliError('', 1);
+        }
+        throw error;
+      }
+    });
+}
