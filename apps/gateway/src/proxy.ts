@@ -107,8 +107,9 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     return sendGatewayError(reply, code, detail, close);
   }
 
-  function sendPolicyReply(reply: FastifyReply, state: RequestState, r: PolicyReply): FastifyReply {
+  function sendPolicyReply(reply: FastifyReply, state: RequestState, r: PolicyReply, close: boolean): FastifyReply {
     if (r.headers) reply.headers(r.headers);
+    if (close) reply.header('connection', 'close');
     if (typeof r.body === 'string') return reply.code(r.status).header('x-request-id', String(reply.request.id)).send(r.body);
     state.errorCode = r.body.code;
     reply.code(r.status).header('content-type', 'application/problem+json').header('x-request-id', String(reply.request.id));
@@ -155,21 +156,12 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     state.route = route.route;
 
     // Body: a declared length is checked up front; a chunked body is counted while it streams.
-    let body: IncomingMessage | BodyLimiter | null = null;
-    let limiter: BodyLimiter | null = null;
     const cl = headers['content-length'];
+    const chunked = cl === undefined && headers['transfer-encoding'] !== undefined;
     if (cl !== undefined) {
       const n = Number(cl);
       if (n > maxBody) return fail(reply, state, 'BODY_TOO_LARGE', `the request body (${n} bytes) exceeds ${maxBody} bytes`, true);
       state.bytesIn = n;
-      if (n > 0) body = raw;
-    } else if (headers['transfer-encoding'] !== undefined) {
-      limiter = new BodyLimiter(maxBody);
-      limiter.on('error', noop);
-      (raw as WithLimiter)[kLimiter] = limiter;
-      raw.on('error', onClientError);
-      raw.pipe(limiter);
-      body = limiter;
     }
 
     let ctx: Ctx | null = null;
@@ -177,7 +169,21 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
       let r = runAccess(route.access, ctx);
       if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') r = await r;
-      if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply);
+      // A refused request's body is never read: close the connection rather than drain it.
+      if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
+    }
+
+    let body: IncomingMessage | BodyLimiter | null = null;
+    let limiter: BodyLimiter | null = null;
+    if (chunked) {
+      limiter = new BodyLimiter(maxBody);
+      limiter.on('error', noop);
+      (raw as WithLimiter)[kLimiter] = limiter;
+      raw.on('error', onClientError);
+      raw.pipe(limiter);
+      body = limiter;
+    } else if (state.bytesIn > 0) {
+      body = raw;
     }
 
     const t = route.balancer.pick();
