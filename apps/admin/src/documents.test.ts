@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { Resource } from '@tollgate/model';
+import { locateIssues, parsePath, readResources, YamlText } from './documents.js';
+import { ProblemError } from './problem.js';
+
+const yaml = `apiVersion: tollgate.dev/v1
+kind: Upstream
+metadata:
+  name: u
+spec:
+  targets:
+    - url: http://127.0.0.1:1
+---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata:
+  name: a
+spec:
+  routes:
+    - name: r
+      destination:
+        upstream: missing
+`;
+
+describe('admin documents', () => {
+  it('parses formatted paths back into parts', () => {
+    expect(parsePath('spec.routes[0].destination.upstream')).toEqual(['spec', 'routes', 0, 'destination', 'upstream']);
+    expect(parsePath('')).toEqual([]);
+    expect(parsePath('[2].x')).toEqual([2, 'x']);
+  });
+
+  it('locates set-validator issues at the submitted document and YAML line', () => {
+    const submitted = readResources(new YamlText(yaml));
+    const validate = locateIssues(() => [{ code: 'dangling_reference', message: 'no', resource: 'Api/a', path: 'spec.routes[0].destination.upstream' }], submitted);
+    expect(validate(submitted.resources)).toEqual([{ code: 'dangling_reference', message: 'no', resource: 'Api/a', path: 'spec.routes[0].destination.upstream', document: 1, line: 17 }]);
+  });
+
+  it('leaves issues about resources not in the body unlocated', () => {
+    const submitted = readResources(new YamlText(yaml));
+    const issue = { code: 'x', message: 'y', resource: 'Api/stored-only', path: 'spec' };
+    expect(locateIssues(() => [issue], submitted)(submitted.resources as Resource[])).toEqual([issue]);
+  });
+
+  it('classifies syntax errors as INVALID_BODY and model errors as INVALID_CONFIG', () => {
+    const syntax = () => readResources(new YamlText('a: [\n'));
+    expect(syntax).toThrow(ProblemError);
+    try {
+      syntax();
+    } catch (e) {
+      expect((e as ProblemError).code).toBe('INVALID_BODY');
+    }
+    try {
+      readResources({ apiVersion: 'tollgate.dev/v1', kind: 'Upstream', metadata: { name: 'x' }, spec: {} });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ProblemError).code).toBe('INVALID_CONFIG');
+      expect((e as ProblemError).status).toBe(422);
+    }
+  });
+});
