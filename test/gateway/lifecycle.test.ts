@@ -90,6 +90,19 @@ describe('snapshot lifecycle', () => {
     await expect(send(g.port, { path: '/x' })).rejects.toThrow();
   });
 
+  it('close() cuts requests still running after the drain timeout', async () => {
+    const g = await startTestGateway(new TestConfigSource(config(a.origin)), { drainTimeoutMs: 200 });
+    const inFlight = send(g.port, { path: '/slow?ms=5000' }).then(
+      (r) => r.status,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    await eventually(() => a.received.some((r) => r.url === '/slow?ms=5000'));
+    const t0 = Date.now();
+    await g.close();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(await inFlight).toBe('ECONNRESET');
+  });
+
   it('an empty config is a valid snapshot: everything is 404', async () => {
     const g = await startTestGateway(new TestConfigSource([]));
     try {

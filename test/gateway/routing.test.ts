@@ -131,6 +131,9 @@ describe('routing', () => {
     expect(line.latencyMs).toEqual(expect.any(Number));
     expect(line.upstreamMs).toEqual(expect.any(Number));
     expect(line.bytesOut as number).toBeGreaterThan(0);
+    await send(g.port, { path: '/bad%zz', headers: { 'x-request-id': 'log-bad-url' } });
+    await eventually(() => g.logs.some((l) => l.requestId === 'log-bad-url'));
+    expect(g.logs.find((l) => l.requestId === 'log-bad-url')).toMatchObject({ type: 'access', status: 400, path: '/bad%zz' });
     const all = JSON.stringify(g.logs);
     expect(all).not.toContain('topsecret');
     expect(all).not.toContain('cookiesecret');

@@ -74,7 +74,7 @@ export class AccessLog {
       upstream: state?.target ?? null,
       bytesIn: state?.bytesIn ?? 0,
       bytesOut: state !== null ? written - state.writtenAtStart : null,
-      latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      latencyMs: Math.max(0, Math.round(reply.elapsedTime * 1000) / 1000),
       upstreamMs: state?.upstreamMs ?? null,
     };
     if (state?.errorCode) line.code = state.errorCode;

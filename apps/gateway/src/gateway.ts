@@ -45,6 +45,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
+      const deadline = Date.now() + options.drainTimeoutMs;
       await manager.stop();
       // Fastify stops accepting, answers new requests on open connections with 503, closes idle
       // keep-alive sockets and waits for in-flight requests; past the drain timeout, cut them.
@@ -60,7 +61,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
         await drained;
       }
       clearTimeout(timer);
-      await pools.closeAll();
+      // Upstream exchanges still open (their clients are gone after a cut) get what is left of the budget.
+      await pools.closeAll(Math.max(0, deadline - Date.now()));
       await status.close();
     })();
     return closing;

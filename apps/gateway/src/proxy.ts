@@ -76,9 +76,11 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     exposeHeadRoutes: false,
     genReqId: (req) => pickRequestId(req.headers['x-request-id']),
     // Fastify errors raised before our handler (a URL the router cannot decode, etc.) get the same problem shape.
-    frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
-      if (error.code === 'FST_ERR_BAD_URL') return void sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
-      return void sendGatewayError(reply, 'BAD_REQUEST', error.message);
+    // Fastify skips the onResponse hook on this path, so the access line is written here.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (error.code === 'FST_ERR_BAD_URL') sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
+      else sendGatewayError(reply, 'BAD_REQUEST', error.message);
+      accessLog?.write(request, reply, null);
     },
   });
   app.decorateRequest('tg', null);
