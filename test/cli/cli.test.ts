@@ -161,6 +161,20 @@ describe('tollgate CLI against a running admin API', () => {
   });
 });
 
+describe('tollgate start', () => {
+  it('refuses a bad environment with a clear message and no stack', async () => {
+    const res = await runCli(['start', 'admin'], { ADMIN_TOKEN: 'short' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('error: tollgate start failed: invalid environment:\n  ADMIN_TOKEN: must be at least 16 characters\n');
+  });
+
+  it('rejects an unknown role', async () => {
+    const res = await runCli(['start', 'everything'], {});
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("value 'everything' is invalid for argument 'role'");
+  });
+});
+
 describe('tollgate migrate', () => {
   it('migrates the embedded database under TOLLGATE_DATA, idempotently', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-migrate-'));
