@@ -66,12 +66,15 @@ export async function startTollgateProcess(options: StartTollgateOptions = {}): 
   };
   const waitFor = options.waitFor ?? (role === 'admin' ? 'admin' : 'ready');
   if (waitFor !== 'none') {
-    const url = waitFor === 'ready' ? `${proc.statusUrl}/readyz` : `${proc.adminUrl}/healthz`;
+    // Role `all` listens with the gateway first and the admin API second: wait for both.
+    const urls = waitFor === 'ready' ? [`${proc.statusUrl}/readyz`] : [];
+    if (role !== 'gateway') urls.push(`${proc.adminUrl}/healthz`);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`tollgate exited with ${child.exitCode}:\n${out}`);
       try {
-        if ((await fetch(url)).ok) break;
+        const answers = await Promise.all(urls.map((u) => fetch(u).then((r) => r.ok)));
+        if (answers.every(Boolean)) break;
       } catch {
         // not listening yet
       }

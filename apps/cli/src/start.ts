@@ -96,7 +96,8 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
     log.info({ store: 'memory' }, 'counter store: in-process (set REDIS_URL for Redis)');
     return createMemoryCounterStore();
   }
-  const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:' });
+  // A Redis that is down at boot must not keep the gateway down: it reconnects in the background.
+  const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:', waitForConnection: false });
   const reachable = await counters.ping();
   log.info({ store: 'redis', reachable }, reachable ? 'counter store: Redis' : 'counter store: Redis not reachable yet; will keep retrying');
   return counters;
