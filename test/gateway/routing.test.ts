@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiYaml, send, startTestGateway, startUpstream, TestConfigSource, upstreamYaml, yamlResources, type RecordingUpstream, type RunningGateway } from './harness.js';
 
@@ -112,6 +113,22 @@ describe('routing', () => {
     expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(r.json()).toMatchObject({ code: 'BAD_PATH', status: 400 });
     expect(a.started + b.started + c.started).toBe(before);
+  });
+
+  it('routes an absolute-form target by the Host header and refuses the asterisk-form', async () => {
+    const raw = (line: string) =>
+      new Promise<string>((resolve) => {
+        const s = connect(g.port, '127.0.0.1', () => s.write(line));
+        let buf = '';
+        s.on('data', (d: Buffer) => (buf += d.toString()));
+        s.on('close', () => resolve(buf));
+      });
+    const abs = await raw('GET http://evil.test/users/x/../y HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n');
+    expect(abs).toMatch(/^HTTP\/1\.1 200/);
+    expect(abs).toContain('a GET /users/y');
+    const star = await raw('OPTIONS * HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n');
+    expect(star).toMatch(/^HTTP\/1\.1 400/);
+    expect(star).toContain('"code":"BAD_PATH"');
   });
 
   it('runs access policies: ip-restriction answers 403 IP_FORBIDDEN without reaching the upstream', async () => {

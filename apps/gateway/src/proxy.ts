@@ -138,6 +138,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     state.query = target.query;
     state.path = target.path;
     if (snap === null) return fail(reply, state, 'NOT_READY', 'no configuration is loaded yet');
+    // The asterisk-form (`OPTIONS *`, RFC 9112 §3.2.4) addresses the gateway itself, never a route.
+    if (target.path.charCodeAt(0) !== 47) return fail(reply, state, 'BAD_PATH', 'the request target must be a path (origin-form or absolute-form)');
     let path: string;
     try {
       path = normalizePath(target.path);
