@@ -6,6 +6,7 @@ let a: RecordingUpstream;
 let b: RecordingUpstream;
 let g: RunningGateway;
 let g2: RunningGateway;
+let streamGate: (() => void) | null = null;
 
 const resources = () =>
   yamlResources(
@@ -28,6 +29,12 @@ spec:
 
 beforeAll(async () => {
   a = await startUpstream('a', (req, res, body) => {
+    if (req.url === '/stream') {
+      // First chunk now, second only after the test saw the first: proves the response streams.
+      res.write('first;');
+      streamGate = () => res.end('second');
+      return;
+    }
     res.setHeader('content-type', 'text/plain');
     res.end(req.method === 'HEAD' ? undefined : `a ${req.method} ${req.url} ${body.length}`);
   });
@@ -46,6 +53,22 @@ describe('forwarding', () => {
     for (let i = 0; i < 8; i++) seen.push((await send(g.port, { path: '/lb' })).body.split(' ')[0] as string);
     expect(seen.filter((s) => s === 'a')).toHaveLength(6);
     expect(seen.filter((s) => s === 'b')).toHaveLength(2);
+  });
+
+  it('streams the response body to the client without buffering it', async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: g.port, path: '/stream', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+          if (body === 'first;') streamGate?.();
+        });
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(got).toBe('first;second');
   });
 
   it('forwards HEAD and returns headers without a body', async () => {
