@@ -44,12 +44,13 @@ describe('on real Postgres and Redis', () => {
   });
 
   it.each([
-    ['invalid YAML', 'kind: Api\nmetadata: {name: x\n', 400, { document: 0 }],
-    ['an unknown kind', 'apiVersion: tollgate.dev/v1\nkind: Gizmo\nmetadata: {name: x}\nspec: {}\n', 422, { document: 0, path: 'kind' }],
-    ['an unknown field', apiYamlWith('  colour: red\n'), 422, { document: 1, path: 'spec.colour' }],
-    ['a wrong type', apiYamlWith('  stripBasePath: sometimes\n'), 422, { document: 1, path: 'spec.stripBasePath' }],
-    ['a dangling upstream reference', apiYamlDangling(), 422, { document: 0, path: 'spec.routes[0].destination.upstream' }],
-  ])('refuses %s with problem+json naming document and field, and keeps serving', async (_name, yaml, status, where) => {
+    ['invalid YAML', () => 'kind: Api\nmetadata: {name: x\n', 400, { document: 0 }],
+    ['an unknown kind', () => 'apiVersion: tollgate.dev/v1\nkind: Gizmo\nmetadata: {name: x}\nspec: {}\n', 422, { document: 0, path: 'kind' }],
+    ['an unknown field', () => apiYamlWith('  colour: red\n'), 422, { document: 1, path: 'spec.colour' }],
+    ['a wrong type', () => apiYamlWith('  stripBasePath: sometimes\n'), 422, { document: 1, path: 'spec.stripBasePath' }],
+    ['a dangling upstream reference', () => apiYamlDangling(), 422, { document: 0, path: 'spec.routes[0].destination.upstream' }],
+  ])('refuses %s with problem+json naming document and field, and keeps serving', async (_name, makeYaml, status, where) => {
+    const yaml = makeYaml();
     const res = await fetch(`${tg.adminUrl}/config?prune=true`, { method: 'POST', headers: { ...auth, 'content-type': 'application/yaml' }, body: yaml });
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toContain('application/problem+json');

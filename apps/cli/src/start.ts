@@ -33,6 +33,12 @@ export interface RunningTollgate {
   stop(): Promise<void>;
 }
 
+/** A part of the process to stop on shutdown, in reverse start order. */
+interface Closer {
+  name: string;
+  close: () => Promise<void>;
+}
+
 /** Admin-token prefix, so a leaked token is recognizable by secret scanners. */
 const ADMIN_TOKEN_PREFIX = 'tgadm_';
 
@@ -106,23 +112,28 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
 /** Starts the gateway, the admin API, or both, on the stores the environment names. */
 export async function startTollgate(options: StartOptions): Promise<RunningTollgate> {
   const settings = loadSettings(options.env);
-  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } });
+  // Asynchronous stdout: an access-log line per request must not block the event loop on a write.
+  // Writes still batch while one is in flight; pino flushes what is buffered when the process exits.
+  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } }, pino.destination({ dest: 1, sync: false }));
   const stores = await openStores(settings, log);
   const counters = await openCounters(settings, log);
-  const closers: Array<() => Promise<void>> = [];
+  const closers: Closer[] = [];
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       // Reverse start order: stop taking traffic first, close stores last.
-      for (const close of closers.reverse()) {
+      const began = Date.now();
+      for (const { name, close } of closers.reverse()) {
         try {
           await close();
+          log.debug({ part: name, elapsedMs: Date.now() - began }, 'stopped');
         } catch (err) {
-          log.error({ err }, 'error while stopping');
+          log.error({ err, part: name }, 'error while stopping');
         }
       }
       await counters.close().catch(() => undefined);
       await stores.close().catch(() => undefined);
+      log.info({ elapsedMs: Date.now() - began }, 'stopped');
     })();
     return stopping;
   };
@@ -133,7 +144,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
       await bootstrapAdminToken(tokens, settings, log);
       const admin = await buildAdmin({ config: stores.config, tokens, validate: validateSet, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
-      closers.push(() => admin.close());
+      closers.push({ name: 'admin', close: () => admin.close() });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');
     }
   } catch (err) {
@@ -143,13 +154,13 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   return { settings, stop };
 }
 
-async function startDataPlane(config: ConfigStore, settings: Settings, log: Logger, closers: Array<() => Promise<void>>): Promise<void> {
+async function startDataPlane(config: ConfigStore, settings: Settings, log: Logger, closers: Closer[]): Promise<void> {
   const gateway = buildGateway({
     source: config,
     logger: log.child({ component: 'gateway' }),
     options: { configPollMs: settings.CONFIG_POLL_MS, drainTimeoutMs: settings.DRAIN_TIMEOUT_MS, trustedProxies: settings.TRUSTED_PROXIES },
   });
-  closers.push(() => gateway.close());
+  closers.push({ name: 'gateway', close: () => gateway.close() });
   await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });
   await gateway.ready;
   await gateway.proxy.listen({ host: settings.PROXY_HOST, port: settings.PROXY_PORT });
