@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# GATEWAY_CMD for the shared peers harness (../shared/bench/peers): runs the built Tollgate in the
+# foreground on 127.0.0.1:$PORT with one API proxying everything to $UPSTREAM_URL.
+#   GATEWAY_NAME=tollgate GATEWAY_CMD="bash $PWD/bench/peers-gateway.sh" bash ../shared/bench/peers/run.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+data=$(mktemp -d /tmp/tollgate-peers.XXXXXX)
+trap 'rm -rf "$data"' EXIT
+token=peers-bench-admin-token-0123456789
+admin_port=$((PORT + 1000))
+status_port=$((PORT + 1001))
+TOLLGATE_DATA=$data ADMIN_TOKEN=$token PROXY_HOST=127.0.0.1 PROXY_PORT=$PORT ADMIN_PORT=$admin_port \
+  STATUS_HOST=127.0.0.1 STATUS_PORT=$status_port LOG_LEVEL=${LOG_LEVEL:-warn} NODE_ENV=production \
+  node "$root/apps/cli/dist/main.js" start all &
+pid=$!
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$admin_port/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' --data-binary @- \
+  "http://127.0.0.1:$admin_port/config" >/dev/null <<YAML
+apiVersion: tollgate.dev/v1
+kind: Upstream
+metadata: { name: peers }
+spec:
+  targets: [{ url: "$UPSTREAM_URL" }]
+---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: peers }
+spec:
+  routes: [{ name: all, destination: { upstream: peers } }]
+YAML
+wait "$pid"
