@@ -6,3 +6,4 @@ export * from './resources.js';
 export * from './parse.js';
 export * from './serialize.js';
 export * from './reference-docs.js';
+export * from './consumer.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { API_VERSION, metadataSchema, type Metadata } from './common.js';
 import { apiSpecSchema, type ApiSpec } from './api.js';
 import { upstreamSpecSchema, type UpstreamSpec } from './upstream.js';
+import { consumerSpecSchema, type ConsumerSpec } from './consumer.js';
 
 /** A Kubernetes-style document of one of Tollgate's kinds. */
 export interface ResourceOf<K extends string, S> {
@@ -13,8 +14,9 @@ export interface ResourceOf<K extends string, S> {
 
 export type UpstreamResource = ResourceOf<'Upstream', UpstreamSpec>;
 export type ApiResource = ResourceOf<'Api', ApiSpec>;
+export type ConsumerResource = ResourceOf<'Consumer', ConsumerSpec>;
 /** Every resource kind Tollgate stores. */
-export type Resource = UpstreamResource | ApiResource;
+export type Resource = UpstreamResource | ApiResource | ConsumerResource;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -23,13 +25,14 @@ export type ResourceKind = Resource['kind'];
  */
 export const KIND_SCHEMAS = {
   Upstream: upstreamSpecSchema,
+  Consumer: consumerSpecSchema,
   Api: apiSpecSchema,
 } as const satisfies Record<ResourceKind, z.ZodType>;
 
 export const RESOURCE_KINDS = Object.keys(KIND_SCHEMAS) as ResourceKind[];
 
 /** Plural path segment of each kind on the admin API (`/apis`, `/upstreams`). */
-export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Api: 'apis' };
+export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Api: 'apis' };
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && Object.hasOwn(KIND_SCHEMAS, kind);

@@ -8,7 +8,7 @@ import { locateIssues, readResources, summarize, toDocument } from '../documents
 import { ProblemError } from '../problem.js';
 import { applyResponseSchema, errorResponses, flag, problemSchema } from '../schemas.js';
 
-const anyDocument = z.union([documentSchema('Upstream'), documentSchema('Api')]);
+const anyDocument = z.union([documentSchema('Upstream'), documentSchema('Consumer'), documentSchema('Api')]);
 
 /** A JSON `kind: List` of documents, as `GET /config?format=json` writes and `POST /config` reads. */
 export const listDocumentSchema = z.object({ apiVersion: z.literal('v1'), kind: z.literal('List'), items: z.array(anyDocument) });
