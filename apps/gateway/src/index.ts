@@ -8,3 +8,7 @@ export * from './config-manager.js';
 export * from './proxy.js';
 export * from './status-app.js';
 export * from './gateway.js';
+export * from './health-checker.js';
+export * from './sni.js';
+export * from './tls-server.js';
+export * from './websocket.js';

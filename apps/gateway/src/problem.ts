@@ -10,6 +10,8 @@ export const GATEWAY_ERRORS = Object.freeze({
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   NOT_READY: { status: 503, title: 'Gateway not ready' },
+  NO_HEALTHY_UPSTREAM: { status: 503, title: 'No healthy upstream target' },
+  UPSTREAM_OVERLOADED: { status: 503, title: 'Upstream overloaded' },
   IP_FORBIDDEN: { status: 403, title: 'Forbidden' },
   INTERNAL_ERROR: { status: 500, title: 'Internal gateway error' },
 });

@@ -7,3 +7,4 @@ export * from './parse.js';
 export * from './serialize.js';
 export * from './reference-docs.js';
 export * from './consumer.js';
+export * from './certificate.js';

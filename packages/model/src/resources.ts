@@ -3,6 +3,7 @@ import { API_VERSION, metadataSchema, type Metadata } from './common.js';
 import { apiSpecSchema, type ApiSpec } from './api.js';
 import { upstreamSpecSchema, type UpstreamSpec } from './upstream.js';
 import { consumerSpecSchema, type ConsumerSpec } from './consumer.js';
+import { certificateSpecSchema, type CertificateSpec } from './certificate.js';
 
 /** A Kubernetes-style document of one of Tollgate's kinds. */
 export interface ResourceOf<K extends string, S> {
@@ -15,8 +16,9 @@ export interface ResourceOf<K extends string, S> {
 export type UpstreamResource = ResourceOf<'Upstream', UpstreamSpec>;
 export type ApiResource = ResourceOf<'Api', ApiSpec>;
 export type ConsumerResource = ResourceOf<'Consumer', ConsumerSpec>;
+export type CertificateResource = ResourceOf<'Certificate', CertificateSpec>;
 /** Every resource kind Tollgate stores. */
-export type Resource = UpstreamResource | ApiResource | ConsumerResource;
+export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -26,13 +28,14 @@ export type ResourceKind = Resource['kind'];
 export const KIND_SCHEMAS = {
   Upstream: upstreamSpecSchema,
   Consumer: consumerSpecSchema,
+  Certificate: certificateSpecSchema,
   Api: apiSpecSchema,
 } as const satisfies Record<ResourceKind, z.ZodType>;
 
 export const RESOURCE_KINDS = Object.keys(KIND_SCHEMAS) as ResourceKind[];
 
 /** Plural path segment of each kind on the admin API (`/apis`, `/upstreams`). */
-export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Api: 'apis' };
+export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Api: 'apis' };
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && Object.hasOwn(KIND_SCHEMAS, kind);

@@ -3,3 +3,7 @@ export * from './errors.js';
 export * from './body-limit.js';
 export * from './pool-registry.js';
 export * from './forward.js';
+export * from './hash.js';
+export * from './target-state.js';
+export * from './pickers.js';
+export * from './upstream-runtime.js';

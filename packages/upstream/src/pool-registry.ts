@@ -1,4 +1,17 @@
+import { createHash } from 'node:crypto';
 import { Pool } from 'undici';
+
+/** TLS settings towards `https` targets (mutual TLS when `cert` and `key` are set). */
+export interface UpstreamTlsSettings {
+  /** PEM bundle of trusted authorities; undefined = the system roots. */
+  readonly ca?: string | undefined;
+  /** SNI name sent and verified; undefined = the target host. */
+  readonly servername?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  /** false only with the upstream's `insecureSkipVerify`. */
+  readonly rejectUnauthorized: boolean;
+}
 
 /** Settings of one connection pool; pools are shared when origin and settings are equal. */
 export interface PoolSettings {
@@ -9,6 +22,10 @@ export interface PoolSettings {
   readonly headersTimeoutMs: number;
   /** Longest silence while receiving the response body. */
   readonly bodyTimeoutMs: number;
+  /** Requests per connection before it is replaced (`maxRequestsPerConnection`); 0 or undefined = unlimited. */
+  readonly maxRequestsPerConnection?: number | undefined;
+  /** TLS to `https` targets. */
+  readonly tls?: UpstreamTlsSettings | undefined;
 }
 
 /** What a config snapshot needs: one pool per origin and settings. */
@@ -33,7 +50,9 @@ export interface PoolRegistryOptions<P extends ManagedPool> {
 
 /** Key identifying an origin with its settings. */
 export function poolKey(origin: string, s: PoolSettings): string {
-  return `${origin}|${s.connections}|${s.connectTimeoutMs}|${s.headersTimeoutMs}|${s.bodyTimeoutMs}`;
+  const base = `${origin}|${s.connections}|${s.connectTimeoutMs}|${s.headersTimeoutMs}|${s.bodyTimeoutMs}|${s.maxRequestsPerConnection ?? 0}`;
+  // TLS material is long: key on its digest (computed at snapshot install, never per request).
+  return s.tls === undefined ? base : `${base}|${createHash('sha256').update(JSON.stringify(s.tls)).digest('hex')}`;
 }
 
 /** An undici `Pool` with keep-alive and the upstream's timeouts. */
@@ -44,7 +63,19 @@ export function createUndiciPool(origin: string, s: PoolSettings): Pool {
     headersTimeout: s.headersTimeoutMs,
     bodyTimeout: s.bodyTimeoutMs,
     keepAliveTimeout: 4_000,
+    ...(s.maxRequestsPerConnection ? { maxRequestsPerClient: s.maxRequestsPerConnection } : {}),
+    ...(s.tls === undefined ? {} : { connect: tlsConnectOptions(s.tls) }),
   });
+}
+
+/** undici `connect` options for TLS targets. */
+export function tlsConnectOptions(t: UpstreamTlsSettings): Record<string, unknown> {
+  const o: Record<string, unknown> = { rejectUnauthorized: t.rejectUnauthorized };
+  if (t.ca !== undefined) o.ca = t.ca;
+  if (t.servername !== undefined) o.servername = t.servername;
+  if (t.cert !== undefined) o.cert = t.cert;
+  if (t.key !== undefined) o.key = t.key;
+  return o;
 }
 
 /**

@@ -1,0 +1,178 @@
+import type { IncomingMessage } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { RequestContext, runAccess, type PolicyReply } from '@tollgate/policies';
+import { normalizeHost, normalizePath, splitTarget } from '@tollgate/router';
+import { TrustedProxies, unmapIp } from './client-address.js';
+import type { ConfigManager } from './config-manager.js';
+import { pickRequestId, upstreamRequestHeaders } from './headers.js';
+import type { ResolvedGatewayOptions } from './options.js';
+import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
+import { acquireTarget } from './runtime.js';
+
+/** Writes a complete HTTP/1.1 error response on a raw (upgrade) socket and closes it. */
+function writeResponse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
+  if (socket.destroyed) return;
+  const lines = [`HTTP/1.1 ${status} ${status === 101 ? 'Switching Protocols' : 'Error'}`];
+  const all: Record<string, string> = { ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+function writeProblem(socket: Duplex, code: GatewayErrorCode, detail: string, requestId: string): void {
+  const e = GATEWAY_ERRORS[code];
+  writeResponse(socket, e.status, { 'content-type': 'application/problem+json', 'x-request-id': requestId }, problemJson(e.status, code, e.title, detail, requestId));
+}
+
+function writePolicyReply(socket: Duplex, r: PolicyReply, requestId: string): void {
+  const headers: Record<string, string> = { ...(r.headers ?? {}), 'x-request-id': requestId };
+  if (typeof r.body === 'string') return writeResponse(socket, r.status, headers, r.body);
+  headers['content-type'] = 'application/problem+json';
+  writeResponse(socket, r.status, headers, problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, requestId));
+}
+
+function serializeHead(method: string, path: string, headers: Record<string, string | string[]>): string {
+  let s = `${method} ${path} HTTP/1.1\r\n`;
+  for (const [k, v] of Object.entries(headers)) {
+    if (Array.isArray(v)) for (const x of v) s += `${k}: ${x}\r\n`;
+    else s += `${k}: ${v}\r\n`;
+  }
+  return `${s}\r\n`;
+}
+
+/** Dependencies of the upgrade handler. */
+export interface WebSocketDeps {
+  readonly manager: ConfigManager;
+  readonly options: ResolvedGatewayOptions;
+  readonly logger: Logger;
+}
+
+/**
+ * Handles the Node server's `upgrade` event: WebSocket handshakes (RFC 6455 §4.1: GET with
+ * `Upgrade: websocket`) are routed through the current snapshot like any request, the route's
+ * access-phase policies run BEFORE anything reaches the upstream (a refused handshake gets the
+ * policy's status, never 101), a target is picked and admitted like any request, and the
+ * handshake is forwarded on a fresh connection; the upstream's answer (101 or not) is relayed
+ * and then bytes are piped both ways until either side closes. Other upgrades (h2c) are refused
+ * with 400 `BAD_REQUEST`, since answering them as plain requests is not possible once Node has
+ * handed the socket over.
+ */
+export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { manager, options, logger } = deps;
+  const trusted = new TrustedProxies(options.trustedProxies);
+
+  return (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const requestId = pickRequestId(req.headers['x-request-id']);
+    void handle(req, socket, head, requestId).catch((err: unknown) => {
+      logger.error({ err, requestId }, 'unexpected error in the WebSocket proxy');
+      writeProblem(socket, 'INTERNAL_ERROR', 'the gateway failed to handle the request', requestId);
+    });
+  };
+
+  async function handle(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
+    const headers = req.headers;
+    if ((headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
+      return writeProblem(socket, 'BAD_REQUEST', 'only WebSocket upgrades (GET with Upgrade: websocket) are supported', requestId);
+    }
+    const snap = manager.current;
+    if (snap === null) return writeProblem(socket, 'NOT_READY', 'no configuration is loaded yet', requestId);
+    const target = splitTarget(req.url ?? '/');
+    let path: string;
+    try {
+      path = normalizePath(target.path);
+    } catch {
+      return writeProblem(socket, 'BAD_PATH', 'the request path is refused by the normalizer', requestId);
+    }
+    const hostHeader = headers.host ?? '';
+    const found = snap.routes.lookup(normalizeHost(hostHeader), path, 'GET');
+    if (found.kind === 'not_found') return writeProblem(socket, 'ROUTE_NOT_FOUND', `no route for GET ${path}`, requestId);
+    if (found.kind === 'method_not_allowed') return writeProblem(socket, 'METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, requestId);
+    const route = found.value;
+
+    const raw = socket as Socket;
+    const peer = unmapIp(raw.remoteAddress ?? '');
+    const trustForwarding = trusted.isTrusted(peer);
+    const xffIn = headers['x-forwarded-for'];
+    const clientIp = trustForwarding ? trusted.clientIp(peer, typeof xffIn === 'string' ? xffIn : undefined) : peer;
+
+    let ctx: RequestContext | null = null;
+    if (route.access !== null) {
+      ctx = new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query);
+      const r = await runAccess(route.access, ctx);
+      if (r !== undefined) return writePolicyReply(socket, r, requestId);
+    }
+
+    const actions = route.actions;
+    const dest = actions.split !== null ? actions.split.pick() : actions.primary;
+    if (dest === null) return writeProblem(socket, 'BAD_REQUEST', 'this route answers without an upstream and cannot be upgraded to a WebSocket', requestId);
+    const upstreamRt = dest.target;
+    const picked = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query });
+    if (picked === 'NO_HEALTHY_UPSTREAM') return writeProblem(socket, picked, `every target of upstream ${dest.upstream} is unhealthy or ejected`, requestId);
+    if (picked === 'UPSTREAM_OVERLOADED') return writeProblem(socket, picked, `upstream ${dest.upstream} is at its connection and pending-request limit`, requestId);
+    const t = picked;
+
+    const out = upstreamRequestHeaders(headers, trustForwarding);
+    if (ctx !== null) ctx.applyTo(out);
+    out.connection = 'Upgrade';
+    out.upgrade = 'websocket';
+    out['x-forwarded-for'] = trustForwarding && typeof xffIn === 'string' ? `${xffIn}, ${peer}` : peer;
+    out['x-forwarded-proto'] = (raw as TLSSocket).encrypted ? 'https' : 'http';
+    out['x-forwarded-host'] = hostHeader;
+    out['x-request-id'] = requestId;
+    out.host = options.preserveHost && hostHeader !== '' ? hostHeader : t.host;
+    let upstreamPath = path;
+    if (route.stripPrefix !== null) upstreamPath = path.length === route.stripPrefix.length ? '/' : path.slice(route.stripPrefix.length);
+    const query = ctx !== null ? ctx.query : target.query;
+    if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
+
+    const compiled = snap.compiledUpstreams[dest.upstream];
+    const url = new URL(t.origin);
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const tls = compiled?.tls ?? null;
+    const upstream: Socket =
+      url.protocol === 'https:'
+        ? tlsConnect({ host, port, servername: tls?.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host), rejectUnauthorized: tls?.rejectUnauthorized ?? true, ca: tls?.ca, cert: tls?.cert, key: tls?.key })
+        : netConnect({ host, port });
+    const connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), compiled?.connectMs ?? 5_000);
+    // In flight until either side closes (circuit breaking, least requests); passive health from the answer.
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      upstreamRt.end(t);
+    };
+    let connected = false;
+    upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      upstream.write(serializeHead('GET', upstreamPath, out));
+      if (head.length > 0) upstream.write(head);
+      upstream.once('data', (first: Buffer) => {
+        // `HTTP/1.1 5xx` counts against the target like any 5xx.
+        upstreamRt.observe(t, first.subarray(9, 10).toString() === '5');
+      });
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', (err: Error & { code?: string }) => {
+      clearTimeout(connectTimer);
+      if (!connected) {
+        end();
+        upstreamRt.observe(t, true);
+        logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
+        const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
+        return writeProblem(socket, code, `the upstream connection failed: ${err.message}`, requestId);
+      }
+      socket.destroy();
+    });
+    upstream.on('close', () => {
+      end();
+      socket.destroy();
+    });
+    socket.on('close', () => upstream.destroy());
+  }
+}
