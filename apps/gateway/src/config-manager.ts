@@ -1,5 +1,5 @@
 import { compileConfig } from '@tollgate/compiler';
-import type { PolicyDeps } from '@tollgate/policies';
+import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
 import type { PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -26,6 +26,10 @@ export class ConfigManager {
   #timer: NodeJS.Timeout | null = null;
   #unwatch: (() => Promise<void>) | null = null;
   #stopped = false;
+  /** Consumer index read by auth policies; swapped with each snapshot (and each API-key change). */
+  readonly #identity = new IdentityHolder();
+  /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
+  readonly #deps: PolicyDeps;
 
   constructor(
     private readonly source: ConfigSource,
@@ -35,6 +39,7 @@ export class ConfigManager {
     private readonly pollMs: number,
   ) {
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
+    this.#deps = { ...deps, identity: deps.identity ?? this.#identity, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
   }
 
   /** Starts watching and polling and triggers the first load. */
@@ -99,13 +104,18 @@ export class ConfigManager {
       this.logger.error({ version: snapshot.version, serving: this.version, issues: compiled.issues }, 'config rejected: it does not compile; the previous snapshot keeps serving');
       return;
     }
+    // Built before any swap: a key created or revoked through the admin API bumps the version
+    // without changing the resources, so the index is rebuilt even when the routes are kept.
+    const identity = new IdentityIndex(snapshot.resources, (snapshot as { apiKeys?: readonly IndexedApiKey[] }).apiKeys ?? [], this.logger);
     if (this.current !== null && compiled.config.hash === this.current.hash) {
+      this.#identity.current = identity;
       // Same content under a new version: keep the runtime (pools, balancer state) and adopt the version.
       this.current = Object.freeze({ ...this.current, version: snapshot.version });
       return;
     }
     try {
-      this.current = instantiate(compiled.config, this.pools, this.deps);
+      this.current = instantiate(compiled.config, this.pools, this.#deps);
+      this.#identity.current = identity;
     } catch (err) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ err, version: snapshot.version, serving: this.version }, 'config rejected: it could not be installed; the previous snapshot keeps serving');

@@ -36,7 +36,8 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
 
 /**
  * Copies the request headers for the upstream, without hop-by-hop fields, without the fields
- * `Connection` names, and without client-sent forwarding fields unless `trustForwarding`.
+ * `Connection` names, without any `X-Consumer-*` field, and without client-sent forwarding
+ * fields unless `trustForwarding`.
  * The caller adds its own X-Forwarded-* / X-Request-Id / Host AFTER this, so a `Connection`
  * header naming them cannot remove them (Traefik CVE-2021-32813, CVE-2024-45410).
  */
@@ -48,6 +49,9 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, trustForwa
     if (v === undefined || REQUEST_DROP.has(name)) continue;
     if (listed !== null && listed.has(name)) continue;
     if (!trustForwarding && FORWARDING.has(name)) continue;
+    // Identity headers are the gateway's to set (after authentication): a client's copy never
+    // passes, on any route, with or without an auth policy.
+    if (name.startsWith('x-consumer-')) continue;
     out[name] = v;
   }
   return out;

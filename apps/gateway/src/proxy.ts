@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { runAccess, runResponse, type PolicyContext, type PolicyReply } from '@tollgate/policies';
+import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
 import { normalizeHost, normalizePath, PathError, splitTarget } from '@tollgate/router';
 import { BodyLimiter, classifyUpstreamError, forward } from '@tollgate/upstream';
 import { AccessLog, RequestState } from './access-log.js';
@@ -34,18 +34,9 @@ function onClientError(this: WithLimiter, err: Error): void {
   this[kLimiter]?.destroy(err);
 }
 
-/** The context object policies read: one per request, created only when a route has policies. */
-class Ctx implements PolicyContext {
-  constructor(
-    readonly requestId: string,
-    readonly clientIp: string,
-    readonly method: string,
-    readonly path: string,
-    readonly headers: IncomingMessage['headers'],
-    readonly api: string,
-    readonly route: string,
-  ) {}
-}
+/** The context object policies read and annotate: one per request, created only when a route has policies. */
+const Ctx = RequestContext;
+type Ctx = RequestContext;
 
 /** Dependencies of the proxy app. */
 export interface ProxyDeps {
@@ -170,9 +161,11 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
 
     let ctx: Ctx | null = null;
     if (route.access !== null) {
-      ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
+      ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
       let r = runAccess(route.access, ctx);
       if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') r = await r;
+      // Auth policies take credentials out of the query: the access log sees what is forwarded.
+      state.query = ctx.query;
       // A refused request's body is never read: close the connection rather than drain it.
       if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
     }
@@ -193,6 +186,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const t = route.balancer.pick();
     state.target = t.origin;
     const out = upstreamRequestHeaders(headers, trustForwarding);
+    // Policies' changes (credential removed, X-Consumer-* set) apply after the stripping.
+    if (ctx !== null) ctx.applyTo(out);
     // Added after stripping, so no Connection-listed name can remove them.
     out['x-forwarded-for'] = trustForwarding && typeof xffIn === 'string' ? `${xffIn}, ${peer}` : peer;
     const xfp = headers['x-forwarded-proto'];
@@ -205,7 +200,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     let upstreamPath = path;
     const strip = route.stripPrefix;
     if (strip !== null) upstreamPath = path.length === strip.length ? '/' : path.slice(strip.length);
-    if (target.query !== null) upstreamPath = `${upstreamPath}?${target.query}`;
+    const query = ctx !== null ? ctx.query : target.query;
+    if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
 
     const t0 = performance.now();
     let res;

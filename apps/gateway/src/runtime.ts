@@ -1,5 +1,5 @@
 import type { CompiledConfig, CompiledRoute, CompiledUpstream } from '@tollgate/compiler';
-import { POLICY_REGISTRY, type AccessStep, type PolicyDeps, type ResponseStep } from '@tollgate/policies';
+import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, SmoothWeightedRoundRobin, type PoolRegistry, type PoolSettings } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
@@ -69,6 +69,8 @@ export function instantiate(config: CompiledConfig, pools: PoolRegistry<Dispatch
         return fn.bind(instance);
       });
     };
+    const access = build('access') as AccessStep[] | null;
+    const accessNames = r.policies.access?.map((d) => d.name) ?? [];
     const balancer = balancers.get(r.upstream);
     if (!balancer) throw new Error(`route ${r.id}: upstream "${r.upstream}" missing from the snapshot`);
     return Object.freeze({
@@ -77,7 +79,8 @@ export function instantiate(config: CompiledConfig, pools: PoolRegistry<Dispatch
       route: r.route,
       upstream: r.upstream,
       balancer,
-      access: build('access') as AccessStep[] | null,
+      // The auth gate (401 when no auth policy found a credential) follows the last auth policy.
+      access: access === null ? null : withAuthGate(accessNames, access, (n) => POLICY_REGISTRY.get(n)?.authenticates === true),
       response: build('response') as ResponseStep[] | null,
       headersDeadlineMs: r.timeoutMs ?? undefined,
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { POLICY_REGISTRY, validatePolicyConfig } from './registry.js';
 import { runAccess, runResponse, type AccessStep } from './runner.js';
-import type { PolicyContext, PolicyReply } from './types.js';
+import { RequestContext } from './context.js';
+import type { PolicyReply } from './types.js';
 
-const ctx: PolicyContext = { requestId: 'r', clientIp: '1.2.3.4', method: 'GET', path: '/', headers: {}, api: 'a', route: 'r' };
+const ctx = new RequestContext('r', '1.2.3.4', 'GET', '/', {}, 'a', 'r', null);
 
 describe('registry', () => {
   it('holds ip-restriction and every schema field is described', () => {

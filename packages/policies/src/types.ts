@@ -18,12 +18,26 @@ export const PHASES: readonly Phase[] = Object.freeze(['access', 'response']);
 export const PRIORITY = Object.freeze({
   ipRestriction: 3000,
   auth: 2000,
+  /** Authorization (acl) runs after every authentication policy and the auth gate. */
+  authorization: 1900,
   limits: 1000,
   transforms: 500,
   metering: 0,
 });
 
-/** What a policy sees of the request. One object per request, shared by all policies. */
+/** The consumer an authentication policy identified (see `IdentityIndex`). */
+export interface ConsumerIdentity {
+  /** `metadata.name` of the Consumer resource. */
+  readonly name: string;
+  /** The customer's id in the operator's own system, or null. */
+  readonly customId: string | null;
+  readonly groups: readonly string[];
+}
+
+/**
+ * What a policy sees of the request, and the few things it may change on the way upstream.
+ * One object per request, shared by all policies (the gateway creates a `RequestContext`).
+ */
 export interface PolicyContext {
   readonly requestId: string;
   /** Client address after applying the gateway's trusted-proxy rules. */
@@ -31,9 +45,26 @@ export interface PolicyContext {
   readonly method: string;
   /** Normalized path (the one routed on). */
   readonly path: string;
+  /** The client's request headers as received; change the upstream request through the methods below. */
   readonly headers: IncomingHttpHeaders;
   readonly api: string;
   readonly route: string;
+  /** Raw query string (without `?`) that will be forwarded and logged, or null; policies may replace it (e.g. to drop a credential). */
+  query: string | null;
+  /** The authenticated consumer, or null (no authentication yet, or an anonymous caller). */
+  readonly consumer: ConsumerIdentity | null;
+  /** True once an authentication policy accepted a credential (or admitted an anonymous caller). */
+  readonly authenticated: boolean;
+  /** Verified JWT claims when a jwt-auth policy authenticated the request, else null. */
+  readonly claims: Readonly<Record<string, unknown>> | null;
+  /** Records a successful authentication; later auth policies skip the request. */
+  authenticate(consumer: ConsumerIdentity | null, claims?: Readonly<Record<string, unknown>> | null): void;
+  /** Records that an auth policy found no credential: its `WWW-Authenticate` challenge joins the final 401. */
+  challenge(value: string): void;
+  /** Sets (replaces) a request header sent upstream; applied after the gateway's own stripping. */
+  setUpstreamHeader(name: string, value: string): void;
+  /** Removes a client request header from the upstream request (e.g. the credential); values set with `setUpstreamHeader` stay. */
+  removeUpstreamHeader(name: string): void;
 }
 
 /** A problem reported by a policy; the runner renders it as `application/problem+json`. */
@@ -74,9 +105,18 @@ export interface PolicyLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** Where authentication policies read the current consumer index (swapped with each config snapshot). */
+export interface IdentitySource {
+  readonly current: import('./identity/index.js').IdentityIndex;
+}
+
 /** Runtime dependencies handed to `build` when the gateway installs a snapshot. */
 export interface PolicyDeps {
   readonly logger: PolicyLogger;
+  /** The consumer index; without it, authentication policies know no consumer (they fail closed). */
+  readonly identity?: IdentitySource;
+  /** JWKS caches shared across snapshots (so a config change does not refetch every key set). */
+  readonly jwks?: import('./jwt-auth/jwks.js').JwksRegistry;
 }
 
 /** A policy kind: its schema, when it runs, and how to build an instance from a config. */
@@ -86,5 +126,7 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   readonly priority: number;
   readonly phases: readonly Phase[];
   readonly schema: S;
+  /** True for authentication policies: the runner adds the 401 gate after the last of them. */
+  readonly authenticates?: boolean;
   build(config: z.output<S>, deps: PolicyDeps): PolicyInstance;
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyContext } from '../types.js';
+import { RequestContext } from '../context.js';
 import { ipRestriction } from './index.js';
 import { ipRestrictionSchema } from './schema.js';
 
 const deps = { logger: { warn() {}, error() {} } };
 
-function ctx(clientIp: string): PolicyContext {
-  return { requestId: 'r', clientIp, method: 'GET', path: '/', headers: {}, api: 'a', route: 'r' };
+function ctx(clientIp: string): RequestContext {
+  return new RequestContext('r', clientIp, 'GET', '/', {}, 'a', 'r', null);
 }
 
 function build(config: unknown) {

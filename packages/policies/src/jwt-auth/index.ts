@@ -1,0 +1,198 @@
+import { createPublicKey } from 'node:crypto';
+import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { ClaimRequirements } from '../identity/claims.js';
+import { announceConsumer, authReply, stripIdentityHeaders } from '../identity/consumer-headers.js';
+import { IdentityIndex } from '../identity/index.js';
+import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyReply } from '../types.js';
+import { JwksRegistry, JwksUnavailableError, type RemoteJwks } from './jwks.js';
+import { jwtAuthSchema, type IssuerConfig, type JwtAuthConfig } from './schema.js';
+import { TokenReader } from './token.js';
+
+type VerifyKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>> | Uint8Array;
+
+/** Most keys tried for one token when several match its header (same kid or no kid). */
+const MAX_CANDIDATE_KEYS = 8;
+
+/** One issuer, compiled: verify options and a key getter over its inline, PEM, HMAC and remote keys. */
+class CompiledIssuer {
+  readonly options: JWTVerifyOptions;
+  readonly #local: ReturnType<typeof createLocalJWKSet> | null;
+  /** PEM keys declared without a `kid`: they match a token whatever its `kid`. */
+  readonly #anyKid: ReturnType<typeof createLocalJWKSet> | null;
+  readonly #remote: RemoteJwks | null;
+  readonly #secrets: readonly Uint8Array[];
+
+  constructor(i: IssuerConfig, config: JwtAuthConfig, registry: JwksRegistry) {
+    this.options = Object.freeze({
+      issuer: i.issuer,
+      audience: [...i.audiences],
+      algorithms: [...i.algorithms],
+      // `iss` and `aud` are required by setting them; `exp` by default (jose checks it only when present).
+      requiredClaims: [...config.requiredClaims],
+      clockTolerance: config.clockToleranceSec,
+      ...(i.typ !== undefined ? { typ: i.typ } : {}),
+    });
+    const keys: JWK[] = [...((i.jwks?.keys ?? []) as JWK[])];
+    const anyKid: JWK[] = [];
+    for (const k of i.publicKeys ?? []) {
+      const jwk = createPublicKey(k.pem).export({ format: 'jwk' }) as JWK;
+      if (k.kid !== undefined) keys.push({ ...jwk, kid: k.kid });
+      else anyKid.push(jwk);
+    }
+    this.#local = keys.length > 0 ? createLocalJWKSet({ keys } as JSONWebKeySet) : null;
+    this.#anyKid = anyKid.length > 0 ? createLocalJWKSet({ keys: anyKid } as JSONWebKeySet) : null;
+    this.#remote = i.jwksUri !== undefined ? registry.get(i.jwksUri, { timeoutMs: i.jwksTimeoutMs, maxAgeMs: i.jwksMaxAgeMs, staleMs: i.jwksStaleMs, cooldownMs: i.jwksCooldownMs }) : null;
+    this.#secrets = (i.secrets ?? []).map((s) => new TextEncoder().encode(s));
+  }
+
+  /**
+   * jose key getter. Only keys the operator configured are ever used: the token's `jwk`, `jku`
+   * and `x5u` headers are ignored (RFC 8725 §3.10), and `alg` was already checked against the
+   * pinned list by jose before this runs.
+   */
+  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<VerifyKey> => {
+    if (header.alg?.startsWith('HS') === true) {
+      if (this.#secrets.length === 1) return this.#secrets[0] as Uint8Array;
+      const secrets = this.#secrets;
+      const err = new errors.JWKSMultipleMatchingKeys();
+      (err as unknown as { [Symbol.asyncIterator]: () => AsyncGenerator<Uint8Array> })[Symbol.asyncIterator] = async function* () {
+        yield* secrets;
+      };
+      throw err;
+    }
+    if (this.#local !== null) {
+      try {
+        return await this.#local(header, token);
+      } catch (err) {
+        if (!(err instanceof errors.JWKSNoMatchingKey) || (this.#remote === null && this.#anyKid === null)) throw err;
+      }
+    }
+    if (this.#anyKid !== null) {
+      try {
+        return await this.#anyKid({ ...header, kid: undefined }, token);
+      } catch (err) {
+        if (!(err instanceof errors.JWKSNoMatchingKey) || this.#remote === null) throw err;
+      }
+    }
+    if (this.#remote !== null) return this.#remote.getKey(header, token);
+    throw new errors.JWKSNoMatchingKey();
+  };
+
+  /** Verifies `token`; tries each candidate key when several match (jose leaves that to the caller). */
+  async verify(token: string): Promise<JWTPayload> {
+    try {
+      return (await jwtVerify(token, this.getKey, this.options)).payload;
+    } catch (err) {
+      if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+      let last: unknown = err;
+      let n = 0;
+      for await (const key of err as unknown as AsyncIterable<VerifyKey>) {
+        if (++n > MAX_CANDIDATE_KEYS) break;
+        try {
+          return (await jwtVerify(token, key, this.options)).payload;
+        } catch (e) {
+          last = e;
+          if (!(e instanceof errors.JWSSignatureVerificationFailed)) break; // claims failed: another key will not help
+        }
+      }
+      throw last;
+    }
+  }
+}
+
+const REALM = 'Bearer realm="tollgate"';
+
+function invalidToken(detail: string, code = 'INVALID_CREDENTIAL'): PolicyReply {
+  // RFC 6750 §3.1: a token that is expired, revoked, malformed or otherwise invalid is `invalid_token`.
+  return authReply(401, code, 'Unauthorized', detail, `${REALM}, error="invalid_token", error_description="${detail}"`);
+}
+
+const R = Object.freeze({
+  malformed: invalidToken('the token is malformed'),
+  tooLong: invalidToken('the token is too long'),
+  unknownIssuer: invalidToken('the token issuer is not trusted'),
+  invalid: invalidToken('the token is not valid'),
+  signature: invalidToken('the token signature does not verify'),
+  claims: invalidToken('the token claims are not acceptable'),
+  expired: invalidToken('the token has expired', 'TOKEN_EXPIRED'),
+  unmapped: invalidToken('the token does not identify a known consumer'),
+  jwksDown: authReply(503, 'JWKS_UNAVAILABLE', 'Service Unavailable', "the issuer's signing keys cannot be fetched; try again later", undefined, { 'retry-after': '5' }),
+});
+
+/** Maps a verification failure to its reply; never echoes the token. */
+function failure(err: unknown): PolicyReply {
+  if (err instanceof JwksUnavailableError) return R.jwksDown;
+  if (err instanceof errors.JWTExpired) return R.expired;
+  if (err instanceof errors.JWTClaimValidationFailed) return R.claims;
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) return R.signature;
+  return R.invalid;
+}
+
+function headerValue(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  // Never forward something that could split a header (CR/LF/NUL).
+  return /[\r\n\0]/.test(s) ? undefined : s;
+}
+
+/** `jwt-auth`: verifies a JWT against pinned issuers, algorithms and audiences, maps it to a consumer. */
+export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
+  name: 'jwt-auth',
+  priority: PRIORITY.auth,
+  phases: ['access'],
+  schema: jwtAuthSchema,
+  authenticates: true,
+  build(config, deps) {
+    const identity = deps.identity ?? { current: IdentityIndex.EMPTY };
+    const registry = deps.jwks ?? new JwksRegistry(deps.logger);
+    const issuers = new Map(config.issuers.map((i) => [i.issuer, new CompiledIssuer(i, config, registry)]));
+    const reader = new TokenReader(config);
+    const requirements = new ClaimRequirements(config.requiredScopes, config.claimValues);
+    const names = config.consumerHeaders;
+
+    async function judge(ctx: PolicyContext, token: string): Promise<PolicyReply | undefined> {
+      let iss: unknown;
+      try {
+        iss = decodeJwt(token).iss; // unverified: only to choose the issuer's keys
+      } catch {
+        return R.malformed;
+      }
+      const issuer = typeof iss === 'string' ? issuers.get(iss) : undefined;
+      if (issuer === undefined) return R.unknownIssuer;
+      let payload: JWTPayload;
+      try {
+        payload = await issuer.verify(token);
+      } catch (err) {
+        if (!(err instanceof errors.JOSEError) && !(err instanceof JwksUnavailableError)) deps.logger.warn({ requestId: ctx.requestId, err: err instanceof Error ? err.message : String(err) }, 'jwt-auth: unexpected verification error');
+        return failure(err);
+      }
+      const subject = payload[config.consumerClaim];
+      const index = identity.current;
+      const consumer = typeof subject === 'string' ? (index.bySubject(iss as string, subject) ?? index.byCustomId(subject)) : undefined;
+      if (consumer === undefined && !config.anonymous) return R.unmapped;
+      announceConsumer(ctx, consumer ?? null, names, payload);
+      const denied = requirements.check(payload);
+      if (denied !== undefined) return denied;
+      for (const f of config.forwardClaims) {
+        const v = headerValue(payload[f.claim]);
+        if (v !== undefined) ctx.setUpstreamHeader(f.header, v);
+      }
+      return undefined;
+    }
+
+    return {
+      access(ctx: PolicyContext) {
+        stripIdentityHeaders(ctx, names);
+        for (const f of config.forwardClaims) ctx.removeUpstreamHeader(f.header);
+        const token = reader.read(ctx);
+        if (ctx.authenticated) return undefined; // an earlier auth policy decided
+        if (token === undefined) {
+          ctx.challenge(REALM);
+          return undefined;
+        }
+        if (token.length > config.maxTokenBytes) return R.tooLong;
+        return judge(ctx, token);
+      },
+    };
+  },
+};

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { announceConsumer, authReply, quoted, stripIdentityHeaders } from '../identity/consumer-headers.js';
+import { IdentityIndex } from '../identity/index.js';
+import { takeQueryParams } from '../identity/query.js';
+import { PRIORITY, type PolicyContext, type PolicyDefinition } from '../types.js';
+import { keyAuthSchema } from './schema.js';
+
+/** Longest key accepted for hashing; longer values are refused without hashing (keys are ~46 chars). */
+const MAX_KEY_LENGTH = 512;
+
+/** `key-auth`: API keys from headers or query parameters, looked up by SHA-256 in the identity index. */
+export const keyAuth: PolicyDefinition<typeof keyAuthSchema> = {
+  name: 'key-auth',
+  priority: PRIORITY.auth,
+  phases: ['access'],
+  schema: keyAuthSchema,
+  authenticates: true,
+  build(config, deps) {
+    const identity = deps.identity ?? { current: IdentityIndex.EMPTY };
+    const queryNames = new Set(config.queryParams);
+    const challenge = `ApiKey realm=${quoted(config.realm)}`;
+    const invalid = authReply(401, 'INVALID_CREDENTIAL', 'Unauthorized', 'the API key is not valid (unknown, revoked or expired)', `${challenge}, error="invalid_key"`);
+    const names = config.consumerHeaders;
+    return {
+      access(ctx: PolicyContext) {
+        stripIdentityHeaders(ctx, names);
+        // The credential leaves the request whatever happens next, so it never reaches the
+        // upstream and a logged query never holds it.
+        let key: string | undefined;
+        let conflicting = false;
+        for (const h of config.headers) {
+          const v = ctx.headers[h];
+          if (v === undefined) continue;
+          ctx.removeUpstreamHeader(h);
+          const s = Array.isArray(v) ? v.join(',') : v;
+          if (key === undefined) key = s;
+          else if (key !== s) conflicting = true;
+        }
+        if (queryNames.size > 0) {
+          const taken = takeQueryParams(ctx.query, queryNames);
+          if (taken.values.length > 0) {
+            ctx.query = taken.rest;
+            for (const v of taken.values) {
+              if (key === undefined) key = v;
+              else if (key !== v) conflicting = true;
+            }
+          }
+        }
+        // First auth policy that finds a credential decides; another already accepted one.
+        if (ctx.authenticated) return undefined;
+        if (key === undefined) {
+          ctx.challenge(challenge);
+          return undefined;
+        }
+        if (conflicting || key.length === 0 || key.length > MAX_KEY_LENGTH) return invalid;
+        const entry = identity.current.byKeyHash(createHash('sha256').update(key).digest('hex'));
+        if (entry === undefined || Date.now() >= entry.expiresAtMs) return invalid;
+        announceConsumer(ctx, entry.consumer, names);
+        return undefined;
+      },
+    };
+  },
+};

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { consumerHeadersSchema } from '../identity/consumer-headers.js';
+
+const fieldName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
+  .transform((s) => s.toLowerCase());
+
+export const keyAuthSchema = z
+  .strictObject({
+    headers: z.array(fieldName).max(16).default(['apikey', 'x-api-key']).describe('Request headers the key is read from, in order.'),
+    queryParams: z
+      .array(z.string().min(1).max(128))
+      .max(16)
+      .default([])
+      .describe('Query parameters the key is read from (none by default: keys in URLs end up in logs and browser history). Case-sensitive.'),
+    realm: z.string().max(128).default('tollgate').describe('Realm named in the `WWW-Authenticate: ApiKey` challenge.'),
+    consumerHeaders: consumerHeadersSchema,
+  })
+  .refine((c) => c.headers.length + c.queryParams.length > 0, { message: 'read the key from at least one header or query parameter', path: ['headers'] })
+  .describe('Authenticates callers by an API key (declared on a Consumer or created through the admin API), looked up by its SHA-256 in memory. The key is removed before the request goes upstream.');
+
+/** Parsed key-auth config. */
+export type KeyAuthConfig = z.output<typeof keyAuthSchema>;
