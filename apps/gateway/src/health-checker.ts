@@ -1,5 +1,5 @@
 import type { CompiledActiveCheck, CompiledUpstream } from '@tollgate/compiler';
-import { tlsConnectOptions, type TargetState } from '@tollgate/upstream';
+import { tlsConnector, type TargetState } from '@tollgate/upstream';
 import type { Logger } from 'pino';
 import { Client } from 'undici';
 import type { RuntimeSnapshot } from './runtime.js';
@@ -66,7 +66,7 @@ export class HealthChecker {
           client: new Client(t.origin, {
             connectTimeout: Math.min(check.timeoutMs, compiled.connectMs),
             pipelining: 1,
-            ...(compiled.tls === null ? {} : { connect: tlsConnectOptions(compiled.tls) }),
+            ...(t.origin.startsWith('https:') ? { connect: tlsConnector(compiled.tls ?? { rejectUnauthorized: true }, Math.min(check.timeoutMs, compiled.connectMs)) } : {}),
           }),
           state: t.state,
           timer: null,

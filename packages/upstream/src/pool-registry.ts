@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Pool } from 'undici';
+import { isIP } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 
 /** TLS settings towards `https` targets (mutual TLS when `cert` and `key` are set). */
 export interface UpstreamTlsSettings {
@@ -64,8 +65,22 @@ export function createUndiciPool(origin: string, s: PoolSettings): Pool {
     bodyTimeout: s.bodyTimeoutMs,
     keepAliveTimeout: 4_000,
     ...(s.maxRequestsPerConnection ? { maxRequestsPerClient: s.maxRequestsPerConnection } : {}),
-    ...(s.tls === undefined ? {} : { connect: tlsConnectOptions(s.tls) }),
+    ...(origin.startsWith('https:') ? { connect: tlsConnector(s.tls ?? { rejectUnauthorized: true }, s.connectTimeoutMs) } : {}),
   });
+}
+
+/**
+ * A TLS connector whose SNI name is the configured `servername`, else the target's own host
+ * (none for an IP). undici would otherwise derive it from the request's Host header, which is
+ * the client's host when the gateway preserves it, and verify the upstream against that name.
+ */
+export function tlsConnector(t: UpstreamTlsSettings, timeoutMs: number): buildConnector.connector {
+  const connector = buildConnector({ ...tlsConnectOptions(t), timeout: timeoutMs } as buildConnector.BuildOptions);
+  return (opts, cb) => {
+    const hostname = opts.hostname.replace(/^\[|\]$/g, '');
+    const servername = t.servername ?? (isIP(hostname) ? '' : hostname);
+    connector({ ...opts, servername }, cb);
+  };
 }
 
 /** undici `connect` options for TLS targets. */
