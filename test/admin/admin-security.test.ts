@@ -37,10 +37,11 @@ describe('admin API authentication and roles', () => {
     expectProblem(res, 401, 'UNAUTHORIZED');
   });
 
-  it('viewer and billing tokens may read but not mutate (403)', async () => {
+  it('viewer and billing tokens may not mutate (403); billing may not read configuration either', async () => {
     for (const role of ['viewer', 'billing'] as const) {
-      expect((await h.app.inject({ method: 'GET', url: '/config', headers: h.auth(role) })).statusCode).toBe(200);
-      expect((await h.app.inject({ method: 'GET', url: '/upstreams', headers: h.auth(role) })).statusCode).toBe(200);
+      const read = role === 'viewer' ? 200 : 403;
+      expect((await h.app.inject({ method: 'GET', url: '/config', headers: h.auth(role) })).statusCode).toBe(read);
+      expect((await h.app.inject({ method: 'GET', url: '/upstreams', headers: h.auth(role) })).statusCode).toBe(read);
       expectProblem(await h.app.inject({ method: 'POST', url: '/config', headers: { ...h.auth(role), 'content-type': 'application/yaml' }, payload: upstreamYaml('v') }), 403, 'FORBIDDEN');
       expectProblem(await h.app.inject({ method: 'POST', url: '/upstreams', headers: h.auth(role), payload: upstreamJson('v') }), 403, 'FORBIDDEN');
       expectProblem(await h.app.inject({ method: 'PUT', url: '/upstreams/v', headers: h.auth(role), payload: upstreamJson('v') }), 403, 'FORBIDDEN');
@@ -72,6 +73,18 @@ describe('admin API authentication and roles', () => {
       [
         'GET /healthz',
         'GET /openapi.json',
+        'GET /consumers',
+        'POST /consumers',
+        'GET /consumers/{name}',
+        'PUT /consumers/{name}',
+        'DELETE /consumers/{name}',
+        'GET /consumers/{name}/keys',
+        'POST /consumers/{name}/keys',
+        'DELETE /consumers/{name}/keys/{id}',
+        'GET /admin-tokens',
+        'POST /admin-tokens',
+        'DELETE /admin-tokens/{id}',
+        'GET /audit-log',
         'GET /config',
         'POST /config',
         'GET /apis',

@@ -15,6 +15,8 @@ export const BACKENDS: Backend[] = ['pglite', 'postgres'];
 export interface AdminHarness {
   app: FastifyInstance;
   stores: SqlStores;
+  /** URL of the test database (postgres backend only). */
+  databaseUrl?: string;
   tokens: Record<AdminRole, string>;
   /** Authorization header for a role (admin by default). */
   auth(role?: AdminRole): { authorization: string };
@@ -28,7 +30,7 @@ export interface AdminHarness {
 }
 
 /** Starts the admin API over fresh stores of `backend`, with the real compiler as validator. */
-export async function startAdminHarness(backend: Backend, options: Partial<Pick<AdminOptions, 'bodyLimit' | 'validate'>> = {}): Promise<AdminHarness> {
+export async function startAdminHarness(backend: Backend, options: Partial<Pick<AdminOptions, 'bodyLimit' | 'validate' | 'authThrottle'>> = {}): Promise<AdminHarness> {
   let database: TestDatabase | undefined;
   let stores: SqlStores;
   if (backend === 'postgres') {
@@ -43,11 +45,21 @@ export async function startAdminHarness(backend: Backend, options: Partial<Pick<
     await stores.tokens.insert({ id: `atk_${role}`, name: role, role, hash: hashToken(token) });
     tokens[role] = token;
   }
-  const app = await buildAdmin({ config: stores.config, tokens: stores.tokens, validate: options.validate ?? compilerValidator, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}) });
+  const app = await buildAdmin({
+    config: stores.config,
+    tokens: stores.tokens,
+    apiKeys: stores.apiKeys,
+    audit: stores.audit,
+    validate: options.validate ?? compilerValidator,
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    // Suites make many deliberate failed authentications; the throttle has its own test.
+    authThrottle: options.authThrottle ?? { maxFailures: 100_000 },
+  });
   const auth = (role: AdminRole = 'admin') => ({ authorization: `Bearer ${tokens[role]}` });
   return {
     app,
     stores,
+    ...(database ? { databaseUrl: database.url } : {}),
     tokens,
     auth,
     applyYaml: (yaml, query = '') => app.inject({ method: 'POST', url: `/config${query}`, headers: { ...auth(), 'content-type': 'application/yaml' }, payload: yaml }),

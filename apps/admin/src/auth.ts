@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AdminRole, AdminTokenStore } from '@tollgate/stores';
+import type { AdminRole, AdminTokenStore, AuditActor } from '@tollgate/stores';
+import type { AuthThrottle } from './auth-throttle.js';
+import { ROLE_PERMISSIONS, rolesWith, ruleOf, type RouteRule } from './permissions.js';
 import { ProblemError } from './problem.js';
 
 declare module 'fastify' {
@@ -9,28 +11,20 @@ declare module 'fastify' {
     adminRole?: AdminRole;
     /** Id of that token, for audit logs. */
     adminTokenId?: string;
+    /** The authenticated token as the audit log names it. */
+    adminActor?: AuditActor;
+    /** The permission-table entry of the matched route. */
+    adminRule?: RouteRule;
+    /** Why authentication failed (for the audit log; never contains the token). */
+    authFailure?: string;
+    /** Set once the change's own transaction wrote the audit entry. */
+    auditRecorded?: boolean;
   }
 }
-
-/** Route patterns readable without a token: liveness and the API's own description. */
-const PUBLIC_ROUTES = new Set(['/healthz', '/openapi.json']);
-
-/** Roles allowed to change configuration. A later issue replaces this with per-permission checks. */
-const MUTATING_ROLES: ReadonlySet<AdminRole> = new Set(['admin', 'operator']);
-
-/** Methods that never change state (RFC 9110 §9.2.1 safe methods). */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** SHA-256 hex digest of a token: the only form in which tokens are stored and compared. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/** Whether a matched route pattern is public. Unmatched URLs (404s) are not: they need a token too. */
-function isPublic(request: FastifyRequest): boolean {
-  const pattern = request.routeOptions.url;
-  if (pattern === undefined) return false;
-  return PUBLIC_ROUTES.has(pattern) || pattern === '/docs' || pattern.startsWith('/docs/');
 }
 
 /** Reads `Authorization: Bearer <token>` (RFC 6750 §2.1); the scheme is case-insensitive (RFC 9110 §11.1). */
@@ -43,15 +37,27 @@ function bearerToken(header: string | undefined): string | undefined {
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="tollgate-admin"' };
 
 /**
- * Authenticates every non-public request by its bearer token's SHA-256 digest. It runs in
- * `onRequest`, before the body is read, so an unauthenticated client cannot make the server
- * parse a large YAML body.
+ * Authenticates every non-public request by its bearer token's SHA-256 digest, then checks the
+ * token's role against the route's permission (permissions.ts). It runs in `onRequest`, before
+ * the body is read, so an unauthenticated or unauthorized client cannot make the server parse a
+ * large YAML body. Unmatched URLs need a valid token too (401 before 404).
  */
-export function registerAuth(app: FastifyInstance, tokens: AdminTokenStore): void {
+export function registerAuth(app: FastifyInstance, tokens: AdminTokenStore, throttle?: AuthThrottle): void {
   app.addHook('onRequest', async (request) => {
-    if (isPublic(request)) return;
+    const pattern = request.routeOptions.url;
+    const rule = pattern === undefined ? undefined : ruleOf(request.method, pattern);
+    if (rule) request.adminRule = rule;
+    if (rule?.permission === 'public') return;
+    const address = request.ip;
+    const wait = throttle?.blockedFor(address) ?? 0;
+    if (wait > 0) {
+      // RFC 6585 §4 with Retry-After in seconds (RFC 9110 §10.2.3).
+      throw new ProblemError('TOO_MANY_REQUESTS', 'too many failed admin authentications from this address; try again later', { headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
+    }
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) {
+      request.authFailure = request.headers.authorization === undefined ? 'no credentials' : 'malformed Authorization header';
+      throttle?.fail(address);
       // RFC 6750 §3: a request without credentials gets the challenge without an error code.
       throw new ProblemError('UNAUTHORIZED', 'send an admin token as "Authorization: Bearer <token>"', { headers: CHALLENGE });
     }
@@ -60,16 +66,54 @@ export function registerAuth(app: FastifyInstance, tokens: AdminTokenStore): voi
     // The store looks the digest up; comparing it again in constant time keeps a store that
     // matched loosely (case, prefix) from letting a different token through.
     if (!found || found.revokedAt || !sameDigest(found.hash, hash)) {
+      request.authFailure = 'invalid or revoked token';
+      throttle?.fail(address);
       throw new ProblemError('UNAUTHORIZED', 'the admin token is invalid or revoked', {
         headers: { 'www-authenticate': 'Bearer realm="tollgate-admin", error="invalid_token"' },
       });
     }
     request.adminRole = found.role;
     request.adminTokenId = found.id;
-    if (!SAFE_METHODS.has(request.method) && !MUTATING_ROLES.has(found.role)) {
-      throw new ProblemError('FORBIDDEN', `a token with role "${found.role}" may read but not change configuration`);
+    request.adminActor = { id: found.id, name: found.name, role: found.role };
+    if (rule && !ROLE_PERMISSIONS[found.role].has(rule.permission)) {
+      const needed = rolesWith(rule.permission);
+      throw new ProblemError('FORBIDDEN', `${request.method} ${pattern ?? ''} requires role ${needed.map((r) => `"${r}"`).join(' or ')} (permission ${rule.permission}); this token has role "${found.role}"`);
     }
   });
+}
+
+/**
+ * Refuses to register a route the permission table does not know: a new route must be given a
+ * permission before the admin API starts at all.
+ */
+export function requirePermissionEntries(app: FastifyInstance): void {
+  const routes: AdminRoute[] = [];
+  REGISTERED.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (ruleOf(method, route.url) === undefined) throw new Error(`admin route ${method} ${route.url} has no entry in the permission table (permissions.ts)`);
+      routes.push({ method, url: route.url });
+    }
+  });
+}
+
+/** A registered admin route: method and pattern (`/apis/:name`). */
+export interface AdminRoute {
+  method: string;
+  url: string;
+}
+
+const REGISTERED = new WeakMap<FastifyInstance, AdminRoute[]>();
+
+/** Every route `buildAdmin` registered (HEAD and swagger-ui assets included), for the role tests. */
+export function adminRoutes(app: FastifyInstance): readonly AdminRoute[] {
+  return REGISTERED.get(app) ?? [];
+}
+
+/** Whether a request was answered by a public route (no token needed). */
+export function isPublicRequest(request: FastifyRequest): boolean {
+  return request.adminRule?.permission === 'public';
 }
 
 function sameDigest(a: string, b: string): boolean {

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
-import type { AdminTokenStore, ConfigStore, SetValidator } from '@tollgate/stores';
-import { registerAuth } from './auth.js';
+import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore, SetValidator } from '@tollgate/stores';
+import { registerAuditHook } from './audit.js';
+import { registerAuth, requirePermissionEntries } from './auth.js';
+import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
 import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
 import { registerErrorHandlers } from './error-handlers.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
+import * as adminTokens from './routes/admin-tokens.js';
+import * as apiKeys from './routes/api-keys.js';
 import * as apis from './routes/apis.js';
+import * as auditLog from './routes/audit-log.js';
 import * as config from './routes/config.js';
+import * as consumers from './routes/consumers.js';
 import * as health from './routes/health.js';
 import * as upstreams from './routes/upstreams.js';
 
@@ -18,6 +24,10 @@ export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
 export interface AdminOptions {
   config: ConfigStore;
   tokens: AdminTokenStore;
+  apiKeys: ApiKeyStore;
+  audit: AuditStore;
+  /** Slowing down of repeated failed authentications per client address (in this process). */
+  authThrottle?: AuthThrottleOptions;
   /** Checks a complete resulting resource set; see `compilerValidator`. */
   validate: SetValidator;
   /** Logger (pino); without one the server logs nothing. */
@@ -64,15 +74,21 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
     reply.header('x-request-id', request.id);
   });
   registerErrorHandlers(app);
-  registerAuth(app, options.tokens);
+  requirePermissionEntries(app);
+  registerAuth(app, options.tokens, new AuthThrottle(options.authThrottle));
+  registerAuditHook(app, options.audit);
   await registerOpenApi(app);
 
-  const ctx = { config: options.config, validate: options.validate };
+  const ctx = { config: options.config, validate: options.validate, apiKeys: options.apiKeys, tokens: options.tokens, audit: options.audit };
   health.register(app);
   registerOpenApiRoute(app);
   config.register(app, ctx);
   upstreams.register(app, ctx);
+  consumers.register(app, ctx);
+  apiKeys.register(app, ctx);
   apis.register(app, ctx);
+  adminTokens.register(app, ctx);
+  auditLog.register(app, ctx);
   await app.ready();
   return app;
 }

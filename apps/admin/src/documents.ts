@@ -1,4 +1,4 @@
-import { jsonDocuments, KIND_SCHEMAS, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
+import { hashDeclaredKeys, jsonDocuments, KIND_SCHEMAS, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
 import type { SetValidator } from '@tollgate/stores';
 import { ProblemError } from './problem.js';
 
@@ -49,7 +49,8 @@ export function readResources(body: unknown): SubmittedResources {
   }
   const result = validateDocuments(documents);
   if (!result.ok) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', result.issues), { errors: result.issues });
-  return { resources: result.resources, documents };
+  // Declared plaintext API keys become digests here, before anything is stored, compared or echoed.
+  return { resources: result.resources.map(hashDeclaredKeys), documents };
 }
 
 /** Like readResources, for endpoints that take exactly one resource. */

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApplyRejectedError, ResourceConflictError } from '@tollgate/stores';
+import { ApplyRejectedError, RecordNotFoundError, ResourceConflictError } from '@tollgate/stores';
 import { ProblemError, sendProblem, type ProblemCode, type ProblemItem } from './problem.js';
 
 /** Fastify's own error codes and the problem each becomes. */
@@ -29,6 +29,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     if (error instanceof ResourceConflictError) {
       return error.reason === 'exists' ? sendProblem(request, reply, 'ALREADY_EXISTS', error.message) : sendProblem(request, reply, 'NOT_FOUND', error.message);
     }
+    if (error instanceof RecordNotFoundError) return sendProblem(request, reply, 'NOT_FOUND', error.message);
     if (error instanceof ApplyRejectedError) {
       // Normally mapped by the route with document indexes; this is the fallback.
       return sendProblem(request, reply, 'INVALID_CONFIG', 'the resulting configuration does not compile', { errors: error.issues });

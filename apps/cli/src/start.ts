@@ -61,9 +61,11 @@ function withEnvironmentToken(inner: AdminTokenStore, token: string | undefined)
   const envHash = sha256(token);
   const envToken: AdminToken = { id: 'atk_env', name: 'ADMIN_TOKEN', role: 'admin', hash: envHash, createdAt: new Date(0) };
   return {
-    insert: (t) => inner.insert(t),
+    insert: (t, audit) => inner.insert(t, audit),
     findByHash: async (hash) => (hash === envHash ? envToken : inner.findByHash(hash)),
     countActive: async () => (await inner.countActive()) + 1,
+    list: () => inner.list(),
+    revoke: (id, audit) => inner.revoke(id, audit),
   };
 }
 
@@ -142,7 +144,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
     if (options.role !== 'gateway') {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
-      const admin = await buildAdmin({ config: stores.config, tokens, validate: validateSet, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       closers.push({ name: 'admin', close: () => admin.close() });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** SHA-256 of an API key, lower-case hex: the only form in which a key is ever stored. */
@@ -44,3 +45,26 @@ export const consumerSpecSchema = z
 
 export type ConsumerSpec = z.infer<typeof consumerSpecSchema>;
 export type DeclaredKey = z.infer<typeof declaredKeySchema>;
+
+/** SHA-256 (lower-case hex) of an API key: how keys are stored, and how the gateway looks a presented key up. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/**
+ * The resource with every declared plaintext `key` replaced by its `hash`. Applied by the admin API
+ * before anything is stored or echoed, so plaintext never reaches the database, an export, the
+ * audit log or a response; applying the same YAML twice compares equal (idempotent).
+ */
+export function hashDeclaredKeys<R extends { kind: string; spec: unknown }>(resource: R): R {
+  if (resource.kind !== 'Consumer') return resource;
+  const spec = resource.spec as { keys?: unknown };
+  if (!Array.isArray(spec.keys) || !spec.keys.some((k) => typeof (k as { key?: unknown })?.key === 'string')) return resource;
+  const keys = spec.keys.map((k: Record<string, unknown>) => {
+    if (typeof k.key !== 'string') return k;
+    // Rebuilt field by field (not spread) so the hash takes the key's place in schema order.
+    const { key, ...rest } = k;
+    return { name: rest.name, hash: hashApiKey(key), ...Object.fromEntries(Object.entries(rest).filter(([n]) => n !== 'name')) };
+  });
+  return { ...resource, spec: { ...spec, keys } };
+}

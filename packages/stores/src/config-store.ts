@@ -9,10 +9,28 @@ export interface StoredResource {
   updatedAt: Date;
 }
 
-/** Everything the gateway needs to compile: all resources at one config version. */
+/** An active (not revoked) API key as the gateway indexes it: never the plaintext. */
+export interface StoredApiKey {
+  /** Prefixed id, e.g. `key_…`. */
+  id: string;
+  /** Name of the Consumer the key authenticates as. */
+  consumer: string;
+  /** SHA-256 hex of the key. */
+  hash: string;
+  /** First characters of the key (e.g. `tg_AbCdE`), for display and logs. */
+  prefix: string;
+  /** Last four characters of the key, for display. */
+  last4: string;
+  /** After this instant the key no longer authenticates (the gateway checks it per request). */
+  expiresAt?: Date;
+}
+
+/** Everything the gateway needs to compile: all resources and active API keys at one config version. */
 export interface ConfigSnapshot {
   version: number;
   resources: Resource[];
+  /** API keys created through the admin API that are not revoked (expired ones included: see `expiresAt`). */
+  apiKeys: StoredApiKey[];
 }
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'unchanged';
@@ -41,6 +59,8 @@ export interface ApplyOptions {
   validate: SetValidator;
   /** Fail with a conflict if a resource to create already exists (POST semantics). */
   createOnly?: boolean;
+  /** When given, an audit entry (outcome `success`) is written in the same transaction as the change. */
+  audit?: AuditContext;
 }
 
 export interface ApplyResult {
@@ -125,9 +145,109 @@ export interface AdminToken {
 
 /** Admin tokens, stored only as hashes. */
 export interface AdminTokenStore {
-  insert(token: Omit<AdminToken, 'createdAt' | 'revokedAt'>): Promise<AdminToken>;
+  /** Stores a token; with `audit`, the audit entry is written in the same transaction. */
+  insert(token: Omit<AdminToken, 'createdAt' | 'revokedAt'>, audit?: AuditContext): Promise<AdminToken>;
   /** The active (not revoked) token with this hash. */
   findByHash(hash: string): Promise<AdminToken | undefined>;
   /** Number of active tokens (0 means the first start must bootstrap one). */
   countActive(): Promise<number>;
+  /** Every stored token, revoked ones included, oldest first. */
+  list(): Promise<AdminToken[]>;
+  /** Revokes an active token. Throws RecordNotFoundError when no active token has this id. */
+  revoke(id: string, audit?: AuditContext): Promise<AdminToken>;
+}
+
+/** A record to change does not exist (or is already revoked). */
+export class RecordNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordNotFoundError';
+  }
+}
+
+/** An API key as the admin API shows it (no secret: only its digest, prefix and last four). */
+export interface ApiKeyRecord extends StoredApiKey {
+  name?: string;
+  createdAt: Date;
+  revokedAt?: Date;
+}
+
+/** What `ApiKeyStore.create` stores. */
+export type NewApiKey = Omit<ApiKeyRecord, 'createdAt' | 'revokedAt'>;
+
+/**
+ * API keys issued through the admin API. Creating or revoking one bumps the config version and
+ * notifies in the same transaction, so every gateway node reloads its key index like a config change.
+ */
+export interface ApiKeyStore {
+  /** Stores a key of an existing Consumer (ResourceConflictError `not_found` otherwise). */
+  create(key: NewApiKey, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number }>;
+  /** Every key of a consumer, revoked ones included, oldest first. */
+  list(consumer: string): Promise<ApiKeyRecord[]>;
+  /** Revokes an active key of the consumer (RecordNotFoundError otherwise). */
+  revoke(consumer: string, id: string, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number }>;
+}
+
+/** Who did something on the admin API. */
+export interface AuditActor {
+  id: string;
+  name: string;
+  role: AdminRole;
+}
+
+/** How an audited request ended. */
+export type AuditOutcome = 'success' | 'dry_run' | 'denied' | 'unauthenticated' | 'rejected' | 'error';
+
+/** The request-side facts of an audit entry; stores add before/after from what they changed. */
+export interface AuditContext {
+  actor?: AuditActor;
+  /** Stable action name, e.g. `config.apply`, `consumer.delete`, `api-key.create`, `auth.failed`. */
+  action: string;
+  resourceKind?: string;
+  resourceName?: string;
+  requestId?: string;
+  clientAddress?: string;
+}
+
+/** An audit entry to write (before/after are redacted by the store before writing). */
+export interface AuditInput extends AuditContext {
+  outcome: AuditOutcome;
+  status?: number;
+  detail?: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** An audit entry as read back. */
+export interface AuditEntry extends AuditInput {
+  id: number;
+  at: Date;
+}
+
+/** Filters of `AuditStore.query`; every given filter must match. */
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  resourceKind?: string;
+  resourceName?: string;
+  from?: Date;
+  to?: Date;
+  /** Page size (1..500). */
+  limit: number;
+  /** Return entries older than this id (keyset pagination, newest first). */
+  before?: number;
+}
+
+/** A page of audit entries, newest first. */
+export interface AuditPage {
+  items: AuditEntry[];
+  /** Cursor of the next (older) page, when more entries exist. */
+  next?: number;
+}
+
+/** The audit log (append-only). */
+export interface AuditStore {
+  /** Writes one entry on its own (refusals, failed authentications: no change to share a transaction with). */
+  record(entry: AuditInput): Promise<void>;
+  query(query: AuditQuery): Promise<AuditPage>;
 }

@@ -1,7 +1,8 @@
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
-import { configState, resources, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { apiKeys, resources, type Database, type ResourceRow } from '@tollgate/db';
+import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
+  type AuditContext,
   ApplyRejectedError,
   ResourceConflictError,
   type ApplyOptions,
@@ -12,11 +13,12 @@ import {
   type ListPage,
   type ResourceChange,
   type SetValidator,
+  type StoredApiKey,
   type StoredResource,
 } from './config-store.js';
+import { bumpVersion, readVersion, writeAudit, type Tx } from './sql-tx.js';
 
-/** The channel every committed config change is announced on; the payload is the new version. */
-export const CONFIG_CHANNEL = 'tollgate_config';
+export { CONFIG_CHANNEL } from './sql-tx.js';
 
 /** Largest page `list` serves. */
 export const MAX_LIST_LIMIT = 500;
@@ -27,8 +29,6 @@ export interface ChangeNotifier {
   listen(onVersion: (version: number) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
-
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /** Identity of a resource within the store. */
 function keyOf(kind: string, name: string): string {
@@ -44,9 +44,31 @@ function toStored(row: ResourceRow): StoredResource {
   return { resource: toResource(row), version: Number(row.version), createdAt: row.createdAt, updatedAt: row.updatedAt };
 }
 
-/** The document as persisted, without any extra properties a caller's object may carry. */
+/**
+ * The document as persisted, without any extra properties a caller's object may carry, and with
+ * declared plaintext API keys replaced by their digests (the admin API does this already; doing
+ * it again here means no caller of the store can ever write a plaintext key).
+ */
 function normalize(r: Resource): Resource {
-  return { apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec } as Resource;
+  return hashDeclaredKeys({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec } as Resource);
+}
+
+/** The active API keys of a snapshot, as the gateway indexes them. */
+async function activeApiKeys(db: Database | Tx): Promise<StoredApiKey[]> {
+  const rows = await db.select().from(apiKeys).where(isNull(apiKeys.revokedAt)).orderBy(asc(apiKeys.id));
+  return rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
+}
+
+/** Before/after of the changed resources, keyed by `Kind/name`, for the audit log. */
+function auditStates(changes: ResourceChange[]): { before: Record<string, Resource>; after: Record<string, Resource> } {
+  const before: Record<string, Resource> = {};
+  const after: Record<string, Resource> = {};
+  for (const c of changes) {
+    if (c.action === 'unchanged') continue;
+    if (c.before) before[`${c.kind}/${c.name}`] = c.before;
+    if (c.after && c.action !== 'delete') after[`${c.kind}/${c.name}`] = c.after;
+  }
+  return { before, after };
 }
 
 const kindRank = (k: string) => {
@@ -82,22 +104,22 @@ export class SqlConfigStore implements ConfigStore {
     // Repeatable read: the version and the rows come from one snapshot, so they always match.
     return this.db.transaction(
       async (tx) => {
-        const version = await this.readVersion(tx);
+        const version = await readVersion(tx);
         const rows = await tx.select().from(resources);
-        return { version, resources: sortResources(rows.map(toResource)) };
+        return { version, resources: sortResources(rows.map(toResource)), apiKeys: await activeApiKeys(tx) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
   }
 
   async version(): Promise<number> {
-    return this.readVersion(this.db);
+    return readVersion(this.db);
   }
 
   async apply(input: Resource[], options: ApplyOptions): Promise<ApplyResult> {
     const duplicates = findDuplicates(input);
     if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
-    return this.mutate(options.validate, options.dryRun ?? false, (current) => {
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
       const changes: ResourceChange[] = [];
       const resulting = new Map<string, Resource>(options.prune ? [] : current);
       for (const raw of input) {
@@ -119,7 +141,7 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   async delete(kind: ResourceKind, name: string, options: Omit<ApplyOptions, 'prune' | 'createOnly'>): Promise<ApplyResult> {
-    return this.mutate(options.validate, options.dryRun ?? false, (current) => {
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
       const key = keyOf(kind, name);
       const before = current.get(key);
       if (!before) throw new ResourceConflictError(kind, name, 'not_found');
@@ -155,18 +177,10 @@ export class SqlConfigStore implements ConfigStore {
     await this.onClose();
   }
 
-  private async readVersion(db: Database | Tx, forUpdate = false): Promise<number> {
-    const query = db.select({ version: configState.version }).from(configState).where(eq(configState.id, 1));
-    const rows = forUpdate ? await query.for('update') : await query;
-    const row = rows[0];
-    if (!row) throw new Error('config_state row missing: run the migrations');
-    return Number(row.version);
-  }
-
   /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */
-  private async mutate(validate: SetValidator, dryRun: boolean, plan: (current: Map<string, Resource>) => Plan): Promise<ApplyResult> {
+  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, plan: (current: Map<string, Resource>) => Plan): Promise<ApplyResult> {
     return this.db.transaction(async (tx) => {
-      const version = await this.readVersion(tx, true);
+      const version = await readVersion(tx, true);
       const rows = await tx.select().from(resources);
       const current = new Map(rows.map((r) => [keyOf(r.kind, r.name), toResource(r)] as const));
       const { resulting, changes } = plan(current);
@@ -176,7 +190,10 @@ export class SqlConfigStore implements ConfigStore {
       if (issues.length > 0) throw new ApplyRejectedError(issues);
       const effective = changes.filter((c) => c.action !== 'unchanged');
       // A dry run wrote nothing, so committing its read-only transaction changes nothing.
-      if (dryRun || effective.length === 0) return { version, dryRun, changes };
+      if (dryRun) return { version, dryRun, changes };
+      // The audit entry commits with the change (or with nothing, for an unchanged apply).
+      if (audit) await writeAudit(tx, { ...audit, outcome: 'success', ...auditStates(changes) });
+      if (effective.length === 0) return { version, dryRun, changes };
       const next = version + 1;
       const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
       if (upserts.length > 0) {
@@ -201,8 +218,13 @@ export class SqlConfigStore implements ConfigStore {
       for (const [kind, names] of deletes) {
         await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, names)));
       }
-      await tx.update(configState).set({ version: next, updatedAt: sql`now()` }).where(eq(configState.id, 1));
-      await tx.execute(sql`SELECT pg_notify(${CONFIG_CHANNEL}, ${String(next)})`);
+      // A deleted Consumer takes its issued keys with it: revoked (not deleted, so listings and the
+      // audit log can still name them), and a Consumer re-created later does not inherit them.
+      const goneConsumers = deletes.get('Consumer');
+      if (goneConsumers) {
+        await tx.update(apiKeys).set({ revokedAt: sql`now()` }).where(and(inArray(apiKeys.consumer, goneConsumers), isNull(apiKeys.revokedAt)));
+      }
+      await bumpVersion(tx, next);
       return { version: next, dryRun, changes };
     });
   }

@@ -1,14 +1,18 @@
 import { migratePglite, migratePostgres, openPglite, openPostgres } from '@tollgate/db';
-import type { AdminTokenStore, ConfigStore } from './config-store.js';
+import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore } from './config-store.js';
 import { PgChangeNotifier, type BackoffOptions } from './pg-notifier.js';
 import { PgliteChangeNotifier } from './pglite-notifier.js';
 import { SqlAdminTokenStore } from './sql-admin-token-store.js';
+import { SqlApiKeyStore } from './sql-api-key-store.js';
+import { SqlAuditStore } from './sql-audit-store.js';
 import { SqlConfigStore } from './sql-config-store.js';
 
 /** The durable stores of one database, closed together. */
 export interface SqlStores {
   config: ConfigStore;
   tokens: AdminTokenStore;
+  apiKeys: ApiKeyStore;
+  audit: AuditStore;
   /** Stops watchers and closes the database connections. */
   close(): Promise<void>;
 }
@@ -27,7 +31,7 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
   await migratePostgres(options.url);
   const handle = openPostgres(options.url, options.poolMax === undefined ? {} : { max: options.poolMax });
   const config = new SqlConfigStore(handle.db, new PgChangeNotifier(options.url, options.listenBackoff), () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), close: () => config.close() };
 }
 
 /** Options of the embedded stores. */
@@ -46,5 +50,5 @@ export async function createPgliteStores(options: PgliteStoresOptions = {}): Pro
     throw err;
   }
   const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), close: () => config.close() };
 }

@@ -1,14 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { documentSchema, toYaml, sortResources } from '@tollgate/model';
+import { RESOURCE_KINDS, documentSchema, toYaml, sortResources } from '@tollgate/model';
 import { ApplyRejectedError } from '@tollgate/stores';
+import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
 import { locateIssues, readResources, summarize, toDocument } from '../documents.js';
 import { ProblemError } from '../problem.js';
 import { applyResponseSchema, errorResponses, flag, problemSchema } from '../schemas.js';
 
-const anyDocument = z.union([documentSchema('Upstream'), documentSchema('Consumer'), documentSchema('Api')]);
+// Every kind the model knows, so a new kind is accepted and documented without touching this file.
+const [firstKind, ...otherKinds] = RESOURCE_KINDS.map((kind) => documentSchema(kind));
+const anyDocument = z.union([firstKind as z.ZodType, ...otherKinds]);
 
 /** A JSON `kind: List` of documents, as `GET /config?format=json` writes and `POST /config` reads. */
 export const listDocumentSchema = z.object({ apiVersion: z.literal('v1'), kind: z.literal('List'), items: z.array(anyDocument) });
@@ -49,7 +52,10 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       const submitted = readResources(request.body as unknown);
       const { dryRun, prune } = request.query;
       try {
-        const result = await ctx.config.apply(submitted.resources, { prune, dryRun, validate: locateIssues(ctx.validate, submitted) });
+        const audit = auditContext(request);
+        const result = await ctx.config.apply(submitted.resources, { prune, dryRun, validate: locateIssues(ctx.validate, submitted), ...(audit ? { audit } : {}) });
+        // A dry run commits nothing, its audit entry included; the onSend hook records it instead.
+        if (!dryRun) auditWritten(request);
         return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })) };
       } catch (error) {
         if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_CONFIG', summarize('the resulting configuration is invalid', error.issues), { errors: error.issues });

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { KIND_PLURALS, type Resource, type ResourceKind } from '@tollgate/model';
 import { ApplyRejectedError, type ResourceChange } from '@tollgate/stores';
+import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
 import { locateIssues, readOneResource, summarize, toDocument } from '../documents.js';
 import { ProblemError } from '../problem.js';
@@ -43,7 +44,7 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
     async (request, reply) => {
       const submitted = readOneResource(request.body as unknown);
       checkKind(submitted.resource, kind);
-      await applyOne(ctx, submitted, true);
+      await applyOne(ctx, request, submitted, true);
       const name = submitted.resource.metadata.name;
       return reply.code(201).header('location', `/${plural}/${encodeURIComponent(name)}`).send(toDocument(submitted.resource));
     },
@@ -69,7 +70,7 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
           errors: [{ document: 0, path: 'metadata.name', code: 'name_mismatch', message: `must equal the name in the path ("${request.params.name}")`, ...(line !== undefined ? { line } : {}) }],
         });
       }
-      const change = await applyOne(ctx, submitted, false);
+      const change = await applyOne(ctx, request, submitted, false);
       if (change?.action === 'create') reply.code(201).header('location', `/${plural}/${encodeURIComponent(request.params.name)}`);
       return reply.send(toDocument(submitted.resource));
     },
@@ -80,7 +81,9 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
     { schema: { tags, summary: `Delete a ${kind} (409 while other resources reference it)`, params: nameParamsSchema, response: { 204: z.null().describe('Deleted.'), 404: problemSchema, 409: problemSchema, ...errorResponses } } },
     async (request, reply) => {
       try {
-        await ctx.config.delete(kind, request.params.name, { validate: ctx.validate });
+        const audit = auditContext(request);
+        await ctx.config.delete(kind, request.params.name, { validate: ctx.validate, ...(audit ? { audit } : {}) });
+        auditWritten(request);
       } catch (error) {
         if (error instanceof ApplyRejectedError) {
           const dangling = error.issues.some((i) => i.code === 'dangling_reference');
@@ -103,10 +106,12 @@ function checkKind(resource: Resource, kind: ResourceKind): void {
 }
 
 /** Applies one resource (all-or-nothing, validated as a whole set) and returns what happened to it. */
-async function applyOne(ctx: AdminContext, submitted: ReturnType<typeof readOneResource>, createOnly: boolean): Promise<ResourceChange | undefined> {
+async function applyOne(ctx: AdminContext, request: FastifyRequest, submitted: ReturnType<typeof readOneResource>, createOnly: boolean): Promise<ResourceChange | undefined> {
   const set = { resources: [submitted.resource], documents: [submitted.document] };
+  const audit = auditContext(request, { kind: submitted.resource.kind, name: submitted.resource.metadata.name });
   try {
-    const result = await ctx.config.apply(set.resources, { validate: locateIssues(ctx.validate, set), createOnly });
+    const result = await ctx.config.apply(set.resources, { validate: locateIssues(ctx.validate, set), createOnly, ...(audit ? { audit } : {}) });
+    auditWritten(request);
     return result.changes[0];
   } catch (error) {
     if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_CONFIG', summarize('the resulting configuration is invalid', error.issues), { errors: error.issues });

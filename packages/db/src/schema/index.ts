@@ -1,3 +1,5 @@
 export * from './resources.js';
 export * from './config-state.js';
 export * from './admin-tokens.js';
+export * from './api-keys.js';
+export * from './audit-log.js';

@@ -1,0 +1,15 @@
+import type { z } from 'zod';
+import { YamlText } from '../documents.js';
+import { ProblemError, type ProblemItem } from '../problem.js';
+
+/**
+ * Validates a small JSON body with its zod schema (route schemas leave bodies to handlers, see
+ * build-admin.ts); a missing body counts as `{}`. Issues are 400 INVALID_REQUEST at `body.<field>`.
+ */
+export function readBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (body instanceof YamlText) throw new ProblemError('UNSUPPORTED_MEDIA_TYPE', 'this endpoint takes a JSON body (application/json)');
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const errors: ProblemItem[] = result.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), code: i.code, message: i.message }));
+  throw new ProblemError('INVALID_REQUEST', `invalid body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+}

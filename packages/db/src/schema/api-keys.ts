@@ -1,0 +1,28 @@
+import { index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * API keys issued through the admin API. Only the SHA-256 digest of a key is stored; `prefix`
+ * and `last4` are the displayable parts an operator uses to tell keys apart. A revoked key keeps
+ * its row (with `revoked_at`) so listings and the audit log can still name it.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    /** Prefixed id, e.g. `key_…`. */
+    id: text('id').primaryKey(),
+    /** Name of the Consumer resource the key authenticates as. */
+    consumer: text('consumer').notNull(),
+    hash: text('hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    last4: text('last4').notNull(),
+    name: text('name'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  // Listing one consumer's keys; snapshots read every active key anyway (a full scan).
+  (t) => [index('api_keys_consumer_idx').on(t.consumer)],
+);
+
+/** A row of `api_keys` as read. */
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -1,0 +1,85 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { apiKeys, resources, type ApiKeyRow, type Database } from '@tollgate/db';
+import { RecordNotFoundError, ResourceConflictError, type ApiKeyRecord, type ApiKeyStore, type AuditContext, type NewApiKey } from './config-store.js';
+import { bumpVersion, readVersion, writeAudit } from './sql-tx.js';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function toRecord(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    consumer: row.consumer,
+    hash: row.hash,
+    prefix: row.prefix,
+    last4: row.last4,
+    createdAt: row.createdAt,
+    ...(row.name !== null ? { name: row.name } : {}),
+    ...(row.expiresAt ? { expiresAt: row.expiresAt } : {}),
+    ...(row.revokedAt ? { revokedAt: row.revokedAt } : {}),
+  };
+}
+
+/** What the audit log keeps of a key: never its digest. */
+function auditView(key: ApiKeyRecord): Record<string, unknown> {
+  const { hash: _hash, ...rest } = key;
+  return rest;
+}
+
+/**
+ * API keys in the `api_keys` table. Each write locks `config_state` first (the same lock config
+ * applies take), so the Consumer's existence is checked against a serialized view and the key
+ * change gets its own config version and NOTIFY.
+ */
+export class SqlApiKeyStore implements ApiKeyStore {
+  constructor(private readonly db: Database) {}
+
+  async create(key: NewApiKey, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number }> {
+    // Refusing anything but a SHA-256 hex digest keeps a caller from storing a plaintext key.
+    if (!SHA256_HEX.test(key.hash)) throw new TypeError('API key hash must be a lower-case SHA-256 hex digest');
+    return this.db.transaction(async (tx) => {
+      const version = await readVersion(tx, true);
+      const consumer = await tx
+        .select({ name: resources.name })
+        .from(resources)
+        .where(and(eq(resources.kind, 'Consumer'), eq(resources.name, key.consumer)));
+      if (consumer.length === 0) throw new ResourceConflictError('Consumer', key.consumer, 'not_found');
+      const rows = await tx
+        .insert(apiKeys)
+        .values({ id: key.id, consumer: key.consumer, hash: key.hash, prefix: key.prefix, last4: key.last4, name: key.name ?? null, expiresAt: key.expiresAt ?? null })
+        .returning();
+      const row = rows[0];
+      if (!row) throw new Error('insert returned no row');
+      const record = toRecord(row);
+      const next = version + 1;
+      await bumpVersion(tx, next);
+      if (audit) await writeAudit(tx, { ...audit, outcome: 'success', after: auditView(record) });
+      return { key: record, version: next };
+    });
+  }
+
+  async list(consumer: string): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.select().from(apiKeys).where(eq(apiKeys.consumer, consumer)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+    return rows.map(toRecord);
+  }
+
+  async revoke(consumer: string, id: string, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number }> {
+    return this.db.transaction(async (tx) => {
+      const version = await readVersion(tx, true);
+      const rows = await tx
+        .update(apiKeys)
+        .set({ revokedAt: sql`now()` })
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.consumer, consumer), isNull(apiKeys.revokedAt)))
+        .returning();
+      const row = rows[0];
+      if (!row) throw new RecordNotFoundError(`Consumer/${consumer} has no active API key ${id}`);
+      const record = toRecord(row);
+      const next = version + 1;
+      await bumpVersion(tx, next);
+      if (audit) {
+        const { revokedAt: _revoked, ...before } = auditView(record);
+        await writeAudit(tx, { ...audit, outcome: 'success', before, after: auditView(record) });
+      }
+      return { key: record, version: next };
+    });
+  }
+}

@@ -1,0 +1,58 @@
+import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { auditLog, type AuditLogRow, type Database } from '@tollgate/db';
+import type { AdminRole, AuditEntry, AuditInput, AuditOutcome, AuditPage, AuditQuery, AuditStore } from './config-store.js';
+import { writeAudit } from './sql-tx.js';
+
+/** Largest page `query` serves. */
+export const MAX_AUDIT_LIMIT = 500;
+
+function toEntry(row: AuditLogRow): AuditEntry {
+  const opt = <K extends string, V>(k: K, v: V | null) => (v === null ? {} : ({ [k]: v } as Record<K, V>));
+  return {
+    id: Number(row.id),
+    at: row.at,
+    action: row.action,
+    outcome: row.outcome as AuditOutcome,
+    ...(row.actorId !== null ? { actor: { id: row.actorId, name: row.actorName ?? '', role: (row.actorRole ?? 'viewer') as AdminRole } } : {}),
+    ...opt('resourceKind', row.resourceKind),
+    ...opt('resourceName', row.resourceName),
+    ...opt('requestId', row.requestId),
+    ...opt('clientAddress', row.clientAddress),
+    ...opt('status', row.status),
+    ...opt('detail', row.detail),
+    ...opt('before', row.before),
+    ...opt('after', row.after),
+  };
+}
+
+/** The `audit_log` table, over either driver. */
+export class SqlAuditStore implements AuditStore {
+  constructor(private readonly db: Database) {}
+
+  async record(entry: AuditInput): Promise<void> {
+    await writeAudit(this.db, entry);
+  }
+
+  async query(query: AuditQuery): Promise<AuditPage> {
+    const { limit } = query;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_LIMIT) throw new RangeError(`limit must be an integer in 1..${MAX_AUDIT_LIMIT}`);
+    const where: SQL[] = [];
+    if (query.actor !== undefined) where.push(eq(auditLog.actorId, query.actor));
+    if (query.action !== undefined) where.push(eq(auditLog.action, query.action));
+    if (query.resourceKind !== undefined) where.push(eq(auditLog.resourceKind, query.resourceKind));
+    if (query.resourceName !== undefined) where.push(eq(auditLog.resourceName, query.resourceName));
+    if (query.from !== undefined) where.push(gte(auditLog.at, query.from));
+    if (query.to !== undefined) where.push(lte(auditLog.at, query.to));
+    if (query.before !== undefined) where.push(lt(auditLog.id, query.before));
+    // Newest first; one extra row says whether an older page exists without a count query.
+    const rows = await this.db
+      .select()
+      .from(auditLog)
+      .where(where.length > 0 ? and(...where) : undefined)
+      .orderBy(desc(auditLog.id))
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(toEntry);
+    const last = items.at(-1);
+    return rows.length > limit && last ? { items, next: last.id } : { items };
+  }
+}
