@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -15,7 +15,7 @@ import { acquireTarget } from './runtime.js';
 /** Writes a complete HTTP/1.1 error response on a raw (upgrade) socket and closes it. */
 function writeResponse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
   if (socket.destroyed) return;
-  const lines = [`HTTP/1.1 ${status} ${status === 101 ? 'Switching Protocols' : 'Error'}`];
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`];
   const all: Record<string, string> = { ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
   for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
