@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { REDACTED, redact } from './redact.js';
+
+describe('redact', () => {
+  it('replaces keys, digests, secrets, passwords, tokens and private keys at any depth, in any casing', () => {
+    const input = {
+      kind: 'Certificate',
+      spec: {
+        certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+        key: 'k',
+        privateKey: 'pk',
+        keys: [{ name: 'ci', hash: 'h', key: 'plain' }],
+        policies: [{ name: 'jwt-auth', config: { issuers: [{ hmacSecret: 's', clientSECRET: 's2', password: 'p', accessToken: 't', apiKey: 'a' }] } }],
+        pem: '-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----',
+        other: '-----BEGIN EC PRIVATE KEY-----',
+      },
+    };
+    expect(redact(input)).toEqual({
+      kind: 'Certificate',
+      spec: {
+        certificate: input.spec.certificate,
+        key: REDACTED,
+        privateKey: REDACTED,
+        keys: [{ name: 'ci', hash: REDACTED, key: REDACTED }],
+        policies: [{ name: 'jwt-auth', config: { issuers: [{ hmacSecret: REDACTED, clientSECRET: REDACTED, password: REDACTED, accessToken: REDACTED, apiKey: REDACTED }] } }],
+        pem: REDACTED,
+        other: REDACTED,
+      },
+    });
+  });
+
+  it('keeps ordinary values and does not modify its input', () => {
+    const input = { name: 'a', n: 1, ok: true, nothing: null, list: ['x'], at: new Date(0) };
+    expect(redact(input)).toEqual({ name: 'a', n: 1, ok: true, nothing: null, list: ['x'], at: '1970-01-01T00:00:00.000Z' });
+    expect(input.at).toBeInstanceOf(Date);
+  });
+});
