@@ -18,8 +18,8 @@ beforeAll(async () => {
           'exact-host',
           `hosts: [api.example.com]
 routes:
-  - { name: users, match: [{ path: { prefix: /users }, methods: [GET, POST] }], destination: { upstream: ua } }
-  - { name: item, match: [{ path: { exact: /users/me } }], destination: { upstream: ub } }`,
+  - { name: item, match: [{ path: { exact: /users/me } }], destination: { upstream: ub } }
+  - { name: users, match: [{ path: { prefix: /users }, methods: [GET, POST] }], destination: { upstream: ua } }`,
         ) +
         apiYaml('wild', `hosts: ["*.example.com"]\nroutes: [{ name: all, match: [{ path: { prefix: /users } }], destination: { upstream: ub } }]`) +
         apiYaml(
@@ -48,7 +48,7 @@ describe('routing', () => {
     expect((await send(g.port, { path: '/shop/cart', headers: { host: 'elsewhere.org' } })).body).toBe('c GET /cart');
   });
 
-  it('prefers the exact path over the prefix', async () => {
+  it('takes the first matching route in declared order within an API (exact declared first)', async () => {
     expect((await send(g.port, { path: '/users/me', headers: { host: 'api.example.com' } })).body).toBe('b GET /users/me');
   });
 

@@ -1,17 +1,21 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
 import { normalizeHost, normalizePath, PathError, splitTarget } from '@tollgate/router';
-import { BodyLimiter, classifyUpstreamError, forward } from '@tollgate/upstream';
+import { BodyLimiter } from '@tollgate/upstream';
 import { AccessLog, RequestState } from './access-log.js';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
 import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
-import { problemJson, sendGatewayError } from './problem.js';
+import { mirrorRequest } from './mirror.js';
+import { problemJson, sendGatewayError, sendProblem } from './problem.js';
+import { forwardWithRetries } from './retry.js';
+import { applyHeaderOps, redirectLocation, rewrittenPath, type RuntimeDestination } from './route-actions.js';
 import type { RuntimeRoute } from './runtime.js';
 
 declare module 'fastify' {
@@ -109,6 +113,22 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     return reply.send(problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, String(reply.request.id)));
   }
 
+  /**
+   * Answers from the gateway for a route action (redirect, direct response), with the route's
+   * response header changes and response policies applied as for an upstream answer.
+   */
+  function sendLocal(reply: FastifyReply, route: RuntimeRoute, ctx: Ctx | null, state: RequestState, status: number, extra: Record<string, string>, body: string | Buffer, close: boolean): FastifyReply {
+    const h: Record<string, string | string[] | undefined> = { ...extra, 'x-request-id': String(reply.request.id) };
+    if (route.actions.responseHeaders !== null) applyHeaderOps(h, route.actions.responseHeaders);
+    if (route.response !== null) {
+      const req = reply.request.raw;
+      const c = ctx ?? new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query);
+      runResponse(route.response, c, { status, headers: h });
+    }
+    if (close) h.connection = 'close';
+    return reply.code(status).headers(h).send(body);
+  }
+
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const raw = request.raw;
     const headers = raw.headers;
@@ -140,7 +160,14 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     }
     state.path = path;
     const method = raw.method ?? 'GET';
-    const found = snap.routes.lookup(normalizeHost(hostHeader), path, method);
+    const host = normalizeHost(hostHeader);
+    let found = snap.routes.lookup(host, path, method, headers, target.query);
+    // A CORS preflight (Fetch §3.2.2) is routed as the request it announces, when that route answers preflights.
+    if (found.kind === 'method_not_allowed' && method === 'OPTIONS' && headers.origin !== undefined) {
+      const announced = headers['access-control-request-method'];
+      const pre = typeof announced === 'string' ? snap.routes.lookup(host, path, announced, headers, target.query) : found;
+      if (pre.kind === 'match' && pre.value.actions.answersPreflight) found = pre;
+    }
     if (found.kind === 'not_found') return fail(reply, state, 'ROUTE_NOT_FOUND', `no route for ${method} ${path}`);
     if (found.kind === 'method_not_allowed') {
       reply.header('allow', found.allow.join(', '));
@@ -170,6 +197,21 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
     }
 
+    // Route actions that answer without an upstream (redirect, direct response, abort fault).
+    // As with a policy refusal, an unread body means the connection is closed, not drained.
+    const actions = route.actions;
+    const unread = chunked || state.bytesIn > 0;
+    if (actions.redirect !== null) {
+      const location = redirectLocation(actions.redirect, (socket as TLSSocket).encrypted === true, hostHeader, path, target.query);
+      return sendLocal(reply, route, ctx, state, actions.redirect.code, { location }, '', unread);
+    }
+    if (actions.direct !== null) return sendLocal(reply, route, ctx, state, actions.direct.status, { 'content-type': actions.direct.contentType }, actions.direct.body, unread);
+    if (actions.abort !== null && Math.random() < actions.abort.fraction) {
+      state.errorCode = 'FAULT_ABORT';
+      return sendProblem(reply, actions.abort.status, 'FAULT_ABORT', 'Fault injected', `the route ${route.id} injects this fault`, unread);
+    }
+    if (actions.delay !== null && Math.random() < actions.delay.fraction) await sleep(actions.delay.ms);
+
     let body: IncomingMessage | BodyLimiter | null = null;
     let limiter: BodyLimiter | null = null;
     if (chunked) {
@@ -183,11 +225,11 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       body = raw;
     }
 
-    const t = route.balancer.pick();
-    state.target = t.origin;
+    const dest = actions.split !== null ? actions.split.pick() : (actions.primary as RuntimeDestination);
     const out = upstreamRequestHeaders(headers, trustForwarding);
     // Policies' changes (credential removed, X-Consumer-* set) apply after the stripping.
     if (ctx !== null) ctx.applyTo(out);
+    if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
     // Added after stripping, so no Connection-listed name can remove them.
     out['x-forwarded-for'] = trustForwarding && typeof xffIn === 'string' ? `${xffIn}, ${peer}` : peer;
     const xfp = headers['x-forwarded-proto'];
@@ -195,36 +237,59 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const xfh = headers['x-forwarded-host'];
     out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
     out['x-request-id'] = String(request.id);
-    out.host = preserveHost && hostHeader !== '' ? hostHeader : t.host;
+    const fixedHost = actions.hostRewrite ?? (preserveHost && hostHeader !== '' ? hostHeader : null);
 
-    let upstreamPath = path;
     const strip = route.stripPrefix;
-    if (strip !== null) upstreamPath = path.length === strip.length ? '/' : path.slice(strip.length);
+    let upstreamPath: string;
+    if (actions.rewritePath !== null) upstreamPath = rewrittenPath(actions, path, route.basePath, strip !== null, found);
+    else upstreamPath = strip === null ? path : path.length === strip.length ? '/' : path.slice(strip.length);
     const query = ctx !== null ? ctx.query : target.query;
     if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
 
+    const pick = { headers, clientIp: state.clientIp, query: target.query };
     const t0 = performance.now();
-    let res;
-    try {
-      res = await forward(t.pool, { method, path: upstreamPath, headers: out, body, headersDeadlineMs: route.headersDeadlineMs });
-    } catch (err) {
-      state.upstreamMs = performance.now() - t0;
-      if (limiter !== null) state.bytesIn = limiter.bytes;
-      const e = classifyUpstreamError(err);
+    const pending = forwardWithRetries({
+      destination: dest,
+      pick,
+      method,
+      path: upstreamPath,
+      headers: out,
+      host: (t) => fixedHost ?? t.host,
+      body,
+      timeoutMs: route.headersDeadlineMs,
+      retries: actions.retries,
+      onTry: (t) => void (state.target = t.origin),
+    });
+    // Fire-and-forget after the primary is on its way, so the copy never delays it.
+    if (actions.mirror !== null && body === null && Math.random() < actions.mirror.fraction) {
+      mirrorRequest(actions.mirror.destination, pick, method, upstreamPath, out, fixedHost ?? hostHeader);
+    }
+    const result = await pending;
+    state.upstreamMs = performance.now() - t0;
+    if (limiter !== null) state.bytesIn = limiter.bytes;
+    if (!result.ok) {
+      const e = result.error;
+      if (typeof e === 'string') {
+        const why = e === 'NO_HEALTHY_UPSTREAM' ? `every target of upstream ${dest.upstream} is unhealthy or ejected` : `upstream ${dest.upstream} is at its connection and pending-request limit`;
+        return fail(reply, state, e, why, body !== null);
+      }
       if (e.code === 'CLIENT_ABORTED') {
         state.errorCode = e.code;
         raw.destroy();
         return reply;
       }
-      if (e.code !== 'BODY_TOO_LARGE') logger.warn({ requestId: request.id, upstream: route.upstream, target: t.origin, code: e.code, err: e.message }, 'upstream request failed');
+      if (e.code !== 'BODY_TOO_LARGE') logger.warn({ requestId: request.id, upstream: dest.upstream, target: state.target, code: e.code, err: e.message, tries: result.tries }, 'upstream request failed');
       // An unread body remainder cannot be reused on this connection: close it (RFC 9112 §9.6).
       return fail(reply, state, e.code as 'BODY_TOO_LARGE', e.message, body !== null);
     }
-    state.upstreamMs = performance.now() - t0;
-    if (limiter !== null) state.bytesIn = limiter.bytes;
+    const { res, target: t } = result;
+    dest.target.observe(t, res.statusCode >= 500);
+    // In flight (circuit breaking, least requests) until the response body is done.
+    res.body.once('close', () => dest.target.end(t));
 
     const resHeaders = clientResponseHeaders(res.headers);
     resHeaders['x-request-id'] = String(request.id);
+    if (actions.responseHeaders !== null) applyHeaderOps(resHeaders, actions.responseHeaders);
     if (route.response !== null) {
       ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
       runResponse(route.response, ctx, { status: res.statusCode, headers: resHeaders });

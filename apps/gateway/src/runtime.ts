@@ -1,15 +1,44 @@
 import type { CompiledConfig, CompiledRoute, CompiledUpstream } from '@tollgate/compiler';
 import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
-import { poolKey, SmoothWeightedRoundRobin, type PoolRegistry, type PoolSettings } from '@tollgate/upstream';
+import { poolKey, TargetStateRegistry, UpstreamRuntime, type PickRequest, type PoolRegistry, type PoolSettings, type TargetState } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
+import { buildRouteActions, type RuntimeActions } from './route-actions.js';
+import { buildSniTable, type SniTable } from './sni.js';
 
-/** One upstream target with its (shared) connection pool. */
+/** One upstream target with its (shared) connection pool and its health/load state. */
 export interface RuntimeTarget {
   readonly origin: string;
   /** `host[:port]` of the origin, sent as Host when the gateway does not preserve the client's. */
   readonly host: string;
   readonly pool: Dispatcher;
+  /** Health and in-flight count; survives snapshot swaps while the target is unchanged. */
+  readonly state: TargetState;
+}
+
+/** An upstream as the hot path uses it: pick, admit, release (see `UpstreamRuntime`). */
+export type RuntimeUpstream = UpstreamRuntime<RuntimeTarget>;
+
+/** Why no target could be used: every target unhealthy, or the chosen one at its circuit-breaker limit. */
+export type PickFailure = 'NO_HEALTHY_UPSTREAM' | 'UPSTREAM_OVERLOADED';
+
+/**
+ * Chooses and admits a target of `upstream` (optionally a `subset`) for one request. On success
+ * the target is counted in flight: call {@link releaseTarget} exactly once when the exchange ends.
+ */
+export function acquireTarget(upstream: RuntimeUpstream, subset: string | null, req: PickRequest): RuntimeTarget | PickFailure {
+  const t = upstream.pick(subset, req);
+  if (t === undefined) return 'NO_HEALTHY_UPSTREAM';
+  return upstream.begin(t) ? t : 'UPSTREAM_OVERLOADED';
+}
+
+/**
+ * Ends an exchange started by {@link acquireTarget} and feeds passive health: `failed` is true for
+ * a 5xx response or a failure to connect / get a response (not for a client that went away).
+ */
+export function releaseTarget(upstream: RuntimeUpstream, target: RuntimeTarget, failed: boolean): void {
+  upstream.end(target);
+  upstream.observe(target, failed);
 }
 
 /** A route with everything the hot path needs, precomputed when the snapshot is installed. */
@@ -17,8 +46,15 @@ export interface RuntimeRoute {
   readonly id: string;
   readonly api: string;
   readonly route: string;
-  readonly upstream: string;
-  readonly balancer: SmoothWeightedRoundRobin<RuntimeTarget>;
+  /** The first destination's upstream; null for redirect and direct-response routes. */
+  readonly upstream: string | null;
+  /** The destination upstream and subset (null = all targets); `actions.split` may choose another. */
+  readonly target: RuntimeUpstream | null;
+  readonly subset: string | null;
+  /** Rewrites, redirects, direct responses, header changes, split, mirror, faults, retries. */
+  readonly actions: RuntimeActions;
+  /** The API base path without trailing slash (`''` for `/`). */
+  readonly basePath: string;
   /** Bound access methods by priority, or null (the hot path tests `!== null`). */
   readonly access: readonly AccessStep[] | null;
   readonly response: readonly ResponseStep[] | null;
@@ -33,10 +69,26 @@ export interface RuntimeSnapshot {
   readonly version: number;
   readonly hash: string;
   readonly routes: RouteTable<RuntimeRoute>;
+  /** Upstreams by name. */
+  readonly upstreams: ReadonlyMap<string, RuntimeUpstream>;
+  /** The compiled upstreams (the health checker reads their active-check settings). */
+  readonly compiledUpstreams: CompiledConfig['upstreams'];
+  /** Server certificates by SNI, as TLS secure contexts built at install. */
+  readonly sni: SniTable;
+  /** The compiled certificates (PEM; secrets, never logged). */
+  readonly certificates: CompiledConfig['certificates'];
 }
 
-function settingsOf(u: CompiledUpstream): PoolSettings {
-  return { connections: u.maxConnectionsPerTarget, connectTimeoutMs: u.connectMs, headersTimeoutMs: u.responseHeadersMs, bodyTimeoutMs: u.idleMs };
+/** Pool settings of an upstream (shared by its targets). */
+export function settingsOf(u: CompiledUpstream): PoolSettings {
+  return {
+    connections: u.maxConnectionsPerTarget,
+    connectTimeoutMs: u.connectMs,
+    headersTimeoutMs: u.responseHeadersMs,
+    bodyTimeoutMs: u.idleMs,
+    maxRequestsPerConnection: u.maxRequestsPerConnection,
+    tls: u.tls ?? undefined,
+  };
 }
 
 /**
@@ -44,17 +96,41 @@ function settingsOf(u: CompiledUpstream): PoolSettings {
  * per upstream, and policy instances per route. Throws if a policy cannot be built, in which case
  * the caller keeps the previous snapshot.
  */
-export function instantiate(config: CompiledConfig, pools: PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>, deps: PolicyDeps): RuntimeSnapshot {
+export function instantiate(
+  config: CompiledConfig,
+  pools: PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>,
+  deps: PolicyDeps,
+  targetStates: TargetStateRegistry = new TargetStateRegistry(),
+): RuntimeSnapshot {
   const upstreams = Object.values(config.upstreams);
+  // Built before any shared state changes, so a bad certificate rejects the snapshot cleanly.
+  const sni = buildSniTable(config.certificates);
   const wanted = upstreams.flatMap((u) => u.targets.map((t) => ({ origin: t.origin, settings: settingsOf(u) })));
   const live = pools.sync(wanted);
-  const balancers = new Map<string, SmoothWeightedRoundRobin<RuntimeTarget>>();
+  const states = targetStates.sync(upstreams.flatMap((u) => u.targets.map((t) => ({ upstream: u.name, origin: t.origin }))));
+  const balancers = new Map<string, RuntimeUpstream>();
   for (const u of upstreams) {
     const targets = u.targets.map((t) => ({
       weight: t.weight,
-      value: Object.freeze({ origin: t.origin, host: new URL(t.origin).host, pool: live.get(poolKey(t.origin, settingsOf(u))) as Dispatcher }),
+      value: Object.freeze({
+        origin: t.origin,
+        host: new URL(t.origin).host,
+        pool: live.get(poolKey(t.origin, settingsOf(u))) as Dispatcher,
+        state: states.get(`${u.name}\n${t.origin}`) as TargetState,
+      }),
     }));
-    balancers.set(u.name, new SmoothWeightedRoundRobin(targets));
+    const runtime = new UpstreamRuntime(
+      {
+        name: u.name,
+        algorithm: u.loadBalancing,
+        hashOn: u.hashOn,
+        subsets: u.subsets,
+        outlier: u.outlier,
+        maxInflightPerTarget: u.maxConnectionsPerTarget + u.maxPendingRequests,
+      },
+      targets,
+    );
+    balancers.set(u.name, runtime);
   }
   const routes = config.routes.map((r: CompiledRoute): RuntimeRoute => {
     const build = (phase: 'access' | 'response') => {
@@ -71,14 +147,17 @@ export function instantiate(config: CompiledConfig, pools: PoolRegistry<Dispatch
     };
     const access = build('access') as AccessStep[] | null;
     const accessNames = r.policies.access?.map((d) => d.name) ?? [];
-    const balancer = balancers.get(r.upstream);
-    if (!balancer) throw new Error(`route ${r.id}: upstream "${r.upstream}" missing from the snapshot`);
+    const balancer = r.upstream === null ? null : (balancers.get(r.upstream) ?? null);
+    if (r.upstream !== null && !balancer) throw new Error(`route ${r.id}: upstream "${r.upstream}" missing from the snapshot`);
     return Object.freeze({
       id: r.id,
       api: r.api,
       route: r.route,
       upstream: r.upstream,
-      balancer,
+      target: balancer,
+      subset: r.subset,
+      actions: buildRouteActions(r, balancers),
+      basePath: r.basePath,
       // The auth gate (401 when no auth policy found a credential) follows the last auth policy.
       access: access === null ? null : withAuthGate(accessNames, access, (n) => POLICY_REGISTRY.get(n)?.authenticates === true),
       response: build('response') as ResponseStep[] | null,
@@ -86,5 +165,5 @@ export function instantiate(config: CompiledConfig, pools: PoolRegistry<Dispatch
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,
     });
   });
-  return Object.freeze({ version: config.version, hash: config.hash, routes });
+  return Object.freeze({ version: config.version, hash: config.hash, routes, upstreams: balancers, compiledUpstreams: config.upstreams, sni, certificates: config.certificates });
 }

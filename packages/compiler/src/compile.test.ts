@@ -48,8 +48,8 @@ routes:
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.upstreams.backend?.targets)).toBe(true);
     expect(c.upstreams.backend?.targets).toEqual([
-      { origin: 'http://127.0.0.1:9001', weight: 100 },
-      { origin: 'http://127.0.0.1:9002', weight: 5 },
+      { origin: 'http://127.0.0.1:9001', weight: 100, labels: {} },
+      { origin: 'http://127.0.0.1:9002', weight: 5, labels: {} },
     ]);
     const items = c.routes.lookup('shop.example.com', '/shop/items/1', 'GET');
     expect(items.kind === 'match' && items.value).toMatchObject({ id: 'shop/items', basePath: '/shop', stripBasePath: true, timeoutMs: 1500 });
@@ -153,4 +153,54 @@ describe('joinPath', () => {
     ['/v1/', '/a', '/v1/a'],
     ['/v1', '/a/b', '/v1/a/b'],
   ])('%s + %s = %s', (b, p, want) => expect(joinPath(b, p)).toBe(want));
+});
+
+describe('compileConfig: routing validation', () => {
+  const issuesOf = (spec: string, extra = '') => {
+    const parsed = parseResourcesYaml(upstream + extra + api('a', spec));
+    if (!parsed.ok) return parsed.issues;
+    const r = compileConfig(parsed.resources, 1);
+    return r.ok ? [] : r.issues;
+  };
+
+  it('refuses a path regex that does not compile (RE2 has no backreferences or lookarounds)', () => {
+    expect(issuesOf('routes: [{ name: r, match: [{ path: { regex: "(a)\\\\1" } }], destination: { upstream: backend } }]')).toEqual([
+      expect.objectContaining({ code: 'invalid_regex', path: 'spec.routes[0].match[0].path.regex' }),
+    ]);
+    expect(issuesOf('routes: [{ name: r, match: [{ headers: { x-a: { regex: "(?=x)" } } }], destination: { upstream: backend } }]')).toEqual([
+      expect.objectContaining({ code: 'invalid_regex', path: 'spec.routes[0].match[0].headers.x-a.regex' }),
+    ]);
+  });
+
+  it('refuses a rewrite that references an unknown capture', () => {
+    expect(issuesOf('routes: [{ name: r, match: [{ path: { template: "/o/{id}" } }, { path: { prefix: /p } }], rewrite: { path: "/x/{id}" }, destination: { upstream: backend } }]')).toEqual([
+      expect.objectContaining({ code: 'unknown_capture', path: 'spec.routes[0].rewrite.path', message: expect.stringContaining('match[1]') }),
+    ]);
+    expect(issuesOf('routes: [{ name: r, rewrite: { regex: { pattern: "/(a)", substitution: "/\\\\2" } }, destination: { upstream: backend } }]')).toEqual([
+      expect.objectContaining({ code: 'unknown_capture', path: 'spec.routes[0].rewrite.regex.substitution' }),
+    ]);
+  });
+
+  it('refuses weights summing to 0, a bad redirect code and two actions', () => {
+    expect(issuesOf('routes: [{ name: r, destinations: [{ upstream: backend, weight: 0 }] }]')).toEqual([expect.objectContaining({ path: 'spec.routes[0].destinations' })]);
+    expect(issuesOf('routes: [{ name: r, redirect: { path: /x, code: 303 } }]')).toEqual([expect.objectContaining({ path: 'spec.routes[0].redirect.code' })]);
+    expect(issuesOf('routes: [{ name: r, redirect: { path: /x }, destination: { upstream: backend } }]')).toEqual([expect.objectContaining({ path: 'spec.routes[0].redirect' })]);
+  });
+
+  it('refuses an unknown upstream or subset in destinations and mirror', () => {
+    expect(issuesOf('routes: [{ name: r, destinations: [{ upstream: backend, weight: 1 }, { upstream: nope, weight: 1 }], mirror: { upstream: backend, subset: v9 } }]')).toEqual([
+      expect.objectContaining({ code: 'dangling_reference', path: 'spec.routes[0].destinations[1].upstream' }),
+      expect.objectContaining({ code: 'unknown_subset', path: 'spec.routes[0].mirror.subset' }),
+    ]);
+  });
+
+  it('keeps refusing true duplicates across APIs at the same priority, and accepts them at different priorities', () => {
+    const two = (pa: number, pb: number) => {
+      const parsed = parseResourcesYaml(upstream + api('a', `priority: ${pa}\nroutes: [{ name: r, match: [{ path: { prefix: /p }, headers: { x: { exact: "1" } } }], destination: { upstream: backend } }]`) + api('b', `priority: ${pb}\nroutes: [{ name: r, match: [{ path: { prefix: /p }, headers: { x: { exact: "1" } } }], destination: { upstream: backend } }]`));
+      if (!parsed.ok) throw new Error('parse');
+      return compileConfig(parsed.resources, 1);
+    };
+    expect(two(0, 0)).toMatchObject({ ok: false, issues: [expect.objectContaining({ code: 'route_conflict', resource: 'Api/b' })] });
+    expect(two(0, 1).ok).toBe(true);
+  });
 });

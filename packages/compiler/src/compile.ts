@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, formatPath, resourceKey, sortResources, type ApiResource, type ConfigIssue, type PolicyRef, type Resource, type UpstreamResource } from '@tollgate/model';
+import { canonicalJson, formatPath, resourceKey, sortResources, type ApiResource, type ConfigIssue, type CertificateResource, type PolicyRef, type Resource } from '@tollgate/model';
 import { PHASES, POLICY_REGISTRY, validatePolicyConfig, type Phase } from '@tollgate/policies';
 import { RouteTable, type RouteEntry } from '@tollgate/router';
 import { deepFreeze } from './freeze.js';
 import type { CompiledConfig, CompiledRoute, CompiledUpstream, PhasePolicies, PolicyDescriptor } from './types.js';
+import { compileCertificates, compileUpstream } from './compile-upstreams.js';
+import { checkRoute, compileActions, conditionKey, conditions, pathRule } from './compile-route.js';
 
 /** Result of a compilation: a snapshot, or every issue found (never both). */
 export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; issues: ConfigIssue[] };
@@ -19,17 +21,6 @@ export function joinPath(base: string, path: string): string {
   const b = base.endsWith('/') ? base.slice(0, -1) : base;
   if (path === '/') return b === '' ? '/' : b;
   return b + path;
-}
-
-function compileUpstream(u: UpstreamResource): CompiledUpstream {
-  return {
-    name: u.metadata.name,
-    targets: u.spec.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })),
-    connectMs: u.spec.timeouts.connectMs,
-    responseHeadersMs: u.spec.timeouts.responseHeadersMs,
-    idleMs: u.spec.timeouts.idleMs,
-    maxConnectionsPerTarget: u.spec.maxConnectionsPerTarget,
-  };
 }
 
 /**
@@ -82,6 +73,7 @@ function resolvePolicies(resource: string, api: ApiResource, routeIndex: number,
 
 interface Claim {
   api: string;
+  priority: number;
   methods: readonly string[];
   resource: string;
   path: string;
@@ -96,17 +88,19 @@ function methodsOverlap(a: readonly string[], b: readonly string[]): boolean {
  * Compiles validated resources into an immutable snapshot. Pure: no I/O, the same resources
  * always give the same snapshot (resources are ordered by kind and name first).
  *
- * Conflicts: two different APIs that claim the same host pattern and the same exact path (or the
- * same prefix) with overlapping methods are refused with `route_conflict`, because which one
- * should win is an operator decision, not a tie to break silently. Within one API, declared order
- * decides (the first route wins). Across APIs whose claims differ in specificity, the route
- * table's precedence applies (see `RouteTable`); at equal specificity, APIs are ordered by name.
+ * Conflicts: two different APIs at the same `priority` that claim the same host pattern, the same
+ * path rule and the same header/query conditions with overlapping methods are refused with
+ * `route_conflict`, because which one should win is an operator decision, not a tie to break
+ * silently; a different priority is that decision. Within one API, declared order decides (the
+ * first route wins). Otherwise the route table's precedence applies (see `RouteTable` and
+ * docs/routing.md).
  */
 export function compileConfig(resources: readonly Resource[], version: number): CompileResult {
   const sorted = sortResources(resources);
   const issues: ConfigIssue[] = [];
   const upstreams: Record<string, CompiledUpstream> = Object.create(null) as Record<string, CompiledUpstream>;
   for (const r of sorted) if (r.kind === 'Upstream') upstreams[r.metadata.name] = compileUpstream(r);
+  const certificates = compileCertificates(sorted.filter((r): r is CertificateResource => r.kind === 'Certificate'), issues);
 
   const entries: RouteEntry<CompiledRoute>[] = [];
   const claims = new Map<string, Claim[]>();
@@ -116,34 +110,46 @@ export function compileConfig(resources: readonly Resource[], version: number): 
     const api = r.metadata.name;
     const basePath = r.spec.basePath === '/' ? '' : r.spec.basePath.replace(/\/$/, '');
     r.spec.routes.forEach((route, ri) => {
-      if (!(route.destination.upstream in upstreams)) {
-        issues.push({ code: 'dangling_reference', message: `Upstream/${route.destination.upstream} does not exist`, resource, path: `spec.routes[${ri}].destination.upstream` });
-      }
+      checkRoute(r, ri, upstreams, resource, issues);
+      const actions = compileActions(route);
+      const first = actions.destinations[0];
       const compiled: CompiledRoute = {
         id: `${api}/${route.name}`,
         api,
         route: route.name,
         basePath,
         stripBasePath: r.spec.stripBasePath,
-        upstream: route.destination.upstream,
+        upstream: first?.upstream ?? null,
+        subset: first?.subset ?? null,
+        priority: r.spec.priority,
+        actions,
         timeoutMs: route.timeoutMs ?? null,
         policies: resolvePolicies(resource, r, ri, issues),
       };
       route.match.forEach((m, mi) => {
-        const kind = 'exact' in m.path ? 'exact' : 'prefix';
-        const value = joinPath(r.spec.basePath, 'exact' in m.path ? m.path.exact : m.path.prefix);
-        entries.push({ hosts: [...r.spec.hosts], path: { kind, value }, methods: [...m.methods], value: compiled });
+        const path = pathRule(r.spec.basePath, m, joinPath);
+        entries.push({
+          hosts: [...r.spec.hosts],
+          path,
+          methods: [...m.methods],
+          headers: conditions(m.headers),
+          query: conditions(m.queryParams),
+          group: api,
+          priority: r.spec.priority,
+          value: compiled,
+        });
         const claimPath = `spec.routes[${ri}].match[${mi}].path`;
-        const normalizedValue = kind === 'prefix' && value !== '/' ? value.replace(/\/+$/, '') : value;
+        const normalizedValue = path.kind === 'prefix' && path.value !== '/' ? path.value.replace(/\/+$/, '') : path.kind === 'exact' || path.kind === 'prefix' ? path.value : `${path.base}${path.value}`;
         for (const host of r.spec.hosts.length > 0 ? r.spec.hosts : ['*any*']) {
-          const key = `${host}\n${kind}\n${normalizedValue}`;
-          const label = `${kind} ${normalizedValue}${host === '*any*' ? '' : ` on ${host}`}`;
+          // Same host, same path rule, same header/query conditions: a true duplicate.
+          const key = `${host}\n${path.kind}\n${normalizedValue}\n${conditionKey(m)}`;
+          const label = `${path.kind} ${normalizedValue}${host === '*any*' ? '' : ` on ${host}`}`;
           const list = claims.get(key) ?? [];
-          const clash = list.find((c) => c.api !== api && methodsOverlap(c.methods, m.methods));
+          const clash = list.find((c) => c.api !== api && c.priority === r.spec.priority && methodsOverlap(c.methods, m.methods));
           if (clash) {
-            issues.push({ code: 'route_conflict', message: `${label} is already claimed by ${clash.resource} (${clash.path}) with overlapping methods`, resource, path: claimPath });
+            issues.push({ code: 'route_conflict', message: `${label} is already claimed by ${clash.resource} (${clash.path}) with overlapping methods at the same priority ${r.spec.priority}; give one API a different priority`, resource, path: claimPath });
           }
-          list.push({ api, methods: m.methods, resource, path: claimPath, label });
+          list.push({ api, methods: m.methods, resource, path: claimPath, label, priority: r.spec.priority });
           claims.set(key, list);
         }
       });
@@ -152,7 +158,8 @@ export function compileConfig(resources: readonly Resource[], version: number): 
   if (issues.length > 0) return { ok: false, issues };
   const hash = createHash('sha256').update(canonicalJson(sorted)).digest('hex');
   deepFreeze(upstreams);
+  deepFreeze(certificates);
   for (const e of entries) deepFreeze(e);
-  const config: CompiledConfig = { version, hash, routes: new RouteTable(entries), upstreams };
+  const config: CompiledConfig = { version, hash, routes: new RouteTable(entries), upstreams, certificates };
   return { ok: true, config: Object.freeze(config) };
 }

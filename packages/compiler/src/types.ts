@@ -1,5 +1,7 @@
+import type { HeaderOperations, Route } from '@tollgate/model';
 import type { Phase } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
+import type { CompiledCertificate, CompiledUpstream } from './compile-upstreams.js';
 
 /** A policy resolved for one route: its validated config (defaults filled) and its priority. */
 export interface PolicyDescriptor {
@@ -23,28 +25,40 @@ export interface CompiledRoute {
   /** The API base path without trailing slash (`''` for `/`). */
   readonly basePath: string;
   readonly stripBasePath: boolean;
-  /** Name of the destination upstream (present in `CompiledConfig.upstreams`). */
-  readonly upstream: string;
+  /** The first destination's upstream (present in `CompiledConfig.upstreams`); null for redirect and direct-response routes. */
+  readonly upstream: string | null;
+  /** API priority: higher wins across APIs (see docs/routing.md). */
+  readonly priority: number;
+  /** Destinations, rewrites, redirects, header changes, mirroring, faults and retries. */
+  readonly actions: CompiledRouteActions;
+  /** Subset of the upstream (present in its `subsets`), or null for all its targets. */
+  readonly subset: string | null;
   /** Route-level response-headers deadline, or null to use the upstream's timeout. */
   readonly timeoutMs: number | null;
   readonly policies: PhasePolicies;
 }
 
-/** A target origin and its weight. */
-export interface CompiledTarget {
-  /** Scheme, host and port, e.g. `http://10.0.0.5:8080`. */
-  readonly origin: string;
+export type { CompiledActiveCheck, CompiledCertificate, CompiledHashOn, CompiledTarget, CompiledUpstream } from './compile-upstreams.js';
+
+/** A weighted destination: an upstream and optionally one of its subsets. */
+export interface CompiledDestination {
+  readonly upstream: string;
+  readonly subset: string | null;
   readonly weight: number;
 }
 
-/** An upstream with its targets and connection settings. */
-export interface CompiledUpstream {
-  readonly name: string;
-  readonly targets: readonly CompiledTarget[];
-  readonly connectMs: number;
-  readonly responseHeadersMs: number;
-  readonly idleMs: number;
-  readonly maxConnectionsPerTarget: number;
+/** A route's actions, validated by the model and compiler; the gateway precompiles them at install. */
+export interface CompiledRouteActions {
+  /** Empty for redirect and direct-response routes; one entry for `destination`. */
+  readonly destinations: readonly CompiledDestination[];
+  readonly redirect: NonNullable<Route['redirect']> | null;
+  readonly directResponse: NonNullable<Route['directResponse']> | null;
+  readonly rewrite: NonNullable<Route['rewrite']> | null;
+  readonly requestHeaders: HeaderOperations | null;
+  readonly responseHeaders: HeaderOperations | null;
+  readonly mirror: { readonly upstream: string; readonly subset: string | null; readonly percentage: number } | null;
+  readonly fault: NonNullable<Route['fault']> | null;
+  readonly retries: NonNullable<Route['retries']> | null;
 }
 
 /** An immutable, versioned config snapshot (deeply frozen). */
@@ -54,4 +68,6 @@ export interface CompiledConfig {
   readonly hash: string;
   readonly routes: RouteTable<CompiledRoute>;
   readonly upstreams: Readonly<Record<string, CompiledUpstream>>;
+  /** Server certificates of the HTTPS listener, by name order. */
+  readonly certificates: readonly CompiledCertificate[];
 }

@@ -21,39 +21,166 @@ const hostPattern = z
   .transform((h) => h.toLowerCase())
   .refine((h) => /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(h), 'must be a hostname, optionally starting with "*." (no port, no scheme)');
 
+/** A regular expression in RE2 syntax (linear-time matching); compiled and checked by the compiler. */
+const regexString = z.string().min(1).max(1024);
+
+/**
+ * A path template: literal segments and `{name}` segments, each capturing one whole segment
+ * (`/orders/{id}/items/{item}`). Capture names are usable by `rewrite.path`.
+ */
+const pathTemplate = absolutePath.refine(
+  (p) => p.split('/').every((seg) => !seg.includes('{') || /^\{[A-Za-z_][A-Za-z0-9_]{0,31}\}$/.test(seg)),
+  'each "{name}" must be a whole segment and name a capture of letters, digits and "_"',
+);
+
 export const pathMatchSchema = z
   .union([
     z.strictObject({ exact: absolutePath.describe('The normalized path must equal this.') }),
     z.strictObject({ prefix: absolutePath.describe('The normalized path must start with this, on a segment boundary: `/a` matches `/a` and `/a/b`, not `/ab`.') }),
+    z.strictObject({ template: pathTemplate.describe('A template such as `/orders/{id}`: literal segments must be equal, each `{name}` matches one non-empty segment and captures it.') }),
+    z.strictObject({ regex: regexString.describe('An RE2 regular expression the whole path must match (anchored at both ends). Named groups `(?P<name>...)` are captures.') }),
   ])
-  .describe('How the request path (below the API basePath) is matched; exactly one of `exact` or `prefix`.');
+  .describe('How the request path (below the API basePath) is matched; exactly one of `exact`, `prefix`, `template` or `regex`.');
+
+/** How one header or query parameter value is matched; exactly one field. */
+export const stringMatchSchema = z
+  .union([
+    z.strictObject({ exact: z.string().max(8192).describe('The value must equal this (case-sensitive).') }),
+    z.strictObject({ prefix: z.string().min(1).max(8192).describe('The value must start with this.') }),
+    z.strictObject({ regex: regexString.describe('An RE2 regular expression the whole value must match.') }),
+    z.strictObject({ present: z.literal(true).describe('The field must be present, with any value.') }),
+    z.strictObject({ absent: z.literal(true).describe('The field must not be present.') }),
+  ])
+  .describe('One of `exact`, `prefix`, `regex`, `present: true` or `absent: true`.');
+
+/** Header field names (RFC 9110 §5.1 token); compared case-insensitively. */
+const headerName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
+  .transform((n) => n.toLowerCase());
 
 export const matchSchema = z
   .strictObject({
     path: pathMatchSchema.default({ prefix: '/' }),
     methods: z.array(z.enum(HTTP_METHODS)).default([]).describe('Allowed methods; empty means any.'),
+    headers: z.record(headerName, stringMatchSchema).default({}).describe('Request header conditions by (case-insensitive) name; all must hold. Repeated fields are joined with ", " (RFC 9110 §5.3).'),
+    queryParams: z.record(z.string().min(1).max(256), stringMatchSchema.refine((m) => !('prefix' in m), 'query parameters match with exact, regex, present or absent')).default({}).describe('Query parameter conditions by (case-sensitive, decoded) name; the first occurrence is matched; all must hold.'),
   })
   .describe('One match block: all its fields must match (AND).');
+
+/** Names the gateway owns on the way upstream or that frame the message: route header operations may not touch them. */
+const RESERVED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'content-length', 'x-request-id']);
+const mutableHeaderName = headerName.refine((n) => !RESERVED_HEADERS.has(n), { message: `must not be one of ${[...RESERVED_HEADERS].join(', ')} (set by the gateway; use rewrite.host for Host)` });
+const headerValue = z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), 'must not contain CR, LF or NUL');
+
+export const headerOperationsSchema = z
+  .strictObject({
+    set: z.record(mutableHeaderName, headerValue).default({}).describe('Fields set to this value, replacing any existing value.'),
+    add: z.record(mutableHeaderName, headerValue).default({}).describe('Fields appended (another field line next to existing ones).'),
+    remove: z.array(mutableHeaderName).default([]).describe('Fields removed.'),
+  })
+  .describe('Header changes, applied in the order remove, set, add.');
+
+export const destinationSchema = z
+  .strictObject({
+    upstream: resourceName.describe('Name of the Upstream that receives the request.'),
+    subset: z.string().min(1).max(63).optional().describe('Name of a subset of that Upstream (its `subsets`); default all its targets.'),
+  })
+  .describe('Where matched requests go.');
+
+const percentage = z.number().min(0).max(100).describe('Share of requests, in percent (0-100, fractions allowed).');
 
 export const routeSchema = z
   .strictObject({
     name: resourceName.describe('Name of the route, unique within the API; used in logs and metrics.'),
-    match: z.array(matchSchema).min(1).default([{ path: { prefix: '/' }, methods: [] }]).describe('Match blocks; the route matches when any block matches (OR).'),
-    destination: z
+    match: z.array(matchSchema).min(1).default([{ path: { prefix: '/' }, methods: [], headers: {}, queryParams: {} }]).describe('Match blocks; the route matches when any block matches (OR).'),
+    destination: destinationSchema.optional().describe('The single destination (shorthand for `destinations` with one entry).'),
+    destinations: z
+      .array(destinationSchema.extend({ weight: z.number().int().min(0).max(1_000_000).describe('Relative share of requests; 0 sends none.') }))
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Weighted split: each request goes to one destination, chosen at random in proportion to `weight`.'),
+    redirect: z
       .strictObject({
-        upstream: resourceName.describe('Name of the Upstream that receives the request.'),
+        scheme: z.enum(['http', 'https']).optional().describe('Scheme of the Location; default the request scheme.'),
+        host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a hostname or bracketed IPv6 literal').optional().describe('Host of the Location; default the request Host (without port).'),
+        port: z.number().int().min(1).max(65_535).optional().describe('Port of the Location; default none (the scheme default) when host or scheme change, else the request port.'),
+        path: absolutePath.optional().describe('Path of the Location (the query is kept); default the request path.'),
+        code: z.number().int().default(301).describe('301, 302, 307 or 308 (RFC 9110 §15.4).'),
       })
-      .describe('Where matched requests go.'),
-    timeoutMs: durationMs.optional().describe("Overrides the upstream's responseHeadersMs for this route."),
+      .optional()
+      .describe('Answer with a redirect instead of forwarding.'),
+    directResponse: z
+      .strictObject({
+        status: z.number().int().min(200).max(599).describe('Status code.'),
+        body: z.string().max(65_536).default('').describe('Body sent as is.'),
+        contentType: z.string().min(1).max(256).default('text/plain; charset=utf-8').describe('Content-Type of the body.'),
+      })
+      .optional()
+      .describe('Answer directly instead of forwarding.'),
+    rewrite: z
+      .strictObject({
+        prefix: absolutePath.optional().describe('Replaces the matched prefix (or the whole path for exact, template and regex matches).'),
+        path: z.string().min(1).max(2048).startsWith('/').optional().describe('New path built from captures: `{name}` is replaced by the template capture or regex named group `name`.'),
+        regex: z
+          .strictObject({
+            pattern: regexString.describe('RE2 regular expression searched in the path (all matches are replaced).'),
+            substitution: z.string().max(2048).describe('Replacement; `\\1`…`\\9` insert numbered groups.'),
+          })
+          .optional()
+          .describe('Regex rewrite of the path, like Envoy `regex_rewrite`.'),
+        host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host[:port]').optional().describe('Host header sent upstream (Istio `authority`).'),
+      })
+      .refine((r) => [r.prefix, r.path, r.regex].filter((v) => v !== undefined).length <= 1, 'give at most one of prefix, path or regex')
+      .optional()
+      .describe('Changes to the request before it is forwarded; paths here are below the API basePath.'),
+    headers: z
+      .strictObject({
+        request: headerOperationsSchema.optional(),
+        response: headerOperationsSchema.optional(),
+      })
+      .optional()
+      .describe('Header changes on the request to the upstream and on the response to the client.'),
+    mirror: destinationSchema
+      .extend({ percentage: percentage.default(100) })
+      .optional()
+      .describe('Sends a copy of a share of requests to a shadow destination; its response is discarded. Only requests without a body are mirrored.'),
+    fault: z
+      .strictObject({
+        delay: z.strictObject({ fixedDelayMs: durationMs.describe('Delay before forwarding.'), percentage: percentage.default(100) }).optional(),
+        abort: z.strictObject({ status: z.number().int().min(200).max(599).describe('Status answered.'), percentage: percentage.default(100) }).optional(),
+      })
+      .optional()
+      .describe('Fault injection: delay a share of requests, or answer a share with a status without calling the upstream.'),
+    timeoutMs: durationMs.optional().describe('Deadline for the response headers, across all retries; past it 504.'),
+    retries: z
+      .strictObject({
+        attempts: z.number().int().min(0).max(10).describe('Retries after the first try (0 = none).'),
+        perTryTimeoutMs: durationMs.optional().describe('Deadline of each try; a try past it counts as a 504.'),
+        retryOn: z.array(z.enum(['connect-failure', 'reset', '502', '503', '504'])).default(['connect-failure', 'reset', '503']).describe('Conditions that trigger a retry.'),
+        allowNonIdempotent: z.boolean().default(false).describe('Also retry POST and PATCH (RFC 9110 §9.2.2). Requests with a body are never retried.'),
+      })
+      .optional()
+      .describe('Retries; each picks a target again through the balancer.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies for this route, run after the API-level ones of the same phase, by priority.'),
   })
-  .describe('A route: which requests it takes and where it sends them.');
+  .describe('A route: which requests it takes and what it does with them.')
+  .superRefine((r, ctx) => {
+    const actions = (['destination', 'destinations', 'redirect', 'directResponse'] as const).filter((k) => r[k] !== undefined);
+    if (actions.length !== 1) ctx.addIssue({ code: 'custom', path: actions.length > 1 ? [actions[1] as string] : ['destination'], message: 'give exactly one of destination, destinations, redirect or directResponse' });
+    if (r.destinations && r.destinations.reduce((a, d) => a + d.weight, 0) === 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'the weights sum to 0' });
+    if (r.redirect && ![301, 302, 307, 308].includes(r.redirect.code)) ctx.addIssue({ code: 'custom', path: ['redirect', 'code'], message: 'must be 301, 302, 307 or 308' });
+  });
 
 export const apiSpecSchema = z
   .strictObject({
     version: z.string().min(1).max(64).default('v1').describe('Version label of the API, e.g. `v1`.'),
     description: z.string().max(4096).default('').describe('Free text for humans.'),
     hosts: z.array(hostPattern).default([]).describe('Hosts served (exact or `*.` wildcard); empty means any host. A port in the Host header is ignored.'),
+    priority: z.number().int().min(-1000).max(1000).default(0).describe('Across APIs, a higher priority wins before host and path specificity (see docs/routing.md).'),
     basePath: absolutePath.default('/').describe('Path prefix under which every route of the API lives.'),
     stripBasePath: z.boolean().default(false).describe('Remove basePath from the path forwarded upstream.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies applied to every route of the API.'),
@@ -71,4 +198,7 @@ export const apiSpecSchema = z
 export type ApiSpec = z.infer<typeof apiSpecSchema>;
 export type Route = z.infer<typeof routeSchema>;
 export type RouteMatch = z.infer<typeof matchSchema>;
+export type StringMatch = z.infer<typeof stringMatchSchema>;
+export type HeaderOperations = z.infer<typeof headerOperationsSchema>;
+export type Destination = z.infer<typeof destinationSchema>;
 export type HttpMethod = (typeof HTTP_METHODS)[number];

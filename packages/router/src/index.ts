@@ -1,2 +1,5 @@
 export * from './normalize-path.js';
 export * from './route-table.js';
+export * from './safe-regex.js';
+export * from './path-template.js';
+export * from './conditions.js';

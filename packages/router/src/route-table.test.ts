@@ -113,3 +113,58 @@ describe('RouteTable', () => {
     expect(new RouteTable<string>([]).lookup('h', '/', 'GET')).toEqual({ kind: 'not_found' });
   });
 });
+
+describe('RouteTable: templates, regexes, conditions, groups and priority', () => {
+  const e = (value: string, path: RouteEntry<string>['path'], more: Partial<RouteEntry<string>> = {}): RouteEntry<string> => ({ hosts: [], path, methods: [], value, ...more });
+
+  it('captures template segments below the base path', () => {
+    const t = new RouteTable([e('t', { kind: 'template', base: '/shop', value: '/orders/{id}/items/{item}' })]);
+    const r = t.lookup('h', '/shop/orders/42/items/a%20b', 'GET');
+    expect(r).toEqual({ kind: 'match', value: 't', prefix: null, captures: { id: '42', item: 'a%20b' } });
+    expect(t.lookup('h', '/shop/orders/42/items', 'GET').kind).toBe('not_found');
+    expect(t.lookup('h', '/orders/42/items/1', 'GET').kind).toBe('not_found');
+  });
+
+  it('matches RE2 regexes against the whole path and returns named groups', () => {
+    const t = new RouteTable([e('r', { kind: 'regex', base: '', value: '/v(?P<ver>[0-9]+)/.*' })]);
+    expect(t.lookup('h', '/v12/x', 'GET')).toMatchObject({ kind: 'match', captures: { ver: '12' } });
+    expect(t.lookup('h', '/x/v12/x', 'GET').kind).toBe('not_found');
+  });
+
+  it('ANDs header and query conditions', () => {
+    const t = new RouteTable([
+      e('canary', { kind: 'prefix', value: '/' }, { headers: [{ name: 'x-env', match: { exact: 'canary' } }, { name: 'x-user', match: { regex: 'u[0-9]+' } }] }),
+      e('q', { kind: 'prefix', value: '/' }, { query: [{ name: 'debug', match: { present: true } }] }),
+      e('noauth', { kind: 'prefix', value: '/' }, { headers: [{ name: 'authorization', match: { absent: true } }] }),
+      e('rest', { kind: 'prefix', value: '/' }),
+    ]);
+    expect(hit2(t, { 'x-env': 'canary', 'x-user': 'u1' })).toBe('canary');
+    expect(hit2(t, { 'x-env': 'canary', 'x-user': 'u1x', authorization: 'a' })).toBe('rest');
+    expect(hit2(t, { authorization: 'a' }, 'a=1&debug')).toBe('q');
+    expect(hit2(t, {})).toBe('noauth');
+    expect(hit2(t, { authorization: 'a' })).toBe('rest');
+  });
+
+  it('takes the first match in declared order within a group, the more specific path across groups', () => {
+    const t = new RouteTable([
+      e('a-prefix', { kind: 'prefix', value: '/users' }, { group: 'a' }),
+      e('a-exact', { kind: 'exact', value: '/users/me' }, { group: 'a' }),
+      e('b-exact', { kind: 'exact', value: '/users/you' }, { group: 'b' }),
+    ]);
+    expect(t.lookup('h', '/users/me', 'GET')).toMatchObject({ value: 'a-prefix' });
+    expect(t.lookup('h', '/users/you', 'GET')).toMatchObject({ value: 'b-exact' });
+  });
+
+  it('lets a higher priority win over host and path specificity', () => {
+    const t = new RouteTable([
+      e('specific', { kind: 'exact', value: '/x' }, { hosts: ['a.com'], group: 'a' }),
+      e('override', { kind: 'prefix', value: '/' }, { group: 'b', priority: 5 }),
+    ]);
+    expect(t.lookup('a.com', '/x', 'GET')).toMatchObject({ value: 'override' });
+  });
+});
+
+function hit2(t: RouteTable<string>, headers: Record<string, string>, query: string | null = null): string {
+  const r = t.lookup('h', '/', 'GET', headers, query);
+  return r.kind === 'match' ? r.value : r.kind;
+}

@@ -1,63 +1,101 @@
 /**
  * A frozen route table: built once per config snapshot, read by every request.
  *
- * Precedence (the first rule that separates two candidates decides):
- * 1. **Host**: an exact host beats a wildcard (`*.example.com`, one or more labels), a longer
+ * Precedence (docs/routing.md has the full rule with examples):
+ * 1. **Priority**: a candidate of a higher `priority` (an API setting) beats any of a lower one.
+ * 2. **Host**: an exact host beats a wildcard (`*.example.com`, one or more labels), a longer
  *    wildcard beats a shorter one, and any wildcard beats a route with no hosts (which matches
  *    every host). Hosts compare case-insensitively and a port in `Host` is ignored
  *    (RFC 9110 §4.2.3, §7.2).
- * 2. **Path**: an exact path beats a prefix; a longer prefix beats a shorter one. A prefix matches
- *    on a segment boundary: `/a` matches `/a`, `/a/` and `/a/b`, never `/ab`.
- * 3. **Declared order**: among equally specific candidates, the one declared first wins.
+ * 3. **Within one group** (an API): the first entry in declared order that matches wins, as in an
+ *    Istio VirtualService.
+ * 4. **Across groups** at the same priority and host tier: the more specific path wins: exact >
+ *    template (more literal characters first) > prefix (longer first) > regex; then the group
+ *    declared first.
  * A candidate whose methods exclude the request method is skipped and the search goes on; when
- * candidates matched host and path but none the method, the lookup reports the allowed methods so
- * the gateway can answer 405 with `Allow` (RFC 9110 §15.5.6).
+ * candidates matched everything but the method, the lookup reports the allowed methods so the
+ * gateway can answer 405 with `Allow` (RFC 9110 §15.5.6).
  */
+import { compileConditions, headersMatch, queryMatches, type CompiledCondition, type FieldCondition, type HeaderBag } from './conditions.js';
+import { compileTemplate } from './path-template.js';
+import { mustCompileRegex, type SafeRegex } from './safe-regex.js';
 
-/** One way a route takes requests: hosts, one path rule and the methods (empty = any). */
+/** How an entry matches the path. Template and regex rules apply to the path below `base`. */
+export type PathRule =
+  | { readonly kind: 'exact'; readonly value: string }
+  | { readonly kind: 'prefix'; readonly value: string }
+  | { readonly kind: 'template'; readonly base: string; readonly value: string }
+  | { readonly kind: 'regex'; readonly base: string; readonly value: string };
+
+/** One way a route takes requests: hosts, one path rule, methods and optional conditions. */
 export interface RouteEntry<T> {
   /** Lower-case hosts, exact or `*.suffix`; empty means any host. */
   readonly hosts: readonly string[];
-  readonly path: { readonly kind: 'exact' | 'prefix'; readonly value: string };
+  readonly path: PathRule;
   /** Upper-case methods; empty means any method. */
   readonly methods: readonly string[];
+  /** Header conditions (lower-case names), all must hold. */
+  readonly headers?: readonly FieldCondition[];
+  /** Query parameter conditions, all must hold. */
+  readonly query?: readonly FieldCondition[];
+  /** Entries of one group (an API) are tried in declared order; omitted = a group of its own. */
+  readonly group?: string;
+  /** Higher wins before anything else; default 0. */
+  readonly priority?: number;
   /** The value returned when this entry matches (the compiled route). */
   readonly value: T;
 }
 
 /** Result of a lookup: a match, a 405 with the allowed methods, or nothing (404). */
 export type RouteLookup<T> =
-  | { readonly kind: 'match'; readonly value: T; readonly prefix: string | null }
+  | {
+      readonly kind: 'match';
+      readonly value: T;
+      /** The matched prefix (without trailing slash) for prefix rules, else null. */
+      readonly prefix: string | null;
+      /** Template captures or regex named groups; null for exact and prefix rules. */
+      readonly captures: Readonly<Record<string, string>> | null;
+    }
   | { readonly kind: 'method_not_allowed'; readonly allow: readonly string[] }
   | { readonly kind: 'not_found' };
+
+const EXACT = 0;
+const PREFIX = 1;
+const TEMPLATE = 2;
+const REGEX = 3;
 
 interface Candidate<T> {
   readonly value: T;
   /** Bit set of allowed methods; 0 means any. */
   readonly methodMask: number;
   readonly methods: readonly string[];
-  /** For prefixes: the prefix without trailing slash ('' for the root prefix). */
-  readonly prefix: string;
+  readonly kind: number;
+  /** Exact: the path; prefix: the prefix without trailing slash; template/regex: the base. */
+  readonly text: string;
+  readonly template: RegExp | null;
+  readonly templateNames: readonly string[] | null;
+  readonly regex: SafeRegex | null;
+  /** Named groups of `regex` with their numbers, or null. */
+  readonly regexGroups: ReadonlyArray<readonly [string, number]> | null;
+  readonly headers: readonly CompiledCondition[] | null;
+  readonly query: readonly CompiledCondition[] | null;
+  readonly group: number;
+  readonly priority: number;
+  /** Path specificity: kind rank * 1e6 + length (higher is more specific). */
+  readonly specificity: number;
   readonly order: number;
-  /** Result object returned on a match, allocated once at build time. */
+  /** Result object returned on an exact or prefix match, allocated once at build time. */
   readonly hit: RouteLookup<T>;
 }
 
-interface Bucket<T> {
-  readonly exact: Map<string, Candidate<T>[]>;
-  /** Sorted: longest prefix first, then declared order. */
-  readonly prefixes: Candidate<T>[];
-}
+/** Candidates of one host tier, in declared order (groups are contiguous runs). */
+type Tier<T> = readonly Candidate<T>[];
 
 /** Methods with a bit each; a method outside this list only matches routes allowing any method. */
 const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
 const METHOD_BITS: ReadonlyMap<string, number> = new Map(KNOWN_METHODS.map((m, i) => [m, 1 << i]));
 
 const NOT_FOUND: RouteLookup<never> = Object.freeze({ kind: 'not_found' });
-
-function emptyBucket<T>(): Bucket<T> {
-  return { exact: new Map(), prefixes: [] };
-}
 
 /**
  * Strips a port and a trailing dot from a Host header value and lower-cases it. IPv6 literals
@@ -77,60 +115,175 @@ export function normalizeHost(host: string): string {
   return h.toLowerCase();
 }
 
-/** Immutable route table with allocation-free lookups on the match path. */
-export class RouteTable<T> {
-  readonly #exactHosts: Map<string, Bucket<T>>;
-  /** Wildcard buckets, longest suffix first. */
-  readonly #wildcards: ReadonlyArray<{ readonly suffix: string; readonly bucket: Bucket<T> }>;
-  readonly #anyHost: Bucket<T> | null;
-  readonly #entries: readonly RouteEntry<T>[];
+function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Candidate<T> {
+  let methodMask = 0;
+  for (const m of e.methods) methodMask |= METHOD_BITS.get(m) ?? 0;
+  // A method list made only of unknown methods must still restrict: give it an impossible bit.
+  if (e.methods.length > 0 && methodMask === 0) methodMask = 1 << 30;
+  const p = e.path;
+  let kind = EXACT;
+  let text = p.value;
+  let template: RegExp | null = null;
+  let templateNames: readonly string[] | null = null;
+  let regex: SafeRegex | null = null;
+  let regexGroups: Array<readonly [string, number]> | null = null;
+  let specificity = 3e6 + p.value.length;
+  if (p.kind === 'prefix') {
+    kind = PREFIX;
+    text = p.value.replace(/\/+$/, '');
+    specificity = 1e6 + text.length;
+  } else if (p.kind === 'template') {
+    kind = TEMPLATE;
+    text = p.base;
+    const t = compileTemplate(p.value);
+    template = t.regex;
+    templateNames = t.names;
+    specificity = 2e6 + t.literalLength;
+  } else if (p.kind === 'regex') {
+    kind = REGEX;
+    text = p.base;
+    regex = mustCompileRegex(p.value);
+    const groups = Object.entries(regex.namedGroups());
+    regexGroups = groups.length > 0 ? groups : null;
+    specificity = 0;
+  }
+  return {
+    value: e.value,
+    methodMask,
+    methods: Object.freeze(e.methods.slice()),
+    kind,
+    text,
+    template,
+    templateNames,
+    regex,
+    regexGroups,
+    headers: compileConditions(e.headers),
+    query: compileConditions(e.query),
+    group,
+    priority: e.priority ?? 0,
+    specificity,
+    order,
+    hit: Object.freeze({ kind: 'match', value: e.value, prefix: kind === PREFIX ? text : null, captures: null }),
+  };
+}
 
-  /** Builds a table from entries in declared order (earlier wins among equals). */
+function prefixMatches(prefix: string, path: string): boolean {
+  // Segment boundary: the character after the prefix must be '/' or the end of the path.
+  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47);
+}
+
+/** The path below `base` ('' = root), or null when the path is not under it. */
+function below(base: string, path: string): string | null {
+  if (base === '') return path;
+  if (!prefixMatches(base, path)) return null;
+  return path.length === base.length ? '/' : path.slice(base.length);
+}
+
+/**
+ * Matches a candidate's path rule. Returns the preallocated hit, a fresh hit with captures, or
+ * null. Only template and regex rules allocate (their captures are per request).
+ */
+function matchPath<T>(c: Candidate<T>, path: string): RouteLookup<T> | null {
+  switch (c.kind) {
+    case EXACT:
+      return path === c.text ? c.hit : null;
+    case PREFIX:
+      return prefixMatches(c.text, path) ? c.hit : null;
+    case TEMPLATE: {
+      const rel = below(c.text, path);
+      if (rel === null) return null;
+      const m = (c.template as RegExp).exec(rel);
+      if (m === null) return null;
+      const captures: Record<string, string> = {};
+      const names = c.templateNames as readonly string[];
+      for (let i = 0; i < names.length; i++) captures[names[i] as string] = m[i + 1] as string;
+      return { kind: 'match', value: c.value, prefix: null, captures };
+    }
+    default: {
+      const rel = below(c.text, path);
+      if (rel === null) return null;
+      const re = c.regex as SafeRegex;
+      if (c.regexGroups === null) return re.testExact(rel) ? c.hit : null;
+      const m = re.matcher(rel);
+      if (!m.matches()) return null;
+      const captures: Record<string, string> = {};
+      for (const [name, idx] of c.regexGroups) captures[name] = m.group(idx) ?? '';
+      return { kind: 'match', value: c.value, prefix: null, captures };
+    }
+  }
+}
+
+function methodOk(mask: number, bit: number): boolean {
+  return mask === 0 || (mask & bit) !== 0;
+}
+
+/** Per-lookup scratch: the best match so far; the query is parsed at most once, only when a condition needs it. */
+class Scratch<T> {
+  params: URLSearchParams | null = null;
+  methodMiss = false;
+  bestHit: RouteLookup<T> | null = null;
+  bestPriority = -Infinity;
+  bestSpecificity = -Infinity;
+  constructor(
+    readonly headers: HeaderBag,
+    readonly query: string | null,
+  ) {}
+  get searchParams(): URLSearchParams {
+    return (this.params ??= new URLSearchParams(this.query ?? ''));
+  }
+}
+
+const NO_HEADERS: HeaderBag = Object.freeze({});
+
+/** Immutable route table. */
+export class RouteTable<T> {
+  readonly #exactHosts: Map<string, Tier<T>>;
+  /** Wildcard tiers, longest suffix first. */
+  readonly #wildcards: ReadonlyArray<{ readonly suffix: string; readonly tier: Tier<T> }>;
+  readonly #anyHost: Tier<T> | null;
+  readonly #entries: readonly RouteEntry<T>[];
+  readonly #maxPriority: number;
+
+  /** Builds a table from entries in declared order. Throws on a pattern the compiler should have refused. */
   constructor(entries: readonly RouteEntry<T>[]) {
     this.#entries = Object.freeze(entries.slice());
-    const exactHosts = new Map<string, Bucket<T>>();
-    const wildcards = new Map<string, Bucket<T>>();
-    let anyHost: Bucket<T> | null = null;
+    const exactHosts = new Map<string, Candidate<T>[]>();
+    const wildcards = new Map<string, Candidate<T>[]>();
+    let anyHost: Candidate<T>[] | null = null;
+    const groupIds = new Map<string, number>();
+    let maxPriority = -Infinity;
     entries.forEach((e, order) => {
-      let methodMask = 0;
-      for (const m of e.methods) methodMask |= METHOD_BITS.get(m) ?? 0;
-      // A method list made only of unknown methods must still restrict: give it an impossible bit.
-      if (e.methods.length > 0 && methodMask === 0) methodMask = 1 << 30;
-      const prefix = e.path.kind === 'prefix' ? e.path.value.replace(/\/+$/, '') : e.path.value;
-      const candidate: Candidate<T> = {
-        value: e.value,
-        methodMask,
-        methods: Object.freeze(e.methods.slice()),
-        prefix,
-        order,
-        hit: Object.freeze({ kind: 'match', value: e.value, prefix: e.path.kind === 'prefix' ? prefix : null }),
-      };
-      const buckets: Bucket<T>[] = [];
-      if (e.hosts.length === 0) buckets.push((anyHost ??= emptyBucket()));
+      let group: number;
+      if (e.group === undefined) group = -1 - order;
+      else {
+        group = groupIds.get(e.group) ?? groupIds.size;
+        groupIds.set(e.group, group);
+      }
+      const candidate = buildCandidate(e, order, group);
+      maxPriority = Math.max(maxPriority, candidate.priority);
+      if (e.hosts.length === 0) (anyHost ??= []).push(candidate);
       for (const rawHost of new Set(e.hosts.map((h) => h.toLowerCase()))) {
         const map = rawHost.startsWith('*.') ? wildcards : exactHosts;
         const key = rawHost.startsWith('*.') ? rawHost.slice(1) : rawHost;
-        let b = map.get(key);
-        if (!b) map.set(key, (b = emptyBucket()));
-        buckets.push(b);
-      }
-      for (const b of buckets) {
-        if (e.path.kind === 'exact') {
-          const list = b.exact.get(e.path.value);
-          if (list) list.push(candidate);
-          else b.exact.set(e.path.value, [candidate]);
-        } else {
-          b.prefixes.push(candidate);
-        }
+        const list = map.get(key);
+        if (list) list.push(candidate);
+        else map.set(key, [candidate]);
       }
     });
-    const all = [...exactHosts.values(), ...wildcards.values(), ...(anyHost ? [anyHost] : [])];
-    for (const b of all) b.prefixes.sort((x, y) => y.prefix.length - x.prefix.length || x.order - y.order);
-    this.#exactHosts = exactHosts;
+    // Keep a group's candidates contiguous (declared order within a group, groups by first appearance).
+    const arrange = (list: Candidate<T>[]): Tier<T> => Object.freeze(list.sort((a, b) => firstOrder(a) - firstOrder(b) || a.order - b.order));
+    const firstSeen = new Map<number, number>();
+    for (const [i, e] of entries.entries()) {
+      const g = e.group === undefined ? -1 - i : (groupIds.get(e.group) as number);
+      if (!firstSeen.has(g)) firstSeen.set(g, i);
+    }
+    const firstOrder = (c: Candidate<T>) => firstSeen.get(c.group) as number;
+    this.#exactHosts = new Map([...exactHosts].map(([k, v]) => [k, arrange(v)]));
     this.#wildcards = Object.freeze(
-      [...wildcards.entries()].sort((a, b) => b[0].length - a[0].length).map(([suffix, bucket]) => Object.freeze({ suffix, bucket })),
+      [...wildcards.entries()].sort((a, b) => b[0].length - a[0].length).map(([suffix, list]) => Object.freeze({ suffix, tier: arrange(list) })),
     );
-    this.#anyHost = anyHost;
+    this.#anyHost = anyHost === null ? null : arrange(anyHost);
+    this.#maxPriority = maxPriority;
     Object.freeze(this);
   }
 
@@ -146,84 +299,82 @@ export class RouteTable<T> {
       if (!seen.has(v)) seen.set(v, fn(v));
       return seen.get(v) as U;
     };
-    return new RouteTable(this.#entries.map((e) => ({ hosts: e.hosts, path: e.path, methods: e.methods, value: mapOnce(e.value) })));
+    return new RouteTable(this.#entries.map((e) => ({ ...e, value: mapOnce(e.value) })));
   }
 
   /**
    * Finds the route for a request. `host` must be normalized ({@link normalizeHost}) and `path`
-   * normalized (`normalizePath`). Returns a preallocated result on a match.
+   * normalized (`normalizePath`); `query` is the raw query string without `?`. Exact and prefix
+   * matches return a preallocated result.
    */
-  lookup(host: string, path: string, method: string): RouteLookup<T> {
+  lookup(host: string, path: string, method: string, headers: HeaderBag = NO_HEADERS, query: string | null = null): RouteLookup<T> {
     const bit = METHOD_BITS.get(method) ?? 0;
-    let pathMatched = false;
+    const s = new Scratch<T>(headers, query);
+    const max = this.#maxPriority;
+    // Tiers from the most specific host down; a later tier can only win with a higher priority.
     const exact = this.#exactHosts.get(host);
-    if (exact !== undefined) {
-      const r = matchBucket(exact, path, bit);
-      if (r !== null) return r;
-      pathMatched = pathMatchesBucket(exact, path);
-    }
+    if (exact !== undefined && searchTier(exact, path, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
     const wildcards = this.#wildcards;
     for (let i = 0; i < wildcards.length; i++) {
-      const w = wildcards[i] as { suffix: string; bucket: Bucket<T> };
-      if (host.length > w.suffix.length && host.endsWith(w.suffix)) {
-        const r = matchBucket(w.bucket, path, bit);
-        if (r !== null) return r;
-        pathMatched ||= pathMatchesBucket(w.bucket, path);
-      }
+      const w = wildcards[i] as { suffix: string; tier: Tier<T> };
+      if (host.length > w.suffix.length && host.endsWith(w.suffix) && searchTier(w.tier, path, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
     }
-    const any = this.#anyHost;
-    if (any !== null) {
-      const r = matchBucket(any, path, bit);
-      if (r !== null) return r;
-      pathMatched ||= pathMatchesBucket(any, path);
-    }
-    if (!pathMatched) return NOT_FOUND;
-    return { kind: 'method_not_allowed', allow: this.#allowedMethods(host, path) };
+    if (this.#anyHost !== null) searchTier(this.#anyHost, path, bit, s);
+    if (s.bestHit !== null) return s.bestHit;
+    if (!s.methodMiss) return NOT_FOUND;
+    return { kind: 'method_not_allowed', allow: this.#allowedMethods(host, path, s) };
   }
 
-  /** Slow path for 405: the union of methods of every candidate matching host and path. */
-  #allowedMethods(host: string, path: string): string[] {
-    const buckets: Bucket<T>[] = [];
+  /** Slow path for 405: the union of methods of every candidate matching all but the method. */
+  #allowedMethods(host: string, path: string, s: Scratch<T>): string[] {
+    const tiers: Tier<T>[] = [];
     const exact = this.#exactHosts.get(host);
-    if (exact) buckets.push(exact);
-    for (const w of this.#wildcards) if (host.length > w.suffix.length && host.endsWith(w.suffix)) buckets.push(w.bucket);
-    if (this.#anyHost) buckets.push(this.#anyHost);
+    if (exact) tiers.push(exact);
+    for (const w of this.#wildcards) if (host.length > w.suffix.length && host.endsWith(w.suffix)) tiers.push(w.tier);
+    if (this.#anyHost) tiers.push(this.#anyHost);
     const allow = new Set<string>();
-    for (const b of buckets) {
-      for (const c of b.exact.get(path) ?? []) c.methods.forEach((m) => allow.add(m));
-      for (const c of b.prefixes) if (prefixMatches(c.prefix, path)) c.methods.forEach((m) => allow.add(m));
+    for (const tier of tiers) {
+      for (const c of tier) {
+        if (matchPath(c, path) === null) continue;
+        if (c.headers !== null && !headersMatch(c.headers, s.headers)) continue;
+        if (c.query !== null && !queryMatches(c.query, s.searchParams)) continue;
+        c.methods.forEach((m) => allow.add(m));
+      }
     }
     return (KNOWN_METHODS.filter((m) => allow.has(m)) as string[]).concat([...allow].filter((m) => !METHOD_BITS.has(m)).sort());
   }
 }
 
-function prefixMatches(prefix: string, path: string): boolean {
-  // Segment boundary: the character after the prefix must be '/' or the end of the path.
-  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47);
-}
-
-function methodOk(mask: number, bit: number): boolean {
-  return mask === 0 || (mask & bit) !== 0;
-}
-
-function matchBucket<T>(b: Bucket<T>, path: string, bit: number): RouteLookup<T> | null {
-  const list = b.exact.get(path);
-  if (list !== undefined) {
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i] as Candidate<T>;
-      if (methodOk(c.methodMask, bit)) return c.hit;
+/**
+ * Searches one host tier and records in `s` a candidate that beats the best so far. Within a group
+ * the first match in declared order is the group's answer; across groups the higher priority wins,
+ * then (within this tier) the more specific path, then the group declared first. A tier searched
+ * after a match only considers higher priorities. Returns whether anything was found so far.
+ */
+function searchTier<T>(tier: Tier<T>, path: string, bit: number, s: Scratch<T>): boolean {
+  const floor = s.bestPriority;
+  let tierSpecificity = -Infinity;
+  let tierPriority = -Infinity;
+  let doneGroup = NaN;
+  for (let i = 0; i < tier.length; i++) {
+    const c = tier[i] as Candidate<T>;
+    if (c.group === doneGroup || c.priority <= floor) continue;
+    const hit = matchPath(c, path);
+    if (hit === null) continue;
+    if (c.headers !== null && !headersMatch(c.headers, s.headers)) continue;
+    if (c.query !== null && !queryMatches(c.query, s.searchParams)) continue;
+    if (!methodOk(c.methodMask, bit)) {
+      s.methodMiss = true;
+      continue;
+    }
+    doneGroup = c.group;
+    if (c.priority > tierPriority || (c.priority === tierPriority && c.specificity > tierSpecificity)) {
+      tierPriority = c.priority;
+      tierSpecificity = c.specificity;
+      s.bestHit = hit;
+      s.bestPriority = c.priority;
+      s.bestSpecificity = c.specificity;
     }
   }
-  const prefixes = b.prefixes;
-  for (let i = 0; i < prefixes.length; i++) {
-    const c = prefixes[i] as Candidate<T>;
-    if (prefixMatches(c.prefix, path) && methodOk(c.methodMask, bit)) return c.hit;
-  }
-  return null;
-}
-
-function pathMatchesBucket<T>(b: Bucket<T>, path: string): boolean {
-  if (b.exact.has(path)) return true;
-  for (const c of b.prefixes) if (prefixMatches(c.prefix, path)) return true;
-  return false;
+  return s.bestHit !== null;
 }

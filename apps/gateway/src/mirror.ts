@@ -1,0 +1,27 @@
+import { forward } from '@tollgate/upstream';
+import type { PickRequest } from '@tollgate/upstream';
+import type { RuntimeDestination } from './route-actions.js';
+import { acquireTarget, releaseTarget } from './runtime.js';
+
+/** A shadow request never waits longer than this for response headers. */
+const MIRROR_TIMEOUT_MS = 10_000;
+
+function noop(): void {}
+
+/**
+ * Sends a copy of a bodiless request to a shadow destination, fire-and-forget (Istio `mirror`):
+ * nothing is awaited by the caller, the response body is discarded, every failure is swallowed,
+ * and the Host gets a `-shadow` suffix so the shadow can tell copies apart. Requests with a body
+ * are never mirrored: the body is streamed once to the primary and not buffered.
+ */
+export function mirrorRequest(dest: RuntimeDestination, pick: PickRequest, method: string, path: string, headers: Record<string, string | string[]>, host: string): void {
+  const t = acquireTarget(dest.target, dest.subset, pick);
+  if (typeof t === 'string') return;
+  const h = { ...headers, host: `${host}-shadow` };
+  forward(t.pool, { method, path, headers: h, body: null, headersDeadlineMs: MIRROR_TIMEOUT_MS }).then(
+    (res) => {
+      res.body.on('error', noop).on('end', () => releaseTarget(dest.target, t, res.statusCode >= 500)).resume();
+    },
+    () => releaseTarget(dest.target, t, true),
+  );
+}

@@ -1,0 +1,109 @@
+import { RE2JS } from 're2js';
+import type { PolicyContext, PolicyDefinition, PolicyReply, PolicyResponse } from '../types.js';
+import { corsSchema, type CorsConfig } from './schema.js';
+
+/** Above authentication: a preflight carries no credentials (Fetch §3.2.2) and must not be refused for that. */
+const CORS_PRIORITY = 2500;
+
+/** Precompiled origin matcher. */
+interface OriginRule {
+  readonly any: boolean;
+  readonly exact: ReadonlySet<string>;
+  /** `.example.com` suffixes with their scheme. */
+  readonly wildcards: ReadonlyArray<{ readonly scheme: string; readonly suffix: string; readonly port: string }>;
+  readonly regexes: readonly RE2JS[];
+}
+
+function originRule(c: CorsConfig): OriginRule {
+  const exact = new Set<string>();
+  const wildcards: Array<{ scheme: string; suffix: string; port: string }> = [];
+  let any = false;
+  for (const o of c.allowOrigins) {
+    if (o === '*') any = true;
+    else if (o.includes('://*.')) {
+      const [scheme, rest] = o.split('://*') as [string, string];
+      const m = /^(.*?)(:\d+)?$/.exec(rest);
+      wildcards.push({ scheme, suffix: m?.[1] ?? rest, port: m?.[2] ?? '' });
+    } else exact.add(o);
+  }
+  return { any, exact, wildcards, regexes: c.allowOriginRegexes.map((r) => RE2JS.compile(r)) };
+}
+
+/** Origins compare as serialized ASCII origins (RFC 6454 §6.2): lower-case scheme and host. */
+function allowed(rule: OriginRule, origin: string): boolean {
+  if (rule.any) return true;
+  const o = origin.toLowerCase();
+  if (rule.exact.has(o)) return true;
+  for (const w of rule.wildcards) {
+    const m = /^([a-z]+):\/\/([^/:]+)(:\d+)?$/.exec(o);
+    if (m !== null && m[1] === w.scheme && (m[3] ?? '') === w.port && (m[2] as string).length > w.suffix.length && (m[2] as string).endsWith(w.suffix)) return true;
+  }
+  for (const r of rule.regexes) if (r.testExact(o)) return true;
+  return false;
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** Appends `Origin` to Vary, since the answer depends on it (Fetch §3.2.5 "CORS protocol and HTTP caches"). */
+function addVary(h: Record<string, string | string[] | undefined>, value: string): void {
+  const cur = header(h.vary);
+  if (cur === undefined || cur === '') h.vary = value;
+  else if (!cur.toLowerCase().split(/\s*,\s*/).includes(value.toLowerCase()) && cur !== '*') h.vary = `${cur}, ${value}`;
+}
+
+/**
+ * `cors`: a CORS-preflight request (OPTIONS with Origin and Access-Control-Request-Method) is
+ * answered 204 by the gateway, without calling the upstream, when origin, method and headers are
+ * allowed, else 403 `CORS_FORBIDDEN`. Other requests from an allowed origin get
+ * Access-Control-Allow-Origin (and -Credentials, -Expose-Headers) on the response; requests from
+ * other origins pass unchanged (the browser withholds the response, CORS is not server-side access control).
+ */
+export const cors: PolicyDefinition<typeof corsSchema> = {
+  name: 'cors',
+  priority: CORS_PRIORITY,
+  phases: ['access', 'response'],
+  schema: corsSchema,
+  build(config) {
+    const rule = originRule(config);
+    const methods = new Set(config.allowMethods);
+    const anyHeader = config.allowHeaders.includes('*');
+    const headers = new Set(config.allowHeaders);
+    const allowMethods = config.allowMethods.join(', ');
+    const expose = config.exposeHeaders.join(', ');
+    // With credentials the wildcard is not honoured by browsers (Fetch §3.3.5): echo the origin.
+    const star = rule.any && !config.allowCredentials;
+    const forbidden = (detail: string): PolicyReply => ({ status: 403, headers: { vary: 'Origin' }, body: { code: 'CORS_FORBIDDEN', title: 'CORS request refused', detail } });
+    return {
+      access(ctx: PolicyContext) {
+        if (ctx.method !== 'OPTIONS') return undefined;
+        const origin = header(ctx.headers.origin);
+        const requested = header(ctx.headers['access-control-request-method']);
+        if (origin === undefined || requested === undefined) return undefined;
+        if (!allowed(rule, origin)) return forbidden(`origin ${origin} is not allowed`);
+        if (!methods.has(requested.toUpperCase())) return forbidden(`method ${requested} is not allowed`);
+        const reqHeaders = header(ctx.headers['access-control-request-headers']);
+        const asked = reqHeaders === undefined ? [] : reqHeaders.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+        if (!anyHeader) for (const h of asked) if (!headers.has(h)) return forbidden(`header ${h} is not allowed`);
+        const h: Record<string, string> = {
+          'access-control-allow-origin': star ? '*' : origin,
+          'access-control-allow-methods': allowMethods,
+          vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
+        };
+        if (asked.length > 0) h['access-control-allow-headers'] = asked.join(', ');
+        if (config.allowCredentials) h['access-control-allow-credentials'] = 'true';
+        if (config.maxAgeSeconds !== undefined) h['access-control-max-age'] = String(config.maxAgeSeconds);
+        return { status: 204, headers: h, body: '' };
+      },
+      response(ctx: PolicyContext, res: PolicyResponse) {
+        const origin = header(ctx.headers.origin);
+        if (!star) addVary(res.headers, 'Origin');
+        if (origin === undefined || !allowed(rule, origin)) return;
+        res.headers['access-control-allow-origin'] = star ? '*' : origin;
+        if (config.allowCredentials) res.headers['access-control-allow-credentials'] = 'true';
+        if (expose !== '') res.headers['access-control-expose-headers'] = expose;
+      },
+    };
+  },
+};
