@@ -29,12 +29,13 @@ export interface StartTollgateOptions {
 /** Starts Tollgate as a child process on free ports and waits until it answers. */
 export async function startTollgateProcess(options: StartTollgateOptions = {}): Promise<TollgateProcess> {
   const role = options.role ?? 'all';
-  const [proxy, admin, status] = [await freePort(), await freePort(), await freePort()];
+  const [proxy, admin, status, proxyTls] = [await freePort(), await freePort(), await freePort(), await freePort()];
   let out = '';
   const child = spawn(process.execPath, [CLI, 'start', role], {
     env: {
       PATH: process.env.PATH,
       PROXY_PORT: String(proxy),
+      PROXY_TLS_PORT: String(proxyTls),
       ADMIN_PORT: String(admin),
       STATUS_PORT: String(status),
       PROXY_HOST: '127.0.0.1',

@@ -15,6 +15,7 @@ const optionalUrl = (schemes: string[]) =>
  */
 export const settingsSchema = z.object({
   PROXY_PORT: port(8000).describe('Port of the data plane (the proxy).'),
+  PROXY_TLS_PORT: port(8443).describe('HTTPS port of the data plane; certificates come from Certificate documents, chosen by SNI.'),
   ADMIN_PORT: port(8001).describe('Port of the admin REST API.'),
   STATUS_PORT: port(8100).describe('Port of the status listener (/healthz, /readyz).'),
   PROXY_HOST: z.string().default('0.0.0.0').describe('Address the proxy binds to.'),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildAdmin } from '@tollgate/admin';
 import { compileConfig } from '@tollgate/compiler';
-import { buildGateway } from '@tollgate/gateway';
+import { buildGateway, listenTls } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
 import {
   createMemoryCounterStore,
@@ -166,7 +166,8 @@ async function startDataPlane(config: ConfigStore, settings: Settings, log: Logg
   await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });
   await gateway.ready;
   await gateway.proxy.listen({ host: settings.PROXY_HOST, port: settings.PROXY_PORT });
-  log.info({ proxy: `http://${settings.PROXY_HOST}:${settings.PROXY_PORT}`, status: `http://${settings.STATUS_HOST}:${settings.STATUS_PORT}`, configVersion: gateway.currentVersion() }, 'gateway listening');
+  await listenTls(gateway, settings.PROXY_HOST, settings.PROXY_TLS_PORT);
+  log.info({ proxy: `http://${settings.PROXY_HOST}:${settings.PROXY_PORT}`, proxyTls: `https://${settings.PROXY_HOST}:${settings.PROXY_TLS_PORT}`, status: `http://${settings.STATUS_HOST}:${settings.STATUS_PORT}`, configVersion: gateway.currentVersion() }, 'gateway listening');
 }
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully (readiness 503, drain, exit 0). */

@@ -125,7 +125,7 @@ describe('ConfigManager', () => {
       const r = m.current?.routes.lookup('h', '/v2/x', 'GET');
       const r1 = m.current?.routes.lookup('h', '/x', 'GET');
       const hit = r?.kind === 'match' ? r : r1;
-      return hit?.kind === 'match' ? hit.value.balancer.pick().pool : undefined;
+      return hit?.kind === 'match' ? hit.value.actions.primary?.target.targets[0]?.pool : undefined;
     };
     const p1 = pick();
     s.v = 2;
