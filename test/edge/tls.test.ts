@@ -10,6 +10,7 @@ let ca: TestCa;
 let certA: TestCert;
 let certB: TestCert;
 let certA2: TestCert;
+let certM: TestCert;
 let up: RecordingUpstream;
 let g: RunningGateway;
 let tlsPort: number;
@@ -36,6 +37,7 @@ function config(a: TestCert, clientCert = gatewayClient): string {
   return (
     certificate('site-a', a, ['a.test']) +
     certificate('site-b', certB, ['"*.b.test"']) +
+    certificate('site-m', certM, ['m.test'], `  clientAuth:\n    ca: ${yamlBlock(upstreamCa.ca.cert, 6)}\n    mode: required\n`) +
     `---
 apiVersion: tollgate.dev/v1
 kind: Upstream
@@ -85,9 +87,9 @@ spec:
 }
 
 /** Handshakes with `servername` and returns the served certificate's subject CN and the HTTP answer. */
-function get(servername: string | undefined, path = '/hello'): Promise<{ cn: string; status: number; body: string }> {
+function get(servername: string | undefined, path = '/hello', client?: TestCert): Promise<{ cn: string; status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port: tlsPort, ...(servername ? { servername } : {}), ca: ca.ca.cert, rejectUnauthorized: servername !== undefined }, () => {
+    const s = connect({ host: '127.0.0.1', port: tlsPort, ...(servername ? { servername } : {}), ...(client ? { cert: client.cert, key: client.key } : {}), ca: ca.ca.cert, rejectUnauthorized: servername !== undefined }, () => {
       const peer: PeerCertificate = s.getPeerCertificate();
       s.write(`GET ${path} HTTP/1.1\r\nHost: ${servername ?? 'x'}\r\nConnection: close\r\n\r\n`);
       let data = '';
@@ -106,6 +108,7 @@ beforeAll(async () => {
   certA = ca.issue('a.test', ['a.test']);
   certA2 = ca.issue('a.test renewed', ['a.test']);
   certB = ca.issue('b wildcard', ['*.b.test']);
+  certM = ca.issue('m.test', ['m.test']);
   upstreamCa = new TestCa('Upstream CA');
   const serverCert = upstreamCa.issue('upstream.internal', ['upstream.internal']);
   gatewayClient = upstreamCa.issue('tollgate-gateway', [], 'client');
@@ -154,6 +157,20 @@ describe('HTTPS listener', () => {
     const back = source.set(yamlResources(config(certA)));
     await eventually(() => g.gw.currentVersion() === back, 3_000);
     expect((await get('a.test')).cn).toBe('a.test');
+  });
+});
+
+describe('client certificates', () => {
+  it('a host with clientAuth required serves clients with a verified certificate and closes others', async () => {
+    const ok = await get('m.test', '/hello', gatewayClient);
+    expect(ok.status).toBe(200);
+    const without = await get('m.test', '/hello').catch(() => ({ status: 0, cn: '', body: '' }));
+    expect(without.status).toBe(0);
+    const wrongCa = ca.issue('stranger', [], 'client');
+    const stranger = await get('m.test', '/hello', wrongCa).catch(() => ({ status: 0, cn: '', body: '' }));
+    expect(stranger.status).toBe(0);
+    // Hosts without clientAuth are unaffected.
+    expect((await get('a.test')).status).toBe(200);
   });
 });
 
