@@ -142,7 +142,7 @@ describe('tollgate CLI against a running admin API', () => {
     expect(missing.stderr).toBe('error: Authentication required: no admin token given; set TOLLGATE_ADMIN_TOKEN or pass --token\n');
     const viewer = await runCli(['apply', '-f', file('v.yaml', upstreamYaml('v'))], { TOLLGATE_ADMIN_URL: admin.url, TOLLGATE_ADMIN_TOKEN: admin.viewerToken });
     expect(viewer.code).toBe(1);
-    expect(viewer.stderr).toMatch(/^error: Not allowed for this token\n {2}a token with role "viewer"/);
+    expect(viewer.stderr).toMatch(/^error: Not allowed for this token\n {2}POST \/config requires role "admin" or "operator" \(permission config:write\); this token has role "viewer"/);
   });
 
   it('says the admin API is unreachable, without a stack', async () => {

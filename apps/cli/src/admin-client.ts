@@ -68,6 +68,12 @@ export class AdminClient {
     return (await (await this.send('GET', '/config?format=json')).json()) as { items: ResourceDocument[] };
   }
 
+  /** Any JSON endpoint: sends `body` as JSON (when given) and parses the answer (undefined for 204). */
+  async json<T>(method: string, path: string, body?: unknown): Promise<T | undefined> {
+    const res = await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' });
+    return res.status === 204 ? undefined : ((await res.json()) as T);
+  }
+
   private async send(method: string, path: string, options: { body?: string; contentType?: string } = {}): Promise<Response> {
     const base = this.connection.url.replace(/\/+$/, '');
     let url: URL;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { DEFAULT_ADMIN_URL } from './commands/common.js';
+import { registerKeys, registerTokens } from './commands/credentials.js';
 import { registerDiff } from './commands/diff.js';
 import { registerExport } from './commands/export.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -29,5 +30,7 @@ export function buildProgram(): Command {
   registerApply(program);
   registerDiff(program);
   registerExport(program);
+  registerKeys(program);
+  registerTokens(program);
   return program;
 }

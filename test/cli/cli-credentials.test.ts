@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '@tollgate/model';
+import { runCli, startListeningAdmin, type ListeningAdmin } from './cli-harness.js';
+
+describe('tollgate keys and tokens', () => {
+  let admin: ListeningAdmin;
+  beforeAll(async () => {
+    admin = await startListeningAdmin();
+    const res = await admin.app.inject({
+      method: 'PUT',
+      url: '/consumers/acme',
+      headers: { authorization: `Bearer ${admin.token}` },
+      payload: { apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name: 'acme' }, spec: {} },
+    });
+    expect(res.statusCode).toBe(201);
+  });
+  afterAll(async () => {
+    await admin?.close();
+  });
+
+  it('keys create prints the key once on stdout with a warning on stderr; list never shows it; revoke removes it', async () => {
+    const created = await runCli(['keys', 'create', 'acme', '--name', 'prod', '--expires-at', '30d'], admin.env);
+    expect(created.code, created.stderr).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^tg_[A-Za-z0-9_-]{43}$/);
+    expect(created.stderr).toMatch(/Created API key key_[0-9a-f]+ for Consumer\/acme \(expires \d{4}-/);
+    expect(created.stderr).toMatch(/WARNING: this API key is shown only once/);
+    const snapshot = await admin.stores.config.load();
+    const stored = snapshot.apiKeys.find((k) => k.hash === hashApiKey(key));
+    expect(stored?.expiresAt?.getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+
+    const list = await runCli(['keys', 'list', 'acme'], admin.env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain(key);
+    expect(list.stdout).toMatch(/^ID\s+NAME\s+KEY\s+CREATED\s+EXPIRES\s+STATUS\n/);
+    expect(list.stdout).toContain(`${key.slice(0, 8)}…${key.slice(-4)}`);
+    expect(list.stdout).toMatch(/active/);
+
+    const revoked = await runCli(['keys', 'revoke', 'acme', stored?.id ?? ''], admin.env);
+    expect(revoked).toMatchObject({ code: 0, stdout: `API key ${stored?.id} of Consumer/acme revoked\n` });
+    expect((await admin.stores.config.load()).apiKeys).toEqual([]);
+    const again = await runCli(['keys', 'revoke', 'acme', stored?.id ?? ''], admin.env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: NOT_FOUND: Consumer\/acme has no active API key key_/);
+    expect(again.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a viewer cannot create keys: a one-line FORBIDDEN error', async () => {
+    const res = await runCli(['keys', 'create', 'acme'], { ...admin.env, TOLLGATE_ADMIN_TOKEN: admin.viewerToken });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error: FORBIDDEN: POST \/consumers\/:name\/keys requires role "admin" or "operator"/);
+  });
+
+  it('tokens create/list/revoke', async () => {
+    const created = await runCli(['tokens', 'create', '--name', 'deployer', '--role', 'operator'], admin.env);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^tgadm_/);
+    expect(created.stderr).toMatch(/WARNING: this admin token is shown only once/);
+    const list = await runCli(['tokens', 'list'], admin.env);
+    expect(list.stdout).toMatch(/deployer\s+operator/);
+    expect(list.stdout).not.toContain(token);
+    const id = /Created admin token (atk_[0-9a-f]+)/.exec(created.stderr)?.[1] ?? '';
+    // The new token works, then stops working once revoked.
+    expect((await runCli(['keys', 'list', 'acme'], { ...admin.env, TOLLGATE_ADMIN_TOKEN: token })).code).toBe(0);
+    expect((await runCli(['tokens', 'revoke', id], admin.env)).stdout).toBe(`admin token ${id} revoked\n`);
+    const refused = await runCli(['keys', 'list', 'acme'], { ...admin.env, TOLLGATE_ADMIN_TOKEN: token });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/the token was refused/);
+    const badRole = await runCli(['tokens', 'create', '--name', 'x', '--role', 'root'], admin.env);
+    expect(badRole.code).not.toBe(0);
+  });
+});
