@@ -267,5 +267,16 @@ export function adminTokenStoreContract(name: string, factory: () => Promise<Adm
       await expect(h.tokens.insert({ id: 'atk_role', name: 'r', role: 'root' as 'admin', hash: hex('c') })).rejects.toThrow(/role/);
       expect(await h.tokens.countActive()).toBe(2);
     });
+
+    it('lists every token and revokes one, which then no longer authenticates', async () => {
+      expect((await h.tokens.list()).map((t) => t.id)).toEqual(['atk_one', 'atk_two']);
+      const revoked = await h.tokens.revoke('atk_two');
+      expect(revoked.revokedAt).toBeInstanceOf(Date);
+      expect(await h.tokens.findByHash(hex('b'))).toBeUndefined();
+      expect(await h.tokens.countActive()).toBe(1);
+      await expect(h.tokens.revoke('atk_two')).rejects.toMatchObject({ name: 'RecordNotFoundError' });
+      await expect(h.tokens.revoke('atk_none')).rejects.toMatchObject({ name: 'RecordNotFoundError' });
+      expect((await h.tokens.list()).find((t) => t.id === 'atk_two')?.revokedAt).toBeInstanceOf(Date);
+    });
   });
 }

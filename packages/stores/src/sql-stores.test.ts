@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
+import { apiKeyStoreContract } from './api-key-store.contract.js';
 import { adminTokenStoreContract, configStoreContract, upstream } from './config-store.contract.js';
 import { createPgliteStores, createPostgresStores } from './sql-stores.js';
 
@@ -39,6 +40,26 @@ adminTokenStoreContract('Postgres', async () => {
 adminTokenStoreContract('PGlite (in memory)', async () => {
   const stores = await createPgliteStores();
   return { tokens: stores.tokens, destroy: () => stores.close() };
+});
+
+apiKeyStoreContract('Postgres', async () => {
+  const database = await createTestDatabase();
+  const [a, b] = await Promise.all([createPostgresStores({ url: database.url }), createPostgresStores({ url: database.url })]);
+  return {
+    config: a.config,
+    peer: b.config,
+    apiKeys: a.apiKeys,
+    audit: a.audit,
+    async destroy() {
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    },
+  };
+});
+
+apiKeyStoreContract('PGlite (in memory)', async () => {
+  const stores = await createPgliteStores();
+  return { config: stores.config, peer: stores.config, apiKeys: stores.apiKeys, audit: stores.audit, destroy: () => stores.close() };
 });
 
 describe('PGlite with a data directory', () => {
