@@ -54,11 +54,13 @@ let nextPort = 19100;
 async function startTollgate(name, configYaml, logLevel) {
   const data = mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`));
   const token = 'bench-admin-token-0123456789abcdef';
-  const ports = { PROXY_PORT: nextPort++, ADMIN_PORT: nextPort++, STATUS_PORT: nextPort++ };
+  const ports = { PROXY_PORT: nextPort++, ADMIN_PORT: nextPort++, STATUS_PORT: nextPort++, PROXY_TLS_PORT: nextPort++ };
   const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: token, LOG_LEVEL: logLevel, NODE_ENV: 'production', PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1' };
   // Access-log lines go to /dev/null: we measure producing them, not a terminal.
   spawnChild(process.execPath, [join(root, 'apps/cli/dist/main.js'), 'start', 'all'], env, { stdout: 'ignore' });
   await waitFor(`http://127.0.0.1:${ports.STATUS_PORT}/readyz`);
+  // The admin API may start listening after the gateway is ready.
+  await waitFor(`http://127.0.0.1:${ports.ADMIN_PORT}/healthz`);
   const res = await fetch(`http://127.0.0.1:${ports.ADMIN_PORT}/config`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' }, body: configYaml });
   if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
   return { url: `http://127.0.0.1:${ports.PROXY_PORT}`, cleanup: () => rmSync(data, { recursive: true, force: true }) };
@@ -96,12 +98,52 @@ spec:
     - name: all
       destination: { upstream: bench }
 `;
+  // One process serving both a plain route and a route with rewrite + header changes + a weighted
+  // split (two Upstreams on the same target), so the two differ only by the route's actions.
+  const routingConfig = `apiVersion: tollgate.dev/v1
+kind: Upstream
+metadata: { name: bench }
+spec:
+  targets: [{ url: "${upstreamUrl}" }]
+---
+apiVersion: tollgate.dev/v1
+kind: Upstream
+metadata: { name: bench-b }
+spec:
+  targets: [{ url: "${upstreamUrl}" }]
+---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: bench }
+spec:
+  routes:
+    - name: plain
+      match: [{ path: { prefix: /plain } }]
+      destination: { upstream: bench }
+    - name: actions
+      match: [{ path: { template: "/actions/{id}" } }]
+      rewrite: { path: "/v2/items/{id}" }
+      headers:
+        request: { set: { x-route: actions }, add: { x-tag: bench }, remove: [x-debug] }
+        response: { set: { x-served-by: tollgate }, remove: [x-internal] }
+      destinations: [{ upstream: bench, weight: 80 }, { upstream: bench-b, weight: 20 }]
+`;
   const rows = [];
   rows.push(await measure('direct upstream', `${upstreamUrl}/`));
   const quiet = await startTollgate('quiet', config, 'warn');
   rows.push(await measure('gateway, plain route, access log off', `${quiet.url}/`));
   const logged = await startTollgate('logged', config, 'info');
   rows.push(await measure('gateway, plain route, access log on', `${logged.url}/`));
+  const routing = await startTollgate('routing', routingConfig, 'warn');
+  // Alternated twice and averaged: on a shared machine, load drifts between consecutive runs.
+  const pair = [];
+  for (let i = 0; i < 2; i++) {
+    pair.push(await measure('plain', `${routing.url}/plain`), await measure('actions', `${routing.url}/actions/42`));
+  }
+  const mean = (name, list) => ({ name, rps: (list[0].rps + list[1].rps) / 2, p50: Math.max(list[0].p50, list[1].p50), p99: Math.max(list[0].p99, list[1].p99), errors: list[0].errors + list[1].errors });
+  const plainRow = mean('gateway, plain route (routing config, mean of 2), access log off', [pair[0], pair[2]]);
+  const actionsRow = mean('gateway, template + rewrite + 5 header changes + 80/20 split (mean of 2), access log off', [pair[1], pair[3]]);
+  rows.push(plainRow, actionsRow);
   rows.push(await measure('direct upstream (again, drift check)', `${upstreamUrl}/`));
 
   const direct = rows[0].rps;
@@ -110,12 +152,14 @@ spec:
     `| --- | ---: | ---: | ---: | ---: | ---: |`,
     ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${(r.rps / direct).toFixed(2)} | ${r.errors} |`),
   ].join('\n');
+  const routingRatio = `route actions vs plain route: ${(actionsRow.rps / plainRow.rps).toFixed(2)}x req/s, worst p99 ${actionsRow.p99} ms vs ${plainRow.p99} ms`;
   const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, node ${process.version}, ${new Date().toISOString()}`;
-  process.stdout.write(`\n${header}\n\n${table}\n`);
+  process.stdout.write(`\n${header}\n\n${table}\n\n${routingRatio}\n`);
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`), `${header}\n\n${table}\n`);
+  writeFileSync(join(root, `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`), `${header}\n\n${table}\n\n${routingRatio}\n`);
   quiet.cleanup();
   logged.cleanup();
+  routing.cleanup();
 }
 
 function stopAll() {
