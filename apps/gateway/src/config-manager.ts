@@ -1,6 +1,6 @@
 import { compileConfig } from '@tollgate/compiler';
 import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
-import type { PoolRegistry } from '@tollgate/upstream';
+import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
@@ -26,6 +26,10 @@ export class ConfigManager {
   #timer: NodeJS.Timeout | null = null;
   #unwatch: (() => Promise<void>) | null = null;
   #stopped = false;
+  /** Target health and in-flight counts, kept across snapshots for unchanged targets. */
+  readonly targetStates = new TargetStateRegistry();
+  /** Called after each new runtime snapshot is installed (the health checker and TLS listener follow it). */
+  onInstall: ((snapshot: RuntimeSnapshot) => void) | null = null;
   /** Consumer index read by auth policies; swapped with each snapshot (and each API-key change). */
   readonly #identity = new IdentityHolder();
   /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
@@ -114,13 +118,14 @@ export class ConfigManager {
       return;
     }
     try {
-      this.current = instantiate(compiled.config, this.pools, this.#deps);
+      this.current = instantiate(compiled.config, this.pools, this.#deps, this.targetStates);
       this.#identity.current = identity;
     } catch (err) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ err, version: snapshot.version, serving: this.version }, 'config rejected: it could not be installed; the previous snapshot keeps serving');
       return;
     }
+    this.onInstall?.(this.current);
     this.logger.info({ version: snapshot.version, hash: compiled.config.hash }, 'config snapshot installed');
     this.#resolveReady();
   }
