@@ -150,8 +150,14 @@ export const routeSchema = z
       .describe('Sends a copy of a share of requests to a shadow destination; its response is discarded. Only requests without a body are mirrored.'),
     fault: z
       .strictObject({
-        delay: z.strictObject({ fixedDelayMs: durationMs.describe('Delay before forwarding.'), percentage: percentage.default(100) }).optional(),
-        abort: z.strictObject({ status: z.number().int().min(200).max(599).describe('Status answered.'), percentage: percentage.default(100) }).optional(),
+        delay: z
+          .strictObject({ fixedDelayMs: durationMs.describe('Delay before forwarding.'), percentage: percentage.default(100) })
+          .optional()
+          .describe('Delay a share of requests by a fixed time before forwarding them.'),
+        abort: z
+          .strictObject({ status: z.number().int().min(200).max(599).describe('Status answered.'), percentage: percentage.default(100) })
+          .optional()
+          .describe('Answer a share of requests with a status, without calling the upstream.'),
       })
       .optional()
       .describe('Fault injection: delay a share of requests, or answer a share with a status without calling the upstream.'),

@@ -35,7 +35,7 @@ describe('parseResourcesYaml', () => {
     expect(u.spec.timeouts.connectMs).toBe(5000);
     expect(a.spec.hosts).toEqual(['api.example.com', '*.example.org']);
     expect(a.spec.version).toBe('v1');
-    expect(a.spec.routes[0]?.match).toEqual([{ path: { prefix: '/' }, methods: [] }]);
+    expect(a.spec.routes[0]?.match).toEqual([{ path: { prefix: '/' }, methods: [], headers: {}, queryParams: {} }]);
     expect(a.metadata.labels).toEqual({});
   });
 
