@@ -97,6 +97,11 @@ describe('admin API authentication and roles', () => {
         'GET /upstreams/{name}',
         'PUT /upstreams/{name}',
         'DELETE /upstreams/{name}',
+        'GET /certificates',
+        'POST /certificates',
+        'GET /certificates/{name}',
+        'PUT /certificates/{name}',
+        'DELETE /certificates/{name}',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;

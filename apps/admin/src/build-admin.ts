@@ -12,6 +12,7 @@ import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as apis from './routes/apis.js';
 import * as auditLog from './routes/audit-log.js';
+import * as certificates from './routes/certificates.js';
 import * as config from './routes/config.js';
 import * as consumers from './routes/consumers.js';
 import * as health from './routes/health.js';
@@ -85,6 +86,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   config.register(app, ctx);
   upstreams.register(app, ctx);
   consumers.register(app, ctx);
+  certificates.register(app, ctx);
   apiKeys.register(app, ctx);
   apis.register(app, ctx);
   adminTokens.register(app, ctx);

@@ -22,6 +22,9 @@ spec:
         upstream: missing
 `;
 
+/** No stored resources: nothing to restore a redacted secret from. */
+const noStore = { get: async () => undefined };
+
 describe('admin documents', () => {
   it('parses formatted paths back into parts', () => {
     expect(parsePath('spec.routes[0].destination.upstream')).toEqual(['spec', 'routes', 0, 'destination', 'upstream']);
@@ -29,28 +32,24 @@ describe('admin documents', () => {
     expect(parsePath('[2].x')).toEqual([2, 'x']);
   });
 
-  it('locates set-validator issues at the submitted document and YAML line', () => {
-    const submitted = readResources(new YamlText(yaml));
+  it('locates set-validator issues at the submitted document and YAML line', async () => {
+    const submitted = await readResources(new YamlText(yaml), noStore);
     const validate = locateIssues(() => [{ code: 'dangling_reference', message: 'no', resource: 'Api/a', path: 'spec.routes[0].destination.upstream' }], submitted);
     expect(validate(submitted.resources)).toEqual([{ code: 'dangling_reference', message: 'no', resource: 'Api/a', path: 'spec.routes[0].destination.upstream', document: 1, line: 17 }]);
   });
 
-  it('leaves issues about resources not in the body unlocated', () => {
-    const submitted = readResources(new YamlText(yaml));
+  it('leaves issues about resources not in the body unlocated', async () => {
+    const submitted = await readResources(new YamlText(yaml), noStore);
     const issue = { code: 'x', message: 'y', resource: 'Api/stored-only', path: 'spec' };
     expect(locateIssues(() => [issue], submitted)(submitted.resources as Resource[])).toEqual([issue]);
   });
 
-  it('classifies syntax errors as INVALID_BODY and model errors as INVALID_CONFIG', () => {
-    const syntax = () => readResources(new YamlText('a: [\n'));
-    expect(syntax).toThrow(ProblemError);
+  it('classifies syntax errors as INVALID_BODY and model errors as INVALID_CONFIG', async () => {
+    const syntax = () => readResources(new YamlText('a: [\n'), noStore);
+    await expect(syntax()).rejects.toThrow(ProblemError);
+    await expect(syntax()).rejects.toMatchObject({ code: 'INVALID_BODY' });
     try {
-      syntax();
-    } catch (e) {
-      expect((e as ProblemError).code).toBe('INVALID_BODY');
-    }
-    try {
-      readResources({ apiVersion: 'tollgate.dev/v1', kind: 'Upstream', metadata: { name: 'x' }, spec: {} });
+      await readResources({ apiVersion: 'tollgate.dev/v1', kind: 'Upstream', metadata: { name: 'x' }, spec: {} }, noStore);
       expect.unreachable();
     } catch (e) {
       expect((e as ProblemError).code).toBe('INVALID_CONFIG');

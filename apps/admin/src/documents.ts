@@ -1,5 +1,5 @@
-import { hashDeclaredKeys, jsonDocuments, KIND_SCHEMAS, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
-import type { SetValidator } from '@tollgate/stores';
+import { hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocuments, KIND_SCHEMAS, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
+import type { ConfigStore, SetValidator } from '@tollgate/stores';
 import { ProblemError } from './problem.js';
 
 /** Media types accepted for YAML bodies (RFC 9512 registers `application/yaml`; the others are common in the wild). */
@@ -13,12 +13,29 @@ export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text
 export function toDocument(resource: Resource): Resource {
   const metadata = metadataSchema.safeParse(resource.metadata);
   const spec = KIND_SCHEMAS[resource.kind].safeParse(resource.spec);
-  return {
+  const document = {
     apiVersion: resource.apiVersion,
     kind: resource.kind,
     metadata: metadata.success ? metadata.data : resource.metadata,
     spec: spec.success ? spec.data : resource.spec,
   } as Resource;
+  // TLS private keys never leave the server: every read and export shows a marker instead.
+  return redactSecrets(document);
+}
+
+/**
+ * Puts stored secrets back where a submitted document carries the redaction marker (an export
+ * being re-applied). Runs before validation, which checks a key against its certificate; a
+ * marker with nothing stored stays and fails validation there, naming the field.
+ */
+async function restoreRedactedSecrets(documents: SourceDocument[], config: Pick<ConfigStore, 'get'>): Promise<void> {
+  for (const doc of documents) {
+    if (!hasRedactedSecret(doc.value)) continue;
+    const { kind, metadata } = doc.value as { kind: unknown; metadata?: { name?: unknown } };
+    if (!isResourceKind(kind) || typeof metadata?.name !== 'string') continue;
+    const stored = await config.get(kind, metadata.name);
+    doc.value = restoreSecrets(doc.value, stored?.resource);
+  }
 }
 
 /** A body parsed by the YAML content-type parser: kept as text so issues can carry line numbers. */
@@ -36,7 +53,7 @@ export interface SubmittedResources {
  * Turns a request body (YAML text or parsed JSON) into validated resources. Syntax errors are
  * 400 INVALID_BODY (the input is not a document at all); model violations are 422 INVALID_CONFIG.
  */
-export function readResources(body: unknown): SubmittedResources {
+export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>): Promise<SubmittedResources> {
   let documents: SourceDocument[];
   if (body instanceof YamlText) {
     const parsed = parseYamlDocuments(body.text);
@@ -47,6 +64,7 @@ export function readResources(body: unknown): SubmittedResources {
   } else {
     documents = jsonDocuments(body);
   }
+  await restoreRedactedSecrets(documents, config);
   const result = validateDocuments(documents);
   if (!result.ok) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', result.issues), { errors: result.issues });
   // Declared plaintext API keys become digests here, before anything is stored, compared or echoed.
@@ -54,8 +72,8 @@ export function readResources(body: unknown): SubmittedResources {
 }
 
 /** Like readResources, for endpoints that take exactly one resource. */
-export function readOneResource(body: unknown): { resource: Resource; document: SourceDocument } {
-  const { resources, documents } = readResources(body);
+export async function readOneResource(body: unknown, config: Pick<ConfigStore, 'get'>): Promise<{ resource: Resource; document: SourceDocument }> {
+  const { resources, documents } = await readResources(body, config);
   const [resource] = resources;
   const [document] = documents;
   if (resources.length !== 1 || resource === undefined || document === undefined) {

@@ -1,3 +1,4 @@
+import { REDACTED_SECRET } from './secrets.js';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
@@ -75,7 +76,7 @@ export const clientAuthSchema = z
 export const certificateSpecSchema = z
   .strictObject({
     certificate: pemCertificatesSchema.describe('PEM certificate chain: the server certificate first, then intermediates.'),
-    privateKey: pemPrivateKeySchema.describe('PEM private key of the certificate. A secret: it is stored as given and `GET /config` exports it.'),
+    privateKey: pemPrivateKeySchema.describe(`PEM private key of the certificate. A secret: the admin API never returns it (exports show "${REDACTED_SECRET}"), and applying "${REDACTED_SECRET}" keeps the stored key.`),
     hosts: z.array(sniHostSchema).default([]).describe('SNI names this certificate serves (`api.example.com`, `*.example.com`). Exact names win over wildcards.'),
     default: z.boolean().default(false).describe('Serve this certificate to clients that send no SNI or an SNI no certificate claims. At most one certificate may be the default.'),
     clientAuth: clientAuthSchema.optional(),

@@ -8,3 +8,4 @@ export * from './serialize.js';
 export * from './reference-docs.js';
 export * from './consumer.js';
 export * from './certificate.js';
+export * from './secrets.js';

@@ -1,3 +1,4 @@
+import { REDACTED_SECRET } from './secrets.js';
 import { z } from 'zod';
 import { durationMs } from './common.js';
 import { certificateKeyMismatch, pemCertificatesSchema, pemPrivateKeySchema } from './certificate.js';
@@ -82,7 +83,7 @@ export const upstreamTlsSchema = z
     ca: pemCertificatesSchema.optional().describe('PEM bundle of trusted authorities for `https` targets; default: the system roots.'),
     serverName: z.string().min(1).max(253).optional().describe('SNI name sent and verified; default: the target host.'),
     clientCertificate: pemCertificatesSchema.optional().describe('PEM client certificate chain presented to the targets (mutual TLS).'),
-    clientKey: pemPrivateKeySchema.optional().describe('PEM private key of `clientCertificate`. A secret: `GET /config` exports it.'),
+    clientKey: pemPrivateKeySchema.optional().describe(`PEM private key of \`clientCertificate\`. A secret: the admin API never returns it (exports show "${REDACTED_SECRET}"), and applying "${REDACTED_SECRET}" keeps the stored key.`),
     insecureSkipVerify: z.boolean().default(false).describe('DANGER: accept any target certificate (no authentication of the upstream). Testing only.'),
   })
   .describe('TLS to `https` targets.')

@@ -49,7 +49,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
     async (request): Promise<ApplyResponse> => {
-      const submitted = readResources(request.body as unknown);
+      const submitted = await readResources(request.body as unknown, ctx.config);
       const { dryRun, prune } = request.query;
       try {
         const audit = auditContext(request);

@@ -42,7 +42,7 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
     `/${plural}`,
     { schema: { tags, summary: `Create a ${kind} (409 if it exists)`, body: schema, response: { 201: schema, 409: problemSchema, 415: problemSchema, 422: problemSchema, ...errorResponses } } },
     async (request, reply) => {
-      const submitted = readOneResource(request.body as unknown);
+      const submitted = await readOneResource(request.body as unknown, ctx.config);
       checkKind(submitted.resource, kind);
       await applyOne(ctx, request, submitted, true);
       const name = submitted.resource.metadata.name;
@@ -62,7 +62,7 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
       },
     },
     async (request, reply) => {
-      const submitted = readOneResource(request.body as unknown);
+      const submitted = await readOneResource(request.body as unknown, ctx.config);
       checkKind(submitted.resource, kind);
       if (submitted.resource.metadata.name !== request.params.name) {
         const line = submitted.document.lineOf?.(['metadata', 'name']);
@@ -106,7 +106,7 @@ function checkKind(resource: Resource, kind: ResourceKind): void {
 }
 
 /** Applies one resource (all-or-nothing, validated as a whole set) and returns what happened to it. */
-async function applyOne(ctx: AdminContext, request: FastifyRequest, submitted: ReturnType<typeof readOneResource>, createOnly: boolean): Promise<ResourceChange | undefined> {
+async function applyOne(ctx: AdminContext, request: FastifyRequest, submitted: Awaited<ReturnType<typeof readOneResource>>, createOnly: boolean): Promise<ResourceChange | undefined> {
   const set = { resources: [submitted.resource], documents: [submitted.document] };
   const audit = auditContext(request, { kind: submitted.resource.kind, name: submitted.resource.metadata.name });
   try {
