@@ -10,7 +10,7 @@ export interface WindowCount {
  * Shared counters for enforcement (rate limits, quotas) and live usage. Implementations: Redis
  * (ioredis, one atomic Lua script per call) and in-process; one contract suite runs against both.
  */
-export interface CounterStore {
+export interface CounterStore extends MultiWindowCounterStore {
   /**
    * Adds `by` to the counter `key` in a fixed window of `windowMs` milliseconds that starts at the
    * key's first increment, atomically; the key expires with the window (no key lives without a TTL).
@@ -21,4 +21,48 @@ export interface CounterStore {
   /** Whether the backing store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** One window of a multi-window check: a counter name, its limit and when it expires. */
+export interface WindowCheck {
+  /** Counter name within the call's hash tag, e.g. `60000:29123456` (window length and index). */
+  readonly key: string;
+  /** Largest count allowed; a negative limit only counts (never refuses), e.g. a quota with overage. */
+  readonly limit: number;
+  /** Milliseconds until this window ends (the key's TTL); > 0. */
+  readonly ttlMs: number;
+}
+
+/** Result of {@link CounterStore.consume}. */
+export interface ConsumeResult {
+  /** True when every window had room for `cost`: all were incremented. False: none was. */
+  readonly allowed: boolean;
+  /** Count of each window after the call (unchanged when refused), in the order given. */
+  readonly counts: readonly number[];
+  /** Milliseconds left of each window, in the order given. */
+  readonly resetMs: readonly number[];
+}
+
+/**
+ * Counters checked and incremented together: every window of one request in ONE atomic step
+ * (one Redis round trip, one Lua call). The `tag` groups the keys (a Redis Cluster hash tag), so
+ * every key of a call lives in one slot.
+ */
+export interface MultiWindowCounterStore {
+  /**
+   * All-or-nothing: if `count + cost <= limit` holds for every window with a non-negative limit,
+   * adds `cost` to every window (a new key gets `ttlMs` as TTL); otherwise changes nothing.
+   */
+  consume(tag: string, windows: readonly WindowCheck[], cost: number): Promise<ConsumeResult>;
+  /** Current counts of windows (0 when absent), in one round trip; read-only (usage endpoints). */
+  peek(tag: string, keys: readonly string[]): Promise<number[]>;
+}
+
+/** Refuses calls no implementation could honour (same error from both stores). */
+export function validateConsume(windows: readonly WindowCheck[], cost: number): void {
+  if (!Number.isSafeInteger(cost) || cost < 0) throw new RangeError('consume needs a non-negative integer cost');
+  if (windows.length === 0) throw new RangeError('consume needs at least one window');
+  for (const w of windows) {
+    if (!Number.isSafeInteger(w.limit) || !(w.ttlMs > 0)) throw new RangeError(`window "${w.key}": integer limit and positive ttlMs required`);
+  }
 }

@@ -9,13 +9,14 @@ counterStoreContract('Redis', async () => {
   return {
     store,
     ttlOf: (key) => store.client.pttl(store.redisKey(key)),
+    windowTtlOf: (tag, key) => store.client.pttl(store.windowKey(tag, key)),
     destroy: () => store.close(),
   };
 });
 
 counterStoreContract('in-memory', async () => {
   const store = createMemoryCounterStore();
-  return { store, ttlOf: async (key) => store.ttlMs(key), destroy: () => store.close() };
+  return { store, ttlOf: async (key) => store.ttlMs(key), windowTtlOf: async (tag, key) => store.windowTtlMs(tag, key), destroy: () => store.close() };
 });
 
 describe('Redis counter store', () => {

@@ -1,4 +1,4 @@
-import type { CounterStore, WindowCount } from './counter-store.js';
+import { validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
 
 interface Window {
   count: number;
@@ -19,6 +19,8 @@ export interface MemoryCounterStore extends CounterStore {
   size(): number;
   /** Milliseconds left in the window of `key`, or -2 when there is none (as Redis PTTL answers). */
   ttlMs(key: string): number;
+  /** Milliseconds left of window `key` of a `consume` call with `tag`, or -2. */
+  windowTtlMs(tag: string, key: string): number;
 }
 
 /**
@@ -57,6 +59,32 @@ export function createMemoryCounterStore(options: MemoryCounterStoreOptions = {}
       w.count += by;
       return { count: w.count, resetMs: w.expiresAt - t };
     },
+    async consume(tag: string, checks: readonly WindowCheck[], cost: number): Promise<ConsumeResult> {
+      validateConsume(checks, cost);
+      const t = now();
+      // Synchronous from here on: no other call can interleave, as with the Lua script.
+      const current = checks.map((c) => live(`{${tag}}:${c.key}`, t));
+      const allowed = checks.every((c, i) => c.limit < 0 || (current[i]?.count ?? 0) + cost <= c.limit);
+      const counts: number[] = [];
+      const resetMs: number[] = [];
+      checks.forEach((c, i) => {
+        let w = current[i];
+        if (allowed) {
+          if (!w) {
+            w = { count: 0, expiresAt: t + Math.ceil(c.ttlMs) };
+            windows.set(`{${tag}}:${c.key}`, w);
+          }
+          w.count += cost;
+        }
+        counts.push(w?.count ?? 0);
+        resetMs.push(w ? w.expiresAt - t : Math.ceil(c.ttlMs));
+      });
+      return { allowed, counts, resetMs };
+    },
+    async peek(tag: string, keys: readonly string[]): Promise<number[]> {
+      const t = now();
+      return keys.map((k) => live(`{${tag}}:${k}`, t)?.count ?? 0);
+    },
     async get(key: string): Promise<number> {
       return live(key, now())?.count ?? 0;
     },
@@ -68,6 +96,11 @@ export function createMemoryCounterStore(options: MemoryCounterStoreOptions = {}
       windows.clear();
     },
     size: () => windows.size,
+    windowTtlMs(tag: string, key: string): number {
+      const t = now();
+      const w = live(`{${tag}}:${key}`, t);
+      return w ? w.expiresAt - t : -2;
+    },
     ttlMs(key: string): number {
       const t = now();
       const w = live(key, t);

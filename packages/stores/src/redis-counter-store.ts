@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { CounterStore, WindowCount } from './counter-store.js';
+import { validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
 
 /**
  * One atomic step of a fixed window: add, then give the key its TTL if it has none (a new key, or
@@ -16,8 +16,42 @@ end
 return {count, ttl}
 `;
 
+/**
+ * Check-and-increment of every window of one request, atomically, in one round trip. Reads all
+ * counters first; only when each has room for the cost (limit < 0: count only) are they all
+ * incremented, so a refused request consumes nothing in any window. Every key written gets its
+ * TTL if it has none. ARGV: cost, then (limit, ttlMs) per key. Returns allowed, then (count, ttl)
+ * per key.
+ */
+const CONSUME_LUA = `
+local cost = tonumber(ARGV[1])
+local n = #KEYS
+local counts = {}
+local allowed = 1
+for i = 1, n do
+  local c = tonumber(redis.call('GET', KEYS[i]) or '0')
+  counts[i] = c
+  local limit = tonumber(ARGV[2 * i])
+  if limit >= 0 and c + cost > limit then allowed = 0 end
+end
+local out = {allowed}
+for i = 1, n do
+  local window = tonumber(ARGV[2 * i + 1])
+  if allowed == 1 then counts[i] = redis.call('INCRBY', KEYS[i], cost) end
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl < 0 then
+    if allowed == 1 then redis.call('PEXPIRE', KEYS[i], window) end
+    ttl = window
+  end
+  out[#out + 1] = counts[i]
+  out[#out + 1] = ttl
+end
+return out
+`;
+
 interface IncrementCommand {
   tollgateIncrement(key: string, by: number, windowMs: number): Promise<[number, number]>;
+  tollgateConsume(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
 }
 
 /** Options of the Redis counter store. */
@@ -35,6 +69,8 @@ export interface RedisCounterStoreOptions {
 export interface RedisCounterStore extends CounterStore {
   /** The Redis key a counter name maps to (prefix + `{name}` hash tag). */
   redisKey(key: string): string;
+  /** The Redis key of window `key` of a `consume` call with `tag`. */
+  windowKey(tag: string, key: string): string;
   /** The underlying client (for metrics or tests); do not close it directly. */
   readonly client: Redis;
 }
@@ -58,6 +94,7 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   // Connection errors are retried by ioredis; without a listener they would be logged as unhandled.
   client.on('error', () => {});
   client.defineCommand('tollgateIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
+  client.defineCommand('tollgateConsume', { lua: CONSUME_LUA });
   const commands = client as Redis & IncrementCommand;
   const connected = client.connect();
   if (options.waitForConnection ?? true) {
@@ -75,12 +112,33 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   return {
     client,
     redisKey,
+    windowKey: (tag, key) => `${options.keyPrefix}{${tag}}:${key}`,
     async increment(key: string, by: number, windowMs: number): Promise<WindowCount> {
       if (!Number.isSafeInteger(by) || !Number.isSafeInteger(windowMs) || windowMs < 1) {
         throw new RangeError('increment needs an integer amount and a positive integer window');
       }
       const [count, resetMs] = await commands.tollgateIncrement(redisKey(key), by, windowMs);
       return { count: Number(count), resetMs: Number(resetMs) };
+    },
+    async consume(tag: string, windows: readonly WindowCheck[], cost: number): Promise<ConsumeResult> {
+      validateConsume(windows, cost);
+      // All keys of one call share the hash tag: one slot on Redis Cluster, one Lua call.
+      const keys = windows.map((w) => `${options.keyPrefix}{${tag}}:${w.key}`);
+      const args: Array<string | number> = [cost];
+      for (const w of windows) args.push(w.limit, Math.ceil(w.ttlMs));
+      const out = await commands.tollgateConsume(keys.length, ...keys, ...args);
+      const counts: number[] = [];
+      const resetMs: number[] = [];
+      for (let i = 0; i < windows.length; i++) {
+        counts.push(Number(out[1 + 2 * i]));
+        resetMs.push(Number(out[2 + 2 * i]));
+      }
+      return { allowed: Number(out[0]) === 1, counts, resetMs };
+    },
+    async peek(tag: string, keys: readonly string[]): Promise<number[]> {
+      if (keys.length === 0) return [];
+      const values = await client.mget(keys.map((k) => `${options.keyPrefix}{${tag}}:${k}`));
+      return values.map((v) => (v === null ? 0 : Number(v)));
     },
     async get(key: string): Promise<number> {
       const value = await client.get(redisKey(key));
