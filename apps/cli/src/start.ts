@@ -140,7 +140,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
     return stopping;
   };
   try {
-    if (options.role !== 'admin') await startDataPlane(stores.config, settings, log, closers);
+    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers);
     if (options.role !== 'gateway') {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
@@ -156,9 +156,10 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   return { settings, stop };
 }
 
-async function startDataPlane(config: ConfigStore, settings: Settings, log: Logger, closers: Closer[]): Promise<void> {
+async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[]): Promise<void> {
   const gateway = buildGateway({
     source: config,
+    counters,
     logger: log.child({ component: 'gateway' }),
     options: { configPollMs: settings.CONFIG_POLL_MS, drainTimeoutMs: settings.DRAIN_TIMEOUT_MS, trustedProxies: settings.TRUSTED_PROXIES },
   });

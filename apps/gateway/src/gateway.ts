@@ -1,6 +1,8 @@
 import type { Server as HttpsServer } from 'node:https';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { createMemoryCounterStore, type CounterStore } from '@tollgate/stores';
 import { PoolRegistry } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
 import { ConfigManager } from './config-manager.js';
@@ -10,13 +12,32 @@ import { buildStatusApp } from './status-app.js';
 import { HealthChecker } from './health-checker.js';
 import { createTlsListener } from './tls-server.js';
 import { createUpgradeHandler } from './websocket.js';
+import { AccessLog } from './access-log.js';
+import { GatewayMetrics } from './metrics.js';
+import { addOverloadGuard, EventLoopMonitor } from './overload.js';
 
 /** Inputs of {@link buildGateway}. */
 export interface GatewayDeps {
   readonly source: ConfigSource;
   readonly logger: Logger;
   readonly options?: GatewayOptions;
+  /**
+   * Background reachability probes of the stores (`tollgate_datastore_reachable`, `/status`);
+   * run every {@link STORE_PROBE_MS}, never per request.
+   */
+  readonly storeProbes?: Readonly<Partial<Record<'postgres' | 'redis', () => Promise<boolean>>>>;
+  /** Extra readiness check: a reason to answer `/readyz` 503 (e.g. Redis down while a plan fails closed), else null. */
+  readonly notReadyReason?: () => string | null;
+  /** Version reported by `/status`. */
+  readonly version?: string;
+  /** Shared counters for limits (Redis across nodes); default: in-process. Closed by the caller. */
+  readonly counters?: CounterStore;
+  /** Clock for limit windows and calendar quotas (tests inject one). */
+  readonly now?: () => number;
 }
+
+/** Interval of the background store probes (ms). */
+export const STORE_PROBE_MS = 5_000;
 
 /** A built (not listening) gateway. */
 export interface Gateway {
@@ -24,8 +45,10 @@ export interface Gateway {
   readonly proxy: FastifyInstance;
   /** The HTTPS listener (same routes; certificate by SNI from the current snapshot). Not listening. */
   readonly tls: HttpsServer;
-  /** `/healthz` and `/readyz`. */
+  /** `/healthz`, `/readyz`, `/status` and `/metrics`. */
   readonly status: FastifyInstance;
+  /** The Prometheus metrics, or null when disabled. */
+  readonly metrics: GatewayMetrics | null;
   /** Resolves once the first config snapshot is installed. */
   readonly ready: Promise<void>;
   /** Readiness 503, stop accepting, drain in-flight requests (bounded), close pools, stop watching. */
@@ -41,25 +64,68 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const options = resolveOptions(deps.options);
   const logger = deps.logger;
   const pools: Pools = new PoolRegistry({ graceMs: options.poolGraceMs });
-  const manager = new ConfigManager(deps.source, pools, { logger }, logger, options.configPollMs);
+  // The in-process store is the fail-open fallback while the shared one is unreachable.
+  const fallbackCounters = createMemoryCounterStore({ now: deps.now });
+  const counters = deps.counters ?? fallbackCounters;
+  const manager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now }, logger, options.configPollMs);
   let shuttingDown = false;
-  const proxy = buildProxyApp({ manager, options, logger });
+  const metrics = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: () => manager.version }) : null;
+  if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
+  // A file sink is its own asynchronous destination, so access lines never block on a write.
+  const accessLogger = options.accessLogFile !== '' ? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: options.accessLogFile, sync: false, mkdir: true })) : logger;
+  const accessLog = options.accessLog
+    ? new AccessLog(accessLogger, { logQuery: options.logQuery, sensitiveParams: options.sensitiveQueryParams, logHeaders: options.logHeaders, sensitiveHeaders: options.sensitiveHeaders, apiVersions: manager.apiVersions })
+    : null;
+  const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics });
+  const monitor = options.maxEventLoopDelayMs > 0 ? new EventLoopMonitor(options.maxEventLoopDelayMs, options.eventLoopSampleMs) : null;
+  if (monitor !== null) {
+    addOverloadGuard(proxy, monitor, Math.max(1, Math.ceil(options.eventLoopSampleMs / 1000)));
+    monitor.start();
+  }
   const tls = createTlsListener(proxy, manager, options);
   const health = new HealthChecker(logger);
   manager.onInstall = (snapshot) => {
     health.sync(snapshot);
     tls.apply(snapshot);
+    metrics?.install(snapshot, manager.apiVersions.current);
   };
   const onUpgrade = createUpgradeHandler({ manager, options, logger });
   proxy.server.on('upgrade', onUpgrade);
   tls.server.on('upgrade', onUpgrade);
-  const status = buildStatusApp({ hasSnapshot: () => manager.current !== null, shuttingDown: () => shuttingDown, currentVersion: () => manager.version });
+  const stores: Record<string, boolean> = {};
+  const probeStores = async (): Promise<void> => {
+    for (const [store, probe] of Object.entries(deps.storeProbes ?? {}) as ['postgres' | 'redis', () => Promise<boolean>][]) {
+      const ok = await probe().catch(() => false);
+      stores[store] = ok;
+      metrics?.setDatastoreReachable(store, ok);
+    }
+  };
+  let probeTimer: NodeJS.Timeout | null = null;
+  if (deps.storeProbes !== undefined && Object.keys(deps.storeProbes).length > 0) {
+    void probeStores();
+    probeTimer = setInterval(() => void probeStores(), STORE_PROBE_MS);
+    probeTimer.unref();
+  }
+  const status = buildStatusApp(
+    {
+      hasSnapshot: () => manager.current !== null,
+      shuttingDown: () => shuttingDown,
+      currentVersion: () => manager.version,
+      currentHash: () => manager.current?.hash ?? null,
+      notReadyReason: deps.notReadyReason,
+      stores: () => stores,
+    },
+    metrics,
+    { version: deps.version ?? '0.1.0', nodeId: options.nodeId !== '' ? options.nodeId : `${hostname()}:${process.pid}`, startedAt: Date.now() },
+  );
   manager.start();
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
+      monitor?.stop();
+      if (probeTimer !== null) clearInterval(probeTimer);
       const deadline = Date.now() + options.drainTimeoutMs;
       await manager.stop();
       health.close();
@@ -83,11 +149,13 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       // Upstream exchanges still open (their clients are gone after a cut) get what is left of the budget.
       await pools.closeAll(Math.max(0, deadline - Date.now()));
       await status.close();
+      if (accessLogger !== logger) accessLogger.flush();
+      await fallbackCounters.close();
     })();
     return closing;
   };
 
-  return { proxy, tls: tls.server, status, ready: manager.ready, close, currentVersion: () => manager.version };
+  return { proxy, tls: tls.server, status, metrics, ready: manager.ready, close, currentVersion: () => manager.version };
 }
 
 /** Where {@link startGateway} listens. */

@@ -12,3 +12,7 @@ export { jwtAuthSchema, JWT_ALGORITHMS, type JwtAuthConfig } from './jwt-auth/sc
 export { JwksRegistry, JwksUnavailableError, RemoteJwks, type RemoteJwksSettings } from './jwt-auth/jwks.js';
 export { acl } from './acl/index.js';
 export { aclSchema, type AclConfig } from './acl/schema.js';
+export { rateLimit } from './rate-limit/index.js';
+export { rateLimitSchema, parseWindow, type RateLimitConfig } from './rate-limit/schema.js';
+export { ipBucket, type LimitCounters, type LimitWindow } from './rate-limit/counters.js';
+export { MonthCalendar } from './rate-limit/calendar.js';

@@ -117,6 +117,12 @@ export interface PolicyDeps {
   readonly identity?: IdentitySource;
   /** JWKS caches shared across snapshots (so a config change does not refetch every key set). */
   readonly jwks?: import('./jwt-auth/jwks.js').JwksRegistry;
+  /** Shared counters for limits (Redis across nodes); without it limits count in process. */
+  readonly counters?: import('./rate-limit/counters.js').LimitCounters;
+  /** In-process counters for fail-open while the shared store is unreachable. */
+  readonly fallbackCounters?: import('./rate-limit/counters.js').LimitCounters;
+  /** Clock for limit windows and calendar quotas (tests inject one). Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** A policy kind: its schema, when it runs, and how to build an instance from a config. */
