@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { splitTarget } from '@tollgate/router';
+import type { TraceContext } from './tracing.js';
 
 /** Per-request facts the proxy collects for the access log. One object per request. */
 export class RequestState {
@@ -22,6 +23,27 @@ export class RequestState {
   errorCode: string | null = null;
   /** Client address after trusted-proxy rules. */
   clientIp = '';
+  /** Name of the authenticated consumer, or null. */
+  consumer: string | null = null;
+  /** W3C trace context of the request (continued from the client or started here). */
+  trace: TraceContext | null = null;
+}
+
+/** Request headers that always carry credentials: never logged as they are. */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'apikey'];
+
+/** Options of {@link AccessLog} beyond the logger. */
+export interface AccessLogOptions {
+  /** Include the query string (sensitive parameter values redacted). */
+  logQuery: boolean;
+  /** Query parameter names whose values are never logged. */
+  sensitiveParams: readonly string[];
+  /** Request headers to log (lower-case names). */
+  logHeaders?: readonly string[];
+  /** Header names whose values are logged as `[REDACTED]`, on top of the credential headers. */
+  sensitiveHeaders?: readonly string[];
+  /** Version label of each API (name → `spec.version`), read at write time (swapped on install). */
+  apiVersions?: { current: ReadonlyMap<string, string> };
 }
 
 /**
@@ -30,13 +52,20 @@ export class RequestState {
  */
 export class AccessLog {
   readonly #sensitive: ReadonlySet<string>;
+  readonly #logQuery: boolean;
+  /** Logged headers, each with whether its value is redacted (decided once, not per request). */
+  readonly #headers: readonly (readonly [string, boolean])[];
+  readonly #apiVersions: { current: ReadonlyMap<string, string> };
 
   constructor(
     private readonly logger: Logger,
-    private readonly logQuery: boolean,
-    sensitiveParams: readonly string[],
+    options: AccessLogOptions,
   ) {
-    this.#sensitive = new Set(sensitiveParams.map((p) => p.toLowerCase()));
+    this.#logQuery = options.logQuery;
+    this.#sensitive = new Set(options.sensitiveParams.map((p) => p.toLowerCase()));
+    const secret = new Set([...CREDENTIAL_HEADERS, ...(options.sensitiveHeaders ?? []).map((h) => h.toLowerCase())]);
+    this.#headers = (options.logHeaders ?? []).map((h) => [h.toLowerCase(), secret.has(h.toLowerCase())] as const);
+    this.#apiVersions = options.apiVersions ?? { current: new Map() };
   }
 
   /** Redacts values of sensitive parameters, leaving the rest of the raw query as it was. */
@@ -61,6 +90,8 @@ export class AccessLog {
   write(request: FastifyRequest, reply: FastifyReply, state: RequestState | null): void {
     const raw = request.raw;
     const written = raw.socket?.bytesWritten ?? 0;
+    const latencyMs = Math.max(0, Math.round(reply.elapsedTime * 1000) / 1000);
+    const upstreamMs = state?.upstreamMs != null ? Math.round(state.upstreamMs * 1000) / 1000 : null;
     const line: Record<string, unknown> = {
       type: 'access',
       requestId: request.id,
@@ -69,16 +100,28 @@ export class AccessLog {
       host: state !== null ? state.host : raw.headers.host,
       status: reply.statusCode,
       clientIp: state?.clientIp ?? raw.socket?.remoteAddress,
+      traceId: state?.trace?.traceId ?? null,
+      consumer: state?.consumer ?? null,
       api: state?.api ?? null,
+      apiVersion: state?.api != null ? (this.#apiVersions.current.get(state.api) ?? null) : null,
       route: state?.route ?? null,
       upstream: state?.target ?? null,
       bytesIn: state?.bytesIn ?? 0,
       bytesOut: state !== null ? written - state.writtenAtStart : null,
-      latencyMs: Math.max(0, Math.round(reply.elapsedTime * 1000) / 1000),
-      upstreamMs: state?.upstreamMs ?? null,
+      latencyMs,
+      upstreamMs,
+      gatewayMs: Math.max(0, Math.round((latencyMs - (upstreamMs ?? 0)) * 1000) / 1000),
     };
+    if (this.#headers.length > 0) {
+      const h: Record<string, string> = {};
+      for (const [name, secret] of this.#headers) {
+        const v = raw.headers[name];
+        if (v !== undefined) h[name] = secret ? '[REDACTED]' : String(v);
+      }
+      line.headers = h;
+    }
     if (state?.errorCode) line.code = state.errorCode;
-    if (this.logQuery && state?.query) line.query = this.redactQuery(state.query);
+    if (this.#logQuery && state?.query) line.query = this.redactQuery(state.query);
     this.logger.info(line);
   }
 }

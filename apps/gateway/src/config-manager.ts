@@ -30,6 +30,10 @@ export class ConfigManager {
   readonly targetStates = new TargetStateRegistry();
   /** Called after each new runtime snapshot is installed (the health checker and TLS listener follow it). */
   onInstall: ((snapshot: RuntimeSnapshot) => void) | null = null;
+  /** Called when a config version is refused or cannot be loaded (the reload-failure counter). */
+  onReloadFailure: (() => void) | null = null;
+  /** Version label (`spec.version`) of each API of the serving config; the object is kept, `current` swapped. */
+  readonly apiVersions: { current: ReadonlyMap<string, string> } = { current: new Map() };
   /** Consumer index read by auth policies; swapped with each snapshot (and each API-key change). */
   readonly #identity = new IdentityHolder();
   /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
@@ -99,6 +103,7 @@ export class ConfigManager {
       snapshot = await this.source.load();
     } catch (err) {
       this.logger.error({ err }, 'config load failed; keeping the current snapshot');
+      this.onReloadFailure?.();
       return;
     }
     if (this.current !== null && snapshot.version === this.current.version) return;
@@ -106,6 +111,7 @@ export class ConfigManager {
     if (!compiled.ok) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ version: snapshot.version, serving: this.version, issues: compiled.issues }, 'config rejected: it does not compile; the previous snapshot keeps serving');
+      this.onReloadFailure?.();
       return;
     }
     // Built before any swap: a key created or revoked through the admin API bumps the version
@@ -123,8 +129,10 @@ export class ConfigManager {
     } catch (err) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ err, version: snapshot.version, serving: this.version }, 'config rejected: it could not be installed; the previous snapshot keeps serving');
+      this.onReloadFailure?.();
       return;
     }
+    this.apiVersions.current = new Map(snapshot.resources.flatMap((r) => (r.kind === 'Api' ? [[r.metadata.name, r.spec.version] as const] : [])));
     this.onInstall?.(this.current);
     this.logger.info({ version: snapshot.version, hash: compiled.config.hash }, 'config snapshot installed');
     this.#resolveReady();

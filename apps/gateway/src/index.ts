@@ -12,3 +12,6 @@ export * from './health-checker.js';
 export * from './sni.js';
 export * from './tls-server.js';
 export * from './websocket.js';
+export * from './metrics.js';
+export * from './tracing.js';
+export * from './overload.js';

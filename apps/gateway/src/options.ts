@@ -36,6 +36,24 @@ export interface GatewayOptions {
   logQuery?: boolean;
   /** Query parameter names whose values are never logged. */
   sensitiveQueryParams?: readonly string[];
+  /** Request headers to include in the access log (values of credential and sensitive headers redacted). Default none. */
+  logHeaders?: readonly string[];
+  /** Header names logged as `[REDACTED]` on top of Authorization, Cookie, X-API-Key and the like. */
+  sensitiveHeaders?: readonly string[];
+  /** Write access-log lines to this file (appended, asynchronously) instead of the main log. Default '' (main log). */
+  accessLogFile?: string;
+  /** Record Prometheus metrics (served at `/metrics` on the status listener). Default true. */
+  metrics?: boolean;
+  /** Label `tollgate_http_requests_total` by consumer (one series per consumer). Default false. */
+  metricsConsumerLabel?: boolean;
+  /** Add `X-Tollgate-Upstream-Latency` and `X-Tollgate-Latency` (ms) to upstream answers. Default false. */
+  latencyHeaders?: boolean;
+  /** Answer 503 OVERLOADED when the event-loop delay passes this many ms; 0 disables. Default 0. */
+  maxEventLoopDelayMs?: number;
+  /** How often the event-loop delay is sampled (ms). Default 500. */
+  eventLoopSampleMs?: number;
+  /** Node id reported by `/status`. Default: the host name and process id. */
+  nodeId?: string;
 }
 
 /** Options with defaults filled. */
@@ -56,6 +74,15 @@ export const DEFAULT_GATEWAY_OPTIONS: ResolvedGatewayOptions = Object.freeze({
   preserveHost: true,
   accessLog: true,
   logQuery: false,
+  logHeaders: [],
+  sensitiveHeaders: [],
+  accessLogFile: '',
+  metrics: true,
+  metricsConsumerLabel: false,
+  latencyHeaders: false,
+  maxEventLoopDelayMs: 0,
+  eventLoopSampleMs: 500,
+  nodeId: '',
   sensitiveQueryParams: ['api_key', 'apikey', 'key', 'token', 'access_token', 'id_token', 'refresh_token', 'password', 'secret', 'signature', 'sig', 'code'],
 });
 

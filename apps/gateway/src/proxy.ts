@@ -15,6 +15,8 @@ import type { ResolvedGatewayOptions } from './options.js';
 import { mirrorRequest } from './mirror.js';
 import { problemJson, sendGatewayError, sendProblem } from './problem.js';
 import { forwardWithRetries } from './retry.js';
+import { setLatencyHeaders, type GatewayMetrics } from './metrics.js';
+import { injectTrace, startTrace } from './tracing.js';
 import { applyHeaderOps, redirectLocation, rewrittenPath, type RuntimeDestination } from './route-actions.js';
 import type { RuntimeRoute } from './runtime.js';
 
@@ -47,6 +49,10 @@ export interface ProxyDeps {
   readonly manager: ConfigManager;
   readonly options: ResolvedGatewayOptions;
   readonly logger: Logger;
+  /** Access log built by the gateway (file sink, API versions); default: one from the options. */
+  readonly accessLog?: AccessLog | null;
+  /** Prometheus metrics to record each answered request in, or null. */
+  readonly metrics?: GatewayMetrics | null;
 }
 
 /**
@@ -56,7 +62,9 @@ export interface ProxyDeps {
 export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
   const { manager, options, logger } = deps;
   const trusted = new TrustedProxies(options.trustedProxies);
-  const accessLog = options.accessLog ? new AccessLog(logger, options.logQuery, options.sensitiveQueryParams) : null;
+  const accessLog = deps.accessLog !== undefined ? deps.accessLog : options.accessLog ? new AccessLog(logger, { logQuery: options.logQuery, sensitiveParams: options.sensitiveQueryParams }) : null;
+  const metrics = deps.metrics ?? null;
+  const latencyHeaders = options.latencyHeaders;
   const maxBody = options.maxBodyBytes;
   const preserveHost = options.preserveHost;
 
@@ -75,6 +83,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       if (error.code === 'FST_ERR_BAD_URL') sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
       else sendGatewayError(reply, 'BAD_REQUEST', error.message);
+      metrics?.record(request, reply, null);
       accessLog?.write(request, reply, null);
     },
   });
@@ -92,9 +101,10 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (request.tg) request.tg.errorCode = 'INTERNAL_ERROR';
     return void sendGatewayError(reply, 'INTERNAL_ERROR', 'the gateway failed to handle the request');
   });
-  if (accessLog !== null) {
+  if (accessLog !== null || metrics !== null) {
     app.addHook('onResponse', (request, reply, done) => {
-      accessLog.write(request, reply, request.tg);
+      metrics?.record(request, reply, request.tg);
+      accessLog?.write(request, reply, request.tg);
       done();
     });
   }
@@ -142,6 +152,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     state.clientIp = trustForwarding ? trusted.clientIp(peer, typeof xffIn === 'string' ? xffIn : undefined) : peer;
     const hostHeader = headers.host ?? '';
     state.host = hostHeader;
+    state.trace = startTrace(headers.traceparent);
 
     // One reference read: the whole request is served by this snapshot even if a swap happens.
     const snap = manager.current;
@@ -193,6 +204,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') r = await r;
       // Auth policies take credentials out of the query: the access log sees what is forwarded.
       state.query = ctx.query;
+      state.consumer = ctx.consumer?.name ?? null;
       // A refused request's body is never read: close the connection rather than drain it.
       if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
     }
@@ -237,6 +249,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const xfh = headers['x-forwarded-host'];
     out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
     out['x-request-id'] = String(request.id);
+    injectTrace(out, state.trace);
     const fixedHost = actions.hostRewrite ?? (preserveHost && hostHeader !== '' ? hostHeader : null);
 
     const strip = route.stripPrefix;
@@ -289,6 +302,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
 
     const resHeaders = clientResponseHeaders(res.headers);
     resHeaders['x-request-id'] = String(request.id);
+    if (latencyHeaders) setLatencyHeaders(resHeaders, reply.elapsedTime, state);
     if (actions.responseHeaders !== null) applyHeaderOps(resHeaders, actions.responseHeaders);
     if (route.response !== null) {
       ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);

@@ -1,0 +1,193 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestState } from './access-log.js';
+import type { RuntimeSnapshot } from './runtime.js';
+
+/** Label value of `api` and `route` for requests that matched no route (keeps cardinality bounded). */
+export const NO_ROUTE = '(none)';
+
+/** Methods that get their own label value; any other method is counted as `OTHER`. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** Seconds: from 1 ms to 60 s, dense where API latencies usually are. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Stable error codes of authentication and authorization refusals (policies), the `reason` label. */
+export const AUTH_FAILURE_CODES = ['AUTH_REQUIRED', 'INVALID_CREDENTIAL', 'CLAIM_MISMATCH', 'INSUFFICIENT_SCOPE', 'ACL_DENIED'] as const;
+
+/** Options of {@link GatewayMetrics}. */
+export interface MetricsOptions {
+  /** Add a `consumer` label to `tollgate_http_requests_total` (one series per consumer: mind cardinality). */
+  consumerLabel?: boolean;
+  /** Also export Node process metrics (`process_*`, `nodejs_*`). Default true. */
+  processMetrics?: boolean;
+  /** Version of the serving snapshot (-1 before the first), read at scrape time. */
+  configVersion?: () => number;
+}
+
+type CounterChild = ReturnType<Counter<string>['labels']>;
+type HistogramChild = ReturnType<Histogram<string>['labels']>;
+
+/** Labelled children of one route, made once so recording a request does no label lookups. */
+interface RouteChildren {
+  readonly labels: { api: string; api_version: string; route: string };
+  readonly total: HistogramChild;
+  readonly upstream: HistogramChild;
+  readonly gateway: HistogramChild;
+  /** By method, then source (0 gateway, 1 upstream), then status code. */
+  readonly requests: Map<string, [Map<number, CounterChild>, Map<number, CounterChild>]>;
+}
+
+/**
+ * The gateway's Prometheus metrics (prom-client), in base units and prefixed `tollgate_`.
+ * Recording a request costs a few Map lookups and increments: label children are cached per
+ * route and dropped when a new snapshot is installed (an API version may have changed).
+ */
+export class GatewayMetrics {
+  /** The registry `/metrics` serializes. */
+  readonly registry = new Registry();
+  readonly #consumerLabel: boolean;
+  readonly #requests: Counter<string>;
+  readonly #duration: Histogram<string>;
+  readonly #upstreamDuration: Histogram<string>;
+  readonly #gatewayDuration: Histogram<string>;
+  readonly #bytesIn: CounterChild;
+  readonly #bytesOut: CounterChild;
+  readonly #rateLimited: Counter<string>;
+  readonly #authFailures = new Map<string, CounterChild>();
+  readonly #reloadFailures: Counter<string>;
+  readonly #datastore: Gauge<string>;
+  #routes = new Map<string, Map<string, RouteChildren>>();
+  #apiVersions: ReadonlyMap<string, string> = new Map();
+  #snapshot: RuntimeSnapshot | null = null;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    this.#consumerLabel = options.consumerLabel === true;
+    const requestLabels = ['api', 'api_version', 'route', 'method', 'code', 'source'];
+    if (this.#consumerLabel) requestLabels.push('consumer');
+    this.#requests = new Counter({ name: 'tollgate_http_requests_total', help: 'Requests answered, by route, method, status code and who produced the status (gateway or upstream).', labelNames: requestLabels, registers });
+    const hl = ['api', 'api_version', 'route'];
+    this.#duration = new Histogram({ name: 'tollgate_request_duration_seconds', help: 'Time from the request head to the last response byte.', labelNames: hl, buckets: DURATION_BUCKETS, registers });
+    this.#upstreamDuration = new Histogram({ name: 'tollgate_upstream_duration_seconds', help: 'Time from forwarding to the upstream response headers (all tries), for forwarded requests.', labelNames: hl, buckets: DURATION_BUCKETS, registers });
+    this.#gatewayDuration = new Histogram({ name: 'tollgate_gateway_duration_seconds', help: 'Time spent in Tollgate itself: total duration minus upstream duration.', labelNames: hl, buckets: DURATION_BUCKETS, registers });
+    const bandwidth = new Counter({ name: 'tollgate_bandwidth_bytes_total', help: 'Bytes of request bodies received (ingress) and of responses written (egress).', labelNames: ['direction'], registers });
+    this.#bytesIn = bandwidth.labels('ingress');
+    this.#bytesOut = bandwidth.labels('egress');
+    this.#rateLimited = new Counter({ name: 'tollgate_rate_limited_total', help: 'Requests refused with 429 by the gateway.', labelNames: ['api', 'route'], registers });
+    const auth = new Counter({ name: 'tollgate_auth_failures_total', help: 'Requests refused by authentication or authorization policies, by error code.', labelNames: ['reason'], registers });
+    for (const code of AUTH_FAILURE_CODES) this.#authFailures.set(code, auth.labels(code.toLowerCase()));
+    const versionOf = options.configVersion ?? (() => this.#snapshot?.version ?? -1);
+    new Gauge({
+      name: 'tollgate_config_version',
+      help: 'Version of the serving configuration snapshot (-1 before the first).',
+      registers,
+      collect() {
+        this.set(versionOf());
+      },
+    });
+    this.#reloadFailures = new Counter({ name: 'tollgate_config_reload_failures_total', help: 'Configuration versions refused (did not compile or install) or that failed to load.', registers });
+    this.#datastore = new Gauge({ name: 'tollgate_datastore_reachable', help: '1 when the last background probe of the store succeeded, 0 otherwise.', labelNames: ['store'], registers });
+    // Read at scrape time from the live target states: nothing to do per request or per probe.
+    const metrics = this;
+    new Gauge({
+      name: 'tollgate_upstream_target_health',
+      help: '1 when the target may receive traffic (actively healthy and not ejected), 0 otherwise.',
+      labelNames: ['upstream', 'target'],
+      registers,
+      collect() {
+        this.reset();
+        const snap = metrics.#snapshot;
+        if (snap === null) return;
+        const now = Date.now();
+        for (const [name, u] of snap.upstreams) for (const t of u.targets) this.labels(name, t.origin).set(t.state.available(now) ? 1 : 0);
+      },
+    });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Follows a newly installed snapshot (target health, fresh label cache). */
+  install(snapshot: RuntimeSnapshot, apiVersions: ReadonlyMap<string, string>): void {
+    this.#snapshot = snapshot;
+    this.#apiVersions = apiVersions;
+    this.#routes = new Map();
+  }
+
+  /** Counts a configuration version that was refused or could not be loaded. */
+  reloadFailed(): void {
+    this.#reloadFailures.inc();
+  }
+
+  /** Records the result of a background store probe. */
+  setDatastoreReachable(store: 'postgres' | 'redis', reachable: boolean): void {
+    this.#datastore.labels(store).set(reachable ? 1 : 0);
+  }
+
+  #children(api: string, route: string): RouteChildren {
+    let byRoute = this.#routes.get(api);
+    if (byRoute === undefined) this.#routes.set(api, (byRoute = new Map()));
+    let c = byRoute.get(route);
+    if (c === undefined) {
+      const labels = { api, api_version: api === NO_ROUTE ? '' : (this.#apiVersions.get(api) ?? ''), route };
+      c = { labels, total: this.#duration.labels(labels), upstream: this.#upstreamDuration.labels(labels), gateway: this.#gatewayDuration.labels(labels), requests: new Map() };
+      byRoute.set(route, c);
+    }
+    return c;
+  }
+
+  /**
+   * Records one answered request. The status is the upstream's when the upstream answered and
+   * the gateway generated no error; otherwise (errors, policy refusals, redirects, direct
+   * responses) the gateway produced it, as Kong's `source` label.
+   */
+  record(request: FastifyRequest, reply: FastifyReply, state: RequestState | null): void {
+    const api = state?.api ?? NO_ROUTE;
+    const route = state?.route ?? NO_ROUTE;
+    const c = this.#children(api, route);
+    const raw = request.raw;
+    const method = KNOWN_METHODS.has(raw.method ?? '') ? (raw.method as string) : 'OTHER';
+    const code = reply.statusCode;
+    const fromUpstream = state !== null && state.upstreamMs !== null && state.errorCode === null;
+    if (this.#consumerLabel) {
+      this.#requests.inc({ ...c.labels, method, code, source: fromUpstream ? 'upstream' : 'gateway', consumer: state?.consumer ?? '' });
+    } else {
+      let bySource = c.requests.get(method);
+      if (bySource === undefined) c.requests.set(method, (bySource = [new Map(), new Map()]));
+      const byCode = bySource[fromUpstream ? 1 : 0];
+      let child = byCode.get(code);
+      if (child === undefined) byCode.set(code, (child = this.#requests.labels({ ...c.labels, method, code, source: fromUpstream ? 'upstream' : 'gateway' })));
+      child.inc();
+    }
+    const totalS = Math.max(0, reply.elapsedTime / 1000);
+    c.total.observe(totalS);
+    const upstreamS = state?.upstreamMs != null ? state.upstreamMs / 1000 : 0;
+    if (state?.upstreamMs != null) c.upstream.observe(upstreamS);
+    c.gateway.observe(Math.max(0, totalS - upstreamS));
+    if (state !== null) {
+      if (state.bytesIn > 0) this.#bytesIn.inc(state.bytesIn);
+      const out = (raw.socket?.bytesWritten ?? 0) - state.writtenAtStart;
+      if (out > 0) this.#bytesOut.inc(out);
+      if (state.errorCode !== null) {
+        const auth = this.#authFailures.get(state.errorCode);
+        if (auth !== undefined) auth.inc();
+      }
+    }
+    if (code === 429 && !fromUpstream) this.#rateLimited.inc({ api, route });
+  }
+
+  /** The text exposition of every metric. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/**
+ * Opt-in latency headers on upstream answers, in ms (as Kong's `X-Kong-Upstream-Latency` and
+ * `X-Kong-Proxy-Latency`): time to the upstream's response headers, and time spent in Tollgate
+ * until then.
+ */
+export function setLatencyHeaders(headers: Record<string, string | string[] | undefined>, elapsedMs: number, state: RequestState): void {
+  const upstreamMs = state.upstreamMs ?? 0;
+  headers['x-tollgate-upstream-latency'] = String(Math.round(upstreamMs));
+  headers['x-tollgate-latency'] = String(Math.max(0, Math.round(elapsedMs - upstreamMs)));
+}
