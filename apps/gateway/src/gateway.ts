@@ -149,7 +149,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       // Upstream exchanges still open (their clients are gone after a cut) get what is left of the budget.
       await pools.closeAll(Math.max(0, deadline - Date.now()));
       await status.close();
-      if (accessLogger !== logger) accessLogger.flush();
+      if (accessLogger !== logger) await new Promise<void>((resolve) => accessLogger.flush(() => resolve()));
       await fallbackCounters.close();
     })();
     return closing;
