@@ -1,0 +1,140 @@
+import { API_VERSION, type ApiResource, type CertificateResource, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
+import { BackendRegistry } from './backends.js';
+import { DocReader, type ImportWarning } from './context.js';
+import { readDestinationRule, readServiceEntry } from './istio-backends.js';
+import { readGateway, type ServedGateway } from './istio-gateway.js';
+import { readVirtualService } from './istio-virtual-service.js';
+import { readEndpointSlice, readEndpoints, readIngress, readSecret, readService, type TlsSecret } from './kubernetes.js';
+
+/** Which foreign objects Tollgate serves. */
+export interface ImportOptions {
+  /** Ingress classes served (annotation `kubernetes.io/ingress.class` or `ingressClassName`); default `istio`, `tollgate`. */
+  ingressClasses?: readonly string[];
+  /** Labels of this gateway, matched by Istio Gateway `selector`; default `istio: ingressgateway`. */
+  gatewayLabels?: Readonly<Record<string, string>>;
+}
+
+/** Result of an import: Tollgate documents (own ones passed through, foreign ones translated). */
+export interface ImportResult {
+  /** Documents to validate: Tollgate's own, then generated ones carrying the index of their source document. */
+  documents: SourceDocument[];
+  /** The generated resources (before validation and defaults). */
+  resources: Resource[];
+  warnings: ImportWarning[];
+  /** Malformed or untranslatable foreign documents; when not empty nothing may be applied. */
+  issues: ConfigIssue[];
+}
+
+export const DEFAULT_INGRESS_CLASSES = ['istio', 'tollgate'] as const;
+export const DEFAULT_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio: 'ingressgateway' };
+
+const ISTIO_NETWORKING = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;
+/** Kinds that would change who may call an API: refused until translated, never served without their policy. */
+const SECURITY_KINDS = new Set(['RequestAuthentication', 'AuthorizationPolicy']);
+
+type Handler = 'secret' | 'service' | 'endpoints' | 'endpointslice' | 'serviceentry' | 'destinationrule' | 'gateway' | 'ingress' | 'virtualservice';
+
+/** Order of translation: what a kind refers to is read before it. */
+const PHASES: Handler[] = ['secret', 'service', 'endpoints', 'endpointslice', 'serviceentry', 'destinationrule', 'gateway', 'ingress', 'virtualservice'];
+
+function handlerOf(apiVersion: string, kind: string): Handler | undefined {
+  if (apiVersion === 'v1' && kind === 'Secret') return 'secret';
+  if (apiVersion === 'v1' && kind === 'Service') return 'service';
+  if (apiVersion === 'v1' && kind === 'Endpoints') return 'endpoints';
+  if (apiVersion === 'discovery.k8s.io/v1' && kind === 'EndpointSlice') return 'endpointslice';
+  if ((apiVersion === 'networking.k8s.io/v1' || apiVersion === 'networking.k8s.io/v1beta1' || apiVersion === 'extensions/v1beta1') && kind === 'Ingress') return 'ingress';
+  if (ISTIO_NETWORKING.test(apiVersion)) {
+    const k = ({ Gateway: 'gateway', VirtualService: 'virtualservice', DestinationRule: 'destinationrule', ServiceEntry: 'serviceentry' } as const)[kind as 'Gateway'];
+    return k;
+  }
+  return undefined;
+}
+
+/** True for apiVersions of Kubernetes and Istio, whose unsupported kinds are warned about rather than refused. */
+function isKnownForeignGroup(apiVersion: string): boolean {
+  return /^(v1|apps\/v1|batch\/v1|[a-z0-9.-]+\.k8s\.io\/[a-z0-9]+|[a-z0-9.-]+\.istio\.io\/[a-z0-9]+|extensions\/v1beta1|policy\/v1)$/.test(apiVersion);
+}
+
+/**
+ * Translates Kubernetes and Istio documents into Tollgate resources and passes Tollgate's own
+ * documents through. Pure: the same input always yields the same names and resources.
+ */
+export function importDocuments(documents: readonly SourceDocument[], options: ImportOptions = {}): ImportResult {
+  const warnings: ImportWarning[] = [];
+  const issues: ConfigIssue[] = [];
+  const own: SourceDocument[] = [];
+  const foreign: Array<{ doc: SourceDocument; handler: Handler; value: Record<string, unknown>; reader: DocReader }> = [];
+  for (const doc of documents) {
+    const v = doc.value as Record<string, unknown> | null;
+    const apiVersion = v && typeof v === 'object' && typeof v.apiVersion === 'string' ? v.apiVersion : undefined;
+    if (!v || typeof v !== 'object' || Array.isArray(v) || apiVersion === undefined || apiVersion === API_VERSION) {
+      own.push(doc);
+      continue;
+    }
+    const kind = typeof v.kind === 'string' ? v.kind : '';
+    const metadata = v.metadata as Record<string, unknown> | undefined;
+    const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
+    const reader = new DocReader(doc, `${kind}/${name ?? ''}`, warnings, issues);
+    if (name === undefined || name === '') {
+      reader.error(['metadata', 'name'], 'metadata.name is required', 'invalid_document');
+      continue;
+    }
+    const handler = handlerOf(apiVersion, kind);
+    if (handler) {
+      foreign.push({ doc, handler, value: v, reader });
+      continue;
+    }
+    if (SECURITY_KINDS.has(kind)) {
+      // Serving the routes without the policy would open them; refusing is the safe reading.
+      reader.error(['kind'], `${kind} is not translated by Tollgate yet; use Tollgate's jwt-auth and acl policies`, 'unsupported_kind');
+    } else if (isKnownForeignGroup(apiVersion)) {
+      reader.warn(['kind'], `${apiVersion} ${kind} is not used by Tollgate and is ignored`);
+    } else {
+      own.push(doc);
+    }
+  }
+  const backends = new BackendRegistry();
+  const secrets = new Map<string, TlsSecret>();
+  const gateways = new Map<string, ServedGateway | undefined>();
+  const apis: ApiResource[] = [];
+  const certificates: CertificateResource[] = [];
+  const ingressOptions = { ingressClasses: options.ingressClasses ?? DEFAULT_INGRESS_CLASSES };
+  const labels = options.gatewayLabels ?? DEFAULT_GATEWAY_LABELS;
+  const origin = new Map<string, SourceDocument>();
+  const note = (before: number, list: Resource[], doc: SourceDocument) => list.slice(before).forEach((r) => origin.set(`${r.kind}/${r.metadata.name}`, doc));
+  for (const phase of PHASES) {
+    for (const f of foreign.filter((x) => x.handler === phase)) {
+      const { reader: r, value: v, doc } = f;
+      const a = apis.length;
+      const c = certificates.length;
+      switch (phase) {
+        case 'secret': readSecret(r, v, secrets); break;
+        case 'service': readService(r, v, backends); break;
+        case 'endpoints': readEndpoints(r, v, backends); break;
+        case 'endpointslice': readEndpointSlice(r, v, backends); break;
+        case 'serviceentry': readServiceEntry(r, v, backends); break;
+        case 'destinationrule': readDestinationRule(r, v, backends); break;
+        case 'gateway': gateways.set((v.metadata as { name: string }).name, readGateway(r, v, labels, secrets, certificates)); break;
+        case 'ingress': readIngress(r, v, ingressOptions, backends, secrets, { apis, certificates }); break;
+        case 'virtualservice': readVirtualService(r, v, gateways, backends, apis); break;
+      }
+      note(a, apis, doc);
+      note(c, certificates, doc);
+    }
+  }
+  const upstreams = backends.upstreams((host, port, source) => {
+    const f = foreign.find((x) => `${(x.value.kind as string)}/${(x.value.metadata as { name: string }).name}` === source);
+    if (f) f.reader.warn([], `no endpoints say where ${host} port ${port} runs (add Endpoints, an EndpointSlice or ServiceEntry endpoints); no Upstream is generated for it`);
+  });
+  for (const u of upstreams) {
+    const source = u.metadata.labels['tollgate.dev/source'];
+    const f = foreign.find((x) => `${(x.value.kind as string)}/${(x.value.metadata as { name: string }).name}` === source);
+    if (f) origin.set(`Upstream/${u.metadata.name}`, f.doc);
+  }
+  const resources: Resource[] = [...upstreams, ...certificates, ...apis];
+  const generated: SourceDocument[] = resources.map((r) => ({ index: origin.get(`${r.kind}/${r.metadata.name}`)?.index ?? 0, value: r }));
+  // Reported in document order (translation runs in dependency order); stable within a document.
+  warnings.sort((a, b) => a.document - b.document);
+  issues.sort((a, b) => (a.document ?? 0) - (b.document ?? 0));
+  return { documents: [...own, ...generated], resources, warnings, issues };
+}

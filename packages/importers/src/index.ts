@@ -1,0 +1,4 @@
+export * from './context.js';
+export * from './backends.js';
+export * from './import.js';
+export * from './export.js';
