@@ -11,9 +11,13 @@ function ctx(ip = '192.0.2.1', headers: Record<string, string> = {}, consumer: s
   return c;
 }
 
+/** Like the runtime: one instance for the access phase and another for the response phase. */
 function build(config: unknown, clock: { t: number }, counters?: LimitCounters) {
   const store = createMemoryCounterStore({ now: () => clock.t });
-  return rateLimit.build(rateLimitSchema.parse(config), { logger, counters: counters ?? store, fallbackCounters: createMemoryCounterStore({ now: () => clock.t }), now: () => clock.t });
+  const deps = { logger, counters: counters ?? store, fallbackCounters: createMemoryCounterStore({ now: () => clock.t }), now: () => clock.t };
+  const access = rateLimit.build(rateLimitSchema.parse(config), deps);
+  const response = rateLimit.build(rateLimitSchema.parse(config), deps);
+  return { access: access.access, response: response.response };
 }
 
 async function call(p: ReturnType<typeof build>, c: RequestContext): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; reply?: PolicyReply }> {

@@ -50,6 +50,12 @@ function localCounters(): LimitCounters {
   return processFallback;
 }
 
+/**
+ * Headers for the response of a request that passed, by request. Module-level because the runtime
+ * builds a separate instance per phase: the access instance records, the response instance applies.
+ */
+const pending = new WeakMap<PolicyContext, Record<string, string>>();
+
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
 /** Structured-field string (RFC 8941 §3.3.3): the policy names are plain tokens, quoted. */
@@ -78,7 +84,6 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
       ...windows.map((w) => `${sfString(w.label)};q=${w.limit};w=${w.ms / 1000}`),
       ...(quota ? [`${sfString(`${config.name}-month`)};q=${quota.limit}`] : []),
     ].join(', ');
-    const pending = new WeakMap<PolicyContext, Record<string, string>>();
     let degraded = false;
 
     const subject = (ctx: PolicyContext): string => {
@@ -189,7 +194,9 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
           }
         }
         if (!o.allowed) return refusal(o, config.cost);
-        pending.set(ctx, headersOf(o));
+        const own = headersOf(o);
+        const earlier = pending.get(ctx);
+        pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
         return undefined;
       },
       response(ctx, res) {
