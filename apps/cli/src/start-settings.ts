@@ -1,6 +1,16 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((s) => (s === undefined || s === '' ? fallback : s === 'true' || s === '1'));
+const list = () =>
+  z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 const optionalUrl = (schemes: string[]) =>
   z
@@ -38,6 +48,15 @@ export const settingsSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
     .describe('Comma-separated addresses/CIDRs whose X-Forwarded-* headers are trusted.'),
+  METRICS: flag(true).describe('Serve Prometheus metrics at /metrics on the status listener.'),
+  METRICS_CONSUMER_LABEL: flag(false).describe('Label tollgate_http_requests_total by consumer (one series per consumer: mind cardinality).'),
+  ACCESS_LOG: flag(true).describe('Write one JSON access-log line per request.'),
+  ACCESS_LOG_FILE: z.string().default('').describe('Append access-log lines to this file (asynchronously) instead of stdout.'),
+  LOG_HEADERS: list().describe('Comma-separated request headers to include in the access log.'),
+  SENSITIVE_HEADERS: list().describe('Comma-separated headers logged as [REDACTED] (Authorization, Cookie, X-API-Key and the like always are).'),
+  LATENCY_HEADERS: flag(false).describe('Add X-Tollgate-Upstream-Latency and X-Tollgate-Latency (ms) to proxied responses.'),
+  MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000).describe('Answer 503 OVERLOADED while the event-loop delay exceeds this (ms); 0 disables.'),
+  NODE_ID: z.string().default('').describe('Node id shown by /status; default host name and process id.'),
 });
 
 export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; adminHost: string };

@@ -161,7 +161,25 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
     source: config,
     counters,
     logger: log.child({ component: 'gateway' }),
-    options: { configPollMs: settings.CONFIG_POLL_MS, drainTimeoutMs: settings.DRAIN_TIMEOUT_MS, trustedProxies: settings.TRUSTED_PROXIES },
+    options: {
+      configPollMs: settings.CONFIG_POLL_MS,
+      drainTimeoutMs: settings.DRAIN_TIMEOUT_MS,
+      trustedProxies: settings.TRUSTED_PROXIES,
+      metrics: settings.METRICS,
+      metricsConsumerLabel: settings.METRICS_CONSUMER_LABEL,
+      accessLog: settings.ACCESS_LOG,
+      accessLogFile: settings.ACCESS_LOG_FILE,
+      logHeaders: settings.LOG_HEADERS,
+      sensitiveHeaders: settings.SENSITIVE_HEADERS,
+      latencyHeaders: settings.LATENCY_HEADERS,
+      maxEventLoopDelayMs: settings.MAX_EVENT_LOOP_DELAY_MS,
+      nodeId: settings.NODE_ID,
+    },
+    // Probed in the background (never per request) for tollgate_datastore_reachable and /status.
+    storeProbes: {
+      ...(settings.DATABASE_URL ? { postgres: () => config.version().then(() => true) } : {}),
+      ...(settings.REDIS_URL ? { redis: () => counters.ping() } : {}),
+    },
   });
   closers.push({ name: 'gateway', close: () => gateway.close() });
   await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });
