@@ -1,5 +1,6 @@
 import { hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocuments, KIND_SCHEMAS, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
+import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
 import { ProblemError } from './problem.js';
 
 /** Media types accepted for YAML bodies (RFC 9512 registers `application/yaml`; the others are common in the wild). */
@@ -47,13 +48,15 @@ export class YamlText {
 export interface SubmittedResources {
   resources: Resource[];
   documents: SourceDocument[];
+  /** What Kubernetes / Istio documents asked for that Tollgate does not implement. */
+  warnings: ImportWarning[];
 }
 
 /**
  * Turns a request body (YAML text or parsed JSON) into validated resources. Syntax errors are
  * 400 INVALID_BODY (the input is not a document at all); model violations are 422 INVALID_CONFIG.
  */
-export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>): Promise<SubmittedResources> {
+export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>, importOptions: ImportOptions = {}): Promise<SubmittedResources> {
   let documents: SourceDocument[];
   if (body instanceof YamlText) {
     const parsed = parseYamlDocuments(body.text);
@@ -64,11 +67,15 @@ export async function readResources(body: unknown, config: Pick<ConfigStore, 'ge
   } else {
     documents = jsonDocuments(body);
   }
+  // Kubernetes and Istio documents become Tollgate documents here, before the model sees them.
+  const imported = importDocuments(documents, importOptions);
+  if (imported.issues.length > 0) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', imported.issues), { errors: imported.issues });
+  documents = imported.documents;
   await restoreRedactedSecrets(documents, config);
   const result = validateDocuments(documents);
   if (!result.ok) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', result.issues), { errors: result.issues });
   // Declared plaintext API keys become digests here, before anything is stored, compared or echoed.
-  return { resources: result.resources.map(hashDeclaredKeys), documents };
+  return { resources: result.resources.map(hashDeclaredKeys), documents, warnings: imported.warnings };
 }
 
 /** Like readResources, for endpoints that take exactly one resource. */
@@ -105,7 +112,7 @@ export function parsePath(path: string): PropertyKey[] {
  * Wraps a set validator so that issues about submitted resources (identified by `Kind/name`)
  * name the document index and YAML line the operator has to fix.
  */
-export function locateIssues(validate: SetValidator, submitted: SubmittedResources): SetValidator {
+export function locateIssues(validate: SetValidator, submitted: Pick<SubmittedResources, 'resources' | 'documents'>): SetValidator {
   const byKey = new Map<string, SourceDocument>();
   submitted.resources.forEach((r, i) => {
     const doc = submitted.documents[i];

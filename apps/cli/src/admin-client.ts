@@ -35,6 +35,8 @@ export interface ApplyResult {
   version: number;
   dryRun: boolean;
   changes: ConfigChange[];
+  /** Fields of imported Kubernetes / Istio documents that Tollgate ignores. */
+  warnings?: Array<{ document: number; resource: string; path: string; message: string }>;
 }
 
 /** A resource document, as `GET /config?format=json` returns it. */
@@ -52,8 +54,8 @@ export class AdminClient {
   constructor(private readonly connection: AdminConnection) {}
 
   /** `POST /config` with YAML. */
-  async applyYaml(yaml: string, options: { dryRun: boolean; prune: boolean }): Promise<ApplyResult> {
-    const query = new URLSearchParams({ dryRun: String(options.dryRun), prune: String(options.prune) });
+  async applyYaml(yaml: string, options: { dryRun: boolean; prune: boolean; strict?: boolean }): Promise<ApplyResult> {
+    const query = new URLSearchParams({ dryRun: String(options.dryRun), prune: String(options.prune), ...(options.strict ? { strict: 'true' } : {}) });
     const res = await this.send('POST', `/config?${query}`, { body: yaml, contentType: 'application/yaml' });
     return (await res.json()) as ApplyResult;
   }

@@ -1,3 +1,4 @@
+import { stringify } from 'yaml';
 import type { ApiResource, Resource, Route, UpstreamResource } from '@tollgate/model';
 
 /** A foreign document written by `exportAs`. */
@@ -163,4 +164,9 @@ export function exportAs(resources: readonly Resource[], format: 'istio' | 'k8s'
     }
   }
   return { documents, warnings };
+}
+
+/** Multi-document YAML of exported documents, in the order given. */
+export function foreignYaml(documents: readonly ForeignDocument[]): string {
+  return documents.map((d) => `---\n${stringify(d, { aliasDuplicateObjects: false })}`).join('');
 }

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RESOURCE_KINDS, documentSchema, toYaml, sortResources } from '@tollgate/model';
 import { ApplyRejectedError } from '@tollgate/stores';
+import type { ImportOptions } from '@tollgate/importers';
 import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
 import { locateIssues, readResources, summarize, toDocument } from '../documents.js';
@@ -24,18 +25,32 @@ export const applyBodySchema = z
 /** `POST /config` query. */
 export const applyQuerySchema = z.strictObject({
   dryRun: flag.describe('Validate and report the changes without committing them.'),
+  strict: flag.describe('Reject the apply (422) when Kubernetes / Istio documents use fields Tollgate does not implement, instead of warning.'),
   prune: flag.describe('Delete stored resources that are not in the body (like `decK sync`).'),
 });
 
 /** `GET /config` query. */
 export const exportQuerySchema = z.strictObject({ format: z.enum(['yaml', 'json']).default('yaml') });
 
+/** Response of `POST /config`: the changes, and what imported Kubernetes / Istio documents asked for that Tollgate ignores. */
+export const applyWithWarningsSchema = applyResponseSchema.extend({
+  warnings: z.array(z.object({ document: z.number().int(), resource: z.string(), path: z.string(), message: z.string() })).describe('Fields of Kubernetes / Istio documents Tollgate does not implement (see docs/importers.md); `strict=true` makes them errors.'),
+});
+
 /** Response of `POST /config`. */
-export type ApplyResponse = z.infer<typeof applyResponseSchema>;
+export type ApplyResponse = z.infer<typeof applyWithWarningsSchema>;
+
+/** Import options from the environment: served ingress classes (comma list) and Istio gateway labels (`k=v,k=v`). */
+function importOptionsFromEnv(env: NodeJS.ProcessEnv): ImportOptions {
+  const classes = env.TOLLGATE_INGRESS_CLASSES?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const labels = env.TOLLGATE_GATEWAY_LABELS?.split(',').map((s) => s.trim().split('=')).filter((kv): kv is [string, string] => kv.length === 2 && kv[0] !== '');
+  return { ...(classes && classes.length > 0 ? { ingressClasses: classes } : {}), ...(labels && labels.length > 0 ? { gatewayLabels: Object.fromEntries(labels) } : {}) };
+}
 
 /** `POST /config` (declarative apply, all or nothing) and `GET /config` (export). */
 export function register(app: FastifyInstance, ctx: AdminContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const importOptions = importOptionsFromEnv(process.env);
 
   r.post(
     '/config',
@@ -45,18 +60,22 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         summary: 'Apply a set of documents in one transaction',
         querystring: applyQuerySchema,
         body: applyBodySchema,
-        response: { 200: applyResponseSchema, 413: problemSchema, 415: problemSchema, 422: problemSchema, ...errorResponses },
+        response: { 200: applyWithWarningsSchema, 413: problemSchema, 415: problemSchema, 422: problemSchema, ...errorResponses },
       },
     },
     async (request): Promise<ApplyResponse> => {
-      const submitted = await readResources(request.body as unknown, ctx.config);
-      const { dryRun, prune } = request.query;
+      const submitted = await readResources(request.body as unknown, ctx.config, importOptions);
+      const { dryRun, prune, strict } = request.query;
+      if (strict && submitted.warnings.length > 0) {
+        const errors = submitted.warnings.map((w) => ({ code: 'unsupported_field', ...w }));
+        throw new ProblemError('INVALID_CONFIG', summarize('strict apply: the documents use fields Tollgate does not implement', errors), { errors });
+      }
       try {
         const audit = auditContext(request);
         const result = await ctx.config.apply(submitted.resources, { prune, dryRun, validate: locateIssues(ctx.validate, submitted), ...(audit ? { audit } : {}) });
         // A dry run commits nothing, its audit entry included; the onSend hook records it instead.
         if (!dryRun) auditWritten(request);
-        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })) };
+        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), warnings: submitted.warnings };
       } catch (error) {
         if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_CONFIG', summarize('the resulting configuration is invalid', error.issues), { errors: error.issues });
         throw error;

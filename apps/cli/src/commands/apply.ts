@@ -21,12 +21,15 @@ export function registerApply(program: Command): void {
     .requiredOption('-f, --filename <file>', 'YAML file to apply, or - for stdin (repeatable)', collect, [])
     .option('--dry-run', 'show what would change without changing anything', false)
     .option('--prune', 'delete resources that are not in the files', false)
-    .action(async (options: { filename: string[]; dryRun: boolean; prune: boolean }, command: Command) => {
+    .option('--strict', 'fail when Kubernetes / Istio documents use fields Tollgate does not implement', false)
+    .action(async (options: { filename: string[]; dryRun: boolean; prune: boolean; strict: boolean }, command: Command) => {
       const input = await readInputs(options.filename);
       const client = new AdminClient(connectionOf(command));
       try {
-        const result = await client.applyYaml(input.yaml, { dryRun: options.dryRun, prune: options.prune });
+        const result = await client.applyYaml(input.yaml, { dryRun: options.dryRun, prune: options.prune, strict: options.strict });
         for (const change of result.changes) process.stdout.write(`${formatChange(change, result.dryRun)}\n`);
+        // Warnings go to stderr so stdout stays the list of changes (kubectl prints its warnings there too).
+        for (const w of result.warnings ?? []) process.stderr.write(`Warning: document ${w.document} ${w.resource}: ${w.path ? `${w.path}: ` : ''}${w.message}\n`);
       } catch (error) {
         if (error instanceof ProblemResponseError) {
           process.stderr.write(formatProblem(error.problem, input));
