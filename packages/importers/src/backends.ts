@@ -25,6 +25,15 @@ export interface DestinationPolicy {
   https: boolean;
 }
 
+/**
+ * Cluster-local names of a Kubernetes Service (`reviews.default.svc.cluster.local`,
+ * `reviews.default.svc`) all mean the short name `reviews` (Kubernetes DNS for Services).
+ */
+export function canonicalHost(host: string): string {
+  const h = host.toLowerCase();
+  return /\.svc(\.cluster\.local)?$/.test(h) ? (h.split('.')[0] ?? h) : h;
+}
+
 /** Name of the Upstream generated for backend `host` port `port`: deterministic, so re-applying updates in place. */
 export function upstreamName(host: string, port: number): string {
   return `svc-${slug(host)}-${port}`;
@@ -41,20 +50,19 @@ export class BackendRegistry {
 
   /** The key a destination host is known under. */
   key(host: string): string {
-    const h = host.toLowerCase();
+    const h = canonicalHost(host);
     if (this.#ports.has(h)) return h;
-    const short = h.replace(/\.svc\.cluster\.local$/, '').replace(/\.svc$/, '');
-    const first = short.split('.')[0] ?? short;
     // `name.namespace` is the Kubernetes short form of a Service in another namespace.
-    if (short.split('.').length <= 2 && this.#ports.has(first)) return first;
-    return short === h ? h : first;
+    const first = h.split('.')[0] ?? h;
+    if (h.split('.').length === 2 && this.#ports.has(first)) return first;
+    return h;
   }
 
   /** Declares a port of a backend (Service or ServiceEntry); endpoints may follow. */
   declarePort(host: string, port: BackendPort): void {
-    const list = this.#ports.get(host.toLowerCase()) ?? [];
+    const list = this.#ports.get(canonicalHost(host)) ?? [];
     if (!list.some((p) => p.number === port.number)) list.push(port);
-    this.#ports.set(host.toLowerCase(), list);
+    this.#ports.set(canonicalHost(host), list);
   }
 
   ports(host: string): BackendPort[] {
@@ -63,7 +71,7 @@ export class BackendRegistry {
 
   /** Adds endpoints to the port of `host` named `portName` (or its only port). */
   addEndpoints(host: string, portName: string | undefined, targetPort: number, addresses: Endpoint['labels'][] | string[], reader: DocReader, path: (string | number)[]): void {
-    const ports = this.#ports.get(host.toLowerCase());
+    const ports = this.#ports.get(canonicalHost(host));
     if (!ports) {
       reader.error(path, `no Service "${host}" in this set: endpoints need their Service (its ports say which port routes use)`, 'unknown_service');
       return;
@@ -81,16 +89,16 @@ export class BackendRegistry {
 
   /** Adds one endpoint with labels (ServiceEntry). */
   addEndpoint(host: string, portNumber: number, endpoint: Endpoint): void {
-    const port = this.#ports.get(host.toLowerCase())?.find((p) => p.number === portNumber);
+    const port = this.#ports.get(canonicalHost(host))?.find((p) => p.number === portNumber);
     if (port && !port.endpoints.some((e) => e.url === endpoint.url)) port.endpoints.push(endpoint);
   }
 
   setPolicy(host: string, policy: DestinationPolicy): void {
-    this.#policies.set(host.toLowerCase(), policy);
+    this.#policies.set(this.key(host), policy);
   }
 
   policy(host: string): DestinationPolicy | undefined {
-    return this.#policies.get(host.toLowerCase()) ?? this.#policies.get(this.key(host));
+    return this.#policies.get(this.key(host));
   }
 
   /** One Upstream per backend port that has endpoints; ports without any are reported. */
