@@ -57,6 +57,8 @@ export const settingsSchema = z.object({
   LATENCY_HEADERS: flag(false).describe('Add X-Tollgate-Upstream-Latency and X-Tollgate-Latency (ms) to proxied responses.'),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000).describe('Answer 503 OVERLOADED while the event-loop delay exceeds this (ms); 0 disables.'),
   NODE_ID: z.string().default('').describe('Node id shown by /status; default host name and process id.'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http://', 'https://']).describe('OTLP/HTTP collector base URL; set = one span per proxied request exported to <url>/v1/traces (standard OTEL_EXPORTER_OTLP_* variables apply).'),
+  OTEL_SERVICE_NAME: z.string().default('tollgate-gateway').describe('service.name of exported spans.'),
 });
 
 export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; adminHost: string };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildAdmin } from '@tollgate/admin';
 import { compileConfig } from '@tollgate/compiler';
-import { buildGateway, listenTls } from '@tollgate/gateway';
+import { buildGateway, listenTls, loadOtlpSpanSink } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
 import {
   createMemoryCounterStore,
@@ -157,6 +157,8 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
 }
 
 async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[]): Promise<void> {
+  // The OpenTelemetry SDK is loaded only when an OTLP endpoint is configured.
+  const spans = settings.OTEL_EXPORTER_OTLP_ENDPOINT ? await loadOtlpSpanSink({ endpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: settings.OTEL_SERVICE_NAME, nodeId: settings.NODE_ID || undefined }) : undefined;
   const gateway = buildGateway({
     source: config,
     counters,
@@ -180,6 +182,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
       ...(settings.DATABASE_URL ? { postgres: () => config.version().then(() => true) } : {}),
       ...(settings.REDIS_URL ? { redis: () => counters.ping() } : {}),
     },
+    spans,
   });
   closers.push({ name: 'gateway', close: () => gateway.close() });
   await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });

@@ -15,6 +15,7 @@ import { createUpgradeHandler } from './websocket.js';
 import { AccessLog } from './access-log.js';
 import { GatewayMetrics } from './metrics.js';
 import { addOverloadGuard, EventLoopMonitor } from './overload.js';
+import type { SpanSink } from './otlp.js';
 
 /** Inputs of {@link buildGateway}. */
 export interface GatewayDeps {
@@ -30,6 +31,8 @@ export interface GatewayDeps {
   readonly notReadyReason?: () => string | null;
   /** Version reported by `/status`. */
   readonly version?: string;
+  /** Span export (OTLP), when configured: one span per proxied request; shut down on close. */
+  readonly spans?: SpanSink;
   /** Shared counters for limits (Redis across nodes); default: in-process. Closed by the caller. */
   readonly counters?: CounterStore;
   /** Clock for limit windows and calendar quotas (tests inject one). */
@@ -77,6 +80,13 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     ? new AccessLog(accessLogger, { logQuery: options.logQuery, sensitiveParams: options.sensitiveQueryParams, logHeaders: options.logHeaders, sensitiveHeaders: options.sensitiveHeaders, apiVersions: manager.apiVersions })
     : null;
   const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics });
+  const spans = deps.spans;
+  if (spans !== undefined) {
+    proxy.addHook('onResponse', (request, reply, done) => {
+      if (request.tg !== null) spans.record(request, reply, request.tg);
+      done();
+    });
+  }
   const monitor = options.maxEventLoopDelayMs > 0 ? new EventLoopMonitor(options.maxEventLoopDelayMs, options.eventLoopSampleMs) : null;
   if (monitor !== null) {
     addOverloadGuard(proxy, monitor, Math.max(1, Math.ceil(options.eventLoopSampleMs / 1000)));
@@ -149,6 +159,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       // Upstream exchanges still open (their clients are gone after a cut) get what is left of the budget.
       await pools.closeAll(Math.max(0, deadline - Date.now()));
       await status.close();
+      await spans?.shutdown().catch((err: unknown) => logger.warn({ err }, 'span export shutdown failed'));
       if (accessLogger !== logger) await new Promise<void>((resolve) => accessLogger.flush(() => resolve()));
       await fallbackCounters.close();
     })();

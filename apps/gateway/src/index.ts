@@ -15,3 +15,4 @@ export * from './websocket.js';
 export * from './metrics.js';
 export * from './tracing.js';
 export * from './overload.js';
+export * from './otlp.js';
