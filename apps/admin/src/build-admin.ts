@@ -14,6 +14,8 @@ import * as apis from './routes/apis.js';
 import * as auditLog from './routes/audit-log.js';
 import * as certificates from './routes/certificates.js';
 import * as config from './routes/config.js';
+import * as plans from './routes/plans.js';
+import * as subscriptions from './routes/subscriptions.js';
 import * as consumers from './routes/consumers.js';
 import * as health from './routes/health.js';
 import * as upstreams from './routes/upstreams.js';
@@ -89,6 +91,8 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   certificates.register(app, ctx);
   apiKeys.register(app, ctx);
   apis.register(app, ctx);
+  plans.register(app, ctx);
+  subscriptions.register(app, ctx);
   adminTokens.register(app, ctx);
   auditLog.register(app, ctx);
   await app.ready();

@@ -6,6 +6,7 @@ import { deepFreeze } from './freeze.js';
 import type { CompiledConfig, CompiledRoute, CompiledUpstream, PhasePolicies, PolicyDescriptor } from './types.js';
 import { compileCertificates, compileUpstream } from './compile-upstreams.js';
 import { checkRoute, compileActions, conditionKey, conditions, pathRule } from './compile-route.js';
+import { compileSubscriptions, withGenerated } from './compile-subscriptions.js';
 
 /** Result of a compilation: a snapshot, or every issue found (never both). */
 export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; issues: ConfigIssue[] };
@@ -102,6 +103,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
   for (const r of sorted) if (r.kind === 'Upstream') upstreams[r.metadata.name] = compileUpstream(r);
   const certificates = compileCertificates(sorted.filter((r): r is CertificateResource => r.kind === 'Certificate'), issues);
 
+  const subscriptionPolicies = compileSubscriptions(sorted, issues);
   const entries: RouteEntry<CompiledRoute>[] = [];
   const claims = new Map<string, Claim[]>();
   for (const r of sorted) {
@@ -124,7 +126,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
         priority: r.spec.priority,
         actions,
         timeoutMs: route.timeoutMs ?? null,
-        policies: resolvePolicies(resource, r, ri, issues),
+        policies: withGenerated(resolvePolicies(resource, r, ri, issues), subscriptionPolicies.get(api)),
       };
       route.match.forEach((m, mi) => {
         const path = pathRule(r.spec.basePath, m, joinPath);

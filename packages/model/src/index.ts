@@ -9,3 +9,5 @@ export * from './reference-docs.js';
 export * from './consumer.js';
 export * from './certificate.js';
 export * from './secrets.js';
+export * from './plan.js';
+export * from './subscription.js';

@@ -4,6 +4,8 @@ import { apiSpecSchema, type ApiSpec } from './api.js';
 import { upstreamSpecSchema, type UpstreamSpec } from './upstream.js';
 import { consumerSpecSchema, type ConsumerSpec } from './consumer.js';
 import { certificateSpecSchema, type CertificateSpec } from './certificate.js';
+import { planSpecSchema, type PlanSpec } from './plan.js';
+import { subscriptionSpecSchema, type SubscriptionSpec } from './subscription.js';
 
 /** A Kubernetes-style document of one of Tollgate's kinds. */
 export interface ResourceOf<K extends string, S> {
@@ -17,8 +19,10 @@ export type UpstreamResource = ResourceOf<'Upstream', UpstreamSpec>;
 export type ApiResource = ResourceOf<'Api', ApiSpec>;
 export type ConsumerResource = ResourceOf<'Consumer', ConsumerSpec>;
 export type CertificateResource = ResourceOf<'Certificate', CertificateSpec>;
+export type PlanResource = ResourceOf<'Plan', PlanSpec>;
+export type SubscriptionResource = ResourceOf<'Subscription', SubscriptionSpec>;
 /** Every resource kind Tollgate stores. */
-export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource;
+export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource | PlanResource | SubscriptionResource;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -29,13 +33,16 @@ export const KIND_SCHEMAS = {
   Upstream: upstreamSpecSchema,
   Consumer: consumerSpecSchema,
   Certificate: certificateSpecSchema,
+  Plan: planSpecSchema,
   Api: apiSpecSchema,
+  // After Api: a subscription references a consumer, a plan and an API.
+  Subscription: subscriptionSpecSchema,
 } as const satisfies Record<ResourceKind, z.ZodType>;
 
 export const RESOURCE_KINDS = Object.keys(KIND_SCHEMAS) as ResourceKind[];
 
 /** Plural path segment of each kind on the admin API (`/apis`, `/upstreams`). */
-export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Api: 'apis' };
+export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Plan: 'plans', Api: 'apis', Subscription: 'subscriptions' };
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && Object.hasOwn(KIND_SCHEMAS, kind);

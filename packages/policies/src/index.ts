@@ -13,6 +13,9 @@ export { JwksRegistry, JwksUnavailableError, RemoteJwks, type RemoteJwksSettings
 export { acl } from './acl/index.js';
 export { aclSchema, type AclConfig } from './acl/schema.js';
 export { rateLimit } from './rate-limit/index.js';
-export { rateLimitSchema, parseWindow, type RateLimitConfig } from './rate-limit/schema.js';
+export { rateLimitSchema, type RateLimitConfig } from './rate-limit/schema.js';
+export { createLimiter, applyLimitHeaders, type Limiter, type LimiterSpec } from './rate-limit/index.js';
 export { ipBucket, type LimitCounters, type LimitWindow } from './rate-limit/counters.js';
 export { MonthCalendar } from './rate-limit/calendar.js';
+export { subscription } from './subscription/index.js';
+export { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './subscription/schema.js';

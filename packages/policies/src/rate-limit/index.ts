@@ -1,7 +1,8 @@
-import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyReply } from '../types.js';
+import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyDeps, type PolicyReply, type PolicyResponse } from '../types.js';
 import { MonthCalendar } from './calendar.js';
 import { ipBucket, type LimitCounters, type LimitWindow } from './counters.js';
-import { parseWindow, rateLimitSchema, type RateLimitConfig } from './schema.js';
+import { parseWindow } from '@tollgate/model';
+import { rateLimitSchema, type RateLimitConfig } from './schema.js';
 
 interface Outcome {
   allowed: boolean;
@@ -61,12 +62,145 @@ const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 /** Structured-field string (RFC 8941 §3.3.3): the policy names are plain tokens, quoted. */
 const sfString = (s: string) => `"${s}"`;
 
+/** What a limiter enforces: a rate-limit policy's config, or a subscription's plan. */
+export interface LimiterSpec {
+  readonly name: string;
+  readonly limits: readonly { readonly limit: number; readonly window: string }[];
+  readonly quota?: { readonly limit: number; readonly timeZone: string; readonly overage: 'hard' | 'allow' } | undefined;
+  readonly cost: number;
+  readonly failMode: 'open' | 'closed';
+}
+
+/** Checks and counts one request against the buckets of `tag`: a reply (429/503) or undefined. */
+export type Limiter = (ctx: PolicyContext, tag: string) => Promise<PolicyReply | undefined>;
+
 /**
- * `rate-limit`: fixed windows aligned to the epoch plus an optional calendar-month quota, checked
- * and counted in ONE atomic call to the shared counter store (exact across nodes). Answers 429
- * `RATE_LIMITED` / `QUOTA_EXCEEDED` with `Retry-After`; every limited response carries the
- * `RateLimit` / `RateLimit-Policy` fields (draft-ietf-httpapi-ratelimit-headers-10) and
- * `X-RateLimit-*` / `X-Quota-*`.
+ * Builds a limiter (once per snapshot): fixed windows aligned to the epoch plus an optional
+ * calendar-month quota, checked and counted in ONE atomic call to the shared counter store. The
+ * headers of a passed request are applied by {@link applyLimitHeaders} in the response phase.
+ */
+export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
+  const now = deps.now ?? Date.now;
+  const shared = deps.counters ?? null;
+  const fallback = deps.fallbackCounters ?? localCounters();
+  const windows = config.limits.map((l) => ({ limit: l.limit, ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}` }));
+  const quota = config.quota ? { ...config.quota, calendar: new MonthCalendar(config.quota.timeZone) } : null;
+  // Static per instance (compiled at snapshot install, not per request).
+  const policyField = [
+    ...windows.map((w) => `${sfString(w.label)};q=${w.limit};w=${w.ms / 1000}`),
+    ...(quota ? [`${sfString(`${config.name}-month`)};q=${quota.limit}`] : []),
+  ].join(', ');
+  let degraded = false;
+
+  const checksAt = (t: number): LimitWindow[] => {
+    const list: LimitWindow[] = windows.map((w) => {
+      const index = Math.floor(t / w.ms);
+      return { key: `${w.ms}:${index}`, limit: w.limit, ttlMs: (index + 1) * w.ms - t };
+    });
+    if (quota) {
+      const p = quota.calendar.periodAt(t);
+      list.push({ key: `q:${p.key}`, limit: quota.overage === 'hard' ? quota.limit : -1, ttlMs: Math.max(1, p.end - t) });
+    }
+    return list;
+  };
+
+  const headersOf = (o: Outcome): Record<string, string> => {
+    const h: Record<string, string> = {};
+    const items: string[] = [];
+    let tightest = -1;
+    let tightestRemaining = Infinity;
+    windows.forEach((w, i) => {
+      const remaining = Math.max(0, w.limit - (o.counts[i] ?? 0));
+      items.push(`${sfString(w.label)};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`);
+      if (remaining < tightestRemaining) {
+        tightestRemaining = remaining;
+        tightest = i;
+      }
+    });
+    if (quota) {
+      const i = windows.length;
+      const remaining = Math.max(0, quota.limit - (o.counts[i] ?? 0));
+      items.push(`${sfString(`${config.name}-month`)};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`);
+      h['x-quota-limit'] = String(quota.limit);
+      h['x-quota-remaining'] = String(remaining);
+      h['x-quota-reset'] = String(seconds(o.resetMs[i] ?? 0));
+    }
+    h['ratelimit-policy'] = policyField;
+    h.ratelimit = items.join(', ');
+    if (tightest >= 0) {
+      h['x-ratelimit-limit'] = String(windows[tightest]?.limit);
+      h['x-ratelimit-remaining'] = String(tightestRemaining);
+      h['x-ratelimit-reset'] = String(seconds(o.resetMs[tightest] ?? 0));
+    }
+    return h;
+  };
+
+  const refusal = (o: Outcome, cost: number): PolicyReply => {
+    const h = headersOf(o);
+    // Retry-After (RFC 9110 §10.2.3): the latest reset among the windows that have no room.
+    let wait = 0;
+    let quotaHit = false;
+    windows.forEach((w, i) => {
+      if ((o.counts[i] ?? 0) + cost > w.limit) wait = Math.max(wait, o.resetMs[i] ?? 0);
+    });
+    if (quota && quota.overage === 'hard' && (o.counts[windows.length] ?? 0) + cost > quota.limit) {
+      wait = Math.max(wait, o.resetMs[windows.length] ?? 0);
+      quotaHit = true;
+    }
+    h['retry-after'] = String(Math.max(1, seconds(wait)));
+    return quotaHit
+      ? { status: 429, headers: h, body: { code: 'QUOTA_EXCEEDED', title: 'Quota exceeded', detail: `The monthly quota of ${quota?.limit} is used up; it resets at the start of the next month (${quota?.timeZone}).` } }
+      : { status: 429, headers: h, body: { code: 'RATE_LIMITED', title: 'Too many requests', detail: 'A rate limit was reached; retry after the number of seconds in Retry-After.' } };
+  };
+
+  const unavailable: PolicyReply = Object.freeze({
+    status: 503,
+    headers: Object.freeze({ 'retry-after': '1' }),
+    body: Object.freeze({ code: 'LIMITS_UNAVAILABLE', title: 'Service unavailable', detail: 'Limits cannot be checked right now; retry shortly.' }),
+  });
+
+  return async function check(ctx: PolicyContext, tag: string): Promise<PolicyReply | undefined> {
+    const t = now();
+    const checks = checksAt(t);
+    let o: Outcome;
+    if (shared === null) {
+      o = await fallback.consume(tag, checks, config.cost);
+    } else {
+      try {
+        o = await shared.consume(tag, checks, config.cost);
+        if (degraded) {
+          degraded = false;
+          deps.logger.warn({ policy: 'rate-limit', name: config.name }, 'counter store reachable again; limits are shared across nodes again');
+        }
+      } catch (err) {
+        if (!degraded) {
+          degraded = true;
+          deps.logger.error({ err, policy: 'rate-limit', name: config.name, failMode: config.failMode }, 'counter store unreachable; limiting per node (fail open) or refusing (fail closed)');
+        }
+        if (config.failMode === 'closed') return unavailable;
+        o = await fallback.consume(tag, checks, config.cost);
+      }
+    }
+    if (!o.allowed) return refusal(o, config.cost);
+    const own = headersOf(o);
+    const earlier = pending.get(ctx);
+    pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
+    return undefined;
+  };
+}
+
+/** Response phase of limit policies: adds the headers recorded for a request that passed. */
+export function applyLimitHeaders(ctx: PolicyContext, res: PolicyResponse): void {
+  const h = pending.get(ctx);
+  if (h === undefined) return;
+  for (const k in h) res.headers[k] = h[k];
+}
+
+/**
+ * `rate-limit`: route/API-level limits independent of plans, keyed by consumer, client IP (IPv6 by
+ * /64), a header, or the route. Answers 429 `RATE_LIMITED` / `QUOTA_EXCEEDED` with `Retry-After`;
+ * every limited response carries `RateLimit` / `RateLimit-Policy`
+ * (draft-ietf-httpapi-ratelimit-headers-10), `X-RateLimit-*` and `X-Quota-*`.
  */
 export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
   name: 'rate-limit',
@@ -74,18 +208,7 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
   phases: ['access', 'response'],
   schema: rateLimitSchema,
   build(config: RateLimitConfig, deps) {
-    const now = deps.now ?? Date.now;
-    const shared = deps.counters ?? null;
-    const fallback = deps.fallbackCounters ?? localCounters();
-    const windows = config.limits.map((l) => ({ limit: l.limit, ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}` }));
-    const quota = config.quota ? { ...config.quota, calendar: new MonthCalendar(config.quota.timeZone) } : null;
-    // Static per instance (compiled at snapshot install, not per request).
-    const policyField = [
-      ...windows.map((w) => `${sfString(w.label)};q=${w.limit};w=${w.ms / 1000}`),
-      ...(quota ? [`${sfString(`${config.name}-month`)};q=${quota.limit}`] : []),
-    ].join(', ');
-    let degraded = false;
-
+    const check = createLimiter(config, deps);
     const subject = (ctx: PolicyContext): string => {
       switch (config.by) {
         case 'route':
@@ -102,108 +225,9 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
       }
     };
 
-    const checksAt = (t: number): LimitWindow[] => {
-      const list: LimitWindow[] = windows.map((w) => {
-        const index = Math.floor(t / w.ms);
-        return { key: `${w.ms}:${index}`, limit: w.limit, ttlMs: (index + 1) * w.ms - t };
-      });
-      if (quota) {
-        const p = quota.calendar.periodAt(t);
-        list.push({ key: `q:${p.key}`, limit: quota.overage === 'hard' ? quota.limit : -1, ttlMs: Math.max(1, p.end - t) });
-      }
-      return list;
-    };
-
-    const headersOf = (o: Outcome): Record<string, string> => {
-      const h: Record<string, string> = {};
-      const items: string[] = [];
-      let tightest = -1;
-      let tightestRemaining = Infinity;
-      windows.forEach((w, i) => {
-        const remaining = Math.max(0, w.limit - (o.counts[i] ?? 0));
-        items.push(`${sfString(w.label)};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`);
-        if (remaining < tightestRemaining) {
-          tightestRemaining = remaining;
-          tightest = i;
-        }
-      });
-      if (quota) {
-        const i = windows.length;
-        const remaining = Math.max(0, quota.limit - (o.counts[i] ?? 0));
-        items.push(`${sfString(`${config.name}-month`)};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`);
-        h['x-quota-limit'] = String(quota.limit);
-        h['x-quota-remaining'] = String(remaining);
-        h['x-quota-reset'] = String(seconds(o.resetMs[i] ?? 0));
-      }
-      h['ratelimit-policy'] = policyField;
-      h.ratelimit = items.join(', ');
-      if (tightest >= 0) {
-        h['x-ratelimit-limit'] = String(windows[tightest]?.limit);
-        h['x-ratelimit-remaining'] = String(tightestRemaining);
-        h['x-ratelimit-reset'] = String(seconds(o.resetMs[tightest] ?? 0));
-      }
-      return h;
-    };
-
-    const refusal = (o: Outcome, cost: number): PolicyReply => {
-      const h = headersOf(o);
-      // Retry-After (RFC 9110 §10.2.3): the latest reset among the windows that have no room.
-      let wait = 0;
-      let quotaHit = false;
-      windows.forEach((w, i) => {
-        if ((o.counts[i] ?? 0) + cost > w.limit) wait = Math.max(wait, o.resetMs[i] ?? 0);
-      });
-      if (quota && quota.overage === 'hard' && (o.counts[windows.length] ?? 0) + cost > quota.limit) {
-        wait = Math.max(wait, o.resetMs[windows.length] ?? 0);
-        quotaHit = true;
-      }
-      h['retry-after'] = String(Math.max(1, seconds(wait)));
-      return quotaHit
-        ? { status: 429, headers: h, body: { code: 'QUOTA_EXCEEDED', title: 'Quota exceeded', detail: `The monthly quota of ${quota?.limit} is used up; it resets at the start of the next month (${quota?.timeZone}).` } }
-        : { status: 429, headers: h, body: { code: 'RATE_LIMITED', title: 'Too many requests', detail: 'A rate limit was reached; retry after the number of seconds in Retry-After.' } };
-    };
-
-    const unavailable: PolicyReply = Object.freeze({
-      status: 503,
-      headers: Object.freeze({ 'retry-after': '1' }),
-      body: Object.freeze({ code: 'LIMITS_UNAVAILABLE', title: 'Service unavailable', detail: 'Limits cannot be checked right now; retry shortly.' }),
-    });
-
     return {
-      async access(ctx) {
-        const t = now();
-        const tag = `rl:${config.name}:${ctx.api}:${subject(ctx)}`;
-        const checks = checksAt(t);
-        let o: Outcome;
-        if (shared === null) {
-          o = await fallback.consume(tag, checks, config.cost);
-        } else {
-          try {
-            o = await shared.consume(tag, checks, config.cost);
-            if (degraded) {
-              degraded = false;
-              deps.logger.warn({ policy: 'rate-limit', name: config.name }, 'counter store reachable again; limits are shared across nodes again');
-            }
-          } catch (err) {
-            if (!degraded) {
-              degraded = true;
-              deps.logger.error({ err, policy: 'rate-limit', name: config.name, failMode: config.failMode }, 'counter store unreachable; limiting per node (fail open) or refusing (fail closed)');
-            }
-            if (config.failMode === 'closed') return unavailable;
-            o = await fallback.consume(tag, checks, config.cost);
-          }
-        }
-        if (!o.allowed) return refusal(o, config.cost);
-        const own = headersOf(o);
-        const earlier = pending.get(ctx);
-        pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
-        return undefined;
-      },
-      response(ctx, res) {
-        const h = pending.get(ctx);
-        if (h === undefined) return;
-        for (const k in h) res.headers[k] = h[k];
-      },
+      access: (ctx) => check(ctx, `rl:${config.name}:${ctx.api}:${subject(ctx)}`),
+      response: applyLimitHeaders,
     };
   },
 };
