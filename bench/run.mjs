@@ -144,6 +144,18 @@ spec:
   const plainRow = mean('gateway, plain route (routing config, mean of 2), access log off', [pair[0], pair[2]]);
   const actionsRow = mean('gateway, template + rewrite + 5 header changes + 80/20 split (mean of 2), access log off', [pair[1], pair[3]]);
   rows.push(plainRow, actionsRow);
+  // Observability (issue #9): Prometheus metrics + JSON access log against both off, same config,
+  // two processes measured alternately twice and averaged.
+  const obsOff = await startTollgate('obs-off', config, 'warn', { METRICS: 'false', ACCESS_LOG: 'false' });
+  const obsOn = await startTollgate('obs-on', config, 'info', { METRICS: 'true', ACCESS_LOG: 'true' });
+  const op = [];
+  for (let i = 0; i < 2; i++) op.push(await measure('off', `${obsOff.url}/`), await measure('on', `${obsOn.url}/`));
+  const obsOffRow = mean('gateway, metrics off + access log off (mean of 2)', [op[0], op[2]]);
+  const obsOnRow = mean('gateway, metrics on + access log on (mean of 2)', [op[1], op[3]]);
+  rows.push(obsOffRow, obsOnRow);
+  const obsRatio = `metrics + access log vs both off: ${(obsOnRow.rps / obsOffRow.rps).toFixed(2)}x req/s, worst p99 ${obsOnRow.p99} ms vs ${obsOffRow.p99} ms`;
+  obsOff.cleanup();
+  obsOn.cleanup();
   rows.push(await measure('direct upstream (again, drift check)', `${upstreamUrl}/`));
 
   const direct = rows[0].rps;
@@ -154,9 +166,9 @@ spec:
   ].join('\n');
   const routingRatio = `route actions vs plain route: ${(actionsRow.rps / plainRow.rps).toFixed(2)}x req/s, worst p99 ${actionsRow.p99} ms vs ${plainRow.p99} ms`;
   const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, node ${process.version}, ${new Date().toISOString()}`;
-  process.stdout.write(`\n${header}\n\n${table}\n\n${routingRatio}\n`);
+  process.stdout.write(`\n${header}\n\n${table}\n\n${routingRatio}\n${obsRatio}\n`);
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`), `${header}\n\n${table}\n\n${routingRatio}\n`);
+  writeFileSync(join(root, `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`), `${header}\n\n${table}\n\n${routingRatio}\n${obsRatio}\n`);
   quiet.cleanup();
   logged.cleanup();
   routing.cleanup();
