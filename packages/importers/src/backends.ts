@@ -5,6 +5,8 @@ import { slug, type DocReader } from './context.js';
 interface Endpoint {
   url: string;
   labels: Record<string, string>;
+  /** Relative share (ServiceEntry endpoint `weight`); default 100. */
+  weight?: number;
 }
 
 /** A port of a named backend (Kubernetes Service or Istio ServiceEntry host). */
@@ -111,7 +113,7 @@ export class BackendRegistry {
           report(host, p.number, p.source);
           continue;
         }
-        const targets = p.endpoints.map((e) => ({ url: policy?.https ? e.url.replace(/^http:/, 'https:') : e.url, weight: 100, labels: e.labels }));
+        const targets = p.endpoints.map((e) => ({ url: policy?.https ? e.url.replace(/^http:/, 'https:') : e.url, weight: e.weight ?? 100, labels: e.labels }));
         const labels: Record<string, string> = { 'tollgate.dev/source': p.source };
         if (policy) labels['tollgate.dev/destination-rule'] = policy.source;
         out.push({

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { ApiResource, Resource, Route, UpstreamResource } from '@tollgate/model';
+import type { ApiResource, Resource, Route, StringMatch, UpstreamResource } from '@tollgate/model';
 
 /** A foreign document written by `exportAs`. */
 export type ForeignDocument = Record<string, unknown>;
@@ -85,8 +85,13 @@ function istioApi(api: ApiResource, upstreams: Map<string, UpstreamResource>, wa
     if (api.spec.policies.length > 0 || r.policies.length > 0) warnings.push(`${where}: policies have no Istio mapping`);
     const match = r.match.map((m) => {
       const uri = uriOf(m.path, api.spec.basePath, where, warnings);
-      const headers = Object.fromEntries(Object.entries(m.headers).flatMap(([k, v]) => ('exact' in v ? [[k, { exact: v.exact }]] : 'prefix' in v ? [[k, { prefix: v.prefix }]] : 'regex' in v ? [[k, { regex: v.regex }]] : 'present' in v ? [[k, {}]] : [])));
-      return { ...(uri ? { uri } : {}), ...(m.methods.length === 1 ? { method: { exact: m.methods[0] } } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
+      const sm = (v: StringMatch) => ('exact' in v ? { exact: v.exact } : 'prefix' in v ? { prefix: v.prefix } : 'regex' in v ? { regex: v.regex } : {});
+      const headers = Object.fromEntries(Object.entries(m.headers).filter(([, v]) => !('absent' in v)).map(([k, v]) => [k, sm(v)]));
+      const withoutHeaders = Object.fromEntries(Object.entries(m.headers).filter(([, v]) => 'absent' in v).map(([k]) => [k, {}]));
+      const queryParams = Object.fromEntries(Object.entries(m.queryParams).filter(([, v]) => !('absent' in v)).map(([k, v]) => [k, sm(v)]));
+      if (Object.values(m.queryParams).some((v) => 'absent' in v)) warnings.push(`${where}: an absent query parameter condition has no Istio mapping`);
+      const method = m.methods.length === 1 ? { exact: m.methods[0] } : m.methods.length > 1 ? { regex: m.methods.join('|') } : undefined;
+      return { ...(uri ? { uri } : {}), ...(method ? { method } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}), ...(Object.keys(withoutHeaders).length > 0 ? { withoutHeaders } : {}), ...(Object.keys(queryParams).length > 0 ? { queryParams } : {}) };
     }).filter((m) => Object.keys(m).length > 0);
     const out: Record<string, unknown> = { name: r.name, ...(match.length > 0 ? { match } : {}) };
     if (r.destination) out.route = [{ destination: dest(r.destination) }];
@@ -159,7 +164,15 @@ export function exportAs(resources: readonly Resource[], format: 'istio' | 'k8s'
   } else {
     for (const u of upstreams.values()) documents.push(...k8sUpstream(u));
     for (const a of apis) {
-      if (a.spec.routes.some((r) => r.policies.length > 0 || r.fault || r.retries || r.rewrite || r.headers || r.mirror) || a.spec.policies.length > 0) warnings.push(`Api/${a.metadata.name}: policies, faults, retries, rewrites, header changes and mirrors have no Ingress mapping`);
+      // Ingress only routes paths to services: name every other feature the Api uses.
+      const lost = new Set<string>();
+      if (a.spec.policies.length > 0) lost.add('policies');
+      for (const r of a.spec.routes) {
+        if (r.policies.length > 0) lost.add('policies');
+        for (const k of ['timeoutMs', 'retries', 'fault', 'rewrite', 'headers', 'mirror', 'redirect', 'directResponse'] as const) if (r[k] !== undefined) lost.add(k);
+        if (r.match.some((m) => m.methods.length > 0 || Object.keys(m.headers).length > 0 || Object.keys(m.queryParams).length > 0)) lost.add('method/header/query matches');
+      }
+      if (lost.size > 0) warnings.push(`Api/${a.metadata.name}: ${[...lost].join(', ')} have no Ingress mapping`);
       documents.push(k8sApi(a, upstreams, warnings));
     }
   }

@@ -47,7 +47,7 @@ export function readServiceEntry(r: DocReader, value: Json, backends: BackendReg
         const override = ep.ports[port.name];
         const target = typeof override === 'number' ? override : (port.targetPort ?? port.number);
         const addr = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
-        backends.addEndpoint(host, port.number, { url: `${scheme}://${addr}:${target}`, labels: ep.labels });
+        backends.addEndpoint(host, port.number, { url: `${scheme}://${addr}:${target}`, labels: ep.labels, ...(ep.weight !== undefined ? { weight: Math.min(10_000, ep.weight) } : {}) });
       }
     }
   }
