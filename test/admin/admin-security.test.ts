@@ -102,6 +102,8 @@ describe('admin API authentication and roles', () => {
         'GET /certificates/{name}',
         'PUT /certificates/{name}',
         'DELETE /certificates/{name}',
+        ...['plans', 'subscriptions'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
+        'GET /consumers/{name}/usage',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;

@@ -21,7 +21,7 @@ const doc = (kind: string, name: string, spec: string) => `---\napiVersion: toll
 function resources(upstream: string, extraSubscriptions = ''): string {
   return (
     upstreamYaml('svc', [upstream]) +
-    apiYaml('paid', `basePath: /paid\nsubscriptionRequired: true\npolicies: [{ name: key-auth }]\nroutes: [{ name: all, destination: { upstream: svc } }]`) +
+    apiYaml('paid', `basePath: /paid\nusagePath: /_usage\nsubscriptionRequired: true\npolicies: [{ name: key-auth }]\nroutes: [{ name: all, destination: { upstream: svc } }]`) +
     apiYaml('open', `basePath: /open\npolicies: [{ name: key-auth }]\nroutes: [{ name: all, destination: { upstream: svc } }]`) +
     consumer('gold', GOLD) +
     consumer('free', FREE) +
@@ -83,6 +83,27 @@ describe('plans and subscriptions (in process, injected clock)', () => {
     const next = await get('/paid/x', GOLD);
     expect(next.status).toBe(200);
     expect(next.headers['x-quota-remaining']).toBe('4');
+  });
+
+  it('a subscriber reads its own usage on the configured path, without counting it; others get no one else\'s', async () => {
+    const read = async (key: string) => {
+      const r = await get('/paid/_usage', key);
+      return { status: r.status, body: JSON.parse(r.body) as Record<string, unknown>, headers: r.headers };
+    };
+    const first = await read(GOLD);
+    expect(first.status).toBe(200);
+    expect(first.headers['content-type']).toContain('application/json');
+    expect(first.body).toMatchObject({
+      consumer: 'gold',
+      subscription: { name: 'gold-paid', plan: 'gold', end: null },
+      limits: [{ window: '1m', limit: 3, used: 1, remaining: 2 }],
+      quota: { period: '2026-02', timeZone: 'America/New_York', overage: 'hard', limit: 5, used: 1, remaining: 4 },
+    });
+    expect((await read(GOLD)).body).toMatchObject({ quota: { used: 1 } });
+    const none = await read(NONE);
+    expect(none.status).toBe(200);
+    expect(none.body).toEqual({ consumer: 'nobody', subscription: null });
+    expect((await send(port, { path: '/paid/_usage' })).status).toBe(401);
   });
 
   it('an all-APIs subscription applies to every API (shared buckets); overage "allow" keeps serving; it ends at "end"', async () => {

@@ -24,6 +24,34 @@ function yaml(upstreamUrl: string, apis: Array<{ name: string; policy: string }>
   ].join('---\n');
 }
 
+const KEY = 'tg_limits_key_0123456789abcdefghijkl';
+/** A subscriber on a plan of 1000/hour and a monthly quota, for the usage endpoint. */
+const subscriptionYaml = `---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: ${api('paid')} }
+spec:
+  basePath: /${api('paid')}
+  subscriptionRequired: true
+  policies: [{ name: key-auth }]
+  routes: [{ name: all, destination: { upstream: svc } }]
+---
+apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: acme-${suffix} }
+spec: { keys: [{ name: k, key: ${KEY} }] }
+---
+apiVersion: tollgate.dev/v1
+kind: Plan
+metadata: { name: gold-${suffix} }
+spec: { limits: [{ limit: 1000, window: 1h }], quota: { limit: 50000 } }
+---
+apiVersion: tollgate.dev/v1
+kind: Subscription
+metadata: { name: acme-gold-${suffix} }
+spec: { consumer: acme-${suffix}, api: ${api('paid')}, plan: gold-${suffix}, start: "2020-01-01T00:00:00Z" }
+`;
+
 async function apply(admin: TollgateProcess, body: string): Promise<void> {
   const res = await fetch(`${admin.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body });
   expect(res.status, await res.clone().text()).toBe(200);
@@ -64,7 +92,7 @@ describe('limits across two gateway processes on one Redis', () => {
         { name: api('exact'), policy: '{ by: route, limits: [{ limit: 100, window: 1m }] }' },
         { name: api('retry'), policy: '{ by: ip, limits: [{ limit: 3, window: 2s }, { limit: 1000, window: 1h }] }' },
         { name: api('spoof'), policy: '{ by: ip, limits: [{ limit: 2, window: 1h }] }' },
-      ]),
+      ]) + subscriptionYaml,
     );
     for (const g of gateways) await waitUntil(async () => (await get(g, `/ready-${suffix}/x`)).status === 200, 15_000, 100);
   }, 60_000);
@@ -127,8 +155,20 @@ describe('limits across two gateway processes on one Redis', () => {
     expect(keys[0]).toContain(':ip:127.0.0.1}');
   });
 
+  it('operators read a consumer\'s usage, counted over both nodes, from the admin API', async () => {
+    for (let i = 0; i < 3; i++) expect((await get(gateways[i % 2]!, `/${api('paid')}/x`, { apikey: KEY })).status).toBe(200);
+    expect((await get(gateways[0]!, `/${api('paid')}/x`)).status).toBe(401);
+    const res = await fetch(`${admin.adminUrl}/consumers/acme-${suffix}/usage`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { subscriptions: Array<Record<string, unknown>> };
+    expect(body).toMatchObject({ consumer: `acme-${suffix}`, subscriptions: [{ name: `acme-gold-${suffix}`, api: api('paid'), plan: `gold-${suffix}`, active: true, limits: [{ window: '1h', limit: 1000, used: 3, remaining: 997 }], quota: { limit: 50000, used: 3, remaining: 49997, timeZone: 'UTC' } }] });
+    expect((await fetch(`${admin.adminUrl}/consumers/nobody-${suffix}/usage`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+    expect((await fetch(`${admin.adminUrl}/consumers/acme-${suffix}/usage`)).status).toBe(401);
+  });
+
   it('every Redis key the gateways wrote has a TTL', async () => {
     const keys: string[] = [];
+    keys.push(...(await redis.keys(`tollgate:{sub:acme-gold-${suffix}}:*`)));
     for (const name of [api('exact'), api('retry'), api('spoof')]) keys.push(...(await redis.keys(`tollgate:{rl:*:${name}:*`)));
     expect(keys.length).toBeGreaterThanOrEqual(3);
     for (const k of keys) expect(await redis.pttl(k), k).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
+import type { LimitCounters } from '@tollgate/policies';
 import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore, SetValidator } from '@tollgate/stores';
 import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
@@ -16,6 +17,7 @@ import * as certificates from './routes/certificates.js';
 import * as config from './routes/config.js';
 import * as plans from './routes/plans.js';
 import * as subscriptions from './routes/subscriptions.js';
+import * as usage from './routes/usage.js';
 import * as consumers from './routes/consumers.js';
 import * as health from './routes/health.js';
 import * as upstreams from './routes/upstreams.js';
@@ -37,6 +39,8 @@ export interface AdminOptions {
   logger?: FastifyBaseLogger;
   /** Largest request body in bytes (default 5 MiB); larger bodies get 413. */
   bodyLimit?: number;
+  /** The counter store the gateways share, for `GET /consumers/{name}/usage`. */
+  counters?: LimitCounters;
 }
 
 /** Incoming request ids are kept when they are short and harmless in logs; others are replaced. */
@@ -93,6 +97,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   apis.register(app, ctx);
   plans.register(app, ctx);
   subscriptions.register(app, ctx);
+  usage.register(app, ctx, options.counters);
   adminTokens.register(app, ctx);
   auditLog.register(app, ctx);
   await app.ready();

@@ -51,6 +51,7 @@ function buildTable(): Map<string, RouteRule> {
     ['GET /config', { permission: 'config:read' }],
     ['POST /config', { permission: 'config:write', action: 'config.apply' }],
     ['GET /consumers/:name/keys', { permission: 'keys:read' }],
+    ['GET /consumers/:name/usage', { permission: 'consumers:read' }],
     ['POST /consumers/:name/keys', { permission: 'keys:write', action: 'api-key.create', resource: byName('Consumer') }],
     ['DELETE /consumers/:name/keys/:id', { permission: 'keys:write', action: 'api-key.revoke', resource: byName('Consumer') }],
     ['GET /admin-tokens', { permission: 'tokens:manage' }],

@@ -144,7 +144,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
     if (options.role !== 'gateway') {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, counters, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       closers.push({ name: 'admin', close: () => admin.close() });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');

@@ -28,8 +28,10 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
   for (const r of sorted) {
     if (r.kind !== 'Api') continue;
     const mine = valid.filter((s) => s.spec.api === undefined || s.spec.api === r.metadata.name);
-    if (!r.spec.subscriptionRequired && mine.length === 0) continue;
+    if (!r.spec.subscriptionRequired && mine.length === 0 && r.spec.usagePath === undefined) continue;
+    const base = r.spec.basePath.endsWith('/') ? r.spec.basePath.slice(0, -1) : r.spec.basePath;
     const config = {
+      usagePath: r.spec.usagePath === undefined ? null : `${base}${r.spec.usagePath}`,
       required: r.spec.subscriptionRequired,
       subscriptions: mine.map((s) => ({
         name: s.metadata.name,

@@ -190,6 +190,7 @@ export const apiSpecSchema = z
     basePath: absolutePath.default('/').describe('Path prefix under which every route of the API lives.'),
     stripBasePath: z.boolean().default(false).describe('Remove basePath from the path forwarded upstream.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies applied to every route of the API.'),
+    usagePath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be an absolute path').max(256).optional().describe('Path under basePath where an authenticated subscriber GETs its own usage and remaining quota (e.g. `/_usage`); a route of the API must match it.'),
     subscriptionRequired: z.boolean().default(false).describe('Only consumers with an active Subscription may call it (others get 403 SUBSCRIPTION_REQUIRED); subscribers get their plan\'s limits.'),
     routes: z.array(routeSchema).min(1).describe('Routes, tried in declared order within the API.'),
   })

@@ -71,8 +71,17 @@ export interface LimiterSpec {
   readonly failMode: 'open' | 'closed';
 }
 
-/** Checks and counts one request against the buckets of `tag`: a reply (429/503) or undefined. */
-export type Limiter = (ctx: PolicyContext, tag: string) => Promise<PolicyReply | undefined>;
+/** Current usage of one bucket set, as the usage endpoints report it. */
+export interface LimitUsage {
+  readonly limits: readonly { window: string; limit: number; used: number; remaining: number; resetSeconds: number }[];
+  readonly quota: { period: string; timeZone: string; overage: 'hard' | 'allow'; limit: number; used: number; remaining: number; resetSeconds: number } | null;
+}
+
+/**
+ * Checks and counts one request against the buckets of `tag`: a reply (429/503) or undefined.
+ * `usage` reads the same buckets without counting (one round trip).
+ */
+export type Limiter = ((ctx: PolicyContext, tag: string) => Promise<PolicyReply | undefined>) & { usage(tag: string): Promise<LimitUsage> };
 
 /**
  * Builds a limiter (once per snapshot): fixed windows aligned to the epoch plus an optional
@@ -159,7 +168,27 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     body: Object.freeze({ code: 'LIMITS_UNAVAILABLE', title: 'Service unavailable', detail: 'Limits cannot be checked right now; retry shortly.' }),
   });
 
-  return async function check(ctx: PolicyContext, tag: string): Promise<PolicyReply | undefined> {
+  const usage = async (tag: string): Promise<LimitUsage> => {
+    const t = now();
+    const checks = checksAt(t);
+    const keys = checks.map((c) => c.key);
+    let counts: number[];
+    try {
+      counts = shared === null ? await fallback.peek(tag, keys) : await shared.peek(tag, keys);
+    } catch {
+      // Store unreachable: report what this node counted while failing open.
+      counts = await fallback.peek(tag, keys);
+    }
+    const limits = windows.map((w, i) => ({ window: w.label.slice(config.name.length + 1), limit: w.limit, used: counts[i] ?? 0, remaining: Math.max(0, w.limit - (counts[i] ?? 0)), resetSeconds: seconds(checks[i]?.ttlMs ?? 0) }));
+    if (!quota) return { limits, quota: null };
+    const i = windows.length;
+    const used = counts[i] ?? 0;
+    return { limits, quota: { period: quota.calendar.periodAt(t).key, timeZone: quota.timeZone, overage: quota.overage, limit: quota.limit, used, remaining: Math.max(0, quota.limit - used), resetSeconds: seconds(checks[i]?.ttlMs ?? 0) } };
+  };
+
+  return Object.assign(check, { usage });
+
+  async function check(ctx: PolicyContext, tag: string): Promise<PolicyReply | undefined> {
     const t = now();
     const checks = checksAt(t);
     let o: Outcome;
@@ -186,7 +215,7 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     const earlier = pending.get(ctx);
     pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
     return undefined;
-  };
+  }
 }
 
 /** Response phase of limit policies: adds the headers recorded for a request that passed. */

@@ -4,9 +4,29 @@ import { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './schem
 
 interface ActiveWindow {
   readonly name: string;
+  readonly plan: string;
   readonly start: number;
   readonly end: number;
   readonly limiter: Limiter | null;
+}
+
+const NO_CONSUMER: PolicyReply = Object.freeze({
+  status: 403,
+  body: Object.freeze({ code: 'CONSUMER_REQUIRED', title: 'Forbidden', detail: 'Usage is reported to an identified consumer only; authenticate with a credential.' }),
+});
+
+/** `GET <usagePath>`: the caller's active subscription, plan and current counts as JSON. */
+async function usageReply(consumer: string | null, active: ActiveWindow | undefined): Promise<PolicyReply> {
+  if (consumer === null) return NO_CONSUMER;
+  const body =
+    active === undefined
+      ? { consumer, subscription: null }
+      : {
+          consumer,
+          subscription: { name: active.name, plan: active.plan, start: new Date(active.start).toISOString(), end: Number.isFinite(active.end) ? new Date(active.end).toISOString() : null },
+          ...(active.limiter === null ? { limits: [], quota: null } : await active.limiter.usage(`sub:${active.name}`)),
+        };
+  return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
 }
 
 const REQUIRED: PolicyReply = Object.freeze({
@@ -36,14 +56,17 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
         limiters.set(s.plan.name, limiter);
       }
       const list = byConsumer.get(s.consumer) ?? [];
-      list.push({ name: s.name, start: Date.parse(s.start), end: s.end === undefined ? Infinity : Date.parse(s.end), limiter });
+      list.push({ name: s.name, plan: s.plan.name, start: Date.parse(s.start), end: s.end === undefined ? Infinity : Date.parse(s.end), limiter });
       byConsumer.set(s.consumer, list);
     }
+    const usagePath = config.usagePath;
     return {
       async access(ctx) {
         const list = ctx.consumer === null ? undefined : byConsumer.get(ctx.consumer.name);
         const t = now();
         const active = list?.find((s) => s.start <= t && t < s.end);
+        // The consumer's own usage: read-only (not counted), only for an identified consumer.
+        if (usagePath !== null && ctx.path === usagePath && (ctx.method === 'GET' || ctx.method === 'HEAD')) return usageReply(ctx.consumer?.name ?? null, active);
         if (active === undefined) return config.required ? REQUIRED : undefined;
         return active.limiter === null ? undefined : active.limiter(ctx, `sub:${active.name}`);
       },

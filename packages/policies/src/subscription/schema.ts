@@ -8,6 +8,7 @@ import { z } from 'zod';
  */
 export const subscriptionPolicySchema = z
   .strictObject({
+    usagePath: z.string().nullable().default(null).describe('Full request path answered with the caller\'s own usage (GET), or null.'),
     required: z.boolean().default(false).describe('Refuse consumers without an active subscription (403 SUBSCRIPTION_REQUIRED).'),
     subscriptions: z
       .array(
