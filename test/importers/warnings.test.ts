@@ -105,6 +105,13 @@ spec:
     expect((res.json() as { errors: unknown[] }).errors).toEqual([expect.objectContaining({ code: 'unresolved_destination', document: 0, path: 'spec.http[0].route[0].destination.port' })]);
   });
 
+  it('accepts foreign documents in a JSON body too', async () => {
+    const serviceEntry = { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: { name: 'orders' }, spec: { hosts: ['orders'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', endpoints: [{ address: '127.0.0.1' }] } };
+    const res = await admin.app.inject({ method: 'POST', url: '/config', headers: admin.auth(), payload: [serviceEntry, { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'tollgate' }, spec: { controller: 'tollgate.dev/ingress' } }] });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ changes: [{ kind: 'Upstream', name: 'svc-orders-80', action: 'create' }], warnings: [{ document: 1, resource: 'IngressClass/tollgate', path: 'kind' }] });
+  });
+
   it('refuses AuthorizationPolicy rather than serving without it', async () => {
     const res = await admin.applyYaml(`apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
