@@ -77,6 +77,18 @@ spec:
 `, { ingressClasses: ['nginx'] }).resources).toHaveLength(1);
   });
 
+  it('reads ImplementationSpecific "/a/*", "/a/.*" and "/a" as element prefixes of /a', () => {
+    for (const path of ['/a/*', '/a/.*', '/a']) {
+      const r = run(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: impl }
+spec:
+  rules: [{ http: { paths: [{ path: "${path}", pathType: ImplementationSpecific, backend: { service: { name: a, port: { number: 80 } } } }] } }]
+`);
+      expect((r.resources[0] as ApiResource).spec.routes[0]?.match[0]?.path).toEqual({ prefix: '/a' });
+    }
+  });
+
   it('orders Exact before longer Prefix before shorter, and maps pathTypes', () => {
     const r = run(`apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -197,6 +209,29 @@ spec:
       'spec.http[0].retries.retryOn',
       'spec.http[0].fault.abort.grpcStatus',
     ]);
+  });
+
+  it('matches the Gateway selector against the configured gateway labels', () => {
+    const yaml = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge }
+spec:
+  selector: { app: tollgate }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [a.example.com] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: a }
+spec:
+  hosts: [a.example.com, b.example.com]
+  gateways: [edge]
+  http: [{ route: [{ destination: { host: a, port: { number: 80 } } }] }]
+`;
+    expect(run(yaml).resources).toEqual([]);
+    const served = run(yaml, { gatewayLabels: { app: 'tollgate', other: 'x' } });
+    expect(served.warnings).toEqual([]);
+    // Only the hosts the Gateway admits are served.
+    expect((served.resources[0] as ApiResource).spec.hosts).toEqual(['a.example.com']);
   });
 
   it('refuses security kinds instead of serving without them', () => {
