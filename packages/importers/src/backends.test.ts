@@ -60,6 +60,16 @@ spec:
     expect(validateDocuments(r.documents).ok).toBe(true);
   });
 
+  it('warns when no backend of the set uses the rule', () => {
+    const r = imported(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: lonely }
+spec: { host: nowhere, subsets: [{ name: v1, labels: { version: v1 } }] }
+`);
+    expect(r.resources).toEqual([]);
+    expect(r.warnings).toEqual([expect.objectContaining({ document: 0, resource: 'DestinationRule/lonely', path: 'spec.host' })]);
+  });
+
   it('reads EndpointSlices of a Service, leaving out endpoints that are not ready', () => {
     const r = imported(`apiVersion: v1
 kind: Service

@@ -25,6 +25,8 @@ export interface DestinationPolicy {
   spec: Partial<UpstreamSpec>;
   /** Scheme of the targets when the rule originates TLS. */
   https: boolean;
+  /** Told when no backend of the set uses the rule (it then changes nothing). */
+  unused: () => void;
 }
 
 /**
@@ -106,6 +108,7 @@ export class BackendRegistry {
   /** One Upstream per backend port that has endpoints; ports without any are reported. */
   upstreams(report: (host: string, port: number, source: string) => void): UpstreamResource[] {
     const out: UpstreamResource[] = [];
+    for (const [host, policy] of this.#policies) if (!this.#ports.has(host)) policy.unused();
     for (const [host, ports] of this.#ports) {
       const policy = this.policy(host);
       for (const p of ports) {

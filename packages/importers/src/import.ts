@@ -25,7 +25,9 @@ export interface ImportResult {
   issues: ConfigIssue[];
 }
 
+/** Ingress classes served unless configured otherwise. */
 export const DEFAULT_INGRESS_CLASSES = ['istio', 'tollgate'] as const;
+/** Labels an Istio Gateway `selector` must match unless configured otherwise (Istio's default ingress gateway). */
 export const DEFAULT_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio: 'ingressgateway' };
 
 const ISTIO_NETWORKING = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;

@@ -150,6 +150,7 @@ export function readDestinationRule(r: DocReader, value: Json, backends: Backend
     if (!subsetName) return r.error([...path, 'name'], 'name is required');
     subsets.push({ name: subsetName, labels: r.labels(subset.labels, [...path, 'labels']) });
   });
-  const policy: DestinationPolicy = { source: `DestinationRule/${name}`, subsets, spec: translated.spec, https: translated.https };
+  const unused = () => r.warn(['spec', 'host'], `no ServiceEntry or Service in this set declares "${host}"; the rule is not applied (send it together with them)`);
+  const policy: DestinationPolicy = { source: `DestinationRule/${name}`, subsets, spec: translated.spec, https: translated.https, unused };
   backends.setPolicy(backends.key(host), policy);
 }
