@@ -51,11 +51,11 @@ async function waitFor(url, headers = {}) {
 
 let nextPort = 19100;
 /** Starts a whole Tollgate (gateway + admin, embedded store) with the given config and log level. */
-async function startTollgate(name, configYaml, logLevel) {
+async function startTollgate(name, configYaml, logLevel, extraEnv = {}) {
   const data = mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`));
   const token = 'bench-admin-token-0123456789abcdef';
   const ports = { PROXY_PORT: nextPort++, ADMIN_PORT: nextPort++, STATUS_PORT: nextPort++, PROXY_TLS_PORT: nextPort++ };
-  const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: token, LOG_LEVEL: logLevel, NODE_ENV: 'production', PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1' };
+  const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: token, LOG_LEVEL: logLevel, NODE_ENV: 'production', PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1', ...extraEnv };
   // Access-log lines go to /dev/null: we measure producing them, not a terminal.
   spawnChild(process.execPath, [join(root, 'apps/cli/dist/main.js'), 'start', 'all'], env, { stdout: 'ignore' });
   await waitFor(`http://127.0.0.1:${ports.STATUS_PORT}/readyz`);
@@ -144,6 +144,41 @@ spec:
   const plainRow = mean('gateway, plain route (routing config, mean of 2), access log off', [pair[0], pair[2]]);
   const actionsRow = mean('gateway, template + rewrite + 5 header changes + 80/20 split (mean of 2), access log off', [pair[1], pair[3]]);
   rows.push(plainRow, actionsRow);
+  // key-auth + a Redis-backed rate limit (one Lua call per request) against a bare route of the
+  // same process. The limit is far above what the run can reach: every request is served.
+  const BENCH_KEY = 'tg_bench_key_0123456789abcdefghij';
+  const limitsConfig = `${config}---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: limited }
+spec:
+  basePath: /limited
+  policies:
+    - { name: key-auth }
+    - { name: rate-limit, config: { limits: [{ limit: 1000000000, window: 1m }, { limit: 1000000000, window: 1h }] } }
+  routes:
+    - name: all
+      destination: { upstream: bench }
+---
+apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: bench }
+spec:
+  keys: [{ name: bench, key: ${BENCH_KEY} }]
+`;
+  let limitsRatio = 'key-auth + Redis rate limit: skipped (set REDIS_URL to a reachable Redis to run this case)';
+  if (process.env.REDIS_URL) {
+    const limits = await startTollgate('limits', limitsConfig, 'warn', { REDIS_URL: process.env.REDIS_URL });
+    const lp = [];
+    for (let i = 0; i < 2; i++) lp.push(await measure('bare', `${limits.url}/`), await measure('limited', `${limits.url}/limited/x`, { apikey: BENCH_KEY }));
+    const bareRow = mean('gateway, bare route (limits config, mean of 2), access log off', [lp[0], lp[2]]);
+    const limitedRow = mean('gateway, key-auth + Redis rate limit (2 windows, mean of 2), access log off', [lp[1], lp[3]]);
+    rows.push(bareRow, limitedRow);
+    limitsRatio = `key-auth + Redis rate limit vs bare route: ${(limitedRow.rps / bareRow.rps).toFixed(2)}x req/s, worst p99 ${limitedRow.p99} ms vs ${bareRow.p99} ms`;
+    limits.cleanup();
+  } else {
+    process.stdout.write(`${limitsRatio}\n`);
+  }
   // Observability (issue #9): Prometheus metrics + JSON access log against both off, same config,
   // two processes measured alternately twice and averaged.
   const obsOff = await startTollgate('obs-off', config, 'warn', { METRICS: 'false', ACCESS_LOG: 'false' });
@@ -166,9 +201,9 @@ spec:
   ].join('\n');
   const routingRatio = `route actions vs plain route: ${(actionsRow.rps / plainRow.rps).toFixed(2)}x req/s, worst p99 ${actionsRow.p99} ms vs ${plainRow.p99} ms`;
   const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, node ${process.version}, ${new Date().toISOString()}`;
-  process.stdout.write(`\n${header}\n\n${table}\n\n${routingRatio}\n${obsRatio}\n`);
+  process.stdout.write(`\n${header}\n\n${table}\n\n${routingRatio}\n${limitsRatio}\n${obsRatio}\n`);
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`), `${header}\n\n${table}\n\n${routingRatio}\n${obsRatio}\n`);
+  writeFileSync(join(root, `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`), `${header}\n\n${table}\n\n${routingRatio}\n${limitsRatio}\n${obsRatio}\n`);
   quiet.cleanup();
   logged.cleanup();
   routing.cleanup();
