@@ -30,7 +30,7 @@ export function readGateway(r: DocReader, value: Json, labels: Readonly<Record<s
   r.arr(spec.servers, ['spec', 'servers']).forEach((sv, i) => {
     const path = ['spec', 'servers', i];
     const server = r.obj(sv, path) ?? {};
-    r.only(server, path, ['port', 'hosts', 'tls', 'name', 'bind', 'defaultEndpoint']);
+    r.only(server, path, ['port', 'hosts', 'tls', 'name']);
     const port = r.obj(server.port, [...path, 'port']) ?? {};
     r.only(port, [...path, 'port'], ['number', 'name', 'protocol', 'targetPort']);
     const protocol = (r.str(port.protocol, [...path, 'port', 'protocol']) ?? 'HTTP').toUpperCase();

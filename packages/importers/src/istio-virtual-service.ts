@@ -203,7 +203,10 @@ function httpRoute(r: DocReader, v: unknown, path: Path, backends: BackendRegist
     if (translated.some((t) => !t.dest)) return undefined;
     if (translated.length === 1 && translated[0]) {
       route.destination = translated[0].dest;
-      if (translated[0].headers !== undefined && h.headers === undefined) h.headers = translated[0].headers;
+      if (translated[0].headers !== undefined) {
+        if (h.headers === undefined) h.headers = translated[0].headers;
+        else r.warn([...path, 'route', 0, 'headers'], 'destination headers are not applied when the route also sets headers');
+      }
     } else {
       // Istio: with several destinations, a missing weight is 0 (HTTPRouteDestination reference).
       const destinations = translated.map((t) => ({ ...t.dest, weight: t.weight ?? 0 }));
@@ -323,7 +326,7 @@ function retries(r: DocReader, v: unknown, path: Path): Route['retries'] {
 }
 
 function corsConfig(r: DocReader, c: Json, path: Path): Record<string, unknown> {
-  r.only(c, path, ['allowOrigins', 'allowOrigin', 'allowMethods', 'allowHeaders', 'exposeHeaders', 'maxAge', 'allowCredentials', 'unmatchedPreflights']);
+  r.only(c, path, ['allowOrigins', 'allowOrigin', 'allowMethods', 'allowHeaders', 'exposeHeaders', 'maxAge', 'allowCredentials']);
   const allowOrigins: string[] = [];
   const allowOriginRegexes: string[] = [];
   r.arr(c.allowOrigins, [...path, 'allowOrigins']).forEach((o, i) => {
