@@ -75,7 +75,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const metrics = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: () => manager.version }) : null;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
   // A file sink is its own asynchronous destination, so access lines never block on a write.
-  const accessLogger = options.accessLogFile !== '' ? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: options.accessLogFile, sync: false, mkdir: true })) : logger;
+  const accessFile = options.accessLogFile !== '' ? pino.destination({ dest: options.accessLogFile, sync: false, mkdir: true }) : null;
+  const accessLogger = accessFile !== null ? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, accessFile) : logger;
   const accessLog = options.accessLog
     ? new AccessLog(accessLogger, { logQuery: options.logQuery, sensitiveParams: options.sensitiveQueryParams, logHeaders: options.logHeaders, sensitiveHeaders: options.sensitiveHeaders, apiVersions: manager.apiVersions })
     : null;
@@ -160,7 +161,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       await pools.closeAll(Math.max(0, deadline - Date.now()));
       await status.close();
       await spans?.shutdown().catch((err: unknown) => logger.warn({ err }, 'span export shutdown failed'));
-      if (accessLogger !== logger) await new Promise<void>((resolve) => accessLogger.flush(() => resolve()));
+      // end() waits for the file to be open, writes what is buffered, then closes it.
+      if (accessFile !== null) await new Promise<void>((resolve) => (accessFile.once('close', () => resolve()), accessFile.end()));
       await fallbackCounters.close();
     })();
     return closing;
