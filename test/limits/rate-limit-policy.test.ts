@@ -53,7 +53,7 @@ describe('rate-limit policy (in process, injected clock)', () => {
     expect((await call(p, ctx('192.0.2.2'))).status).toBe(200);
   });
 
-  it('keys by consumer, by header and by route', async () => {
+  it('keys by consumer, by credential, by header and by route', async () => {
     const clock = { t: 0 };
     const byConsumer = build({ limits: [{ limit: 1, window: '1m' }] }, clock);
     expect((await call(byConsumer, ctx('10.0.0.1', {}, 'acme'))).status).toBe(200);
@@ -63,6 +63,18 @@ describe('rate-limit policy (in process, injected clock)', () => {
     expect((await call(byHeader, ctx('10.0.0.1', { 'x-tenant': 'a' }))).status).toBe(200);
     expect((await call(byHeader, ctx('10.0.0.9', { 'x-tenant': 'a' }))).status).toBe(429);
     expect((await call(byHeader, ctx('10.0.0.1', { 'x-tenant': 'b' }))).status).toBe(200);
+    // Per credential: two keys of one consumer count apart; unauthenticated callers by client IP.
+    const byCredential = build({ by: 'credential', limits: [{ limit: 1, window: '1m' }] }, clock);
+    const withKey = (credential: string) => {
+      const c = new RequestContext('r', '10.0.0.1', 'GET', '/', {}, 'api', 'route', null);
+      c.authenticate({ name: 'acme', customId: null, groups: [] }, null, credential);
+      return c;
+    };
+    expect((await call(byCredential, withKey('key:aaaa'))).status).toBe(200);
+    expect((await call(byCredential, withKey('key:aaaa'))).status).toBe(429);
+    expect((await call(byCredential, withKey('key:bbbb'))).status).toBe(200);
+    expect((await call(byCredential, ctx('10.0.0.7'))).status).toBe(200);
+    expect((await call(byCredential, ctx('10.0.0.7'))).status).toBe(429);
     const byRoute = build({ by: 'route', limits: [{ limit: 1, window: '1m' }] }, clock);
     expect((await call(byRoute, ctx('10.0.0.1'))).status).toBe(200);
     expect((await call(byRoute, ctx('10.0.0.2'))).status).toBe(429);

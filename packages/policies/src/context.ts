@@ -10,6 +10,7 @@ export class RequestContext implements PolicyContext {
   consumer: ConsumerIdentity | null = null;
   authenticated = false;
   claims: Readonly<Record<string, unknown>> | null = null;
+  credential: string | null = null;
   /** Challenges of auth policies that found no credential, for the 401 of the auth gate. */
   challenges: string[] | null = null;
   #set: Record<string, string> | null = null;
@@ -26,10 +27,11 @@ export class RequestContext implements PolicyContext {
     public query: string | null = null,
   ) {}
 
-  authenticate(consumer: ConsumerIdentity | null, claims: Readonly<Record<string, unknown>> | null = null): void {
+  authenticate(consumer: ConsumerIdentity | null, claims: Readonly<Record<string, unknown>> | null = null, credential: string | null = null): void {
     this.authenticated = true;
     this.consumer = consumer;
     this.claims = claims;
+    this.credential = credential;
   }
 
   challenge(value: string): void {

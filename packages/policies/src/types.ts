@@ -58,7 +58,12 @@ export interface PolicyContext {
   /** Verified JWT claims when a jwt-auth policy authenticated the request, else null. */
   readonly claims: Readonly<Record<string, unknown>> | null;
   /** Records a successful authentication; later auth policies skip the request. */
-  authenticate(consumer: ConsumerIdentity | null, claims?: Readonly<Record<string, unknown>> | null): void;
+  authenticate(consumer: ConsumerIdentity | null, claims?: Readonly<Record<string, unknown>> | null, credential?: string | null): void;
+  /**
+   * A stable, non-secret id of the credential that authenticated the request (`key:<16 hex of its
+   * SHA-256>`, `jwt:<iss> <subject>`), or null; rate limits may count per credential.
+   */
+  readonly credential: string | null;
   /** Records that an auth policy found no credential: its `WWW-Authenticate` challenge joins the final 401. */
   challenge(value: string): void;
   /** Sets (replaces) a request header sent upstream; applied after the gateway's own stripping. */

@@ -30,8 +30,8 @@ export function stripIdentityHeaders(ctx: PolicyContext, names: ConsumerHeaders)
 }
 
 /** Records the authenticated consumer and sets the identity headers for the upstream. */
-export function announceConsumer(ctx: PolicyContext, consumer: ConsumerIdentity | null, names: ConsumerHeaders, claims: Readonly<Record<string, unknown>> | null = null): void {
-  ctx.authenticate(consumer, claims);
+export function announceConsumer(ctx: PolicyContext, consumer: ConsumerIdentity | null, names: ConsumerHeaders, claims: Readonly<Record<string, unknown>> | null = null, credential: string | null = null): void {
+  ctx.authenticate(consumer, claims, credential);
   if (consumer === null) return;
   ctx.setUpstreamHeader(names.name, consumer.name);
   if (consumer.customId !== null) ctx.setUpstreamHeader(names.id, consumer.customId);

@@ -170,7 +170,7 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
       const index = identity.current;
       const consumer = typeof subject === 'string' ? (index.bySubject(iss as string, subject) ?? index.byCustomId(subject)) : undefined;
       if (consumer === undefined && !config.anonymous) return R.unmapped;
-      announceConsumer(ctx, consumer ?? null, names, payload);
+      announceConsumer(ctx, consumer ?? null, names, payload, typeof subject === 'string' ? `jwt:${iss as string} ${subject}` : null);
       const denied = requirements.check(payload);
       if (denied !== undefined) return denied;
       for (const f of config.forwardClaims) {

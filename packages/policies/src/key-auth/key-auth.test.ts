@@ -66,6 +66,19 @@ describe('key-auth', () => {
     }
   });
 
+  it('names the credential by a digest prefix, distinct per key of one consumer, never the key itself', () => {
+    const p = build();
+    const a = ctx({ apikey: KEY });
+    const b = ctx({ apikey: API_KEY });
+    expect(p.access?.(a)).toBeUndefined();
+    expect(p.access?.(b)).toBeUndefined();
+    expect(a.consumer?.name).toBe('acme');
+    expect(b.consumer?.name).toBe('acme');
+    expect(a.credential).toBe(`key:${sha(KEY).slice(0, 16)}`);
+    expect(b.credential).toBe(`key:${sha(API_KEY).slice(0, 16)}`);
+    expect(a.credential).not.toContain(KEY);
+  });
+
   it('two different keys in one request are refused', () => {
     expect(build().access?.(ctx({ apikey: KEY, 'x-api-key': API_KEY }))).toMatchObject({ status: 401 });
   });

@@ -244,6 +244,8 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
           return `r:${ctx.route}`;
         case 'ip':
           return `ip:${ipBucket(ctx.clientIp)}`;
+        case 'credential':
+          return ctx.credential !== null ? ctx.credential : `ip:${ipBucket(ctx.clientIp)}`;
         case 'header': {
           const v = ctx.headers[config.header as string];
           const value = Array.isArray(v) ? v[0] : v;
