@@ -1,4 +1,4 @@
-import { hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocuments, KIND_SCHEMAS, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
+import { formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocuments, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
 import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
 import { ProblemError } from './problem.js';
@@ -30,13 +30,21 @@ export function toDocument(resource: Resource): Resource {
  * marker with nothing stored stays and fails validation there, naming the field.
  */
 async function restoreRedactedSecrets(documents: SourceDocument[], config: Pick<ConfigStore, 'get'>): Promise<void> {
+  const left: ConfigIssue[] = [];
   for (const doc of documents) {
     if (!hasRedactedSecret(doc.value)) continue;
     const { kind, metadata } = doc.value as { kind: unknown; metadata?: { name?: unknown } };
-    if (!isResourceKind(kind) || typeof metadata?.name !== 'string') continue;
-    const stored = await config.get(kind, metadata.name);
-    doc.value = restoreSecrets(doc.value, stored?.resource);
+    if (isResourceKind(kind) && typeof metadata?.name === 'string') {
+      const stored = await config.get(kind, metadata.name);
+      doc.value = restoreSecrets(doc.value, stored?.resource);
+    }
+    // A marker with no stored secret behind it must never become the secret itself.
+    for (const path of redactedSecretPaths(doc.value)) {
+      const line = doc.lineOf?.(path);
+      left.push({ code: 'redacted_secret', message: `"${REDACTED_SECRET}" keeps a stored secret, and there is none here: give the real value`, document: doc.index, path: formatPath(path), ...(line !== undefined ? { line } : {}) });
+    }
   }
+  if (left.length > 0) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', left), { errors: left });
 }
 
 /** A body parsed by the YAML content-type parser: kept as text so issues can carry line numbers. */

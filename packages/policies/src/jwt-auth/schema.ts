@@ -41,7 +41,7 @@ export const issuerSchema = z
     secrets: z
       .array(z.string().min(32, 'an HMAC secret must be at least 32 characters (RFC 7518 §3.2)'))
       .optional()
-      .describe('HMAC secrets (for HS* algorithms only). Stored in the configuration as given.'),
+      .describe('HMAC secrets (for HS* algorithms only). Stored as given (the gateway needs them), never returned by the admin API: exports show "<redacted>", and applying that keeps the stored secret.'),
     jwksTimeoutMs: z.number().int().min(100).max(60_000).default(5_000).describe('Timeout of a JWKS fetch.'),
     jwksMaxAgeMs: z.number().int().min(1_000).default(600_000).describe('Age after which the JWKS is refreshed in the background.'),
     jwksStaleMs: z.number().int().min(0).default(3_600_000).describe('How long past its max age a cached JWKS is still used while the endpoint is failing; then 503 JWKS_UNAVAILABLE.'),
