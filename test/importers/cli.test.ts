@@ -5,58 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startListeningAdmin, type ListeningAdmin } from '../cli/cli-harness.js';
 import { eventually, send, startTestGateway, type RunningGateway } from '../gateway/harness.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
-
-const INGRESS_EXAMPLE = `apiVersion: networking.k8s.io/v1beta1
-kind: Ingress
-metadata:
-  annotations:
-    kubernetes.io/ingress.class: istio
-  name: ingress
-spec:
-  rules:
-  - host: httpbin.example.com
-    http:
-      paths:
-      - path: /status/*
-        backend:
-          serviceName: httpbin
-          servicePort: 8000
-`;
-
-const ISTIO_EXAMPLE = `apiVersion: networking.istio.io/v1alpha3
-kind: Gateway
-metadata:
-  name: httpbin-gateway
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: 80
-      name: http
-      protocol: HTTP
-    hosts:
-    - "httpbin.example.com"
----
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: httpbin
-spec:
-  hosts:
-  - "httpbin.example.com"
-  gateways:
-  - httpbin-gateway
-  http:
-  - match:
-    - uri:
-        prefix: /status
-    route:
-    - destination:
-        port:
-          number: 8000
-        host: httpbin
-`;
+import { INGRESS_EXAMPLE, ISTIO_EXAMPLE } from './examples.js';
 
 describe('tollgate apply -f with Kubernetes and Istio documents (built CLI)', () => {
   let admin: ListeningAdmin;
