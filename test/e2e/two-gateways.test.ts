@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
-import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
+import { startTollgateCluster, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 import { apiYaml, proxyGet } from './fixtures.js';
 
 const TOKEN = 'e2e-admin-token-0123456789abcdef';
@@ -22,11 +22,7 @@ describe('two gateway nodes on one Postgres', () => {
     green = await startRecordingUpstream('green');
     const env = { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, CONFIG_POLL_MS: '60000' };
     // Start all three at once: migrations must be safe under concurrent starts.
-    [admin, ...gateways] = await Promise.all([
-      startTollgateProcess({ role: 'admin', env }),
-      startTollgateProcess({ role: 'gateway', env }),
-      startTollgateProcess({ role: 'gateway', env }),
-    ]);
+    ({ admin, gateways } = await startTollgateCluster(env));
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
-import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
+import { startTollgateCluster, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 import { ChildRedis } from './redis-server.js';
 
 const TOKEN = 'limits-admin-token-0123456789abcdef';
@@ -81,11 +81,7 @@ describe('limits across two gateway processes on one Redis', () => {
     up = await startRecordingUpstream('svc');
     redis = new Redis(testRedisUrl());
     const env = { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, REDIS_URL: testRedisUrl(), LOG_LEVEL: 'warn' };
-    [admin, ...gateways] = await Promise.all([
-      startTollgateProcess({ role: 'admin', env }),
-      startTollgateProcess({ role: 'gateway', env, waitFor: 'none' }),
-      startTollgateProcess({ role: 'gateway', env, waitFor: 'none' }),
-    ]);
+    ({ admin, gateways } = await startTollgateCluster(env, 'none'));
     await apply(
       admin,
       yaml(up.url, [
@@ -187,11 +183,7 @@ describe('Redis stopped and restarted under two gateway processes', () => {
     up = await startRecordingUpstream('svc');
     own = await ChildRedis.create();
     const env = { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, REDIS_URL: own.url, LOG_LEVEL: 'warn' };
-    [admin, ...gateways] = await Promise.all([
-      startTollgateProcess({ role: 'admin', env }),
-      startTollgateProcess({ role: 'gateway', env, waitFor: 'none' }),
-      startTollgateProcess({ role: 'gateway', env, waitFor: 'none' }),
-    ]);
+    ({ admin, gateways } = await startTollgateCluster(env, 'none'));
     await apply(
       admin,
       yaml(up.url, [

@@ -98,3 +98,22 @@ export async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, i
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** One `start admin` process and two `start gateway` processes sharing one environment. */
+export interface TollgateCluster {
+  admin: TollgateProcess;
+  gateways: TollgateProcess[];
+}
+
+/**
+ * Starts an admin and two gateway processes at once (so migrations also run concurrently), on the
+ * stores `env` names. `gatewayWaitFor` as in StartTollgateOptions.
+ */
+export async function startTollgateCluster(env: Record<string, string | undefined>, gatewayWaitFor: StartTollgateOptions['waitFor'] = 'ready'): Promise<TollgateCluster> {
+  const [admin, ...gateways] = await Promise.all([
+    startTollgateProcess({ role: 'admin', env }),
+    startTollgateProcess({ role: 'gateway', env, waitFor: gatewayWaitFor }),
+    startTollgateProcess({ role: 'gateway', env, waitFor: gatewayWaitFor }),
+  ]);
+  return { admin: admin as TollgateProcess, gateways };
+}

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseYamlDocuments, validateDocuments, type ApiResource, type UpstreamResource } from '@tollgate/model';
 import { importDocuments } from './import.js';
+// The issue's examples, verbatim, shared with the black-box tests.
+import { INGRESS_EXAMPLE, ISTIO_EXAMPLE } from '../../../test/importers/examples.js';
 
 function run(yaml: string, options = {}) {
   const { documents, issues } = parseYamlDocuments(yaml);
@@ -26,23 +28,7 @@ subsets:
 
 describe('Ingress', () => {
   it('translates the v1beta1 example with Service + Endpoints', () => {
-    const r = run(`${SERVICE}---
-apiVersion: networking.k8s.io/v1beta1
-kind: Ingress
-metadata:
-  annotations:
-    kubernetes.io/ingress.class: istio
-  name: ingress
-spec:
-  rules:
-  - host: httpbin.example.com
-    http:
-      paths:
-      - path: /status/*
-        backend:
-          serviceName: httpbin
-          servicePort: 8000
-`);
+    const r = run(`${SERVICE}---\n${INGRESS_EXAMPLE}`);
     expect(r.issues).toEqual([]);
     expect(r.warnings).toEqual([]);
     expect(r.validated?.ok).toBe(true);
@@ -130,34 +116,7 @@ spec:
   resolution: STATIC
   endpoints: [{ address: 127.0.0.1, ports: { http: 9999 } }]
 ---
-apiVersion: networking.istio.io/v1alpha3
-kind: Gateway
-metadata:
-  name: httpbin-gateway
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port: { number: 80, name: http, protocol: HTTP }
-    hosts: ["httpbin.example.com"]
----
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: httpbin
-spec:
-  hosts: ["httpbin.example.com"]
-  gateways: [httpbin-gateway]
-  http:
-  - match:
-    - uri:
-        prefix: /status
-    route:
-    - destination:
-        port:
-          number: 8000
-        host: httpbin
-`);
+${ISTIO_EXAMPLE}`);
     expect(r.issues).toEqual([]);
     expect(r.warnings).toEqual([]);
     expect(r.validated?.ok).toBe(true);
