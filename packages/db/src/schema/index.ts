@@ -3,3 +3,4 @@ export * from './config-state.js';
 export * from './admin-tokens.js';
 export * from './api-keys.js';
 export * from './audit-log.js';
+export * from './usage.js';
