@@ -172,6 +172,13 @@ export const routeSchema = z
       .optional()
       .describe('Retries; each picks a target again through the balancer.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies for this route, run after the API-level ones of the same phase, by priority.'),
+    metering: z
+      .strictObject({
+        units: z.number().int().min(0).max(1_000_000).default(1).describe('Billable units one request to this route counts as (e.g. 5 for an expensive endpoint).'),
+        metric: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and "_"').default('requests').describe('Billing metric the units are of; reports have one line per metric.'),
+      })
+      .optional()
+      .describe('How requests to this route are metered; default 1 unit of `requests`.'),
   })
   .describe('A route: which requests it takes and what it does with them.')
   .superRefine((r, ctx) => {
