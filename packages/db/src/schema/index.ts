@@ -4,3 +4,4 @@ export * from './admin-tokens.js';
 export * from './api-keys.js';
 export * from './audit-log.js';
 export * from './usage.js';
+export * from './gateway-nodes.js';
