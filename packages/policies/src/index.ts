@@ -12,6 +12,8 @@ export { jwtAuthSchema, JWT_ALGORITHMS, type JwtAuthConfig } from './jwt-auth/sc
 export { JwksRegistry, JwksUnavailableError, RemoteJwks, type RemoteJwksSettings } from './jwt-auth/jwks.js';
 export { acl } from './acl/index.js';
 export { aclSchema, type AclConfig } from './acl/schema.js';
+export { authorization } from './authorization/index.js';
+export { authorizationSchema, authorizationRuleSchema, type AuthorizationConfig, type AuthorizationRule } from './authorization/schema.js';
 export { rateLimit } from './rate-limit/index.js';
 export { rateLimitSchema, type RateLimitConfig } from './rate-limit/schema.js';
 export { createLimiter, applyLimitHeaders, type Limiter, type LimiterSpec } from './rate-limit/index.js';
@@ -19,3 +21,13 @@ export { ipBucket, type LimitCounters, type LimitWindow } from './rate-limit/cou
 export { MonthCalendar } from './rate-limit/calendar.js';
 export { subscription } from './subscription/index.js';
 export { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './subscription/schema.js';
+export { lifecycle, lifecyclePreview } from './lifecycle/index.js';
+export { lifecyclePolicySchema, lifecyclePreviewSchema, type LifecyclePolicyConfig, type LifecyclePreviewConfig } from './lifecycle/schema.js';
+export { requestTransformer } from './request-transformer/index.js';
+export { requestTransformerSchema, type RequestTransformerConfig } from './request-transformer/schema.js';
+export { parseTemplate, TemplateError, type Template } from './request-transformer/template.js';
+export { responseTransformer } from './response-transformer/index.js';
+export { responseTransformerSchema, type ResponseTransformerConfig } from './response-transformer/schema.js';
+export { responseCache, RESPONSE_CACHE_PRIORITY } from './response-cache/index.js';
+export { responseCacheSchema, type ResponseCacheConfig } from './response-cache/schema.js';
+export { MemoryCacheStorage, encodeEntry, decodeEntry, type CacheAddress, type CacheEntry, type CacheStorage, type CacheStorages, type PurgeTarget, type MemoryCacheLimits } from './response-cache/store.js';

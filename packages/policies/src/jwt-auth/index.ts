@@ -6,7 +6,7 @@ import { IdentityIndex } from '../identity/index.js';
 import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyReply } from '../types.js';
 import { JwksRegistry, JwksUnavailableError, type RemoteJwks } from './jwks.js';
 import { jwtAuthSchema, type IssuerConfig, type JwtAuthConfig } from './schema.js';
-import { TokenReader } from './token.js';
+import { TokenReader, type FoundToken } from './token.js';
 
 type VerifyKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>> | Uint8Array;
 
@@ -16,6 +16,11 @@ const MAX_CANDIDATE_KEYS = 8;
 /** One issuer, compiled: verify options and a key getter over its inline, PEM, HMAC and remote keys. */
 class CompiledIssuer {
   readonly options: JWTVerifyOptions;
+  /** Whether this issuer's tokens go upstream (the issuer's `forwardToken`, else the policy's). */
+  readonly forward: boolean;
+  /** Claims sent upstream as headers: the policy's, then the issuer's. */
+  readonly forwardClaims: ReadonlyArray<{ claim: string; header: string }>;
+  readonly payloadHeader: string | undefined;
   readonly #local: ReturnType<typeof createLocalJWKSet> | null;
   /** PEM keys declared without a `kid`: they match a token whatever its `kid`. */
   readonly #anyKid: ReturnType<typeof createLocalJWKSet> | null;
@@ -25,7 +30,8 @@ class CompiledIssuer {
   constructor(i: IssuerConfig, config: JwtAuthConfig, registry: JwksRegistry) {
     this.options = Object.freeze({
       issuer: i.issuer,
-      audience: [...i.audiences],
+      // anyAudience: Istio accepts a jwtRule's tokens whatever their `aud` when `audiences` is empty.
+      ...(i.anyAudience ? {} : { audience: [...i.audiences] }),
       algorithms: [...i.algorithms],
       // `iss` and `aud` are required by setting them; `exp` by default (jose checks it only when present).
       requiredClaims: [...config.requiredClaims],
@@ -43,6 +49,9 @@ class CompiledIssuer {
     this.#anyKid = anyKid.length > 0 ? createLocalJWKSet({ keys: anyKid } as JSONWebKeySet) : null;
     this.#remote = i.jwksUri !== undefined ? registry.get(i.jwksUri, { timeoutMs: i.jwksTimeoutMs, maxAgeMs: i.jwksMaxAgeMs, staleMs: i.jwksStaleMs, cooldownMs: i.jwksCooldownMs }) : null;
     this.#secrets = (i.secrets ?? []).map((s) => new TextEncoder().encode(s));
+    this.forward = i.forwardToken ?? config.forwardToken;
+    this.forwardClaims = Object.freeze([...config.forwardClaims, ...i.forwardClaims]);
+    this.payloadHeader = i.payloadHeader;
   }
 
   /**
@@ -149,16 +158,23 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
     const reader = new TokenReader(config);
     const requirements = new ClaimRequirements(config.requiredScopes, config.claimValues);
     const names = config.consumerHeaders;
+    // Every header a token may be copied into: client-sent copies are removed on every request,
+    // so a request without a token (optional mode) cannot smuggle a forged identity upstream.
+    const outputHeaders = [...new Set([...config.forwardClaims.map((f) => f.header), ...config.issuers.flatMap((i) => [...i.forwardClaims.map((f) => f.header), ...(i.payloadHeader !== undefined ? [i.payloadHeader] : [])])])];
 
-    async function judge(ctx: PolicyContext, token: string): Promise<PolicyReply | undefined> {
+    async function judge(ctx: PolicyContext, found: FoundToken): Promise<PolicyReply | undefined> {
+      const token = found.token;
       let iss: unknown;
       try {
         iss = decodeJwt(token).iss; // unverified: only to choose the issuer's keys
       } catch {
+        reader.strip(ctx, found);
         return R.malformed;
       }
       const issuer = typeof iss === 'string' ? issuers.get(iss) : undefined;
+      // Istio: a token whose issuer matches no jwtRule is rejected with 401 (istio#24371).
       if (issuer === undefined) return R.unknownIssuer;
+      if (!issuer.forward) reader.strip(ctx, found);
       let payload: JWTPayload;
       try {
         payload = await issuer.verify(token);
@@ -173,25 +189,36 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
       announceConsumer(ctx, consumer ?? null, names, payload, typeof subject === 'string' ? `jwt:${iss as string} ${subject}` : null);
       const denied = requirements.check(payload);
       if (denied !== undefined) return denied;
-      for (const f of config.forwardClaims) {
+      for (const f of issuer.forwardClaims) {
         const v = headerValue(payload[f.claim]);
         if (v !== undefined) ctx.setUpstreamHeader(f.header, v);
       }
+      // The payload segment exactly as signed (base64url JSON, no padding), as Envoy's forward_payload_header sends it.
+      if (issuer.payloadHeader !== undefined) ctx.setUpstreamHeader(issuer.payloadHeader, token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')));
       return undefined;
     }
 
     return {
       access(ctx: PolicyContext) {
         stripIdentityHeaders(ctx, names);
-        for (const f of config.forwardClaims) ctx.removeUpstreamHeader(f.header);
-        const token = reader.read(ctx);
-        if (ctx.authenticated) return undefined; // an earlier auth policy decided
-        if (token === undefined) {
-          ctx.challenge(REALM);
+        for (const h of outputHeaders) ctx.removeUpstreamHeader(h);
+        const found = reader.read(ctx);
+        if (ctx.authenticated) {
+          // An earlier auth policy decided; this policy's credential still does not go upstream.
+          if (found !== undefined && !config.forwardToken) reader.strip(ctx, found);
           return undefined;
         }
-        if (token.length > config.maxTokenBytes) return R.tooLong;
-        return judge(ctx, token);
+        if (found === undefined) {
+          // Istio RequestAuthentication: a request without a token passes, without an identity.
+          if (config.optional) ctx.authenticate(null, null, null);
+          else ctx.challenge(REALM);
+          return undefined;
+        }
+        if (found.token.length > config.maxTokenBytes) {
+          reader.strip(ctx, found);
+          return R.tooLong;
+        }
+        return judge(ctx, found);
       },
     };
   },

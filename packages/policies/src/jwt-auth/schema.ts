@@ -31,7 +31,11 @@ export const issuerSchema = z
       .array(z.enum(JWT_ALGORITHMS))
       .min(1)
       .describe('Algorithms accepted for this issuer (required: pinning prevents key-confusion attacks, RFC 8725 §3.1).'),
-    audiences: z.array(z.string().min(1)).min(1).describe('Accepted `aud` values: the token must name at least one (RFC 7519 §4.1.3).'),
+    audiences: z.array(z.string().min(1)).default([]).describe('Accepted `aud` values: the token must name at least one (RFC 7519 §4.1.3). Required unless `anyAudience` is true.'),
+    anyAudience: z
+      .boolean()
+      .default(false)
+      .describe('Accept any `aud` (and none). Only for issuers whose tokens carry no usable audience, as Istio does for a jwtRule without `audiences`; RFC 8725 §3.9 recommends checking it.'),
     jwksUri: z
       .url({ protocol: /^https?$/ })
       .optional()
@@ -47,7 +51,16 @@ export const issuerSchema = z
     jwksStaleMs: z.number().int().min(0).default(3_600_000).describe('How long past its max age a cached JWKS is still used while the endpoint is failing; then 503 JWKS_UNAVAILABLE.'),
     jwksCooldownMs: z.number().int().min(0).default(30_000).describe('Minimum time between fetches caused by an unknown `kid` or a failure.'),
     typ: z.string().min(1).optional().describe('Required `typ` header, e.g. `at+jwt` (RFC 9068); compared case-insensitively, `application/` prefix optional.'),
+    forwardToken: z.boolean().optional().describe("Overrides the policy's `forwardToken` for this issuer's tokens."),
+    forwardClaims: z
+      .array(z.strictObject({ claim: z.string().min(1), header: fieldName }))
+      .default([])
+      .describe("Claims of this issuer's tokens sent upstream as headers, in addition to the policy's `forwardClaims`. Client-sent headers of these names are removed."),
+    payloadHeader: fieldName
+      .optional()
+      .describe("Header that carries the verified token's payload upstream, base64url-encoded JSON as in the token (Istio `outputPayloadToHeader`). Client-sent headers of this name are removed."),
   })
+  .refine((i) => i.audiences.length > 0 || i.anyAudience, { message: 'give at least one audience (or anyAudience: true)', path: ['audiences'] })
   .refine((i) => i.jwksUri !== undefined || i.jwks !== undefined || (i.publicKeys?.length ?? 0) > 0 || (i.secrets?.length ?? 0) > 0, {
     message: 'give at least one of jwksUri, jwks, publicKeys or secrets',
     path: ['jwksUri'],
@@ -65,9 +78,20 @@ const tokenSourceSchema = z
     scheme: z.string().max(32).default('Bearer').describe('Auth scheme before the token in that header (case-insensitive); empty = the whole value is the token.'),
     cookie: z.string().min(1).optional().describe('Cookie carrying the token (checked when the header has none).'),
     query: z.string().min(1).optional().describe('Query parameter carrying the token (checked last; removed before forwarding).'),
+    headers: z
+      .array(
+        z.strictObject({
+          name: fieldName.describe('Header name.'),
+          prefix: z.string().max(64).default('').describe('Literal text before the token, e.g. `Bearer ` (compared case-insensitively); a value without it carries no token. Empty = the whole value.'),
+        }),
+      )
+      .max(16)
+      .optional()
+      .describe('Headers carrying the token, tried in order (Istio `fromHeaders`). When set, they replace `header` and `scheme`.'),
+    queryParams: z.array(z.string().min(1).max(128)).max(16).default([]).describe('More query parameters carrying the token, after `query` (Istio `fromParams`); removed before forwarding.'),
   })
-  .default({ header: 'authorization', scheme: 'Bearer' })
-  .describe('Where the token is read: the header, then the cookie, then the query parameter.');
+  .default({ header: 'authorization', scheme: 'Bearer', queryParams: [] })
+  .describe('Where the token is read: the header(s), then the cookie, then the query parameter(s).');
 
 export const jwtAuthSchema = z
   .strictObject({
@@ -82,6 +106,10 @@ export const jwtAuthSchema = z
     maxTokenBytes: z.number().int().min(256).max(65_536).default(8_192).describe('Longer tokens are refused before any parsing.'),
     consumerClaim: z.string().min(1).default('sub').describe("Claim mapped to a consumer: matched to a declared jwtSubject of the issuer, then to a consumer's customId."),
     anonymous: z.boolean().default(false).describe('Admit valid tokens that map to no consumer (no X-Consumer-* headers); false answers them 401.'),
+    optional: z
+      .boolean()
+      .default(false)
+      .describe('Admit a request that carries no token as anonymous (no consumer, no claims), for an `authorization` policy to judge; a token that is present is still verified and an invalid one is 401 (Istio RequestAuthentication semantics). Later auth policies of the route skip an admitted request.'),
     ...claimRequirementsShape,
     forwardClaims: z
       .array(z.strictObject({ claim: z.string().min(1), header: fieldName }))
