@@ -19,6 +19,7 @@ import { setLatencyHeaders, type GatewayMetrics } from './metrics.js';
 import { injectTrace, startTrace } from './tracing.js';
 import { applyHeaderOps, redirectLocation, rewrittenPath, type RuntimeDestination } from './route-actions.js';
 import type { RuntimeRoute } from './runtime.js';
+import { runAggregate } from './aggregate/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -223,6 +224,10 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       return sendProblem(reply, actions.abort.status, 'FAULT_ABORT', 'Fault injected', `the route ${route.id} injects this fault`, unread);
     }
     if (actions.delay !== null && Math.random() < actions.delay.fraction) await sleep(actions.delay.ms);
+    if (actions.aggregate !== null) {
+      const query = ctx !== null ? ctx.query : target.query;
+      return runAggregate(actions.aggregate, { reply, state, ctx, captures: found.captures, query, trustForwarding, peer, requestHeaders: actions.requestHeaders, hostRewrite: actions.hostRewrite, logger, send: (s, h, b) => sendLocal(reply, route, ctx, state, s, h, b, unread) });
+    }
 
     let body: IncomingMessage | BodyLimiter | null = null;
     let limiter: BodyLimiter | null = null;

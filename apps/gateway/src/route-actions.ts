@@ -2,6 +2,7 @@ import type { CompiledRoute, CompiledRouteActions } from '@tollgate/compiler';
 import type { HeaderOperations } from '@tollgate/model';
 import { mustCompileRegex, type RouteLookup, type SafeRegex } from '@tollgate/router';
 import type { RuntimeUpstream } from './runtime.js';
+import { buildAggregate, type RuntimeAggregate } from './aggregate/index.js';
 
 /** A destination as the hot path uses it: the upstream runtime and an optional subset. */
 export interface RuntimeDestination {
@@ -44,6 +45,8 @@ export interface RuntimeActions {
   readonly retries: RuntimeRetries | null;
   /** The route has a `cors` policy, so a preflight for one of its methods is routed to it. */
   readonly answersPreflight: boolean;
+  /** Several backends combined into one JSON answer (docs/aggregation.md), or null. */
+  readonly aggregate: RuntimeAggregate | null;
 }
 
 /** Retry settings in the form the retry loop reads. */
@@ -176,6 +179,7 @@ export function buildRouteActions(r: CompiledRoute, upstreams: ReadonlyMap<strin
         }
       : null,
     answersPreflight: r.policies.access?.some((d) => d.name === 'cors') ?? false,
+    aggregate: a.aggregate ? buildAggregate(a.aggregate, dest) : null,
   });
 }
 

@@ -1,6 +1,7 @@
 import type { ApiResource, ConfigIssue, Route, RouteMatch, StringMatch } from '@tollgate/model';
 import { compileSafeRegex, templateCaptures, type FieldCondition, type PathRule } from '@tollgate/router';
 import { checkSubset } from './compile-upstreams.js';
+import { checkAggregate, compileAggregate } from './compile-aggregate.js';
 import type { CompiledDestination, CompiledRouteActions, CompiledUpstream } from './types.js';
 
 /** The path rule of a match block, with the API base path applied. */
@@ -81,6 +82,7 @@ export function checkRoute(api: ApiResource, ri: number, upstreams: Readonly<Rec
   if (route.destination) dest(route.destination.upstream, route.destination.subset, `${at}.destination`);
   route.destinations?.forEach((d, di) => dest(d.upstream, d.subset, `${at}.destinations[${di}]`));
   if (route.mirror) dest(route.mirror.upstream, route.mirror.subset, `${at}.mirror`);
+  if (route.aggregate) checkAggregate(route.aggregate, captureSets, upstreams, resource, `${at}.aggregate`, issues);
 }
 
 /** The route's actions as plain frozen-able data (the gateway builds its runtime from them). */
@@ -98,6 +100,8 @@ export function compileActions(route: Route): CompiledRouteActions {
     mirror: route.mirror ? { upstream: route.mirror.upstream, subset: route.mirror.subset ?? null, percentage: route.mirror.percentage } : null,
     fault: route.fault ?? null,
     retries: route.retries ?? null,
+    aggregate: route.aggregate ? compileAggregate(route.aggregate) : null,
+    protocol: null, // compiled with the descriptors in compileConfig (compile-protocols.ts)
   };
 }
 

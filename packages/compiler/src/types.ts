@@ -2,6 +2,8 @@ import type { HeaderOperations, Route } from '@tollgate/model';
 import type { Phase } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import type { CompiledCertificate, CompiledUpstream } from './compile-upstreams.js';
+import type { CompiledAggregate } from './compile-aggregate.js';
+import type { CompiledProtocol } from './compile-protocols.js';
 
 /** A policy resolved for one route: its validated config (defaults filled) and its priority. */
 export interface PolicyDescriptor {
@@ -59,6 +61,10 @@ export interface CompiledRouteActions {
   readonly mirror: { readonly upstream: string; readonly subset: string | null; readonly percentage: number } | null;
   readonly fault: NonNullable<Route['fault']> | null;
   readonly retries: NonNullable<Route['retries']> | null;
+  /** Several backends combined into one JSON answer, or null. */
+  readonly aggregate: CompiledAggregate | null;
+  /** REST-to-gRPC, gRPC-Web or SOAP conversion (docs/protocols.md), or null. */
+  readonly protocol: CompiledProtocol | null;
 }
 
 /** An immutable, versioned config snapshot (deeply frozen). */

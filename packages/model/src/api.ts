@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { durationMs, policyRefSchema, resourceName } from './common.js';
+import { publishedSpecSchema } from './published-spec.js';
+import { aggregateSchema } from './aggregate.js';
+import { grpcActionSchema, grpcWebActionSchema, soapActionSchema } from './protocols.js';
+import { lifecycleSchema, versioningSchema } from './lifecycle.js';
 
 /** HTTP methods a route may restrict itself to (RFC 9110 §9 plus PATCH, RFC 5789). */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -121,6 +125,7 @@ export const routeSchema = z
       })
       .optional()
       .describe('Answer directly instead of forwarding.'),
+    aggregate: aggregateSchema.optional(),
     rewrite: z
       .strictObject({
         prefix: absolutePath.optional().describe('Replaces the matched prefix (or the whole path for exact, template and regex matches).'),
@@ -161,6 +166,9 @@ export const routeSchema = z
       })
       .optional()
       .describe('Fault injection: delay a share of requests, or answer a share with a status without calling the upstream.'),
+    grpc: grpcActionSchema.optional(),
+    grpcWeb: grpcWebActionSchema.optional(),
+    soap: soapActionSchema.optional(),
     timeoutMs: durationMs.optional().describe('Deadline for the response headers, across all retries; past it 504.'),
     retries: z
       .strictObject({
@@ -182,8 +190,8 @@ export const routeSchema = z
   })
   .describe('A route: which requests it takes and what it does with them.')
   .superRefine((r, ctx) => {
-    const actions = (['destination', 'destinations', 'redirect', 'directResponse'] as const).filter((k) => r[k] !== undefined);
-    if (actions.length !== 1) ctx.addIssue({ code: 'custom', path: actions.length > 1 ? [actions[1] as string] : ['destination'], message: 'give exactly one of destination, destinations, redirect or directResponse' });
+    const actions = (['destination', 'destinations', 'redirect', 'directResponse', 'aggregate', 'grpc', 'grpcWeb', 'soap'] as const).filter((k) => r[k] !== undefined);
+    if (actions.length !== 1) ctx.addIssue({ code: 'custom', path: actions.length > 1 ? [actions[1] as string] : ['destination'], message: 'give exactly one of destination, destinations, redirect, directResponse, aggregate, grpc, grpcWeb or soap' });
     if (r.destinations && r.destinations.reduce((a, d) => a + d.weight, 0) === 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'the weights sum to 0' });
     if (r.redirect && ![301, 302, 307, 308].includes(r.redirect.code)) ctx.addIssue({ code: 'custom', path: ['redirect', 'code'], message: 'must be 301, 302, 307 or 308' });
   });
@@ -199,7 +207,11 @@ export const apiSpecSchema = z
     policies: z.array(policyRefSchema).default([]).describe('Policies applied to every route of the API.'),
     usagePath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be an absolute path').max(256).optional().describe('Path under basePath where an authenticated subscriber GETs its own usage and remaining quota (e.g. `/_usage`); a route of the API must match it.'),
     subscriptionRequired: z.boolean().default(false).describe('Only consumers with an active Subscription may call it (others get 403 SUBSCRIPTION_REQUIRED); subscribers get their plan\'s limits.'),
+    product: resourceName.optional().describe('Groups the versions of one API (`orders` for the Apis `orders-v1` and `orders-v2`); default the Api name. Subscriptions may name a product for all its versions.'),
+    versioning: versioningSchema.optional(),
+    lifecycle: lifecycleSchema.optional(),
     routes: z.array(routeSchema).min(1).describe('Routes, tried in declared order within the API.'),
+    openapi: publishedSpecSchema.optional(),
   })
   .describe('An API: hosts and base path, and the routes that send its traffic to upstreams.')
   .superRefine((spec, ctx) => {

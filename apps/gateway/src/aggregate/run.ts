@@ -1,0 +1,259 @@
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import type { CompiledAggregate, CompiledAggregateBackend } from '@tollgate/compiler';
+import type { RequestContext } from '@tollgate/policies';
+import { classifyUpstreamError, type PickRequest } from '@tollgate/upstream';
+import type { Dispatcher } from 'undici';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { RequestState } from '../access-log.js';
+import { problemJson } from '../problem.js';
+import type { HeaderOps, RuntimeDestination } from '../route-actions.js';
+import { acquireTarget, releaseTarget } from '../runtime.js';
+import { injectTrace } from '../tracing.js';
+import { BodyOverLimitError, readBodyCapped } from './read-body.js';
+import { combine, shapeBody, type Part } from './shape.js';
+import { render, TemplateValues } from './template.js';
+
+/** Answer headers naming an incomplete aggregate. */
+export const PARTIAL_HEADER = 'x-tollgate-partial';
+export const MISSING_HEADER = 'x-tollgate-missing';
+
+/** Stable codes of aggregate failures (problem+json `code`). */
+export const AGGREGATE_ERRORS = Object.freeze({
+  /** Some backends are missing and the route's `partial` policy is 502. */
+  AGGREGATE_INCOMPLETE: { status: 502, title: 'Aggregate incomplete' },
+  /** Every backend, or a `required` one, is missing. */
+  AGGREGATE_FAILED: { status: 502, title: 'Aggregate failed' },
+});
+
+/** A backend with its upstream resolved for the hot path. */
+export interface RuntimeAggregateBackend extends CompiledAggregateBackend {
+  readonly destination: RuntimeDestination;
+}
+
+/** An aggregate action as the gateway runs it (built once per snapshot). */
+export interface RuntimeAggregate {
+  readonly budgetMs: number;
+  readonly partial: 200 | 502;
+  readonly maxBodyBytes: number;
+  readonly backends: readonly RuntimeAggregateBackend[];
+}
+
+/** Resolves the backends' upstreams; `dest` throws for an upstream missing from the snapshot. */
+export function buildAggregate(a: CompiledAggregate, dest: (upstream: string, subset: string | null) => RuntimeDestination): RuntimeAggregate {
+  return Object.freeze({
+    budgetMs: a.budgetMs,
+    partial: a.partial,
+    maxBodyBytes: a.maxBodyBytes,
+    backends: Object.freeze(a.backends.map((b) => Object.freeze({ ...b, destination: dest(b.upstream, b.subset) }))),
+  });
+}
+
+/** What the proxy hands over for one request. */
+export interface AggregateRequest {
+  readonly reply: FastifyReply;
+  readonly state: RequestState;
+  /** The policy context (consumer, headers set by auth policies), or null when the route has no policies. */
+  readonly ctx: RequestContext | null;
+  readonly captures: Readonly<Record<string, string>> | null;
+  /** The query after access policies (credentials removed). */
+  readonly query: string | null;
+  readonly trustForwarding: boolean;
+  /** Address of the connected peer. */
+  readonly peer: string;
+  readonly requestHeaders: HeaderOps | null;
+  readonly hostRewrite: string | null;
+  readonly logger: Logger;
+  /** Sends a gateway-made answer with the route's response header changes and response policies. */
+  send(status: number, headers: Record<string, string>, body: string): FastifyReply;
+}
+
+/** Why a request was cut short: the budget ran out, or the client went away. */
+class Stop extends Error {}
+
+/** Why one backend call was cut short. */
+class BackendTimeout extends Error {}
+
+type Outcome = { readonly ok: true; readonly part: Part } | { readonly ok: false; readonly reason: string };
+
+const SUCCESS = (s: number) => s >= 200 && s < 300;
+
+/** Media types whose body is JSON: `application/json` and any `+json` suffix (RFC 6839 §3.1). */
+function isJsonType(ct: string | string[] | undefined): boolean {
+  if (ct === undefined) return true;
+  const v = (Array.isArray(ct) ? (ct[0] ?? '') : ct).split(';')[0]?.trim().toLowerCase() ?? '';
+  const sub = v.slice(v.indexOf('/') + 1);
+  return sub === 'json' || sub.endsWith('+json');
+}
+
+function noop(): void {}
+
+/**
+ * Runs an aggregate: every backend called through the upstream machinery (balancer, circuit
+ * breaker, passive health) when the backends it waits for have finished, all of it bounded by
+ * the budget, then the parts combined in declared order. A backend that fails, answers non-2xx,
+ * non-JSON or an oversized body, or runs out of time is left out and named in
+ * `X-Tollgate-Missing` (see docs/aggregation.md for the status rules).
+ */
+export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): Promise<FastifyReply> {
+  const raw = x.reply.request.raw;
+  const requestId = String(x.reply.request.id);
+  const t0 = performance.now();
+  const values = new TemplateValues(x.captures, x.query, raw.headers, x.ctx?.consumer ?? null);
+
+  // Headers every backend gets: the gateway's own, then what policies set (X-Consumer-*), then
+  // the route's request header changes. Client headers are not copied: a backend gets only what
+  // its `headers` templates name.
+  const base: Record<string, string | string[]> = { accept: 'application/json' };
+  if (x.ctx !== null) x.ctx.applyTo(base);
+  if (x.requestHeaders !== null) {
+    for (const n of x.requestHeaders.remove) delete base[n];
+    for (const [n, v] of x.requestHeaders.set) base[n] = v;
+    for (const [n, v] of x.requestHeaders.add) base[n] = v;
+  }
+  const xff = raw.headers['x-forwarded-for'];
+  base['x-forwarded-for'] = x.trustForwarding && typeof xff === 'string' ? `${xff}, ${x.peer}` : x.peer;
+  const xfp = raw.headers['x-forwarded-proto'];
+  base['x-forwarded-proto'] = x.trustForwarding && typeof xfp === 'string' ? xfp : (raw.socket as TLSSocket).encrypted ? 'https' : 'http';
+  base['x-forwarded-host'] = x.state.host;
+  base['x-request-id'] = requestId;
+  injectTrace(base, x.state.trace);
+  const pick: PickRequest = { headers: raw.headers, clientIp: x.state.clientIp, query: x.query };
+
+  // One signal for the whole aggregate: the budget, or the client closing before the answer.
+  const stop = new AbortController();
+  const budgetTimer = setTimeout(() => stop.abort(new Stop(`the aggregate budget of ${agg.budgetMs} ms ran out`)), agg.budgetMs);
+  const onClose = (): void => {
+    if (!x.reply.raw.writableFinished) stop.abort(new Stop('the client went away'));
+  };
+  x.reply.raw.once('close', onClose);
+
+  const n = agg.backends.length;
+  const outcomes: Array<Outcome | undefined> = new Array(n);
+  const settled: Array<Promise<void>> = new Array(n);
+  const release: Array<() => void> = new Array(n);
+  for (let i = 0; i < n; i++) settled[i] = new Promise<void>((r) => (release[i] = r));
+
+  const callBackend = async (b: RuntimeAggregateBackend): Promise<Outcome> => {
+    if (b.after.length > 0) await Promise.all(b.after.map((j) => settled[j]));
+    if (stop.signal.aborted) return { ok: false, reason: (stop.signal.reason as Error).message };
+    const path = render(b.path, values, 'segment');
+    if (!path.ok) return { ok: false, reason: `no value for ${path.missing}` };
+    let target = path.value;
+    if (b.query.length > 0) {
+      const q = new URLSearchParams();
+      for (const [k, t] of b.query) {
+        const v = render(t, values, 'raw');
+        if (v.ok) q.append(k, v.value);
+      }
+      const qs = q.toString();
+      if (qs !== '') target += `?${qs}`;
+    }
+    const headers: Record<string, string | string[]> = { ...base };
+    for (const [k, t] of b.headers) {
+      const v = render(t, values, 'raw');
+      // A value with CR/LF/NUL (from a backend response) would be header injection: left out.
+      if (v.ok && !/[\r\n\0]/.test(v.value)) headers[k] = v.value;
+    }
+    const dest = b.destination;
+    const t = acquireTarget(dest.target, dest.subset, pick);
+    if (typeof t === 'string') return { ok: false, reason: t === 'NO_HEALTHY_UPSTREAM' ? `no healthy target in upstream ${b.upstream}` : `upstream ${b.upstream} is overloaded` };
+    headers.host = x.hostRewrite ?? t.host;
+    const ac = new AbortController();
+    const onStop = (): void => ac.abort(stop.signal.reason);
+    stop.signal.addEventListener('abort', onStop, { once: true });
+    const timer = b.timeoutMs === null ? null : setTimeout(() => ac.abort(new BackendTimeout(`timed out after ${b.timeoutMs} ms`)), b.timeoutMs);
+    // Passive health: a 5xx or a failure to connect / answer in time counts against the target.
+    let failed = true;
+    try {
+      const res = await t.pool.request({ method: b.method as Dispatcher.HttpMethod, path: target, headers, signal: ac.signal });
+      if (!SUCCESS(res.statusCode)) {
+        failed = res.statusCode >= 500;
+        res.body.on('error', noop);
+        res.body.destroy();
+        return { ok: false, reason: `status ${res.statusCode}` };
+      }
+      failed = false;
+      const ct = res.headers['content-type'];
+      if (!isJsonType(ct)) {
+        res.body.on('error', noop);
+        res.body.destroy();
+        return { ok: false, reason: `not JSON (content-type ${String(ct)})` };
+      }
+      const buf = await readBodyCapped(res.body, agg.maxBodyBytes, res.headers['content-length']);
+      let parsed: unknown = null;
+      if (buf.length > 0) {
+        try {
+          parsed = JSON.parse(buf.toString('utf8'));
+        } catch {
+          return { ok: false, reason: 'the body is not valid JSON' };
+        }
+      }
+      values.responses.set(b.name, parsed);
+      const shaped = shapeBody(parsed, b);
+      return shaped.ok ? { ok: true, part: { group: b.group, value: shaped.value } } : { ok: false, reason: shaped.reason };
+    } catch (err) {
+      if (err instanceof BodyOverLimitError) {
+        failed = false;
+        return { ok: false, reason: err.message };
+      }
+      if (ac.signal.aborted) {
+        const why = ac.signal.reason as Error;
+        // The client going away says nothing about the backend.
+        if (why instanceof Stop && why.message.startsWith('the client')) failed = false;
+        return { ok: false, reason: why.message };
+      }
+      const e = classifyUpstreamError(err);
+      return { ok: false, reason: e.code === 'UPSTREAM_TIMEOUT' ? 'timed out' : `unavailable (${e.message})` };
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+      stop.signal.removeEventListener('abort', onStop);
+      releaseTarget(dest.target, t, failed);
+    }
+  };
+
+  const runs = agg.backends.map((b, i) =>
+    callBackend(b)
+      .catch((err: unknown): Outcome => ({ ok: false, reason: `internal error: ${(err as Error).message}` }))
+      .then((o) => {
+        outcomes[i] = o;
+        (release[i] as () => void)();
+      }),
+  );
+  await Promise.all(runs);
+  clearTimeout(budgetTimer);
+  x.reply.raw.off('close', onClose);
+  x.state.upstreamMs = performance.now() - t0;
+  if (stop.signal.aborted && (stop.signal.reason as Error).message.startsWith('the client')) {
+    x.state.errorCode = 'CLIENT_ABORTED';
+    raw.destroy();
+    return x.reply;
+  }
+
+  const parts: Part[] = [];
+  const missing: string[] = [];
+  const reasons: string[] = [];
+  let requiredMissing = false;
+  agg.backends.forEach((b, i) => {
+    const o = outcomes[i] as Outcome;
+    if (o.ok) parts.push(o.part);
+    else {
+      missing.push(b.name);
+      reasons.push(`${b.name} (${o.reason})`);
+      if (b.required) requiredMissing = true;
+    }
+  });
+  if (missing.length === 0) return x.send(200, { 'content-type': 'application/json' }, JSON.stringify(combine(parts)));
+
+  x.logger.warn({ requestId, api: x.state.api, route: x.state.route, missing: reasons }, 'aggregate backends missing');
+  const missingHeader = missing.join(', ');
+  if (parts.length === 0 || requiredMissing || agg.partial === 502) {
+    const code = parts.length === 0 || requiredMissing ? 'AGGREGATE_FAILED' : 'AGGREGATE_INCOMPLETE';
+    const e = AGGREGATE_ERRORS[code];
+    const detail = parts.length === 0 ? `every backend is missing: ${reasons.join('; ')}` : requiredMissing ? `a required backend is missing: ${reasons.join('; ')}` : `missing: ${reasons.join('; ')}`;
+    x.state.errorCode = code;
+    return x.send(e.status, { 'content-type': 'application/problem+json', [MISSING_HEADER]: missingHeader }, problemJson(e.status, code, e.title, detail, requestId));
+  }
+  return x.send(200, { 'content-type': 'application/json', [PARTIAL_HEADER]: 'true', [MISSING_HEADER]: missingHeader }, JSON.stringify(combine(parts)));
+}
