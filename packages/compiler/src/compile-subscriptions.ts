@@ -11,6 +11,8 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
   const names = (kind: string) => new Set(sorted.filter((r) => r.kind === kind).map((r) => r.metadata.name));
   const consumers = names('Consumer');
   const apis = names('Api');
+  // A product is named by `spec.product`, or by the Api's own name when it has none.
+  const products = new Set(sorted.filter((r) => r.kind === 'Api').map((r) => (r.kind === 'Api' ? (r.spec.product ?? r.metadata.name) : '')));
   const plans = new Map(sorted.filter((r): r is PlanResource => r.kind === 'Plan').map((p) => [p.metadata.name, p]));
   const subs = sorted.filter((r): r is SubscriptionResource => r.kind === 'Subscription');
   const valid: SubscriptionResource[] = [];
@@ -20,6 +22,7 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
     if (!consumers.has(s.spec.consumer)) issues.push({ code: 'dangling_reference', message: `Consumer "${s.spec.consumer}" does not exist`, resource, path: 'spec.consumer' });
     if (!plans.has(s.spec.plan)) issues.push({ code: 'dangling_reference', message: `Plan "${s.spec.plan}" does not exist`, resource, path: 'spec.plan' });
     if (s.spec.api !== undefined && !apis.has(s.spec.api)) issues.push({ code: 'dangling_reference', message: `Api "${s.spec.api}" does not exist`, resource, path: 'spec.api' });
+    if (s.spec.product !== undefined && !products.has(s.spec.product)) issues.push({ code: 'dangling_reference', message: `no Api belongs to product "${s.spec.product}"`, resource, path: 'spec.product' });
     if (issues.length === before) valid.push(s);
   }
   const out = new Map<string, PolicyDescriptor>();
@@ -27,7 +30,9 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
   if (!def) return out;
   for (const r of sorted) {
     if (r.kind !== 'Api') continue;
-    const mine = valid.filter((s) => s.spec.api === undefined || s.spec.api === r.metadata.name);
+    const product = r.spec.product ?? r.metadata.name;
+    // Per version (`api`), per product (every version), or every API (neither).
+    const mine = valid.filter((s) => (s.spec.api === undefined && s.spec.product === undefined) || s.spec.api === r.metadata.name || s.spec.product === product);
     if (!r.spec.subscriptionRequired && mine.length === 0 && r.spec.usagePath === undefined) continue;
     const base = r.spec.basePath.endsWith('/') ? r.spec.basePath.slice(0, -1) : r.spec.basePath;
     const config = {

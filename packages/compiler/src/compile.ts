@@ -7,6 +7,8 @@ import type { CompiledConfig, CompiledRoute, CompiledUpstream, PhasePolicies, Po
 import { compileCertificates, compileUpstream } from './compile-upstreams.js';
 import { checkRoute, compileActions, conditionKey, conditions, pathRule } from './compile-route.js';
 import { compileSubscriptions, withGenerated } from './compile-subscriptions.js';
+import { compileLifecycle, withVersionCondition } from './compile-lifecycle.js';
+import { compileProtocol, compileProtoDescriptors } from './compile-protocols.js';
 
 /** Result of a compilation: a snapshot, or every issue found (never both). */
 export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; issues: ConfigIssue[] };
@@ -104,59 +106,69 @@ export function compileConfig(resources: readonly Resource[], version: number): 
   const certificates = compileCertificates(sorted.filter((r): r is CertificateResource => r.kind === 'Certificate'), issues);
 
   const subscriptionPolicies = compileSubscriptions(sorted, issues);
+  // Lifecycle and versions: the variants (base path, version condition, generated policies) of each Api.
+  const lifecyclePlans = compileLifecycle(sorted, issues);
+  // Default versions' fallback entries go after every versioned entry of their product.
+  const fallbackEntries: RouteEntry<CompiledRoute>[] = [];
+  const protos = compileProtoDescriptors(sorted, issues);
   const entries: RouteEntry<CompiledRoute>[] = [];
   const claims = new Map<string, Claim[]>();
   for (const r of sorted) {
     if (r.kind !== 'Api') continue;
     const resource = resourceKey(r);
     const api = r.metadata.name;
-    const basePath = r.spec.basePath === '/' ? '' : r.spec.basePath.replace(/\/$/, '');
+    const plan = lifecyclePlans.get(api) ?? { group: api, variants: [{ basePath: r.spec.basePath, condition: null, fallback: false, policies: [] }] };
     r.spec.routes.forEach((route, ri) => {
       checkRoute(r, ri, upstreams, resource, issues);
-      const actions = compileActions(route);
+      const actions = { ...compileActions(route), protocol: compileProtocol(r, ri, protos, upstreams, resource, issues) };
       const first = actions.destinations[0];
-      const compiled: CompiledRoute = {
-        id: `${api}/${route.name}`,
-        api,
-        route: route.name,
-        basePath,
-        stripBasePath: r.spec.stripBasePath,
-        upstream: first?.upstream ?? null,
-        subset: first?.subset ?? null,
-        priority: r.spec.priority,
-        actions,
-        timeoutMs: route.timeoutMs ?? null,
-        policies: withGenerated(resolvePolicies(resource, r, ri, issues), subscriptionPolicies.get(api)),
-      };
-      route.match.forEach((m, mi) => {
-        const path = pathRule(r.spec.basePath, m, joinPath);
-        entries.push({
-          hosts: [...r.spec.hosts],
-          path,
-          methods: [...m.methods],
-          headers: conditions(m.headers),
-          query: conditions(m.queryParams),
-          group: api,
+      const routePolicies = withGenerated(resolvePolicies(resource, r, ri, issues), subscriptionPolicies.get(api));
+      for (const variant of plan.variants) {
+        const compiled: CompiledRoute = {
+          id: `${api}/${route.name}`,
+          api,
+          route: route.name,
+          basePath: variant.basePath === '/' ? '' : variant.basePath.replace(/\/$/, ''),
+          stripBasePath: r.spec.stripBasePath,
+          upstream: first?.upstream ?? null,
+          subset: first?.subset ?? null,
           priority: r.spec.priority,
-          value: compiled,
-        });
-        const claimPath = `spec.routes[${ri}].match[${mi}].path`;
-        const normalizedValue = path.kind === 'prefix' && path.value !== '/' ? path.value.replace(/\/+$/, '') : path.kind === 'exact' || path.kind === 'prefix' ? path.value : `${path.base}${path.value}`;
-        for (const host of r.spec.hosts.length > 0 ? r.spec.hosts : ['*any*']) {
-          // Same host, same path rule, same header/query conditions: a true duplicate.
-          const key = `${host}\n${path.kind}\n${normalizedValue}\n${conditionKey(m)}`;
-          const label = `${path.kind} ${normalizedValue}${host === '*any*' ? '' : ` on ${host}`}`;
-          const list = claims.get(key) ?? [];
-          const clash = list.find((c) => c.api !== api && c.priority === r.spec.priority && methodsOverlap(c.methods, m.methods));
-          if (clash) {
-            issues.push({ code: 'route_conflict', message: `${label} is already claimed by ${clash.resource} (${clash.path}) with overlapping methods at the same priority ${r.spec.priority}; give one API a different priority`, resource, path: claimPath });
+          actions,
+          timeoutMs: route.timeoutMs ?? null,
+          policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), routePolicies),
+        };
+        route.match.forEach((declared, mi) => {
+          const m = withVersionCondition(declared, variant.condition);
+          const path = pathRule(variant.basePath, m, joinPath);
+          (variant.fallback ? fallbackEntries : entries).push({
+            hosts: [...r.spec.hosts],
+            path,
+            methods: [...m.methods],
+            headers: conditions(m.headers),
+            query: conditions(m.queryParams),
+            group: plan.group,
+            priority: r.spec.priority,
+            value: compiled,
+          });
+          const claimPath = `spec.routes[${ri}].match[${mi}].path`;
+          const normalizedValue = path.kind === 'prefix' && path.value !== '/' ? path.value.replace(/\/+$/, '') : path.kind === 'exact' || path.kind === 'prefix' ? path.value : `${path.base}${path.value}`;
+          for (const host of r.spec.hosts.length > 0 ? r.spec.hosts : ['*any*']) {
+            // Same host, same path rule, same header/query conditions: a true duplicate.
+            const key = `${host}\n${path.kind}\n${normalizedValue}\n${conditionKey(m)}`;
+            const label = `${path.kind} ${normalizedValue}${host === '*any*' ? '' : ` on ${host}`}`;
+            const list = claims.get(key) ?? [];
+            const clash = list.find((c) => c.api !== api && c.priority === r.spec.priority && methodsOverlap(c.methods, m.methods));
+            if (clash) {
+              issues.push({ code: 'route_conflict', message: `${label} is already claimed by ${clash.resource} (${clash.path}) with overlapping methods at the same priority ${r.spec.priority}; give one API a different priority`, resource, path: claimPath });
+            }
+            list.push({ api, methods: m.methods, resource, path: claimPath, label, priority: r.spec.priority });
+            claims.set(key, list);
           }
-          list.push({ api, methods: m.methods, resource, path: claimPath, label, priority: r.spec.priority });
-          claims.set(key, list);
-        }
-      });
+        });
+      }
     });
   }
+  entries.push(...fallbackEntries);
   if (issues.length > 0) return { ok: false, issues };
   const hash = createHash('sha256').update(canonicalJson(sorted)).digest('hex');
   deepFreeze(upstreams);

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { resourceName } from './common.js';
+import type { ConfigIssue } from './issues.js';
+
+/**
+ * The states of an API through its life. `draft` is hidden (except to preview consumers),
+ * `published` is served normally, `deprecated` is served with `Deprecation` (RFC 9745) and
+ * `Sunset` (RFC 8594) headers, `retired` answers 410 Gone.
+ */
+export const LIFECYCLE_STATES = ['draft', 'published', 'deprecated', 'retired'] as const;
+export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
+
+/**
+ * Allowed transitions. Nothing leaves `retired`; a published API never goes back to `draft`
+ * (its consumers already depend on it). `deprecated -> published` ("undeprecate") is allowed:
+ * an operator may withdraw a deprecation before the sunset (RFC 9745 does not forbid it), but
+ * not after an `autoRetire` sunset has passed, since the API is then retired in effect.
+ */
+export const LIFECYCLE_TRANSITIONS: Readonly<Record<LifecycleState, readonly LifecycleState[]>> = Object.freeze({
+  draft: Object.freeze(['published', 'retired'] as const),
+  published: Object.freeze(['deprecated', 'retired'] as const),
+  deprecated: Object.freeze(['published', 'retired'] as const),
+  retired: Object.freeze([] as const),
+});
+
+/** Largest number of transitions kept in `lifecycle.history` (the oldest are dropped; the audit log keeps all). */
+export const MAX_LIFECYCLE_HISTORY = 50;
+
+const rfc3339 = z.iso.datetime({ offset: true });
+
+export const lifecycleTransitionSchema = z
+  .strictObject({
+    from: z.enum(LIFECYCLE_STATES).describe('State before the transition.'),
+    to: z.enum(LIFECYCLE_STATES).describe('State after the transition.'),
+    at: rfc3339.describe('RFC 3339 time the transition was committed.'),
+  })
+  .describe('One recorded state transition.');
+
+export const lifecycleSchema = z
+  .strictObject({
+    state: z.enum(LIFECYCLE_STATES).default('published').describe('`draft` (hidden: 404 except to `previewConsumers`), `published`, `deprecated` (served with Deprecation/Sunset/Link headers) or `retired` (410 Gone).'),
+    deprecatedAt: rfc3339.optional().describe('RFC 3339 time of the deprecation, sent as `Deprecation: @<epoch seconds>` (RFC 9745). Filled in with the transition time when an API becomes deprecated without one.'),
+    sunsetAt: rfc3339.optional().describe('RFC 3339 time after which the API may stop answering, sent as `Sunset: <HTTP-date>` (RFC 8594) while deprecated.'),
+    successor: resourceName.optional().describe('Name of the Api that replaces this one: linked with `rel="successor-version"` while deprecated and named in the 410 once retired.'),
+    link: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('URL of documentation about the deprecation, linked with `rel="deprecation"` (RFC 9745 §3).'),
+    autoRetire: z.boolean().default(false).describe('Once `sunsetAt` has passed, a deprecated API answers as retired (410) without a config change; needs `sunsetAt`.'),
+    previewConsumers: z.array(resourceName).max(1000).default([]).describe('Consumers that may call the API while it is a draft; they must authenticate through one of its auth policies.'),
+    transitionedAt: rfc3339.optional().describe('Set by Tollgate: RFC 3339 time of the last state change.'),
+    history: z.array(lifecycleTransitionSchema).max(MAX_LIFECYCLE_HISTORY).optional().describe(`Set by Tollgate: the last ${MAX_LIFECYCLE_HISTORY} state transitions, oldest first. An apply that omits it keeps the stored history.`),
+  })
+  .superRefine((l, ctx) => {
+    if (l.autoRetire && l.sunsetAt === undefined) ctx.addIssue({ code: 'custom', path: ['autoRetire'], message: 'autoRetire needs sunsetAt' });
+    if (l.sunsetAt !== undefined && l.deprecatedAt !== undefined && Date.parse(l.sunsetAt) < Date.parse(l.deprecatedAt)) ctx.addIssue({ code: 'custom', path: ['sunsetAt'], message: 'sunsetAt must not be before deprecatedAt' });
+  })
+  .describe('Where the API is in its life (see docs/lifecycle.md); omitted means published.');
+
+export type Lifecycle = z.infer<typeof lifecycleSchema>;
+
+export const VERSIONING_SCHEMES = ['path', 'header', 'mediaType'] as const;
+
+export const versioningSchema = z
+  .strictObject({
+    scheme: z.enum(VERSIONING_SCHEMES).describe('How clients name a version: `path` (`/<version>/<basePath>...`), `header` (`Accept-Version: v2`, see `header`) or `mediaType` (`Accept: application/json; version=2`). Versions of one product must use the same scheme.'),
+    header: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
+      .transform((n) => n.toLowerCase())
+      .default('accept-version')
+      .describe('Header naming the version for the `header` scheme; its value is the version label, with or without a leading `v` (case-insensitive).'),
+    default: z.boolean().default(false).describe('This version also serves requests that name no version: `path` under the unprefixed basePath, `header` when the header is absent, `mediaType` when `Accept` has no `version` parameter. At most one per product.'),
+  })
+  .describe('Version selection among the Apis of one `product`.');
+
+export type Versioning = z.infer<typeof versioningSchema>;
+
+/** Spec fields of an Api that the lifecycle functions read. */
+interface LifecycleHolder {
+  kind: string;
+  metadata: { name: string };
+  spec: unknown;
+}
+
+function lifecycleOf(r: LifecycleHolder): Lifecycle | undefined {
+  return (r.spec as { lifecycle?: Lifecycle }).lifecycle;
+}
+
+/**
+ * The state an API is in at `now`: its declared state, except that a deprecated API with
+ * `autoRetire` counts as retired from its `sunsetAt` on.
+ */
+export function effectiveLifecycleState(l: Pick<Lifecycle, 'state' | 'autoRetire' | 'sunsetAt'> | undefined, now: number): LifecycleState {
+  if (l === undefined) return 'published';
+  if (l.state === 'deprecated' && l.autoRetire && l.sunsetAt !== undefined && now >= Date.parse(l.sunsetAt)) return 'retired';
+  return l.state;
+}
+
+/** Whether `from -> to` is allowed (a state "changing" to itself always is). */
+export function transitionAllowed(from: LifecycleState, to: LifecycleState): boolean {
+  return from === to || LIFECYCLE_TRANSITIONS[from].includes(to);
+}
+
+/** Why a transition is refused, for messages. */
+export function transitionRefusal(name: string, from: LifecycleState, to: LifecycleState, effective: LifecycleState): string {
+  const allowed = LIFECYCLE_TRANSITIONS[effective];
+  const why = effective !== from ? ` (it is ${from} with autoRetire and its sunset has passed, so it counts as ${effective})` : '';
+  return `Api/${name} cannot go from ${effective} to ${to}${why}; allowed from ${effective}: ${allowed.length > 0 ? allowed.join(', ') : 'none'}`;
+}
+
+/** Result of {@link reconcileLifecycle}: the resource to store, or the reason it is refused. */
+export type LifecycleReconcile<R> = { ok: true; resource: R } | { ok: false; issue: ConfigIssue };
+
+/**
+ * Run by the config store inside the apply transaction, for every Api written, with the stored
+ * version (`before`) when there is one. It
+ * - refuses an illegal state change (`invalid_transition`), whichever way it arrives (the
+ *   lifecycle endpoint, `POST /config`, `PUT /apis/{name}`);
+ * - records a state change: `transitionedAt` and a `history` entry at `now`, and `deprecatedAt`
+ *   when an API becomes deprecated without one;
+ * - keeps the stored `lifecycle` block when the incoming document has none, and the stored
+ *   bookkeeping (`transitionedAt`, `history`) when the incoming block omits it: re-applying a
+ *   hand-written file that never mentions the lifecycle neither undoes a deprecation made with
+ *   `tollgate api lifecycle` nor erases its history (and is reported unchanged). To change the
+ *   state through a file, write `lifecycle.state`.
+ * Resources of other kinds, and Apis that never had a lifecycle block, pass unchanged.
+ */
+export function reconcileLifecycle<R extends LifecycleHolder>(before: R | undefined, after: R, now: number): LifecycleReconcile<R> {
+  if (after.kind !== 'Api') return { ok: true, resource: after };
+  const prev = before === undefined ? undefined : lifecycleOf(before);
+  const next = lifecycleOf(after);
+  if (next === undefined) return prev === undefined ? { ok: true, resource: after } : { ok: true, resource: { ...after, spec: { ...(after.spec as object), lifecycle: prev } } };
+  const at = new Date(now).toISOString();
+  const from: LifecycleState | null = before === undefined ? null : (prev?.state ?? 'published');
+  const to: LifecycleState = next.state;
+  if (from !== null && from !== to) {
+    const effective = effectiveLifecycleState(prev, now);
+    if (!transitionAllowed(effective, to)) {
+      return { ok: false, issue: { code: 'invalid_transition', message: transitionRefusal(after.metadata.name, from, to, effective), resource: `Api/${after.metadata.name}`, path: 'spec.lifecycle.state' } };
+    }
+  }
+  const merged: Lifecycle = { ...next };
+  if (merged.transitionedAt === undefined && prev?.transitionedAt !== undefined) merged.transitionedAt = prev.transitionedAt;
+  if (merged.history === undefined && prev?.history !== undefined) merged.history = prev.history;
+  if (from !== null && from !== to) {
+    merged.transitionedAt = at;
+    merged.history = [...(merged.history ?? []), { from, to, at }].slice(-MAX_LIFECYCLE_HISTORY);
+  }
+  if (to === 'deprecated' && merged.deprecatedAt === undefined) merged.deprecatedAt = at;
+  return { ok: true, resource: { ...after, spec: { ...(after.spec as object), lifecycle: merged } } };
+}
