@@ -1,0 +1,7 @@
+export * from './money.js';
+export * from './pricing.js';
+export * from './proration.js';
+export * from './time.js';
+export * from './report.js';
+export * from './render.js';
+export * from './scheduler.js';
