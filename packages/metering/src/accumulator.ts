@@ -1,0 +1,220 @@
+import type { PlanSpec } from '@tollgate/model';
+import { MonthCalendar } from '@tollgate/policies';
+
+/**
+ * Upper bounds (inclusive, ms) of the fixed latency histogram every rollup row carries; one more
+ * bucket counts everything above the last bound. Fixed forever: rows of different nodes and
+ * hours are added element-wise, and `/analytics/requests` computes percentiles from them.
+ * Changing the bounds needs a migration of `usage_rollups.latency_hist`.
+ */
+export const LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]);
+
+/** Length of every `latency_hist` array: one count per bound plus the overflow bucket. */
+export const LATENCY_HIST_LENGTH = LATENCY_BUCKETS_MS.length + 1;
+
+/** Index of the histogram bucket a latency falls in. */
+export function latencyBucket(ms: number): number {
+  // Linear over 14 bounds: cheaper than a binary search at this size.
+  for (let i = 0; i < LATENCY_BUCKETS_MS.length; i++) if (ms <= (LATENCY_BUCKETS_MS[i] as number)) return i;
+  return LATENCY_BUCKETS_MS.length;
+}
+
+/** Who produced the status: the upstream, or the gateway itself (errors, refusals, redirects, direct responses). */
+export type UsageSource = 'upstream' | 'gateway';
+
+/** The subscription (and its plan) a request was made under. */
+export interface UsageSubscription {
+  readonly name: string;
+  readonly plan: string;
+  /** The plan's spec (its `billing` block says which responses are billable and the billing time zone). */
+  readonly planSpec: PlanSpec;
+}
+
+/** One answered request, as the gateway reports it after the response. */
+export interface UsageEvent {
+  /** When the request arrived (ms since the epoch): it decides the hour and the billing month. */
+  readonly at: number;
+  /** Consumer name, or null for an anonymous caller. */
+  readonly consumer: string | null;
+  readonly subscription: UsageSubscription | null;
+  readonly api: string;
+  readonly apiVersion: string;
+  readonly route: string;
+  readonly status: number;
+  readonly source: UsageSource;
+  /** Units one request to the route counts as (route `metering.units`, default 1). */
+  readonly units: number;
+  /** Metric of the units (route `metering.metric`, default `requests`). */
+  readonly metric: string;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Total latency in ms. */
+  readonly latencyMs: number;
+}
+
+/** One rollup row's key and sums, as flushed to `usage_rollups`. */
+export interface UsageRow {
+  /** Start of the UTC hour (ms since the epoch). */
+  hour: number;
+  period: string;
+  consumer: string;
+  subscription: string;
+  plan: string;
+  api: string;
+  apiVersion: string;
+  route: string;
+  statusClass: string;
+  source: UsageSource;
+  billable: boolean;
+  metric: string;
+  requests: number;
+  units: number;
+  bytesIn: number;
+  bytesOut: number;
+  latencyMsSum: number;
+  latencyHist: number[];
+}
+
+const HOUR_MS = 3_600_000;
+const STATUS_CLASSES = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** `2xx` for 204; statuses outside 100..599 (never sent) count as `5xx`. */
+export function statusClass(status: number): string {
+  return STATUS_CLASSES[Math.floor(status / 100)] ?? '5xx';
+}
+
+/**
+ * The time zone whose calendar months are the plan's periods: `billing.timeZone`, else the
+ * quota's, else UTC (so the rollup period of a quota-only plan is the quota's month, which the
+ * Redis re-seed relies on).
+ */
+export function periodTimeZone(plan: PlanSpec | null | undefined): string {
+  return plan?.billing?.timeZone ?? plan?.quota?.timeZone ?? 'UTC';
+}
+
+/** The billing month of instants in one time zone, with the current month's [start, end) cached. */
+export class PeriodCache {
+  readonly #calendar: MonthCalendar;
+  #key = '';
+  #start = 0;
+  #end = 0;
+
+  constructor(readonly timeZone: string) {
+    this.#calendar = new MonthCalendar(timeZone);
+  }
+
+  /** `YYYY-MM` of the month containing `t` in this time zone: O(1) while `t` stays in the cached month. */
+  keyAt(t: number): string {
+    if (t >= this.#start && t < this.#end) return this.#key;
+    const p = this.#calendar.periodAt(t);
+    this.#key = p.key;
+    this.#start = p.start;
+    this.#end = p.end;
+    return p.key;
+  }
+
+  /** The month containing `t`: key, start (inclusive) and end (exclusive). */
+  periodAt(t: number): { key: string; start: number; end: number } {
+    return this.#calendar.periodAt(t);
+  }
+}
+
+/** The plan's billable rule compiled once per plan spec object (specs are frozen per snapshot). */
+interface BillableRule {
+  readonly statuses: ReadonlySet<string>;
+  readonly gatewayResponses: boolean;
+  readonly periods: PeriodCache;
+}
+
+const DEFAULT_STATUSES: readonly string[] = ['2xx', '3xx'];
+
+/**
+ * Adds up usage in memory: `record` is synchronous, does no I/O and costs one key string and one
+ * Map lookup. `cut` hands the rows over (for a flush) and starts empty.
+ */
+export class Accumulator {
+  #rows = new Map<string, UsageRow>();
+  #requests = 0;
+  #oldestAt = 0;
+  readonly #periods = new Map<string, PeriodCache>();
+  readonly #rules = new WeakMap<PlanSpec, BillableRule>();
+
+  /** Requests recorded since the last cut. */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /** Rows held (distinct keys). */
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  /** When the oldest request since the last cut was recorded (ms), or 0 when empty. */
+  get oldestAt(): number {
+    return this.#oldestAt;
+  }
+
+  /** The period cache of a time zone (shared by every plan of that zone). */
+  periods(timeZone: string): PeriodCache {
+    let p = this.#periods.get(timeZone);
+    if (p === undefined) this.#periods.set(timeZone, (p = new PeriodCache(timeZone)));
+    return p;
+  }
+
+  #rule(plan: PlanSpec): BillableRule {
+    let r = this.#rules.get(plan);
+    if (r === undefined) {
+      const b = plan.billing?.billable;
+      r = { statuses: new Set(b?.statuses ?? DEFAULT_STATUSES), gatewayResponses: b?.gatewayResponses ?? false, periods: this.periods(periodTimeZone(plan)) };
+      this.#rules.set(plan, r);
+    }
+    return r;
+  }
+
+  /**
+   * Whether a response is billable: only under a subscription (a consumer without one is metered
+   * for analytics but has no plan to bill), by the plan's rule, by default upstream 2xx and 3xx;
+   * a response the gateway produced itself (429, 401, 502, a redirect action) only when the plan
+   * says `gatewayResponses: true` and its class is listed.
+   */
+  billable(e: UsageEvent, cls: string): boolean {
+    if (e.subscription === null) return false;
+    const r = this.#rule(e.subscription.planSpec);
+    return r.statuses.has(cls) && (e.source === 'upstream' || r.gatewayResponses);
+  }
+
+  /** Adds one request. */
+  record(e: UsageEvent, recordedAt: number = e.at): void {
+    const cls = statusClass(e.status);
+    const sub = e.subscription;
+    const period = sub === null ? this.periods('UTC').keyAt(e.at) : this.#rule(sub.planSpec).periods.keyAt(e.at);
+    const billable = this.billable(e, cls);
+    const hour = e.at - (((e.at % HOUR_MS) + HOUR_MS) % HOUR_MS);
+    const consumer = e.consumer ?? '';
+    const subscription = sub?.name ?? '';
+    const plan = sub?.plan ?? '';
+    const key = `${hour}\u0000${period}\u0000${consumer}\u0000${subscription}\u0000${plan}\u0000${e.api}\u0000${e.apiVersion}\u0000${e.route}\u0000${cls}\u0000${e.source}\u0000${billable ? 1 : 0}\u0000${e.metric}`;
+    let row = this.#rows.get(key);
+    if (row === undefined) {
+      row = { hour, period, consumer, subscription, plan, api: e.api, apiVersion: e.apiVersion, route: e.route, statusClass: cls, source: e.source, billable, metric: e.metric, requests: 0, units: 0, bytesIn: 0, bytesOut: 0, latencyMsSum: 0, latencyHist: new Array<number>(LATENCY_HIST_LENGTH).fill(0) };
+      this.#rows.set(key, row);
+    }
+    row.requests += 1;
+    row.units += e.units;
+    row.bytesIn += e.bytesIn;
+    row.bytesOut += e.bytesOut;
+    row.latencyMsSum += e.latencyMs;
+    (row.latencyHist[latencyBucket(e.latencyMs)] as number) += 1;
+    if (this.#requests === 0) this.#oldestAt = recordedAt;
+    this.#requests += 1;
+  }
+
+  /** Hands over every row and starts empty. */
+  cut(): { rows: UsageRow[]; requests: number; oldestAt: number } {
+    const out = { rows: [...this.#rows.values()], requests: this.#requests, oldestAt: this.#oldestAt };
+    this.#rows = new Map();
+    this.#requests = 0;
+    this.#oldestAt = 0;
+    return out;
+  }
+}

@@ -1,0 +1,234 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { migratePglite, migratePostgres, openPglite, openPostgres, usageRollups, type Database } from '@tollgate/db';
+import { planSpecSchema } from '@tollgate/model';
+import { createTestDatabase, randomPrefix, type TestDatabase } from '../../../test/support/databases.js';
+import { freePort } from '../../../test/support/ports.js';
+import { ChildRedis } from '../../../test/limits/redis-server.js';
+import { Meter } from './flusher.js';
+import { createMeterRedis, EPOCH_KEY, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
+import { PeriodCache } from './accumulator.js';
+import { rollupContract, totals, usage } from './rollups.contract.js';
+
+rollupContract('Postgres', async () => {
+  const database = await createTestDatabase();
+  await migratePostgres(database.url);
+  const handle = openPostgres(database.url);
+  return {
+    db: handle.db as unknown as Database,
+    async destroy() {
+      await handle.close();
+      await database.drop();
+    },
+  };
+});
+
+rollupContract('PGlite', async () => {
+  const handle = await openPglite();
+  await migratePglite(handle.db);
+  return { db: handle.db as unknown as Database, destroy: () => handle.close() };
+});
+
+/** Log lines, to check that an outage is logged once, not once per attempt. */
+function captureLogger() {
+  const lines: Array<{ level: string; msg: string }> = [];
+  const at = (level: string) => (_o: object, msg?: string) => void lines.push({ level, msg: msg ?? '' });
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
+}
+
+/** A TCP forwarder to Postgres that can be opened and closed on a fixed port. */
+class Forwarder {
+  #server: Server | null = null;
+  readonly #sockets = new Set<Socket>();
+  constructor(readonly port: number) {}
+  async open(): Promise<void> {
+    this.#server = createServer((client) => {
+      const upstream = createConnection(5432, '127.0.0.1');
+      this.#sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const end = () => (client.destroy(), upstream.destroy());
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => this.#server?.listen(this.port, '127.0.0.1', r));
+  }
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+    this.#server = null;
+  }
+}
+
+describe('meter while Postgres is unreachable', () => {
+  let database: TestDatabase;
+  let forwarder: Forwarder;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migratePostgres(database.url);
+    forwarder = new Forwarder(await freePort());
+  });
+  afterAll(async () => {
+    await forwarder?.close();
+    await database?.drop();
+  });
+
+  it('keeps counting, retries the same batch (same seq), cuts no new batch meanwhile, logs the outage once, then commits everything once', async () => {
+    const url = new URL(database.url);
+    url.port = String(forwarder.port);
+    const handle = openPostgres(url.toString());
+    const { lines, logger } = captureLogger();
+    const meter = new Meter({ db: handle.db as unknown as Database, logger, intervalMs: 20, maxBackoffMs: 50 });
+    try {
+      for (let i = 0; i < 10; i++) meter.record(usage());
+      await meter.flush(true);
+      expect(meter.pendingBatch).toEqual({ seq: 1, requests: 10 });
+      for (let i = 0; i < 5; i++) meter.record(usage({ route: 'other' }));
+      await meter.flush(true);
+      await meter.flush(true);
+      // Still the first batch; the 5 newer requests wait in the accumulator.
+      expect(meter.pendingBatch).toEqual({ seq: 1, requests: 10 });
+      expect(meter.backlogRequests()).toBe(15);
+      expect(meter.flushLagSeconds()).toBeGreaterThanOrEqual(0);
+      expect(meter.flushFailures().postgres).toBe(3);
+      expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+
+      await forwarder.open();
+      await meter.flush(true);
+      expect(meter.pendingBatch).toBeNull();
+      await meter.flush(true);
+      expect(meter.backlogRequests()).toBe(0);
+      expect(lines.filter((l) => l.msg.includes('succeeded again'))).toHaveLength(1);
+      const direct = openPostgres(database.url);
+      try {
+        const t = await totals(direct.db as unknown as Database);
+        expect(t).toMatchObject({ requests: 15, batches: 2 });
+      } finally {
+        await direct.close();
+      }
+    } finally {
+      await meter.close();
+      await handle.close();
+    }
+  });
+
+  it('close() flushes what is counted before it returns (the SIGTERM path)', async () => {
+    const handle = openPostgres(database.url);
+    const meter = new Meter({ db: handle.db as unknown as Database, logger: captureLogger().logger, intervalMs: 60_000 });
+    try {
+      meter.start();
+      for (let i = 0; i < 4; i++) meter.record(usage({ api: 'closing' }));
+      await meter.close();
+      const [r] = await handle.db.select({ n: sql<string>`sum(${usageRollups.requests})` }).from(usageRollups).where(sql`${usageRollups.api} = 'closing'`);
+      expect(Number(r?.n)).toBe(4);
+      // Nothing is recorded after close.
+      meter.record(usage({ api: 'closing' }));
+      expect(meter.backlogRequests()).toBe(0);
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
+describe('live counters in Redis and re-seeding', () => {
+  let database: TestDatabase;
+  let db: Database;
+  let close: () => Promise<void>;
+  let redis: ChildRedis;
+  let client: MeterRedis;
+  const prefix = `${randomPrefix('meter')}:`;
+  const quotaPlan = planSpecSchema.parse({ quota: { limit: 1000 } });
+  const sub = { name: 'acme-q', plan: 'quota-plan', planSpec: quotaPlan };
+  const period = new PeriodCache('UTC').keyAt(Date.now());
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migratePostgres(database.url);
+    const h = openPostgres(database.url);
+    db = h.db as unknown as Database;
+    close = h.close;
+    redis = await ChildRedis.create();
+    client = createMeterRedis(redis.url);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+    await close?.();
+    await database?.drop();
+  });
+
+  const now = () => Date.now();
+
+  it('flushes committed usage into per consumer and period hashes with a TTL, in one MULTI', async () => {
+    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger });
+    try {
+      await meter.flush(true); // first contact: epoch marker set
+      for (let i = 0; i < 3; i++) meter.record(usage({ at: now(), subscription: sub, units: 2, metric: 'calls' }));
+      meter.record(usage({ at: now(), subscription: sub, status: 503 }));
+      await meter.flush(true);
+      const key = liveKey(prefix, 'acme', period);
+      expect(await client.hgetall(key)).toEqual({ requests: '4', billable_requests: '3', 'units:calls': '6', 'billable_units:calls': '6', 'units:requests': '1' });
+      expect(await client.pttl(key)).toBeGreaterThan(0);
+      expect(await client.get(`${prefix}${EPOCH_KEY}`)).not.toBeNull();
+    } finally {
+      await meter.close();
+    }
+  });
+
+  it('after FLUSHDB the live and quota counters are re-seeded from Postgres to max(current, rolled up)', async () => {
+    // A node that has not served the subscription yet knows it from the serving config.
+    const subscriptions = () => new Map([[sub.name, { plan: sub.plan, spec: sub.planSpec }]]);
+    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, subscriptions });
+    try {
+      await meter.flush(true);
+      await client.flushdb();
+      // The limiter counted 2 on the empty Redis before the node noticed.
+      const qk = quotaKey(prefix, sub.name, period);
+      await client.set(qk, 2);
+      await meter.flush(true);
+      const key = liveKey(prefix, 'acme', period);
+      expect(await client.hgetall(key)).toEqual({ requests: '4', billable_requests: '3', 'units:calls': '6', 'billable_units:calls': '6', 'units:requests': '1' });
+      // Quota: every unit under the subscription that the gateway did not refuse (3x2 + 1).
+      expect(await client.get(qk)).toBe('7');
+      expect(await client.pttl(qk)).toBeGreaterThan(0);
+      // A counter already above the rolled-up count is never lowered.
+      await client.set(qk, 50);
+      await client.del(`${prefix}${EPOCH_KEY}`);
+      await meter.flush(true);
+      expect(await client.get(qk)).toBe('50');
+      expect(await client.hget(key, 'requests')).toBe('4');
+    } finally {
+      await meter.close();
+    }
+  });
+
+  it('Redis stopped: increments wait in memory (failures counted, logged once); restarted empty: re-seeded, nothing lost or doubled', async () => {
+    const { lines, logger } = captureLogger();
+    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger, maxBackoffMs: 50 });
+    try {
+      await meter.flush(true);
+      await redis.stop();
+      for (let i = 0; i < 5; i++) meter.record(usage({ at: now(), subscription: sub, units: 2, metric: 'calls' }));
+      await meter.flush(true);
+      await meter.flush(true);
+      expect(meter.flushFailures().redis).toBe(2);
+      expect(meter.flushFailures().postgres).toBe(0);
+      expect(meter.backlogRequests()).toBe(0);
+      expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+      await redis.start();
+      for (let i = 0; i < 50 && client.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 100));
+      await meter.flush(true);
+      const key = liveKey(prefix, 'acme', period);
+      expect(await client.hget(key, 'requests')).toBe('9');
+      expect(await client.hget(key, 'billable_units:calls')).toBe('16');
+      expect(await client.get(quotaKey(prefix, sub.name, period))).toBe('17');
+      // Later usage is incremented on top, once.
+      meter.record(usage({ at: now(), subscription: sub, units: 2, metric: 'calls' }));
+      await meter.flush(true);
+      expect(await client.hget(key, 'requests')).toBe('10');
+    } finally {
+      await meter.close();
+    }
+  });
+});

@@ -1,0 +1,138 @@
+import { and, gte, inArray, lt, sql } from 'drizzle-orm';
+import { usageBatches, usageRollups, type Database } from '@tollgate/db';
+import type { UsageRow } from './accumulator.js';
+
+/** Rows per INSERT statement: 18 parameters each stays far below Postgres's 65535 per statement. */
+const ROWS_PER_STATEMENT = 1_000;
+
+/** Key columns of `usage_rollups` (its unique index `usage_rollups_key`), the ON CONFLICT target. */
+const KEY = [usageRollups.hour, usageRollups.period, usageRollups.consumer, usageRollups.subscription, usageRollups.plan, usageRollups.api, usageRollups.apiVersion, usageRollups.route, usageRollups.statusClass, usageRollups.source, usageRollups.billable, usageRollups.metric];
+
+/** Sums added to the existing row; the histogram element-wise, in bucket order. */
+const ADD = {
+  requests: sql.raw('"usage_rollups"."requests" + excluded."requests"'),
+  units: sql.raw('"usage_rollups"."units" + excluded."units"'),
+  bytesIn: sql.raw('"usage_rollups"."bytes_in" + excluded."bytes_in"'),
+  bytesOut: sql.raw('"usage_rollups"."bytes_out" + excluded."bytes_out"'),
+  latencyMsSum: sql.raw('"usage_rollups"."latency_ms_sum" + excluded."latency_ms_sum"'),
+  latencyHist: sql.raw('ARRAY(SELECT COALESCE(t.a, 0) + COALESCE(t.b, 0) FROM unnest("usage_rollups"."latency_hist", excluded."latency_hist") WITH ORDINALITY AS t(a, b, i) ORDER BY t.i)'),
+};
+
+/** A batch of one node: its rows are added to the rollups at most once, whatever the retries. */
+export interface UsageBatch {
+  readonly nodeId: string;
+  readonly seq: number;
+  readonly rows: readonly UsageRow[];
+  /** Requests in the batch (recorded with the batch row, for audits of the ledger). */
+  readonly requests: number;
+}
+
+/**
+ * Writes a batch in ONE transaction: the `usage_batches` row (node id, seq) first, with
+ * `ON CONFLICT DO NOTHING`; only when it was inserted are the rows added to `usage_rollups` by
+ * multi-row upserts. A retry of a batch whose first attempt committed (the outcome was lost with
+ * the connection) therefore adds nothing. Returns whether the rows were applied now.
+ */
+export async function writeBatch(db: Database, batch: UsageBatch): Promise<'applied' | 'duplicate'> {
+  return db.transaction(async (tx) => {
+    const inserted = await tx.insert(usageBatches).values({ nodeId: batch.nodeId, seq: batch.seq, requests: batch.requests }).onConflictDoNothing().returning({ seq: usageBatches.seq });
+    if (inserted.length === 0) return 'duplicate';
+    for (let i = 0; i < batch.rows.length; i += ROWS_PER_STATEMENT) {
+      const values = batch.rows.slice(i, i + ROWS_PER_STATEMENT).map((r) => ({
+        hour: new Date(r.hour),
+        period: r.period,
+        consumer: r.consumer,
+        subscription: r.subscription,
+        plan: r.plan,
+        api: r.api,
+        apiVersion: r.apiVersion,
+        route: r.route,
+        statusClass: r.statusClass,
+        source: r.source,
+        billable: r.billable,
+        metric: r.metric,
+        requests: r.requests,
+        units: r.units,
+        bytesIn: r.bytesIn,
+        bytesOut: r.bytesOut,
+        latencyMsSum: r.latencyMsSum,
+        latencyHist: r.latencyHist,
+      }));
+      await tx.insert(usageRollups).values(values).onConflictDoUpdate({ target: KEY, set: ADD });
+    }
+    return 'applied';
+  });
+}
+
+/** Live-counter totals of one consumer, period and metric, as re-seeded into Redis. */
+export interface LiveTotals {
+  consumer: string;
+  period: string;
+  metric: string;
+  requests: number;
+  units: number;
+  billableRequests: number;
+  billableUnits: number;
+}
+
+/** Quota usage of one subscription in one period, as re-seeded into Redis. */
+export interface QuotaTotals {
+  subscription: string;
+  plan: string;
+  period: string;
+  units: number;
+}
+
+const num = (v: unknown): number => Number(v ?? 0);
+
+/**
+ * Totals per consumer, period and metric of every period that has rows since `since` (a period's
+ * sum covers all of its rows, also those before `since`). Anonymous usage (consumer '') is left out.
+ */
+export async function liveTotals(db: Database, since: Date): Promise<LiveTotals[]> {
+  const recent = db.selectDistinct({ period: usageRollups.period }).from(usageRollups).where(gte(usageRollups.hour, since));
+  const rows = await db
+    .select({
+      consumer: usageRollups.consumer,
+      period: usageRollups.period,
+      metric: usageRollups.metric,
+      requests: sql<string>`sum(${usageRollups.requests})`,
+      units: sql<string>`sum(${usageRollups.units})`,
+      billableRequests: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.requests} ELSE 0 END)`,
+      billableUnits: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.units} ELSE 0 END)`,
+    })
+    .from(usageRollups)
+    .where(and(inArray(usageRollups.period, recent), sql`${usageRollups.consumer} <> ''`))
+    .groupBy(usageRollups.consumer, usageRollups.period, usageRollups.metric);
+  return rows.map((r) => ({ consumer: r.consumer, period: r.period, metric: r.metric, requests: num(r.requests), units: num(r.units), billableRequests: num(r.billableRequests), billableUnits: num(r.billableUnits) }));
+}
+
+/**
+ * What the subscription limiter counted: units of requests under each subscription in the
+ * period, except those the gateway itself refused with a 4xx (a 429 of the limiter consumed
+ * nothing). A lower bound of the limiter's count (a gateway 4xx after the limiter, e.g. a body
+ * too large, was counted by it), which is the safe side for re-seeding.
+ */
+export async function quotaTotals(db: Database, periods: readonly string[]): Promise<QuotaTotals[]> {
+  if (periods.length === 0) return [];
+  const rows = await db
+    .select({ subscription: usageRollups.subscription, plan: usageRollups.plan, period: usageRollups.period, units: sql<string>`sum(${usageRollups.units})` })
+    .from(usageRollups)
+    .where(and(inArray(usageRollups.period, [...periods]), sql`${usageRollups.subscription} <> ''`, sql`NOT (${usageRollups.source} = 'gateway' AND ${usageRollups.statusClass} = '4xx')`))
+    .groupBy(usageRollups.subscription, usageRollups.plan, usageRollups.period);
+  return rows.map((r) => ({ subscription: r.subscription, plan: r.plan, period: r.period, units: num(r.units) }));
+}
+
+/**
+ * The same count for one subscription over [from, to) by hour, for a quota whose time zone is not
+ * the plan's billing time zone (then the rollup period is not the quota's month). Exact for zones
+ * with whole-hour offsets; for others (Asia/Kolkata) the hour holding the boundary is counted in
+ * the month it starts in.
+ */
+export async function quotaUnitsBetween(db: Database, subscription: string, from: number, to: number): Promise<number> {
+  const rows = await db
+    .select({ units: sql<string>`coalesce(sum(${usageRollups.units}), 0)` })
+    .from(usageRollups)
+    .where(and(sql`${usageRollups.subscription} = ${subscription}`, gte(usageRollups.hour, new Date(from)), lt(usageRollups.hour, new Date(to)), sql`NOT (${usageRollups.source} = 'gateway' AND ${usageRollups.statusClass} = '4xx')`));
+  return num(rows[0]?.units);
+}
