@@ -30,6 +30,15 @@ export const AGGREGATE_ERRORS = Object.freeze({
 /** A backend with its upstream resolved for the hot path. */
 export interface RuntimeAggregateBackend extends CompiledAggregateBackend {
   readonly destination: RuntimeDestination;
+  /** Backends whose responses its templates read: if one is missing, so is this backend. */
+  readonly needs: readonly string[];
+}
+
+/** Names of the backends a backend's templates read with `{resp.<name>...}`. */
+function needsOf(b: CompiledAggregateBackend): string[] {
+  const names = new Set<string>();
+  for (const t of [b.path, ...b.query.map((q) => q[1]), ...b.headers.map((h) => h[1])]) for (const p of t.parts) if ('source' in p && p.source === 'resp') names.add(p.backend);
+  return [...names];
 }
 
 /** An aggregate action as the gateway runs it (built once per snapshot). */
@@ -46,7 +55,7 @@ export function buildAggregate(a: CompiledAggregate, dest: (upstream: string, su
     budgetMs: a.budgetMs,
     partial: a.partial,
     maxBodyBytes: a.maxBodyBytes,
-    backends: Object.freeze(a.backends.map((b) => Object.freeze({ ...b, destination: dest(b.upstream, b.subset) }))),
+    backends: Object.freeze(a.backends.map((b) => Object.freeze({ ...b, destination: dest(b.upstream, b.subset), needs: Object.freeze(needsOf(b)) }))),
   });
 }
 
@@ -138,6 +147,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
   const callBackend = async (b: RuntimeAggregateBackend): Promise<Outcome> => {
     if (b.after.length > 0) await Promise.all(b.after.map((j) => settled[j]));
     if (stop.signal.aborted) return { ok: false, reason: (stop.signal.reason as Error).message };
+    for (const name of b.needs) if (!values.responses.has(name)) return { ok: false, reason: `needs the response of ${name}, which is missing` };
     const path = render(b.path, values, 'segment');
     if (!path.ok) return { ok: false, reason: `no value for ${path.missing}` };
     let target = path.value;
