@@ -112,7 +112,7 @@ spec:
     expect(res.json()).toMatchObject({ changes: [{ kind: 'Upstream', name: 'svc-orders-80', action: 'create' }], warnings: [{ document: 1, resource: 'IngressClass/tollgate', path: 'kind' }] });
   });
 
-  it('refuses AuthorizationPolicy rather than serving without it', async () => {
+  it('refuses an AuthorizationPolicy applied without the routes it protects', async () => {
     const res = await admin.applyYaml(`apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: require-jwt }
@@ -121,6 +121,6 @@ spec:
   rules: [{ from: [{ source: { requestPrincipals: ["*"] } }] }]
 `);
     expect(res.statusCode).toBe(422);
-    expect((res.json() as { errors: unknown[] }).errors).toEqual([expect.objectContaining({ code: 'unsupported_kind', document: 0, path: 'kind' })]);
+    expect((res.json() as { errors: unknown[] }).errors).toEqual([expect.objectContaining({ code: 'nothing_to_protect', document: 0, path: 'kind' })]);
   });
 });

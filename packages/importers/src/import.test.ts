@@ -193,12 +193,12 @@ spec:
     expect((served.resources[0] as ApiResource).spec.hosts).toEqual(['a.example.com']);
   });
 
-  it('refuses security kinds instead of serving without them', () => {
+  it('refuses security kinds that protect no route of the set (applied alone they would protect nothing)', () => {
     const r = run(`apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: deny }
 spec: { action: DENY }
 `);
-    expect(r.issues).toEqual([expect.objectContaining({ code: 'unsupported_kind', document: 0, path: 'kind' })]);
+    expect(r.issues).toEqual([expect.objectContaining({ code: 'nothing_to_protect', document: 0, path: 'kind' })]);
   });
 });

@@ -3,6 +3,7 @@ import { BackendRegistry } from './backends.js';
 import { DocReader, type ImportWarning } from './context.js';
 import { readDestinationRule, readServiceEntry } from './istio-backends.js';
 import { readGateway, type ServedGateway } from './istio-gateway.js';
+import { SecurityCollector } from './istio-security.js';
 import { readVirtualService } from './istio-virtual-service.js';
 import { readEndpointSlice, readEndpoints, readIngress, readSecret, readService, type TlsSecret } from './kubernetes.js';
 
@@ -12,6 +13,10 @@ export interface ImportOptions {
   ingressClasses?: readonly string[];
   /** Labels of this gateway, matched by Istio Gateway `selector`; default `istio: ingressgateway`. */
   gatewayLabels?: Readonly<Record<string, string>>;
+  /** Namespace of this gateway's workload, for namespace-wide Istio security policies; default `istio-system`. */
+  gatewayNamespace?: string;
+  /** Istio's root namespace (its policies apply to every workload); default `istio-system`. */
+  rootNamespace?: string;
 }
 
 /** Result of an import: Tollgate documents (own ones passed through, foreign ones translated). */
@@ -31,13 +36,14 @@ export const DEFAULT_INGRESS_CLASSES = ['istio', 'tollgate'] as const;
 export const DEFAULT_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio: 'ingressgateway' };
 
 const ISTIO_NETWORKING = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;
-/** Kinds that would change who may call an API: refused until translated, never served without their policy. */
-const SECURITY_KINDS = new Set(['RequestAuthentication', 'AuthorizationPolicy']);
+const ISTIO_SECURITY = /^security\.istio\.io\/(v1beta1|v1)$/;
+/** Istio's namespace for the ingress gateway and its root namespace, unless configured otherwise. */
+export const DEFAULT_ISTIO_NAMESPACE = 'istio-system';
 
-type Handler = 'secret' | 'service' | 'endpoints' | 'endpointslice' | 'serviceentry' | 'destinationrule' | 'gateway' | 'ingress' | 'virtualservice';
+type Handler = 'secret' | 'service' | 'endpoints' | 'endpointslice' | 'serviceentry' | 'destinationrule' | 'gateway' | 'ingress' | 'virtualservice' | 'requestauthentication' | 'authorizationpolicy';
 
 /** Order of translation: what a kind refers to is read before it. */
-const PHASES: Handler[] = ['secret', 'service', 'endpoints', 'endpointslice', 'serviceentry', 'destinationrule', 'gateway', 'ingress', 'virtualservice'];
+const PHASES: Handler[] = ['secret', 'service', 'endpoints', 'endpointslice', 'serviceentry', 'destinationrule', 'gateway', 'ingress', 'virtualservice', 'requestauthentication', 'authorizationpolicy'];
 
 function handlerOf(apiVersion: string, kind: string): Handler | undefined {
   if (apiVersion === 'v1' && kind === 'Secret') return 'secret';
@@ -49,6 +55,7 @@ function handlerOf(apiVersion: string, kind: string): Handler | undefined {
     const k = ({ Gateway: 'gateway', VirtualService: 'virtualservice', DestinationRule: 'destinationrule', ServiceEntry: 'serviceentry' } as const)[kind as 'Gateway'];
     return k;
   }
+  if (ISTIO_SECURITY.test(apiVersion)) return ({ RequestAuthentication: 'requestauthentication', AuthorizationPolicy: 'authorizationpolicy' } as const)[kind as 'RequestAuthentication'];
   return undefined;
 }
 
@@ -86,10 +93,7 @@ export function importDocuments(documents: readonly SourceDocument[], options: I
       foreign.push({ doc, handler, value: v, reader });
       continue;
     }
-    if (SECURITY_KINDS.has(kind)) {
-      // Serving the routes without the policy would open them; refusing is the safe reading.
-      reader.error(['kind'], `${kind} is not translated by Tollgate yet; use Tollgate's jwt-auth and acl policies`, 'unsupported_kind');
-    } else if (isKnownForeignGroup(apiVersion)) {
+    if (isKnownForeignGroup(apiVersion)) {
       reader.warn(['kind'], `${apiVersion} ${kind} is not used by Tollgate and is ignored`);
     } else {
       own.push(doc);
@@ -102,6 +106,7 @@ export function importDocuments(documents: readonly SourceDocument[], options: I
   const certificates: CertificateResource[] = [];
   const ingressOptions = { ingressClasses: options.ingressClasses ?? DEFAULT_INGRESS_CLASSES };
   const labels = options.gatewayLabels ?? DEFAULT_GATEWAY_LABELS;
+  const security = new SecurityCollector({ labels, gatewayNamespace: options.gatewayNamespace ?? DEFAULT_ISTIO_NAMESPACE, rootNamespace: options.rootNamespace ?? DEFAULT_ISTIO_NAMESPACE });
   const origin = new Map<string, SourceDocument>();
   const note = (before: number, list: Resource[], doc: SourceDocument) => list.slice(before).forEach((r) => origin.set(`${r.kind}/${r.metadata.name}`, doc));
   for (const phase of PHASES) {
@@ -119,11 +124,15 @@ export function importDocuments(documents: readonly SourceDocument[], options: I
         case 'gateway': gateways.set((v.metadata as { name: string }).name, readGateway(r, v, labels, secrets, certificates)); break;
         case 'ingress': readIngress(r, v, ingressOptions, backends, secrets, { apis, certificates }); break;
         case 'virtualservice': readVirtualService(r, v, gateways, backends, apis); break;
+        case 'requestauthentication': security.readRequestAuthentication(r, v); break;
+        case 'authorizationpolicy': security.readAuthorizationPolicy(r, v); break;
       }
       note(a, apis, doc);
       note(c, certificates, doc);
     }
   }
+  // Istio applies RequestAuthentication and AuthorizationPolicy to the gateway workload: every route it serves.
+  security.attach(apis);
   const upstreams = backends.upstreams((host, port, source) => {
     const f = foreign.find((x) => `${(x.value.kind as string)}/${(x.value.metadata as { name: string }).name}` === source);
     if (f) f.reader.warn([], `no endpoints say where ${host} port ${port} runs (add Endpoints, an EndpointSlice or ServiceEntry endpoints); no Upstream is generated for it`);
