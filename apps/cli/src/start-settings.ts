@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseWindow } from '@tollgate/model';
 
 const flag = (fallback: boolean) =>
   z
@@ -11,6 +12,13 @@ const list = () =>
     .string()
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+/** A duration such as `30s`, `5m`, `1h`, `1d`, in milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((s) => parseWindow(s) !== null, 'must be a duration like "30s", "5m", "1h" or "1d"')
+    .transform((s) => parseWindow(s) as number);
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 const optionalUrl = (schemes: string[]) =>
   z
@@ -57,8 +65,18 @@ export const settingsSchema = z.object({
   LATENCY_HEADERS: flag(false).describe('Add X-Tollgate-Upstream-Latency and X-Tollgate-Latency (ms) to proxied responses.'),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000).describe('Answer 503 OVERLOADED while the event-loop delay exceeds this (ms); 0 disables.'),
   NODE_ID: z.string().default('').describe('Node id shown by /status; default host name and process id.'),
+  METERING: flag(true).describe('Meter every routed request into the Postgres usage rollups (and Redis live counters).'),
+  USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often usage is flushed to Postgres and Redis, ms; what a SIGKILL can lose is bounded by it.'),
+  NODE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('How often a gateway refreshes its row in gateway_nodes (/status nodes, GET /nodes); a node is listed while its heartbeat is at most three intervals old.'),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http://', 'https://']).describe('OTLP/HTTP collector base URL; set = one span per proxied request exported to <url>/v1/traces (standard OTEL_EXPORTER_OTLP_* variables apply).'),
   OTEL_SERVICE_NAME: z.string().default('tollgate-gateway').describe('service.name of exported spans.'),
+  CACHE_KEY_PREFIX: z.string().min(1).max(128).default('tollgate:cache:').describe('Prefix of response-cache keys in Redis (and of the purge pub/sub channel, `<prefix>purge`).'),
+  CACHE_MEMORY_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(10_000).describe('Most responses the in-memory response cache of a gateway holds (LRU).'),
+  CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().min(1024).max(17_179_869_184).default(67_108_864).describe('Most bytes the in-memory response cache of a gateway holds (LRU, approximate).'),
+  BILLING_EXPORT_DIR: z.string().default('').describe('Directory the admin process exports each closed month\'s billing reports to (billing-YYYY-MM.csv, .json, .html); empty = no export.'),
+  BILLING_EXPORT: flag(true).describe('Run the monthly billing export (only when BILLING_EXPORT_DIR is set).'),
+  BILLING_EXPORT_DELAY: duration('1h').describe('How long after a month closes its reports are exported, so the last usage flushes land (e.g. 30m, 1h, 1d).'),
+  BILLING_EXPORT_INTERVAL: duration('5m').describe('How often the admin process checks whether a month is due for export (also checked at start).'),
 });
 
 export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; adminHost: string };

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildAdmin } from '@tollgate/admin';
+import { BillingExportScheduler } from '@tollgate/billing';
 import { compileConfig } from '@tollgate/compiler';
 import { buildGateway, listenTls, loadOtlpSpanSink } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
@@ -15,8 +16,11 @@ import {
   type AdminTokenStore,
   type ConfigStore,
   type CounterStore,
+  type NodeRegistry,
 } from '@tollgate/stores';
 import { loadSettings, type Settings } from './start-settings.js';
+import type { Database } from '@tollgate/db';
+import { createMeterRedis, Meter } from '@tollgate/metering';
 
 /** Which parts of Tollgate this process runs. */
 export type StartRole = 'all' | 'gateway' | 'admin';
@@ -140,14 +144,28 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
     return stopping;
   };
   try {
-    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers);
+    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db);
     if (options.role !== 'gateway') {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, counters, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, counters, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       closers.push({ name: 'admin', close: () => admin.close() });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');
+      if (settings.BILLING_EXPORT && settings.BILLING_EXPORT_DIR !== '') {
+        // Every admin process runs it; an advisory lock and billing_runs.exported_at make the export happen once.
+        const exporter = new BillingExportScheduler({
+          db: stores.db,
+          loadResources: async () => (await stores.config.load()).resources,
+          dir: resolve(settings.BILLING_EXPORT_DIR),
+          delayMs: settings.BILLING_EXPORT_DELAY,
+          intervalMs: settings.BILLING_EXPORT_INTERVAL,
+          log: log.child({ component: 'billing-export' }),
+        });
+        exporter.start();
+        closers.push({ name: 'billing-export', close: () => exporter.stop() });
+        log.info({ dir: resolve(settings.BILLING_EXPORT_DIR), delayMs: settings.BILLING_EXPORT_DELAY }, 'billing export scheduled');
+      }
     }
   } catch (err) {
     await stop();
@@ -156,7 +174,21 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   return { settings, stop };
 }
 
-async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[]): Promise<void> {
+async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database): Promise<void> {
+  // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
+  const meterRedis = settings.METERING && settings.REDIS_URL ? createMeterRedis(settings.REDIS_URL) : null;
+  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, nodeName: settings.NODE_ID || undefined, logger: log.child({ component: 'metering' }) }) : null;
+  if (meter !== null) {
+    meter.start();
+    // Pushed before the gateway, so it closes after it: the gateway's close flushes the meter after the drain.
+    closers.push({
+      name: 'metering',
+      close: async () => {
+        await meter.close();
+        meterRedis?.disconnect();
+      },
+    });
+  }
   // The OpenTelemetry SDK is loaded only when an OTLP endpoint is configured.
   const spans = settings.OTEL_EXPORTER_OTLP_ENDPOINT ? await loadOtlpSpanSink({ endpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: settings.OTEL_SERVICE_NAME, nodeId: settings.NODE_ID || undefined }) : undefined;
   const gateway = buildGateway({
@@ -183,6 +215,9 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
       ...(settings.REDIS_URL ? { redis: () => counters.ping() } : {}),
     },
     spans,
+    nodes,
+    heartbeatMs: settings.NODE_HEARTBEAT_MS,
+    meter,
   });
   closers.push({ name: 'gateway', close: () => gateway.close() });
   await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });

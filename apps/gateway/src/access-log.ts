@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { splitTarget } from '@tollgate/router';
 import type { TraceContext } from './tracing.js';
+import type { ActiveSubscription } from '@tollgate/policies';
 
 /** Per-request facts the proxy collects for the access log. One object per request. */
 export class RequestState {
@@ -27,6 +28,11 @@ export class RequestState {
   consumer: string | null = null;
   /** W3C trace context of the request (continued from the client or started here). */
   trace: TraceContext | null = null;
+  /** The caller's active subscription and plan (set by the subscription policy), for metering. */
+  subscription: ActiveSubscription | null = null;
+  /** Metering units and metric of the matched route. */
+  units = 1;
+  metric = 'requests';
 }
 
 /** Request headers that always carry credentials: never logged as they are. */

@@ -2,6 +2,7 @@ import { compileConfig } from '@tollgate/compiler';
 import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
 import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
+import type { PlanSpec } from '@tollgate/model';
 import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
 import { instantiate, type RuntimeSnapshot } from './runtime.js';
@@ -34,6 +35,8 @@ export class ConfigManager {
   onReloadFailure: (() => void) | null = null;
   /** Version label (`spec.version`) of each API of the serving config; the object is kept, `current` swapped. */
   readonly apiVersions: { current: ReadonlyMap<string, string> } = { current: new Map() };
+  /** Plan of each Subscription of the serving config (the usage meter re-seeds their quota counters); `current` swapped. */
+  readonly subscriptionPlans: { current: ReadonlyMap<string, { readonly plan: string; readonly spec: PlanSpec }> } = { current: new Map() };
   /** Consumer index read by auth policies; swapped with each snapshot (and each API-key change). */
   readonly #identity = new IdentityHolder();
   /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
@@ -133,6 +136,13 @@ export class ConfigManager {
       return;
     }
     this.apiVersions.current = new Map(snapshot.resources.flatMap((r) => (r.kind === 'Api' ? [[r.metadata.name, r.spec.version] as const] : [])));
+    const plans = new Map(snapshot.resources.flatMap((r) => (r.kind === 'Plan' ? [[r.metadata.name, r.spec] as const] : [])));
+    this.subscriptionPlans.current = new Map(
+      snapshot.resources.flatMap((r) => {
+        const spec = r.kind === 'Subscription' ? plans.get(r.spec.plan) : undefined;
+        return r.kind === 'Subscription' && spec !== undefined ? [[r.metadata.name, { plan: r.spec.plan, spec }] as const] : [];
+      }),
+    );
     this.onInstall?.(this.current);
     this.logger.info({ version: snapshot.version, hash: compiled.config.hash }, 'config snapshot installed');
     this.#resolveReady();

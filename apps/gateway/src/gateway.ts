@@ -2,10 +2,13 @@ import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { createMemoryCounterStore, type CounterStore } from '@tollgate/stores';
+import { createMemoryCounterStore, type CounterStore, type NodeRegistry } from '@tollgate/stores';
+import { NodeHeartbeat } from './node-heartbeat.js';
 import { PoolRegistry } from '@tollgate/upstream';
+import { MemoryCacheStorage, type CacheStorages } from '@tollgate/policies';
 import type { Dispatcher } from 'undici';
 import { ConfigManager } from './config-manager.js';
+import { closeGrpcChannels } from './protocols/index.js';
 import { resolveOptions, type ConfigSource, type GatewayOptions } from './options.js';
 import { buildProxyApp } from './proxy.js';
 import { buildStatusApp } from './status-app.js';
@@ -16,6 +19,7 @@ import { AccessLog } from './access-log.js';
 import { GatewayMetrics } from './metrics.js';
 import { addOverloadGuard, EventLoopMonitor } from './overload.js';
 import type { SpanSink } from './otlp.js';
+import type { Meter } from '@tollgate/metering';
 
 /** Inputs of {@link buildGateway}. */
 export interface GatewayDeps {
@@ -37,7 +41,21 @@ export interface GatewayDeps {
   readonly counters?: CounterStore;
   /** Clock for limit windows and calendar quotas (tests inject one). */
   readonly now?: () => number;
+  /** Response cache storages (`ResponseCache.storages`); default: an in-memory LRU of this gateway. */
+  readonly cacheStorages?: CacheStorages;
+  /**
+   * Usage meter: every routed request is recorded after its response; `close()` flushes it after the
+   * drain (so in-flight requests are counted). Started by the caller.
+   */
+  readonly meter?: Meter | null;
+  /** Registry of the nodes sharing the database: this node heartbeats into it and `/status` lists the nodes seen. */
+  readonly nodes?: NodeRegistry;
+  /** Heartbeat interval into `nodes` (ms); default {@link NODE_HEARTBEAT_MS}. */
+  readonly heartbeatMs?: number;
 }
+
+/** Default heartbeat interval of a node (ms); a node is "seen" while its heartbeat is at most three intervals old. */
+export const NODE_HEARTBEAT_MS = 10_000;
 
 /** Interval of the background store probes (ms). */
 export const STORE_PROBE_MS = 5_000;
@@ -52,6 +70,8 @@ export interface Gateway {
   readonly status: FastifyInstance;
   /** The Prometheus metrics, or null when disabled. */
   readonly metrics: GatewayMetrics | null;
+  /** The response cache storages the `response-cache` policy uses (tests purge the memory one). */
+  readonly cacheStorages: CacheStorages;
   /** Resolves once the first config snapshot is installed. */
   readonly ready: Promise<void>;
   /** Readiness 503, stop accepting, drain in-flight requests (bounded), close pools, stop watching. */
@@ -70,7 +90,9 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   // The in-process store is the fail-open fallback while the shared one is unreachable.
   const fallbackCounters = createMemoryCounterStore({ now: deps.now });
   const counters = deps.counters ?? fallbackCounters;
-  const manager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now }, logger, options.configPollMs);
+  // One cache storage per gateway, shared by every route and config snapshot.
+  const cacheStorages: CacheStorages = deps.cacheStorages ?? { memory: new MemoryCacheStorage(), redis: null };
+  const manager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages }, logger, options.configPollMs);
   let shuttingDown = false;
   const metrics = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: () => manager.version }) : null;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
@@ -80,7 +102,12 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const accessLog = options.accessLog
     ? new AccessLog(accessLogger, { logQuery: options.logQuery, sensitiveParams: options.sensitiveQueryParams, logHeaders: options.logHeaders, sensitiveHeaders: options.sensitiveHeaders, apiVersions: manager.apiVersions })
     : null;
-  const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics });
+  const meter = deps.meter ?? null;
+  if (meter !== null) {
+    meter.setSubscriptionSource(() => manager.subscriptionPlans.current);
+    metrics?.watchUsage(meter);
+  }
+  const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics, meter });
   const spans = deps.spans;
   if (spans !== undefined) {
     proxy.addHook('onResponse', (request, reply, done) => {
@@ -117,6 +144,13 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     probeTimer = setInterval(() => void probeStores(), STORE_PROBE_MS);
     probeTimer.unref();
   }
+  const nodeId = options.nodeId !== '' ? options.nodeId : `${hostname()}:${process.pid}`;
+  const startedAt = Date.now();
+  const version = deps.version ?? '0.1.0';
+  const heartbeat =
+    deps.nodes === undefined
+      ? null
+      : new NodeHeartbeat(deps.nodes, { nodeId, version, startedAt, configVersion: () => (manager.current === null ? null : manager.version), configHash: () => manager.current?.hash ?? null }, logger, deps.heartbeatMs ?? NODE_HEARTBEAT_MS);
   const status = buildStatusApp(
     {
       hasSnapshot: () => manager.current !== null,
@@ -125,11 +159,14 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       currentHash: () => manager.current?.hash ?? null,
       notReadyReason: deps.notReadyReason,
       stores: () => stores,
+      ...(heartbeat !== null ? { nodes: () => heartbeat.seen } : {}),
     },
     metrics,
-    { version: deps.version ?? '0.1.0', nodeId: options.nodeId !== '' ? options.nodeId : `${hostname()}:${process.pid}`, startedAt: Date.now() },
+    { version, nodeId, startedAt },
   );
   manager.start();
+  // The first beat reports the config version too once the snapshot is in.
+  if (heartbeat !== null) void manager.ready.then(() => heartbeat.start(), () => undefined);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -137,6 +174,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       shuttingDown = true;
       monitor?.stop();
       if (probeTimer !== null) clearInterval(probeTimer);
+      const stoppedBeat = heartbeat?.stop();
       const deadline = Date.now() + options.drainTimeoutMs;
       await manager.stop();
       health.close();
@@ -159,16 +197,20 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       clearTimeout(timer);
       // Upstream exchanges still open (their clients are gone after a cut) get what is left of the budget.
       await pools.closeAll(Math.max(0, deadline - Date.now()));
+      await closeGrpcChannels(pools, Math.max(0, deadline - Date.now()));
       await status.close();
+      // Every drained request is in the accumulator now: the final usage flush (SIGTERM loses nothing).
+      await meter?.close().catch((err: unknown) => logger.error({ err }, 'final usage flush failed'));
       await spans?.shutdown().catch((err: unknown) => logger.warn({ err }, 'span export shutdown failed'));
       // end() waits for the file to be open, writes what is buffered, then closes it.
       if (accessFile !== null) await new Promise<void>((resolve) => (accessFile.once('close', () => resolve()), accessFile.end()));
+      await stoppedBeat;
       await fallbackCounters.close();
     })();
     return closing;
   };
 
-  return { proxy, tls: tls.server, status, metrics, ready: manager.ready, close, currentVersion: () => manager.version };
+  return { proxy, tls: tls.server, status, metrics, cacheStorages, ready: manager.ready, close, currentVersion: () => manager.version };
 }
 
 /** Where {@link startGateway} listens. */

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestState } from './access-log.js';
 import type { RuntimeSnapshot } from './runtime.js';
+import type { UsageStats } from '@tollgate/metering';
 
 /** Label value of `api` and `route` for requests that matched no route (keeps cardinality bounded). */
 export const NO_ROUTE = '(none)';
@@ -116,6 +117,43 @@ export class GatewayMetrics {
   /** Counts a configuration version that was refused or could not be loaded. */
   reloadFailed(): void {
     this.#reloadFailures.inc();
+  }
+
+  /**
+   * Usage metering metrics, read from the meter at scrape time: `tollgate_usage_flush_lag_seconds`
+   * (age of the oldest usage not yet committed to Postgres), `tollgate_usage_backlog_requests`
+   * (requests counted but not committed) and `tollgate_usage_flush_failures_total{store}`.
+   */
+  watchUsage(usage: UsageStats): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'tollgate_usage_flush_lag_seconds',
+      help: 'Age of the oldest metered request not yet committed to the Postgres rollups (0 when all are).',
+      registers,
+      collect() {
+        this.set(usage.flushLagSeconds());
+      },
+    });
+    new Gauge({
+      name: 'tollgate_usage_backlog_requests',
+      help: 'Requests metered on this node but not yet committed to the Postgres rollups.',
+      registers,
+      collect() {
+        this.set(usage.backlogRequests());
+      },
+    });
+    new Counter({
+      name: 'tollgate_usage_flush_failures_total',
+      help: 'Failed usage flush attempts, by store (postgres: rollup batches; redis: live counters).',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        // Monotonic in the meter; mirrored here at scrape time.
+        this.reset();
+        const f = usage.flushFailures();
+        for (const store of ['postgres', 'redis'] as const) this.inc({ store }, f[store]);
+      },
+    });
   }
 
   /** Records the result of a background store probe. */

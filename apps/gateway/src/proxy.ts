@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
@@ -20,6 +21,9 @@ import { injectTrace, startTrace } from './tracing.js';
 import { applyHeaderOps, redirectLocation, rewrittenPath, type RuntimeDestination } from './route-actions.js';
 import type { RuntimeRoute } from './runtime.js';
 import { runAggregate } from './aggregate/index.js';
+import type { UsageRecorder } from '@tollgate/metering';
+import { captureResponse, isJsonType, transformRequestBody, transformResponseJson, wantsResponseJson } from './body-transform.js';
+import { readBodyUpTo } from './buffered-body.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,6 +58,8 @@ export interface ProxyDeps {
   readonly accessLog?: AccessLog | null;
   /** Prometheus metrics to record each answered request in, or null. */
   readonly metrics?: GatewayMetrics | null;
+  /** Usage meter: every routed request is recorded after the response (in memory, no I/O), or null. */
+  readonly meter?: UsageRecorder | null;
 }
 
 /**
@@ -65,6 +71,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
   const trusted = new TrustedProxies(options.trustedProxies);
   const accessLog = deps.accessLog !== undefined ? deps.accessLog : options.accessLog ? new AccessLog(logger, { logQuery: options.logQuery, sensitiveParams: options.sensitiveQueryParams }) : null;
   const metrics = deps.metrics ?? null;
+  const meter = deps.meter ?? null;
+  const apiVersions = manager.apiVersions;
   const latencyHeaders = options.latencyHeaders;
   const maxBody = options.maxBodyBytes;
   const preserveHost = options.preserveHost;
@@ -102,8 +110,33 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (request.tg) request.tg.errorCode = 'INTERNAL_ERROR';
     return void sendGatewayError(reply, 'INTERNAL_ERROR', 'the gateway failed to handle the request');
   });
-  if (accessLog !== null || metrics !== null) {
+  /** Meters a routed request: synchronous, into the meter's in-memory accumulator. */
+  function meterRequest(request: FastifyRequest, reply: FastifyReply, state: RequestState | null): void {
+    if (meter === null || state === null || state.api === null) return;
+    const latencyMs = reply.elapsedTime;
+    const out = (request.raw.socket?.bytesWritten ?? 0) - state.writtenAtStart;
+    meter.record({
+      // The arrival instant decides the hour and the billing month (a request at 23:59:59.900 is that month's).
+      at: meter.now() - latencyMs,
+      consumer: state.consumer,
+      subscription: state.subscription,
+      api: state.api,
+      apiVersion: apiVersions.current.get(state.api) ?? '',
+      route: state.route ?? '',
+      status: reply.statusCode,
+      // As the metrics' `source` label: the upstream's status unless the gateway produced the answer.
+      source: state.upstreamMs !== null && state.errorCode === null ? 'upstream' : 'gateway',
+      units: state.units,
+      metric: state.metric,
+      bytesIn: state.bytesIn,
+      bytesOut: out > 0 ? out : 0,
+      latencyMs,
+    });
+  }
+
+  if (accessLog !== null || metrics !== null || meter !== null) {
     app.addHook('onResponse', (request, reply, done) => {
+      meterRequest(request, reply, request.tg);
       metrics?.record(request, reply, request.tg);
       accessLog?.write(request, reply, request.tg);
       done();
@@ -118,10 +151,10 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
   function sendPolicyReply(reply: FastifyReply, state: RequestState, r: PolicyReply, close: boolean): FastifyReply {
     if (r.headers) reply.headers(r.headers);
     if (close) reply.header('connection', 'close');
-    if (typeof r.body === 'string') return reply.code(r.status).header('x-request-id', String(reply.request.id)).send(r.body);
+    if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) return reply.code(r.status).header('x-request-id', String(reply.request.id)).send(r.body);
     state.errorCode = r.body.code;
     reply.code(r.status).header('content-type', 'application/problem+json').header('x-request-id', String(reply.request.id));
-    return reply.send(problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, String(reply.request.id)));
+    return reply.send(problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, String(reply.request.id), r.body.errors));
   }
 
   /**
@@ -135,6 +168,14 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       const req = reply.request.raw;
       const c = ctx ?? new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query);
       runResponse(route.response, c, { status, headers: h });
+    }
+    // Response body changes apply to a local or cached answer as to an upstream one.
+    if (wantsResponseJson(route.bodies, h)) {
+      const raw = typeof body === 'string' ? Buffer.from(body) : body;
+      if (raw.length > route.bodies.responseMaxBytes) return fail(reply, state, 'RESPONSE_TOO_LARGE', `the response body exceeds ${route.bodies.responseMaxBytes} bytes, the limit of its transformation`, close);
+      const req = reply.request.raw;
+      const c = ctx ?? new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query);
+      body = transformResponseJson(route.bodies, c, { status, headers: h }, raw);
     }
     if (close) h.connection = 'close';
     return reply.code(status).headers(h).send(body);
@@ -188,6 +229,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const route: RuntimeRoute = found.value;
     state.api = route.api;
     state.route = route.route;
+    state.units = route.units;
+    state.metric = route.metric;
 
     // Body: a declared length is checked up front; a chunked body is counted while it streams.
     const cl = headers['content-length'];
@@ -201,12 +244,18 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     let ctx: Ctx | null = null;
     if (route.access !== null) {
       ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
+      ctx.units = route.units;
+      // A policy that must see the body (request-validation) reads it through ctx.readBody; others never touch it.
+      if (chunked || state.bytesIn > 0) ctx.bodySource = { stream: raw, maxBytes: maxBody };
       let r = runAccess(route.access, ctx);
       if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') r = await r;
       // Auth policies take credentials out of the query: the access log sees what is forwarded.
       state.query = ctx.query;
       state.consumer = ctx.consumer?.name ?? null;
+      state.subscription = ctx.subscription;
       // A refused request's body is never read: close the connection rather than drain it.
+      // A reply standing in for the upstream (a cache hit) is answered as the upstream's would be.
+      if (r !== undefined && (r as PolicyReply).asUpstream === true) return sendLocal(reply, route, ctx, state, (r as PolicyReply).status, { ...(r as PolicyReply).headers }, (r as PolicyReply).body as Buffer, chunked || state.bytesIn > 0);
       if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
     }
 
@@ -228,10 +277,20 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       const query = ctx !== null ? ctx.query : target.query;
       return runAggregate(actions.aggregate, { reply, state, ctx, captures: found.captures, query, trustForwarding, peer, requestHeaders: actions.requestHeaders, hostRewrite: actions.hostRewrite, logger, send: (s, h, b) => sendLocal(reply, route, ctx, state, s, h, b, unread) });
     }
+    if (actions.protocol !== null) {
+      // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.
+      const sp = route.stripPrefix;
+      const r = await actions.protocol.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query: ctx !== null ? ctx.query : target.query, captures: found.captures, headers, ctx, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query } });
+      return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
+    }
 
-    let body: IncomingMessage | BodyLimiter | null = null;
+    let body: IncomingMessage | BodyLimiter | Readable | null = null;
     let limiter: BodyLimiter | null = null;
-    if (chunked) {
+    if (ctx !== null && ctx.bufferedBody !== null) {
+      // Read (and checked) by a policy: forward exactly those bytes, with their length known.
+      state.bytesIn = ctx.bufferedBody.length;
+      body = state.bytesIn > 0 ? Readable.from([ctx.bufferedBody], { objectMode: false }) : null;
+    } else if (chunked) {
       limiter = new BodyLimiter(maxBody);
       limiter.on('error', noop);
       (raw as WithLimiter)[kLimiter] = limiter;
@@ -255,6 +314,19 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
     out['x-request-id'] = String(request.id);
     injectTrace(out, state.trace);
+    // JSON request body changes (request-transformer): only routes that have them buffer the body.
+    if (body !== null && ctx !== null && route.bodies !== null && route.bodies.requestJson !== null && isJsonType(headers['content-type'])) {
+      try {
+        body = await transformRequestBody(route.bodies, ctx, body, maxBody, out);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'BODY_TOO_LARGE') {
+          state.errorCode = 'CLIENT_ABORTED';
+          raw.destroy();
+          return reply;
+        }
+        return fail(reply, state, 'BODY_TOO_LARGE', `the request body exceeds ${Math.min(maxBody, route.bodies.requestMaxBytes)} bytes, the limit of its transformation`, true);
+      }
+    }
     const fixedHost = actions.hostRewrite ?? (preserveHost && hostHeader !== '' ? hostHeader : null);
 
     const strip = route.stripPrefix;
@@ -306,6 +378,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     res.body.once('close', () => dest.target.end(t));
 
     const resHeaders = clientResponseHeaders(res.headers);
+    // The response cache sees the upstream's answer before any change (a tee, nothing waits).
+    let resBody: Readable = route.bodies !== null && ctx !== null ? captureResponse(route.bodies, ctx, res.statusCode, resHeaders, res.body) : res.body;
     resHeaders['x-request-id'] = String(request.id);
     if (latencyHeaders) setLatencyHeaders(resHeaders, reply.elapsedTime, state);
     if (actions.responseHeaders !== null) applyHeaderOps(resHeaders, actions.responseHeaders);
@@ -313,7 +387,21 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
       runResponse(route.response, ctx, { status: res.statusCode, headers: resHeaders });
     }
-    return reply.code(res.statusCode).headers(resHeaders).send(res.body);
+    // JSON response body changes (response-transformer): only such routes buffer the response.
+    if (wantsResponseJson(route.bodies, resHeaders)) {
+      const limit = route.bodies.responseMaxBytes;
+      let buf: Buffer;
+      try {
+        buf = await readBodyUpTo(resBody, limit);
+      } catch (err) {
+        resBody.destroy();
+        if ((err as { code?: unknown }).code === 'BODY_TOO_LARGE') return fail(reply, state, 'RESPONSE_TOO_LARGE', `the upstream response exceeds ${limit} bytes, the limit of its transformation`);
+        return fail(reply, state, 'UPSTREAM_UNAVAILABLE', `the upstream response body failed: ${(err as Error).message}`);
+      }
+      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
+      return reply.code(res.statusCode).headers(resHeaders).send(transformResponseJson(route.bodies, ctx, { status: res.statusCode, headers: resHeaders }, buf));
+    }
+    return reply.code(res.statusCode).headers(resHeaders).send(resBody);
   }
 
   app.route({ method: PROXIED_METHODS, url: '*', handler: handle });

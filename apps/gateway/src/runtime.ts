@@ -1,9 +1,11 @@
 import type { CompiledConfig, CompiledRoute, CompiledUpstream } from '@tollgate/compiler';
-import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type ResponseStep } from '@tollgate/policies';
+import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PickRequest, type PoolRegistry, type PoolSettings, type TargetState } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
 import { buildRouteActions, type RuntimeActions } from './route-actions.js';
+import { buildProtocolRuntime } from './protocols/index.js';
+import { collectBodyHooks, type RouteBodyHooks } from './body-transform.js';
 import { buildSniTable, type SniTable } from './sni.js';
 
 /** One upstream target with its (shared) connection pool and its health/load state. */
@@ -58,8 +60,13 @@ export interface RuntimeRoute {
   /** Bound access methods by priority, or null (the hot path tests `!== null`). */
   readonly access: readonly AccessStep[] | null;
   readonly response: readonly ResponseStep[] | null;
+  /** Request/response JSON body changes and the response cache's capture, or null (bodies just stream). */
+  readonly bodies: RouteBodyHooks | null;
   /** Route deadline for response headers, or undefined to use the upstream's timeout. */
   readonly headersDeadlineMs: number | undefined;
+  /** Units and metric one request counts as (route `metering`): the meter and plan quotas use them. */
+  readonly units: number;
+  readonly metric: string;
   /** Base path to remove before forwarding, or null. */
   readonly stripPrefix: string | null;
 }
@@ -132,14 +139,19 @@ export function instantiate(
     );
     balancers.set(u.name, runtime);
   }
+  // gRPC channels (kept across snapshots, keyed by the pool registry) and loaded descriptors.
+  const protocols = buildProtocolRuntime(config, pools, balancers);
   const routes = config.routes.map((r: CompiledRoute): RuntimeRoute => {
+    // One instance per policy of the route, shared by its phases and body hooks (in priority order).
+    const instances = new Map<string, PolicyInstance>();
     const build = (phase: 'access' | 'response') => {
       const list = r.policies[phase];
       if (list === null) return null;
       return list.map((d) => {
         const def = POLICY_REGISTRY.get(d.name);
         if (!def) throw new Error(`policy "${d.name}" is not registered in this gateway`);
-        const instance = def.build(d.config, deps);
+        let instance = instances.get(d.name);
+        if (instance === undefined) instances.set(d.name, (instance = def.build(d.config, deps)));
         const fn = instance[phase];
         if (!fn) throw new Error(`policy "${d.name}" declares phase "${phase}" but has no such method`);
         return fn.bind(instance);
@@ -156,12 +168,15 @@ export function instantiate(
       upstream: r.upstream,
       target: balancer,
       subset: r.subset,
-      actions: buildRouteActions(r, balancers),
+      actions: buildRouteActions(r, balancers, protocols),
       basePath: r.basePath,
       // The auth gate (401 when no auth policy found a credential) follows the last auth policy.
       access: access === null ? null : withAuthGate(accessNames, access, (n) => POLICY_REGISTRY.get(n)?.authenticates === true),
       response: build('response') as ResponseStep[] | null,
+      bodies: collectBodyHooks([...instances.values()]),
       headersDeadlineMs: r.timeoutMs ?? undefined,
+      units: r.metering.units,
+      metric: r.metering.metric,
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,
     });
   });

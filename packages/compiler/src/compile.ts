@@ -135,6 +135,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           priority: r.spec.priority,
           actions,
           timeoutMs: route.timeoutMs ?? null,
+        metering: { units: route.metering?.units ?? 1, metric: route.metering?.metric ?? 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), routePolicies),
         };
         route.match.forEach((declared, mi) => {

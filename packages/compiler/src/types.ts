@@ -37,6 +37,8 @@ export interface CompiledRoute {
   readonly subset: string | null;
   /** Route-level response-headers deadline, or null to use the upstream's timeout. */
   readonly timeoutMs: number | null;
+  /** Units and metric one request counts as (route `metering`; default 1 `requests`). */
+  readonly metering: { readonly units: number; readonly metric: string };
   readonly policies: PhasePolicies;
 }
 

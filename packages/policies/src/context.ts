@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ConsumerIdentity, PolicyContext } from './types.js';
+import type { Readable } from 'node:stream';
+import type { ActiveSubscription, BodyRead, ConsumerIdentity, PolicyContext } from './types.js';
 
 /**
  * The per-request policy context the gateway creates (only for routes with policies). Changes to
@@ -13,6 +14,15 @@ export class RequestContext implements PolicyContext {
   credential: string | null = null;
   /** Challenges of auth policies that found no credential, for the 401 of the auth gate. */
   challenges: string[] | null = null;
+  /** The caller's active subscription and plan, once the subscription policy found one (metering reads it). */
+  subscription: ActiveSubscription | null = null;
+  /** Units one request to the route counts as (route `metering.units`); plan quotas are charged this. */
+  units = 1;
+  /** The unread request body and the gateway's size limit, set by the gateway when the request has one. */
+  bodySource: { readonly stream: Readable; readonly maxBytes: number } | null = null;
+  /** The body once a policy read it ({@link readBody}); the gateway forwards these bytes instead of the stream. */
+  bufferedBody: Buffer | null = null;
+  #bodyRead: Promise<BodyRead> | null = null;
   #set: Record<string, string> | null = null;
   #removed: string[] | null = null;
 
@@ -44,6 +54,49 @@ export class RequestContext implements PolicyContext {
 
   removeUpstreamHeader(name: string): void {
     (this.#removed ??= []).push(name.toLowerCase());
+  }
+
+  readBody(limit: number): Promise<BodyRead> {
+    this.#bodyRead ??= this.#read(limit);
+    return this.#bodyRead;
+  }
+
+  #read(limit: number): Promise<BodyRead> {
+    const src = this.bodySource;
+    if (src === null) {
+      this.bufferedBody = Buffer.alloc(0);
+      return Promise.resolve({ ok: true, body: this.bufferedBody });
+    }
+    const max = Math.min(limit, src.maxBytes);
+    const stream = src.stream;
+    return new Promise<BodyRead>((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = (r: BodyRead) => {
+        stream.off('data', onData);
+        stream.off('end', onEnd);
+        stream.off('error', onError);
+        stream.off('aborted', onError);
+        resolve(r);
+      };
+      const onData = (c: Buffer) => {
+        size += c.length;
+        // Past the limit the rest stays unread: the refusal closes the connection (RFC 9112 §9.6).
+        if (size > max) {
+          stream.pause();
+          done({ ok: false, reason: 'too_large' });
+        } else chunks.push(c);
+      };
+      const onEnd = () => {
+        this.bufferedBody = Buffer.concat(chunks, size);
+        done({ ok: true, body: this.bufferedBody });
+      };
+      const onError = () => done({ ok: false, reason: 'aborted' });
+      stream.on('data', onData);
+      stream.once('end', onEnd);
+      stream.once('error', onError);
+      stream.once('aborted', onError);
+    });
   }
 
   /** Applies removals of client headers, then the gateway's own values (which removals never touch). */

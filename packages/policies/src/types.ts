@@ -70,6 +70,26 @@ export interface PolicyContext {
   setUpstreamHeader(name: string, value: string): void;
   /** Removes a client request header from the upstream request (e.g. the credential); values set with `setUpstreamHeader` stay. */
   removeUpstreamHeader(name: string): void;
+  /** The caller's active subscription and its plan, set by the subscription policy (metering reads it); null or absent when none. */
+  subscription?: ActiveSubscription | null;
+  /** Units one request to this route counts as (route `metering.units`, default 1): what plan quotas are charged. */
+  readonly units?: number;
+  /**
+   * Reads the whole request body (at most `limit` bytes) into memory; the gateway then forwards
+   * exactly those bytes. Only policies that must see the body call it (request-validation):
+   * bodies otherwise stream. Absent where the host offers no body access.
+   */
+  readBody?(limit: number): Promise<BodyRead>;
+}
+
+/** Outcome of {@link PolicyContext.readBody}: the body (empty when there is none), or why not. */
+export type BodyRead = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly reason: 'too_large' | 'aborted' };
+
+/** A subscription the subscription policy found active for the caller, with its plan. */
+export interface ActiveSubscription {
+  readonly name: string;
+  readonly plan: string;
+  readonly planSpec: import('@tollgate/model').PlanSpec;
 }
 
 /** A problem reported by a policy; the runner renders it as `application/problem+json`. */
@@ -78,6 +98,8 @@ export interface PolicyProblem {
   readonly code: string;
   readonly title: string;
   readonly detail?: string;
+  /** Fields that failed (request-validation), rendered as the problem's `errors` member. */
+  readonly errors?: ReadonlyArray<{ readonly field: string; readonly message: string }>;
 }
 
 /** A reply that stops the request in the access phase. The runner (never the policy) sends it. */
@@ -85,7 +107,13 @@ export interface PolicyReply {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;
   /** A problem (rendered as problem+json with the request id) or a raw body. */
-  readonly body: PolicyProblem | string;
+  readonly body: PolicyProblem | string | Buffer;
+  /**
+   * True when the reply stands in for the upstream's answer (a cache hit): the gateway then applies
+   * the route's response header changes, response policies and response body changes to it, as
+   * to an upstream response.
+   */
+  readonly asUpstream?: boolean;
 }
 
 /** The mutable response view given to `response` phase methods. */
@@ -102,6 +130,32 @@ export type AccessResult = PolicyReply | undefined | Promise<PolicyReply | undef
 export interface PolicyInstance {
   access?(ctx: PolicyContext): AccessResult;
   response?(ctx: PolicyContext, res: PolicyResponse): void;
+  /**
+   * Changes a JSON request body. Only routes with such a policy have their request body buffered
+   * (up to `maxBytes`, else 413), and only `application/json` / `+json` bodies are given to it.
+   */
+  readonly requestJson?: JsonBodyHook<(ctx: PolicyContext, body: unknown) => unknown>;
+  /** Changes a JSON response body, after the response phase (the body is buffered up to `maxBytes`, else 502). */
+  readonly responseJson?: JsonBodyHook<(ctx: PolicyContext, res: PolicyResponse, body: unknown) => unknown>;
+  /**
+   * Offered the upstream's answer (status and headers as received, before any response change);
+   * returns a sink when it wants the body (the gateway tees up to `maxBytes` while streaming it to
+   * the client and calls `done` with the whole body), else null. Used by the response cache.
+   */
+  capture?(ctx: PolicyContext, status: number, headers: Readonly<Record<string, string | string[] | undefined>>): BodySink | null;
+}
+
+/** A body hook and the largest body it is given. */
+export interface JsonBodyHook<F> {
+  readonly maxBytes: number;
+  readonly apply: F;
+}
+
+/** Where a captured response body goes (see `PolicyInstance.capture`). */
+export interface BodySink {
+  readonly maxBytes: number;
+  /** The complete body; not called when it exceeded `maxBytes` or the stream failed. */
+  done(body: Buffer): void;
 }
 
 /** Minimal logger a policy may use (pino-compatible). */
@@ -128,6 +182,8 @@ export interface PolicyDeps {
   readonly fallbackCounters?: import('./rate-limit/counters.js').LimitCounters;
   /** Clock for limit windows and calendar quotas (tests inject one). Default `Date.now`. */
   readonly now?: () => number;
+  /** Response cache storage (memory, and Redis when configured), shared across snapshots; without it the cache keeps a private in-memory store. */
+  readonly responseCache?: import('./response-cache/store.js').CacheStorages;
 }
 
 /** A policy kind: its schema, when it runs, and how to build an instance from a config. */

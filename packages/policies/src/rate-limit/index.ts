@@ -81,7 +81,7 @@ export interface LimitUsage {
  * Checks and counts one request against the buckets of `tag`: a reply (429/503) or undefined.
  * `usage` reads the same buckets without counting (one round trip).
  */
-export type Limiter = ((ctx: PolicyContext, tag: string) => Promise<PolicyReply | undefined>) & { usage(tag: string): Promise<LimitUsage> };
+export type Limiter = ((ctx: PolicyContext, tag: string, cost?: number) => Promise<PolicyReply | undefined>) & { usage(tag: string): Promise<LimitUsage> };
 
 /**
  * Builds a limiter (once per snapshot): fixed windows aligned to the epoch plus an optional
@@ -188,15 +188,16 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
 
   return Object.assign(check, { usage });
 
-  async function check(ctx: PolicyContext, tag: string): Promise<PolicyReply | undefined> {
+  /** `cost` overrides the spec's (a subscription charges the route's metering units). */
+  async function check(ctx: PolicyContext, tag: string, cost: number = config.cost): Promise<PolicyReply | undefined> {
     const t = now();
     const checks = checksAt(t);
     let o: Outcome;
     if (shared === null) {
-      o = await fallback.consume(tag, checks, config.cost);
+      o = await fallback.consume(tag, checks, cost);
     } else {
       try {
-        o = await shared.consume(tag, checks, config.cost);
+        o = await shared.consume(tag, checks, cost);
         if (degraded) {
           degraded = false;
           deps.logger.warn({ policy: 'rate-limit', name: config.name }, 'counter store reachable again; limits are shared across nodes again');
@@ -207,10 +208,10 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
           deps.logger.error({ err, policy: 'rate-limit', name: config.name, failMode: config.failMode }, 'counter store unreachable; limiting per node (fail open) or refusing (fail closed)');
         }
         if (config.failMode === 'closed') return unavailable;
-        o = await fallback.consume(tag, checks, config.cost);
+        o = await fallback.consume(tag, checks, cost);
       }
     }
-    if (!o.allowed) return refusal(o, config.cost);
+    if (!o.allowed) return refusal(o, cost);
     const own = headersOf(o);
     const earlier = pending.get(ctx);
     pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));

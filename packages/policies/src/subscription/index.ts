@@ -1,5 +1,5 @@
 import { applyLimitHeaders, createLimiter, type Limiter } from '../rate-limit/index.js';
-import { PRIORITY, type PolicyDefinition, type PolicyReply } from '../types.js';
+import { PRIORITY, type ActiveSubscription, type PolicyDefinition, type PolicyReply } from '../types.js';
 import { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './schema.js';
 
 interface ActiveWindow {
@@ -8,6 +8,8 @@ interface ActiveWindow {
   readonly start: number;
   readonly end: number;
   readonly limiter: Limiter | null;
+  /** What the request context carries for metering (built once per snapshot). */
+  readonly info: ActiveSubscription;
 }
 
 const NO_CONSUMER: PolicyReply = Object.freeze({
@@ -56,7 +58,7 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
         limiters.set(s.plan.name, limiter);
       }
       const list = byConsumer.get(s.consumer) ?? [];
-      list.push({ name: s.name, plan: s.plan.name, start: Date.parse(s.start), end: s.end === undefined ? Infinity : Date.parse(s.end), limiter });
+      list.push({ name: s.name, plan: s.plan.name, start: Date.parse(s.start), end: s.end === undefined ? Infinity : Date.parse(s.end), limiter, info: Object.freeze({ name: s.name, plan: s.plan.name, planSpec: s.plan.spec }) });
       byConsumer.set(s.consumer, list);
     }
     const usagePath = config.usagePath;
@@ -68,7 +70,9 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
         // The consumer's own usage: read-only (not counted), only for an identified consumer.
         if (usagePath !== null && ctx.path === usagePath && (ctx.method === 'GET' || ctx.method === 'HEAD')) return usageReply(ctx.consumer?.name ?? null, active);
         if (active === undefined) return config.required ? REQUIRED : undefined;
-        return active.limiter === null ? undefined : active.limiter(ctx, `sub:${active.name}`);
+        ctx.subscription = active.info;
+        // Quotas are charged in the route's metering units, so enforcement and invoice count the same thing.
+        return active.limiter === null ? undefined : active.limiter(ctx, `sub:${active.name}`, ctx.units ?? 1);
       },
       response: applyLimitHeaders,
     };
