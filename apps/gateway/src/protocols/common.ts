@@ -1,0 +1,89 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { RequestContext } from '@tollgate/policies';
+import type { PickRequest } from '@tollgate/upstream';
+import type { RequestState } from '../access-log.js';
+
+/** What a protocol handler reads of a request (the proxy has already routed and authorized it). */
+export interface ProtocolRequest {
+  readonly raw: IncomingMessage;
+  readonly method: string;
+  /** The path the upstream would see: below the base path when the API strips it. */
+  readonly path: string;
+  /** Query string without `?` (credentials taken out by auth policies), or null. */
+  readonly query: string | null;
+  /** Route path captures (template `{name}` or regex named groups), or null. */
+  readonly captures: Readonly<Record<string, string>> | null;
+  readonly headers: IncomingHttpHeaders;
+  /** The policies' context (credential removal, X-Consumer-* headers), or null. */
+  readonly ctx: RequestContext | null;
+  readonly requestId: string;
+  readonly state: RequestState;
+  /** The route `timeoutMs`, or undefined for the upstream's `responseHeadersMs`. */
+  readonly deadlineMs: number | undefined;
+  readonly maxBodyBytes: number;
+  /** What the balancer reads (consistent hashing). */
+  readonly pick: PickRequest;
+}
+
+/** A complete answer; the proxy sends it with the route's response header changes and response policies. */
+export interface ProtocolResult {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string | Buffer;
+  /** The request body was left unread: close the connection (RFC 9112 §9.6). */
+  readonly close?: boolean;
+}
+
+/** A converter built once per snapshot for one route. */
+export interface ProtocolHandler {
+  readonly kind: 'grpc' | 'grpcWeb' | 'soap';
+  handle(req: ProtocolRequest): Promise<ProtocolResult>;
+}
+
+/** A problem+json answer with a stable code (RFC 9457), extensions merged in. */
+export function problem(req: ProtocolRequest, status: number, code: string, title: string, detail: string, extensions: Record<string, unknown> = {}, close = false): ProtocolResult {
+  req.state.errorCode = code;
+  const body = JSON.stringify({ type: `https://tollgate.dev/errors/${code.toLowerCase().replaceAll('_', '-')}`, title, status, code, detail, requestId: req.requestId, ...extensions });
+  return { status, headers: { 'content-type': 'application/problem+json' }, body, close };
+}
+
+/** Thrown while reading a request body that is too large. */
+export class BodyTooLarge extends Error {}
+
+/**
+ * Reads the whole request body (the conversions need it whole), at most `max` bytes. Returns an
+ * empty buffer when there is none.
+ */
+export function readBody(raw: IncomingMessage, max: number): Promise<Buffer> {
+  if (raw.headers['content-length'] === undefined && raw.headers['transfer-encoding'] === undefined) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > max) {
+        raw.off('data', onData);
+        raw.pause();
+        reject(new BodyTooLarge(`the request body exceeds ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    };
+    raw.on('data', onData);
+    raw.once('end', () => resolve(Buffer.concat(chunks)));
+    raw.once('error', reject);
+  });
+}
+
+/** Request headers as the upstream should see them: the policies' changes applied. */
+export function effectiveHeaders(req: ProtocolRequest): Record<string, string | string[]> {
+  const h: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) h[k] = v;
+  req.ctx?.applyTo(h);
+  return h;
+}
+
+/** Deadline in ms: the route timeout, else the upstream's. */
+export function deadlineOf(req: ProtocolRequest, upstreamMs: number): number {
+  return req.deadlineMs ?? upstreamMs;
+}

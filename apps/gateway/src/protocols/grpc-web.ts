@@ -1,0 +1,200 @@
+import { performance } from 'node:perf_hooks';
+import { Metadata, type StatusObject } from '@grpc/grpc-js';
+import type { CompiledGrpcWeb } from '@tollgate/compiler';
+import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
+import type { GrpcChannel } from './channels.js';
+import { BodyTooLarge, deadlineOf, effectiveHeaders, problem, readBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
+import { grpcCodeName, isTargetFailure } from './grpc-status.js';
+
+/**
+ * gRPC-Web (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md) to gRPC: the body is
+ * length-prefixed frames (flag byte, 4-byte big-endian length); the response carries the
+ * messages as data frames and the trailers as a final frame with flag 0x80; `-text` variants
+ * are base64 on the wire. Messages pass through as bytes, so no schema is needed.
+ */
+
+const CONTENT_TYPE = /^application\/grpc-web(-text)?(\+proto)?\s*(;|$)/i;
+
+/** Request headers never forwarded as metadata: hop-by-hop, framing, browser and gRPC-reserved ones. */
+const NOT_METADATA = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'content-type',
+  'content-length',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'origin',
+  'referer',
+  'cookie',
+  'user-agent',
+  'x-grpc-web',
+  'x-user-agent',
+  'proxy-authorization',
+  'sec-fetch-mode',
+  'sec-fetch-site',
+  'sec-fetch-dest',
+]);
+
+/** Longest total of response messages buffered for one call. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** Splits gRPC frames. Returns null for a truncated frame. */
+export function parseFrames(buf: Buffer): Array<{ flag: number; data: Buffer }> | null {
+  const out: Array<{ flag: number; data: Buffer }> = [];
+  let i = 0;
+  while (i < buf.length) {
+    if (i + 5 > buf.length) return null;
+    const flag = buf[i] as number;
+    const len = buf.readUInt32BE(i + 1);
+    if (i + 5 + len > buf.length) return null;
+    out.push({ flag, data: buf.subarray(i + 5, i + 5 + len) });
+    i += 5 + len;
+  }
+  return out;
+}
+
+/** One frame: flag, length, payload. */
+export function frame(flag: number, data: Buffer): Buffer {
+  const h = Buffer.alloc(5);
+  h[0] = flag;
+  h.writeUInt32BE(data.length, 1);
+  return Buffer.concat([h, data]);
+}
+
+/** `grpc-message` is percent-encoded outside printable ASCII and `%` (PROTOCOL-HTTP2.md). */
+export function encodeGrpcMessage(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
+
+/** The trailer frame: `name: value\r\n` lines, grpc-status and grpc-message first. */
+export function trailerFrame(status: number, message: string, trailers: Metadata | null): Buffer {
+  let text = `grpc-status: ${status}\r\n`;
+  if (message !== '') text += `grpc-message: ${encodeGrpcMessage(message)}\r\n`;
+  if (trailers !== null) {
+    for (const [k, v] of Object.entries(trailers.getMap())) {
+      if (k.startsWith('grpc-')) continue;
+      text += `${k}: ${Buffer.isBuffer(v) ? v.toString('base64') : v}\r\n`;
+    }
+  }
+  return frame(0x80, Buffer.from(text, 'latin1'));
+}
+
+/** `grpc-timeout` (e.g. `10S`, `500m`) in milliseconds, or null. */
+export function parseGrpcTimeout(v: string | undefined): number | null {
+  const m = v === undefined ? null : /^(\d{1,8})([HMSmun])$/.exec(v);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const factor = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 }[m[2] as 'H'];
+  return Math.max(1, Math.ceil(n * factor));
+}
+
+/** Decodes a -text body: concatenated base64 chunks, each possibly padded. */
+function decodeText(b: Buffer): Buffer {
+  const s = b.toString('latin1').replace(/\s+/g, '');
+  const parts = s.split(/(?<==)(?=[^=])/);
+  return Buffer.concat(parts.map((p) => Buffer.from(p, 'base64')));
+}
+
+export class GrpcWebProxy implements ProtocolHandler {
+  readonly kind = 'grpcWeb' as const;
+  constructor(
+    private readonly action: CompiledGrpcWeb,
+    private readonly upstream: RuntimeUpstream,
+    private readonly channels: ReadonlyMap<string, GrpcChannel>,
+    private readonly channelKey: (origin: string) => string,
+    private readonly upstreamDeadlineMs: number,
+  ) {}
+
+  async handle(req: ProtocolRequest): Promise<ProtocolResult> {
+    const ct = req.headers['content-type'] ?? '';
+    const m = CONTENT_TYPE.exec(ct);
+    const hasBody = req.raw.headers['content-length'] !== undefined || req.raw.headers['transfer-encoding'] !== undefined;
+    if (req.method !== 'POST' || m === null) return problem(req, 415, 'GRPC_WEB_REQUIRED', 'This route takes gRPC-Web', 'send POST with Content-Type application/grpc-web, application/grpc-web+proto or application/grpc-web-text', {}, hasBody);
+    const text = m[1] !== undefined;
+    if (!/^\/[^/]+\/[^/]+$/.test(req.path)) return problem(req, 404, 'GRPC_NO_METHOD', 'Not a gRPC method path', `a gRPC-Web call goes to /package.Service/Method, not ${req.path}`, {}, hasBody);
+    let body: Buffer;
+    try {
+      body = await readBody(req.raw, req.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return problem(req, 413, 'BODY_TOO_LARGE', 'Request body too large', err.message, {}, true);
+      throw err;
+    }
+    req.state.bytesIn = body.length;
+    const frames = parseFrames(text ? decodeText(body) : body);
+    const data = frames?.filter((f) => (f.flag & 0x80) === 0) ?? null;
+    if (frames === null || data === null || data.length !== 1) return problem(req, 400, 'GRPC_WEB_BAD_FRAME', 'Malformed gRPC-Web body', 'the body must be exactly one length-prefixed message frame (unary and server-streaming calls)');
+    if (((data[0] as { flag: number }).flag & 0x01) !== 0) return problem(req, 400, 'GRPC_WEB_BAD_FRAME', 'Compressed gRPC-Web messages are not supported', 'send uncompressed messages (grpc-encoding identity)');
+    const message = (data[0] as { data: Buffer }).data;
+
+    const md = new Metadata();
+    if (this.action.forwardHeaders) {
+      for (const [k, v] of Object.entries(effectiveHeaders(req))) {
+        if (NOT_METADATA.has(k) || k.startsWith('grpc-') || k.startsWith(':') || !/^[0-9a-z_.-]+$/.test(k)) continue;
+        for (const x of Array.isArray(v) ? v : [v]) {
+          try {
+            md.add(k, k.endsWith('-bin') ? Buffer.from(x, 'base64') : x);
+          } catch {
+            // a value grpc-js refuses (non-printable) is left out
+          }
+        }
+      }
+    }
+    md.set('x-request-id', req.requestId);
+    const picked = acquireTarget(this.upstream, this.action.subset, req.pick);
+    if (typeof picked === 'string') return problem(req, 503, picked, 'No upstream target available', `upstream ${this.action.upstream}: ${picked}`);
+    req.state.target = picked.origin;
+    const channel = this.channels.get(this.channelKey(picked.origin));
+    if (channel === undefined) {
+      releaseTarget(this.upstream, picked, false);
+      throw new Error(`no gRPC channel for ${picked.origin}`);
+    }
+    const clientTimeout = parseGrpcTimeout(req.headers['grpc-timeout'] as string | undefined);
+    const ms = Math.min(deadlineOf(req, this.upstreamDeadlineMs), clientTimeout ?? Number.POSITIVE_INFINITY);
+    const t0 = performance.now();
+    // A server-streaming call works for unary methods too (one message, then the status), so the
+    // gateway need not know which kind the method is.
+    const outcome = await new Promise<{ messages: Buffer[]; headers: Metadata | null; status: StatusObject }>((resolve) => {
+      const messages: Buffer[] = [];
+      let size = 0;
+      let headers: Metadata | null = null;
+      const call = channel.client.makeServerStreamRequest<Buffer, Buffer>(req.path, (b) => b, (b) => b, message, md, { deadline: Date.now() + ms });
+      call.on('metadata', (h: Metadata) => (headers = h));
+      call.on('data', (b: Buffer) => {
+        size += b.length;
+        if (size > MAX_RESPONSE_BYTES) call.cancel();
+        else messages.push(b);
+      });
+      call.on('error', () => undefined); // the status event carries the outcome
+      call.on('status', (status: StatusObject) => resolve({ messages, headers, status: size > MAX_RESPONSE_BYTES ? { ...status, code: 8, details: `the response exceeds ${MAX_RESPONSE_BYTES} bytes` } : status }));
+    });
+    req.state.upstreamMs = performance.now() - t0;
+    releaseTarget(this.upstream, picked, isTargetFailure(outcome.status.code));
+    if (outcome.status.code !== 0) req.state.errorCode = `GRPC_${grpcCodeName(outcome.status.code)}`;
+
+    const out = Buffer.concat([...outcome.messages.map((b) => frame(0x00, b)), trailerFrame(outcome.status.code, outcome.status.details ?? '', outcome.status.metadata)]);
+    const headers: Record<string, string> = { 'content-type': text ? 'application/grpc-web-text+proto' : 'application/grpc-web+proto' };
+    if (outcome.headers !== null) {
+      for (const [k, v] of Object.entries((outcome.headers as Metadata).getMap())) {
+        if (k.startsWith('grpc-') || NOT_METADATA.has(k) || k === 'date' || k === 'server') continue;
+        headers[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+      }
+    }
+    if (outcome.messages.length === 0) {
+      // Trailers-only: the status is in the headers too (clients read either).
+      headers['grpc-status'] = String(outcome.status.code);
+      if (outcome.status.details) headers['grpc-message'] = encodeGrpcMessage(outcome.status.details);
+    }
+    // Browsers let scripts read only exposed headers (Fetch §3.2.3); gRPC-Web clients need these.
+    if (req.headers.origin !== undefined) headers['access-control-expose-headers'] = 'grpc-status, grpc-message';
+    return { status: 200, headers, body: text ? Buffer.from(out.toString('base64')) : out };
+  }
+}
