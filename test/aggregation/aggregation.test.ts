@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiYaml, send, startTestGateway, startUpstream, TestConfigSource, upstreamYaml, yamlResources, type RecordingUpstream, type RunningGateway } from '../gateway/harness.js';
+import { apiYaml, eventually, send, startTestGateway, startUpstream, TestConfigSource, upstreamYaml, yamlResources, type RecordingUpstream, type RunningGateway } from '../gateway/harness.js';
 import { freePort } from '../support/ports.js';
 
 // Aggregate routes through a real gateway listening on a socket, with real HTTP backends: each
@@ -41,9 +41,16 @@ function miscHandler(req: IncomingMessage, res: ServerResponse): void {
   switch (url.pathname) {
     case '/settings':
       return json(res, 200, { theme: 'dark', lang: 'en' });
-    case '/slow':
-      setTimeout(() => json(res, 200, { late: true }), 3000).unref();
+    case '/slow': {
+      const timer = setTimeout(() => json(res, 200, { late: true }), 3000);
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          clearTimeout(timer);
+          slowAbandoned++;
+        }
+      });
       return;
+    }
     case '/fail':
       return json(res, 500, { error: 'boom' });
     case '/html':
@@ -59,6 +66,10 @@ function miscHandler(req: IncomingMessage, res: ServerResponse): void {
       res.end('"}');
       return;
     }
+    case '/gzip':
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(Buffer.from([0x1f, 0x8b, 0x08, 0x00]));
+      return;
     case '/echo':
       return json(res, 200, { url: req.url, headers: req.headers });
     default:
@@ -66,6 +77,8 @@ function miscHandler(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
+/** Calls to /slow whose connection the gateway closed before the answer. */
+let slowAbandoned = 0;
 let users: RecordingUpstream;
 let orders: RecordingUpstream;
 let misc: RecordingUpstream;
@@ -122,6 +135,13 @@ const routes = `
       - { name: badjson, upstream: misc, path: /badjson }
       - { name: big, upstream: misc, path: /big }
       - { name: notobject, upstream: orders, path: /orders, extract: data.items, merge: true }
+      - { name: gzip, upstream: misc, path: /gzip }
+- name: abandon
+  match: [{ path: { exact: /abandon } }]
+  aggregate:
+    budgetMs: 20000
+    backends:
+      - { name: slow, upstream: misc, path: /slow }
 - name: strict
   match: [{ path: { exact: /strict } }]
   aggregate:
@@ -297,13 +317,14 @@ describe('partial results', () => {
   it('non-JSON, invalid JSON, oversized and unmergeable bodies are left out, never a crash', async () => {
     const r = await send(gw.port, { path: '/agg/bodies', headers: { 'x-request-id': 'agg-bodies-1' } });
     expect(r.status).toBe(200);
-    expect(r.headers['x-tollgate-missing']).toBe('html, badjson, big, notobject');
+    expect(r.headers['x-tollgate-missing']).toBe('html, badjson, big, notobject, gzip');
     expect(r.json()).toEqual({ user: { id: 7 } });
     const reasons = JSON.stringify(gw.logs.find((l) => l.requestId === 'agg-bodies-1' && l.msg === 'aggregate backends missing')?.missing);
     expect(reasons).toContain('html (not JSON (content-type text/html))');
     expect(reasons).toContain('badjson (the body is not valid JSON)');
     expect(reasons).toContain('big (the body is larger than 65536 bytes)');
     expect(reasons).toContain('notobject (the body is an array, not an object to merge)');
+    expect(reasons).toContain('gzip (the body has content-encoding gzip)');
     // The gateway is still fine.
     expect((await send(gw.port, { path: '/agg/profile/7' })).status).toBe(200);
   });
@@ -327,6 +348,22 @@ describe('partial results', () => {
     expect(all.status).toBe(502);
     expect(all.headers['x-tollgate-missing']).toBe('a, b');
     expect(all.json()).toMatchObject({ code: 'AGGREGATE_FAILED' });
+  });
+});
+
+describe('a client that goes away', () => {
+  it('stops the backends at once instead of waiting for the budget', async () => {
+    const before = misc.started;
+    const abandoned = slowAbandoned;
+    const req = httpRequest({ host: '127.0.0.1', port: gw.port, path: '/agg/abandon', headers: { 'x-request-id': 'agg-gone-1' }, agent: false });
+    req.on('error', () => undefined);
+    req.end();
+    await eventually(() => misc.started > before);
+    const t0 = Date.now();
+    req.destroy();
+    // The backend answers after 3 s and the budget is 20 s: only the abort closes it this early.
+    await eventually(() => slowAbandoned > abandoned, 2500);
+    expect(Date.now() - t0).toBeLessThan(2500);
   });
 });
 

@@ -79,7 +79,14 @@ export interface AggregateRequest {
 }
 
 /** Why a request was cut short: the budget ran out, or the client went away. */
-class Stop extends Error {}
+class Stop extends Error {
+  constructor(
+    message: string,
+    readonly clientGone: boolean,
+  ) {
+    super(message);
+  }
+}
 
 /** Why one backend call was cut short. */
 class BackendTimeout extends Error {}
@@ -132,9 +139,9 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
 
   // One signal for the whole aggregate: the budget, or the client closing before the answer.
   const stop = new AbortController();
-  const budgetTimer = setTimeout(() => stop.abort(new Stop(`the aggregate budget of ${agg.budgetMs} ms ran out`)), agg.budgetMs);
+  const budgetTimer = setTimeout(() => stop.abort(new Stop(`the aggregate budget of ${agg.budgetMs} ms ran out`, false)), agg.budgetMs);
   const onClose = (): void => {
-    if (!x.reply.raw.writableFinished) stop.abort(new Stop('the client went away'));
+    if (!x.reply.raw.writableFinished) stop.abort(new Stop('the client went away', true));
   };
   x.reply.raw.once('close', onClose);
 
@@ -191,6 +198,13 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
         res.body.destroy();
         return { ok: false, reason: `not JSON (content-type ${String(ct)})` };
       }
+      const encoding = res.headers['content-encoding'];
+      if (encoding !== undefined && encoding !== 'identity') {
+        // Nothing asked for compression (no Accept-Encoding is sent); a body in a coding is refused, not guessed at.
+        res.body.on('error', noop);
+        res.body.destroy();
+        return { ok: false, reason: `the body has content-encoding ${String(encoding)}` };
+      }
       const buf = await readBodyCapped(res.body, agg.maxBodyBytes, res.headers['content-length']);
       let parsed: unknown = null;
       if (buf.length > 0) {
@@ -211,7 +225,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
       if (ac.signal.aborted) {
         const why = ac.signal.reason as Error;
         // The client going away says nothing about the backend.
-        if (why instanceof Stop && why.message.startsWith('the client')) failed = false;
+        if (why instanceof Stop && why.clientGone) failed = false;
         return { ok: false, reason: why.message };
       }
       const e = classifyUpstreamError(err);
@@ -235,7 +249,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
   clearTimeout(budgetTimer);
   x.reply.raw.off('close', onClose);
   x.state.upstreamMs = performance.now() - t0;
-  if (stop.signal.aborted && (stop.signal.reason as Error).message.startsWith('the client')) {
+  if (stop.signal.aborted && (stop.signal.reason as Stop).clientGone) {
     x.state.errorCode = 'CLIENT_ABORTED';
     raw.destroy();
     return x.reply;
