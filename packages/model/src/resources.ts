@@ -5,6 +5,7 @@ import { upstreamSpecSchema, type UpstreamSpec } from './upstream.js';
 import { consumerSpecSchema, type ConsumerSpec } from './consumer.js';
 import { certificateSpecSchema, type CertificateSpec } from './certificate.js';
 import { planSpecSchema, type PlanSpec } from './plan.js';
+import { protoDescriptorSpecSchema, type ProtoDescriptorSpec } from './proto-descriptor.js';
 import { subscriptionSpecSchema, type SubscriptionSpec } from './subscription.js';
 
 /** A Kubernetes-style document of one of Tollgate's kinds. */
@@ -20,9 +21,10 @@ export type ApiResource = ResourceOf<'Api', ApiSpec>;
 export type ConsumerResource = ResourceOf<'Consumer', ConsumerSpec>;
 export type CertificateResource = ResourceOf<'Certificate', CertificateSpec>;
 export type PlanResource = ResourceOf<'Plan', PlanSpec>;
+export type ProtoDescriptorResource = ResourceOf<'ProtoDescriptor', ProtoDescriptorSpec>;
 export type SubscriptionResource = ResourceOf<'Subscription', SubscriptionSpec>;
 /** Every resource kind Tollgate stores. */
-export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource | PlanResource | SubscriptionResource;
+export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource | PlanResource | SubscriptionResource | ProtoDescriptorResource;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -34,6 +36,8 @@ export const KIND_SCHEMAS = {
   Consumer: consumerSpecSchema,
   Certificate: certificateSpecSchema,
   Plan: planSpecSchema,
+  // Before Api: gRPC routes reference a descriptor.
+  ProtoDescriptor: protoDescriptorSpecSchema,
   Api: apiSpecSchema,
   // After Api: a subscription references a consumer, a plan and an API.
   Subscription: subscriptionSpecSchema,
@@ -42,7 +46,7 @@ export const KIND_SCHEMAS = {
 export const RESOURCE_KINDS = Object.keys(KIND_SCHEMAS) as ResourceKind[];
 
 /** Plural path segment of each kind on the admin API (`/apis`, `/upstreams`). */
-export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Plan: 'plans', Api: 'apis', Subscription: 'subscriptions' };
+export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Plan: 'plans', ProtoDescriptor: 'protodescriptors', Api: 'apis', Subscription: 'subscriptions' };
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && Object.hasOwn(KIND_SCHEMAS, kind);
