@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
+import type { Database } from '@tollgate/db';
 import type { LimitCounters } from '@tollgate/policies';
-import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore, SetValidator } from '@tollgate/stores';
+import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore, NodeRegistry, SetValidator } from '@tollgate/stores';
 import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
@@ -12,7 +13,10 @@ import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as apis from './routes/apis.js';
+import * as apiLifecycle from './routes/api-lifecycle.js';
 import * as auditLog from './routes/audit-log.js';
+import * as billingReports from './routes/billing-reports.js';
+import * as cache from './routes/cache.js';
 import * as certificates from './routes/certificates.js';
 import * as config from './routes/config.js';
 import * as plans from './routes/plans.js';
@@ -20,6 +24,7 @@ import * as subscriptions from './routes/subscriptions.js';
 import * as usage from './routes/usage.js';
 import * as consumers from './routes/consumers.js';
 import * as health from './routes/health.js';
+import * as nodes from './routes/nodes.js';
 import * as upstreams from './routes/upstreams.js';
 
 /** Default largest accepted request body: room for thousands of resources in one apply. */
@@ -41,6 +46,12 @@ export interface AdminOptions {
   bodyLimit?: number;
   /** The counter store the gateways share, for `GET /consumers/{name}/usage`. */
   counters?: LimitCounters;
+  /** Purges the gateways' response caches, for `DELETE /cache…` (503 without it). */
+  cache?: cache.CachePurger;
+  /** The database of usage rollups and billing runs, for `GET /reports/billing` (503 without it). */
+  db?: Database;
+  /** Gateway node heartbeats, for `GET /nodes`, and the gateways' heartbeat interval (ms). */
+  nodes?: { registry: NodeRegistry; heartbeatMs: number };
 }
 
 /** Incoming request ids are kept when they are short and harmless in logs; others are replaced. */
@@ -95,11 +106,15 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   certificates.register(app, ctx);
   apiKeys.register(app, ctx);
   apis.register(app, ctx);
+  apiLifecycle.register(app, ctx);
   plans.register(app, ctx);
   subscriptions.register(app, ctx);
   usage.register(app, ctx, options.counters);
   adminTokens.register(app, ctx);
   auditLog.register(app, ctx);
+  cache.register(app, options.cache);
+  billingReports.register(app, ctx, options.db);
+  if (options.nodes !== undefined) nodes.register(app, options.nodes.registry, options.nodes.heartbeatMs, () => options.config.version());
   await app.ready();
   return app;
 }

@@ -58,6 +58,13 @@ function buildTable(): Map<string, RouteRule> {
     ['POST /admin-tokens', { permission: 'tokens:manage', action: 'admin-token.create', resource: () => ({ kind: 'AdminToken' }) }],
     ['DELETE /admin-tokens/:id', { permission: 'tokens:manage', action: 'admin-token.revoke', resource: (p) => ({ kind: 'AdminToken', ...(p.id !== undefined ? { name: p.id } : {}) }) }],
     ['GET /audit-log', { permission: 'audit:read' }],
+    ['DELETE /cache', { permission: 'config:write', action: 'cache.purge', resource: () => ({ kind: 'Cache' }) }],
+    ['DELETE /cache/apis/:api', { permission: 'config:write', action: 'cache.purge', resource: (p) => ({ kind: 'Api', ...(p.api !== undefined ? { name: p.api } : {}) }) }],
+    ['DELETE /cache/apis/:api/routes/:route', { permission: 'config:write', action: 'cache.purge', resource: (p) => ({ kind: 'Api', ...(p.api !== undefined ? { name: `${p.api}/${p.route ?? ''}` } : {}) }) }],
+    ['DELETE /cache/keys/:key', { permission: 'config:write', action: 'cache.purge', resource: (p) => ({ kind: 'Cache', ...(p.key !== undefined ? { name: p.key } : {}) }) }],
+    ['GET /reports/billing', { permission: 'billing:read' }],
+    ['POST /apis/:name/lifecycle', { permission: 'config:write', action: 'api.lifecycle', resource: byName('Api') }],
+    ['GET /nodes', { permission: 'config:read' }],
   ]);
   // Every resource kind gets the same five routes (resource-routes.ts); consumers are readable by billing.
   for (const kind of RESOURCE_KINDS) {

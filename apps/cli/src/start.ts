@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import { buildAdmin } from '@tollgate/admin';
 import { BillingExportScheduler } from '@tollgate/billing';
 import { compileConfig } from '@tollgate/compiler';
-import { buildGateway, listenTls, loadOtlpSpanSink } from '@tollgate/gateway';
+import { buildGateway, listenTls, loadOtlpSpanSink, ResponseCache } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
 import {
   createMemoryCounterStore,
@@ -143,12 +143,21 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
     })();
     return stopping;
   };
+  // The response cache's storages and purge path: gateways hold the caches, the admin purges them.
+  const cache = new ResponseCache({
+    redisUrl: settings.REDIS_URL,
+    databaseUrl: settings.DATABASE_URL,
+    keyPrefix: settings.CACHE_KEY_PREFIX,
+    memory: { maxEntries: settings.CACHE_MEMORY_MAX_ENTRIES, maxBytes: settings.CACHE_MEMORY_MAX_BYTES },
+    logger: log.child({ component: 'response-cache' }),
+  });
+  closers.push({ name: 'response-cache', close: () => cache.close() });
   try {
-    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db);
+    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db, cache);
     if (options.role !== 'gateway') {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, counters, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       closers.push({ name: 'admin', close: () => admin.close() });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');
@@ -174,7 +183,9 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   return { settings, stop };
 }
 
-async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database): Promise<void> {
+async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database, cache: ResponseCache): Promise<void> {
+  // Purges published by the admin process reach this gateway's in-memory cache.
+  await cache.listen();
   // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
   const meterRedis = settings.METERING && settings.REDIS_URL ? createMeterRedis(settings.REDIS_URL) : null;
   const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, nodeName: settings.NODE_ID || undefined, logger: log.child({ component: 'metering' }) }) : null;
@@ -218,6 +229,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
     nodes,
     heartbeatMs: settings.NODE_HEARTBEAT_MS,
     meter,
+    cacheStorages: cache.storages,
   });
   closers.push({ name: 'gateway', close: () => gateway.close() });
   await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });

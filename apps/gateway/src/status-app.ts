@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GatewayMetrics } from './metrics.js';
+import type { SeenNode } from './node-heartbeat.js';
 
 /** What the status app reports on. */
 export interface StatusProbe {
@@ -14,6 +15,8 @@ export interface StatusProbe {
   notReadyReason?(): string | null;
   /** Last background probe result of each store (true = reachable). */
   stores?(): Readonly<Record<string, boolean>>;
+  /** Gateway nodes sharing this node's database seen recently (from the heartbeat), when a registry is configured. */
+  nodes?(): readonly SeenNode[];
 }
 
 /** Facts `/status` reports besides the probe's. */
@@ -48,6 +51,7 @@ export function buildStatusApp(probe: StatusProbe, metrics: GatewayMetrics | nul
     shuttingDown: probe.shuttingDown(),
     config: { version: probe.hasSnapshot() ? probe.currentVersion() : null, hash: probe.currentHash?.() ?? null },
     stores: probe.stores?.() ?? {},
+    ...(probe.nodes ? { nodes: { seen: probe.nodes().length, list: probe.nodes() } } : {}),
   }));
   if (metrics !== null) {
     app.get('/metrics', async (_req, reply) => {

@@ -10,3 +10,4 @@ export { PgliteChangeNotifier } from './pglite-notifier.js';
 export { createPostgresStores, createPgliteStores, type SqlStores, type PostgresStoresOptions, type PgliteStoresOptions } from './sql-stores.js';
 export { createRedisCounterStore, type RedisCounterStore, type RedisCounterStoreOptions } from './redis-counter-store.js';
 export { createMemoryCounterStore, type MemoryCounterStore, type MemoryCounterStoreOptions } from './memory-counter-store.js';
+export { SqlNodeRegistry, type NodeRegistry, type NodeHeartbeat, type NodeRecord } from './node-registry.js';

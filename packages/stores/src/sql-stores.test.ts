@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import { apiKeyStoreContract } from './api-key-store.contract.js';
+import { nodeRegistryContract } from './node-registry.contract.js';
 import { adminTokenStoreContract, configStoreContract, upstream } from './config-store.contract.js';
 import { createPgliteStores, createPostgresStores } from './sql-stores.js';
 
@@ -60,6 +61,23 @@ apiKeyStoreContract('Postgres', async () => {
 apiKeyStoreContract('PGlite (in memory)', async () => {
   const stores = await createPgliteStores();
   return { config: stores.config, peer: stores.config, apiKeys: stores.apiKeys, audit: stores.audit, destroy: () => stores.close() };
+});
+
+nodeRegistryContract('Postgres', async () => {
+  const database = await createTestDatabase();
+  const stores = await createPostgresStores({ url: database.url });
+  return {
+    nodes: stores.nodes,
+    async destroy() {
+      await stores.close();
+      await database.drop();
+    },
+  };
+});
+
+nodeRegistryContract('PGlite (in memory)', async () => {
+  const stores = await createPgliteStores();
+  return { nodes: stores.nodes, destroy: () => stores.close() };
 });
 
 describe('PGlite with a data directory', () => {

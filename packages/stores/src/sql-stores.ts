@@ -1,4 +1,4 @@
-import { migratePglite, migratePostgres, openPglite, openPostgres } from '@tollgate/db';
+import { migratePglite, migratePostgres, openPglite, openPostgres, type Database } from '@tollgate/db';
 import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore } from './config-store.js';
 import { PgChangeNotifier, type BackoffOptions } from './pg-notifier.js';
 import { PgliteChangeNotifier } from './pglite-notifier.js';
@@ -6,6 +6,7 @@ import { SqlAdminTokenStore } from './sql-admin-token-store.js';
 import { SqlApiKeyStore } from './sql-api-key-store.js';
 import { SqlAuditStore } from './sql-audit-store.js';
 import { SqlConfigStore } from './sql-config-store.js';
+import { SqlNodeRegistry, type NodeRegistry } from './node-registry.js';
 
 /** The durable stores of one database, closed together. */
 export interface SqlStores {
@@ -13,6 +14,10 @@ export interface SqlStores {
   tokens: AdminTokenStore;
   apiKeys: ApiKeyStore;
   audit: AuditStore;
+  /** Gateway node heartbeats. */
+  nodes: NodeRegistry;
+  /** The drizzle database behind the stores (usage rollups and billing runs are read and written through it). */
+  db: Database;
   /** Stops watchers and closes the database connections. */
   close(): Promise<void>;
 }
@@ -31,7 +36,7 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
   await migratePostgres(options.url);
   const handle = openPostgres(options.url, options.poolMax === undefined ? {} : { max: options.poolMax });
   const config = new SqlConfigStore(handle.db, new PgChangeNotifier(options.url, options.listenBackoff), () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
 }
 
 /** Options of the embedded stores. */
@@ -50,5 +55,5 @@ export async function createPgliteStores(options: PgliteStoresOptions = {}): Pro
     throw err;
   }
   const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
 }
