@@ -16,6 +16,8 @@ import * as apis from './routes/apis.js';
 import * as apiLifecycle from './routes/api-lifecycle.js';
 import * as auditLog from './routes/audit-log.js';
 import * as billingReports from './routes/billing-reports.js';
+import * as usageQuery from './routes/usage-query.js';
+import * as analytics from './routes/analytics.js';
 import * as cache from './routes/cache.js';
 import * as certificates from './routes/certificates.js';
 import * as config from './routes/config.js';
@@ -114,6 +116,8 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   auditLog.register(app, ctx);
   cache.register(app, options.cache);
   billingReports.register(app, ctx, options.db);
+  usageQuery.register(app, options.db);
+  analytics.register(app, options.db);
   if (options.nodes !== undefined) nodes.register(app, options.nodes.registry, options.nodes.heartbeatMs, () => options.config.version());
   await app.ready();
   return app;

@@ -63,6 +63,8 @@ function buildTable(): Map<string, RouteRule> {
     ['DELETE /cache/apis/:api/routes/:route', { permission: 'config:write', action: 'cache.purge', resource: (p) => ({ kind: 'Api', ...(p.api !== undefined ? { name: `${p.api}/${p.route ?? ''}` } : {}) }) }],
     ['DELETE /cache/keys/:key', { permission: 'config:write', action: 'cache.purge', resource: (p) => ({ kind: 'Cache', ...(p.key !== undefined ? { name: p.key } : {}) }) }],
     ['GET /reports/billing', { permission: 'billing:read' }],
+    ['GET /usage', { permission: 'consumers:read' }],
+    ['GET /analytics/requests', { permission: 'config:read' }],
     ['POST /apis/:name/lifecycle', { permission: 'config:write', action: 'api.lifecycle', resource: byName('Api') }],
     ['GET /nodes', { permission: 'config:read' }],
   ]);

@@ -16,3 +16,4 @@ export * from './metrics.js';
 export * from './tracing.js';
 export * from './overload.js';
 export * from './otlp.js';
+export { ResponseCache, DEFAULT_CACHE_KEY_PREFIX, type ResponseCacheOptions, type PurgeOutcome } from './cache/index.js';

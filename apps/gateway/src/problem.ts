@@ -9,6 +9,7 @@ export const GATEWAY_ERRORS = Object.freeze({
   BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
+  RESPONSE_TOO_LARGE: { status: 502, title: 'Upstream response too large to transform' },
   NOT_READY: { status: 503, title: 'Gateway not ready' },
   NO_HEALTHY_UPSTREAM: { status: 503, title: 'No healthy upstream target' },
   UPSTREAM_OVERLOADED: { status: 503, title: 'Upstream overloaded' },
@@ -25,8 +26,8 @@ export function problemType(code: string): string {
 }
 
 /** RFC 9457 problem details body. */
-export function problemJson(status: number, code: string, title: string, detail: string, requestId: string): string {
-  return JSON.stringify({ type: problemType(code), title, status, code, detail, requestId });
+export function problemJson(status: number, code: string, title: string, detail: string, requestId: string, errors?: readonly unknown[]): string {
+  return JSON.stringify(errors === undefined ? { type: problemType(code), title, status, code, detail, requestId } : { type: problemType(code), title, status, code, detail, requestId, errors });
 }
 
 /**

@@ -267,6 +267,14 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       const location = redirectLocation(actions.redirect, (socket as TLSSocket).encrypted === true, hostHeader, path, target.query);
       return sendLocal(reply, route, ctx, state, actions.redirect.code, { location }, '', unread);
     }
+    if (route.publishedSpec !== null) {
+      // The Api's OpenAPI document, its servers pointing at this gateway as the client reached it.
+      const xp = trustForwarding ? headers['x-forwarded-proto'] : undefined;
+      const xh = trustForwarding ? headers['x-forwarded-host'] : undefined;
+      const scheme = typeof xp === 'string' && /^https?$/i.test(xp) ? xp.toLowerCase() : (socket as TLSSocket).encrypted ? 'https' : 'http';
+      const servers = JSON.stringify([{ url: `${scheme}://${typeof xh === 'string' ? xh : hostHeader}${route.basePath}`, description: 'this gateway' }]);
+      return sendLocal(reply, route, ctx, state, 200, { 'content-type': 'application/json' }, route.publishedSpec.head + servers + route.publishedSpec.tail, unread);
+    }
     if (actions.direct !== null) return sendLocal(reply, route, ctx, state, actions.direct.status, { 'content-type': actions.direct.contentType }, actions.direct.body, unread);
     if (actions.abort !== null && Math.random() < actions.abort.fraction) {
       state.errorCode = 'FAULT_ABORT';

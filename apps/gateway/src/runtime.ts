@@ -1,4 +1,4 @@
-import type { CompiledConfig, CompiledRoute, CompiledUpstream } from '@tollgate/compiler';
+import type { CompiledConfig, CompiledPublishedSpec, CompiledRoute, CompiledUpstream } from '@tollgate/compiler';
 import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PickRequest, type PoolRegistry, type PoolSettings, type TargetState } from '@tollgate/upstream';
@@ -69,6 +69,8 @@ export interface RuntimeRoute {
   readonly metric: string;
   /** Base path to remove before forwarding, or null. */
   readonly stripPrefix: string | null;
+  /** The Api's published OpenAPI document around its servers, on the route that serves it; else null. */
+  readonly publishedSpec: CompiledPublishedSpec | null;
 }
 
 /** The serving state: a compiled config with instantiated policies and live pools. */
@@ -178,6 +180,7 @@ export function instantiate(
       units: r.metering.units,
       metric: r.metering.metric,
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,
+      publishedSpec: r.publishedSpec ?? null,
     });
   });
   return Object.freeze({ version: config.version, hash: config.hash, routes, upstreams: balancers, compiledUpstreams: config.upstreams, sni, certificates: config.certificates });

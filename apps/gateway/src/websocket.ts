@@ -28,7 +28,7 @@ function writeProblem(socket: Duplex, code: GatewayErrorCode, detail: string, re
 
 function writePolicyReply(socket: Duplex, r: PolicyReply, requestId: string): void {
   const headers: Record<string, string> = { ...(r.headers ?? {}), 'x-request-id': requestId };
-  if (typeof r.body === 'string') return writeResponse(socket, r.status, headers, r.body);
+  if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) return writeResponse(socket, r.status, headers, r.body.toString());
   headers['content-type'] = 'application/problem+json';
   writeResponse(socket, r.status, headers, problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, requestId));
 }

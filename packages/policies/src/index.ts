@@ -31,3 +31,4 @@ export { responseTransformerSchema, type ResponseTransformerConfig } from './res
 export { responseCache, RESPONSE_CACHE_PRIORITY } from './response-cache/index.js';
 export { responseCacheSchema, type ResponseCacheConfig } from './response-cache/schema.js';
 export { MemoryCacheStorage, encodeEntry, decodeEntry, type CacheAddress, type CacheEntry, type CacheStorage, type CacheStorages, type PurgeTarget, type MemoryCacheLimits } from './response-cache/store.js';
+export { requestValidation, requestValidationSchema, type RequestValidationConfig, type ValidationFailure } from './request-validation/index.js';

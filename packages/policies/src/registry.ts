@@ -10,12 +10,13 @@ import { requestTransformer } from './request-transformer/index.js';
 import { responseCache } from './response-cache/index.js';
 import { responseTransformer } from './response-transformer/index.js';
 import { subscription } from './subscription/index.js';
+import { requestValidation } from './request-validation/index.js';
 import { lifecycle, lifecyclePreview } from './lifecycle/index.js';
 import type { PolicyDefinition } from './types.js';
 
 /** Every policy kind by name. Adding a policy = one folder + one line here. */
 export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map<string, PolicyDefinition>(
-  [ipRestriction, keyAuth, jwtAuth, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
+  [ipRestriction, keyAuth, jwtAuth, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache, requestValidation].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
 );
 
 /** A problem in a policy's configuration, with a path relative to the `config` object. */

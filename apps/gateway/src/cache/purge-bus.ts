@@ -1,0 +1,140 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
+import type { PurgeTarget } from '@tollgate/policies';
+
+/** Postgres channel of cache purges (next to `tollgate_config`, which carries config versions). */
+export const PURGE_CHANNEL = 'tollgate_cache_purge';
+
+/**
+ * Carries purges of in-memory caches from the admin process to every gateway process. One
+ * transport per deployment: Redis pub/sub when `REDIS_URL` is set, else Postgres
+ * `LISTEN/NOTIFY` when `DATABASE_URL` is set, else in-process (the embedded single-process mode,
+ * where the admin API and the gateway share one process). Delivery is at most once, like NOTIFY:
+ * a gateway that is disconnected at that moment misses the purge (its entries still expire by
+ * TTL); docs/caching.md says so.
+ */
+export interface PurgeBus {
+  readonly transport: 'redis' | 'postgres' | 'process';
+  publish(target: PurgeTarget): Promise<void>;
+  /** Calls `onPurge` for every purge published anywhere (this process included). */
+  subscribe(onPurge: (target: PurgeTarget) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Parses a purge message; null for anything malformed. */
+export function parsePurge(text: string): PurgeTarget | null {
+  try {
+    const m = JSON.parse(text) as Record<string, unknown>;
+    if (m.all === true) return { all: true };
+    if (typeof m.id === 'string') return { id: m.id };
+    if (typeof m.api === 'string') return typeof m.route === 'string' ? { api: m.api, route: m.route } : { api: m.api };
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+const processBus = new EventEmitter();
+processBus.setMaxListeners(0);
+
+/** In-process delivery (embedded mode). */
+export function processPurgeBus(): PurgeBus {
+  const mine: Array<(t: PurgeTarget) => void> = [];
+  return {
+    transport: 'process',
+    async publish(target) {
+      processBus.emit('purge', target);
+    },
+    async subscribe(onPurge) {
+      mine.push(onPurge);
+      processBus.on('purge', onPurge);
+    },
+    async close() {
+      for (const f of mine) processBus.off('purge', f);
+    },
+  };
+}
+
+/** Redis pub/sub: `publisher` is a normal connection, the subscriber a duplicate (a subscribed connection can do nothing else). */
+export function redisPurgeBus(publisher: Redis, channel: string): PurgeBus {
+  let sub: Redis | null = null;
+  return {
+    transport: 'redis',
+    async publish(target) {
+      await publisher.publish(channel, JSON.stringify(target));
+    },
+    async subscribe(onPurge) {
+      sub ??= publisher.duplicate();
+      sub.on('error', () => undefined);
+      sub.on('message', (ch: string, msg: string) => {
+        if (ch !== channel) return;
+        const t = parsePurge(msg);
+        if (t !== null) onPurge(t);
+      });
+      // ioredis re-subscribes by itself after a reconnect.
+      await sub.subscribe(channel);
+    },
+    async close() {
+      if (sub !== null) sub.disconnect();
+    },
+  };
+}
+
+/** Postgres LISTEN/NOTIFY on {@link PURGE_CHANNEL}, over one dedicated client that reconnects every second when dropped. */
+export function postgresPurgeBus(url: string): PurgeBus {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+  let handler: ((t: PurgeTarget) => void) | null = null;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, application_name: 'tollgate-cache-purge' });
+    c.on('error', () => undefined);
+    c.on('notification', (msg) => {
+      if (msg.channel !== PURGE_CHANNEL || msg.payload === undefined || handler === null) return;
+      const t = parsePurge(msg.payload);
+      if (t !== null) handler(t);
+    });
+    c.on('end', () => {
+      if (client === c) client = null;
+      if (!closed) retry();
+    });
+    await c.connect();
+    await c.query(`LISTEN ${PURGE_CHANNEL}`);
+    client = c;
+  };
+  const retry = () => {
+    if (closed || timer !== null) return;
+    timer = setTimeout(() => {
+      timer = null;
+      connect().catch(retry);
+    }, 1_000);
+    timer.unref();
+  };
+  return {
+    transport: 'postgres',
+    async publish(target) {
+      const c = new pg.Client({ connectionString: url, application_name: 'tollgate-cache-purge' });
+      await c.connect();
+      try {
+        await c.query('SELECT pg_notify($1, $2)', [PURGE_CHANNEL, JSON.stringify(target)]);
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    },
+    async subscribe(onPurge) {
+      handler = onPurge;
+      await connect().catch((err: unknown) => {
+        retry();
+        throw err;
+      });
+    },
+    async close() {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
+    },
+  };
+}

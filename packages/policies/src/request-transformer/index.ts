@@ -1,0 +1,105 @@
+import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyInstance } from '../types.js';
+import { applyJsonOps, compileJsonOps, hasJsonOps } from './json-ops.js';
+import { requestTransformerSchema } from './schema.js';
+import { decode, parseTemplate, renderString, type Template } from './template.js';
+
+type Named = ReadonlyArray<readonly [string, Template]>;
+const templates = (r: Readonly<Record<string, string>>): Named => Object.entries(r).map(([k, v]) => [k, parseTemplate(v)] as const);
+
+function header(ctx: PolicyContext, name: string): string | undefined {
+  const v = ctx.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** `name=value` pairs of a raw query string, kept encoded so untouched pairs pass byte for byte. */
+function pairs(query: string | null): Array<{ raw: string; name: string }> {
+  if (query === null || query === '') return [];
+  return query.split('&').map((raw) => {
+    const eq = raw.indexOf('=');
+    return { raw, name: decode(eq === -1 ? raw : raw.slice(0, eq)) };
+  });
+}
+
+const encode = (s: string) => encodeURIComponent(s);
+
+/**
+ * `request-transformer` (Kong's name): changes headers, query parameters and JSON body fields of
+ * the request going upstream. Runs in the transforms band, after authentication, authorization and
+ * limits, so templates can use the consumer. Header changes go through the context (applied after
+ * the gateway's hop-by-hop stripping; gateway-set identity headers cannot be removed); the query
+ * is rewritten in `ctx.query`; body changes are a `requestJson` hook, so only routes that change
+ * the body have it buffered.
+ */
+export const requestTransformer: PolicyDefinition<typeof requestTransformerSchema> = {
+  name: 'request-transformer',
+  priority: PRIORITY.transforms,
+  phases: ['access'],
+  schema: requestTransformerSchema,
+  build(config) {
+    const h = config.headers;
+    const hSet = templates(h.set);
+    const hAdd = templates(h.add);
+    const q = config.query;
+    const qRemove = new Set(q.remove);
+    const qRename = new Map(q.rename.map((r) => [r.from, r.to]));
+    const qSet = templates(q.set);
+    const qAdd = templates(q.add);
+    const touchesQuery = qRemove.size + qRename.size + qSet.length + qAdd.length > 0;
+    const body = compileJsonOps(config.body);
+
+    const instance: PolicyInstance = {
+      access(ctx) {
+        // Headers: remove, rename, set, add (Kong's order). Templates read the request as received.
+        for (const n of h.remove) ctx.removeUpstreamHeader(n);
+        for (const r of h.rename) {
+          const v = header(ctx, r.from);
+          if (v === undefined) continue;
+          ctx.removeUpstreamHeader(r.from);
+          ctx.setUpstreamHeader(r.to, v);
+        }
+        for (const [n, t] of hSet) {
+          const v = renderString(t, ctx, ctx.query);
+          if (v !== undefined) ctx.setUpstreamHeader(n, v);
+        }
+        for (const [n, t] of hAdd) {
+          if (ctx.headers[n] !== undefined) continue;
+          const v = renderString(t, ctx, ctx.query);
+          if (v !== undefined) ctx.setUpstreamHeader(n, v);
+        }
+        if (touchesQuery) {
+          const before = ctx.query;
+          const out: string[] = [];
+          const present = new Set<string>();
+          for (const p of pairs(before)) {
+            if (qRemove.has(p.name) || qSet.some(([n]) => n === p.name)) continue;
+            const to = qRename.get(p.name);
+            if (to !== undefined) {
+              const eq = p.raw.indexOf('=');
+              out.push(eq === -1 ? encode(to) : `${encode(to)}${p.raw.slice(eq)}`);
+              present.add(to);
+            } else {
+              out.push(p.raw);
+              present.add(p.name);
+            }
+          }
+          for (const [n, t] of qSet) {
+            const v = renderString(t, ctx, before);
+            if (v !== undefined) {
+              out.push(`${encode(n)}=${encode(v)}`);
+              present.add(n);
+            }
+          }
+          for (const [n, t] of qAdd) {
+            if (present.has(n)) continue;
+            const v = renderString(t, ctx, before);
+            if (v !== undefined) out.push(`${encode(n)}=${encode(v)}`);
+          }
+          ctx.query = out.length === 0 ? null : out.join('&');
+        }
+        return undefined;
+      },
+    };
+    if (!hasJsonOps(config.body)) return instance;
+    return { ...instance, requestJson: { maxBytes: config.maxBodyBytes, apply: (ctx, value) => applyJsonOps(body, value, ctx) } };
+  },
+};

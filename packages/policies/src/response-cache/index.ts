@@ -1,0 +1,188 @@
+import type { PolicyContext, PolicyDefinition, PolicyReply } from '../types.js';
+import { initialAge, requestRules, responseVerdict, type RequestCacheRules } from './cache-control.js';
+import { cacheKeyId } from './key.js';
+import { responseCacheSchema } from './schema.js';
+import { MemoryCacheStorage, type CacheAddress, type CacheEntry, type CacheStorage } from './store.js';
+
+/**
+ * Below the transforms band (500): the cache sees the caller already authenticated, authorized
+ * and counted by limits (a hit still costs a request), and keys on the query as transformed.
+ */
+export const RESPONSE_CACHE_PRIORITY = 100;
+
+type Mode = 'HIT' | 'MISS' | 'BYPASS';
+
+interface CacheState {
+  mode: Mode;
+  readonly address: CacheAddress | null;
+}
+
+/**
+ * Per-request decision of the access phase, read by `capture` and the response phase. Module-level
+ * because the runtime may build one instance per phase.
+ */
+const states = new WeakMap<PolicyContext, CacheState>();
+
+/** Request rules when Cache-Control is not honoured. */
+const IGNORE_REQUEST: RequestCacheRules = Object.freeze({ noStore: false, noCache: false, maxAge: undefined, minFresh: undefined, onlyIfCached: false });
+
+/** Response fields never stored: computed per answer (`Age`, RFC 9111 §5.1), or this cache's own. */
+const NOT_STORED = new Set(['age', 'x-cache', 'x-cache-key', 'x-request-id', 'set-cookie']);
+
+let fallbackMemory: MemoryCacheStorage | null = null;
+
+function one(v: string | string[] | undefined): string | null {
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Lower-cased field names listed in `Vary`. */
+function varyNames(v: string | string[] | undefined): string[] {
+  const s = one(v);
+  if (s === null) return [];
+  return s
+    .split(',')
+    .map((n) => n.trim().toLowerCase())
+    .filter((n) => n !== '');
+}
+
+/** RFC 9111 §4.1: a stored response is used only for a request whose Vary-named fields match. */
+function varyMatches(e: CacheEntry, ctx: PolicyContext): boolean {
+  for (const name in e.vary) if (one(ctx.headers[name]) !== e.vary[name]) return false;
+  return true;
+}
+
+/** Age of a stored response now (RFC 9111 §4.2.3: initial age plus resident time), whole seconds. */
+export function currentAge(e: CacheEntry, now: number): number {
+  return e.initialAge + Math.max(0, Math.floor((now - e.storedAt) / 1000));
+}
+
+/** Whether a stored response may answer this request (fresh, and within the request's max-age / min-fresh). */
+export function usable(e: CacheEntry, rules: RequestCacheRules, now: number): boolean {
+  const age = currentAge(e, now);
+  if (age >= e.lifetime) return false;
+  if (rules.maxAge !== undefined && age > rules.maxAge) return false;
+  if (rules.minFresh !== undefined && e.lifetime - age < rules.minFresh) return false;
+  return true;
+}
+
+/**
+ * `response-cache` (Kong's proxy-cache, with RFC 9111 shared-cache rules). Access phase: a
+ * cacheable request (method, no `no-store`) is looked up with one storage round trip; a usable
+ * entry answers as the upstream would (the reply goes through the response phase, so CORS, limit
+ * headers and response transformations still apply) with `Age` and `X-Cache: HIT`. On a miss the
+ * gateway offers the upstream's answer to `capture`, which decides by status and Cache-Control
+ * whether to store it and tees the body (up to `maxBodyBytes`) while it streams to the client.
+ */
+export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
+  name: 'response-cache',
+  priority: RESPONSE_CACHE_PRIORITY,
+  phases: ['access', 'response'],
+  schema: responseCacheSchema,
+  build(config, deps) {
+    const now = deps.now ?? Date.now;
+    const storages = deps.responseCache ?? { memory: (fallbackMemory ??= new MemoryCacheStorage()), redis: null };
+    let storage: CacheStorage = storages.memory;
+    if (config.storage === 'redis') {
+      if (storages.redis !== null) storage = storages.redis;
+      else deps.logger.warn({ policy: 'response-cache' }, 'response-cache: storage "redis" needs REDIS_URL; caching in memory on this node');
+    }
+    const methods = new Set<string>(config.methods);
+    const statuses = new Set(config.statuses);
+    const keyHeaders = config.keyHeaders;
+    const honour = config.cacheControl;
+
+    const bypass = (ctx: PolicyContext) => void states.set(ctx, { mode: 'BYPASS', address: null });
+
+    return {
+      access(ctx) {
+        if (!methods.has(ctx.method) || ctx.headers.upgrade !== undefined) return bypass(ctx);
+        const rules = honour ? requestRules(ctx.headers['cache-control'], ctx.headers.pragma) : IGNORE_REQUEST;
+        if (rules.noStore) return bypass(ctx);
+        const address: CacheAddress = {
+          api: ctx.api,
+          route: ctx.route,
+          id: cacheKeyId({
+            method: ctx.method,
+            host: (one(ctx.headers.host) ?? '').toLowerCase(),
+            path: ctx.path,
+            query: ctx.query,
+            headers: keyHeaders.map((n) => [n, one(ctx.headers[n])] as const),
+            consumer: config.perConsumer ? (ctx.consumer?.name ?? '') : null,
+          }),
+        };
+        const state: CacheState = { mode: 'MISS', address };
+        states.set(ctx, state);
+        // no-cache: the stored response may not be used without revalidation (RFC 9111 §5.2.1.4);
+        // this cache does not revalidate, so it fetches and stores the fresh answer.
+        if (rules.noCache) return undefined;
+        return storage.get(address).then(
+          (e): PolicyReply | undefined => {
+            const t = now();
+            if (e !== undefined && varyMatches(e, ctx) && usable(e, rules, t)) {
+              state.mode = 'HIT';
+              const headers: Record<string, string> = { ...e.headers, age: String(currentAge(e, t)) };
+              return { status: e.status, headers, body: e.body, asUpstream: true };
+            }
+            if (rules.onlyIfCached) {
+              state.mode = 'BYPASS';
+              return { status: 504, body: { code: 'NOT_CACHED', title: 'Not cached', detail: 'the request says only-if-cached and no usable stored response exists (RFC 9111 §5.2.1.7)' } };
+            }
+            return undefined;
+          },
+          (err: unknown) => {
+            // A storage failure never fails the request: it is served from the upstream, uncached.
+            deps.logger.warn({ err, policy: 'response-cache', storage: storage.kind }, 'response cache lookup failed; serving from the upstream');
+            state.mode = 'BYPASS';
+            return undefined;
+          },
+        );
+      },
+      capture(ctx, status, headers) {
+        const state = states.get(ctx);
+        if (state === undefined || state.mode !== 'MISS' || state.address === null) return null;
+        const t = now();
+        const verdict = responseVerdict({
+          status,
+          headers,
+          statuses,
+          defaultTtl: config.ttlSeconds,
+          honour,
+          authorization: ctx.headers.authorization !== undefined,
+          keyedPerCaller: config.perConsumer && ctx.consumer !== null,
+          now: t,
+        });
+        const declared = one(headers['content-length']);
+        if (!verdict.storable || (declared !== null && Number(declared) > config.maxBodyBytes)) {
+          state.mode = 'BYPASS';
+          return null;
+        }
+        const age = initialAge(headers, t);
+        const ttlMs = (verdict.lifetime - age) * 1000;
+        if (ttlMs <= 0) {
+          state.mode = 'BYPASS';
+          return null;
+        }
+        const stored: Record<string, string> = {};
+        for (const n in headers) if (!NOT_STORED.has(n) && headers[n] !== undefined) stored[n] = one(headers[n]) as string;
+        const vary: Record<string, string | null> = {};
+        for (const n of varyNames(headers.vary)) vary[n] = one(ctx.headers[n]);
+        const address = state.address;
+        const method = ctx.method;
+        return {
+          maxBytes: config.maxBodyBytes,
+          done(body) {
+            // A chunked answer gets its length, so a hit is sent with Content-Length.
+            if (method !== 'HEAD' && stored['content-length'] === undefined) stored['content-length'] = String(body.length);
+            storage.set(address, { status, headers: stored, body, storedAt: t, initialAge: age, lifetime: verdict.lifetime, vary }, ttlMs);
+          },
+        };
+      },
+      response(ctx, res) {
+        const state = states.get(ctx);
+        if (state === undefined) return;
+        res.headers['x-cache'] = state.mode;
+        if (state.address !== null && state.mode !== 'BYPASS') res.headers['x-cache-key'] = state.address.id;
+      },
+    };
+  },
+};

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
+  .transform((s) => s.toLowerCase());
+
+export const responseCacheSchema = z
+  .strictObject({
+    storage: z.enum(['memory', 'redis']).default('memory').describe('`memory`: per gateway process (LRU bounded by CACHE_MEMORY_MAX_ENTRIES / CACHE_MEMORY_MAX_BYTES); `redis`: shared by every gateway (needs REDIS_URL; without it the gateway falls back to memory and logs a warning).'),
+    ttlSeconds: z.number().int().min(1).max(31_536_000).default(300).describe('Freshness lifetime when the response gives none (no s-maxage, max-age or Expires), or always when `cacheControl` is false.'),
+    methods: z
+      .array(z.enum(['GET', 'HEAD']))
+      .min(1)
+      .default(['GET', 'HEAD'])
+      .describe('Request methods that are cached (safe methods only).'),
+    statuses: z.array(z.number().int().min(200).max(599)).min(1).max(50).default([200, 301, 404]).describe('Response statuses that are stored.'),
+    keyHeaders: z.array(headerName).max(16).default([]).describe('Request headers whose values are part of the key (e.g. accept-language).'),
+    perConsumer: z.boolean().default(false).describe('Include the authenticated consumer in the key. Needed to cache `Cache-Control: private` answers and answers to requests with Authorization that are not `public`.'),
+    cacheControl: z.boolean().default(true).describe('Honour request and response Cache-Control (RFC 9111). False: ignore Cache-Control on requests and responses and store every cacheable status for `ttlSeconds` (Set-Cookie and Vary: * are still never stored).'),
+    maxBodyBytes: z.number().int().min(0).max(67_108_864).default(1_048_576).describe('Largest response body stored; larger ones pass through uncached.'),
+  })
+  .describe('Caches upstream responses (RFC 9111 shared-cache rules) in memory or Redis; adds `X-Cache: HIT|MISS|BYPASS`, `X-Cache-Key` and `Age`. Purge with `DELETE /cache` on the admin API.');
+
+export type ResponseCacheConfig = z.output<typeof responseCacheSchema>;

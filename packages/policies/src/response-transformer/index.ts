@@ -1,0 +1,46 @@
+import { applyJsonOps, compileJsonOps, hasJsonOps } from '../request-transformer/json-ops.js';
+import { parseTemplate, renderString } from '../request-transformer/template.js';
+import { PRIORITY, type PolicyDefinition, type PolicyInstance } from '../types.js';
+import { responseTransformerSchema } from './schema.js';
+
+/**
+ * `response-transformer` (Kong's name): changes headers and JSON body fields of the response on
+ * its way to the client, with the same templates as `request-transformer` (they read the request
+ * and the consumer). Header changes run in the response phase; body changes are a `responseJson`
+ * hook, so only routes that change the body have responses buffered.
+ */
+export const responseTransformer: PolicyDefinition<typeof responseTransformerSchema> = {
+  name: 'response-transformer',
+  priority: PRIORITY.transforms,
+  phases: ['response'],
+  schema: responseTransformerSchema,
+  build(config) {
+    const h = config.headers;
+    const set = Object.entries(h.set).map(([k, v]) => [k, parseTemplate(v)] as const);
+    const add = Object.entries(h.add).map(([k, v]) => [k, parseTemplate(v)] as const);
+    const body = compileJsonOps(config.body);
+    const instance: PolicyInstance = {
+      response(ctx, res) {
+        const out = res.headers;
+        for (const n of h.remove) delete out[n];
+        for (const r of h.rename) {
+          const v = out[r.from];
+          if (v === undefined) continue;
+          delete out[r.from];
+          out[r.to] = v;
+        }
+        for (const [n, t] of set) {
+          const v = renderString(t, ctx, ctx.query);
+          if (v !== undefined) out[n] = v;
+        }
+        for (const [n, t] of add) {
+          if (out[n] !== undefined) continue;
+          const v = renderString(t, ctx, ctx.query);
+          if (v !== undefined) out[n] = v;
+        }
+      },
+    };
+    if (!hasJsonOps(config.body)) return instance;
+    return { ...instance, responseJson: { maxBytes: config.maxBodyBytes, apply: (ctx, _res, value) => applyJsonOps(body, value, ctx) } };
+  },
+};
