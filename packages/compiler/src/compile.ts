@@ -9,6 +9,7 @@ import { checkRoute, compileActions, conditionKey, conditions, pathRule } from '
 import { compileSubscriptions, withGenerated } from './compile-subscriptions.js';
 import { compileLifecycle, withVersionCondition } from './compile-lifecycle.js';
 import { compileProtocol, compileProtoDescriptors } from './compile-protocols.js';
+import { compilePublishedSpec, PUBLISHED_SPEC_ROUTE, publishedSpecActions } from './compile-published-spec.js';
 
 /** Result of a compilation: a snapshot, or every issue found (never both). */
 export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; issues: ConfigIssue[] };
@@ -118,6 +119,32 @@ export function compileConfig(resources: readonly Resource[], version: number): 
     const resource = resourceKey(r);
     const api = r.metadata.name;
     const plan = lifecyclePlans.get(api) ?? { group: api, variants: [{ basePath: r.spec.basePath, condition: null, fallback: false, policies: [] }] };
+    if (r.spec.openapi !== undefined) {
+      // The published OpenAPI document: GET/HEAD at basePath + path, before the API's routes (so
+      // no route of the API shadows it), under the API-level policies (issues are reported once, by the routes).
+      const spec = compilePublishedSpec(r.spec.openapi.document);
+      const apiPolicies = withGenerated(resolvePolicies(resource, r, -1, []), subscriptionPolicies.get(api));
+      for (const variant of plan.variants) {
+        const basePath = variant.basePath === '/' ? '' : variant.basePath.replace(/\/$/, '');
+        const compiled: CompiledRoute = {
+          id: `${api}/${PUBLISHED_SPEC_ROUTE}`,
+          api,
+          route: PUBLISHED_SPEC_ROUTE,
+          basePath,
+          stripBasePath: false,
+          upstream: null,
+          subset: null,
+          priority: r.spec.priority,
+          actions: { ...publishedSpecActions(), protocol: null },
+          timeoutMs: null,
+          metering: { units: 1, metric: 'requests' },
+          policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), apiPolicies),
+          publishedSpec: spec,
+        };
+        const m = withVersionCondition({ path: { exact: r.spec.openapi.path }, methods: ['GET', 'HEAD'], headers: {}, queryParams: {} }, variant.condition);
+        (variant.fallback ? fallbackEntries : entries).push({ hosts: [...r.spec.hosts], path: pathRule(variant.basePath, m, joinPath), methods: [...m.methods], headers: conditions(m.headers), query: conditions(m.queryParams), group: plan.group, priority: r.spec.priority, value: compiled });
+      }
+    }
     r.spec.routes.forEach((route, ri) => {
       checkRoute(r, ri, upstreams, resource, issues);
       const actions = { ...compileActions(route), protocol: compileProtocol(r, ri, protos, upstreams, resource, issues) };

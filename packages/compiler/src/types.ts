@@ -40,6 +40,8 @@ export interface CompiledRoute {
   /** Units and metric one request counts as (route `metering`; default 1 `requests`). */
   readonly metering: { readonly units: number; readonly metric: string };
   readonly policies: PhasePolicies;
+  /** Set on the route serving the Api's published OpenAPI document (`spec.openapi`). */
+  readonly publishedSpec?: import('./compile-published-spec.js').CompiledPublishedSpec;
 }
 
 export type { CompiledActiveCheck, CompiledCertificate, CompiledHashOn, CompiledTarget, CompiledUpstream } from './compile-upstreams.js';
