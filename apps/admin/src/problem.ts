@@ -16,6 +16,8 @@ export const PROBLEM_STATUS = {
   ALREADY_EXISTS: 409,
   /** Deleting the resource would leave a reference to it dangling. */
   REFERENCED: 409,
+  /** The requested API lifecycle transition is not allowed from its current state. */
+  INVALID_TRANSITION: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** Well-formed documents that break the resource model or do not compile as a set. */
@@ -38,6 +40,7 @@ const TITLES: Record<ProblemCode, string> = {
   METHOD_NOT_ALLOWED: 'Method not allowed',
   ALREADY_EXISTS: 'The resource already exists',
   REFERENCED: 'The resource is still referenced',
+  INVALID_TRANSITION: 'The lifecycle transition is not allowed',
   PAYLOAD_TOO_LARGE: 'The request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   INVALID_CONFIG: 'The configuration is invalid',

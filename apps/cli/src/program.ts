@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.js';
+import { registerApiLifecycle } from './commands/api-lifecycle.js';
 import { DEFAULT_ADMIN_URL } from './commands/common.js';
 import { registerKeys, registerTokens } from './commands/credentials.js';
 import { registerDiff } from './commands/diff.js';
 import { registerExport } from './commands/export.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerReport } from './commands/report-billing.js';
 import { registerStart } from './commands/start-command.js';
 
 function packageVersion(): string {
@@ -32,5 +34,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerKeys(program);
   registerTokens(program);
+  registerReport(program);
+  registerApiLifecycle(program);
   return program;
 }

@@ -133,9 +133,12 @@ export function reconcileLifecycle<R extends LifecycleHolder>(before: R | undefi
   const at = new Date(now).toISOString();
   const from: LifecycleState | null = before === undefined ? null : (prev?.state ?? 'published');
   const to: LifecycleState = next.state;
-  if (from !== null && from !== to) {
+  if (from !== null) {
     const effective = effectiveLifecycleState(prev, now);
-    if (!transitionAllowed(effective, to)) {
+    // Keeping the state but switching autoRetire off or moving the sunset would revive an API
+    // that an autoRetire sunset has already retired: that is leaving retired, too.
+    const revives = from === to && effective === 'retired' && from !== 'retired' && (!next.autoRetire || next.sunsetAt !== prev?.sunsetAt);
+    if ((from !== to && !transitionAllowed(effective, to)) || revives) {
       return { ok: false, issue: { code: 'invalid_transition', message: transitionRefusal(after.metadata.name, from, to, effective), resource: `Api/${after.metadata.name}`, path: 'spec.lifecycle.state' } };
     }
   }

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { apiKeys, resources, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, reconcileLifecycle, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -122,15 +122,24 @@ export class SqlConfigStore implements ConfigStore {
     return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
       const changes: ResourceChange[] = [];
       const resulting = new Map<string, Resource>(options.prune ? [] : current);
-      for (const raw of input) {
-        const after = normalize(raw);
-        const key = keyOf(after.kind, after.metadata.name);
+      const refused: ConfigIssue[] = [];
+      for (const [document, raw] of input.entries()) {
+        const key = keyOf(raw.kind, raw.metadata.name);
         const before = current.get(key);
+        // An Api's lifecycle state may only move along the allowed transitions, checked against the
+        // stored state under the lock; a transition is timestamped here (see reconcileLifecycle).
+        const reconciled = reconcileLifecycle(before, normalize(raw), Date.now());
+        if (!reconciled.ok) {
+          refused.push({ ...reconciled.issue, document });
+          continue;
+        }
+        const after = reconciled.resource;
         if (before && options.createOnly) throw new ResourceConflictError(after.kind, after.metadata.name, 'exists');
         resulting.set(key, after);
         const action = before === undefined ? 'create' : canonicalJson(before) === canonicalJson(after) ? 'unchanged' : 'update';
         changes.push({ kind: after.kind, name: after.metadata.name, action, ...(before ? { before } : {}), after });
       }
+      if (refused.length > 0) throw new ApplyRejectedError(refused);
       if (options.prune) {
         for (const [key, before] of current) {
           if (!resulting.has(key)) changes.push({ kind: before.kind, name: before.metadata.name, action: 'delete', before });
