@@ -122,6 +122,35 @@ spec:
     expect(validateDocuments(back.documents).ok).toBe(true);
   });
 
+  it('an istio round trip keeps the names: VirtualService x → Api vs-x → VirtualService x → Api vs-x', () => {
+    const first = importDocuments(parseYamlDocuments(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: orders }
+spec:
+  hosts: [orders]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 10.0.0.1 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: x }
+spec:
+  hosts: [x.example.com]
+  gateways: [edge]
+  http: [{ route: [{ destination: { host: orders } }] }]
+`).documents);
+    const valid = validateDocuments(first.documents);
+    if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
+    expect(valid.resources.filter((r) => r.kind === 'Api').map((r) => r.metadata.name)).toEqual(['vs-x']);
+    const out = exportAs(valid.resources, 'istio');
+    expect(out.documents.filter((d) => d.kind === 'VirtualService').map((d) => (d.metadata as { name: string }).name)).toEqual(['x']);
+    const back = importDocuments(out.documents.map((value, index) => ({ index, value })));
+    expect(back.resources.filter((r) => r.kind === 'Api').map((r) => r.metadata.name)).toEqual(['vs-x']);
+    // A Tollgate-native Api keeps its own name.
+    expect(exportAs(v.resources, 'istio').documents.filter((d) => d.kind === 'VirtualService').map((d) => (d.metadata as { name: string }).name)).toEqual(['orders']);
+  });
+
   it('writes an Ingress and Service + Endpoints for k8s', () => {
     const out = exportAs(v.resources, 'k8s');
     expect(out.documents.map((d) => d.kind)).toEqual(['Service', 'Endpoints', 'Ingress']);

@@ -109,7 +109,10 @@ function istioApi(api: ApiResource, upstreams: Map<string, UpstreamResource>, wa
     }
     return out;
   });
-  return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: api.metadata.name }, spec: { hosts: api.spec.hosts.length > 0 ? api.spec.hosts : ['*'], gateways: [EXPORT_GATEWAY], http } };
+  // An Api translated from a VirtualService goes back under the VirtualService's own name, so a
+  // re-import yields the same Api (`vs-<name>`) instead of `vs-vs-<name>`.
+  const source = /^VirtualService\/(.+)$/.exec(api.metadata.labels['tollgate.dev/source'] ?? '')?.[1];
+  return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: source ?? api.metadata.name }, spec: { hosts: api.spec.hosts.length > 0 ? api.spec.hosts : ['*'], gateways: [EXPORT_GATEWAY], http } };
 }
 
 function k8sUpstream(u: UpstreamResource): ForeignDocument[] {
