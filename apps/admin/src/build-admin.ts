@@ -13,6 +13,7 @@ import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as apis from './routes/apis.js';
+import * as apisImport from './routes/apis-import.js';
 import * as apiLifecycle from './routes/api-lifecycle.js';
 import * as auditLog from './routes/audit-log.js';
 import * as billingReports from './routes/billing-reports.js';
@@ -108,6 +109,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   certificates.register(app, ctx);
   apiKeys.register(app, ctx);
   apis.register(app, ctx);
+  apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);
   plans.register(app, ctx);
   subscriptions.register(app, ctx);

@@ -50,6 +50,7 @@ function buildTable(): Map<string, RouteRule> {
     ['GET /openapi.json', { permission: 'public' }],
     ['GET /config', { permission: 'config:read' }],
     ['POST /config', { permission: 'config:write', action: 'config.apply' }],
+    ['POST /apis/import', { permission: 'config:write', action: 'api.import', resource: () => ({ kind: 'Api' }) }],
     ['GET /consumers/:name/keys', { permission: 'keys:read' }],
     ['GET /consumers/:name/usage', { permission: 'consumers:read' }],
     ['POST /consumers/:name/keys', { permission: 'keys:write', action: 'api-key.create', resource: byName('Consumer') }],
