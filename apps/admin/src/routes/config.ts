@@ -44,7 +44,10 @@ export type ApplyResponse = z.infer<typeof applyWithWarningsSchema>;
 function importOptionsFromEnv(env: NodeJS.ProcessEnv): ImportOptions {
   const classes = env.TOLLGATE_INGRESS_CLASSES?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const labels = env.TOLLGATE_GATEWAY_LABELS?.split(',').map((s) => s.trim().split('=')).filter((kv): kv is [string, string] => kv.length === 2 && kv[0] !== '');
-  return { ...(classes && classes.length > 0 ? { ingressClasses: classes } : {}), ...(labels && labels.length > 0 ? { gatewayLabels: Object.fromEntries(labels) } : {}) };
+  // Namespaces that Istio security policies without a selector must be in to apply to this gateway.
+  const gatewayNamespace = env.TOLLGATE_GATEWAY_NAMESPACE?.trim();
+  const rootNamespace = env.TOLLGATE_ROOT_NAMESPACE?.trim();
+  return { ...(classes && classes.length > 0 ? { ingressClasses: classes } : {}), ...(labels && labels.length > 0 ? { gatewayLabels: Object.fromEntries(labels) } : {}), ...(gatewayNamespace ? { gatewayNamespace } : {}), ...(rootNamespace ? { rootNamespace } : {}) };
 }
 
 /** `POST /config` (declarative apply, all or nothing) and `GET /config` (export). */
