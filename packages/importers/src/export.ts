@@ -98,6 +98,7 @@ function istioApi(api: ApiResource, upstreams: Map<string, UpstreamResource>, wa
     if (r.destinations) out.route = r.destinations.map((d) => ({ destination: dest(d), weight: d.weight }));
     if (r.redirect) out.redirect = { ...(r.redirect.path ? { uri: r.redirect.path } : {}), ...(r.redirect.host ? { authority: r.redirect.host } : {}), ...(r.redirect.scheme ? { scheme: r.redirect.scheme } : {}), redirectCode: r.redirect.code };
     if (r.directResponse) out.directResponse = { status: r.directResponse.status, body: { string: r.directResponse.body } };
+    if (r.aggregate) warnings.push(`${where}: aggregate has no Istio mapping; the route is exported without a destination`);
     if (r.timeoutMs) out.timeout = `${r.timeoutMs}ms`;
     if (r.retries) out.retries = { attempts: r.retries.attempts, ...(r.retries.perTryTimeoutMs ? { perTryTimeout: `${r.retries.perTryTimeoutMs}ms` } : {}), retryOn: r.retries.retryOn.join(',') };
     if (r.fault) out.fault = { ...(r.fault.delay ? { delay: { fixedDelay: `${r.fault.delay.fixedDelayMs}ms`, percentage: { value: r.fault.delay.percentage } } } : {}), ...(r.fault.abort ? { abort: { httpStatus: r.fault.abort.status, percentage: { value: r.fault.abort.percentage } } } : {}) };
