@@ -76,6 +76,12 @@ export class AdminClient {
     return res.status === 204 ? undefined : ((await res.json()) as T);
   }
 
+  /** `GET` of a non-JSON representation (a CSV or HTML report): the body as text and the response headers. */
+  async getText(path: string): Promise<{ body: string; headers: Headers }> {
+    const res = await this.send('GET', path);
+    return { body: await res.text(), headers: res.headers };
+  }
+
   private async send(method: string, path: string, options: { body?: string; contentType?: string } = {}): Promise<Response> {
     const base = this.connection.url.replace(/\/+$/, '');
     let url: URL;

@@ -103,6 +103,17 @@ export const billingSchema = z
     baseFee: minorUnits.default(0).describe('Fixed fee per month (minor units), prorated for a partial month.'),
     includedUnits: z.number().int().min(0).max(1e15).default(0).describe('Units included in the base fee each month, per metric, before the charge model applies.'),
     charge: chargeModelSchema.optional().describe('Charge for units past the included ones; omit when they are free.'),
+    metrics: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a metric name (lower-case letters, digits and "_")'),
+        z.strictObject({
+          unit: z.string().min(1).max(32).optional().describe('Name of one unit on reports (default "request" for `requests`, else "unit").'),
+          includedUnits: z.number().int().min(0).max(1e15).optional().describe('Included units of this metric per month (default: the plan\'s `includedUnits`).'),
+          charge: chargeModelSchema.optional().describe('Charge model of this metric (default: the plan\'s `charge`).'),
+        }),
+      )
+      .optional()
+      .describe('Per-metric overrides, keyed by metric name (routes name their metric in `metering.metric`).'),
     billable: z
       .strictObject({
         statuses: z.array(z.enum(STATUS_CLASSES)).default(['2xx', '3xx']).describe('Status classes of upstream responses that are billable.'),

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { REPORT_FORMATS, REPORT_MEDIA_TYPES, generateReport, parseMonth, renderReport, reportFileName } from '@tollgate/billing';
+import type { Database } from '@tollgate/db';
+import type { AdminContext } from '../context.js';
+import { ProblemError } from '../problem.js';
+import { errorResponses, problemSchema } from '../schemas.js';
+
+/** `GET /reports/billing` query. */
+export const billingReportQuerySchema = z.strictObject({
+  month: z
+    .string()
+    .refine((m) => parseMonth(m) !== null, 'must be a month as YYYY-MM, e.g. 2026-11')
+    .describe('Billing month, YYYY-MM. Each plan bills the calendar month of its own time zone.'),
+  format: z.enum(REPORT_FORMATS).default('json').describe('csv (RFC 4180, header row, CRLF), json, or html (a printable invoice per consumer).'),
+});
+
+/**
+ * `GET /reports/billing?month=YYYY-MM&format=csv|json|html` (permission `billing:read`: roles
+ * `billing` and `admin`). A closed month's report is recorded on first generation and is then
+ * byte-identical on every re-run until late usage changes its rollups (a revision); an open month
+ * is a preview. See docs/billing.md.
+ */
+export function register(app: FastifyInstance, ctx: AdminContext, db: Database | undefined, clock: () => Date = () => new Date()): void {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/reports/billing',
+    {
+      schema: {
+        tags: ['billing'],
+        summary: 'Billing report of a month (CSV, JSON or printable HTML invoices)',
+        querystring: billingReportQuerySchema,
+        response: { 200: z.string().describe('The report in the requested format.'), 503: problemSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!db) throw new ProblemError('UNAVAILABLE', 'billing reports need the database; this admin process has none');
+      const { month, format } = request.query;
+      const { resources } = await ctx.config.load();
+      const report = await generateReport(db, resources, month, { now: clock() });
+      const fileName = reportFileName(month, format);
+      // CSV is a download for spreadsheets; JSON and HTML display in place (RFC 6266).
+      const disposition = format === 'csv' ? 'attachment' : 'inline';
+      return reply
+        .header('content-type', REPORT_MEDIA_TYPES[format])
+        .header('content-disposition', `${disposition}; filename="${fileName}"`)
+        .header('cache-control', 'no-store')
+        .header('x-tollgate-report-id', report.reportId)
+        .header('x-tollgate-report-status', report.status)
+        .send(renderReport(report, format));
+    },
+  );
+}

@@ -1,0 +1,48 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { REPORT_FORMATS, parseMonth, reportFileName, writeFileAtomic, type ReportFormat } from '@tollgate/billing';
+import { AdminClient, ProblemResponseError } from '../admin-client.js';
+import { CliError } from '../cli-error.js';
+import { connectionOf } from './common.js';
+
+/**
+ * `tollgate report billing --month 2026-11 --format csv|json|html [--out DIR]`: the month's billing
+ * report from the admin API (`GET /reports/billing`, role billing or admin), on stdout or written
+ * to DIR as `billing-2026-11.<format>` (replaced atomically).
+ */
+export function registerReport(program: Command): void {
+  const report = program.command('report').description('reports from the admin API');
+  report
+    .command('billing')
+    .description('the billing report of a month: one line per consumer × plan × API × metric, with totals per consumer')
+    .requiredOption('--month <YYYY-MM>', 'billing month, e.g. 2026-11')
+    .addOption(new Option('--format <format>', 'output format').choices([...REPORT_FORMATS]).default('csv'))
+    .option('--out <dir>', 'write billing-YYYY-MM.<format> into this directory instead of stdout')
+    .action(async (options: { month: string; format: ReportFormat; out?: string }, command: Command) => {
+      if (!parseMonth(options.month)) throw new CliError(`--month must be YYYY-MM, e.g. 2026-11 (got ${JSON.stringify(options.month)})`);
+      const client = new AdminClient(connectionOf(command));
+      const query = new URLSearchParams({ month: options.month, format: options.format });
+      let response: { body: string; headers: Headers };
+      try {
+        response = await client.getText(`/reports/billing?${query}`);
+      } catch (error) {
+        if (error instanceof ProblemResponseError) throw new CliError(`${error.problem.code ?? error.problem.status}: ${error.problem.detail ?? error.problem.title}`);
+        throw error;
+      }
+      const { body, headers } = response;
+      if (options.out === undefined) {
+        process.stdout.write(body);
+        return;
+      }
+      const path = join(options.out, reportFileName(options.month, options.format));
+      try {
+        await mkdir(options.out, { recursive: true });
+        await writeFileAtomic(path, body);
+      } catch (error) {
+        throw new CliError(`${path}: cannot write (${(error as { code?: string }).code ?? (error as Error).message})`);
+      }
+      const status = headers.get('x-tollgate-report-status');
+      process.stderr.write(`${path} written (report ${headers.get('x-tollgate-report-id') ?? '?'}${status === 'preview' ? ', PREVIEW: the month is still open' : ''})\n`);
+    });
+}
