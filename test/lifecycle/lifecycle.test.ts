@@ -93,7 +93,7 @@ describe('API lifecycle', () => {
     const back = await apply(s, v1('lifecycle: { state: draft }\n'));
     expect(back.status).toBe(422);
     expect(back.contentType).toContain('application/problem+json');
-    expect(back.body).toMatchObject({ code: 'INVALID_CONFIG', errors: [{ code: 'invalid_transition', path: 'spec.lifecycle.state', resource: 'Api/orders-v1', document: 0 }] });
+    expect(back.body).toMatchObject({ code: 'INVALID_CONFIG', errors: [{ code: 'invalid_transition', path: 'spec.lifecycle.state', resource: 'Api/orders-v1', document: 0, line: 11 }] });
     expect((await call(s, '/v1/orders/1', asBob)).headers.get('deprecation')).not.toBeNull();
   });
 

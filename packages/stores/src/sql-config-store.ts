@@ -123,14 +123,14 @@ export class SqlConfigStore implements ConfigStore {
       const changes: ResourceChange[] = [];
       const resulting = new Map<string, Resource>(options.prune ? [] : current);
       const refused: ConfigIssue[] = [];
-      for (const [document, raw] of input.entries()) {
+      for (const raw of input) {
         const key = keyOf(raw.kind, raw.metadata.name);
         const before = current.get(key);
         // An Api's lifecycle state may only move along the allowed transitions, checked against the
         // stored state under the lock; a transition is timestamped here (see reconcileLifecycle).
         const reconciled = reconcileLifecycle(before, normalize(raw), Date.now());
         if (!reconciled.ok) {
-          refused.push({ ...reconciled.issue, document });
+          refused.push(reconciled.issue);
           continue;
         }
         const after = reconciled.resource;

@@ -80,7 +80,11 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         if (!dryRun) auditWritten(request);
         return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), warnings: submitted.warnings };
       } catch (error) {
-        if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_CONFIG', summarize('the resulting configuration is invalid', error.issues), { errors: error.issues });
+        if (error instanceof ApplyRejectedError) {
+          // Issues raised by the store itself (an illegal lifecycle transition) get their document and line here.
+          const errors = locateIssues(() => error.issues, submitted)([]);
+          throw new ProblemError('INVALID_CONFIG', summarize('the resulting configuration is invalid', errors), { errors });
+        }
         throw error;
       }
     },
