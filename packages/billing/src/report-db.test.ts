@@ -7,7 +7,7 @@ import { billingRuns, migratePglite, migratePostgres, openPglite, openPostgres, 
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import { EXPECTED_TOTALS, FIXTURE_MONTH, fixtureResources, fixtureRows, type FixtureRow } from './report.fixtures.js';
 import { REPORT_FORMATS, renderReport } from './render.js';
-import { generateReport } from './report.js';
+import { generateReport, runChecksum } from './report.js';
 import { exportDueMonth, type ExportOutcome } from './scheduler.js';
 
 async function insertRows(db: Database, rows: FixtureRow[]): Promise<void> {
@@ -79,7 +79,7 @@ describe.each(Object.keys(backends))('billing report on %s', (name) => {
     const runs = await backend.db.select().from(billingRuns);
     expect(runs).toHaveLength(1);
     expect(runs[0]?.reportId).toBe(r.reportId);
-    expect(runs[0]?.sourceChecksum).toBe(r.sourceChecksum);
+    expect(runs[0]?.sourceChecksum).toBe(runChecksum(r.sourceChecksum, r.configChecksum));
   });
 
   it('a re-run over unchanged rollups is byte-identical in every format', async () => {
@@ -101,6 +101,20 @@ describe.each(Object.keys(backends))('billing report on %s', (name) => {
     const again = await generateReport(backend.db, resources, FIXTURE_MONTH, { now: new Date('2026-12-05T00:00:00Z') });
     expect(renderReport(again, 'json')).toBe(renderReport(revised, 'json'));
     expect(renderReport(again, 'html')).toContain('REVISION 1');
+  });
+
+  it('a changed price after the close is a revision too (the output never changes silently)', async () => {
+    const before = await generateReport(backend.db, resources, FIXTURE_MONTH, { now: AFTER_CLOSE });
+    const repriced = resources.map((r) => (r.kind === 'Plan' && r.metadata.name === 'metered' && r.spec.billing ? { ...r, spec: { ...r.spec, billing: { ...r.spec.billing, charge: { perUnit: { unitPrice: '1' } } } } } : r));
+    const revised = await generateReport(backend.db, repriced, FIXTURE_MONTH, { now: new Date('2026-12-02T01:00:00Z') });
+    expect(revised.revision).toBe(before.revision + 1);
+    expect(revised.configChecksum).not.toBe(before.configChecksum);
+    expect(revised.sourceChecksum).toBe(before.sourceChecksum);
+    expect(revised.totals.find((t) => t.consumer === 'acme')?.amount).toBe(1000 + 121); // 121 billable at 1
+    // back to the original prices: another revision, with the original amounts
+    const back = await generateReport(backend.db, resources, FIXTURE_MONTH, { now: new Date('2026-12-02T02:00:00Z') });
+    expect(back.revision).toBe(before.revision + 2);
+    expect(back.totals).toEqual(before.totals);
   });
 
   it('the scheduled export happens once with two schedulers racing, atomically, after the delay', async () => {
@@ -130,7 +144,7 @@ describe.each(Object.keys(backends))('billing report on %s', (name) => {
     const outcome = await exportDueMonth({ db: backend.db, loadResources: async () => resources, dir, now: () => new Date('2026-12-03T00:00:00Z') });
     expect(outcome.result).toBe('exported');
     const json = JSON.parse(await readFile(join(dir, 'billing-2026-11.json'), 'utf8')) as { revision: number };
-    expect(json.revision).toBe(2);
+    expect(json.revision).toBe(4);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

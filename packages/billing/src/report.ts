@@ -101,6 +101,8 @@ export interface BillingReport {
   generatedAt: string;
   /** `sha256:` + hex of the source rollup rows in canonical order (see `sourceChecksum`). */
   sourceChecksum: string;
+  /** `sha256:` + hex of the configuration the report priced with (see `configChecksum`). */
+  configChecksum: string;
   sourceRows: number;
   periods: ReportPeriod[];
   lines: ReportLine[];
@@ -137,6 +139,37 @@ export function sourceChecksum(rows: readonly SourceRow[]): string {
     hash.update(`${JSON.stringify([r.hour.toISOString(), r.consumer, r.subscription, r.plan, r.api, r.apiVersion, r.route, r.statusClass, r.source, r.metric, r.requests, r.units])}\n`);
   }
   return `sha256:${hash.digest('hex')}`;
+}
+
+/**
+ * SHA-256 over the configuration a report depends on, in a canonical order: the billing block of
+ * every plan, every subscription, and every consumer's display name and custom id. A closed month
+ * re-run after any of these changed is a revision, like one after late usage.
+ */
+export function configChecksum(resources: readonly Resource[]): string {
+  const parts: unknown[] = [];
+  for (const r of resources) {
+    if (r.kind === 'Plan' && r.spec.billing) parts.push(['Plan', r.metadata.name, r.spec.billing]);
+    else if (r.kind === 'Subscription') parts.push(['Subscription', r.metadata.name, r.spec]);
+    else if (r.kind === 'Consumer') parts.push(['Consumer', r.metadata.name, consumerDisplayName(r.metadata.name, r), r.spec.customId ?? '']);
+  }
+  const lines = parts.map((p) => canonicalJson(p)).sort(byCodeUnits);
+  return `sha256:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
+}
+
+/** JSON with object keys sorted, so the same value always hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => byCodeUnits(a, b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** What `billing_runs.source_checksum` holds: the rollups' and the configuration's checksums together. */
+export function runChecksum(source: string, config: string): string {
+  return `sha256:${createHash('sha256').update(`${source}\n${config}`).digest('hex')}`;
 }
 
 /** Display name of a consumer (see ReportLine.consumerName). */
@@ -344,6 +377,7 @@ export function computeReport(input: ReportInput): BillingReport {
     revision: input.revision,
     generatedAt: rfc3339(input.generatedAt),
     sourceChecksum: sourceChecksum(input.rows),
+    configChecksum: configChecksum(resources),
     sourceRows: input.rows.length,
     periods: [...periods.values()].sort((a, b) => byCodeUnits(a.timeZone, b.timeZone)),
     lines,
@@ -395,9 +429,9 @@ export interface BillingRun {
 
 /**
  * Finds or records the report identity of a closed month. The first generation inserts the run;
- * a later one over rollups with the same checksum reuses its id and time (so the output is
- * byte-identical); one over changed rollups (usage that landed after the first report) records a
- * new revision: a new id with the revision number incremented, the new time and checksum, and
+ * a later one over the same rollups and configuration (same `runChecksum`) reuses its id and
+ * time (so the output is byte-identical); one over changed inputs (usage that landed after the
+ * first report, or a changed plan, subscription or consumer name) records a new revision: a new id with the revision number incremented, the new time and checksum, and
  * clears `exported_at` so the scheduled export writes the revised files.
  */
 export async function recordRun(db: Database, month: string, checksum: string, now: Date): Promise<BillingRun> {
@@ -433,7 +467,7 @@ export async function generateReport(db: Database, resources: readonly Resource[
   if (!parseMonth(month)) throw new Error(`not a month: ${month}`);
   const now = options.now ?? new Date();
   const rows = await readSourceRows(db, month);
-  const checksum = sourceChecksum(rows);
+  const checksum = runChecksum(sourceChecksum(rows), configChecksum(resources));
   if (now.getTime() < closesAt(month, resources).getTime()) {
     return computeReport({ month, rows, resources, reportId: `preview_${month.replace('-', '')}`, status: 'preview', revision: 0, generatedAt: now });
   }

@@ -69,7 +69,7 @@ export const billingRuns = pgTable('billing_runs', {
   month: text('month').primaryKey(),
   reportId: text('report_id').notNull(),
   generatedAt: timestamp('generated_at', { withTimezone: true }).notNull(),
-  /** SHA-256 over the source rollups the report was computed from. */
+  /** SHA-256 over the report's inputs: its source rollups' checksum and its configuration's (see @tollgate/billing `runChecksum`). */
   sourceChecksum: text('source_checksum').notNull(),
   exportedAt: timestamp('exported_at', { withTimezone: true }),
   exportDir: text('export_dir'),
