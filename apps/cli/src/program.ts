@@ -6,6 +6,7 @@ import { DEFAULT_ADMIN_URL } from './commands/common.js';
 import { registerKeys, registerTokens } from './commands/credentials.js';
 import { registerDiff } from './commands/diff.js';
 import { registerExport } from './commands/export.js';
+import { registerImportOpenApi } from './commands/import-openapi.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerReport } from './commands/report-billing.js';
 import { registerStart } from './commands/start-command.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerApply(program);
   registerDiff(program);
   registerExport(program);
+  registerImportOpenApi(program);
   registerKeys(program);
   registerTokens(program);
   registerReport(program);

@@ -11,13 +11,13 @@ import { collect, connectionOf } from './common.js';
 export const DIFF_EXIT = { same: 0, different: 1, error: 2 } as const;
 
 /** A live document passed through the same model as the local ones, so key order and defaults match. */
-function normalize(document: ResourceDocument): Resource {
+export function normalize(document: ResourceDocument): Resource {
   const result = validateDocuments(jsonDocuments([document]));
   return result.ok && result.resources[0] ? result.resources[0] : (document as unknown as Resource);
 }
 
 /** YAML of one resource without the leading document marker, or '' for an absent one. */
-function yamlOf(resource: Resource | undefined): string {
+export function yamlOf(resource: Resource | undefined): string {
   return resource ? toYaml([resource]).replace(/^---\n/, '') : '';
 }
 

@@ -472,6 +472,7 @@ export class OpenApiMapper {
           if (Array.isArray(list)) for (const iss of list) if (isObject(iss)) issuers.set(String(iss.issuer), iss);
           const scopes = req[n];
           if (s.scoped) scopeSets.push(Array.isArray(scopes) ? scopes.filter((x): x is string => typeof x === 'string') : []);
+          else if (Array.isArray(scopes) && scopes.length > 0) this.warn(`${at}/${i}/${escapePointer(n)}`, 'roles_not_enforced', `role names (${scopes.join(', ')}) of a bearer scheme are not checked; give x-tollgate-policies an acl or jwt-auth claimValues`);
         }
       }
     });

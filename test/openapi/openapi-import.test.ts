@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORDERS31, PETSTORE, startOpenApiStack, type OpenApiStack } from './harness.js';
+
+const PET_KEY = 'petstore-test-key-0123456789';
+
+/**
+ * The Swagger Petstore 3 document imported into a running Tollgate (`tollgate start`, embedded
+ * PGlite) through the CLI and the admin API, routed to a real recording upstream.
+ */
+describe('OpenAPI import: Petstore 3 through the CLI and the admin API', () => {
+  let s: OpenApiStack;
+  beforeAll(async () => {
+    s = await startOpenApiStack();
+  }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('imports the Petstore through the CLI and routes its operations (path parameters, methods)', async () => {
+    const run = await s.cli(['import', 'openapi', s.file('petstore.yaml', PETSTORE), '--name', 'petstore', '--upstream', s.upstream.url]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Upstream/petstore created\nApi/petstore created\n');
+    expect(run.stdout).toContain('routes: 19 created, 0 updated, 0 unchanged, 0 deleted');
+    // The oauth2 scheme has no x-tollgate-jwt: said so, with a JSON pointer, never dropped silently.
+    expect(run.stderr).toContain('Warning: /components/securitySchemes/petstore_auth:');
+    expect(run.stderr).toContain('Warning: /paths/~1pet/post/security: no security scheme of this operation (petstore_auth) can be enforced');
+
+    await s.served(async () => (await s.gw('/v3/pet/findByStatus?status=sold')).status === 200);
+    const cases: Array<[string, string, string | undefined]> = [
+      ['GET', '/v3/pet/findByStatus?status=sold', undefined],
+      ['GET', '/v3/user/user1', undefined],
+      ['PUT', '/v3/user/user1', '{"username":"user1"}'],
+      ['DELETE', '/v3/store/order/5', undefined],
+      ['POST', '/v3/pet/7?name=rex', undefined],
+      ['GET', '/v3/user/login?username=a&password=b', undefined],
+    ];
+    for (const [method, path, body] of cases) {
+      const before = s.upstream.requests.length;
+      const res = await s.gw(path, { method, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
+      expect(res.status, `${method} ${path}: ${res.text}`).toBe(200);
+      const seen = s.upstream.requests[before];
+      expect(seen?.method).toBe(method);
+      expect(seen?.url).toBe(path);
+      if (body) expect(seen?.body.toString()).toBe(body);
+    }
+    // A literal path is never taken by the template next to it, and undeclared methods are 405.
+    expect((await s.gw('/v3/pet/findByTags?tags=a&tags=b')).json()).toMatchObject({ url: '/v3/pet/findByTags?tags=a&tags=b' });
+    const patch = await s.gw('/v3/pet', { method: 'PATCH' });
+    expect(patch.status).toBe(405);
+    expect((await s.gw('/v3/nowhere')).status).toBe(404);
+  });
+
+  it('enforces the apiKey security scheme with key-auth end to end', async () => {
+    await s.served(async () => (await s.gw('/v3/store/inventory')).status === 401);
+    const missing = await s.gw('/v3/pet/10');
+    expect(missing.status).toBe(401);
+    expect(missing.type).toContain('application/problem+json');
+    const consumer = `apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: pet-client }
+spec:
+  keys: [{ name: main, key: ${PET_KEY} }]
+`;
+    expect((await s.admin('POST', '/config', consumer)).status).toBe(200);
+    await s.served(async () => (await s.gw('/v3/pet/10', { headers: { api_key: PET_KEY } })).status === 200);
+    expect((await s.gw('/v3/pet/10', { headers: { api_key: 'wrong-key-0123456789' } })).status).toBe(401);
+    const before = s.upstream.requests.length;
+    const ok = await s.gw('/v3/store/inventory', { headers: { api_key: PET_KEY } });
+    expect(ok.status).toBe(200);
+    const seen = s.upstream.requests[before];
+    expect(seen?.url).toBe('/v3/store/inventory');
+    // key-auth removes the credential before the request goes upstream.
+    expect(seen?.headers.api_key).toBeUndefined();
+    expect(seen?.headers['x-consumer-name']).toBe('pet-client');
+  });
+
+  it('serves the published document through the gateway with servers pointing at the gateway', async () => {
+    const res = await s.gw('/v3/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.type).toContain('application/json');
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.0.2');
+    expect(doc.servers).toEqual([{ url: `${s.tg.proxyUrl}/v3`, description: 'this gateway' }]);
+    expect(Object.keys(doc.paths as object)).toHaveLength(13);
+    expect(JSON.stringify(doc)).not.toContain('x-tollgate');
+    expect((doc.info as { title: string }).title).toBe('Swagger Petstore - OpenAPI 3.0');
+  });
+
+  it('re-imports an edited document: the dry run shows the diff and changes nothing, the import updates in place', async () => {
+    const stored = await s.admin('GET', '/apis/petstore');
+    const routesBefore = ((stored.json.spec as { routes: Array<{ name: string }> }).routes).map((r) => r.name);
+    // Edited: deleteUser removed, getUserByName gets a timeout, a new operation appears.
+    const edited = PETSTORE.replace(/    delete:\n      tags:\n        - user\n      summary: Delete user[\s\S]*?description: User not found\n/, '')
+      .replace("      operationId: getUserByName\n", "      operationId: getUserByName\n      x-tollgate-timeout-ms: 2500\n")
+      .replace('  /user/logout:\n', "  /user/ping:\n    get:\n      operationId: ping\n      responses:\n        default:\n          description: pong\n  /user/logout:\n");
+    expect(edited).not.toBe(PETSTORE);
+    const path = s.file('petstore-edited.yaml', edited);
+
+    const dry = await s.cli(['import', 'openapi', path, '--name', 'petstore', '--upstream', s.upstream.url, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('--- live/Api/petstore');
+    expect(dry.stdout).toContain('+++ imported/Api/petstore');
+    expect(dry.stdout).toMatch(/\+ {6}timeoutMs: 2500/);
+    expect(dry.stdout).toMatch(/- {4}- name: delete-user/);
+    expect(dry.stdout).toMatch(/\+ {4}- name: ping/);
+    expect(dry.stdout).toContain('Api/petstore configured (dry run)');
+    expect(dry.stdout).toContain('Upstream/petstore unchanged (dry run)');
+    expect(dry.stdout).toContain('routes (dry run): 1 created, 1 updated, 17 unchanged, 1 deleted');
+    expect(dry.stdout).toContain('  deleted  petstore/delete-user');
+    // Nothing changed: the route still serves, the stored Api is the same.
+    expect((await s.gw('/v3/user/u1', { method: 'DELETE' })).status).toBe(200);
+    expect((await s.admin('GET', '/apis/petstore')).json).toEqual(stored.json);
+
+    // The real import, through the admin API this time.
+    const res = await s.admin('POST', '/apis/import?name=petstore&upstream=' + encodeURIComponent(s.upstream.url), edited, 'application/yaml');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ api: 'petstore', dryRun: false, routes: { created: ['ping'], updated: ['get-user-by-name'], deleted: ['delete-user'] } });
+    expect((res.json.routes as { unchanged: string[] }).unchanged).toHaveLength(17);
+    expect(res.json.changes).toEqual([{ kind: 'Upstream', name: 'petstore', action: 'unchanged' }, { kind: 'Api', name: 'petstore', action: 'update' }]);
+    const routesAfter = ((await s.admin('GET', '/apis/petstore')).json.spec as { routes: Array<{ name: string; timeoutMs?: number }> }).routes;
+    // Same route ids for the operations that stayed (api/operationId in kebab case).
+    expect(routesAfter.map((r) => r.name).filter((n) => n !== 'ping').sort()).toEqual(routesBefore.filter((n) => n !== 'delete-user').sort());
+    expect(routesAfter.find((r) => r.name === 'get-user-by-name')?.timeoutMs).toBe(2500);
+    await s.served(async () => (await s.gw('/v3/user/ping')).status === 200);
+    expect((await s.gw('/v3/user/u1', { method: 'DELETE' })).status).toBe(405);
+    // Importing the same document again changes nothing.
+    const again = await s.admin('POST', '/apis/import?name=petstore&upstream=' + encodeURIComponent(s.upstream.url), edited, 'application/yaml');
+    expect(again.json).toMatchObject({ version: res.json.version, changes: [{ action: 'unchanged' }, { action: 'unchanged' }], routes: { created: [], updated: [], deleted: [] } });
+  });
+
+  it('--strict refuses a document with unsupported constructs and creates nothing', async () => {
+    const run = await s.cli(['import', 'openapi', s.file('strict.yaml', PETSTORE), '--name', 'strict-pets', '--upstream', s.upstream.url, '--strict']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('/components/securitySchemes/petstore_auth');
+    expect(run.stderr).toContain('(strict import)');
+    expect((await s.admin('GET', '/apis/strict-pets')).status).toBe(404);
+  });
+
+  it('answers a bad document with 422 problem+json naming the location', async () => {
+    const bad = 'openapi: 3.0.3\ninfo:\n  title: Broken\npaths:\n  /a:\n    get:\n      responses:\n        "200": { description: ok }\n';
+    const res = await s.admin('POST', '/apis/import?upstream=http://127.0.0.1:1', bad, 'application/yaml');
+    expect(res.status).toBe(422);
+    expect(res.type).toContain('application/problem+json');
+    expect(res.json).toMatchObject({ status: 422, code: 'INVALID_CONFIG', errors: [{ path: '/info', code: 'invalid_openapi', line: 3 }] });
+    expect(String(res.json.detail)).toContain("must have required property 'version'");
+
+    const syntax = await s.admin('POST', '/apis/import', '{"openapi": "3.1.0", "info": {', 'application/json');
+    expect(syntax.status).toBe(422);
+    expect(syntax.json).toMatchObject({ code: 'INVALID_CONFIG' });
+    expect((syntax.json.errors as unknown[])[0]).toMatchObject({ code: 'invalid_syntax', line: 1 });
+
+    const swagger2 = await s.admin('POST', '/apis/import', JSON.stringify({ document: { swagger: '2.0', info: { title: 'x', version: '1' }, paths: {} } }), 'application/json');
+    expect(swagger2.status).toBe(422);
+    expect(swagger2.json).toMatchObject({ errors: [{ path: '/swagger', code: 'unsupported_version' }] });
+
+    const run = await s.cli(['import', 'openapi', s.file('bad.yaml', bad), '--upstream', 'http://127.0.0.1:1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('bad.yaml:3: /info:');
+  });
+
+  it('imports an OpenAPI 3.1 document (JSON envelope) with request validation: 400 names the failing field', async () => {
+    const res = await s.admin('POST', '/apis/import', JSON.stringify({ document: ORDERS31, options: { upstream: s.upstream.url, basePath: '/shop', validate: true } }), 'application/json');
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.json).toMatchObject({ api: 'orders', openapi: '3.1.0', warnings: [], routes: { created: ['list-orders', 'create-order', 'get-order', 'cancel-order', 'get-order-item'] } });
+    await s.served(async () => (await s.gw('/shop/orders?limit=5')).status === 200);
+
+    // The upstream path comes from the server URL (variables at their defaults): /api/v2.
+    let before = s.upstream.requests.length;
+    expect((await s.gw('/shop/orders?limit=5&status=open&status=shipped')).status).toBe(200);
+    expect(s.upstream.requests[before]?.url).toBe('/api/v2/orders?limit=5&status=open&status=shipped');
+    before = s.upstream.requests.length;
+    expect((await s.gw('/shop/orders/ord_42/items/3')).status).toBe(200);
+    expect(s.upstream.requests[before]?.url).toBe('/api/v2/orders/ord_42/items/3');
+
+    const limit = await s.gw('/shop/orders?limit=abc');
+    expect(limit.status).toBe(400);
+    expect(limit.type).toContain('application/problem+json');
+    expect(limit.json()).toMatchObject({ code: 'REQUEST_INVALID', errors: [{ field: 'query.limit' }] });
+    expect((await s.gw('/shop/orders?limit=500')).json()).toMatchObject({ errors: [{ field: 'query.limit', message: 'must be <= 100' }] });
+    expect((await s.gw('/shop/orders?status=lost')).json()).toMatchObject({ errors: [{ field: 'query.status[0]' }] });
+    expect((await s.gw('/shop/orders/42')).json()).toMatchObject({ errors: [{ field: 'path.orderId' }] });
+    expect((await s.gw('/shop/orders/ord_1/items/x')).json()).toMatchObject({ errors: [{ field: 'path.item-no' }] });
+
+    const json = { 'content-type': 'application/json' };
+    const noName = await s.gw('/shop/orders', { method: 'POST', headers: json, body: '{"quantity": 2}' });
+    expect(noName.status).toBe(400);
+    expect(noName.json()).toMatchObject({ code: 'REQUEST_INVALID', detail: "/body/name must have required property 'name'", errors: [{ field: '/body/name' }] });
+    expect((await s.gw('/shop/orders', { method: 'POST', headers: json, body: '{"name": "", "quantity": 2}' })).json()).toMatchObject({ errors: [{ field: '/body/name' }] });
+    expect((await s.gw('/shop/orders', { method: 'POST', headers: json, body: '{"name": "a", "quantity": 2, "extra": 1}' })).json()).toMatchObject({ errors: [{ field: '/body/extra' }] });
+    expect((await s.gw('/shop/orders', { method: 'POST', headers: json, body: '{"name": ' })).json()).toMatchObject({ errors: [{ field: '/body' }] });
+    expect((await s.gw('/shop/orders', { method: 'POST' })).json()).toMatchObject({ errors: [{ field: '/body', message: 'a request body is required' }] });
+    const xml = await s.gw('/shop/orders', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<order/>' });
+    expect(xml.status).toBe(415);
+
+    // A valid body (readOnly `id` not required, `note` nullable) reaches the upstream byte for byte.
+    const body = '{"name": "tea", "quantity": 3, "note": null}';
+    before = s.upstream.requests.length;
+    const ok = await s.gw('/shop/orders', { method: 'POST', headers: json, body });
+    expect(ok.status, ok.text).toBe(200);
+    expect(s.upstream.requests[before]?.url).toBe('/api/v2/orders');
+    expect(s.upstream.requests[before]?.body.toString()).toBe(body);
+    // Refused requests never reached the upstream.
+    expect(s.upstream.requests.slice(before + 1)).toHaveLength(0);
+
+    // The bearer scheme (x-tollgate-jwt) became jwt-auth on cancelOrder.
+    expect((await s.gw('/shop/orders/ord_1', { method: 'DELETE' })).status).toBe(401);
+
+    // Its published document points at the gateway base path, not at the upstream server.
+    const spec = await s.gw('/shop/openapi.json');
+    expect(spec.json()).toMatchObject({ openapi: '3.1.0', servers: [{ url: `${s.tg.proxyUrl}/shop` }] });
+  });
+});
