@@ -202,3 +202,21 @@ describe('aggregate routes in the compiler', () => {
     expect(parse(`- name: agg\n  aggregate: { partial: 500, backends: [{ name: a, upstream: users, path: /a }] }`).length).toBeGreaterThan(0);
   });
 });
+
+describe('route fields next to an aggregate', () => {
+  it('mirror, retries, timeoutMs and path rewrites are refused; rewrite.host and header changes are accepted', () => {
+    const r = compileRoute(`- name: agg
+  mirror: { upstream: users }
+  retries: { attempts: 1 }
+  timeoutMs: 100
+  rewrite: { prefix: /x }
+  aggregate: { backends: [{ name: a, upstream: users, path: /a }] }`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.map((i) => `${i.code} ${i.path}`).sort()).toEqual(['mirror', 'retries', 'rewrite', 'timeoutMs'].map((k) => `unsupported_with_aggregate spec.routes[0].${k}`));
+    const ok = compileRoute(`- name: agg
+  rewrite: { host: users.internal }
+  headers: { request: { set: { x-a: b } }, response: { set: { x-c: d } } }
+  aggregate: { backends: [{ name: a, upstream: users, path: /a }] }`);
+    expect(ok.ok).toBe(true);
+  });
+});

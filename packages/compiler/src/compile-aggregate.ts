@@ -1,4 +1,4 @@
-import type { Aggregate, ConfigIssue } from '@tollgate/model';
+import type { Aggregate, ConfigIssue, Route } from '@tollgate/model';
 import { checkSubset, type CompiledUpstream } from './compile-upstreams.js';
 
 /**
@@ -146,15 +146,28 @@ export function compileAggregate(a: Aggregate): CompiledAggregate {
  * the one that matched), and `{resp.b.f}` names a backend that has finished before this one
  * starts (an earlier one in sequential mode, one reachable through `dependsOn` in parallel mode).
  * `captureSets` holds each match block's capture names, or null where the block itself is invalid.
+ * Route fields that only make sense for one forwarded request (mirror, retries, timeoutMs, path
+ * rewrites) are refused next to an aggregate.
  */
 export function checkAggregate(
+  route: Route,
   a: Aggregate,
   captureSets: ReadonlyArray<readonly string[] | null>,
   upstreams: Readonly<Record<string, CompiledUpstream>>,
   resource: string,
-  at: string,
+  routePath: string,
   issues: ConfigIssue[],
 ): void {
+  // Route actions that forward one request mean nothing here: refused rather than silently ignored.
+  const unused: Array<[keyof Route, string]> = [
+    ['mirror', 'an aggregate is not mirrored'],
+    ['retries', 'aggregate backends are not retried; the budget bounds them'],
+    ['timeoutMs', 'use aggregate.budgetMs and the backends\' timeoutMs'],
+  ];
+  for (const [k, why] of unused) if (route[k] !== undefined) issues.push({ code: 'unsupported_with_aggregate', message: `${String(k)} does not apply to an aggregate route: ${why}`, resource, path: `${routePath}.${String(k)}` });
+  const rw = route.rewrite;
+  if (rw !== undefined && (rw.prefix !== undefined || rw.path !== undefined || rw.regex !== undefined)) issues.push({ code: 'unsupported_with_aggregate', message: 'a path rewrite does not apply to an aggregate route: each backend has its own path (rewrite.host does apply)', resource, path: `${routePath}.rewrite` });
+  const at = `${routePath}.aggregate`;
   const index = new Map(a.backends.map((b, i) => [b.name, i]));
   a.backends.forEach((b, bi) => {
     const p = `${at}.backends[${bi}]`;

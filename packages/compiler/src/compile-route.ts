@@ -82,7 +82,7 @@ export function checkRoute(api: ApiResource, ri: number, upstreams: Readonly<Rec
   if (route.destination) dest(route.destination.upstream, route.destination.subset, `${at}.destination`);
   route.destinations?.forEach((d, di) => dest(d.upstream, d.subset, `${at}.destinations[${di}]`));
   if (route.mirror) dest(route.mirror.upstream, route.mirror.subset, `${at}.mirror`);
-  if (route.aggregate) checkAggregate(route.aggregate, captureSets, upstreams, resource, `${at}.aggregate`, issues);
+  if (route.aggregate) checkAggregate(route, route.aggregate, captureSets, upstreams, resource, at, issues);
 }
 
 /** The route's actions as plain frozen-able data (the gateway builds its runtime from them). */
