@@ -95,19 +95,46 @@ function parseDuration(v: unknown, where: string): { seconds: string; nanos: num
   return { seconds: `${sign < 0 && (m[2] !== '0' || nanos === 0) ? '-' : ''}${m[2]}`, nanos: sign * nanos };
 }
 
-function valueIn(v: unknown, where: string, depth: number): Record<string, unknown> {
-  if (depth > 64) throw new JsonMappingError(`${where}: nested too deeply`);
-  if (v === null) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map((x, i) => valueIn(x, `${where}[${i}]`, depth + 1)) } };
-  return { struct_value: structIn(v, where, depth + 1) };
+/**
+ * The actual name of a field given its proto spelling: protobufjs' bundled well-known types use
+ * camelCase names (`numberValue`), descriptor sets and parsed files the proto names.
+ */
+function nameIn(type: protobuf.Type, protoName: string): string {
+  if (type.fields[protoName] !== undefined) return protoName;
+  return protoName.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-function structIn(v: unknown, where: string, depth: number): Record<string, unknown> {
+/** Reads a field of a toObject result by its proto name, whichever spelling the type uses. */
+function getOut(o: Record<string, unknown>, protoName: string): unknown {
+  if (Object.hasOwn(o, protoName)) return o[protoName];
+  const camel = protoName.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  return Object.hasOwn(o, camel) ? o[camel] : undefined;
+}
+
+function hasOut(o: Record<string, unknown>, protoName: string): boolean {
+  return getOut(o, protoName) !== undefined;
+}
+
+/** The Value, Struct and ListValue types of a root (resolved from whichever of them is at hand). */
+function structTypes(any: protobuf.Type): { value: protobuf.Type; struct: protobuf.Type; list: protobuf.Type } {
+  const value = any.lookupType('.google.protobuf.Value');
+  return { value, struct: any.lookupType('.google.protobuf.Struct'), list: any.lookupType('.google.protobuf.ListValue') };
+}
+
+function valueIn(t: ReturnType<typeof structTypes>, v: unknown, where: string, depth: number): Record<string, unknown> {
+  if (depth > 64) throw new JsonMappingError(`${where}: nested too deeply`);
+  const n = (p: string) => nameIn(t.value, p);
+  if (v === null) return { [n('null_value')]: 'NULL_VALUE' };
+  if (typeof v === 'number') return { [n('number_value')]: v };
+  if (typeof v === 'string') return { [n('string_value')]: v };
+  if (typeof v === 'boolean') return { [n('bool_value')]: v };
+  if (Array.isArray(v)) return { [n('list_value')]: { values: v.map((x, i) => valueIn(t, x, `${where}[${i}]`, depth + 1)) } };
+  return { [n('struct_value')]: structIn(t, v, where, depth + 1) };
+}
+
+function structIn(t: ReturnType<typeof structTypes>, v: unknown, where: string, depth: number): Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new JsonMappingError(`${where}: expected a JSON object`);
-  return { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, valueIn(x, `${where}.${k}`, depth + 1)])) };
+  return { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, valueIn(t, x, `${where}.${k}`, depth + 1)])) };
 }
 
 /** A JSON value of a message-typed field, in protobufjs `fromObject` form. */
@@ -117,11 +144,12 @@ function messageIn(type: protobuf.Type, v: unknown, where: string, depth: number
   if (full === '.google.protobuf.Timestamp') return parseTimestamp(v, where);
   if (full === '.google.protobuf.Duration') return parseDuration(v, where);
   if (WRAPPERS.has(full)) return { value: scalarIn((type.fields.value as protobuf.Field).type, v, where) };
-  if (full === '.google.protobuf.Struct') return structIn(v, where, depth);
-  if (full === '.google.protobuf.Value') return valueIn(v, where, depth);
+  if (full === '.google.protobuf.Struct') return structIn(structTypes(type), v, where, depth);
+  if (full === '.google.protobuf.Value') return valueIn(structTypes(type), v, where, depth);
   if (full === '.google.protobuf.ListValue') {
     if (!Array.isArray(v)) throw new JsonMappingError(`${where}: expected an array`);
-    return { values: v.map((x, i) => valueIn(x, `${where}[${i}]`, depth + 1)) };
+    const t = structTypes(type);
+    return { values: v.map((x, i) => valueIn(t, x, `${where}[${i}]`, depth + 1)) };
   }
   if (full === '.google.protobuf.FieldMask') {
     if (typeof v !== 'string') throw new JsonMappingError(`${where}: expected a comma-separated field mask`);
@@ -213,11 +241,11 @@ function durationOut(o: Record<string, unknown>): string {
 
 function valueOut(o: Record<string, unknown> | null | undefined): unknown {
   if (o === null || o === undefined) return null;
-  if ('number_value' in o) return o.number_value;
-  if ('string_value' in o) return o.string_value;
-  if ('bool_value' in o) return o.bool_value;
-  if ('struct_value' in o) return structOut(o.struct_value as Record<string, unknown>);
-  if ('list_value' in o) return (((o.list_value as Record<string, unknown>).values as Array<Record<string, unknown>> | undefined) ?? []).map(valueOut);
+  if (hasOut(o, 'number_value')) return getOut(o, 'number_value');
+  if (hasOut(o, 'string_value')) return getOut(o, 'string_value');
+  if (hasOut(o, 'bool_value')) return getOut(o, 'bool_value');
+  if (hasOut(o, 'struct_value')) return structOut(getOut(o, 'struct_value') as Record<string, unknown>);
+  if (hasOut(o, 'list_value')) return (((getOut(o, 'list_value') as Record<string, unknown>).values as Array<Record<string, unknown>> | undefined) ?? []).map(valueOut);
   return null;
 }
 
@@ -226,7 +254,18 @@ function structOut(o: Record<string, unknown> | null | undefined): Record<string
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueOut(v)]));
 }
 
-function messageOut(type: protobuf.Type, o: unknown): unknown {
+/** A field without presence (proto3 singular scalar outside a oneof) at its default value. */
+function isDefault(f: protobuf.Field, v: unknown): boolean {
+  if (f.partOf !== null || f.resolvedType instanceof protobuf.Type) return false;
+  if (f.map) return v !== null && typeof v === 'object' && Object.keys(v).length === 0;
+  if (f.repeated) return Array.isArray(v) && v.length === 0;
+  if (f.resolvedType instanceof protobuf.Enum) return v === 0 || v === f.resolvedType.valuesById[0];
+  if (f.type === 'string' || f.type === 'bytes') return v === '';
+  if (f.type === 'bool') return v === false;
+  return v === 0 || v === '0';
+}
+
+function messageOut(type: protobuf.Type, o: unknown, emitDefaults = false): unknown {
   if (o === null || o === undefined) return null;
   const obj = o as Record<string, unknown>;
   const full = type.fullName;
@@ -242,8 +281,10 @@ function messageOut(type: protobuf.Type, o: unknown): unknown {
   for (const f of type.fieldsArray) {
     if (!Object.hasOwn(obj, f.name)) continue;
     const v = obj[f.name];
+    // protobufjs encodes explicitly set zero values, so a peer may send them: proto3 JSON omits them.
+    if (!emitDefaults && isDefault(f, v)) continue;
     const name = jsonName(f);
-    const conv = (x: unknown) => (f.resolvedType instanceof protobuf.Type ? messageOut(f.resolvedType, x) : x);
+    const conv = (x: unknown) => (f.resolvedType instanceof protobuf.Type ? messageOut(f.resolvedType, x, emitDefaults) : x);
     if (f.map) out[name] = Object.fromEntries(Object.entries((v ?? {}) as Record<string, unknown>).map(([k, x]) => [k, conv(x)]));
     else if (f.repeated) out[name] = ((v ?? []) as unknown[]).map(conv);
     else out[name] = conv(v);
@@ -254,7 +295,7 @@ function messageOut(type: protobuf.Type, o: unknown): unknown {
 /** Decoded message → proto3 JSON; `emitDefaults` writes fields at their default value too. */
 export function messageToJson(type: protobuf.Type, message: protobuf.Message, emitDefaults: boolean): unknown {
   const o = type.toObject(message, { longs: String, enums: String, bytes: String, json: true, defaults: emitDefaults, arrays: emitDefaults, objects: emitDefaults });
-  return messageOut(type, o);
+  return messageOut(type, o, emitDefaults);
 }
 
 /** Decodes wire bytes of `type` into proto3 JSON. */
