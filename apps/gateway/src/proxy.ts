@@ -247,8 +247,10 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       ctx.units = route.units;
       // A policy that must see the body (request-validation) reads it through ctx.readBody; others never touch it.
       if (chunked || state.bytesIn > 0) ctx.bodySource = { stream: raw, maxBytes: maxBody };
+      state.accessAt = performance.now();
       let r = runAccess(route.access, ctx);
       if (r !== undefined && typeof (r as Promise<unknown>).then === 'function') r = await r;
+      state.accessMs = performance.now() - state.accessAt;
       // Auth policies take credentials out of the query: the access log sees what is forwarded.
       state.query = ctx.query;
       state.consumer = ctx.consumer?.name ?? null;
@@ -346,6 +348,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
 
     const pick = { headers, clientIp: state.clientIp, query: target.query };
     const t0 = performance.now();
+    state.upstreamAt = t0;
     const pending = forwardWithRetries({
       destination: dest,
       pick,
@@ -407,7 +410,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
         return fail(reply, state, 'UPSTREAM_UNAVAILABLE', `the upstream response body failed: ${(err as Error).message}`);
       }
       ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
-      return reply.code(res.statusCode).headers(resHeaders).send(transformResponseJson(route.bodies, ctx, { status: res.statusCode, headers: resHeaders }, buf));
+      const changed = transformResponseJson(route.bodies, ctx, { status: res.statusCode, headers: resHeaders }, buf);
+      return reply.code(res.statusCode).headers(resHeaders).send(changed);
     }
     return reply.code(res.statusCode).headers(resHeaders).send(resBody);
   }
