@@ -2,6 +2,7 @@ import { API_VERSION, type ApiResource, type CertificateResource, type ConfigIss
 import { BackendRegistry } from './backends.js';
 import { DocReader, type ImportWarning } from './context.js';
 import { readDestinationRule, readServiceEntry } from './istio-backends.js';
+import { readApiGateway, readHttpRoute, type ServedApiGateway } from './gateway-api.js';
 import { readGateway, type ServedGateway } from './istio-gateway.js';
 import { SecurityCollector } from './istio-security.js';
 import { readVirtualService } from './istio-virtual-service.js';
@@ -36,14 +37,15 @@ export const DEFAULT_INGRESS_CLASSES = ['istio', 'tollgate'] as const;
 export const DEFAULT_GATEWAY_LABELS: Readonly<Record<string, string>> = { istio: 'ingressgateway' };
 
 const ISTIO_NETWORKING = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;
+const GATEWAY_API = /^gateway\.networking\.k8s\.io\/(v1|v1beta1)$/;
 const ISTIO_SECURITY = /^security\.istio\.io\/(v1beta1|v1)$/;
 /** Istio's namespace for the ingress gateway and its root namespace, unless configured otherwise. */
 export const DEFAULT_ISTIO_NAMESPACE = 'istio-system';
 
-type Handler = 'secret' | 'service' | 'endpoints' | 'endpointslice' | 'serviceentry' | 'destinationrule' | 'gateway' | 'ingress' | 'virtualservice' | 'requestauthentication' | 'authorizationpolicy';
+type Handler = 'secret' | 'service' | 'endpoints' | 'endpointslice' | 'serviceentry' | 'destinationrule' | 'gateway' | 'apigateway' | 'ingress' | 'virtualservice' | 'httproute' | 'requestauthentication' | 'authorizationpolicy';
 
 /** Order of translation: what a kind refers to is read before it. */
-const PHASES: Handler[] = ['secret', 'service', 'endpoints', 'endpointslice', 'serviceentry', 'destinationrule', 'gateway', 'ingress', 'virtualservice', 'requestauthentication', 'authorizationpolicy'];
+const PHASES: Handler[] = ['secret', 'service', 'endpoints', 'endpointslice', 'serviceentry', 'destinationrule', 'gateway', 'apigateway', 'ingress', 'virtualservice', 'httproute', 'requestauthentication', 'authorizationpolicy'];
 
 function handlerOf(apiVersion: string, kind: string): Handler | undefined {
   if (apiVersion === 'v1' && kind === 'Secret') return 'secret';
@@ -55,6 +57,7 @@ function handlerOf(apiVersion: string, kind: string): Handler | undefined {
     const k = ({ Gateway: 'gateway', VirtualService: 'virtualservice', DestinationRule: 'destinationrule', ServiceEntry: 'serviceentry' } as const)[kind as 'Gateway'];
     return k;
   }
+  if (GATEWAY_API.test(apiVersion)) return ({ Gateway: 'apigateway', HTTPRoute: 'httproute' } as const)[kind as 'Gateway'];
   if (ISTIO_SECURITY.test(apiVersion)) return ({ RequestAuthentication: 'requestauthentication', AuthorizationPolicy: 'authorizationpolicy' } as const)[kind as 'RequestAuthentication'];
   return undefined;
 }
@@ -102,6 +105,7 @@ export function importDocuments(documents: readonly SourceDocument[], options: I
   const backends = new BackendRegistry();
   const secrets = new Map<string, TlsSecret>();
   const gateways = new Map<string, ServedGateway | undefined>();
+  const apiGateways = new Map<string, ServedApiGateway | undefined>();
   const apis: ApiResource[] = [];
   const certificates: CertificateResource[] = [];
   const ingressOptions = { ingressClasses: options.ingressClasses ?? DEFAULT_INGRESS_CLASSES };
@@ -122,6 +126,8 @@ export function importDocuments(documents: readonly SourceDocument[], options: I
         case 'serviceentry': readServiceEntry(r, v, backends); break;
         case 'destinationrule': readDestinationRule(r, v, backends); break;
         case 'gateway': gateways.set((v.metadata as { name: string }).name, readGateway(r, v, labels, secrets, certificates)); break;
+        case 'apigateway': apiGateways.set((v.metadata as { name: string }).name, readApiGateway(r, v, ingressOptions.ingressClasses, secrets, certificates)); break;
+        case 'httproute': readHttpRoute(r, v, apiGateways, backends, apis); break;
         case 'ingress': readIngress(r, v, ingressOptions, backends, secrets, { apis, certificates }); break;
         case 'virtualservice': readVirtualService(r, v, gateways, backends, apis); break;
         case 'requestauthentication': security.readRequestAuthentication(r, v); break;

@@ -57,7 +57,7 @@ const NOT: Record<ListField, keyof RuleDraft> = { principals: 'notPrincipals', h
 /**
  * Collects `security.istio.io` RequestAuthentication and AuthorizationPolicy documents that apply
  * to the gateway and attaches them, as `jwt-auth` and `authorization` policies, to every Api
- * translated from a VirtualService or an Ingress in the same set.
+ * translated from a VirtualService, an Ingress or an HTTPRoute in the same set.
  */
 export class SecurityCollector {
   readonly #issuers: Json[] = [];
@@ -404,14 +404,14 @@ export class SecurityCollector {
 
   /**
    * Adds the API-level `jwt-auth` and `authorization` policies to every Api translated from a
-   * VirtualService or an Ingress. Security documents that apply while nothing in the set is
+   * VirtualService, an Ingress or an HTTPRoute. Security documents that apply while nothing in the set is
    * protected by them are refused: applied alone they would protect nothing.
    */
   attach(apis: ApiResource[]): void {
     if (!this.active) return;
-    const targets = apis.filter((a) => /^(VirtualService|Ingress)\//.test(a.metadata.labels?.['tollgate.dev/source'] ?? ''));
+    const targets = apis.filter((a) => /^(VirtualService|Ingress|HTTPRoute)\//.test(a.metadata.labels?.['tollgate.dev/source'] ?? ''));
     if (targets.length === 0) {
-      for (const r of this.#applied) r.error(['kind'], 'no VirtualService or Ingress in this set is served by Tollgate: apply security policies together with the routes they protect (Tollgate attaches them to the routes translated in the same apply)', 'nothing_to_protect');
+      for (const r of this.#applied) r.error(['kind'], 'no VirtualService, Ingress or HTTPRoute in this set is served by Tollgate: apply security policies together with the routes they protect (Tollgate attaches them to the routes translated in the same apply)', 'nothing_to_protect');
       return;
     }
     const policies: PolicyRef[] = [];
