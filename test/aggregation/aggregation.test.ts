@@ -174,6 +174,11 @@ const routes = `
   aggregate:
     backends:
       - { name: echo, upstream: misc, path: /echo, headers: { authorization: "{header.authorization}", x-page: "p{query.page}", x-missing: "{header.x-nope}" }, query: { q: "{query.q}" } }
+- name: limited
+  match: [{ path: { exact: /limited } }]
+  policies: [{ name: rate-limit, config: { by: route, limits: [{ limit: 2, window: 1m }] } }]
+  aggregate:
+    backends: [{ name: user, upstream: users, path: /users/7, allow: [id] }]
 - name: mine
   match: [{ path: { exact: /mine } }]
   policies: [{ name: key-auth }]
@@ -389,6 +394,16 @@ describe('policies on an aggregate route', () => {
     const r = await send(gw.port, { path: '/agg/mine' });
     expect(r.status).toBe(401);
     expect(users.started + misc.started).toBe(before);
+  });
+
+  it('a rate limit counts aggregate requests and refuses past it without calling a backend', async () => {
+    expect((await send(gw.port, { path: '/agg/limited' })).status).toBe(200);
+    expect((await send(gw.port, { path: '/agg/limited' })).status).toBe(200);
+    const before = users.started;
+    const r = await send(gw.port, { path: '/agg/limited' });
+    expect(r.status).toBe(429);
+    expect(r.json()).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(users.started).toBe(before);
   });
 
   it('an authenticated consumer feeds {consumer.name}; backends get the identity, never the key', async () => {
