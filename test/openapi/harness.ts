@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, type CliRun } from '../cli/cli-harness.js';
+import { createTestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 
@@ -10,7 +11,7 @@ import { startTollgateProcess, waitUntil, type TollgateProcess } from '../suppor
 export const PETSTORE = readFileSync(fileURLToPath(new URL('../fixtures/openapi/petstore3.yaml', import.meta.url)), 'utf8');
 export const ORDERS31 = readFileSync(fileURLToPath(new URL('../fixtures/openapi/orders31.yaml', import.meta.url)), 'utf8');
 
-/** A running `tollgate start` (gateway + admin on embedded PGlite), a recording upstream, and the CLI. */
+/** A running `tollgate start` (gateway + admin on a fresh real Postgres database), a recording upstream, and the CLI. */
 export interface OpenApiStack {
   tg: TollgateProcess;
   upstream: RecordingUpstream;
@@ -32,7 +33,15 @@ export async function startOpenApiStack(): Promise<OpenApiStack> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-openapi-'));
   const token = 'tgadm_openapi_suite_token_0123456789';
   const upstream = await startRecordingUpstream('petstore');
-  const tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: token, ADMIN_HOST: '127.0.0.1', CONFIG_POLL_MS: '200', LOG_LEVEL: 'warn' } });
+  const db = await createTestDatabase();
+  let tg: TollgateProcess;
+  try {
+    tg = await startTollgateProcess({ env: { DATABASE_URL: db.url, TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: token, ADMIN_HOST: '127.0.0.1', CONFIG_POLL_MS: '200', LOG_LEVEL: 'warn' } });
+  } catch (error) {
+    await upstream.close();
+    await db.drop();
+    throw error;
+  }
   const env = { TOLLGATE_ADMIN_URL: tg.adminUrl, TOLLGATE_ADMIN_TOKEN: token };
   return {
     tg,
@@ -61,6 +70,7 @@ export async function startOpenApiStack(): Promise<OpenApiStack> {
     async close() {
       await tg.stop();
       await upstream.close();
+      await db.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
