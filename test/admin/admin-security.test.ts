@@ -92,6 +92,7 @@ describe('admin API authentication and roles', () => {
         'GET /apis/{name}',
         'PUT /apis/{name}',
         'DELETE /apis/{name}',
+        'POST /apis/{name}/lifecycle',
         'GET /upstreams',
         'POST /upstreams',
         'GET /upstreams/{name}',
@@ -104,6 +105,8 @@ describe('admin API authentication and roles', () => {
         'DELETE /certificates/{name}',
         ...['plans', 'subscriptions'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
         'GET /consumers/{name}/usage',
+        'GET /usage',
+        'GET /analytics/requests',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;
