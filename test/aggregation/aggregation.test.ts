@@ -171,6 +171,7 @@ const routes = `
       - { name: settings, upstream: misc, path: /settings }
 - name: headers
   match: [{ path: { exact: /headers } }]
+  headers: { request: { set: { x-from: gateway } }, response: { set: { x-served-by: tollgate } } }
   aggregate:
     backends:
       - { name: echo, upstream: misc, path: /echo, headers: { authorization: "{header.authorization}", x-page: "p{query.page}", x-missing: "{header.x-nope}" }, query: { q: "{query.q}" } }
@@ -385,6 +386,9 @@ describe('what backends receive', () => {
     expect(echo.headers['x-request-id']).toBe('agg-hdr-1');
     expect(echo.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(echo.headers.accept).toBe('application/json');
+    // The route's header changes apply to backend requests and to the aggregate answer.
+    expect(echo.headers['x-from']).toBe('gateway');
+    expect(r.headers['x-served-by']).toBe('tollgate');
   });
 });
 

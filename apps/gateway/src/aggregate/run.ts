@@ -8,7 +8,7 @@ import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestState } from '../access-log.js';
 import { problemJson } from '../problem.js';
-import type { HeaderOps, RuntimeDestination } from '../route-actions.js';
+import { applyHeaderOps, type HeaderOps, type RuntimeDestination } from '../route-actions.js';
 import { acquireTarget, releaseTarget } from '../runtime.js';
 import { injectTrace } from '../tracing.js';
 import { BodyOverLimitError, readBodyCapped } from './read-body.js';
@@ -123,11 +123,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
   // its `headers` templates name.
   const base: Record<string, string | string[]> = { accept: 'application/json' };
   if (x.ctx !== null) x.ctx.applyTo(base);
-  if (x.requestHeaders !== null) {
-    for (const n of x.requestHeaders.remove) delete base[n];
-    for (const [n, v] of x.requestHeaders.set) base[n] = v;
-    for (const [n, v] of x.requestHeaders.add) base[n] = v;
-  }
+  if (x.requestHeaders !== null) applyHeaderOps(base, x.requestHeaders);
   const xff = raw.headers['x-forwarded-for'];
   base['x-forwarded-for'] = x.trustForwarding && typeof xff === 'string' ? `${xff}, ${x.peer}` : x.peer;
   const xfp = raw.headers['x-forwarded-proto'];
@@ -144,6 +140,8 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
     if (!x.reply.raw.writableFinished) stop.abort(new Stop('the client went away', true));
   };
   x.reply.raw.once('close', onClose);
+  // Gone already (while access policies ran): nothing to wait for.
+  if (raw.socket?.destroyed === true) onClose();
 
   const n = agg.backends.length;
   const outcomes: Array<Outcome | undefined> = new Array(n);
