@@ -12,7 +12,7 @@ export function kebab(s: string, max = 63): string {
 
 /**
  * The route name of an operation: its `operationId` in kebab case, else the method and the path
- * (`get-pets-petid`). Deterministic, so re-importing an edited document keeps each operation's
+ * (`get-pets-pet-id`). Deterministic, so re-importing an edited document keeps each operation's
  * route (and its id `api/route`) as long as the operationId (or method and path) is the same.
  */
 export function routeName(operationId: unknown, method: string, path: string): string {

@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { jsonDocuments, validateDocuments } from '@tollgate/model';
+import { diffRoutes, importOpenApi, kebab, routeName, type OpenApiImportResult } from './index.js';
+
+const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../../test/fixtures/openapi/${name}`, import.meta.url)), 'utf8');
+const PETSTORE = fixture('petstore3.yaml');
+const ORDERS = fixture('orders31.yaml');
+
+type Route = { name: string; match: Array<{ path: Record<string, string>; methods: string[] }>; rewrite?: { path: string }; timeoutMs?: number; policies?: Array<{ name: string; config: Record<string, unknown> }>; destination?: { upstream: string } };
+type Ok = Extract<OpenApiImportResult, { ok: true }>;
+
+async function ok(input: string | Record<string, unknown>, options = {}): Promise<Ok> {
+  const r = await importOpenApi(input, options);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r;
+}
+const routesOf = (r: Ok) => (r.api.spec as { routes: Route[] }).routes;
+const minimal = (extra: Record<string, unknown> = {}, paths: Record<string, unknown> = { '/a': { get: { responses: { 200: { description: 'ok' } } } } }) => ({ openapi: '3.0.3', info: { title: 'Mini', version: '1' }, servers: [{ url: 'http://up.internal:8080' }], paths, ...extra });
+
+describe('OpenAPI import: mapping', () => {
+  it('maps the Petstore: one route per operation, names from operationIds, literal paths before templates', async () => {
+    const r = await ok(PETSTORE, { name: 'petstore', upstream: 'http://10.0.0.5:8080' });
+    const routes = routesOf(r);
+    expect(routes).toHaveLength(19);
+    expect(r.operations).toBe(19);
+    expect(routes.map((x) => x.name)).toContain('get-pet-by-id');
+    const at = (n: string) => routes.findIndex((x) => x.name === n);
+    // /pet/findByStatus must be tried before /pet/{petId} (declared order decides within an Api).
+    expect(at('find-pets-by-status')).toBeLessThan(at('get-pet-by-id'));
+    expect(routes[at('get-pet-by-id')]?.match).toEqual([{ path: { template: '/pet/{petId}' }, methods: ['GET', 'HEAD'] }]);
+    expect(routes[at('delete-pet')]?.match).toEqual([{ path: { template: '/pet/{petId}' }, methods: ['DELETE'] }]);
+    expect(routes[at('find-pets-by-status')]?.match[0]?.path).toEqual({ exact: '/pet/findByStatus' });
+    // Server "/v3" (relative) + --upstream origin: the gateway mirrors /v3, nothing is rewritten.
+    expect(r.upstream?.spec).toEqual({ targets: [{ url: 'http://10.0.0.5:8080' }] });
+    expect(r.api.spec).toMatchObject({ basePath: '/v3', stripBasePath: false });
+    expect(routes.every((x) => x.rewrite === undefined && x.destination?.upstream === 'petstore')).toBe(true);
+    // The model accepts what was generated.
+    expect(validateDocuments(jsonDocuments([r.upstream, r.api])).ok).toBe(true);
+  });
+
+  it('maps apiKey schemes to key-auth and warns (with JSON pointers) about what it cannot enforce', async () => {
+    const r = await ok(PETSTORE, { name: 'petstore', upstream: 'http://10.0.0.5:8080' });
+    const byName = new Map(routesOf(r).map((x) => [x.name, x]));
+    expect(byName.get('get-pet-by-id')?.policies).toEqual([{ name: 'key-auth', config: { headers: ['api_key'], queryParams: [] } }]);
+    expect(byName.get('get-inventory')?.policies).toEqual([{ name: 'key-auth', config: { headers: ['api_key'], queryParams: [] } }]);
+    expect(byName.get('add-pet')?.policies).toBeUndefined();
+    const codes = r.warnings.map((w) => `${w.pointer} ${w.code}`);
+    expect(codes).toContain('/components/securitySchemes/petstore_auth unsupported_security');
+    expect(codes).toContain('/paths/~1pet/post/security security_not_enforced');
+    expect(codes).toContain('/paths/~1pet~1{petId}/get/security security_partial');
+    // Warned once per scheme, not per use.
+    expect(codes.filter((c) => c.startsWith('/components/securitySchemes/petstore_auth'))).toHaveLength(1);
+  });
+
+  it('is deterministic: the same document gives the same resources, and an edit keeps the other route names', async () => {
+    const a = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1' });
+    const b = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1' });
+    expect(JSON.stringify(b.api)).toBe(JSON.stringify(a.api));
+    const edited = await ok(PETSTORE.replace('operationId: getInventory', 'operationId: getStock'), { name: 'p', upstream: 'http://u:1' });
+    const changes = diffRoutes(routesOf(a), routesOf(edited));
+    expect(changes).toEqual({ created: ['get-stock'], updated: [], unchanged: expect.any(Array), deleted: ['get-inventory'] });
+    expect(changes.unchanged).toHaveLength(18);
+  });
+
+  it('resolves server variables, rewrites to the server path under another base path, and uses regex for odd parameter names', async () => {
+    const r = await ok(ORDERS, { validate: true, basePath: '/shop' });
+    expect(r.api.metadata.name).toBe('orders');
+    expect(r.upstream?.spec).toEqual({ targets: [{ url: 'https://prod.orders.example.com' }] });
+    expect(r.api.spec).toMatchObject({ basePath: '/shop', stripBasePath: true });
+    const byName = new Map(routesOf(r).map((x) => [x.name, x]));
+    expect(byName.get('get-order')?.rewrite).toEqual({ path: '/api/v2/orders/{orderId}' });
+    expect(byName.get('get-order-item')?.match[0]?.path).toEqual({ regex: '/orders/(?P<orderId>[^/]+)/items/(?P<item_no>[^/]+)' });
+    expect(byName.get('get-order-item')?.rewrite).toEqual({ path: '/api/v2/orders/{orderId}/items/{item_no}' });
+    expect(byName.get('create-order')?.timeoutMs).toBe(5000);
+    // The bearer scheme with x-tollgate-jwt becomes jwt-auth; request validation follows auth.
+    expect(byName.get('cancel-order')?.policies?.map((p) => p.name)).toEqual(['jwt-auth', 'request-validation']);
+    expect(byName.get('cancel-order')?.policies?.[0]?.config).toMatchObject({ issuers: [{ issuer: 'https://id.example.com/', algorithms: ['HS256'], audiences: ['orders'] }] });
+    expect(r.warnings).toEqual([]);
+    expect(validateDocuments(jsonDocuments([r.upstream, r.api])).ok).toBe(true);
+  });
+
+  it('writes request schemas as standalone JSON Schema 2020-12 (refs into $defs, 3.0 nullable and exclusive bounds, readOnly not required)', async () => {
+    const doc = minimal(
+      { components: { schemas: { Node: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'integer', readOnly: true }, name: { type: 'string', nullable: true, example: 'x' }, size: { type: 'number', minimum: 0, exclusiveMinimum: true }, next: { $ref: '#/components/schemas/Node' } } } } } },
+      { '/nodes': { post: { operationId: 'addNode', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } }, responses: { 200: { description: 'ok' } } } } },
+    );
+    const r = await ok(doc, { validate: true });
+    const cfg = routesOf(r)[0]?.policies?.[0]?.config as { body: { required: boolean; content: Record<string, { schema: unknown }> } };
+    expect(cfg.body.required).toBe(true);
+    expect(cfg.body.content['application/json']?.schema).toEqual({
+      $ref: '#/$defs/components.schemas.Node',
+      $defs: {
+        'components.schemas.Node': {
+          type: 'object',
+          required: ['name'],
+          properties: { id: { type: 'integer', readOnly: true }, name: { type: ['string', 'null'] }, size: { type: 'number', exclusiveMinimum: 0 }, next: { $ref: '#/$defs/components.schemas.Node' } },
+        },
+      },
+    });
+  });
+
+  it('applies x-tollgate-* extensions at document, path and operation level', async () => {
+    const doc = minimal(
+      {
+        'x-tollgate-api': { name: 'mini-api', hosts: ['api.example.com'], priority: 5 },
+        'x-tollgate-upstream': { loadBalancing: 'least-requests' },
+        'x-tollgate-policies': [{ name: 'cors', config: {} }],
+        'x-tollgate-route': { retries: { attempts: 2 } },
+        'x-tollgate-publish': false,
+      },
+      {
+        '/a': { 'x-tollgate-timeout-ms': 700, get: { operationId: 'getA', 'x-tollgate-route-name': 'read-a', 'x-tollgate-policies': [{ name: 'rate-limit', config: { limits: [] } }], responses: { 200: { description: 'ok' } } } },
+        '/b': { get: { 'x-tollgate-upstream': 'other', 'x-tollgate-timeout-ms': 100, responses: { 200: { description: 'ok' } } }, delete: { 'x-tollgate-ignore': true, responses: { 200: { description: 'ok' } } } },
+        '/c': { 'x-tollgate-ignore': true, get: { responses: { 200: { description: 'ok' } } } },
+      },
+    );
+    const r = await ok(doc);
+    expect(r.api.metadata.name).toBe('mini-api');
+    expect(r.api.spec).toMatchObject({ hosts: ['api.example.com'], priority: 5, policies: [{ name: 'cors', config: {} }] });
+    expect((r.api.spec as Record<string, unknown>).openapi).toBeUndefined();
+    expect(r.upstream?.spec).toEqual({ targets: [{ url: 'http://up.internal:8080' }], loadBalancing: 'least-requests' });
+    const routes = routesOf(r);
+    expect(routes.map((x) => x.name)).toEqual(['read-a', 'get-b']);
+    expect(routes[0]).toMatchObject({ timeoutMs: 700, retries: { attempts: 2 }, policies: [{ name: 'rate-limit' }], destination: { upstream: 'mini-api' } });
+    expect(routes[1]).toMatchObject({ timeoutMs: 100, destination: { upstream: 'other' } });
+  });
+
+  it('warns about unknown extensions, extra servers, cookie keys and webhooks; strict turns warnings into errors', async () => {
+    const doc = {
+      ...minimal({ 'x-tollgate-bogus': 1, servers: [{ url: 'http://a:1' }, { url: 'http://b:1' }], security: [{ cookieKey: [] }], components: { securitySchemes: { cookieKey: { type: 'apiKey', in: 'cookie', name: 'sid' } } } }),
+      openapi: '3.1.0',
+      webhooks: { ping: { post: { responses: { 200: { description: 'ok' } } } } },
+    };
+    const lenient = await ok(doc);
+    expect(lenient.warnings.map((w) => `${w.pointer} ${w.code}`).sort()).toEqual(
+      ['/x-tollgate-bogus unknown_extension', '/servers/1 extra_servers', '/components/securitySchemes/cookieKey/in unsupported_security', '/security security_not_enforced', '/webhooks webhooks_not_routed'].sort(),
+    );
+    const strict = await importOpenApi(doc, { strict: true });
+    expect(strict.ok).toBe(false);
+    if (!strict.ok) expect(strict.errors.map((e) => e.pointer)).toContain('/x-tollgate-bogus');
+  });
+
+  it('publishes the document without x-tollgate-* members and upstream servers', async () => {
+    const r = await ok(minimal({ 'x-tollgate-api': { name: 'pub' } }, { '/a': { servers: [{ url: 'http://inner' }], get: { responses: { 200: { description: 'ok' } } } } }));
+    const published = (r.api.spec as { openapi: { path: string; document: Record<string, unknown> } }).openapi;
+    expect(published.path).toBe('/openapi.json');
+    expect(published.document.servers).toBeUndefined();
+    expect(published.document['x-tollgate-api']).toBeUndefined();
+    expect(published.document.paths).toEqual({ '/a': { get: { responses: { 200: { description: 'ok' } } } } });
+    expect(r.warnings.map((w) => w.code)).toEqual(['path_servers']);
+  });
+});
+
+describe('OpenAPI import: refusals', () => {
+  it('refuses what cannot be imported, with JSON pointers and lines', async () => {
+    const invalid = await importOpenApi('openapi: 3.0.3\ninfo:\n  title: x\npaths: {}\n');
+    expect(invalid).toMatchObject({ ok: false, errors: [{ pointer: '/info', code: 'invalid_openapi', line: 3 }] });
+    expect(await importOpenApi({ swagger: '2.0' })).toMatchObject({ ok: false, errors: [{ pointer: '/swagger', code: 'unsupported_version' }] });
+    expect(await importOpenApi('openapi: [\n')).toMatchObject({ ok: false, errors: [{ code: 'invalid_syntax' }] });
+    // External references would make the importer read files or fetch URLs: refused.
+    const external = await importOpenApi(minimal({}, { '/a': { $ref: './paths.yaml#/a' } }));
+    expect(external).toMatchObject({ ok: false, errors: [{ pointer: '/paths/~1a/$ref', code: 'external_ref' }] });
+    const missingRef = await importOpenApi(minimal({}, { '/a': { get: { responses: { 200: { $ref: '#/components/responses/nope' } } } } }));
+    expect(missingRef.ok).toBe(false);
+    // A relative server needs an upstream.
+    const relative = await importOpenApi({ ...minimal(), servers: [{ url: '/v1' }] });
+    expect(relative).toMatchObject({ ok: false, errors: [{ pointer: '/servers/0/url', code: 'no_upstream' }] });
+    expect(await importOpenApi({ ...minimal(), servers: [{ url: 'http://{host}/' }] })).toMatchObject({ ok: false, errors: [{ pointer: '/servers/0/variables/host', code: 'unknown_server_variable' }] });
+    expect(await importOpenApi(minimal(), { upstream: 'ftp://x' })).toMatchObject({ ok: false, errors: [{ code: 'invalid_option' }] });
+    // An invalid generated value points back at its operation.
+    const badName = await importOpenApi(minimal({}, { '/a': { get: { 'x-tollgate-route-name': 'Not Valid', responses: { 200: { description: 'ok' } } } } }));
+    expect(badName).toMatchObject({ ok: false, errors: [{ pointer: '/paths/~1a/get' }] });
+  });
+});
+
+describe('OpenAPI import: names', () => {
+  it('derives resource names', () => {
+    expect(kebab('getPetById')).toBe('get-pet-by-id');
+    expect(kebab('Swagger Petstore - OpenAPI 3.0')).toBe('swagger-petstore-open-api-3.0');
+    expect(kebab('HTTPServer_list')).toBe('http-server-list');
+    expect(routeName(undefined, 'get', '/pets/{petId}')).toBe('get-pets-pet-id');
+    expect(routeName(undefined, 'get', '/')).toBe('get-root');
+    expect(routeName('__', 'post', '/x')).toBe('post-x');
+  });
+});
