@@ -25,8 +25,8 @@ describe('OTLP span export (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     await collector?.close();
   });
 
-  it('exports the gateway span: same trace id, the client span as parent, its id the parent the upstream saw', async () => {
-    const res = await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: apiYaml(upstream.url, { host: '127.0.0.1' }) });
+  it('exports the server span and the upstream-call span: same trace id, the call span the parent the upstream saw', async () => {
+    const res = await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: apiYaml(upstream.url, { host: '127.0.0.1' }).replace('  basePath: /orders', '  basePath: /orders\n  policies: [{ name: ip-restriction, config: { allow: ["127.0.0.1", "::1"] } }]') });
     expect(res.status).toBe(200);
     let status = 0;
     await waitUntil(async () => {
@@ -44,8 +44,20 @@ describe('OTLP span export (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     expect(posts.length).toBeGreaterThan(0);
     const body = posts.map((p) => p.body.toString()).join('\n');
     const spans = posts.flatMap((p) => (JSON.parse(p.body.toString()) as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] }).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
-    const span = spans.find((s) => s.spanId === gatewaySpan?.[2]);
-    expect(span).toMatchObject({ traceId: TID, parentSpanId: PID, name: 'GET orders/all', kind: 2 });
+    // The upstream's parent is the gateway's client span for the call (kind 3), itself a child of
+    // the gateway's server span (kind 2), whose parent is the client's span.
+    const call = spans.find((s) => s.spanId === gatewaySpan?.[2]);
+    expect(call).toMatchObject({ traceId: TID, name: 'GET upstream', kind: 3 });
+    const server = spans.find((s) => s.spanId === call?.parentSpanId);
+    expect(server).toMatchObject({ traceId: TID, parentSpanId: PID, name: 'GET orders/all', kind: 2 });
+    // The call lies within the server span.
+    const n = (v: unknown) => BigInt(String(v));
+    expect(n(call?.startTimeUnixNano) >= n(server?.startTimeUnixNano)).toBe(true);
+    expect(n(call?.endTimeUnixNano) <= n(server?.endTimeUnixNano) + 1_000_000n).toBe(true);
+    // The access policies (here ip-restriction) get their own span under the server span, before the call.
+    const access = spans.find((s) => s.parentSpanId === server?.spanId && s.name === 'access policies');
+    expect(access).toMatchObject({ traceId: TID, kind: 1 });
+    expect(n(access?.endTimeUnixNano) <= n(call?.startTimeUnixNano)).toBe(true);
     expect(body).toContain('tg-test');
   });
 });

@@ -20,6 +20,13 @@ export class RequestState {
   writtenAtStart = 0;
   /** Milliseconds from forwarding to the upstream's response headers, or null when not forwarded. */
   upstreamMs: number | null = null;
+  /** `performance.now()` when the proxy handler took the request (tracing spans). */
+  startedAt = 0;
+  /** `performance.now()` when the upstream call started (tracing spans), or null when not forwarded. */
+  upstreamAt: number | null = null;
+  /** `performance.now()` when the access policies started, and how long they took (tracing spans). */
+  accessAt: number | null = null;
+  accessMs: number | null = null;
   /** Stable code of a gateway-generated error, when there was one. */
   errorCode: string | null = null;
   /** Client address after trusted-proxy rules. */

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestState } from './access-log.js';
 
@@ -49,8 +50,11 @@ export async function loadOtlpSpanSink(options: OtlpOptions): Promise<SpanSink> 
     record(request, reply, state) {
       const t = state.trace;
       if (t === null) return;
-      const end = Date.now();
-      const start = end - reply.elapsedTime;
+      // One clock for the server span and its phase spans (performance time), so children nest
+      // exactly. The span starts when the handler took the request; `elapsedTime` is frozen when
+      // the response finished, so a late onResponse hook (a loaded event loop) does not shift it.
+      const start = performance.timeOrigin + state.startedAt;
+      const end = start + reply.elapsedTime;
       const parent =
         t.parentSpanId === null
           ? api.ROOT_CONTEXT
@@ -87,6 +91,47 @@ export async function loadOtlpSpanSink(options: OtlpOptions): Promise<SpanSink> 
       // OpenTelemetry HTTP semantic conventions: server spans are errors for 5xx only.
       if (reply.statusCode >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
       span.end(end);
+      // Phase spans under the server span: the access policies (auth, limits) and the upstream
+      // call, whose id is the parent-id the upstream received, so its own span hangs under it.
+      const inServer = api.trace.setSpan(api.ROOT_CONTEXT, span);
+      const origin = performance.timeOrigin;
+      if (state.accessAt !== null && state.accessMs !== null) {
+        next.traceId = t.traceId;
+        try {
+          const startAt = origin + state.accessAt;
+          tracer.startSpan('access policies', { kind: api.SpanKind.INTERNAL, startTime: startAt, attributes: { 'tollgate.phase': 'access', ...(state.consumer !== null ? { 'tollgate.consumer': state.consumer } : {}) } }, inServer).end(startAt + state.accessMs);
+        } finally {
+          next.traceId = '';
+        }
+      }
+      if (state.upstreamAt !== null) {
+        next.traceId = t.traceId;
+        next.spanId = t.upstreamSpanId;
+        let call;
+        try {
+          call = tracer.startSpan(
+            `${method} upstream`,
+            {
+              kind: api.SpanKind.CLIENT,
+              startTime: origin + state.upstreamAt,
+              attributes: {
+                'tollgate.phase': 'upstream',
+                'http.request.method': method,
+                ...(state.target !== null ? { 'server.address': state.target } : {}),
+                ...(state.upstreamMs !== null ? { 'http.response.status_code': reply.statusCode } : {}),
+                ...(state.errorCode !== null ? { 'tollgate.error_code': state.errorCode } : {}),
+              },
+            },
+            inServer,
+          );
+        } finally {
+          next.traceId = '';
+          next.spanId = '';
+        }
+        // Client spans are errors for 4xx and 5xx, or when no response came (semantic conventions).
+        if (state.upstreamMs === null || reply.statusCode >= 400) call.setStatus({ code: api.SpanStatusCode.ERROR });
+        call.end(state.upstreamMs !== null ? origin + state.upstreamAt + state.upstreamMs : end);
+      }
     },
     shutdown: () => provider.shutdown(),
   };

@@ -185,6 +185,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const raw = request.raw;
     const headers = raw.headers;
     const state = new RequestState();
+    state.startedAt = performance.now();
     request.tg = state;
     const socket = raw.socket;
     state.writtenAtStart = socket.bytesWritten;

@@ -36,7 +36,9 @@ describe('startTrace / injectTrace', () => {
     expect(t.parentSpanId).toBe(PID);
     expect(t.spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(t.spanId).not.toBe(PID);
-    expect(formatTraceparent(t)).toBe(`00-${TID}-${t.spanId}-00`);
+    expect(formatTraceparent(t)).toBe(`00-${TID}-${t.upstreamSpanId}-00`);
+    expect(t.upstreamSpanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(t.upstreamSpanId).not.toBe(t.spanId);
   });
   it('starts a new trace when the header is invalid, with distinct ids each time', () => {
     const a = startTrace(`ff-${TID}-${PID}-01`);

@@ -8,8 +8,13 @@ import { randomFillSync } from 'node:crypto';
 export interface TraceContext {
   /** 32 lowercase hex digits, never all zero. */
   readonly traceId: string;
-  /** The gateway's span id (16 lowercase hex digits): the `parent-id` the upstream receives. */
+  /** The gateway's server span id (16 lowercase hex digits). */
   readonly spanId: string;
+  /**
+   * The id of the gateway's client span for the upstream call, a child of `spanId`: the
+   * `parent-id` the upstream receives, so the upstream's own span hangs under the call.
+   */
+  readonly upstreamSpanId: string;
   /** The client's span id, or null when the trace started here. */
   readonly parentSpanId: string | null;
   /** trace-flags (2 hex digits); the sampled bit is kept from the client (§3.2.2.5). */
@@ -73,14 +78,14 @@ export function parseTraceparent(value: string | string[] | undefined): { traceI
 /** Continues the client's trace or starts one (sampled: the gateway records every request). */
 export function startTrace(traceparent: string | string[] | undefined): TraceContext {
   const p = parseTraceparent(traceparent);
-  if (p === null) return { traceId: newTraceId(), spanId: newSpanId(), parentSpanId: null, flags: '01' };
+  if (p === null) return { traceId: newTraceId(), spanId: newSpanId(), upstreamSpanId: newSpanId(), parentSpanId: null, flags: '01' };
   // Only the sampled bit is defined in version 00; other bits are not propagated (§3.2.2.5).
-  return { traceId: p.traceId, spanId: newSpanId(), parentSpanId: p.parentId, flags: (parseInt(p.flags, 16) & 1) === 1 ? '01' : '00' };
+  return { traceId: p.traceId, spanId: newSpanId(), upstreamSpanId: newSpanId(), parentSpanId: p.parentId, flags: (parseInt(p.flags, 16) & 1) === 1 ? '01' : '00' };
 }
 
-/** The `traceparent` the upstream receives: same trace-id, the gateway's span as parent-id. */
+/** The `traceparent` the upstream receives: same trace-id, the gateway's upstream-call span as parent-id. */
 export function formatTraceparent(t: TraceContext): string {
-  return `00-${t.traceId}-${t.spanId}-${t.flags}`;
+  return `00-${t.traceId}-${t.upstreamSpanId}-${t.flags}`;
 }
 
 /**
