@@ -1,0 +1,149 @@
+// `npm run bench:instructions`: CPU instructions the gateway executes per proxied request, counted
+// by valgrind's callgrind, for several settings of the same config. Instruction counts do not
+// depend on what else the machine is doing, so on a shared 2-vCPU VM they resolve differences
+// (e.g. the cost of metrics + access log) that req/s runs cannot. Needs `valgrind` on PATH.
+//
+// Per case: start `tollgate start all` under callgrind with instrumentation off (fast start), warm
+// the JIT with uninstrumented traffic, switch instrumentation on, warm again, zero the counters,
+// send N requests, dump; then zero, stay idle for a while and dump again, and subtract the idle
+// rate (timers, polls) for the load's duration. Result: instructions per request.
+// The overload guard is off: under valgrind the event loop lags far more than in production.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const N = Number(process.env.REQUESTS ?? 2000);
+const IDLE_MS = Number(process.env.IDLE_MS ?? 15_000);
+const TOKEN = 'bench-admin-token-0123456789abcdef';
+const children = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(url, tries = 600) {
+  for (let i = 0; i < tries; i++) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url} never answered`);
+}
+
+/** n GETs over 4 keep-alive connections; returns elapsed ms and non-200 count. */
+async function load(url, n) {
+  const agent = new Agent({ connections: 4 });
+  let bad = 0;
+  const t = Date.now();
+  for (let i = 0; i < n; i += 4) {
+    await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const r = await request(url, { dispatcher: agent });
+        await r.body.dump();
+        if (r.statusCode !== 200) bad++;
+      }),
+    );
+  }
+  await agent.close();
+  return { ms: Date.now() - t, bad };
+}
+
+function totals(file) {
+  const m = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`no totals in ${file}`);
+  return Number(m[1]);
+}
+
+let port = 19600;
+async function measureCase(name, env, config, outDir) {
+  const ports = { PROXY_PORT: port++, ADMIN_PORT: port++, STATUS_PORT: port++, PROXY_TLS_PORT: port++ };
+  const data = mkdtempSync(join(tmpdir(), `tollgate-cg-${name}-`));
+  const child = spawn(
+    'valgrind',
+    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, `${name}.%p`)}`, process.execPath, join(root, 'apps/cli/dist/main.js'), 'start', 'all'],
+    {
+      env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: TOKEN, PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1', NODE_ENV: 'production', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
+  children.push(child);
+  const admin = `http://127.0.0.1:${ports.ADMIN_PORT}`;
+  const url = `http://127.0.0.1:${ports.PROXY_PORT}/`;
+  await waitFor(`${admin}/healthz`);
+  const res = await fetch(`${admin}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: config });
+  if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
+  await waitFor(url);
+  const ctl = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
+  await load(url, 400);
+  ctl('-i', 'on');
+  await load(url, 200);
+  ctl('-z');
+  const run = await load(url, N);
+  ctl('-d', 'load');
+  ctl('-z');
+  await sleep(IDLE_MS);
+  ctl('-d', 'idle');
+  child.kill('SIGKILL');
+  const files = readdirSync(outDir).filter((f) => f.startsWith(`${name}.${child.pid}.`)).sort();
+  const [loadIr, idleIr] = files.map((f) => totals(join(outDir, f)));
+  rmSync(data, { recursive: true, force: true });
+  const perRequest = (loadIr - (idleIr * run.ms) / IDLE_MS) / N;
+  return { name, perRequest, loadIr, idleIr, ms: run.ms, bad: run.bad };
+}
+
+async function main() {
+  const up = spawn(process.execPath, [join(root, 'bench/upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(up);
+  const upPort = await new Promise((resolve) => up.stdout.once('data', (d) => resolve(String(d).trim())));
+  const config = `apiVersion: tollgate.dev/v1
+kind: Upstream
+metadata: { name: bench }
+spec:
+  targets: [{ url: "http://127.0.0.1:${upPort}" }]
+---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: bench }
+spec:
+  routes:
+    - name: all
+      destination: { upstream: bench }
+`;
+  const outDir = mkdtempSync(join(tmpdir(), 'tollgate-callgrind-'));
+  const cases = [
+    ['off', { METRICS: 'false', ACCESS_LOG: 'false', LOG_LEVEL: 'warn' }],
+    ['metrics', { METRICS: 'true', ACCESS_LOG: 'false', LOG_LEVEL: 'warn' }],
+    ['metrics+log', { METRICS: 'true', ACCESS_LOG: 'true', LOG_LEVEL: 'info' }],
+  ];
+  const only = process.env.CASES?.split(',');
+  const rows = [];
+  for (const [name, env] of cases) {
+    if (only && !only.includes(name)) continue;
+    const r = await measureCase(name, env, config, outDir);
+    rows.push(r);
+    process.stdout.write(`${name}: ${Math.round(r.perRequest)} instructions/request (${r.bad} non-200)\n`);
+  }
+  const base = rows[0].perRequest;
+  const table = [
+    `| case | instructions per request | ratio to "${rows[0].name}" |`,
+    `| --- | ---: | ---: |`,
+    ...rows.map((r) => `| ${r.name} | ${Math.round(r.perRequest).toLocaleString('en-US')} | ${(r.perRequest / base).toFixed(3)} |`),
+  ].join('\n');
+  process.stdout.write(`\n${table}\n`);
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, 'bench/results', `instructions-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.md`), `${table}\n`);
+  rmSync(outDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
