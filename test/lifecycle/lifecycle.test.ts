@@ -147,6 +147,20 @@ describe('API lifecycle', () => {
     expect(badState.code).not.toBe(0);
   });
 
+  it('undeprecate: deprecated -> published drops the headers; deprecating again stamps a new date', async () => {
+    const first = ((await (await fetch(`${s.tg.adminUrl}/apis/orders-v2`, { headers: AUTH })).json()) as { spec: { lifecycle: { deprecatedAt: string } } }).spec.lifecycle.deprecatedAt;
+    expect((await transition(s, 'orders-v2', { state: 'published' })).body).toMatchObject({ from: 'deprecated', to: 'published' });
+    const plain = await untilAnswer(s, '/v2/orders/1', (a) => a.headers.get('deprecation') === null, asBob);
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('sunset')).toBeNull();
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await transition(s, 'orders-v2', { state: 'deprecated' });
+    const second = (again.body.lifecycle as { deprecatedAt: string }).deprecatedAt;
+    expect(Date.parse(second)).toBeGreaterThan(Date.parse(first));
+    const a = await untilAnswer(s, '/v2/orders/1', (x) => x.headers.get('deprecation') !== null, asBob);
+    expect(a.headers.get('deprecation')).toBe(`@${Math.floor(Date.parse(second) / 1000)}`);
+  });
+
   it('autoRetire: past the sunset the API answers 410 without a config change', async () => {
     const sunsetAt = new Date(Date.now() + 6000).toISOString();
     expect((await transition(s, 'orders-v2', { state: 'deprecated', sunsetAt, autoRetire: true })).status).toBe(200);

@@ -73,6 +73,8 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         throw new ProblemError('INVALID_TRANSITION', transitionRefusal(name, declared, body.state, effective));
       }
       const next: Record<string, unknown> = { ...(current ?? {}), state: body.state };
+      // Deprecated again after an undeprecation: the old date is stale; the store stamps the transition time.
+      if (body.state === 'deprecated' && declared !== 'deprecated') delete next.deprecatedAt;
       for (const f of FIELDS) {
         const v = body[f];
         if (v === null) delete next[f];
