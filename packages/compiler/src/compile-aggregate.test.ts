@@ -220,3 +220,13 @@ describe('route fields next to an aggregate', () => {
     expect(ok.ok).toBe(true);
   });
 });
+
+describe('backend path literals', () => {
+  it('must be URL path characters', () => {
+    const r = parseResourcesYaml(`${upstreams}---\napiVersion: tollgate.dev/v1\nkind: Api\nmetadata: { name: shop }\nspec:\n  routes:\n    - name: agg\n      aggregate: { backends: [{ name: a, upstream: users, path: "/a b/{path.id}" }] }\n`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0]?.message).toContain('URL path characters');
+    const ok = parseResourcesYaml(`${upstreams}---\napiVersion: tollgate.dev/v1\nkind: Api\nmetadata: { name: shop }\nspec:\n  routes:\n    - name: agg\n      aggregate: { backends: [{ name: a, upstream: users, path: "/a%20b/v1:get/{path.id}" }] }\n`);
+    expect(ok.ok).toBe(true);
+  });
+});

@@ -42,6 +42,7 @@ export const aggregateBackendSchema = z
     path: template(2048)
       .refine((p) => p.startsWith('/'), 'must start with "/"')
       .refine((p) => !/[?#\\]/.test(p.replace(/\{[^{}]*\}/g, '')), 'must not contain "?", "#" or "\\" (use `query` for parameters)')
+      .refine((p) => /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(p.replace(/\{[^{}]*\}/g, '').replace(/[?#\\{}]/g, '')), 'literal text must be URL path characters (RFC 3986 pchar, "/" and percent-encodings)')
       .describe('Path template of the backend request, e.g. `/users/{path.id}/orders`; each inserted value is percent-encoded as one segment part.'),
     query: z.record(z.string().min(1).max(256), template(2048)).default({}).describe('Query parameters of the backend request: name → value template. A parameter whose template references a missing value is left out.'),
     headers: z
