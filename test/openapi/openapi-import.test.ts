@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDERS31, PETSTORE, startOpenApiStack, type OpenApiStack } from './harness.js';
 
@@ -209,5 +210,38 @@ spec:
     // Its published document points at the gateway base path, not at the upstream server.
     const spec = await s.gw('/shop/openapi.json');
     expect(spec.json()).toMatchObject({ openapi: '3.1.0', servers: [{ url: `${s.tg.proxyUrl}/shop` }] });
+  });
+  it('validates a chunked body through the gateway and forwards it whole', async () => {
+    const send = (chunks: string[]) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const url = new URL(`${s.tg.proxyUrl}/shop/orders`);
+        const req = request({ host: url.hostname, port: url.port, method: 'POST', path: url.pathname, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        for (const c of chunks) req.write(c);
+        req.end();
+      });
+    const before = s.upstream.requests.length;
+    const ok = await send(['{"name": "chun', 'ked", "quantity": 1}']);
+    expect(ok.status, ok.body).toBe(200);
+    expect(s.upstream.requests[before]?.body.toString()).toBe('{"name": "chunked", "quantity": 1}');
+    const bad = await send(['{"name": "chunked", ', '"quantity": 0}']);
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ errors: [{ field: '/body/quantity' }] });
+    expect(s.upstream.requests).toHaveLength(before + 1);
+  });
+
+  it('keeps the config store round trip: an export of the imported APIs applies back unchanged', async () => {
+    const exported = await fetch(`${s.tg.adminUrl}/config`, { headers: { authorization: `Bearer ${s.token}` } }).then((r) => r.text());
+    expect(exported).toContain('name: request-validation');
+    expect(exported).toContain('openapi: 3.1.0');
+    const res = await s.admin('POST', '/config', exported);
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    const changes = res.json.changes as Array<{ kind: string; name: string; action: string }>;
+    expect(changes.filter((c) => c.kind === 'Api' || c.kind === 'Upstream')).toEqual(expect.arrayContaining([{ kind: 'Api', name: 'orders', action: 'unchanged' }, { kind: 'Api', name: 'petstore', action: 'unchanged' }]));
+    expect(changes.every((c) => c.action === 'unchanged')).toBe(true);
   });
 });
