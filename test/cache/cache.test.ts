@@ -58,6 +58,7 @@ function suite(storage: 'memory' | 'redis') {
 
   beforeAll(async () => {
     const extra = storage === 'redis' ? (cache = new ResponseCache({ redisUrl: testRedisUrl(), keyPrefix: `${randomPrefix('cache')}:`, logger: { warn() {}, info() {} } })).storages : undefined;
+    await cache?.whenReady();
     gw = await startTestGateway(new TestConfigSource(yamlResources(config(storage))), {});
     // The harness builds the gateway with its own memory storage; the Redis run needs the Redis one.
     if (extra !== undefined) {

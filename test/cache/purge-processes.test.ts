@@ -52,7 +52,8 @@ describe('cache purge across processes: admin + two gateways on Postgres and Red
     admin = cluster.admin;
     gateways = cluster.gateways;
     expect((await apply(admin, yaml(up.url))).status).toBe(200);
-    for (const g of gateways) await waitUntil(async () => (await get(g, '/red/ready')).status === 200, 15_000);
+    // Ready once the config is served and Redis is connected (until then lookups are BYPASS).
+    for (const g of gateways) await waitUntil(async () => (await get(g, '/red/ready')).cache !== 'BYPASS', 15_000);
   }, 90_000);
 
   afterAll(async () => {

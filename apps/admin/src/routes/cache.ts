@@ -36,7 +36,12 @@ export function register(app: FastifyInstance, purger: CachePurger | undefined):
   const r = app.withTypeProvider<ZodTypeProvider>();
   const purge = async (target: CachePurgeTarget) => {
     if (purger === undefined) throw new ProblemError('UNAVAILABLE', 'this admin process has no response cache configured');
-    const o = await purger.purge(target);
+    let o: Awaited<ReturnType<CachePurger['purge']>>;
+    try {
+      o = await purger.purge(target);
+    } catch (err) {
+      throw new ProblemError('UNAVAILABLE', `the purge could not be carried out: ${(err as Error).message}`);
+    }
     return { purged: target, redisKeysDeleted: o.redisKeysDeleted, broadcast: o.broadcast };
   };
   const response = { 202: outcome, 404: problemSchema, 503: problemSchema, ...errorResponses };

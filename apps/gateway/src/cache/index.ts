@@ -27,6 +27,22 @@ export interface ResponseCacheOptions {
   readonly logger: Logger;
 }
 
+/** Resolves once `redis` is connected (at once if it is), rejects after `ms`. */
+function ready(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis is not reachable (${redis.status})`));
+    }, ms);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}
+
 /** What a purge did. */
 export interface PurgeOutcome {
   readonly target: PurgeTarget;
@@ -54,12 +70,18 @@ export class ResponseCache {
     const prefix = options.keyPrefix ?? DEFAULT_CACHE_KEY_PREFIX;
     this.#logger = options.logger;
     this.memory = new MemoryCacheStorage(options.memory);
-    // Lookups must not hang on a Redis that is away: a short command timeout turns them into misses.
-    this.#redis = options.redisUrl !== undefined ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 500 }) : null;
+    // Lookups must not wait for a Redis that is away: without an offline queue a command fails at
+    // once while disconnected, and a short timeout bounds a slow one; either is served uncached.
+    this.#redis = options.redisUrl !== undefined ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false }) : null;
     this.#redis?.on('error', () => undefined);
     this.#redisStorage = this.#redis !== null ? new RedisCacheStorage(this.#redis, prefix, options.logger) : null;
     this.storages = { memory: this.memory, redis: this.#redisStorage };
     this.#bus = this.#redis !== null ? redisPurgeBus(this.#redis, `${prefix}purge`) : options.databaseUrl !== undefined ? postgresPurgeBus(options.databaseUrl) : processPurgeBus();
+  }
+
+  /** Resolves once Redis (when configured) is connected; lookups before that are served uncached. */
+  async whenReady(ms = 5_000): Promise<void> {
+    if (this.#redis !== null) await ready(this.#redis, ms);
   }
 
   /** Gateway side: applies purges published by any process to this process's memory LRU. */
@@ -72,6 +94,7 @@ export class ResponseCache {
 
   /** Admin side: deletes matching Redis entries and tells every gateway to purge its memory LRU. */
   async purge(target: PurgeTarget): Promise<PurgeOutcome> {
+    if (this.#redis !== null) await ready(this.#redis, 3_000);
     const redisKeysDeleted = this.#redisStorage !== null ? await this.#redisStorage.purge(target) : null;
     await this.#bus.publish(target);
     return { target, redisKeysDeleted, broadcast: this.#bus.transport };

@@ -65,7 +65,8 @@ export function redisPurgeBus(publisher: Redis, channel: string): PurgeBus {
       await publisher.publish(channel, JSON.stringify(target));
     },
     async subscribe(onPurge) {
-      sub ??= publisher.duplicate();
+      // The subscriber queues SUBSCRIBE until it is connected (the publisher fails fast instead).
+      sub ??= publisher.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
       sub.on('error', () => undefined);
       sub.on('message', (ch: string, msg: string) => {
         if (ch !== channel) return;
