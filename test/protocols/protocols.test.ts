@@ -6,17 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSync, type ServiceDefinition as LoaderService } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { freePort } from '../support/ports.js';
 import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 import { BIG_ID, BOOKSTORE_FILE, BOOKSTORE_PROTO, PROTO_DIR, startBookstore, type BookstoreServer } from './grpc-server.js';
 
-// Protocol conversion in a running `tollgate start` (embedded defaults): REST/JSON to a real
+// Protocol conversion in a running `tollgate start` (on a fresh Postgres database): REST/JSON to a real
 // @grpc/grpc-js server via google.api.http annotations and explicit mapping, gRPC-Web (binary and
 // text) to the same server, JSON to a real SOAP-over-HTTP server, and bad configs refused at apply.
 
 const TOKEN = `tgadm_${randomBytes(24).toString('hex')}`;
 
 let dir: string;
+let db: TestDatabase;
 let tg: TollgateProcess;
 let grpc: BookstoreServer;
 let soap: { server: Server; origin: string; received: Array<{ headers: IncomingMessage['headers']; body: string }> };
@@ -111,6 +113,15 @@ spec:
         faultStatus: { Client: 400 }
         envelope: |
 ${indent(SOAP_ENVELOPE, 10)}
+    - name: price12
+      match: [{ path: { template: "/v12/{item}" } }]
+      soap:
+        upstream: stock-soap
+        path: /StockService12
+        soapAction: "urn:GetPrice"
+        version: "1.2"
+        responsePath: Envelope.Body.GetPriceResponse
+        envelope: '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><m:GetPrice xmlns:m="http://example.com/stock"><m:Item>{path.item}</m:Item></m:GetPrice></env:Body></env:Envelope>'
 `;
 }
 
@@ -127,6 +138,13 @@ function soapHandler(req: IncomingMessage, res: ServerResponse, body: string): v
     res.writeHead(500, { 'content-type': 'text/xml; charset=utf-8' });
     res.end(envelope(`<soap:Fault><faultcode>${code}</faultcode><faultstring>${text}</faultstring><detail><m:Reason>no such item</m:Reason></detail></soap:Fault>`));
   };
+  if (req.url === '/StockService12') {
+    // SOAP 1.2: application/soap+xml, Code/Value and Reason/Text faults.
+    res.writeHead(item === 'FAULT12' ? 500 : 200, { 'content-type': 'application/soap+xml; charset=utf-8' });
+    const env12 = (inner: string) => `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:m="http://example.com/stock"><env:Body>${inner}</env:Body></env:Envelope>`;
+    if (item === 'FAULT12') return void res.end(env12('<env:Fault><env:Code><env:Value>env:Sender</env:Value></env:Code><env:Reason><env:Text xml:lang="en">Bad item</env:Text></env:Reason></env:Fault>'));
+    return void res.end(env12(`<m:GetPriceResponse><m:Price>12</m:Price><m:Item>${item}</m:Item></m:GetPriceResponse>`));
+  }
   if (item === 'UNKNOWN') return fault('soap:Client', 'Unknown item UNKNOWN');
   if (item === 'BROKEN') return fault('soap:Server', 'Database down');
   if (item === 'HTML') {
@@ -157,7 +175,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   soap = { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
-  tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: TOKEN } });
+  db = await createTestDatabase();
+  tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN } });
   const r = await apply(config());
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   await waitUntil(async () => (await fetch(`${tg.proxyUrl}/v1/shelves/1/books/1`)).status === 200, 10_000);
@@ -165,6 +184,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tg?.stop();
+  await db?.drop();
   await grpc?.close();
   if (soap) await new Promise<void>((r) => (soap.server.closeAllConnections(), soap.server.close(() => r())));
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -406,6 +426,18 @@ describe('JSON to SOAP', () => {
     expect((await call('/prices/OK')).status).toBe(200);
   });
 
+  it('SOAP 1.2: application/soap+xml with the action parameter, and a 1.2 fault', async () => {
+    const before = soap.received.length;
+    const r = await call('/prices/v12/BOLT');
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ Price: 12, Item: 'BOLT' });
+    expect(soap.received[before]?.headers['content-type']).toBe('application/soap+xml; charset=utf-8; action="urn:GetPrice"');
+    expect(soap.received[before]?.headers.soapaction).toBeUndefined();
+    const f = await call('/prices/v12/FAULT12');
+    expect(f.status).toBe(502);
+    expect(f.json).toMatchObject({ code: 'SOAP_FAULT', faultcode: 'env:Sender', faultstring: 'Bad item' });
+  });
+
   it('a body value that is not text is a 400', async () => {
     const r = await call('/prices/ACME', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ currency: { a: 1 } }) });
     expect(r.status).toBe(400);
@@ -456,6 +488,14 @@ describe('bad protocol config is refused at apply with the document path', () =>
     const errors = await refused(swap('<m:Item>{path.item}</m:Item>', '<m:Item>{path.sku}</m:Item><m:X>{foo.bar}</m:X>'));
     expect(errors).toContainEqual(expect.objectContaining({ code: 'unknown_capture', resource: 'Api/prices', path: 'spec.routes[0].soap.envelope' }));
     expect(errors).toContainEqual(expect.objectContaining({ code: 'invalid_template', path: 'spec.routes[0].soap.envelope' }));
+  });
+
+  it('descriptors are resources of the admin API', async () => {
+    const res = await fetch(`${tg.adminUrl}/protodescriptors/bookstore`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { kind: string; spec: { files: Record<string, string> } };
+    expect(doc.kind).toBe('ProtoDescriptor');
+    expect(Object.keys(doc.spec.files)).toEqual([BOOKSTORE_FILE]);
   });
 
   it('a rejected apply leaves the serving config alone', async () => {

@@ -23,6 +23,7 @@ import * as cache from './routes/cache.js';
 import * as certificates from './routes/certificates.js';
 import * as config from './routes/config.js';
 import * as plans from './routes/plans.js';
+import * as protoDescriptors from './routes/proto-descriptors.js';
 import * as subscriptions from './routes/subscriptions.js';
 import * as usage from './routes/usage.js';
 import * as consumers from './routes/consumers.js';
@@ -112,6 +113,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);
   plans.register(app, ctx);
+  protoDescriptors.register(app, ctx);
   subscriptions.register(app, ctx);
   usage.register(app, ctx, options.counters);
   adminTokens.register(app, ctx);
