@@ -318,6 +318,9 @@ describe('partial results', () => {
     expect(reasons).toContain('boom (status 500)');
     expect(reasons).toContain('ghost (status 404)');
     expect(reasons).toMatch(/down \((unavailable|no healthy target)/);
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.statusPort}/metrics`)).text();
+    for (const b of ['boom', 'down', 'ghost']) expect(metrics).toMatch(new RegExp(`tollgate_aggregate_missing_total\\{api="agg",route="failing",backend="${b}"\\} [1-9]`));
+    expect(metrics).not.toContain('route="failing",backend="user"');
   });
 
   it('non-JSON, invalid JSON, oversized and unmergeable bodies are left out, never a crash', async () => {

@@ -55,6 +55,7 @@ export class GatewayMetrics {
   readonly #bytesIn: CounterChild;
   readonly #bytesOut: CounterChild;
   readonly #rateLimited: Counter<string>;
+  readonly #aggregateMissing: Counter<string>;
   readonly #authFailures = new Map<string, CounterChild>();
   readonly #reloadFailures: Counter<string>;
   readonly #datastore: Gauge<string>;
@@ -76,6 +77,7 @@ export class GatewayMetrics {
     this.#bytesIn = bandwidth.labels('ingress');
     this.#bytesOut = bandwidth.labels('egress');
     this.#rateLimited = new Counter({ name: 'tollgate_rate_limited_total', help: 'Requests refused with 429 by the gateway.', labelNames: ['api', 'route'], registers });
+    this.#aggregateMissing = new Counter({ name: 'tollgate_aggregate_missing_total', help: 'Backends of aggregate routes left out of an answer (failed, non-2xx, non-JSON, oversized, late), by backend name.', labelNames: ['api', 'route', 'backend'], registers });
     const auth = new Counter({ name: 'tollgate_auth_failures_total', help: 'Requests refused by authentication or authorization policies, by error code.', labelNames: ['reason'], registers });
     for (const code of AUTH_FAILURE_CODES) this.#authFailures.set(code, auth.labels(code.toLowerCase()));
     const versionOf = options.configVersion ?? (() => this.#snapshot?.version ?? -1);
@@ -105,6 +107,11 @@ export class GatewayMetrics {
       },
     });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts a backend of an aggregate route that was left out of the answer (docs/aggregation.md). */
+  aggregateMissing(api: string, route: string, backend: string): void {
+    this.#aggregateMissing.inc({ api, route, backend });
   }
 
   /** Follows a newly installed snapshot (target health, fresh label cache). */

@@ -286,7 +286,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (actions.delay !== null && Math.random() < actions.delay.fraction) await sleep(actions.delay.ms);
     if (actions.aggregate !== null) {
       const query = ctx !== null ? ctx.query : target.query;
-      return runAggregate(actions.aggregate, { reply, state, ctx, captures: found.captures, query, trustForwarding, peer, requestHeaders: actions.requestHeaders, hostRewrite: actions.hostRewrite, logger, send: (s, h, b) => sendLocal(reply, route, ctx, state, s, h, b, unread) });
+      return runAggregate(actions.aggregate, { reply, state, ctx, captures: found.captures, query, trustForwarding, peer, requestHeaders: actions.requestHeaders, hostRewrite: actions.hostRewrite, logger, metrics, send: (s, h, b) => sendLocal(reply, route, ctx, state, s, h, b, unread) });
     }
     if (actions.protocol !== null) {
       // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.

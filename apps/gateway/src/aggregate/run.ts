@@ -74,6 +74,8 @@ export interface AggregateRequest {
   readonly requestHeaders: HeaderOps | null;
   readonly hostRewrite: string | null;
   readonly logger: Logger;
+  /** Counts the backends left out, or null when metrics are off. */
+  readonly metrics: { aggregateMissing(api: string, route: string, backend: string): void } | null;
   /** Sends a gateway-made answer with the route's response header changes and response policies. */
   send(status: number, headers: Record<string, string>, body: string): FastifyReply;
 }
@@ -264,6 +266,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
       missing.push(b.name);
       reasons.push(`${b.name} (${o.reason})`);
       if (b.required) requiredMissing = true;
+      x.metrics?.aggregateMissing(x.state.api ?? '', x.state.route ?? '', b.name);
     }
   });
   if (missing.length === 0) return x.send(200, { 'content-type': 'application/json' }, JSON.stringify(combine(parts)));
