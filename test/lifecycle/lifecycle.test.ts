@@ -145,6 +145,9 @@ describe('API lifecycle', () => {
     expect(refused.stderr).toContain('INVALID_TRANSITION: Api/orders-v1 cannot go from retired to published');
     const badState = await runCli(['api', 'lifecycle', 'orders-v1', 'gone'], env);
     expect(badState.code).not.toBe(0);
+    const shown = await runCli(['api', 'lifecycle', 'orders-v1'], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^Api\/orders-v1 \(v1\): retired\n  deprecated at \S+\n  sunset 2030-01-01T00:00:00Z\n  successor Api\/orders-v2\n  \S+  draft -> published\n  \S+  published -> deprecated\n  \S+  deprecated -> retired\n$/);
   });
 
   it('undeprecate: deprecated -> published drops the headers; deprecating again stamps a new date', async () => {

@@ -30,8 +30,30 @@ interface LifecycleAnswer {
   lifecycle: { sunsetAt?: string; deprecatedAt?: string; successor?: string; transitionedAt?: string };
 }
 
+interface ApiView {
+  spec: { version?: string; lifecycle?: { state: string; deprecatedAt?: string; sunsetAt?: string; successor?: string; autoRetire?: boolean; transitionedAt?: string; history?: Array<{ from: string; to: string; at: string }> } };
+}
+
+/** `tollgate api lifecycle <name>`: the state as stored, its dates and its transitions. */
+async function show(command: Command, name: string): Promise<void> {
+  let view: ApiView | undefined;
+  try {
+    view = await new AdminClient(connectionOf(command)).json<ApiView>('GET', `/apis/${encodeURIComponent(name)}`);
+  } catch (error) {
+    if (error instanceof ProblemResponseError) throw new CliError(`${error.problem.code ?? error.problem.status}: ${error.problem.detail ?? error.problem.title}`);
+    throw error;
+  }
+  const l = view?.spec.lifecycle;
+  const lines = [`Api/${name} (${view?.spec.version ?? '?'}): ${l?.state ?? 'published'}`];
+  if (l?.deprecatedAt) lines.push(`  deprecated at ${l.deprecatedAt}`);
+  if (l?.sunsetAt) lines.push(`  sunset ${l.sunsetAt}${l.autoRetire ? ' (retires automatically)' : ''}`);
+  if (l?.successor) lines.push(`  successor Api/${l.successor}`);
+  for (const h of l?.history ?? []) lines.push(`  ${h.at}  ${h.from} -> ${h.to}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 /**
- * `tollgate api lifecycle <name> <state>`: `POST /apis/{name}/lifecycle`. Prints the transition;
+ * `tollgate api lifecycle <name> [state]`: `POST /apis/{name}/lifecycle`. Prints the transition;
  * an illegal one exits 1 with the server's reason (`INVALID_TRANSITION: …`).
  */
 export function registerApiLifecycle(program: Command): void {
@@ -40,7 +62,7 @@ export function registerApiLifecycle(program: Command): void {
     .command('lifecycle')
     .description(`move an Api through its lifecycle (${LIFECYCLE_STATES.join(' -> ')}; see docs/lifecycle.md)`)
     .argument('<name>', 'name of the Api')
-    .addArgument(api.createArgument('<state>', 'target state').choices(LIFECYCLE_STATES))
+    .addArgument(api.createArgument('[state]', 'target state; omit to show the current state and its history').choices(LIFECYCLE_STATES))
     .option('--sunset <time>', 'sunset: RFC 3339 time or a duration from now (90d, 12h)')
     .option('--deprecated-at <time>', 'deprecation time (default now when deprecating)')
     .option('--successor <api>', 'name of the Api that replaces this one')
@@ -48,7 +70,8 @@ export function registerApiLifecycle(program: Command): void {
     .addOption(new Option('--auto-retire', 'answer 410 from the sunset on without another transition'))
     .addOption(new Option('--no-auto-retire', 'do not retire automatically at the sunset'))
     .option('--preview <consumer>', 'consumer allowed to call a draft (repeatable)', collect, [])
-    .action(async (name: string, state: string, options: LifecycleOptions, command: Command) => {
+    .action(async (name: string, state: string | undefined, options: LifecycleOptions, command: Command) => {
+      if (state === undefined) return show(command, name);
       const sunsetAt = timeOption('--sunset', options.sunset);
       const deprecatedAt = timeOption('--deprecated-at', options.deprecatedAt);
       const body = {
