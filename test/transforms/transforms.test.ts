@@ -60,7 +60,9 @@ beforeAll(async () => {
         rename: [{ from: legacyName, to: name }]
         add: { consumer: "{consumer.customId}" }
       maxBodyBytes: 4096`;
-  const resources = yamlResources(upstreamYaml('u', [up.origin]) + apiYaml('shop', `basePath: /shop\nstripBasePath: true\n${policies}\nroutes: [{ name: all, destination: { upstream: u } }]`) + consumer);
+  const resources = yamlResources(upstreamYaml('u', [up.origin]) + apiYaml('shop', `basePath: /shop\nstripBasePath: true\n${policies}\nroutes: [{ name: all, destination: { upstream: u } }]`) +
+    apiYaml('cached', `basePath: /cached\npolicies:\n  - { name: response-cache }\n  - { name: response-transformer, config: { headers: { set: { x-who: "{header.x-who}" } }, body: { set: { who: "{header.x-who}" } } } }\nroutes: [{ name: all, destination: { upstream: u } }]`) +
+    consumer);
   gw = await startTestGateway(new TestConfigSource(resources));
 });
 
@@ -175,5 +177,19 @@ describe('response-transformer', () => {
     const r = await send(gw.port, { path: '/shop/big', headers: auth });
     expect(r.status).toBe(502);
     expect(r.json()).toMatchObject({ code: 'RESPONSE_TOO_LARGE' });
+  });
+});
+
+describe('transformations and the response cache', () => {
+  it('the cache keeps the upstream answer; each hit is transformed for its own request', async () => {
+    const before = up.started;
+    const a = await send(gw.port, { path: '/cached/json', headers: { 'x-who': 'alice' } });
+    const b = await send(gw.port, { path: '/cached/json', headers: { 'x-who': 'bob' } });
+    expect([a.headers['x-cache'], b.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    expect(up.started).toBe(before + 1);
+    expect(a.json()).toMatchObject({ id: 7, who: 'alice' });
+    expect(b.json()).toMatchObject({ id: 7, who: 'bob' });
+    expect(b.headers['x-who']).toBe('bob');
+    expect(b.headers['content-length']).toBe(String(Buffer.byteLength(b.body)));
   });
 });

@@ -27,7 +27,10 @@ export const headerName = z
   .string()
   .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
   .transform((s) => s.toLowerCase())
-  .refine((s) => !PROTECTED.has(s), 'is managed by the gateway (framing, Host) and cannot be transformed');
+  .refine((s) => !PROTECTED.has(s), 'is managed by the gateway (framing, Host) and cannot be transformed')
+  // The identity headers are the authentication policies' to set: a template copying a client
+  // header into X-Consumer-Name would let callers claim any identity.
+  .refine((s) => !s.startsWith('x-consumer-'), 'X-Consumer-* headers are set by the authentication policies and cannot be transformed');
 
 const UNSAFE_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
 

@@ -40,6 +40,7 @@ describe('templates', () => {
     const b = validatePolicyConfig('response-transformer', { body: { add: { who: 'x {oops}' } } });
     expect(b.ok).toBe(false);
     expect(validatePolicyConfig('request-transformer', { headers: { set: { host: 'x' } } }).ok).toBe(false);
+    expect(validatePolicyConfig('request-transformer', { headers: { set: { 'X-Consumer-Name': '{header.x-me}' } } }).ok).toBe(false);
     expect(validatePolicyConfig('request-transformer', { body: { remove: ['__proto__.x'] } }).ok).toBe(false);
   });
 });
