@@ -4,7 +4,7 @@ import type { Database } from '@tollgate/db';
 import type { PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
 import { EPOCH_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
-import { liveTotals, quotaTotals, quotaUnitsBetween, writeBatch, type UsageBatch } from './rollups.js';
+import { liveTotals, pruneBatches, quotaTotals, quotaUnitsBetween, writeBatch, type UsageBatch } from './rollups.js';
 
 /** Minimal logger (pino-compatible). */
 export interface MeterLogger {
@@ -61,6 +61,10 @@ export interface UsageRecorder {
 
 const DAY_MS = 86_400_000;
 
+/** How long `usage_batches` rows are kept (a retried batch must find its row), and how often they are pruned. */
+export const BATCH_RETENTION_MS = 7 * DAY_MS;
+const PRUNE_EVERY_MS = 3_600_000;
+
 /**
  * Counts usage in memory and flushes it every interval: first a batch (node id + sequence) into
  * the Postgres rollups, idempotently, then the committed increments into the Redis live counters
@@ -88,6 +92,7 @@ export class Meter implements UsageRecorder, UsageStats {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #closed = false;
+  #prunedAt = 0;
   readonly #failures: Record<FlushStore, number> = { postgres: 0, redis: 0 };
   readonly #down: Record<FlushStore, number> = { postgres: 0, redis: 0 };
   readonly #retryAt: Record<FlushStore, number> = { postgres: 0, redis: 0 };
@@ -203,6 +208,10 @@ export class Meter implements UsageRecorder, UsageStats {
       if (outcome === 'duplicate') this.#log.warn({ nodeId: batch.nodeId, seq: batch.seq }, 'usage batch was already committed by an earlier attempt; not counted again');
       this.#pending = null;
       this.#recovered('postgres');
+      if (this.#now() - this.#prunedAt >= PRUNE_EVERY_MS) {
+        this.#prunedAt = this.#now();
+        await pruneBatches(this.#db, new Date(this.#now() - BATCH_RETENTION_MS)).catch((err: unknown) => this.#log.warn({ err }, 'pruning old usage batches failed'));
+      }
       // Only what Postgres holds goes to the live counters, so a re-seed never misses it.
       if (this.#redis !== null) this.#live.addRows(batch.rows);
     } catch (err) {

@@ -74,6 +74,16 @@ export function rollupContract(name: string, open: () => Promise<RollupDatabase>
       expect(Number(r?.n)).toBe(2500);
     });
 
+    it('old batch rows are pruned after the retention, recent ones kept (the first flush of a meter prunes)', async () => {
+      const old = new Date(Date.now() - 8 * 86_400_000);
+      await h.db.insert(usageBatches).values([{ nodeId: `old-${name}`, seq: 1, requests: 1, flushedAt: old }, { nodeId: `old-${name}`, seq: 2, requests: 1 }]);
+      const meter = new Meter({ db: h.db, logger: silent });
+      meter.record(usage({ api: 'prune' }));
+      await meter.close();
+      const left = await h.db.select({ seq: usageBatches.seq }).from(usageBatches).where(sql`${usageBatches.nodeId} = ${`old-${name}`}`);
+      expect(left.map((r) => r.seq)).toEqual([2]);
+    });
+
     it('a meter flushes what it counted, each batch once, with a new sequence per batch', async () => {
       const meter = new Meter({ db: h.db, logger: silent, nodeName: `m-${name}` });
       for (let i = 0; i < 7; i++) meter.record(usage({ api: 'meter', latencyMs: 30 }));

@@ -136,3 +136,13 @@ export async function quotaUnitsBetween(db: Database, subscription: string, from
     .where(and(sql`${usageRollups.subscription} = ${subscription}`, gte(usageRollups.hour, new Date(from)), lt(usageRollups.hour, new Date(to)), sql`NOT (${usageRollups.source} = 'gateway' AND ${usageRollups.statusClass} = '4xx')`));
   return num(rows[0]?.units);
 }
+
+/**
+ * Deletes `usage_batches` rows flushed before `before`. Idempotency needs a batch's row only while
+ * its node may still retry it, and a node retries only its one pending batch: rows older than any
+ * plausible outage can go (the meter keeps 7 days). Returns how many were deleted.
+ */
+export async function pruneBatches(db: Database, before: Date): Promise<number> {
+  const deleted = await db.delete(usageBatches).where(lt(usageBatches.flushedAt, before)).returning({ seq: usageBatches.seq });
+  return deleted.length;
+}
