@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDERS31, PETSTORE, startOpenApiStack, type OpenApiStack } from './harness.js';
@@ -243,5 +244,50 @@ spec:
     const changes = res.json.changes as Array<{ kind: string; name: string; action: string }>;
     expect(changes.filter((c) => c.kind === 'Api' || c.kind === 'Upstream')).toEqual(expect.arrayContaining([{ kind: 'Api', name: 'orders', action: 'unchanged' }, { kind: 'Api', name: 'petstore', action: 'unchanged' }]));
     expect(changes.every((c) => c.action === 'unchanged')).toBe(true);
+  });
+  it('enforces the bearer scheme mapped by x-tollgate-jwt (jwt-auth) end to end', async () => {
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const sign = (claims: Record<string, unknown>, secret = 'orders-test-secret-0123456789abcdef') => {
+      const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+      return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+    };
+    const consumer = 'apiVersion: tollgate.dev/v1\nkind: Consumer\nmetadata: { name: order-bot }\nspec:\n  jwtSubjects: [{ issuer: "https://id.example.com/", subject: bot }]\n';
+    expect((await s.admin('POST', '/config', consumer)).status).toBe(200);
+    const claims = { iss: 'https://id.example.com/', aud: 'orders', sub: 'bot', exp: Math.floor(Date.now() / 1000) + 600 };
+    await s.served(async () => (await s.gw('/shop/orders/ord_9', { method: 'DELETE', headers: { authorization: `Bearer ${sign(claims)}` } })).status === 200);
+    expect(s.upstream.requests.at(-1)).toMatchObject({ method: 'DELETE', url: '/api/v2/orders/ord_9' });
+    expect(s.upstream.requests.at(-1)?.headers['x-consumer-name']).toBe('order-bot');
+    expect((await s.gw('/shop/orders/ord_9', { method: 'DELETE', headers: { authorization: `Bearer ${sign(claims, 'another-secret-0123456789abcdefgh')}` } })).status).toBe(401);
+    expect((await s.gw('/shop/orders/ord_9', { method: 'DELETE', headers: { authorization: `Bearer ${sign({ ...claims, aud: 'billing' })}` } })).status).toBe(401);
+  });
+
+  it('keeps the lifecycle state across a re-import, and never replaces a hand-written Api', async () => {
+    const dep = await s.admin('POST', '/apis/orders/lifecycle', JSON.stringify({ state: 'deprecated' }), 'application/json');
+    expect(dep.status, JSON.stringify(dep.json)).toBe(200);
+    await s.served(async () => (await fetch(`${s.tg.proxyUrl}/shop/orders`)).headers.get('deprecation') !== null);
+    // An operator raises the Api's priority by hand after the import: a re-import keeps it too.
+    const current = (await s.admin('GET', '/apis/orders')).json as { spec: Record<string, unknown> };
+    const put = await s.admin('PUT', '/apis/orders', JSON.stringify({ ...current, spec: { ...current.spec, priority: 7 } }), 'application/json');
+    expect(put.status, JSON.stringify(put.json)).toBe(200);
+    const edited = ORDERS31.replace('operationId: getOrder\n', 'operationId: getOrder\n      x-tollgate-timeout-ms: 900\n');
+    const res = await s.admin('POST', '/apis/import', JSON.stringify({ document: edited, options: { upstream: s.upstream.url, basePath: '/shop', validate: true } }), 'application/json');
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.json.routes).toMatchObject({ updated: ['get-order'], created: [], deleted: [] });
+    expect((await s.admin('GET', '/apis/orders')).json.spec).toMatchObject({ priority: 7, lifecycle: { state: 'deprecated' } });
+    const after = await fetch(`${s.tg.proxyUrl}/shop/orders`);
+    expect(after.headers.get('deprecation')).toMatch(/^@\d+$/);
+
+    const handWritten = `apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: mine }
+spec:
+  basePath: /mine
+  routes: [{ name: all, destination: { upstream: petstore } }]
+`;
+    expect((await s.admin('POST', '/config', handWritten)).status).toBe(200);
+    const clash = await s.admin('POST', '/apis/import?name=mine&upstream=' + encodeURIComponent(s.upstream.url), PETSTORE.replace('- url: /v3', '- url: /mine'), 'application/yaml');
+    expect(clash.status).toBe(409);
+    expect(clash.json).toMatchObject({ code: 'ALREADY_EXISTS' });
+    expect(String(clash.json.detail)).toContain('Api/mine exists and was not imported from OpenAPI');
   });
 });

@@ -55,6 +55,21 @@ export const importResponseSchema = z.object({
 
 type ImportResponse = z.infer<typeof importResponseSchema>;
 
+/** The label every imported resource carries; only resources with it are replaced by an import. */
+const IMPORTED_LABEL = 'tollgate.dev/imported-from';
+
+/**
+ * Api fields an operator manages after the import (lifecycle state, versions, hosts, priority,
+ * subscriptions): a re-import keeps their stored values unless the document sets them
+ * (`x-tollgate-api`), so publishing a new revision never resets a deprecation.
+ */
+const OPERATOR_FIELDS = ['lifecycle', 'product', 'version', 'versioning', 'hosts', 'priority', 'subscriptionRequired', 'usagePath'];
+
+function keepOperatorFields(generated: { spec: Record<string, unknown> }, stored: ApiResource): void {
+  const old = stored.spec as unknown as Record<string, unknown>;
+  for (const k of OPERATOR_FIELDS) if (generated.spec[k] === undefined && old[k] !== undefined) generated.spec[k] = old[k];
+}
+
 function bad(detail: string, errors: ProblemItem[]): ProblemError {
   return new ProblemError('INVALID_CONFIG', detail, { errors });
 }
@@ -120,13 +135,20 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
           const first = result.errors[0];
           throw bad(`the OpenAPI document cannot be imported: ${first ? `${first.pointer || '/'}${first.line !== undefined ? ` (line ${first.line})` : ''}: ${first.message}` : 'invalid'}${result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : ''}`, errors);
         }
+        // Only resources an import made may be replaced by one: a hand-written Api or Upstream of the same name is refused.
+        const storedApi = await ctx.config.get('Api', result.api.metadata.name);
+        for (const [kind, stored] of [['Api', storedApi], ['Upstream', result.upstream ? await ctx.config.get('Upstream', result.upstream.metadata.name) : undefined]] as const) {
+          if (stored && stored.resource.metadata.labels?.[IMPORTED_LABEL] !== 'openapi') {
+            throw new ProblemError('ALREADY_EXISTS', `${kind}/${stored.resource.metadata.name} exists and was not imported from OpenAPI: choose another name (--name), or label it ${IMPORTED_LABEL}: openapi to let imports replace it`);
+          }
+        }
+        if (storedApi) keepOperatorFields(result.api as unknown as { spec: Record<string, unknown> }, toDocument(storedApi.resource) as ApiResource);
         const docs = result.upstream ? [result.upstream, result.api] : [result.api];
         const validated = validateDocuments(jsonDocuments(docs));
         if (!validated.ok) throw bad(summarize('the generated resources are invalid', validated.issues), validated.issues);
         const resources: Resource[] = validated.resources;
         const api = resources.find((x): x is ApiResource => x.kind === 'Api') as ApiResource;
-        const stored = await ctx.config.get('Api', api.metadata.name);
-        const before = stored ? (toDocument(stored.resource) as ApiResource).spec.routes : undefined;
+        const before = storedApi ? (toDocument(storedApi.resource) as ApiResource).spec.routes : undefined;
         let applied;
         try {
           const audit = auditContext(request, { kind: 'Api', name: api.metadata.name });
