@@ -26,10 +26,10 @@ export interface BookstoreServer {
 export const BIG_ID = '9007199254740993';
 
 /**
- * A real gRPC server (@grpc/grpc-js, HTTP/2 cleartext) on 127.0.0.1:0 implementing
+ * A real gRPC server (@grpc/grpc-js, HTTP/2 cleartext, or TLS with `tls`) on 127.0.0.1:0 implementing
  * bookstore.v1.Bookstore: book 404 is NOT_FOUND, shelf 0 is INVALID_ARGUMENT, Slow sleeps `ms`.
  */
-export async function startBookstore(): Promise<BookstoreServer> {
+export async function startBookstore(tls?: { cert: string; key: string }): Promise<BookstoreServer> {
   const def = loadSync(BOOKSTORE_FILE, { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, defaults: true });
   const svc = def['bookstore.v1.Bookstore'] as LoaderService;
   const calls: ReceivedCall[] = [];
@@ -82,9 +82,10 @@ export async function startBookstore(): Promise<BookstoreServer> {
   };
   const server = new Server();
   server.addService(svc as unknown as ServiceDefinition, impl);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const creds = tls ? ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }]) : ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))));
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     calls,
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };

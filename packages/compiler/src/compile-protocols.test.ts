@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { parseResourcesYaml, type Resource } from '@tollgate/model';
@@ -93,10 +94,8 @@ describe('loadProto', () => {
   it('reads a FileDescriptorSet, google.api.http options included', () => {
     // Built the way protoc would: FileDescriptorProto with MethodOptions carrying extension 72295728.
     const r = new protobuf.Root();
-    const text = loadProto({ files: { 'x.proto': 'syntax = "proto3"; import "google/api/annotations.proto"; import "google/protobuf/descriptor.proto"; message Dummy {}' } });
-    expect(text.ok).toBe(true);
-    if (!text.ok) return;
-    r.add(text.proto.root.lookup('google') as protobuf.Namespace);
+    r.addJSON((createRequire(import.meta.url)('protobufjs/google/protobuf/descriptor.json') as protobuf.INamespace).nested ?? {});
+    protobuf.parse('syntax = "proto3"; package google.api; message HttpRule { oneof pattern { string get = 2; string post = 4; } string body = 7; } extend google.protobuf.MethodOptions { HttpRule http = 72295728; }', r, { keepCase: true });
     r.resolveAll();
     const FDS = r.lookupType('google.protobuf.FileDescriptorSet');
     const set = FDS.fromObject({

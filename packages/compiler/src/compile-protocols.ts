@@ -28,11 +28,12 @@ message HttpRule {
 }
 message CustomHttpPattern { string kind = 1; string path = 2; }
 `;
+// Without its `extend google.protobuf.MethodOptions { HttpRule http = 72295728; }`: protobufjs
+// reads `option (google.api.http) = {...}` without the extension declared, and leaving it out
+// spares loading all of descriptor.proto for every annotated file.
 const GOOGLE_API_ANNOTATIONS = `syntax = "proto3";
 package google.api;
 import "google/api/http.proto";
-import "google/protobuf/descriptor.proto";
-extend google.protobuf.MethodOptions { HttpRule http = 72295728; }
 `;
 const BUNDLED_SOURCES: Readonly<Record<string, string>> = { 'google/api/http.proto': GOOGLE_API_HTTP, 'google/api/annotations.proto': GOOGLE_API_ANNOTATIONS };
 
@@ -60,7 +61,7 @@ export interface CompiledProtoSource {
   readonly descriptorSet: string | null;
 }
 
-type LoadResult = { ok: true; proto: LoadedProto } | { ok: false; path: string; message: string };
+export type LoadResult = { ok: true; proto: LoadedProto } | { ok: false; path: string; message: string };
 
 function rulesFromOption(opt: unknown): HttpRuleSource[] {
   if (opt === null || typeof opt !== 'object') return [];
@@ -103,7 +104,7 @@ function fileDescriptorSetReader(): protobuf.Type {
   const r = new protobuf.Root();
   r.addJSON(DESCRIPTOR_JSON.nested ?? {});
   protobuf.parse(GOOGLE_API_HTTP, r, { keepCase: true });
-  protobuf.parse(GOOGLE_API_ANNOTATIONS.replace(/^import .*$/gm, ''), r, { keepCase: true });
+  protobuf.parse('syntax = "proto3"; package google.api; extend google.protobuf.MethodOptions { HttpRule http = 72295728; }', r, { keepCase: true });
   r.resolveAll();
   descriptorReader = r.lookupType('google.protobuf.FileDescriptorSet');
   return descriptorReader;
@@ -178,6 +179,22 @@ export function loadProto(spec: { files?: Readonly<Record<string, string>> | und
   return { ok: true, proto: { root, httpRules: collectTextRules(root) } };
 }
 
+const cache = new Map<string, LoadResult>();
+const MAX_CACHED = 64;
+
+/**
+ * {@link loadProto} memoized by source hash (the last 64 sources): an apply, the gateways'
+ * recompiles and their snapshot installs parse an unchanged descriptor once per process.
+ */
+export function loadProtoCached(src: { hash: string; files: Readonly<Record<string, string>> | null; descriptorSet: string | null }): LoadResult {
+  const hit = cache.get(src.hash);
+  if (hit !== undefined) return hit;
+  const r = loadProto({ files: src.files, descriptorSet: src.descriptorSet });
+  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  cache.set(src.hash, r);
+  return r;
+}
+
 /** Canonical source of a descriptor and its hash. */
 function protoSource(r: ProtoDescriptorResource): CompiledProtoSource {
   const files = r.spec.files ? Object.fromEntries(Object.entries(r.spec.files).sort(([a], [b]) => (a < b ? -1 : 1))) : null;
@@ -192,12 +209,13 @@ export function compileProtoDescriptors(resources: readonly { kind: string }[], 
   for (const r of resources) {
     if (r.kind !== 'ProtoDescriptor') continue;
     const d = r as ProtoDescriptorResource;
-    const res = loadProto(d.spec);
+    const source = protoSource(d);
+    const res = loadProtoCached(source);
     if (!res.ok) {
       issues.push({ code: 'invalid_proto', message: res.message, resource: resourceKey(d), path: res.path });
       continue;
     }
-    out.set(d.metadata.name, { source: protoSource(d), proto: res.proto });
+    out.set(d.metadata.name, { source, proto: res.proto });
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { loadProto, type CompiledConfig, type CompiledProtoSource, type CompiledRoute, type LoadedProto } from '@tollgate/compiler';
+import { loadProtoCached, type CompiledConfig, type CompiledProtoSource, type CompiledRoute, type LoadedProto } from '@tollgate/compiler';
 import { poolKey } from '@tollgate/upstream';
 import type { RuntimeUpstream } from '../runtime.js';
 import { settingsOf } from '../runtime.js';
@@ -11,18 +11,11 @@ import { GrpcTranscoder } from './transcode.js';
 export { closeGrpcChannels } from './channels.js';
 export type { ProtocolHandler, ProtocolRequest, ProtocolResult } from './common.js';
 
-/** Loaded descriptors by source hash, so a snapshot swap does not parse unchanged protos again. */
-const loadedProtos = new Map<string, LoadedProto>();
-const MAX_CACHED_PROTOS = 64;
-
+/** The loaded descriptor (memoized by source hash in the compiler: the compile just loaded it). */
 function protoOf(src: CompiledProtoSource): LoadedProto {
-  const hit = loadedProtos.get(src.hash);
-  if (hit !== undefined) return hit;
-  const r = loadProto({ files: src.files, descriptorSet: src.descriptorSet });
+  const r = loadProtoCached(src);
   // The compiler loaded the same source successfully: a failure here is a bug, and refuses the snapshot.
   if (!r.ok) throw new Error(`ProtoDescriptor/${src.name}: ${r.message}`);
-  if (loadedProtos.size >= MAX_CACHED_PROTOS) loadedProtos.delete(loadedProtos.keys().next().value as string);
-  loadedProtos.set(src.hash, r.proto);
   return r.proto;
 }
 
