@@ -17,7 +17,7 @@ export const PURGE_CHANNEL = 'tollgate_cache_purge';
 export interface PurgeBus {
   readonly transport: 'redis' | 'postgres' | 'process';
   publish(target: PurgeTarget): Promise<void>;
-  /** Calls `onPurge` for every purge published anywhere (this process included). */
+  /** Calls `onPurge` for every purge published anywhere (this process included). Never fails: an unreachable transport is retried in the background. */
   subscribe(onPurge: (target: PurgeTarget) => void): Promise<void>;
   close(): Promise<void>;
 }
@@ -73,8 +73,9 @@ export function redisPurgeBus(publisher: Redis, channel: string): PurgeBus {
         const t = parsePurge(msg);
         if (t !== null) onPurge(t);
       });
-      // ioredis re-subscribes by itself after a reconnect.
-      await sub.subscribe(channel);
+      // ioredis re-subscribes by itself after a reconnect. Not awaited: a Redis that is down at
+      // boot must not keep the gateway from starting (it subscribes once Redis is reachable).
+      sub.subscribe(channel).catch(() => undefined);
     },
     async close() {
       if (sub !== null) sub.disconnect();
@@ -125,10 +126,8 @@ export function postgresPurgeBus(url: string): PurgeBus {
     },
     async subscribe(onPurge) {
       handler = onPurge;
-      await connect().catch((err: unknown) => {
-        retry();
-        throw err;
-      });
+      // A failed first connection is retried in the background, like a dropped one.
+      await connect().catch(() => retry());
     },
     async close() {
       closed = true;
