@@ -117,7 +117,7 @@ describe('billing reports through the admin API, the CLI and the scheduled expor
     expect(forbidden.status).toBe(403);
     expect(forbidden.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await forbidden.json()) as { code: string }).code).toBe('FORBIDDEN');
-    for (const query of ['month=2026-13', 'month=nov', 'format=csv', `month=${FIXTURE_MONTH}&format=pdf`]) {
+    for (const query of ['month=2026-13', 'month=nov', 'format=csv', `month=${FIXTURE_MONTH}&format=xlsx`]) {
       const bad = await get(`/reports/billing?${query}`, billingToken);
       expect(bad.status, query).toBe(400);
       expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -141,6 +141,13 @@ describe('billing reports through the admin API, the CLI and the scheduled expor
     expect(second.stdout).toBe(text);
     const csv = await runCli(['report', 'billing', '--month', closedMonth, '--format', 'csv'], cliEnv);
     expect(csv.stdout.split('\r\n')[0]).toMatch(/^report_id,status,line_type,/);
+    const pdf = await runCli(['report', 'billing', '--month', closedMonth, '--format', 'pdf', '--out', out], cliEnv);
+    expect(pdf.code, pdf.stderr).toBe(0);
+    const pdfBytes = await readFile(join(out, `billing-${closedMonth}.pdf`));
+    expect(pdfBytes.subarray(0, 5).toString()).toBe('%PDF-');
+    const viaApi = await get(`/reports/billing?month=${closedMonth}&format=pdf`, billingToken);
+    expect(viaApi.headers.get('content-type')).toBe('application/pdf');
+    expect(Buffer.from(await viaApi.arrayBuffer()).equals(pdfBytes)).toBe(true);
     const denied = await runCli(['report', 'billing', '--month', closedMonth], { ...cliEnv, TOLLGATE_ADMIN_TOKEN: operatorToken });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/FORBIDDEN/);
@@ -154,12 +161,12 @@ describe('billing reports through the admin API, the CLI and the scheduled expor
     const exportEnv = { ...env(), BILLING_EXPORT_DIR: dir, BILLING_EXPORT_DELAY: '1s', BILLING_EXPORT_INTERVAL: '1s' };
     const [b, c] = await Promise.all([startTollgateProcess({ role: 'admin', env: exportEnv }), startTollgateProcess({ role: 'admin', env: exportEnv })]);
     try {
-      await waitUntil(async () => existsSync(join(dir, `billing-${closedMonth}.html`)), 30_000, 100);
+      await waitUntil(async () => existsSync(join(dir, `billing-${closedMonth}.pdf`)) && existsSync(join(dir, `billing-${closedMonth}.html`)), 30_000, 100);
       // A few more checks by each process: still one export.
       await new Promise((r) => setTimeout(r, 2_500));
       const exportedLogs = [b, c].map((p) => p.output().split('\n').filter((l) => l.includes('billing reports exported')).length);
       expect(exportedLogs.reduce((a, n) => a + n, 0)).toBe(1);
-      expect((await readdir(dir)).sort()).toEqual([`billing-${closedMonth}.csv`, `billing-${closedMonth}.html`, `billing-${closedMonth}.json`]);
+      expect((await readdir(dir)).sort()).toEqual([`billing-${closedMonth}.csv`, `billing-${closedMonth}.html`, `billing-${closedMonth}.json`, `billing-${closedMonth}.pdf`]);
       const api = await (await get(`/reports/billing?month=${closedMonth}&format=json`, billingToken)).text();
       expect(await readFile(join(dir, `billing-${closedMonth}.json`), 'utf8')).toBe(api);
     } finally {

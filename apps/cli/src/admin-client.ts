@@ -76,10 +76,10 @@ export class AdminClient {
     return res.status === 204 ? undefined : ((await res.json()) as T);
   }
 
-  /** `GET` of a non-JSON representation (a CSV or HTML report): the body as text and the response headers. */
-  async getText(path: string): Promise<{ body: string; headers: Headers }> {
+  /** `GET` of a non-JSON representation (a CSV, HTML or PDF report): the body's bytes and the response headers. */
+  async getBytes(path: string): Promise<{ body: Buffer; headers: Headers }> {
     const res = await this.send('GET', path);
-    return { body: await res.text(), headers: res.headers };
+    return { body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
   }
 
   private async send(method: string, path: string, options: { body?: string; contentType?: string } = {}): Promise<Response> {

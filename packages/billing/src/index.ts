@@ -4,4 +4,5 @@ export * from './proration.js';
 export * from './time.js';
 export * from './report.js';
 export * from './render.js';
+export * from './render-pdf.js';
 export * from './scheduler.js';

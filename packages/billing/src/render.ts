@@ -1,16 +1,20 @@
 import { stringify } from 'csv-stringify/sync';
 import { formatMajor } from './money.js';
+import { renderPdf } from './render-pdf.js';
 import type { BillingReport, ConsumerTotal, ReportLine } from './report.js';
 
 /** The report formats of the API, the CLI and the export. */
-export const REPORT_FORMATS = ['csv', 'json', 'html'] as const;
+export const REPORT_FORMATS = ['csv', 'json', 'html', 'pdf'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
+/** The formats that are text (rendered synchronously). */
+export type TextReportFormat = Exclude<ReportFormat, 'pdf'>;
 
 /** Media type of each format (CSV: RFC 4180 §3 with the optional header parameter). */
 export const REPORT_MEDIA_TYPES: Record<ReportFormat, string> = {
   csv: 'text/csv; charset=utf-8; header=present',
   json: 'application/json; charset=utf-8',
   html: 'text/html; charset=utf-8',
+  pdf: 'application/pdf',
 };
 
 /** File name of a month's report in a format: `billing-2026-11.csv`. */
@@ -193,9 +197,15 @@ ${invoices}${empty}
 `;
 }
 
-/** Renders a report in a format. */
-export function renderReport(report: BillingReport, format: ReportFormat): string {
+/** Renders a report in a text format. */
+export function renderReport(report: BillingReport, format: TextReportFormat): string {
   if (format === 'csv') return renderCsv(report);
   if (format === 'json') return renderJson(report);
   return renderHtml(report);
+}
+
+/** Renders a report in any format, as the bytes of the file. */
+export async function renderReportBytes(report: BillingReport, format: ReportFormat): Promise<Buffer> {
+  if (format === 'pdf') return renderPdf(report);
+  return Buffer.from(renderReport(report, format), 'utf8');
 }

@@ -6,7 +6,7 @@ import { eq } from 'drizzle-orm';
 import { billingRuns, migratePglite, migratePostgres, openPglite, openPostgres, usageRollups, type Database } from '@tollgate/db';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import { EXPECTED_TOTALS, FIXTURE_MONTH, fixtureResources, fixtureRows, type FixtureRow } from './report.fixtures.js';
-import { REPORT_FORMATS, renderReport } from './render.js';
+import { REPORT_FORMATS, renderReport, renderReportBytes } from './render.js';
 import { generateReport, runChecksum } from './report.js';
 import { exportDueMonth, type ExportOutcome } from './scheduler.js';
 
@@ -85,7 +85,7 @@ describe.each(Object.keys(backends))('billing report on %s', (name) => {
   it('a re-run over unchanged rollups is byte-identical in every format', async () => {
     const first = await generateReport(backend.db, resources, FIXTURE_MONTH, { now: AFTER_CLOSE });
     const again = await generateReport(backend.other, resources, FIXTURE_MONTH, { now: new Date('2027-02-03T04:05:06Z') });
-    for (const format of REPORT_FORMATS) expect(renderReport(again, format)).toBe(renderReport(first, format));
+    for (const format of REPORT_FORMATS) expect((await renderReportBytes(again, format)).equals(await renderReportBytes(first, format)), format).toBe(true);
   });
 
   it('late usage makes a revision with a new id; re-running the revision is identical again', async () => {
@@ -128,12 +128,12 @@ describe.each(Object.keys(backends))('billing report on %s', (name) => {
     expect(results.filter((r) => r === 'exported')).toHaveLength(1);
     expect(results.filter((r) => r !== 'exported')[0]).toMatch(/^(locked|already_exported)$/);
     const files = (await readdir(dir)).sort();
-    expect(files).toEqual(['billing-2026-11.csv', 'billing-2026-11.html', 'billing-2026-11.json']);
+    expect(files).toEqual(['billing-2026-11.csv', 'billing-2026-11.html', 'billing-2026-11.json', 'billing-2026-11.pdf']);
     // Later checks (any process) do nothing; the files are the report as generated.
     const later = await exportDueMonth(options(backend.other, new Date('2026-12-01T06:00:00Z')));
     expect(later.result).toBe('already_exported');
     const report = await generateReport(backend.db, resources, FIXTURE_MONTH, { now });
-    for (const format of REPORT_FORMATS) expect(await readFile(join(dir, `billing-2026-11.${format}`), 'utf8')).toBe(renderReport(report, format));
+    for (const format of REPORT_FORMATS) expect((await readFile(join(dir, `billing-2026-11.${format}`))).equals(await renderReportBytes(report, format)), format).toBe(true);
     const run = (await backend.db.select().from(billingRuns).where(eq(billingRuns.month, FIXTURE_MONTH)))[0];
     expect(run?.exportedAt?.toISOString()).toBe(now.toISOString());
     expect(run?.exportDir).toBe(dir);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { billingRuns, type Database } from '@tollgate/db';
 import type { Resource } from '@tollgate/model';
-import { REPORT_FORMATS, renderReport, reportFileName } from './render.js';
+import { REPORT_FORMATS, renderReportBytes, reportFileName } from './render.js';
 import { closesAt, generateReport } from './report.js';
 import { addMonths, periodOf } from './time.js';
 
@@ -41,11 +41,11 @@ export type ExportOutcome =
   | { result: 'locked'; month: string };
 
 /** Writes `content` to `path` atomically: a temporary file in the same directory, flushed, then renamed over. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
+export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'wx', 0o644);
   try {
-    await handle.writeFile(content, 'utf8');
+    await handle.writeFile(content);
     await handle.sync();
   } catch (err) {
     await handle.close();
@@ -67,7 +67,7 @@ export function previousMonth(now: Date): string {
 }
 
 /**
- * Exports the previous month's billing reports (csv, json, html) once per month, however many
+ * Exports the previous month's billing reports (csv, json, html, pdf) once per month, however many
  * admin processes run the scheduler: each check takes `pg_try_advisory_xact_lock(EXPORT_LOCK_KEY,
  * YYYYMM)` in a transaction (a process that does not get it skips this round), then exports only
  * when the month's `billing_runs.exported_at` is unset, and sets it in the same transaction.
@@ -93,7 +93,7 @@ export async function exportDueMonth(options: ExportSchedulerOptions): Promise<E
     const files: string[] = [];
     for (const format of REPORT_FORMATS) {
       const path = join(options.dir, reportFileName(month, format));
-      await writeFileAtomic(path, renderReport(report, format));
+      await writeFileAtomic(path, await renderReportBytes(report, format));
       files.push(path);
     }
     await db.update(billingRuns).set({ exportedAt: now, exportDir: options.dir }).where(eq(billingRuns.month, month));

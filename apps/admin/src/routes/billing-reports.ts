@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { REPORT_FORMATS, REPORT_MEDIA_TYPES, generateReport, parseMonth, renderReport, reportFileName } from '@tollgate/billing';
+import { REPORT_FORMATS, REPORT_MEDIA_TYPES, generateReport, parseMonth, renderReport, renderReportBytes, reportFileName } from '@tollgate/billing';
 import type { Database } from '@tollgate/db';
 import type { AdminContext } from '../context.js';
 import { ProblemError } from '../problem.js';
@@ -13,11 +13,11 @@ export const billingReportQuerySchema = z.strictObject({
     .string()
     .refine((m) => parseMonth(m) !== null, 'must be a month as YYYY-MM, e.g. 2026-11')
     .describe('Billing month, YYYY-MM. Each plan bills the calendar month of its own time zone.'),
-  format: z.enum(REPORT_FORMATS).default('json').describe('csv (RFC 4180, header row, CRLF), json, or html (a printable invoice per consumer).'),
+  format: z.enum(REPORT_FORMATS).default('json').describe('csv (RFC 4180, header row, CRLF), json, html (a printable invoice per consumer) or pdf (the same invoices, A4).'),
 });
 
 /**
- * `GET /reports/billing?month=YYYY-MM&format=csv|json|html` (permission `billing:read`: roles
+ * `GET /reports/billing?month=YYYY-MM&format=csv|json|html|pdf` (permission `billing:read`: roles
  * `billing` and `admin`). A closed month's report is recorded on first generation and is then
  * byte-identical on every re-run until late usage changes its rollups (a revision); an open month
  * is a preview. See docs/billing.md.
@@ -30,7 +30,7 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
         tags: ['billing'],
         summary: 'Billing report of a month (CSV, JSON or printable HTML invoices)',
         querystring: billingReportQuerySchema,
-        response: { 200: z.string().describe('The report in the requested format.'), 503: problemSchema, ...errorResponses },
+        response: { 200: z.unknown().describe('The report in the requested format (text for csv, json and html; bytes for pdf).'), 503: problemSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -47,7 +47,7 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
         .header('cache-control', 'no-store')
         .header('x-tollgate-report-id', report.reportId)
         .header('x-tollgate-report-status', report.status)
-        .send(renderReport(report, format));
+        .send(format === 'pdf' ? await renderReportBytes(report, format) : renderReport(report, format));
     },
   );
 }

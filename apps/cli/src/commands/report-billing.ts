@@ -7,7 +7,7 @@ import { CliError } from '../cli-error.js';
 import { connectionOf } from './common.js';
 
 /**
- * `tollgate report billing --month 2026-11 --format csv|json|html [--out DIR]`: the month's billing
+ * `tollgate report billing --month 2026-11 --format csv|json|html|pdf [--out DIR]`: the month's billing
  * report from the admin API (`GET /reports/billing`, role billing or admin), on stdout or written
  * to DIR as `billing-2026-11.<format>` (replaced atomically).
  */
@@ -23,9 +23,9 @@ export function registerReport(program: Command): void {
       if (!parseMonth(options.month)) throw new CliError(`--month must be YYYY-MM, e.g. 2026-11 (got ${JSON.stringify(options.month)})`);
       const client = new AdminClient(connectionOf(command));
       const query = new URLSearchParams({ month: options.month, format: options.format });
-      let response: { body: string; headers: Headers };
+      let response: { body: Buffer; headers: Headers };
       try {
-        response = await client.getText(`/reports/billing?${query}`);
+        response = await client.getBytes(`/reports/billing?${query}`);
       } catch (error) {
         if (error instanceof ProblemResponseError) throw new CliError(`${error.problem.code ?? error.problem.status}: ${error.problem.detail ?? error.problem.title}`);
         throw error;
