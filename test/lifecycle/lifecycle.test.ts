@@ -84,6 +84,12 @@ describe('API lifecycle', () => {
       expect(a.headers.get('link')).toBe('</v2/orders>; rel="successor-version", <https://docs.example.com/orders/v1-sunset>; rel="deprecation"; type="text/html"');
     }
     expect((await call(s, '/v2/orders/1', asBob)).headers.get('deprecation')).toBeNull();
+    // Refusals by the API's policies say so too.
+    const refused = await call(s, '/v1/orders/1');
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('deprecation')).toBe(`@${Math.floor(Date.parse(deprecatedAt) / 1000)}`);
+    expect(refused.headers.get('sunset')).toBe('Tue, 01 Jan 2030 00:00:00 GMT');
+    expect(refused.headers.get('link')).toContain('rel="successor-version"');
 
     // The hand-written file never mentions the lifecycle: re-applying it changes nothing.
     const same = await apply(s, v1(''));

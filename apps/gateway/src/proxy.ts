@@ -259,7 +259,11 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       // A refused request's body is never read: close the connection rather than drain it.
       // A reply standing in for the upstream (a cache hit) is answered as the upstream's would be.
       if (r !== undefined && (r as PolicyReply).asUpstream === true) return sendLocal(reply, route, ctx, state, (r as PolicyReply).status, { ...(r as PolicyReply).headers }, (r as PolicyReply).body as Buffer, chunked || state.bytesIn > 0);
-      if (r !== undefined) return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
+      if (r !== undefined) {
+        // A deprecated API says so on refusals too (its lifecycle policy adds the headers to other answers).
+        if (route.refusalHeaders !== null) reply.headers(route.refusalHeaders);
+        return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
+      }
     }
 
     // Route actions that answer without an upstream (redirect, direct response, abort fault).

@@ -69,6 +69,8 @@ export interface RuntimeRoute {
   readonly metric: string;
   /** Base path to remove before forwarding, or null. */
   readonly stripPrefix: string | null;
+  /** Added to policy refusals (a deprecated Api's Deprecation, Sunset, Link), or null. */
+  readonly refusalHeaders: Readonly<Record<string, string>> | null;
   /** The Api's published OpenAPI document around its servers, on the route that serves it; else null. */
   readonly publishedSpec: CompiledPublishedSpec | null;
 }
@@ -180,6 +182,7 @@ export function instantiate(
       units: r.metering.units,
       metric: r.metering.metric,
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,
+      refusalHeaders: r.refusalHeaders ?? null,
       publishedSpec: r.publishedSpec ?? null,
     });
   });

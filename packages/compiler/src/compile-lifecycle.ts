@@ -29,6 +29,8 @@ export interface ApiVariant {
   readonly fallback: boolean;
   /** Generated policies (`lifecycle`, `lifecycle-preview`) of this variant. */
   readonly policies: readonly PolicyDescriptor[];
+  /** A deprecated Api's `Deprecation`, `Sunset` and `Link`, also sent on policy refusals (401, 403, 429). */
+  readonly refusalHeaders?: Readonly<Record<string, string>>;
 }
 
 /** How one Api is compiled into route-table entries. */
@@ -198,16 +200,21 @@ export function compileLifecycle(sorted: readonly Resource[], issues: ConfigIssu
       return out;
     };
 
+    const c = lifecycleConfig(false);
+    const refusalHeaders =
+      state === 'deprecated' && c.deprecation !== null
+        ? { deprecation: c.deprecation, ...(c.sunsetMs !== null ? { sunset: new Date(c.sunsetMs).toUTCString() } : {}), ...(links.length > 0 ? { link: links.join(', ') } : {}) }
+        : undefined;
     const variants: ApiVariant[] = [];
-    if (versioned === null) variants.push({ basePath: spec.basePath, condition: null, fallback: false, policies: generated(false) });
+    if (versioned === null) variants.push({ basePath: spec.basePath, condition: null, fallback: false, policies: generated(false), ...(refusalHeaders ? { refusalHeaders } : {}) });
     else {
-      variants.push({ basePath: versioned.basePath, condition: versioned.condition, fallback: false, policies: generated(false) });
+      variants.push({ basePath: versioned.basePath, condition: versioned.condition, fallback: false, policies: generated(false), ...(refusalHeaders ? { refusalHeaders } : {}) });
       if (v?.default) {
         // No version named: path versioning serves the unprefixed base path; the header scheme
         // requires the header to be absent; `Accept` cannot be tested for "no version
         // parameter" with RE2 (no lookaround), so the lifecycle policy refuses it instead.
         const condition: VersionCondition | null = v.scheme === 'header' ? { name: v.header, match: { absent: true } } : null;
-        variants.push({ basePath: spec.basePath, condition, fallback: true, policies: generated(true) });
+        variants.push({ basePath: spec.basePath, condition, fallback: true, policies: generated(true), ...(refusalHeaders ? { refusalHeaders } : {}) });
       }
     }
     plans.set(name, { group: v === undefined ? name : `product:${productOf(a)}`, variants });

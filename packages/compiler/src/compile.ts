@@ -139,6 +139,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           timeoutMs: null,
           metering: { units: 1, metric: 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), apiPolicies),
+          ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
           publishedSpec: spec,
         };
         const m = withVersionCondition({ path: { exact: r.spec.openapi.path }, methods: ['GET', 'HEAD'], headers: {}, queryParams: {} }, variant.condition);
@@ -164,6 +165,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           timeoutMs: route.timeoutMs ?? null,
         metering: { units: route.metering?.units ?? 1, metric: route.metering?.metric ?? 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), routePolicies),
+          ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
         };
         route.match.forEach((declared, mi) => {
           const m = withVersionCondition(declared, variant.condition);

@@ -40,6 +40,8 @@ export interface CompiledRoute {
   /** Units and metric one request counts as (route `metering`; default 1 `requests`). */
   readonly metering: { readonly units: number; readonly metric: string };
   readonly policies: PhasePolicies;
+  /** Headers added to policy refusals of this route: a deprecated Api's `Deprecation`, `Sunset`, `Link` (docs/lifecycle.md). */
+  readonly refusalHeaders?: Readonly<Record<string, string>>;
   /** Set on the route serving the Api's published OpenAPI document (`spec.openapi`). */
   readonly publishedSpec?: import('./compile-published-spec.js').CompiledPublishedSpec;
 }
