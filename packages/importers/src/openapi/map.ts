@@ -73,6 +73,10 @@ export class OpenApiMapper {
   readonly #options: OpenApiImportOptions;
   readonly #schemes = new Map<string, MappedScheme | null>();
   readonly #schemas: RequestSchemas;
+  /** Pointers of the `x-tollgate-*` members read (or warned about) where extensions may appear. */
+  readonly #seen = new Set<string>();
+  /** Path items and operations skipped by `x-tollgate-ignore` (their extensions are not looked at). */
+  readonly #ignored = new Set<string>();
 
   constructor(parsed: ParsedOpenApi, options: OpenApiImportOptions) {
     this.#parsed = parsed;
@@ -95,6 +99,7 @@ export class OpenApiMapper {
     const out: Json = {};
     for (const [k, v] of Object.entries(node)) {
       if (!k.startsWith('x-tollgate-')) continue;
+      this.#seen.add(`${at}/${escapePointer(k)}`);
       if (allowed.includes(k)) out[k] = v;
       else this.warn(`${at}/${escapePointer(k)}`, 'unknown_extension', `"${k}" is not a Tollgate extension here (allowed: ${allowed.join(', ')}); ignored`);
     }
@@ -175,6 +180,10 @@ export class OpenApiMapper {
     if (routes.length === 0) this.error('/paths', 'no_operations', 'the document has no operations to route');
     if (isObject(doc.webhooks) && Object.keys(doc.webhooks).length > 0) this.warn('/webhooks', 'webhooks_not_routed', 'webhooks describe requests the API sends; the gateway routes none of them');
 
+    // Extensions of security schemes no operation uses are still in their place.
+    const schemes = isObject(doc.components) && isObject(doc.components.securitySchemes) ? doc.components.securitySchemes : {};
+    for (const [n, sc] of Object.entries(schemes)) if (isObject(sc)) for (const k of EXTENSIONS.securityScheme) if (k in sc) this.#seen.add(pointer(['components', 'securitySchemes', n, k]));
+    this.#strayExtensions(doc, []);
     const published = this.#published(operations, baseNoSlash);
     const policies = [...(Array.isArray(apiExt.policies) ? apiExt.policies : []), ...this.#policyList(docExt['x-tollgate-policies'], '/x-tollgate-policies')];
     delete apiExt.policies;
@@ -214,6 +223,23 @@ export class OpenApiMapper {
     }
     if (this.errors.length > 0) return { ok: false, errors: this.errors, warnings: this.warnings };
     return { ok: true, api: api as never, upstream: upstream as never, warnings: this.warnings, openapiVersion: String(doc.openapi), operations: routes.length };
+  }
+
+  /** Warns about `x-tollgate-*` members where no extension is read (inside schemas, responses…). */
+  #strayExtensions(node: unknown, at: (string | number)[]): void {
+    if (Array.isArray(node)) {
+      node.forEach((v, i) => this.#strayExtensions(v, [...at, i]));
+      return;
+    }
+    if (!isObject(node) || this.#ignored.has(pointer(at))) return;
+    for (const [k, v] of Object.entries(node)) {
+      const here = pointer([...at, k]);
+      if (k.startsWith('x-tollgate-')) {
+        if (!this.#seen.has(here)) this.warn(here, 'unknown_extension', `"${k}" has no meaning here; ignored`);
+        continue;
+      }
+      this.#strayExtensions(v, [...at, k]);
+    }
   }
 
   /** The first server with its variables at their defaults, split into origin and path. */
@@ -265,6 +291,7 @@ export class OpenApiMapper {
     let order = 0;
     for (const [path, raw] of Object.entries(paths)) {
       if (path.startsWith('x-')) {
+        this.#seen.add(`/paths/${escapePointer(path)}`);
         if (path.startsWith('x-tollgate-')) this.warn(`/paths/${escapePointer(path)}`, 'unknown_extension', `"${path}" is not a Tollgate extension here; ignored`);
         continue;
       }
@@ -272,14 +299,20 @@ export class OpenApiMapper {
       const { value } = deref(this.#doc, raw, itemAt);
       if (!isObject(value)) continue;
       const pathExt = this.#extensions(value, itemAt, EXTENSIONS.path);
-      if (pathExt['x-tollgate-ignore'] === true) continue;
+      if (pathExt['x-tollgate-ignore'] === true) {
+        this.#ignored.add(itemAt);
+        continue;
+      }
       if (value.servers !== undefined) this.warn(`${itemAt}/servers`, 'path_servers', 'path-level servers are not used: the API\'s upstream serves this path (use x-tollgate-upstream)');
       for (const method of METHODS) {
         const op = value[method];
         if (!isObject(op)) continue;
         const at = `${itemAt}/${method}`;
         const opExt = this.#extensions(op, at, EXTENSIONS.operation);
-        if (opExt['x-tollgate-ignore'] === true) continue;
+        if (opExt['x-tollgate-ignore'] === true) {
+          this.#ignored.add(at);
+          continue;
+        }
         if (op.servers !== undefined) this.warn(`${at}/servers`, 'operation_servers', 'operation-level servers are not used: the API\'s upstream serves this operation (use x-tollgate-upstream)');
         if (isObject(op.callbacks) && Object.keys(op.callbacks).length > 0) this.warn(`${at}/callbacks`, 'callbacks_not_routed', 'callbacks are requests the API sends; the gateway routes none of them');
         out.push({ path, method, op, item: value, at, itemAt, pathExt, opExt, order: order++ });

@@ -54,6 +54,23 @@ describe('OpenAPI import: mapping', () => {
     expect(codes.filter((c) => c.startsWith('/components/securitySchemes/petstore_auth'))).toHaveLength(1);
   });
 
+  it('maps oauth2 with x-tollgate-jwt to jwt-auth with the required scopes, next to key-auth', async () => {
+    const jwt = "      x-tollgate-jwt:\n        issuer: https://auth.example.com/\n        algorithms: [RS256]\n        audiences: [petstore]\n        jwksUri: https://auth.example.com/jwks.json\n";
+    const doc = PETSTORE.replace("      type: oauth2\n", `      type: oauth2\n${jwt}`);
+    const r = await ok(doc, { name: 'petstore', upstream: 'http://10.0.0.5:8080' });
+    const byName = new Map(routesOf(r).map((x) => [x.name, x]));
+    const issuer = { issuer: 'https://auth.example.com/', algorithms: ['RS256'], audiences: ['petstore'], jwksUri: 'https://auth.example.com/jwks.json' };
+    expect(byName.get('add-pet')?.policies).toEqual([{ name: 'jwt-auth', config: { issuers: [issuer], requiredScopes: ['write:pets', 'read:pets'] } }]);
+    expect(byName.get('get-pet-by-id')?.policies?.map((p) => p.name)).toEqual(['key-auth', 'jwt-auth']);
+    expect(r.warnings).toEqual([]);
+    expect(validateDocuments(jsonDocuments([r.upstream, r.api])).ok).toBe(true);
+  });
+
+  it('warns about x-tollgate-* members where no extension is read', async () => {
+    const r = await ok(minimal({ components: { schemas: { A: { type: 'object', 'x-tollgate-timeout-ms': 5 } } } }, { '/a': { get: { responses: { 200: { description: 'ok', 'x-tollgate-route': {} } } } }, '/b': { 'x-tollgate-ignore': true, get: { 'x-tollgate-whatever': 1, responses: { 200: { description: 'ok' } } } } }));
+    expect(r.warnings.map((w) => `${w.pointer} ${w.code}`).sort()).toEqual(['/components/schemas/A/x-tollgate-timeout-ms unknown_extension', '/paths/~1a/get/responses/200/x-tollgate-route unknown_extension']);
+  });
+
   it('is deterministic: the same document gives the same resources, and an edit keeps the other route names', async () => {
     const a = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1' });
     const b = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1' });
