@@ -103,10 +103,11 @@ describe('admin API authentication and roles', () => {
         'GET /certificates/{name}',
         'PUT /certificates/{name}',
         'DELETE /certificates/{name}',
-        ...['plans', 'subscriptions'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
+        ...['plans', 'subscriptions', 'protodescriptors'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
         'GET /consumers/{name}/usage',
         'GET /usage',
         'GET /analytics/requests',
+        'GET /reports/billing',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;
