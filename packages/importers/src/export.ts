@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { ApiResource, Resource, Route, StringMatch, UpstreamResource } from '@tollgate/model';
+import { exportSecurity } from './export-security.js';
 
 /** A foreign document written by `exportAs`. */
 export type ForeignDocument = Record<string, unknown>;
@@ -74,7 +75,7 @@ function uriOf(path: Route['match'][number]['path'], base: string, name: string,
   return base === '/' ? undefined : { prefix: base };
 }
 
-function istioApi(api: ApiResource, upstreams: Map<string, UpstreamResource>, warnings: string[]): ForeignDocument {
+function istioApi(api: ApiResource, upstreams: Map<string, UpstreamResource>, warnings: string[], exportedPolicies: ReadonlySet<string> = new Set()): ForeignDocument {
   const dest = (d: { upstream: string; subset?: string | undefined }) => {
     const u = upstreams.get(d.upstream);
     const b = u ? backendOf(u) : { host: d.upstream, port: 80 };
@@ -82,7 +83,7 @@ function istioApi(api: ApiResource, upstreams: Map<string, UpstreamResource>, wa
   };
   const http = api.spec.routes.map((r) => {
     const where = `Api/${api.metadata.name} route ${r.name}`;
-    if (api.spec.policies.length > 0 || r.policies.length > 0) warnings.push(`${where}: policies have no Istio mapping`);
+    if (api.spec.policies.some((p) => !exportedPolicies.has(p.name)) || r.policies.length > 0) warnings.push(`${where}: policies have no Istio mapping`);
     const match = r.match.map((m) => {
       const uri = uriOf(m.path, api.spec.basePath, where, warnings);
       const sm = (v: StringMatch) => ('exact' in v ? { exact: v.exact } : 'prefix' in v ? { prefix: v.prefix } : 'regex' in v ? { regex: v.regex } : {});
@@ -164,7 +165,10 @@ export function exportAs(resources: readonly Resource[], format: 'istio' | 'k8s'
     const hosts = [...new Set(apis.flatMap((a) => (a.spec.hosts.length > 0 ? a.spec.hosts : ['*'])))];
     if (apis.length > 0) documents.push({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: EXPORT_GATEWAY }, spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts }] } });
     for (const u of upstreams.values()) documents.push(...istioUpstream(u, warnings));
-    for (const a of apis) documents.push(istioApi(a, upstreams, warnings));
+    // jwt-auth / authorization carried alike by every Api go back as RequestAuthentication / AuthorizationPolicy.
+    const security = exportSecurity(apis, warnings);
+    for (const a of apis) documents.push(istioApi(a, upstreams, warnings, security.exported));
+    documents.push(...security.documents);
   } else {
     for (const u of upstreams.values()) documents.push(...k8sUpstream(u));
     for (const a of apis) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseYamlDocuments, validateDocuments, type ApiResource } from '@tollgate/model';
 import { validatePolicyConfig } from '@tollgate/policies';
+import { exportAs } from './export.js';
 import { importDocuments, type ImportOptions } from './import.js';
 
 const ROUTES = `apiVersion: networking.istio.io/v1
@@ -228,5 +229,42 @@ describe('AuthorizationPolicy', () => {
     expect(run(AP('  action: CUSTOM\n  provider: { name: ext }\n  rules: [{}]')).warnings).toEqual([expect.objectContaining({ path: 'spec.action' })]);
     expect(run(AP('  action: MAYBE')).issues).toEqual([expect.objectContaining({ code: 'invalid_value', path: 'spec.action' })]);
     expect(run(AP('  rules: [{ from: [{ source: { remoteIpBlocks: [10.0.0.0/40] } }] }]')).issues).toEqual([expect.objectContaining({ path: 'spec.rules[0].from[0].source.remoteIpBlocks[0]' })]);
+  });
+});
+
+describe('export --format istio of the security policies', () => {
+  const SECURITY = `${RA('    fromHeaders: [{ name: x-jwt, prefix: "Token " }]\n    outputPayloadToHeader: x-payload\n    outputClaimToHeaders: [{ header: x-sub, claim: sub }]\n    timeout: 3s\n')}---
+${AP('  action: DENY\n  rules: [{ to: [{ operation: { paths: ["/admin*"], notMethods: [GET] } }], when: [{ key: "request.headers[X-Debug]", values: ["*"] }] }]', 'deny')}---
+${AP('  rules:\n  - from: [{ source: { requestPrincipals: ["https://issuer.test/*"], notRemoteIpBlocks: [192.0.2.0/24] } }]\n    when: [{ key: "request.auth.claims[realm][role]", values: [admin], notValues: [guest] }]', 'allow')}`;
+
+  it('round-trips RequestAuthentication and AuthorizationPolicy through the translated policies', () => {
+    const first = run(SECURITY);
+    expect(first.issues).toEqual([]);
+    const valid = validateDocuments(first.documents);
+    if (!valid.ok) throw new Error(JSON.stringify(valid.issues));
+    const out = exportAs(valid.resources, 'istio');
+    expect(out.warnings).toEqual([]);
+    expect(out.documents.map((d) => `${String(d.kind)}/${String((d.metadata as { name: string }).name)}`)).toEqual(['Gateway/tollgate-gateway', 'ServiceEntry/svc-httpbin-8000', 'DestinationRule/svc-httpbin-8000', 'VirtualService/httpbin', 'RequestAuthentication/tollgate-jwt', 'AuthorizationPolicy/tollgate-deny', 'AuthorizationPolicy/tollgate-allow']);
+    const back = importDocuments(out.documents.map((value, index) => ({ index, value })));
+    expect(back.issues).toEqual([]);
+    const api = back.resources.find((r) => r.kind === 'Api') as ApiResource;
+    expect(api.spec.policies).toEqual(first.policies);
+  });
+
+  it('an allow-nothing policy exports as an ALLOW policy without rules; policies not carried by every Api stay a warning', () => {
+    const first = run(AP(''));
+    const valid = validateDocuments(first.documents);
+    if (!valid.ok) throw new Error('invalid');
+    const out = exportAs(valid.resources, 'istio');
+    expect(out.documents.at(-1)).toEqual({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'tollgate-allow' }, spec: { selector: { matchLabels: { istio: 'ingressgateway' } }, action: 'ALLOW' } });
+    const native = validateDocuments(parseYamlDocuments(`apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: native }
+spec: { hosts: [native.example.com], routes: [{ name: r, directResponse: { status: 204 } }] }
+`).documents);
+    if (!native.ok) throw new Error('invalid');
+    const mixed = exportAs([...valid.resources, ...native.resources], 'istio');
+    expect(mixed.documents.some((d) => d.kind === 'AuthorizationPolicy')).toBe(false);
+    expect(mixed.warnings).toContain('authorization: Istio applies security policies to the whole gateway; only a authorization policy that every API carries alike is exported');
   });
 });
