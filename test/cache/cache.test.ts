@@ -39,6 +39,8 @@ beforeAll(async () => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const cc = url.searchParams.get('cc');
     if (cc !== null) headers['cache-control'] = cc;
+    const etag = url.searchParams.get('etag');
+    if (etag !== null) headers.etag = etag;
     const vary = url.searchParams.get('vary');
     if (vary !== null) headers.vary = vary;
     res.writeHead(Number(url.searchParams.get('status') ?? 200), headers);
@@ -135,6 +137,18 @@ function suite(storage: 'memory' | 'redis') {
 
     for (let i = 0; i < 2; i++) expect((await send(gw.port, { path: `/pub${p('/nostore')}?cc=no-store` })).headers['x-cache']).toBe('BYPASS');
     expect(hitsOf(p('/nostore'))).toBe(2);
+  });
+
+  it('a conditional request matching the stored ETag gets 304 from the cache', async () => {
+    const path = `/pub${p('/cond')}?etag=%22v1%22`;
+    await send(gw.port, { path });
+    const r = await send(gw.port, { path, headers: { 'if-none-match': 'W/"v1", "v0"' } });
+    expect(r.status).toBe(304);
+    expect(r.headers['x-cache']).toBe('HIT');
+    expect(r.headers.etag).toBe('"v1"');
+    expect(r.body).toBe('');
+    expect((await send(gw.port, { path, headers: { 'if-none-match': '"v2"' } })).status).toBe(200);
+    expect(hitsOf(p('/cond'))).toBe(1);
   });
 
   it('only-if-cached answers 504 on a miss', async () => {

@@ -51,6 +51,32 @@ function varyMatches(e: CacheEntry, ctx: PolicyContext): boolean {
   return true;
 }
 
+/** Fields a 304 carries from the stored response (RFC 9110 §15.4.5), plus Last-Modified. */
+const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified'];
+
+const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+
+/**
+ * Whether a conditional request is satisfied by the stored response, so the cache answers 304
+ * (RFC 9111 §4.3.2; RFC 9110 §13.1.2 If-None-Match with the weak comparison, §13.1.3
+ * If-Modified-Since only without If-None-Match).
+ */
+export function notModified(stored: Readonly<Record<string, string>>, req: PolicyContext['headers']): boolean {
+  const inm = one(req['if-none-match']);
+  if (inm !== null) {
+    const etag = stored.etag;
+    if (inm.trim() === '*') return true;
+    if (etag === undefined) return false;
+    return inm.split(',').some((t) => opaque(t) === opaque(etag));
+  }
+  const ims = one(req['if-modified-since']);
+  const lm = stored['last-modified'];
+  if (ims === null || lm === undefined) return false;
+  const a = Date.parse(ims);
+  const b = Date.parse(lm);
+  return !Number.isNaN(a) && !Number.isNaN(b) && b <= a;
+}
+
 /** Age of a stored response now (RFC 9111 §4.2.3: initial age plus resident time), whole seconds. */
 export function currentAge(e: CacheEntry, now: number): number {
   return e.initialAge + Math.max(0, Math.floor((now - e.storedAt) / 1000));
@@ -120,8 +146,13 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
             const t = now();
             if (e !== undefined && varyMatches(e, ctx) && usable(e, rules, t)) {
               state.mode = 'HIT';
-              const headers: Record<string, string> = { ...e.headers, age: String(currentAge(e, t)) };
-              return { status: e.status, headers, body: e.body, asUpstream: true };
+              const age = String(currentAge(e, t));
+              if (e.status === 200 && notModified(e.headers, ctx.headers)) {
+                const h: Record<string, string> = { age };
+                for (const n of NOT_MODIFIED_FIELDS) if (e.headers[n] !== undefined) h[n] = e.headers[n];
+                return { status: 304, headers: h, body: Buffer.alloc(0), asUpstream: true };
+              }
+              return { status: e.status, headers: { ...e.headers, age }, body: e.body, asUpstream: true };
             }
             if (rules.onlyIfCached) {
               state.mode = 'BYPASS';
