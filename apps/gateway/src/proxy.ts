@@ -262,7 +262,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       if (r !== undefined) {
         // A deprecated API says so on refusals too (its lifecycle policy adds the headers to other answers).
         if (route.refusalHeaders !== null) reply.headers(route.refusalHeaders);
-        return sendPolicyReply(reply, state, r as PolicyReply, chunked || state.bytesIn > 0);
+        // (A body a policy read whole is not left unread: the connection stays reusable.)
+        return sendPolicyReply(reply, state, r as PolicyReply, (chunked || state.bytesIn > 0) && ctx.bufferedBody === null);
       }
     }
 

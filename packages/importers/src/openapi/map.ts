@@ -184,7 +184,7 @@ export class OpenApiMapper {
     const schemes = isObject(doc.components) && isObject(doc.components.securitySchemes) ? doc.components.securitySchemes : {};
     for (const [n, sc] of Object.entries(schemes)) if (isObject(sc)) for (const k of EXTENSIONS.securityScheme) if (k in sc) this.#seen.add(pointer(['components', 'securitySchemes', n, k]));
     this.#strayExtensions(doc, []);
-    const published = this.#published(operations, baseNoSlash);
+    const published = this.#published(operations);
     const policies = [...(Array.isArray(apiExt.policies) ? apiExt.policies : []), ...this.#policyList(docExt['x-tollgate-policies'], '/x-tollgate-policies')];
     delete apiExt.policies;
     const api: Json = {
@@ -589,7 +589,7 @@ export class OpenApiMapper {
   }
 
   /** The document published to consumers: as written, without gateway extensions or upstream servers. */
-  #published(operations: readonly Operation[], base: string): Json | null {
+  #published(operations: readonly Operation[]): Json | null {
     const ext = this.#doc['x-tollgate-publish'];
     if (ext === false) return null;
     if (ext !== undefined && !(isObject(ext) && (ext.path === undefined || typeof ext.path === 'string'))) {
@@ -601,7 +601,6 @@ export class OpenApiMapper {
       this.warn('/x-tollgate-publish', 'publish_path_taken', `the document has an operation at ${path}: the document is not published (set x-tollgate-publish.path)`);
       return null;
     }
-    void base;
     const document = stripForPublish(this.#doc);
     return { path, document };
   }
