@@ -3,6 +3,7 @@ import type { HeaderOperations } from '@tollgate/model';
 import { mustCompileRegex, type RouteLookup, type SafeRegex } from '@tollgate/router';
 import type { RuntimeUpstream } from './runtime.js';
 import { buildAggregate, type RuntimeAggregate } from './aggregate/index.js';
+import type { ProtocolHandler, ProtocolRuntime } from './protocols/index.js';
 
 /** A destination as the hot path uses it: the upstream runtime and an optional subset. */
 export interface RuntimeDestination {
@@ -47,6 +48,8 @@ export interface RuntimeActions {
   readonly answersPreflight: boolean;
   /** Several backends combined into one JSON answer (docs/aggregation.md), or null. */
   readonly aggregate: RuntimeAggregate | null;
+  /** REST-to-gRPC, gRPC-Web or SOAP conversion (docs/protocols.md), or null. */
+  readonly protocol: ProtocolHandler | null;
 }
 
 /** Retry settings in the form the retry loop reads. */
@@ -147,7 +150,7 @@ function buildRewrite(rw: CompiledRouteActions['rewrite']): RuntimeActions['rewr
  * Builds a route's runtime actions. `upstreams` resolves a name to its runtime (the compiler
  * guarantees it exists). Regexes are compiled here, once per snapshot, never per request.
  */
-export function buildRouteActions(r: CompiledRoute, upstreams: ReadonlyMap<string, RuntimeUpstream>): RuntimeActions {
+export function buildRouteActions(r: CompiledRoute, upstreams: ReadonlyMap<string, RuntimeUpstream>, protocols: ProtocolRuntime | null = null): RuntimeActions {
   const a = r.actions;
   const dest = (upstream: string, subset: string | null): RuntimeDestination => {
     const target = upstreams.get(upstream);
@@ -180,6 +183,7 @@ export function buildRouteActions(r: CompiledRoute, upstreams: ReadonlyMap<strin
       : null,
     answersPreflight: r.policies.access?.some((d) => d.name === 'cors') ?? false,
     aggregate: a.aggregate ? buildAggregate(a.aggregate, dest) : null,
+    protocol: protocols?.handlerFor(r) ?? null,
   });
 }
 
