@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChargeModel } from '@tollgate/model';
 import { NANO, divideHalfUp, formatMajor, formatPrice, parsePrice, roundHalfUp } from './money.js';
-import { charge, describeParts, priceRange, uniformUnitPrice } from './pricing.js';
+import { charge, chargeAfterIncluded, describeParts, priceRange, uniformUnitPrice } from './pricing.js';
 
 const minor = (n: bigint) => roundHalfUp(n);
 
@@ -135,6 +135,16 @@ describe('package', () => {
     expect([a.amount, b.amount, c.amount]).toEqual([500n * NANO, 500n * NANO, 500n * NANO]);
     expect(a.amount + b.amount + c.amount).toBe(charge(model, 2500n));
     expect(describeParts(c)).toBe('1 package(s) of 1000 × 500');
+  });
+});
+
+describe('included units', () => {
+  it('only units past the included ones are charged; tiers start after them', () => {
+    const model: ChargeModel = { graduated: { tiers: [{ upTo: 10, unitPrice: '2', flatFee: 0 }, { upTo: null, unitPrice: '1', flatFee: 0 }] } };
+    expect(chargeAfterIncluded(model, 100n, 100n)).toBe(0n);
+    expect(chargeAfterIncluded(model, 50n, 100n)).toBe(0n);
+    expect(chargeAfterIncluded(model, 101n, 100n)).toBe(2n * NANO); // the first billable unit is tier 1
+    expect(chargeAfterIncluded(model, 115n, 100n)).toBe((10n * 2n + 5n) * NANO);
   });
 });
 

@@ -130,6 +130,11 @@ export function charge(model: ChargeModel | undefined, units: bigint): bigint {
   return priceRange(model, units, 0n, units).amount;
 }
 
+/** The charge for `units` used of which `included` are free: `charge(units − included)`, never negative. */
+export function chargeAfterIncluded(model: ChargeModel | undefined, units: bigint, included: bigint): bigint {
+  return charge(model, units > included ? units - included : 0n);
+}
+
 /**
  * The line's unit price when all its units share one (perUnit, volume, a graduated line within
  * one tier); undefined when the line spans tiers or sells packages (see `describeParts`).

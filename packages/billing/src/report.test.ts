@@ -84,6 +84,17 @@ describe('computeReport', () => {
     expect([compute.quantity, compute.events, compute.amount, compute.unit, compute.chargeModel]).toEqual([25, 5, 300, 'GPU-second', 'package']);
   });
 
+  it('a plan change to another currency gives one total (and invoice) per currency', () => {
+    const resources = fixtureResources().map((r) => (r.kind === 'Plan' && r.metadata.name === 'metered' && r.spec.billing ? { ...r, spec: { ...r.spec, billing: { ...r.spec.billing, currency: 'USD' } } } : r));
+    const r = report({ resources });
+    const initech = r.totals.filter((t) => t.consumer === 'initech');
+    expect(initech.map((t) => [t.currency, t.amount])).toEqual([
+      ['EUR', 1000 + 67],
+      ['USD', 667 + 217],
+    ]);
+    expect(renderHtml(r).match(/data-consumer="initech"/g)).toHaveLength(2);
+  });
+
   it('lists usage it cannot price apart, never on an invoice', () => {
     const r = report();
     expect(r.unpriced).toEqual([
