@@ -110,7 +110,7 @@ export function importDocuments(documents: readonly SourceDocument[], options: I
   const certificates: CertificateResource[] = [];
   const ingressOptions = { ingressClasses: options.ingressClasses ?? DEFAULT_INGRESS_CLASSES };
   const labels = options.gatewayLabels ?? DEFAULT_GATEWAY_LABELS;
-  const security = new SecurityCollector({ labels, gatewayNamespace: options.gatewayNamespace ?? DEFAULT_ISTIO_NAMESPACE, rootNamespace: options.rootNamespace ?? DEFAULT_ISTIO_NAMESPACE });
+  const security = new SecurityCollector({ labels, gatewayNamespace: options.gatewayNamespace ?? DEFAULT_ISTIO_NAMESPACE, rootNamespace: options.rootNamespace ?? DEFAULT_ISTIO_NAMESPACE, servedGateway: (name) => (apiGateways.has(name) ? apiGateways.get(name) !== undefined : undefined) });
   const origin = new Map<string, SourceDocument>();
   const note = (before: number, list: Resource[], doc: SourceDocument) => list.slice(before).forEach((r) => origin.set(`${r.kind}/${r.metadata.name}`, doc));
   for (const phase of PHASES) {

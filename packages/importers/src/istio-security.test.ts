@@ -135,6 +135,21 @@ spec:
 `);
     expect(ref.jwt).toBeDefined();
     expect(ref.warnings).toEqual([]);
+    // A Gateway of the set that another controller serves is not Tollgate.
+    const foreign = run(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: edge }
+spec: { gatewayClassName: nginx, listeners: [{ name: http, port: 80, protocol: HTTP }] }
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: jwt }
+spec:
+  targetRef: { group: gateway.networking.k8s.io, kind: Gateway, name: edge }
+  jwtRules: [{ issuer: https://a.test, jwksUri: https://a.test/k }]
+`);
+    expect(foreign.jwt).toBeUndefined();
+    expect(foreign.warnings.map((w) => w.path)).toEqual(['spec.gatewayClassName', 'spec.targetRef']);
   });
 });
 

@@ -13,6 +13,8 @@ export interface SecurityScope {
   gatewayNamespace: string;
   /** Istio's root namespace: policies there apply to every workload (default `istio-system`). */
   rootNamespace: string;
+  /** Whether a Gateway API Gateway of the set is served (undefined: not in the set). */
+  servedGateway?: (name: string) => boolean | undefined;
 }
 
 /**
@@ -100,8 +102,12 @@ export class SecurityCollector {
         r.only(ref, p, ['group', 'kind', 'name', 'namespace']);
         const kind = r.str(ref.kind, [...p, 'kind']);
         const group = r.str(ref.group, [...p, 'group']) ?? 'gateway.networking.k8s.io';
-        if (kind === 'Gateway' && group === 'gateway.networking.k8s.io') any = true;
-        else r.warn(p, `targetRef ${group}/${kind ?? '?'} is not a gateway; only targetRefs of kind Gateway apply to Tollgate`);
+        if (kind === 'Gateway' && group === 'gateway.networking.k8s.io') {
+          const name = r.str(ref.name, [...p, 'name']) ?? '';
+          // A Gateway of the set that Tollgate does not serve (another class) is another gateway's.
+          if (this.scope.servedGateway?.(name) === false) r.warn(p, `Gateway "${name}" is not served by Tollgate; the reference does not select it`);
+          else any = true;
+        } else r.warn(p, `targetRef ${group}/${kind ?? '?'} is not a gateway; only targetRefs of kind Gateway apply to Tollgate`);
       }
       return any;
     }
