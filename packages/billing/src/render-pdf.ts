@@ -100,7 +100,7 @@ function invoice(doc: PDFKit.PDFDocument, f: Faces, report: BillingReport, t: Co
   const leftBottom = doc.y;
   const meta: Array<[string, string]> = [
     ['Month', report.month],
-    ['Period', lines[0] ? `${lines[0].periodStart} to ${lines[0].periodEnd}` : report.month],
+    ['Period', [...new Set(lines.map((l) => `${l.periodStart} to ${l.periodEnd}`))].join('; ') || report.month],
     ['Report', report.reportId],
     ['Generated', report.generatedAt],
     ['Currency', t.currency],

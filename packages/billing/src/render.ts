@@ -152,7 +152,8 @@ footer { margin-top: 1rem; font-size: .75em; color: #666; }
 
 function invoiceHtml(report: BillingReport, t: ConsumerTotal): string {
   const lines = report.lines.filter((l) => l.consumer === t.consumer && l.currency === t.currency);
-  const period = lines[0] ? `${lines[0].periodStart} – ${lines[0].periodEnd}` : report.month;
+  // Plans in different time zones have different months: every distinct period is shown.
+  const period = [...new Set(lines.map((l) => `${l.periodStart} – ${l.periodEnd}`))].join('; ') || report.month;
   const rows = lines
     .map(
       (l) => `<tr data-line-type="${escapeHtml(l.type)}">
