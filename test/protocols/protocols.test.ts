@@ -118,6 +118,9 @@ spec:
   routes:
     - name: web
       grpcWeb: { upstream: books-grpc }
+      policies:
+        - name: cors
+          config: { allowOrigins: ["https://app.example"], allowMethods: [POST], allowHeaders: [content-type, x-grpc-web, x-user-agent, grpc-timeout, x-tenant] }
 ---
 apiVersion: tollgate.dev/v1
 kind: Api
@@ -432,6 +435,17 @@ describe('gRPC-Web to gRPC', () => {
     expect(f.map((x) => x.flag)).toEqual([0, 0, 0, 0x80]);
     expect(f.slice(0, 3).map((x) => (streamBooks.responseDeserialize(x.data) as { title: string }).title)).toEqual(['streamed 1', 'streamed 2', 'streamed 3']);
     expect((f[3] as { data: Buffer }).data.toString()).toContain('x-stream-count: 3');
+  });
+
+  it('a browser preflight is answered by the cors policy; responses expose grpc-status and grpc-message', async () => {
+    const pre = await fetch(`${tg.proxyUrl}/grpc/bookstore.v1.Bookstore/GetBook`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-grpc-web' } });
+    expect(pre.status).toBeLessThan(300);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/x-grpc-web/);
+    const res = await fetch(`${tg.proxyUrl}/grpc/bookstore.v1.Bookstore/GetBook`, { method: 'POST', headers: { origin: 'https://app.example', 'content-type': 'application/grpc-web+proto' }, body: frame(getBook.requestSerialize({ shelf: '1', book_id: '1' })) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(res.headers.get('access-control-expose-headers')).toBe('grpc-status, grpc-message');
   });
 
   it('anything but gRPC-Web is refused with 415', async () => {
