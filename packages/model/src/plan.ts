@@ -75,7 +75,12 @@ function tiersValid(tiers: readonly { upTo: number | null }[]): boolean {
   }
   return true;
 }
-const tiers = z.array(priceTierSchema).min(1).max(32).refine(tiersValid, 'tiers must have ascending "upTo" and end with one "upTo: null" tier');
+const tiers = z
+  .array(priceTierSchema)
+  .min(1)
+  .max(32)
+  .refine(tiersValid, 'tiers must have ascending "upTo" and end with one "upTo: null" tier')
+  .describe('Tiers in ascending order of `upTo`; the last one has `upTo: null`.');
 
 export const chargeModelSchema = z
   .union([
