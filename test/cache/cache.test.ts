@@ -24,7 +24,7 @@ function config(storage: 'memory' | 'redis'): string {
     .join('');
   return (
     upstreamYaml('u', [up.origin]) +
-    apiYaml('pub', `basePath: /pub\npolicies: [{ name: response-cache, config: { storage: ${storage}, ttlSeconds: 60, keyHeaders: [accept-language] } }]\nroutes:\n  - { name: short, match: [{ path: { prefix: /short } }], destination: { upstream: u }, policies: [{ name: response-cache, config: { storage: ${storage}, ttlSeconds: 2 } }] }\n  - { name: all, destination: { upstream: u } }`) +
+    apiYaml('pub', `basePath: /pub\npolicies: [{ name: response-cache, config: { storage: ${storage}, ttlSeconds: 60, keyHeaders: [accept-language] } }]\nroutes:\n  - { name: short, match: [{ path: { prefix: /short } }], destination: { upstream: u }, policies: [{ name: response-cache, config: { storage: ${storage}, ttlSeconds: 2 } }] }\n  - { name: tiny, match: [{ path: { prefix: /tiny } }], destination: { upstream: u }, policies: [{ name: response-cache, config: { storage: ${storage}, maxBodyBytes: 10 } }] }\n  - { name: all, destination: { upstream: u } }`) +
     apiYaml('mine', `basePath: /mine\npolicies: [{ name: key-auth }, { name: response-cache, config: { storage: ${storage}, perConsumer: true } }]\nroutes: [{ name: all, destination: { upstream: u } }]`) +
     apiYaml('shared', `basePath: /shared\npolicies: [{ name: key-auth }, { name: response-cache, config: { storage: ${storage} } }]\nroutes: [{ name: all, destination: { upstream: u } }]`) +
     consumers
@@ -149,6 +149,11 @@ function suite(storage: 'memory' | 'redis') {
     expect(r.body).toBe('');
     expect((await send(gw.port, { path, headers: { 'if-none-match': '"v2"' } })).status).toBe(200);
     expect(hitsOf(p('/cond'))).toBe(1);
+  });
+
+  it('a body over maxBodyBytes is passed through and not stored', async () => {
+    for (let i = 0; i < 2; i++) expect((await send(gw.port, { path: `/pub/tiny${p('/big')}` })).headers['x-cache']).not.toBe('HIT');
+    expect(hitsOf(p('/big'))).toBe(2);
   });
 
   it('only-if-cached answers 504 on a miss', async () => {
