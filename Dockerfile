@@ -12,6 +12,7 @@ COPY packages/upstream/package.json packages/upstream/
 COPY packages/compiler/package.json packages/compiler/
 COPY packages/db/package.json packages/db/
 COPY packages/stores/package.json packages/stores/
+COPY packages/metering/package.json packages/metering/
 RUN npm ci --no-audit --no-fund
 COPY apps apps
 COPY packages packages
