@@ -203,6 +203,25 @@ describe('live counters in Redis and re-seeding', () => {
     }
   });
 
+  it('a quota in another time zone than the billing month is re-seeded from the hours of its own month', async () => {
+    const spec = planSpecSchema.parse({ quota: { limit: 100, timeZone: 'Asia/Kolkata' }, billing: { currency: 'EUR', timeZone: 'UTC' } });
+    const kolkata = { name: 'kolkata-q', plan: 'kolkata', planSpec: spec };
+    const subscriptions = () => new Map([[kolkata.name, { plan: kolkata.plan, spec }]]);
+    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, subscriptions });
+    try {
+      for (let i = 0; i < 4; i++) meter.record(usage({ at: now(), consumer: 'k', subscription: kolkata, units: 3 }));
+      // A refusal by the gateway (429) consumed nothing of the quota.
+      meter.record(usage({ at: now(), consumer: 'k', subscription: kolkata, units: 3, status: 429, source: 'gateway' }));
+      await meter.flush(true);
+      await client.flushdb();
+      await meter.flush(true);
+      const month = new PeriodCache('Asia/Kolkata').keyAt(now());
+      expect(await client.get(quotaKey(prefix, kolkata.name, month))).toBe('12');
+    } finally {
+      await meter.close();
+    }
+  });
+
   it('Redis stopped: increments wait in memory (failures counted, logged once); restarted empty: re-seeded, nothing lost or doubled', async () => {
     const { lines, logger } = captureLogger();
     const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger, maxBackoffMs: 50 });
