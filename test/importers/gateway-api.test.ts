@@ -1,4 +1,8 @@
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenTls } from '@tollgate/gateway';
+import { TestCa } from '../edge/certs.js';
 import { send } from '../gateway/harness.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { expectClean, startImportStack, type ImportStack } from './harness.js';
@@ -144,5 +148,54 @@ spec:
     const post = await send(stack.gateway.port, { method: 'POST', path: '/store/items', headers: { host: 'store.example.com' }, body: '{}' });
     expect(post.status).toBe(403);
     expect((await get('/store/items')).status).toBe(200);
+  });
+});
+
+describe('Gateway API HTTPS listener', () => {
+  it('terminates TLS with the certificateRefs Secret and serves the attached HTTPRoute', async () => {
+    const ca = new TestCa();
+    try {
+      await listenTls(stack.gateway.gw, '127.0.0.1', 0);
+      const port = (stack.gateway.gw.tls.address() as AddressInfo).port;
+      const leaf = ca.issue('secure.example.com', ['secure.example.com']);
+      const b64 = (x: string) => Buffer.from(x).toString('base64');
+      expectClean(await stack.apply(`${services()}---
+apiVersion: v1
+kind: Secret
+metadata: { name: secure-cert }
+type: kubernetes.io/tls
+data: { tls.crt: ${b64(leaf.cert)}, tls.key: ${b64(leaf.key)} }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: secure }
+spec:
+  gatewayClassName: tollgate
+  listeners:
+  - name: https
+    hostname: secure.example.com
+    port: 443
+    protocol: HTTPS
+    tls: { mode: Terminate, certificateRefs: [{ kind: Secret, name: secure-cert }] }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: secure }
+spec:
+  parentRefs: [{ name: secure, sectionName: https }]
+  rules: [{ backendRefs: [{ name: store-v1, port: 8080 }] }]
+`));
+      const res = await new Promise<{ status: number; upstream: unknown }>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: '/hello', servername: 'secure.example.com', headers: { host: 'secure.example.com' }, ca: ca.ca.cert, agent: false }, (r) => {
+          r.resume();
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, upstream: r.headers['x-upstream'] }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(res).toEqual({ status: 200, upstream: 'v1' });
+    } finally {
+      ca.dispose();
+    }
   });
 });
