@@ -86,6 +86,9 @@ spec:
     expect(Object.keys(doc.paths as object)).toHaveLength(13);
     expect(JSON.stringify(doc)).not.toContain('x-tollgate');
     expect((doc.info as { title: string }).title).toBe('Swagger Petstore - OpenAPI 3.0');
+    const head = await fetch(`${s.tg.proxyUrl}/v3/openapi.json`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
   });
 
   it('re-imports an edited document: the dry run shows the diff and changes nothing, the import updates in place', async () => {
