@@ -62,5 +62,18 @@ describe('metering on embedded defaults (PGlite, in-process counters)', () => {
     const body = (await res.json()) as { totals: { requests: number; billableRequests: number } };
     expect(body.totals.billableRequests).toBe(7);
     expect(body.totals.requests).toBeGreaterThanOrEqual(7);
-  }, 90_000);
+
+    // METERING=false: requests are served, nothing is metered.
+    expect(await tg.stop()).toBe(0);
+    tg = await startTollgateProcess({ env: { ...env(), METERING: 'false', USAGE_FLUSH_MS: '100' } });
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${tg.proxyUrl}/files/off-${i}`, { headers: { apikey: KEY } });
+      await r.arrayBuffer();
+      expect(r.status).toBe(200);
+    }
+    expect(await tg.stop()).toBe(0);
+    tg = await startTollgateProcess({ env: env() });
+    const after = await fetch(`${tg.adminUrl}/usage?consumer=acme&granularity=month`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(((await after.json()) as { totals: { billableRequests: number } }).totals.billableRequests).toBe(7);
+  }, 120_000);
 });
