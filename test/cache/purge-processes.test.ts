@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, randomPrefix, testRedisUrl, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
@@ -148,5 +151,32 @@ describe('cache purge without Redis: Postgres NOTIFY carries it', () => {
     // storage: redis without REDIS_URL falls back to memory on the node (and says so in its log).
     expect((await get(gateway, '/red/q')).cache).toBe('MISS');
     expect((await get(gateway, '/red/q')).cache).toBe('HIT');
+  });
+});
+
+describe('cache purge in the embedded single process (PGlite, no Redis)', () => {
+  let dir: string;
+  let up: RecordingUpstream;
+  let all: TollgateProcess;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-cache-'));
+    up = await startRecordingUpstream('svc');
+    all = await startTollgateProcess({ role: 'all', env: { TOLLGATE_DATA: dir, ADMIN_TOKEN: TOKEN } });
+    expect((await apply(all, yaml(up.url))).status).toBe(200);
+    await waitUntil(async () => (await get(all, '/mem/ready')).status === 200, 15_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    await all?.stop();
+    await up?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('DELETE /cache reaches the in-process gateway', async () => {
+    await get(all, '/mem/e');
+    expect((await get(all, '/mem/e')).cache).toBe('HIT');
+    expect(await purge(all, '/cache')).toMatchObject({ redisKeysDeleted: null, broadcast: 'process' });
+    expect((await get(all, '/mem/e')).cache).toBe('MISS');
   });
 });
