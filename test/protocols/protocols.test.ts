@@ -340,16 +340,21 @@ describe('REST/JSON to gRPC with explicit mapping', () => {
     expect(grpcTls.calls.length).toBe(before);
   });
 
-  it('the access log records the route, the target and the gRPC error code', async () => {
+  it('the access log records the route and the target; a service status is the upstream\'s answer, no connection a gateway error', async () => {
     await call('/v1/shelves/1/books/404', { headers: { 'x-request-id': 'grpc-access-1' } });
-    await waitUntil(async () => tg.output().includes('grpc-access-1'), 5000);
-    const line = tg
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"grpc-access-1"') && l.includes('"type":"access"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)[0];
-    expect(line).toMatchObject({ api: 'books', route: 'rest', status: 404, upstream: grpc.origin, code: 'GRPC_NOT_FOUND' });
-    expect(typeof line?.upstreamMs).toBe('number');
+    await call('/explicit/down', { headers: { 'x-request-id': 'grpc-access-2' } });
+    await waitUntil(async () => tg.output().includes('"grpc-access-2"'), 5000);
+    const line = (id: string) =>
+      tg
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(`"${id}"`) && l.includes('"type":"access"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)[0];
+    const answered = line('grpc-access-1');
+    expect(answered).toMatchObject({ api: 'books', route: 'rest', status: 404, upstream: grpc.origin });
+    expect(answered?.code).toBeUndefined();
+    expect(typeof answered?.upstreamMs).toBe('number');
+    expect(line('grpc-access-2')).toMatchObject({ api: 'books-explicit', route: 'down', status: 503, code: 'GRPC_UNAVAILABLE' });
   });
 
   it('an upstream nobody listens on is 503 UNAVAILABLE', async () => {

@@ -50,6 +50,9 @@ export function problem(req: ProtocolRequest, status: number, code: string, titl
 /** Thrown while reading a request body that is too large. */
 export class BodyTooLarge extends Error {}
 
+/** The client went away before its body was complete. */
+export class ClientClosed extends Error {}
+
 /**
  * Reads the whole request body (the conversions need it whole), at most `max` bytes. Returns an
  * empty buffer when there is none.
@@ -71,8 +74,29 @@ export function readBody(raw: IncomingMessage, max: number): Promise<Buffer> {
     };
     raw.on('data', onData);
     raw.once('end', () => resolve(Buffer.concat(chunks)));
-    raw.once('error', reject);
+    // A client that goes away mid-body never sends 'end' (Node emits 'error' "aborted", then 'close').
+    const gone = () => reject(new ClientClosed('the client closed the connection before the body was complete'));
+    raw.once('error', gone);
+    raw.once('close', () => {
+      if (!raw.complete) gone();
+    });
   });
+}
+
+/**
+ * Reads the request body for a handler: the bytes, or the answer when it is too large (413) or
+ * the client went away (logged as CLIENT_ABORTED; nobody reads the answer).
+ */
+export async function requestBody(req: ProtocolRequest): Promise<Buffer | ProtocolResult> {
+  try {
+    const b = await readBody(req.raw, req.maxBodyBytes);
+    req.state.bytesIn = b.length;
+    return b;
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return problem(req, 413, 'BODY_TOO_LARGE', 'Request body too large', err.message, {}, true);
+    if (err instanceof ClientClosed) return problem(req, 400, 'CLIENT_ABORTED', 'Client closed the request', err.message, {}, true);
+    throw err;
+  }
 }
 
 /** Request headers as the upstream should see them: the policies' changes applied. */

@@ -41,6 +41,15 @@ export function isTargetFailure(code: number): boolean {
 }
 
 /**
+ * Statuses that mean no answer came from the service (no connection, deadline passed, call
+ * cancelled): logged with a gateway error code, like UPSTREAM_UNAVAILABLE / UPSTREAM_TIMEOUT for
+ * HTTP. Other statuses are the service's answer (metrics `source="upstream"`).
+ */
+export function isTransportStatus(code: number): boolean {
+  return code === 14 || code === 4 || code === 1;
+}
+
+/**
  * RFC 9457 problem body for a gRPC error: `code` is `GRPC_<NAME>`, and the extensions carry the
  * numeric `grpcStatus`, its name and the upstream's message.
  */

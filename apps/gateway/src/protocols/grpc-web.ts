@@ -3,8 +3,8 @@ import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import type { CompiledGrpcWeb } from '@tollgate/compiler';
 import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
 import type { GrpcChannel } from './channels.js';
-import { BodyTooLarge, deadlineOf, effectiveHeaders, problem, readBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
-import { grpcCodeName, isTargetFailure } from './grpc-status.js';
+import { deadlineOf, effectiveHeaders, problem, requestBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
+import { grpcCodeName, isTargetFailure, isTransportStatus } from './grpc-status.js';
 
 /**
  * gRPC-Web (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md) to gRPC: the body is
@@ -121,14 +121,8 @@ export class GrpcWebProxy implements ProtocolHandler {
     if (req.method !== 'POST' || m === null) return problem(req, 415, 'GRPC_WEB_REQUIRED', 'This route takes gRPC-Web', 'send POST with Content-Type application/grpc-web, application/grpc-web+proto or application/grpc-web-text', {}, hasBody);
     const text = m[1] !== undefined;
     if (!/^\/[^/]+\/[^/]+$/.test(req.path)) return problem(req, 404, 'GRPC_NO_METHOD', 'Not a gRPC method path', `a gRPC-Web call goes to /package.Service/Method, not ${req.path}`, {}, hasBody);
-    let body: Buffer;
-    try {
-      body = await readBody(req.raw, req.maxBodyBytes);
-    } catch (err) {
-      if (err instanceof BodyTooLarge) return problem(req, 413, 'BODY_TOO_LARGE', 'Request body too large', err.message, {}, true);
-      throw err;
-    }
-    req.state.bytesIn = body.length;
+    const body = await requestBody(req);
+    if (!Buffer.isBuffer(body)) return body;
     const frames = parseFrames(text ? decodeText(body) : body);
     const data = frames?.filter((f) => (f.flag & 0x80) === 0) ?? null;
     if (frames === null || data === null || data.length !== 1) return problem(req, 400, 'GRPC_WEB_BAD_FRAME', 'Malformed gRPC-Web body', 'the body must be exactly one length-prefixed message frame (unary and server-streaming calls)');
@@ -178,7 +172,7 @@ export class GrpcWebProxy implements ProtocolHandler {
     });
     req.state.upstreamMs = performance.now() - t0;
     releaseTarget(this.upstream, picked, isTargetFailure(outcome.status.code));
-    if (outcome.status.code !== 0) req.state.errorCode = `GRPC_${grpcCodeName(outcome.status.code)}`;
+    if (isTransportStatus(outcome.status.code)) req.state.errorCode = `GRPC_${grpcCodeName(outcome.status.code)}`;
 
     const out = Buffer.concat([...outcome.messages.map((b) => frame(0x00, b)), trailerFrame(outcome.status.code, outcome.status.details ?? '', outcome.status.metadata)]);
     const headers: Record<string, string> = { 'content-type': text ? 'application/grpc-web-text+proto' : 'application/grpc-web+proto' };

@@ -4,7 +4,7 @@ import { classifyUpstreamError } from '@tollgate/upstream';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Dispatcher } from 'undici';
 import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
-import { BodyTooLarge, deadlineOf, problem, readBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
+import { deadlineOf, problem, requestBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 
 /** XML 1.0 §2.4 escaping of character data and attribute values. */
 export function xmlEscape(s: string): string {
@@ -90,14 +90,8 @@ export class SoapConverter implements ProtocolHandler {
   async handle(req: ProtocolRequest): Promise<ProtocolResult> {
     const a = this.action;
     let body: unknown = {};
-    let raw: Buffer;
-    try {
-      raw = await readBody(req.raw, req.maxBodyBytes);
-    } catch (err) {
-      if (err instanceof BodyTooLarge) return problem(req, 413, 'BODY_TOO_LARGE', 'Request body too large', err.message, {}, true);
-      throw err;
-    }
-    req.state.bytesIn = raw.length;
+    const raw = await requestBody(req);
+    if (!Buffer.isBuffer(raw)) return raw;
     if (raw.length > 0) {
       try {
         body = JSON.parse(raw.toString('utf8'));
@@ -178,7 +172,9 @@ export class SoapConverter implements ProtocolHandler {
       releaseTarget(this.upstream, picked, false);
       const f = readFault((soapBody.Fault ?? {}) as Record<string, unknown>);
       const status = a.faultStatus[localName(f.code)] ?? 502;
-      return problem(req, status, 'SOAP_FAULT', 'The SOAP service answered with a fault', f.reason === '' ? `SOAP fault ${f.code}` : f.reason, { faultcode: f.code, faultstring: f.reason, faultDetail: f.detail, upstreamStatus: res.statusCode });
+      const out = problem(req, status, 'SOAP_FAULT', 'The SOAP service answered with a fault', f.reason === '' ? `SOAP fault ${f.code}` : f.reason, { faultcode: f.code, faultstring: f.reason, faultDetail: f.detail, upstreamStatus: res.statusCode });
+      req.state.errorCode = null; // the service's answer, translated (metrics source "upstream")
+      return out;
     }
     if (res.statusCode < 200 || res.statusCode >= 300) return bad(`the upstream answered ${res.statusCode} without a SOAP Fault`, res.statusCode >= 500);
     let out: unknown = doc;

@@ -3,9 +3,9 @@ import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jsonName, type CompiledGrpc, type CompiledGrpcMethod, type CompiledHttpBinding, type CompiledPathTemplate } from '@tollgate/compiler';
 import protobuf from 'protobufjs';
 import { acquireTarget, releaseTarget, type RuntimeTarget, type RuntimeUpstream } from '../runtime.js';
-import { BodyTooLarge, deadlineOf, effectiveHeaders, problem, readBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
+import { deadlineOf, effectiveHeaders, problem, requestBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 import type { GrpcChannel } from './channels.js';
-import { grpcProblem, isTargetFailure } from './grpc-status.js';
+import { grpcCodeName, grpcProblem, isTargetFailure, isTransportStatus } from './grpc-status.js';
 import { decodeToJson, encodeJson, fieldByName, JsonMappingError } from './proto-json.js';
 
 /** Percent-decodes one path segment; a malformed escape keeps the text as is. */
@@ -132,14 +132,8 @@ export class GrpcTranscoder implements ProtocolHandler {
     try {
       let json: Record<string, unknown> = {};
       if (r.body !== null && hasBody) {
-        let buf: Buffer;
-        try {
-          buf = await readBody(req.raw, req.maxBodyBytes);
-        } catch (err) {
-          if (err instanceof BodyTooLarge) return problem(req, 413, 'BODY_TOO_LARGE', 'Request body too large', err.message, {}, true);
-          throw err;
-        }
-        req.state.bytesIn = buf.length;
+        const buf = await requestBody(req);
+        if (!Buffer.isBuffer(buf)) return buf;
         let parsed: unknown = {};
         if (buf.length > 0) {
           try {
@@ -209,7 +203,7 @@ export class GrpcTranscoder implements ProtocolHandler {
     if (!result.ok) {
       releaseTarget(this.upstream, target, isTargetFailure(result.err.code));
       const p = grpcProblem(result.err.code, result.err.details ?? '', req.requestId);
-      req.state.errorCode = `GRPC_${JSON.parse(p.body).grpcCode as string}`;
+      req.state.errorCode = isTransportStatus(result.err.code) ? `GRPC_${grpcCodeName(result.err.code)}` : null;
       return { status: p.status, headers: { 'content-type': 'application/problem+json' }, body: p.body };
     }
     releaseTarget(this.upstream, target, false);
