@@ -238,6 +238,16 @@ spec:
     expect(s.upstream.requests).toHaveLength(before + 1);
   });
 
+  it('refuses a body past the operation\'s maxBodyBytes with 413 and closes the connection', async () => {
+    const big = JSON.stringify({ name: 'x'.repeat(2000), quantity: 1 });
+    const before = s.upstream.requests.length;
+    const res = await fetch(`${s.tg.proxyUrl}/shop/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('connection')).toBe('close');
+    expect(await res.json()).toMatchObject({ code: 'BODY_TOO_LARGE' });
+    expect(s.upstream.requests).toHaveLength(before);
+  });
+
   it('keeps the config store round trip: an export of the imported APIs applies back unchanged', async () => {
     const exported = await fetch(`${s.tg.adminUrl}/config`, { headers: { authorization: `Bearer ${s.token}` } }).then((r) => r.text());
     expect(exported).toContain('name: request-validation');

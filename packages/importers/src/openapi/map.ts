@@ -47,6 +47,12 @@ interface MappedScheme {
   scoped: boolean;
 }
 
+/** Whether an operation gets request validation, and its body limit. */
+interface ValidateSetting {
+  on: boolean;
+  maxBodyBytes?: number;
+}
+
 /** How an OpenAPI path becomes a route match, and the upstream path built from its captures. */
 interface PathMapping {
   match: Json;
@@ -162,7 +168,9 @@ export class OpenApiMapper {
     const stripBasePath = !sameBase;
 
     const operations = this.#operations();
-    const validateDefault = this.#options.validate ?? (typeof docExt['x-tollgate-validate'] === 'boolean' ? docExt['x-tollgate-validate'] : false);
+    // --validate turns validation on; without it the document decides (an explicit false never overrides the document).
+    const docValidate = this.#validation_(docExt['x-tollgate-validate'], '/x-tollgate-validate');
+    const validateDefault: ValidateSetting = this.#options.validate === true ? { ...docValidate, on: true } : (docValidate ?? { on: false });
     const routes: Json[] = [];
     const origins: string[] = [];
     const used = new Set<string>();
@@ -358,7 +366,7 @@ export class OpenApiMapper {
     return { match: { regex }, rewrite };
   }
 
-  #route(o: Operation, ctx: { upstreamName: string; upstreamPath: string; rewrite: boolean; docExt: Json; validateDefault: boolean }): Json | null {
+  #route(o: Operation, ctx: { upstreamName: string; upstreamPath: string; rewrite: boolean; docExt: Json; validateDefault: ValidateSetting }): Json | null {
     const mapping = this.#pathMapping(o.path);
     const explicitName = o.opExt['x-tollgate-route-name'];
     const name = typeof explicitName === 'string' ? explicitName : routeName(o.op.operationId, o.method, o.path);
@@ -376,17 +384,14 @@ export class OpenApiMapper {
       return undefined;
     };
     const isString = (v: unknown): v is string => typeof v === 'string';
-    const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
     const isNumber = (v: unknown): v is number => typeof v === 'number';
     const upstreamOverride = o.opExt['x-tollgate-upstream'] ?? o.pathExt['x-tollgate-upstream'];
     if (upstreamOverride !== undefined && typeof upstreamOverride !== 'string') this.error(`${o.at}/x-tollgate-upstream`, 'invalid_extension', 'below the document level, x-tollgate-upstream names an existing Upstream');
     const timeoutMs = pick('x-tollgate-timeout-ms', isNumber);
-    const opValidate = o.opExt['x-tollgate-validate'] ?? o.pathExt['x-tollgate-validate'];
-    const validate = typeof opValidate === 'boolean' ? opValidate : ctx.validateDefault;
-    void pick('x-tollgate-validate', isBool);
+    const validate = this.#validation_(o.opExt['x-tollgate-validate'], `${o.at}/x-tollgate-validate`) ?? this.#validation_(o.pathExt['x-tollgate-validate'], `${o.itemAt}/x-tollgate-validate`) ?? ctx.validateDefault;
 
     const generated: Json[] = [...this.#security(o)];
-    if (validate) generated.push({ name: 'request-validation', config: this.#validation(o) });
+    if (validate.on) generated.push({ name: 'request-validation', config: { ...this.#validation(o), ...(validate.maxBodyBytes !== undefined ? { maxBodyBytes: validate.maxBodyBytes } : {}) } });
     const byName = new Map<string, Json>(generated.map((p) => [p.name as string, p]));
     for (const p of [...this.#policyList(o.pathExt['x-tollgate-policies'], `${o.itemAt}/x-tollgate-policies`), ...this.#policyList(o.opExt['x-tollgate-policies'], `${o.at}/x-tollgate-policies`)]) {
       byName.delete(p.name as string); // a later (more specific) entry replaces an earlier one of the same name
@@ -418,6 +423,15 @@ export class OpenApiMapper {
       }
     }
     return route;
+  }
+
+  /** An `x-tollgate-validate` value: `true`, `false` or `{ maxBodyBytes }` (on, with that body limit). */
+  #validation_(v: unknown, at: string): ValidateSetting | undefined {
+    if (v === undefined) return undefined;
+    if (typeof v === 'boolean') return { on: v };
+    if (isObject(v) && Object.keys(v).every((k) => k === 'maxBodyBytes') && (v.maxBodyBytes === undefined || typeof v.maxBodyBytes === 'number')) return { on: true, ...(typeof v.maxBodyBytes === 'number' ? { maxBodyBytes: v.maxBodyBytes } : {}) };
+    this.error(at, 'invalid_extension', 'x-tollgate-validate must be true, false or { maxBodyBytes }');
+    return undefined;
   }
 
   #policyList(value: unknown, at: string): Json[] {

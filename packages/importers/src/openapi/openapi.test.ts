@@ -66,6 +66,15 @@ describe('OpenAPI import: mapping', () => {
     expect(validateDocuments(jsonDocuments([r.upstream, r.api])).ok).toBe(true);
   });
 
+  it('decides request validation per operation: x-tollgate-validate (true, false, { maxBodyBytes }) and --validate', async () => {
+    const doc = minimal({ 'x-tollgate-validate': true }, { '/a': { get: { responses: { 200: { description: 'ok' } } }, post: { 'x-tollgate-validate': { maxBodyBytes: 2048 }, responses: { 200: { description: 'ok' } } } }, '/b': { 'x-tollgate-validate': false, get: { responses: { 200: { description: 'ok' } } } } });
+    const policies = (r: Ok) => routesOf(r).map((x) => [x.name, (x.policies ?? []).map((p) => `${p.name}${p.config.maxBodyBytes ? `:${String(p.config.maxBodyBytes)}` : ''}`)]);
+    expect(policies(await ok(doc, { validate: false }))).toEqual([['get-a', ['request-validation']], ['post-a', ['request-validation:2048']], ['get-b', []]]);
+    expect(policies(await ok({ ...doc, 'x-tollgate-validate': false }, { validate: true }))).toEqual([['get-a', ['request-validation']], ['post-a', ['request-validation:2048']], ['get-b', []]]);
+    expect(policies(await ok({ ...doc, 'x-tollgate-validate': false }))).toEqual([['get-a', []], ['post-a', ['request-validation:2048']], ['get-b', []]]);
+    expect(await importOpenApi({ ...doc, 'x-tollgate-validate': 'yes' })).toMatchObject({ ok: false, errors: [{ pointer: '/x-tollgate-validate', code: 'invalid_extension' }] });
+  });
+
   it('warns about x-tollgate-* members where no extension is read', async () => {
     const r = await ok(minimal({ components: { schemas: { A: { type: 'object', 'x-tollgate-timeout-ms': 5 } } } }, { '/a': { get: { responses: { 200: { description: 'ok', 'x-tollgate-route': {} } } } }, '/b': { 'x-tollgate-ignore': true, get: { 'x-tollgate-whatever': 1, responses: { 200: { description: 'ok' } } } } }));
     expect(r.warnings.map((w) => `${w.pointer} ${w.code}`).sort()).toEqual(['/components/schemas/A/x-tollgate-timeout-ms unknown_extension', '/paths/~1a/get/responses/200/x-tollgate-route unknown_extension']);
