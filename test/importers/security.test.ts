@@ -210,6 +210,31 @@ describe('RequestAuthentication + AuthorizationPolicy through POST /config', () 
     expect(upstream.requests.at(-1)?.url).toBe('/status/200?a=1');
   });
 
+  it('malformed security documents are a 422 naming document, path and line; ?strict=true refuses what is ignored', async () => {
+    const bad = await stack.apply(`${routes()}---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: bad }
+spec:
+  jwtRules:
+  - issuer: https://a.test
+    jwks: "{not json"
+`);
+    expect(bad.status).toBe(422);
+    expect(bad.body.errors).toEqual([expect.objectContaining({ code: 'invalid_jwks', document: 3, resource: 'RequestAuthentication/bad', path: 'spec.jwtRules[0].jwks', line: `${routes()}---\n`.split('\n').length - 1 + 7 })]);
+    const custom = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ext-authz, namespace: istio-system }
+spec:
+  action: CUSTOM
+  provider: { name: my-ext-authz }
+  rules: [{ to: [{ operation: { paths: ["/admin*"] } }] }]
+`;
+    const strict = await stack.apply(`${routes()}---\n${custom}`, '?strict=true');
+    expect(strict.status).toBe(422);
+    expect(strict.body.errors).toEqual([expect.objectContaining({ code: 'unsupported_field', document: 3, path: 'spec.action' })]);
+  });
+
   it('an ALLOW policy with an empty spec admits nothing; rules [{}] admits everything', async () => {
     const allowNothing = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
