@@ -27,6 +27,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'consumers', description: 'Consumer resources and their API keys.' },
         { name: 'admin-tokens', description: 'Tokens of the admin API and their roles (role admin).' },
         { name: 'audit', description: 'The audit log (role admin).' },
+        { name: 'usage', description: 'Metered usage and request analytics from the Postgres rollups (docs/metering.md).' },
+        { name: 'cache', description: 'Purging the response caches of every gateway (docs/caching.md).' },
         { name: 'health', description: 'Probes.' },
       ],
     },
