@@ -228,7 +228,7 @@ async function call(path: string, init: RequestInit = {}): Promise<{ status: num
 
 describe('REST/JSON to gRPC through google.api.http annotations', () => {
   it('GET with path variables and a query parameter; int64 as string, enum as name, Timestamp as RFC 3339, JSON names', async () => {
-    const r = await call('/v1/shelves/12/books/7?include_tags=true', { headers: { 'x-request-id': 'req-grpc-1' } });
+    const r = await call('/v1/shelves/12/books/7?include_tags=true', { headers: { 'x-request-id': 'req-grpc-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^application\/json/);
     expect(r.headers.get('x-converted')).toBe('grpc'); // route response header operations apply
@@ -236,6 +236,8 @@ describe('REST/JSON to gRPC through google.api.http annotations', () => {
     const got = grpc.calls.findLast((c) => c.method === 'GetBook');
     expect(got?.request).toMatchObject({ shelf: '12', book_id: '7', include_tags: true });
     expect(got?.metadata['x-request-id']).toBe('req-grpc-1');
+    // The trace continues through the gateway's span: same trace id, a new parent span.
+    expect(String(got?.metadata.traceparent)).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-(?!b7ad6b7169203331)[0-9a-f]{16}-01$/);
   });
 
   it('repeated and enum query parameters fill the request message', async () => {

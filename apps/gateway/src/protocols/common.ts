@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { RequestContext } from '@tollgate/policies';
 import type { PickRequest } from '@tollgate/upstream';
+import type { Metadata } from '@grpc/grpc-js';
 import type { RequestState } from '../access-log.js';
+import { injectTrace } from '../tracing.js';
 
 /** What a protocol handler reads of a request (the proxy has already routed and authorized it). */
 export interface ProtocolRequest {
@@ -105,6 +107,16 @@ export function effectiveHeaders(req: ProtocolRequest): Record<string, string | 
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) h[k] = v;
   req.ctx?.applyTo(h);
   return h;
+}
+
+/** Request id and W3C trace context (the gateway's span, as for HTTP upstreams) as gRPC metadata. */
+export function setGatewayMetadata(md: Metadata, req: ProtocolRequest): void {
+  md.set('x-request-id', req.requestId);
+  // injectTrace drops `tracestate` when the trace starts here (W3C Trace Context §3.3).
+  const t: Record<string, string | string[] | undefined> = { tracestate: '' };
+  injectTrace(t, req.state.trace);
+  if (typeof t.traceparent === 'string') md.set('traceparent', t.traceparent);
+  if (!('tracestate' in t)) md.remove('tracestate');
 }
 
 /** Deadline in ms: the route timeout, else the upstream's. */

@@ -3,7 +3,7 @@ import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import type { CompiledGrpcWeb } from '@tollgate/compiler';
 import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
 import type { GrpcChannel } from './channels.js';
-import { deadlineOf, effectiveHeaders, problem, requestBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
+import { deadlineOf, effectiveHeaders, problem, requestBody, setGatewayMetadata, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 import { grpcCodeName, isTargetFailure, isTransportStatus } from './grpc-status.js';
 
 /**
@@ -142,7 +142,7 @@ export class GrpcWebProxy implements ProtocolHandler {
         }
       }
     }
-    md.set('x-request-id', req.requestId);
+    setGatewayMetadata(md, req);
     const picked = acquireTarget(this.upstream, this.action.subset, req.pick);
     if (typeof picked === 'string') return problem(req, 503, picked, 'No upstream target available', `upstream ${this.action.upstream}: ${picked}`);
     req.state.target = picked.origin;

@@ -3,7 +3,7 @@ import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jsonName, type CompiledGrpc, type CompiledGrpcMethod, type CompiledHttpBinding, type CompiledPathTemplate } from '@tollgate/compiler';
 import protobuf from 'protobufjs';
 import { acquireTarget, releaseTarget, type RuntimeTarget, type RuntimeUpstream } from '../runtime.js';
-import { deadlineOf, effectiveHeaders, problem, requestBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
+import { deadlineOf, effectiveHeaders, problem, requestBody, setGatewayMetadata, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 import type { GrpcChannel } from './channels.js';
 import { grpcCodeName, grpcProblem, isTargetFailure, isTransportStatus } from './grpc-status.js';
 import { decodeToJson, encodeJson, fieldByName, JsonMappingError } from './proto-json.js';
@@ -191,7 +191,7 @@ export class GrpcTranscoder implements ProtocolHandler {
       if (v === undefined) continue;
       for (const x of Array.isArray(v) ? v : [v]) md.add(name, name.endsWith('-bin') ? Buffer.from(x, 'base64') : x);
     }
-    md.set('x-request-id', req.requestId);
+    setGatewayMetadata(md, req);
     const t0 = performance.now();
     const deadline = Date.now() + deadlineOf(req, this.upstreamDeadlineMs);
     const result = await new Promise<{ ok: true; value: Buffer } | { ok: false; err: ServiceError }>((resolve) => {
