@@ -91,11 +91,20 @@ export class OpenApiMapper {
     this.#schemas = new RequestSchemas(parsed.document, parsed.dialect, this.warnings);
   }
 
+  /** Document-level extensions are read once per operation: each problem is reported once. */
+  readonly #reported = new Set<string>();
+
   warn(at: string, code: string, message: string): void {
+    const key = `w${at}\n${code}\n${message}`;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
     this.warnings.push({ pointer: at, code, message });
   }
 
   error(at: string, code: string, message: string): void {
+    const key = `e${at}\n${code}\n${message}`;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
     const line = this.#parsed.lineOf(at);
     this.errors.push({ pointer: at, code, message, ...(line !== undefined ? { line } : {}) });
   }
@@ -383,7 +392,6 @@ export class OpenApiMapper {
       }
       return undefined;
     };
-    const isString = (v: unknown): v is string => typeof v === 'string';
     const isNumber = (v: unknown): v is number => typeof v === 'number';
     const upstreamOverride = o.opExt['x-tollgate-upstream'] ?? o.pathExt['x-tollgate-upstream'];
     if (upstreamOverride !== undefined && typeof upstreamOverride !== 'string') this.error(`${o.at}/x-tollgate-upstream`, 'invalid_extension', 'below the document level, x-tollgate-upstream names an existing Upstream');
