@@ -121,6 +121,12 @@ for (const backend of ['pglite', 'postgres'] as const) {
       ]);
     });
 
+    it('analytics filtered by API and consumer', async () => {
+      const res = await get('/analytics/requests?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&granularity=month&api=orders&consumer=globex&groupBy=route');
+      expect(res.json().items.map((i: { group: string; requests: number }) => [i.group, i.requests])).toEqual([['orders/list', 6]]);
+      expect((await get('/analytics/requests?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&api=none')).json().items).toEqual([]);
+    });
+
     it('bad parameters are problem+json 400 naming the parameter', async () => {
       for (const url of [
         '/usage?granularity=week',

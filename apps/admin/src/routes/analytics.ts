@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { and, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { usageRollups, type Database } from '@tollgate/db';
+import { resourceName } from '@tollgate/model';
 import { LATENCY_BUCKETS_MS } from '@tollgate/metering';
 import { ProblemError } from '../problem.js';
 import { errorResponses, problemSchema } from '../schemas.js';
@@ -14,6 +15,8 @@ type Group = (typeof GROUPS)[number];
 /** `GET /analytics/requests` query. */
 export const analyticsQuerySchema = z.strictObject({
   ...rangeFields,
+  api: resourceName.optional().describe('Only this API.'),
+  consumer: resourceName.optional().describe('Only this consumer.'),
   groupBy: z.enum(GROUPS).optional().describe('Split each bucket by API, route (`api/route`), consumer or status class; omit for totals.'),
 });
 
@@ -105,7 +108,12 @@ export function register(app: FastifyInstance, db: Database | undefined): void {
       const { from, to } = resolveRange(q);
       const bucket = bucketOf(q.granularity, false);
       const group = groupOf(q.groupBy);
-      const where = and(gte(usageRollups.hour, from), lt(usageRollups.hour, to));
+      const where = and(
+        gte(usageRollups.hour, from),
+        lt(usageRollups.hour, to),
+        ...(q.api !== undefined ? [eq(usageRollups.api, q.api)] : []),
+        ...(q.consumer !== undefined ? [eq(usageRollups.consumer, q.consumer)] : []),
+      );
       const counts = await db
         .select({
           bucket,
