@@ -209,6 +209,12 @@ function suite(storage: 'memory' | 'redis') {
     expect((await send(gw.port, { path: `/pub${p('/authzpub')}?cc=public`, headers: h })).headers['x-cache']).toBe('HIT');
   });
 
+  it('hits, misses and bypasses are counted in tollgate_cache_responses_total', async () => {
+    if (storage === 'redis') return; // the Redis run's gateway has no status listener
+    const text = await (await fetch(`http://127.0.0.1:${gw.statusPort}/metrics`)).text();
+    for (const result of ['HIT', 'MISS', 'BYPASS']) expect(text).toMatch(new RegExp(`tollgate_cache_responses_total\\{[^}]*route="all"[^}]*result="${result}"[^}]*\\} [1-9]`));
+  });
+
   it('a purge removes entries (route purge keeps other routes)', async () => {
     await send(gw.port, { path: `/pub${p('/purge1')}` });
     await send(gw.port, { path: `/pub/short${p('/purge2')}` });

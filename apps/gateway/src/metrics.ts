@@ -55,6 +55,7 @@ export class GatewayMetrics {
   readonly #bytesIn: CounterChild;
   readonly #bytesOut: CounterChild;
   readonly #rateLimited: Counter<string>;
+  readonly #cache: Counter<string>;
   readonly #aggregateMissing: Counter<string>;
   readonly #authFailures = new Map<string, CounterChild>();
   readonly #reloadFailures: Counter<string>;
@@ -77,6 +78,7 @@ export class GatewayMetrics {
     this.#bytesIn = bandwidth.labels('ingress');
     this.#bytesOut = bandwidth.labels('egress');
     this.#rateLimited = new Counter({ name: 'tollgate_rate_limited_total', help: 'Requests refused with 429 by the gateway.', labelNames: ['api', 'route'], registers });
+    this.#cache = new Counter({ name: 'tollgate_cache_responses_total', help: 'Responses of routes with a response-cache policy, by X-Cache result (HIT, MISS, BYPASS).', labelNames: ['api', 'route', 'result'], registers });
     this.#aggregateMissing = new Counter({ name: 'tollgate_aggregate_missing_total', help: 'Backends of aggregate routes left out of an answer (failed, non-2xx, non-JSON, oversized, late), by backend name.', labelNames: ['api', 'route', 'backend'], registers });
     const auth = new Counter({ name: 'tollgate_auth_failures_total', help: 'Requests refused by authentication or authorization policies, by error code.', labelNames: ['reason'], registers });
     for (const code of AUTH_FAILURE_CODES) this.#authFailures.set(code, auth.labels(code.toLowerCase()));
@@ -218,6 +220,9 @@ export class GatewayMetrics {
       }
     }
     if (code === 429 && !fromUpstream) this.#rateLimited.inc({ api, route });
+    // The response-cache policy's verdict (optional call: unit tests record with a minimal reply).
+    const cached = reply.getHeader?.('x-cache');
+    if (cached === 'HIT' || cached === 'MISS' || cached === 'BYPASS') this.#cache.inc({ api, route, result: cached });
   }
 
   /** The text exposition of every metric. */
