@@ -19,6 +19,9 @@ export interface BookstoreServer {
   /** `http://127.0.0.1:PORT`, usable as an Upstream target. */
   origin: string;
   calls: ReceivedCall[];
+  /** StreamBooks messages written so far, and streams the client cancelled. */
+  streamed: number;
+  cancelledStreams: number;
   close(): Promise<void>;
 }
 
@@ -33,6 +36,8 @@ export async function startBookstore(tls?: { cert: string; key: string }): Promi
   const def = loadSync(BOOKSTORE_FILE, { includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, defaults: true });
   const svc = def['bookstore.v1.Bookstore'] as LoaderService;
   const calls: ReceivedCall[] = [];
+  // Counters the handlers update; filled into the returned object.
+  const server = { streamed: 0, cancelledStreams: 0 };
   const record = (method: string, call: { request: unknown; metadata: Metadata }) => calls.push({ method, request: call.request as Record<string, unknown>, metadata: call.metadata.getMap() });
   const impl: UntypedServiceImplementation = {
     GetBook(call: ServerUnaryCall<Record<string, string | boolean>, unknown>, cb: sendUnaryData<unknown>) {
@@ -71,22 +76,48 @@ export async function startBookstore(tls?: { cert: string; key: string }): Promi
       const t = setTimeout(() => cb(null, { title: 'late' }), call.request.ms);
       call.on('cancelled', () => clearTimeout(t));
     },
-    StreamBooks(call: ServerWritableStream<{ page_size: number }, unknown>) {
+    StreamBooks(call: ServerWritableStream<{ page_size: number; shelf: string }, unknown>) {
       record('StreamBooks', call);
       const n = call.request.page_size || 3;
-      for (let i = 1; i <= n; i++) call.write({ name: `books/${i}`, title: `streamed ${i}` });
-      const md = new (call.metadata.constructor as new () => Metadata)();
-      md.set('x-stream-count', String(n));
-      call.end(md);
+      // `shelf` is the pause between messages in ms here (0: all at once).
+      const pause = Number(call.request.shelf);
+      let i = 0;
+      let timer: NodeJS.Timeout | undefined;
+      call.on('cancelled', () => {
+        clearTimeout(timer);
+        server.cancelledStreams++;
+      });
+      const next = () => {
+        if (call.cancelled) return;
+        i++;
+        server.streamed++;
+        call.write({ name: `books/${i}`, title: `streamed ${i}` });
+        if (i < n) {
+          if (pause > 0) timer = setTimeout(next, pause);
+          else next();
+          return;
+        }
+        const md = new (call.metadata.constructor as new () => Metadata)();
+        md.set('x-stream-count', String(n));
+        call.end(md);
+      };
+      next();
     },
   };
-  const server = new Server();
-  server.addService(svc as unknown as ServiceDefinition, impl);
+  const grpcServer = new Server();
+  grpcServer.addService(svc as unknown as ServiceDefinition, impl);
   const creds = tls ? ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }]) : ServerCredentials.createInsecure();
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))));
-  return {
+  const port = await new Promise<number>((resolve, reject) => grpcServer.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))));
+  const out: BookstoreServer = {
     origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     calls,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    get streamed() {
+      return server.streamed;
+    },
+    get cancelledStreams() {
+      return server.cancelledStreams;
+    },
+    close: () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
   };
+  return out;
 }

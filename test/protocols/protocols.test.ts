@@ -444,6 +444,23 @@ describe('gRPC-Web to gRPC', () => {
     expect((f[3] as { data: Buffer }).data.toString()).toContain('x-stream-count: 3');
   });
 
+  it('server streaming is streamed: the first message arrives before the last is sent; a client that leaves cancels the call', async () => {
+    const before = grpc.streamed;
+    const cancelledBefore = grpc.cancelledStreams;
+    const ac = new AbortController();
+    const res = await fetch(`${tg.proxyUrl}/grpc/bookstore.v1.Bookstore/StreamBooks`, { method: 'POST', headers: { 'content-type': 'application/grpc-web+proto' }, body: frame(streamBooks.requestSerialize({ page_size: 50, shelf: '200' })), signal: ac.signal });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    const f = frames(Buffer.from(first.value as Uint8Array));
+    expect((streamBooks.responseDeserialize((f[0] as { data: Buffer }).data) as { title: string }).title).toBe('streamed 1');
+    // 50 messages 200 ms apart: far from all sent when the first one is here.
+    expect(grpc.streamed - before).toBeLessThan(50);
+    ac.abort();
+    await waitUntil(async () => grpc.cancelledStreams > cancelledBefore, 5000);
+  });
+
   it('a browser preflight is answered by the cors policy; responses expose grpc-status and grpc-message', async () => {
     const pre = await fetch(`${tg.proxyUrl}/grpc/bookstore.v1.Bookstore/GetBook`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-grpc-web' } });
     expect(pre.status).toBeLessThan(300);

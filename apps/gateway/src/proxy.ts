@@ -161,7 +161,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
    * Answers from the gateway for a route action (redirect, direct response), with the route's
    * response header changes and response policies applied as for an upstream answer.
    */
-  function sendLocal(reply: FastifyReply, route: RuntimeRoute, ctx: Ctx | null, state: RequestState, status: number, extra: Record<string, string>, body: string | Buffer, close: boolean): FastifyReply {
+  function sendLocal(reply: FastifyReply, route: RuntimeRoute, ctx: Ctx | null, state: RequestState, status: number, extra: Record<string, string>, body: string | Buffer | Readable, close: boolean): FastifyReply {
     const h: Record<string, string | string[] | undefined> = { ...extra, 'x-request-id': String(reply.request.id) };
     if (route.actions.responseHeaders !== null) applyHeaderOps(h, route.actions.responseHeaders);
     if (route.response !== null) {
@@ -170,7 +170,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       runResponse(route.response, c, { status, headers: h });
     }
     // Response body changes apply to a local or cached answer as to an upstream one.
-    if (wantsResponseJson(route.bodies, h)) {
+    if ((typeof body === 'string' || Buffer.isBuffer(body)) && wantsResponseJson(route.bodies, h)) {
       const raw = typeof body === 'string' ? Buffer.from(body) : body;
       if (raw.length > route.bodies.responseMaxBytes) return fail(reply, state, 'RESPONSE_TOO_LARGE', `the response body exceeds ${route.bodies.responseMaxBytes} bytes, the limit of its transformation`, close);
       const req = reply.request.raw;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { RequestContext } from '@tollgate/policies';
 import type { PickRequest } from '@tollgate/upstream';
 import type { Metadata } from '@grpc/grpc-js';
@@ -31,7 +32,8 @@ export interface ProtocolRequest {
 export interface ProtocolResult {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body: string | Buffer;
+  /** A whole body, or a stream (gRPC-Web server streaming). */
+  readonly body: string | Buffer | Readable;
   /** The request body was left unread: close the connection (RFC 9112 §9.6). */
   readonly close?: boolean;
 }

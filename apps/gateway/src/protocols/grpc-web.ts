@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { PassThrough } from 'node:stream';
 import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import type { CompiledGrpcWeb } from '@tollgate/compiler';
 import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
@@ -42,8 +43,25 @@ const NOT_METADATA = new Set([
   'sec-fetch-dest',
 ]);
 
-/** Longest total of response messages buffered for one call. */
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/**
+ * Base64 of a byte stream in pieces that decode on their own: only whole 3-byte groups are
+ * encoded as they come, the rest waits, and the padding comes at the end (as Envoy's gRPC-Web
+ * filter does), so a client may decode the text stream chunk by chunk.
+ */
+export class Base64Stream {
+  #rest: Buffer = Buffer.alloc(0);
+  push(chunk: Buffer): Buffer {
+    const all = this.#rest.length > 0 ? Buffer.concat([this.#rest, chunk]) : chunk;
+    const n = all.length - (all.length % 3);
+    this.#rest = all.subarray(n);
+    return Buffer.from(all.subarray(0, n).toString('base64'));
+  }
+  end(): Buffer {
+    const out = Buffer.from(this.#rest.toString('base64'));
+    this.#rest = Buffer.alloc(0);
+    return out;
+  }
+}
 
 /** Splits gRPC frames. Returns null for a truncated frame. */
 export function parseFrames(buf: Buffer): Array<{ flag: number; data: Buffer }> | null {
@@ -154,41 +172,70 @@ export class GrpcWebProxy implements ProtocolHandler {
     const clientTimeout = parseGrpcTimeout(req.headers['grpc-timeout'] as string | undefined);
     const ms = Math.min(deadlineOf(req, this.upstreamDeadlineMs), clientTimeout ?? Number.POSITIVE_INFINITY);
     const t0 = performance.now();
+    const baseHeaders = (initial: Metadata | null): Record<string, string> => {
+      const h: Record<string, string> = { 'content-type': text ? 'application/grpc-web-text+proto' : 'application/grpc-web+proto' };
+      if (initial !== null) {
+        for (const [k, v] of Object.entries(initial.getMap())) {
+          if (k.startsWith('grpc-') || NOT_METADATA.has(k) || k === 'date' || k === 'server') continue;
+          h[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
+        }
+      }
+      // Browsers let scripts read only exposed headers (Fetch §3.2.3); gRPC-Web clients need these.
+      if (req.headers.origin !== undefined) h['access-control-expose-headers'] = 'grpc-status, grpc-message';
+      return h;
+    };
+    const finish = (status: StatusObject) => {
+      releaseTarget(this.upstream, picked, isTargetFailure(status.code));
+      if (isTransportStatus(status.code)) req.state.errorCode = `GRPC_${grpcCodeName(status.code)}`;
+    };
     // A server-streaming call works for unary methods too (one message, then the status), so the
-    // gateway need not know which kind the method is.
-    const outcome = await new Promise<{ messages: Buffer[]; headers: Metadata | null; status: StatusObject }>((resolve) => {
-      const messages: Buffer[] = [];
-      let size = 0;
-      let headers: Metadata | null = null;
+    // gateway need not know which kind the method is. The answer starts with the first message
+    // and streams each message as it comes; a status before any message is a trailers-only answer.
+    return new Promise<ProtocolResult>((resolve) => {
+      let initial: Metadata | null = null;
+      let out: PassThrough | null = null;
+      let done = false;
+      const encoder = text ? new Base64Stream() : null;
       const call = channel.client.makeServerStreamRequest<Buffer, Buffer>(req.path, (b) => b, (b) => b, message, md, { deadline: Date.now() + ms });
-      call.on('metadata', (h: Metadata) => (headers = h));
+      const write = (chunk: Buffer) => {
+        const o = out as PassThrough;
+        const data = encoder !== null ? encoder.push(chunk) : chunk;
+        if (data.length > 0 && !o.write(data)) {
+          call.pause();
+          o.once('drain', () => call.resume());
+        }
+      };
+      call.on('metadata', (h: Metadata) => (initial = h));
       call.on('data', (b: Buffer) => {
-        size += b.length;
-        if (size > MAX_RESPONSE_BYTES) call.cancel();
-        else messages.push(b);
+        if (out === null) {
+          req.state.upstreamMs = performance.now() - t0;
+          out = new PassThrough();
+          // The client went away mid-stream: cancel the call upstream.
+          out.once('close', () => {
+            if (!done) call.cancel();
+          });
+          resolve({ status: 200, headers: baseHeaders(initial), body: out });
+        }
+        write(frame(0x00, b));
       });
       call.on('error', () => undefined); // the status event carries the outcome
-      call.on('status', (status: StatusObject) => resolve({ messages, headers, status: size > MAX_RESPONSE_BYTES ? { ...status, code: 8, details: `the response exceeds ${MAX_RESPONSE_BYTES} bytes` } : status }));
+      call.on('status', (status: StatusObject) => {
+        done = true;
+        finish(status);
+        const trailers = trailerFrame(status.code, status.details ?? '', status.metadata);
+        if (out === null) {
+          req.state.upstreamMs = performance.now() - t0;
+          const headers = baseHeaders(initial);
+          // Trailers-only: the status is in the headers too (clients read either).
+          headers['grpc-status'] = String(status.code);
+          if (status.details) headers['grpc-message'] = encodeGrpcMessage(status.details);
+          resolve({ status: 200, headers, body: text ? Buffer.from(trailers.toString('base64')) : trailers });
+          return;
+        }
+        write(trailers);
+        if (encoder !== null) out.write(encoder.end());
+        out.end();
+      });
     });
-    req.state.upstreamMs = performance.now() - t0;
-    releaseTarget(this.upstream, picked, isTargetFailure(outcome.status.code));
-    if (isTransportStatus(outcome.status.code)) req.state.errorCode = `GRPC_${grpcCodeName(outcome.status.code)}`;
-
-    const out = Buffer.concat([...outcome.messages.map((b) => frame(0x00, b)), trailerFrame(outcome.status.code, outcome.status.details ?? '', outcome.status.metadata)]);
-    const headers: Record<string, string> = { 'content-type': text ? 'application/grpc-web-text+proto' : 'application/grpc-web+proto' };
-    if (outcome.headers !== null) {
-      for (const [k, v] of Object.entries((outcome.headers as Metadata).getMap())) {
-        if (k.startsWith('grpc-') || NOT_METADATA.has(k) || k === 'date' || k === 'server') continue;
-        headers[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
-      }
-    }
-    if (outcome.messages.length === 0) {
-      // Trailers-only: the status is in the headers too (clients read either).
-      headers['grpc-status'] = String(outcome.status.code);
-      if (outcome.status.details) headers['grpc-message'] = encodeGrpcMessage(outcome.status.details);
-    }
-    // Browsers let scripts read only exposed headers (Fetch §3.2.3); gRPC-Web clients need these.
-    if (req.headers.origin !== undefined) headers['access-control-expose-headers'] = 'grpc-status, grpc-message';
-    return { status: 200, headers, body: text ? Buffer.from(out.toString('base64')) : out };
   }
 }

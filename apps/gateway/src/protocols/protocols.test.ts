@@ -1,7 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { loadProto, parsePathTemplate, type CompiledPathTemplate } from '@tollgate/compiler';
 import { describe, expect, it } from 'vitest';
-import { encodeGrpcMessage, frame, parseFrames, parseGrpcTimeout, trailerFrame } from './grpc-web.js';
+import { Base64Stream, encodeGrpcMessage, frame, parseFrames, parseGrpcTimeout, trailerFrame } from './grpc-web.js';
 import { grpcProblem, httpStatusOf } from './grpc-status.js';
 import { decodeToJson, encodeJson, JsonMappingError, jsonToObject } from './proto-json.js';
 import { readFault, renderEnvelope, xmlEscape } from './soap.js';
@@ -150,6 +150,15 @@ describe('gRPC-Web framing', () => {
     expect(t[0]).toBe(0x80);
     expect(t.subarray(5).toString()).toBe('grpc-status: 3\r\ngrpc-message: bad 100%25 %C3%A9\r\nx-count: 3\r\n');
     expect(encodeGrpcMessage('ok')).toBe('ok');
+  });
+
+  it('base64-encodes a stream in pieces that decode on their own', () => {
+    const data = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
+    const enc = new Base64Stream();
+    const pieces = [enc.push(data.subarray(0, 7)), enc.push(data.subarray(7, 8)), enc.push(data.subarray(8, 50)), enc.push(data.subarray(50)), enc.end()].map((b) => b.toString());
+    expect(pieces.join('')).toBe(data.toString('base64'));
+    for (const p of pieces.slice(0, -1)) expect(p.length % 4).toBe(0);
+    expect(Buffer.concat(pieces.map((p) => Buffer.from(p, 'base64')))).toEqual(data);
   });
 
   it('reads grpc-timeout', () => {
