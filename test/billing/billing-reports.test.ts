@@ -87,7 +87,7 @@ describe('billing reports through the admin API, the CLI and the scheduled expor
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="billing-${FIXTURE_MONTH}.csv"`);
     const text = await res.text();
     expect(text).toContain('\r\n');
-    const records = parse(text, { columns: true }) as Array<Record<string, string>>;
+    const records = parse(text, { bom: true, columns: true }) as Array<Record<string, string>>;
     const totals = fixtureTotals(records.filter((r) => r.line_type === 'total'));
     expect(totals.map((t) => [t.consumer, Number(t.amount)])).toEqual(EXPECTED_TOTALS.map((t) => [t.consumer, t.amount]));
     for (const t of totals) {
@@ -148,7 +148,7 @@ describe('billing reports through the admin API, the CLI and the scheduled expor
     expect(second.code).toBe(0);
     expect(second.stdout).toBe(text);
     const csv = await runCli(['report', 'billing', '--month', closedMonth, '--format', 'csv'], cliEnv);
-    expect(csv.stdout.split('\r\n')[0]).toMatch(/^report_id,status,line_type,/);
+    expect(csv.stdout.split('\r\n')[0]).toMatch(/^\uFEFFreport_id,status,line_type,/);
     const pdf = await runCli(['report', 'billing', '--month', closedMonth, '--format', 'pdf', '--out', out], cliEnv);
     expect(pdf.code, pdf.stderr).toBe(0);
     const pdfBytes = await readFile(join(out, `billing-${closedMonth}.pdf`));

@@ -102,7 +102,8 @@ function totalRecord(report: BillingReport, t: ConsumerTotal): string[] {
 
 /**
  * CSV per RFC 4180: a header row, CRLF line ends, fields with a comma, quote, CR or LF quoted and
- * inner quotes doubled. Each consumer's lines are followed by one `total` row per currency, whose
+ * inner quotes doubled. UTF-8 with a byte order mark, without which Excel reads the file in the
+ * system's legacy code page and garbles non-ASCII names. Each consumer's lines are followed by one `total` row per currency, whose
  * amount is the sum of the lines' amounts above it.
  */
 export function renderCsv(report: BillingReport): string {
@@ -111,7 +112,7 @@ export function renderCsv(report: BillingReport): string {
     for (const l of report.lines) if (l.consumer === t.consumer && l.currency === t.currency) records.push(lineRecord(report, l));
     records.push(totalRecord(report, t));
   }
-  return stringify(records, { header: true, columns: [...CSV_COLUMNS], record_delimiter: 'windows', quoted_match: /^\s|\s$/ });
+  return stringify(records, { bom: true, header: true, columns: [...CSV_COLUMNS], record_delimiter: 'windows', quoted_match: /^\s|\s$/ });
 }
 
 /** The report as JSON (2-space indented, a final newline): the same bytes for the same report. */
