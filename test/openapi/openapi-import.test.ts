@@ -303,4 +303,21 @@ spec:
     expect(clash.json).toMatchObject({ code: 'ALREADY_EXISTS' });
     expect(String(clash.json.detail)).toContain('Api/mine exists and was not imported from OpenAPI');
   });
+  it('publishes each version of a product at its own prefix, servers pointing at that version', async () => {
+    const version = (v: string, extra: string) =>
+      ORDERS31.replace('x-tollgate-api:\n  name: orders\n', `x-tollgate-api:\n  name: catalog-${v}\n  product: catalog\n  version: ${v}\n  versioning: { scheme: path${extra} }\n`).replace('  version: 2.0.0\n', `  version: ${v}.0.0\n`);
+    for (const [v, extra] of [['v1', ', default: true'], ['v2', '']] as const) {
+      const res = await s.admin('POST', '/apis/import', JSON.stringify({ document: version(v, extra), options: { upstream: s.upstream.url, basePath: '/catalog' } }), 'application/json');
+      expect(res.status, JSON.stringify(res.json)).toBe(200);
+    }
+    await s.served(async () => (await s.gw('/v2/catalog/openapi.json')).status === 200);
+    const v2 = (await s.gw('/v2/catalog/openapi.json')).json();
+    expect(v2).toMatchObject({ info: { version: 'v2.0.0' }, servers: [{ url: `${s.tg.proxyUrl}/v2/catalog` }] });
+    expect((await s.gw('/v1/catalog/openapi.json')).json()).toMatchObject({ info: { version: 'v1.0.0' }, servers: [{ url: `${s.tg.proxyUrl}/v1/catalog` }] });
+    // The default version also answers without the prefix.
+    expect((await s.gw('/catalog/openapi.json')).json()).toMatchObject({ info: { version: 'v1.0.0' }, servers: [{ url: `${s.tg.proxyUrl}/catalog` }] });
+    const before = s.upstream.requests.length;
+    expect((await s.gw('/v2/catalog/orders/ord_7')).status).toBe(200);
+    expect(s.upstream.requests[before]?.url).toBe('/api/v2/orders/ord_7');
+  });
 });
