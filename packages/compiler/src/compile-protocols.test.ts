@@ -153,7 +153,9 @@ describe('compileConfig with protocol routes', () => {
       return r.ok ? [] : r.issues;
     };
     expect(issues(soap('<E>{path.id}</E>'))).toContainEqual(expect.objectContaining({ code: 'unknown_capture' }));
-    expect(issues(soap('<E>{consumer.name}</E>'))).toContainEqual(expect.objectContaining({ code: 'invalid_template' }));
+    expect(issues(soap('<E>{resp.name}</E>'))).toContainEqual(expect.objectContaining({ code: 'invalid_template' }));
+    expect(issues(soap('<E>{consumer.email}</E>'))).toContainEqual(expect.objectContaining({ code: 'invalid_template', message: expect.stringMatching(/name, customId, groups/) }));
+    expect(issues(soap('<E>{consumer.name}</E>'))).toEqual([]);
     expect(issues(soap('<E><a></E>'))).toContainEqual(expect.objectContaining({ code: 'invalid_xml' }));
   });
 });

@@ -6,6 +6,7 @@ import 'protobufjs/ext/descriptor/index.js';
 import { resourceKey, type ApiResource, type ConfigIssue, type GrpcAction, type ProtoDescriptorResource, type Route, type SoapAction } from '@tollgate/model';
 import { compileSafeRegex, templateCaptures } from '@tollgate/router';
 import { checkSubset } from './compile-upstreams.js';
+import { CONSUMER_FIELDS } from './compile-aggregate.js';
 import type { CompiledUpstream } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -350,7 +351,7 @@ export interface CompiledGrpcWeb {
 }
 
 /** A part of a SOAP envelope template: text, or a value taken from the request. */
-export type SoapTemplatePart = { readonly text: string } | { readonly source: 'body' | 'path' | 'query' | 'header'; readonly path: readonly string[] };
+export type SoapTemplatePart = { readonly text: string } | { readonly source: 'body' | 'path' | 'query' | 'header' | 'consumer'; readonly path: readonly string[] };
 
 export interface CompiledSoap {
   readonly kind: 'soap';
@@ -524,7 +525,7 @@ function compileGrpc(route: Route, g: GrpcAction, at: string, protos: ReadonlyMa
   return ok ? { ...base, bindings, explicit: null } : null;
 }
 
-const PLACEHOLDER = /\{(body|path|query|header)\.([A-Za-z0-9_.-]+)\}|\{([A-Za-z_][A-Za-z0-9_]*)\.([^{}\s]*)\}/g;
+const PLACEHOLDER = /\{(body|path|query|header|consumer)\.([A-Za-z0-9_.-]+)\}|\{([A-Za-z_][A-Za-z0-9_]*)\.([^{}\s]*)\}/g;
 
 function compileSoap(route: Route, s: SoapAction, at: string, resource: string, issues: ConfigIssue[]): CompiledSoap | null {
   const parts: SoapTemplatePart[] = [];
@@ -536,14 +537,19 @@ function compileSoap(route: Route, s: SoapAction, at: string, resource: string, 
     last = m.index + m[0].length;
     if (m[1] === undefined) {
       ok = false;
-      issues.push({ code: 'invalid_template', message: `${m[0]} refers to "${m[3]}"; placeholders take values from body, path, query or header`, resource, path: `${at}.envelope` });
+      issues.push({ code: 'invalid_template', message: `${m[0]} refers to "${m[3]}"; placeholders take values from body, path, query, header or consumer`, resource, path: `${at}.envelope` });
       continue;
     }
-    const source = m[1] as 'body' | 'path' | 'query' | 'header';
+    const source = m[1] as 'body' | 'path' | 'query' | 'header' | 'consumer';
     const path = source === 'body' ? (m[2] as string).split('.') : [source === 'header' ? (m[2] as string).toLowerCase() : (m[2] as string)];
     if (path.some((p) => p === '')) {
       ok = false;
       issues.push({ code: 'invalid_template', message: `${m[0]} has an empty field name`, resource, path: `${at}.envelope` });
+      continue;
+    }
+    if (source === 'consumer' && !(CONSUMER_FIELDS as readonly string[]).includes(path[0] as string)) {
+      ok = false;
+      issues.push({ code: 'invalid_template', message: `${m[0]}: the consumer has ${CONSUMER_FIELDS.join(', ')}`, resource, path: `${at}.envelope` });
       continue;
     }
     if (source === 'path') {

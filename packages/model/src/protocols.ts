@@ -69,7 +69,7 @@ export const soapActionSchema = z
       .string()
       .min(1)
       .max(262_144)
-      .describe('The request envelope as an XML template. `{body.a.b}` (JSON request body), `{path.name}` (route path capture), `{query.name}` and `{header.name}` are replaced by the XML-escaped value; a missing value is empty.'),
+      .describe('The request envelope as an XML template. `{body.a.b}` (JSON request body), `{path.name}` (route path capture), `{query.name}`, `{header.name}` and `{consumer.name}` (`name`, `customId`, `groups`) are replaced by the XML-escaped value; a missing value is empty.'),
     responsePath: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'must be dot-separated element names (namespace prefixes removed), e.g. "Envelope.Body.GetPriceResponse"')

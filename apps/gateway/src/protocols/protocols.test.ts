@@ -175,6 +175,7 @@ describe('SOAP', () => {
   it('renders an envelope with escaped values from body, path, query and headers', () => {
     const parts = [{ text: '<a>' }, { source: 'body' as const, path: ['x', 'y'] }, { text: '</a><b>' }, { source: 'path' as const, path: ['id'] }, { source: 'query' as const, path: ['q'] }, { source: 'header' as const, path: ['x-h'] }, { source: 'body' as const, path: ['missing'] }, { text: '</b>' }];
     expect(renderEnvelope(parts, { body: { x: { y: `<&'">` } }, path: { id: '7' }, query: new URLSearchParams('q=1%202'), headers: { 'x-h': ['a', 'b'] } })).toBe('<a>&lt;&amp;&apos;&quot;&gt;</a><b>71 2a, b</b>');
+    expect(renderEnvelope([{ source: 'consumer', path: ['name'] }, { text: '|' }, { source: 'consumer', path: ['groups'] }], { body: {}, path: null, query: new URLSearchParams(), headers: {}, consumer: { name: 'a&b', groups: ['x', 'y'] } })).toBe('a&amp;b|x,y');
     expect(() => renderEnvelope([{ source: 'body', path: ['o'] }], { body: { o: [1] }, path: null, query: new URLSearchParams(), headers: {} })).toThrow(/array/);
     expect(xmlEscape('a&b')).toBe('a&amp;b');
   });

@@ -17,7 +17,7 @@ const INVALID_XML_CHARS = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10
 class TemplateValueError extends Error {}
 
 /** Renders the envelope template with XML-escaped request values. */
-export function renderEnvelope(parts: CompiledSoap['envelope'], values: { body: unknown; path: Readonly<Record<string, string>> | null; query: URLSearchParams; headers: Readonly<Record<string, string | string[] | undefined>> }): string {
+export function renderEnvelope(parts: CompiledSoap['envelope'], values: { body: unknown; path: Readonly<Record<string, string>> | null; query: URLSearchParams; headers: Readonly<Record<string, string | string[] | undefined>>; consumer?: { readonly name: string; readonly customId?: string | null | undefined; readonly groups: readonly string[] } | null }): string {
   let out = '';
   for (const p of parts) {
     if ('text' in p) {
@@ -31,7 +31,11 @@ export function renderEnvelope(parts: CompiledSoap['envelope'], values: { body: 
       if (v !== null && typeof v === 'object') throw new TemplateValueError(`body.${p.path.join('.')} is ${Array.isArray(v) ? 'an array' : 'an object'}; the envelope takes text values`);
     } else if (p.source === 'path') v = values.path?.[p.path[0] as string];
     else if (p.source === 'query') v = values.query.get(p.path[0] as string) ?? undefined;
-    else {
+    else if (p.source === 'consumer') {
+      const c = values.consumer ?? null;
+      const k = p.path[0];
+      v = c === null ? undefined : k === 'name' ? c.name : k === 'customId' ? (c.customId ?? undefined) : c.groups.join(',');
+    } else {
       const h = values.headers[p.path[0] as string];
       v = Array.isArray(h) ? h.join(', ') : h;
     }
@@ -101,7 +105,7 @@ export class SoapConverter implements ProtocolHandler {
     }
     let envelope: string;
     try {
-      envelope = renderEnvelope(a.envelope, { body, path: req.captures, query: new URLSearchParams(req.query ?? ''), headers: req.headers });
+      envelope = renderEnvelope(a.envelope, { body, path: req.captures, query: new URLSearchParams(req.query ?? ''), headers: req.headers, consumer: req.ctx?.consumer ?? null });
     } catch (err) {
       if (err instanceof TemplateValueError) return problem(req, 400, 'INVALID_ARGUMENT', 'The request does not fit the SOAP envelope', err.message);
       throw err;
