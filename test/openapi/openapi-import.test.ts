@@ -208,6 +208,13 @@ spec:
     // Refused requests never reached the upstream.
     expect(s.upstream.requests.slice(before + 1)).toHaveLength(0);
 
+    // The HMAC secret of x-tollgate-jwt reaches neither the audit log nor an admin read.
+    const audit = await s.admin('GET', '/audit-log?limit=50');
+    expect(audit.status).toBe(200);
+    expect(JSON.stringify(audit.json)).toContain('api.import');
+    expect(JSON.stringify(audit.json)).toContain('listOrders'); // the document is recorded, parsed
+    expect(JSON.stringify(audit.json)).not.toContain('orders-test-secret');
+    expect(JSON.stringify((await s.admin('GET', '/apis/orders')).json)).not.toContain('orders-test-secret');
     // The bearer scheme (x-tollgate-jwt) became jwt-auth on cancelOrder.
     expect((await s.gw('/shop/orders/ord_1', { method: 'DELETE' })).status).toBe(401);
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { jsonDocuments, validateDocuments, type ApiResource, type Resource } from '@tollgate/model';
+import { jsonDocuments, parseYamlDocuments, validateDocuments, type ApiResource, type Resource } from '@tollgate/model';
 import { ApplyRejectedError } from '@tollgate/stores';
 import { diffRoutes, importOpenApi, type OpenApiImportOptions } from '@tollgate/importers';
 import { auditContext, auditWritten } from '../audit.js';
@@ -70,6 +70,12 @@ function keepOperatorFields(generated: { spec: Record<string, unknown> }, stored
   for (const k of OPERATOR_FIELDS) if (generated.spec[k] === undefined && old[k] !== undefined) generated.spec[k] = old[k];
 }
 
+/** The document as the audit log may record it (parsed, so secret fields can be redacted). */
+function parsedForAudit(text: string): unknown {
+  const { documents, issues } = parseYamlDocuments(text);
+  return issues.length === 0 && documents.length === 1 ? documents[0]?.value : { unparsable: true };
+}
+
 function bad(detail: string, errors: ProblemItem[]): ProblemError {
   return new ProblemError('INVALID_CONFIG', detail, { errors });
 }
@@ -103,6 +109,8 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         let input: string | Record<string, unknown>;
         let options: OpenApiImportOptions = {};
         const body = request.body as unknown;
+        // Until the document is parsed (below), the audit log records no part of the raw text.
+        if (body instanceof JsonText) (request as { body: unknown }).body = { unparsable: true };
         if (body instanceof YamlText) input = body.text;
         else if (body instanceof JsonText) {
           input = body.text;
@@ -122,6 +130,9 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
             options = Object.fromEntries(Object.entries(env.data.options).filter(([, v]) => v !== undefined)) as OpenApiImportOptions;
           }
         } else throw new ProblemError('INVALID_BODY', 'send the OpenAPI document as YAML (application/yaml) or JSON (application/json)');
+        // The audit log records the attempted body with secret fields redacted: give it the parsed
+        // document (x-tollgate-jwt may carry HMAC secrets), never the raw text.
+        (request as { body: unknown }).body = { document: typeof input === 'string' ? parsedForAudit(input) : input, options };
         // Query parameters given explicitly win over the envelope's options.
         if (q.name !== undefined) options.name = q.name;
         if (q.upstream !== undefined) options.upstream = q.upstream;
