@@ -153,6 +153,7 @@ export class OpenApiMapper {
     let upstream: Json | null = null;
     if (typeof docUpstream === 'string') {
       upstreamName = docUpstream;
+      if (this.#options.upstream !== undefined) this.warn('/x-tollgate-upstream', 'upstream_option_ignored', `the document routes to the existing Upstream "${docUpstream}": the upstream option is used for its path only`);
     } else {
       if (docUpstream !== undefined && !isObject(docUpstream)) this.error('/x-tollgate-upstream', 'invalid_extension', 'x-tollgate-upstream must be the name of an Upstream or an object of Upstream spec fields');
       const extSpec = isObject(docUpstream) ? docUpstream : {};
