@@ -196,9 +196,27 @@ function suite(storage: 'memory' | 'redis') {
     expect((await send(gw.port, { path: `/mine${p('/me')}?cc=private` })).status).toBe(401);
   });
 
-  it('without perConsumer, a private answer is not stored (a shared cache must not, RFC 9111 §5.2.2.7)', async () => {
-    for (const key of [KEY_A, KEY_B]) expect((await send(gw.port, { path: `/shared${p('/priv')}?cc=private`, headers: { apikey: key } })).headers['x-cache']).toBe('BYPASS');
+  it('without perConsumer, a private answer is kept under the caller\'s own key, a public one is shared', async () => {
+    const a1 = await send(gw.port, { path: `/shared${p('/priv')}?cc=private`, headers: { apikey: KEY_A } });
+    const b1 = await send(gw.port, { path: `/shared${p('/priv')}?cc=private`, headers: { apikey: KEY_B } });
+    expect([a1.headers['x-cache'], b1.headers['x-cache']]).toEqual(['MISS', 'MISS']);
+    expect(a1.headers['x-cache-key']).not.toBe(b1.headers['x-cache-key']);
+    const a2 = await send(gw.port, { path: `/shared${p('/priv')}?cc=private`, headers: { apikey: KEY_A } });
+    const b2 = await send(gw.port, { path: `/shared${p('/priv')}?cc=private`, headers: { apikey: KEY_B } });
+    expect([a2.headers['x-cache'], b2.headers['x-cache']]).toEqual(['HIT', 'HIT']);
+    expect(a2.json()).toMatchObject({ consumer: 'consumer-a' });
+    expect(b2.json()).toMatchObject({ consumer: 'consumer-b' });
     expect(hitsOf(p('/priv'))).toBe(2);
+    // A public answer is one entry for everyone.
+    await send(gw.port, { path: `/shared${p('/pubans')}`, headers: { apikey: KEY_A } });
+    const other = await send(gw.port, { path: `/shared${p('/pubans')}`, headers: { apikey: KEY_B } });
+    expect(other.headers['x-cache']).toBe('HIT');
+    expect(other.json()).toMatchObject({ consumer: 'consumer-a' });
+  });
+
+  it('a private answer to an anonymous caller is never stored (a shared cache must not, RFC 9111 §5.2.2.7)', async () => {
+    for (let i = 0; i < 2; i++) expect((await send(gw.port, { path: `/pub${p('/anonpriv')}?cc=private` })).headers['x-cache']).toBe('BYPASS');
+    expect(hitsOf(p('/anonpriv'))).toBe(2);
   });
 
   it('requests with Authorization are only cached when the answer is public (RFC 9111 §3.5)', async () => {

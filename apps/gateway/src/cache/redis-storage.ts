@@ -7,7 +7,7 @@ interface WarnLogger {
 }
 
 /**
- * Redis storage of the response cache, shared by every gateway node: one `GET` per lookup (the
+ * Redis storage of the response cache, shared by every gateway node: one `GET` (or `MGET`) per lookup (the
  * entry is one binary value: a JSON header and the body, see `encodeEntry`), one `SET … PX` per
  * store (not awaited by the request). Keys are `<prefix><api>:<route>:<id>` (resource names hold
  * no `:` and no glob character), so a purge by API or route is a `SCAN MATCH` on a prefix.
@@ -25,9 +25,14 @@ export class RedisCacheStorage implements CacheStorage {
     return `${this.prefix}${a.api}:${a.route}:${a.id}`;
   }
 
-  async get(address: CacheAddress): Promise<CacheEntry | undefined> {
-    const b = await this.redis.getBuffer(this.key(address));
-    return b === null ? undefined : decodeEntry(b);
+  async get(addresses: readonly CacheAddress[]): Promise<Array<CacheEntry | undefined>> {
+    // One round trip: GET for one address, MGET for the consumer's and the shared one.
+    if (addresses.length === 1) {
+      const b = await this.redis.getBuffer(this.key(addresses[0] as CacheAddress));
+      return [b === null ? undefined : decodeEntry(b)];
+    }
+    const bs = await this.redis.mgetBuffer(...addresses.map((a) => this.key(a)));
+    return bs.map((b) => (b === null ? undefined : decodeEntry(b)));
   }
 
   set(address: CacheAddress, entry: CacheEntry, ttlMs: number): void {

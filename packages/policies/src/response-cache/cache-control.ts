@@ -118,7 +118,7 @@ export interface VerdictInput {
   readonly honour: boolean;
   /** The request carried `Authorization` (§3.5). */
   readonly authorization: boolean;
-  /** The key includes the consumer, so a private answer is only ever served to its own caller. */
+  /** The entry would be keyed by the authenticated consumer, so a private answer is only ever served to its own caller. */
   readonly keyedPerCaller: boolean;
   /** Current time, ms. */
   readonly now: number;

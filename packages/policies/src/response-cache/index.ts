@@ -14,7 +14,10 @@ type Mode = 'HIT' | 'MISS' | 'BYPASS';
 
 interface CacheState {
   mode: Mode;
-  readonly address: CacheAddress | null;
+  /** The shared key's address (with `perConsumer`, the consumer's); then the one stored at or served from. */
+  address: CacheAddress | null;
+  /** The authenticated consumer's own address (without `perConsumer`), for answers that may not be shared. */
+  readonly own: CacheAddress | null;
 }
 
 /**
@@ -117,35 +120,39 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
     const keyHeaders = config.keyHeaders;
     const honour = config.cacheControl;
 
-    const bypass = (ctx: PolicyContext) => void states.set(ctx, { mode: 'BYPASS', address: null });
+    const bypass = (ctx: PolicyContext) => void states.set(ctx, { mode: 'BYPASS', address: null, own: null });
 
     return {
       access(ctx) {
         if (!methods.has(ctx.method) || ctx.headers.upgrade !== undefined) return bypass(ctx);
         const rules = honour ? requestRules(ctx.headers['cache-control'], ctx.headers.pragma) : IGNORE_REQUEST;
         if (rules.noStore) return bypass(ctx);
-        const address: CacheAddress = {
-          api: ctx.api,
-          route: ctx.route,
-          id: cacheKeyId({
-            method: ctx.method,
-            host: (one(ctx.headers.host) ?? '').toLowerCase(),
-            path: ctx.path,
-            query: ctx.query,
-            headers: keyHeaders.map((n) => [n, one(ctx.headers[n])] as const),
-            consumer: config.perConsumer ? (ctx.consumer?.name ?? '') : null,
-          }),
+        const key = {
+          method: ctx.method,
+          host: (one(ctx.headers.host) ?? '').toLowerCase(),
+          path: ctx.path,
+          query: ctx.query,
+          headers: keyHeaders.map((n) => [n, one(ctx.headers[n])] as const),
         };
-        const state: CacheState = { mode: 'MISS', address };
+        const at = (consumer: string | null): CacheAddress => ({ api: ctx.api, route: ctx.route, id: cacheKeyId({ ...key, consumer }) });
+        const address = at(config.perConsumer ? (ctx.consumer?.name ?? '') : null);
+        // An answer that may not be shared (private, or to an Authorization request) is kept under
+        // the authenticated consumer's own key; both keys are read in the same round trip.
+        const own = !config.perConsumer && ctx.consumer !== null ? at(ctx.consumer.name) : null;
+        const state: CacheState = { mode: 'MISS', address, own };
         states.set(ctx, state);
         // no-cache: the stored response may not be used without revalidation (RFC 9111 §5.2.1.4);
         // this cache does not revalidate, so it fetches and stores the fresh answer.
         if (rules.noCache) return undefined;
-        return storage.get(address).then(
-          (e): PolicyReply | undefined => {
+        const addresses = own === null ? [address] : [own, address];
+        return storage.get(addresses).then(
+          (found): PolicyReply | undefined => {
             const t = now();
-            if (e !== undefined && varyMatches(e, ctx) && usable(e, rules, t)) {
+            const i = found.findIndex((e) => e !== undefined && varyMatches(e, ctx) && usable(e, rules, t));
+            const e = i === -1 ? undefined : found[i];
+            if (e !== undefined) {
               state.mode = 'HIT';
+              state.address = addresses[i] as CacheAddress;
               const age = String(currentAge(e, t));
               if (e.status === 200 && notModified(e.headers, ctx.headers)) {
                 const h: Record<string, string> = { age };
@@ -172,16 +179,16 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         const state = states.get(ctx);
         if (state === undefined || state.mode !== 'MISS' || state.address === null) return null;
         const t = now();
-        const verdict = responseVerdict({
-          status,
-          headers,
-          statuses,
-          defaultTtl: config.ttlSeconds,
-          honour,
-          authorization: ctx.headers.authorization !== undefined,
-          keyedPerCaller: config.perConsumer && ctx.consumer !== null,
-          now: t,
-        });
+        const input = { status, headers, statuses, defaultTtl: config.ttlSeconds, honour, authorization: ctx.headers.authorization !== undefined, now: t };
+        let verdict = responseVerdict({ ...input, keyedPerCaller: config.perConsumer && ctx.consumer !== null });
+        if (!verdict.storable && state.own !== null) {
+          // Not shareable, but the caller is known: store it under the consumer's own key.
+          const mine = responseVerdict({ ...input, keyedPerCaller: true });
+          if (mine.storable) {
+            verdict = mine;
+            state.address = state.own;
+          }
+        }
         const declared = one(headers['content-length']);
         if (!verdict.storable || (declared !== null && Number(declared) > config.maxBodyBytes)) {
           state.mode = 'BYPASS';

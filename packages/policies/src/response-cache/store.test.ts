@@ -41,10 +41,10 @@ describe('MemoryCacheStorage (LRU)', () => {
     const m = new MemoryCacheStorage({ maxEntries: 2, maxBytes: 1e9 });
     m.set(at('1'), entry('one'), 10_000);
     m.set(at('2'), entry('two'), 10_000);
-    expect(await m.get(at('1'))).toBeDefined(); // 1 is now the most recent
+    expect((await m.get([at('1')]))[0]).toBeDefined(); // 1 is now the most recent
     m.set(at('3'), entry('three'), 10_000);
-    expect(await m.get(at('2'))).toBeUndefined();
-    expect((await m.get(at('1')))?.body.toString()).toBe('one');
+    expect(m.getSync(at('2'))).toBeUndefined();
+    expect(m.getSync(at('1'))?.body.toString()).toBe('one');
     expect(m.size).toBe(2);
   });
   it('evicts by bytes and refuses an entry larger than the whole budget', () => {

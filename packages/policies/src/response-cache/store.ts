@@ -28,7 +28,8 @@ export type PurgeTarget = { readonly all: true } | { readonly api: string; reado
 /** A cache storage. `get` is at most one round trip; `set` is fire-and-forget (errors are the storage's to log). */
 export interface CacheStorage {
   readonly kind: 'memory' | 'redis';
-  get(address: CacheAddress): Promise<CacheEntry | undefined>;
+  /** The entries at several addresses (in order; undefined where none), in one round trip. */
+  get(addresses: readonly CacheAddress[]): Promise<Array<CacheEntry | undefined>>;
   set(address: CacheAddress, entry: CacheEntry, ttlMs: number): void;
   /** Removes matching entries; resolves with how many (where the storage knows). */
   purge(target: PurgeTarget): Promise<number>;
@@ -113,8 +114,8 @@ export class MemoryCacheStorage implements CacheStorage {
     return `${a.api}\n${a.route}\n${a.id}`;
   }
 
-  async get(address: CacheAddress): Promise<CacheEntry | undefined> {
-    return this.getSync(address);
+  async get(addresses: readonly CacheAddress[]): Promise<Array<CacheEntry | undefined>> {
+    return addresses.map((a) => this.getSync(a));
   }
 
   getSync(address: CacheAddress): CacheEntry | undefined {
