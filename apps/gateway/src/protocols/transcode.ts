@@ -189,7 +189,13 @@ export class GrpcTranscoder implements ProtocolHandler {
     for (const name of this.action.metadataHeaders) {
       const v = h[name];
       if (v === undefined) continue;
-      for (const x of Array.isArray(v) ? v : [v]) md.add(name, name.endsWith('-bin') ? Buffer.from(x, 'base64') : x);
+      for (const x of Array.isArray(v) ? v : [v]) {
+        try {
+          md.add(name, name.endsWith('-bin') ? Buffer.from(x, 'base64') : x);
+        } catch {
+          // a value grpc-js refuses as metadata (not printable ASCII) is left out
+        }
+      }
     }
     setGatewayMetadata(md, req);
     const t0 = performance.now();
