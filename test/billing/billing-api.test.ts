@@ -49,7 +49,19 @@ describe.each(BACKENDS)('GET /reports/billing on %s', (backend) => {
 
   it('a viewer is refused; unknown query parameters are a 400 problem', async () => {
     expectProblem(await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}`, headers: auth('viewer') }), 403, 'FORBIDDEN');
-    expectProblem(await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}&consumer=acme`, headers: auth('billing') }), 400, 'INVALID_REQUEST');
+    expectProblem(await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}&colour=red`, headers: auth('billing') }), 400, 'INVALID_REQUEST');
+    expectProblem(await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}&consumer=Not_A_Name`, headers: auth('billing') }), 400, 'INVALID_REQUEST');
+  });
+
+  it('consumer= narrows the report to one customer\'s lines and invoice', async () => {
+    const res = await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}&consumer=initech&format=json`, headers: auth('billing') });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-disposition']).toBe(`inline; filename="billing-${FIXTURE_MONTH}-initech.json"`);
+    const body = res.json<{ lines: Array<{ consumer: string }>; totals: Array<{ consumer: string; amount: number }> }>();
+    expect(body.totals).toEqual([expect.objectContaining({ consumer: 'initech', amount: 1951 })]);
+    expect(new Set(body.lines.map((l) => l.consumer))).toEqual(new Set(['initech']));
+    const html = await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}&consumer=initech&format=html`, headers: auth('billing') });
+    expect(html.body.match(/<section class="invoice"/g)).toHaveLength(1);
   });
 });
 

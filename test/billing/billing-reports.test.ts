@@ -156,6 +156,10 @@ describe('billing reports through the admin API, the CLI and the scheduled expor
     const viaApi = await get(`/reports/billing?month=${closedMonth}&format=pdf`, billingToken);
     expect(viaApi.headers.get('content-type')).toBe('application/pdf');
     expect(Buffer.from(await viaApi.arrayBuffer()).equals(pdfBytes)).toBe(true);
+    const one = await runCli(['report', 'billing', '--month', closedMonth, '--format', 'html', '--consumer', 'zeta', '--out', out], cliEnv);
+    expect(one.code, one.stderr).toBe(0);
+    const invoice = await readFile(join(out, `billing-${closedMonth}-zeta.html`), 'utf8');
+    expect(invoice.match(/<section class="invoice" data-consumer="([a-z]+)"/g)).toEqual(['<section class="invoice" data-consumer="zeta"']);
     const denied = await runCli(['report', 'billing', '--month', closedMonth], { ...cliEnv, TOLLGATE_ADMIN_TOKEN: operatorToken });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/FORBIDDEN/);

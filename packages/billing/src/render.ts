@@ -17,9 +17,9 @@ export const REPORT_MEDIA_TYPES: Record<ReportFormat, string> = {
   pdf: 'application/pdf',
 };
 
-/** File name of a month's report in a format: `billing-2026-11.csv`. */
-export function reportFileName(month: string, format: ReportFormat): string {
-  return `billing-${month}.${format}`;
+/** File name of a month's report in a format: `billing-2026-11.csv` (`billing-2026-11-acme.pdf` for one consumer). */
+export function reportFileName(month: string, format: ReportFormat, consumer?: string): string {
+  return `billing-${month}${consumer !== undefined ? `-${consumer}` : ''}.${format}`;
 }
 
 /** CSV columns, in order (snake_case, as spreadsheets and finance tools expect). */

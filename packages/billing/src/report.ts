@@ -386,6 +386,19 @@ export function computeReport(input: ReportInput): BillingReport {
   };
 }
 
+/**
+ * The report narrowed to one consumer (its lines, totals and unpriced usage), for a single
+ * customer's invoice. Id, time, status and checksums stay those of the whole month's report.
+ */
+export function forConsumer(report: BillingReport, consumer: string): BillingReport {
+  return {
+    ...report,
+    lines: report.lines.filter((l) => l.consumer === consumer),
+    totals: report.totals.filter((t) => t.consumer === consumer),
+    unpriced: report.unpriced.filter((u) => u.consumer === consumer),
+  };
+}
+
 /** Reads the billable rollup rows of a billing month. */
 export async function readSourceRows(db: Database, month: string): Promise<SourceRow[]> {
   const rows = await db

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { REPORT_FORMATS, REPORT_MEDIA_TYPES, generateReport, parseMonth, renderReport, renderReportBytes, reportFileName } from '@tollgate/billing';
+import { resourceName } from '@tollgate/model';
+import { REPORT_FORMATS, REPORT_MEDIA_TYPES, forConsumer, generateReport, parseMonth, renderReport, renderReportBytes, reportFileName } from '@tollgate/billing';
 import type { Database } from '@tollgate/db';
 import type { AdminContext } from '../context.js';
 import { ProblemError } from '../problem.js';
@@ -13,6 +14,7 @@ export const billingReportQuerySchema = z.strictObject({
     .string()
     .refine((m) => parseMonth(m) !== null, 'must be a month as YYYY-MM, e.g. 2026-11')
     .describe('Billing month, YYYY-MM. Each plan bills the calendar month of its own time zone.'),
+  consumer: resourceName.optional().describe('Only this consumer\'s lines and totals (one customer\'s invoice); the report id and checksums stay the whole month\'s.'),
   format: z.enum(REPORT_FORMATS).default('json').describe('csv (RFC 4180, header row, CRLF), json, html (a printable invoice per consumer) or pdf (the same invoices, A4).'),
 });
 
@@ -35,10 +37,11 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
     },
     async (request, reply) => {
       if (!db) throw new ProblemError('UNAVAILABLE', 'billing reports need the database; this admin process has none');
-      const { month, format } = request.query;
+      const { month, format, consumer } = request.query;
       const { resources } = await ctx.config.load();
-      const report = await generateReport(db, resources, month, { now: clock() });
-      const fileName = reportFileName(month, format);
+      const whole = await generateReport(db, resources, month, { now: clock() });
+      const report = consumer === undefined ? whole : forConsumer(whole, consumer);
+      const fileName = reportFileName(month, format, consumer);
       // CSV is a download for spreadsheets; JSON and HTML display in place (RFC 6266).
       const disposition = format === 'csv' ? 'attachment' : 'inline';
       return reply

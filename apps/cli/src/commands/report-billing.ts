@@ -18,11 +18,12 @@ export function registerReport(program: Command): void {
     .description('the billing report of a month: one line per consumer × plan × API × metric, with totals per consumer')
     .requiredOption('--month <YYYY-MM>', 'billing month, e.g. 2026-11')
     .addOption(new Option('--format <format>', 'output format').choices([...REPORT_FORMATS]).default('csv'))
-    .option('--out <dir>', 'write billing-YYYY-MM.<format> into this directory instead of stdout')
-    .action(async (options: { month: string; format: ReportFormat; out?: string }, command: Command) => {
+    .option('--consumer <name>', "only this consumer's lines and totals (one customer's invoice)")
+    .option('--out <dir>', 'write billing-YYYY-MM[-consumer].<format> into this directory instead of stdout')
+    .action(async (options: { month: string; format: ReportFormat; consumer?: string; out?: string }, command: Command) => {
       if (!parseMonth(options.month)) throw new CliError(`--month must be YYYY-MM, e.g. 2026-11 (got ${JSON.stringify(options.month)})`);
       const client = new AdminClient(connectionOf(command));
-      const query = new URLSearchParams({ month: options.month, format: options.format });
+      const query = new URLSearchParams({ month: options.month, format: options.format, ...(options.consumer !== undefined ? { consumer: options.consumer } : {}) });
       let response: { body: Buffer; headers: Headers };
       try {
         response = await client.getBytes(`/reports/billing?${query}`);
@@ -35,7 +36,7 @@ export function registerReport(program: Command): void {
         process.stdout.write(body);
         return;
       }
-      const path = join(options.out, reportFileName(options.month, options.format));
+      const path = join(options.out, reportFileName(options.month, options.format, options.consumer));
       try {
         await mkdir(options.out, { recursive: true });
         await writeFileAtomic(path, body);
