@@ -168,8 +168,9 @@ export class OpenApiMapper {
       };
     }
 
-    // Gateway base path: option, x-tollgate-api.basePath, else where the server serves the API.
-    const basePath = normalizeBase(this.#options.basePath ?? (typeof apiExt.basePath === 'string' ? apiExt.basePath : undefined) ?? (upstreamPath === '' ? '/' : upstreamPath));
+    // Gateway base path: option, x-tollgate-api.basePath, else the path of the first server (where
+    // the document says the API lives, even when --upstream names another path on the upstream).
+    const basePath = normalizeBase(this.#options.basePath ?? (typeof apiExt.basePath === 'string' ? apiExt.basePath : undefined) ?? (server.path === '' ? '/' : server.path));
     delete apiExt.basePath;
     const baseNoSlash = basePath === '/' ? '' : basePath;
     // Forward the path the upstream expects: unchanged when the gateway mirrors its base path,

@@ -75,6 +75,15 @@ describe('OpenAPI import: mapping', () => {
     expect(await importOpenApi({ ...doc, 'x-tollgate-validate': 'yes' })).toMatchObject({ ok: false, errors: [{ pointer: '/x-tollgate-validate', code: 'invalid_extension' }] });
   });
 
+  it('routes to an existing Upstream named by x-tollgate-upstream (none generated)', async () => {
+    const r = await ok({ ...minimal({ 'x-tollgate-upstream': 'shared-backend' }), servers: [{ url: '/api' }] }, { upstream: 'http://ignored:1/v9' });
+    expect(r.upstream).toBeNull();
+    // The gateway serves the document's /api; the upstream gets the path given with the option.
+    expect(routesOf(r)[0]).toMatchObject({ destination: { upstream: 'shared-backend' }, rewrite: { path: '/v9/a' } });
+    expect(r.api.spec).toMatchObject({ basePath: '/api', stripBasePath: true });
+    expect(r.warnings.map((w) => w.code)).toEqual(['upstream_option_ignored']);
+  });
+
   it('warns about x-tollgate-* members where no extension is read', async () => {
     const r = await ok(minimal({ components: { schemas: { A: { type: 'object', 'x-tollgate-timeout-ms': 5 } } } }, { '/a': { get: { responses: { 200: { description: 'ok', 'x-tollgate-route': {} } } } }, '/b': { 'x-tollgate-ignore': true, get: { 'x-tollgate-whatever': 1, responses: { 200: { description: 'ok' } } } } }));
     expect(r.warnings.map((w) => `${w.pointer} ${w.code}`).sort()).toEqual(['/components/schemas/A/x-tollgate-timeout-ms unknown_extension', '/paths/~1a/get/responses/200/x-tollgate-route unknown_extension']);
