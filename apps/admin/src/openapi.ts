@@ -28,6 +28,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'admin-tokens', description: 'Tokens of the admin API and their roles (role admin).' },
         { name: 'audit', description: 'The audit log (role admin).' },
         { name: 'usage', description: 'Metered usage and request analytics from the Postgres rollups (docs/metering.md).' },
+        { name: 'billing', description: 'Monthly billing reports: CSV, JSON, HTML and PDF invoices (roles billing and admin; docs/billing.md).' },
         { name: 'cache', description: 'Purging the response caches of every gateway (docs/caching.md).' },
         { name: 'health', description: 'Probes.' },
       ],
