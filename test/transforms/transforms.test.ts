@@ -61,6 +61,7 @@ beforeAll(async () => {
         add: { consumer: "{consumer.customId}" }
       maxBodyBytes: 4096`;
   const resources = yamlResources(upstreamYaml('u', [up.origin]) + apiYaml('shop', `basePath: /shop\nstripBasePath: true\n${policies}\nroutes: [{ name: all, destination: { upstream: u } }]`) +
+    apiYaml('open', `basePath: /open\npolicies: [{ name: request-transformer, config: { headers: { set: { x-customer: "{consumer.customId}" } } } }]\nroutes: [{ name: all, destination: { upstream: u } }]`) +
     apiYaml('cached', `basePath: /cached\npolicies:\n  - { name: response-cache }\n  - { name: response-transformer, config: { headers: { set: { x-who: "{header.x-who}" } }, body: { set: { who: "{header.x-who}" } } } }\nroutes: [{ name: all, destination: { upstream: u } }]`) +
     consumer);
   gw = await startTestGateway(new TestConfigSource(resources));
@@ -93,6 +94,12 @@ describe('request-transformer', () => {
     const before = up.received.length;
     await send(gw.port, { path: '/shop/json', headers: auth });
     expect(up.received[before]?.headers['x-tenant']).toBeUndefined();
+  });
+
+  it('a set whose template has no value removes the client value (an anonymous caller cannot spoof it)', async () => {
+    const before = up.received.length;
+    await send(gw.port, { path: '/open/json', headers: { 'x-customer': 'someone-else' } });
+    expect(up.received[before]?.headers['x-customer']).toBeUndefined();
   });
 
   it('changes the query: remove, rename, set from the consumer, add when absent', async () => {

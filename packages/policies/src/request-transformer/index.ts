@@ -59,7 +59,9 @@ export const requestTransformer: PolicyDefinition<typeof requestTransformerSchem
         }
         for (const [n, t] of hSet) {
           const v = renderString(t, ctx, ctx.query);
+          // `set` owns the field: without a value the client's copy is removed, never passed on.
           if (v !== undefined) ctx.setUpstreamHeader(n, v);
+          else ctx.removeUpstreamHeader(n);
         }
         for (const [n, t] of hAdd) {
           if (ctx.headers[n] !== undefined) continue;

@@ -76,8 +76,8 @@ function resolve(v: FieldValue, ctx: PolicyContext): unknown {
 
 /**
  * Applies the operations to a parsed JSON body. Only a top-level object is changed; any other JSON
- * (an array, a string) is returned as is. `set` and `add` whose template resolves to nothing (no
- * consumer, absent header) are skipped. A path through a non-object (`a.b` where `a` is a string)
+ * (an array, a string) is returned as is. An `add` whose template resolves to nothing (no
+ * consumer, absent header) is skipped; a `set` then removes the field (it owns it). A path through a non-object (`a.b` where `a` is a string)
  * is left alone rather than overwritten.
  */
 export function applyJsonOps(ops: JsonOps, body: unknown, ctx: PolicyContext): unknown {
@@ -97,9 +97,15 @@ export function applyJsonOps(ops: JsonOps, body: unknown, ctx: PolicyContext): u
   }
   for (const s of ops.set) {
     const v = resolve(s.value, ctx);
-    if (v === undefined) continue;
+    const k = s.path[s.path.length - 1] as string;
+    // `set` owns the field: without a value, the sender's copy is removed rather than passed on.
+    if (v === undefined) {
+      const o = parent(body, s.path, false);
+      if (o !== undefined) delete o[k];
+      continue;
+    }
     const o = parent(body, s.path, true);
-    if (o !== undefined) o[s.path[s.path.length - 1] as string] = v;
+    if (o !== undefined) o[k] = v;
   }
   for (const a of ops.add) {
     const o = parent(body, a.path, true);

@@ -51,9 +51,9 @@ describe('JSON body operations', () => {
     const body = { secret: 1, meta: { internal: true, keep: 1 }, old: 'v', count: 1 };
     expect(applyJsonOps(ops, body, ctx())).toEqual({ meta: { keep: 1 }, info: { new: 'v' }, owner: { name: 'acme' }, count: 3, tenant: 'blue', old: 'kept?' });
   });
-  it('add does not overwrite; a missing template value skips the operation; non-objects pass', () => {
-    const ops = compileJsonOps({ remove: [], rename: [], set: { who: '{header.absent}' }, add: { a: 'new' } });
-    expect(applyJsonOps(ops, { a: 'old' }, ctx())).toEqual({ a: 'old' });
+  it('add does not overwrite; a set without value removes the field; non-objects pass', () => {
+    const ops = compileJsonOps({ remove: [], rename: [], set: { who: '{header.absent}' }, add: { a: 'new', b: '{header.absent}' } });
+    expect(applyJsonOps(ops, { a: 'old', who: 'spoofed' }, ctx())).toEqual({ a: 'old' });
     expect(applyJsonOps(ops, [1, 2], ctx())).toEqual([1, 2]);
   });
 });

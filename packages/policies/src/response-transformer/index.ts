@@ -32,6 +32,7 @@ export const responseTransformer: PolicyDefinition<typeof responseTransformerSch
         for (const [n, t] of set) {
           const v = renderString(t, ctx, ctx.query);
           if (v !== undefined) out[n] = v;
+          else delete out[n];
         }
         for (const [n, t] of add) {
           if (out[n] !== undefined) continue;
