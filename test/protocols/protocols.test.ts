@@ -82,8 +82,8 @@ spec:
     - name: rest
       match: [{ path: { prefix: /v1 } }]
       timeoutMs: 400
-      headers: { response: { set: { x-converted: grpc } } }
-      grpc: { upstream: books-grpc, descriptor: bookstore, useHttpAnnotations: true, metadataHeaders: [x-tenant] }
+      headers: { response: { set: { x-converted: grpc } }, request: { set: { x-origin-route: rest } } }
+      grpc: { upstream: books-grpc, descriptor: bookstore, useHttpAnnotations: true, metadataHeaders: [x-tenant, x-origin-route] }
 ---
 apiVersion: tollgate.dev/v1
 kind: Api
@@ -262,6 +262,7 @@ describe('REST/JSON to gRPC through google.api.http annotations', () => {
     expect(got?.request.shelf).toBe('5');
     expect(got?.request.book).toMatchObject({ title: 'New', page_count: 10, genre: 'HISTORY', published: { seconds: '1577934245', nanos: 0 } });
     expect(got?.metadata['x-tenant']).toBe('acme');
+    expect(got?.metadata['x-origin-route']).toBe('rest'); // route request header changes apply first
     expect(got?.metadata['x-other']).toBeUndefined();
   });
 

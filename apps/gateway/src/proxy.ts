@@ -296,7 +296,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (actions.protocol !== null) {
       // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.
       const sp = route.stripPrefix;
-      const r = await actions.protocol.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query: ctx !== null ? ctx.query : target.query, captures: found.captures, headers, ctx, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query } });
+      const r = await actions.protocol.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query: ctx !== null ? ctx.query : target.query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query } });
       return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
     }
 

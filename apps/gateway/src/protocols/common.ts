@@ -5,6 +5,7 @@ import type { PickRequest } from '@tollgate/upstream';
 import type { Metadata } from '@grpc/grpc-js';
 import type { RequestState } from '../access-log.js';
 import { injectTrace } from '../tracing.js';
+import { applyHeaderOps, type HeaderOps } from '../route-actions.js';
 
 /** What a protocol handler reads of a request (the proxy has already routed and authorized it). */
 export interface ProtocolRequest {
@@ -19,6 +20,8 @@ export interface ProtocolRequest {
   readonly headers: IncomingHttpHeaders;
   /** The policies' context (credential removal, X-Consumer-* headers), or null. */
   readonly ctx: RequestContext | null;
+  /** The route's request header changes (`headers.request`), applied before headers become metadata. */
+  readonly requestHeaders?: HeaderOps | null;
   readonly requestId: string;
   readonly state: RequestState;
   /** The route `timeoutMs`, or undefined for the upstream's `responseHeadersMs`. */
@@ -108,6 +111,7 @@ export function effectiveHeaders(req: ProtocolRequest): Record<string, string | 
   const h: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) h[k] = v;
   req.ctx?.applyTo(h);
+  if (req.requestHeaders) applyHeaderOps(h, req.requestHeaders);
   return h;
 }
 
