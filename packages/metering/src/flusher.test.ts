@@ -160,7 +160,7 @@ describe('live counters in Redis and re-seeding', () => {
 
   const now = () => Date.now();
 
-  it('flushes committed usage into per consumer and period hashes with a TTL, in one MULTI', async () => {
+  it('seeds a new Redis, then adds committed usage to per consumer and period hashes with a TTL', async () => {
     const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger });
     try {
       await meter.flush(true); // first contact: epoch marker set
@@ -219,6 +219,37 @@ describe('live counters in Redis and re-seeding', () => {
       expect(await client.get(quotaKey(prefix, kolkata.name, month))).toBe('12');
     } finally {
       await meter.close();
+    }
+  });
+
+  it('a batch is counted by the seed or by its node\'s increment, never both and never neither (two nodes racing a re-seed)', async () => {
+    const clientA = createMeterRedis(redis.url);
+    const a = new Meter({ db, redis: clientA, keyPrefix: prefix, logger: captureLogger().logger, nodeName: 'a' });
+    const b = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, nodeName: 'b' });
+    try {
+      await b.flush(true);
+      await a.flush(true);
+      const key = liveKey(prefix, 'race', period);
+      const before = Number((await client.hget(key, 'requests')) ?? 0);
+      // A commits a batch to Postgres but cannot reach Redis.
+      for (let i = 0; i < 3; i++) a.record(usage({ at: now(), consumer: 'race', subscription: null }));
+      await new Promise((r) => setTimeout(r, 20));
+      clientA.disconnect();
+      await a.flush(true);
+      expect(a.backlogRequests()).toBe(0);
+      // Redis loses its data; B seeds it from Postgres, which holds A's batch.
+      await client.flushdb();
+      await b.flush(true);
+      expect(await client.hget(key, 'requests')).toBe(String(before + 3));
+      // A comes back: its increment is already in the seed and is not added again.
+      await clientA.connect();
+      for (let i = 0; i < 2; i++) a.record(usage({ at: now(), consumer: 'race', subscription: null }));
+      await a.flush(true);
+      expect(await client.hget(key, 'requests')).toBe(String(before + 5));
+    } finally {
+      await a.close();
+      await b.close();
+      clientA.disconnect();
     }
   });
 

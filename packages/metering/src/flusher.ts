@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import type { Database } from '@tollgate/db';
 import type { PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
-import { EPOCH_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
-import { liveTotals, pruneBatches, quotaTotals, quotaUnitsBetween, writeBatch, type UsageBatch } from './rollups.js';
+import { EPOCH_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, SEEDED_KEY, type MeterRedis, type MeterRedisCommands } from './live-counters.js';
+import { pruneBatches, quotaTotals, quotaUnitsBetween, seedSnapshot, writeBatch, type UsageBatch } from './rollups.js';
 
 /** Minimal logger (pino-compatible). */
 export interface MeterLogger {
@@ -68,9 +68,10 @@ const PRUNE_EVERY_MS = 3_600_000;
 /**
  * Counts usage in memory and flushes it every interval: first a batch (node id + sequence) into
  * the Postgres rollups, idempotently, then the committed increments into the Redis live counters
- * (one MULTI). While a batch is unacknowledged it is retried with the SAME sequence, and new usage
- * gathers in a fresh accumulator that is not cut into a batch until the pending one commits, so
- * memory stays bounded by the distinct keys of the outage and nothing is counted twice.
+ * (one pipeline of atomic Lua calls, which Redis skips for batches a re-seed already holds). While
+ * a batch is unacknowledged it is retried with the SAME sequence, and new usage gathers in a fresh
+ * accumulator that is not cut into a batch until the pending one commits, so memory stays bounded
+ * by the distinct keys of the outage and nothing is counted twice.
  */
 export class Meter implements UsageRecorder, UsageStats {
   readonly nodeId: string;
@@ -88,7 +89,6 @@ export class Meter implements UsageRecorder, UsageStats {
   readonly #live: LiveIncrements;
   /** Plans of the subscriptions seen, for re-seeding their quota counters. */
   readonly #plans = new Map<string, { plan: string; spec: PlanSpec }>();
-  #epoch: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #closed = false;
@@ -212,8 +212,9 @@ export class Meter implements UsageRecorder, UsageStats {
         this.#prunedAt = this.#now();
         await pruneBatches(this.#db, new Date(this.#now() - BATCH_RETENTION_MS)).catch((err: unknown) => this.#log.warn({ err }, 'pruning old usage batches failed'));
       }
-      // Only what Postgres holds goes to the live counters, so a re-seed never misses it.
-      if (this.#redis !== null) this.#live.addRows(batch.rows);
+      // Only what Postgres holds goes to the live counters, tagged with its batch so a seed and the
+      // increment never both count it.
+      if (this.#redis !== null) this.#live.addBatch(batch.seq, batch.rows);
     } catch (err) {
       // Outcome unknown (maybe committed): the same batch, same seq, is retried.
       this.#failed('postgres', err, { seq: batch.seq, requests: batch.requests, backlog: this.backlogRequests() });
@@ -224,87 +225,115 @@ export class Meter implements UsageRecorder, UsageStats {
     const redis = this.#redis;
     if (redis === null) return;
     if (!force && this.#now() < this.#retryAt.redis) return;
-    const marker = `${this.#prefix}${EPOCH_KEY}`;
     try {
-      let epoch = await redis.get(marker);
-      if (epoch === null) {
-        await redis.set(marker, `${this.nodeId}@${this.#now()}`, 'NX');
-        epoch = await redis.get(marker);
+      let applied = await this.#applyLive(redis);
+      if (applied === 'unseeded') {
+        // Redis lost its data (or was never seeded): seed from Postgres (or find that another node
+        // just did), then apply what is newer than the seed.
+        await this.#seed(redis);
+        applied = await this.#applyLive(redis);
+        if (applied === 'unseeded') throw new Error('live usage counters are still not seeded');
       }
-      if (epoch !== this.#epoch) {
-        // A Redis new to this node (first contact, or it came back empty): the live increments
-        // held here are all committed to Postgres, so the re-seed below covers them.
-        this.#live.clear();
-        await this.#reseed(redis);
-        this.#epoch = epoch;
-        this.#recovered('redis');
-        return;
-      }
-      if (this.#live.size === 0) {
-        this.#recovered('redis');
-        return;
-      }
-      const multi = redis.multi();
-      for (const [key, fields] of this.#live.entries()) {
-        for (const [field, n] of fields) multi.hincrby(key, field, n);
-        multi.pexpire(key, LIVE_TTL_MS);
-      }
-      const results = await multi.exec();
-      const err = results?.find(([e]) => e !== null)?.[0];
-      if (results === null || err) throw err ?? new Error('MULTI aborted');
-      this.#live.clear();
       this.#recovered('redis');
     } catch (err) {
-      this.#failed('redis', err, { pendingKeys: this.#live.size });
+      this.#failed('redis', err, { pendingBatches: this.#live.size });
     }
   }
 
   /**
-   * Raises the live counters and the quota counters of the current periods to at least what the
-   * Postgres rollups hold (Lua: max(current, rolled up), atomically per key). Quota counters of
-   * subscriptions this node has seen traffic for; every node re-seeds when it sees a new epoch.
+   * Applies the waiting live increments, one Lua call per batch run, in one pipeline: each is
+   * skipped by Redis when the current seed already holds it. Stops at the first run that finds the
+   * counters unseeded.
    */
-  async #reseed(redis: MeterRedis): Promise<void> {
+  async #applyLive(redis: MeterRedis): Promise<'done' | 'unseeded'> {
+    const entries = this.#live.entries();
+    const epochKey = `${this.#prefix}${EPOCH_KEY}`;
+    const seededKey = `${this.#prefix}${SEEDED_KEY}`;
+    if (entries.length === 0) {
+      // Nothing to add, but a Redis that lost its data is noticed (and its quotas re-seeded) now.
+      return (await redis.exists(epochKey)) === 1 ? 'done' : 'unseeded';
+    }
+    const pipeline = redis.pipeline();
+    for (const e of entries) {
+      const keys = [epochKey, seededKey, ...e.byKey.keys()];
+      const args: Array<string | number> = [this.nodeId, e.lo, e.hi, LIVE_TTL_MS];
+      for (const fields of e.byKey.values()) {
+        args.push(fields.size);
+        for (const [field, n] of fields) args.push(field, n);
+      }
+      (pipeline as unknown as MeterRedisCommands).tollgateApplyUsage(keys.length, ...keys, ...args);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    let done = 0;
+    for (const [err, out] of results) {
+      if (err) {
+        this.#live.dropFirst(done);
+        throw err;
+      }
+      if (Number(out) === -1) break;
+      done += 1;
+    }
+    this.#live.dropFirst(done);
+    return done === entries.length ? 'done' : 'unseeded';
+  }
+
+  /**
+   * Seeds the live counters from one Postgres snapshot (atomically, unless another node already
+   * did) and, when this node seeded, raises the quota counters of the current periods to at least
+   * the rolled-up counts (Lua: max(current, rolled up)), for every subscription of the serving config.
+   */
+  async #seed(redis: MeterRedis): Promise<void> {
     const t = this.#now();
-    const live = await liveTotals(this.#db, new Date(t - 35 * DAY_MS));
-    const byKey = new Map<string, Array<string | number>>();
-    for (const r of live) {
+    const snapshot = await seedSnapshot(this.#db, new Date(t - 35 * DAY_MS));
+    const byKey = new Map<string, Map<string, number>>();
+    for (const r of snapshot.live) {
       const key = liveKey(this.#prefix, r.consumer, r.period);
-      let args = byKey.get(key);
-      if (args === undefined) byKey.set(key, (args = []));
-      args.push('requests', r.requests, 'billable_requests', r.billableRequests, `units:${r.metric}`, r.units, `billable_units:${r.metric}`, r.billableUnits);
+      let f = byKey.get(key);
+      if (f === undefined) byKey.set(key, (f = new Map()));
+      // Requests and billable requests are summed over metrics.
+      f.set('requests', (f.get('requests') ?? 0) + r.requests);
+      f.set('billable_requests', (f.get('billable_requests') ?? 0) + r.billableRequests);
+      f.set(`units:${r.metric}`, r.units);
+      f.set(`billable_units:${r.metric}`, r.billableUnits);
     }
-    // Requests and billable requests are summed over metrics.
-    const seeds: Array<Promise<unknown>> = [];
-    for (const [key, args] of byKey) {
-      const sums = new Map<string, number>();
-      for (let i = 0; i < args.length; i += 2) sums.set(args[i] as string, (sums.get(args[i] as string) ?? 0) + (args[i + 1] as number));
-      seeds.push(redis.tollgateRaiseHash(key, LIVE_TTL_MS, ...[...sums].flat()));
+    const keys = [`${this.#prefix}${EPOCH_KEY}`, `${this.#prefix}${SEEDED_KEY}`, ...byKey.keys()];
+    const args: Array<string | number> = [`${this.nodeId}@${t}`, LIVE_TTL_MS, snapshot.nodes.length];
+    for (const n of snapshot.nodes) args.push(n.node, n.seq);
+    for (const fields of byKey.values()) {
+      // Zero fields are left out, as increments of 0 are.
+      const nonZero = [...fields].filter(([, n]) => n !== 0);
+      args.push(nonZero.length);
+      for (const [field, n] of nonZero) args.push(field, n);
     }
-    let quotas = 0;
+    const won = (await redis.tollgateSeedUsage(keys.length, ...keys, ...args)) === 1;
+    if (!won) return;
+    const quotas = await this.#seedQuotas(redis, t);
+    this.#log.info({ liveCounters: byKey.size, quotaCounters: quotas }, 're-seeded usage counters in Redis from the Postgres rollups');
+  }
+
+  async #seedQuotas(redis: MeterRedis, t: number): Promise<number> {
     const known = new Map(this.#plans);
     if (this.#subscriptions !== null) for (const [name, p] of this.#subscriptions()) known.set(name, p);
     const withQuota = [...known].filter(([, p]) => p.spec.quota !== undefined);
-    if (withQuota.length > 0) {
-      const current = new Map<string, { key: string; start: number; end: number; sameZone: boolean }>();
-      for (const [sub, p] of withQuota) {
-        const tz = p.spec.quota?.timeZone ?? 'UTC';
-        let cache = this.#quotaPeriods.get(tz);
-        if (cache === undefined) this.#quotaPeriods.set(tz, (cache = new PeriodCache(tz)));
-        current.set(sub, { ...cache.periodAt(t), sameZone: periodTimeZone(p.spec) === tz });
-      }
-      const totals = await quotaTotals(this.#db, [...new Set([...current.values()].map((c) => c.key))]);
-      const units = new Map<string, number>();
-      for (const q of totals) if (current.get(q.subscription)?.key === q.period) units.set(q.subscription, (units.get(q.subscription) ?? 0) + q.units);
-      for (const [sub, c] of current) {
-        const n = c.sameZone ? (units.get(sub) ?? 0) : await quotaUnitsBetween(this.#db, sub, c.start - (c.start % 3_600_000), c.end);
-        if (n <= 0) continue;
-        quotas += 1;
-        seeds.push(redis.tollgateRaiseCounter(quotaKey(this.#prefix, sub, c.key), n, Math.max(1, c.end - t)));
-      }
+    if (withQuota.length === 0) return 0;
+    const current = new Map<string, { key: string; start: number; end: number; sameZone: boolean }>();
+    for (const [sub, p] of withQuota) {
+      const tz = p.spec.quota?.timeZone ?? 'UTC';
+      let cache = this.#quotaPeriods.get(tz);
+      if (cache === undefined) this.#quotaPeriods.set(tz, (cache = new PeriodCache(tz)));
+      current.set(sub, { ...cache.periodAt(t), sameZone: periodTimeZone(p.spec) === tz });
+    }
+    const totals = await quotaTotals(this.#db, [...new Set([...current.values()].map((c) => c.key))]);
+    const units = new Map<string, number>();
+    for (const q of totals) if (current.get(q.subscription)?.key === q.period) units.set(q.subscription, (units.get(q.subscription) ?? 0) + q.units);
+    const seeds: Array<Promise<unknown>> = [];
+    for (const [sub, c] of current) {
+      const n = c.sameZone ? (units.get(sub) ?? 0) : await quotaUnitsBetween(this.#db, sub, c.start - (c.start % 3_600_000), c.end);
+      if (n <= 0) continue;
+      seeds.push(redis.tollgateRaiseCounter(quotaKey(this.#prefix, sub, c.key), n, Math.max(1, c.end - t)));
     }
     await Promise.all(seeds);
-    if (byKey.size > 0 || quotas > 0) this.#log.info({ liveCounters: byKey.size, quotaCounters: quotas }, 're-seeded usage counters in Redis from the Postgres rollups');
+    return seeds.length;
   }
 
   /**

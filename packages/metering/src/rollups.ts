@@ -64,6 +64,9 @@ export async function writeBatch(db: Database, batch: UsageBatch): Promise<'appl
   });
 }
 
+/** A drizzle transaction over either driver. */
+export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
 /** Live-counter totals of one consumer, period and metric, as re-seeded into Redis. */
 export interface LiveTotals {
   consumer: string;
@@ -89,7 +92,7 @@ const num = (v: unknown): number => Number(v ?? 0);
  * Totals per consumer, period and metric of every period that has rows since `since` (a period's
  * sum covers all of its rows, also those before `since`). Anonymous usage (consumer '') is left out.
  */
-export async function liveTotals(db: Database, since: Date): Promise<LiveTotals[]> {
+export async function liveTotals(db: Database | Tx, since: Date): Promise<LiveTotals[]> {
   const recent = db.selectDistinct({ period: usageRollups.period }).from(usageRollups).where(gte(usageRollups.hour, since));
   const rows = await db
     .select({
@@ -145,4 +148,20 @@ export async function quotaUnitsBetween(db: Database, subscription: string, from
 export async function pruneBatches(db: Database, before: Date): Promise<number> {
   const deleted = await db.delete(usageBatches).where(lt(usageBatches.flushedAt, before)).returning({ seq: usageBatches.seq });
   return deleted.length;
+}
+
+/**
+ * What a seed of the live counters needs, read from ONE snapshot (repeatable read): the totals, and
+ * per node the last batch sequence they include (a node's batches commit in order, so every batch
+ * up to it is in the totals and none after it).
+ */
+export async function seedSnapshot(db: Database, since: Date): Promise<{ live: LiveTotals[]; nodes: Array<{ node: string; seq: number }> }> {
+  return db.transaction(
+    async (tx) => {
+      const nodes = await tx.select({ node: usageBatches.nodeId, seq: sql<string>`max(${usageBatches.seq})` }).from(usageBatches).groupBy(usageBatches.nodeId);
+      const live = await liveTotals(tx, since);
+      return { live, nodes: nodes.map((n) => ({ node: n.node, seq: Number(n.seq) })) };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 }
