@@ -19,6 +19,15 @@ describe('Plan billing', () => {
     expect(r.resources[0].spec.billing).toMatchObject({ currency: 'JPY', timeZone: 'UTC', baseFee: 0, includedUnits: 0, billable: { statuses: ['2xx', '3xx'], gatewayResponses: false } });
   });
 
+  it('the example plan of docs/billing.md is valid', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../../docs/billing.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n(apiVersion: tollgate\.dev\/v1\nkind: Plan[\s\S]*?)```/.exec(doc)?.[1];
+    expect(yaml).toBeDefined();
+    const r = parseResourcesYaml(yaml as string);
+    expect(r.ok ? [] : r.issues).toEqual([]);
+  });
+
   it('refuses float-like and over-precise prices, bad tiers, currencies, zones and metric names, naming the field', () => {
     expect(issuePaths(`{ currency: EUR, charge: { perUnit: { unitPrice: "0.0000000001" } } }`).join()).toMatch(/spec\.billing\.charge/);
     expect(issuePaths(`{ currency: EUR, charge: { perUnit: { unitPrice: "1e-3" } } }`).join()).toMatch(/spec\.billing\.charge/);

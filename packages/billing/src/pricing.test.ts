@@ -148,6 +148,19 @@ describe('included units', () => {
   });
 });
 
+describe('the worked examples of docs/billing.md (2 500 billable units)', () => {
+  it('match the charge functions', () => {
+    const tiers = [
+      { upTo: 1000, unitPrice: '0.1', flatFee: 0 },
+      { upTo: null, unitPrice: '0.05', flatFee: 100 },
+    ];
+    expect(minor(charge({ perUnit: { unitPrice: '0.05' } }, 2500n))).toBe(125n);
+    expect(minor(charge({ graduated: { tiers } }, 2500n))).toBe(275n);
+    expect(minor(charge({ volume: { tiers } }, 2500n))).toBe(225n);
+    expect(minor(charge({ package: { size: 1000, price: 40 } }, 2500n))).toBe(120n);
+  });
+});
+
 describe('free and invalid', () => {
   it('no charge model is free', () => {
     expect(charge(undefined, 10n ** 12n)).toBe(0n);
