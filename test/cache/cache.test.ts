@@ -43,8 +43,10 @@ beforeAll(async () => {
     if (etag !== null) headers.etag = etag;
     const vary = url.searchParams.get('vary');
     if (vary !== null) headers.vary = vary;
+    const body = JSON.stringify({ path: url.pathname, n, consumer: req.headers['x-consumer-name'] ?? null });
+    if (url.searchParams.get('nocl') === null) headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(Number(url.searchParams.get('status') ?? 200), headers);
-    res.end(JSON.stringify({ path: url.pathname, n, consumer: req.headers['x-consumer-name'] ?? null }));
+    res.end(body);
   });
 });
 
@@ -95,6 +97,19 @@ function suite(storage: 'memory' | 'redis') {
     expect(b.headers['content-length']).toBe(String(Buffer.byteLength(a.body)));
     expect(b.headers['x-request-id']).not.toBe(a.headers['x-request-id']);
     expect(hitsOf(p('/one'))).toBe(1);
+  });
+
+  it('HEAD is cached on its own, with the upstream Content-Length', async () => {
+    const a = await send(gw.port, { method: 'HEAD', path: `/pub${p('/head')}` });
+    const b = await send(gw.port, { method: 'HEAD', path: `/pub${p('/head')}` });
+    expect([a.headers['x-cache'], b.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+    expect(b.status).toBe(200);
+    expect(b.body).toBe('');
+    expect(b.headers['content-length']).toBe(a.headers['content-length']);
+    expect(Number(b.headers['content-length'])).toBeGreaterThan(0);
+    expect(hitsOf(p('/head'))).toBe(1);
+    // Without a Content-Length a HEAD answer is not stored (a replay would claim 0).
+    for (let i = 0; i < 2; i++) expect((await send(gw.port, { method: 'HEAD', path: `/pub${p('/headnocl')}?nocl=1` })).headers['x-cache']).toBe('BYPASS');
   });
 
   it('Age grows while the entry is stored', async () => {

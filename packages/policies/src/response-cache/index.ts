@@ -190,7 +190,9 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
           }
         }
         const declared = one(headers['content-length']);
-        if (!verdict.storable || (declared !== null && Number(declared) > config.maxBodyBytes)) {
+        // A HEAD answer without Content-Length would be replayed with a wrong one (0); not stored.
+        const headWithoutLength = ctx.method === 'HEAD' && declared === null;
+        if (!verdict.storable || headWithoutLength || (declared !== null && Number(declared) > config.maxBodyBytes)) {
           state.mode = 'BYPASS';
           return null;
         }
