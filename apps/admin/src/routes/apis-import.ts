@@ -21,6 +21,10 @@ const optionsSchema = z.strictObject({
   basePath: z.string().min(1).max(2048).optional().describe('Gateway base path of the Api; default the path of the first server.'),
   strict: z.boolean().optional().describe('Refuse the import (422) when the document uses constructs Tollgate does not implement, instead of warning.'),
   validate: z.boolean().optional().describe('Attach request validation to every operation (`x-tollgate-validate` decides otherwise).'),
+  allowUnprotected: z
+    .boolean()
+    .optional()
+    .describe('Import operations whose security requirement cannot be enforced as written (unmappable scheme, schemes required together, unchecked role names) with what can be checked, possibly no authentication, and a warning. Without it such operations make the import fail with 422.'),
 });
 
 /** `POST /apis/import` query. */
@@ -28,6 +32,7 @@ export const importQuerySchema = z.strictObject({
   dryRun: flag.describe('Report what would change (and the generated resources) without committing anything.'),
   strict: flag.describe('Warnings become errors (422).'),
   validate: flag.describe('Attach request validation to every operation.'),
+  allowUnprotected: flag.describe('Import operations whose security cannot be enforced as written with weaker or no authentication (warned) instead of refusing the import (422).'),
   name: optionsSchema.shape.name,
   upstream: optionsSchema.shape.upstream,
   basePath: optionsSchema.shape.basePath,
@@ -139,6 +144,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         if (q.basePath !== undefined) options.basePath = q.basePath;
         if (q.strict) options.strict = true;
         if (q.validate) options.validate = true;
+        if (q.allowUnprotected) options.allowUnprotected = true;
 
         const result = await importOpenApi(input, options);
         if (!result.ok) {

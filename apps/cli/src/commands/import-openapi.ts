@@ -28,6 +28,7 @@ interface ImportFlags {
   basePath?: string;
   strict: boolean;
   validate: boolean;
+  allowUnprotected: boolean;
 }
 
 /** The `import` command group (created once, shared by importers of other formats). */
@@ -37,9 +38,10 @@ function importGroup(program: Command): Command {
 
 /**
  * `tollgate import openapi <file> [--dry-run] [--name N] [--upstream URL] [--base-path P]
- * [--strict] [--validate]`: sends the document to `POST /apis/import`. A dry run prints unified
- * diffs of the Upstream and Api against what is stored (as `tollgate diff` does), then what
- * would happen to each route; warnings go to stderr.
+ * [--strict] [--validate] [--allow-unprotected]`: sends the document to `POST /apis/import`. A
+ * dry run prints unified diffs of the Upstream and Api against what is stored (as `tollgate
+ * diff` does), then what would happen to each route; warnings go to stderr. An operation whose
+ * security the gateway cannot enforce as written fails the import unless --allow-unprotected.
  */
 export function registerImportOpenApi(program: Command): void {
   importGroup(program)
@@ -51,10 +53,19 @@ export function registerImportOpenApi(program: Command): void {
     .option('--base-path <path>', 'gateway base path of the Api (default: the path of the first server)')
     .option('--strict', 'fail on constructs Tollgate does not implement instead of warning', false)
     .option('--validate', 'validate requests against the document on every operation', false)
+    .option(
+      '--allow-unprotected',
+      'import operations whose security requirement cannot be enforced as written (oauth2/OIDC/bearer without x-tollgate-jwt, http basic, cookie keys, mutualTLS, schemes required together, role names) with weaker or no authentication, warned; without it they fail the import',
+      false,
+    )
+    .addHelpText(
+      'after',
+      '\nSecurity fails closed: an operation is never served with weaker authentication than its security\nrequirement unless --allow-unprotected is given. Map bearer/oauth2/openIdConnect schemes with\nx-tollgate-jwt, or attach key-auth/jwt-auth with x-tollgate-policies. See docs/openapi.md.\n',
+    )
     .action(async (file: string, flags: ImportFlags, command: Command) => {
       const text = await readDocument(file);
       const client = new AdminClient(connectionOf(command));
-      const options = { ...(flags.name ? { name: flags.name } : {}), ...(flags.upstream ? { upstream: flags.upstream } : {}), ...(flags.basePath ? { basePath: flags.basePath } : {}), strict: flags.strict, validate: flags.validate };
+      const options = { ...(flags.name ? { name: flags.name } : {}), ...(flags.upstream ? { upstream: flags.upstream } : {}), ...(flags.basePath ? { basePath: flags.basePath } : {}), strict: flags.strict, validate: flags.validate, ...(flags.allowUnprotected ? { allowUnprotected: true } : {}) };
       let answer: ImportAnswer;
       try {
         answer = (await client.json<ImportAnswer>('POST', `/apis/import?dryRun=${flags.dryRun}`, { document: text, options })) as ImportAnswer;

@@ -47,6 +47,36 @@ interface MappedScheme {
   scoped: boolean;
 }
 
+/** A scheme as read once: its mapping, or why it has none. */
+type SchemeReading = { mapped: MappedScheme; reason?: undefined } | { mapped: null; reason: string };
+
+/** One security requirement alternative reduced to a single mapped scheme (and its scopes). */
+interface Alternative {
+  scheme: MappedScheme;
+  scopes: string[];
+}
+
+/** What an operation's effective security requirement becomes. */
+interface SecurityPlan {
+  /** Auth policies enforcing the requirement (or what of it can be enforced faithfully). */
+  policies: Json[];
+  /**
+   * Set when no alternative of the requirement can be enforced as written: the operation would be
+   * served with weaker authentication than the document asks (or none). Refused unless the
+   * operator opts in (`allowUnprotected`) or attaches authentication through x-tollgate-policies.
+   */
+  unenforced?: {
+    at: string;
+    /** Why each alternative cannot be enforced, for the message. */
+    reasons: string[];
+    /** Best effort under the opt-in: what can still be checked (never more than the document allows). */
+    fallback: Json[];
+  };
+}
+
+/** Policies that authenticate callers (the gateway's auth gate follows them): see packages/policies. */
+const AUTH_POLICIES = new Set(['key-auth', 'jwt-auth']);
+
 /** Whether an operation gets request validation, and its body limit. */
 interface ValidateSetting {
   on: boolean;
@@ -77,7 +107,7 @@ export class OpenApiMapper {
   readonly #doc: Json;
   readonly #parsed: ParsedOpenApi;
   readonly #options: OpenApiImportOptions;
-  readonly #schemes = new Map<string, MappedScheme | null>();
+  readonly #schemes = new Map<string, SchemeReading>();
   readonly #schemas: RequestSchemas;
   /** Pointers of the `x-tollgate-*` members read (or warned about) where extensions may appear. */
   readonly #seen = new Set<string>();
@@ -185,8 +215,11 @@ export class OpenApiMapper {
     const routes: Json[] = [];
     const origins: string[] = [];
     const used = new Set<string>();
+    // Api-level policies (x-tollgate-api.policies, then x-tollgate-policies): run on every route.
+    const policies = [...(Array.isArray(apiExt.policies) ? (apiExt.policies as Json[]) : []), ...this.#policyList(docExt['x-tollgate-policies'], '/x-tollgate-policies')];
+    delete apiExt.policies;
     for (const o of operations) {
-      const route = this.#route(o, { upstreamName, upstreamPath, rewrite: stripBasePath && upstreamPath !== '', docExt, validateDefault });
+      const route = this.#route(o, { upstreamName, upstreamPath, rewrite: stripBasePath && upstreamPath !== '', docExt, validateDefault, apiPolicies: policies });
       if (route === null) continue;
       let n = route.name as string;
       for (let i = 2; used.has(n); i++) n = `${(route.name as string).slice(0, 58)}-${i}`;
@@ -204,8 +237,6 @@ export class OpenApiMapper {
     for (const [n, sc] of Object.entries(schemes)) if (isObject(sc)) for (const k of EXTENSIONS.securityScheme) if (k in sc) this.#seen.add(pointer(['components', 'securitySchemes', n, k]));
     this.#strayExtensions(doc, []);
     const published = this.#published(operations);
-    const policies = [...(Array.isArray(apiExt.policies) ? apiExt.policies : []), ...this.#policyList(docExt['x-tollgate-policies'], '/x-tollgate-policies')];
-    delete apiExt.policies;
     const api: Json = {
       apiVersion: API_VERSION,
       kind: 'Api',
@@ -377,7 +408,7 @@ export class OpenApiMapper {
     return { match: { regex }, rewrite };
   }
 
-  #route(o: Operation, ctx: { upstreamName: string; upstreamPath: string; rewrite: boolean; docExt: Json; validateDefault: ValidateSetting }): Json | null {
+  #route(o: Operation, ctx: { upstreamName: string; upstreamPath: string; rewrite: boolean; docExt: Json; validateDefault: ValidateSetting; apiPolicies: readonly Json[] }): Json | null {
     const mapping = this.#pathMapping(o.path);
     const explicitName = o.opExt['x-tollgate-route-name'];
     const name = typeof explicitName === 'string' ? explicitName : routeName(o.op.operationId, o.method, o.path);
@@ -400,10 +431,13 @@ export class OpenApiMapper {
     const timeoutMs = pick('x-tollgate-timeout-ms', isNumber);
     const validate = this.#validation_(o.opExt['x-tollgate-validate'], `${o.at}/x-tollgate-validate`) ?? this.#validation_(o.pathExt['x-tollgate-validate'], `${o.itemAt}/x-tollgate-validate`) ?? ctx.validateDefault;
 
-    const generated: Json[] = [...this.#security(o)];
+    const own = [...this.#policyList(o.pathExt['x-tollgate-policies'], `${o.itemAt}/x-tollgate-policies`), ...this.#policyList(o.opExt['x-tollgate-policies'], `${o.at}/x-tollgate-policies`)];
+    const security = this.#security(o);
+    const generated: Json[] = [...security.policies];
+    if (security.unenforced) generated.push(...this.#unenforced(o, security.unenforced, own, ctx.apiPolicies));
     if (validate.on) generated.push({ name: 'request-validation', config: { ...this.#validation(o), ...(validate.maxBodyBytes !== undefined ? { maxBodyBytes: validate.maxBodyBytes } : {}) } });
     const byName = new Map<string, Json>(generated.map((p) => [p.name as string, p]));
-    for (const p of [...this.#policyList(o.pathExt['x-tollgate-policies'], `${o.itemAt}/x-tollgate-policies`), ...this.#policyList(o.opExt['x-tollgate-policies'], `${o.at}/x-tollgate-policies`)]) {
+    for (const p of own) {
       byName.delete(p.name as string); // a later (more specific) entry replaces an earlier one of the same name
       byName.set(p.name as string, p);
     }
@@ -435,6 +469,40 @@ export class OpenApiMapper {
     return route;
   }
 
+  /**
+   * An operation whose security requirement the import cannot enforce as written. Refused (an
+   * error: the import answers 422) unless the route authenticates through policies the operator
+   * attached (x-tollgate-policies at operation, path or document level, or x-tollgate-api.policies)
+   * or the operator opted in with `allowUnprotected`: then it is imported with what can still be
+   * checked (possibly nothing) and a warning. Returns the auth policies to add to the route.
+   */
+  #unenforced(o: Operation, u: NonNullable<SecurityPlan['unenforced']>, own: readonly Json[], apiPolicies: readonly Json[]): Json[] {
+    const label = `${o.method.toUpperCase()} ${o.path}${typeof o.op.operationId === 'string' ? ` (${o.op.operationId})` : ''}`;
+    const inherited = u.at === '/security' ? ' (inherited from /security)' : '';
+    const why = [...new Set(u.reasons)].join('; ');
+    const at = u.at === '/security' ? o.at : u.at;
+    // A route-level entry replaces an Api-level one of the same name (compiler resolvePolicies).
+    const effective = new Map<string, Json>();
+    for (const p of [...apiPolicies, ...own]) if (isObject(p) && typeof p.name === 'string') effective.set(p.name, p);
+    const attached = [...effective.values()].filter((p) => AUTH_POLICIES.has(p.name as string) && p.enabled !== false && !(p.name === 'jwt-auth' && isObject(p.config) && p.config.optional === true)).map((p) => p.name as string);
+    if (attached.length > 0) {
+      this.warn(at, 'security_by_policies', `${label}: the document's security requirement${inherited} is not mapped (${why}); the route authenticates with ${attached.join(' or ')} attached by the document (x-tollgate-policies, x-tollgate-api.policies) instead`);
+      return [];
+    }
+    if (this.#options.allowUnprotected === true) {
+      const names = u.fallback.map((p) => p.name as string);
+      if (names.length > 0) this.warn(at, 'security_weakened', `${label} is imported with WEAKER authentication than its security requirement${inherited} (allowUnprotected): ${why}; it accepts any one credential of ${names.join(' or ')}`);
+      else this.warn(at, 'security_not_enforced', `${label} is served WITHOUT authentication (allowUnprotected): its security requirement${inherited} cannot be enforced: ${why}`);
+      return u.fallback;
+    }
+    this.error(
+      at,
+      'security_not_enforced',
+      `${label}: its security requirement${inherited} cannot be enforced: ${why}. Refused rather than served with weaker or no authentication: give the scheme x-tollgate-jwt (a jwt-auth issuer) or attach key-auth / jwt-auth with x-tollgate-policies, or import such operations unprotected on purpose with --allow-unprotected (options.allowUnprotected, ?allowUnprotected=true)`,
+    );
+    return [];
+  }
+
   /** An `x-tollgate-validate` value: `true`, `false` or `{ maxBodyBytes }` (on, with that body limit). */
   #validation_(v: unknown, at: string): ValidateSetting | undefined {
     if (v === undefined) return undefined;
@@ -453,105 +521,139 @@ export class OpenApiMapper {
     return value as Json[];
   }
 
-  /** A security scheme in Tollgate's terms, or null (warned about once, at the scheme). */
-  #scheme(name: string): MappedScheme | null {
-    if (this.#schemes.has(name)) return this.#schemes.get(name) ?? null;
+  /** A security scheme in Tollgate's terms, or why it has none (warned about once, at the scheme). */
+  #scheme(name: string): SchemeReading {
+    const known = this.#schemes.get(name);
+    if (known !== undefined) return known;
     const at = pointer(['components', 'securitySchemes', name]);
     const schemes = isObject(this.#doc.components) && isObject(this.#doc.components.securitySchemes) ? this.#doc.components.securitySchemes : {};
     const { value } = deref(this.#doc, schemes[name], at);
-    let mapped: MappedScheme | null = null;
+    let reading: SchemeReading;
+    const unmapped = (where: string, message: string): SchemeReading => {
+      this.warn(where, 'unsupported_security', message);
+      return { mapped: null, reason: message };
+    };
     if (!isObject(value)) {
-      this.warn(at, 'unknown_security_scheme', `security scheme "${name}" is not defined`);
+      const message = `security scheme "${name}" is not defined`;
+      this.warn(at, 'unknown_security_scheme', message);
+      reading = { mapped: null, reason: message };
     } else {
       const ext = this.#extensions(value, at, EXTENSIONS.securityScheme);
       const jwt = ext['x-tollgate-jwt'];
       const type = value.type;
       if (type === 'apiKey') {
-        if (value.in === 'header' && typeof value.name === 'string') mapped = { kind: 'key', header: value.name.toLowerCase(), scoped: false };
-        else if (value.in === 'query' && typeof value.name === 'string') mapped = { kind: 'key', query: value.name, scoped: false };
-        else this.warn(`${at}/in`, 'unsupported_security', `API keys in a ${String(value.in)} are not supported by key-auth (header or query only)`);
+        if (value.in === 'header' && typeof value.name === 'string') reading = { mapped: { kind: 'key', header: value.name.toLowerCase(), scoped: false } };
+        else if (value.in === 'query' && typeof value.name === 'string') reading = { mapped: { kind: 'key', query: value.name, scoped: false } };
+        else reading = unmapped(`${at}/in`, `API keys in a ${String(value.in)} (scheme "${name}") are not supported by key-auth (header or query only)`);
       } else if (jwt !== undefined) {
-        if (!isObject(jwt)) this.error(`${at}/x-tollgate-jwt`, 'invalid_extension', 'x-tollgate-jwt must be a jwt-auth config or one issuer ({ issuer, algorithms, audiences, jwksUri | jwks | publicKeys })');
-        else if (type === 'http' && String(value.scheme).toLowerCase() !== 'bearer') this.warn(`${at}/scheme`, 'unsupported_security', `HTTP "${String(value.scheme)}" authentication is not supported`);
+        if (!isObject(jwt)) {
+          const message = 'x-tollgate-jwt must be a jwt-auth config or one issuer ({ issuer, algorithms, audiences, jwksUri | jwks | publicKeys })';
+          this.error(`${at}/x-tollgate-jwt`, 'invalid_extension', message);
+          reading = { mapped: null, reason: message };
+        } else if (type === 'http' && String(value.scheme).toLowerCase() !== 'bearer') reading = unmapped(`${at}/scheme`, `HTTP "${String(value.scheme)}" authentication (scheme "${name}") is not supported`);
         else if (type === 'http' || type === 'oauth2' || type === 'openIdConnect') {
           const config = typeof jwt.issuer === 'string' ? { issuers: [jwt] } : jwt;
-          mapped = { kind: 'jwt', jwt: config, scoped: type !== 'http' };
-        } else this.warn(at, 'unsupported_security', `x-tollgate-jwt does not apply to a "${String(type)}" scheme`);
+          reading = { mapped: { kind: 'jwt', jwt: config, scoped: type !== 'http' } };
+        } else reading = unmapped(at, `x-tollgate-jwt does not apply to a "${String(type)}" scheme ("${name}")`);
       } else if (type === 'http' && String(value.scheme).toLowerCase() === 'bearer') {
-        this.warn(at, 'unsupported_security', `bearer scheme "${name}" needs x-tollgate-jwt (issuer, algorithms, audiences, keys) to be enforced as jwt-auth${typeof value.bearerFormat === 'string' && value.bearerFormat.toUpperCase() !== 'JWT' ? `; bearerFormat "${value.bearerFormat}" tokens are verified only if they are JWTs` : ''}`);
+        reading = unmapped(at, `bearer scheme "${name}" needs x-tollgate-jwt (issuer, algorithms, audiences, keys) to be enforced as jwt-auth${typeof value.bearerFormat === 'string' && value.bearerFormat.toUpperCase() !== 'JWT' ? `; bearerFormat "${value.bearerFormat}" tokens are verified only if they are JWTs` : ''}`);
       } else if (type === 'oauth2' || type === 'openIdConnect') {
-        this.warn(at, 'unsupported_security', `${type} scheme "${name}" needs x-tollgate-jwt (issuer, algorithms, audiences, keys) to be enforced as jwt-auth`);
+        reading = unmapped(at, `${type} scheme "${name}" needs x-tollgate-jwt (issuer, algorithms, audiences, keys) to be enforced as jwt-auth`);
       } else {
-        this.warn(at, 'unsupported_security', `security scheme type "${String(type)}"${type === 'http' ? ` (${String(value.scheme)})` : ''} is not supported`);
+        reading = unmapped(at, `security scheme "${name}" of type "${String(type)}"${type === 'http' ? ` (${String(value.scheme)})` : ''} is not supported`);
       }
     }
-    this.#schemes.set(name, mapped);
-    return mapped;
+    this.#schemes.set(name, reading);
+    return reading;
   }
 
   /**
-   * The effective security requirements of an operation as auth policies. Alternatives (the
-   * list) map to several auth policies on the route, any of which may authenticate (the auth
-   * gate refuses a request none did): the same OR as OpenAPI's.
+   * The effective security requirement of an operation (its own `security`, else the document's)
+   * as auth policies. OpenAPI's list is an OR of requirement objects, each an AND of schemes
+   * (OAS 3.1.0 §4.8.30). Alternatives naming one mappable scheme become auth policies on the
+   * route, any of which may authenticate (the auth gate refuses a request none did): the same OR.
+   *
+   * Fail closed: the import may be stricter than the document (an alternative it cannot enforce
+   * is left out, so callers must use another), never weaker. When no alternative can be enforced
+   * as written (an unmappable scheme; several schemes required together, which the pipeline cannot
+   * express because an auth policy skips a request an earlier one authenticated; role names it
+   * does not check), the plan says so and {@link #route} refuses the operation unless the operator
+   * opted in or attached authentication themselves.
    */
-  #security(o: Operation): Json[] {
+  #security(o: Operation): SecurityPlan {
     const own = o.op.security !== undefined;
     const reqs = own ? o.op.security : this.#doc.security;
     const at = own ? `${o.at}/security` : '/security';
-    if (!Array.isArray(reqs) || reqs.length === 0) return [];
+    if (!Array.isArray(reqs) || reqs.length === 0) return { policies: [] };
+    const faithful: Alternative[] = [];
+    const fallback: Alternative[] = [];
+    const reasons: string[] = [];
+    const faithfulNames: string[] = [];
+    let optional = false;
+    reqs.forEach((req, i) => {
+      if (!isObject(req)) return;
+      const names = Object.keys(req);
+      if (names.length === 0) {
+        optional = true;
+        return;
+      }
+      const readings = names.map((n) => ({ n, r: this.#scheme(n), scopes: Array.isArray(req[n]) ? (req[n] as unknown[]).filter((x): x is string => typeof x === 'string') : [] }));
+      const bad = readings.filter((x) => x.r.mapped === null);
+      for (const x of bad) reasons.push(x.r.reason as string);
+      const mapped = readings.filter((x) => x.r.mapped !== null).map((x) => ({ n: x.n, scheme: x.r.mapped as MappedScheme, scopes: x.scopes }));
+      if (bad.length > 0) {
+        fallback.push(...mapped.map((x) => ({ scheme: x.scheme, scopes: x.scheme.scoped ? x.scopes : [] })));
+        return;
+      }
+      // Role names of a scheme without scopes (OAS 3.1: "a list of role names which are required
+      // for the execution") are not something key-auth or a bare jwt-auth checks.
+      const roles = mapped.filter((x) => !x.scheme.scoped && x.scopes.length > 0);
+      for (const x of roles) reasons.push(`the role names of "${x.n}" (${x.scopes.join(', ')}) are not checked by ${x.scheme.kind === 'key' ? 'key-auth' : 'jwt-auth'}`);
+      if (names.length > 1) reasons.push(`${names.map((n) => `"${n}"`).join(' and ')} are required together (${at}/${i}), but the first auth policy that accepts a credential decides and the others skip the request: Tollgate cannot require two credentials`);
+      const alternatives = mapped.map((x) => ({ scheme: x.scheme, scopes: x.scheme.scoped ? x.scopes : [] }));
+      if (names.length === 1 && roles.length === 0) {
+        faithful.push(...alternatives);
+        faithfulNames.push(names[0] as string);
+      } else fallback.push(...alternatives);
+    });
+    if (optional) {
+      this.warn(at, 'optional_security', 'an empty security requirement ({}) makes authentication optional, which Tollgate cannot express: the operation is served WITHOUT authentication (as the document allows)');
+      return { policies: [] };
+    }
+    if (faithful.length > 0) {
+      if (reasons.length > 0) this.warn(at, 'security_partial', `stricter than the document, some alternatives are not accepted: ${[...new Set(reasons)].join('; ')}; callers must use ${[...new Set(faithfulNames)].join(' or ')}`);
+      return { policies: this.#authPolicies(faithful, at) };
+    }
+    return { policies: [], unenforced: { at, reasons, fallback: this.#authPolicies(fallback, at) } };
+  }
+
+  /** Auth policies accepting any one of the alternatives: one key-auth for every key location, one jwt-auth for every issuer. */
+  #authPolicies(alternatives: readonly Alternative[], at: string): Json[] {
     const headers: string[] = [];
     const queries: string[] = [];
     const issuers = new Map<string, unknown>();
     let jwtConfig: Json | null = null;
     const scopeSets: string[][] = [];
-    const unmapped: string[] = [];
-    const mappedNames: string[] = [];
-    let optional = false;
-    reqs.forEach((req, i) => {
-      if (!isObject(req)) return;
-      const names = Object.keys(req);
-      if (names.length === 0) optional = true;
-      if (names.length > 1) this.warn(`${at}/${i}`, 'security_and', `requires ${names.join(' and ')} together; Tollgate accepts any one of them (weaker than asked)`);
-      for (const n of names) {
-        const s = this.#scheme(n);
-        if (s === null) {
-          unmapped.push(n);
-          continue;
-        }
-        mappedNames.push(n);
-        if (s.kind === 'key') {
-          if (s.header !== undefined && !headers.includes(s.header)) headers.push(s.header);
-          if (s.query !== undefined && !queries.includes(s.query)) queries.push(s.query);
-        } else {
-          const cfg = s.jwt as Json;
-          const { issuers: list, ...rest } = cfg;
-          jwtConfig = { ...(jwtConfig ?? {}), ...rest };
-          if (Array.isArray(list)) for (const iss of list) if (isObject(iss)) issuers.set(String(iss.issuer), iss);
-          const scopes = req[n];
-          if (s.scoped) scopeSets.push(Array.isArray(scopes) ? scopes.filter((x): x is string => typeof x === 'string') : []);
-          else if (Array.isArray(scopes) && scopes.length > 0) this.warn(`${at}/${i}/${escapePointer(n)}`, 'roles_not_enforced', `role names (${scopes.join(', ')}) of a bearer scheme are not checked; give x-tollgate-policies an acl or jwt-auth claimValues`);
-        }
+    for (const { scheme: s, scopes } of alternatives) {
+      if (s.kind === 'key') {
+        if (s.header !== undefined && !headers.includes(s.header)) headers.push(s.header);
+        if (s.query !== undefined && !queries.includes(s.query)) queries.push(s.query);
+        continue;
       }
-    });
-    if (optional) {
-      this.warn(at, 'optional_security', 'an empty security requirement ({}) makes authentication optional, which Tollgate cannot express: the operation is served WITHOUT authentication');
-      return [];
+      const { issuers: list, ...rest } = s.jwt as Json;
+      jwtConfig = { ...(jwtConfig ?? {}), ...rest };
+      if (Array.isArray(list)) for (const iss of list) if (isObject(iss)) issuers.set(String(iss.issuer), iss);
+      scopeSets.push(scopes);
     }
-    if (mappedNames.length === 0) {
-      this.warn(at, 'security_not_enforced', `no security scheme of this operation (${unmapped.join(', ')}) can be enforced: the operation is served WITHOUT authentication (give the scheme x-tollgate-jwt, or attach policies with x-tollgate-policies)`);
-      return [];
-    }
-    if (unmapped.length > 0) this.warn(at, 'security_partial', `${[...new Set(unmapped)].join(', ')} cannot be enforced: callers must use ${[...new Set(mappedNames)].join(' or ')}`);
     const out: Json[] = [];
     if (headers.length > 0 || queries.length > 0) out.push({ name: 'key-auth', config: { headers, queryParams: queries } });
     if (jwtConfig !== null) {
-      let scopes = scopeSets[0] ?? [];
-      if (scopeSets.length > 1) {
-        const all = scopeSets.slice(1);
-        const common = scopes.filter((s) => all.every((set) => set.includes(s)));
-        if (common.length !== scopes.length || all.some((set) => set.length !== common.length)) this.warn(at, 'security_scopes', `the token alternatives require different scopes; only the scopes they share (${common.join(' ') || 'none'}) are required`);
-        scopes = common;
-      }
+      // One jwt-auth serves every token alternative; it requires one set of scopes. When the
+      // alternatives ask for different ones, every scope any of them names is required: stricter
+      // than the document (a caller with only one alternative's scopes is refused), never weaker.
+      const scopes = [...new Set(scopeSets.flat())];
+      const differ = scopeSets.some((set) => set.length !== scopes.length || !scopes.every((x) => set.includes(x)));
+      if (differ) this.warn(at, 'security_scopes', `the token alternatives require different scopes; one jwt-auth requires all of them (${scopes.join(' ')}): stricter than the document`);
       out.push({ name: 'jwt-auth', config: { ...(jwtConfig as Json), issuers: [...issuers.values()], ...(scopes.length > 0 ? { requiredScopes: scopes } : {}) } });
     }
     return out;

@@ -21,7 +21,7 @@ const minimal = (extra: Record<string, unknown> = {}, paths: Record<string, unkn
 
 describe('OpenAPI import: mapping', () => {
   it('maps the Petstore: one route per operation, names from operationIds, literal paths before templates', async () => {
-    const r = await ok(PETSTORE, { name: 'petstore', upstream: 'http://10.0.0.5:8080' });
+    const r = await ok(PETSTORE, { name: 'petstore', upstream: 'http://10.0.0.5:8080', allowUnprotected: true });
     const routes = routesOf(r);
     expect(routes).toHaveLength(19);
     expect(r.operations).toBe(19);
@@ -40,8 +40,28 @@ describe('OpenAPI import: mapping', () => {
     expect(validateDocuments(jsonDocuments([r.upstream, r.api])).ok).toBe(true);
   });
 
-  it('maps apiKey schemes to key-auth and warns (with JSON pointers) about what it cannot enforce', async () => {
-    const r = await ok(PETSTORE, { name: 'petstore', upstream: 'http://10.0.0.5:8080' });
+  it('refuses the Petstore by default: its oauth2-only operations would be served without authentication', async () => {
+    const r = await importOpenApi(PETSTORE, { name: 'petstore', upstream: 'http://10.0.0.5:8080' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    // One error per operation whose only requirement is petstore_auth (7), at its security, with its line.
+    expect(r.errors.map((e) => `${e.pointer} ${e.code}`).sort()).toEqual(
+      ['/paths/~1pet/put/security', '/paths/~1pet/post/security', '/paths/~1pet~1findByStatus/get/security', '/paths/~1pet~1findByTags/get/security', '/paths/~1pet~1{petId}/post/security', '/paths/~1pet~1{petId}/delete/security', '/paths/~1pet~1{petId}~1uploadImage/post/security'].map((p) => `${p} security_not_enforced`).sort(),
+    );
+    const addPet = r.errors.find((e) => e.pointer === '/paths/~1pet/post/security');
+    // (Lines are where the value starts, as for every import error: the first requirement.)
+    expect(addPet?.line).toBe(PETSTORE.split('\n').findIndex((l, i, all) => l === '      security:' && all.slice(0, i).some((x) => x.includes('operationId: addPet'))) + 2);
+    // It names the operation and the scheme, and both ways out.
+    expect(addPet?.message).toContain('POST /pet (addPet)');
+    expect(addPet?.message).toContain('"petstore_auth"');
+    expect(addPet?.message).toContain('x-tollgate-jwt');
+    expect(addPet?.message).toContain('--allow-unprotected (options.allowUnprotected, ?allowUnprotected=true)');
+    // getPetById also accepts api_key: enforced with key-auth alone (stricter), no error.
+    expect(r.errors.some((e) => e.pointer.startsWith('/paths/~1pet~1{petId}/get'))).toBe(false);
+  });
+
+  it('with allowUnprotected, imports the Petstore: apiKey as key-auth, the oauth2-only operations unprotected with a warning each', async () => {
+    const r = await ok(PETSTORE, { name: 'petstore', upstream: 'http://10.0.0.5:8080', allowUnprotected: true });
     const byName = new Map(routesOf(r).map((x) => [x.name, x]));
     expect(byName.get('get-pet-by-id')?.policies).toEqual([{ name: 'key-auth', config: { headers: ['api_key'], queryParams: [] } }]);
     expect(byName.get('get-inventory')?.policies).toEqual([{ name: 'key-auth', config: { headers: ['api_key'], queryParams: [] } }]);
@@ -49,6 +69,8 @@ describe('OpenAPI import: mapping', () => {
     const codes = r.warnings.map((w) => `${w.pointer} ${w.code}`);
     expect(codes).toContain('/components/securitySchemes/petstore_auth unsupported_security');
     expect(codes).toContain('/paths/~1pet/post/security security_not_enforced');
+    expect(codes.filter((c) => c.endsWith(' security_not_enforced'))).toHaveLength(7);
+    expect(r.warnings.find((w) => w.pointer === '/paths/~1pet/post/security')?.message).toContain('POST /pet (addPet) is served WITHOUT authentication (allowUnprotected)');
     expect(codes).toContain('/paths/~1pet~1{petId}/get/security security_partial');
     // Warned once per scheme, not per use.
     expect(codes.filter((c) => c.startsWith('/components/securitySchemes/petstore_auth'))).toHaveLength(1);
@@ -90,10 +112,10 @@ describe('OpenAPI import: mapping', () => {
   });
 
   it('is deterministic: the same document gives the same resources, and an edit keeps the other route names', async () => {
-    const a = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1' });
-    const b = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1' });
+    const a = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1', allowUnprotected: true });
+    const b = await ok(PETSTORE, { name: 'p', upstream: 'http://u:1', allowUnprotected: true });
     expect(JSON.stringify(b.api)).toBe(JSON.stringify(a.api));
-    const edited = await ok(PETSTORE.replace('operationId: getInventory', 'operationId: getStock'), { name: 'p', upstream: 'http://u:1' });
+    const edited = await ok(PETSTORE.replace('operationId: getInventory', 'operationId: getStock'), { name: 'p', upstream: 'http://u:1', allowUnprotected: true });
     const changes = diffRoutes(routesOf(a), routesOf(edited));
     expect(changes).toEqual({ created: ['get-stock'], updated: [], unchanged: expect.any(Array), deleted: ['get-inventory'] });
     expect(changes.unchanged).toHaveLength(18);
@@ -168,11 +190,11 @@ describe('OpenAPI import: mapping', () => {
       openapi: '3.1.0',
       webhooks: { ping: { post: { responses: { 200: { description: 'ok' } } } } },
     };
-    const lenient = await ok(doc);
+    const lenient = await ok(doc, { allowUnprotected: true });
     expect(lenient.warnings.map((w) => `${w.pointer} ${w.code}`).sort()).toEqual(
-      ['/x-tollgate-bogus unknown_extension', '/servers/1 extra_servers', '/components/securitySchemes/cookieKey/in unsupported_security', '/security security_not_enforced', '/webhooks webhooks_not_routed'].sort(),
+      ['/x-tollgate-bogus unknown_extension', '/servers/1 extra_servers', '/components/securitySchemes/cookieKey/in unsupported_security', '/paths/~1a/get security_not_enforced', '/webhooks webhooks_not_routed'].sort(),
     );
-    const strict = await importOpenApi(doc, { strict: true });
+    const strict = await importOpenApi(doc, { strict: true, allowUnprotected: true });
     expect(strict.ok).toBe(false);
     if (!strict.ok) expect(strict.errors.map((e) => e.pointer)).toContain('/x-tollgate-bogus');
   });
@@ -218,5 +240,136 @@ describe('OpenAPI import: names', () => {
     expect(routeName(undefined, 'get', '/pets/{petId}')).toBe('get-pets-pet-id');
     expect(routeName(undefined, 'get', '/')).toBe('get-root');
     expect(routeName('__', 'post', '/x')).toBe('post-x');
+  });
+});
+
+describe('OpenAPI import: security fails closed', () => {
+  const ISSUER = { issuer: 'https://id.example.com/', algorithms: ['RS256'], audiences: ['a'], jwksUri: 'https://id.example.com/jwks.json' };
+  const SCHEMES = {
+    key: { type: 'apiKey', in: 'header', name: 'X-Key' },
+    bearer: { type: 'http', scheme: 'bearer', 'x-tollgate-jwt': ISSUER },
+    oauth: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: 'https://id.example.com/token', scopes: { read: 'r', write: 'w' } } }, 'x-tollgate-jwt': ISSUER },
+    plainOauth: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: 'https://id.example.com/token', scopes: { read: 'r' } } } },
+    oidc: { type: 'openIdConnect', openIdConnectUrl: 'https://id.example.com/.well-known/openid-configuration' },
+    plainBearer: { type: 'http', scheme: 'bearer' },
+    basic: { type: 'http', scheme: 'basic' },
+    cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
+    mtls: { type: 'mutualTLS' },
+  };
+  /** A 3.1 document (mutualTLS and role names are 3.1) with one operation requiring `security`. */
+  const doc = (security: unknown, op: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+    ...minimal({ components: { securitySchemes: SCHEMES }, ...extra }, { '/a': { get: { operationId: 'getA', ...(security !== undefined ? { security } : {}), ...op, responses: { 200: { description: 'ok' } } } } }),
+    openapi: '3.1.0',
+  });
+  const errorsOf = async (input: Record<string, unknown>, options = {}) => {
+    const r = await importOpenApi(input, options);
+    if (r.ok) throw new Error(`imported: ${JSON.stringify(routesOf(r))}`);
+    return r.errors;
+  };
+  const policyNames = (r: Ok) => (routesOf(r)[0]?.policies ?? []).map((p) => p.name);
+
+  it.each([
+    ['plainOauth', 'needs x-tollgate-jwt'],
+    ['oidc', 'needs x-tollgate-jwt'],
+    ['plainBearer', 'needs x-tollgate-jwt'],
+    ['basic', 'of type "http" (basic) is not supported'],
+    ['cookie', 'API keys in a cookie'],
+    ['mtls', 'type "mutualTLS" is not supported'],
+    ['undeclared', 'security scheme "undeclared" is not defined'],
+  ])('refuses an operation that requires only %s (422 material), and serves it unprotected only under allowUnprotected', async (scheme, reason) => {
+    const errors = await errorsOf(doc([{ [scheme]: [] }]));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ pointer: '/paths/~1a/get/security', code: 'security_not_enforced' });
+    expect(errors[0]?.message).toContain('GET /a (getA)');
+    expect(errors[0]?.message).toContain(reason);
+    expect(errors[0]?.message).toContain('allowUnprotected');
+    const r = await ok(doc([{ [scheme]: [] }]), { allowUnprotected: true });
+    expect(routesOf(r)[0]?.policies).toBeUndefined();
+    expect(r.warnings.find((w) => w.code === 'security_not_enforced')).toMatchObject({ pointer: '/paths/~1a/get/security', message: expect.stringContaining('served WITHOUT authentication (allowUnprotected)') });
+  });
+
+  it('points an inherited requirement at the operation, with its line', async () => {
+    const yaml = [
+      'openapi: 3.0.3',
+      'info: { title: Mini, version: "1" }',
+      'servers: [{ url: "http://up.internal:8080" }]',
+      'security: [{ basic: [] }]',
+      'components: { securitySchemes: { basic: { type: http, scheme: basic } } }',
+      'paths:',
+      '  /a:',
+      '    get:',
+      '      responses: { "200": { description: ok } }',
+      '',
+    ].join('\n');
+    const r = await importOpenApi(yaml);
+    expect(r).toMatchObject({ ok: false, errors: [{ pointer: '/paths/~1a/get', code: 'security_not_enforced', line: 9, message: expect.stringContaining('GET /a: its security requirement (inherited from /security) cannot be enforced') }] });
+  });
+
+  it('enforces a scheme the document can map; an unmappable alternative next to it is left out (stricter), not an error', async () => {
+    const r = await ok(doc([{ key: [] }, { basic: [] }]));
+    expect(routesOf(r)[0]?.policies).toEqual([{ name: 'key-auth', config: { headers: ['x-key'], queryParams: [] } }]);
+    expect(r.warnings.find((w) => w.code === 'security_partial')?.message).toContain('callers must use key');
+  });
+
+  it('refuses schemes required together (AND): the first auth policy to accept a credential decides', async () => {
+    const errors = await errorsOf(doc([{ key: [], bearer: [] }]));
+    expect(errors).toMatchObject([{ pointer: '/paths/~1a/get/security', code: 'security_not_enforced' }]);
+    expect(errors[0]?.message).toContain('"key" and "bearer" are required together');
+    // Next to an alternative that can be enforced, the AND alternative is left out (callers use the key).
+    const withKey = await ok(doc([{ key: [], bearer: [] }, { key: [] }]));
+    expect(policyNames(withKey)).toEqual(['key-auth']);
+    expect(withKey.warnings.map((w) => w.code)).toContain('security_partial');
+    // Opted in: each scheme is accepted alone (weaker), said loudly.
+    const weak = await ok(doc([{ key: [], bearer: [] }]), { allowUnprotected: true });
+    expect(policyNames(weak)).toEqual(['key-auth', 'jwt-auth']);
+    expect(weak.warnings.find((w) => w.code === 'security_weakened')?.message).toContain('WEAKER authentication');
+    // An AND with an unmappable scheme: refused too; opted in, what can be checked is.
+    expect(await errorsOf(doc([{ key: [], basic: [] }]))).toMatchObject([{ code: 'security_not_enforced' }]);
+    expect(policyNames(await ok(doc([{ key: [], basic: [] }]), { allowUnprotected: true }))).toEqual(['key-auth']);
+  });
+
+  it('refuses role names it does not check (apiKey, bearer), and keeps oauth2 scopes as requiredScopes', async () => {
+    const errors = await errorsOf(doc([{ key: ['admin'] }]));
+    expect(errors[0]?.message).toContain('the role names of "key" (admin) are not checked by key-auth');
+    const weak = await ok(doc([{ key: ['admin'] }]), { allowUnprotected: true });
+    expect(policyNames(weak)).toEqual(['key-auth']);
+    expect(weak.warnings.map((w) => w.code)).toContain('security_weakened');
+    expect(await errorsOf(doc([{ bearer: ['admin'] }]))).toMatchObject([{ code: 'security_not_enforced' }]);
+    const scoped = await ok(doc([{ oauth: ['read'] }]));
+    expect(routesOf(scoped)[0]?.policies).toEqual([{ name: 'jwt-auth', config: { issuers: [ISSUER], requiredScopes: ['read'] } }]);
+    expect(scoped.warnings).toEqual([]);
+  });
+
+  it('requires every scope when token alternatives ask for different ones (stricter, never the intersection)', async () => {
+    const r = await ok(doc([{ oauth: ['read'] }, { oauth: ['write'] }]));
+    expect(routesOf(r)[0]?.policies?.[0]?.config.requiredScopes).toEqual(['read', 'write']);
+    expect(r.warnings.map((w) => `${w.pointer} ${w.code}`)).toEqual(['/paths/~1a/get/security security_scopes']);
+  });
+
+  it('keeps an optional requirement ({}) unauthenticated, as the document says, with a warning', async () => {
+    const r = await ok(doc([{ basic: [] }, {}]));
+    expect(routesOf(r)[0]?.policies).toBeUndefined();
+    expect(r.warnings.map((w) => w.code)).toContain('optional_security');
+    expect(r.warnings.map((w) => w.code)).not.toContain('security_not_enforced');
+  });
+
+  it('accepts authentication the operator attached with x-tollgate-policies instead of the unmapped scheme', async () => {
+    const keyAuth = { name: 'key-auth', config: { headers: ['x-key'] } };
+    const atOp = await ok(doc([{ basic: [] }], { 'x-tollgate-policies': [keyAuth] }));
+    expect(policyNames(atOp)).toEqual(['key-auth']);
+    expect(atOp.warnings.find((w) => w.code === 'security_by_policies')).toMatchObject({ pointer: '/paths/~1a/get/security', message: expect.stringContaining('authenticates with key-auth') });
+    const atApi = await ok(doc([{ basic: [] }], {}, { 'x-tollgate-policies': [keyAuth] }));
+    expect(atApi.api.spec).toMatchObject({ policies: [keyAuth] });
+    expect(atApi.warnings.map((w) => w.code)).toContain('security_by_policies');
+    // Policies that admit requests without a credential, or are switched off, do not count.
+    expect(await errorsOf(doc([{ basic: [] }], { 'x-tollgate-policies': [{ name: 'jwt-auth', config: { issuers: [ISSUER], optional: true } }] }))).toMatchObject([{ code: 'security_not_enforced' }]);
+    expect(await errorsOf(doc([{ basic: [] }], { 'x-tollgate-policies': [{ ...keyAuth, enabled: false }] }, { 'x-tollgate-policies': [keyAuth] }))).toMatchObject([{ code: 'security_not_enforced' }]);
+    expect(await errorsOf(doc([{ basic: [] }], { 'x-tollgate-policies': [{ name: 'rate-limit', config: { limits: [] } }] }))).toMatchObject([{ code: 'security_not_enforced' }]);
+  });
+
+  it('strict still refuses what allowUnprotected lets through', async () => {
+    const r = await importOpenApi(doc([{ basic: [] }]), { allowUnprotected: true, strict: true });
+    expect(r).toMatchObject({ ok: false });
+    if (!r.ok) expect(r.errors.map((e) => e.code)).toContain('security_not_enforced');
   });
 });

@@ -10,6 +10,12 @@ export interface OpenApiImportOptions {
   strict?: boolean;
   /** Attach request validation to every operation (`x-tollgate-validate` decides per operation otherwise). */
   validate?: boolean;
+  /**
+   * Import operations whose security requirement cannot be enforced as written (an unmappable
+   * scheme, schemes required together, unchecked role names) with what can be checked, possibly
+   * no authentication at all, and a warning. Without it such an operation makes the import fail.
+   */
+  allowUnprotected?: boolean;
 }
 
 /** Something the document asks for that Tollgate does not implement as asked: reported, never dropped silently. */
