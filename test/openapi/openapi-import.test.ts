@@ -18,14 +18,41 @@ describe('OpenAPI import: Petstore 3 through the CLI and the admin API', () => {
     await s?.close();
   });
 
-  it('imports the Petstore through the CLI and routes its operations (path parameters, methods)', async () => {
+  it('refuses the Petstore by default: its oauth2-only operations would be served without authentication (422, nothing created)', async () => {
+    // The oauth2 scheme petstore_auth has no x-tollgate-jwt: its operations cannot be protected as the document says.
     const run = await s.cli(['import', 'openapi', s.file('petstore.yaml', PETSTORE), '--name', 'petstore', '--upstream', s.upstream.url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/petstore\.yaml:59: \/paths\/~1pet\/post\/security: POST \/pet \(addPet\): its security requirement cannot be enforced: oauth2 scheme "petstore_auth" needs x-tollgate-jwt/);
+    expect(run.stderr).toContain('--allow-unprotected');
+    expect((await s.admin('GET', '/apis/petstore')).status).toBe(404);
+    expect((await s.admin('GET', '/upstreams/petstore')).status).toBe(404);
+
+    const res = await s.admin('POST', `/apis/import?name=petstore&upstream=${encodeURIComponent(s.upstream.url)}`, PETSTORE, 'application/yaml');
+    expect(res.status).toBe(422);
+    expect(res.type).toContain('application/problem+json');
+    expect(res.json).toMatchObject({ status: 422, code: 'INVALID_CONFIG' });
+    const errors = res.json.errors as Array<{ path: string; code: string; line: number; message: string }>;
+    expect(errors).toHaveLength(7);
+    expect(errors.every((e) => e.code === 'security_not_enforced' && e.path.endsWith('/security') && e.line > 0 && e.message.includes('"petstore_auth"') && e.message.includes('x-tollgate-jwt') && e.message.includes('allowUnprotected'))).toBe(true);
+    expect(errors.map((e) => e.path)).toContain('/paths/~1pet~1findByStatus/get/security');
+    expect(String(res.json.detail)).toContain('(and 6 more)');
+    // The getPetById operation also accepts api_key: enforced with key-auth, not refused.
+    expect(errors.map((e) => e.path)).not.toContain('/paths/~1pet~1{petId}/get/security');
+    expect((await s.gw('/v3/pet/findByStatus?status=sold')).status).toBe(404);
+    // The CLI help names the way out and the rule.
+    const help = await s.cli(['import', 'openapi', '--help']);
+    expect(help.stdout).toContain('--allow-unprotected');
+    expect(help.stdout).toContain('Security fails closed');
+  });
+
+  it('imports the Petstore through the CLI with --allow-unprotected and routes its operations (path parameters, methods)', async () => {
+    const run = await s.cli(['import', 'openapi', s.file('petstore.yaml', PETSTORE), '--name', 'petstore', '--upstream', s.upstream.url, '--allow-unprotected']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Upstream/petstore created\nApi/petstore created\n');
     expect(run.stdout).toContain('routes: 19 created, 0 updated, 0 unchanged, 0 deleted');
-    // The oauth2 scheme has no x-tollgate-jwt: said so, with a JSON pointer, never dropped silently.
+    // Opted in: each unprotected operation is said so, with a JSON pointer, never dropped silently.
     expect(run.stderr).toContain('Warning: /components/securitySchemes/petstore_auth:');
-    expect(run.stderr).toContain('Warning: /paths/~1pet/post/security: no security scheme of this operation (petstore_auth) can be enforced');
+    expect(run.stderr).toContain('Warning: /paths/~1pet/post/security: POST /pet (addPet) is served WITHOUT authentication (allowUnprotected)');
 
     await s.served(async () => (await s.gw('/v3/pet/findByStatus?status=sold')).status === 200);
     const cases: Array<[string, string, string | undefined]> = [
@@ -76,6 +103,33 @@ spec:
     expect(seen?.headers['x-consumer-name']).toBe('pet-client');
   });
 
+  it('imports the Petstore with x-tollgate-jwt on petstore_auth: its operations require a token with the scopes, end to end', async () => {
+    const secret = 'petstore-jwt-secret-0123456789abcdef';
+    const jwt = `      x-tollgate-jwt:\n        issuers:\n          - { issuer: "https://auth.example.com/", algorithms: [HS256], audiences: [petstore], secrets: [${secret}] }\n        anonymous: true\n`;
+    const doc = PETSTORE.replace('      type: oauth2\n', `      type: oauth2\n${jwt}`);
+    expect(doc).not.toBe(PETSTORE);
+    const res = await s.admin('POST', `/apis/import?name=petstore-jwt&basePath=/jwt-v3&upstream=${encodeURIComponent(s.upstream.url)}`, doc, 'application/yaml');
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.json.warnings).toEqual([]);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const sign = (claims: Record<string, unknown>) => {
+      const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+      return `Bearer ${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+    };
+    const claims = { iss: 'https://auth.example.com/', aud: 'petstore', sub: 'someone', exp: Math.floor(Date.now() / 1000) + 600 };
+    const path = '/jwt-v3/pet/findByStatus?status=sold';
+    await s.served(async () => (await s.gw(path)).status === 401);
+    expect((await s.gw(path, { headers: { authorization: sign({ ...claims, scope: 'read:pets' }) } })).status).toBe(403);
+    const before = s.upstream.requests.length;
+    const ok = await s.gw(path, { headers: { authorization: sign({ ...claims, scope: 'write:pets read:pets' }) } });
+    expect(ok.status, ok.text).toBe(200);
+    expect(s.upstream.requests[before]?.url).toBe('/v3/pet/findByStatus?status=sold');
+    // getPetById: api_key OR petstore_auth, either one authenticates.
+    expect((await s.gw('/jwt-v3/pet/10')).status).toBe(401);
+    expect((await s.gw('/jwt-v3/pet/10', { headers: { authorization: sign({ ...claims, scope: 'write:pets read:pets' }) } })).status).toBe(200);
+    expect((await s.gw('/jwt-v3/pet/10', { headers: { api_key: PET_KEY } })).status).toBe(200);
+  });
+
   it('serves the published document through the gateway with servers pointing at the gateway', async () => {
     const res = await s.gw('/v3/openapi.json');
     expect(res.status).toBe(200);
@@ -101,7 +155,7 @@ spec:
     expect(edited).not.toBe(PETSTORE);
     const path = s.file('petstore-edited.yaml', edited);
 
-    const dry = await s.cli(['import', 'openapi', path, '--name', 'petstore', '--upstream', s.upstream.url, '--dry-run']);
+    const dry = await s.cli(['import', 'openapi', path, '--name', 'petstore', '--upstream', s.upstream.url, '--dry-run', '--allow-unprotected']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain('--- live/Api/petstore');
     expect(dry.stdout).toContain('+++ imported/Api/petstore');
@@ -117,7 +171,7 @@ spec:
     expect((await s.admin('GET', '/apis/petstore')).json).toEqual(stored.json);
 
     // The real import, through the admin API this time.
-    const res = await s.admin('POST', '/apis/import?name=petstore&upstream=' + encodeURIComponent(s.upstream.url), edited, 'application/yaml');
+    const res = await s.admin('POST', '/apis/import?name=petstore&allowUnprotected=true&upstream=' + encodeURIComponent(s.upstream.url), edited, 'application/yaml');
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ api: 'petstore', dryRun: false, routes: { created: ['ping'], updated: ['get-user-by-name'], deleted: ['delete-user'] } });
     expect((res.json.routes as { unchanged: string[] }).unchanged).toHaveLength(17);
@@ -130,7 +184,7 @@ spec:
     await s.served(async () => (await s.gw('/v3/user/u1', { method: 'DELETE' })).status === 405);
     expect((await s.gw('/v3/user/ping')).json()).toMatchObject({ method: 'GET', url: '/v3/user/ping' });
     // Importing the same document again changes nothing.
-    const again = await s.admin('POST', '/apis/import?name=petstore&upstream=' + encodeURIComponent(s.upstream.url), edited, 'application/yaml');
+    const again = await s.admin('POST', '/apis/import?name=petstore&allowUnprotected=true&upstream=' + encodeURIComponent(s.upstream.url), edited, 'application/yaml');
     expect(again.json).toMatchObject({ version: res.json.version, changes: [{ action: 'unchanged' }, { action: 'unchanged' }], routes: { created: [], updated: [], deleted: [] } });
   });
 
@@ -305,7 +359,7 @@ spec:
   routes: [{ name: all, destination: { upstream: petstore } }]
 `;
     expect((await s.admin('POST', '/config', handWritten)).status).toBe(200);
-    const clash = await s.admin('POST', '/apis/import?name=mine&upstream=' + encodeURIComponent(s.upstream.url), PETSTORE.replace('- url: /v3', '- url: /mine'), 'application/yaml');
+    const clash = await s.admin('POST', '/apis/import?name=mine&allowUnprotected=true&upstream=' + encodeURIComponent(s.upstream.url), PETSTORE.replace('- url: /v3', '- url: /mine'), 'application/yaml');
     expect(clash.status).toBe(409);
     expect(clash.json).toMatchObject({ code: 'ALREADY_EXISTS' });
     expect(String(clash.json.detail)).toContain('Api/mine exists and was not imported from OpenAPI');
