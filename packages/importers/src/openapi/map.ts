@@ -69,8 +69,8 @@ interface SecurityPlan {
     at: string;
     /** Why each alternative cannot be enforced, for the message. */
     reasons: string[];
-    /** Best effort under the opt-in: what can still be checked (never more than the document allows). */
-    fallback: Json[];
+    /** Best effort under the opt-in: the schemes that can still be checked, each accepted alone. */
+    fallback: Alternative[];
   };
 }
 
@@ -490,10 +490,11 @@ export class OpenApiMapper {
       return [];
     }
     if (this.#options.allowUnprotected === true) {
-      const names = u.fallback.map((p) => p.name as string);
+      const fallback = this.#authPolicies(u.fallback, u.at);
+      const names = fallback.map((p) => p.name as string);
       if (names.length > 0) this.warn(at, 'security_weakened', `${label} is imported with WEAKER authentication than its security requirement${inherited} (allowUnprotected): ${why}; it accepts any one credential of ${names.join(' or ')}`);
       else this.warn(at, 'security_not_enforced', `${label} is served WITHOUT authentication (allowUnprotected): its security requirement${inherited} cannot be enforced: ${why}`);
-      return u.fallback;
+      return fallback;
     }
     this.error(
       at,
@@ -624,7 +625,7 @@ export class OpenApiMapper {
       if (reasons.length > 0) this.warn(at, 'security_partial', `stricter than the document, some alternatives are not accepted: ${[...new Set(reasons)].join('; ')}; callers must use ${[...new Set(faithfulNames)].join(' or ')}`);
       return { policies: this.#authPolicies(faithful, at) };
     }
-    return { policies: [], unenforced: { at, reasons, fallback: this.#authPolicies(fallback, at) } };
+    return { policies: [], unenforced: { at, reasons, fallback } };
   }
 
   /** Auth policies accepting any one of the alternatives: one key-auth for every key location, one jwt-auth for every issuer. */
