@@ -108,6 +108,11 @@ describe('admin API authentication and roles', () => {
         'GET /usage',
         'GET /analytics/requests',
         'GET /reports/billing',
+        'POST /apis/import',
+        'DELETE /cache',
+        'DELETE /cache/apis/{api}',
+        'DELETE /cache/apis/{api}/routes/{route}',
+        'DELETE /cache/keys/{key}',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;
