@@ -13,6 +13,8 @@ COPY packages/compiler/package.json packages/compiler/
 COPY packages/db/package.json packages/db/
 COPY packages/stores/package.json packages/stores/
 COPY packages/metering/package.json packages/metering/
+COPY packages/importers/package.json packages/importers/
+COPY packages/billing/package.json packages/billing/
 RUN npm ci --no-audit --no-fund
 COPY apps apps
 COPY packages packages
@@ -20,6 +22,9 @@ RUN npx tsc -b && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# DejaVu Sans lets PDF invoices print names outside Latin-1 (PDFKit falls back to Helvetica without it).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
+  && mkdir -p /var/lib/tollgate/reports && chown node:node /var/lib/tollgate/reports
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
