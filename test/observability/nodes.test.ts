@@ -20,7 +20,7 @@ describe('gateway nodes seen through heartbeats', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ({ admin, gateways } = await startTollgateCluster({ DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, NODE_HEARTBEAT_MS: '200' }));
+    ({ admin, gateways } = await startTollgateCluster({ DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, NODE_HEARTBEAT_MS: '500' }));
   });
 
   afterAll(async () => {
@@ -38,12 +38,13 @@ describe('gateway nodes seen through heartbeats', () => {
     const [a, b] = gateways as [TollgateProcess, TollgateProcess];
     const idOf = async (g: TollgateProcess) => ((await (await fetch(`${g.statusUrl}/status`)).json()) as { nodeId: string }).nodeId;
     const ids = [await idOf(a), await idOf(b)];
-    await waitUntil(async () => {
-      const s = (await (await fetch(`${a.statusUrl}/status`)).json()) as { nodes?: { seen: number } };
-      return s.nodes?.seen === 2;
-    }, 10_000);
-    const status = (await (await fetch(`${b.statusUrl}/status`)).json()) as { nodes: { seen: number; list: { nodeId: string }[] } };
-    expect(status.nodes.list.map((n) => n.nodeId).sort()).toEqual([...ids].sort());
+    // Each node's view, refreshed on its own heartbeat, comes to list both.
+    for (const g of [a, b]) {
+      await waitUntil(async () => {
+        const s = (await (await fetch(`${g.statusUrl}/status`)).json()) as { nodes?: { seen: number; list: { nodeId: string }[] } };
+        return s.nodes?.seen === 2 && s.nodes.list.map((n) => n.nodeId).sort().join() === [...ids].sort().join();
+      }, 10_000);
+    }
 
     // A change of configuration: both heartbeats report the new version.
     const res = await fetch(`${admin.adminUrl}/config`, {
