@@ -3,21 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
-import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
+import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
+import { countFilesAnswered, keyedFilesConfig, waitUntilFilesAnswered } from './keyed-files-api.js';
 
 const TOKEN = 'embedded-metering-token-0123456789';
 const KEY = 'tg_embedded_meter_0123456789abcdefgh';
-
-const config = (upstream: string) =>
-  [
-    `kind: Upstream\nmetadata: { name: svc }\nspec: { targets: [{ url: ${upstream} }] }`,
-    `kind: Api\nmetadata: { name: files }\nspec:\n  basePath: /files\n  policies: [{ name: key-auth }]\n  routes: [{ name: all, destination: { upstream: svc } }]`,
-    `kind: Consumer\nmetadata: { name: acme }\nspec: { keys: [{ name: k, key: ${KEY} }] }`,
-    `kind: Plan\nmetadata: { name: basic }\nspec: { billing: { currency: EUR } }`,
-    `kind: Subscription\nmetadata: { name: acme-basic }\nspec: { consumer: acme, plan: basic, start: "2020-01-01T00:00:00Z" }`,
-  ]
-    .map((d) => `apiVersion: tollgate.dev/v1\n${d}\n`)
-    .join('---\n');
 
 // `npm start` on embedded PGlite: usage is metered into the same embedded database, SIGTERM
 // flushes it (with a flush interval far longer than the test), and it survives a restart.
@@ -39,20 +29,10 @@ describe('metering on embedded defaults (PGlite, in-process counters)', () => {
   });
 
   it('counts every answered request once, flushed by SIGTERM, read back after a restart', async () => {
-    const applied = await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: config(up.url) });
+    const applied = await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: keyedFilesConfig(up.url, KEY) });
     expect(applied.status, await applied.clone().text()).toBe(200);
-    let ok = 0;
-    await waitUntil(async () => {
-      const r = await fetch(`${tg.proxyUrl}/files/x`, { headers: { apikey: KEY } });
-      await r.arrayBuffer();
-      if (r.status === 200) ok += 1;
-      return r.status === 200;
-    }, 10_000, 50);
-    for (let i = 0; i < 6; i++) {
-      const r = await fetch(`${tg.proxyUrl}/files/${i}`, { headers: { apikey: KEY } });
-      await r.arrayBuffer();
-      if (r.status === 200) ok += 1;
-    }
+    let ok = await waitUntilFilesAnswered(tg.proxyUrl, KEY);
+    ok += await countFilesAnswered(tg.proxyUrl, KEY, 6);
     expect(ok).toBe(7);
     // Nothing flushed yet (60 s interval): SIGTERM must write it.
     expect(await tg.stop()).toBe(0);
