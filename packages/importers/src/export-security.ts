@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ApiResource, PolicyRef } from '@tollgate/model';
+import type { AuthorizationRuleLists } from './authorization-rule.js';
 
 type Json = Record<string, unknown>;
 
@@ -82,17 +83,7 @@ function requestAuthentication(c: Json, warnings: string[]): Json[] {
   return [{ apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', metadata: { name: 'tollgate-jwt' }, spec: { selector: SELECTOR, jwtRules } }];
 }
 
-interface RuleJson {
-  principals?: string[];
-  notPrincipals?: string[];
-  hosts?: string[];
-  notHosts?: string[];
-  paths?: string[];
-  notPaths?: string[];
-  methods?: string[];
-  notMethods?: string[];
-  clientIps?: string[];
-  notClientIps?: string[];
+interface RuleJson extends AuthorizationRuleLists {
   claims?: Array<{ claim: string | string[]; values?: string[]; notValues?: string[] }>;
   headers?: Array<{ name: string; values?: string[]; notValues?: string[] }>;
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { ApiResource, PolicyRef } from '@tollgate/model';
+import type { AuthorizationRuleLists } from './authorization-rule.js';
 import type { DocReader } from './context.js';
 
 type Json = Record<string, unknown>;
@@ -30,17 +31,7 @@ const ENVOY_CLOCK_SKEW_SEC = 60;
 const MAX_EXPANDED_RULES = 256;
 
 /** An authorization rule being built (the `authorization` policy's rule shape). */
-interface RuleDraft {
-  principals?: string[];
-  notPrincipals?: string[];
-  hosts?: string[];
-  notHosts?: string[];
-  paths?: string[];
-  notPaths?: string[];
-  methods?: string[];
-  notMethods?: string[];
-  clientIps?: string[];
-  notClientIps?: string[];
+interface RuleDraft extends AuthorizationRuleLists {
   claims: Array<{ claim: string[]; values?: string[]; notValues?: string[] }>;
   headers: Array<{ name: string; values?: string[]; notValues?: string[] }>;
 }
