@@ -1,5 +1,4 @@
-import { BlockList, isIPv4 } from 'node:net';
-import { parseIpOrCidr } from '../ip-restriction/schema.js';
+import { addressList, inAddressList } from '../ip-restriction/address-list.js';
 import type { PolicyContext } from '../types.js';
 import type { AuthorizationRule } from './schema.js';
 
@@ -68,24 +67,6 @@ function headerValues(ctx: PolicyContext, name: string): readonly string[] {
   return [Array.isArray(v) ? v.join(', ') : v];
 }
 
-function blockList(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const e of entries) {
-    const c = parseIpOrCidr(e);
-    if (!c) continue; // unreachable: the schema refused it
-    if (c.prefix === (c.family === 'ipv4' ? 32 : 128)) list.addAddress(c.address, c.family);
-    else list.addSubnet(c.address, c.prefix, c.family);
-  }
-  return list;
-}
-
-/** IPv4-mapped IPv6 (`::ffff:192.0.2.1`, RFC 4291 §2.5.5.2) is compared as IPv4, so an IPv4 rule cannot be dodged. */
-function inList(list: BlockList, ip: string): boolean {
-  if (isIPv4(ip)) return list.check(ip, 'ipv4');
-  if (ip.length > 7 && ip.slice(0, 7).toLowerCase() === '::ffff:' && isIPv4(ip.slice(7))) return list.check(ip.slice(7), 'ipv4');
-  return ip !== '' && list.check(ip, 'ipv6');
-}
-
 /**
  * Positive and negative pattern lists on one attribute: some value matches `values` (when given)
  * and no value matches `notValues` (when given). An absent attribute has no values.
@@ -112,12 +93,12 @@ export function compileRule(rule: AuthorizationRule): readonly Check[] {
     ...both((ctx) => [ctx.method], rule.methods, rule.notMethods),
   ];
   if (rule.clientIps !== undefined) {
-    const list = blockList(rule.clientIps);
-    checks.push((ctx) => inList(list, ctx.clientIp));
+    const list = addressList(rule.clientIps);
+    checks.push((ctx) => inAddressList(list, ctx.clientIp));
   }
   if (rule.notClientIps !== undefined) {
-    const list = blockList(rule.notClientIps);
-    checks.push((ctx) => !inList(list, ctx.clientIp));
+    const list = addressList(rule.notClientIps);
+    checks.push((ctx) => !inAddressList(list, ctx.clientIp));
   }
   for (const c of rule.claims) {
     const path = typeof c.claim === 'string' ? [c.claim] : [...c.claim];

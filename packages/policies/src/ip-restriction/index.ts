@@ -1,27 +1,10 @@
-import { BlockList, isIPv4 } from 'node:net';
+import type { BlockList } from 'node:net';
+import { addressList, inAddressList } from './address-list.js';
 import { PRIORITY, type PolicyDefinition, type PolicyReply } from '../types.js';
-import { ipRestrictionSchema, parseIpOrCidr, type IpRestrictionConfig } from './schema.js';
+import { ipRestrictionSchema, type IpRestrictionConfig } from './schema.js';
 
 function toBlockList(entries: readonly string[]): BlockList | null {
-  if (entries.length === 0) return null;
-  const list = new BlockList();
-  for (const e of entries) {
-    const c = parseIpOrCidr(e);
-    if (!c) continue; // unreachable: the schema refused it
-    if (c.prefix === (c.family === 'ipv4' ? 32 : 128)) list.addAddress(c.address, c.family);
-    else list.addSubnet(c.address, c.prefix, c.family);
-  }
-  return list;
-}
-
-/**
- * Dual-stack sockets report IPv4 clients as IPv4-mapped IPv6 (`::ffff:192.0.2.1`, RFC 4291
- * §2.5.5.2); match those against IPv4 rules so an IPv4 deny list cannot be dodged.
- */
-function familyOf(ip: string): { address: string; family: 'ipv4' | 'ipv6' } {
-  if (isIPv4(ip)) return { address: ip, family: 'ipv4' };
-  if (ip.length > 7 && ip.slice(0, 7).toLowerCase() === '::ffff:' && isIPv4(ip.slice(7))) return { address: ip.slice(7), family: 'ipv4' };
-  return { address: ip, family: 'ipv6' };
+  return entries.length === 0 ? null : addressList(entries);
 }
 
 /** Builds the 403 reply once per instance; it does not vary per request. */
@@ -41,9 +24,8 @@ export const ipRestriction: PolicyDefinition<typeof ipRestrictionSchema> = {
     const reply = forbidden(config);
     return {
       access(ctx) {
-        const { address, family } = familyOf(ctx.clientIp);
-        if (deny !== null && deny.check(address, family)) return reply;
-        if (allow !== null && !allow.check(address, family)) return reply;
+        if (deny !== null && inAddressList(deny, ctx.clientIp)) return reply;
+        if (allow !== null && !inAddressList(allow, ctx.clientIp)) return reply;
         return undefined;
       },
     };
