@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { and, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { usageRollups, type Database } from '@tollgate/db';
 import { resourceName } from '@tollgate/model';
 import { LATENCY_BUCKETS_MS } from '@tollgate/metering';
 import { ProblemError } from '../problem.js';
 import { errorResponses, problemSchema } from '../schemas.js';
-import { bucketOf, GRANULARITIES, rangeFields, resolveRange } from './usage-query.js';
+import { bucketOf, GRANULARITIES, rangeFields, resolveRange, rollupFilter } from './usage-query.js';
 
 const GROUPS = ['api', 'route', 'consumer', 'status_class'] as const;
 type Group = (typeof GROUPS)[number];
@@ -108,12 +108,7 @@ export function register(app: FastifyInstance, db: Database | undefined): void {
       const { from, to } = resolveRange(q);
       const bucket = bucketOf(q.granularity, false);
       const group = groupOf(q.groupBy);
-      const where = and(
-        gte(usageRollups.hour, from),
-        lt(usageRollups.hour, to),
-        ...(q.api !== undefined ? [eq(usageRollups.api, q.api)] : []),
-        ...(q.consumer !== undefined ? [eq(usageRollups.consumer, q.consumer)] : []),
-      );
+      const where = rollupFilter({ from, to }, q);
       const counts = await db
         .select({
           bucket,

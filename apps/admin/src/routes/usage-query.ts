@@ -35,6 +35,16 @@ export function resolveRange(q: { from?: string | undefined; to?: string | undef
   return { from, to };
 }
 
+/** The rollup rows of the range (hours starting in [from, to)), narrowed to one API and/or consumer when given. */
+export function rollupFilter(range: { from: Date; to: Date }, q: { api?: string | undefined; consumer?: string | undefined }): SQL | undefined {
+  return and(
+    gte(usageRollups.hour, range.from),
+    lt(usageRollups.hour, range.to),
+    ...(q.api !== undefined ? [eq(usageRollups.api, q.api)] : []),
+    ...(q.consumer !== undefined ? [eq(usageRollups.consumer, q.consumer)] : []),
+  );
+}
+
 /** The bucket expression: the UTC hour, the UTC day, or (for /usage) the billing month of the plan's time zone. */
 export function bucketOf(granularity: Granularity, billingMonth: boolean): SQL<string> {
   if (granularity === 'hour') return sql<string>`to_char(${usageRollups.hour} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00:00"Z"')`;
@@ -93,9 +103,7 @@ export function register(app: FastifyInstance, db: Database | undefined): void {
       const q = request.query;
       const { from, to } = resolveRange(q);
       const bucket = bucketOf(q.granularity, true);
-      const where = [gte(usageRollups.hour, from), lt(usageRollups.hour, to)];
-      if (q.consumer !== undefined) where.push(eq(usageRollups.consumer, q.consumer));
-      if (q.api !== undefined) where.push(eq(usageRollups.api, q.api));
+      const where = rollupFilter({ from, to }, q);
       const rows = await db
         .select({
           bucket,
@@ -110,7 +118,7 @@ export function register(app: FastifyInstance, db: Database | undefined): void {
           bytesOut: sql<string>`sum(${usageRollups.bytesOut})`,
         })
         .from(usageRollups)
-        .where(and(...where))
+        .where(where)
         .groupBy(bucket, usageRollups.consumer, usageRollups.api, usageRollups.metric)
         .orderBy(bucket, usageRollups.consumer, usageRollups.api, usageRollups.metric);
       const items = rows.map((r) => ({
