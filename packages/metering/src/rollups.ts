@@ -89,6 +89,20 @@ export interface QuotaTotals {
 const num = (v: unknown): number => Number(v ?? 0);
 
 /**
+ * The usage sums of grouped rollup rows: all requests and units, and the billable ones (what an
+ * invoice counts). Shared by the live-counter seed and the admin `GET /usage`, so both count alike.
+ * Postgres returns the bigint sums as text.
+ */
+export function usageSums() {
+  return {
+    requests: sql<string>`sum(${usageRollups.requests})`,
+    units: sql<string>`sum(${usageRollups.units})`,
+    billableRequests: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.requests} ELSE 0 END)`,
+    billableUnits: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.units} ELSE 0 END)`,
+  };
+}
+
+/**
  * Totals per consumer, period and metric of every period that has rows since `since` (a period's
  * sum covers all of its rows, also those before `since`). Anonymous usage (consumer '') is left out.
  */
@@ -99,10 +113,7 @@ export async function liveTotals(db: Database | Tx, since: Date): Promise<LiveTo
       consumer: usageRollups.consumer,
       period: usageRollups.period,
       metric: usageRollups.metric,
-      requests: sql<string>`sum(${usageRollups.requests})`,
-      units: sql<string>`sum(${usageRollups.units})`,
-      billableRequests: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.requests} ELSE 0 END)`,
-      billableUnits: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.units} ELSE 0 END)`,
+      ...usageSums(),
     })
     .from(usageRollups)
     .where(and(inArray(usageRollups.period, recent), sql`${usageRollups.consumer} <> ''`))

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { and, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { usageRollups, type Database } from '@tollgate/db';
 import { resourceName } from '@tollgate/model';
+import { usageSums } from '@tollgate/metering';
 import { ProblemError } from '../problem.js';
 import { errorResponses, problemSchema } from '../schemas.js';
 
@@ -110,10 +111,7 @@ export function register(app: FastifyInstance, db: Database | undefined): void {
           consumer: usageRollups.consumer,
           api: usageRollups.api,
           metric: usageRollups.metric,
-          requests: sql<string>`sum(${usageRollups.requests})`,
-          units: sql<string>`sum(${usageRollups.units})`,
-          billableRequests: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.requests} ELSE 0 END)`,
-          billableUnits: sql<string>`sum(CASE WHEN ${usageRollups.billable} THEN ${usageRollups.units} ELSE 0 END)`,
+          ...usageSums(),
           bytesIn: sql<string>`sum(${usageRollups.bytesIn})`,
           bytesOut: sql<string>`sum(${usageRollups.bytesOut})`,
         })
