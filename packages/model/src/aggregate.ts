@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, resourceName } from './common.js';
+import { durationMs, httpFieldName, resourceName } from './common.js';
 
 /**
  * A route's `aggregate` action: several backends called for one request, their JSON bodies
@@ -23,12 +23,7 @@ const fieldPath = z
   .max(256)
   .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dot path such as `data.items` (no empty parts, no spaces)');
 
-const headerName = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
-  .transform((n) => n.toLowerCase());
+const headerName = httpFieldName;
 
 /** Fields the gateway sets itself on a backend request (framing, identity of the request). */
 const RESERVED = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'content-length', 'x-request-id']);

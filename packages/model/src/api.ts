@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, policyRefSchema, resourceName } from './common.js';
+import { durationMs, httpFieldName, policyRefSchema, resourceName } from './common.js';
 import { publishedSpecSchema } from './published-spec.js';
 import { aggregateSchema } from './aggregate.js';
 import { grpcActionSchema, grpcWebActionSchema, soapActionSchema } from './protocols.js';
@@ -58,12 +58,7 @@ export const stringMatchSchema = z
   .describe('One of `exact`, `prefix`, `regex`, `present: true` or `absent: true`.');
 
 /** Header field names (RFC 9110 §5.1 token); compared case-insensitively. */
-const headerName = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
-  .transform((n) => n.toLowerCase());
+const headerName = httpFieldName;
 
 export const matchSchema = z
   .strictObject({

@@ -21,6 +21,14 @@ export const metadataSchema = z
 
 export type Metadata = z.infer<typeof metadataSchema>;
 
+/** An HTTP field (header) name, an RFC 9110 §5.1 token, lower-cased: field names compare case-insensitively. */
+export const httpFieldName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
+  .transform((n) => n.toLowerCase());
+
 /** Milliseconds, bounded so a typo cannot disable a timeout by accident (max 1 hour). */
 export const durationMs = z.number().int().min(1).max(3_600_000);
 

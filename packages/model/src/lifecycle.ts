@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { resourceName } from './common.js';
+import { httpFieldName, resourceName } from './common.js';
 import type { ConfigIssue } from './issues.js';
 
 /**
@@ -61,12 +61,7 @@ export const VERSIONING_SCHEMES = ['path', 'header', 'mediaType'] as const;
 export const versioningSchema = z
   .strictObject({
     scheme: z.enum(VERSIONING_SCHEMES).describe('How clients name a version: `path` (`/<version>/<basePath>...`), `header` (`Accept-Version: v2`, see `header`) or `mediaType` (`Accept: application/json; version=2`). Versions of one product must use the same scheme.'),
-    header: z
-      .string()
-      .min(1)
-      .max(256)
-      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
-      .transform((n) => n.toLowerCase())
+    header: httpFieldName
       .default('accept-version')
       .describe('Header naming the version for the `header` scheme; its value is the version label, with or without a leading `v` (case-insensitive).'),
     default: z.boolean().default(false).describe('This version also serves requests that name no version: `path` under the unprefixed basePath, `header` when the header is absent, `mediaType` when `Accept` has no `version` parameter. At most one per product.'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { resourceName } from './common.js';
+import { httpFieldName, resourceName } from './common.js';
 
 /** Route actions that convert protocols: REST/JSON to gRPC, gRPC-Web to gRPC, JSON to SOAP. See docs/protocols.md. */
 
@@ -10,13 +10,7 @@ const fieldName = z
   .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'must be a field path such as "book" or "book.name"');
 
 /** Header names, lower-cased (RFC 9110 token). */
-const metadataHeader = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
-  .transform((n) => n.toLowerCase())
-  .refine((n) => !n.startsWith('grpc-') && !n.startsWith(':') && !['host', 'connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'content-type', 'content-length'].includes(n), 'must not be a reserved gRPC or hop-by-hop header');
+const metadataHeader = httpFieldName.refine((n) => !n.startsWith('grpc-') && !n.startsWith(':') && !['host', 'connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'content-type', 'content-length'].includes(n), 'must not be a reserved gRPC or hop-by-hop header');
 
 const upstreamRef = {
   upstream: resourceName.describe('Name of the Upstream whose targets serve gRPC (HTTP/2 cleartext for `http://` targets, TLS per the upstream `tls` for `https://`).'),
