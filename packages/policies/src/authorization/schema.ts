@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldName } from '../field-name.js';
 import { parseIpOrCidr } from '../ip-restriction/schema.js';
 
 /**
@@ -9,11 +10,6 @@ const pattern = z.string().min(1).max(1024).describe('`abc` exact, `abc*` prefix
 const patterns = z.array(pattern).min(1).max(1_000);
 
 const ipOrCidr = z.string().refine((s) => parseIpOrCidr(s) !== null, 'must be an IPv4 or IPv6 address or CIDR block, e.g. "10.0.0.0/8"');
-
-const fieldName = z
-  .string()
-  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
-  .transform((s) => s.toLowerCase());
 
 const claimCondition = z
   .strictObject({

@@ -1,17 +1,13 @@
 import { z } from 'zod';
+import { fieldName } from '../field-name.js';
 import type { ConsumerIdentity, PolicyContext, PolicyReply } from '../types.js';
-
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
-  .transform((s) => s.toLowerCase());
 
 /** Names of the identity headers the gateway sends upstream. */
 export const consumerHeadersSchema = z
   .strictObject({
-    id: headerName.default('x-consumer-id').describe("Carries the consumer's `customId` (absent when it has none)."),
-    name: headerName.default('x-consumer-name').describe('Carries the Consumer resource name.'),
-    groups: headerName.default('x-consumer-groups').describe("Carries the consumer's groups, comma-separated (absent when none)."),
+    id: fieldName.default('x-consumer-id').describe("Carries the consumer's `customId` (absent when it has none)."),
+    name: fieldName.default('x-consumer-name').describe('Carries the Consumer resource name.'),
+    groups: fieldName.default('x-consumer-groups').describe("Carries the consumer's groups, comma-separated (absent when none)."),
   })
   .default({ id: 'x-consumer-id', name: 'x-consumer-name', groups: 'x-consumer-groups' })
   .describe('Header names of the identity sent upstream. Client-sent headers of these names are always removed.');

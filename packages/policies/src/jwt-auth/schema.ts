@@ -1,15 +1,11 @@
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { fieldName } from '../field-name.js';
 import { consumerHeadersSchema } from '../identity/consumer-headers.js';
 import { claimRequirementsShape } from '../identity/claims.js';
 
 /** Signature algorithms an issuer may be pinned to (RFC 7518 §3.1, RFC 8037). `none` is not one of them. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256', 'HS384', 'HS512'] as const;
-
-const fieldName = z
-  .string()
-  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
-  .transform((s) => s.toLowerCase());
 
 const pem = z
   .string()

@@ -1,10 +1,6 @@
 import { z } from 'zod';
+import { fieldName } from '../field-name.js';
 import { consumerHeadersSchema } from '../identity/consumer-headers.js';
-
-const fieldName = z
-  .string()
-  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
-  .transform((s) => s.toLowerCase());
 
 export const keyAuthSchema = z
   .strictObject({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldName } from '../field-name.js';
 import { parseTemplate, TemplateError } from './template.js';
 
 /** Default cap of a body buffered for a JSON transformation (1 MiB). */
@@ -23,10 +24,7 @@ export const templateString = z
 /** Fields the gateway owns on the wire; changing them through a transformer would break framing or routing. */
 const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer']);
 
-export const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP field name (RFC 9110 §5.1)')
-  .transform((s) => s.toLowerCase())
+export const headerName = fieldName
   .refine((s) => !PROTECTED.has(s), 'is managed by the gateway (framing, Host) and cannot be transformed')
   // The identity headers are the authentication policies' to set: a template copying a client
   // header into X-Consumer-Name would let callers claim any identity.
