@@ -222,11 +222,23 @@ function suite(storage: 'memory' | 'redis') {
     expect(a2.json()).toMatchObject({ consumer: 'consumer-a' });
     expect(b2.json()).toMatchObject({ consumer: 'consumer-b' });
     expect(hitsOf(p('/priv'))).toBe(2);
-    // A public answer is one entry for everyone.
-    await send(gw.port, { path: `/shared${p('/pubans')}`, headers: { apikey: KEY_A } });
-    const other = await send(gw.port, { path: `/shared${p('/pubans')}`, headers: { apikey: KEY_B } });
+    // An answer the upstream marks public is one entry for everyone.
+    await send(gw.port, { path: `/shared${p('/pubans')}?cc=public`, headers: { apikey: KEY_A } });
+    const other = await send(gw.port, { path: `/shared${p('/pubans')}?cc=public`, headers: { apikey: KEY_B } });
     expect(other.headers['x-cache']).toBe('HIT');
     expect(other.json()).toMatchObject({ consumer: 'consumer-a' });
+  });
+
+  it('an authenticated caller\'s answer without Cache-Control is never served to another consumer (credentials, RFC 9111 §3.5)', async () => {
+    // The upstream personalizes on X-Consumer-Name and says nothing about caching.
+    const a1 = await send(gw.port, { path: `/shared${p('/plain')}`, headers: { apikey: KEY_A } });
+    const b1 = await send(gw.port, { path: `/shared${p('/plain')}`, headers: { apikey: KEY_B } });
+    expect([a1.headers['x-cache'], b1.headers['x-cache']]).toEqual(['MISS', 'MISS']);
+    expect(b1.json()).toMatchObject({ consumer: 'consumer-b' });
+    const b2 = await send(gw.port, { path: `/shared${p('/plain')}`, headers: { apikey: KEY_B } });
+    expect(b2.headers['x-cache']).toBe('HIT');
+    expect(b2.json()).toMatchObject({ consumer: 'consumer-b' });
+    expect(hitsOf(p('/plain'))).toBe(2);
   });
 
   it('a private answer to an anonymous caller is never stored (a shared cache must not, RFC 9111 §5.2.2.7)', async () => {

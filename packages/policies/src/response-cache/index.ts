@@ -136,8 +136,9 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         };
         const at = (consumer: string | null): CacheAddress => ({ api: ctx.api, route: ctx.route, id: cacheKeyId({ ...key, consumer }) });
         const address = at(config.perConsumer ? (ctx.consumer?.name ?? '') : null);
-        // An answer that may not be shared (private, or to an Authorization request) is kept under
-        // the authenticated consumer's own key; both keys are read in the same round trip.
+        // An answer that may not be shared (private, or to a request with credentials that the
+        // upstream did not mark public) is kept under the authenticated consumer's own key; both
+        // keys are read in the same round trip.
         const own = !config.perConsumer && ctx.consumer !== null ? at(ctx.consumer.name) : null;
         const state: CacheState = { mode: 'MISS', address, own };
         states.set(ctx, state);
@@ -179,7 +180,13 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         const state = states.get(ctx);
         if (state === undefined || state.mode !== 'MISS' || state.address === null) return null;
         const t = now();
-        const input = { status, headers, statuses, defaultTtl: config.ttlSeconds, honour, authorization: ctx.headers.authorization !== undefined, now: t };
+        // A caller the gateway authenticated (an API key in any header or parameter, a JWT) sent
+        // credentials as surely as one with `Authorization`: its answer is shared only when the
+        // upstream says so (public, s-maxage, must-revalidate; RFC 9111 §3.5), else kept under the
+        // consumer's own key. Upstreams commonly personalize on the X-Consumer-* headers the
+        // gateway adds without marking the answer private.
+        const credentials = ctx.headers.authorization !== undefined || ctx.consumer !== null;
+        const input = { status, headers, statuses, defaultTtl: config.ttlSeconds, honour, authorization: credentials, now: t };
         let verdict = responseVerdict({ ...input, keyedPerCaller: config.perConsumer && ctx.consumer !== null });
         if (!verdict.storable && state.own !== null) {
           // Not shareable, but the caller is known: store it under the consumer's own key.

@@ -12,7 +12,7 @@ export const responseCacheSchema = z
       .describe('Request methods that are cached (safe methods only).'),
     statuses: z.array(z.number().int().min(200).max(599)).min(1).max(50).default([200, 301, 404]).describe('Response statuses that are stored.'),
     keyHeaders: z.array(fieldName).max(16).default([]).describe('Request headers whose values are part of the key (e.g. accept-language).'),
-    perConsumer: z.boolean().default(false).describe('Key every entry by the authenticated consumer (each consumer gets its own copy, even of public answers). Without it, answers that may not be shared (`Cache-Control: private`, or to a request with Authorization and not `public`) are still stored under the authenticated consumer\'s own key, and never for anonymous callers.'),
+    perConsumer: z.boolean().default(false).describe('Key every entry by the authenticated consumer (each consumer gets its own copy, even of public answers). Without it, answers that may not be shared (`Cache-Control: private`, or to a request with credentials (Authorization, or a consumer an auth policy identified) not marked `public`/`s-maxage`) are still stored under the authenticated consumer\'s own key, and never for anonymous callers.'),
     cacheControl: z.boolean().default(true).describe('Honour request and response Cache-Control (RFC 9111). False: ignore Cache-Control on requests and responses and store every cacheable status for `ttlSeconds` (Set-Cookie and Vary: * are still never stored).'),
     maxBodyBytes: z.number().int().min(0).max(67_108_864).default(1_048_576).describe('Largest response body stored; larger ones pass through uncached.'),
   })
