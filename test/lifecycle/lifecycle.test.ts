@@ -33,7 +33,9 @@ describe('API lifecycle', () => {
     // The default version's unprefixed path is the same draft.
     expect((await call(s, '/orders/1', asAlice)).status).toBe(200);
     const absent = await call(s, '/nothing/here');
-    for (const headers of [{}, asBob]) {
+    // Nobody, another consumer, and a key nobody holds (which key-auth would refuse with 401:
+    // that would tell the draft exists) all get the gateway's own 404.
+    for (const headers of [{}, asBob, { apikey: 'tg_not_a_key_of_anyone_0123456789' }]) {
       const hidden = await call(s, '/v1/orders/1', headers);
       expect(hidden.status).toBe(404);
       expect(hidden.headers.get('content-type')).toBe(absent.headers.get('content-type'));

@@ -260,6 +260,10 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       // A reply standing in for the upstream (a cache hit) is answered as the upstream's would be.
       if (r !== undefined && (r as PolicyReply).asUpstream === true) return sendLocal(reply, route, ctx, state, (r as PolicyReply).status, { ...(r as PolicyReply).headers }, (r as PolicyReply).body as Buffer, chunked || state.bytesIn > 0);
       if (r !== undefined) {
+        // A draft is invisible: a refusal to anyone but its preview consumers is the gateway's 404.
+        if (route.draftPreview !== null && (ctx.consumer === null || !route.draftPreview.has(ctx.consumer.name)) && (r as PolicyReply).status !== 404) {
+          return fail(reply, state, 'ROUTE_NOT_FOUND', `no route for ${method} ${path}`, (chunked || state.bytesIn > 0) && ctx.bufferedBody === null);
+        }
         // A deprecated API says so on refusals too (its lifecycle policy adds the headers to other answers).
         if (route.refusalHeaders !== null) reply.headers(route.refusalHeaders);
         // (A body a policy read whole is not left unread: the connection stays reusable.)

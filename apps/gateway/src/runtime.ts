@@ -71,6 +71,8 @@ export interface RuntimeRoute {
   readonly stripPrefix: string | null;
   /** Added to policy refusals (a deprecated Api's Deprecation, Sunset, Link), or null. */
   readonly refusalHeaders: Readonly<Record<string, string>> | null;
+  /** A draft Api's preview consumers (refusals to anyone else are answered as "no route"), or null. */
+  readonly draftPreview: ReadonlySet<string> | null;
   /** The Api's published OpenAPI document around its servers, on the route that serves it; else null. */
   readonly publishedSpec: CompiledPublishedSpec | null;
 }
@@ -183,6 +185,7 @@ export function instantiate(
       metric: r.metering.metric,
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,
       refusalHeaders: r.refusalHeaders ?? null,
+      draftPreview: r.draftPreview !== undefined ? new Set(r.draftPreview) : null,
       publishedSpec: r.publishedSpec ?? null,
     });
   });

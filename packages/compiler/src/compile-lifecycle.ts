@@ -31,6 +31,8 @@ export interface ApiVariant {
   readonly policies: readonly PolicyDescriptor[];
   /** A deprecated Api's `Deprecation`, `Sunset` and `Link`, also sent on policy refusals (401, 403, 429). */
   readonly refusalHeaders?: Readonly<Record<string, string>>;
+  /** A draft's preview consumers: any refusal to anyone else is answered as "no route" (404). */
+  readonly draftPreview?: readonly string[];
 }
 
 /** How one Api is compiled into route-table entries. */
@@ -205,16 +207,19 @@ export function compileLifecycle(sorted: readonly Resource[], issues: ConfigIssu
       state === 'deprecated' && c.deprecation !== null
         ? { deprecation: c.deprecation, ...(c.sunsetMs !== null ? { sunset: new Date(c.sunsetMs).toUTCString() } : {}), ...(links.length > 0 ? { link: links.join(', ') } : {}) }
         : undefined;
+    // A draft stays invisible even when a policy refuses the caller (a 401 for a bad key, a 403 from
+    // an IP restriction would tell it exists): the gateway turns such refusals into its 404.
+    const draft = l?.state === 'draft' ? { draftPreview: [...l.previewConsumers] } : {};
     const variants: ApiVariant[] = [];
-    if (versioned === null) variants.push({ basePath: spec.basePath, condition: null, fallback: false, policies: generated(false), ...(refusalHeaders ? { refusalHeaders } : {}) });
+    if (versioned === null) variants.push({ basePath: spec.basePath, condition: null, fallback: false, policies: generated(false), ...(refusalHeaders ? { refusalHeaders } : {}), ...draft });
     else {
-      variants.push({ basePath: versioned.basePath, condition: versioned.condition, fallback: false, policies: generated(false), ...(refusalHeaders ? { refusalHeaders } : {}) });
+      variants.push({ basePath: versioned.basePath, condition: versioned.condition, fallback: false, policies: generated(false), ...(refusalHeaders ? { refusalHeaders } : {}), ...draft });
       if (v?.default) {
         // No version named: path versioning serves the unprefixed base path; the header scheme
         // requires the header to be absent; `Accept` cannot be tested for "no version
         // parameter" with RE2 (no lookaround), so the lifecycle policy refuses it instead.
         const condition: VersionCondition | null = v.scheme === 'header' ? { name: v.header, match: { absent: true } } : null;
-        variants.push({ basePath: spec.basePath, condition, fallback: true, policies: generated(true), ...(refusalHeaders ? { refusalHeaders } : {}) });
+        variants.push({ basePath: spec.basePath, condition, fallback: true, policies: generated(true), ...(refusalHeaders ? { refusalHeaders } : {}), ...draft });
       }
     }
     plans.set(name, { group: v === undefined ? name : `product:${productOf(a)}`, variants });

@@ -140,6 +140,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           metering: { units: 1, metric: 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), apiPolicies),
           ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
+          ...(variant.draftPreview !== undefined ? { draftPreview: variant.draftPreview } : {}),
           publishedSpec: spec,
         };
         const m = withVersionCondition({ path: { exact: r.spec.openapi.path }, methods: ['GET', 'HEAD'], headers: {}, queryParams: {} }, variant.condition);
@@ -166,6 +167,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
         metering: { units: route.metering?.units ?? 1, metric: route.metering?.metric ?? 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), routePolicies),
           ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
+          ...(variant.draftPreview !== undefined ? { draftPreview: variant.draftPreview } : {}),
         };
         route.match.forEach((declared, mi) => {
           const m = withVersionCondition(declared, variant.condition);

@@ -42,6 +42,8 @@ export interface CompiledRoute {
   readonly policies: PhasePolicies;
   /** Headers added to policy refusals of this route: a deprecated Api's `Deprecation`, `Sunset`, `Link` (docs/lifecycle.md). */
   readonly refusalHeaders?: Readonly<Record<string, string>>;
+  /** On a draft Api's routes: its preview consumers; refusals to anyone else become the gateway's 404. */
+  readonly draftPreview?: readonly string[];
   /** Set on the route serving the Api's published OpenAPI document (`spec.openapi`). */
   readonly publishedSpec?: import('./compile-published-spec.js').CompiledPublishedSpec;
 }
