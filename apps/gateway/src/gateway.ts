@@ -127,7 +127,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     tls.apply(snapshot);
     metrics?.install(snapshot, manager.apiVersions.current);
   };
-  const onUpgrade = createUpgradeHandler({ manager, options, logger });
+  const onUpgrade = createUpgradeHandler({ manager, options, logger, meter });
   proxy.server.on('upgrade', onUpgrade);
   tls.server.on('upgrade', onUpgrade);
   const stores: Record<string, boolean> = {};

@@ -1,4 +1,5 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -11,6 +12,7 @@ import { pickRequestId, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { acquireTarget } from './runtime.js';
+import type { UsageRecorder } from '@tollgate/metering';
 
 /** Writes a complete HTTP/1.1 error response on a raw (upgrade) socket and closes it. */
 function writeResponse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
@@ -42,11 +44,26 @@ function serializeHead(method: string, path: string, headers: Record<string, str
   return `${s}\r\n`;
 }
 
+/** What the meter needs of one routed handshake. */
+interface WsSession {
+  /** Arrival instant on the meter's clock (decides hour and billing month). */
+  readonly at: number;
+  /** `performance.now()` at arrival, for the session's duration. */
+  readonly t0: number;
+  readonly api: string;
+  readonly route: string;
+  readonly units: number;
+  readonly metric: string;
+  ctx: RequestContext | null;
+}
+
 /** Dependencies of the upgrade handler. */
 export interface WebSocketDeps {
   readonly manager: ConfigManager;
   readonly options: ResolvedGatewayOptions;
   readonly logger: Logger;
+  /** Usage meter: a routed handshake is recorded once, when its session ends (or when it is refused). */
+  readonly meter?: UsageRecorder | null;
 }
 
 /**
@@ -62,6 +79,33 @@ export interface WebSocketDeps {
 export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const { manager, options, logger } = deps;
   const trusted = new TrustedProxies(options.trustedProxies);
+  const meter = deps.meter ?? null;
+
+  /**
+   * Meters one routed handshake, like any routed request: a session counts once, with the
+   * upstream's handshake status (101 when upgraded), the bytes of the whole session and its
+   * duration as latency; a refusal counts as a gateway answer.
+   */
+  function meterSession(s: WsSession, status: number, source: 'upstream' | 'gateway', socket: Duplex): void {
+    if (meter === null) return;
+    const raw = socket as Socket;
+    const latencyMs = performance.now() - s.t0;
+    meter.record({
+      at: s.at,
+      consumer: s.ctx?.consumer?.name ?? null,
+      subscription: s.ctx?.subscription ?? null,
+      api: s.api,
+      apiVersion: manager.apiVersions.current.get(s.api) ?? '',
+      route: s.route,
+      status,
+      source,
+      units: s.units,
+      metric: s.metric,
+      bytesIn: raw.bytesRead ?? 0,
+      bytesOut: raw.bytesWritten ?? 0,
+      latencyMs,
+    });
+  }
 
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
@@ -91,6 +135,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     if (found.kind === 'not_found') return writeProblem(socket, 'ROUTE_NOT_FOUND', `no route for GET ${path}`, requestId);
     if (found.kind === 'method_not_allowed') return writeProblem(socket, 'METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, requestId);
     const route = found.value;
+    const session: WsSession = { at: meter?.now() ?? 0, t0: performance.now(), api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null };
 
     const raw = socket as Socket;
     const peer = unmapIp(raw.remoteAddress ?? '');
@@ -101,17 +146,25 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
       ctx = new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query);
+      session.ctx = ctx;
       const r = await runAccess(route.access, ctx);
-      if (r !== undefined) return writePolicyReply(socket, r, requestId);
+      if (r !== undefined) {
+        writePolicyReply(socket, r, requestId);
+        return meterSession(session, r.status, 'gateway', socket);
+      }
     }
 
+    function refuse(code: GatewayErrorCode, detail: string): void {
+      writeProblem(socket, code, detail, requestId);
+      meterSession(session, GATEWAY_ERRORS[code].status, 'gateway', socket);
+    }
     const actions = route.actions;
     const dest = actions.split !== null ? actions.split.pick() : actions.primary;
-    if (dest === null) return writeProblem(socket, 'BAD_REQUEST', 'this route answers without an upstream and cannot be upgraded to a WebSocket', requestId);
+    if (dest === null) return refuse('BAD_REQUEST', 'this route answers without an upstream and cannot be upgraded to a WebSocket');
     const upstreamRt = dest.target;
     const picked = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query });
-    if (picked === 'NO_HEALTHY_UPSTREAM') return writeProblem(socket, picked, `every target of upstream ${dest.upstream} is unhealthy or ejected`, requestId);
-    if (picked === 'UPSTREAM_OVERLOADED') return writeProblem(socket, picked, `upstream ${dest.upstream} is at its connection and pending-request limit`, requestId);
+    if (picked === 'NO_HEALTHY_UPSTREAM') return refuse(picked, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
+    if (picked === 'UPSTREAM_OVERLOADED') return refuse(picked, `upstream ${dest.upstream} is at its connection and pending-request limit`);
     const t = picked;
 
     const out = upstreamRequestHeaders(headers, trustForwarding);
@@ -146,6 +199,14 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       upstreamRt.end(t);
     };
     let connected = false;
+    let handshakeStatus = 0;
+    let metered = false;
+    // Once per session, when the client side goes away (whichever side closed first).
+    socket.once('close', () => {
+      if (metered) return;
+      metered = true;
+      if (handshakeStatus !== 0) meterSession(session, handshakeStatus, 'upstream', socket);
+    });
     upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
       connected = true;
       clearTimeout(connectTimer);
@@ -154,6 +215,8 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       upstream.once('data', (first: Buffer) => {
         // `HTTP/1.1 5xx` counts against the target like any 5xx.
         upstreamRt.observe(t, first.subarray(9, 10).toString() === '5');
+        const status = Number(first.subarray(9, 12).toString());
+        if (Number.isInteger(status) && status >= 100 && status <= 599) handshakeStatus = status;
       });
       upstream.pipe(socket);
       socket.pipe(upstream);
@@ -165,7 +228,8 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
         upstreamRt.observe(t, true);
         logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
         const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
-        return writeProblem(socket, code, `the upstream connection failed: ${err.message}`, requestId);
+        metered = true;
+        return refuse(code, `the upstream connection failed: ${err.message}`);
       }
       socket.destroy();
     });
