@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { plainConfig } from './configs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.REQUESTS ?? 3000);
@@ -115,20 +116,7 @@ async function main() {
   const up = spawn(process.execPath, [join(root, 'bench/upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(up);
   const upPort = await new Promise((resolve) => up.stdout.once('data', (d) => resolve(String(d).trim())));
-  const config = `apiVersion: tollgate.dev/v1
-kind: Upstream
-metadata: { name: bench }
-spec:
-  targets: [{ url: "http://127.0.0.1:${upPort}" }]
----
-apiVersion: tollgate.dev/v1
-kind: Api
-metadata: { name: bench }
-spec:
-  routes:
-    - name: all
-      destination: { upstream: bench }
-`;
+  const config = plainConfig(`http://127.0.0.1:${upPort}`);
   const outDir = mkdtempSync(join(tmpdir(), 'tollgate-callgrind-'));
   // Metering is on by default; the first three cases turn it off to isolate metrics and the log.
   const cases = [

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { plainConfig } from './configs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -84,20 +85,7 @@ async function main() {
   const up = spawnChild(process.execPath, [join(root, 'bench/upstream.mjs')], {});
   const upPort = await firstLine(up);
   const upstreamUrl = `http://127.0.0.1:${upPort}`;
-  const config = `apiVersion: tollgate.dev/v1
-kind: Upstream
-metadata: { name: bench }
-spec:
-  targets: [{ url: "${upstreamUrl}" }]
----
-apiVersion: tollgate.dev/v1
-kind: Api
-metadata: { name: bench }
-spec:
-  routes:
-    - name: all
-      destination: { upstream: bench }
-`;
+  const config = plainConfig(upstreamUrl);
   // One process serving both a plain route and a route with rewrite + header changes + a weighted
   // split (two Upstreams on the same target), so the two differ only by the route's actions.
   const routingConfig = `apiVersion: tollgate.dev/v1
