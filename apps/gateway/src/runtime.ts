@@ -177,7 +177,7 @@ export function instantiate(
       actions: buildRouteActions(r, balancers, protocols),
       basePath: r.basePath,
       // The auth gate (401 when no auth policy found a credential) follows the last auth policy.
-      access: access === null ? null : withAuthGate(accessNames, access, (n) => POLICY_REGISTRY.get(n)?.authenticates === true),
+      access: access === null ? null : withAuthGate(accessNames, access, (n) => POLICY_REGISTRY.get(n)?.authenticates === true, r.authMode ?? 'any', (n) => POLICY_REGISTRY.get(n)?.credentials === true),
       response: build('response') as ResponseStep[] | null,
       bodies: collectBodyHooks([...instances.values()]),
       headersDeadlineMs: r.timeoutMs ?? undefined,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compileAuthMode } from './compile-auth.js';
 import { canonicalJson, formatPath, resourceKey, sortResources, type ApiResource, type ConfigIssue, type CertificateResource, type PolicyRef, type Resource } from '@tollgate/model';
 import { PHASES, POLICY_REGISTRY, validatePolicyConfig, type Phase } from '@tollgate/policies';
 import { RouteTable, type RouteEntry } from '@tollgate/router';
@@ -124,6 +125,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
       // no route of the API shadows it), under the API-level policies (issues are reported once, by the routes).
       const spec = compilePublishedSpec(r.spec.openapi.document);
       const apiPolicies = withGenerated(resolvePolicies(resource, r, -1, []), subscriptionPolicies.get(api));
+      const apiAuthMode = compileAuthMode(r, undefined, 'spec', apiPolicies, resource, []);
       for (const variant of plan.variants) {
         const basePath = variant.basePath === '/' ? '' : variant.basePath.replace(/\/$/, '');
         const compiled: CompiledRoute = {
@@ -139,6 +141,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           timeoutMs: null,
           metering: { units: 1, metric: 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), apiPolicies),
+          ...(apiAuthMode !== undefined ? { authMode: apiAuthMode } : {}),
           ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
           ...(variant.draftPreview !== undefined ? { draftPreview: variant.draftPreview } : {}),
           publishedSpec: spec,
@@ -152,6 +155,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
       const actions = { ...compileActions(route), protocol: compileProtocol(r, ri, protos, upstreams, resource, issues) };
       const first = actions.destinations[0];
       const routePolicies = withGenerated(resolvePolicies(resource, r, ri, issues), subscriptionPolicies.get(api));
+      const authMode = compileAuthMode(r, route, `spec.routes[${ri}]`, routePolicies, resource, issues);
       for (const variant of plan.variants) {
         const compiled: CompiledRoute = {
           id: `${api}/${route.name}`,
@@ -166,6 +170,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           timeoutMs: route.timeoutMs ?? null,
         metering: { units: route.metering?.units ?? 1, metric: route.metering?.metric ?? 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), routePolicies),
+          ...(authMode !== undefined ? { authMode } : {}),
           ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
           ...(variant.draftPreview !== undefined ? { draftPreview: variant.draftPreview } : {}),
         };

@@ -40,6 +40,8 @@ export interface CompiledRoute {
   /** Units and metric one request counts as (route `metering`; default 1 `requests`). */
   readonly metering: { readonly units: number; readonly metric: string };
   readonly policies: PhasePolicies;
+  /** `all` when every credential policy must accept (`auth.mode`, docs/authentication.md); absent for the default `any`. */
+  readonly authMode?: 'all';
   /** Headers added to policy refusals of this route: a deprecated Api's `Deprecation`, `Sunset`, `Link` (docs/lifecycle.md). */
   readonly refusalHeaders?: Readonly<Record<string, string>>;
   /** On a draft Api's routes: its preview consumers; refusals to anyone else become the gateway's 404. */

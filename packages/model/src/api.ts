@@ -91,6 +91,16 @@ export const destinationSchema = z
 
 const percentage = z.number().min(0).max(100).describe('Share of requests, in percent (0-100, fractions allowed).');
 
+/** How a route combines its authentication policies (docs/authentication.md). */
+export const authSettingsSchema = z
+  .strictObject({
+    mode: z
+      .enum(['any', 'all'])
+      .default('any')
+      .describe('`any`: the first authentication policy that accepts a credential identifies the caller (OR). `all`: every one (key-auth, jwt-auth) must accept its own credential, all for the same consumer (AND); missing or mismatched credentials get 401.'),
+  })
+  .describe('How the authentication policies of a route combine.');
+
 export const routeSchema = z
   .strictObject({
     name: resourceName.describe('Name of the route, unique within the API; used in logs and metrics.'),
@@ -175,6 +185,7 @@ export const routeSchema = z
       .optional()
       .describe('Retries; each picks a target again through the balancer.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies for this route, run after the API-level ones of the same phase, by priority.'),
+    auth: authSettingsSchema.optional().describe('Overrides the API-level `auth` for this route.'),
     metering: z
       .strictObject({
         units: z.number().int().min(0).max(1_000_000).default(1).describe('Billable units one request to this route counts as (e.g. 5 for an expensive endpoint).'),
@@ -200,6 +211,7 @@ export const apiSpecSchema = z
     basePath: absolutePath.default('/').describe('Path prefix under which every route of the API lives.'),
     stripBasePath: z.boolean().default(false).describe('Remove basePath from the path forwarded upstream.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies applied to every route of the API.'),
+    auth: authSettingsSchema.optional().describe('How authentication policies combine on every route (default `mode: any`).'),
     usagePath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be an absolute path').max(256).optional().describe('Path under basePath where an authenticated subscriber GETs its own usage and remaining quota (e.g. `/_usage`); a route of the API must match it.'),
     subscriptionRequired: z.boolean().default(false).describe('Only consumers with an active Subscription may call it (others get 403 SUBSCRIPTION_REQUIRED); subscribers get their plan\'s limits.'),
     product: resourceName.optional().describe('Groups the versions of one API (`orders` for the Apis `orders-v1` and `orders-v2`); default the Api name. Subscriptions may name a product for all its versions.'),

@@ -1,4 +1,4 @@
-import type { PolicyContext, PolicyInstance, PolicyReply, PolicyResponse } from './types.js';
+import type { ConsumerIdentity, PolicyContext, PolicyInstance, PolicyReply, PolicyResponse } from './types.js';
 
 
 /** An instance's bound access method; the runner calls these in priority order. */
@@ -56,13 +56,106 @@ export function authGate(ctx: PolicyContext): PolicyReply | undefined {
 const AUTH_REQUIRED = Object.freeze({ code: 'AUTH_REQUIRED', title: 'Unauthorized', detail: 'this route requires a credential (see WWW-Authenticate)' });
 
 /**
+ * How a route combines its authentication policies (`auth.mode` of an Api or route):
+ * - `any` (default): the first policy that accepts a credential identifies the caller; later
+ *   ones skip the request (logical OR).
+ * - `all`: every credential policy must accept its own credential, and all must identify the same
+ *   consumer (logical AND, as Kong runs several auth plugins configured without `anonymous`).
+ */
+export type AuthMode = 'any' | 'all';
+
+/** Per-request progress of `all` mode, kept on the context under a private symbol. */
+interface AllModeState {
+  seen: boolean;
+  missing: boolean;
+  consumer: ConsumerIdentity | null;
+  claims: Readonly<Record<string, unknown>> | null;
+  credential: string | null;
+}
+
+const ALL_MODE = Symbol('tollgate.authAllMode');
+
+/** The writable view of the context the runner uses in `all` mode (RequestContext's fields are plain). */
+type AuthFields = {
+  authenticated: boolean;
+  consumer: ConsumerIdentity | null;
+  claims: Readonly<Record<string, unknown>> | null;
+  credential: string | null;
+  challenges?: string[] | null;
+  [ALL_MODE]?: AllModeState;
+};
+
+const CREDENTIALS_MISMATCH = Object.freeze({
+  code: 'CREDENTIALS_MISMATCH',
+  title: 'Unauthorized',
+  detail: 'this route requires several credentials and they do not belong to the same consumer',
+});
+
+/**
+ * After one credential policy ran in `all` mode without replying: records a missing credential,
+ * or checks that the consumer it identified is the one earlier policies identified.
+ */
+function afterAllModeStep(ctx: PolicyContext): PolicyReply | undefined {
+  const c = ctx as unknown as AuthFields;
+  const st = c[ALL_MODE] as AllModeState;
+  if (!c.authenticated) {
+    // No credential for this policy (its challenge is recorded): keep running the others, so
+    // each strips its own credential and adds its challenge, and let the gate answer 401.
+    st.missing = true;
+  } else if (st.seen && (st.consumer?.name ?? null) !== (c.consumer?.name ?? null)) {
+    // Two valid credentials of different consumers (or one of no consumer) never combine into
+    // one identity: whose limits, ACL groups and identity headers would apply? Refused outright.
+    c.authenticated = false;
+    return { status: 401, headers: { 'www-authenticate': DEFAULT_CHALLENGE }, body: CREDENTIALS_MISMATCH };
+  } else {
+    // Same consumer: keep the first credential id (priority order) and any verified JWT claims.
+    st.claims = c.claims ?? st.claims;
+    st.credential = st.credential ?? c.credential;
+    st.consumer = c.consumer;
+    st.seen = true;
+  }
+  // What later policies (and lifecycle-preview) see: authenticated only while nothing is missing.
+  c.authenticated = st.seen && !st.missing;
+  c.consumer = st.seen ? st.consumer : null;
+  c.claims = st.claims;
+  c.credential = st.credential;
+  return undefined;
+}
+
+/** Wraps a credential policy's step for `all` mode: it judges its credential as if it ran alone. */
+function allModeStep(step: AccessStep, first: boolean): AccessStep {
+  return (ctx) => {
+    const c = ctx as unknown as AuthFields;
+    if (first || c[ALL_MODE] === undefined) c[ALL_MODE] = { seen: false, missing: false, consumer: null, claims: null, credential: null };
+    // Hide earlier acceptances, or the policy would skip the request as in `any` mode.
+    c.authenticated = false;
+    const r = step(ctx);
+    if (r === undefined) return afterAllModeStep(ctx);
+    if (typeof (r as Promise<unknown>).then === 'function') return (r as Promise<PolicyReply | undefined>).then((x) => (x !== undefined ? x : afterAllModeStep(ctx)));
+    return r;
+  };
+}
+
+/**
  * Inserts {@link authGate} right after the last authentication step of a route's access chain
  * (`authenticates` marks them), so authorization and limits only ever see authenticated callers.
- * `names[i]` is the policy name of `steps[i]`.
+ * `names[i]` is the policy name of `steps[i]`. In `all` mode the steps of credential policies
+ * (`isCredential`, default `isAuth`) are wrapped so each must accept its own credential for the
+ * same consumer; the gate then refuses a request any of them found no credential in.
  */
-export function withAuthGate(names: readonly string[], steps: readonly AccessStep[], isAuth: (name: string) => boolean): AccessStep[] {
+export function withAuthGate(names: readonly string[], steps: readonly AccessStep[], isAuth: (name: string) => boolean, mode: AuthMode = 'any', isCredential: (name: string) => boolean = isAuth): AccessStep[] {
   let last = -1;
   for (let i = 0; i < names.length; i++) if (isAuth(names[i] as string)) last = i;
   if (last === -1) return [...steps];
-  return [...steps.slice(0, last + 1), authGate, ...steps.slice(last + 1)];
+  let out = [...steps];
+  if (mode === 'all') {
+    let first = true;
+    out = out.map((s, i) => {
+      if (!isCredential(names[i] as string)) return s;
+      const w = allModeStep(s, first);
+      first = false;
+      return w;
+    });
+  }
+  return [...out.slice(0, last + 1), authGate, ...out.slice(last + 1)];
 }

@@ -195,5 +195,7 @@ export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
   readonly schema: S;
   /** True for authentication policies: the runner adds the 401 gate after the last of them. */
   readonly authenticates?: boolean;
+  /** True for policies that judge a credential of their own (key-auth, jwt-auth): in an `auth.mode: all` route each must accept one (see runner `withAuthGate`). */
+  readonly credentials?: boolean;
   build(config: z.output<S>, deps: PolicyDeps): PolicyInstance;
 }

@@ -151,6 +151,7 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
   phases: ['access'],
   schema: jwtAuthSchema,
   authenticates: true,
+  credentials: true,
   build(config, deps) {
     const identity = deps.identity ?? { current: IdentityIndex.EMPTY };
     const registry = deps.jwks ?? new JwksRegistry(deps.logger);

@@ -15,6 +15,7 @@ export const keyAuth: PolicyDefinition<typeof keyAuthSchema> = {
   phases: ['access'],
   schema: keyAuthSchema,
   authenticates: true,
+  credentials: true,
   build(config, deps) {
     const identity = deps.identity ?? { current: IdentityIndex.EMPTY };
     const queryNames = new Set(config.queryParams);
