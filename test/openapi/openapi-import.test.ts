@@ -335,6 +335,48 @@ spec:
     expect((await s.gw('/shop/orders/ord_9', { method: 'DELETE', headers: { authorization: `Bearer ${sign({ ...claims, aud: 'billing' })}` } })).status).toBe(401);
   });
 
+  it('enforces an API key AND a token required together (one requirement object) with auth mode all, end to end', async () => {
+    const secret = 'and-mode-secret-0123456789abcdefgh';
+    const doc = JSON.stringify({
+      openapi: '3.1.0',
+      info: { title: 'Both', version: '1' },
+      security: [{ key: [], token: [] }],
+      components: {
+        securitySchemes: {
+          key: { type: 'apiKey', in: 'header', name: 'X-Both-Key' },
+          token: { type: 'http', scheme: 'bearer', 'x-tollgate-jwt': { issuer: 'https://both.example.com/', algorithms: ['HS256'], audiences: ['both'], secrets: [secret] } },
+        },
+      },
+      paths: { '/thing': { get: { operationId: 'getThing', responses: { 200: { description: 'ok' } } } } },
+    });
+    const res = await s.admin('POST', `/apis/import?name=both&basePath=/both&upstream=${encodeURIComponent(s.upstream.url)}`, doc, 'application/json');
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    const consumers = ['alpha', 'beta']
+      .map((n) => `---\napiVersion: tollgate.dev/v1\nkind: Consumer\nmetadata: { name: both-${n} }\nspec:\n  keys: [{ name: main, key: both-${n}-key-0123456789abcdef }]\n  jwtSubjects: [{ issuer: "https://both.example.com/", subject: ${n} }]\n`)
+      .join('');
+    expect((await s.admin('POST', '/config', consumers)).status).toBe(200);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const bearer = (sub: string) => {
+      const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss: 'https://both.example.com/', aud: 'both', sub, exp: Math.floor(Date.now() / 1000) + 600 })}`;
+      return `Bearer ${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+    };
+    const both = { 'x-both-key': 'both-alpha-key-0123456789abcdef', authorization: bearer('alpha') };
+    await s.served(async () => (await s.gw('/both/thing', { headers: both })).status === 200);
+    const before = s.upstream.requests.length;
+    expect((await s.gw('/both/thing', { headers: both })).status).toBe(200);
+    const seen = s.upstream.requests[before];
+    expect(seen?.headers['x-consumer-name']).toBe('both-alpha');
+    expect(seen?.headers['x-both-key']).toBeUndefined();
+    expect(seen?.headers.authorization).toBeUndefined();
+    const onlyKey = await s.gw('/both/thing', { headers: { 'x-both-key': both['x-both-key'] } });
+    expect(onlyKey.status).toBe(401);
+    expect(onlyKey.json().code).toBe('AUTH_REQUIRED');
+    expect((await s.gw('/both/thing', { headers: { authorization: both.authorization } })).status).toBe(401);
+    const mixed = await s.gw('/both/thing', { headers: { 'x-both-key': 'both-beta-key-0123456789abcdef', authorization: bearer('alpha') } });
+    expect(mixed.status).toBe(401);
+    expect(mixed.json().code).toBe('CREDENTIALS_MISMATCH');
+  });
+
   it('keeps the lifecycle state across a re-import, and never replaces a hand-written Api', async () => {
     const dep = await s.admin('POST', '/apis/orders/lifecycle', JSON.stringify({ state: 'deprecated' }), 'application/json');
     expect(dep.status, JSON.stringify(dep.json)).toBe(200);

@@ -60,6 +60,8 @@ interface Alternative {
 interface SecurityPlan {
   /** Auth policies enforcing the requirement (or what of it can be enforced faithfully). */
   policies: Json[];
+  /** `all` when the requirement names several schemes together: the route gets `auth: { mode: all }`. */
+  mode?: 'all';
   /**
    * Set when no alternative of the requirement can be enforced as written: the operation would be
    * served with weaker authentication than the document asks (or none). Refused unless the
@@ -434,6 +436,7 @@ export class OpenApiMapper {
     const own = [...this.#policyList(o.pathExt['x-tollgate-policies'], `${o.itemAt}/x-tollgate-policies`), ...this.#policyList(o.opExt['x-tollgate-policies'], `${o.at}/x-tollgate-policies`)];
     const security = this.#security(o);
     const generated: Json[] = [...security.policies];
+    // Attached policies replace generated ones of the same name; with mode all they still must all accept.
     if (security.unenforced) generated.push(...this.#unenforced(o, security.unenforced, own, ctx.apiPolicies));
     if (validate.on) generated.push({ name: 'request-validation', config: { ...this.#validation(o), ...(validate.maxBodyBytes !== undefined ? { maxBodyBytes: validate.maxBodyBytes } : {}) } });
     const byName = new Map<string, Json>(generated.map((p) => [p.name as string, p]));
@@ -448,6 +451,7 @@ export class OpenApiMapper {
       ...(ctx.rewrite ? { rewrite: { path: `${ctx.upstreamPath}${mapping.rewrite === '/' ? '' : mapping.rewrite}` || '/' } } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(byName.size > 0 ? { policies: [...byName.values()] } : {}),
+      ...(security.mode === 'all' ? { auth: { mode: 'all' } } : {}),
     };
     // x-tollgate-route: any other route field (retries, headers, fault, mirror…), document < path < operation.
     for (const [ext, at] of [[ctx.docExt, ''], [o.pathExt, o.itemAt], [o.opExt, o.at]] as const) {
@@ -590,6 +594,8 @@ export class OpenApiMapper {
     const fallback: Alternative[] = [];
     const reasons: string[] = [];
     const faithfulNames: string[] = [];
+    /** Requirement objects of several schemes that `auth: { mode: all }` can enforce. */
+    const conjunctions: Array<{ label: string; at: string; alternatives: Alternative[] }> = [];
     let optional = false;
     reqs.forEach((req, i) => {
       if (!isObject(req)) return;
@@ -610,8 +616,20 @@ export class OpenApiMapper {
       // for the execution") are not something key-auth or a bare jwt-auth checks.
       const roles = mapped.filter((x) => !x.scheme.scoped && x.scopes.length > 0);
       for (const x of roles) reasons.push(`the role names of "${x.n}" (${x.scopes.join(', ')}) are not checked by ${x.scheme.kind === 'key' ? 'key-auth' : 'jwt-auth'}`);
-      if (names.length > 1) reasons.push(`${names.map((n) => `"${n}"`).join(' and ')} are required together (${at}/${i}), but the first auth policy that accepts a credential decides and the others skip the request: Tollgate cannot require two credentials`);
       const alternatives = mapped.map((x) => ({ scheme: x.scheme, scopes: x.scheme.scoped ? x.scopes : [] }));
+      if (names.length > 1 && roles.length === 0) {
+        // Several schemes together: enforced with `auth: { mode: all }`, where every auth policy of
+        // the route must accept its own credential. A route has one key-auth (one key per request)
+        // and one jwt-auth (one token), so exactly one API key scheme and one token scheme can be
+        // required together; two keys or two tokens cannot.
+        const keys = mapped.filter((x) => x.scheme.kind === 'key').length;
+        const tokens = mapped.length - keys;
+        if (keys === 1 && tokens === 1) {
+          conjunctions.push({ label: names.map((n) => `"${n}"`).join(' and '), at: `${at}/${i}`, alternatives });
+          return;
+        }
+        reasons.push(`${names.map((n) => `"${n}"`).join(' and ')} are required together (${at}/${i}), but a route requires at most one API key (key-auth) and one token (jwt-auth) together (auth mode all): ${keys > 1 ? 'two API keys' : 'two tokens'} cannot both be required`);
+      } else if (names.length > 1) reasons.push(`${names.map((n) => `"${n}"`).join(' and ')} are required together (${at}/${i})`);
       if (names.length === 1 && roles.length === 0) {
         faithful.push(...alternatives);
         faithfulNames.push(names[0] as string);
@@ -620,6 +638,20 @@ export class OpenApiMapper {
     if (optional) {
       this.warn(at, 'optional_security', 'an empty security requirement ({}) makes authentication optional, which Tollgate cannot express: the operation is served WITHOUT authentication (as the document allows)');
       return { policies: [] };
+    }
+    if (faithful.length === 0 && conjunctions.length === 1 && reasons.length === 0) {
+      const only = conjunctions[0] as (typeof conjunctions)[number];
+      return { policies: this.#authPolicies(only.alternatives, at), mode: 'all' };
+    }
+    // A route has one auth mode: alternatives that need different ones (a scheme alone OR two
+    // together; or two different pairs, which mode all would loosen into any key with any token)
+    // cannot all be enforced on one route. Fail closed: keep only what one mode enforces exactly.
+    if (conjunctions.length > 0) {
+      const why = faithful.length > 0 ? 'one route cannot accept a single credential for some alternatives and require two for another' : conjunctions.length > 1 ? 'several pairs of schemes required together cannot be enforced on one route (auth mode all would accept any key with any token)' : 'the other alternatives cannot be enforced';
+      for (const c of conjunctions) {
+        reasons.push(`${c.label} are required together (${c.at}) but ${why}`);
+        fallback.push(...c.alternatives);
+      }
     }
     if (faithful.length > 0) {
       if (reasons.length > 0) this.warn(at, 'security_partial', `stricter than the document, some alternatives are not accepted: ${[...new Set(reasons)].join('; ')}; callers must use ${[...new Set(faithfulNames)].join(' or ')}`);

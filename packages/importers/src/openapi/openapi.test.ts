@@ -247,6 +247,7 @@ describe('OpenAPI import: security fails closed', () => {
   const ISSUER = { issuer: 'https://id.example.com/', algorithms: ['RS256'], audiences: ['a'], jwksUri: 'https://id.example.com/jwks.json' };
   const SCHEMES = {
     key: { type: 'apiKey', in: 'header', name: 'X-Key' },
+    queryKey: { type: 'apiKey', in: 'query', name: 'k' },
     bearer: { type: 'http', scheme: 'bearer', 'x-tollgate-jwt': ISSUER },
     oauth: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: 'https://id.example.com/token', scopes: { read: 'r', write: 'w' } } }, 'x-tollgate-jwt': ISSUER },
     plainOauth: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: 'https://id.example.com/token', scopes: { read: 'r' } } } },
@@ -311,21 +312,47 @@ describe('OpenAPI import: security fails closed', () => {
     expect(r.warnings.find((w) => w.code === 'security_partial')?.message).toContain('callers must use key');
   });
 
-  it('refuses schemes required together (AND): the first auth policy to accept a credential decides', async () => {
-    const errors = await errorsOf(doc([{ key: [], bearer: [] }]));
-    expect(errors).toMatchObject([{ pointer: '/paths/~1a/get/security', code: 'security_not_enforced' }]);
-    expect(errors[0]?.message).toContain('"key" and "bearer" are required together');
-    // Next to an alternative that can be enforced, the AND alternative is left out (callers use the key).
-    const withKey = await ok(doc([{ key: [], bearer: [] }, { key: [] }]));
-    expect(policyNames(withKey)).toEqual(['key-auth']);
-    expect(withKey.warnings.map((w) => w.code)).toContain('security_partial');
+  it('enforces an API key and a token required together (AND) with auth mode all', async () => {
+    const r = await ok(doc([{ key: [], oauth: ['read'] }]));
+    const route = routesOf(r)[0] as Record<string, unknown>;
+    expect(route.auth).toEqual({ mode: 'all' });
+    expect(route.policies).toEqual([
+      { name: 'key-auth', config: { headers: ['x-key'], queryParams: [] } },
+      { name: 'jwt-auth', config: { issuers: [ISSUER], requiredScopes: ['read'] } },
+    ]);
+    expect(r.warnings.map((w) => w.code)).not.toContain('security_weakened');
+    // Inherited from the document's security too; a single-scheme requirement stays mode any.
+    const inherited = await ok(doc(undefined, {}, { security: [{ bearer: [], key: [] }] }));
+    expect((routesOf(inherited)[0] as Record<string, unknown>).auth).toEqual({ mode: 'all' });
+    expect((routesOf(await ok(doc([{ key: [] }])))[0] as Record<string, unknown>).auth).toBeUndefined();
+  });
+
+  it('still refuses what one route cannot require together: two API keys, two tokens, an unmappable scheme', async () => {
+    const twoKeys = await errorsOf(doc([{ key: [], queryKey: [] }]));
+    expect(twoKeys).toMatchObject([{ pointer: '/paths/~1a/get/security', code: 'security_not_enforced' }]);
+    expect(twoKeys[0]?.message).toContain('"key" and "queryKey" are required together');
+    expect(twoKeys[0]?.message).toContain('two API keys cannot both be required');
+    expect((await errorsOf(doc([{ bearer: [], oauth: [] }])))[0]?.message).toContain('two tokens cannot both be required');
     // Opted in: each scheme is accepted alone (weaker), said loudly.
-    const weak = await ok(doc([{ key: [], bearer: [] }]), { allowUnprotected: true });
-    expect(policyNames(weak)).toEqual(['key-auth', 'jwt-auth']);
+    const weak = await ok(doc([{ key: [], queryKey: [] }]), { allowUnprotected: true });
+    expect(policyNames(weak)).toEqual(['key-auth']);
+    expect((routesOf(weak)[0] as Record<string, unknown>).auth).toBeUndefined();
     expect(weak.warnings.find((w) => w.code === 'security_weakened')?.message).toContain('WEAKER authentication');
     // An AND with an unmappable scheme: refused too; opted in, what can be checked is.
     expect(await errorsOf(doc([{ key: [], basic: [] }]))).toMatchObject([{ code: 'security_not_enforced' }]);
     expect(policyNames(await ok(doc([{ key: [], basic: [] }]), { allowUnprotected: true }))).toEqual(['key-auth']);
+  });
+
+  it('alternatives needing different modes: a single scheme wins (stricter); two different pairs are refused', async () => {
+    // key OR (key AND bearer): mode any with key-auth enforces it exactly (the pair implies the key).
+    const withKey = await ok(doc([{ key: [], bearer: [] }, { key: [] }]));
+    expect(policyNames(withKey)).toEqual(['key-auth']);
+    expect((routesOf(withKey)[0] as Record<string, unknown>).auth).toBeUndefined();
+    expect(withKey.warnings.find((w) => w.code === 'security_partial')?.message).toContain('one route cannot accept a single credential for some alternatives and require two for another');
+    // (key AND bearer) OR (queryKey AND oauth): mode all would accept key with oauth: refused.
+    const pairs = await errorsOf(doc([{ key: [], bearer: [] }, { queryKey: [], oauth: [] }]));
+    expect(pairs).toMatchObject([{ code: 'security_not_enforced' }]);
+    expect(pairs[0]?.message).toContain('several pairs of schemes required together cannot be enforced on one route');
   });
 
   it('refuses role names it does not check (apiKey, bearer), and keeps oauth2 scopes as requiredScopes', async () => {
