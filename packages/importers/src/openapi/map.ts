@@ -577,12 +577,14 @@ export class OpenApiMapper {
    * as auth policies. OpenAPI's list is an OR of requirement objects, each an AND of schemes
    * (OAS 3.1.0 §4.8.30). Alternatives naming one mappable scheme become auth policies on the
    * route, any of which may authenticate (the auth gate refuses a request none did): the same OR.
+   * One alternative naming an API key and a token together becomes both policies with the route's
+   * `auth: { mode: all }` (every credential required, same consumer): the AND.
    *
    * Fail closed: the import may be stricter than the document (an alternative it cannot enforce
    * is left out, so callers must use another), never weaker. When no alternative can be enforced
-   * as written (an unmappable scheme; several schemes required together, which the pipeline cannot
-   * express because an auth policy skips a request an earlier one authenticated; role names it
-   * does not check), the plan says so and {@link #route} refuses the operation unless the operator
+   * as written (an unmappable scheme; several schemes required together beyond one API key and one
+   * token, which `auth: { mode: all }` enforces; alternatives needing different modes; role names
+   * it does not check), the plan says so and {@link #route} refuses the operation unless the operator
    * opted in or attached authentication themselves.
    */
   #security(o: Operation): SecurityPlan {
