@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { buildGateway, type Gateway } from '@tollgate/gateway';
 import { migratePglite, openPglite, usageRollups, type Database, type PgliteHandle } from '@tollgate/db';
@@ -22,6 +23,7 @@ describe('WebSocket sessions are metered', () => {
   let db: Database;
   let meter: Meter;
   let port: number;
+  const lines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     ws = createServer((_req, res) => res.end('not a websocket'));
@@ -40,7 +42,14 @@ describe('WebSocket sessions are metered', () => {
       upstreamYaml('ws', [origin]) +
       apiYaml('chat', `basePath: /chat\nstripBasePath: true\npolicies: [{ name: key-auth }]\nroutes:\n  - { name: live, destination: { upstream: ws }, metering: { units: 3, metric: sessions } }`) +
       `---\napiVersion: tollgate.dev/v1\nkind: Consumer\nmetadata: { name: ann }\nspec: { keys: [{ name: k, hash: ${hash(KEY)} }] }\n`;
-    gw = buildGateway({ source: new TestConfigSource(yamlResources(yaml)), logger: pino({ level: 'silent' }), options: { configPollMs: 60_000 }, meter });
+    // Access-log lines are captured from the gateway's logger.
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    gw = buildGateway({ source: new TestConfigSource(yamlResources(yaml)), logger: pino({ level: 'info' }, sink), options: { configPollMs: 60_000, metrics: true, accessLog: true }, meter });
     await gw.ready;
     await gw.proxy.listen({ host: '127.0.0.1', port: 0 });
     port = (gw.proxy.server.address() as AddressInfo).port;
@@ -72,7 +81,7 @@ describe('WebSocket sessions are metered', () => {
     });
   }
 
-  it('a session counts once when it ends (upstream 101, route units, consumer, bytes); a refused handshake as a gateway 401', async () => {
+  it('a session counts once when it ends (meter, metrics, access log: upstream 101, units, consumer, bytes); a refused handshake as a gateway 401', async () => {
     const { socket, head } = await handshake(KEY);
     expect(head).toMatch(/^HTTP\/1\.1 101/);
     // Nothing is recorded while the session is open.
@@ -94,5 +103,18 @@ describe('WebSocket sessions are metered', () => {
     // The handshake plus 64 bytes each way went through.
     expect(session?.bytesIn).toBeGreaterThan(64);
     expect(session?.bytesOut).toBeGreaterThan(64);
+
+    // The same two in Prometheus (one GET each, no latency observation) and in the access log.
+    const metrics = (await gw.status.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^tollgate_http_requests_total\{[^}]*route="live"[^}]*code="101"[^}]*source="upstream"[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^tollgate_http_requests_total\{[^}]*route="live"[^}]*code="401"[^}]*source="gateway"[^}]*\} 1$/m);
+    const access = lines.filter((l) => l.type === 'access' && l.websocket === true);
+    expect(access.map((l) => [l.status, l.consumer, l.route, l.code ?? null])).toEqual([
+      [101, 'ann', 'live', null],
+      [401, null, 'live', 'AUTH_REQUIRED'],
+    ]);
+    expect(access[0]?.upstream).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // The key never reaches the log.
+    expect(JSON.stringify(lines)).not.toContain(KEY);
   });
 });

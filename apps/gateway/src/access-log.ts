@@ -42,6 +42,26 @@ export class RequestState {
   metric = 'requests';
 }
 
+/** What the access log records of a WebSocket session. */
+export interface SessionLine {
+  readonly requestId: string;
+  readonly path: string;
+  readonly host: string | undefined;
+  readonly status: number;
+  readonly clientIp: string;
+  readonly consumer: string | null;
+  readonly api: string;
+  readonly route: string;
+  readonly upstream: string | null;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly latencyMs: number;
+  /** Stable code of a gateway refusal, or null. */
+  readonly code: string | null;
+  /** Query as forwarded (credentials taken out by auth policies), or null. */
+  readonly query: string | null;
+}
+
 /** Request headers that always carry credentials: never logged as they are. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'apikey'];
 
@@ -97,6 +117,35 @@ export class AccessLog {
         return this.#sensitive.has(name.toLowerCase()) ? `${pair.slice(0, eq)}=[REDACTED]` : pair;
       })
       .join('&');
+  }
+
+  /**
+   * Writes the line for a finished WebSocket session (or a refused handshake): the fields of a
+   * request's line, `websocket: true`, bytes of the whole session and its duration as latency.
+   */
+  writeSession(s: SessionLine): void {
+    const line: Record<string, unknown> = {
+      type: 'access',
+      websocket: true,
+      requestId: s.requestId,
+      method: 'GET',
+      path: s.path,
+      host: s.host,
+      status: s.status,
+      clientIp: s.clientIp,
+      traceId: null,
+      consumer: s.consumer,
+      api: s.api,
+      apiVersion: this.#apiVersions.current.get(s.api) ?? null,
+      route: s.route,
+      upstream: s.upstream,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      latencyMs: Math.round(s.latencyMs * 1000) / 1000,
+    };
+    if (s.code !== null) line.code = s.code;
+    if (this.#logQuery && s.query !== null) line.query = this.redactQuery(s.query);
+    this.logger.info(line);
   }
 
   /** Writes the line for a finished request. */

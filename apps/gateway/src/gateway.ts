@@ -127,7 +127,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     tls.apply(snapshot);
     metrics?.install(snapshot, manager.apiVersions.current);
   };
-  const onUpgrade = createUpgradeHandler({ manager, options, logger, meter });
+  const onUpgrade = createUpgradeHandler({ manager, options, logger, meter, metrics, accessLog });
   proxy.server.on('upgrade', onUpgrade);
   tls.server.on('upgrade', onUpgrade);
   const stores: Record<string, boolean> = {};

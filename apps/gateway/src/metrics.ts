@@ -187,6 +187,19 @@ export class GatewayMetrics {
    * the gateway generated no error; otherwise (errors, policy refusals, redirects, direct
    * responses) the gateway produced it, as Kong's `source` label.
    */
+  /**
+   * Records a finished WebSocket session (or refused handshake) as one GET of its route with its
+   * status and source, and its bytes in the bandwidth counter. Session durations are not observed
+   * in the latency histograms: minutes-long sessions would swamp the request latencies.
+   */
+  recordSession(api: string, route: string, code: number, fromUpstream: boolean, bytesIn: number, bytesOut: number, consumer: string | null): void {
+    const c = this.#children(api, route);
+    this.#requests.inc({ ...c.labels, method: 'GET', code, source: fromUpstream ? 'upstream' : 'gateway', ...(this.#consumerLabel ? { consumer: consumer ?? '' } : {}) });
+    if (bytesIn > 0) this.#bytesIn.inc(bytesIn);
+    if (bytesOut > 0) this.#bytesOut.inc(bytesOut);
+    if (code === 429 && !fromUpstream) this.#rateLimited.inc({ api, route });
+  }
+
   record(request: FastifyRequest, reply: FastifyReply, state: RequestState | null): void {
     const api = state?.api ?? NO_ROUTE;
     const route = state?.route ?? NO_ROUTE;

@@ -13,6 +13,8 @@ import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { acquireTarget } from './runtime.js';
 import type { UsageRecorder } from '@tollgate/metering';
+import type { AccessLog } from './access-log.js';
+import type { GatewayMetrics } from './metrics.js';
 
 /** Writes a complete HTTP/1.1 error response on a raw (upgrade) socket and closes it. */
 function writeResponse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
@@ -55,6 +57,14 @@ interface WsSession {
   readonly units: number;
   readonly metric: string;
   ctx: RequestContext | null;
+  readonly requestId: string;
+  readonly path: string;
+  readonly host: string | undefined;
+  readonly clientIp: string;
+  /** The query as the client sent it (auth policies may take credentials out: then ctx.query). */
+  readonly query: string | null;
+  /** Origin of the picked target, once picked. */
+  upstream: string | null;
 }
 
 /** Dependencies of the upgrade handler. */
@@ -64,6 +74,9 @@ export interface WebSocketDeps {
   readonly logger: Logger;
   /** Usage meter: a routed handshake is recorded once, when its session ends (or when it is refused). */
   readonly meter?: UsageRecorder | null;
+  /** Prometheus metrics and the access log: a routed session gets one count and one line, when it ends. */
+  readonly metrics?: GatewayMetrics | null;
+  readonly accessLog?: AccessLog | null;
 }
 
 /**
@@ -80,16 +93,23 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
   const { manager, options, logger } = deps;
   const trusted = new TrustedProxies(options.trustedProxies);
   const meter = deps.meter ?? null;
+  const metrics = deps.metrics ?? null;
+  const accessLog = deps.accessLog ?? null;
 
   /**
-   * Meters one routed handshake, like any routed request: a session counts once, with the
-   * upstream's handshake status (101 when upgraded), the bytes of the whole session and its
-   * duration as latency; a refusal counts as a gateway answer.
+   * Accounts for one routed handshake like any routed request (meter, metrics, access log): a
+   * session counts once, with the upstream's handshake status (101 when upgraded), the bytes of
+   * the whole session and its duration as latency; a refusal counts as a gateway answer.
    */
-  function meterSession(s: WsSession, status: number, source: 'upstream' | 'gateway', socket: Duplex): void {
-    if (meter === null) return;
+  function meterSession(s: WsSession, status: number, source: 'upstream' | 'gateway', socket: Duplex, code: string | null = null): void {
     const raw = socket as Socket;
     const latencyMs = performance.now() - s.t0;
+    const consumer = s.ctx?.consumer?.name ?? null;
+    const bytesIn = raw.bytesRead ?? 0;
+    const bytesOut = raw.bytesWritten ?? 0;
+    metrics?.recordSession(s.api, s.route, status, source === 'upstream', bytesIn, bytesOut, consumer);
+    accessLog?.writeSession({ requestId: s.requestId, path: s.path, host: s.host, status, clientIp: s.clientIp, consumer, api: s.api, route: s.route, upstream: s.upstream, bytesIn, bytesOut, latencyMs, code, query: s.ctx !== null ? s.ctx.query : s.query });
+    if (meter === null) return;
     meter.record({
       at: s.at,
       consumer: s.ctx?.consumer?.name ?? null,
@@ -135,13 +155,12 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     if (found.kind === 'not_found') return writeProblem(socket, 'ROUTE_NOT_FOUND', `no route for GET ${path}`, requestId);
     if (found.kind === 'method_not_allowed') return writeProblem(socket, 'METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, requestId);
     const route = found.value;
-    const session: WsSession = { at: meter?.now() ?? 0, t0: performance.now(), api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null };
-
     const raw = socket as Socket;
     const peer = unmapIp(raw.remoteAddress ?? '');
     const trustForwarding = trusted.isTrusted(peer);
     const xffIn = headers['x-forwarded-for'];
     const clientIp = trustForwarding ? trusted.clientIp(peer, typeof xffIn === 'string' ? xffIn : undefined) : peer;
+    const session: WsSession = { at: meter?.now() ?? 0, t0: performance.now(), api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null, requestId, path, host: headers.host, clientIp, query: target.query, upstream: null };
 
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
@@ -150,13 +169,13 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       const r = await runAccess(route.access, ctx);
       if (r !== undefined) {
         writePolicyReply(socket, r, requestId);
-        return meterSession(session, r.status, 'gateway', socket);
+        return meterSession(session, r.status, 'gateway', socket, typeof r.body === 'string' || Buffer.isBuffer(r.body) ? null : r.body.code);
       }
     }
 
     function refuse(code: GatewayErrorCode, detail: string): void {
       writeProblem(socket, code, detail, requestId);
-      meterSession(session, GATEWAY_ERRORS[code].status, 'gateway', socket);
+      meterSession(session, GATEWAY_ERRORS[code].status, 'gateway', socket, code);
     }
     const actions = route.actions;
     const dest = actions.split !== null ? actions.split.pick() : actions.primary;
@@ -166,6 +185,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     if (picked === 'NO_HEALTHY_UPSTREAM') return refuse(picked, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
     if (picked === 'UPSTREAM_OVERLOADED') return refuse(picked, `upstream ${dest.upstream} is at its connection and pending-request limit`);
     const t = picked;
+    session.upstream = t.origin;
 
     const out = upstreamRequestHeaders(headers, trustForwarding);
     if (ctx !== null) ctx.applyTo(out);
