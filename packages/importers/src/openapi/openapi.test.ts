@@ -214,6 +214,11 @@ describe('OpenAPI import: refusals', () => {
   it('refuses what cannot be imported, with JSON pointers and lines', async () => {
     const invalid = await importOpenApi('openapi: 3.0.3\ninfo:\n  title: x\npaths: {}\n');
     expect(invalid).toMatchObject({ ok: false, errors: [{ pointer: '/info', code: 'invalid_openapi', line: 3 }] });
+    expect(invalid).toMatchObject({ errors: [{ message: '"info.version" is required and must be a string' }] });
+    // Missing required top-level members get a plain message, not the validator's "[object Object] is not valid".
+    expect(await importOpenApi('openapi: 3.0.0\ninfo: {title: x}\n')).toMatchObject({ ok: false, errors: [{ pointer: '/info' }, { pointer: '/paths', message: 'an OpenAPI 3.0 document needs a "paths" object (it may be empty)' }] });
+    expect(await importOpenApi('openapi: 3.1.0\ninfo: {title: x, version: "1"}\n')).toMatchObject({ ok: false, errors: [{ pointer: '/paths', code: 'invalid_openapi' }] });
+    expect(await importOpenApi('openapi: 3.0.0\npaths: {}\n')).toMatchObject({ ok: false, errors: [{ pointer: '/info', message: 'the document needs an "info" object with "title" and "version"' }] });
     expect(await importOpenApi({ swagger: '2.0' })).toMatchObject({ ok: false, errors: [{ pointer: '/swagger', code: 'unsupported_version' }] });
     expect(await importOpenApi('openapi: [\n')).toMatchObject({ ok: false, errors: [{ code: 'invalid_syntax' }] });
     // External references would make the importer read files or fetch URLs: refused.

@@ -63,6 +63,19 @@ export async function parseOpenApi(input: string | Json): Promise<{ ok: true; pa
   if (typeof version !== 'string' || !/^3\.[01]\.\d+/.test(version)) {
     return { ok: false, errors: [{ pointer: '/openapi', code: 'unsupported_version', message: `"openapi" must be a 3.0.x or 3.1.x version string, got ${JSON.stringify(version ?? null)}`, ...where('/openapi') }] };
   }
+  // The top-level members the specification requires (OAS 3.0 §4.7.1, 3.1 §4.8.1), checked here so
+  // a missing one gets a plain message instead of the validator's "[object Object] is not valid".
+  const missing: OpenApiError[] = [];
+  const info = document.info;
+  if (!isObject(info)) missing.push({ pointer: '/info', code: 'invalid_openapi', message: 'the document needs an "info" object with "title" and "version"', ...where('') });
+  else
+    for (const f of ['title', 'version'] as const)
+      if (typeof info[f] !== 'string') missing.push({ pointer: '/info', code: 'invalid_openapi', message: `"info.${f}" is required and must be a string`, ...where('/info') });
+  if (version.startsWith('3.0') && !isObject(document.paths)) missing.push({ pointer: '/paths', code: 'invalid_openapi', message: 'an OpenAPI 3.0 document needs a "paths" object (it may be empty)', ...where('') });
+  if (version.startsWith('3.1') && !isObject(document.paths) && !isObject(document.components) && !isObject(document.webhooks)) {
+    missing.push({ pointer: '/paths', code: 'invalid_openapi', message: 'an OpenAPI 3.1 document needs at least one of "paths", "components" or "webhooks"', ...where('') });
+  }
+  if (missing.length > 0) return { ok: false, errors: missing };
   const external: Array<{ at: string; ref: string }> = [];
   externalRefs(document, [], external);
   if (external.length > 0) {
