@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { plainConfig } from './configs.mjs';
+import { plainConfig, upstreamDoc } from './configs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -88,19 +88,7 @@ async function main() {
   const config = plainConfig(upstreamUrl);
   // One process serving both a plain route and a route with rewrite + header changes + a weighted
   // split (two Upstreams on the same target), so the two differ only by the route's actions.
-  const routingConfig = `apiVersion: tollgate.dev/v1
-kind: Upstream
-metadata: { name: bench }
-spec:
-  targets: [{ url: "${upstreamUrl}" }]
----
-apiVersion: tollgate.dev/v1
-kind: Upstream
-metadata: { name: bench-b }
-spec:
-  targets: [{ url: "${upstreamUrl}" }]
----
-apiVersion: tollgate.dev/v1
+  const routingConfig = `${upstreamDoc('bench', upstreamUrl)}${upstreamDoc('bench-b', upstreamUrl)}apiVersion: tollgate.dev/v1
 kind: Api
 metadata: { name: bench }
 spec:
