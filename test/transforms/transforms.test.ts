@@ -63,6 +63,7 @@ beforeAll(async () => {
   const resources = yamlResources(upstreamYaml('u', [up.origin]) + apiYaml('shop', `basePath: /shop\nstripBasePath: true\n${policies}\nroutes: [{ name: all, destination: { upstream: u } }]`) +
     apiYaml('open', `basePath: /open\npolicies: [{ name: request-transformer, config: { headers: { set: { x-customer: "{consumer.customId}" } } } }]\nroutes: [{ name: all, destination: { upstream: u } }]`) +
     apiYaml('cached', `basePath: /cached\npolicies:\n  - { name: response-cache }\n  - { name: response-transformer, config: { headers: { set: { x-who: "{header.x-who}" } }, body: { set: { who: "{header.x-who}" } } } }\nroutes: [{ name: all, destination: { upstream: u } }]`) +
+    apiYaml('echoq', `basePath: /echoq\npolicies: [{ name: response-transformer, config: { headers: { set: { x-q: "{query.q}" } }, body: { set: { q: "{query.q}" } } } }]\nroutes: [{ name: all, destination: { upstream: u } }]`) +
     consumer);
   gw = await startTestGateway(new TestConfigSource(resources));
 });
@@ -178,6 +179,13 @@ describe('response-transformer', () => {
     expect(r.body).toBe('{"not":"json, text/plain"}');
     expect(r.headers['x-internal']).toBeUndefined();
     expect(r.headers['x-new']).toBe('o');
+  });
+
+  it('reads the query in its templates on a route without access policies', async () => {
+    const r = await send(gw.port, { path: '/echoq/json?q=hello' });
+    expect(r.status).toBe(200);
+    expect(r.headers['x-q']).toBe('hello');
+    expect(r.json()).toMatchObject({ q: 'hello' });
   });
 
   it('answers 502 RESPONSE_TOO_LARGE for a JSON response over the cap', async () => {

@@ -405,7 +405,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (latencyHeaders) setLatencyHeaders(resHeaders, reply.elapsedTime, state);
     if (actions.responseHeaders !== null) applyHeaderOps(resHeaders, actions.responseHeaders);
     if (route.response !== null) {
-      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
+      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
       runResponse(route.response, ctx, { status: res.statusCode, headers: resHeaders });
     }
     // JSON response body changes (response-transformer): only such routes buffer the response.
@@ -419,7 +419,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
         if ((err as { code?: unknown }).code === 'BODY_TOO_LARGE') return fail(reply, state, 'RESPONSE_TOO_LARGE', `the upstream response exceeds ${limit} bytes, the limit of its transformation`);
         return fail(reply, state, 'UPSTREAM_UNAVAILABLE', `the upstream response body failed: ${(err as Error).message}`);
       }
-      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route);
+      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
       const changed = transformResponseJson(route.bodies, ctx, { status: res.statusCode, headers: resHeaders }, buf);
       return reply.code(res.statusCode).headers(resHeaders).send(changed);
     }
