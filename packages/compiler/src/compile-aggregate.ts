@@ -1,5 +1,5 @@
 import type { Aggregate, ConfigIssue, Route } from '@tollgate/model';
-import { checkSubset, type CompiledUpstream } from './compile-upstreams.js';
+import { checkUpstreamRef, type CompiledUpstream } from './compile-upstreams.js';
 
 /**
  * Aggregate routes: templates parsed once here (never per request) and every reference checked,
@@ -171,8 +171,7 @@ export function checkAggregate(
   const index = new Map(a.backends.map((b, i) => [b.name, i]));
   a.backends.forEach((b, bi) => {
     const p = `${at}.backends[${bi}]`;
-    if (!(b.upstream in upstreams)) issues.push({ code: 'dangling_reference', message: `Upstream/${b.upstream} does not exist`, resource, path: `${p}.upstream` });
-    checkSubset(upstreams, b.upstream, b.subset, resource, `${p}.subset`, issues);
+    checkUpstreamRef(upstreams, b.upstream, b.subset, resource, p, issues);
     b.dependsOn.forEach((d, di) => {
       if (!index.has(d)) issues.push({ code: 'unknown_backend', message: `no backend named "${d}" in this aggregate (backends: ${[...index.keys()].join(', ')})`, resource, path: `${p}.dependsOn[${di}]` });
     });

@@ -4,8 +4,8 @@ import { XMLValidator } from 'fast-xml-parser';
 import protobuf from 'protobufjs';
 import 'protobufjs/ext/descriptor/index.js';
 import { resourceKey, type ApiResource, type ConfigIssue, type GrpcAction, type ProtoDescriptorResource, type Route, type SoapAction } from '@tollgate/model';
-import { compileSafeRegex, templateCaptures } from '@tollgate/router';
-import { checkSubset } from './compile-upstreams.js';
+import { blockCaptures } from './compile-route.js';
+import { checkUpstreamRef } from './compile-upstreams.js';
 import { CONSUMER_FIELDS } from './compile-aggregate.js';
 import type { CompiledUpstream } from './types.js';
 
@@ -415,16 +415,8 @@ function allServices(root: protobuf.NamespaceBase): protobuf.Service[] {
 /** Route path captures of every match block (null for a block whose regex/template is broken: reported elsewhere). */
 function captureSets(route: Route): Array<readonly string[] | null> {
   return route.match.map((m) => {
-    const p = m.path;
-    if ('template' in p) {
-      const c = templateCaptures(p.template);
-      return c.ok ? c.names : null;
-    }
-    if ('regex' in p) {
-      const r = compileSafeRegex(p.regex);
-      return r.ok ? Object.keys(r.regex.namedGroups()) : null;
-    }
-    return [];
+    const c = blockCaptures(m);
+    return c.ok ? c.names : null;
   });
 }
 
@@ -602,8 +594,7 @@ export function compileProtocol(api: ApiResource, ri: number, protos: ReadonlyMa
   const at = `spec.routes[${ri}].${key}`;
   const action = (route.grpc ?? route.grpcWeb ?? route.soap) as { upstream: string; subset?: string | undefined };
   const before = issues.length;
-  if (!(action.upstream in upstreams)) issues.push({ code: 'dangling_reference', message: `Upstream/${action.upstream} does not exist`, resource, path: `${at}.upstream` });
-  checkSubset(upstreams, action.upstream, action.subset, resource, `${at}.subset`, issues);
+  checkUpstreamRef(upstreams, action.upstream, action.subset, resource, at, issues);
   for (const k of ['rewrite', 'mirror', 'retries'] as const) {
     if (route[k] !== undefined) issues.push({ code: 'unsupported_with_protocol', message: `${k} does not apply to a ${key} route`, resource, path: `spec.routes[${ri}].${k}` });
   }

@@ -1,6 +1,6 @@
 import type { ApiResource, ConfigIssue, Route, RouteMatch, StringMatch } from '@tollgate/model';
 import { compileSafeRegex, templateCaptures, type FieldCondition, type PathRule } from '@tollgate/router';
-import { checkSubset } from './compile-upstreams.js';
+import { checkUpstreamRef } from './compile-upstreams.js';
 import { checkAggregate, compileAggregate } from './compile-aggregate.js';
 import type { CompiledDestination, CompiledRouteActions, CompiledUpstream } from './types.js';
 
@@ -19,8 +19,8 @@ export function conditions(map: Readonly<Record<string, StringMatch>>): FieldCon
   return Object.entries(map).map(([name, match]) => ({ name, match }));
 }
 
-/** Captures a match block makes available to `rewrite.path`, or an error message. */
-function blockCaptures(m: RouteMatch): { ok: true; names: readonly string[] } | { ok: false; message: string } {
+/** Captures a match block makes available to `rewrite.path` and templates, or an error message. */
+export function blockCaptures(m: RouteMatch): { ok: true; names: readonly string[] } | { ok: false; message: string } {
   const p = m.path;
   if ('template' in p) return templateCaptures(p.template);
   if ('regex' in p) {
@@ -75,13 +75,10 @@ export function checkRoute(api: ApiResource, ri: number, upstreams: Readonly<Rec
       }
     }
   }
-  const dest = (upstream: string, subset: string | undefined, path: string): void => {
-    if (!(upstream in upstreams)) issues.push({ code: 'dangling_reference', message: `Upstream/${upstream} does not exist`, resource, path: `${path}.upstream` });
-    checkSubset(upstreams, upstream, subset, resource, `${path}.subset`, issues);
-  };
-  if (route.destination) dest(route.destination.upstream, route.destination.subset, `${at}.destination`);
-  route.destinations?.forEach((d, di) => dest(d.upstream, d.subset, `${at}.destinations[${di}]`));
-  if (route.mirror) dest(route.mirror.upstream, route.mirror.subset, `${at}.mirror`);
+  const dest = (d: { upstream: string; subset?: string | undefined }, path: string): void => checkUpstreamRef(upstreams, d.upstream, d.subset, resource, path, issues);
+  if (route.destination) dest(route.destination, `${at}.destination`);
+  route.destinations?.forEach((d, di) => dest(d, `${at}.destinations[${di}]`));
+  if (route.mirror) dest(route.mirror, `${at}.mirror`);
   if (route.aggregate) checkAggregate(route, route.aggregate, captureSets, upstreams, resource, at, issues);
 }
 

@@ -99,15 +99,19 @@ export function compileUpstream(u: UpstreamResource): CompiledUpstream {
 }
 
 /**
- * Checks a route destination's subset: the upstream must declare it. Pushes `unknown_subset` on
- * `path` otherwise. A missing upstream is reported by the caller (dangling reference).
+ * Checks a reference to an upstream (and optionally one of its subsets) at `at`: pushes
+ * `dangling_reference` on `<at>.upstream` when the Upstream does not exist, `unknown_subset` on
+ * `<at>.subset` when it does not declare the subset.
  */
-export function checkSubset(upstreams: Readonly<Record<string, CompiledUpstream>>, upstream: string, subset: string | undefined, resource: string, path: string, issues: ConfigIssue[]): void {
-  if (subset === undefined) return;
+export function checkUpstreamRef(upstreams: Readonly<Record<string, CompiledUpstream>>, upstream: string, subset: string | undefined, resource: string, at: string, issues: ConfigIssue[]): void {
   const u = upstreams[upstream];
-  if (u !== undefined && !(subset in u.subsets)) {
+  if (u === undefined) {
+    issues.push({ code: 'dangling_reference', message: `Upstream/${upstream} does not exist`, resource, path: `${at}.upstream` });
+    return;
+  }
+  if (subset !== undefined && !(subset in u.subsets)) {
     const known = Object.keys(u.subsets);
-    issues.push({ code: 'unknown_subset', message: `Upstream/${upstream} has no subset "${subset}"${known.length > 0 ? `; it has: ${known.join(', ')}` : ' (it declares no subsets)'}`, resource, path });
+    issues.push({ code: 'unknown_subset', message: `Upstream/${upstream} has no subset "${subset}"${known.length > 0 ? `; it has: ${known.join(', ')}` : ' (it declares no subsets)'}`, resource, path: `${at}.subset` });
   }
 }
 
