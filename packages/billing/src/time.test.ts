@@ -53,6 +53,13 @@ describe('months', () => {
       expect(periodOf(b.start, 'America/Santiago')).toBe(m);
       expect(periodOf(b.end.getTime() - 1, 'America/Santiago')).toBe(m);
     }
+    // America/Asuncion sprang forward at 00:00 on Sunday 1 October 2023 (-04 to -03): October
+    // began at the change, 04:00 UTC, not an hour earlier while it was still 30 September 23:00.
+    const oct = monthBounds('2023-10', 'America/Asuncion');
+    expect(rfc3339(oct.start)).toBe('2023-10-01T04:00:00Z');
+    expect(periodOf(oct.start, 'America/Asuncion')).toBe('2023-10');
+    expect(periodOf(oct.start.getTime() - 1, 'America/Asuncion')).toBe('2023-09');
+    expect(rfc3339(monthBounds('2023-09', 'America/Asuncion').end)).toBe('2023-10-01T04:00:00Z');
   });
 });
 

@@ -63,9 +63,10 @@ function instantOf(wallMs: number, timeZone: string): number {
   let t = wallMs - zoneOffset(wallMs, timeZone);
   // A second pass settles the offset across a DST change between the guess and the answer.
   t = wallMs - zoneOffset(t, timeZone);
-  // Midnight that does not exist (zones that spring forward at 00:00): the month begins when the
-  // day does, at the first instant whose local time is past the gap.
-  if (wallClock(t, timeZone) < wallMs) t = wallMs - zoneOffset(t + 3_600_000, timeZone);
+  // Midnight that does not exist (zones that spring forward at 00:00): `t` then lies before the
+  // change, still on the previous day. The month begins when the day does, at the change itself:
+  // the wall time read with the offset in force before it.
+  if (wallClock(t, timeZone) < wallMs) t = wallMs - zoneOffset(t - 3_600_000, timeZone);
   return t;
 }
 
