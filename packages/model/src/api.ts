@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, httpFieldName, policyRefSchema, resourceName } from './common.js';
+import { durationMs, GATEWAY_OWNED_HEADERS, httpFieldName, policyRefSchema, resourceName } from './common.js';
 import { publishedSpecSchema } from './published-spec.js';
 import { aggregateSchema } from './aggregate.js';
 import { grpcActionSchema, grpcWebActionSchema, soapActionSchema } from './protocols.js';
@@ -69,9 +69,7 @@ export const matchSchema = z
   })
   .describe('One match block: all its fields must match (AND).');
 
-/** Names the gateway owns on the way upstream or that frame the message: route header operations may not touch them. */
-const RESERVED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'content-length', 'x-request-id']);
-const mutableHeaderName = headerName.refine((n) => !RESERVED_HEADERS.has(n), { message: `must not be one of ${[...RESERVED_HEADERS].join(', ')} (set by the gateway; use rewrite.host for Host)` });
+const mutableHeaderName = headerName.refine((n) => !GATEWAY_OWNED_HEADERS.has(n), { message: `must not be one of ${[...GATEWAY_OWNED_HEADERS].join(', ')} (set by the gateway; use rewrite.host for Host)` });
 const headerValue = z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), 'must not contain CR, LF or NUL');
 
 export const headerOperationsSchema = z

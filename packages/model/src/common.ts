@@ -29,6 +29,9 @@ export const httpFieldName = z
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
   .transform((n) => n.toLowerCase());
 
+/** Header fields the gateway sets itself on an upstream request (framing, identity of the request): configured header changes may not touch them. */
+export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'content-length', 'x-request-id']);
+
 /** Milliseconds, bounded so a typo cannot disable a timeout by accident (max 1 hour). */
 export const durationMs = z.number().int().min(1).max(3_600_000);
 
