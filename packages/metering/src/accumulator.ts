@@ -128,6 +128,10 @@ interface BillableRule {
 
 const DEFAULT_STATUSES: readonly string[] = ['2xx', '3xx'];
 
+function isBillable(rule: BillableRule, source: UsageSource, cls: string): boolean {
+  return rule.statuses.has(cls) && (source === 'upstream' || rule.gatewayResponses);
+}
+
 /**
  * Adds up usage in memory: `record` is synchronous, does no I/O and costs one key string and one
  * Map lookup. `cut` hands the rows over (for a flush) and starts empty.
@@ -178,17 +182,17 @@ export class Accumulator {
    * says `gatewayResponses: true` and its class is listed.
    */
   billable(e: UsageEvent, cls: string): boolean {
-    if (e.subscription === null) return false;
-    const r = this.#rule(e.subscription.planSpec);
-    return r.statuses.has(cls) && (e.source === 'upstream' || r.gatewayResponses);
+    return e.subscription !== null && isBillable(this.#rule(e.subscription.planSpec), e.source, cls);
   }
 
   /** Adds one request. */
   record(e: UsageEvent, recordedAt: number = e.at): void {
     const cls = statusClass(e.status);
     const sub = e.subscription;
-    const period = sub === null ? this.periods('UTC').keyAt(e.at) : this.#rule(sub.planSpec).periods.keyAt(e.at);
-    const billable = this.billable(e, cls);
+    // One rule lookup serves both the period and the billable flag.
+    const rule = sub === null ? null : this.#rule(sub.planSpec);
+    const period = (rule?.periods ?? this.periods('UTC')).keyAt(e.at);
+    const billable = rule !== null && isBillable(rule, e.source, cls);
     const hour = e.at - (((e.at % HOUR_MS) + HOUR_MS) % HOUR_MS);
     const consumer = e.consumer ?? '';
     const subscription = sub?.name ?? '';
