@@ -4,7 +4,7 @@ import { billingRuns, usageRollups, type Database } from '@tollgate/db';
 import type { BillingSpec, ChargeModel, ConsumerResource, PlanResource, Resource, SubscriptionResource } from '@tollgate/model';
 import { roundHalfUp, toSafeNumber } from './money.js';
 import { chargeModelName, describeParts, priceRange, uniformUnitPrice, type ChargeModelName } from './pricing.js';
-import { allocateIncluded, prorateFee, prorateUnits, shareOf } from './proration.js';
+import { allocateIncluded, prorateFee, prorateUnits, shareOf, type Share } from './proration.js';
 import { monthBounds, parseMonth, rfc3339 } from './time.js';
 
 /** One row of `usage_rollups` as the report reads it (billable rows of the month only). */
@@ -265,7 +265,7 @@ export function computeReport(input: ReportInput): BillingReport {
   }
 
   // Subscriptions that overlap the month in their plan's time zone also bring consumer × plan groups (base fees).
-  const activeSubs = new Map<string, SubscriptionResource[]>(); // `${consumer}\0${plan}` → subscriptions
+  const activeSubs = new Map<string, Array<{ sub: SubscriptionResource; share: Share }>>(); // `${consumer}\0${plan}` → subscriptions
   for (const s of subscriptions) {
     const billing = plans.get(s.spec.plan)?.spec.billing;
     if (!billing) continue;
@@ -273,7 +273,9 @@ export function computeReport(input: ReportInput): BillingReport {
     const share = shareOf({ start: new Date(s.spec.start), ...(s.spec.end ? { end: new Date(s.spec.end) } : {}) }, start, end);
     if (share.active === 0n) continue;
     const key = `${s.spec.consumer}\u0000${s.spec.plan}`;
-    activeSubs.set(key, [...(activeSubs.get(key) ?? []), s]);
+    const list = activeSubs.get(key);
+    if (list) list.push({ sub: s, share });
+    else activeSubs.set(key, [{ sub: s, share }]);
     const byPlan = usage.get(s.spec.consumer) ?? new Map();
     usage.set(s.spec.consumer, byPlan);
     if (!byPlan.has(s.spec.plan)) byPlan.set(s.spec.plan, new Map());
@@ -290,8 +292,7 @@ export function computeReport(input: ReportInput): BillingReport {
       const { start, end } = monthBounds(month, billing.timeZone);
       const period = { periodStart: rfc3339(start), periodEnd: rfc3339(end) };
       periods.set(billing.timeZone, { timeZone: billing.timeZone, start: period.periodStart, end: period.periodEnd });
-      const subs = (activeSubs.get(`${consumerName}\u0000${planName}`) ?? []).sort((a, b) => byCodeUnits(a.metadata.name, b.metadata.name));
-      const shares = subs.map((s) => ({ sub: s, share: shareOf({ start: new Date(s.spec.start), ...(s.spec.end ? { end: new Date(s.spec.end) } : {}) }, start, end) }));
+      const shares = (activeSubs.get(`${consumerName}\u0000${planName}`) ?? []).sort((a, b) => byCodeUnits(a.sub.metadata.name, b.sub.metadata.name));
 
       for (const { sub, share } of shares) {
         const fee = BigInt(billing.baseFee);
