@@ -3,13 +3,7 @@ import { escapeRegex } from '../context.js';
 import { captureName, kebab, routeName } from './names.js';
 import type { ParsedOpenApi } from './parse.js';
 import { deref, RequestSchemas } from './schemas.js';
-import { escapePointer, pointer, type OpenApiError, type OpenApiImportOptions, type OpenApiImportResult, type OpenApiWarning } from './types.js';
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { escapePointer, isObject, pointer, type Json, type OpenApiError, type OpenApiImportOptions, type OpenApiImportResult, type OpenApiWarning } from './types.js';
 
 /** Operation keys of a Path Item (OAS 3.0.3 §4.7.9, 3.1.0 §4.8.9). */
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;

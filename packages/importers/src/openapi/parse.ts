@@ -1,8 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { parseYamlDocuments } from '@tollgate/model';
-import { pointer, pointerTokens, type OpenApiError } from './types.js';
-
-type Json = Record<string, unknown>;
+import { isObject, pointer, pointerTokens, type Json, type OpenApiError } from './types.js';
 
 /** A document that parsed, is OpenAPI 3.0 or 3.1, and passed the parser's schema validation. */
 export interface ParsedOpenApi {
@@ -12,10 +10,6 @@ export interface ParsedOpenApi {
   dialect: '3.0' | '3.1';
   /** 1-based line of a JSON pointer in the submitted text, when it was text. */
   lineOf(ptr: string): number | undefined;
-}
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Every `$ref` that leaves the document (another file or a URL), with where it is. */

@@ -1,10 +1,4 @@
-import { pointer, pointerTokens, type OpenApiWarning } from './types.js';
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isObject, pointer, pointerTokens, type Json, type OpenApiWarning } from './types.js';
 
 /** Resolves a local JSON pointer (`#/components/schemas/Pet`) in `doc`, or undefined. */
 export function resolvePointer(doc: unknown, ref: string): unknown {

@@ -32,7 +32,13 @@ export interface OpenApiError extends OpenApiWarning {
   line?: number;
 }
 
-type Json = Record<string, unknown>;
+/** A JSON object of the document. */
+export type Json = Record<string, unknown>;
+
+/** Whether a document node is a JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /** The generated resources (plain documents, validated by the model afterwards), or errors. */
 export type OpenApiImportResult =
