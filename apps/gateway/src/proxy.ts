@@ -157,6 +157,12 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     return reply.send(problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, String(reply.request.id), r.body.errors));
   }
 
+  /** The policy context of a request no access policy ran for, made when a response policy needs one. */
+  function responseContext(reply: FastifyReply, route: RuntimeRoute, state: RequestState): Ctx {
+    const req = reply.request.raw;
+    return new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query);
+  }
+
   /**
    * Answers from the gateway for a route action (redirect, direct response), with the route's
    * response header changes and response policies applied as for an upstream answer.
@@ -165,17 +171,15 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const h: Record<string, string | string[] | undefined> = { ...extra, 'x-request-id': String(reply.request.id) };
     if (route.actions.responseHeaders !== null) applyHeaderOps(h, route.actions.responseHeaders);
     if (route.response !== null) {
-      const req = reply.request.raw;
-      const c = ctx ?? new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query);
-      runResponse(route.response, c, { status, headers: h });
+      ctx ??= responseContext(reply, route, state);
+      runResponse(route.response, ctx, { status, headers: h });
     }
     // Response body changes apply to a local or cached answer as to an upstream one.
     if ((typeof body === 'string' || Buffer.isBuffer(body)) && wantsResponseJson(route.bodies, h)) {
       const raw = typeof body === 'string' ? Buffer.from(body) : body;
       if (raw.length > route.bodies.responseMaxBytes) return fail(reply, state, 'RESPONSE_TOO_LARGE', `the response body exceeds ${route.bodies.responseMaxBytes} bytes, the limit of its transformation`, close);
-      const req = reply.request.raw;
-      const c = ctx ?? new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query);
-      body = transformResponseJson(route.bodies, c, { status, headers: h }, raw);
+      ctx ??= responseContext(reply, route, state);
+      body = transformResponseJson(route.bodies, ctx, { status, headers: h }, raw);
     }
     if (close) h.connection = 'close';
     return reply.code(status).headers(h).send(body);
@@ -405,7 +409,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (latencyHeaders) setLatencyHeaders(resHeaders, reply.elapsedTime, state);
     if (actions.responseHeaders !== null) applyHeaderOps(resHeaders, actions.responseHeaders);
     if (route.response !== null) {
-      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
+      ctx ??= responseContext(reply, route, state);
       runResponse(route.response, ctx, { status: res.statusCode, headers: resHeaders });
     }
     // JSON response body changes (response-transformer): only such routes buffer the response.
@@ -419,7 +423,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
         if ((err as { code?: unknown }).code === 'BODY_TOO_LARGE') return fail(reply, state, 'RESPONSE_TOO_LARGE', `the upstream response exceeds ${limit} bytes, the limit of its transformation`);
         return fail(reply, state, 'UPSTREAM_UNAVAILABLE', `the upstream response body failed: ${(err as Error).message}`);
       }
-      ctx ??= new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
+      ctx ??= responseContext(reply, route, state);
       const changed = transformResponseJson(route.bodies, ctx, { status: res.statusCode, headers: resHeaders }, buf);
       return reply.code(res.statusCode).headers(resHeaders).send(changed);
     }
