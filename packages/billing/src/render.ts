@@ -165,7 +165,7 @@ function invoiceHtml(report: BillingReport, t: ConsumerTotal): string {
     )
     .join('\n');
   return `<section class="invoice" data-consumer="${escapeHtml(t.consumer)}" data-currency="${escapeHtml(t.currency)}">
-${report.status === 'preview' ? '<div class="banner">PREVIEW — this month is still open; amounts will change.</div>\n' : ''}${report.revision > 0 ? `<div class="banner">REVISION ${report.revision} — usage arrived after an earlier report of this month.</div>\n` : ''}<header>
+${report.status === 'preview' ? '<div class="banner">PREVIEW — this month is still open; amounts will change.</div>\n' : ''}${report.revision > 0 ? `<div class="banner">REVISION ${report.revision} — usage or prices changed after an earlier report of this month.</div>\n` : ''}<header>
 <div><h1>Invoice</h1><h2>${escapeHtml(t.consumerName)}</h2><div>Consumer: ${escapeHtml(t.consumer)}${t.customId !== '' ? ` · Customer id: ${escapeHtml(t.customId)}` : ''}</div></div>
 <dl><dt>Month</dt><dd>${escapeHtml(report.month)}</dd><dt>Period</dt><dd>${escapeHtml(period)}</dd><dt>Report</dt><dd>${escapeHtml(report.reportId)}</dd><dt>Generated</dt><dd>${escapeHtml(report.generatedAt)}</dd><dt>Currency</dt><dd>${escapeHtml(t.currency)}</dd></dl>
 </header>

@@ -95,7 +95,7 @@ export interface BillingReport {
   month: string;
   /** `final`: the month is closed; `preview`: it is still open and the numbers will change. */
   status: 'final' | 'preview';
-  /** 0 for a closed month's first report; n > 0 once late usage changed the rollups n times since. */
+  /** 0 for a closed month's first report; n > 0 once its inputs (late usage, or the plans, subscriptions or consumer names) changed n times since. */
   revision: number;
   /** RFC 3339 (UTC) time of the first generation over these rollups. */
   generatedAt: string;

@@ -71,7 +71,7 @@ export function previousMonth(now: Date): string {
  * admin processes run the scheduler: each check takes `pg_try_advisory_xact_lock(EXPORT_LOCK_KEY,
  * YYYYMM)` in a transaction (a process that does not get it skips this round), then exports only
  * when the month's `billing_runs.exported_at` is unset, and sets it in the same transaction.
- * A revision (usage that arrived after the report) clears `exported_at`, so the revised report is
+ * A revision (usage or configuration that changed after the report) clears `exported_at`, so the revised report is
  * exported over the old files at the next check.
  */
 export async function exportDueMonth(options: ExportSchedulerOptions): Promise<ExportOutcome> {
