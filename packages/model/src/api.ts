@@ -70,7 +70,10 @@ export const matchSchema = z
   .describe('One match block: all its fields must match (AND).');
 
 const mutableHeaderName = headerName.refine((n) => !GATEWAY_OWNED_HEADERS.has(n), { message: `must not be one of ${[...GATEWAY_OWNED_HEADERS].join(', ')} (set by the gateway; use rewrite.host for Host)` });
-const headerValue = z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), 'must not contain CR, LF or NUL');
+/** A field value Node sends as is (RFC 9110 §5.5): visible ASCII, space, tab or Latin-1; anything else would fail every request at run time. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const FIELD_VALUE_MESSAGE = 'must be an HTTP field value: visible ASCII, space, tab or Latin-1 characters (no CR, LF or other control characters)';
+const headerValue = z.string().max(8192).regex(FIELD_VALUE, FIELD_VALUE_MESSAGE);
 
 export const headerOperationsSchema = z
   .strictObject({
@@ -124,7 +127,7 @@ export const routeSchema = z
       .strictObject({
         status: z.number().int().min(200).max(599).describe('Status code.'),
         body: z.string().max(65_536).default('').describe('Body sent as is.'),
-        contentType: z.string().min(1).max(256).default('text/plain; charset=utf-8').describe('Content-Type of the body.'),
+        contentType: z.string().min(1).max(256).regex(FIELD_VALUE, FIELD_VALUE_MESSAGE).default('text/plain; charset=utf-8').describe('Content-Type of the body.'),
       })
       .optional()
       .describe('Answer directly instead of forwarding.'),

@@ -88,6 +88,21 @@ describe('parseResourcesYaml', () => {
     expect(!h.ok && h.issues[0]).toMatchObject({ path: 'spec.hosts[1]' });
   });
 
+  it('refuses header values and a directResponse content type that Node could not send', () => {
+    const route = (extra: string) => api.replace('      destination:\n        upstream: httpbin\n', `      destination:\n        upstream: httpbin\n${extra}`);
+    for (const [bad, path] of [
+      ['      headers:\n        response:\n          set: { x-a: "a\\u0001b" }\n', 'spec.routes[0].headers.response.set.x-a'],
+      ['      headers:\n        request:\n          add: { x-a: "5 €" }\n', 'spec.routes[0].headers.request.add.x-a'],
+    ] as const) {
+      const r = parseResourcesYaml(route(bad));
+      expect(!r.ok && r.issues[0], bad).toMatchObject({ path, message: expect.stringContaining('HTTP field value') });
+    }
+    const ok = parseResourcesYaml(route('      headers:\n        response:\n          set: { x-a: "caf\u00e9\\tb" }\n'));
+    expect(ok.ok).toBe(true);
+    const direct = parseResourcesYaml(api.replace('      destination:\n        upstream: httpbin\n', '      directResponse:\n        status: 200\n        contentType: "text/plain\\r\\nx-evil: 1"\n'));
+    expect(!direct.ok && direct.issues[0]).toMatchObject({ path: 'spec.routes[0].directResponse.contentType' });
+  });
+
   it('skips empty documents but keeps document numbering', () => {
     const { documents } = parseYamlDocuments(`---\n---\n${upstream}---\n`);
     expect(documents.map((d) => d.index)).toEqual([1]);
