@@ -9,6 +9,7 @@ import type { AdminContext } from '../context.js';
 import { summarize, toDocument, YAML_MEDIA_TYPES, YamlText } from '../documents.js';
 import { ProblemError, type ProblemItem } from '../problem.js';
 import { errorResponses, flag, problemSchema } from '../schemas.js';
+import { readBody } from './body.js';
 
 /** A JSON body kept as text, so the importer reports lines (and `{document, options}` is told apart). */
 class JsonText {
@@ -126,13 +127,9 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
             parsed = undefined; // the importer reports the syntax error with its line
           }
           if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'document' in parsed && !('openapi' in parsed)) {
-            const env = importEnvelopeSchema.safeParse(parsed);
-            if (!env.success) {
-              const errors = env.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), code: i.code, message: i.message }));
-              throw new ProblemError('INVALID_REQUEST', `invalid body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
-            }
-            input = env.data.document;
-            options = Object.fromEntries(Object.entries(env.data.options).filter(([, v]) => v !== undefined)) as OpenApiImportOptions;
+            const env = readBody(importEnvelopeSchema, parsed);
+            input = env.document;
+            options = Object.fromEntries(Object.entries(env.options).filter(([, v]) => v !== undefined)) as OpenApiImportOptions;
           }
         } else throw new ProblemError('INVALID_BODY', 'send the OpenAPI document as YAML (application/yaml) or JSON (application/json)');
         // The audit log records the attempted body with secret fields redacted: give it the parsed
