@@ -1,3 +1,5 @@
+import type { ProblemResponse } from './admin-client.js';
+
 /** An expected failure: printed as one line (no stack) and turned into the process exit code. */
 export class CliError extends Error {
   constructor(
@@ -7,4 +9,9 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** A problem answer of the admin API as one line, `CODE: detail` (`FORBIDDEN: …`). */
+export function problemLine(problem: ProblemResponse): string {
+  return `${problem.code ?? problem.status}: ${problem.detail ?? problem.title}`;
 }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { LIFECYCLE_STATES } from '@tollgate/model';
 import { AdminClient, ProblemResponseError } from '../admin-client.js';
-import { CliError } from '../cli-error.js';
+import { CliError, problemLine } from '../cli-error.js';
 import { collect, connectionOf } from './common.js';
 
 /** An RFC 3339 time, or a duration from now (`90d`, `12h`), as RFC 3339. */
@@ -40,7 +40,7 @@ async function show(command: Command, name: string): Promise<void> {
   try {
     view = await new AdminClient(connectionOf(command)).json<ApiView>('GET', `/apis/${encodeURIComponent(name)}`);
   } catch (error) {
-    if (error instanceof ProblemResponseError) throw new CliError(`${error.problem.code ?? error.problem.status}: ${error.problem.detail ?? error.problem.title}`);
+    if (error instanceof ProblemResponseError) throw new CliError(problemLine(error.problem));
     throw error;
   }
   const l = view?.spec.lifecycle;
@@ -90,7 +90,7 @@ export function registerApiLifecycle(program: Command): void {
         if (error instanceof ProblemResponseError) {
           const p = error.problem;
           const details = (p.errors ?? []).map((e) => `\n  ${e.path}: ${e.message}`).join('');
-          throw new CliError(`${p.code ?? p.status}: ${p.detail ?? p.title}${details}`);
+          throw new CliError(`${problemLine(p)}${details}`);
         }
         throw error;
       }

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { AdminClient, ProblemResponseError } from '../admin-client.js';
-import { CliError } from '../cli-error.js';
+import { CliError, problemLine } from '../cli-error.js';
 import { connectionOf } from './common.js';
 
 /** Calls the admin API; a problem answer becomes a one-line error (`FORBIDDEN: …`), exit 1. */
@@ -8,7 +8,7 @@ async function call<T>(command: Command, method: string, path: string, body?: un
   try {
     return await new AdminClient(connectionOf(command)).json<T>(method, path, body);
   } catch (error) {
-    if (error instanceof ProblemResponseError) throw new CliError(`${error.problem.code ?? error.problem.status}: ${error.problem.detail ?? error.problem.title}`);
+    if (error instanceof ProblemResponseError) throw new CliError(problemLine(error.problem));
     throw error;
   }
 }

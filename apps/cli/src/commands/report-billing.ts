@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { REPORT_FORMATS, parseMonth, reportFileName, writeFileAtomic, type ReportFormat } from '@tollgate/billing';
 import { AdminClient, ProblemResponseError } from '../admin-client.js';
-import { CliError } from '../cli-error.js';
+import { CliError, problemLine } from '../cli-error.js';
 import { connectionOf } from './common.js';
 
 /**
@@ -28,7 +28,7 @@ export function registerReport(program: Command): void {
       try {
         response = await client.getBytes(`/reports/billing?${query}`);
       } catch (error) {
-        if (error instanceof ProblemResponseError) throw new CliError(`${error.problem.code ?? error.problem.status}: ${error.problem.detail ?? error.problem.title}`);
+        if (error instanceof ProblemResponseError) throw new CliError(problemLine(error.problem));
         throw error;
       }
       const { body, headers } = response;
