@@ -30,6 +30,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'usage', description: 'Metered usage and request analytics from the Postgres rollups (docs/metering.md).' },
         { name: 'billing', description: 'Monthly billing reports: CSV, JSON, HTML and PDF invoices (roles billing and admin; docs/billing.md).' },
         { name: 'cache', description: 'Purging the response caches of every gateway (docs/caching.md).' },
+        { name: 'nodes', description: 'Gateway nodes and whether they serve the current configuration (from their heartbeats).' },
         { name: 'health', description: 'Probes.' },
       ],
     },

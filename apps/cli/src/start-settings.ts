@@ -73,7 +73,7 @@ export const settingsSchema = z.object({
   CACHE_KEY_PREFIX: z.string().min(1).max(128).default('tollgate:cache:').describe('Prefix of response-cache keys in Redis (and of the purge pub/sub channel, `<prefix>purge`).'),
   CACHE_MEMORY_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(10_000).describe('Most responses the in-memory response cache of a gateway holds (LRU).'),
   CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().min(1024).max(17_179_869_184).default(67_108_864).describe('Most bytes the in-memory response cache of a gateway holds (LRU, approximate).'),
-  BILLING_EXPORT_DIR: z.string().default('').describe('Directory the admin process exports each closed month\'s billing reports to (billing-YYYY-MM.csv, .json, .html); empty = no export.'),
+  BILLING_EXPORT_DIR: z.string().default('').describe('Directory the admin process exports each closed month\'s billing reports to (billing-YYYY-MM.csv, .json, .html, .pdf); empty = no export.'),
   BILLING_EXPORT: flag(true).describe('Run the monthly billing export (only when BILLING_EXPORT_DIR is set).'),
   BILLING_EXPORT_DELAY: duration('1h').describe('How long after a month closes its reports are exported, so the last usage flushes land (e.g. 30m, 1h, 1d).'),
   BILLING_EXPORT_INTERVAL: duration('5m').describe('How often the admin process checks whether a month is due for export (also checked at start).'),

@@ -30,7 +30,7 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
     {
       schema: {
         tags: ['billing'],
-        summary: 'Billing report of a month (CSV, JSON or printable HTML invoices)',
+        summary: 'Billing report of a month (CSV, JSON, or printable HTML or PDF invoices)',
         querystring: billingReportQuerySchema,
         response: { 200: z.unknown().describe('The report in the requested format (text for csv, json and html; bytes for pdf).'), 503: problemSchema, ...errorResponses },
       },
