@@ -9,6 +9,8 @@ let ws: Server;
 let wsOrigin: string;
 const upgrades: Array<{ url: string; headers: Record<string, unknown> }> = [];
 let g: RunningGateway;
+/** The same configuration behind a trusted proxy (loopback). */
+let trusted: RunningGateway;
 
 beforeAll(async () => {
   ws = createServer((_req, res) => res.end('not a websocket'));
@@ -34,18 +36,20 @@ routes:
     ),
   );
   g = await startTestGateway(source);
+  trusted = await startTestGateway(source, { trustedProxies: ['127.0.0.0/8', '::1'] });
 });
 afterAll(async () => {
   await g.close();
+  await trusted.close();
   ws.closeAllConnections();
   await new Promise<void>((r) => ws.close(() => r()));
 });
 
 /** Opens a raw connection, sends a WebSocket handshake and resolves with the socket and the response head. */
-function handshake(path: string): Promise<{ socket: Socket; head: string; rest: Buffer }> {
+function handshake(path: string, port = g.port, extra = ''): Promise<{ socket: Socket; head: string; rest: Buffer }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(g.port, '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: chat.test\r\n${extra}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     });
     let buf = Buffer.alloc(0);
     const onData = (d: Buffer) => {
@@ -95,6 +99,18 @@ describe('WebSocket proxying', () => {
     });
     expect(JSON.parse(body)).toMatchObject({ code: 'IP_FORBIDDEN', status: 403 });
     expect(upgrades.length).toBe(before);
+  });
+
+  it('forwards a client X-Forwarded-Proto/Host only from a trusted proxy, as for any request', async () => {
+    const extra = 'X-Forwarded-Proto: https\r\nX-Forwarded-Host: public.test\r\n';
+    const a = await handshake('/chat/open/a', g.port, extra);
+    expect(a.head).toMatch(/^HTTP\/1\.1 101 /);
+    a.socket.destroy();
+    expect(upgrades.at(-1)?.headers).toMatchObject({ 'x-forwarded-proto': 'http', 'x-forwarded-host': 'chat.test' });
+    const b = await handshake('/chat/open/b', trusted.port, extra);
+    expect(b.head).toMatch(/^HTTP\/1\.1 101 /);
+    b.socket.destroy();
+    expect(upgrades.at(-1)?.headers).toMatchObject({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.test' });
   });
 
   it('answers 404 for an upgrade no route takes', async () => {

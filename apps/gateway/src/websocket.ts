@@ -192,8 +192,11 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     out.connection = 'Upgrade';
     out.upgrade = 'websocket';
     out['x-forwarded-for'] = trustForwarding && typeof xffIn === 'string' ? `${xffIn}, ${peer}` : peer;
-    out['x-forwarded-proto'] = (raw as TLSSocket).encrypted ? 'https' : 'http';
-    out['x-forwarded-host'] = hostHeader;
+    // As for any request: a trusted proxy's scheme and host are kept (the hop that terminated TLS).
+    const xfp = headers['x-forwarded-proto'];
+    out['x-forwarded-proto'] = trustForwarding && typeof xfp === 'string' ? xfp : (raw as TLSSocket).encrypted ? 'https' : 'http';
+    const xfh = headers['x-forwarded-host'];
+    out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
     out['x-request-id'] = requestId;
     out.host = options.preserveHost && hostHeader !== '' ? hostHeader : t.host;
     let upstreamPath = path;
