@@ -325,7 +325,7 @@ export class Meter implements UsageRecorder, UsageStats {
     }
     const totals = await quotaTotals(this.#db, [...new Set([...current.values()].map((c) => c.key))]);
     const units = new Map<string, number>();
-    for (const q of totals) if (current.get(q.subscription)?.key === q.period) units.set(q.subscription, (units.get(q.subscription) ?? 0) + q.units);
+    for (const q of totals) if (current.get(q.subscription)?.key === q.period) units.set(q.subscription, q.units);
     const seeds: Array<Promise<unknown>> = [];
     for (const [sub, c] of current) {
       const n = c.sameZone ? (units.get(sub) ?? 0) : await quotaUnitsBetween(this.#db, sub, c.start - (c.start % 3_600_000), c.end);

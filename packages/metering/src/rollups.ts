@@ -81,7 +81,6 @@ export interface LiveTotals {
 /** Quota usage of one subscription in one period, as re-seeded into Redis. */
 export interface QuotaTotals {
   subscription: string;
-  plan: string;
   period: string;
   units: number;
 }
@@ -130,11 +129,11 @@ export async function liveTotals(db: Database | Tx, since: Date): Promise<LiveTo
 export async function quotaTotals(db: Database, periods: readonly string[]): Promise<QuotaTotals[]> {
   if (periods.length === 0) return [];
   const rows = await db
-    .select({ subscription: usageRollups.subscription, plan: usageRollups.plan, period: usageRollups.period, units: sql<string>`sum(${usageRollups.units})` })
+    .select({ subscription: usageRollups.subscription, period: usageRollups.period, units: sql<string>`sum(${usageRollups.units})` })
     .from(usageRollups)
     .where(and(inArray(usageRollups.period, [...periods]), sql`${usageRollups.subscription} <> ''`, sql`NOT (${usageRollups.source} = 'gateway' AND ${usageRollups.statusClass} = '4xx')`))
-    .groupBy(usageRollups.subscription, usageRollups.plan, usageRollups.period);
-  return rows.map((r) => ({ subscription: r.subscription, plan: r.plan, period: r.period, units: num(r.units) }));
+    .groupBy(usageRollups.subscription, usageRollups.period);
+  return rows.map((r) => ({ subscription: r.subscription, period: r.period, units: num(r.units) }));
 }
 
 /**
