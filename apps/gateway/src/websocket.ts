@@ -112,7 +112,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     if (meter === null) return;
     meter.record({
       at: s.at,
-      consumer: s.ctx?.consumer?.name ?? null,
+      consumer,
       subscription: s.ctx?.subscription ?? null,
       api: s.api,
       apiVersion: manager.apiVersions.current.get(s.api) ?? '',
@@ -121,8 +121,8 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       source,
       units: s.units,
       metric: s.metric,
-      bytesIn: raw.bytesRead ?? 0,
-      bytesOut: raw.bytesWritten ?? 0,
+      bytesIn,
+      bytesOut,
       latencyMs,
     });
   }
