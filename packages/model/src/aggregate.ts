@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, GATEWAY_OWNED_HEADERS, httpFieldName, resourceName } from './common.js';
+import { durationMs, GATEWAY_OWNED_HEADERS, httpFieldName, PATH_TEMPLATE_LITERAL_MESSAGE, pathTemplateLiteral, resourceName } from './common.js';
 
 /**
  * A route's `aggregate` action: several backends called for one request, their JSON bodies
@@ -35,7 +35,7 @@ export const aggregateBackendSchema = z
     path: template(2048)
       .refine((p) => p.startsWith('/'), 'must start with "/"')
       .refine((p) => !/[?#\\]/.test(p.replace(/\{[^{}]*\}/g, '')), 'must not contain "?", "#" or "\\" (use `query` for parameters)')
-      .refine((p) => /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(p.replace(/\{[^{}]*\}/g, '').replace(/[?#\\{}]/g, '')), 'literal text must be URL path characters (RFC 3986 pchar, "/" and percent-encodings)')
+      .refine((p) => pathTemplateLiteral(p.replace(/[?#\\]/g, '')), PATH_TEMPLATE_LITERAL_MESSAGE)
       .describe('Path template of the backend request, e.g. `/users/{path.id}/orders`; each inserted value is percent-encoded as one segment part.'),
     query: z.record(z.string().min(1).max(256), template(2048)).default({}).describe('Query parameters of the backend request: name → value template. A parameter whose template references a missing value is left out.'),
     headers: z

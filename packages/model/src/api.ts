@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, GATEWAY_OWNED_HEADERS, httpFieldName, policyRefSchema, resourceName } from './common.js';
+import { durationMs, GATEWAY_OWNED_HEADERS, httpFieldName, PATH_TEMPLATE_LITERAL_MESSAGE, pathTemplateLiteral, policyRefSchema, resourceName } from './common.js';
 import { publishedSpecSchema } from './published-spec.js';
 import { aggregateSchema } from './aggregate.js';
 import { grpcActionSchema, grpcWebActionSchema, soapActionSchema } from './protocols.js';
@@ -135,7 +135,7 @@ export const routeSchema = z
     rewrite: z
       .strictObject({
         prefix: absolutePath.optional().describe('Replaces the matched prefix (or the whole path for exact, template and regex matches).'),
-        path: z.string().min(1).max(2048).startsWith('/').optional().describe('New path built from captures: `{name}` is replaced by the template capture or regex named group `name`.'),
+        path: z.string().min(1).max(2048).startsWith('/').refine(pathTemplateLiteral, PATH_TEMPLATE_LITERAL_MESSAGE).optional().describe('New path built from captures: `{name}` is replaced by the template capture or regex named group `name`.'),
         regex: z
           .strictObject({
             pattern: regexString.describe('RE2 regular expression searched in the path (all matches are replaced).'),

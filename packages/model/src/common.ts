@@ -32,6 +32,12 @@ export const httpFieldName = z
 /** Header fields the gateway sets itself on an upstream request (framing, identity of the request): configured header changes may not touch them. */
 export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'content-length', 'x-request-id']);
 
+/** Whether the literal text of a path template (outside `{...}` references) is URL path characters: RFC 3986 pchar, "/" and percent-encodings. */
+export function pathTemplateLiteral(template: string): boolean {
+  return /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(template.replace(/\{[^{}]*\}/g, '').replace(/[{}]/g, ''));
+}
+export const PATH_TEMPLATE_LITERAL_MESSAGE = 'literal text must be URL path characters (RFC 3986 pchar, "/" and percent-encodings)';
+
 /** Milliseconds, bounded so a typo cannot disable a timeout by accident (max 1 hour). */
 export const durationMs = z.number().int().min(1).max(3_600_000);
 

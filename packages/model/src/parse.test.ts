@@ -103,6 +103,15 @@ describe('parseResourcesYaml', () => {
     expect(!direct.ok && direct.issues[0]).toMatchObject({ path: 'spec.routes[0].directResponse.contentType' });
   });
 
+  it('refuses a rewrite.path whose literal text is not URL path characters', () => {
+    const route = (path: string) => parseResourcesYaml(api.replace('      destination:\n        upstream: httpbin\n', `      destination:\n        upstream: httpbin\n      rewrite:\n        path: "${path}"\n`));
+    for (const bad of ['/a b/{id}', '/a\\tb', '/caf\u00e9']) {
+      const r = route(bad);
+      expect(!r.ok && r.issues[0], bad).toMatchObject({ path: 'spec.routes[0].rewrite.path', message: expect.stringContaining('URL path characters') });
+    }
+    expect(route('/v2/orders/{id}/a%20b').ok).toBe(true);
+  });
+
   it('skips empty documents but keeps document numbering', () => {
     const { documents } = parseYamlDocuments(`---\n---\n${upstream}---\n`);
     expect(documents.map((d) => d.index)).toEqual([1]);
