@@ -27,7 +27,11 @@ export class MonthCalendar {
     const guess = Date.UTC(y, mo - 1, 1);
     const first = guess - this.#offset(guess);
     // The offset at the result may differ from the guess's (a DST change near midnight): once more.
-    return guess - this.#offset(first);
+    const t = guess - this.#offset(first);
+    // A midnight that does not exist (zones that spring forward at 00:00, e.g. America/Asuncion
+    // on 1 Oct 2023): `t` then lies before the change, still on the previous day. The month begins
+    // at the change itself: the wall time read with the offset in force before it.
+    return t + this.#offset(t) < guess ? guess - this.#offset(t - 3_600_000) : t;
   }
 
   /** The period of instant `t`: its key (`YYYY-MM`) and when it ends. */
