@@ -36,6 +36,8 @@ export const errorResponses = {
   400: problemSchema,
   401: problemSchema,
   403: problemSchema,
+  /** After too many failed authentications from the client's address (auth-throttle.ts), on every authenticated route. */
+  429: problemSchema,
   500: problemSchema,
 } as const;
 
