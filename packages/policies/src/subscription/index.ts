@@ -63,7 +63,7 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
     }
     const usagePath = config.usagePath;
     return {
-      async access(ctx) {
+      access(ctx) {
         const list = ctx.consumer === null ? undefined : byConsumer.get(ctx.consumer.name);
         const t = now();
         const active = list?.find((s) => s.start <= t && t < s.end);
