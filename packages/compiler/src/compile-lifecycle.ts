@@ -1,5 +1,6 @@
 import { resourceKey, type ApiResource, type ConfigIssue, type Resource, type RouteMatch, type StringMatch } from '@tollgate/model';
 import { POLICY_REGISTRY, validatePolicyConfig } from '@tollgate/policies';
+import { trimBasePath } from './compile-route.js';
 import type { PolicyDescriptor } from './types.js';
 
 /** Policies only the compiler may attach. */
@@ -78,7 +79,7 @@ export function withVersionCondition(m: RouteMatch, c: VersionCondition | null):
 
 /** A relative (or network-path) reference to where an Api is served, for `Link` and messages. */
 function locationOf(api: ApiResource): string {
-  const base = api.spec.basePath === '/' ? '' : api.spec.basePath.replace(/\/$/, '');
+  const base = trimBasePath(api.spec.basePath);
   const v = api.spec.versioning;
   const path = (v?.scheme === 'path' ? `/${api.spec.version}${base}` : base) || '/';
   const host = api.spec.hosts.find((h) => !h.startsWith('*.'));
@@ -159,7 +160,7 @@ export function compileLifecycle(sorted: readonly Resource[], issues: ConfigIssu
     if (l?.state === 'deprecated' && l.deprecatedAt === undefined) issues.push({ code: 'missing_field', message: 'a deprecated Api needs deprecatedAt (the Deprecation header is a date)', resource, path: 'spec.lifecycle.deprecatedAt' });
 
     const v = spec.versioning;
-    const base = spec.basePath === '/' ? '' : spec.basePath.replace(/\/$/, '');
+    const base = trimBasePath(spec.basePath);
     const versioned = v === undefined ? null : v.scheme === 'path' ? { basePath: `/${spec.version}${base}`, condition: null } : { basePath: spec.basePath, condition: v.scheme === 'header' ? headerCondition(v.header, spec.version) : mediaTypeCondition(spec.version) };
     if (versioned?.condition) {
       const c = versioned.condition;

@@ -4,9 +4,14 @@ import { checkUpstreamRef } from './compile-upstreams.js';
 import { checkAggregate, compileAggregate } from './compile-aggregate.js';
 import type { CompiledDestination, CompiledRouteActions, CompiledUpstream } from './types.js';
 
+/** A base path as a prefix to put before a path: `/` is empty, a trailing `/` is dropped. */
+export function trimBasePath(basePath: string): string {
+  return basePath === '/' ? '' : basePath.replace(/\/$/, '');
+}
+
 /** The path rule of a match block, with the API base path applied. */
 export function pathRule(basePath: string, m: RouteMatch, join: (base: string, path: string) => string): PathRule {
-  const base = basePath === '/' ? '' : basePath.replace(/\/$/, '');
+  const base = trimBasePath(basePath);
   const p = m.path;
   if ('exact' in p) return { kind: 'exact', value: join(basePath, p.exact) };
   if ('prefix' in p) return { kind: 'prefix', value: join(basePath, p.prefix) };

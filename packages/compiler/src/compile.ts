@@ -6,7 +6,7 @@ import { RouteTable, type RouteEntry } from '@tollgate/router';
 import { deepFreeze } from './freeze.js';
 import type { CompiledConfig, CompiledRoute, CompiledUpstream, PhasePolicies, PolicyDescriptor } from './types.js';
 import { compileCertificates, compileUpstream } from './compile-upstreams.js';
-import { checkRoute, compileActions, conditionKey, conditions, pathRule } from './compile-route.js';
+import { checkRoute, compileActions, conditionKey, conditions, pathRule, trimBasePath } from './compile-route.js';
 import { compileSubscriptions, withGenerated } from './compile-subscriptions.js';
 import { compileLifecycle, withVersionCondition } from './compile-lifecycle.js';
 import { compileProtocol, compileProtoDescriptors } from './compile-protocols.js';
@@ -127,7 +127,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
       const apiPolicies = withGenerated(resolvePolicies(resource, r, -1, []), subscriptionPolicies.get(api));
       const apiAuthMode = compileAuthMode(r, undefined, 'spec', apiPolicies, resource, []);
       for (const variant of plan.variants) {
-        const basePath = variant.basePath === '/' ? '' : variant.basePath.replace(/\/$/, '');
+        const basePath = trimBasePath(variant.basePath);
         const compiled: CompiledRoute = {
           id: `${api}/${PUBLISHED_SPEC_ROUTE}`,
           api,
@@ -161,14 +161,14 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           id: `${api}/${route.name}`,
           api,
           route: route.name,
-          basePath: variant.basePath === '/' ? '' : variant.basePath.replace(/\/$/, ''),
+          basePath: trimBasePath(variant.basePath),
           stripBasePath: r.spec.stripBasePath,
           upstream: first?.upstream ?? null,
           subset: first?.subset ?? null,
           priority: r.spec.priority,
           actions,
           timeoutMs: route.timeoutMs ?? null,
-        metering: { units: route.metering?.units ?? 1, metric: route.metering?.metric ?? 'requests' },
+          metering: { units: route.metering?.units ?? 1, metric: route.metering?.metric ?? 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), routePolicies),
           ...(authMode !== undefined ? { authMode } : {}),
           ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
