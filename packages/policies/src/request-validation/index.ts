@@ -128,6 +128,8 @@ export const requestValidation: PolicyDefinition<typeof requestValidationSchema>
     const paramSchemas = params.length === 0 ? null : { type: 'object', properties: { path: group('path'), query: group('query'), header: group('header'), cookie: group('cookie') } };
     const validateParams = paramSchemas === null ? null : compileSchema(paramSchemas, true);
     const tpl = config.pathTemplate !== undefined && params.some((p) => p.in === 'path') ? templateRegex(config.pathTemplate) : null;
+    // Whether each template variable is an array parameter (looked up here, not per request).
+    const tplArray = tpl === null ? [] : tpl.names.map((n) => params.find((x) => x.in === 'path' && x.name === n)?.array === true);
     const media = new Map<string, CompiledMedia>();
     for (const [type, m] of Object.entries(config.body?.content ?? {})) {
       const t = type.toLowerCase();
@@ -154,8 +156,7 @@ export const requestValidation: PolicyDefinition<typeof requestValidationSchema>
             } catch {
               return badRequest([{ field: `path.${tpl.names[i] as string}`, message: 'is not valid percent-encoding' }]);
             }
-            const p = params.find((x) => x.in === 'path' && x.name === tpl.names[i]);
-            data.path[tpl.names[i] as string] = p?.array ? v.split(',') : v;
+            data.path[tpl.names[i] as string] = tplArray[i] === true ? v.split(',') : v;
           }
         }
       }
