@@ -1,14 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ApiResource, PolicyRef } from '@tollgate/model';
 import type { AuthorizationRuleLists } from './authorization-rule.js';
+import { DEFAULT_GATEWAY_LABELS } from './import.js';
 
 type Json = Record<string, unknown>;
 
 /** The policies a gateway-wide RequestAuthentication / AuthorizationPolicy can stand for. */
 export const SECURITY_POLICY_NAMES: ReadonlySet<string> = new Set(['jwt-auth', 'authorization']);
 
-/** Istio's selector of the exported gateway (the same as the exported Gateway's). */
-const SELECTOR = { matchLabels: { istio: 'ingressgateway' } };
+/** Istio's selector of the exported gateway (the same as the exported Gateway's, and what the importer serves by default). */
+const SELECTOR = { matchLabels: { ...DEFAULT_GATEWAY_LABELS } };
 
 function policy(api: ApiResource, name: string): PolicyRef | undefined {
   return api.spec.policies.find((p) => p.name === name && p.enabled);

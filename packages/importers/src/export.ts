@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import type { ApiResource, Resource, Route, StringMatch, UpstreamResource } from '@tollgate/model';
 import { exportSecurity } from './export-security.js';
+import { DEFAULT_GATEWAY_LABELS } from './import.js';
 
 /** A foreign document written by `exportAs`. */
 export type ForeignDocument = Record<string, unknown>;
@@ -163,7 +164,7 @@ export function exportAs(resources: readonly Resource[], format: 'istio' | 'k8s'
   for (const r of resources) if (r.kind === 'Consumer' || r.kind === 'Certificate') warnings.push(`${r.kind}/${r.metadata.name}: no ${format} mapping; not exported`);
   if (format === 'istio') {
     const hosts = [...new Set(apis.flatMap((a) => (a.spec.hosts.length > 0 ? a.spec.hosts : ['*'])))];
-    if (apis.length > 0) documents.push({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: EXPORT_GATEWAY }, spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts }] } });
+    if (apis.length > 0) documents.push({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: EXPORT_GATEWAY }, spec: { selector: { ...DEFAULT_GATEWAY_LABELS }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts }] } });
     for (const u of upstreams.values()) documents.push(...istioUpstream(u, warnings));
     // jwt-auth / authorization carried alike by every Api go back as RequestAuthentication / AuthorizationPolicy.
     const security = exportSecurity(apis, warnings);
