@@ -213,7 +213,7 @@ export const apiSpecSchema = z
     stripBasePath: z.boolean().default(false).describe('Remove basePath from the path forwarded upstream.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies applied to every route of the API.'),
     auth: authSettingsSchema.optional().describe('How authentication policies combine on every route (default `mode: any`).'),
-    usagePath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be an absolute path').max(256).optional().describe('Path under basePath where an authenticated subscriber GETs its own usage and remaining quota (e.g. `/_usage`); a route of the API must match it.'),
+    usagePath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be an absolute path').max(256).refine((p) => !p.includes('//') && !p.split('/').some((x) => x === '.' || x === '..'), 'must not contain empty, "." or ".." segments (it is compared with the normalized request path, so it would never match)').optional().describe('Path under basePath where an authenticated subscriber GETs its own usage and remaining quota (e.g. `/_usage`); a route of the API must match it.'),
     subscriptionRequired: z.boolean().default(false).describe('Only consumers with an active Subscription may call it (others get 403 SUBSCRIPTION_REQUIRED); subscribers get their plan\'s limits.'),
     product: resourceName.optional().describe('Groups the versions of one API (`orders` for the Apis `orders-v1` and `orders-v2`); default the Api name. Subscriptions may name a product for all its versions.'),
     versioning: versioningSchema.optional(),

@@ -112,6 +112,14 @@ describe('parseResourcesYaml', () => {
     expect(route('/v2/orders/{id}/a%20b').ok).toBe(true);
   });
 
+  it('refuses a usagePath that a normalized request path can never equal', () => {
+    for (const bad of ['/a/../usage', '//usage', '/./usage']) {
+      const r = parseResourcesYaml(api.replace('basePath: /orders', `basePath: /orders\n  usagePath: "${bad}"`));
+      expect(!r.ok && r.issues[0], bad).toMatchObject({ path: 'spec.usagePath', message: expect.stringContaining('segments') });
+    }
+    expect(parseResourcesYaml(api.replace('basePath: /orders', 'basePath: /orders\n  usagePath: /_usage')).ok).toBe(true);
+  });
+
   it('skips empty documents but keeps document numbering', () => {
     const { documents } = parseYamlDocuments(`---\n---\n${upstream}---\n`);
     expect(documents.map((d) => d.index)).toEqual([1]);
