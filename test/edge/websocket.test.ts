@@ -9,6 +9,7 @@ let ws: Server;
 let wsOrigin: string;
 const upgrades: Array<{ url: string; headers: Record<string, unknown> }> = [];
 let g: RunningGateway;
+const DRAFT_KEY = 'tg_ws_draft_key_0123456789abcdefghij';
 /** The same configuration behind a trusted proxy (loopback). */
 let trusted: RunningGateway;
 
@@ -32,7 +33,21 @@ stripBasePath: true
 routes:
   - { name: open, match: [{ path: { prefix: /open } }], destination: { upstream: ws } }
   - { name: closed, match: [{ path: { prefix: /closed } }], destination: { upstream: ws }, policies: [{ name: ip-restriction, config: { deny: ["127.0.0.1", "::1"] } }] }`,
-        ),
+        ) +
+        apiYaml(
+          'hidden',
+          `basePath: /hidden
+lifecycle: { state: draft, previewConsumers: [acme] }
+policies: [{ name: key-auth }]
+routes: [{ name: all, destination: { upstream: ws } }]`,
+        ) +
+        apiYaml(
+          'old',
+          `basePath: /old
+lifecycle: { state: deprecated, deprecatedAt: "2026-01-01T00:00:00Z", sunsetAt: "2030-01-01T00:00:00Z" }
+routes: [{ name: all, destination: { upstream: ws }, policies: [{ name: ip-restriction, config: { deny: ["127.0.0.1", "::1"] } }] }]`,
+        ) +
+        `---\napiVersion: tollgate.dev/v1\nkind: Consumer\nmetadata: { name: acme }\nspec: { keys: [{ name: k, hash: "${createHash('sha256').update(DRAFT_KEY).digest('hex')}" }] }\n`,
     ),
   );
   g = await startTestGateway(source);
@@ -111,6 +126,27 @@ describe('WebSocket proxying', () => {
     expect(b.head).toMatch(/^HTTP\/1\.1 101 /);
     b.socket.destroy();
     expect(upgrades.at(-1)?.headers).toMatchObject({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.test' });
+  });
+
+  it('hides a draft API from a handshake that is not its preview consumer (404, not the 401 that would tell it exists)', async () => {
+    const before = upgrades.length;
+    for (const extra of ['', 'apikey: tg_not_a_key_of_anyone_0123456789\r\n']) {
+      const { socket, head } = await handshake('/hidden/x', g.port, extra);
+      expect(head).toMatch(/^HTTP\/1\.1 404 /);
+      socket.destroy();
+    }
+    expect(upgrades.length).toBe(before);
+    const ok = await handshake('/hidden/x', g.port, `apikey: ${DRAFT_KEY}\r\n`);
+    expect(ok.head).toMatch(/^HTTP\/1\.1 101 /);
+    ok.socket.destroy();
+  });
+
+  it('a refused handshake to a deprecated API carries its Deprecation and Sunset headers, as any refusal does', async () => {
+    const { socket, head } = await handshake('/old/x');
+    socket.destroy();
+    expect(head).toMatch(/^HTTP\/1\.1 403 /);
+    expect(head).toMatch(/\r\ndeprecation: @\d+/i);
+    expect(head).toMatch(/\r\nsunset: Tue, 01 Jan 2030 00:00:00 GMT/i);
   });
 
   it('answers 404 for an upgrade no route takes', async () => {

@@ -168,7 +168,10 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       session.ctx = ctx;
       const r = await runAccess(route.access, ctx);
       if (r !== undefined) {
-        writePolicyReply(socket, r, requestId);
+        // As for any request: a draft is invisible (a refusal to anyone but its preview consumers is
+        // the gateway's 404), and a deprecated API says so on refusals too.
+        if (route.draftPreview !== null && (ctx.consumer === null || !route.draftPreview.has(ctx.consumer.name)) && r.status !== 404) return refuse('ROUTE_NOT_FOUND', `no route for GET ${path}`);
+        writePolicyReply(socket, route.refusalHeaders !== null ? { ...r, headers: { ...route.refusalHeaders, ...r.headers } } : r, requestId);
         return meterSession(session, r.status, 'gateway', socket, typeof r.body === 'string' || Buffer.isBuffer(r.body) ? null : r.body.code);
       }
     }
