@@ -120,6 +120,15 @@ describe('parseResourcesYaml', () => {
     expect(parseResourcesYaml(api.replace('basePath: /orders', 'basePath: /orders\n  usagePath: /_usage')).ok).toBe(true);
   });
 
+  it('refuses a soap.path with characters an HTTP request path cannot carry', () => {
+    const soap = (path: string) => parseResourcesYaml(api.replace('      destination:\n        upstream: httpbin\n', `      soap: { upstream: httpbin, path: "${path}", envelope: "<E/>" }\n`));
+    for (const bad of ['/svc\\u0001', '/caf\\u20ac', '/svc?wsdl', 'svc']) {
+      const r = soap(bad);
+      expect(!r.ok && r.issues[0], bad).toMatchObject({ path: 'spec.routes[0].soap.path' });
+    }
+    expect(soap('/StockService/v1%2Bx').ok).toBe(true);
+  });
+
   it('skips empty documents but keeps document numbering', () => {
     const { documents } = parseYamlDocuments(`---\n---\n${upstream}---\n`);
     expect(documents.map((d) => d.index)).toEqual([1]);

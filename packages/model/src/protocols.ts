@@ -56,7 +56,7 @@ export const grpcWebActionSchema = z
 export const soapActionSchema = z
   .strictObject({
     ...upstreamRef,
-    path: z.string().min(1).max(2048).regex(/^\/[^\s?#]*$/, 'must be an absolute path without query').describe('Path of the SOAP endpoint on the upstream.'),
+    path: z.string().min(1).max(2048).regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, 'must be an absolute path of URL path characters (RFC 3986 pchar, "/" and percent-encodings), without query').describe('Path of the SOAP endpoint on the upstream.'),
     soapAction: z.string().max(1024).refine((s) => !/[\r\n"\0]/.test(s), 'must not contain CR, LF, NUL or a double quote').optional().describe('SOAPAction (SOAP 1.1 header; SOAP 1.2 `action` media-type parameter).'),
     version: z.enum(['1.1', '1.2']).default('1.1').describe('SOAP version: 1.1 (`text/xml`) or 1.2 (`application/soap+xml`).'),
     envelope: z
