@@ -41,9 +41,12 @@ export const requestTransformer: PolicyDefinition<typeof requestTransformerSchem
     const hAdd = templates(h.add);
     const q = config.query;
     const qRemove = new Set(q.remove);
-    const qRename = new Map(q.rename.map((r) => [r.from, r.to]));
+    // Rename targets and set/add names are encoded here, once, not per request.
+    const qRename = new Map(q.rename.map((r) => [r.from, { name: r.to, encoded: encode(r.to) }]));
     const qSet = templates(q.set);
+    const qSetNames = new Set(qSet.map(([n]) => n));
     const qAdd = templates(q.add);
+    const encoded = new Map([...qSet, ...qAdd].map(([n]) => [n, encode(n)]));
     const touchesQuery = qRemove.size + qRename.size + qSet.length + qAdd.length > 0;
     const body = compileJsonOps(config.body);
 
@@ -73,12 +76,12 @@ export const requestTransformer: PolicyDefinition<typeof requestTransformerSchem
           const out: string[] = [];
           const present = new Set<string>();
           for (const p of pairs(before)) {
-            if (qRemove.has(p.name) || qSet.some(([n]) => n === p.name)) continue;
+            if (qRemove.has(p.name) || qSetNames.has(p.name)) continue;
             const to = qRename.get(p.name);
             if (to !== undefined) {
               const eq = p.raw.indexOf('=');
-              out.push(eq === -1 ? encode(to) : `${encode(to)}${p.raw.slice(eq)}`);
-              present.add(to);
+              out.push(eq === -1 ? to.encoded : `${to.encoded}${p.raw.slice(eq)}`);
+              present.add(to.name);
             } else {
               out.push(p.raw);
               present.add(p.name);
@@ -87,14 +90,14 @@ export const requestTransformer: PolicyDefinition<typeof requestTransformerSchem
           for (const [n, t] of qSet) {
             const v = renderString(t, ctx, before);
             if (v !== undefined) {
-              out.push(`${encode(n)}=${encode(v)}`);
+              out.push(`${encoded.get(n) as string}=${encode(v)}`);
               present.add(n);
             }
           }
           for (const [n, t] of qAdd) {
             if (present.has(n)) continue;
             const v = renderString(t, ctx, before);
-            if (v !== undefined) out.push(`${encode(n)}=${encode(v)}`);
+            if (v !== undefined) out.push(`${encoded.get(n) as string}=${encode(v)}`);
           }
           ctx.query = out.length === 0 ? null : out.join('&');
         }
