@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, connectionListed, pickRequestId, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, connectionListed, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 
 describe('connectionListed', () => {
   it('is null for plain connection options and parses listed names case-insensitively', () => {
@@ -58,5 +58,23 @@ describe('pickRequestId', () => {
     for (const bad of ['', 'a'.repeat(129), 'a b', 'x\u00e9', 'a/b', ['x', 'y'], undefined]) {
       expect(pickRequestId(bad as string | undefined)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     }
+  });
+});
+
+describe('setForwardedHeaders', () => {
+  const incoming = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com' };
+
+  it('continues a trusted proxy\'s chain, scheme and host', () => {
+    const out: Record<string, string | string[] | undefined> = {};
+    setForwardedHeaders(out, incoming, true, '10.0.0.2', false, 'internal:8000');
+    expect(out).toEqual({ 'x-forwarded-for': '203.0.113.7, 10.0.0.2', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com' });
+  });
+
+  it('replaces what an untrusted client sent with the gateway\'s own view', () => {
+    const out: Record<string, string | string[] | undefined> = { 'x-forwarded-for': 'spoofed' };
+    setForwardedHeaders(out, incoming, false, '198.51.100.9', true, 'gw.example.com');
+    expect(out).toEqual({ 'x-forwarded-for': '198.51.100.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'gw.example.com' });
+    setForwardedHeaders(out, {}, false, '198.51.100.9', false, 'gw.example.com');
+    expect(out['x-forwarded-proto']).toBe('http');
   });
 });

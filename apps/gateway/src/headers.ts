@@ -77,3 +77,18 @@ export function pickRequestId(incoming: string | string[] | undefined): string {
   if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) return incoming;
   return randomUUID();
 }
+
+/**
+ * Sets `X-Forwarded-For`, `-Proto` and `-Host` on headers going upstream (after the stripping and
+ * the policies' changes, so no Connection-listed name can remove them). From a trusted proxy its
+ * chain, scheme and host are continued (the hop that terminated TLS knows them); otherwise the
+ * gateway's own view replaces whatever the client sent.
+ */
+export function setForwardedHeaders(out: Record<string, string | string[] | undefined>, incoming: IncomingHttpHeaders, trustForwarding: boolean, peer: string, encrypted: boolean, hostHeader: string): void {
+  const xff = incoming['x-forwarded-for'];
+  out['x-forwarded-for'] = trustForwarding && typeof xff === 'string' ? `${xff}, ${peer}` : peer;
+  const xfp = incoming['x-forwarded-proto'];
+  out['x-forwarded-proto'] = trustForwarding && typeof xfp === 'string' ? xfp : encrypted ? 'https' : 'http';
+  const xfh = incoming['x-forwarded-host'];
+  out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
+}

@@ -11,7 +11,7 @@ import { BodyLimiter } from '@tollgate/upstream';
 import { AccessLog, RequestState } from './access-log.js';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
-import { clientResponseHeaders, pickRequestId, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { mirrorRequest } from './mirror.js';
 import { problemJson, sendGatewayError, sendProblem } from './problem.js';
@@ -330,12 +330,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     // Policies' changes (credential removed, X-Consumer-* set) apply after the stripping.
     if (ctx !== null) ctx.applyTo(out);
     if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
-    // Added after stripping, so no Connection-listed name can remove them.
-    out['x-forwarded-for'] = trustForwarding && typeof xffIn === 'string' ? `${xffIn}, ${peer}` : peer;
-    const xfp = headers['x-forwarded-proto'];
-    out['x-forwarded-proto'] = trustForwarding && typeof xfp === 'string' ? xfp : (socket as TLSSocket).encrypted ? 'https' : 'http';
-    const xfh = headers['x-forwarded-host'];
-    out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
+    setForwardedHeaders(out, headers, trustForwarding, peer, (socket as TLSSocket).encrypted === true, hostHeader);
     out['x-request-id'] = String(request.id);
     injectTrace(out, state.trace);
     // JSON request body changes (request-transformer): only routes that have them buffer the body.

@@ -8,7 +8,7 @@ import { RequestContext, runAccess, type PolicyReply } from '@tollgate/policies'
 import { normalizeHost, normalizePath, splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
-import { pickRequestId, upstreamRequestHeaders } from './headers.js';
+import { pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { acquireTarget } from './runtime.js';
@@ -194,12 +194,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     if (ctx !== null) ctx.applyTo(out);
     out.connection = 'Upgrade';
     out.upgrade = 'websocket';
-    out['x-forwarded-for'] = trustForwarding && typeof xffIn === 'string' ? `${xffIn}, ${peer}` : peer;
-    // As for any request: a trusted proxy's scheme and host are kept (the hop that terminated TLS).
-    const xfp = headers['x-forwarded-proto'];
-    out['x-forwarded-proto'] = trustForwarding && typeof xfp === 'string' ? xfp : (raw as TLSSocket).encrypted ? 'https' : 'http';
-    const xfh = headers['x-forwarded-host'];
-    out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
+    setForwardedHeaders(out, headers, trustForwarding, peer, (raw as TLSSocket).encrypted === true, hostHeader);
     out['x-request-id'] = requestId;
     out.host = options.preserveHost && hostHeader !== '' ? hostHeader : t.host;
     let upstreamPath = path;

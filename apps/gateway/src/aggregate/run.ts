@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestState } from '../access-log.js';
+import { setForwardedHeaders } from '../headers.js';
 import { problemJson } from '../problem.js';
 import { applyHeaderOps, type HeaderOps, type RuntimeDestination } from '../route-actions.js';
 import { acquireTarget, releaseTarget } from '../runtime.js';
@@ -126,11 +127,8 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
   const base: Record<string, string | string[]> = { accept: 'application/json' };
   if (x.ctx !== null) x.ctx.applyTo(base);
   if (x.requestHeaders !== null) applyHeaderOps(base, x.requestHeaders);
-  const xff = raw.headers['x-forwarded-for'];
-  base['x-forwarded-for'] = x.trustForwarding && typeof xff === 'string' ? `${xff}, ${x.peer}` : x.peer;
-  const xfp = raw.headers['x-forwarded-proto'];
-  base['x-forwarded-proto'] = x.trustForwarding && typeof xfp === 'string' ? xfp : (raw.socket as TLSSocket).encrypted ? 'https' : 'http';
-  base['x-forwarded-host'] = x.state.host;
+  // As on any route: a trusted proxy's chain, scheme and host are continued.
+  setForwardedHeaders(base, raw.headers, x.trustForwarding, x.peer, (raw.socket as TLSSocket).encrypted === true, x.state.host);
   base['x-request-id'] = requestId;
   injectTrace(base, x.state.trace);
   const pick: PickRequest = { headers: raw.headers, clientIp: x.state.clientIp, query: x.query };
