@@ -62,6 +62,8 @@ describe.each(BACKENDS)('GET /reports/billing on %s', (backend) => {
     expect(new Set(body.lines.map((l) => l.consumer))).toEqual(new Set(['initech']));
     const html = await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}&consumer=initech&format=html`, headers: auth('billing') });
     expect(html.body.match(/<section class="invoice"/g)).toHaveLength(1);
+    // A name nobody has is 404, not an empty invoice.
+    expectProblem(await app.inject({ method: 'GET', url: `/reports/billing?month=${FIXTURE_MONTH}&consumer=initehc`, headers: auth('billing') }), 404, 'NOT_FOUND');
   });
 });
 

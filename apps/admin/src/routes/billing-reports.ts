@@ -32,7 +32,7 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
         tags: ['billing'],
         summary: 'Billing report of a month (CSV, JSON, or printable HTML or PDF invoices)',
         querystring: billingReportQuerySchema,
-        response: { 200: z.unknown().describe('The report in the requested format (text for csv, json and html; bytes for pdf).'), 503: problemSchema, ...errorResponses },
+        response: { 200: z.unknown().describe('The report in the requested format (text for csv, json and html; bytes for pdf).'), 404: problemSchema.describe('consumer= names no stored consumer and nobody with usage in the month'), 503: problemSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -41,6 +41,10 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
       const { resources } = await ctx.config.load();
       const whole = await generateReport(db, resources, month, { now: clock() });
       const report = consumer === undefined ? whole : forConsumer(whole, consumer);
+      // A name that is neither a stored consumer nor in the month's report is a typo, not an empty invoice.
+      if (consumer !== undefined && report.lines.length === 0 && report.unpriced.length === 0 && !resources.some((r) => r.kind === 'Consumer' && r.metadata.name === consumer)) {
+        throw new ProblemError('NOT_FOUND', `Consumer/${consumer} does not exist and has no usage in ${month}`);
+      }
       const fileName = reportFileName(month, format, consumer);
       // CSV is a download for spreadsheets; JSON and HTML display in place (RFC 6266).
       const disposition = format === 'csv' ? 'attachment' : 'inline';
