@@ -200,11 +200,22 @@ describe('metering across two gateways, a Redis restart and a SIGTERM', () => {
 
     // Redis came back empty: the volume plan's quota counter was re-seeded from the rollups
     // (without it, the counter would only hold what was sent after the restart).
+    // The re-seed happens on a node's next successful Redis flush after the restart, which may wait
+    // out the flusher's retry backoff (up to 5 s): wait for it, then assert.
     const client = redisClient();
     try {
-      const quota = Number(await client.get(`tollgate:{sub:sub-${VOL.name}}:q:${period}`));
-      expect(quota).toBeGreaterThanOrEqual(volBeforeRestart.units);
+      const quotaKey = `tollgate:{sub:sub-${VOL.name}}:q:${period}`;
+      await waitUntil(async () => Number(await client.get(quotaKey)) >= volBeforeRestart.units, 20_000, 200).catch(() => undefined);
+      expect(Number(await client.get(quotaKey))).toBeGreaterThanOrEqual(volBeforeRestart.units);
       // The live counters, re-seeded once and incremented per batch since, equal the rollups exactly.
+      const liveMatches = async (): Promise<boolean> => {
+        for (const c of CUSTOMERS) {
+          const live = await client.hgetall(`tollgate:{usage:${c.name}}:${period}`);
+          if (Number(live.requests) !== (await usageOf(c.name)).requests) return false;
+        }
+        return true;
+      };
+      await waitUntil(liveMatches, 20_000, 200).catch(() => undefined);
       for (const c of CUSTOMERS) {
         const live = await client.hgetall(`tollgate:{usage:${c.name}}:${period}`);
         const u = await usageOf(c.name);
