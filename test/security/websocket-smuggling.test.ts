@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestCa, yamlBlock } from '../edge/certs.js';
 import { apiYaml, startTestGateway, TestConfigSource, upstreamYaml, yamlResources, type RunningGateway } from '../gateway/harness.js';
 
 // WebSocket smuggling: a gateway that opens a raw tunnel whatever the upstream answered to an
@@ -34,6 +36,8 @@ let upstream: Server;
 let origin: string;
 const connections: Array<{ data: string }> = [];
 let g: RunningGateway;
+// The same answers from an https target (the gateway's TLS connection to it).
+let secure: HttpsServer;
 
 beforeAll(async () => {
   upstream = createServer((s: Socket) => {
@@ -52,11 +56,28 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  const source = new TestConfigSource(yamlResources(upstreamYaml('raw', [origin]) + apiYaml('ws', `basePath: /s\nroutes: [{ name: all, destination: { upstream: raw } }]`)));
+  const ca = new TestCa('WS Upstream CA');
+  const cert = ca.issue('ws.internal', ['ws.internal']);
+  secure = createHttpsServer({ cert: cert.cert, key: cert.key });
+  // Raw TLS connections are handed to the recording server above.
+  secure.removeAllListeners('secureConnection');
+  secure.on('secureConnection', (s) => upstream.emit('connection', s));
+  await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+  const secureOrigin = `https://127.0.0.1:${(secure.address() as AddressInfo).port}`;
+  const source = new TestConfigSource(
+    yamlResources(
+      upstreamYaml('raw', [origin]) +
+        upstreamYaml('tls', [secureOrigin], `  tls:\n    serverName: ws.internal\n    ca: ${yamlBlock(ca.ca.cert, 6)}\n`) +
+        apiYaml('ws', `basePath: /s\nroutes: [{ name: all, destination: { upstream: raw } }]`) +
+        apiYaml('wss', `basePath: /tls\nstripBasePath: true\nroutes: [{ name: all, destination: { upstream: tls } }]`),
+    ),
+  );
   g = await startTestGateway(source);
 });
 afterAll(async () => {
   await g.close();
+  secure.closeAllConnections();
+  await new Promise<void>((r) => secure.close(() => r()));
   await new Promise<void>((r) => upstream.close(() => r()));
 });
 
@@ -157,23 +178,35 @@ describe('WebSocket smuggling: no tunnel without a valid 101', () => {
     });
   }
 
-  it('a valid 101 still opens the tunnel: bytes sent after it reach the upstream', async () => {
-    const from = connections.length;
-    const socket = connect(g.port, '127.0.0.1', () => socket.write(handshakeHead('/s/ok')));
-    const head = await new Promise<string>((resolve) => {
-      let t = '';
-      socket.on('data', (d: Buffer) => {
-        t += d.toString('latin1');
-        if (t.includes('\r\n\r\n')) resolve(t);
+  for (const prefix of ['/s', '/tls/s']) {
+    it(`a valid 101 still opens the tunnel: bytes sent after it reach the upstream (${prefix === '/s' ? 'http' : 'https'} target)`, async () => {
+      const from = connections.length;
+      const socket = connect(g.port, '127.0.0.1', () => socket.write(handshakeHead(`${prefix}/ok`)));
+      const head = await new Promise<string>((resolve) => {
+        let t = '';
+        socket.on('data', (d: Buffer) => {
+          t += d.toString('latin1');
+          if (t.includes('\r\n\r\n')) resolve(t);
+        });
       });
+      expect(head).toMatch(/^HTTP\/1\.1 101 /);
+      expect(head).toContain(`Sec-WebSocket-Accept: ${ACCEPT}`);
+      expect(head.toLowerCase()).toContain('upgrade: websocket');
+      socket.write('frame-bytes');
+      for (let i = 0; i < 50 && !receivedSince(from).includes('frame-bytes'); i++) await settle();
+      expect(receivedSince(from)).toContain('frame-bytes');
+      socket.destroy();
     });
-    expect(head).toMatch(/^HTTP\/1\.1 101 /);
-    expect(head).toContain(`Sec-WebSocket-Accept: ${ACCEPT}`);
-    expect(head.toLowerCase()).toContain('upgrade: websocket');
-    socket.write('frame-bytes');
-    for (let i = 0; i < 50 && !receivedSince(from).includes('frame-bytes'); i++) await settle();
-    expect(receivedSince(from)).toContain('frame-bytes');
-    socket.destroy();
+  }
+
+  it('an https target: a non-101 answer is relayed and a pipelined request never reaches it either', async () => {
+    const from = connections.length;
+    const r = await exchange(handshakeHead('/tls/s/200') + SMUGGLED);
+    await settle();
+    expect(receivedSince(from)).toContain('GET /s/200 HTTP/1.1');
+    expect(receivedSince(from)).not.toContain('/s/smuggled');
+    expect(r.text).toMatch(/^HTTP\/1\.1 200 [^]*hello there$/);
+    expect(r.closed).toBe(true);
   });
 
   const badClient: Array<[string, string]> = [
