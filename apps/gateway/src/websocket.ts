@@ -132,14 +132,15 @@ export interface WebSocketDeps {
 }
 
 /**
- * Handles the Node server's `upgrade` event: WebSocket handshakes (RFC 6455 §4.1: GET with
- * `Upgrade: websocket`) are routed through the current snapshot like any request, the route's
- * access-phase policies run BEFORE anything reaches the upstream (a refused handshake gets the
- * policy's status, never 101), a target is picked and admitted like any request, and the
- * handshake is forwarded on a fresh connection; the upstream's answer (101 or not) is relayed
- * and then bytes are piped both ways until either side closes. Other upgrades (h2c) are refused
- * with 400 `BAD_REQUEST`, since answering them as plain requests is not possible once Node has
- * handed the socket over.
+ * Handles the Node server's `upgrade` event. A request that is not a valid WebSocket opening
+ * handshake (RFC 6455 §4.2.1; h2c and other upgrades included) is refused with 400 `BAD_REQUEST`,
+ * since answering it as a plain request is not possible once Node has handed the socket over.
+ * A handshake is routed and prepared as any request (lookup on host, path, headers and query;
+ * access policies BEFORE anything reaches the upstream; rewrite, strip prefix, header changes,
+ * host rewrite), a target is picked and admitted, and the handshake is forwarded on a fresh
+ * connection. Only an upstream 101 that completes the handshake (websocket-handshake.ts) opens
+ * the tunnel, bytes then piped both ways until either side closes; an invalid 101 is 502
+ * `WEBSOCKET_HANDSHAKE_FAILED`, any other answer is relayed and the connection closed.
  */
 export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const { manager, options, logger } = deps;
