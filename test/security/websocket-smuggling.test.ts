@@ -50,7 +50,8 @@ beforeAll(async () => {
       if (answered || end === -1) return;
       answered = true;
       const path = /^GET \/s\/([^ ?]*)/.exec(conn.data)?.[1] ?? '';
-      s.write(ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      // `silent`: never answers (the gateway's deadline must).
+      if (path !== 'silent') s.write(ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
     });
     s.on('error', () => s.destroy());
   });
@@ -69,7 +70,8 @@ beforeAll(async () => {
       upstreamYaml('raw', [origin]) +
         upstreamYaml('tls', [secureOrigin], `  tls:\n    serverName: ws.internal\n    ca: ${yamlBlock(ca.ca.cert, 6)}\n`) +
         apiYaml('ws', `basePath: /s\nroutes: [{ name: all, destination: { upstream: raw } }]`) +
-        apiYaml('wss', `basePath: /tls\nstripBasePath: true\nroutes: [{ name: all, destination: { upstream: tls } }]`),
+        apiYaml('wss', `basePath: /tls\nstripBasePath: true\nroutes: [{ name: all, destination: { upstream: tls } }]`) +
+        apiYaml('slow', `basePath: /slow\nstripBasePath: true\nroutes: [{ name: all, timeoutMs: 300, destination: { upstream: raw } }]`),
     ),
   );
   g = await startTestGateway(source);
@@ -206,6 +208,19 @@ describe('WebSocket smuggling: no tunnel without a valid 101', () => {
     expect(receivedSince(from)).toContain('GET /s/200 HTTP/1.1');
     expect(receivedSince(from)).not.toContain('/s/smuggled');
     expect(r.text).toMatch(/^HTTP\/1\.1 200 [^]*hello there$/);
+    expect(r.closed).toBe(true);
+  });
+
+  it("an upstream that never answers the handshake gets the route's timeoutMs: 504 UPSTREAM_TIMEOUT, connection closed, nothing tunnelled", async () => {
+    const from = connections.length;
+    const t0 = performance.now();
+    const r = await exchange(handshakeHead('/slow/s/silent') + SMUGGLED);
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    await settle();
+    expect(receivedSince(from)).toContain('GET /s/silent HTTP/1.1');
+    expect(receivedSince(from)).not.toContain('/s/smuggled');
+    expect(r.text).toMatch(/^HTTP\/1\.1 504 /);
+    expect(JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'UPSTREAM_TIMEOUT' });
     expect(r.closed).toBe(true);
   });
 

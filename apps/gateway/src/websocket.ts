@@ -295,7 +295,10 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       throw err;
     }
     const upstream = conn.socket as unknown as Socket;
-    const connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), compiled?.connectMs ?? 5_000);
+    const timeout = (what: string) => () => upstream.destroy(Object.assign(new Error(what), { code: 'ETIMEDOUT' }));
+    // The connect timeout, then the deadline for the handshake's answer: the route's `timeoutMs`,
+    // else the upstream's `responseHeadersMs`, as for a request's response headers.
+    let timer = setTimeout(timeout('connect timeout'), compiled?.connectMs ?? 5_000);
     // In flight until the upstream connection closes (circuit breaking, least requests).
     upstream.once('close', () => upstreamRt.end(t));
     let connected = false;
@@ -303,32 +306,37 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     /** Set once a valid 101 opened the tunnel: from then on either side closing closes the other. */
     let tunnel = false;
     let handshakeStatus = 0;
-    // Once per session, when the client side goes away (whichever side closed first).
     socket.once('close', () => {
+      clearTimeout(timer);
+      // A client gone before the answer is not the upstream's failure, nor a refusal to answer.
+      answered = true;
+      upstream.destroy();
+      // Once per session, when the client side goes away (whichever side closed first).
       if (metered) return;
       metered = true;
       if (handshakeStatus !== 0) meterSession(session, handshakeStatus, 'upstream', socket);
     });
-    socket.on('close', () => upstream.destroy());
     upstream.once(secure ? 'secureConnect' : 'connect', () => {
       connected = true;
-      clearTimeout(connectTimer);
+      clearTimeout(timer);
+      if (!answered) timer = setTimeout(timeout('no answer to the handshake in time'), route.headersDeadlineMs ?? compiled?.responseHeadersMs ?? 60_000);
     });
     upstream.on('error', noop);
     upstream.on('close', () => {
       if (tunnel) socket.destroy();
     });
     up.on('error', (err: Error & { code?: string }) => {
-      clearTimeout(connectTimer);
+      clearTimeout(timer);
       upstream.destroy();
       if (answered) return;
       answered = true;
       upstreamRt.observe(t, true);
       logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
-      if (!connected) return refuse(err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', `the upstream connection failed: ${err.message}`);
-      refuse('UPSTREAM_UNAVAILABLE', `the upstream did not answer the handshake: ${err.message}`);
+      const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
+      refuse(code, connected ? `the upstream did not answer the handshake: ${err.message}` : `the upstream connection failed: ${err.message}`);
     });
     up.on('response', (res: IncomingMessage) => {
+      clearTimeout(timer);
       answered = true;
       if (res.statusCode === 101) {
         // A 101 without Upgrade: websocket and Connection: upgrade (llhttp did not take it as an upgrade).
@@ -345,6 +353,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       relayAndClose(socket, status, h, res, upstream);
     });
     up.on('upgrade', (res: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+      clearTimeout(timer);
       answered = true;
       const why = upstreamHandshakeRefusal(res.statusCode ?? 0, res.headers, key);
       if (why !== null) {
