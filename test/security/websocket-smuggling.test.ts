@@ -224,6 +224,12 @@ describe('WebSocket smuggling: no tunnel without a valid 101', () => {
     expect(r.closed).toBe(true);
   });
 
+  it('a refused client handshake is logged (api null, code BAD_REQUEST), as any unrouted request is', async () => {
+    await exchange(handshakeHead('/s/ok', 'X-Request-Id: ws-bad-handshake-1\r\n', null));
+    const line = g.logs.find((l) => l.type === 'access' && l.requestId === 'ws-bad-handshake-1');
+    expect(line).toMatchObject({ websocket: true, status: 400, code: 'BAD_REQUEST', api: null, route: null, upstream: null, path: '/s/ok' });
+  });
+
   const badClient: Array<[string, string]> = [
     ['no Sec-WebSocket-Key', handshakeHead('/s/ok', '', null)],
     ['a Sec-WebSocket-Key that is not 16 bytes in base64', handshakeHead('/s/ok', '', 'c2hvcnQ=')],

@@ -16,7 +16,7 @@ import { applyHeaderOps, upstreamPathFor } from './route-actions.js';
 import { clientHandshakeRefusal, upstreamHandshakeRefusal } from './websocket-handshake.js';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
-import type { GatewayMetrics } from './metrics.js';
+import { NO_ROUTE, type GatewayMetrics } from './metrics.js';
 
 /** `Sec-WebSocket-Version` on a refused handshake whose version is not 13 (RFC 6455 §4.2.2 item 4). */
 const WS_VERSION: Readonly<Record<string, string>> = Object.freeze({ 'sec-websocket-version': '13' });
@@ -190,32 +190,42 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
   };
 
   async function handle(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
+    const t0 = performance.now();
     const headers = req.headers;
-    // No tunnel for a request that is not a valid opening handshake: nothing of it reaches an upstream.
-    const bad = clientHandshakeRefusal(req);
-    if (bad !== null) return writeProblem(socket, 'BAD_REQUEST', bad.detail, requestId, bad.version ? WS_VERSION : undefined);
-    const snap = manager.current;
-    if (snap === null) return writeProblem(socket, 'NOT_READY', 'no configuration is loaded yet', requestId);
     const target = splitTarget(req.url ?? '/');
-    if (target.path.charCodeAt(0) !== 47) return writeProblem(socket, 'BAD_PATH', 'the request target must be a path (origin-form or absolute-form)', requestId);
-    let path: string;
-    try {
-      path = normalizePath(target.path);
-    } catch {
-      return writeProblem(socket, 'BAD_PATH', 'the request path is refused by the normalizer', requestId);
-    }
-    const hostHeader = headers.host ?? '';
-    // The same lookup as any request: a route's header and query conditions apply to handshakes too.
-    const found = snap.routes.lookup(normalizeHost(hostHeader), path, 'GET', headers, target.query);
-    if (found.kind === 'not_found') return writeProblem(socket, 'ROUTE_NOT_FOUND', `no route for GET ${path}`, requestId);
-    if (found.kind === 'method_not_allowed') return writeProblem(socket, 'METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, requestId, { allow: found.allow.join(', ') });
-    const route = found.value;
     const raw = socket as Socket;
     const peer = unmapIp(raw.remoteAddress ?? '');
     const trustForwarding = trusted.isTrusted(peer);
     const xffIn = headers['x-forwarded-for'];
     const clientIp = trustForwarding ? trusted.clientIp(peer, typeof xffIn === 'string' ? xffIn : undefined) : peer;
-    const session: WsSession = { at: meter?.now() ?? 0, t0: performance.now(), api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null, requestId, path, host: headers.host, clientIp, query: target.query, upstream: null };
+    let path = target.path;
+    /** A refusal before any route matched: counted and logged like an unrouted request (api "(none)"), not metered. */
+    function unrouted(code: GatewayErrorCode, detail: string, extra?: Readonly<Record<string, string>>): void {
+      writeProblem(socket, code, detail, requestId, extra);
+      const status = GATEWAY_ERRORS[code].status;
+      const bytesIn = raw.bytesRead ?? 0;
+      const bytesOut = raw.bytesWritten ?? 0;
+      metrics?.recordSession(NO_ROUTE, NO_ROUTE, status, false, bytesIn, bytesOut, null);
+      accessLog?.writeSession({ requestId, path, host: headers.host, status, clientIp, consumer: null, api: null, route: null, upstream: null, bytesIn, bytesOut, latencyMs: performance.now() - t0, code, query: target.query });
+    }
+    // No tunnel for a request that is not a valid opening handshake: nothing of it reaches an upstream.
+    const bad = clientHandshakeRefusal(req);
+    if (bad !== null) return unrouted('BAD_REQUEST', bad.detail, bad.version ? WS_VERSION : undefined);
+    const snap = manager.current;
+    if (snap === null) return unrouted('NOT_READY', 'no configuration is loaded yet');
+    if (target.path.charCodeAt(0) !== 47) return unrouted('BAD_PATH', 'the request target must be a path (origin-form or absolute-form)');
+    try {
+      path = normalizePath(target.path);
+    } catch {
+      return unrouted('BAD_PATH', 'the request path is refused by the normalizer');
+    }
+    const hostHeader = headers.host ?? '';
+    // The same lookup as any request: a route's header and query conditions apply to handshakes too.
+    const found = snap.routes.lookup(normalizeHost(hostHeader), path, 'GET', headers, target.query);
+    if (found.kind === 'not_found') return unrouted('ROUTE_NOT_FOUND', `no route for GET ${path}`);
+    if (found.kind === 'method_not_allowed') return unrouted('METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, { allow: found.allow.join(', ') });
+    const route = found.value;
+    const session: WsSession = { at: meter?.now() ?? 0, t0, api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null, requestId, path, host: headers.host, clientIp, query: target.query, upstream: null };
     let metered = false;
 
     let ctx: RequestContext | null = null;
