@@ -50,8 +50,9 @@ export interface SessionLine {
   readonly status: number;
   readonly clientIp: string;
   readonly consumer: string | null;
-  readonly api: string;
-  readonly route: string;
+  /** Null for a handshake refused before any route matched. */
+  readonly api: string | null;
+  readonly route: string | null;
   readonly upstream: string | null;
   readonly bytesIn: number;
   readonly bytesOut: number;
@@ -136,7 +137,7 @@ export class AccessLog {
       traceId: null,
       consumer: s.consumer,
       api: s.api,
-      apiVersion: this.#apiVersions.current.get(s.api) ?? null,
+      apiVersion: s.api !== null ? (this.#apiVersions.current.get(s.api) ?? null) : null,
       route: s.route,
       upstream: s.upstream,
       bytesIn: s.bytesIn,

@@ -9,6 +9,7 @@ export const GATEWAY_ERRORS = Object.freeze({
   BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
+  WEBSOCKET_HANDSHAKE_FAILED: { status: 502, title: 'Upstream did not complete the WebSocket handshake' },
   RESPONSE_TOO_LARGE: { status: 502, title: 'Upstream response too large to transform' },
   NOT_READY: { status: 503, title: 'Gateway not ready' },
   NO_HEALTHY_UPSTREAM: { status: 503, title: 'No healthy upstream target' },

@@ -18,7 +18,7 @@ import { problemJson, sendGatewayError, sendProblem } from './problem.js';
 import { forwardWithRetries } from './retry.js';
 import { setLatencyHeaders, type GatewayMetrics } from './metrics.js';
 import { injectTrace, startTrace } from './tracing.js';
-import { applyHeaderOps, redirectLocation, rewrittenPath, type RuntimeDestination } from './route-actions.js';
+import { applyHeaderOps, redirectLocation, upstreamPathFor, type RuntimeDestination } from './route-actions.js';
 import type { RuntimeRoute } from './runtime.js';
 import { runAggregate } from './aggregate/index.js';
 import type { UsageRecorder } from '@tollgate/metering';
@@ -348,10 +348,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     }
     const fixedHost = actions.hostRewrite ?? (preserveHost && hostHeader !== '' ? hostHeader : null);
 
-    const strip = route.stripPrefix;
-    let upstreamPath: string;
-    if (actions.rewritePath !== null) upstreamPath = rewrittenPath(actions, path, route.basePath, strip !== null, found);
-    else upstreamPath = strip === null ? path : path.length === strip.length ? '/' : path.slice(strip.length);
+    let upstreamPath = upstreamPathFor(actions, path, route.basePath, route.stripPrefix, found);
     const query = ctx !== null ? ctx.query : target.query;
     if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
 

@@ -197,6 +197,16 @@ export function rewrittenPath(actions: RuntimeActions, path: string, basePath: s
   return out === '/' ? basePath : basePath + out;
 }
 
+/**
+ * The path sent upstream (without the query): the route's rewrite, else the path with the strip
+ * prefix removed. One function for proxied requests and WebSocket handshakes, so both reach the
+ * upstream at the same place.
+ */
+export function upstreamPathFor(actions: RuntimeActions, path: string, basePath: string, strip: string | null, found: Extract<RouteLookup<unknown>, { kind: 'match' }>): string {
+  if (actions.rewritePath !== null) return rewrittenPath(actions, path, basePath, strip !== null, found);
+  return strip === null ? path : path.length === strip.length ? '/' : path.slice(strip.length);
+}
+
 /** The `Location` of a redirect (RFC 9110 §10.2.2), keeping the query. */
 export function redirectLocation(rd: RuntimeRedirect, secure: boolean, hostHeader: string, path: string, query: string | null): string {
   const scheme = rd.scheme ?? (secure ? 'https' : 'http');

@@ -1,33 +1,58 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { request as httpRequest, STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { RequestContext, runAccess, type PolicyReply } from '@tollgate/policies';
+import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
 import { normalizeHost, normalizePath, splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
-import { pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { acquireTarget } from './runtime.js';
+import { applyHeaderOps, upstreamPathFor } from './route-actions.js';
+import { clientHandshakeRefusal, upstreamHandshakeRefusal } from './websocket-handshake.js';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
-import type { GatewayMetrics } from './metrics.js';
+import { NO_ROUTE, type GatewayMetrics } from './metrics.js';
 
-/** Writes a complete HTTP/1.1 error response on a raw (upgrade) socket and closes it. */
+/** `Sec-WebSocket-Version` on a refused handshake whose version is not 13 (RFC 6455 §4.2.2 item 4). */
+const WS_VERSION: Readonly<Record<string, string>> = Object.freeze({ 'sec-websocket-version': '13' });
+
+/** How long a closed-off client connection is drained before it is cut. */
+const LINGER_MS = 5_000;
+
+function noop(): void {}
+
+/**
+ * Ends a client connection after the gateway's last answer on it. The socket Node handed over
+ * is no longer read by its HTTP parser, so nothing the client sends after its handshake can be
+ * routed as a request: the connection is closed. First half-closed (the answer flushed), then what
+ * the client still sends is read and discarded until it closes or LINGER_MS passes: closing with
+ * unread bytes would make the kernel reset the connection and could destroy the answer in flight
+ * (RFC 9112 §9.6).
+ */
+function closeAfter(socket: Duplex): void {
+  socket.end();
+  socket.resume();
+  (socket as Socket).setTimeout(LINGER_MS, () => socket.destroy());
+}
+
+/** Writes a complete HTTP/1.1 response on a raw (upgrade) socket and closes it. */
 function writeResponse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
   if (socket.destroyed) return;
   const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`];
   const all: Record<string, string> = { ...headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
   for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  socket.write(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  closeAfter(socket);
 }
 
-function writeProblem(socket: Duplex, code: GatewayErrorCode, detail: string, requestId: string): void {
+function writeProblem(socket: Duplex, code: GatewayErrorCode, detail: string, requestId: string, extra?: Readonly<Record<string, string>>): void {
   const e = GATEWAY_ERRORS[code];
-  writeResponse(socket, e.status, { 'content-type': 'application/problem+json', 'x-request-id': requestId }, problemJson(e.status, code, e.title, detail, requestId));
+  writeResponse(socket, e.status, { ...extra, 'content-type': 'application/problem+json', 'x-request-id': requestId }, problemJson(e.status, code, e.title, detail, requestId));
 }
 
 function writePolicyReply(socket: Duplex, r: PolicyReply, requestId: string): void {
@@ -37,13 +62,40 @@ function writePolicyReply(socket: Duplex, r: PolicyReply, requestId: string): vo
   writeResponse(socket, r.status, headers, problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, requestId));
 }
 
-function serializeHead(method: string, path: string, headers: Record<string, string | string[]>): string {
-  let s = `${method} ${path} HTTP/1.1\r\n`;
+/** A response head; field names keep the upstream's spelling where it sent them. */
+function responseHead(status: number, headers: Record<string, string | string[] | undefined>, rawHeaders: readonly string[]): string {
+  const spelled = new Map<string, string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) spelled.set((rawHeaders[i] as string).toLowerCase(), rawHeaders[i] as string);
+  let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
   for (const [k, v] of Object.entries(headers)) {
-    if (Array.isArray(v)) for (const x of v) s += `${k}: ${x}\r\n`;
-    else s += `${k}: ${v}\r\n`;
+    if (v === undefined) continue;
+    const name = spelled.get(k) ?? k;
+    if (Array.isArray(v)) for (const x of v) s += `${name}: ${x}\r\n`;
+    else s += `${name}: ${v}\r\n`;
   }
   return `${s}\r\n`;
+}
+
+/**
+ * Relays an upstream's non-101 answer to an upgrade as a final response, then closes the client
+ * connection (closeAfter). Keeping it open would need the gateway to parse further requests on a
+ * socket Node's HTTP server has let go of, outside routing, policies, metering and logging, which
+ * is the smuggling this prevents; a client that wants another request opens a connection. The
+ * body keeps the upstream's Content-Length, else it is delimited by the close (RFC 9112 §6.3).
+ */
+function relayAndClose(socket: Duplex, status: number, headers: Record<string, string | string[] | undefined>, res: IncomingMessage, upstream: Socket): void {
+  headers.connection = 'close';
+  socket.write(responseHead(status, headers, res.rawHeaders));
+  res.on('error', noop);
+  res.pipe(socket, { end: false });
+  res.once('end', () => {
+    upstream.destroy();
+    closeAfter(socket);
+  });
+  // Cut short by the upstream: the client must not take a truncated body as complete.
+  res.once('close', () => {
+    if (!res.complete) socket.destroy();
+  });
 }
 
 /** What the meter needs of one routed handshake. */
@@ -80,14 +132,15 @@ export interface WebSocketDeps {
 }
 
 /**
- * Handles the Node server's `upgrade` event: WebSocket handshakes (RFC 6455 §4.1: GET with
- * `Upgrade: websocket`) are routed through the current snapshot like any request, the route's
- * access-phase policies run BEFORE anything reaches the upstream (a refused handshake gets the
- * policy's status, never 101), a target is picked and admitted like any request, and the
- * handshake is forwarded on a fresh connection; the upstream's answer (101 or not) is relayed
- * and then bytes are piped both ways until either side closes. Other upgrades (h2c) are refused
- * with 400 `BAD_REQUEST`, since answering them as plain requests is not possible once Node has
- * handed the socket over.
+ * Handles the Node server's `upgrade` event. A request that is not a valid WebSocket opening
+ * handshake (RFC 6455 §4.2.1; h2c and other upgrades included) is refused with 400 `BAD_REQUEST`,
+ * since answering it as a plain request is not possible once Node has handed the socket over.
+ * A handshake is routed and prepared as any request (lookup on host, path, headers and query;
+ * access policies BEFORE anything reaches the upstream; rewrite, strip prefix, header changes,
+ * host rewrite), a target is picked and admitted, and the handshake is forwarded on a fresh
+ * connection. Only an upstream 101 that completes the handshake (websocket-handshake.ts) opens
+ * the tunnel, bytes then piped both ways until either side closes; an invalid 101 is 502
+ * `WEBSOCKET_HANDSHAKE_FAILED`, any other answer is relayed and the connection closed.
  */
 export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const { manager, options, logger } = deps;
@@ -137,30 +190,43 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
   };
 
   async function handle(req: IncomingMessage, socket: Duplex, head: Buffer, requestId: string): Promise<void> {
+    const t0 = performance.now();
     const headers = req.headers;
-    if ((headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
-      return writeProblem(socket, 'BAD_REQUEST', 'only WebSocket upgrades (GET with Upgrade: websocket) are supported', requestId);
-    }
-    const snap = manager.current;
-    if (snap === null) return writeProblem(socket, 'NOT_READY', 'no configuration is loaded yet', requestId);
     const target = splitTarget(req.url ?? '/');
-    let path: string;
-    try {
-      path = normalizePath(target.path);
-    } catch {
-      return writeProblem(socket, 'BAD_PATH', 'the request path is refused by the normalizer', requestId);
-    }
-    const hostHeader = headers.host ?? '';
-    const found = snap.routes.lookup(normalizeHost(hostHeader), path, 'GET');
-    if (found.kind === 'not_found') return writeProblem(socket, 'ROUTE_NOT_FOUND', `no route for GET ${path}`, requestId);
-    if (found.kind === 'method_not_allowed') return writeProblem(socket, 'METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, requestId);
-    const route = found.value;
     const raw = socket as Socket;
     const peer = unmapIp(raw.remoteAddress ?? '');
     const trustForwarding = trusted.isTrusted(peer);
     const xffIn = headers['x-forwarded-for'];
     const clientIp = trustForwarding ? trusted.clientIp(peer, typeof xffIn === 'string' ? xffIn : undefined) : peer;
-    const session: WsSession = { at: meter?.now() ?? 0, t0: performance.now(), api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null, requestId, path, host: headers.host, clientIp, query: target.query, upstream: null };
+    let path = target.path;
+    /** A refusal before any route matched: counted and logged like an unrouted request (api "(none)"), not metered. */
+    function unrouted(code: GatewayErrorCode, detail: string, extra?: Readonly<Record<string, string>>): void {
+      writeProblem(socket, code, detail, requestId, extra);
+      const status = GATEWAY_ERRORS[code].status;
+      const bytesIn = raw.bytesRead ?? 0;
+      const bytesOut = raw.bytesWritten ?? 0;
+      metrics?.recordSession(NO_ROUTE, NO_ROUTE, status, false, bytesIn, bytesOut, null);
+      accessLog?.writeSession({ requestId, path, host: headers.host, status, clientIp, consumer: null, api: null, route: null, upstream: null, bytesIn, bytesOut, latencyMs: performance.now() - t0, code, query: target.query });
+    }
+    // No tunnel for a request that is not a valid opening handshake: nothing of it reaches an upstream.
+    const bad = clientHandshakeRefusal(req);
+    if (bad !== null) return unrouted('BAD_REQUEST', bad.detail, bad.version ? WS_VERSION : undefined);
+    const snap = manager.current;
+    if (snap === null) return unrouted('NOT_READY', 'no configuration is loaded yet');
+    if (target.path.charCodeAt(0) !== 47) return unrouted('BAD_PATH', 'the request target must be a path (origin-form or absolute-form)');
+    try {
+      path = normalizePath(target.path);
+    } catch {
+      return unrouted('BAD_PATH', 'the request path is refused by the normalizer');
+    }
+    const hostHeader = headers.host ?? '';
+    // The same lookup as any request: a route's header and query conditions apply to handshakes too.
+    const found = snap.routes.lookup(normalizeHost(hostHeader), path, 'GET', headers, target.query);
+    if (found.kind === 'not_found') return unrouted('ROUTE_NOT_FOUND', `no route for GET ${path}`);
+    if (found.kind === 'method_not_allowed') return unrouted('METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, { allow: found.allow.join(', ') });
+    const route = found.value;
+    const session: WsSession = { at: meter?.now() ?? 0, t0, api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null, requestId, path, host: headers.host, clientIp, query: target.query, upstream: null };
+    let metered = false;
 
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
@@ -172,17 +238,19 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
         // the gateway's 404), and a deprecated API says so on refusals too.
         if (route.draftPreview !== null && (ctx.consumer === null || !route.draftPreview.has(ctx.consumer.name)) && r.status !== 404) return refuse('ROUTE_NOT_FOUND', `no route for GET ${path}`);
         writePolicyReply(socket, route.refusalHeaders !== null ? { ...r, headers: { ...route.refusalHeaders, ...r.headers } } : r, requestId);
+        metered = true;
         return meterSession(session, r.status, 'gateway', socket, typeof r.body === 'string' || Buffer.isBuffer(r.body) ? null : r.body.code);
       }
     }
 
     function refuse(code: GatewayErrorCode, detail: string): void {
       writeProblem(socket, code, detail, requestId);
+      metered = true;
       meterSession(session, GATEWAY_ERRORS[code].status, 'gateway', socket, code);
     }
     const actions = route.actions;
     const dest = actions.split !== null ? actions.split.pick() : actions.primary;
-    if (dest === null) return refuse('BAD_REQUEST', 'this route answers without an upstream and cannot be upgraded to a WebSocket');
+    if (dest === null || actions.aggregate !== null || actions.protocol !== null) return refuse('BAD_REQUEST', 'this route does not forward to one upstream and cannot be upgraded to a WebSocket');
     const upstreamRt = dest.target;
     const picked = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query });
     if (picked === 'NO_HEALTHY_UPSTREAM') return refuse(picked, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
@@ -190,74 +258,135 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     const t = picked;
     session.upstream = t.origin;
 
+    // The request preparation of proxy.ts, in its order: stripping, policies' changes, the route's
+    // header changes, then what the gateway owns (upgrade fields, forwarding, request id, Host).
     const out = upstreamRequestHeaders(headers, trustForwarding);
     if (ctx !== null) ctx.applyTo(out);
+    if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
     out.connection = 'Upgrade';
     out.upgrade = 'websocket';
     setForwardedHeaders(out, headers, trustForwarding, peer, (raw as TLSSocket).encrypted === true, hostHeader);
     out['x-request-id'] = requestId;
-    out.host = options.preserveHost && hostHeader !== '' ? hostHeader : t.host;
-    let upstreamPath = path;
-    if (route.stripPrefix !== null) upstreamPath = path.length === route.stripPrefix.length ? '/' : path.slice(route.stripPrefix.length);
+    out.host = actions.hostRewrite ?? (options.preserveHost && hostHeader !== '' ? hostHeader : t.host);
+    let upstreamPath = upstreamPathFor(actions, path, route.basePath, route.stripPrefix, found);
     const query = ctx !== null ? ctx.query : target.query;
     if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
+    const key = headers['sec-websocket-key'] as string;
+
+    /** The route's response header changes and response policies, on the relayed answer (101 or not). */
+    function responseChanges(h: Record<string, string | string[] | undefined>, status: number): void {
+      h['x-request-id'] = requestId;
+      if (actions.responseHeaders !== null) applyHeaderOps(h, actions.responseHeaders);
+      if (route.response !== null) {
+        ctx ??= new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query);
+        runResponse(route.response, ctx, { status, headers: h });
+      }
+    }
 
     const compiled = snap.compiledUpstreams[dest.upstream];
     const url = new URL(t.origin);
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const secure = url.protocol === 'https:';
+    const port = Number(url.port || (secure ? 443 : 80));
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const tls = compiled?.tls ?? null;
-    const upstream: Socket =
-      url.protocol === 'https:'
+    const conn: { socket: Socket | null } = { socket: null };
+    const open = (): Socket =>
+      (conn.socket = secure
         ? tlsConnect({ host, port, servername: tls?.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host), rejectUnauthorized: tls?.rejectUnauthorized ?? true, ca: tls?.ca, cert: tls?.cert, key: tls?.key })
-        : netConnect({ host, port });
-    const connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), compiled?.connectMs ?? 5_000);
-    // In flight until either side closes (circuit breaking, least requests); passive health from the answer.
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
+        : netConnect({ host, port }));
+    // Node's HTTP client writes the handshake and parses the answer (llhttp): a 101 it reads as an
+    // upgrade comes as 'upgrade' with the raw socket, anything else as 'response' with its body.
+    let up: ClientRequest;
+    try {
+      up = httpRequest({ method: 'GET', path: upstreamPath, headers: out, setHost: false, createConnection: open });
+    } catch (err) {
+      conn.socket?.destroy();
       upstreamRt.end(t);
-    };
+      throw err;
+    }
+    const upstream = conn.socket as unknown as Socket;
+    const timeout = (what: string) => () => upstream.destroy(Object.assign(new Error(what), { code: 'ETIMEDOUT' }));
+    // The connect timeout, then the deadline for the handshake's answer: the route's `timeoutMs`,
+    // else the upstream's `responseHeadersMs`, as for a request's response headers.
+    let timer = setTimeout(timeout('connect timeout'), compiled?.connectMs ?? 5_000);
+    // In flight until the upstream connection closes (circuit breaking, least requests).
+    upstream.once('close', () => upstreamRt.end(t));
     let connected = false;
+    let answered = false;
+    /** Set once a valid 101 opened the tunnel: from then on either side closing closes the other. */
+    let tunnel = false;
     let handshakeStatus = 0;
-    let metered = false;
-    // Once per session, when the client side goes away (whichever side closed first).
     socket.once('close', () => {
+      clearTimeout(timer);
+      // A client gone before the answer is not the upstream's failure, nor a refusal to answer.
+      answered = true;
+      upstream.destroy();
+      // Once per session, when the client side goes away (whichever side closed first).
       if (metered) return;
       metered = true;
       if (handshakeStatus !== 0) meterSession(session, handshakeStatus, 'upstream', socket);
     });
-    upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+    upstream.once(secure ? 'secureConnect' : 'connect', () => {
       connected = true;
-      clearTimeout(connectTimer);
-      upstream.write(serializeHead('GET', upstreamPath, out));
-      if (head.length > 0) upstream.write(head);
-      upstream.once('data', (first: Buffer) => {
-        // `HTTP/1.1 5xx` counts against the target like any 5xx.
-        upstreamRt.observe(t, first.subarray(9, 10).toString() === '5');
-        const status = Number(first.subarray(9, 12).toString());
-        if (Number.isInteger(status) && status >= 100 && status <= 599) handshakeStatus = status;
-      });
-      upstream.pipe(socket);
-      socket.pipe(upstream);
+      clearTimeout(timer);
+      if (!answered) timer = setTimeout(timeout('no answer to the handshake in time'), route.headersDeadlineMs ?? compiled?.responseHeadersMs ?? 60_000);
     });
-    upstream.on('error', (err: Error & { code?: string }) => {
-      clearTimeout(connectTimer);
-      if (!connected) {
-        end();
-        upstreamRt.observe(t, true);
-        logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
-        const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
-        metered = true;
-        return refuse(code, `the upstream connection failed: ${err.message}`);
-      }
-      socket.destroy();
-    });
+    upstream.on('error', noop);
     upstream.on('close', () => {
-      end();
-      socket.destroy();
+      if (tunnel) socket.destroy();
     });
-    socket.on('close', () => upstream.destroy());
+    up.on('error', (err: Error & { code?: string }) => {
+      clearTimeout(timer);
+      upstream.destroy();
+      if (answered) return;
+      answered = true;
+      upstreamRt.observe(t, true);
+      logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
+      const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
+      refuse(code, connected ? `the upstream did not answer the handshake: ${err.message}` : `the upstream connection failed: ${err.message}`);
+    });
+    up.on('response', (res: IncomingMessage) => {
+      clearTimeout(timer);
+      answered = true;
+      if (res.statusCode === 101) {
+        // A 101 without Upgrade: websocket and Connection: upgrade (llhttp did not take it as an upgrade).
+        upstreamRt.observe(t, true);
+        upstream.destroy();
+        return refuse('WEBSOCKET_HANDSHAKE_FAILED', upstreamHandshakeRefusal(101, res.headers, key) ?? 'the upstream answered 101 without switching protocols');
+      }
+      // Not switched: relay the answer as a final HTTP response and close (see relayAndClose).
+      const status = res.statusCode ?? 502;
+      upstreamRt.observe(t, status >= 500);
+      handshakeStatus = status;
+      const h = clientResponseHeaders(res.headers);
+      responseChanges(h, status);
+      relayAndClose(socket, status, h, res, upstream);
+    });
+    up.on('upgrade', (res: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+      clearTimeout(timer);
+      answered = true;
+      const why = upstreamHandshakeRefusal(res.statusCode ?? 0, res.headers, key);
+      if (why !== null) {
+        upstreamRt.observe(t, true);
+        upSocket.destroy();
+        return refuse('WEBSOCKET_HANDSHAKE_FAILED', why);
+      }
+      upstreamRt.observe(t, false);
+      handshakeStatus = 101;
+      const h = clientResponseHeaders(res.headers);
+      responseChanges(h, 101);
+      // The protocol switch itself is the gateway's: no header change can remove it.
+      h.upgrade = 'websocket';
+      h.connection = 'Upgrade';
+      tunnel = true;
+      socket.write(responseHead(101, h, res.rawHeaders));
+      if (upHead.length > 0) socket.write(upHead);
+      // Bytes the client sent behind its handshake were held until now (RFC 6455 §4.1: a client
+      // waits for the 101 before sending frames).
+      if (head.length > 0) upSocket.write(head);
+      upSocket.pipe(socket);
+      socket.pipe(upSocket);
+    });
+    up.end();
   }
 }
