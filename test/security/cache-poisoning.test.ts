@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCa, yamlBlock } from '../edge/certs.js';
 import { startUpstream, type RecordingUpstream } from '../gateway/harness.js';
-import { randomPrefix, testRedisUrl } from '../support/databases.js';
+import { createTestDatabase, randomPrefix, testRedisUrl, type TestDatabase } from '../support/databases.js';
 import { freePort } from '../support/ports.js';
 import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 
 // Issue #14, class 7: response-cache poisoning and leaks, black box. One real `tollgate start`
-// process (embedded store, Redis for `storage: redis`) with an HTTP and an HTTPS listener, a
+// process (Postgres store, Redis for `storage: redis`) with an HTTP and an HTTPS listener, a
 // trusted proxy address (127.0.0.2) next to direct clients (127.0.0.1), and an upstream that
 // answers differently per scheme, host, cookie, Authorization and body (and counts its calls).
 // Every case runs against `storage: memory` and `storage: redis`.
@@ -20,7 +17,7 @@ import { startTollgateProcess, waitUntil, type TollgateProcess } from '../suppor
 const TOKEN = `tgadm_${randomBytes(24).toString('hex')}`;
 const TRUSTED = '127.0.0.2';
 
-let dir: string;
+let db: TestDatabase;
 let ca: TestCa;
 let up: RecordingUpstream;
 let tg: TollgateProcess;
@@ -44,6 +41,10 @@ spec:
       match: [{ path: { prefix: /cookies } }]
       destination: { upstream: origin }
       policies: [{ name: response-cache, config: { storage: ${storage}, ttlSeconds: 60, ignoreCookies: true } }]
+    - name: lax
+      match: [{ path: { prefix: /lax } }]
+      destination: { upstream: origin }
+      policies: [{ name: response-cache, config: { storage: ${storage}, ttlSeconds: 60, cacheControl: false } }]
     - { name: all, destination: { upstream: origin } }
 `;
   return `apiVersion: tollgate.dev/v1
@@ -104,7 +105,7 @@ function call(c: Call): Promise<Answer> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tollgate-cache-poison-'));
+  db = await createTestDatabase();
   ca = new TestCa();
   up = await startUpstream('origin', (req, res, body) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -123,7 +124,7 @@ beforeAll(async () => {
   });
   tlsPort = await freePort();
   tg = await startTollgateProcess({
-    env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: TOKEN, REDIS_URL: testRedisUrl(), CACHE_KEY_PREFIX: `${randomPrefix('cachepoison')}:`, TRUSTED_PROXIES: TRUSTED, PROXY_TLS_PORT: String(tlsPort), METERING: 'false' },
+    env: { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, REDIS_URL: testRedisUrl(), CACHE_KEY_PREFIX: `${randomPrefix('cachepoison')}:`, TRUSTED_PROXIES: TRUSTED, PROXY_TLS_PORT: String(tlsPort), METERING: 'false' },
   });
   const applied = await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: config() });
   expect(applied.status, await applied.text()).toBe(200);
@@ -135,7 +136,7 @@ afterAll(async () => {
   await tg?.stop();
   await up?.close();
   ca?.dispose();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await db?.drop();
 });
 
 function suite(storage: 'memory' | 'redis') {
@@ -251,18 +252,24 @@ function suite(storage: 'memory' | 'redis') {
     expect(await call({ path: pub, headers: { authorization: 'Bearer two' } })).toMatchObject({ cache: 'HIT', json: { n: first.json?.n } });
   });
 
-  it('Cache-Control private and no-store are respected both ways', async () => {
-    for (const cc of ['private', 'no-store', 'private,max-age%3D60', 'no-store,public']) {
-      const path = p(`/cc-${cc.replace(/\W/g, '')}?cc=${cc}`);
-      expect((await call({ path })).cache, cc).toBe('BYPASS');
-      expect((await call({ path })).cache, cc).toBe('BYPASS');
+  it('Cache-Control private and no-store are respected both ways, also on a route with cacheControl: false', async () => {
+    for (const prefix of ['', '/lax']) {
+      for (const cc of ['private', 'no-store', 'private,max-age%3D60', 'no-store,public']) {
+        const path = p(`${prefix}/cc-${cc.replace(/\W/g, '')}?cc=${cc}`);
+        expect((await call({ path })).cache, path).toBe('BYPASS');
+        expect((await call({ path })).cache, path).toBe('BYPASS');
+      }
+      const path = p(`${prefix}/reqnostore`);
+      expect((await call({ path, headers: { 'cache-control': 'no-store' } })).cache, path).toBe('BYPASS');
+      const stored = await call({ path });
+      expect(stored.cache, path).toBe('MISS');
+      const again = await call({ path, headers: { 'cache-control': 'no-store' } });
+      expect([again.cache, again.json?.n === stored.json?.n], path).toEqual(['BYPASS', false]);
     }
-    const path = p('/reqnostore');
-    expect((await call({ path, headers: { 'cache-control': 'no-store' } })).cache).toBe('BYPASS');
-    const stored = await call({ path });
-    expect(stored.cache).toBe('MISS');
-    const again = await call({ path, headers: { 'cache-control': 'no-store' } });
-    expect([again.cache, again.json?.n === stored.json?.n]).toEqual(['BYPASS', false]);
+    // cacheControl: false still ignores the freshness directives.
+    const ignored = p('/lax/nocache?cc=no-cache');
+    await call({ path: ignored });
+    expect((await call({ path: ignored })).cache).toBe('HIT');
   });
 
   it('Vary: each variant on its own; a Vary on a field the gateway sets per client is not stored', async () => {
