@@ -184,7 +184,10 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         return storage.get(addresses).then(
           (found): PolicyReply | undefined => {
             const t = now();
-            const i = found.findIndex((e) => e !== undefined && (!restricted || e.shared) && varyMatches(e, ctx) && usable(e, rules, t));
+            // A restricted request, or an authenticated consumer looking at the shared key, uses an
+            // entry only when the upstream marked it shareable: an anonymous caller's answer is
+            // not what the upstream gives a consumer (X-Consumer-*), nor a cookie or Authorization holder.
+            const i = found.findIndex((e, j) => e !== undefined && (e.shared || (!restricted && (own === null || j === 0))) && varyMatches(e, ctx) && usable(e, rules, t));
             const e = i === -1 ? undefined : found[i];
             if (e !== undefined) {
               state.mode = 'HIT';

@@ -37,11 +37,13 @@ describe('stored response use', () => {
 function harness(config: Record<string, unknown> = {}) {
   const memory = new MemoryCacheStorage();
   const policy: PolicyInstance = responseCache.build(responseCacheSchema.parse(config), { logger: { warn() {}, error() {} }, responseCache: { memory, redis: null } });
-  return async (req: { method?: string; headers?: Record<string, string>; secure?: boolean; trust?: boolean; consumer?: string }, res: { status?: number; headers?: Record<string, string>; body?: string } = {}) => {
+  return async (req: { method?: string; headers?: Record<string, string>; secure?: boolean; trust?: boolean; consumer?: string; strip?: string }, res: { status?: number; headers?: Record<string, string>; body?: string } = {}) => {
     const ctx = new RequestContext('id', '127.0.0.1', req.method ?? 'GET', '/p', { host: 'a.test', ...req.headers }, 'api', 'route', null);
     ctx.secure = req.secure ?? false;
     ctx.trustForwarding = req.trust ?? false;
     if (req.consumer !== undefined) ctx.authenticate({ name: req.consumer, customId: null, groups: [] });
+    // As an auth policy does with the credential it consumed.
+    if (req.strip !== undefined) ctx.removeUpstreamHeader(req.strip);
     const hit = (await policy.access?.(ctx)) as PolicyReply | undefined;
     if (hit !== undefined) return { cache: 'HIT', body: String(hit.body) };
     const body = Buffer.from(res.body ?? 'fresh');
@@ -89,6 +91,8 @@ describe('what a request may be served from and stored into', () => {
     expect(await f({ headers: { cookie: '' } })).toEqual({ cache: 'HIT', body: 'anon' });
     await f({ headers: { cookie: 's=1', 'cache-control': 'no-cache' } }, { headers: { 'cache-control': 'public, max-age=60' }, body: 'pub' });
     expect(await f({ headers: { cookie: 's=2' } })).toEqual({ cache: 'HIT', body: 'pub' });
+    // A cookie the gateway consumed (jwt-auth's token cookie) never reaches the upstream: no restriction.
+    expect(await f({ headers: { cookie: 'jwt=x' }, strip: 'cookie' })).toEqual({ cache: 'HIT', body: 'pub' });
     const g = harness({ ignoreCookies: true });
     await g({ headers: { cookie: 's=1' } });
     expect((await g({ headers: { cookie: 's=2' } })).cache).toBe('HIT');
@@ -103,6 +107,9 @@ describe('what a request may be served from and stored into', () => {
     expect(await f({ headers: { authorization: 'Basic eDp5' } }, { body: 'x' })).toEqual({ cache: 'BYPASS', body: 'x' });
     expect(await f({ headers: { authorization: 'Basic eDp5' }, consumer: 'c' }, { body: 'x' })).toEqual({ cache: 'BYPASS', body: 'x' });
     expect(await f({ headers: { authorization: 'Basic eDp6' }, consumer: 'c' }, { body: 'z' })).toEqual({ cache: 'BYPASS', body: 'z' });
+    // Consumed by an auth policy (a JWT bearer): not the anonymous entry, the consumer's own ones.
+    expect(await f({ headers: { authorization: 'Bearer t' }, consumer: 'c', strip: 'authorization' }, { body: 'c1' })).toEqual({ cache: 'MISS', body: 'c1' });
+    expect(await f({ headers: { authorization: 'Bearer t' }, consumer: 'c', strip: 'authorization' })).toEqual({ cache: 'HIT', body: 'c1' });
     await f({ headers: { authorization: 'Basic eDp5', 'cache-control': 'no-cache' } }, { headers: { 'cache-control': 's-maxage=60' }, body: 'shared' });
     expect(await f({ headers: { authorization: 'Basic eDp6' } })).toEqual({ cache: 'HIT', body: 'shared' });
   });
