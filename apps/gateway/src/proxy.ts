@@ -250,6 +250,9 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (route.access !== null) {
       ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
       ctx.units = route.units;
+      // How the client reached the gateway, as the upstream will be told (the response cache keys on it).
+      ctx.secure = (socket as TLSSocket).encrypted === true;
+      ctx.trustForwarding = trustForwarding;
       // A policy that must see the body (request-validation) reads it through ctx.readBody; others never touch it.
       if (chunked || state.bytesIn > 0) ctx.bodySource = { stream: raw, maxBytes: maxBody };
       state.accessAt = performance.now();

@@ -22,6 +22,10 @@ export class RequestContext implements PolicyContext {
   bodySource: { readonly stream: Readable; readonly maxBytes: number } | null = null;
   /** The body once a policy read it ({@link readBody}); the gateway forwards these bytes instead of the stream. */
   bufferedBody: Buffer | null = null;
+  /** Set by the gateway: the request came over the TLS listener. */
+  secure = false;
+  /** Set by the gateway: the peer is a trusted proxy (its forwarding fields are relayed). */
+  trustForwarding = false;
   #bodyRead: Promise<BodyRead> | null = null;
   #set: Record<string, string> | null = null;
   #removed: string[] | null = null;
@@ -54,6 +58,13 @@ export class RequestContext implements PolicyContext {
 
   removeUpstreamHeader(name: string): void {
     (this.#removed ??= []).push(name.toLowerCase());
+  }
+
+  upstreamHeader(name: string): string | string[] | undefined {
+    const n = name.toLowerCase();
+    if (this.#set !== null && Object.hasOwn(this.#set, n)) return this.#set[n];
+    if (this.#removed !== null && this.#removed.includes(n)) return undefined;
+    return this.headers[n];
   }
 
   readBody(limit: number): Promise<BodyRead> {

@@ -45,6 +45,13 @@ export interface PolicyContext {
   readonly method: string;
   /** Normalized path (the one routed on). */
   readonly path: string;
+  /** True when the request came over the gateway's TLS listener. */
+  readonly secure: boolean;
+  /**
+   * True when the peer is a trusted proxy: its X-Forwarded-Proto / -Host / -Port / -Prefix and
+   * Forwarded fields are relayed to the upstream (else the gateway drops them and sets its own).
+   */
+  readonly trustForwarding: boolean;
   /** The client's request headers as received; change the upstream request through the methods below. */
   readonly headers: IncomingHttpHeaders;
   readonly api: string;
@@ -70,6 +77,11 @@ export interface PolicyContext {
   setUpstreamHeader(name: string, value: string): void;
   /** Removes a client request header from the upstream request (e.g. the credential); values set with `setUpstreamHeader` stay. */
   removeUpstreamHeader(name: string): void;
+  /**
+   * The value a request header will have upstream after the policies' changes so far: the one set
+   * with `setUpstreamHeader`, else undefined when removed, else the client's (lower-case name).
+   */
+  upstreamHeader(name: string): string | string[] | undefined;
   /** The caller's active subscription and its plan, set by the subscription policy (metering reads it); null or absent when none. */
   subscription?: ActiveSubscription | null;
   /** Units one request to this route counts as (route `metering.units`, default 1): what plan quotas are charged. */

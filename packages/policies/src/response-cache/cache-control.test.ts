@@ -63,8 +63,22 @@ describe('storability and freshness of a response', () => {
     expect(verdict({ authorization: true, headers: { 'cache-control': 's-maxage=5' } }).storable).toBe(true);
     expect(verdict({ authorization: true, keyedPerCaller: true }).storable).toBe(true);
   });
-  it('cacheControl off: every cacheable status for the TTL, whatever the headers', () => {
-    expect(verdict({ honour: false, headers: { 'cache-control': 'no-store' } })).toMatchObject({ storable: true, lifetime: 60 });
+  it('cacheControl off: every cacheable status for the TTL, but never no-store or private (a shared cache must not, §5.2.2.5, §5.2.2.7)', () => {
+    expect(verdict({ honour: false, headers: { 'cache-control': 'no-cache, max-age=0' } })).toMatchObject({ storable: true, lifetime: 60 });
+    expect(verdict({ honour: false, headers: { 'cache-control': 'no-store' } }).storable).toBe(false);
+    expect(verdict({ honour: false, headers: { 'cache-control': 'private' } }).storable).toBe(false);
+    expect(verdict({ honour: false, headers: { 'cache-control': 'private' }, keyedPerCaller: true }).storable).toBe(true);
+    expect(verdict({ honour: false, headers: { 'set-cookie': 'a=b' } }).storable).toBe(false);
+  });
+  it('shared: public, s-maxage or must-revalidate, and not private (§3.5)', () => {
+    expect(verdict({}).shared).toBe(false);
+    for (const cc of ['public', 's-maxage=5', 'must-revalidate, max-age=5', 'Public, max-age=5']) expect(verdict({ headers: { 'cache-control': cc } }).shared, cc).toBe(true);
+    expect(verdict({ headers: { 'cache-control': 'public, private' }, keyedPerCaller: true }).shared).toBe(false);
+    expect(verdict({ honour: false, headers: { 'cache-control': 'public' } }).shared).toBe(true);
+  });
+  it('Vary on a field the gateway sets per request is never stored (the client\'s value is not what the upstream saw)', () => {
+    for (const vary of ['X-Forwarded-For', 'accept, x-real-ip', 'Forwarded', 'x-request-id', 'traceparent']) expect(verdict({ headers: { vary } }).storable, vary).toBe(false);
+    expect(verdict({ headers: { vary: 'Accept-Encoding, X-Forwarded-Proto' } }).storable).toBe(true);
   });
   it('initial age: the Age header, or how old Date is (with one second of slack)', () => {
     const now = base.now;

@@ -104,6 +104,12 @@ export interface ResponseVerdict {
   readonly reason: string | null;
   /** Freshness lifetime in seconds (§4.2.1), when storable. */
   readonly lifetime: number;
+  /**
+   * The response says it may be shared even with a request carrying credentials: `public`,
+   * `s-maxage` or `must-revalidate` (§3.5), and not `private`. Only such an answer is stored for,
+   * or served to, a request that forwards a Cookie or Authorization the gateway did not consume.
+   */
+  readonly shared: boolean;
 }
 
 /** Inputs of {@link responseVerdict}. */
@@ -124,31 +130,53 @@ export interface VerdictInput {
   readonly now: number;
 }
 
-const NOT = (reason: string): ResponseVerdict => ({ storable: false, reason, lifetime: 0 });
+const NOT = (reason: string): ResponseVerdict => ({ storable: false, reason, lifetime: 0, shared: false });
+
+/**
+ * Request fields the gateway sets per request (or per client) on the way upstream, which the
+ * client's own header does not show: a response that varies on one of them would be matched on
+ * the wrong value (`X-Forwarded-For` absent for every direct client), so it is not stored, as
+ * `Vary: *`. (The scheme and host fields are in the key itself.)
+ */
+const PER_REQUEST_FIELDS: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-real-ip', 'forwarded', 'x-request-id', 'traceparent', 'tracestate']);
+
+/** Whether the directives allow sharing an answer to a request with credentials (§3.5). */
+function explicitlyShared(d: Directives): boolean {
+  return !d.has('private') && (d.has('public') || d.has('s-maxage') || d.has('must-revalidate'));
+}
 
 /**
  * Whether a shared cache may store a response, and for how long it is fresh (RFC 9111 §3, §4.2.1,
- * §5.2.2). With `honour`: `no-store` and `no-cache` (this cache does not revalidate) are never
- * stored; `private` only when the key is per caller; a request with `Authorization` only when the
- * response says `public`, `s-maxage` or `must-revalidate` (§3.5) or the key is per caller. The
- * lifetime is `s-maxage`, else `max-age`, else `Expires - Date`, else `defaultTtl`. A response
- * with `Set-Cookie` or `Vary: *` is never stored (it belongs to one client).
+ * §5.2.2). `no-store` and `private` (unless the key is per caller) are always respected, also
+ * without `honour`; with `honour`, `no-cache` is never stored (this cache does not revalidate) and
+ * a request with `Authorization` only when the response says `public`, `s-maxage` or
+ * `must-revalidate` (§3.5) or the key is per caller. The lifetime is `s-maxage`, else `max-age`,
+ * else `Expires - Date`, else `defaultTtl`. A response with `Set-Cookie` (RFC 9111 §7.3: it belongs
+ * to one client), `Vary: *` or a `Vary` on a field the gateway sets per request is never stored.
  */
 export function responseVerdict(i: VerdictInput): ResponseVerdict {
   if (!i.statuses.has(i.status)) return NOT(`status ${i.status} is not cacheable by this policy`);
   const h = i.headers;
   if (h['set-cookie'] !== undefined) return NOT('response sets a cookie');
   const vary = typeof h.vary === 'string' ? h.vary : Array.isArray(h.vary) ? h.vary.join(',') : '';
-  if (vary.split(',').some((v) => v.trim() === '*')) return NOT('Vary: *');
-  if (!i.honour) {
-    if (i.authorization && !i.keyedPerCaller) return NOT('request has Authorization and the key is not per consumer');
-    return i.defaultTtl > 0 ? { storable: true, reason: null, lifetime: i.defaultTtl } : NOT('ttl is 0');
+  if (vary !== '') {
+    for (const v of vary.split(',')) {
+      const n = v.trim().toLowerCase();
+      if (n === '*') return NOT('Vary: *');
+      if (PER_REQUEST_FIELDS.has(n)) return NOT(`Vary: ${n} (set by the gateway per request)`);
+    }
   }
   const d = parseCacheControl(h['cache-control']);
+  // A shared cache never stores these (§5.2.2.5, §5.2.2.7), whatever the policy's `cacheControl`.
   if (d.has('no-store')) return NOT('no-store');
-  if (d.has('no-cache')) return NOT('no-cache (this cache does not revalidate)');
   if (d.has('private') && !i.keyedPerCaller) return NOT('private and the key is not per consumer');
-  if (i.authorization && !i.keyedPerCaller && !d.has('public') && !d.has('s-maxage') && !d.has('must-revalidate')) return NOT('request has Authorization and the response is not public');
+  const shared = explicitlyShared(d);
+  if (!i.honour) {
+    if (i.authorization && !i.keyedPerCaller) return NOT('request has Authorization and the key is not per consumer');
+    return i.defaultTtl > 0 ? { storable: true, reason: null, lifetime: i.defaultTtl, shared } : NOT('ttl is 0');
+  }
+  if (d.has('no-cache')) return NOT('no-cache (this cache does not revalidate)');
+  if (i.authorization && !i.keyedPerCaller && !shared) return NOT('request has Authorization and the response is not public');
   let lifetime: number | undefined;
   const sMax = d.get('s-maxage');
   const max = d.get('max-age');
@@ -163,7 +191,7 @@ export function responseVerdict(i: VerdictInput): ResponseVerdict {
     lifetime = exp === undefined ? 0 : Math.max(0, Math.floor((exp - date) / 1000));
   } else lifetime = i.defaultTtl;
   if (lifetime <= 0) return NOT('not fresh (lifetime 0)');
-  return { storable: true, reason: null, lifetime };
+  return { storable: true, reason: null, lifetime, shared };
 }
 
 /**

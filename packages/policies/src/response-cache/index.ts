@@ -1,6 +1,6 @@
 import type { PolicyContext, PolicyDefinition, PolicyReply } from '../types.js';
 import { initialAge, requestRules, responseVerdict, type RequestCacheRules } from './cache-control.js';
-import { cacheKeyId } from './key.js';
+import { cacheKeyId, requestOrigin } from './key.js';
 import { responseCacheSchema } from './schema.js';
 import { MemoryCacheStorage, type CacheAddress, type CacheEntry, type CacheStorage } from './store.js';
 
@@ -18,6 +18,11 @@ interface CacheState {
   address: CacheAddress | null;
   /** The authenticated consumer's own address (without `perConsumer`), for answers that may not be shared. */
   readonly own: CacheAddress | null;
+  /**
+   * The request forwards a Cookie or an Authorization the gateway did not consume: only an answer
+   * the upstream marked shareable (`CacheEntry.shared`) is served to it or stored from it.
+   */
+  readonly restricted: boolean;
 }
 
 /**
@@ -26,7 +31,7 @@ interface CacheState {
  */
 const states = new WeakMap<PolicyContext, CacheState>();
 
-/** Request rules when Cache-Control is not honoured. */
+/** Request rules when Cache-Control is not honoured (`no-store` still is: a client's "never keep this", RFC 9111 §5.2.1.5). */
 const IGNORE_REQUEST: RequestCacheRules = Object.freeze({ noStore: false, noCache: false, maxAge: undefined, minFresh: undefined, onlyIfCached: false });
 
 /** Response fields never stored: computed per answer (`Age`, RFC 9111 §5.1), or this cache's own. */
@@ -48,10 +53,30 @@ function varyNames(v: string | string[] | undefined): string[] {
     .filter((n) => n !== '');
 }
 
-/** RFC 9111 §4.1: a stored response is used only for a request whose Vary-named fields match. */
+/**
+ * RFC 9111 §4.1: a stored response is used only for a request whose Vary-named fields match, as
+ * the upstream saw them (after the policies' header changes).
+ */
 function varyMatches(e: CacheEntry, ctx: PolicyContext): boolean {
-  for (const name in e.vary) if (one(ctx.headers[name]) !== e.vary[name]) return false;
+  for (const name in e.vary) if (one(ctx.upstreamHeader(name)) !== e.vary[name]) return false;
   return true;
+}
+
+/**
+ * Whether the request has content (RFC 9112 §6.3: a Content-Length above 0, or any
+ * Transfer-Encoding). A GET or HEAD body has no defined semantics (RFC 9110 §9.3.1) but is
+ * forwarded, and an upstream may answer from it; the key does not see it, so such a request is
+ * never answered from, nor stored into, the cache.
+ */
+export function hasContent(h: PolicyContext['headers']): boolean {
+  if (h['transfer-encoding'] !== undefined) return true;
+  const cl = h['content-length'];
+  return cl !== undefined && cl !== '0' && Number(cl) !== 0;
+}
+
+/** A field the upstream will receive with a value (an empty Cookie carries nothing). */
+function forwarded(v: string | string[] | undefined): boolean {
+  return v !== undefined && (typeof v !== 'string' || v.trim() !== '');
 }
 
 /** Fields a 304 carries from the stored response (RFC 9110 §15.4.5), plus Last-Modified. */
@@ -120,27 +145,37 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
     const keyHeaders = config.keyHeaders;
     const honour = config.cacheControl;
 
-    const bypass = (ctx: PolicyContext) => void states.set(ctx, { mode: 'BYPASS', address: null, own: null });
+    const keyHeaderSet = new Set(keyHeaders);
+    // Cookies may be cached when the operator says the upstream ignores them, or keys on them.
+    const cookiesAllowed = config.ignoreCookies || keyHeaderSet.has('cookie');
+
+    const bypass = (ctx: PolicyContext) => void states.set(ctx, { mode: 'BYPASS', address: null, own: null, restricted: false });
 
     return {
       access(ctx) {
-        if (!methods.has(ctx.method) || ctx.headers.upgrade !== undefined) return bypass(ctx);
-        const rules = honour ? requestRules(ctx.headers['cache-control'], ctx.headers.pragma) : IGNORE_REQUEST;
+        if (!methods.has(ctx.method) || ctx.headers.upgrade !== undefined || hasContent(ctx.headers)) return bypass(ctx);
+        const parsed = honour || ctx.headers['cache-control'] !== undefined ? requestRules(ctx.headers['cache-control'], ctx.headers.pragma) : IGNORE_REQUEST;
+        const rules = honour ? parsed : parsed.noStore ? parsed : IGNORE_REQUEST;
         if (rules.noStore) return bypass(ctx);
+        // Credentials the upstream will see and the gateway did not consume (an auth policy strips
+        // its own): the answer may depend on them, and neither the key nor the consumer does.
+        // RFC 9111 §3.5 for Authorization; for Cookie, Varnish's default (pass).
+        const restricted = (!cookiesAllowed && forwarded(ctx.upstreamHeader('cookie'))) || (!keyHeaderSet.has('authorization') && ctx.upstreamHeader('authorization') !== undefined);
         const key = {
           method: ctx.method,
-          host: (one(ctx.headers.host) ?? '').toLowerCase(),
+          origin: requestOrigin(ctx),
           path: ctx.path,
           query: ctx.query,
-          headers: keyHeaders.map((n) => [n, one(ctx.headers[n])] as const),
+          headers: keyHeaders.map((n) => [n, one(ctx.upstreamHeader(n))] as const),
         };
         const at = (consumer: string | null): CacheAddress => ({ api: ctx.api, route: ctx.route, id: cacheKeyId({ ...key, consumer }) });
         const address = at(config.perConsumer ? (ctx.consumer?.name ?? '') : null);
         // An answer that may not be shared (private, or to a request with credentials that the
         // upstream did not mark public) is kept under the authenticated consumer's own key; both
-        // keys are read in the same round trip.
-        const own = !config.perConsumer && ctx.consumer !== null ? at(ctx.consumer.name) : null;
-        const state: CacheState = { mode: 'MISS', address, own };
+        // keys are read in the same round trip. Not for a restricted request: its answer may
+        // differ per cookie or Authorization within one consumer.
+        const own = !config.perConsumer && !restricted && ctx.consumer !== null ? at(ctx.consumer.name) : null;
+        const state: CacheState = { mode: 'MISS', address, own, restricted };
         states.set(ctx, state);
         // no-cache: the stored response may not be used without revalidation (RFC 9111 §5.2.1.4);
         // this cache does not revalidate, so it fetches and stores the fresh answer.
@@ -149,7 +184,10 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         return storage.get(addresses).then(
           (found): PolicyReply | undefined => {
             const t = now();
-            const i = found.findIndex((e) => e !== undefined && varyMatches(e, ctx) && usable(e, rules, t));
+            // A restricted request, or an authenticated consumer looking at the shared key, uses an
+            // entry only when the upstream marked it shareable: an anonymous caller's answer is
+            // not what the upstream gives a consumer (X-Consumer-*), nor a cookie or Authorization holder.
+            const i = found.findIndex((e, j) => e !== undefined && (e.shared || (!restricted && (own === null || j === 0))) && varyMatches(e, ctx) && usable(e, rules, t));
             const e = i === -1 ? undefined : found[i];
             if (e !== undefined) {
               state.mode = 'HIT';
@@ -188,6 +226,11 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         const credentials = ctx.headers.authorization !== undefined || ctx.consumer !== null;
         const input = { status, headers, statuses, defaultTtl: config.ttlSeconds, honour, authorization: credentials, now: t };
         let verdict = responseVerdict({ ...input, keyedPerCaller: config.perConsumer && ctx.consumer !== null });
+        if (state.restricted && !verdict.shared) {
+          // A Cookie or Authorization went upstream: only an answer marked shareable is kept.
+          state.mode = 'BYPASS';
+          return null;
+        }
         if (!verdict.storable && state.own !== null) {
           // Not shareable, but the caller is known: store it under the consumer's own key.
           const mine = responseVerdict({ ...input, keyedPerCaller: true });
@@ -212,7 +255,7 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         const stored: Record<string, string> = {};
         for (const n in headers) if (!NOT_STORED.has(n) && headers[n] !== undefined) stored[n] = one(headers[n]) as string;
         const vary: Record<string, string | null> = {};
-        for (const n of varyNames(headers.vary)) vary[n] = one(ctx.headers[n]);
+        for (const n of varyNames(headers.vary)) vary[n] = one(ctx.upstreamHeader(n));
         const address = state.address;
         const method = ctx.method;
         return {
@@ -220,7 +263,7 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
           done(body) {
             // A chunked answer gets its length, so a hit is sent with Content-Length.
             if (method !== 'HEAD' && stored['content-length'] === undefined) stored['content-length'] = String(body.length);
-            storage.set(address, { status, headers: stored, body, storedAt: t, initialAge: age, lifetime: verdict.lifetime, vary }, ttlMs);
+            storage.set(address, { status, headers: stored, body, storedAt: t, initialAge: age, lifetime: verdict.lifetime, vary, shared: verdict.shared }, ttlMs);
           },
         };
       },

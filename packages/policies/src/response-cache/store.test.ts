@@ -1,29 +1,60 @@
 import { describe, expect, it } from 'vitest';
-import { cacheKeyId, normalizeQuery } from './key.js';
+import { cacheKeyId, forwardedParams, normalizeAuthority, normalizeQuery, requestOrigin, type RequestOrigin } from './key.js';
 import { decodeEntry, encodeEntry, MemoryCacheStorage, type CacheEntry } from './store.js';
 
-const entry = (body: string, extra: Partial<CacheEntry> = {}): CacheEntry => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), storedAt: 1, initialAge: 0, lifetime: 60, vary: {}, ...extra });
+const entry = (body: string, extra: Partial<CacheEntry> = {}): CacheEntry => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), storedAt: 1, initialAge: 0, lifetime: 60, vary: {}, shared: false, ...extra });
 const at = (id: string, api = 'a', route = 'r') => ({ api, route, id });
 
+const origin = (over: Partial<RequestOrigin> = {}): RequestOrigin => ({ scheme: 'http', host: 'h', port: null, prefix: null, forwarded: null, ...over });
+
 describe('cache keys', () => {
-  it('sorts the query by name then value and re-encodes it canonically', () => {
-    expect(normalizeQuery('b=2&a=1&a=0')).toBe('a=0&a=1&b=2');
-    expect(normalizeQuery('q=a+b&x=%7e')).toBe(normalizeQuery('x=~&q=a%20b'));
+  it('sorts the query by name (stably: repeated names keep their order), up to URI equivalence', () => {
+    expect(normalizeQuery('b=2&a=1&a=0')).toBe('a=1&a=0&b=2');
+    expect(normalizeQuery('a=1&a=2')).not.toBe(normalizeQuery('a=2&a=1'));
+    expect(normalizeQuery('x=%7e&y=%2f')).toBe(normalizeQuery('x=~&y=%2F'));
+    // Not URI-equivalent, and an upstream may tell them apart.
+    expect(normalizeQuery('q=a+b')).not.toBe(normalizeQuery('q=a%20b'));
+    expect(normalizeQuery('a')).not.toBe(normalizeQuery('a='));
     expect(normalizeQuery(null)).toBe('');
   });
-  it('differs by method, host, path, query, key headers and consumer; not by query order', () => {
-    const k = { method: 'GET', host: 'h', path: '/p', query: 'a=1&b=2', headers: [['accept', 'json']] as const, consumer: null };
+  it('differs by method, scheme, host, forwarding fields, path, query, key headers and consumer; not by query order', () => {
+    const k = { method: 'GET', origin: origin(), path: '/p', query: 'a=1&b=2', headers: [['accept', 'json']] as const, consumer: null };
     const id = cacheKeyId(k);
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expect(cacheKeyId({ ...k, query: 'b=2&a=1' })).toBe(id);
-    for (const other of [{ method: 'HEAD' }, { host: 'g' }, { path: '/q' }, { query: 'a=1' }, { headers: [['accept', 'xml']] as const }, { headers: [['accept', null]] as const }, { consumer: 'acme' }]) {
-      expect(cacheKeyId({ ...k, ...other }), JSON.stringify(other)).not.toBe(id);
-    }
+    const others = [{ method: 'HEAD' }, { origin: origin({ scheme: 'https' }) }, { origin: origin({ host: 'g' }) }, { origin: origin({ port: '8443' }) }, { origin: origin({ prefix: '/v1' }) }, { origin: origin({ forwarded: 'proto=https' }) }, { path: '/q' }, { query: 'a=1' }, { headers: [['accept', 'xml']] as const }, { headers: [['accept', null]] as const }, { consumer: 'acme' }];
+    for (const other of others) expect(cacheKeyId({ ...k, ...other }), JSON.stringify(other)).not.toBe(id);
   });
   it('length-prefixes parts so shifted boundaries never collide', () => {
-    const a = cacheKeyId({ method: 'GET', host: 'ab', path: '/c', query: null, headers: [], consumer: null });
-    const b = cacheKeyId({ method: 'GET', host: 'a', path: 'b/c', query: null, headers: [], consumer: null });
+    const a = cacheKeyId({ method: 'GET', origin: origin({ host: 'ab' }), path: '/c', query: null, headers: [], consumer: null });
+    const b = cacheKeyId({ method: 'GET', origin: origin({ host: 'a' }), path: 'b/c', query: null, headers: [], consumer: null });
     expect(a).not.toBe(b);
+  });
+});
+
+describe('request origin (scheme and host as the upstream is told)', () => {
+  const src = (secure: boolean, trustForwarding: boolean, headers: Record<string, string>) => ({ secure, trustForwarding, headers });
+  it('the listener decides the scheme; a trusted proxy\'s X-Forwarded-Proto and -Host replace it, an untrusted one\'s are ignored', () => {
+    expect(requestOrigin(src(false, false, { host: 'a.test' }))).toEqual(origin({ host: 'a.test' }));
+    expect(requestOrigin(src(true, false, { host: 'a.test' }))).toEqual(origin({ scheme: 'https', host: 'a.test' }));
+    const spoof = { host: 'a.test', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test', 'x-forwarded-port': '1', 'x-forwarded-prefix': '/x', forwarded: 'proto=https' };
+    expect(requestOrigin(src(false, false, spoof))).toEqual(origin({ host: 'a.test' }));
+    expect(requestOrigin(src(false, true, spoof))).toEqual({ scheme: 'https', host: 'evil.test', port: '1', prefix: '/x', forwarded: 'proto=https' });
+    expect(requestOrigin(src(true, true, { host: 'a.test', 'x-forwarded-proto': 'HTTP' })).scheme).toBe('http');
+  });
+  it('host spellings: case and the scheme\'s default port are one; another port or a trailing dot are not', () => {
+    expect(normalizeAuthority('API.Example.TEST:80', 'http')).toBe('api.example.test');
+    expect(normalizeAuthority('api.example.test:', 'http')).toBe('api.example.test');
+    expect(normalizeAuthority('api.example.test:443', 'https')).toBe('api.example.test');
+    expect(normalizeAuthority('api.example.test:443', 'http')).toBe('api.example.test:443');
+    expect(normalizeAuthority('api.example.test:8080', 'http')).toBe('api.example.test:8080');
+    expect(normalizeAuthority('[::1]:80', 'http')).toBe('[::1]');
+    expect(normalizeAuthority('api.example.test.', 'http')).toBe('api.example.test.');
+  });
+  it('Forwarded: only proto= and host= (for= is per client)', () => {
+    expect(forwardedParams('for=1.2.3.4;proto=HTTPS;host="a.test", for=5.6.7.8')).toBe('proto=https,host="a.test"');
+    expect(forwardedParams('for=1.2.3.4')).toBeNull();
+    expect(forwardedParams(null)).toBeNull();
   });
 });
 
@@ -31,6 +62,8 @@ describe('entry encoding', () => {
   it('round-trips and rejects garbage', () => {
     const e = entry('hello', { vary: { accept: null }, headers: { a: 'b' } });
     expect(decodeEntry(encodeEntry(e))).toEqual(e);
+    const shared = entry('hello', { shared: true });
+    expect(decodeEntry(encodeEntry(shared))).toEqual(shared);
     expect(decodeEntry(Buffer.from('xx'))).toBeUndefined();
     expect(decodeEntry(Buffer.from([0, 0, 0, 50, 1]))).toBeUndefined();
   });

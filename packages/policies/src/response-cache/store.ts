@@ -20,6 +20,12 @@ export interface CacheEntry {
   readonly lifetime: number;
   /** Request header values the response varies on (`Vary`, RFC 9111 §4.1), by lower-case name; `null` = absent. */
   readonly vary: Readonly<Record<string, string | null>>;
+  /**
+   * The upstream marked it shareable with requests carrying credentials (`public`, `s-maxage` or
+   * `must-revalidate`, not `private`; RFC 9111 §3.5): only such an entry answers a request that
+   * forwards a Cookie or an Authorization the gateway did not consume.
+   */
+  readonly shared: boolean;
 }
 
 /** What to purge: everything, one API, one route of an API, or one key id. */
@@ -44,7 +50,7 @@ export interface CacheStorages {
 
 /** Serialized entry: 4-byte big-endian length of a JSON header, the header, then the body. */
 export function encodeEntry(e: CacheEntry): Buffer {
-  const meta = Buffer.from(JSON.stringify({ s: e.status, h: e.headers, t: e.storedAt, a: e.initialAge, l: e.lifetime, v: e.vary }));
+  const meta = Buffer.from(JSON.stringify({ s: e.status, h: e.headers, t: e.storedAt, a: e.initialAge, l: e.lifetime, v: e.vary, p: e.shared ? 1 : 0 }));
   const len = Buffer.alloc(4);
   len.writeUInt32BE(meta.length);
   return Buffer.concat([len, meta, e.body]);
@@ -56,9 +62,9 @@ export function decodeEntry(b: Buffer): CacheEntry | undefined {
   const n = b.readUInt32BE(0);
   if (4 + n > b.length) return undefined;
   try {
-    const m = JSON.parse(b.subarray(4, 4 + n).toString()) as { s: number; h: Record<string, string>; t: number; a: number; l: number; v: Record<string, string | null> };
+    const m = JSON.parse(b.subarray(4, 4 + n).toString()) as { s: number; h: Record<string, string>; t: number; a: number; l: number; v: Record<string, string | null>; p?: number };
     if (typeof m.s !== 'number' || typeof m.t !== 'number' || typeof m.l !== 'number') return undefined;
-    return { status: m.s, headers: m.h, storedAt: m.t, initialAge: m.a, lifetime: m.l, vary: m.v ?? {}, body: b.subarray(4 + n) };
+    return { status: m.s, headers: m.h, storedAt: m.t, initialAge: m.a, lifetime: m.l, vary: m.v ?? {}, shared: m.p === 1, body: b.subarray(4 + n) };
   } catch {
     return undefined;
   }
