@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { randomPrefix, testRedisUrl } from '../../../test/support/databases.js';
+import { COMMAND_TIMEOUT, withDeadline } from './deadline.js';
+import { CountersUnseededError, COUNTERS_UNSEEDED } from './counter-store.js';
+import { createRedisCounterStore } from './redis-counter-store.js';
+
+/** Blocks the event loop, as a burst of requests on a loaded CPU does. */
+function stall(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy
+  }
+}
+
+describe('withDeadline', () => {
+  it('times out a command that never answers', async () => {
+    const started = Date.now();
+    await expect(withDeadline(new Promise(() => {}), 50)).rejects.toMatchObject({ code: COMMAND_TIMEOUT });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
+  it('passes a value and an error through and does not time out afterwards', async () => {
+    expect(await withDeadline(Promise.resolve(7), 10)).toBe(7);
+    await expect(withDeadline(Promise.reject(new Error('boom')), 10)).rejects.toThrow('boom');
+  });
+
+  it('an answer that arrived during an event-loop stall longer than the deadline is not a timeout (variants: 1, 20, 200 commands)', async () => {
+    const store = await createRedisCounterStore({ url: testRedisUrl(), keyPrefix: `${randomPrefix('deadline')}:`, commandTimeoutMs: 100 });
+    try {
+      for (const n of [1, 20, 200]) {
+        const calls = Array.from({ length: n }, (_, i) => store.consume(`t${n}`, [{ key: `w${i % 3}`, limit: 1_000, ttlMs: 60_000 }], 1));
+        // Redis answers in about a millisecond; this process reads the answers only after the stall,
+        // i.e. after every deadline has expired.
+        stall(400);
+        const results = await Promise.allSettled(calls);
+        expect(results.filter((r) => r.status === 'rejected'), `${n} commands`).toEqual([]);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('consume with a guard key', () => {
+  it('counts nothing and rejects while the guard is absent; returns the guard value once present', async () => {
+    const prefix = `${randomPrefix('guard')}:`;
+    const store = await createRedisCounterStore({ url: testRedisUrl(), keyPrefix: prefix });
+    try {
+      const w = [{ key: 'q:2026-12', limit: 10, ttlMs: 60_000 }];
+      await expect(store.consume('sub:a', w, 3, 'usage:epoch')).rejects.toBeInstanceOf(CountersUnseededError);
+      await expect(store.consume('sub:a', w, 3, 'usage:epoch')).rejects.toMatchObject({ code: COUNTERS_UNSEEDED });
+      expect(await store.client.exists(store.windowKey('sub:a', 'q:2026-12'))).toBe(0);
+      await store.client.set(`${prefix}usage:epoch`, 'node-1@42');
+      const r = await store.consume('sub:a', w, 3, 'usage:epoch');
+      expect(r).toMatchObject({ allowed: true, counts: [3], epoch: 'node-1@42' });
+      // Refused calls report the epoch too; without a guard there is none.
+      expect(await store.consume('sub:a', w, 8, 'usage:epoch')).toMatchObject({ allowed: false, counts: [3], epoch: 'node-1@42' });
+      expect((await store.consume('sub:a', w, 1)).epoch).toBeUndefined();
+    } finally {
+      await store.client.del(`${prefix}usage:epoch`);
+      await store.close();
+    }
+  });
+});
