@@ -1,5 +1,5 @@
 import type { PlanSpec } from '@tollgate/model';
-import { MonthCalendar } from '@tollgate/policies';
+import { MonthCalendar, type QuotaCharge } from '@tollgate/policies';
 
 /**
  * Upper bounds (inclusive, ms) of the fixed latency histogram every rollup row carries; one more
@@ -50,6 +50,8 @@ export interface UsageEvent {
   readonly bytesOut: number;
   /** Total latency in ms. */
   readonly latencyMs: number;
+  /** What the request charged to its plan's re-seeded quota (the subscription limiter), if anything. */
+  readonly quotaCharge?: QuotaCharge | null;
 }
 
 /** One rollup row's key and sums, as flushed to `usage_rollups`. */

@@ -7,7 +7,7 @@ import { createTestDatabase, randomPrefix, type TestDatabase } from '../../../te
 import { freePort } from '../../../test/support/ports.js';
 import { ChildRedis } from '../../../test/limits/redis-server.js';
 import { Meter } from './flusher.js';
-import { createMeterRedis, EPOCH_KEY, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
+import { createMeterRedis, EPOCH_KEY, HOLD_KEY, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
 import { PeriodCache } from './accumulator.js';
 import { rollupContract, totals, usage } from './rollups.contract.js';
 
@@ -176,27 +176,28 @@ describe('live counters in Redis and re-seeding', () => {
     }
   });
 
-  it('after FLUSHDB the live and quota counters are re-seeded from Postgres to max(current, rolled up)', async () => {
+  it('after FLUSHDB the live and quota counters are re-seeded from Postgres; the quota to exactly the rolled-up units, with a hold', async () => {
     // A node that has not served the subscription yet knows it from the serving config.
     const subscriptions = () => new Map([[sub.name, { plan: sub.plan, spec: sub.planSpec }]]);
-    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, subscriptions });
+    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, subscriptions, quotaHoldMs: 700 });
     try {
       await meter.flush(true);
       await client.flushdb();
-      // The limiter counted 2 on the empty Redis before the node noticed.
-      const qk = quotaKey(prefix, sub.name, period);
-      await client.set(qk, 2);
       await meter.flush(true);
       const key = liveKey(prefix, 'acme', period);
       expect(await client.hgetall(key)).toEqual({ requests: '4', billable_requests: '3', 'units:calls': '6', 'billable_units:calls': '6', 'units:requests': '1' });
       // Quota: every unit under the subscription that the gateway did not refuse (3x2 + 1).
+      const qk = quotaKey(prefix, sub.name, period);
       expect(await client.get(qk)).toBe('7');
       expect(await client.pttl(qk)).toBeGreaterThan(0);
-      // A counter already above the rolled-up count is never lowered.
+      const hold = await client.pttl(`${prefix}${HOLD_KEY}`);
+      expect(hold).toBeGreaterThan(0);
+      expect(hold).toBeLessThanOrEqual(700);
+      // Only the marker lost (an eviction): what the counter holds is replaced by the snapshot, not added to.
       await client.set(qk, 50);
       await client.del(`${prefix}${EPOCH_KEY}`);
       await meter.flush(true);
-      expect(await client.get(qk)).toBe('50');
+      expect(await client.get(qk)).toBe('7');
       expect(await client.hget(key, 'requests')).toBe('4');
     } finally {
       await meter.close();

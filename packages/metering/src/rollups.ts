@@ -126,7 +126,7 @@ export async function liveTotals(db: Database | Tx, since: Date): Promise<LiveTo
  * nothing). A lower bound of the limiter's count (a gateway 4xx after the limiter, e.g. a body
  * too large, was counted by it), which is the safe side for re-seeding.
  */
-export async function quotaTotals(db: Database, periods: readonly string[]): Promise<QuotaTotals[]> {
+export async function quotaTotals(db: Database | Tx, periods: readonly string[]): Promise<QuotaTotals[]> {
   if (periods.length === 0) return [];
   const rows = await db
     .select({ subscription: usageRollups.subscription, period: usageRollups.period, units: sql<string>`sum(${usageRollups.units})` })
@@ -142,7 +142,7 @@ export async function quotaTotals(db: Database, periods: readonly string[]): Pro
  * with whole-hour offsets; for others (Asia/Kolkata) the hour holding the boundary is counted in
  * the month it starts in.
  */
-export async function quotaUnitsBetween(db: Database, subscription: string, from: number, to: number): Promise<number> {
+export async function quotaUnitsBetween(db: Database | Tx, subscription: string, from: number, to: number): Promise<number> {
   const rows = await db
     .select({ units: sql<string>`coalesce(sum(${usageRollups.units}), 0)` })
     .from(usageRollups)
@@ -161,16 +161,17 @@ export async function pruneBatches(db: Database, before: Date): Promise<number> 
 }
 
 /**
- * What a seed of the live counters needs, read from ONE snapshot (repeatable read): the totals, and
- * per node the last batch sequence they include (a node's batches commit in order, so every batch
- * up to it is in the totals and none after it).
+ * What a seed of the live and quota counters needs, read from ONE snapshot (repeatable read): the
+ * totals, `extra` (the quota sums), and per node the last batch sequence they include (a node's
+ * batches commit in order, so every batch up to it is in the totals and none after it).
  */
-export async function seedSnapshot(db: Database, since: Date): Promise<{ live: LiveTotals[]; nodes: Array<{ node: string; seq: number }> }> {
+export async function seedSnapshot<T = undefined>(db: Database, since: Date, extra?: (tx: Tx) => Promise<T>): Promise<{ live: LiveTotals[]; nodes: Array<{ node: string; seq: number }>; extra: T | undefined }> {
   return db.transaction(
     async (tx) => {
       const nodes = await tx.select({ node: usageBatches.nodeId, seq: sql<string>`max(${usageBatches.seq})` }).from(usageBatches).groupBy(usageBatches.nodeId);
       const live = await liveTotals(tx, since);
-      return { live, nodes: nodes.map((n) => ({ node: n.node, seq: Number(n.seq) })) };
+      const more = extra === undefined ? undefined : await extra(tx);
+      return { live, nodes: nodes.map((n) => ({ node: n.node, seq: Number(n.seq) })), extra: more };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );

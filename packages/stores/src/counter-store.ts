@@ -45,6 +45,9 @@ export interface ConsumeResult {
   readonly epoch?: string;
 }
 
+/** Suffix of the hold key of a guard: while `<guard>:hold` exists, the guard counts as absent. */
+export const GUARD_HOLD_SUFFIX = ':hold';
+
 /** Code of the error `consume` throws when its guard key is absent (the counters are not seeded yet). */
 export const COUNTERS_UNSEEDED = 'COUNTERS_UNSEEDED';
 
@@ -66,8 +69,9 @@ export interface MultiWindowCounterStore {
    * All-or-nothing: if `count + cost <= limit` holds for every window with a non-negative limit,
    * adds `cost` to every window (a new key gets `ttlMs` as TTL); otherwise changes nothing.
    * With a `guard` (a key name outside the tag, e.g. the metering seed marker `usage:epoch`), the
-   * call counts nothing and rejects with {@link CountersUnseededError} while that key is absent,
-   * and returns its value as `epoch` otherwise: counters that must first be re-seeded after Redis
+   * call counts nothing and rejects with {@link CountersUnseededError} while that key is absent
+   * or its hold key (`<guard>:hold`, set for a short time after a seed) exists, and returns the
+   * guard's value as `epoch` otherwise: counters that must first be re-seeded after Redis
    * lost its data are never counted from zero. The in-process store has nothing to lose and
    * ignores it.
    */

@@ -56,6 +56,12 @@ describe('consume with a guard key', () => {
       // Refused calls report the epoch too; without a guard there is none.
       expect(await store.consume('sub:a', w, 8, 'usage:epoch')).toMatchObject({ allowed: false, counts: [3], epoch: 'node-1@42' });
       expect((await store.consume('sub:a', w, 1)).epoch).toBeUndefined();
+      // While the hold key exists (just after a seed), the guard counts as absent.
+      await store.client.set(`${prefix}usage:epoch:hold`, '1', 'PX', 60_000);
+      await expect(store.consume('sub:a', w, 1, 'usage:epoch')).rejects.toMatchObject({ code: COUNTERS_UNSEEDED });
+      expect(await store.client.get(store.windowKey('sub:a', 'q:2026-12'))).toBe('4');
+      await store.client.del(`${prefix}usage:epoch:hold`);
+      expect(await store.consume('sub:a', w, 1, 'usage:epoch')).toMatchObject({ allowed: true, counts: [5] });
     } finally {
       await store.client.del(`${prefix}usage:epoch`);
       await store.close();

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { CountersUnseededError, validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
+import { CountersUnseededError, GUARD_HOLD_SUFFIX, validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
 import { withDeadline } from './deadline.js';
 
 /**
@@ -21,8 +21,9 @@ return {count, ttl}
  * Check-and-increment of every window of one request, atomically, in one round trip. Reads all
  * counters first; only when each has room for the cost (limit < 0: count only) are they all
  * incremented, so a refused request consumes nothing in any window. Every key written gets its
- * TTL if it has none. KEYS: the windows, then optionally a guard key. ARGV: cost, then (limit,
- * ttlMs) per window. Returns {-1} when the guard key is absent (nothing counted); otherwise
+ * TTL if it has none. KEYS: the windows, then optionally a guard key and its hold key. ARGV: cost,
+ * then (limit, ttlMs) per window. Returns {-1} when the guard key is absent or the hold key
+ * present (nothing counted); otherwise
  * allowed, then (count, ttl) per window, then the guard's value when there is one.
  */
 const CONSUME_LUA = `
@@ -31,7 +32,7 @@ local n = (#ARGV - 1) / 2
 local epoch = nil
 if #KEYS > n then
   epoch = redis.call('GET', KEYS[n + 1])
-  if not epoch then return {-1} end
+  if not epoch or redis.call('EXISTS', KEYS[n + 2]) == 1 then return {-1} end
 end
 local counts = {}
 local allowed = 1
@@ -140,7 +141,7 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
       // All keys of one call share the hash tag: one slot on Redis Cluster, one Lua call. A guard
       // key lies outside the tag (a single Redis only; see docs/metering.md).
       const keys = windows.map((w) => `${options.keyPrefix}{${tag}}:${w.key}`);
-      if (guard !== undefined) keys.push(`${options.keyPrefix}${guard}`);
+      if (guard !== undefined) keys.push(`${options.keyPrefix}${guard}`, `${options.keyPrefix}${guard}${GUARD_HOLD_SUFFIX}`);
       const args: Array<string | number> = [cost];
       for (const w of windows) args.push(w.limit, Math.ceil(w.ttlMs));
       const out = await withDeadline(commands.tollgateConsume(keys.length, ...keys, ...args), timeoutMs);
