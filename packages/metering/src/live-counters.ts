@@ -103,7 +103,7 @@ for k = 4 + hashes, #KEYS do
   if tonumber(ARGV[i]) > 0 then redis.call('SET', KEYS[k], ARGV[i], 'PX', ARGV[i + 1]) end
   i = i + 2
 end
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
 `;
