@@ -232,7 +232,7 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
         }
         if (degraded) {
           degraded = false;
-          deps.logger.warn({ policy: 'rate-limit', name: config.name, failMode: config.failMode, decidedLocally: localSince }, `counter store answers again; limits are shared across nodes again (${localSince} requests were decided without it)`);
+          deps.logger.warn({ policy: 'rate-limit', name: config.name, failMode: config.failMode, decidedLocally: localSince }, `counter store reachable again; limits are shared across nodes again (${localSince} requests were decided without it)`);
           localSince = 0;
         }
       } catch (err) {
