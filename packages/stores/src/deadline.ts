@@ -22,7 +22,11 @@ export class CommandTimeoutError extends Error {
  * - a timer that fires late by more than `max(20 ms, ms / 5)` means the loop was stalled while the
  *   command waited: the wait starts again (another `ms`), up to the client's own backstop timeout;
  * - a timer on time only schedules the verdict with `setImmediate`, which runs after this turn's
- *   poll phase: a reply that arrived in time has been read and settled the command by then.
+ *   poll phase: a reply that arrived in time has been read and settled the command by then. When
+ *   that poll phase itself took longer than the tolerance (the loop busy with other sockets, a
+ *   burst of requests), the loop was stalled again: the wait starts again too.
+ *
+ * So a command times out only after `ms` during which this process kept up with its event loop.
  */
 export function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -32,9 +36,12 @@ export function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
     const arm = () => {
       const due = performance.now() + ms;
       timer = setTimeout(() => {
-        if (performance.now() - due > tolerance) return arm();
+        const fired = performance.now();
+        if (fired - due > tolerance) return arm();
         setImmediate(() => {
           if (settled) return;
+          // A poll phase that took long (the loop busy with other sockets) is a stall too.
+          if (performance.now() - fired > tolerance) return arm();
           settled = true;
           reject(new CommandTimeoutError(ms));
         });
