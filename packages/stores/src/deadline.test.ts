@@ -1,3 +1,4 @@
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { randomPrefix, testRedisUrl } from '../../../test/support/databases.js';
 import { COMMAND_TIMEOUT, withDeadline } from './deadline.js';
@@ -37,6 +38,32 @@ describe('withDeadline', () => {
       }
     } finally {
       await store.close();
+    }
+  });
+
+  it('a loop kept busy by I/O callbacks (never idle, no single long block) does not trip it either', async () => {
+    // Ping-pong over loopback: each answer's callback keeps the loop busy for 150 ms; the
+    // "command" answers in the third one, long after a 100 ms deadline measured by the wall clock.
+    const server = createServer((s) => s.on('data', (d) => s.write(d)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = createConnection((server.address() as AddressInfo).port, '127.0.0.1');
+    let answer!: (v: string) => void;
+    const command = new Promise<string>((r) => (answer = r));
+    let rounds = 0;
+    client.on('data', () => {
+      stall(150);
+      rounds += 1;
+      if (rounds === 3) answer('late but the loop never listened');
+      else client.write('x');
+    });
+    try {
+      await new Promise<void>((r) => client.once('connect', r));
+      const result = withDeadline(command, 100);
+      client.write('x');
+      expect(await result).toBe('late but the loop never listened');
+    } finally {
+      client.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });
