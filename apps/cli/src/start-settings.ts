@@ -41,6 +41,8 @@ export const settingsSchema = z.object({
   ADMIN_HOST: z.string().optional().describe('Address the admin API binds to; 127.0.0.1 when ADMIN_TOKEN is unset, else 0.0.0.0.'),
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']).describe('Postgres connection string; unset = embedded PGlite under TOLLGATE_DATA.'),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']).describe('Redis connection string; unset = in-process counters.'),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Deadline of a limiter call to Redis, ms; past it the request is decided per plan/policy fail mode. A stall of the gateway\'s own event loop does not count.'),
+  QUOTA_HOLD_MS: z.coerce.number().int().min(0).max(600_000).optional().describe('How long plan quotas stay unavailable after a re-seed of an emptied Redis, ms (default max(2000, 3 × USAGE_FLUSH_MS)).'),
   ADMIN_TOKEN: z
     .string()
     .optional()

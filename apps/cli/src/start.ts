@@ -109,7 +109,7 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
     return createMemoryCounterStore();
   }
   // A Redis that is down at boot must not keep the gateway down: it reconnects in the background.
-  const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:', waitForConnection: false });
+  const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:', waitForConnection: false, commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS });
   const reachable = await counters.ping();
   log.info({ store: 'redis', reachable }, reachable ? 'counter store: Redis' : 'counter store: Redis not reachable yet; will keep retrying');
   return counters;
@@ -188,7 +188,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   await cache.listen();
   // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
   const meterRedis = settings.METERING && settings.REDIS_URL ? createMeterRedis(settings.REDIS_URL) : null;
-  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, nodeName: settings.NODE_ID || undefined, logger: log.child({ component: 'metering' }) }) : null;
+  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: settings.NODE_ID || undefined, logger: log.child({ component: 'metering' }) }) : null;
   if (meter !== null) {
     meter.start();
     // Pushed before the gateway, so it closes after it: the gateway's close flushes the meter after the drain.

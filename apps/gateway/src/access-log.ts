@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { splitTarget } from '@tollgate/router';
 import type { TraceContext } from './tracing.js';
-import type { ActiveSubscription } from '@tollgate/policies';
+import type { ActiveSubscription, QuotaCharge } from '@tollgate/policies';
 
 /** Per-request facts the proxy collects for the access log. One object per request. */
 export class RequestState {
@@ -37,6 +37,8 @@ export class RequestState {
   trace: TraceContext | null = null;
   /** The caller's active subscription and plan (set by the subscription policy), for metering. */
   subscription: ActiveSubscription | null = null;
+  /** What the request charged to its plan's re-seeded quota (set by the subscription limiter), for metering. */
+  quotaCharge: QuotaCharge | null = null;
   /** Metering units and metric of the matched route. */
   units = 1;
   metric = 'requests';

@@ -92,9 +92,12 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const counters = deps.counters ?? fallbackCounters;
   // One cache storage per gateway, shared by every route and config snapshot.
   const cacheStorages: CacheStorages = deps.cacheStorages ?? { memory: new MemoryCacheStorage(), redis: null };
-  const manager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages }, logger, options.configPollMs);
+  // Quota counters the meter re-seeds after Redis lost its data are guarded by its seed marker.
+  const quotaGuard = deps.counters !== undefined ? (deps.meter?.quotaGuard() ?? undefined) : undefined;
+  // Read at scrape time only, after `manager` exists.
+  const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: (): number => manager.version }) : null;
+  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined }, logger, options.configPollMs);
   let shuttingDown = false;
-  const metrics = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: () => manager.version }) : null;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
   // A file sink is its own asynchronous destination, so access lines never block on a write.
   const accessFile = options.accessLogFile !== '' ? pino.destination({ dest: options.accessLogFile, sync: false, mkdir: true }) : null;

@@ -60,6 +60,7 @@ export class GatewayMetrics {
   readonly #authFailures = new Map<string, CounterChild>();
   readonly #reloadFailures: Counter<string>;
   readonly #datastore: Gauge<string>;
+  readonly #limitLocal = new Map<string, CounterChild>();
   #routes = new Map<string, Map<string, RouteChildren>>();
   #apiVersions: ReadonlyMap<string, string> = new Map();
   #snapshot: RuntimeSnapshot | null = null;
@@ -92,6 +93,8 @@ export class GatewayMetrics {
       },
     });
     this.#reloadFailures = new Counter({ name: 'tollgate_config_reload_failures_total', help: 'Configuration versions refused (did not compile or install) or that failed to load.', registers });
+    const local = new Counter({ name: 'tollgate_limits_local_decisions_total', help: 'Requests whose limits the shared counter store (Redis) could not decide, by the plan or policy fail mode (open: decided per node; closed: refused with 503) and reason (error, timeout, unseeded).', labelNames: ['fail_mode', 'reason'], registers });
+    for (const mode of ['open', 'closed']) for (const reason of ['error', 'timeout', 'unseeded']) this.#limitLocal.set(`${mode}:${reason}`, local.labels(mode, reason));
     this.#datastore = new Gauge({ name: 'tollgate_datastore_reachable', help: '1 when the last background probe of the store succeeded, 0 otherwise.', labelNames: ['store'], registers });
     // Read at scrape time from the live target states: nothing to do per request or per probe.
     const metrics = this;
@@ -163,6 +166,11 @@ export class GatewayMetrics {
         for (const store of ['postgres', 'redis'] as const) this.inc({ store }, f[store]);
       },
     });
+  }
+
+  /** A request the shared counter store could not decide (a `LimitEvents` observer of the limiters). */
+  local(failMode: 'open' | 'closed', reason: 'error' | 'timeout' | 'unseeded'): void {
+    this.#limitLocal.get(`${failMode}:${reason}`)?.inc();
   }
 
   /** Records the result of a background store probe. */

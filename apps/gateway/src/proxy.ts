@@ -120,6 +120,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       at: meter.now() - latencyMs,
       consumer: state.consumer,
       subscription: state.subscription,
+      quotaCharge: state.quotaCharge,
       api: state.api,
       apiVersion: apiVersions.current.get(state.api) ?? '',
       route: state.route ?? '',
@@ -263,6 +264,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       state.query = ctx.query;
       state.consumer = ctx.consumer?.name ?? null;
       state.subscription = ctx.subscription;
+      state.quotaCharge = ctx.quotaCharge;
       // A refused request's body is never read: close the connection rather than drain it.
       // A reply standing in for the upstream (a cache hit) is answered as the upstream's would be.
       if (r !== undefined && (r as PolicyReply).asUpstream === true) return sendLocal(reply, route, ctx, state, (r as PolicyReply).status, { ...(r as PolicyReply).headers }, (r as PolicyReply).body as Buffer, chunked || state.bytesIn > 0);

@@ -167,6 +167,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       at: s.at,
       consumer,
       subscription: s.ctx?.subscription ?? null,
+      quotaCharge: s.ctx?.quotaCharge ?? null,
       api: s.api,
       apiVersion: manager.apiVersions.current.get(s.api) ?? '',
       route: s.route,

@@ -1,5 +1,5 @@
 import type { PlanSpec } from '@tollgate/model';
-import { MonthCalendar } from '@tollgate/policies';
+import { MonthCalendar, type QuotaCharge } from '@tollgate/policies';
 
 /**
  * Upper bounds (inclusive, ms) of the fixed latency histogram every rollup row carries; one more
@@ -50,6 +50,8 @@ export interface UsageEvent {
   readonly bytesOut: number;
   /** Total latency in ms. */
   readonly latencyMs: number;
+  /** What the request charged to its plan's re-seeded quota (the subscription limiter), if anything. */
+  readonly quotaCharge?: QuotaCharge | null;
 }
 
 /** One rollup row's key and sums, as flushed to `usage_rollups`. */
@@ -69,6 +71,8 @@ export interface UsageRow {
   metric: string;
   requests: number;
   units: number;
+  /** Units charged to the subscription's quota (requests that passed its limiter). */
+  quotaUnits: number;
   bytesIn: number;
   bytesOut: number;
   latencyMsSum: number;
@@ -200,11 +204,12 @@ export class Accumulator {
     const key = `${hour}\u0000${period}\u0000${consumer}\u0000${subscription}\u0000${plan}\u0000${e.api}\u0000${e.apiVersion}\u0000${e.route}\u0000${cls}\u0000${e.source}\u0000${billable ? 1 : 0}\u0000${e.metric}`;
     let row = this.#rows.get(key);
     if (row === undefined) {
-      row = { hour, period, consumer, subscription, plan, api: e.api, apiVersion: e.apiVersion, route: e.route, statusClass: cls, source: e.source, billable, metric: e.metric, requests: 0, units: 0, bytesIn: 0, bytesOut: 0, latencyMsSum: 0, latencyHist: new Array<number>(LATENCY_HIST_LENGTH).fill(0) };
+      row = { hour, period, consumer, subscription, plan, api: e.api, apiVersion: e.apiVersion, route: e.route, statusClass: cls, source: e.source, billable, metric: e.metric, requests: 0, units: 0, quotaUnits: 0, bytesIn: 0, bytesOut: 0, latencyMsSum: 0, latencyHist: new Array<number>(LATENCY_HIST_LENGTH).fill(0) };
       this.#rows.set(key, row);
     }
     row.requests += 1;
     row.units += e.units;
+    if (e.quotaCharge != null) row.quotaUnits += e.quotaCharge.units;
     row.bytesIn += e.bytesIn;
     row.bytesOut += e.bytesOut;
     row.latencyMsSum += e.latencyMs;

@@ -7,7 +7,7 @@ import { createTestDatabase, randomPrefix, type TestDatabase } from '../../../te
 import { freePort } from '../../../test/support/ports.js';
 import { ChildRedis } from '../../../test/limits/redis-server.js';
 import { Meter } from './flusher.js';
-import { createMeterRedis, EPOCH_KEY, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
+import { createMeterRedis, EPOCH_KEY, HOLD_KEY, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
 import { PeriodCache } from './accumulator.js';
 import { rollupContract, totals, usage } from './rollups.contract.js';
 
@@ -141,6 +141,8 @@ describe('live counters in Redis and re-seeding', () => {
   const quotaPlan = planSpecSchema.parse({ quota: { limit: 1000 } });
   const sub = { name: 'acme-q', plan: 'quota-plan', planSpec: quotaPlan };
   const period = new PeriodCache('UTC').keyAt(Date.now());
+  /** What the subscription limiter charges a passed request (decided per node: no epoch). */
+  const charge = (units: number, name = sub.name, month = period) => ({ tag: `sub:${name}`, key: `q:${month}`, units, expiresAt: Date.now() + 3_600_000, epoch: null });
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -164,8 +166,8 @@ describe('live counters in Redis and re-seeding', () => {
     const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger });
     try {
       await meter.flush(true); // first contact: epoch marker set
-      for (let i = 0; i < 3; i++) meter.record(usage({ at: now(), subscription: sub, units: 2, metric: 'calls' }));
-      meter.record(usage({ at: now(), subscription: sub, status: 503 }));
+      for (let i = 0; i < 3; i++) meter.record(usage({ at: now(), subscription: sub, units: 2, metric: 'calls', quotaCharge: charge(2) }));
+      meter.record(usage({ at: now(), subscription: sub, status: 503, quotaCharge: charge(1) }));
       await meter.flush(true);
       const key = liveKey(prefix, 'acme', period);
       expect(await client.hgetall(key)).toEqual({ requests: '4', billable_requests: '3', 'units:calls': '6', 'billable_units:calls': '6', 'units:requests': '1' });
@@ -176,27 +178,28 @@ describe('live counters in Redis and re-seeding', () => {
     }
   });
 
-  it('after FLUSHDB the live and quota counters are re-seeded from Postgres to max(current, rolled up)', async () => {
+  it('after FLUSHDB the live and quota counters are re-seeded from Postgres; the quota to exactly the rolled-up units, with a hold', async () => {
     // A node that has not served the subscription yet knows it from the serving config.
     const subscriptions = () => new Map([[sub.name, { plan: sub.plan, spec: sub.planSpec }]]);
-    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, subscriptions });
+    const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, subscriptions, quotaHoldMs: 700 });
     try {
       await meter.flush(true);
       await client.flushdb();
-      // The limiter counted 2 on the empty Redis before the node noticed.
-      const qk = quotaKey(prefix, sub.name, period);
-      await client.set(qk, 2);
       await meter.flush(true);
       const key = liveKey(prefix, 'acme', period);
       expect(await client.hgetall(key)).toEqual({ requests: '4', billable_requests: '3', 'units:calls': '6', 'billable_units:calls': '6', 'units:requests': '1' });
-      // Quota: every unit under the subscription that the gateway did not refuse (3x2 + 1).
+      // Quota: every unit the limiter charged (3x2 + 1).
+      const qk = quotaKey(prefix, sub.name, period);
       expect(await client.get(qk)).toBe('7');
       expect(await client.pttl(qk)).toBeGreaterThan(0);
-      // A counter already above the rolled-up count is never lowered.
+      const hold = await client.pttl(`${prefix}${HOLD_KEY}`);
+      expect(hold).toBeGreaterThan(0);
+      expect(hold).toBeLessThanOrEqual(700);
+      // Only the marker lost (an eviction): what the counter holds is replaced by the snapshot, not added to.
       await client.set(qk, 50);
       await client.del(`${prefix}${EPOCH_KEY}`);
       await meter.flush(true);
-      expect(await client.get(qk)).toBe('50');
+      expect(await client.get(qk)).toBe('7');
       expect(await client.hget(key, 'requests')).toBe('4');
     } finally {
       await meter.close();
@@ -209,13 +212,13 @@ describe('live counters in Redis and re-seeding', () => {
     const subscriptions = () => new Map([[kolkata.name, { plan: kolkata.plan, spec }]]);
     const meter = new Meter({ db, redis: client, keyPrefix: prefix, logger: captureLogger().logger, subscriptions });
     try {
-      for (let i = 0; i < 4; i++) meter.record(usage({ at: now(), consumer: 'k', subscription: kolkata, units: 3 }));
-      // A refusal by the gateway (429) consumed nothing of the quota.
+      const month = new PeriodCache('Asia/Kolkata').keyAt(now());
+      for (let i = 0; i < 4; i++) meter.record(usage({ at: now(), consumer: 'k', subscription: kolkata, units: 3, quotaCharge: charge(3, kolkata.name, month) }));
+      // A refusal by the limiter (429) charged nothing.
       meter.record(usage({ at: now(), consumer: 'k', subscription: kolkata, units: 3, status: 429, source: 'gateway' }));
       await meter.flush(true);
       await client.flushdb();
       await meter.flush(true);
-      const month = new PeriodCache('Asia/Kolkata').keyAt(now());
       expect(await client.get(quotaKey(prefix, kolkata.name, month))).toBe('12');
     } finally {
       await meter.close();
@@ -259,7 +262,7 @@ describe('live counters in Redis and re-seeding', () => {
     try {
       await meter.flush(true);
       await redis.stop();
-      for (let i = 0; i < 5; i++) meter.record(usage({ at: now(), subscription: sub, units: 2, metric: 'calls' }));
+      for (let i = 0; i < 5; i++) meter.record(usage({ at: now(), subscription: sub, units: 2, metric: 'calls', quotaCharge: charge(2) }));
       await meter.flush(true);
       await meter.flush(true);
       expect(meter.flushFailures().redis).toBe(2);

@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import type { Database } from '@tollgate/db';
 import type { PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
-import { EPOCH_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, SEEDED_KEY, type MeterRedis, type MeterRedisCommands } from './live-counters.js';
-import { pruneBatches, quotaTotals, quotaUnitsBetween, seedSnapshot, writeBatch, type UsageBatch } from './rollups.js';
+import { addCharge, counterKey, EPOCH_KEY, HOLD_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, SEEDED_KEY, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
+import { pruneBatches, quotaTotals, quotaUnitsBetween, seedSnapshot, writeBatch, type Tx, type UsageBatch } from './rollups.js';
 
 /** Minimal logger (pino-compatible). */
 export interface MeterLogger {
@@ -27,6 +27,11 @@ export interface MeterOptions {
   readonly maxBackoffMs?: number;
   /** How long `close()` keeps retrying the final flush (ms); default 5000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * How long after a re-seed the plan quotas stay unavailable, so that every node has applied what
+   * it counted before the seed (ms); default max(2000, 3 × intervalMs).
+   */
+  readonly quotaHoldMs?: number;
   /** Readable prefix of the node id (host name by default); a random suffix makes it unique per start. */
   readonly nodeName?: string;
   readonly logger: MeterLogger;
@@ -81,11 +86,16 @@ export class Meter implements UsageRecorder, UsageStats {
   readonly #intervalMs: number;
   readonly #maxBackoffMs: number;
   readonly #closeTimeoutMs: number;
+  readonly #quotaHoldMs: number;
   readonly #log: MeterLogger;
   readonly #now: () => number;
   #acc = new Accumulator();
+  /** Plan quota charges of the requests in `#acc` (cut with it). */
+  #charges: QuotaCharges = new Map();
   #seq = 0;
-  #pending: (UsageBatch & { oldestAt: number }) | null = null;
+  #pending: (UsageBatch & { oldestAt: number; charges: QuotaCharges }) | null = null;
+  /** A seed asked for by a limiter that found the quota counters unseeded is under way. */
+  #seedAsked = 0;
   readonly #live: LiveIncrements;
   /** Plans of the subscriptions seen, for re-seeding their quota counters. */
   readonly #plans = new Map<string, { plan: string; spec: PlanSpec }>();
@@ -96,7 +106,7 @@ export class Meter implements UsageRecorder, UsageStats {
   readonly #failures: Record<FlushStore, number> = { postgres: 0, redis: 0 };
   readonly #down: Record<FlushStore, number> = { postgres: 0, redis: 0 };
   readonly #retryAt: Record<FlushStore, number> = { postgres: 0, redis: 0 };
-  readonly #quotaPeriods = new Map<string, PeriodCache>();
+  readonly #quotaPeriodCache = new Map<string, PeriodCache>();
   #subscriptions: SubscriptionSource | null;
 
   constructor(options: MeterOptions) {
@@ -106,6 +116,7 @@ export class Meter implements UsageRecorder, UsageStats {
     this.#intervalMs = options.intervalMs ?? 1_000;
     this.#maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
+    this.#quotaHoldMs = options.quotaHoldMs ?? Math.max(2_000, 3 * this.#intervalMs);
     this.#log = options.logger;
     this.#now = options.now ?? Date.now;
     this.#live = new LiveIncrements(this.#prefix);
@@ -124,6 +135,27 @@ export class Meter implements UsageRecorder, UsageStats {
     const s = event.subscription;
     if (s !== null && this.#plans.get(s.name)?.spec !== s.planSpec) this.#plans.set(s.name, { plan: s.plan, spec: s.planSpec });
     this.#acc.record(event, this.#now());
+    const c = event.quotaCharge;
+    if (c != null && this.#redis !== null) addCharge(this.#charges, counterKey(this.#prefix, c.tag, c.key), c.epoch ?? '', c.units, c.expiresAt);
+  }
+
+  /**
+   * The guard of the plan quota counters for the limiters (the seed marker, without the key
+   * prefix the counter store adds), or null without Redis. A limiter that finds it absent calls
+   * `unseeded`, which runs the Redis flush (and so the seed) now instead of at the next tick or retry.
+   */
+  quotaGuard(): { key: string; unseeded: () => void } | null {
+    if (this.#redis === null) return null;
+    return { key: EPOCH_KEY, unseeded: () => this.#seedNow() };
+  }
+
+  #seedNow(): void {
+    // One at a time, at most every 100 ms: every request of an unseeded quota calls this.
+    const t = this.#now();
+    if (this.#closed || t - this.#seedAsked < 100) return;
+    this.#seedAsked = t;
+    const run = () => this.#flushRedis(true);
+    this.#running = (this.#running ?? Promise.resolve()).then(run, run);
   }
 
   /**
@@ -199,7 +231,8 @@ export class Meter implements UsageRecorder, UsageStats {
     if (this.#pending === null) {
       if (this.#acc.requests === 0) return;
       const cut = this.#acc.cut();
-      this.#pending = { nodeId: this.nodeId, seq: ++this.#seq, rows: cut.rows, requests: cut.requests, oldestAt: cut.oldestAt };
+      this.#pending = { nodeId: this.nodeId, seq: ++this.#seq, rows: cut.rows, requests: cut.requests, oldestAt: cut.oldestAt, charges: this.#charges };
+      this.#charges = new Map();
     }
     if (!force && this.#now() < this.#retryAt.postgres) return;
     const batch = this.#pending;
@@ -214,7 +247,7 @@ export class Meter implements UsageRecorder, UsageStats {
       }
       // Only what Postgres holds goes to the live counters, tagged with its batch so a seed and the
       // increment never both count it.
-      if (this.#redis !== null) this.#live.addBatch(batch.seq, batch.rows);
+      if (this.#redis !== null) this.#live.addBatch(batch.seq, batch.rows, batch.charges);
     } catch (err) {
       // Outcome unknown (maybe committed): the same batch, same seq, is retried.
       this.#failed('postgres', err, { seq: batch.seq, requests: batch.requests, backlog: this.backlogRequests() });
@@ -254,12 +287,17 @@ export class Meter implements UsageRecorder, UsageStats {
       return (await redis.exists(epochKey)) === 1 ? 'done' : 'unseeded';
     }
     const pipeline = redis.pipeline();
+    const t = this.#now();
     for (const e of entries) {
-      const keys = [epochKey, seededKey, ...e.byKey.keys()];
-      const args: Array<string | number> = [this.nodeId, e.lo, e.hi, LIVE_TTL_MS];
+      const keys = [epochKey, seededKey, ...e.byKey.keys(), ...e.quota.keys()];
+      const args: Array<string | number> = [this.nodeId, e.lo, e.hi, LIVE_TTL_MS, e.byKey.size];
       for (const fields of e.byKey.values()) {
         args.push(fields.size);
         for (const [field, n] of fields) args.push(field, n);
+      }
+      for (const q of e.quota.values()) {
+        args.push(Math.max(1, Math.ceil(q.expiresAt - t)), q.byEpoch.size);
+        for (const [epoch, units] of q.byEpoch) args.push(epoch, units);
       }
       (pipeline as unknown as MeterRedisCommands).tollgateApplyUsage(keys.length, ...keys, ...args);
     }
@@ -278,13 +316,14 @@ export class Meter implements UsageRecorder, UsageStats {
   }
 
   /**
-   * Seeds the live counters from one Postgres snapshot (atomically, unless another node already
-   * did) and, when this node seeded, raises the quota counters of the current periods to at least
-   * the rolled-up counts (Lua: max(current, rolled up)), for every subscription of the serving config.
+   * Seeds the live counters and the plan quota counters of the current periods of every
+   * subscription of the serving config from one Postgres snapshot, atomically, unless another node
+   * already did (see SEED_LUA and docs/metering.md).
    */
   async #seed(redis: MeterRedis): Promise<void> {
     const t = this.#now();
-    const snapshot = await seedSnapshot(this.#db, new Date(t - 35 * DAY_MS));
+    const periods = this.#quotaPeriods(t);
+    const snapshot = await seedSnapshot(this.#db, new Date(t - 35 * DAY_MS), (tx) => this.#quotaUnits(tx, periods));
     const byKey = new Map<string, Map<string, number>>();
     for (const r of snapshot.live) {
       const key = liveKey(this.#prefix, r.consumer, r.period);
@@ -296,44 +335,49 @@ export class Meter implements UsageRecorder, UsageStats {
       f.set(`units:${r.metric}`, r.units);
       f.set(`billable_units:${r.metric}`, r.billableUnits);
     }
-    const keys = [`${this.#prefix}${EPOCH_KEY}`, `${this.#prefix}${SEEDED_KEY}`, ...byKey.keys()];
-    const args: Array<string | number> = [`${this.nodeId}@${t}`, LIVE_TTL_MS, snapshot.nodes.length];
+    const quotas = snapshot.extra ?? new Map<string, { units: number; end: number }>();
+    const keys = [`${this.#prefix}${EPOCH_KEY}`, `${this.#prefix}${SEEDED_KEY}`, `${this.#prefix}${HOLD_KEY}`, ...byKey.keys(), ...quotas.keys()];
+    const args: Array<string | number> = [`${this.nodeId}@${t}`, LIVE_TTL_MS, this.#quotaHoldMs, snapshot.nodes.length];
     for (const n of snapshot.nodes) args.push(n.node, n.seq);
+    args.push(byKey.size);
     for (const fields of byKey.values()) {
       // Zero fields are left out, as increments of 0 are.
       const nonZero = [...fields].filter(([, n]) => n !== 0);
       args.push(nonZero.length);
       for (const [field, n] of nonZero) args.push(field, n);
     }
+    for (const q of quotas.values()) args.push(q.units, Math.max(1, q.end - t));
     const won = (await redis.tollgateSeedUsage(keys.length, ...keys, ...args)) === 1;
-    if (!won) return;
-    const quotas = await this.#seedQuotas(redis, t);
-    this.#log.info({ liveCounters: byKey.size, quotaCounters: quotas }, 're-seeded usage counters in Redis from the Postgres rollups');
+    if (won) this.#log.info({ liveCounters: byKey.size, quotaCounters: quotas.size }, 're-seeded usage and quota counters in Redis from the Postgres rollups');
   }
 
-  async #seedQuotas(redis: MeterRedis, t: number): Promise<number> {
+  /** The current quota period of every subscription with a quota (serving config, and those seen in traffic). */
+  #quotaPeriods(t: number): Map<string, { key: string; start: number; end: number; sameZone: boolean }> {
     const known = new Map(this.#plans);
     if (this.#subscriptions !== null) for (const [name, p] of this.#subscriptions()) known.set(name, p);
-    const withQuota = [...known].filter(([, p]) => p.spec.quota !== undefined);
-    if (withQuota.length === 0) return 0;
     const current = new Map<string, { key: string; start: number; end: number; sameZone: boolean }>();
-    for (const [sub, p] of withQuota) {
-      const tz = p.spec.quota?.timeZone ?? 'UTC';
-      let cache = this.#quotaPeriods.get(tz);
-      if (cache === undefined) this.#quotaPeriods.set(tz, (cache = new PeriodCache(tz)));
+    for (const [sub, p] of known) {
+      if (p.spec.quota === undefined) continue;
+      const tz = p.spec.quota.timeZone ?? 'UTC';
+      let cache = this.#quotaPeriodCache.get(tz);
+      if (cache === undefined) this.#quotaPeriodCache.set(tz, (cache = new PeriodCache(tz)));
       current.set(sub, { ...cache.periodAt(t), sameZone: periodTimeZone(p.spec) === tz });
     }
-    const totals = await quotaTotals(this.#db, [...new Set([...current.values()].map((c) => c.key))]);
+    return current;
+  }
+
+  /** Rolled-up quota units of those periods (Redis key → units, period end), read inside the seed's snapshot. */
+  async #quotaUnits(tx: Tx, current: Map<string, { key: string; start: number; end: number; sameZone: boolean }>): Promise<Map<string, { units: number; end: number }>> {
+    const out = new Map<string, { units: number; end: number }>();
+    if (current.size === 0) return out;
+    const totals = await quotaTotals(tx, [...new Set([...current.values()].map((c) => c.key))]);
     const units = new Map<string, number>();
     for (const q of totals) if (current.get(q.subscription)?.key === q.period) units.set(q.subscription, q.units);
-    const seeds: Array<Promise<unknown>> = [];
     for (const [sub, c] of current) {
-      const n = c.sameZone ? (units.get(sub) ?? 0) : await quotaUnitsBetween(this.#db, sub, c.start - (c.start % 3_600_000), c.end);
-      if (n <= 0) continue;
-      seeds.push(redis.tollgateRaiseCounter(quotaKey(this.#prefix, sub, c.key), n, Math.max(1, c.end - t)));
+      const n = c.sameZone ? (units.get(sub) ?? 0) : await quotaUnitsBetween(tx, sub, c.start - (c.start % 3_600_000), c.end);
+      out.set(quotaKey(this.#prefix, sub, c.key), { units: n, end: c.end });
     }
-    await Promise.all(seeds);
-    return seeds.length;
+    return out;
   }
 
   /**

@@ -8,6 +8,9 @@ import type { UsageRow } from './accumulator.js';
  */
 export const EPOCH_KEY = 'usage:epoch';
 
+/** Set by a seed for a few flush intervals: quota counters are not used meanwhile (see {@link SEED_LUA}). */
+export const HOLD_KEY = 'usage:epoch:hold';
+
 /** Hash of node id → last batch sequence of that node included in the current seed. */
 export const SEEDED_KEY = 'usage:seeded';
 
@@ -15,30 +18,25 @@ export const SEEDED_KEY = 'usage:seeded';
 export const LIVE_TTL_MS = 93 * 86_400_000;
 
 /**
- * Set-to-at-least for plain counters (quota windows of the limiter): never lowers a count, keeps
- * the key's TTL (INCRBY does), gives one only to a key without one. ARGV: value, ttlMs.
- */
-export const RAISE_COUNTER_LUA = `
-local c = tonumber(redis.call('GET', KEYS[1]) or '0')
-local v = tonumber(ARGV[1])
-if v > c then redis.call('INCRBY', KEYS[1], v - c) end
-if v > 0 and redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return math.max(c, v)
-`;
-
-/**
- * Applies the live increments of one node's batches lo..hi, atomically with two checks: the
- * counters were seeded (else -1: the node seeds first), and the batches are newer than what the
- * seed already holds of this node (else 0, nothing applied: they are in the seed's sums).
- * KEYS: epoch, seeded, then the live hashes. ARGV: node, lo, hi, ttlMs, then per hash: the number
- * of fields, then field, amount pairs.
+ * Applies one node's batches lo..hi to Redis, atomically, with two checks: the counters were
+ * seeded (else -1: the node seeds first), and the batches are newer than what Redis already holds
+ * of this node, by the seed's snapshot or an earlier apply (else 0, nothing applied: a retried
+ * pipeline or a batch in the seed's sums is never counted twice). Adds the live usage, and to each
+ * plan quota counter the units of the batches' requests that the CURRENT seed epoch did not count
+ * when they passed the limiter (decided per node, or counted in a Redis that has since lost its
+ * data); then records hi as this node's last batch in Redis.
+ * KEYS: epoch, seeded, the live hashes, then the quota counters. ARGV: node, lo, hi, ttlMs, number
+ * of live hashes; per hash: the number of fields, then field, amount pairs; per quota counter: its
+ * ttlMs, the number of pairs, then epoch, units pairs (epoch '' = counted per node only).
  */
 export const APPLY_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
 local seeded = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if tonumber(ARGV[3]) <= seeded then return 0 end
-local i = 5
-for k = 3, #KEYS do
+local hashes = tonumber(ARGV[5])
+local i = 6
+for k = 3, 2 + hashes do
   local n = tonumber(ARGV[i])
   i = i + 1
   for j = 1, n do
@@ -47,27 +45,50 @@ for k = 3, #KEYS do
   end
   redis.call('PEXPIRE', KEYS[k], ARGV[4])
 end
+for k = 3 + hashes, #KEYS do
+  local ttl = ARGV[i]
+  local n = tonumber(ARGV[i + 1])
+  i = i + 2
+  local add = 0
+  for j = 1, n do
+    if ARGV[i] ~= current then add = add + tonumber(ARGV[i + 1]) end
+    i = i + 2
+  end
+  if add > 0 then
+    redis.call('INCRBY', KEYS[k], add)
+    if redis.call('PTTL', KEYS[k]) < 0 then redis.call('PEXPIRE', KEYS[k], ttl) end
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1
 `;
 
 /**
- * Seeds the live counters from one consistent Postgres snapshot, only if no other node did since
- * the data was lost (the epoch marker is absent): sets every live hash to the rolled-up sums,
- * records per node the last batch the snapshot held, then writes the marker, all atomically; so a
- * batch is counted either by the seed or by its node's later increment, never both, never neither.
- * KEYS: epoch, seeded, then the live hashes. ARGV: epoch value, ttlMs, number of nodes, node, seq
- * pairs, then per hash: the number of fields, then field, value pairs. Returns 1, or 0 when another
- * node seeded first.
+ * Seeds the live and quota counters from one consistent Postgres snapshot, only if no other node
+ * did since the data was lost (the epoch marker is absent): sets every live hash and every plan
+ * quota counter of the current periods to the rolled-up sums, records per node the last batch
+ * the snapshot holds, then writes the marker and the hold key, all atomically. No quota was
+ * counted in this Redis before (the limiter's calls are guarded by the marker), so the counters
+ * hold exactly the snapshot; each batch is counted either by the seed or by its node's later
+ * apply, never both, never neither. The limiters keep treating the quotas as unavailable while
+ * the hold key lives (a few flush intervals), so that every node has applied the usage it
+ * counted before the seed (in its accumulator, not yet in Postgres) before a quota decides again.
+ * KEYS: epoch, seeded, hold, the live hashes, then the quota counters. ARGV: epoch value, ttlMs,
+ * holdMs, number of nodes, node, seq pairs, number of live hashes; per hash: the number of fields,
+ * then field, value pairs; per quota counter: value, ttlMs. Returns 1, or 0 when another node
+ * seeded first.
  */
 export const SEED_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2])
-local i = 4
-for j = 1, tonumber(ARGV[3]) do
+local i = 5
+for j = 1, tonumber(ARGV[4]) do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
-for k = 3, #KEYS do
+local hashes = tonumber(ARGV[i])
+i = i + 1
+for k = 4, 3 + hashes do
   redis.call('DEL', KEYS[k])
   local n = tonumber(ARGV[i])
   i = i + 1
@@ -77,9 +98,33 @@ for k = 3, #KEYS do
   end
   redis.call('PEXPIRE', KEYS[k], ARGV[2])
 end
+for k = 4 + hashes, #KEYS do
+  redis.call('DEL', KEYS[k])
+  if tonumber(ARGV[i]) > 0 then redis.call('SET', KEYS[k], ARGV[i], 'PX', ARGV[i + 1]) end
+  i = i + 2
+end
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
 `;
+
+/** Units charged to one plan quota counter, by the seed epoch that counted them ('' = none). */
+export interface QuotaTally {
+  /** When the counter expires (the end of its quota period), ms since the epoch. */
+  expiresAt: number;
+  readonly byEpoch: Map<string, number>;
+}
+
+/** Plan quota charges of a batch: Redis key of the counter → tally. */
+export type QuotaCharges = Map<string, QuotaTally>;
+
+/** Adds `units` charged under `epoch` to counter `key` of `charges`. */
+export function addCharge(charges: QuotaCharges, key: string, epoch: string, units: number, expiresAt: number): void {
+  let t = charges.get(key);
+  if (t === undefined) charges.set(key, (t = { expiresAt, byEpoch: new Map() }));
+  if (expiresAt > t.expiresAt) t.expiresAt = expiresAt;
+  t.byEpoch.set(epoch, (t.byEpoch.get(epoch) ?? 0) + units);
+}
 
 /** Live increments of a run of one node's committed batches (lo..hi). */
 export interface LiveEntry {
@@ -87,6 +132,8 @@ export interface LiveEntry {
   hi: number;
   /** Hash key → field → amount. */
   readonly byKey: Map<string, Map<string, number>>;
+  /** The plan quota charges of the run's requests. */
+  readonly quota: QuotaCharges;
 }
 
 /**
@@ -108,15 +155,16 @@ export class LiveIncrements {
     return this.#entries.length;
   }
 
-  /** Adds the rows of committed batch `seq` (anonymous usage has no live counters). */
-  addBatch(seq: number, rows: readonly UsageRow[]): void {
+  /** Adds the rows and quota charges of committed batch `seq` (anonymous usage has no live counters). */
+  addBatch(seq: number, rows: readonly UsageRow[], quota: QuotaCharges = new Map()): void {
     let entry: LiveEntry;
     const last = this.#entries[this.#entries.length - 1];
     if (last !== undefined && this.#entries.length >= this.maxEntries) {
       entry = last;
       entry.hi = seq;
+      for (const [key, t] of quota) for (const [epoch, units] of t.byEpoch) addCharge(entry.quota, key, epoch, units, t.expiresAt);
     } else {
-      entry = { lo: seq, hi: seq, byKey: new Map() };
+      entry = { lo: seq, hi: seq, byKey: new Map(), quota };
     }
     const add = (key: string, field: string, n: number) => {
       if (n === 0) return;
@@ -134,7 +182,7 @@ export class LiveIncrements {
         add(key, `billable_units:${r.metric}`, r.units);
       }
     }
-    if (entry !== last && entry.byKey.size > 0) this.#entries.push(entry);
+    if (entry !== last && (entry.byKey.size > 0 || entry.quota.size > 0)) this.#entries.push(entry);
   }
 
   entries(): readonly LiveEntry[] {
@@ -158,12 +206,16 @@ export function liveKey(prefix: string, consumer: string, period: string): strin
 
 /** Key of the subscription limiter's monthly quota counter (see @tollgate/stores RedisCounterStore.windowKey). */
 export function quotaKey(prefix: string, subscription: string, period: string): string {
-  return `${prefix}{sub:${subscription}}:q:${period}`;
+  return counterKey(prefix, `sub:${subscription}`, `q:${period}`);
+}
+
+/** Redis key of window `key` of a limiter `consume` call with `tag` (as RedisCounterStore.windowKey). */
+export function counterKey(prefix: string, tag: string, key: string): string {
+  return `${prefix}{${tag}}:${key}`;
 }
 
 /** Commands the meter defines on its client. */
 export interface MeterRedisCommands {
-  tollgateRaiseCounter(key: string, value: number, ttlMs: number): Promise<number>;
   tollgateApplyUsage(numKeys: number, ...args: Array<string | number>): Promise<number>;
   tollgateSeedUsage(numKeys: number, ...args: Array<string | number>): Promise<number>;
 }
@@ -194,8 +246,7 @@ export function createMeterRedis(url: string, options: RedisOptions = {}): Meter
 /** Adds the meter's Lua commands to a client (idempotent per client). */
 export function defineMeterCommands(client: Redis): void {
   const c = client as Partial<MeterRedisCommands> & Redis;
-  if (typeof c.tollgateRaiseCounter === 'function') return;
-  client.defineCommand('tollgateRaiseCounter', { numberOfKeys: 1, lua: RAISE_COUNTER_LUA });
+  if (typeof c.tollgateApplyUsage === 'function') return;
   client.defineCommand('tollgateApplyUsage', { lua: APPLY_LUA });
   client.defineCommand('tollgateSeedUsage', { lua: SEED_LUA });
 }

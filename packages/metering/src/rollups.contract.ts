@@ -17,7 +17,7 @@ const silent = { info() {}, warn() {}, error() {} };
 export function row(over: Partial<UsageRow> = {}): UsageRow {
   const hist = new Array<number>(LATENCY_HIST_LENGTH).fill(0);
   hist[2] = 1;
-  return { hour: Date.parse('2026-11-15T10:00:00Z'), period: '2026-11', consumer: 'acme', subscription: 'acme-gold', plan: 'gold', api: 'orders', apiVersion: 'v1', route: 'list', statusClass: '2xx', source: 'upstream', billable: true, metric: 'requests', requests: 1, units: 1, bytesIn: 10, bytesOut: 20, latencyMsSum: 4, latencyHist: hist, ...over };
+  return { hour: Date.parse('2026-11-15T10:00:00Z'), period: '2026-11', consumer: 'acme', subscription: 'acme-gold', plan: 'gold', api: 'orders', apiVersion: 'v1', route: 'list', statusClass: '2xx', source: 'upstream', billable: true, metric: 'requests', requests: 1, units: 1, quotaUnits: 1, bytesIn: 10, bytesOut: 20, latencyMsSum: 4, latencyHist: hist, ...over };
 }
 
 const spec = planSpecSchema.parse({ billing: { currency: 'EUR' } });
@@ -64,7 +64,7 @@ export function rollupContract(name: string, open: () => Promise<RollupDatabase>
       const rows = await h.db.select().from(usageRollups).where(sql`${usageRollups.api} = 'sum'`);
       expect(rows).toHaveLength(1);
       const expected = h1.map((v, i) => v + (h2[i] as number));
-      expect(rows[0]).toMatchObject({ requests: 8, units: 16, bytesIn: 12, latencyMsSum: 3.75, latencyHist: expected, period: '2026-11', billable: true });
+      expect(rows[0]).toMatchObject({ requests: 8, units: 16, quotaUnits: 2, bytesIn: 12, latencyMsSum: 3.75, latencyHist: expected, period: '2026-11', billable: true });
     });
 
     it('a batch larger than one statement (2500 rows) commits whole', async () => {

@@ -12,6 +12,7 @@ const KEY = [usageRollups.hour, usageRollups.period, usageRollups.consumer, usag
 const ADD = {
   requests: sql.raw('"usage_rollups"."requests" + excluded."requests"'),
   units: sql.raw('"usage_rollups"."units" + excluded."units"'),
+  quotaUnits: sql.raw('"usage_rollups"."quota_units" + excluded."quota_units"'),
   bytesIn: sql.raw('"usage_rollups"."bytes_in" + excluded."bytes_in"'),
   bytesOut: sql.raw('"usage_rollups"."bytes_out" + excluded."bytes_out"'),
   latencyMsSum: sql.raw('"usage_rollups"."latency_ms_sum" + excluded."latency_ms_sum"'),
@@ -53,6 +54,7 @@ export async function writeBatch(db: Database, batch: UsageBatch): Promise<'appl
         metric: r.metric,
         requests: r.requests,
         units: r.units,
+        quotaUnits: r.quotaUnits,
         bytesIn: r.bytesIn,
         bytesOut: r.bytesOut,
         latencyMsSum: r.latencyMsSum,
@@ -121,17 +123,15 @@ export async function liveTotals(db: Database | Tx, since: Date): Promise<LiveTo
 }
 
 /**
- * What the subscription limiter counted: units of requests under each subscription in the
- * period, except those the gateway itself refused with a 4xx (a 429 of the limiter consumed
- * nothing). A lower bound of the limiter's count (a gateway 4xx after the limiter, e.g. a body
- * too large, was counted by it), which is the safe side for re-seeding.
+ * What the subscription limiter counted: the quota units (`quota_units`: units of requests that
+ * passed the plan's limiter, whether Redis or a node decided) under each subscription in the period.
  */
-export async function quotaTotals(db: Database, periods: readonly string[]): Promise<QuotaTotals[]> {
+export async function quotaTotals(db: Database | Tx, periods: readonly string[]): Promise<QuotaTotals[]> {
   if (periods.length === 0) return [];
   const rows = await db
-    .select({ subscription: usageRollups.subscription, period: usageRollups.period, units: sql<string>`sum(${usageRollups.units})` })
+    .select({ subscription: usageRollups.subscription, period: usageRollups.period, units: sql<string>`sum(${usageRollups.quotaUnits})` })
     .from(usageRollups)
-    .where(and(inArray(usageRollups.period, [...periods]), sql`${usageRollups.subscription} <> ''`, sql`NOT (${usageRollups.source} = 'gateway' AND ${usageRollups.statusClass} = '4xx')`))
+    .where(and(inArray(usageRollups.period, [...periods]), sql`${usageRollups.subscription} <> ''`))
     .groupBy(usageRollups.subscription, usageRollups.period);
   return rows.map((r) => ({ subscription: r.subscription, period: r.period, units: num(r.units) }));
 }
@@ -142,11 +142,11 @@ export async function quotaTotals(db: Database, periods: readonly string[]): Pro
  * with whole-hour offsets; for others (Asia/Kolkata) the hour holding the boundary is counted in
  * the month it starts in.
  */
-export async function quotaUnitsBetween(db: Database, subscription: string, from: number, to: number): Promise<number> {
+export async function quotaUnitsBetween(db: Database | Tx, subscription: string, from: number, to: number): Promise<number> {
   const rows = await db
-    .select({ units: sql<string>`coalesce(sum(${usageRollups.units}), 0)` })
+    .select({ units: sql<string>`coalesce(sum(${usageRollups.quotaUnits}), 0)` })
     .from(usageRollups)
-    .where(and(sql`${usageRollups.subscription} = ${subscription}`, gte(usageRollups.hour, new Date(from)), lt(usageRollups.hour, new Date(to)), sql`NOT (${usageRollups.source} = 'gateway' AND ${usageRollups.statusClass} = '4xx')`));
+    .where(and(sql`${usageRollups.subscription} = ${subscription}`, gte(usageRollups.hour, new Date(from)), lt(usageRollups.hour, new Date(to))));
   return num(rows[0]?.units);
 }
 
@@ -161,16 +161,17 @@ export async function pruneBatches(db: Database, before: Date): Promise<number> 
 }
 
 /**
- * What a seed of the live counters needs, read from ONE snapshot (repeatable read): the totals, and
- * per node the last batch sequence they include (a node's batches commit in order, so every batch
- * up to it is in the totals and none after it).
+ * What a seed of the live and quota counters needs, read from ONE snapshot (repeatable read): the
+ * totals, `extra` (the quota sums), and per node the last batch sequence they include (a node's
+ * batches commit in order, so every batch up to it is in the totals and none after it).
  */
-export async function seedSnapshot(db: Database, since: Date): Promise<{ live: LiveTotals[]; nodes: Array<{ node: string; seq: number }> }> {
+export async function seedSnapshot<T = undefined>(db: Database, since: Date, extra?: (tx: Tx) => Promise<T>): Promise<{ live: LiveTotals[]; nodes: Array<{ node: string; seq: number }>; extra: T | undefined }> {
   return db.transaction(
     async (tx) => {
       const nodes = await tx.select({ node: usageBatches.nodeId, seq: sql<string>`max(${usageBatches.seq})` }).from(usageBatches).groupBy(usageBatches.nodeId);
       const live = await liveTotals(tx, since);
-      return { live, nodes: nodes.map((n) => ({ node: n.node, seq: Number(n.seq) })) };
+      const more = extra === undefined ? undefined : await extra(tx);
+      return { live, nodes: nodes.map((n) => ({ node: n.node, seq: Number(n.seq) })), extra: more };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );

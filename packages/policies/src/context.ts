@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { QuotaCharge } from './rate-limit/counters.js';
 import type { ActiveSubscription, BodyRead, ConsumerIdentity, PolicyContext } from './types.js';
 
 /**
@@ -18,6 +19,8 @@ export class RequestContext implements PolicyContext {
   subscription: ActiveSubscription | null = null;
   /** Units one request to the route counts as (route `metering.units`); plan quotas are charged this. */
   units = 1;
+  /** What the request charged to its plan's re-seeded quota (metering reads it). */
+  quotaCharge: QuotaCharge | null = null;
   /** The unread request body and the gateway's size limit, set by the gateway when the request has one. */
   bodySource: { readonly stream: Readable; readonly maxBytes: number } | null = null;
   /** The body once a policy read it ({@link readBody}); the gateway forwards these bytes instead of the stream. */

@@ -17,7 +17,7 @@ export { authorizationSchema, authorizationRuleSchema, type AuthorizationConfig,
 export { rateLimit } from './rate-limit/index.js';
 export { rateLimitSchema, type RateLimitConfig } from './rate-limit/schema.js';
 export { createLimiter, applyLimitHeaders, type Limiter, type LimiterSpec } from './rate-limit/index.js';
-export { ipBucket, type LimitCounters, type LimitWindow } from './rate-limit/counters.js';
+export { ipBucket, COUNTERS_UNSEEDED, type LimitCounters, type LimitWindow, type QuotaGuard, type QuotaCharge, type LimitEvents, type LocalReason } from './rate-limit/counters.js';
 export { MonthCalendar } from './rate-limit/calendar.js';
 export { subscription } from './subscription/index.js';
 export { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './subscription/schema.js';

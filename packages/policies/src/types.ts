@@ -86,6 +86,8 @@ export interface PolicyContext {
   subscription?: ActiveSubscription | null;
   /** Units one request to this route counts as (route `metering.units`, default 1): what plan quotas are charged. */
   readonly units?: number;
+  /** What the request charged to its plan's re-seeded quota (set by the subscription limiter; metering reads it). */
+  quotaCharge?: import('./rate-limit/counters.js').QuotaCharge | null;
   /**
    * Reads the whole request body (at most `limit` bytes) into memory; the gateway then forwards
    * exactly those bytes. Only policies that must see the body call it (request-validation):
@@ -192,6 +194,10 @@ export interface PolicyDeps {
   readonly counters?: import('./rate-limit/counters.js').LimitCounters;
   /** In-process counters for fail-open while the shared store is unreachable. */
   readonly fallbackCounters?: import('./rate-limit/counters.js').LimitCounters;
+  /** Seed marker of the plan quota counters (present when usage metering re-seeds them into Redis). */
+  readonly quotaGuard?: import('./rate-limit/counters.js').QuotaGuard;
+  /** Observer of decisions taken without the shared store (metrics). */
+  readonly limitEvents?: import('./rate-limit/counters.js').LimitEvents;
   /** Clock for limit windows and calendar quotas (tests inject one). Default `Date.now`. */
   readonly now?: () => number;
   /** Response cache storage (memory, and Redis when configured), shared across snapshots; without it the cache keeps a private in-memory store. */

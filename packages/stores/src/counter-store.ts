@@ -41,6 +41,22 @@ export interface ConsumeResult {
   readonly counts: readonly number[];
   /** Milliseconds left of each window, in the order given. */
   readonly resetMs: readonly number[];
+  /** Value of the guard key when one was given (the seed epoch the counts belong to). */
+  readonly epoch?: string;
+}
+
+/** Suffix of the hold key of a guard: while `<guard>:hold` exists, the guard counts as absent. */
+export const GUARD_HOLD_SUFFIX = ':hold';
+
+/** Code of the error `consume` throws when its guard key is absent (the counters are not seeded yet). */
+export const COUNTERS_UNSEEDED = 'COUNTERS_UNSEEDED';
+
+/** Thrown by `consume` when its guard key is absent: nothing was counted. */
+export class CountersUnseededError extends Error {
+  readonly code = COUNTERS_UNSEEDED;
+  constructor(guard: string) {
+    super(`counters are not seeded yet (guard key "${guard}" absent)`);
+  }
 }
 
 /**
@@ -52,8 +68,14 @@ export interface MultiWindowCounterStore {
   /**
    * All-or-nothing: if `count + cost <= limit` holds for every window with a non-negative limit,
    * adds `cost` to every window (a new key gets `ttlMs` as TTL); otherwise changes nothing.
+   * With a `guard` (a key name outside the tag, e.g. the metering seed marker `usage:epoch`), the
+   * call counts nothing and rejects with {@link CountersUnseededError} while that key is absent
+   * or its hold key (`<guard>:hold`, set for a short time after a seed) exists, and returns the
+   * guard's value as `epoch` otherwise: counters that must first be re-seeded after Redis
+   * lost its data are never counted from zero. The in-process store has nothing to lose and
+   * ignores it.
    */
-  consume(tag: string, windows: readonly WindowCheck[], cost: number): Promise<ConsumeResult>;
+  consume(tag: string, windows: readonly WindowCheck[], cost: number, guard?: string): Promise<ConsumeResult>;
   /** Current counts of windows (0 when absent), in one round trip; read-only (usage endpoints). */
   peek(tag: string, keys: readonly string[]): Promise<number[]>;
 }

@@ -11,3 +11,4 @@ export { createPostgresStores, createPgliteStores, type SqlStores, type Postgres
 export { createRedisCounterStore, type RedisCounterStore, type RedisCounterStoreOptions } from './redis-counter-store.js';
 export { createMemoryCounterStore, type MemoryCounterStore, type MemoryCounterStoreOptions } from './memory-counter-store.js';
 export { SqlNodeRegistry, type NodeRegistry, type NodeHeartbeat, type NodeRecord } from './node-registry.js';
+export { withDeadline, CommandTimeoutError, COMMAND_TIMEOUT } from './deadline.js';

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
+import { CountersUnseededError, GUARD_HOLD_SUFFIX, validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
+import { withDeadline } from './deadline.js';
 
 /**
  * One atomic step of a fixed window: add, then give the key its TTL if it has none (a new key, or
@@ -20,12 +21,19 @@ return {count, ttl}
  * Check-and-increment of every window of one request, atomically, in one round trip. Reads all
  * counters first; only when each has room for the cost (limit < 0: count only) are they all
  * incremented, so a refused request consumes nothing in any window. Every key written gets its
- * TTL if it has none. ARGV: cost, then (limit, ttlMs) per key. Returns allowed, then (count, ttl)
- * per key.
+ * TTL if it has none. KEYS: the windows, then optionally a guard key and its hold key. ARGV: cost,
+ * then (limit, ttlMs) per window. Returns {-1} when the guard key is absent or the hold key
+ * present (nothing counted); otherwise
+ * allowed, then (count, ttl) per window, then the guard's value when there is one.
  */
 const CONSUME_LUA = `
 local cost = tonumber(ARGV[1])
-local n = #KEYS
+local n = (#ARGV - 1) / 2
+local epoch = nil
+if #KEYS > n then
+  epoch = redis.call('GET', KEYS[n + 1])
+  if not epoch or redis.call('EXISTS', KEYS[n + 2]) == 1 then return {-1} end
+end
 local counts = {}
 local allowed = 1
 for i = 1, n do
@@ -46,12 +54,13 @@ for i = 1, n do
   out[#out + 1] = counts[i]
   out[#out + 1] = ttl
 end
+if epoch then out[#out + 1] = epoch end
 return out
 `;
 
 interface IncrementCommand {
   tollgateIncrement(key: string, by: number, windowMs: number): Promise<[number, number]>;
-  tollgateConsume(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
+  tollgateConsume(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
 }
 
 /** Options of the Redis counter store. */
@@ -59,7 +68,10 @@ export interface RedisCounterStoreOptions {
   url: string;
   /** Prefix of every key, e.g. `tollgate:rl:`. */
   keyPrefix: string;
-  /** Per-command deadline in ms (default 500): enforcement must not stall requests on a slow Redis. */
+  /**
+   * Per-command deadline in ms (default 500): enforcement must not stall requests on a slow Redis.
+   * Measured so that a stall of the gateway's own event loop does not trip it (see `withDeadline`).
+   */
   commandTimeoutMs?: number;
   /** Wait for the first connection before resolving (default true). */
   waitForConnection?: boolean;
@@ -82,8 +94,12 @@ export interface RedisCounterStore extends CounterStore {
  * policy can handle (fail open or closed) rather than stalled requests.
  */
 export async function createRedisCounterStore(options: RedisCounterStoreOptions): Promise<RedisCounterStore> {
+  const timeoutMs = options.commandTimeoutMs ?? 500;
   const redisOptions: RedisOptions = {
-    commandTimeout: options.commandTimeoutMs ?? 500,
+    // The deadline that matters is `withDeadline` below. ioredis's own timeout fires from a timer
+    // that runs before the reply is read after an event-loop stall, so it is only a backstop that
+    // frees commands on a connection that hangs.
+    commandTimeout: Math.max(5_000, timeoutMs * 10),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
@@ -117,36 +133,40 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
       if (!Number.isSafeInteger(by) || !Number.isSafeInteger(windowMs) || windowMs < 1) {
         throw new RangeError('increment needs an integer amount and a positive integer window');
       }
-      const [count, resetMs] = await commands.tollgateIncrement(redisKey(key), by, windowMs);
+      const [count, resetMs] = await withDeadline(commands.tollgateIncrement(redisKey(key), by, windowMs), timeoutMs);
       return { count: Number(count), resetMs: Number(resetMs) };
     },
-    async consume(tag: string, windows: readonly WindowCheck[], cost: number): Promise<ConsumeResult> {
+    async consume(tag: string, windows: readonly WindowCheck[], cost: number, guard?: string): Promise<ConsumeResult> {
       validateConsume(windows, cost);
-      // All keys of one call share the hash tag: one slot on Redis Cluster, one Lua call.
+      // All keys of one call share the hash tag: one slot on Redis Cluster, one Lua call. A guard
+      // key lies outside the tag (a single Redis only; see docs/metering.md).
       const keys = windows.map((w) => `${options.keyPrefix}{${tag}}:${w.key}`);
+      if (guard !== undefined) keys.push(`${options.keyPrefix}${guard}`, `${options.keyPrefix}${guard}${GUARD_HOLD_SUFFIX}`);
       const args: Array<string | number> = [cost];
       for (const w of windows) args.push(w.limit, Math.ceil(w.ttlMs));
-      const out = await commands.tollgateConsume(keys.length, ...keys, ...args);
+      const out = await withDeadline(commands.tollgateConsume(keys.length, ...keys, ...args), timeoutMs);
+      if (Number(out[0]) === -1) throw new CountersUnseededError(guard ?? '');
       const counts: number[] = [];
       const resetMs: number[] = [];
       for (let i = 0; i < windows.length; i++) {
         counts.push(Number(out[1 + 2 * i]));
         resetMs.push(Number(out[2 + 2 * i]));
       }
-      return { allowed: Number(out[0]) === 1, counts, resetMs };
+      const result: ConsumeResult = { allowed: Number(out[0]) === 1, counts, resetMs };
+      return guard === undefined ? result : { ...result, epoch: String(out[1 + 2 * windows.length]) };
     },
     async peek(tag: string, keys: readonly string[]): Promise<number[]> {
       if (keys.length === 0) return [];
-      const values = await client.mget(keys.map((k) => `${options.keyPrefix}{${tag}}:${k}`));
+      const values = await withDeadline(client.mget(keys.map((k) => `${options.keyPrefix}{${tag}}:${k}`)), timeoutMs);
       return values.map((v) => (v === null ? 0 : Number(v)));
     },
     async get(key: string): Promise<number> {
-      const value = await client.get(redisKey(key));
+      const value = await withDeadline(client.get(redisKey(key)), timeoutMs);
       return value === null ? 0 : Number(value);
     },
     async ping(): Promise<boolean> {
       try {
-        return (await client.ping()) === 'PONG';
+        return (await withDeadline(client.ping(), timeoutMs)) === 'PONG';
       } catch {
         return false;
       }

@@ -30,6 +30,12 @@ export const usageRollups = pgTable(
     requests: bigint('requests', { mode: 'number' }).notNull(),
     /** Billable units (a route may weigh a request as several). */
     units: bigint('units', { mode: 'number' }).notNull(),
+    /**
+     * Units charged to the subscription's monthly quota: those of requests that passed the plan's
+     * limiter (its own 429 and 503 refusals charge nothing). What a re-seed of the Redis quota
+     * counters sums, so that it equals what the limiter counted.
+     */
+    quotaUnits: bigint('quota_units', { mode: 'number' }).notNull().default(0),
     bytesIn: bigint('bytes_in', { mode: 'number' }).notNull(),
     bytesOut: bigint('bytes_out', { mode: 'number' }).notNull(),
     /** Sum of total latencies in ms (means); percentiles come from `latency_hist`. */

@@ -10,7 +10,8 @@ export interface LimitWindow {
  * satisfies it): all windows of one request checked and incremented in one atomic call.
  */
 export interface LimitCounters {
-  consume(tag: string, windows: readonly LimitWindow[], cost: number): Promise<{ readonly allowed: boolean; readonly counts: readonly number[]; readonly resetMs: readonly number[] }>;
+  /** `guard`: see `CounterStore.consume` (rejects with code `COUNTERS_UNSEEDED` while the key is absent; returns its value as `epoch`). */
+  consume(tag: string, windows: readonly LimitWindow[], cost: number, guard?: string): Promise<{ readonly allowed: boolean; readonly counts: readonly number[]; readonly resetMs: readonly number[]; readonly epoch?: string }>;
   peek(tag: string, keys: readonly string[]): Promise<number[]>;
 }
 
@@ -30,4 +31,40 @@ export function ipBucket(ip: string): string {
   const t = tail === undefined || tail === '' ? [] : tail.split(':');
   const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
   return `${groups.slice(0, 4).map((g) => Number.parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+}
+
+/** Error code of a shared store whose guard key is absent (structurally `COUNTERS_UNSEEDED` of `@tollgate/stores`). */
+export const COUNTERS_UNSEEDED = 'COUNTERS_UNSEEDED';
+
+/**
+ * Quota counters that must be re-seeded after Redis lost its data (the meter's seed marker): the
+ * limiter passes `key` as the guard of every call that counts a plan quota, and calls `unseeded`
+ * when the guard is absent so that the seed runs now rather than at the next retry.
+ */
+export interface QuotaGuard {
+  readonly key: string;
+  unseeded(): void;
+}
+
+/** Why a limiter decided without the shared store. */
+export type LocalReason = 'error' | 'timeout' | 'unseeded';
+
+/** Observer of limiter decisions taken without the shared store (the gateway's metrics). */
+export interface LimitEvents {
+  /** One request decided per node (`open`) or refused with 503 (`closed`) because the shared store could not decide it. */
+  local(failMode: 'open' | 'closed', reason: LocalReason): void;
+}
+
+/**
+ * What a passed request charged to a re-seeded plan quota, for the meter: the counter (`tag` and
+ * `key` as in `consume`), the units, when the counter expires, and the seed epoch in which the
+ * shared store counted them, or null when they were counted per node only (fail open). The meter
+ * adds the units of a request the current epoch did not count once its batch is in Postgres.
+ */
+export interface QuotaCharge {
+  readonly tag: string;
+  readonly key: string;
+  readonly units: number;
+  readonly expiresAt: number;
+  readonly epoch: string | null;
 }

@@ -1,6 +1,6 @@
 import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyDeps, type PolicyReply, type PolicyResponse } from '../types.js';
 import { MonthCalendar } from './calendar.js';
-import { ipBucket, type LimitCounters, type LimitWindow } from './counters.js';
+import { COUNTERS_UNSEEDED, ipBucket, type LimitCounters, type LimitWindow, type LocalReason } from './counters.js';
 import { parseWindow } from '@tollgate/model';
 import { rateLimitSchema, type RateLimitConfig } from './schema.js';
 
@@ -69,6 +69,12 @@ export interface LimiterSpec {
   readonly quota?: { readonly limit: number; readonly timeZone: string; readonly overage: 'hard' | 'allow' } | undefined;
   readonly cost: number;
   readonly failMode: 'open' | 'closed';
+  /**
+   * A plan quota the meter re-seeds after Redis lost its data (the subscription policy): counted
+   * under the seed guard, charged on the request context, and decided per node from the last
+   * count Redis reported (plus what this node granted since) while Redis cannot decide it.
+   */
+  readonly reseeded?: boolean;
 }
 
 /** Current usage of one bucket set, as the usage endpoints report it. */
@@ -99,7 +105,17 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     ...windows.map((w) => `${sfString(w.label)};q=${w.limit};w=${w.ms / 1000}`),
     ...(quota ? [`${sfString(`${config.name}-month`)};q=${quota.limit}`] : []),
   ].join(', ');
+  /** Decisions taken without the shared store since it last answered (logged when it answers again). */
+  let localSince = 0;
   let degraded = false;
+  const events = deps.limitEvents;
+  // A re-seeded quota: guarded calls; per subscription tag, the last count Redis reported minus
+  // what the fallback store held for it then (the base of a per-node decision), for the current period.
+  const tracked = quota !== null && config.reseeded === true;
+  const guard = tracked ? deps.quotaGuard : undefined;
+  const seen = new Map<string, number>();
+  const touched = new Set<string>();
+  let seenPeriod = '';
 
   const checksAt = (t: number): LimitWindow[] => {
     const list: LimitWindow[] = windows.map((w) => {
@@ -192,30 +208,71 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
   async function check(ctx: PolicyContext, tag: string, cost: number = config.cost): Promise<PolicyReply | undefined> {
     const t = now();
     const checks = checksAt(t);
+    const qi = windows.length;
     let o: Outcome;
+    let epoch: string | null = null;
+    if (tracked) {
+      const period = (checks[qi] as LimitWindow).key;
+      if (period !== seenPeriod) {
+        seen.clear();
+        touched.clear();
+        seenPeriod = period;
+      }
+    }
     if (shared === null) {
       o = await fallback.consume(tag, checks, cost);
     } else {
       try {
-        o = await shared.consume(tag, checks, cost);
+        const r = await shared.consume(tag, checks, cost, guard?.key);
+        o = r;
+        if (guard !== undefined) epoch = r.epoch ?? null;
+        if (tracked) {
+          const local = touched.has(tag) ? ((await fallback.peek(tag, [(checks[qi] as LimitWindow).key]))[0] ?? 0) : 0;
+          seen.set(tag, (r.counts[qi] ?? 0) - local);
+        }
         if (degraded) {
           degraded = false;
-          deps.logger.warn({ policy: 'rate-limit', name: config.name }, 'counter store reachable again; limits are shared across nodes again');
+          deps.logger.warn({ policy: 'rate-limit', name: config.name, failMode: config.failMode, decidedLocally: localSince }, `counter store reachable again; limits are shared across nodes again (${localSince} requests were decided without it)`);
+          localSince = 0;
         }
       } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        const reason: LocalReason = code === COUNTERS_UNSEEDED ? 'unseeded' : code === 'COMMAND_TIMEOUT' ? 'timeout' : 'error';
+        if (reason === 'unseeded') guard?.unseeded();
+        localSince += 1;
+        events?.local(config.failMode, reason);
         if (!degraded) {
           degraded = true;
-          deps.logger.error({ err, policy: 'rate-limit', name: config.name, failMode: config.failMode }, 'counter store unreachable; limiting per node (fail open) or refusing (fail closed)');
+          const what = reason === 'unseeded' ? 'quota counters not re-seeded yet after Redis lost its data' : 'counter store unreachable';
+          deps.logger.error({ err, reason, policy: 'rate-limit', name: config.name, failMode: config.failMode }, `${what}; limiting per node (fail open) or refusing (fail closed)`);
         }
         if (config.failMode === 'closed') return unavailable;
-        o = await fallback.consume(tag, checks, cost);
+        o = await localConsume(tag, checks, cost);
       }
     }
     if (!o.allowed) return refusal(o, cost);
+    if (guard !== undefined && quota !== null) ctx.quotaCharge = { tag, key: (checks[qi] as LimitWindow).key, units: cost, expiresAt: t + (checks[qi] as LimitWindow).ttlMs, epoch };
     const own = headersOf(o);
     const earlier = pending.get(ctx);
     pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
     return undefined;
+  }
+
+  /**
+   * Fail open: the request decided by this node alone. A re-seeded quota is not counted from zero:
+   * its window allows what is left after the last count Redis reported (see `seen`).
+   */
+  async function localConsume(tag: string, checks: LimitWindow[], cost: number): Promise<Outcome> {
+    if (!tracked || quota === null) return fallback.consume(tag, checks, cost);
+    const qi = windows.length;
+    const base = seen.get(tag) ?? 0;
+    const q = checks[qi] as LimitWindow;
+    checks[qi] = { key: q.key, limit: quota.overage === 'hard' ? Math.max(0, quota.limit - base) : -1, ttlMs: q.ttlMs };
+    touched.add(tag);
+    const r = await fallback.consume(tag, checks, cost);
+    const counts = [...r.counts];
+    counts[qi] = (counts[qi] ?? 0) + base;
+    return { allowed: r.allowed, counts, resetMs: r.resetMs };
   }
 }
 

@@ -54,7 +54,7 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
       let limiter = limiters.get(s.plan.name);
       if (limiter === undefined) {
         const p = s.plan.spec;
-        limiter = p.limits.length === 0 && p.quota === undefined ? null : createLimiter({ name: s.plan.name, limits: p.limits, quota: p.quota, cost: 1, failMode: p.failMode }, deps);
+        limiter = p.limits.length === 0 && p.quota === undefined ? null : createLimiter({ name: s.plan.name, limits: p.limits, quota: p.quota, cost: 1, failMode: p.failMode, reseeded: true }, deps);
         limiters.set(s.plan.name, limiter);
       }
       const list = byConsumer.get(s.consumer) ?? [];

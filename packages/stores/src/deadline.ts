@@ -1,0 +1,66 @@
+/** Code of the error {@link withDeadline} rejects with. */
+export const COMMAND_TIMEOUT = 'COMMAND_TIMEOUT';
+
+/** A store command that did not answer within its deadline. */
+export class CommandTimeoutError extends Error {
+  readonly code = COMMAND_TIMEOUT;
+  constructor(readonly timeoutMs: number) {
+    super(`command timed out after ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Settles like `command`, or rejects with {@link CommandTimeoutError} when it is still pending
+ * `ms` after the call, measured so that a stall of this process's own event loop cannot trip it.
+ *
+ * A plain timeout (ioredis `commandTimeout`) counts time this process spent not listening: after
+ * a stall (a burst of requests, GC, a loaded CPU) its expired timer fires BEFORE the socket that
+ * already holds the reply is read (timers run before I/O polling in each turn of the event loop),
+ * and commands queued behind an auto-pipeline in flight are not even written yet. Either way the
+ * command is failed for the gateway's slowness, not Redis's. Here:
+ *
+ * - a timer that fires late by more than `max(20 ms, ms / 5)` means the loop was stalled while the
+ *   command waited: the wait starts again (another `ms`), up to the client's own backstop timeout;
+ * - a timer on time only schedules the verdict with `setImmediate`, which runs after this turn's
+ *   poll phase: a reply that arrived in time has been read and settled the command by then. When
+ *   that poll phase itself took longer than the tolerance (the loop busy with other sockets, a
+ *   burst of requests), the loop was stalled again: the wait starts again too.
+ *
+ * So a command times out only after `ms` during which this process kept up with its event loop.
+ */
+export function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const tolerance = Math.max(20, ms / 5);
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      const due = performance.now() + ms;
+      timer = setTimeout(() => {
+        const fired = performance.now();
+        if (fired - due > tolerance) return arm();
+        setImmediate(() => {
+          if (settled) return;
+          // A poll phase that took long (the loop busy with other sockets) is a stall too.
+          if (performance.now() - fired > tolerance) return arm();
+          settled = true;
+          reject(new CommandTimeoutError(ms));
+        });
+      }, ms);
+    };
+    arm();
+    command.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
