@@ -5,13 +5,14 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RequestContext, runAccess, type PolicyReply } from '@tollgate/policies';
-import { normalizeHost, normalizePath, splitTarget } from '@tollgate/router';
+import { normalizePath, splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
 import { pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { acquireTarget } from './runtime.js';
+import { BadHost, requestHost } from './request-host.js';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -150,8 +151,11 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     } catch {
       return writeProblem(socket, 'BAD_PATH', 'the request path is refused by the normalizer', requestId);
     }
+    // The same Host rules as any request (one Host, valid, an absolute-form authority wins).
+    const hostName = requestHost(req);
+    if (hostName instanceof BadHost) return writeProblem(socket, 'BAD_HOST', hostName.detail, requestId);
     const hostHeader = headers.host ?? '';
-    const found = snap.routes.lookup(normalizeHost(hostHeader), path, 'GET');
+    const found = snap.routes.lookup(hostName, path, 'GET');
     if (found.kind === 'not_found') return writeProblem(socket, 'ROUTE_NOT_FOUND', `no route for GET ${path}`, requestId);
     if (found.kind === 'method_not_allowed') return writeProblem(socket, 'METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, requestId);
     const route = found.value;
@@ -164,7 +168,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
 
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
-      ctx = new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query);
+      ctx = new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query, hostName);
       session.ctx = ctx;
       const r = await runAccess(route.access, ctx);
       if (r !== undefined) {
