@@ -8,6 +8,18 @@ import { MemoryCacheStorage, type CacheAddress, type CacheEntry, type CacheStora
  * Below the transforms band (500): the cache sees the caller already authenticated, authorized
  * and counted by limits (a hit still costs a request), and keys on the query as transformed.
  */
+
+/**
+ * The host part of a cache key: the gateway's normalized host (what routing matched; an
+ * absolute-form target's authority rather than Host) plus the port as sent, if any. The port
+ * stays because the upstream receives it in Host and may reflect it in what it answers.
+ */
+function cacheHost(ctx: PolicyContext): string {
+  const sent = one(ctx.headers.host) ?? '';
+  const colon = sent.lastIndexOf(':');
+  return colon > sent.lastIndexOf(']') && colon < sent.length - 1 ? ctx.host + sent.slice(colon) : ctx.host;
+}
+
 export const RESPONSE_CACHE_PRIORITY = 100;
 
 type Mode = 'HIT' | 'MISS' | 'BYPASS';
@@ -129,7 +141,7 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
         if (rules.noStore) return bypass(ctx);
         const key = {
           method: ctx.method,
-          host: (one(ctx.headers.host) ?? '').toLowerCase(),
+          host: cacheHost(ctx),
           path: ctx.path,
           query: ctx.query,
           headers: keyHeaders.map((n) => [n, one(ctx.headers[n])] as const),

@@ -23,7 +23,7 @@ export function normalizeQuery(query: string | null): string {
 /** What identifies a cached response. */
 export interface KeyInput {
   readonly method: string;
-  /** Host without a default port, lower case (the gateway's normalized host). */
+  /** The gateway's normalized host (lower case, no trailing dot) plus the port as sent, if any. */
   readonly host: string;
   /** Normalized path. */
   readonly path: string;
