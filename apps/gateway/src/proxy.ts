@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
-import { normalizePath, PathError, splitTarget } from '@tollgate/router';
+import { applyPathMatching, normalizePath, PathError, splitTarget } from '@tollgate/router';
 import { BodyLimiter } from '@tollgate/upstream';
 import { AccessLog, RequestState } from './access-log.js';
 import { TrustedProxies, unmapIp } from './client-address.js';
@@ -239,6 +239,15 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       reply.header('allow', found.allow.join(', '));
       return fail(reply, state, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
     }
+    // The API's path matching options (`;` parameters, trailing dots, case): the path the route
+    // matched is the one policies see and the upstream gets, or the spelling is refused.
+    try {
+      path = applyPathMatching(path, found.pathMatching);
+    } catch (err) {
+      if (err instanceof PathError) return fail(reply, state, 'BAD_PATH', `${err.message} (${err.code})`);
+      throw err;
+    }
+    state.path = path;
     const route: RuntimeRoute = found.value;
     state.api = route.api;
     state.route = route.route;

@@ -5,7 +5,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RequestContext, runAccess, type PolicyReply } from '@tollgate/policies';
-import { normalizePath, splitTarget } from '@tollgate/router';
+import { applyPathMatching, normalizePath, splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
 import { pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
@@ -158,6 +158,11 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     const found = snap.routes.lookup(hostName, path, 'GET');
     if (found.kind === 'not_found') return writeProblem(socket, 'ROUTE_NOT_FOUND', `no route for GET ${path}`, requestId);
     if (found.kind === 'method_not_allowed') return writeProblem(socket, 'METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, requestId);
+    try {
+      path = applyPathMatching(path, found.pathMatching);
+    } catch {
+      return writeProblem(socket, 'BAD_PATH', "the request path is refused by the API's path matching options", requestId);
+    }
     const route = found.value;
     const raw = socket as Socket;
     const peer = unmapIp(raw.remoteAddress ?? '');

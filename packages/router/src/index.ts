@@ -4,3 +4,4 @@ export * from './safe-regex.js';
 export * from './path-template.js';
 export * from './conditions.js';
 export * from './host.js';
+export * from './path-matching.js';
