@@ -20,7 +20,7 @@ beforeAll(async () => {
     (u) => upstream('app', u.app as string) + api('site', `hosts: ["*.example.com"]\n${authz}\nroutes: [{ name: all, destination: { upstream: app } }]`),
     { host: 'www.example.com', path: '/' },
   );
-}, 120_000);
+}, 150_000);
 
 afterAll(async () => {
   await g?.stop();

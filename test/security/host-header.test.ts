@@ -20,7 +20,7 @@ beforeAll(async () => {
       api('fallback', 'routes: [{ name: all, destination: { upstream: fallback } }]'),
     { host: 'www.example.com', path: '/' },
   );
-}, 120_000);
+}, 150_000);
 
 afterAll(async () => {
   await g?.stop();

@@ -25,7 +25,7 @@ beforeAll(async () => {
       api('keeping', `hosts: [k.example]\npathMatching: { matrixParams: keep, trailingDots: keep }\n${routes}`),
     { host: 'd.example', path: '/x' },
   );
-}, 120_000);
+}, 150_000);
 
 afterAll(async () => {
   await g?.stop();

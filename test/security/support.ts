@@ -59,7 +59,8 @@ export async function startSecurityGateway(names: readonly string[], config: (ur
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-sec-'));
   const upstreams: Record<string, RecordingUpstream> = {};
   for (const n of names) upstreams[n] = await startRecordingUpstream(n);
-  const tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: token } });
+  // A generous start deadline: these files start one process each, often alongside other suites.
+  const tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: token }, readyTimeoutMs: 90_000 });
   const port = Number(new URL(tg.proxyUrl).port);
   const urls = Object.fromEntries(Object.entries(upstreams).map(([k, u]) => [k, u.url]));
   const res = await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' }, body: config(urls) });
