@@ -115,7 +115,7 @@ describe('routing', () => {
     expect(a.started + b.started + c.started).toBe(before);
   });
 
-  it('routes an absolute-form target by the Host header and refuses the asterisk-form', async () => {
+  it("routes an absolute-form target by its authority, not the Host header (RFC 9112 §3.2.2), and refuses the asterisk-form", async () => {
     const raw = (line: string) =>
       new Promise<string>((resolve) => {
         const s = connect(g.port, '127.0.0.1', () => s.write(line));
@@ -123,9 +123,10 @@ describe('routing', () => {
         s.on('data', (d: Buffer) => (buf += d.toString()));
         s.on('close', () => resolve(buf));
       });
-    const abs = await raw('GET http://evil.test/users/x/../y HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n');
+    const abs = await raw('GET http://api.example.com/users/x/../y HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n');
     expect(abs).toMatch(/^HTTP\/1\.1 200/);
     expect(abs).toContain('a GET /users/y');
+    expect(a.received.at(-1)?.headers.host).toBe('api.example.com');
     const star = await raw('OPTIONS * HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n');
     expect(star).toMatch(/^HTTP\/1\.1 400/);
     expect(star).toContain('"code":"BAD_PATH"');

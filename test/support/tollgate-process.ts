@@ -24,6 +24,8 @@ export interface StartTollgateOptions {
   env?: Record<string, string | undefined>;
   /** Wait for this to be true before resolving: 'ready' (/readyz 200), 'admin' (/healthz 200) or 'none'. */
   waitFor?: 'ready' | 'admin' | 'none';
+  /** How long to wait for it (default 30 s). */
+  readyTimeoutMs?: number;
 }
 
 /** Starts Tollgate as a child process on free ports and waits until it answers. */
@@ -70,7 +72,8 @@ export async function startTollgateProcess(options: StartTollgateOptions = {}): 
     // Role `all` listens with the gateway first and the admin API second: wait for both.
     const urls = waitFor === 'ready' ? [`${proc.statusUrl}/readyz`] : [];
     if (role !== 'gateway') urls.push(`${proc.adminUrl}/healthz`);
-    const deadline = Date.now() + 30_000;
+    const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`tollgate exited with ${child.exitCode}:\n${out}`);
       try {
@@ -81,7 +84,7 @@ export async function startTollgateProcess(options: StartTollgateOptions = {}): 
       }
       if (Date.now() > deadline) {
         await proc.stop(1000);
-        throw new Error(`tollgate did not become ready in 30 s:\n${out}`);
+        throw new Error(`tollgate did not become ready in ${readyTimeoutMs / 1000} s:\n${out}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

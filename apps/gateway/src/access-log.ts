@@ -9,7 +9,10 @@ export class RequestState {
   /** Normalized path (or the raw path when it could not be normalized). */
   path = '';
   query: string | null = null;
+  /** The Host as received (or the absolute-form target's authority, which replaces it). */
   host = '';
+  /** The validated host, normalized once (lower case, no port, no trailing dot): what routing and policies compare. */
+  hostName = '';
   api: string | null = null;
   route: string | null = null;
   /** Origin of the chosen upstream target. */

@@ -5,6 +5,7 @@ export const GATEWAY_ERRORS = Object.freeze({
   ROUTE_NOT_FOUND: { status: 404, title: 'No route matches the request' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
   BAD_PATH: { status: 400, title: 'Malformed request path' },
+  BAD_HOST: { status: 400, title: 'Invalid Host' },
   BAD_REQUEST: { status: 400, title: 'Malformed request' },
   BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },

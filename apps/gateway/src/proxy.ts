@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
-import { normalizeHost, normalizePath, PathError, splitTarget } from '@tollgate/router';
+import { applyPathMatching, normalizePath, PathError, splitTarget } from '@tollgate/router';
 import { BodyLimiter } from '@tollgate/upstream';
 import { AccessLog, RequestState } from './access-log.js';
 import { TrustedProxies, unmapIp } from './client-address.js';
@@ -15,6 +15,7 @@ import { clientResponseHeaders, pickRequestId, setForwardedHeaders, upstreamRequ
 import type { ResolvedGatewayOptions } from './options.js';
 import { mirrorRequest } from './mirror.js';
 import { problemJson, sendGatewayError, sendProblem } from './problem.js';
+import { BadHost, requestHost } from './request-host.js';
 import { forwardWithRetries } from './retry.js';
 import { setLatencyHeaders, type GatewayMetrics } from './metrics.js';
 import { injectTrace, startTrace } from './tracing.js';
@@ -90,7 +91,10 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     // Fastify errors raised before our handler (a URL the router cannot decode, etc.) get the same problem shape.
     // Fastify skips the onResponse hook on this path, so the access line is written here.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      if (error.code === 'FST_ERR_BAD_URL') sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
+      // A bad Host is named as such even when Fastify refused the target first (`http:///x`).
+      const host = requestHost(request.raw);
+      if (host instanceof BadHost) sendGatewayError(reply, 'BAD_HOST', host.detail);
+      else if (error.code === 'FST_ERR_BAD_URL') sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
       else sendGatewayError(reply, 'BAD_REQUEST', error.message);
       metrics?.record(request, reply, null);
       accessLog?.write(request, reply, null);
@@ -161,7 +165,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
   /** The policy context of a request no access policy ran for, made when a response policy needs one. */
   function responseContext(reply: FastifyReply, route: RuntimeRoute, state: RequestState): Ctx {
     const req = reply.request.raw;
-    return new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query);
+    return new Ctx(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query, state.hostName);
   }
 
   /**
@@ -198,15 +202,20 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const trustForwarding = trusted.isTrusted(peer);
     const xffIn = headers['x-forwarded-for'];
     state.clientIp = trustForwarding ? trusted.clientIp(peer, typeof xffIn === 'string' ? xffIn : undefined) : peer;
+    state.trace = startTrace(headers.traceparent);
+    // Validated and normalized once (an absolute-form target's authority replaces Host first):
+    // routing, policies, the cache key and the access log all use this one value.
+    const host = requestHost(raw);
     const hostHeader = headers.host ?? '';
     state.host = hostHeader;
-    state.trace = startTrace(headers.traceparent);
 
     // One reference read: the whole request is served by this snapshot even if a swap happens.
     const snap = manager.current;
     const target = splitTarget(raw.url ?? '/');
     state.query = target.query;
     state.path = target.path;
+    if (host instanceof BadHost) return fail(reply, state, 'BAD_HOST', host.detail);
+    state.hostName = host;
     if (snap === null) return fail(reply, state, 'NOT_READY', 'no configuration is loaded yet');
     // The asterisk-form (`OPTIONS *`, RFC 9112 §3.2.4) addresses the gateway itself, never a route.
     if (target.path.charCodeAt(0) !== 47) return fail(reply, state, 'BAD_PATH', 'the request target must be a path (origin-form or absolute-form)');
@@ -219,7 +228,6 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     }
     state.path = path;
     const method = raw.method ?? 'GET';
-    const host = normalizeHost(hostHeader);
     let found = snap.routes.lookup(host, path, method, headers, target.query);
     // A CORS preflight (Fetch §3.2.2) is routed as the request it announces, when that route answers preflights.
     if (found.kind === 'method_not_allowed' && method === 'OPTIONS' && headers.origin !== undefined) {
@@ -232,6 +240,15 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       reply.header('allow', found.allow.join(', '));
       return fail(reply, state, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
     }
+    // The API's path matching options (`;` parameters, trailing dots, case): the path the route
+    // matched is the one policies see and the upstream gets, or the spelling is refused.
+    try {
+      path = applyPathMatching(path, found.pathMatching);
+    } catch (err) {
+      if (err instanceof PathError) return fail(reply, state, 'BAD_PATH', `${err.message} (${err.code})`);
+      throw err;
+    }
+    state.path = path;
     const route: RuntimeRoute = found.value;
     state.api = route.api;
     state.route = route.route;
@@ -249,7 +266,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
 
     let ctx: Ctx | null = null;
     if (route.access !== null) {
-      ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query);
+      ctx = new Ctx(String(request.id), state.clientIp, method, path, headers, route.api, route.route, target.query, host);
       ctx.units = route.units;
       // How the client reached the gateway, as the upstream will be told (the response cache keys on it).
       ctx.secure = (socket as TLSSocket).encrypted === true;

@@ -5,7 +5,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
-import { normalizeHost, normalizePath, splitTarget } from '@tollgate/router';
+import { applyPathMatching, normalizePath, splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
 import { clientResponseHeaders, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
@@ -14,6 +14,7 @@ import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js
 import { acquireTarget } from './runtime.js';
 import { applyHeaderOps, upstreamPathFor } from './route-actions.js';
 import { clientHandshakeRefusal, upstreamHandshakeRefusal } from './websocket-handshake.js';
+import { BadHost, requestHost } from './request-host.js';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
 import { NO_ROUTE, type GatewayMetrics } from './metrics.js';
@@ -220,18 +221,27 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     } catch {
       return unrouted('BAD_PATH', 'the request path is refused by the normalizer');
     }
+    // The same Host rules as any request (one Host, valid, an absolute-form authority wins).
+    const validHost = requestHost(req);
+    if (validHost instanceof BadHost) return unrouted('BAD_HOST', validHost.detail);
+    const hostName: string = validHost;
     const hostHeader = headers.host ?? '';
     // The same lookup as any request: a route's header and query conditions apply to handshakes too.
-    const found = snap.routes.lookup(normalizeHost(hostHeader), path, 'GET', headers, target.query);
+    const found = snap.routes.lookup(hostName, path, 'GET', headers, target.query);
     if (found.kind === 'not_found') return unrouted('ROUTE_NOT_FOUND', `no route for GET ${path}`);
     if (found.kind === 'method_not_allowed') return unrouted('METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, { allow: found.allow.join(', ') });
+    try {
+      path = applyPathMatching(path, found.pathMatching);
+    } catch {
+      return unrouted('BAD_PATH', "the request path is refused by the API's path matching options");
+    }
     const route = found.value;
     const session: WsSession = { at: meter?.now() ?? 0, t0, api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null, requestId, path, host: headers.host, clientIp, query: target.query, upstream: null };
     let metered = false;
 
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
-      ctx = new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query);
+      ctx = new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query, hostName);
       session.ctx = ctx;
       const r = await runAccess(route.access, ctx);
       if (r !== undefined) {
@@ -279,7 +289,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       h['x-request-id'] = requestId;
       if (actions.responseHeaders !== null) applyHeaderOps(h, actions.responseHeaders);
       if (route.response !== null) {
-        ctx ??= new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query);
+        ctx ??= new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query, hostName);
         runResponse(route.response, ctx, { status, headers: h });
       }
     }

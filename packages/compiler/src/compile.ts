@@ -147,7 +147,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           publishedSpec: spec,
         };
         const m = withVersionCondition({ path: { exact: r.spec.openapi.path }, methods: ['GET', 'HEAD'], headers: {}, queryParams: {} }, variant.condition);
-        (variant.fallback ? fallbackEntries : entries).push({ hosts: [...r.spec.hosts], path: pathRule(variant.basePath, m, joinPath), methods: [...m.methods], headers: conditions(m.headers), query: conditions(m.queryParams), group: plan.group, priority: r.spec.priority, value: compiled });
+        (variant.fallback ? fallbackEntries : entries).push({ hosts: [...r.spec.hosts], path: pathRule(variant.basePath, m, joinPath), methods: [...m.methods], headers: conditions(m.headers), query: conditions(m.queryParams), group: plan.group, priority: r.spec.priority, pathMatching: r.spec.pathMatching, value: compiled });
       }
     }
     r.spec.routes.forEach((route, ri) => {
@@ -185,6 +185,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
             query: conditions(m.queryParams),
             group: plan.group,
             priority: r.spec.priority,
+            pathMatching: r.spec.pathMatching,
             value: compiled,
           });
           const claimPath = `spec.routes[${ri}].match[${mi}].path`;

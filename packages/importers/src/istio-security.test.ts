@@ -205,6 +205,12 @@ describe('AuthorizationPolicy', () => {
     });
   });
 
+  it('hosts drop their port (the gateway compares the normalized host), with a warning', () => {
+    const r = run(AP('  action: DENY\n  rules: [{ to: [{ operation: { hosts: ["admin.example.com:8080", "admin.example.com:*", "[::1]:80", "*.internal"] } }] }]', 'deny'));
+    expect(r.authz).toEqual({ deny: [{ hosts: ['admin.example.com', '[::1]', '*.internal'], claims: [], headers: [] }] });
+    expect(r.warnings.map((w) => w.message)).toEqual([expect.stringContaining('without their port')]);
+  });
+
   it('DENY and ALLOW policies of several documents share one policy', () => {
     const r = run(`${AP('  action: DENY\n  rules: [{ to: [{ operation: { paths: ["/admin*"] } }] }]', 'deny')}---\n${AP('  rules: [{ from: [{ source: { requestPrincipals: ["*"] } }] }]', 'allow')}`);
     expect(r.authz).toEqual({ deny: [{ paths: ['/admin*'], claims: [], headers: [] }], allow: [{ principals: ['*'], claims: [], headers: [] }] });

@@ -348,7 +348,16 @@ export class SecurityCollector {
         out.push(...this.#unsupported(r, p, `operation field "${key}"`, deny));
         continue;
       }
-      const values = this.#values(r, raw, p);
+      let values = this.#values(r, raw, p);
+      if (field === 'hosts') {
+        // Tollgate compares the normalized host, which has no port (the router ignores it too):
+        // `a.example:8080` / `a.example:*` become `a.example`, which takes every port of that host.
+        const stripped = [...new Set(values.map((x) => x.replace(/(^[^[]*|\])(:[0-9*]*)$/, '$1')))];
+        if (stripped.length !== values.length || stripped.some((x, i) => x !== values[i])) {
+          r.warn(p, 'Tollgate compares hosts without their port (the gateway routes every port of a host alike); ports were removed from these values');
+        }
+        values = stripped;
+      }
       // Istio 1.22+ path templates ({*}, {**}) are not implemented.
       if (field === 'paths' && values.some((x) => x.includes('{'))) {
         out.push(...this.#unsupported(r, p, 'path templates ({*}, {**})', deny));

@@ -83,8 +83,9 @@ function matchBlock(r: DocReader, v: unknown, path: Path): { block: RouteMatch; 
   }
   const authority = stringMatch(r, m.authority, [...path, 'authority']);
   if (authority) {
-    // The authority is the Host header; a port in it does not change the host (RFC 9110 §7.2).
-    const port = '(:[0-9]+)?';
+    // The authority is the Host header; a port in it does not change the host (RFC 9110 §7.2),
+    // nor does a trailing dot (the router's normalized host drops both).
+    const port = '\\.?(:[0-9]*)?';
     if ('exact' in authority) block.headers.host = { regex: `(?i)${escapeRegex(authority.exact)}${port}` };
     else if ('prefix' in authority) block.headers.host = { regex: `(?i)${escapeRegex(authority.prefix)}.*` };
     else if ('regex' in authority) block.headers.host = { regex: authority.regex };

@@ -203,6 +203,41 @@ export const routeSchema = z
     if (r.redirect && ![301, 302, 307, 308].includes(r.redirect.code)) ctx.addIssue({ code: 'custom', path: ['redirect', 'code'], message: 'must be 301, 302, 307 or 308' });
   });
 
+const variantAction = z.enum(['reject', 'strip', 'keep']);
+
+/**
+ * How spellings of a path that upstreams may read as the same resource are matched (the router's
+ * `PathMatching`; docs/routing.md gives the reasons for the defaults).
+ */
+export const pathMatchingSchema = z
+  .strictObject({
+    caseInsensitive: z
+      .boolean()
+      .default(false)
+      .describe('Fold the path to lower case before routing; policies and the upstream get the folded path. For upstreams that ignore case (Express by default, ASP.NET, IIS). Default false: paths are case-sensitive (RFC 3986 §6.2.2.1).'),
+    matrixParams: variantAction
+      .default('reject')
+      .describe('`;` segment parameters (`/admin;x=1/`, RFC 3986 §3.3), which Java servers drop before mapping: `reject` (400 BAD_PATH, also for an encoded `%3B`), `strip` (removed from every segment, then forwarded without), or `keep` (routed and forwarded as data).'),
+    trailingDots: variantAction
+      .default('reject')
+      .describe('A segment ending in `.` (`/admin./`, `/admin%2E/`), which Windows and IIS ignore: `reject` (400 BAD_PATH), `strip` (removed, then forwarded without), or `keep`.'),
+  })
+  .describe('How path spellings are matched: `;` parameters, trailing dots, case. The path after these options is routed on, seen by policies and forwarded.');
+
+export type PathMatchingSpec = z.infer<typeof pathMatchingSchema>;
+
+/** Literal path texts of a match block (exact, prefix, template), for checks against the path matching options. */
+function literalPaths(route: z.infer<typeof routeSchema>): Array<[number, string, string]> {
+  const out: Array<[number, string, string]> = [];
+  route.match.forEach((m, mi) => {
+    const p = m.path;
+    if ('exact' in p) out.push([mi, 'exact', p.exact]);
+    else if ('prefix' in p) out.push([mi, 'prefix', p.prefix]);
+    else if ('template' in p) out.push([mi, 'template', p.template]);
+  });
+  return out;
+}
+
 export const apiSpecSchema = z
   .strictObject({
     version: z.string().min(1).max(64).default('v1').describe('Version label of the API, e.g. `v1`.'),
@@ -210,6 +245,7 @@ export const apiSpecSchema = z
     hosts: z.array(hostPattern).default([]).describe('Hosts served (exact or `*.` wildcard); empty means any host. A port in the Host header is ignored.'),
     priority: z.number().int().min(-1000).max(1000).default(0).describe('Across APIs, a higher priority wins before host and path specificity (see docs/routing.md).'),
     basePath: absolutePath.default('/').describe('Path prefix under which every route of the API lives.'),
+    pathMatching: pathMatchingSchema.default({ caseInsensitive: false, matrixParams: 'reject', trailingDots: 'reject' }),
     stripBasePath: z.boolean().default(false).describe('Remove basePath from the path forwarded upstream.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies applied to every route of the API.'),
     auth: authSettingsSchema.optional().describe('How authentication policies combine on every route (default `mode: any`).'),
@@ -224,9 +260,22 @@ export const apiSpecSchema = z
   .describe('An API: hosts and base path, and the routes that send its traffic to upstreams.')
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();
+    const pm = spec.pathMatching;
+    // A path the request path can never equal under the API's options would be a dead route.
+    const dead = (p: string): string | null => {
+      if (pm.matrixParams !== 'keep' && p.includes(';')) return `contains ";", which matrixParams: ${pm.matrixParams} never lets through to routing (use matrixParams: keep)`;
+      if (pm.trailingDots !== 'keep' && /[^/]\.(\/|$)/.test(p)) return `has a segment ending in ".", which trailingDots: ${pm.trailingDots} never lets through to routing (use trailingDots: keep)`;
+      return null;
+    };
+    const baseIssue = dead(spec.basePath);
+    if (baseIssue !== null) ctx.addIssue({ code: 'custom', path: ['basePath'], message: `basePath ${baseIssue}` });
     spec.routes.forEach((r, i) => {
       if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${r.name}"` });
       seen.add(r.name);
+      for (const [mi, kind, p] of literalPaths(r)) {
+        const issue = dead(p);
+        if (issue !== null) ctx.addIssue({ code: 'custom', path: ['routes', i, 'match', mi, 'path', kind], message: `the path ${issue}` });
+      }
     });
   });
 

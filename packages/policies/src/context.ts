@@ -42,6 +42,7 @@ export class RequestContext implements PolicyContext {
     readonly api: string,
     readonly route: string,
     public query: string | null = null,
+    readonly host: string = '',
   ) {}
 
   authenticate(consumer: ConsumerIdentity | null, claims: Readonly<Record<string, unknown>> | null = null, credential: string | null = null): void {

@@ -52,6 +52,13 @@ export interface PolicyContext {
    * Forwarded fields are relayed to the upstream (else the gateway drops them and sets its own).
    */
   readonly trustForwarding: boolean;
+  /**
+   * The request's host as the gateway validated and normalized it once (lower case, no port, no
+   * trailing dot; an absolute-form target's authority rather than Host, RFC 9112 §3.2.2): the value
+   * the route table matched. Compare this, never `headers.host`, so `h:80`, `H.` or `h:443` cannot
+   * slip past a rule the router still matched ('' when the request had no host).
+   */
+  readonly host: string;
   /** The client's request headers as received; change the upstream request through the methods below. */
   readonly headers: IncomingHttpHeaders;
   readonly api: string;

@@ -1,5 +1,5 @@
 /** Stable reasons a request path is refused; the gateway answers them all with 400 `BAD_PATH`. */
-export type PathErrorCode = 'ENCODED_SLASH' | 'BACKSLASH' | 'NUL' | 'INVALID_PERCENT_ENCODING';
+export type PathErrorCode = 'ENCODED_SLASH' | 'BACKSLASH' | 'NUL' | 'INVALID_PERCENT_ENCODING' | 'MATRIX_PARAMS' | 'TRAILING_DOT';
 
 /** A request path the gateway refuses to route, with a stable machine-readable `code`. */
 export class PathError extends Error {

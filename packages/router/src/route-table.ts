@@ -19,6 +19,7 @@
 import { compileConditions, headersMatch, queryMatches, type CompiledCondition, type FieldCondition, type HeaderBag } from './conditions.js';
 import { compileTemplate } from './path-template.js';
 import { mustCompileRegex, type SafeRegex } from './safe-regex.js';
+import { DEFAULT_PATH_MATCHING, hasPathVariant, pathView, viewOf, VIEW_LOWER, type PathMatching } from './path-matching.js';
 
 /** How an entry matches the path. Template and regex rules apply to the path below `base`. */
 export type PathRule =
@@ -42,6 +43,8 @@ export interface RouteEntry<T> {
   readonly group?: string;
   /** Higher wins before anything else; default 0. */
   readonly priority?: number;
+  /** The API's path matching options; default {@link DEFAULT_PATH_MATCHING}. */
+  readonly pathMatching?: PathMatching;
   /** The value returned when this entry matches (the compiled route). */
   readonly value: T;
 }
@@ -55,6 +58,11 @@ export type RouteLookup<T> =
       readonly prefix: string | null;
       /** Template captures or regex named groups; null for exact and prefix rules. */
       readonly captures: Readonly<Record<string, string>> | null;
+      /**
+       * The matched entry's path matching options: the gateway derives the path it gives policies
+       * and forwards with `applyPathMatching` (the same view the entry matched), or refuses it.
+       */
+      readonly pathMatching: PathMatching;
     }
   | { readonly kind: 'method_not_allowed'; readonly allow: readonly string[] }
   | { readonly kind: 'not_found' };
@@ -81,6 +89,9 @@ interface Candidate<T> {
   readonly query: readonly CompiledCondition[] | null;
   readonly group: number;
   readonly priority: number;
+  /** The path view this candidate is matched against (`viewOf` its API's path matching). */
+  readonly view: number;
+  readonly pathMatching: PathMatching;
   /** Path specificity: kind rank * 1e6 + length (higher is more specific). */
   readonly specificity: number;
   readonly order: number;
@@ -120,7 +131,11 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
   for (const m of e.methods) methodMask |= METHOD_BITS.get(m) ?? 0;
   // A method list made only of unknown methods must still restrict: give it an impossible bit.
   if (e.methods.length > 0 && methodMask === 0) methodMask = 1 << 30;
-  const p = e.path;
+  const pathMatching = e.pathMatching ?? DEFAULT_PATH_MATCHING;
+  const view = viewOf(pathMatching);
+  // A case-insensitive API is matched on the lower-cased path: its patterns are lower-cased once here.
+  const lower = (view & VIEW_LOWER) !== 0;
+  const p = lower ? lowerRule(e.path) : e.path;
   let kind = EXACT;
   let text = p.value;
   let template: RegExp | null = null;
@@ -142,7 +157,7 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
   } else if (p.kind === 'regex') {
     kind = REGEX;
     text = p.base;
-    regex = mustCompileRegex(p.value);
+    regex = mustCompileRegex(lower ? `(?i)${p.value}` : p.value);
     const groups = Object.entries(regex.namedGroups());
     regexGroups = groups.length > 0 ? groups : null;
     specificity = 0;
@@ -161,10 +176,25 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
     query: compileConditions(e.query),
     group,
     priority: e.priority ?? 0,
+    view,
+    pathMatching,
     specificity,
     order,
-    hit: Object.freeze({ kind: 'match', value: e.value, prefix: kind === PREFIX ? text : null, captures: null }),
+    hit: Object.freeze({ kind: 'match', value: e.value, prefix: kind === PREFIX ? text : null, captures: null, pathMatching }),
   };
+}
+
+/** A path rule with its literal parts in lower case (a regex is made case-insensitive instead). */
+function lowerRule(p: PathRule): PathRule {
+  switch (p.kind) {
+    case 'exact':
+    case 'prefix':
+      return { kind: p.kind, value: p.value.toLowerCase() };
+    case 'template':
+      return { kind: 'template', base: p.base.toLowerCase(), value: p.value.toLowerCase() };
+    default:
+      return { kind: 'regex', base: p.base.toLowerCase(), value: p.value };
+  }
 }
 
 function prefixMatches(prefix: string, path: string): boolean {
@@ -197,7 +227,7 @@ function matchPath<T>(c: Candidate<T>, path: string): RouteLookup<T> | null {
       const captures: Record<string, string> = {};
       const names = c.templateNames as readonly string[];
       for (let i = 0; i < names.length; i++) captures[names[i] as string] = m[i + 1] as string;
-      return { kind: 'match', value: c.value, prefix: null, captures };
+      return { kind: 'match', value: c.value, prefix: null, captures, pathMatching: c.pathMatching };
     }
     default: {
       const rel = below(c.text, path);
@@ -208,7 +238,7 @@ function matchPath<T>(c: Candidate<T>, path: string): RouteLookup<T> | null {
       if (!m.matches()) return null;
       const captures: Record<string, string> = {};
       for (const [name, idx] of c.regexGroups) captures[name] = m.group(idx) ?? '';
-      return { kind: 'match', value: c.value, prefix: null, captures };
+      return { kind: 'match', value: c.value, prefix: null, captures, pathMatching: c.pathMatching };
     }
   }
 }
@@ -217,19 +247,34 @@ function methodOk(mask: number, bit: number): boolean {
   return mask === 0 || (mask & bit) !== 0;
 }
 
-/** Per-lookup scratch: the best match so far; the query is parsed at most once, only when a condition needs it. */
+/**
+ * Per-lookup scratch: the best match so far; the query is parsed at most once, only when a
+ * condition needs it; path views are derived at most once each, only when a candidate needs one.
+ */
 class Scratch<T> {
   params: URLSearchParams | null = null;
   methodMiss = false;
   bestHit: RouteLookup<T> | null = null;
   bestPriority = -Infinity;
   bestSpecificity = -Infinity;
+  /** Whether the path has a spelling a view changes (null until asked). */
+  #variant: boolean | null = null;
+  #views: Array<string | undefined> | null = null;
   constructor(
+    readonly path: string,
     readonly headers: HeaderBag,
     readonly query: string | null,
   ) {}
   get searchParams(): URLSearchParams {
     return (this.params ??= new URLSearchParams(this.query ?? ''));
+  }
+  /** The path under a view (`pathView`); the path itself when the view changes nothing. */
+  view(v: number): string {
+    if (v === 0) return this.path;
+    const variant = (this.#variant ??= hasPathVariant(this.path));
+    if (!variant && (v & VIEW_LOWER) === 0) return this.path;
+    const views = (this.#views ??= []);
+    return (views[v] ??= pathView(this.path, v, variant));
   }
 }
 
@@ -309,24 +354,24 @@ export class RouteTable<T> {
    */
   lookup(host: string, path: string, method: string, headers: HeaderBag = NO_HEADERS, query: string | null = null): RouteLookup<T> {
     const bit = METHOD_BITS.get(method) ?? 0;
-    const s = new Scratch<T>(headers, query);
+    const s = new Scratch<T>(path, headers, query);
     const max = this.#maxPriority;
     // Tiers from the most specific host down; a later tier can only win with a higher priority.
     const exact = this.#exactHosts.get(host);
-    if (exact !== undefined && searchTier(exact, path, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
+    if (exact !== undefined && searchTier(exact, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
     const wildcards = this.#wildcards;
     for (let i = 0; i < wildcards.length; i++) {
       const w = wildcards[i] as { suffix: string; tier: Tier<T> };
-      if (host.length > w.suffix.length && host.endsWith(w.suffix) && searchTier(w.tier, path, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
+      if (host.length > w.suffix.length && host.endsWith(w.suffix) && searchTier(w.tier, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
     }
-    if (this.#anyHost !== null) searchTier(this.#anyHost, path, bit, s);
+    if (this.#anyHost !== null) searchTier(this.#anyHost, bit, s);
     if (s.bestHit !== null) return s.bestHit;
     if (!s.methodMiss) return NOT_FOUND;
-    return { kind: 'method_not_allowed', allow: this.#allowedMethods(host, path, s) };
+    return { kind: 'method_not_allowed', allow: this.#allowedMethods(host, s) };
   }
 
   /** Slow path for 405: the union of methods of every candidate matching all but the method. */
-  #allowedMethods(host: string, path: string, s: Scratch<T>): string[] {
+  #allowedMethods(host: string, s: Scratch<T>): string[] {
     const tiers: Tier<T>[] = [];
     const exact = this.#exactHosts.get(host);
     if (exact) tiers.push(exact);
@@ -335,7 +380,7 @@ export class RouteTable<T> {
     const allow = new Set<string>();
     for (const tier of tiers) {
       for (const c of tier) {
-        if (matchPath(c, path) === null) continue;
+        if (matchPath(c, s.view(c.view)) === null) continue;
         if (c.headers !== null && !headersMatch(c.headers, s.headers)) continue;
         if (c.query !== null && !queryMatches(c.query, s.searchParams)) continue;
         c.methods.forEach((m) => allow.add(m));
@@ -351,7 +396,7 @@ export class RouteTable<T> {
  * then (within this tier) the more specific path, then the group declared first. A tier searched
  * after a match only considers higher priorities. Returns whether anything was found so far.
  */
-function searchTier<T>(tier: Tier<T>, path: string, bit: number, s: Scratch<T>): boolean {
+function searchTier<T>(tier: Tier<T>, bit: number, s: Scratch<T>): boolean {
   const floor = s.bestPriority;
   let tierSpecificity = -Infinity;
   let tierPriority = -Infinity;
@@ -359,7 +404,7 @@ function searchTier<T>(tier: Tier<T>, path: string, bit: number, s: Scratch<T>):
   for (let i = 0; i < tier.length; i++) {
     const c = tier[i] as Candidate<T>;
     if (c.group === doneGroup || c.priority <= floor) continue;
-    const hit = matchPath(c, path);
+    const hit = matchPath(c, s.view(c.view));
     if (hit === null) continue;
     if (c.headers !== null && !headersMatch(c.headers, s.headers)) continue;
     if (c.query !== null && !queryMatches(c.query, s.searchParams)) continue;

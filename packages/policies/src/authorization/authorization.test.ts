@@ -9,8 +9,10 @@ function build(config: unknown) {
   return authorization.build(authorizationSchema.parse(config), { logger: { warn() {}, error() {} } });
 }
 
-function req(opts: { method?: string; path?: string; host?: string; ip?: string; headers?: Record<string, string>; claims?: Record<string, unknown> | null } = {}) {
-  const c = new RequestContext('r', opts.ip ?? '203.0.113.7', opts.method ?? 'GET', opts.path ?? '/', { host: opts.host ?? 'api.example.com', ...opts.headers }, 'a', 'r', null);
+/** `host` is the gateway's normalized host (ctx.host); `hostHeader` the raw header (default: the same). */
+function req(opts: { method?: string; path?: string; host?: string; hostHeader?: string; ip?: string; headers?: Record<string, string>; claims?: Record<string, unknown> | null } = {}) {
+  const host = opts.host ?? 'api.example.com';
+  const c = new RequestContext('r', opts.ip ?? '203.0.113.7', opts.method ?? 'GET', opts.path ?? '/', { host: opts.hostHeader ?? host, ...opts.headers }, 'a', 'r', null, host);
   if (opts.claims !== undefined) c.authenticate(null, opts.claims);
   return c;
 }
@@ -65,11 +67,28 @@ describe('authorization', () => {
     expect(p.access?.(req({ method: 'POST', path: '/read/1' }))).toMatchObject(DENIED);
   });
 
-  it('hosts compare the Host header case-insensitively and as sent (with its port)', () => {
+  it("hosts compare the gateway's normalized host, never the raw Host header", () => {
     const p = build({ allow: [{ hosts: ['API.example.com'] }] });
-    expect(p.access?.(req({ host: 'api.EXAMPLE.com' }))).toBeUndefined();
-    expect(p.access?.(req({ host: 'api.example.com:8080' }))).toMatchObject(DENIED);
-    expect(build({ allow: [{ hosts: ['api.example.com:*'] }] }).access?.(req({ host: 'api.example.com:8080' }))).toBeUndefined();
+    expect(p.access?.(req({ host: 'api.example.com', hostHeader: 'api.EXAMPLE.com' }))).toBeUndefined();
+    expect(p.access?.(req({ host: 'api.example.com', hostHeader: 'api.example.com:8080' }))).toBeUndefined();
+    expect(p.access?.(req({ host: 'other.example.com', hostHeader: 'api.example.com' }))).toMatchObject(DENIED);
+    // A deny rule holds for every spelling the router matches as the same host.
+    const deny = build({ deny: [{ hosts: ['admin.example.com.', '*.Internal.example.com'] }] });
+    for (const header of ['admin.example.com', 'ADMIN.example.com', 'admin.example.com:80', 'admin.example.com.', 'admin.example.com:443']) {
+      expect(deny.access?.(req({ host: 'admin.example.com', hostHeader: header }))).toMatchObject(DENIED);
+    }
+    expect(deny.access?.(req({ host: 'a.internal.example.com', hostHeader: 'A.INTERNAL.example.com.:8080' }))).toMatchObject(DENIED);
+    expect(deny.access?.(req({ host: 'api.example.com' }))).toBeUndefined();
+    // No host (HTTP/1.0 without Host): no value, so `hosts` fails and `notHosts` holds.
+    expect(build({ allow: [{ notHosts: ['*'] }] }).access?.(req({ host: '', hostHeader: '' }))).toBeUndefined();
+  });
+
+  it('refuses host patterns with a port (the compared host never has one)', () => {
+    for (const hosts of [['api.example.com:8080'], ['api.example.com:*'], ['[::1]:80']]) {
+      const r = validatePolicyConfig('authorization', { deny: [{ hosts }] });
+      expect(r.ok).toBe(false);
+    }
+    expect(validatePolicyConfig('authorization', { deny: [{ hosts: ['[::1]', '*.example.com', 'example.*'] }] }).ok).toBe(true);
   });
 
   it('claims: strings, list elements, nested paths, numbers; a missing claim fails values and passes notValues', () => {

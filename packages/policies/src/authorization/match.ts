@@ -61,6 +61,20 @@ function claimValues(ctx: PolicyContext, path: readonly string[]): readonly stri
   return s === undefined ? NONE : [s];
 }
 
+/** The request's normalized host as a one-value list; none when the request had no host. */
+function hostOf(ctx: PolicyContext): readonly string[] {
+  return ctx.host === '' ? NONE : [ctx.host];
+}
+
+/**
+ * A host pattern in the form of the normalized host it is compared with: lower case, and without
+ * the trailing dot of an exact or `*suffix` pattern (the schema refuses ports).
+ */
+export function hostPattern(p: string): string {
+  const lower = p.toLowerCase();
+  return lower.length > 1 && lower.endsWith('.') && !lower.endsWith('*.') ? lower.slice(0, -1) : lower;
+}
+
 function headerValues(ctx: PolicyContext, name: string): readonly string[] {
   const v = ctx.headers[name];
   if (v === undefined) return NONE;
@@ -88,7 +102,9 @@ function both(get: (ctx: PolicyContext) => readonly string[], values: readonly s
 export function compileRule(rule: AuthorizationRule): readonly Check[] {
   const checks: Check[] = [
     ...both(principalOf, rule.principals, rule.notPrincipals),
-    ...both((ctx) => (typeof ctx.headers.host === 'string' ? [ctx.headers.host] : NONE), rule.hosts, rule.notHosts, true),
+    // The gateway's normalized host (what routing matched), never the raw Host header: `h:80`,
+    // `H.` or an absolute-form target would otherwise slip past a deny rule (Istio CVE-2021-39155).
+    ...both(hostOf, rule.hosts === undefined ? undefined : rule.hosts.map(hostPattern), rule.notHosts === undefined ? undefined : rule.notHosts.map(hostPattern)),
     ...both((ctx) => [ctx.path], rule.paths, rule.notPaths),
     ...both((ctx) => [ctx.method], rule.methods, rule.notMethods),
   ];

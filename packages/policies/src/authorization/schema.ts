@@ -9,6 +9,15 @@ import { parseIpOrCidr } from '../ip-restriction/schema.js';
 const pattern = z.string().min(1).max(1024).describe('`abc` exact, `abc*` prefix, `*abc` suffix, `*` any non-empty value.');
 const patterns = z.array(pattern).min(1).max(1_000);
 
+/**
+ * A host pattern: compared with the gateway's normalized host, which never has a port, so a
+ * pattern with one could never match (a deny rule that silently never applies).
+ */
+const hostPatterns = z
+  .array(pattern.refine((p) => !/^[^[]*:|\]:/.test(p), 'must not contain a port: hosts are compared without one (the gateway normalizes the Host: lower case, no port, no trailing dot)'))
+  .min(1)
+  .max(1_000);
+
 const ipOrCidr = z.string().refine((s) => parseIpOrCidr(s) !== null, 'must be an IPv4 or IPv6 address or CIDR block, e.g. "10.0.0.0/8"');
 
 const claimCondition = z
@@ -36,8 +45,8 @@ export const authorizationRuleSchema = z
     name: z.string().max(128).optional().describe('For the operator; not sent to clients.'),
     principals: patterns.optional().describe('`<iss>/<sub>` of the verified JWT matches one of these (`*`: any token).'),
     notPrincipals: patterns.optional().describe('`<iss>/<sub>` matches none of these (`["*"]`: requests without a token).'),
-    hosts: patterns.optional().describe('The Host header, compared case-insensitively and as sent (a port is part of it).'),
-    notHosts: patterns.optional(),
+    hosts: hostPatterns.optional().describe("The request's host as the gateway normalized it (lower case, no port, no trailing dot; an absolute-form target's authority rather than Host): the host routing matched. Patterns are compared case-insensitively, a trailing dot ignored."),
+    notHosts: hostPatterns.optional(),
     paths: patterns.optional().describe('The normalized request path, without the query.'),
     notPaths: patterns.optional(),
     methods: patterns.optional().describe('The request method, e.g. `GET`.'),

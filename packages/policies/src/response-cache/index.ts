@@ -8,6 +8,8 @@ import { MemoryCacheStorage, type CacheAddress, type CacheEntry, type CacheStora
  * Below the transforms band (500): the cache sees the caller already authenticated, authorized
  * and counted by limits (a hit still costs a request), and keys on the query as transformed.
  */
+
+
 export const RESPONSE_CACHE_PRIORITY = 100;
 
 type Mode = 'HIT' | 'MISS' | 'BYPASS';
