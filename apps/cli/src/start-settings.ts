@@ -40,6 +40,11 @@ export const settingsSchema = z.object({
   STATUS_HOST: z.string().default('0.0.0.0').describe('Address the status listener binds to.'),
   ADMIN_HOST: z.string().optional().describe('Address the admin API binds to; 127.0.0.1 when ADMIN_TOKEN is unset, else 0.0.0.0.'),
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']).describe('Postgres connection string; unset = embedded PGlite under TOLLGATE_DATA.'),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('Deadline of a Postgres connection attempt, and of waiting for a free pooled connection, ms.'),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000).describe('Postgres statement_timeout and idle_in_transaction_session_timeout of every session, ms; 0 = none.'),
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(35_000).describe('Client-side deadline of one Postgres query, ms (past it the connection is closed and the query fails); 0 = none.'),
+  DATABASE_KEEPALIVE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(10_000).describe('TCP keepalive idle time of Postgres connections, ms.'),
+  DATABASE_LISTEN_PING_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000).describe('How often the idle LISTEN session is probed (a probe unanswered within DATABASE_QUERY_TIMEOUT_MS reconnects it), ms; 0 = never.'),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']).describe('Redis connection string; unset = in-process counters.'),
   ADMIN_TOKEN: z
     .string()

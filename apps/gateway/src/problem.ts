@@ -11,6 +11,7 @@ export const GATEWAY_ERRORS = Object.freeze({
   UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   RESPONSE_TOO_LARGE: { status: 502, title: 'Upstream response too large to transform' },
   NOT_READY: { status: 503, title: 'Gateway not ready' },
+  SHUTTING_DOWN: { status: 503, title: 'Gateway shutting down' },
   NO_HEALTHY_UPSTREAM: { status: 503, title: 'No healthy upstream target' },
   UPSTREAM_OVERLOADED: { status: 503, title: 'Upstream overloaded' },
   IP_FORBIDDEN: { status: 403, title: 'Forbidden' },
