@@ -42,7 +42,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
   let nextId = 1;
   let accepted = 0;
   let drop: { match: ReplyMatcher; armedOn: ProxyConnection | null; resolve: (c: ProxyConnection) => void } | null = null;
-  const held: Array<() => void> = [];
+  const held: Array<{ client: Socket; start: () => void }> = [];
 
   const onConnection = (client: Socket): void => {
     accepted += 1;
@@ -94,7 +94,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
     if (frozen) {
       // A SYN through a partition goes nowhere: hold the connection until the partition heals.
       client.pause();
-      held.push(start);
+      held.push({ client, start });
     } else start();
   };
 
@@ -117,6 +117,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
       return accepted;
     },
     cut() {
+      for (const h of held.splice(0)) h.client.resetAndDestroy();
       for (const c of [...open]) {
         open.delete(c);
         c.client.resetAndDestroy();
@@ -146,7 +147,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
         c.client.resume();
         c.server.resume();
       }
-      for (const start of held.splice(0)) start();
+      for (const h of held.splice(0)) h.start();
     },
     dropReplyTo(match: ReplyMatcher) {
       return new Promise<ProxyConnection>((resolve) => {
@@ -159,7 +160,7 @@ export async function startTcpProxy(target: { host: string; port: number }, list
         c.server.destroy();
       }
       open.clear();
-      held.splice(0);
+      for (const h of held.splice(0)) h.client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -108,7 +108,7 @@ async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
+    // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
   });
   try {
     return await Promise.race([work.then(() => true), timedOut]);

@@ -165,7 +165,7 @@ export class ConfigManager {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deadlineMs);
-      timer.unref();
+      // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
     });
     if ((await Promise.race([settled, timedOut])) === 'timeout') this.logger.warn({ deadlineMs }, 'config watch or reload did not stop in time (database unreachable?); shutting down anyway');
     clearTimeout(timer);

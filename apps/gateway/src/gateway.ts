@@ -226,7 +226,7 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
+    // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
   });
   const done = await Promise.race([work.then(() => true, () => true), timedOut]);
   clearTimeout(timer);

@@ -66,7 +66,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Postgr
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, options.closeTimeoutMs ?? 2_000);
-        timer.unref();
+        // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
       });
       await Promise.race([pool.end().catch(() => undefined), timedOut]);
       clearTimeout(timer);

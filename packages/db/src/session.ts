@@ -115,7 +115,7 @@ export async function endClient(client: pg.Client, timeoutMs: number): Promise<v
   const ended = client.end().catch(() => undefined);
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    timer.unref();
+    // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
   });
   if ((await Promise.race([ended, timedOut])) === 'timeout') destroyClient(client);
   clearTimeout(timer);

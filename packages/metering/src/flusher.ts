@@ -351,7 +351,7 @@ export class Meter implements UsageRecorder, UsageStats {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.#closeTimeoutMs);
-      timer.unref();
+      // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
     });
     try {
       for (;;) {

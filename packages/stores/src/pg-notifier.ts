@@ -167,7 +167,7 @@ export class PgChangeNotifier implements ChangeNotifier {
     this.pingTimer = undefined;
     if (this.connecting) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.connecting.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeouts.connectMs)).unref())]);
+      await Promise.race([this.connecting.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeouts.connectMs)))]);
       clearTimeout(timer);
     }
     const client = this.client;
