@@ -16,7 +16,7 @@ export const TOKEN = 'faults-admin-token-0123456789abcdef';
 export const KEY = 'tg_faults_key_0123456789abcdefghijk';
 
 /** Deadlines set short for the tests (ms), as an operator would set them through the environment. */
-export const TIMEOUTS = { connect: 1_000, statement: 1_500, query: 2_000, drain: 2_000 };
+export const TIMEOUTS = { connect: 2_000, statement: 2_500, query: 3_000, drain: 2_000 };
 
 export const FAULT_ENV = {
   ADMIN_TOKEN: TOKEN,

@@ -8,6 +8,9 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
+/** Longest wait of each step of closing the session (ms). */
+const END_WAIT_MS = 1_000;
+
 /** The `application_name` of the listening session, so operators (and tests) can spot it. */
 export const LISTENER_APPLICATION_NAME = 'tollgate-config-listener';
 
@@ -157,24 +160,26 @@ export class PgChangeNotifier implements ChangeNotifier {
   }
 
   /**
-   * Bounded by twice the connect deadline: a connection attempt under way is waited for that long
-   * (it ends its own client when it completes after a close), then the session's end.
+   * Bounded by twice {@link END_WAIT_MS}: a connection attempt under way is waited for that long
+   * (it ends its own client when it completes after a close), then the session's end, past which
+   * its socket is destroyed (a partitioned server never acknowledges it).
    */
   private async disconnect(): Promise<void> {
+    const waitMs = Math.min(this.timeouts.connectMs, END_WAIT_MS);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     if (this.pingTimer) clearTimeout(this.pingTimer);
     this.pingTimer = undefined;
     if (this.connecting) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.connecting.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeouts.connectMs)))]);
+      await Promise.race([this.connecting.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
       clearTimeout(timer);
     }
     const client = this.client;
     this.client = undefined;
     if (client) {
       client.removeAllListeners('end');
-      await endClient(client, this.timeouts.connectMs);
+      await endClient(client, waitMs);
     }
   }
 }
