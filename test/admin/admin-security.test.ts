@@ -119,6 +119,13 @@ describe('admin API authentication and roles', () => {
     expect(JSON.stringify(post?.requestBody)).toContain('destination');
     expect(Object.keys(post?.responses ?? {})).toEqual(expect.arrayContaining(['201', '409', '422', '401']));
     expect(doc.paths['/healthz']?.get?.security).toEqual([]);
+    // Every route that reads or writes the database documents the 503 DATABASE_UNAVAILABLE answer.
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (path === '/healthz' || path === '/openapi.json') continue;
+        expect(JSON.stringify(op.responses['503'] ?? null), `${method} ${path}`).toContain('DATABASE_UNAVAILABLE');
+      }
+    }
     const docs = await h.app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.statusCode).toBe(200);
   });

@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiYaml, eventually, send, startTestGateway, startUpstream, TestConfigSource, upstreamYaml, yamlResources, type RecordingUpstream } from './harness.js';
 
@@ -88,6 +89,37 @@ describe('snapshot lifecycle', () => {
     expect(r.body).toBe('a /slow?ms=600');
     await closing;
     await expect(send(g.port, { path: '/x' })).rejects.toThrow();
+  });
+
+  it('close(): in-flight responses carry Connection: close; a request completed after the listener closed is 503 SHUTTING_DOWN problem+json', async () => {
+    const g = await startTestGateway(new TestConfigSource(config(a.origin)));
+    const open = (): { raw: () => string; socket: Socket; closed: Promise<void> } => {
+      const socket = connect(g.port, '127.0.0.1');
+      let raw = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (raw += d));
+      socket.on('error', () => undefined);
+      return { raw: () => raw, socket, closed: new Promise<void>((resolve) => socket.on('close', () => resolve())) };
+    };
+    // One exchange in flight when close() begins; one request whose head is still arriving then
+    // (the connection is not idle, so it is not closed with the idle ones).
+    const slow = open();
+    slow.socket.write('GET /drain-slow?ms=800 HTTP/1.1\r\nhost: x\r\n\r\n');
+    const late = open();
+    late.socket.write('GET /after-close HTTP/1.1\r\nhost: x\r\n');
+    await eventually(() => a.received.some((r) => r.url === '/drain-slow?ms=800'));
+    const closing = g.close();
+    // The listener is closed: new connections are refused.
+    await eventually(async () => send(g.port, { path: '/x' }).then(() => false, () => true));
+    late.socket.write('\r\n');
+    await Promise.all([slow.closed, late.closed, closing]);
+    expect(slow.raw()).toMatch(/^HTTP\/1\.1 200/);
+    expect(slow.raw()).toMatch(/\r\nconnection: close\r\n/i);
+    expect(late.raw()).toMatch(/^HTTP\/1\.1 503/);
+    expect(late.raw()).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(late.raw()).toMatch(/\r\nconnection: close\r\n/i);
+    expect(late.raw()).toMatch(/"code":"SHUTTING_DOWN"/);
+    expect(a.received.some((r) => r.url === '/after-close')).toBe(false);
   });
 
   it('close() cuts requests still running after the drain timeout', async () => {

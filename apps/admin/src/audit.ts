@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseAllDocuments } from 'yaml';
 import type { AuditContext, AuditOutcome, AuditStore } from '@tollgate/stores';
 import { YamlText } from './documents.js';
+import { databaseUnavailableRequests } from './error-handlers.js';
 
 /**
  * The audit context of a mutating request, passed to the store so that the entry is written in
@@ -54,6 +55,9 @@ function attempted(body: unknown): unknown {
 export function registerAuditHook(app: FastifyInstance, audit: AuditStore): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const status = reply.statusCode;
+    // The entry would wait for the same unreachable database; a change whose commit did land wrote
+    // its entry in its own transaction.
+    if (databaseUnavailableRequests.has(request)) return payload;
     try {
       if (request.authFailure !== undefined) {
         await audit.record({

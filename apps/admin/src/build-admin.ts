@@ -9,6 +9,7 @@ import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
 import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
 import { registerErrorHandlers } from './error-handlers.js';
+import { sendProblem } from './problem.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
@@ -77,6 +78,8 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit,
     requestTimeout: 120_000,
+    // Fastify's own answer while closing is a non-problem JSON 503: refused in onRequest instead.
+    return503OnClosing: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -92,8 +95,18 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     done(null, new YamlText(body as string));
   });
+  // Graceful close: responses ask clients to close the connection (RFC 9112 §9.6), so kept-alive
+  // clients reconnect elsewhere; requests still arriving on such a connection are refused.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      return sendProblem(request, reply, 'SHUTTING_DOWN', 'this admin process is shutting down; retry the request', { headers: { 'retry-after': '0' } });
+    }
   });
   registerErrorHandlers(app);
   requirePermissionEntries(app);

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApplyRejectedError, RecordNotFoundError, ResourceConflictError } from '@tollgate/stores';
+import { ApplyRejectedError, isDatabaseUnavailable, RecordNotFoundError, ResourceConflictError } from '@tollgate/stores';
 import { ProblemError, sendProblem, type ProblemCode, type ProblemItem } from './problem.js';
 
 /** Fastify's own error codes and the problem each becomes. */
@@ -14,6 +14,12 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_NOT_FOUND: 'NOT_FOUND',
 };
+
+/** Seconds a client is asked to wait before retrying while the database is unavailable (RFC 9110 §10.2.3). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Requests answered DATABASE_UNAVAILABLE: the audit hook does not try to write to the same unreachable database. */
+export const databaseUnavailableRequests = new WeakSet<object>();
 
 /**
  * Makes every error an RFC 9457 problem: our own ProblemErrors, store conflicts, Fastify's
@@ -42,6 +48,13 @@ export function registerErrorHandlers(app: FastifyInstance): void {
         message: v.message ?? 'invalid',
       }));
       return sendProblem(request, reply, 'INVALID_REQUEST', `invalid ${part}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Postgres down, restarting, partitioned or timed out: a temporary condition of the server, not
+      // a bug; 503 with Retry-After tells clients and proxies to retry (RFC 9110 §15.6.4).
+      databaseUnavailableRequests.add(request);
+      request.log.warn({ err: error }, 'database unavailable');
+      return sendProblem(request, reply, 'DATABASE_UNAVAILABLE', 'the database is unavailable (unreachable, restarting or timed out); retry later', { headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } });
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (mapped) return sendProblem(request, reply, mapped, error.message);

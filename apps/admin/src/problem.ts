@@ -26,6 +26,10 @@ export const PROBLEM_STATUS = {
   TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  /** Postgres is unreachable, restarting or timed out: retry after `Retry-After` seconds. */
+  DATABASE_UNAVAILABLE: 503,
+  /** This admin process is stopping (graceful close): retry, another instance answers. */
+  SHUTTING_DOWN: 503,
 } as const;
 
 /** One of the admin API's problem codes. */
@@ -47,6 +51,8 @@ const TITLES: Record<ProblemCode, string> = {
   TOO_MANY_REQUESTS: 'Too many requests',
   INTERNAL: 'Internal server error',
   UNAVAILABLE: 'Service unavailable',
+  DATABASE_UNAVAILABLE: 'The database is unavailable',
+  SHUTTING_DOWN: 'The server is shutting down',
 };
 
 /** A located problem in submitted documents (the `errors` member of a problem). */

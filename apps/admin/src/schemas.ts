@@ -39,6 +39,8 @@ export const errorResponses = {
   /** After too many failed authentications from the client's address (auth-throttle.ts), on every authenticated route. */
   429: problemSchema,
   500: problemSchema,
+  /** The database is unreachable, restarting or timed out (DATABASE_UNAVAILABLE, with Retry-After), the server is stopping (SHUTTING_DOWN), or a dependency of the route is not configured (UNAVAILABLE). */
+  503: problemSchema.describe('DATABASE_UNAVAILABLE: the database is unreachable, restarting or timed out; retry after Retry-After seconds. SHUTTING_DOWN: this admin process is stopping; retry (another instance answers). UNAVAILABLE: something this route needs (database, response cache) is not configured in this process or failed.'),
 } as const;
 
 /** `?limit=&after=` keyset pagination. */

@@ -17,6 +17,7 @@ import {
   type ConfigStore,
   type CounterStore,
   type NodeRegistry,
+  type PostgresTimeouts,
 } from '@tollgate/stores';
 import { loadSettings, type Settings } from './start-settings.js';
 import type { Database } from '@tollgate/db';
@@ -41,6 +42,8 @@ export interface RunningTollgate {
 interface Closer {
   name: string;
   close: () => Promise<void>;
+  /** Backstop: past this many ms shutdown moves on to the next part (default PART_CLOSE_MS). */
+  deadlineMs?: number;
 }
 
 /** Admin-token prefix, so a leaked token is recognizable by secret scanners. */
@@ -92,10 +95,35 @@ async function bootstrapAdminToken(tokens: AdminTokenStore, settings: Settings, 
   );
 }
 
+/** The deadlines of every Postgres session, from `DATABASE_*_MS`. */
+function databaseTimeouts(settings: Settings): PostgresTimeouts {
+  return { connectMs: settings.DATABASE_CONNECT_TIMEOUT_MS, statementMs: settings.DATABASE_STATEMENT_TIMEOUT_MS, queryMs: settings.DATABASE_QUERY_TIMEOUT_MS, keepAliveMs: settings.DATABASE_KEEPALIVE_MS };
+}
+
+/**
+ * Waits for `work` at most `ms`: shutdown must end whatever a store does (a partitioned Postgres
+ * answers nothing). Each part bounds its own waits; this is the backstop. True when it finished.
+ */
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
+  });
+  try {
+    return await Promise.race([work.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Backstop deadline of closing a part that has no bound of its own, and of closing the stores, ms. */
+const PART_CLOSE_MS = 5_000;
+
 async function openStores(settings: Settings, log: Logger) {
   if (settings.DATABASE_URL) {
     log.info({ store: 'postgres' }, 'config store: Postgres');
-    return createPostgresStores({ url: settings.DATABASE_URL });
+    return createPostgresStores({ url: settings.DATABASE_URL, timeouts: databaseTimeouts(settings), listenPingMs: settings.DATABASE_LISTEN_PING_MS });
   }
   mkdirSync(settings.dataDir, { recursive: true });
   const dataDir = join(settings.dataDir, 'pgdata');
@@ -129,16 +157,17 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
     stopping ??= (async () => {
       // Reverse start order: stop taking traffic first, close stores last.
       const began = Date.now();
-      for (const { name, close } of closers.reverse()) {
+      for (const { name, close, deadlineMs } of closers.reverse()) {
         try {
-          await close();
-          log.debug({ part: name, elapsedMs: Date.now() - began }, 'stopped');
+          if (await withDeadline(close(), deadlineMs ?? PART_CLOSE_MS)) log.debug({ part: name, elapsedMs: Date.now() - began }, 'stopped');
+          else log.error({ part: name, deadlineMs: deadlineMs ?? PART_CLOSE_MS }, 'part did not stop in time; shutting down anyway');
         } catch (err) {
           log.error({ err, part: name }, 'error while stopping');
         }
       }
-      await counters.close().catch(() => undefined);
-      await stores.close().catch(() => undefined);
+      await withDeadline(counters.close().catch(() => undefined), PART_CLOSE_MS);
+      // Bounded inside too: the LISTEN session and the pool destroy sockets the server does not release.
+      if (!(await withDeadline(stores.close().catch(() => undefined), PART_CLOSE_MS))) log.error({ part: 'stores' }, 'stores did not close in time; shutting down anyway');
       log.info({ elapsedMs: Date.now() - began }, 'stopped');
     })();
     return stopping;
@@ -147,6 +176,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   const cache = new ResponseCache({
     redisUrl: settings.REDIS_URL,
     databaseUrl: settings.DATABASE_URL,
+    databaseTimeouts: databaseTimeouts(settings),
     keyPrefix: settings.CACHE_KEY_PREFIX,
     memory: { maxEntries: settings.CACHE_MEMORY_MAX_ENTRIES, maxBytes: settings.CACHE_MEMORY_MAX_BYTES },
     logger: log.child({ component: 'response-cache' }),
@@ -159,7 +189,17 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
       await bootstrapAdminToken(tokens, settings, log);
       const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
-      closers.push({ name: 'admin', close: () => admin.close() });
+      // Fastify waits for in-flight admin requests (each bounded by the database deadlines); past the
+      // drain timeout their connections are cut.
+      closers.push({
+        name: 'admin',
+        deadlineMs: settings.DRAIN_TIMEOUT_MS + 1_000,
+        close: async () => {
+          const closed = admin.close();
+          if (!(await withDeadline(closed, settings.DRAIN_TIMEOUT_MS))) admin.server.closeAllConnections();
+          await closed;
+        },
+      });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');
       if (settings.BILLING_EXPORT && settings.BILLING_EXPORT_DIR !== '') {
         // Every admin process runs it; an advisory lock and billing_runs.exported_at make the export happen once.
@@ -231,7 +271,8 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
     meter,
     cacheStorages: cache.storages,
   });
-  closers.push({ name: 'gateway', close: () => gateway.close() });
+  // The gateway bounds each step itself (drain timeout, 5 s final flush, 1 s for the rest).
+  closers.push({ name: 'gateway', deadlineMs: settings.DRAIN_TIMEOUT_MS + 10_000, close: () => gateway.close() });
   await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });
   await gateway.ready;
   await gateway.proxy.listen({ host: settings.PROXY_HOST, port: settings.PROXY_PORT });

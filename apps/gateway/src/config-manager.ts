@@ -109,6 +109,8 @@ export class ConfigManager {
       this.onReloadFailure?.();
       return;
     }
+    // A load that outlived stop() (the database answered late) must not install pools on a closing gateway.
+    if (this.#stopped) return;
     if (this.current !== null && snapshot.version === this.current.version) return;
     const compiled = compileConfig(snapshot.resources, snapshot.version);
     if (!compiled.ok) {
@@ -148,14 +150,24 @@ export class ConfigManager {
     this.#resolveReady();
   }
 
-  /** Stops watching and polling; waits for a running reload. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching and polling; waits for the watch to end and a running reload to finish, at most
+   * `deadlineMs` (a partitioned database answers neither; a reload finishing later installs nothing).
+   */
+  async stop(deadlineMs = 1_000): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     const unwatch = this.#unwatch;
     this.#unwatch = null;
-    if (unwatch) await unwatch().catch((err: unknown) => this.logger.warn({ err }, 'stopping the config watch failed'));
-    await this.#running?.catch(() => undefined);
+    const unwatched = unwatch ? unwatch().catch((err: unknown) => this.logger.warn({ err }, 'stopping the config watch failed')) : Promise.resolve();
+    const settled = Promise.all([unwatched, this.#running?.catch(() => undefined)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), deadlineMs);
+      // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
+    });
+    if ((await Promise.race([settled, timedOut])) === 'timeout') this.logger.warn({ deadlineMs }, 'config watch or reload did not stop in time (database unreachable?); shutting down anyway');
+    clearTimeout(timer);
   }
 }

@@ -10,7 +10,7 @@ import type { Dispatcher } from 'undici';
 import { ConfigManager } from './config-manager.js';
 import { closeGrpcChannels } from './protocols/index.js';
 import { resolveOptions, type ConfigSource, type GatewayOptions } from './options.js';
-import { buildProxyApp } from './proxy.js';
+import { buildProxyApp, type DrainState } from './proxy.js';
 import { buildStatusApp } from './status-app.js';
 import { HealthChecker } from './health-checker.js';
 import { createTlsListener } from './tls-server.js';
@@ -110,7 +110,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     meter.setSubscriptionSource(() => manager.subscriptionPlans.current);
     metrics?.watchUsage(meter);
   }
-  const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics, meter });
+  const drain: DrainState = { draining: false, refusing: false };
+  const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics, meter, drain });
   const spans = deps.spans;
   if (spans !== undefined) {
     proxy.addHook('onResponse', (request, reply, done) => {
@@ -175,12 +176,16 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
+      drain.draining = true;
       monitor?.stop();
       if (probeTimer !== null) clearInterval(probeTimer);
+      // Every step below is bounded: a partitioned database answers nothing, and shutdown must not
+      // wait for it (the documented order, the drain timeout and the 5 s final flush hold regardless).
       const stoppedBeat = heartbeat?.stop();
       const deadline = Date.now() + options.drainTimeoutMs;
-      await manager.stop();
+      await manager.stop(STOP_STEP_MS);
       health.close();
+      drain.refusing = true;
       const tlsClosed = new Promise<void>((resolve) => (tls.server.listening ? tls.server.close(() => resolve()) : resolve()));
       tls.server.closeIdleConnections();
       // Fastify stops accepting, answers new requests on open connections with 503, closes idle
@@ -207,13 +212,28 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       await spans?.shutdown().catch((err: unknown) => logger.warn({ err }, 'span export shutdown failed'));
       // end() waits for the file to be open, writes what is buffered, then closes it.
       if (accessFile !== null) await new Promise<void>((resolve) => (accessFile.once('close', () => resolve()), accessFile.end()));
-      await stoppedBeat;
+      if (stoppedBeat !== undefined && !(await settlesWithin(stoppedBeat, STOP_STEP_MS))) logger.warn('could not mark the node as stopped in time (database unreachable?)');
       await fallbackCounters.close();
     })();
     return closing;
   };
 
   return { proxy, tls: tls.server, status, metrics, cacheStorages, ready: manager.ready, close, currentVersion: () => manager.version };
+}
+
+/** Bound of the shutdown steps that only tidy up (config watch stop, marking the node stopped), ms. */
+const STOP_STEP_MS = 1_000;
+
+/** Whether `work` settles within `ms` (it keeps running either way). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
+  });
+  const done = await Promise.race([work.then(() => true, () => true), timedOut]);
+  clearTimeout(timer);
+  return done;
 }
 
 /** Where {@link startGateway} listens. */

@@ -77,7 +77,10 @@ export class NodeHeartbeat {
     }
   }
 
-  /** Stops beating and marks the node as stopped (a clean shutdown), best effort. */
+  /**
+   * Stops beating and marks the node as stopped (a clean shutdown), best effort: the caller bounds
+   * the wait, as a partitioned registry answers only at the query deadline.
+   */
   async stop(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;

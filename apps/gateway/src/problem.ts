@@ -13,6 +13,7 @@ export const GATEWAY_ERRORS = Object.freeze({
   WEBSOCKET_HANDSHAKE_FAILED: { status: 502, title: 'Upstream did not complete the WebSocket handshake' },
   RESPONSE_TOO_LARGE: { status: 502, title: 'Upstream response too large to transform' },
   NOT_READY: { status: 503, title: 'Gateway not ready' },
+  SHUTTING_DOWN: { status: 503, title: 'Gateway shutting down' },
   NO_HEALTHY_UPSTREAM: { status: 503, title: 'No healthy upstream target' },
   UPSTREAM_OVERLOADED: { status: 503, title: 'Upstream overloaded' },
   IP_FORBIDDEN: { status: 403, title: 'Forbidden' },

@@ -61,6 +61,16 @@ export interface ProxyDeps {
   readonly metrics?: GatewayMetrics | null;
   /** Usage meter: every routed request is recorded after the response (in memory, no I/O), or null. */
   readonly meter?: UsageRecorder | null;
+  /** Shutdown state, set by the gateway's close (default: never draining). */
+  readonly drain?: DrainState;
+}
+
+/** Where a graceful shutdown is; the gateway's close sets the flags, the proxy reads them per request. */
+export interface DrainState {
+  /** SIGTERM received: every response from now on carries `Connection: close`. */
+  draining: boolean;
+  /** The listener is closing: new requests on kept-alive connections are refused 503 SHUTTING_DOWN. */
+  refusing: boolean;
 }
 
 /**
@@ -84,7 +94,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     connectionTimeout: options.connectionTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
     http: { headersTimeout: options.headersTimeoutMs, maxHeaderSize: options.maxHeaderSize },
-    return503OnClosing: true,
+    // Fastify's own answer while closing is a non-problem JSON 503: refused below instead.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     exposeHeadRoutes: false,
     genReqId: (req) => pickRequestId(req.headers['x-request-id']),
@@ -105,6 +116,19 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
   // Leave every body unread: it is streamed to the upstream by the handler.
   app.addContentTypeParser('*', (_req: FastifyRequest, _payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => done(null));
 
+  const drain = deps.drain ?? { draining: false, refusing: false };
+  // Draining: responses ask the client to close the connection (RFC 9112 §9.6), so kept-alive
+  // clients reconnect, through the load balancer, to a node that is not going away; requests that
+  // still arrive once the listener closes are refused before any work, as problem+json.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!drain.refusing) return done();
+    reply.header('retry-after', '0');
+    sendGatewayError(reply, 'SHUTTING_DOWN', 'this gateway node is shutting down; retry the request (a new connection reaches another node)', true);
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (drain.draining) reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.setNotFoundHandler((_req, reply) => void sendGatewayError(reply, 'ROUTE_NOT_FOUND', 'no route matches the request'));
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)) {

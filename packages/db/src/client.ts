@@ -4,6 +4,7 @@ import { drizzle as drizzleNodePg, type NodePgDatabase } from 'drizzle-orm/node-
 import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import * as schema from './schema/index.js';
+import { DEFAULT_POSTGRES_TIMEOUTS, destroyClient, guardClient, sessionConfig, type PostgresTimeouts } from './session.js';
 
 /** The table definitions, for drizzle's relational queries. */
 export type Schema = typeof schema;
@@ -27,12 +28,31 @@ export interface PgliteHandle {
   close(): Promise<void>;
 }
 
+/** Options of {@link openPostgres}. */
+export interface PostgresOptions {
+  /** Pool size (default 10). */
+  max?: number;
+  /** Connect, statement and query deadlines and TCP keepalive (default {@link DEFAULT_POSTGRES_TIMEOUTS}). */
+  timeouts?: PostgresTimeouts;
+  /** How long `close()` waits for sessions to end before destroying their sockets (default 2000 ms). */
+  closeTimeoutMs?: number;
+}
+
 /** Opens a `pg` pool on `url` with drizzle over it. Does not migrate. */
-export function openPostgres(url: string, options: { max?: number } = {}): PostgresHandle {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+export function openPostgres(url: string, options: PostgresOptions = {}): PostgresHandle {
+  const timeouts = options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS;
+  const pool = new pg.Pool({ ...sessionConfig(url, timeouts, 'tollgate'), max: options.max ?? 10 });
   // An idle client losing its connection (server restart) emits on the pool; without a listener
   // that error would crash the process. The pool discards the client and opens a new one later.
   pool.on('error', () => {});
+  // Every client, also while checked out for a transaction (when the pool's own idle listener is
+  // detached), gets an 'error' listener and a per-query deadline: see guardClient.
+  const live = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    guardClient(client, timeouts.queryMs);
+    live.add(client);
+    client.once('end', () => live.delete(client));
+  });
   const db = drizzleNodePg({ client: pool, schema });
   let closed = false;
   return {
@@ -41,7 +61,16 @@ export function openPostgres(url: string, options: { max?: number } = {}): Postg
     async close() {
       if (closed) return;
       closed = true;
-      await pool.end();
+      // pool.end() waits for every session's Terminate to be acknowledged, which a partitioned
+      // server never does: past the deadline the sockets are destroyed.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, options.closeTimeoutMs ?? 2_000);
+        // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
+      });
+      await Promise.race([pool.end().catch(() => undefined), timedOut]);
+      clearTimeout(timer);
+      for (const client of live) destroyClient(client);
     },
   };
 }

@@ -4,6 +4,7 @@ import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePgliteDb } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { DEFAULT_POSTGRES_TIMEOUTS, guardClient, sessionConfig, type PostgresTimeouts } from './session.js';
 import type { Schema } from './client.js';
 
 /**
@@ -28,8 +29,9 @@ export function migrationsDir(): string {
  * start at once: one dedicated connection holds `pg_advisory_lock` while drizzle's migrator runs
  * on that same connection, so the others wait and then find nothing to do.
  */
-export async function migratePostgres(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
+export async function migratePostgres(url: string, timeouts: PostgresTimeouts = DEFAULT_POSTGRES_TIMEOUTS): Promise<void> {
+  // No statement or query deadline: waiting for another starter's migration lock is expected.
+  const client = guardClient(new pg.Client(sessionConfig(url, { ...timeouts, statementMs: 0 })), 0);
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);

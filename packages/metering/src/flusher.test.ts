@@ -131,6 +131,30 @@ describe('meter while Postgres is unreachable', () => {
   });
 });
 
+describe('final flush against a Postgres that never answers', () => {
+  it('close() gives up after closeTimeoutMs even while an attempt is still waiting, and logs what is not metered', async () => {
+    // Accepts connections and never answers: a silent partition (no query or connect deadline here).
+    const sockets = new Set<Socket>();
+    const silent = createServer((s) => void sockets.add(s.on('error', () => undefined)));
+    const port = await freePort();
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    const handle = openPostgres(`postgres://postgres@127.0.0.1:${port}/x`, { timeouts: { connectMs: 0, statementMs: 0, queryMs: 0, keepAliveMs: 1_000 }, closeTimeoutMs: 100 });
+    const { lines, logger } = captureLogger();
+    const meter = new Meter({ db: handle.db as unknown as Database, logger, intervalMs: 60_000, closeTimeoutMs: 500 });
+    try {
+      for (let i = 0; i < 3; i++) meter.record(usage());
+      const t0 = Date.now();
+      await meter.close();
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      expect(lines.filter((l) => l.level === 'error' && l.msg.includes('not metered'))).toHaveLength(1);
+    } finally {
+      await handle.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
+
 describe('live counters in Redis and re-seeding', () => {
   let database: TestDatabase;
   let db: Database;

@@ -382,7 +382,9 @@ export class Meter implements UsageRecorder, UsageStats {
 
   /**
    * Final flush (SIGTERM): stops the timer and retries until everything counted is committed or
-   * `closeTimeoutMs` passes; then what is still unflushed is logged as lost.
+   * `closeTimeoutMs` passes, also when an attempt is still waiting for a database that does not
+   * answer; then what is still unflushed is logged as lost. An attempt left running may still
+   * commit: it is the same batch (node, seq), so it counts at most once.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -390,17 +392,24 @@ export class Meter implements UsageRecorder, UsageStats {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const deadline = Date.now() + this.#closeTimeoutMs;
-    for (;;) {
-      await this.flush(true);
-      const left = this.backlogRequests();
-      // Redis is not waited for: its live counters are re-seeded from Postgres.
-      if (left === 0) break;
-      if (Date.now() >= deadline) {
-        if (left > 0) this.#log.error({ requests: left }, 'usage not written to Postgres before shutdown; these requests are not metered');
-        break;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#closeTimeoutMs);
+      // Not unref()ed: while shutdown waits on it, it is what keeps the process alive to finish.
+    });
+    try {
+      for (;;) {
+        if ((await Promise.race([this.flush(true), timedOut])) === 'timeout') break;
+        // Redis is not waited for: its live counters are re-seeded from Postgres.
+        if (this.backlogRequests() === 0) break;
+        if (Date.now() >= deadline) break;
+        await Promise.race([new Promise((r) => setTimeout(r, Math.min(200, this.#intervalMs))), timedOut]);
       }
-      await new Promise((r) => setTimeout(r, Math.min(200, this.#intervalMs)));
+    } finally {
+      clearTimeout(timer);
     }
+    const left = this.backlogRequests();
+    if (left > 0) this.#log.error({ requests: left }, 'usage not written to Postgres before shutdown; these requests are not metered');
   }
 }
 

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import { upstream } from './config-store.contract.js';
-import { LISTENER_APPLICATION_NAME } from './pg-notifier.js';
+import { startTcpProxy } from '../../../test/faults/tcp-proxy.js';
+import { LISTENER_APPLICATION_NAME, PgChangeNotifier } from './pg-notifier.js';
 import { createPostgresStores, type SqlStores } from './sql-stores.js';
 
 describe('Postgres LISTEN connection', () => {
@@ -56,5 +57,28 @@ describe('Postgres LISTEN connection', () => {
     const stop = await watcher.config.watch(() => {});
     await stop();
     expect(await terminateListener()).toBe(0);
+  });
+
+  it('a LISTEN session that silently stops answering is probed, replaced, and catches up once the network heals', async () => {
+    const target = new URL(database.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(database.url);
+    viaProxy.port = String(proxy.port);
+    const notifier = new PgChangeNotifier(viaProxy.toString(), { minMs: 100, maxMs: 200 }, { timeouts: { connectMs: 500, statementMs: 0, queryMs: 400, keepAliveMs: 1_000 }, pingMs: 200 });
+    const versions: number[] = [];
+    const stop = await notifier.listen((v) => versions.push(v));
+    try {
+      const before = proxy.accepted;
+      proxy.freeze();
+      const missed = await writer.config.apply([upstream('while-silent')], { validate: () => [] });
+      // The probe gets no answer within the query deadline: the session is dropped and a new one attempted.
+      await expect.poll(() => proxy.accepted, { timeout: 5_000 }).toBeGreaterThan(before);
+      proxy.thaw();
+      await expect.poll(() => versions, { timeout: 5_000 }).toContain(missed.version);
+    } finally {
+      await stop();
+      await notifier.close();
+      await proxy.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { createClient, DEFAULT_POSTGRES_TIMEOUTS, endClient, type PostgresTimeouts } from '@tollgate/db';
 import { CONFIG_CHANNEL, type ChangeNotifier } from './sql-config-store.js';
 
 /** Reconnect delays of the listener connection: doubling from `minMs` up to `maxMs`. */
@@ -7,27 +8,50 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
+/** Longest wait of each step of closing the session (ms). */
+const END_WAIT_MS = 1_000;
+
 /** The `application_name` of the listening session, so operators (and tests) can spot it. */
 export const LISTENER_APPLICATION_NAME = 'tollgate-config-listener';
 
+/** Options of {@link PgChangeNotifier} besides the backoff. */
+export interface NotifierOptions {
+  /** Connect / query deadlines and keepalive of the listening session. */
+  timeouts?: PostgresTimeouts;
+  /**
+   * How often the idle listening session is probed with `SELECT 1` (ms; default 10 s, 0 = never).
+   * A LISTEN session sends nothing by itself, so a silently dropped connection would otherwise
+   * leave the node deaf to changes until the next poll, forever re-reading the version.
+   */
+  pingMs?: number;
+}
+
 /**
  * Listens on `tollgate_config` over ONE dedicated `pg.Client` (a pooled connection would lose the
- * LISTEN when returned). If the connection drops it reconnects with exponential backoff, and after
- * reconnecting reports the current version once: notifications sent while it was away are lost
- * (Postgres does not queue them for absent sessions), so watchers must be told to catch up.
+ * LISTEN when returned). If the connection drops (or a probe gets no answer within the query
+ * deadline) it reconnects with exponential backoff, and after reconnecting reports the current
+ * version once: notifications sent while it was away are lost (Postgres does not queue them for
+ * absent sessions), so watchers must be told to catch up.
  */
 export class PgChangeNotifier implements ChangeNotifier {
   private readonly watchers = new Set<(version: number) => void>();
   private client: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private closed = false;
+  private readonly timeouts: PostgresTimeouts;
+  private readonly pingMs: number;
 
   constructor(
     private readonly url: string,
     private readonly backoff: BackoffOptions = { minMs: 100, maxMs: 5_000 },
-  ) {}
+    options: NotifierOptions = {},
+  ) {
+    this.timeouts = options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS;
+    this.pingMs = options.pingMs ?? 10_000;
+  }
 
   async listen(onVersion: (version: number) => void): Promise<() => Promise<void>> {
     if (this.closed) throw new Error('notifier is closed');
@@ -59,14 +83,14 @@ export class PgChangeNotifier implements ChangeNotifier {
   }
 
   private async connect(reconnect: boolean): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: LISTENER_APPLICATION_NAME });
+    // Guarded: an 'error' listener, and a query deadline that destroys a connection that stopped answering.
+    const client = createClient(this.url, this.timeouts, LISTENER_APPLICATION_NAME);
     client.on('notification', (msg) => {
       if (msg.channel !== CONFIG_CHANNEL || msg.payload === undefined) return;
       const version = Number(msg.payload);
       if (Number.isSafeInteger(version)) this.emit(version);
     });
-    // 'error' then 'end' follow a dropped connection; without an 'error' listener pg would throw.
-    client.on('error', () => {});
+    // 'error' then 'end' follow a dropped connection (the guard listens for 'error').
     client.on('end', () => this.onLost(client));
     try {
       await client.connect();
@@ -76,16 +100,17 @@ export class PgChangeNotifier implements ChangeNotifier {
     } catch (err) {
       if (this.client === client) this.client = undefined;
       client.removeAllListeners('end');
-      await client.end().catch(() => {});
+      await endClient(client, this.timeouts.connectMs);
       throw err;
     }
     if (this.closed || this.watchers.size === 0) {
       this.client = undefined;
       client.removeAllListeners('end');
-      await client.end().catch(() => {});
+      await endClient(client, this.timeouts.connectMs);
       return;
     }
     this.attempt = 0;
+    this.schedulePing(client);
     if (reconnect) {
       const { rows } = await client.query<{ version: string }>('SELECT version::text AS version FROM config_state WHERE id = 1');
       if (rows[0]) this.emit(Number(rows[0].version));
@@ -100,6 +125,21 @@ export class PgChangeNotifier implements ChangeNotifier {
         // One faulty watcher must not stop the others from hearing of the change.
       }
     }
+  }
+
+  /** Probes the session every `pingMs`; an unanswered probe destroys it (the guard's deadline), and 'end' reconnects. */
+  private schedulePing(client: pg.Client): void {
+    if (this.pingMs <= 0) return;
+    if (this.pingTimer) clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => {
+      this.pingTimer = undefined;
+      if (this.client !== client) return;
+      client.query('SELECT 1').then(
+        () => this.schedulePing(client),
+        () => undefined,
+      );
+    }, this.pingMs);
+    this.pingTimer.unref();
   }
 
   private onLost(client: pg.Client): void {
@@ -119,15 +159,27 @@ export class PgChangeNotifier implements ChangeNotifier {
     this.retryTimer.unref();
   }
 
+  /**
+   * Bounded by twice {@link END_WAIT_MS}: a connection attempt under way is waited for that long
+   * (it ends its own client when it completes after a close), then the session's end, past which
+   * its socket is destroyed (a partitioned server never acknowledges it).
+   */
   private async disconnect(): Promise<void> {
+    const waitMs = Math.min(this.timeouts.connectMs, END_WAIT_MS);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    await this.connecting?.catch(() => {});
+    if (this.pingTimer) clearTimeout(this.pingTimer);
+    this.pingTimer = undefined;
+    if (this.connecting) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.connecting.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      clearTimeout(timer);
+    }
     const client = this.client;
     this.client = undefined;
     if (client) {
       client.removeAllListeners('end');
-      await client.end().catch(() => {});
+      await endClient(client, waitMs);
     }
   }
 }

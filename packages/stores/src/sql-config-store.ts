@@ -181,9 +181,9 @@ export class SqlConfigStore implements ConfigStore {
     return this.notifier.listen(onChange);
   }
 
+  /** Closes the listening session and the database together (each bounds its own wait). */
   async close(): Promise<void> {
-    await this.notifier.close();
-    await this.onClose();
+    await Promise.all([this.notifier.close(), this.onClose()]);
   }
 
   /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */

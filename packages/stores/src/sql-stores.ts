@@ -1,4 +1,4 @@
-import { migratePglite, migratePostgres, openPglite, openPostgres, type Database } from '@tollgate/db';
+import { migratePglite, migratePostgres, openPglite, openPostgres, type Database, type PostgresTimeouts } from '@tollgate/db';
 import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore } from './config-store.js';
 import { PgChangeNotifier, type BackoffOptions } from './pg-notifier.js';
 import { PgliteChangeNotifier } from './pglite-notifier.js';
@@ -29,13 +29,18 @@ export interface PostgresStoresOptions {
   poolMax?: number;
   /** Reconnect backoff of the LISTEN connection. */
   listenBackoff?: BackoffOptions;
+  /** Deadlines and keepalive of every session (pool, LISTEN); default DEFAULT_POSTGRES_TIMEOUTS. */
+  timeouts?: PostgresTimeouts;
+  /** How often the idle LISTEN session is probed (ms; default 10 s, 0 = never). */
+  listenPingMs?: number;
 }
 
 /** Stores on a real Postgres: migrates first (safe with concurrent starters), then a `pg` pool. */
 export async function createPostgresStores(options: PostgresStoresOptions): Promise<SqlStores> {
-  await migratePostgres(options.url);
-  const handle = openPostgres(options.url, options.poolMax === undefined ? {} : { max: options.poolMax });
-  const config = new SqlConfigStore(handle.db, new PgChangeNotifier(options.url, options.listenBackoff), () => handle.close());
+  await migratePostgres(options.url, options.timeouts);
+  const handle = openPostgres(options.url, { ...(options.poolMax === undefined ? {} : { max: options.poolMax }), ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
+  const notifier = new PgChangeNotifier(options.url, options.listenBackoff, { ...(options.timeouts ? { timeouts: options.timeouts } : {}), ...(options.listenPingMs !== undefined ? { pingMs: options.listenPingMs } : {}) });
+  const config = new SqlConfigStore(handle.db, notifier, () => handle.close());
   return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
 }
 

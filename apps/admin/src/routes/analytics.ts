@@ -99,7 +99,7 @@ export function register(app: FastifyInstance, db: Database | undefined): void {
         tags: ['usage'],
         summary: 'Request counts, error rates and latency percentiles per bucket (from the rollups)',
         querystring: analyticsQuerySchema,
-        response: { 200: analyticsResponseSchema, 503: problemSchema, ...errorResponses },
+        response: { 200: analyticsResponseSchema, ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -32,7 +32,7 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
         tags: ['billing'],
         summary: 'Billing report of a month (CSV, JSON, or printable HTML or PDF invoices)',
         querystring: billingReportQuerySchema,
-        response: { 200: z.unknown().describe('The report in the requested format (text for csv, json and html; bytes for pdf).'), 404: problemSchema.describe('consumer= names no stored consumer and nobody with usage in the month'), 503: problemSchema, ...errorResponses },
+        response: { 200: z.unknown().describe('The report in the requested format (text for csv, json and html; bytes for pdf).'), 404: problemSchema.describe('consumer= names no stored consumer and nobody with usage in the month'), ...errorResponses },
       },
     },
     async (request, reply) => {

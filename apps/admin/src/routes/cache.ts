@@ -44,7 +44,7 @@ export function register(app: FastifyInstance, purger: CachePurger | undefined):
     }
     return { purged: target, redisKeysDeleted: o.redisKeysDeleted, broadcast: o.broadcast };
   };
-  const response = { 202: outcome, 503: problemSchema, ...errorResponses };
+  const response = { 202: outcome, ...errorResponses };
   r.delete('/cache', { schema: { tags: ['cache'], summary: 'Purge every cached response on every gateway', response } }, async (_request, reply) => reply.code(202).send(await purge({ all: true })));
   r.delete(
     '/cache/apis/:api',

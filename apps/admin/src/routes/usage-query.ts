@@ -96,7 +96,7 @@ export function register(app: FastifyInstance, db: Database | undefined): void {
         tags: ['usage'],
         summary: 'Metered usage per bucket, consumer, API and metric (from the rollups)',
         querystring: usageQuerySchema,
-        response: { 200: usageResponseSchema, 503: problemSchema, ...errorResponses },
+        response: { 200: usageResponseSchema, ...errorResponses },
       },
     },
     async (request, reply) => {

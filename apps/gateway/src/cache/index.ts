@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { MemoryCacheStorage, type CacheStorages, type MemoryCacheLimits, type PurgeTarget } from '@tollgate/policies';
 import { postgresPurgeBus, processPurgeBus, redisPurgeBus, type PurgeBus } from './purge-bus.js';
+import type { PostgresTimeouts } from '@tollgate/stores';
 import { RedisCacheStorage } from './redis-storage.js';
 
 export { parsePurge, PURGE_CHANNEL, type PurgeBus } from './purge-bus.js';
@@ -20,6 +21,8 @@ export interface ResponseCacheOptions {
   readonly redisUrl?: string;
   /** `DATABASE_URL`: without Redis, purges travel by Postgres NOTIFY. */
   readonly databaseUrl?: string;
+  /** Deadlines of the Postgres purge sessions (`DATABASE_*_TIMEOUT_MS`). */
+  readonly databaseTimeouts?: PostgresTimeouts;
   /** Prefix of Redis keys and of the pub/sub channel (`CACHE_KEY_PREFIX`). */
   readonly keyPrefix?: string;
   /** Bounds of the in-memory LRU (`CACHE_MEMORY_MAX_ENTRIES`, `CACHE_MEMORY_MAX_BYTES`). */
@@ -76,7 +79,7 @@ export class ResponseCache {
     this.#redis?.on('error', () => undefined);
     this.#redisStorage = this.#redis !== null ? new RedisCacheStorage(this.#redis, prefix, options.logger) : null;
     this.storages = { memory: this.memory, redis: this.#redisStorage };
-    this.#bus = this.#redis !== null ? redisPurgeBus(this.#redis, `${prefix}purge`) : options.databaseUrl !== undefined ? postgresPurgeBus(options.databaseUrl) : processPurgeBus();
+    this.#bus = this.#redis !== null ? redisPurgeBus(this.#redis, `${prefix}purge`) : options.databaseUrl !== undefined ? postgresPurgeBus(options.databaseUrl, options.databaseTimeouts) : processPurgeBus();
   }
 
   /** Resolves once Redis (when configured) is connected; lookups before that are served uncached. */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPostgresClient, DEFAULT_POSTGRES_TIMEOUTS, endPostgresClient, type PostgresTimeouts } from '@tollgate/stores';
 import type { PurgeTarget } from '@tollgate/policies';
 
 /** Postgres channel of cache purges (next to `tollgate_config`, which carries config versions). */
@@ -83,15 +84,18 @@ export function redisPurgeBus(publisher: Redis, channel: string): PurgeBus {
   };
 }
 
-/** Postgres LISTEN/NOTIFY on {@link PURGE_CHANNEL}, over one dedicated client that reconnects every second when dropped. */
-export function postgresPurgeBus(url: string): PurgeBus {
+/**
+ * Postgres LISTEN/NOTIFY on {@link PURGE_CHANNEL}, over one dedicated client that reconnects every
+ * second when dropped. Its sessions are guarded (an 'error' listener, query deadlines), so a
+ * server ending them never crashes the process, and closing never waits on a partitioned server.
+ */
+export function postgresPurgeBus(url: string, timeouts: PostgresTimeouts = DEFAULT_POSTGRES_TIMEOUTS): PurgeBus {
   let client: pg.Client | null = null;
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
   let handler: ((t: PurgeTarget) => void) | null = null;
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url, application_name: 'tollgate-cache-purge' });
-    c.on('error', () => undefined);
+    const c = createPostgresClient(url, timeouts, 'tollgate-cache-purge');
     c.on('notification', (msg) => {
       if (msg.channel !== PURGE_CHANNEL || msg.payload === undefined || handler === null) return;
       const t = parsePurge(msg.payload);
@@ -101,8 +105,19 @@ export function postgresPurgeBus(url: string): PurgeBus {
       if (client === c) client = null;
       if (!closed) retry();
     });
-    await c.connect();
-    await c.query(`LISTEN ${PURGE_CHANNEL}`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${PURGE_CHANNEL}`);
+    } catch (err) {
+      c.removeAllListeners('end');
+      await endPostgresClient(c, timeouts.connectMs);
+      throw err;
+    }
+    if (closed) {
+      c.removeAllListeners('end');
+      await endPostgresClient(c, timeouts.connectMs);
+      return;
+    }
     client = c;
   };
   const retry = () => {
@@ -116,12 +131,12 @@ export function postgresPurgeBus(url: string): PurgeBus {
   return {
     transport: 'postgres',
     async publish(target) {
-      const c = new pg.Client({ connectionString: url, application_name: 'tollgate-cache-purge' });
-      await c.connect();
+      const c = createPostgresClient(url, timeouts, 'tollgate-cache-purge');
       try {
+        await c.connect();
         await c.query('SELECT pg_notify($1, $2)', [PURGE_CHANNEL, JSON.stringify(target)]);
       } finally {
-        await c.end().catch(() => undefined);
+        await endPostgresClient(c, timeouts.connectMs);
       }
     },
     async subscribe(onPurge) {
@@ -134,7 +149,8 @@ export function postgresPurgeBus(url: string): PurgeBus {
       if (timer !== null) clearTimeout(timer);
       const c = client;
       client = null;
-      await c?.end().catch(() => undefined);
+      c?.removeAllListeners('end');
+      if (c) await endPostgresClient(c, timeouts.connectMs);
     },
   };
 }
