@@ -35,6 +35,13 @@ describe('upstreamRequestHeaders', () => {
     expect(upstreamRequestHeaders(incoming, false)).toEqual({ authorization: 'Bearer t', accept: 'application/json', 'set-cookie': ['a', 'b'] });
   });
 
+  it('drops method and URL override fields unless the route forwards them', () => {
+    const overrides = { 'x-http-method-override': 'DELETE', 'x-http-method': 'PUT', 'x-method-override': 'PATCH', 'x-original-url': '/admin', 'x-rewrite-url': '/admin', accept: 'a' };
+    expect(upstreamRequestHeaders(overrides, false)).toEqual({ accept: 'a' });
+    expect(upstreamRequestHeaders(overrides, true)).toEqual({ accept: 'a' });
+    expect(upstreamRequestHeaders(overrides, false, true)).toEqual(overrides);
+  });
+
   it('keeps forwarding fields from a trusted peer unless Connection lists them', () => {
     const out = upstreamRequestHeaders(incoming, true);
     expect(out['x-forwarded-host']).toBe('evil');

@@ -341,7 +341,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     }
 
     const dest = actions.split !== null ? actions.split.pick() : (actions.primary as RuntimeDestination);
-    const out = upstreamRequestHeaders(headers, trustForwarding);
+    const out = upstreamRequestHeaders(headers, trustForwarding, route.forwardOverrides);
     // Policies' changes (credential removed, X-Consumer-* set) apply after the stripping.
     if (ctx !== null) ctx.applyTo(out);
     if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);

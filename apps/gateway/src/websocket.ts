@@ -190,7 +190,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     const t = picked;
     session.upstream = t.origin;
 
-    const out = upstreamRequestHeaders(headers, trustForwarding);
+    const out = upstreamRequestHeaders(headers, trustForwarding, route.forwardOverrides);
     if (ctx !== null) ctx.applyTo(out);
     out.connection = 'Upgrade';
     out.upgrade = 'websocket';

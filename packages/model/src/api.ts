@@ -161,6 +161,10 @@ export const routeSchema = z
       })
       .optional()
       .describe('Header changes on the request to the upstream and on the response to the client.'),
+    forwardOverrideHeaders: z
+      .boolean()
+      .optional()
+      .describe('Forward the client\'s method and URL override headers (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL`, `X-Rewrite-URL`) to the upstream. Default false: they are removed, since frameworks that honour them would bypass the route\'s method restrictions and path rules.'),
     mirror: destinationSchema
       .extend({ percentage: percentage.default(100) })
       .optional()
