@@ -47,7 +47,7 @@ beforeAll(async () => {
   - name: query
     match: [{ path: { prefix: /q } }]
     destination: { upstream: up }
-    policies: [{ name: request-transformer, config: { headers: { set: { x-q: "q={query.q}" }, add: { x-a: "{query.a}" } } } }]
+    policies: [{ name: request-transformer, config: { headers: { set: { x-q: "q={query.q}" }, add: { x-a: "{query.a}", x-h: "{header.x-in}" } } } }]
   - name: jwt
     match: [{ path: { prefix: /jwt } }]
     destination: { upstream: up }
@@ -119,6 +119,19 @@ describe('request data that is no field value never becomes an upstream header',
     expect(r.status).toBe(200);
     expect(up.received.at(-1)?.headers['x-q']).toBe('q=hello world\ttab');
     expect(up.received.at(-1)?.headers['x-a']).toBe(Buffer.from('café', 'latin1').toString('latin1'));
+  });
+
+  it.each(['a\x7fb', 'a\x01b', 'a\x00b', 'a\x0bb'])('a request header %j with a control character (for {header.x}) is refused before routing, upstream untouched', async (bad) => {
+    const before = up.started;
+    const head = await new Promise<string>((resolve, reject) => {
+      const c = connect(g.port, '127.0.0.1', () => c.end(Buffer.from(`GET /q/x HTTP/1.1\r\nHost: x\r\nx-in: ${bad}\r\nConnection: close\r\n\r\n`, 'latin1')));
+      let b = '';
+      c.on('data', (d: Buffer) => (b += d.toString('latin1')));
+      c.on('close', () => resolve(b));
+      c.on('error', reject);
+    });
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(up.started).toBe(before);
   });
 
   it.each(['a\r\nX-Injected: yes', 'a\nb', 'a\u0000b', 'a\u0001b', '\u20ac'])('a JWT claim %j is refused, in a template and in forwardClaims', async (bad) => {
