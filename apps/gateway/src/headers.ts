@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isFieldValue } from '@tollgate/model';
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, never forwarded.
@@ -100,4 +101,20 @@ export function setForwardedHeaders(out: Record<string, string | string[] | unde
   out['x-forwarded-proto'] = trustForwarding && typeof xfp === 'string' ? xfp : encrypted ? 'https' : 'http';
   const xfh = incoming['x-forwarded-host'];
   out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
+}
+
+/**
+ * The name of the first field whose value is not an RFC 9110 §5.5 field value, or null. For a
+ * head the gateway writes raw (a WebSocket handshake), where no HTTP client checks values as
+ * undici does: every producer validates its values, this is the last line before the socket.
+ */
+export function firstInvalidHeader(h: Readonly<Record<string, string | string[] | undefined>>): string | null {
+  for (const name in h) {
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') {
+      if (!isFieldValue(v)) return name;
+    } else for (const x of v) if (!isFieldValue(x)) return name;
+  }
+  return null;
 }

@@ -8,7 +8,7 @@ import { RequestContext, runAccess, type PolicyReply } from '@tollgate/policies'
 import { normalizeHost, normalizePath, splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
-import { pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
+import { firstInvalidHeader, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { acquireTarget } from './runtime.js';
@@ -201,6 +201,12 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     if (route.stripPrefix !== null) upstreamPath = path.length === route.stripPrefix.length ? '/' : path.slice(route.stripPrefix.length);
     const query = ctx !== null ? ctx.query : target.query;
     if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
+    const invalid = firstInvalidHeader(out);
+    if (invalid !== null) {
+      // Never written (it would split the head): the gateway's fault, not the target's.
+      upstreamRt.end(t);
+      return refuse('INVALID_UPSTREAM_REQUEST', `the value of the header ${invalid} is not a valid HTTP field value`);
+    }
 
     const compiled = snap.compiledUpstreams[dest.upstream];
     const url = new URL(t.origin);
