@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, connectionListed, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, connectionListed, firstInvalidHeader, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 
 describe('connectionListed', () => {
   it('is null for plain connection options and parses listed names case-insensitively', () => {
@@ -33,6 +33,13 @@ describe('upstreamRequestHeaders', () => {
 
   it('drops hop-by-hop, Connection-listed, host, expect, request id and untrusted forwarding fields', () => {
     expect(upstreamRequestHeaders(incoming, false)).toEqual({ authorization: 'Bearer t', accept: 'application/json', 'set-cookie': ['a', 'b'] });
+  });
+
+  it('drops method and URL override fields unless the route forwards them', () => {
+    const overrides = { 'x-http-method-override': 'DELETE', 'x-http-method': 'PUT', 'x-method-override': 'PATCH', 'x-original-url': '/admin', 'x-rewrite-url': '/admin', accept: 'a' };
+    expect(upstreamRequestHeaders(overrides, false)).toEqual({ accept: 'a' });
+    expect(upstreamRequestHeaders(overrides, true)).toEqual({ accept: 'a' });
+    expect(upstreamRequestHeaders(overrides, false, true)).toEqual(overrides);
   });
 
   it('keeps forwarding fields from a trusted peer unless Connection lists them', () => {
@@ -76,5 +83,15 @@ describe('setForwardedHeaders', () => {
     expect(out).toEqual({ 'x-forwarded-for': '198.51.100.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'gw.example.com' });
     setForwardedHeaders(out, {}, false, '198.51.100.9', false, 'gw.example.com');
     expect(out['x-forwarded-proto']).toBe('http');
+  });
+});
+
+describe('firstInvalidHeader', () => {
+  it('names the first field whose value (or one of its values) is no RFC 9110 field value', () => {
+    expect(firstInvalidHeader({ a: 'x', b: ['caf\u00e9', 'tab\there'], c: undefined })).toBeNull();
+    for (const bad of ['a\r\nX: y', 'a\nb', 'a\rb', 'a\u0000b', 'a\u0001b', 'a\u007fb', '\u20ac']) {
+      expect(firstInvalidHeader({ ok: 'x', bad })).toBe('bad');
+      expect(firstInvalidHeader({ ok: 'x', list: ['fine', bad] })).toBe('list');
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isFieldValue } from '@tollgate/model';
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, never forwarded.
@@ -19,6 +20,14 @@ const REQUEST_DROP: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'expec
 const FORWARDING: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip', 'forwarded']);
 
 /**
+ * Method and URL override headers: frameworks that honour them (Symfony, Laravel, Express
+ * method-override, IIS URL Rewrite ...) would run another method or path than the one this route
+ * matched, bypassing its method restrictions and path rules. Removed unless the route opts in
+ * (`forwardOverrideHeaders`).
+ */
+export const OVERRIDE_HEADERS: ReadonlySet<string> = new Set(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']);
+
+/**
  * Header names listed in `Connection` (RFC 9110 §7.6.1), lower-cased; null when it lists only
  * the connection options `keep-alive` / `close` (the common case, no allocation).
  */
@@ -36,12 +45,12 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
 
 /**
  * Copies the request headers for the upstream, without hop-by-hop fields, without the fields
- * `Connection` names, without any `X-Consumer-*` field, and without client-sent forwarding
- * fields unless `trustForwarding`.
+ * `Connection` names, without any `X-Consumer-*` field, without client-sent forwarding
+ * fields unless `trustForwarding`, and without method / URL override fields unless `forwardOverrides`.
  * The caller adds its own X-Forwarded-* / X-Request-Id / Host AFTER this, so a `Connection`
  * header naming them cannot remove them (Traefik CVE-2021-32813, CVE-2024-45410).
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, trustForwarding: boolean): Record<string, string | string[]> {
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, trustForwarding: boolean, forwardOverrides = false): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const listed = connectionListed(incoming.connection);
   for (const name in incoming) {
@@ -49,6 +58,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, trustForwa
     if (v === undefined || REQUEST_DROP.has(name)) continue;
     if (listed !== null && listed.has(name)) continue;
     if (!trustForwarding && FORWARDING.has(name)) continue;
+    if (!forwardOverrides && OVERRIDE_HEADERS.has(name)) continue;
     // Identity headers are the gateway's to set (after authentication): a client's copy never
     // passes, on any route, with or without an auth policy.
     if (name.startsWith('x-consumer-')) continue;
@@ -91,4 +101,20 @@ export function setForwardedHeaders(out: Record<string, string | string[] | unde
   out['x-forwarded-proto'] = trustForwarding && typeof xfp === 'string' ? xfp : encrypted ? 'https' : 'http';
   const xfh = incoming['x-forwarded-host'];
   out['x-forwarded-host'] = trustForwarding && typeof xfh === 'string' ? xfh : hostHeader;
+}
+
+/**
+ * The name of the first field whose value is not an RFC 9110 §5.5 field value, or null. For a
+ * head the gateway writes raw (a WebSocket handshake), where no HTTP client checks values as
+ * undici does: every producer validates its values, this is the last line before the socket.
+ */
+export function firstInvalidHeader(h: Readonly<Record<string, string | string[] | undefined>>): string | null {
+  for (const name in h) {
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') {
+      if (!isFieldValue(v)) return name;
+    } else for (const x of v) if (!isFieldValue(x)) return name;
+  }
+  return null;
 }

@@ -1,4 +1,4 @@
-import { forward } from '@tollgate/upstream';
+import { countsAgainstTarget, forward, type UpstreamError } from '@tollgate/upstream';
 import type { PickRequest } from '@tollgate/upstream';
 import type { RuntimeDestination } from './route-actions.js';
 import { acquireTarget, releaseTarget } from './runtime.js';
@@ -22,6 +22,6 @@ export function mirrorRequest(dest: RuntimeDestination, pick: PickRequest, metho
     (res) => {
       res.body.on('error', noop).on('end', () => releaseTarget(dest.target, t, res.statusCode >= 500)).resume();
     },
-    () => releaseTarget(dest.target, t, true),
+    (err: UpstreamError) => releaseTarget(dest.target, t, countsAgainstTarget(err)),
   );
 }

@@ -8,6 +8,8 @@ export const GATEWAY_ERRORS = Object.freeze({
   BAD_HOST: { status: 400, title: 'Invalid Host' },
   BAD_REQUEST: { status: 400, title: 'Malformed request' },
   BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  /** A header value produced from request data (template, claim, capture) is not an RFC 9110 §5.5 field value. */
+  INVALID_HEADER_VALUE: { status: 400, title: 'Invalid header value' },
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timed out' },
   WEBSOCKET_HANDSHAKE_FAILED: { status: 502, title: 'Upstream did not complete the WebSocket handshake' },
@@ -17,6 +19,8 @@ export const GATEWAY_ERRORS = Object.freeze({
   NO_HEALTHY_UPSTREAM: { status: 503, title: 'No healthy upstream target' },
   UPSTREAM_OVERLOADED: { status: 503, title: 'Upstream overloaded' },
   IP_FORBIDDEN: { status: 403, title: 'Forbidden' },
+  /** The HTTP client refused a request the gateway built (a value it should have refused earlier); never counted against the upstream. */
+  INVALID_UPSTREAM_REQUEST: { status: 500, title: 'Invalid upstream request' },
   INTERNAL_ERROR: { status: 500, title: 'Internal gateway error' },
 });
 

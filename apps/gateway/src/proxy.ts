@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
+import { RequestContext, runAccess, runResponse, type PolicyProblem, type PolicyReply } from '@tollgate/policies';
 import { applyPathMatching, normalizePath, PathError, splitTarget } from '@tollgate/router';
 import { BodyLimiter } from '@tollgate/upstream';
 import { AccessLog, RequestState } from './access-log.js';
@@ -14,7 +14,7 @@ import type { ConfigManager } from './config-manager.js';
 import { clientResponseHeaders, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { mirrorRequest } from './mirror.js';
-import { problemJson, sendGatewayError, sendProblem } from './problem.js';
+import { GATEWAY_ERRORS, problemJson, sendGatewayError, sendProblem } from './problem.js';
 import { BadHost, requestHost } from './request-host.js';
 import { forwardWithRetries } from './retry.js';
 import { setLatencyHeaders, type GatewayMetrics } from './metrics.js';
@@ -186,6 +186,17 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     return reply.send(problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, String(reply.request.id), r.body.errors));
   }
 
+  /**
+   * Answers the problem of a response policy that could not produce the response (a header value
+   * from request data that is not a field value): a stable code and the gateway's status for it,
+   * never the raw 500 of a head Node refuses to write.
+   */
+  function sendResponseProblem(reply: FastifyReply, state: RequestState, p: PolicyProblem, close: boolean): FastifyReply {
+    state.errorCode = p.code;
+    const status = (GATEWAY_ERRORS as Readonly<Record<string, { status: number } | undefined>>)[p.code]?.status ?? 500;
+    return sendProblem(reply, status, p.code, p.title, p.detail ?? p.title, close);
+  }
+
   /** The policy context of a request no access policy ran for, made when a response policy needs one. */
   function responseContext(reply: FastifyReply, route: RuntimeRoute, state: RequestState): Ctx {
     const req = reply.request.raw;
@@ -201,7 +212,11 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (route.actions.responseHeaders !== null) applyHeaderOps(h, route.actions.responseHeaders);
     if (route.response !== null) {
       ctx ??= responseContext(reply, route, state);
-      runResponse(route.response, ctx, { status, headers: h });
+      const p = runResponse(route.response, ctx, { status, headers: h });
+      if (p !== undefined) {
+        if (body instanceof Readable) body.destroy();
+        return sendResponseProblem(reply, state, p, close);
+      }
     }
     // Response body changes apply to a local or cached answer as to an upstream one.
     if ((typeof body === 'string' || Buffer.isBuffer(body)) && wantsResponseJson(route.bodies, h)) {
@@ -372,7 +387,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     }
 
     const dest = actions.split !== null ? actions.split.pick() : (actions.primary as RuntimeDestination);
-    const out = upstreamRequestHeaders(headers, trustForwarding);
+    const out = upstreamRequestHeaders(headers, trustForwarding, route.forwardOverrides);
     // Policies' changes (credential removed, X-Consumer-* set) apply after the stripping.
     if (ctx !== null) ctx.applyTo(out);
     if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
@@ -448,7 +463,14 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (actions.responseHeaders !== null) applyHeaderOps(resHeaders, actions.responseHeaders);
     if (route.response !== null) {
       ctx ??= responseContext(reply, route, state);
-      runResponse(route.response, ctx, { status: res.statusCode, headers: resHeaders });
+      const p = runResponse(route.response, ctx, { status: res.statusCode, headers: resHeaders });
+      if (p !== undefined) {
+        // The upstream answered (its health saw that); only this client's answer is replaced.
+        res.body.on('error', noop);
+        res.body.destroy();
+        if (resBody !== res.body) resBody.destroy();
+        return sendResponseProblem(reply, state, p, false);
+      }
     }
     // JSON response body changes (response-transformer): only such routes buffer the response.
     if (wantsResponseJson(route.bodies, resHeaders)) {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { classifyUpstreamError, forward, UpstreamError, type ForwardResponse, type PickRequest } from '@tollgate/upstream';
+import { classifyUpstreamError, countsAgainstTarget, forward, UpstreamError, type ForwardResponse, type PickRequest } from '@tollgate/upstream';
 import type { RuntimeRetries } from './route-actions.js';
 import type { RuntimeDestination } from './route-actions.js';
 import { acquireTarget, releaseTarget, type PickFailure, type RuntimeTarget } from './runtime.js';
@@ -78,8 +78,8 @@ export async function forwardWithRetries(x: Exchange): Promise<ExchangeResult> {
       res = await forward(t.pool, { method: x.method, path: x.path, headers: x.headers, body: x.body, headersDeadlineMs: deadline });
     } catch (err) {
       const e = classifyUpstreamError(err);
-      const failed = e.code === 'UPSTREAM_UNAVAILABLE' || e.code === 'UPSTREAM_TIMEOUT';
-      releaseTarget(dest.target, t, failed);
+      // A request the gateway could not send (invalid header, body limit) says nothing about the target.
+      releaseTarget(dest.target, t, countsAgainstTarget(e));
       const more = canRetry && tries < maxTries && end - performance.now() > 0;
       if (more && retriableError(r, e, perTryBound)) continue;
       // A per-try timeout that cannot be retried is still a 504 for the client.

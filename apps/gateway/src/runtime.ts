@@ -69,6 +69,8 @@ export interface RuntimeRoute {
   readonly metric: string;
   /** Base path to remove before forwarding, or null. */
   readonly stripPrefix: string | null;
+  /** Forward the client's method / URL override headers (route `forwardOverrideHeaders`); else removed (headers.ts). */
+  readonly forwardOverrides: boolean;
   /** Added to policy refusals (a deprecated Api's Deprecation, Sunset, Link), or null. */
   readonly refusalHeaders: Readonly<Record<string, string>> | null;
   /** A draft Api's preview consumers (refusals to anyone else are answered as "no route"), or null. */
@@ -184,6 +186,7 @@ export function instantiate(
       units: r.metering.units,
       metric: r.metering.metric,
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,
+      forwardOverrides: r.forwardOverrideHeaders === true,
       refusalHeaders: r.refusalHeaders ?? null,
       draftPreview: r.draftPreview !== undefined ? new Set(r.draftPreview) : null,
       publishedSpec: r.publishedSpec ?? null,

@@ -4,11 +4,11 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { RequestContext, runAccess, runResponse, type PolicyReply } from '@tollgate/policies';
+import { RequestContext, runAccess, runResponse, type PolicyProblem, type PolicyReply } from '@tollgate/policies';
 import { applyPathMatching, normalizePath, splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
-import { clientResponseHeaders, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, firstInvalidHeader, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { acquireTarget } from './runtime.js';
@@ -271,7 +271,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
 
     // The request preparation of proxy.ts, in its order: stripping, policies' changes, the route's
     // header changes, then what the gateway owns (upgrade fields, forwarding, request id, Host).
-    const out = upstreamRequestHeaders(headers, trustForwarding);
+    const out = upstreamRequestHeaders(headers, trustForwarding, route.forwardOverrides);
     if (ctx !== null) ctx.applyTo(out);
     if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
     out.connection = 'Upgrade';
@@ -282,16 +282,26 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     let upstreamPath = upstreamPathFor(actions, path, route.basePath, route.stripPrefix, found);
     const query = ctx !== null ? ctx.query : target.query;
     if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
+    const invalid = firstInvalidHeader(out);
+    if (invalid !== null) {
+      // Never written (it would split the head): the gateway's fault, not the target's.
+      upstreamRt.end(t);
+      return refuse('INVALID_UPSTREAM_REQUEST', `the value of the header ${invalid} is not a valid HTTP field value`);
+    }
     const key = headers['sec-websocket-key'] as string;
 
     /** The route's response header changes and response policies, on the relayed answer (101 or not). */
-    function responseChanges(h: Record<string, string | string[] | undefined>, status: number): void {
+    function responseChanges(h: Record<string, string | string[] | undefined>, status: number): PolicyProblem | undefined {
       h['x-request-id'] = requestId;
       if (actions.responseHeaders !== null) applyHeaderOps(h, actions.responseHeaders);
-      if (route.response !== null) {
-        ctx ??= new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query, hostName);
-        runResponse(route.response, ctx, { status, headers: h });
-      }
+      if (route.response === null) return undefined;
+      ctx ??= new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query, hostName);
+      return runResponse(route.response, ctx, { status, headers: h });
+    }
+    /** A response policy refused the answer (a header it rendered is not a field value): its problem, never the answer. */
+    function refuseAnswer(p: PolicyProblem, upstreamSide: Duplex): void {
+      upstreamSide.destroy();
+      refuse(p.code in GATEWAY_ERRORS ? (p.code as GatewayErrorCode) : 'INTERNAL_ERROR', p.detail ?? p.title);
     }
 
     const compiled = snap.compiledUpstreams[dest.upstream];
@@ -370,7 +380,8 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       upstreamRt.observe(t, status >= 500);
       handshakeStatus = status;
       const h = clientResponseHeaders(res.headers);
-      responseChanges(h, status);
+      const refused = responseChanges(h, status);
+      if (refused !== undefined) return refuseAnswer(refused, upstream);
       relayAndClose(socket, status, h, res, upstream);
     });
     up.on('upgrade', (res: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
@@ -385,7 +396,8 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       upstreamRt.observe(t, false);
       handshakeStatus = 101;
       const h = clientResponseHeaders(res.headers);
-      responseChanges(h, 101);
+      const refused = responseChanges(h, 101);
+      if (refused !== undefined) return refuseAnswer(refused, upSocket);
       // The protocol switch itself is the gateway's: no header change can remove it.
       h.upgrade = 'websocket';
       h.connection = 'Upgrade';

@@ -171,6 +171,7 @@ export function compileConfig(resources: readonly Resource[], version: number): 
           metering: { units: route.metering?.units ?? 1, metric: route.metering?.metric ?? 'requests' },
           policies: variant.policies.reduce<PhasePolicies>((p, d) => withGenerated(p, d), routePolicies),
           ...(authMode !== undefined ? { authMode } : {}),
+          ...(route.forwardOverrideHeaders === true ? { forwardOverrideHeaders: true as const } : {}),
           ...(variant.refusalHeaders !== undefined ? { refusalHeaders: variant.refusalHeaders } : {}),
           ...(variant.draftPreview !== undefined ? { draftPreview: variant.draftPreview } : {}),
         };

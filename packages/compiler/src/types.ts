@@ -40,6 +40,8 @@ export interface CompiledRoute {
   /** Units and metric one request counts as (route `metering`; default 1 `requests`). */
   readonly metering: { readonly units: number; readonly metric: string };
   readonly policies: PhasePolicies;
+  /** Set when the route forwards the client's method / URL override headers (route `forwardOverrideHeaders`); absent: they are removed. */
+  readonly forwardOverrideHeaders?: true;
   /** `all` when every credential policy must accept (`auth.mode`, docs/authentication.md); absent for the default `any`. */
   readonly authMode?: 'all';
   /** Headers added to policy refusals of this route: a deprecated Api's `Deprecation`, `Sunset`, `Link` (docs/lifecycle.md). */

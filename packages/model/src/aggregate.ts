@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, GATEWAY_OWNED_HEADERS, httpFieldName, PATH_TEMPLATE_LITERAL_MESSAGE, pathTemplateLiteral, resourceName } from './common.js';
+import { durationMs, FIELD_VALUE_MESSAGE, GATEWAY_OWNED_HEADERS, httpFieldName, isFieldValue, PATH_TEMPLATE_LITERAL_MESSAGE, pathTemplateLiteral, resourceName } from './common.js';
 
 /**
  * A route's `aggregate` action: several backends called for one request, their JSON bodies
@@ -39,7 +39,7 @@ export const aggregateBackendSchema = z
       .describe('Path template of the backend request, e.g. `/users/{path.id}/orders`; each inserted value is percent-encoded as one segment part.'),
     query: z.record(z.string().min(1).max(256), template(2048)).default({}).describe('Query parameters of the backend request: name → value template. A parameter whose template references a missing value is left out.'),
     headers: z
-      .record(headerName.refine((n) => !GATEWAY_OWNED_HEADERS.has(n), { message: `must not be one of ${[...GATEWAY_OWNED_HEADERS].join(', ')}` }), template(8192))
+      .record(headerName.refine((n) => !GATEWAY_OWNED_HEADERS.has(n), { message: `must not be one of ${[...GATEWAY_OWNED_HEADERS].join(', ')}` }), template(8192).refine(isFieldValue, FIELD_VALUE_MESSAGE))
       .default({})
       .describe('Request headers: name → value template (e.g. `{header.authorization}`). Client headers are not forwarded otherwise. A header whose template references a missing value is left out.'),
     timeoutMs: durationMs.optional().describe('Deadline of this backend call, headers and body, within the aggregate budget; default the budget.'),

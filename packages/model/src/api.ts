@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, GATEWAY_OWNED_HEADERS, httpFieldName, PATH_TEMPLATE_LITERAL_MESSAGE, pathTemplateLiteral, policyRefSchema, resourceName } from './common.js';
+import { durationMs, FIELD_VALUE, FIELD_VALUE_MESSAGE, GATEWAY_OWNED_HEADERS, httpFieldName, httpFieldValue, PATH_TEMPLATE_LITERAL_MESSAGE, pathTemplateLiteral, policyRefSchema, resourceName, URL_PATH_CHARS } from './common.js';
 import { publishedSpecSchema } from './published-spec.js';
 import { aggregateSchema } from './aggregate.js';
 import { grpcActionSchema, grpcWebActionSchema, soapActionSchema } from './protocols.js';
@@ -32,6 +32,9 @@ const regexString = z.string().min(1).max(1024);
  * A path template: literal segments and `{name}` segments, each capturing one whole segment
  * (`/orders/{id}/items/{item}`). Capture names are usable by `rewrite.path`.
  */
+/** A path the gateway sends (request line, `Location`): CR, LF, spaces or controls would split them, so only URL path characters. */
+const urlPath = absolutePath.refine((p) => URL_PATH_CHARS.test(p), 'must be URL path characters (RFC 3986 pchar, "/" and percent-encodings)');
+
 const pathTemplate = absolutePath.refine(
   (p) => p.split('/').every((seg) => !seg.includes('{') || /^\{[A-Za-z_][A-Za-z0-9_]{0,31}\}$/.test(seg)),
   'each "{name}" must be a whole segment and name a capture of letters, digits and "_"',
@@ -70,10 +73,8 @@ export const matchSchema = z
   .describe('One match block: all its fields must match (AND).');
 
 const mutableHeaderName = headerName.refine((n) => !GATEWAY_OWNED_HEADERS.has(n), { message: `must not be one of ${[...GATEWAY_OWNED_HEADERS].join(', ')} (set by the gateway; use rewrite.host for Host)` });
-/** A field value Node sends as is (RFC 9110 §5.5): visible ASCII, space, tab or Latin-1; anything else would fail every request at run time. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const FIELD_VALUE_MESSAGE = 'must be an HTTP field value: visible ASCII, space, tab or Latin-1 characters (no CR, LF or other control characters)';
-const headerValue = z.string().max(8192).regex(FIELD_VALUE, FIELD_VALUE_MESSAGE);
+/** A field value sent as is (RFC 9110 §5.5): anything else would fail every request at run time, or split the header. */
+const headerValue = httpFieldValue.max(8192);
 
 export const headerOperationsSchema = z
   .strictObject({
@@ -118,7 +119,7 @@ export const routeSchema = z
         scheme: z.enum(['http', 'https']).optional().describe('Scheme of the Location; default the request scheme.'),
         host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a hostname or bracketed IPv6 literal').optional().describe('Host of the Location; default the request Host (without port).'),
         port: z.number().int().min(1).max(65_535).optional().describe('Port of the Location; default none (the scheme default) when host or scheme change, else the request port.'),
-        path: absolutePath.optional().describe('Path of the Location (the query is kept); default the request path.'),
+        path: urlPath.optional().describe('Path of the Location (the query is kept); default the request path.'),
         code: z.number().int().default(301).describe('301, 302, 307 or 308 (RFC 9110 §15.4).'),
       })
       .optional()
@@ -134,12 +135,17 @@ export const routeSchema = z
     aggregate: aggregateSchema.optional(),
     rewrite: z
       .strictObject({
-        prefix: absolutePath.optional().describe('Replaces the matched prefix (or the whole path for exact, template and regex matches).'),
+        prefix: urlPath.optional().describe('Replaces the matched prefix (or the whole path for exact, template and regex matches).'),
         path: z.string().min(1).max(2048).startsWith('/').refine(pathTemplateLiteral, PATH_TEMPLATE_LITERAL_MESSAGE).optional().describe('New path built from captures: `{name}` is replaced by the template capture or regex named group `name`.'),
         regex: z
           .strictObject({
             pattern: regexString.describe('RE2 regular expression searched in the path (all matches are replaced).'),
-            substitution: z.string().max(2048).describe('Replacement; `\\1`…`\\9` insert numbered groups.'),
+            substitution: z
+              .string()
+              .max(2048)
+              // Inserted into the request line: literal text must be URL path characters (\1..\9 are the groups).
+              .refine((v) => URL_PATH_CHARS.test(v.replace(/\\\d/g, '')), 'must be URL path characters (RFC 3986 pchar, "/" and percent-encodings) and \\1…\\9 group references')
+              .describe('Replacement; `\\1`…`\\9` insert numbered groups.'),
           })
           .optional()
           .describe('Regex rewrite of the path, like Envoy `regex_rewrite`.'),
@@ -155,6 +161,10 @@ export const routeSchema = z
       })
       .optional()
       .describe('Header changes on the request to the upstream and on the response to the client.'),
+    forwardOverrideHeaders: z
+      .boolean()
+      .optional()
+      .describe('Forward the client\'s method and URL override headers (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL`, `X-Rewrite-URL`) to the upstream. Default false: they are removed, since frameworks that honour them would bypass the route\'s method restrictions and path rules.'),
     mirror: destinationSchema
       .extend({ percentage: percentage.default(100) })
       .optional()
@@ -244,7 +254,7 @@ export const apiSpecSchema = z
     description: z.string().max(4096).default('').describe('Free text for humans.'),
     hosts: z.array(hostPattern).default([]).describe('Hosts served (exact or `*.` wildcard); empty means any host. A port in the Host header is ignored.'),
     priority: z.number().int().min(-1000).max(1000).default(0).describe('Across APIs, a higher priority wins before host and path specificity (see docs/routing.md).'),
-    basePath: absolutePath.default('/').describe('Path prefix under which every route of the API lives.'),
+    basePath: urlPath.default('/').describe('Path prefix under which every route of the API lives.'),
     pathMatching: pathMatchingSchema.default({ caseInsensitive: false, matrixParams: 'reject', trailingDots: 'reject' }),
     stripBasePath: z.boolean().default(false).describe('Remove basePath from the path forwarded upstream.'),
     policies: z.array(policyRefSchema).default([]).describe('Policies applied to every route of the API.'),

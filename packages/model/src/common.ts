@@ -29,12 +29,32 @@ export const httpFieldName = z
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP field name (RFC 9110 token)')
   .transform((n) => n.toLowerCase());
 
+/**
+ * An HTTP field value as RFC 9110 §5.5 allows it: field-vchar (VCHAR or obs-text), SP and HTAB.
+ * CR, LF, NUL and every other control character are refused: written into a header they split
+ * it (header or request injection, RFC 9112 §11.1), and Node/undici refuse them, failing the
+ * request. The same set Node (`checkInvalidHeaderChar`) and undici accept.
+ */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const FIELD_VALUE_MESSAGE = 'must be an HTTP field value (RFC 9110 §5.5): visible ASCII, space, tab or Latin-1 characters (no CR, LF, NUL or other control characters)';
+
+/** Whether `s` is a valid HTTP field value (see {@link FIELD_VALUE}); no allocation. */
+export function isFieldValue(s: string): boolean {
+  return FIELD_VALUE.test(s);
+}
+
+/** A config literal that is sent as a header value. */
+export const httpFieldValue = z.string().regex(FIELD_VALUE, FIELD_VALUE_MESSAGE);
+
+/** URL path characters (RFC 3986 §3.3 pchar, "/" and percent-encodings): what a literal path in config may hold. */
+export const URL_PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+
 /** Header fields the gateway sets itself on an upstream request (framing, identity of the request): configured header changes may not touch them. */
 export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'content-length', 'x-request-id']);
 
 /** Whether the literal text of a path template (outside `{...}` references) is URL path characters: RFC 3986 pchar, "/" and percent-encodings. */
 export function pathTemplateLiteral(template: string): boolean {
-  return /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(template.replace(/\{[^{}]*\}/g, '').replace(/[{}]/g, ''));
+  return URL_PATH_CHARS.test(template.replace(/\{[^{}]*\}/g, '').replace(/[{}]/g, ''));
 }
 export const PATH_TEMPLATE_LITERAL_MESSAGE = 'literal text must be URL path characters (RFC 3986 pchar, "/" and percent-encodings)';
 

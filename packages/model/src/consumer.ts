@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { httpFieldValue } from './common.js';
 
 /** SHA-256 of an API key, lower-case hex: the only form in which a key is ever stored. */
 export const keyHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256 digest');
@@ -28,8 +29,8 @@ export const jwtSubjectSchema = z
 
 export const consumerSpecSchema = z
   .strictObject({
-    customId: z.string().min(1).max(256).optional().describe("The customer's id in your own system; JWT claims may map to it."),
-    groups: z.array(z.string().min(1).max(128)).default([]).describe('Groups, used by the acl policy and sent upstream in X-Consumer-Groups.'),
+    customId: httpFieldValue.min(1).max(256).optional().describe("The customer's id in your own system; JWT claims may map to it."),
+    groups: z.array(httpFieldValue.min(1).max(128)).default([]).describe('Groups, used by the acl policy and sent upstream in X-Consumer-Groups.'),
     jwtSubjects: z.array(jwtSubjectSchema).default([]).describe('Token subjects that authenticate as this consumer.'),
     keys: z.array(declaredKeySchema).default([]).describe('API keys declared in configuration (keys created through the admin API are stored apart).'),
     metadata: z.record(z.string(), z.string()).default({}).describe('Free-form key/value data about the consumer.'),

@@ -42,7 +42,13 @@ export const lifecycleSchema = z
     deprecatedAt: rfc3339.optional().describe('RFC 3339 time of the deprecation, sent as `Deprecation: @<epoch seconds>` (RFC 9745). Filled in with the transition time when an API becomes deprecated without one.'),
     sunsetAt: rfc3339.optional().describe('RFC 3339 time after which the API may stop answering, sent as `Sunset: <HTTP-date>` (RFC 8594) while deprecated.'),
     successor: resourceName.optional().describe('Name of the Api that replaces this one: linked with `rel="successor-version"` while deprecated and named in the 410 once retired.'),
-    link: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('URL of documentation about the deprecation, linked with `rel="deprecation"` (RFC 9745 §3).'),
+    link: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      // Sent in `Link: <url>; rel="deprecation"`: the URL parser drops tabs and newlines, so the raw
+      // text is checked too (visible ASCII without <, > or ", RFC 8288 §3 URI-Reference).
+      .refine((u) => /^[\x21-\x7e]+$/.test(u) && !/[<>"]/.test(u), 'must be visible ASCII without "<", ">" or \'"\' (a URI, RFC 3986)')
+      .optional().describe('URL of documentation about the deprecation, linked with `rel="deprecation"` (RFC 9745 §3).'),
     autoRetire: z.boolean().default(false).describe('Once `sunsetAt` has passed, a deprecated API answers as retired (410) without a config change; needs `sunsetAt`.'),
     previewConsumers: z.array(resourceName).max(1000).default([]).describe('Consumers that may call the API while it is a draft; they must authenticate through one of its auth policies.'),
     transitionedAt: rfc3339.optional().describe('Set by Tollgate: RFC 3339 time of the last state change.'),

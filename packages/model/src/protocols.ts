@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpFieldName, resourceName } from './common.js';
+import { httpFieldName, isFieldValue, resourceName } from './common.js';
 
 /** Route actions that convert protocols: REST/JSON to gRPC, gRPC-Web to gRPC, JSON to SOAP. See docs/protocols.md. */
 
@@ -57,7 +57,7 @@ export const soapActionSchema = z
   .strictObject({
     ...upstreamRef,
     path: z.string().min(1).max(2048).regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/, 'must be an absolute path of URL path characters (RFC 3986 pchar, "/" and percent-encodings), without query').describe('Path of the SOAP endpoint on the upstream.'),
-    soapAction: z.string().max(1024).refine((s) => !/[\r\n"\0]/.test(s), 'must not contain CR, LF, NUL or a double quote').optional().describe('SOAPAction (SOAP 1.1 header; SOAP 1.2 `action` media-type parameter).'),
+    soapAction: z.string().max(1024).refine((s) => isFieldValue(s) && !s.includes('"'), 'must be an HTTP field value (RFC 9110 §5.5: no CR, LF, NUL or other control characters) without a double quote (it is sent quoted)').optional().describe('SOAPAction (SOAP 1.1 header; SOAP 1.2 `action` media-type parameter).'),
     version: z.enum(['1.1', '1.2']).default('1.1').describe('SOAP version: 1.1 (`text/xml`) or 1.2 (`application/soap+xml`).'),
     envelope: z
       .string()

@@ -51,7 +51,7 @@ export const consistentHashSchema = z
 
 export const activeHealthCheckSchema = z
   .strictObject({
-    path: z.string().regex(/^\/[^\s]*$/, 'must be an absolute path').default('/').describe('Path requested with GET on every target.'),
+    path: z.string().regex(/^\/[\x21-\x7e]*$/, 'must be an absolute path of visible ASCII characters (it is sent in the request line)').default('/').describe('Path requested with GET on every target.'),
     intervalMs: z.number().int().min(100).max(3_600_000).default(10_000).describe('Time between two checks of a target.'),
     timeoutMs: z.number().int().min(10).max(60_000).default(2_000).describe('A check without a full response in this time fails.'),
     healthyThreshold: z.number().int().min(1).max(100).default(2).describe('Consecutive passing checks that bring an unhealthy target back.'),

@@ -1,4 +1,4 @@
-import type { ConsumerIdentity, PolicyContext, PolicyInstance, PolicyReply, PolicyResponse } from './types.js';
+import type { ConsumerIdentity, PolicyContext, PolicyInstance, PolicyProblem, PolicyReply, PolicyResponse } from './types.js';
 
 
 /** An instance's bound access method; the runner calls these in priority order. */
@@ -30,9 +30,17 @@ export function runAccess(steps: readonly AccessStep[], ctx: PolicyContext): Pol
   return undefined;
 }
 
-/** Runs response steps in order; they change `res.headers` in place. */
-export function runResponse(steps: readonly ResponseStep[], ctx: PolicyContext, res: PolicyResponse): void {
-  for (let i = 0; i < steps.length; i++) (steps[i] as ResponseStep)(ctx, res);
+/**
+ * Runs response steps in order; they change `res.headers` in place. Returns the problem of the
+ * first step that could not produce a valid response (a header template whose request data is
+ * not a field value): the gateway answers it instead of the response, later steps do not run.
+ */
+export function runResponse(steps: readonly ResponseStep[], ctx: PolicyContext, res: PolicyResponse): PolicyProblem | undefined {
+  for (let i = 0; i < steps.length; i++) {
+    const p = (steps[i] as ResponseStep)(ctx, res) as PolicyProblem | undefined;
+    if (p !== undefined) return p;
+  }
+  return undefined;
 }
 
 /** Challenge sent when the auth gate refuses a request and no policy recorded one. */

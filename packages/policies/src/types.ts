@@ -150,7 +150,12 @@ export type AccessResult = PolicyReply | undefined | Promise<PolicyReply | undef
 /** A configured policy, built once per config snapshot. */
 export interface PolicyInstance {
   access?(ctx: PolicyContext): AccessResult;
-  response?(ctx: PolicyContext, res: PolicyResponse): void;
+  /**
+   * Changes the response headers in place. Returns a problem when the response cannot be produced
+   * (a header value from request data is not an RFC 9110 field value): the gateway then answers
+   * it, with the problem's code, instead of the upstream's response.
+   */
+  response?(ctx: PolicyContext, res: PolicyResponse): PolicyProblem | undefined | void;
   /**
    * Changes a JSON request body. Only routes with such a policy have their request body buffered
    * (up to `maxBytes`, else 413), and only `application/json` / `+json` bodies are given to it.

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { CompiledAggregate, CompiledAggregateBackend } from '@tollgate/compiler';
-import type { RequestContext } from '@tollgate/policies';
-import { classifyUpstreamError, type PickRequest } from '@tollgate/upstream';
+import { INVALID_HEADER_VALUE, invalidHeaderProblem, isFieldValue, type RequestContext } from '@tollgate/policies';
+import { classifyUpstreamError, countsAgainstTarget, type PickRequest } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
@@ -33,6 +33,19 @@ export interface RuntimeAggregateBackend extends CompiledAggregateBackend {
   readonly destination: RuntimeDestination;
   /** Backends whose responses its templates read: if one is missing, so is this backend. */
   readonly needs: readonly string[];
+  /** Header templates over request data only, rendered and checked before any backend is called; `literal` ones were checked at apply. */
+  readonly requestHeaders: ReadonlyArray<HeaderTemplate>;
+  /** Header templates that read a backend response (`{resp...}`), rendered when the backend starts. */
+  readonly responseHeaders: ReadonlyArray<HeaderTemplate>;
+}
+
+/** A backend header: name, template, and whether it is literal text (checked at apply, never per request). */
+type HeaderTemplate = readonly [name: string, template: CompiledAggregateBackend['headers'][number][1], literal: boolean];
+
+function headerTemplates(b: CompiledAggregateBackend, fromResponses: boolean): HeaderTemplate[] {
+  return b.headers
+    .filter(([, t]) => t.parts.some((p) => 'source' in p && p.source === 'resp') === fromResponses)
+    .map(([k, t]) => [k, t, t.parts.every((p) => 'text' in p)] as const);
 }
 
 /** Names of the backends a backend's templates read with `{resp.<name>...}`. */
@@ -56,7 +69,7 @@ export function buildAggregate(a: CompiledAggregate, dest: (upstream: string, su
     budgetMs: a.budgetMs,
     partial: a.partial,
     maxBodyBytes: a.maxBodyBytes,
-    backends: Object.freeze(a.backends.map((b) => Object.freeze({ ...b, destination: dest(b.upstream, b.subset), needs: Object.freeze(needsOf(b)) }))),
+    backends: Object.freeze(a.backends.map((b) => Object.freeze({ ...b, destination: dest(b.upstream, b.subset), needs: Object.freeze(needsOf(b)), requestHeaders: Object.freeze(headerTemplates(b, false)), responseHeaders: Object.freeze(headerTemplates(b, true)) }))),
   });
 }
 
@@ -133,6 +146,26 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
   injectTrace(base, x.state.trace);
   const pick: PickRequest = { headers: raw.headers, clientIp: x.state.clientIp, query: x.query };
 
+  const n = agg.backends.length;
+  // Header values from request data (a decoded capture or query, a header, the consumer) are
+  // rendered and checked before any backend is called: one that is not an RFC 9110 §5.5 field
+  // value refuses the whole request, so no backend sees it and no target's health is touched.
+  const own: Array<Record<string, string | string[]>> = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const h: Record<string, string | string[]> = { ...base };
+    for (const [k, t, literal] of (agg.backends[i] as RuntimeAggregateBackend).requestHeaders) {
+      const v = render(t, values, 'raw');
+      if (!v.ok) continue;
+      if (!literal && !isFieldValue(v.value)) {
+        x.state.errorCode = INVALID_HEADER_VALUE;
+        const p = invalidHeaderProblem(k);
+        return x.send(400, { 'content-type': 'application/problem+json' }, problemJson(400, p.code, p.title, p.detail ?? p.title, requestId));
+      }
+      h[k] = v.value;
+    }
+    own[i] = h;
+  }
+
   // One signal for the whole aggregate: the budget, or the client closing before the answer.
   const stop = new AbortController();
   const budgetTimer = setTimeout(() => stop.abort(new Stop(`the aggregate budget of ${agg.budgetMs} ms ran out`, false)), agg.budgetMs);
@@ -143,13 +176,12 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
   // Gone already (while access policies ran): nothing to wait for.
   if (raw.socket?.destroyed === true) onClose();
 
-  const n = agg.backends.length;
   const outcomes: Array<Outcome | undefined> = new Array(n);
   const settled: Array<Promise<void>> = new Array(n);
   const release: Array<() => void> = new Array(n);
   for (let i = 0; i < n; i++) settled[i] = new Promise<void>((r) => (release[i] = r));
 
-  const callBackend = async (b: RuntimeAggregateBackend): Promise<Outcome> => {
+  const callBackend = async (b: RuntimeAggregateBackend, i: number): Promise<Outcome> => {
     if (b.after.length > 0) await Promise.all(b.after.map((j) => settled[j]));
     if (stop.signal.aborted) return { ok: false, reason: (stop.signal.reason as Error).message };
     for (const name of b.needs) if (!values.responses.has(name)) return { ok: false, reason: `needs the response of ${name}, which is missing` };
@@ -165,11 +197,13 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
       const qs = q.toString();
       if (qs !== '') target += `?${qs}`;
     }
-    const headers: Record<string, string | string[]> = { ...base };
-    for (const [k, t] of b.headers) {
+    const headers = own[i] as Record<string, string | string[]>;
+    for (const [k, t] of b.responseHeaders) {
       const v = render(t, values, 'raw');
-      // A value with CR/LF/NUL (from a backend response) would be header injection: left out.
-      if (v.ok && !/[\r\n\0]/.test(v.value)) headers[k] = v.value;
+      // A value from a backend response that is no field value (CR/LF/NUL ...) would be header
+      // injection: the backend is left out, not called (nothing counts against its target).
+      if (v.ok && !isFieldValue(v.value)) return { ok: false, reason: `the value for header ${k} from a backend response is not a valid HTTP field value` };
+      if (v.ok) headers[k] = v.value;
     }
     const dest = b.destination;
     const t = acquireTarget(dest.target, dest.subset, pick);
@@ -227,6 +261,8 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
         return { ok: false, reason: why.message };
       }
       const e = classifyUpstreamError(err);
+      // A request the gateway could not send says nothing about the backend's target.
+      failed = countsAgainstTarget(e);
       return { ok: false, reason: e.code === 'UPSTREAM_TIMEOUT' ? 'timed out' : `unavailable (${e.message})` };
     } finally {
       if (timer !== null) clearTimeout(timer);
@@ -236,7 +272,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
   };
 
   const runs = agg.backends.map((b, i) =>
-    callBackend(b)
+    callBackend(b, i)
       .catch((err: unknown): Outcome => ({ ok: false, reason: `internal error: ${(err as Error).message}` }))
       .then((o) => {
         outcomes[i] = o;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { CompiledSoap } from '@tollgate/compiler';
-import { classifyUpstreamError } from '@tollgate/upstream';
+import { classifyUpstreamError, countsAgainstTarget } from '@tollgate/upstream';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Dispatcher } from 'undici';
 import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
@@ -149,8 +149,8 @@ export class SoapConverter implements ProtocolHandler {
       xml = Buffer.concat(chunks).toString('utf8');
     } catch (err) {
       clearTimeout(timer);
-      releaseTarget(this.upstream, picked, true);
       const e = classifyUpstreamError(ac.signal.aborted ? ac.signal.reason : err);
+      releaseTarget(this.upstream, picked, countsAgainstTarget(e));
       return problem(req, e.status === 504 ? 504 : 502, e.code, e.status === 504 ? 'Upstream timed out' : 'Upstream unavailable', e.message);
     }
     clearTimeout(timer);

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { invalidHeaderReplies, isFieldValue } from '../header-value.js';
 import { ClaimRequirements } from '../identity/claims.js';
 import { announceConsumer, authReply, stripIdentityHeaders } from '../identity/consumer-headers.js';
 import { IdentityIndex } from '../identity/index.js';
@@ -139,9 +140,8 @@ function failure(err: unknown): PolicyReply {
 
 function headerValue(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  // Never forward something that could split a header (CR/LF/NUL).
-  return /[\r\n\0]/.test(s) ? undefined : s;
+  // JSON.stringify escapes control characters; a string claim is checked by the caller.
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 /** `jwt-auth`: verifies a JWT against pinned issuers, algorithms and audiences, maps it to a consumer. */
@@ -162,6 +162,7 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
     // Every header a token may be copied into: client-sent copies are removed on every request,
     // so a request without a token (optional mode) cannot smuggle a forged identity upstream.
     const outputHeaders = [...new Set([...config.forwardClaims.map((f) => f.header), ...config.issuers.flatMap((i) => [...i.forwardClaims.map((f) => f.header), ...(i.payloadHeader !== undefined ? [i.payloadHeader] : [])])])];
+    const refusals = invalidHeaderReplies(outputHeaders);
 
     async function judge(ctx: PolicyContext, found: FoundToken): Promise<PolicyReply | undefined> {
       const token = found.token;
@@ -192,10 +193,18 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
       if (denied !== undefined) return denied;
       for (const f of issuer.forwardClaims) {
         const v = headerValue(payload[f.claim]);
-        if (v !== undefined) ctx.setUpstreamHeader(f.header, v);
+        if (v === undefined) continue;
+        // A signed claim is still request data: one that is no field value (CR/LF/NUL, RFC 9110
+        // §5.5) would split the header or fail upstream, so the request is refused, never sent.
+        if (!isFieldValue(v)) return refusals.get(f.header);
+        ctx.setUpstreamHeader(f.header, v);
       }
       // The payload segment exactly as signed (base64url JSON, no padding), as Envoy's forward_payload_header sends it.
-      if (issuer.payloadHeader !== undefined) ctx.setUpstreamHeader(issuer.payloadHeader, token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')));
+      if (issuer.payloadHeader !== undefined) {
+        const segment = token.slice(token.indexOf('.') + 1, token.lastIndexOf('.'));
+        if (!isFieldValue(segment)) return refusals.get(issuer.payloadHeader);
+        ctx.setUpstreamHeader(issuer.payloadHeader, segment);
+      }
       return undefined;
     }
 

@@ -1,3 +1,4 @@
+import { FIELD_VALUE, FIELD_VALUE_MESSAGE } from '@tollgate/model';
 import { z } from 'zod';
 import { fieldName } from '../field-name.js';
 import { consumerHeadersSchema } from '../identity/consumer-headers.js';
@@ -10,7 +11,7 @@ export const keyAuthSchema = z
       .max(16)
       .default([])
       .describe('Query parameters the key is read from (none by default: keys in URLs end up in logs and browser history). Case-sensitive.'),
-    realm: z.string().max(128).default('tollgate').describe('Realm named in the `WWW-Authenticate: ApiKey` challenge.'),
+    realm: z.string().max(128).regex(FIELD_VALUE, FIELD_VALUE_MESSAGE).default('tollgate').describe('Realm named in the `WWW-Authenticate: ApiKey` challenge.'),
     consumerHeaders: consumerHeadersSchema,
   })
   .refine((c) => c.headers.length + c.queryParams.length > 0, { message: 'read the key from at least one header or query parameter', path: ['headers'] })

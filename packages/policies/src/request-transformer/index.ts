@@ -1,7 +1,8 @@
 import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyInstance } from '../types.js';
 import { applyJsonOps, compileJsonOps, hasJsonOps } from './json-ops.js';
 import { requestTransformerSchema } from './schema.js';
-import { decode, parseTemplate, renderString, type Template } from './template.js';
+import { invalidHeaderReplies } from '../header-value.js';
+import { decode, parseTemplate, renderHeader, renderString, type Template } from './template.js';
 
 type Named = ReadonlyArray<readonly [string, Template]>;
 const templates = (r: Readonly<Record<string, string>>): Named => Object.entries(r).map(([k, v]) => [k, parseTemplate(v)] as const);
@@ -49,6 +50,7 @@ export const requestTransformer: PolicyDefinition<typeof requestTransformerSchem
     const encoded = new Map([...qSet, ...qAdd].map(([n]) => [n, encode(n)]));
     const touchesQuery = qRemove.size + qRename.size + qSet.length + qAdd.length > 0;
     const body = compileJsonOps(config.body);
+    const refusals = invalidHeaderReplies([...hSet, ...hAdd].map(([n]) => n));
 
     const instance: PolicyInstance = {
       access(ctx) {
@@ -61,14 +63,18 @@ export const requestTransformer: PolicyDefinition<typeof requestTransformerSchem
           ctx.setUpstreamHeader(r.to, v);
         }
         for (const [n, t] of hSet) {
-          const v = renderString(t, ctx, ctx.query);
+          const v = renderHeader(t, ctx, ctx.query);
+          // Request data that is no field value (CR/LF from a decoded query or capture, a claim):
+          // refused here, before anything is sent, so it can neither inject nor fail upstream.
+          if (v === null) return refusals.get(n);
           // `set` owns the field: without a value the client's copy is removed, never passed on.
           if (v !== undefined) ctx.setUpstreamHeader(n, v);
           else ctx.removeUpstreamHeader(n);
         }
         for (const [n, t] of hAdd) {
           if (ctx.headers[n] !== undefined) continue;
-          const v = renderString(t, ctx, ctx.query);
+          const v = renderHeader(t, ctx, ctx.query);
+          if (v === null) return refusals.get(n);
           if (v !== undefined) ctx.setUpstreamHeader(n, v);
         }
         if (touchesQuery) {

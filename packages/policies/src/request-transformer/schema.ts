@@ -1,3 +1,4 @@
+import { FIELD_VALUE_MESSAGE, isFieldValue } from '@tollgate/model';
 import { z } from 'zod';
 import { fieldName } from '../field-name.js';
 import { parseTemplate, TemplateError } from './template.js';
@@ -20,6 +21,13 @@ export const templateString = z
       ctx.addIssue({ code: 'custom', message: `invalid template: ${err.message}` });
     }
   });
+
+/**
+ * A header value template. Its literal text is sent as is, so it must be an RFC 9110 §5.5 field
+ * value (checked here, at apply, once); what references insert comes from the request and is
+ * checked when rendered (see the transformers).
+ */
+export const headerTemplate = templateString.refine(isFieldValue, FIELD_VALUE_MESSAGE);
 
 /** Fields the gateway owns on the wire; changing them through a transformer would break framing or routing. */
 const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer']);
@@ -58,8 +66,8 @@ export const headerOpsSchema = z
   .strictObject({
     remove: z.array(headerName).max(100).default([]).describe('Header names to remove.'),
     rename: renameOf(headerName).describe('Headers to rename (value kept), `{ from, to }`.'),
-    set: z.record(headerName, templateString).default({}).describe('Headers to set, replacing any value; the value is a template.'),
-    add: z.record(headerName, templateString).default({}).describe('Headers to add when absent; the value is a template.'),
+    set: z.record(headerName, headerTemplate).default({}).describe('Headers to set, replacing any value; the value is a template (a value rendered from the request that is not a field value refuses the request with 400 INVALID_HEADER_VALUE).'),
+    add: z.record(headerName, headerTemplate).default({}).describe('Headers to add when absent; the value is a template (as for `set`).'),
   })
   .default({ remove: [], rename: [], set: {}, add: {} });
 

@@ -1,3 +1,4 @@
+import { isFieldValue } from '@tollgate/model';
 import type { PolicyContext } from '../types.js';
 
 /**
@@ -161,6 +162,18 @@ export function render(t: Template, ctx: PolicyContext, query: string | null): u
     out += typeof v === 'string' ? v : JSON.stringify(v);
   }
   return out;
+}
+
+/**
+ * {@link renderString} for a header value: undefined when a referenced value is missing, null
+ * when the rendered text is not an RFC 9110 §5.5 field value (request data with CR, LF, NUL or
+ * another control character: the caller refuses the request). A constant template was checked
+ * at apply and is not checked again.
+ */
+export function renderHeader(t: Template, ctx: PolicyContext, query: string | null): string | null | undefined {
+  const v = renderString(t, ctx, query);
+  if (v === undefined || t.constant || isFieldValue(v)) return v;
+  return null;
 }
 
 /** {@link render} for header and query values: a non-string value is JSON-encoded. */

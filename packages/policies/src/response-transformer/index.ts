@@ -1,6 +1,7 @@
 import { applyJsonOps, compileJsonOps, hasJsonOps } from '../request-transformer/json-ops.js';
-import { parseTemplate, renderString } from '../request-transformer/template.js';
-import { PRIORITY, type PolicyDefinition, type PolicyInstance } from '../types.js';
+import { invalidHeaderProblem } from '../header-value.js';
+import { parseTemplate, renderHeader } from '../request-transformer/template.js';
+import { PRIORITY, type PolicyDefinition, type PolicyInstance, type PolicyProblem } from '../types.js';
 import { responseTransformerSchema } from './schema.js';
 
 /**
@@ -19,6 +20,7 @@ export const responseTransformer: PolicyDefinition<typeof responseTransformerSch
     const set = Object.entries(h.set).map(([k, v]) => [k, parseTemplate(v)] as const);
     const add = Object.entries(h.add).map(([k, v]) => [k, parseTemplate(v)] as const);
     const body = compileJsonOps(config.body);
+    const problems = new Map<string, PolicyProblem>([...set, ...add].map(([n]) => [n, invalidHeaderProblem(n)]));
     const instance: PolicyInstance = {
       response(ctx, res) {
         const out = res.headers;
@@ -30,15 +32,19 @@ export const responseTransformer: PolicyDefinition<typeof responseTransformerSch
           out[r.to] = v;
         }
         for (const [n, t] of set) {
-          const v = renderString(t, ctx, ctx.query);
+          const v = renderHeader(t, ctx, ctx.query);
+          // Not a field value: the gateway answers this problem instead of failing to write the head (a raw 500).
+          if (v === null) return problems.get(n);
           if (v !== undefined) out[n] = v;
           else delete out[n];
         }
         for (const [n, t] of add) {
           if (out[n] !== undefined) continue;
-          const v = renderString(t, ctx, ctx.query);
+          const v = renderHeader(t, ctx, ctx.query);
+          if (v === null) return problems.get(n);
           if (v !== undefined) out[n] = v;
         }
+        return undefined;
       },
     };
     if (!hasJsonOps(config.body)) return instance;
