@@ -184,11 +184,16 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     const dest = actions.split !== null ? actions.split.pick() : actions.primary;
     if (dest === null) return refuse('BAD_REQUEST', 'this route answers without an upstream and cannot be upgraded to a WebSocket');
     const upstreamRt = dest.target;
-    const picked = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query });
-    if (picked === 'NO_HEALTHY_UPSTREAM') return refuse(picked, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
-    if (picked === 'UPSTREAM_OVERLOADED') return refuse(picked, `upstream ${dest.upstream} is at its connection and pending-request limit`);
-    const t = picked;
+    const lease = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query }, null);
+    if (lease === 'NO_HEALTHY_UPSTREAM') return refuse(lease, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
+    if (lease === 'UPSTREAM_OVERLOADED') return refuse(lease, `upstream ${dest.upstream} is at its connection and pending-request limit`);
+    const t = lease.target;
     session.upstream = t.origin;
+    // In flight until the client side is gone, whatever happens below (even a throw before the
+    // upstream socket exists); the upstream socket's close releases it earlier.
+    socket.once('close', () => lease.release());
+    // Gone already (while access policies ran): 'close' has fired, nothing to forward.
+    if (socket.destroyed) return lease.release();
 
     const out = upstreamRequestHeaders(headers, trustForwarding);
     if (ctx !== null) ctx.applyTo(out);
@@ -213,12 +218,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
         : netConnect({ host, port });
     const connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), compiled?.connectMs ?? 5_000);
     // In flight until either side closes (circuit breaking, least requests); passive health from the answer.
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      upstreamRt.end(t);
-    };
+    const end = () => lease.release();
     let connected = false;
     let handshakeStatus = 0;
     let metered = false;
@@ -235,7 +235,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       if (head.length > 0) upstream.write(head);
       upstream.once('data', (first: Buffer) => {
         // `HTTP/1.1 5xx` counts against the target like any 5xx.
-        upstreamRt.observe(t, first.subarray(9, 10).toString() === '5');
+        lease.observe(first.subarray(9, 10).toString() === '5');
         const status = Number(first.subarray(9, 12).toString());
         if (Number.isInteger(status) && status >= 100 && status <= 599) handshakeStatus = status;
       });
@@ -245,8 +245,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     upstream.on('error', (err: Error & { code?: string }) => {
       clearTimeout(connectTimer);
       if (!connected) {
-        end();
-        upstreamRt.observe(t, true);
+        lease.release(true);
         logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
         const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
         metered = true;

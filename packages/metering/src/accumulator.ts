@@ -50,6 +50,13 @@ export interface UsageEvent {
   readonly bytesOut: number;
   /** Total latency in ms. */
   readonly latencyMs: number;
+  /**
+   * The response was cut short (client reset or disconnect, upstream reset mid-body). Counted and
+   * billed like any answer with its status and the bytes actually sent: an upstream answer the
+   * client stopped reading is billable under the plan's rule; a client that left before any
+   * status is recorded as a gateway 499 (not billable by default). See docs/metering.md.
+   */
+  readonly aborted?: boolean;
 }
 
 /** One rollup row's key and sums, as flushed to `usage_rollups`. */
