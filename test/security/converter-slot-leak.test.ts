@@ -211,6 +211,7 @@ const grpcWebFrame = (msg: Buffer): Buffer => {
 };
 const getBook = svc.GetBook as unknown as { requestSerialize(v: object): Buffer };
 const streamBooks = svc.StreamBooks as unknown as { requestSerialize(v: object): Buffer };
+const slow = svc.Slow as unknown as { requestSerialize(v: object): Buffer };
 
 describe('SOAP: malformed answers never leak the slot', () => {
   for (const item of ['deep', 'proto', 'ctor', 'textfault', 'notxml', 'malformed', 'reset']) {
@@ -239,13 +240,15 @@ describe('gRPC transcoding', () => {
 });
 
 describe('gRPC-Web', () => {
-  it('a client reset before the first streamed message, then unary calls', async () => {
-    const body = grpcWebFrame(streamBooks.requestSerialize({ page_size: 5, shelf: String(SLOW_MS) }));
-    const head = `POST /grpc/bookstore.v1.Bookstore/StreamBooks HTTP/1.1\r\nhost: gw.test\r\nconnection: close\r\ncontent-type: application/grpc-web+proto\r\ncontent-length: ${body.length}\r\n\r\n`;
-    for (let i = 0; i < 3; i++) {
-      // The first message comes at once, the next after SLOW_MS: reset right after the headers.
-      expect((await rawExchange(g.port, Buffer.concat([Buffer.from(head), body]), { afterMs: 150 })).ended).toBe('client-reset');
-    }
+  it('client resets before the first message (a slow call, a slow stream), then unary calls', async () => {
+    const post = (method: string, msg: Buffer) => {
+      const body = grpcWebFrame(msg);
+      return Buffer.concat([Buffer.from(`POST /grpc/bookstore.v1.Bookstore/${method} HTTP/1.1\r\nhost: gw.test\r\nconnection: close\r\ncontent-type: application/grpc-web+proto\r\ncontent-length: ${body.length}\r\n\r\n`), body]);
+    };
+    // Nothing is answered before SLOW_MS: the client gives up first.
+    for (let i = 0; i < 3; i++) expect((await rawExchange(g.port, post('Slow', slow.requestSerialize({ ms: SLOW_MS })), { afterMs: 150 })).ended).toBe('client-reset');
+    // The first message comes at once, the next after SLOW_MS: the client resets in between.
+    for (let i = 0; i < 3; i++) expect((await rawExchange(g.port, post('StreamBooks', streamBooks.requestSerialize({ page_size: 5, shelf: String(SLOW_MS) })), { afterMs: 150 })).ended).toBe('client-reset');
     await stillServes(async () => {
       const r = await send(g.port, { method: 'POST', path: '/grpc/bookstore.v1.Bookstore/GetBook', headers: { 'content-type': 'application/grpc-web+proto' }, body: grpcWebFrame(getBook.requestSerialize({ shelf: '1', book_id: '2' })) });
       return r.headers['grpc-status'] === undefined || r.headers['grpc-status'] === '0' ? r.status : -1;
