@@ -190,7 +190,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (res[kAccount] === null) return;
     res[kAccount] = null;
     const request = reply.request;
-    const state = request.tg;
+    // (Undefined on requests Fastify refused before routing: frameworkErrors builds them undecorated.)
+    const state = request.tg ?? null;
     if (state !== null) {
       state.releaseLeases();
       if (!res.writableFinished) {
