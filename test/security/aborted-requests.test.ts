@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { buildGateway, type Gateway } from '@tollgate/gateway';
 import { migratePglite, openPglite, usageRollups, type Database, type PgliteHandle } from '@tollgate/db';
@@ -21,6 +21,9 @@ const doc = (kind: string, name: string, spec: string) => `---\napiVersion: toll
 const BIG = 4 * 1024 * 1024;
 
 let up: Server;
+/** A WebSocket upstream that never answers the handshake, or answers garbage and closes. */
+let wsUp: Server;
+const wsSockets = new Set<Socket>();
 let gw: Gateway;
 let port: number;
 let pglite: PgliteHandle;
@@ -67,9 +70,20 @@ beforeAll(async () => {
   up = createServer(upstream);
   await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+  wsUp = createServer((_req, res) => res.end());
+  wsUp.on('upgrade', (req, socket: Socket) => {
+    wsSockets.add(socket);
+    socket.once('close', () => wsSockets.delete(socket));
+    if ((req.url ?? '').includes('garbage')) return void socket.end('garbage\r\n\r\n');
+    socket.resume(); // silent: the client gives up
+  });
+  await new Promise<void>((r) => wsUp.listen(0, '127.0.0.1', r));
+  const wsOrigin = `http://127.0.0.1:${(wsUp.address() as AddressInfo).port}`;
   const routes = ['slow', 'big', 'upload', 'resetmid', 'resetchunked', 'resetheaders', 'ok'].map((n) => `  - { name: ${n}, match: [{ path: { prefix: /${n} } }], destination: { upstream: svc } }`).join('\n');
   const resources =
     upstreamYaml('svc', [origin]) +
+    upstreamYaml('ws', [wsOrigin]) +
+    apiYaml('chat', 'basePath: /chat\npolicies: [{ name: key-auth }]\nroutes: [{ name: ws, destination: { upstream: ws } }]') +
     apiYaml('shop', `version: v1\nbasePath: /shop\npolicies: [{ name: key-auth }]\nroutes:\n${routes}`) +
     doc('Consumer', 'gold', `{ keys: [{ name: k, hash: ${hash(KEY)} }] }`) +
     doc('Plan', 'gold', '{ billing: { currency: EUR } }') +
@@ -94,6 +108,8 @@ afterAll(async () => {
   await gw?.close();
   await meter?.close();
   up?.closeAllConnections();
+  for (const sock of wsSockets) sock.destroy();
+  await new Promise<void>((r) => (wsUp ? wsUp.close(() => r()) : r()));
   await new Promise<void>((r) => (up ? up.close(() => r()) : r()));
   await pglite?.close();
 });
@@ -186,6 +202,23 @@ describe('a response cut short is metered, logged and counted once, flagged', ()
     expect(await sample('tollgate_http_requests_total', { route: 'resetheaders', code: '500' })).toBe(0);
   });
 
+  const handshake = (path: string, id: string) => rawGet(path, { ...auth, 'x-request-id': id, upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' }).replace('connection: close\r\n', '');
+
+  it('a WebSocket client that gives up before the upstream answers its handshake: 499, aborted by the client', async () => {
+    const r = await rawExchange(port, handshake('/chat/silent', 'abort-ws'), { afterMs: 150 });
+    expect(r.ended).toBe('client-reset');
+    const line = await lineOf('abort-ws');
+    expect(line).toMatchObject({ websocket: true, status: 499, aborted: 'client', code: 'CLIENT_ABORTED', route: 'ws', consumer: 'gold' });
+    expect(await sample('tollgate_http_requests_aborted_total', { api: 'chat', by: 'client' })).toBe(1);
+  });
+
+  it('a WebSocket upstream that closes without a handshake status: a gateway 502, once', async () => {
+    await rawExchange(port, handshake('/chat/garbage', 'ws-garbage'));
+    const line = await lineOf('ws-garbage');
+    expect(line).toMatchObject({ websocket: true, status: 502, code: 'UPSTREAM_UNAVAILABLE', route: 'ws' });
+    expect(line.aborted).toBeUndefined();
+  });
+
   it('a complete answer is not flagged', async () => {
     const r = await send(port, { path: '/shop/ok', headers: { ...auth, 'x-request-id': 'complete-ok' } });
     expect(r.status).toBe(200);
@@ -197,12 +230,14 @@ describe('a response cut short is metered, logged and counted once, flagged', ()
   it('each request exactly once in the access log, the metrics and the usage rollups; billable when the upstream answered', async () => {
     // Late events (the slow upstream's answer time, the upload's remainder) must not add a second record.
     await new Promise((r) => setTimeout(r, 300));
-    const ids = ['abort-slow', 'abort-big', 'abort-upload', 'abort-resetmid', 'abort-resetchunked', 'abort-headers', 'complete-ok'];
+    const ids = ['abort-slow', 'abort-big', 'abort-upload', 'abort-resetmid', 'abort-resetchunked', 'abort-headers', 'complete-ok', 'abort-ws', 'ws-garbage'];
     for (const id of ids) expect(accessLines(id), id).toHaveLength(1);
-    expect(await sample('tollgate_http_requests_total', { api: 'shop' })).toBe(ids.length);
+    expect(await sample('tollgate_http_requests_total', { api: 'shop' })).toBe(ids.length - 2);
+    expect(await sample('tollgate_http_requests_total', { api: 'chat' })).toBe(2);
     await meter.flush(true);
     const rows = await db.select().from(usageRollups);
     const view = rows.map((r) => [r.route, r.statusClass, r.source, r.billable, r.requests].join(' ')).sort();
+    // (The WebSocket rows are under subscription-less usage: the plan's subscription is to shop only.)
     expect(view).toEqual(
       [
         // The upstream answered (the client stopped reading, or the upstream cut its own body): billable.
@@ -214,6 +249,8 @@ describe('a response cut short is metered, logged and counted once, flagged', ()
         'slow 4xx gateway false 1',
         'upload 4xx gateway false 1',
         'resetheaders 5xx gateway false 1',
+        'ws 4xx gateway false 1',
+        'ws 5xx gateway false 1',
       ].sort(),
     );
     const big = rows.find((r) => r.route === 'big');

@@ -82,6 +82,8 @@ export interface SessionLine {
   readonly code: string | null;
   /** Query as forwarded (credentials taken out by auth policies), or null. */
   readonly query: string | null;
+  /** The client left before the upstream answered the handshake. */
+  readonly aborted?: boolean;
 }
 
 /** Request headers that always carry credentials: never logged as they are. */
@@ -166,6 +168,7 @@ export class AccessLog {
       latencyMs: Math.round(s.latencyMs * 1000) / 1000,
     };
     if (s.code !== null) line.code = s.code;
+    if (s.aborted === true) line.aborted = 'client';
     if (this.#logQuery && s.query !== null) line.query = this.redactQuery(s.query);
     this.logger.info(line);
   }

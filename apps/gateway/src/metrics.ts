@@ -189,12 +189,13 @@ export class GatewayMetrics {
    * status and source, and its bytes in the bandwidth counter. Session durations are not observed
    * in the latency histograms: minutes-long sessions would swamp the request latencies.
    */
-  recordSession(api: string, route: string, code: number, fromUpstream: boolean, bytesIn: number, bytesOut: number, consumer: string | null): void {
+  recordSession(api: string, route: string, code: number, fromUpstream: boolean, bytesIn: number, bytesOut: number, consumer: string | null, aborted = false): void {
     const c = this.#children(api, route);
     this.#requests.inc({ ...c.labels, method: 'GET', code, source: fromUpstream ? 'upstream' : 'gateway', ...(this.#consumerLabel ? { consumer: consumer ?? '' } : {}) });
     if (bytesIn > 0) this.#bytesIn.inc(bytesIn);
     if (bytesOut > 0) this.#bytesOut.inc(bytesOut);
     if (code === 429 && !fromUpstream) this.#rateLimited.inc({ api, route });
+    if (aborted) this.#aborted.inc({ api, route, by: 'client' });
   }
 
   /**

@@ -206,9 +206,14 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     const written = (request.raw.socket?.bytesWritten ?? 0) - (state?.writtenAtStart ?? 0);
     const bytesOut = state !== null && written > 0 ? written : 0;
     const latencyMs = elapsedMs(reply);
-    meterRequest(state, status, bytesOut, latencyMs);
-    metrics?.record(request, reply, state, status, latencyMs);
-    accessLog?.write(request, reply, state, status, latencyMs);
+    try {
+      meterRequest(state, status, bytesOut, latencyMs);
+      metrics?.record(request, reply, state, status, latencyMs);
+      accessLog?.write(request, reply, state, status, latencyMs);
+    } catch (err) {
+      // An event listener: a throw here would take the whole process down.
+      logger.error({ err, requestId: request.id }, 'accounting a request failed');
+    }
   }
   function onResponseClose(this: AccountedResponse): void {
     const reply = this[kAccount];

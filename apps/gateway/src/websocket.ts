@@ -16,6 +16,9 @@ import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
 import type { GatewayMetrics } from './metrics.js';
 
+/** Recorded when the client left before any status (nginx's 499, never sent). */
+const CLIENT_CLOSED_STATUS = 499;
+
 /** Writes a complete HTTP/1.1 error response on a raw (upgrade) socket and closes it. */
 function writeResponse(socket: Duplex, status: number, headers: Record<string, string>, body: string): void {
   if (socket.destroyed) return;
@@ -101,14 +104,14 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
    * session counts once, with the upstream's handshake status (101 when upgraded), the bytes of
    * the whole session and its duration as latency; a refusal counts as a gateway answer.
    */
-  function meterSession(s: WsSession, status: number, source: 'upstream' | 'gateway', socket: Duplex, code: string | null = null): void {
+  function meterSession(s: WsSession, status: number, source: 'upstream' | 'gateway', socket: Duplex, code: string | null = null, aborted = false): void {
     const raw = socket as Socket;
     const latencyMs = performance.now() - s.t0;
     const consumer = s.ctx?.consumer?.name ?? null;
     const bytesIn = raw.bytesRead ?? 0;
     const bytesOut = raw.bytesWritten ?? 0;
-    metrics?.recordSession(s.api, s.route, status, source === 'upstream', bytesIn, bytesOut, consumer);
-    accessLog?.writeSession({ requestId: s.requestId, path: s.path, host: s.host, status, clientIp: s.clientIp, consumer, api: s.api, route: s.route, upstream: s.upstream, bytesIn, bytesOut, latencyMs, code, query: s.ctx !== null ? s.ctx.query : s.query });
+    metrics?.recordSession(s.api, s.route, status, source === 'upstream', bytesIn, bytesOut, consumer, aborted);
+    accessLog?.writeSession({ requestId: s.requestId, path: s.path, host: s.host, status, clientIp: s.clientIp, consumer, api: s.api, route: s.route, upstream: s.upstream, bytesIn, bytesOut, latencyMs, code, query: s.ctx !== null ? s.ctx.query : s.query, aborted });
     if (meter === null) return;
     meter.record({
       at: s.at,
@@ -124,6 +127,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       bytesIn,
       bytesOut,
       latencyMs,
+      aborted,
     });
   }
 
@@ -193,7 +197,10 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     // upstream socket exists); the upstream socket's close releases it earlier.
     socket.once('close', () => lease.release());
     // Gone already (while access policies ran): 'close' has fired, nothing to forward.
-    if (socket.destroyed) return lease.release();
+    if (socket.destroyed) {
+      lease.release();
+      return meterSession(session, CLIENT_CLOSED_STATUS, 'gateway', socket, 'CLIENT_ABORTED', true);
+    }
 
     const out = upstreamRequestHeaders(headers, trustForwarding);
     if (ctx !== null) ctx.applyTo(out);
@@ -222,11 +229,17 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     let connected = false;
     let handshakeStatus = 0;
     let metered = false;
+    let upstreamGone = false;
     // Once per session, when the client side goes away (whichever side closed first).
     socket.once('close', () => {
       if (metered) return;
       metered = true;
       if (handshakeStatus !== 0) meterSession(session, handshakeStatus, 'upstream', socket);
+      // The upstream closed without a handshake status (its bytes, if any, were relayed as they came).
+      else if (upstreamGone) meterSession(session, 502, 'gateway', socket, 'UPSTREAM_UNAVAILABLE');
+      // The client left before the upstream answered the handshake: counted once, like any request
+      // whose client went away before a status (499, never sent).
+      else meterSession(session, CLIENT_CLOSED_STATUS, 'gateway', socket, 'CLIENT_ABORTED', true);
     });
     upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
       connected = true;
@@ -251,9 +264,11 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
         metered = true;
         return refuse(code, `the upstream connection failed: ${err.message}`);
       }
+      upstreamGone = true;
       socket.destroy();
     });
     upstream.on('close', () => {
+      upstreamGone = true;
       end();
       socket.destroy();
     });
