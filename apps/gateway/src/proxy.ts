@@ -67,8 +67,10 @@ function onUpstreamBodyError(this: UpstreamBody): void {
   if (state !== undefined && state.aborted === null) state.aborted = 'upstream';
 }
 
-/** Cancels the upstream exchange of a client that went away (classified CLIENT_ABORTED). */
-const CLIENT_GONE = Object.freeze(Object.assign(new Error('the client closed the connection'), { code: 'ECONNABORTED' }));
+/** Why the upstream exchange of a client that went away is cancelled (classified CLIENT_ABORTED). */
+function clientGone(): Error {
+  return Object.assign(new Error('the client closed the connection'), { code: 'ECONNABORTED' });
+}
 
 /** Client went away mid-body: stop feeding the upstream (module-level, no per-request closure). */
 function onClientError(this: WithLimiter, err: Error): void {
@@ -197,7 +199,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       if (!res.writableFinished) {
         state.aborted ??= 'client';
         // The upstream exchange of a client that left is cancelled, not awaited (frees its slot).
-        state.cancel?.abort(CLIENT_GONE);
+        if (state.cancel !== null) state.cancel.abort(clientGone());
         if (!res.headersSent && state.errorCode === null) state.errorCode = 'CLIENT_ABORTED';
       }
     }
@@ -389,9 +391,9 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (actions.protocol !== null) {
       // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.
       const sp = route.stripPrefix;
+      // Aborted when the client goes away: the converter cancels its upstream call.
       state.cancel = new AbortController();
-      const r = await actions.protocol.handle({
-        signal: state.cancel.signal, raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query: ctx !== null ? ctx.query : target.query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query } });
+      const r = await actions.protocol.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query: ctx !== null ? ctx.query : target.query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: state.cancel.signal });
       return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
     }
 
