@@ -1,11 +1,27 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { AccessLog } from './access-log.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AccessLog, RequestState } from './access-log.js';
 
 describe('AccessLog.redactQuery', () => {
   const log = new AccessLog(pino({ enabled: false }), { logQuery: true, sensitiveParams: ['token', 'api_key'] });
   it('redacts values of sensitive parameters only, matching names case-insensitively and decoded', () => {
     expect(log.redactQuery('a=1&token=s3cret&API_KEY=k&b')).toBe('a=1&token=[REDACTED]&API_KEY=[REDACTED]&b');
     expect(log.redactQuery('api%5Fkey=x&q=token')).toBe('api%5Fkey=[REDACTED]&q=token');
+  });
+});
+
+describe('AccessLog.write', () => {
+  it('writes the status given and flags a response cut short', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = new AccessLog({ info: (l: Record<string, unknown>) => lines.push(l) } as unknown as ConstructorParameters<typeof AccessLog>[0], { logQuery: false, sensitiveParams: [] });
+    const request = { id: 'r1', raw: { method: 'GET', url: '/x', headers: {}, socket: { bytesWritten: 1500 } } } as unknown as FastifyRequest;
+    const reply = { statusCode: 200, elapsedTime: 0 } as unknown as FastifyReply;
+    const aborted = Object.assign(new RequestState(), { writtenAtStart: 500, aborted: 'client', errorCode: 'CLIENT_ABORTED' });
+    log.write(request, reply, aborted, 499, 12.5);
+    log.write(request, reply, Object.assign(new RequestState(), { writtenAtStart: 500 }), 200, 3);
+    expect(lines[0]).toMatchObject({ status: 499, aborted: 'client', code: 'CLIENT_ABORTED', bytesOut: 1000, latencyMs: 12.5 });
+    expect(lines[1]).toMatchObject({ status: 200, latencyMs: 3 });
+    expect(lines[1]?.aborted).toBeUndefined();
   });
 });

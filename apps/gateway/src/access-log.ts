@@ -3,9 +3,13 @@ import type { Logger } from 'pino';
 import { splitTarget } from '@tollgate/router';
 import type { TraceContext } from './tracing.js';
 import type { ActiveSubscription, QuotaCharge } from '@tollgate/policies';
+import type { Lease, LeaseHolder } from './runtime.js';
+
+/** Who cut an exchange short: the client went away, or the upstream failed mid-response. */
+export type AbortedBy = 'client' | 'upstream';
 
 /** Per-request facts the proxy collects for the access log. One object per request. */
-export class RequestState {
+export class RequestState implements LeaseHolder {
   /** Normalized path (or the raw path when it could not be normalized). */
   path = '';
   query: string | null = null;
@@ -45,6 +49,24 @@ export class RequestState {
   /** Metering units and metric of the matched route. */
   units = 1;
   metric = 'requests';
+  /** Cancels the upstream exchange when the client goes away (made when the request is forwarded). */
+  cancel: AbortController | null = null;
+  /** Set when the response was cut short (client reset, upstream reset mid-body), else null. */
+  aborted: AbortedBy | null = null;
+  /** Upstream targets admitted for this request (one in the common case, more for aggregates). */
+  #lease: Lease | null = null;
+  #more: Lease[] | null = null;
+
+  hold(lease: Lease): void {
+    if (this.#lease === null || this.#lease.released) this.#lease = lease;
+    else (this.#more ??= []).push(lease);
+  }
+
+  /** Ends every exchange still held: called once the client response is over, on every path. */
+  releaseLeases(): void {
+    this.#lease?.release();
+    if (this.#more !== null) for (const l of this.#more) l.release();
+  }
 }
 
 /** What the access log records of a WebSocket session. */
@@ -66,6 +88,8 @@ export interface SessionLine {
   readonly code: string | null;
   /** Query as forwarded (credentials taken out by auth policies), or null. */
   readonly query: string | null;
+  /** The client left before the upstream answered the handshake. */
+  readonly aborted?: boolean;
 }
 
 /** Request headers that always carry credentials: never logged as they are. */
@@ -150,15 +174,19 @@ export class AccessLog {
       latencyMs: Math.round(s.latencyMs * 1000) / 1000,
     };
     if (s.code !== null) line.code = s.code;
+    if (s.aborted === true) line.aborted = 'client';
     if (this.#logQuery && s.query !== null) line.query = this.redactQuery(s.query);
     this.logger.info(line);
   }
 
-  /** Writes the line for a finished request. */
-  write(request: FastifyRequest, reply: FastifyReply, state: RequestState | null): void {
+  /**
+   * Writes the line for a finished request: `status` is what the client was given (499 when it
+   * left before any), and `aborted` (`client` or `upstream`) marks a response cut short.
+   */
+  write(request: FastifyRequest, reply: FastifyReply, state: RequestState | null, status: number = reply.statusCode, elapsedMs: number = reply.elapsedTime): void {
     const raw = request.raw;
     const written = raw.socket?.bytesWritten ?? 0;
-    const latencyMs = Math.max(0, Math.round(reply.elapsedTime * 1000) / 1000);
+    const latencyMs = Math.max(0, Math.round(elapsedMs * 1000) / 1000);
     const upstreamMs = state?.upstreamMs != null ? Math.round(state.upstreamMs * 1000) / 1000 : null;
     const line: Record<string, unknown> = {
       type: 'access',
@@ -166,7 +194,7 @@ export class AccessLog {
       method: raw.method,
       path: state !== null ? state.path : splitTarget(raw.url ?? '/').path,
       host: state !== null ? state.host : raw.headers.host,
-      status: reply.statusCode,
+      status,
       clientIp: state?.clientIp ?? raw.socket?.remoteAddress,
       traceId: state?.trace?.traceId ?? null,
       consumer: state?.consumer ?? null,
@@ -189,6 +217,7 @@ export class AccessLog {
       line.headers = h;
     }
     if (state?.errorCode) line.code = state.errorCode;
+    if (state != null && state.aborted !== null) line.aborted = state.aborted;
     if (this.#logQuery && state?.query) line.query = this.redactQuery(state.query);
     this.logger.info(line);
   }

@@ -45,4 +45,17 @@ describe('GatewayMetrics.record', () => {
     expect((await off.scrape()).body).not.toContain('consumer=');
     expect((await on.scrape()).body).toContain('source="upstream",consumer="acme"} 1');
   });
+
+  it('counts a response cut short once in the requests and once in the aborted counter, by who cut it', async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.record(...fake('GET', 200, 5), state('a', 'r', { upstreamMs: 1, aborted: 'client' }), 200, 5);
+    m.record(...fake('GET', 200, 5), state('a', 'r', { upstreamMs: 1, aborted: 'upstream' }), 200, 5);
+    m.record(...fake('GET', 200, 5), state('a', 'r', { errorCode: 'CLIENT_ABORTED', aborted: 'client' }), 499, 5);
+    m.record(...fake('GET', 200, 5), state('a', 'r', { upstreamMs: 1 }), 200, 5);
+    const text = (await m.scrape()).body;
+    expect(text).toContain('tollgate_http_requests_aborted_total{api="a",route="r",by="client"} 2');
+    expect(text).toContain('tollgate_http_requests_aborted_total{api="a",route="r",by="upstream"} 1');
+    expect(text).toContain('tollgate_http_requests_total{api="a",api_version="",route="r",method="GET",code="200",source="upstream"} 3');
+    expect(text).toContain('tollgate_http_requests_total{api="a",api_version="",route="r",method="GET",code="499",source="gateway"} 1');
+  });
 });

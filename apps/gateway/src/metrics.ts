@@ -57,6 +57,7 @@ export class GatewayMetrics {
   readonly #rateLimited: Counter<string>;
   readonly #cache: Counter<string>;
   readonly #aggregateMissing: Counter<string>;
+  readonly #aborted: Counter<string>;
   readonly #authFailures = new Map<string, CounterChild>();
   readonly #reloadFailures: Counter<string>;
   readonly #datastore: Gauge<string>;
@@ -81,6 +82,7 @@ export class GatewayMetrics {
     this.#rateLimited = new Counter({ name: 'tollgate_rate_limited_total', help: 'Requests refused with 429 by the gateway.', labelNames: ['api', 'route'], registers });
     this.#cache = new Counter({ name: 'tollgate_cache_responses_total', help: 'Responses of routes with a response-cache policy, by X-Cache result (HIT, MISS, BYPASS).', labelNames: ['api', 'route', 'result'], registers });
     this.#aggregateMissing = new Counter({ name: 'tollgate_aggregate_missing_total', help: 'Backends of aggregate routes left out of an answer (failed, non-2xx, non-JSON, oversized, late), by backend name.', labelNames: ['api', 'route', 'backend'], registers });
+    this.#aborted = new Counter({ name: 'tollgate_http_requests_aborted_total', help: 'Requests whose response was cut short, by who cut it: the client (reset or disconnect before the end) or the upstream (failure mid-response). Also counted in tollgate_http_requests_total.', labelNames: ['api', 'route', 'by'], registers });
     const auth = new Counter({ name: 'tollgate_auth_failures_total', help: 'Requests refused by authentication or authorization policies, by error code.', labelNames: ['reason'], registers });
     for (const code of AUTH_FAILURE_CODES) this.#authFailures.set(code, auth.labels(code.toLowerCase()));
     const versionOf = options.configVersion ?? (() => this.#snapshot?.version ?? -1);
@@ -191,30 +193,33 @@ export class GatewayMetrics {
   }
 
   /**
-   * Records one answered request. The status is the upstream's when the upstream answered and
-   * the gateway generated no error; otherwise (errors, policy refusals, redirects, direct
-   * responses) the gateway produced it, as Kong's `source` label.
-   */
-  /**
    * Records a finished WebSocket session (or refused handshake) as one GET of its route with its
    * status and source, and its bytes in the bandwidth counter. Session durations are not observed
    * in the latency histograms: minutes-long sessions would swamp the request latencies.
    */
-  recordSession(api: string, route: string, code: number, fromUpstream: boolean, bytesIn: number, bytesOut: number, consumer: string | null): void {
+  recordSession(api: string, route: string, code: number, fromUpstream: boolean, bytesIn: number, bytesOut: number, consumer: string | null, aborted = false): void {
     const c = this.#children(api, route);
     this.#requests.inc({ ...c.labels, method: 'GET', code, source: fromUpstream ? 'upstream' : 'gateway', ...(this.#consumerLabel ? { consumer: consumer ?? '' } : {}) });
     if (bytesIn > 0) this.#bytesIn.inc(bytesIn);
     if (bytesOut > 0) this.#bytesOut.inc(bytesOut);
     if (code === 429 && !fromUpstream) this.#rateLimited.inc({ api, route });
+    if (aborted) this.#aborted.inc({ api, route, by: 'client' });
   }
 
-  record(request: FastifyRequest, reply: FastifyReply, state: RequestState | null): void {
+  /**
+   * Records one request when its response is over (complete or cut short). `status` is what the
+   * client was given (499 when it left before any); an aborted request also counts in
+   * `tollgate_http_requests_aborted_total` by who cut it. The source is the upstream when the
+   * upstream answered and the gateway generated no error; otherwise (errors, policy refusals,
+   * redirects, direct responses) the gateway produced the status, as Kong's `source` label.
+   */
+  record(request: FastifyRequest, reply: FastifyReply, state: RequestState | null, status: number = reply.statusCode, latencyMs: number = reply.elapsedTime): void {
     const api = state?.api ?? NO_ROUTE;
     const route = state?.route ?? NO_ROUTE;
     const c = this.#children(api, route);
     const raw = request.raw;
     const method = KNOWN_METHODS.has(raw.method ?? '') ? (raw.method as string) : 'OTHER';
-    const code = reply.statusCode;
+    const code = status;
     const fromUpstream = state !== null && state.upstreamMs !== null && state.errorCode === null;
     if (this.#consumerLabel) {
       this.#requests.inc({ ...c.labels, method, code, source: fromUpstream ? 'upstream' : 'gateway', consumer: state?.consumer ?? '' });
@@ -226,7 +231,7 @@ export class GatewayMetrics {
       if (child === undefined) byCode.set(code, (child = this.#requests.labels({ ...c.labels, method, code, source: fromUpstream ? 'upstream' : 'gateway' })));
       child.inc();
     }
-    const totalS = Math.max(0, reply.elapsedTime / 1000);
+    const totalS = Math.max(0, latencyMs / 1000);
     c.total.observe(totalS);
     const upstreamS = state?.upstreamMs != null ? state.upstreamMs / 1000 : 0;
     if (state?.upstreamMs != null) c.upstream.observe(upstreamS);
@@ -235,6 +240,7 @@ export class GatewayMetrics {
       if (state.bytesIn > 0) this.#bytesIn.inc(state.bytesIn);
       const out = (raw.socket?.bytesWritten ?? 0) - state.writtenAtStart;
       if (out > 0) this.#bytesOut.inc(out);
+      if (state.aborted !== null) this.#aborted.inc({ api, route, by: state.aborted });
       if (state.errorCode !== null) {
         const auth = this.#authFailures.get(state.errorCode);
         if (auth !== undefined) auth.inc();

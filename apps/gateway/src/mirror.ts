@@ -1,7 +1,7 @@
 import { countsAgainstTarget, forward, type UpstreamError } from '@tollgate/upstream';
 import type { PickRequest } from '@tollgate/upstream';
 import type { RuntimeDestination } from './route-actions.js';
-import { acquireTarget, releaseTarget } from './runtime.js';
+import { acquireTarget } from './runtime.js';
 
 /** A shadow request never waits longer than this for response headers. */
 const MIRROR_TIMEOUT_MS = 10_000;
@@ -15,13 +15,16 @@ function noop(): void {}
  * are never mirrored: the body is streamed once to the primary and not buffered.
  */
 export function mirrorRequest(dest: RuntimeDestination, pick: PickRequest, method: string, path: string, headers: Record<string, string | string[]>, host: string): void {
-  const t = acquireTarget(dest.target, dest.subset, pick);
-  if (typeof t === 'string') return;
+  // Not held by the client request: the shadow exchange outlives it.
+  const lease = acquireTarget(dest.target, dest.subset, pick, null);
+  if (typeof lease === 'string') return;
   const h = { ...headers, host: `${host}-shadow` };
-  forward(t.pool, { method, path, headers: h, body: null, headersDeadlineMs: MIRROR_TIMEOUT_MS }).then(
+  forward(lease.target.pool, { method, path, headers: h, body: null, headersDeadlineMs: MIRROR_TIMEOUT_MS }).then(
     (res) => {
-      res.body.on('error', noop).on('end', () => releaseTarget(dest.target, t, res.statusCode >= 500)).resume();
+      lease.observe(res.statusCode >= 500);
+      // 'close' follows both the end and a failure of the body ('end' alone leaked the slot on a reset).
+      res.body.on('error', noop).once('close', () => lease.release()).resume();
     },
-    (err: UpstreamError) => releaseTarget(dest.target, t, countsAgainstTarget(err)),
+    (err: UpstreamError) => lease.release(countsAgainstTarget(err) ? true : undefined),
   );
 }

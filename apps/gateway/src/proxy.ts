@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +40,38 @@ const kLimiter = Symbol('tollgate.bodyLimiter');
 type WithLimiter = IncomingMessage & { [kLimiter]?: BodyLimiter };
 
 function noop(): void {}
+
+/** Status recorded for a request whose client went away before any status was sent (nginx's 499, never sent). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** The reply a response is still to be accounted for, or null once it was (set by the onRequest hook). */
+const kAccount = Symbol('tollgate.account');
+/** `performance.now()` when the request head was taken (the onRequest hook). */
+const kStartedAt = Symbol('tollgate.startedAt');
+type AccountedResponse = ServerResponse & { [kAccount]?: FastifyReply | null; [kStartedAt]?: number };
+
+/**
+ * Milliseconds since the request head was taken. (Fastify's `reply.elapsedTime` is only tracked
+ * when an onResponse hook exists, and is frozen at 'finish', which an aborted response never reaches.)
+ */
+function elapsedMs(reply: FastifyReply): number {
+  const t = (reply.raw as AccountedResponse)[kStartedAt];
+  return t === undefined ? 0 : performance.now() - t;
+}
+
+const kState = Symbol('tollgate.state');
+type UpstreamBody = Readable & { [kState]?: RequestState };
+
+/** The upstream response body failed (reset mid-body): the exchange was cut by the upstream. */
+function onUpstreamBodyError(this: UpstreamBody): void {
+  const state = this[kState];
+  if (state !== undefined && state.aborted === null) state.aborted = 'upstream';
+}
+
+/** Why the upstream exchange of a client that went away is cancelled (classified CLIENT_ABORTED). */
+function clientGone(): Error {
+  return Object.assign(new Error('the client closed the connection'), { code: 'ECONNABORTED' });
+}
 
 /** Client went away mid-body: stop feeding the upstream (module-level, no per-request closure). */
 function onClientError(this: WithLimiter, err: Error): void {
@@ -107,8 +139,13 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       if (host instanceof BadHost) sendGatewayError(reply, 'BAD_HOST', host.detail);
       else if (error.code === 'FST_ERR_BAD_URL') sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
       else sendGatewayError(reply, 'BAD_REQUEST', error.message);
-      metrics?.record(request, reply, null);
-      accessLog?.write(request, reply, null);
+      // The onRequest hook did not run: account when this response is over, like any other.
+      const res = reply.raw as AccountedResponse;
+      if (res[kAccount] === undefined) {
+        res[kStartedAt] = performance.now();
+        res[kAccount] = reply;
+        res.once('close', onResponseClose);
+      }
     },
   });
   app.decorateRequest('tg', null);
@@ -134,15 +171,22 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)) {
       return void sendGatewayError(reply, 'BAD_REQUEST', err.message);
     }
+    const st = request.tg;
+    if (st !== null && st.aborted === 'upstream' && !reply.raw.headersSent) {
+      // The upstream reset after its status line but before any body byte reached the client:
+      // nothing was sent, so this is still a clean 502 — without the upstream's headers.
+      for (const name of reply.raw.getHeaderNames()) reply.raw.removeHeader(name);
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      st.errorCode = 'UPSTREAM_UNAVAILABLE';
+      return void sendGatewayError(reply, 'UPSTREAM_UNAVAILABLE', `the upstream response failed before its body: ${err.message}`);
+    }
     logger.error({ err, requestId: request.id }, 'unexpected error in the proxy');
     if (request.tg) request.tg.errorCode = 'INTERNAL_ERROR';
     return void sendGatewayError(reply, 'INTERNAL_ERROR', 'the gateway failed to handle the request');
   });
   /** Meters a routed request: synchronous, into the meter's in-memory accumulator. */
-  function meterRequest(request: FastifyRequest, reply: FastifyReply, state: RequestState | null): void {
+  function meterRequest(state: RequestState | null, status: number, bytesOut: number, latencyMs: number): void {
     if (meter === null || state === null || state.api === null) return;
-    const latencyMs = reply.elapsedTime;
-    const out = (request.raw.socket?.bytesWritten ?? 0) - state.writtenAtStart;
     meter.record({
       // The arrival instant decides the hour and the billing month (a request at 23:59:59.900 is that month's).
       at: meter.now() - latencyMs,
@@ -152,25 +196,68 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       api: state.api,
       apiVersion: apiVersions.current.get(state.api) ?? '',
       route: state.route ?? '',
-      status: reply.statusCode,
+      status,
       // As the metrics' `source` label: the upstream's status unless the gateway produced the answer.
       source: state.upstreamMs !== null && state.errorCode === null ? 'upstream' : 'gateway',
       units: state.units,
       metric: state.metric,
       bytesIn: state.bytesIn,
-      bytesOut: out > 0 ? out : 0,
+      bytesOut,
       latencyMs,
+      aborted: state.aborted !== null,
     });
   }
 
-  if (accessLog !== null || metrics !== null || meter !== null) {
-    app.addHook('onResponse', (request, reply, done) => {
-      meterRequest(request, reply, request.tg);
-      metrics?.record(request, reply, request.tg);
-      accessLog?.write(request, reply, request.tg);
-      done();
-    });
+  /**
+   * Accounts for a request exactly once, when its response is over on any path: sent completely,
+   * cut by the client (reset, disconnect while the upstream works or while it uploads), or cut by
+   * the gateway because the upstream failed mid-body. Fastify's onResponse runs only on 'finish',
+   * never for an aborted response, so this listens to the raw response's 'close', which Node emits
+   * after 'finish' and on a connection closed early alike. Whatever upstream targets the request
+   * still holds are released here too: one place every path passes through.
+   */
+  function account(reply: FastifyReply): void {
+    const res = reply.raw as AccountedResponse;
+    if (res[kAccount] === null) return;
+    res[kAccount] = null;
+    const request = reply.request;
+    // (Undefined on requests Fastify refused before routing: frameworkErrors builds them undecorated.)
+    const state = request.tg ?? null;
+    if (state !== null) {
+      state.releaseLeases();
+      if (!res.writableFinished) {
+        state.aborted ??= 'client';
+        // The upstream exchange of a client that left is cancelled, not awaited (frees its slot).
+        if (state.cancel !== null) state.cancel.abort(clientGone());
+        if (!res.headersSent && state.errorCode === null) state.errorCode = 'CLIENT_ABORTED';
+      }
+    }
+    // The status the client was given; none at all when it left before the status line (499).
+    const status = res.headersSent || res.writableFinished ? reply.statusCode : CLIENT_CLOSED_STATUS;
+    const written = (request.raw.socket?.bytesWritten ?? 0) - (state?.writtenAtStart ?? 0);
+    const bytesOut = state !== null && written > 0 ? written : 0;
+    const latencyMs = elapsedMs(reply);
+    try {
+      meterRequest(state, status, bytesOut, latencyMs);
+      metrics?.record(request, reply, state, status, latencyMs);
+      accessLog?.write(request, reply, state, status, latencyMs);
+    } catch (err) {
+      // An event listener: a throw here would take the whole process down.
+      logger.error({ err, requestId: request.id }, 'accounting a request failed');
+    }
   }
+  function onResponseClose(this: AccountedResponse): void {
+    const reply = this[kAccount];
+    if (reply !== undefined && reply !== null) account(reply);
+  }
+  // Always registered: the lease backstop must run even with metrics, metering and the log off.
+  app.addHook('onRequest', (request, reply, done) => {
+    const res = reply.raw as AccountedResponse;
+    res[kStartedAt] = performance.now();
+    res[kAccount] = reply;
+    res.once('close', onResponseClose);
+    done();
+  });
 
   function fail(reply: FastifyReply, state: RequestState, code: Parameters<typeof sendGatewayError>[1], detail: string, close = false): FastifyReply {
     state.errorCode = code;
@@ -365,7 +452,9 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (actions.protocol !== null) {
       // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.
       const sp = route.stripPrefix;
-      const r = await actions.protocol.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query: ctx !== null ? ctx.query : target.query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query } });
+      // Aborted when the client goes away: the converter cancels its upstream call.
+      state.cancel = new AbortController();
+      const r = await actions.protocol.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query: ctx !== null ? ctx.query : target.query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: state.cancel.signal });
       return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
     }
 
@@ -414,9 +503,14 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
 
     const pick = { headers, clientIp: state.clientIp, query: target.query };
+    // Gone already (while policies ran or the body was read): nothing to forward.
+    if ((reply.raw as AccountedResponse)[kAccount] === null) return reply;
+    state.cancel = new AbortController();
     const t0 = performance.now();
     state.upstreamAt = t0;
     const pending = forwardWithRetries({
+      holder: state,
+      signal: state.cancel.signal,
       destination: dest,
       pick,
       method,
@@ -450,16 +544,17 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
       // An unread body remainder cannot be reused on this connection: close it (RFC 9112 §9.6).
       return fail(reply, state, e.code as 'BODY_TOO_LARGE', e.message, body !== null);
     }
-    const { res, target: t } = result;
-    dest.target.observe(t, res.statusCode >= 500);
-    // In flight (circuit breaking, least requests) until the response body is done.
-    res.body.once('close', () => dest.target.end(t));
+    const { res } = result;
+    // A reset mid-body is the upstream's doing (Fastify then cuts the client connection, or answers
+    // 502 through the error handler when no byte was sent yet); the account flags it.
+    (res.body as UpstreamBody)[kState] = state;
+    res.body.once('error', onUpstreamBodyError);
 
     const resHeaders = clientResponseHeaders(res.headers);
     // The response cache sees the upstream's answer before any change (a tee, nothing waits).
     let resBody: Readable = route.bodies !== null && ctx !== null ? captureResponse(route.bodies, ctx, res.statusCode, resHeaders, res.body) : res.body;
     resHeaders['x-request-id'] = String(request.id);
-    if (latencyHeaders) setLatencyHeaders(resHeaders, reply.elapsedTime, state);
+    if (latencyHeaders) setLatencyHeaders(resHeaders, elapsedMs(reply), state);
     if (actions.responseHeaders !== null) applyHeaderOps(resHeaders, actions.responseHeaders);
     if (route.response !== null) {
       ctx ??= responseContext(reply, route, state);

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { classifyUpstreamError, countsAgainstTarget, forward, UpstreamError, type ForwardResponse, type PickRequest } from '@tollgate/upstream';
 import type { RuntimeRetries } from './route-actions.js';
 import type { RuntimeDestination } from './route-actions.js';
-import { acquireTarget, releaseTarget, type PickFailure, type RuntimeTarget } from './runtime.js';
+import { acquireTarget, type Lease, type LeaseHolder, type PickFailure, type RuntimeTarget } from './runtime.js';
 
 /** Idempotent methods (RFC 9110 §9.2.2): repeating them has the same intended effect. */
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -28,11 +28,15 @@ export interface Exchange {
   readonly retries: RuntimeRetries | null;
   /** Told the target of every try (for the access log). */
   onTry(target: RuntimeTarget): void;
+  /** The client request: releases a lease still held when its response ends. */
+  readonly holder: LeaseHolder | null;
+  /** Aborted when the client goes away: the upstream call is cancelled rather than awaited. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The final outcome: a response still to be released, or a failure. */
 export type ExchangeResult =
-  | { readonly ok: true; readonly res: ForwardResponse; readonly target: RuntimeTarget; readonly tries: number }
+  | { readonly ok: true; readonly res: ForwardResponse; readonly lease: Lease; readonly tries: number }
   | { readonly ok: false; readonly error: UpstreamError | PickFailure; readonly tries: number };
 
 function causeCode(err: UpstreamError): string | undefined {
@@ -65,8 +69,9 @@ export async function forwardWithRetries(x: Exchange): Promise<ExchangeResult> {
   const end = x.timeoutMs === undefined ? Infinity : performance.now() + x.timeoutMs;
   const dest = x.destination;
   for (let tries = 1; ; tries++) {
-    const t = acquireTarget(dest.target, dest.subset, x.pick);
-    if (typeof t === 'string') return { ok: false, error: t, tries };
+    const lease = acquireTarget(dest.target, dest.subset, x.pick, x.holder);
+    if (typeof lease === 'string') return { ok: false, error: lease, tries };
+    const t = lease.target;
     x.onTry(t);
     const remaining = end - performance.now();
     const perTry = r?.perTryTimeoutMs;
@@ -75,22 +80,27 @@ export async function forwardWithRetries(x: Exchange): Promise<ExchangeResult> {
     x.headers.host = x.host(t);
     let res: ForwardResponse;
     try {
-      res = await forward(t.pool, { method: x.method, path: x.path, headers: x.headers, body: x.body, headersDeadlineMs: deadline });
+      res = await forward(t.pool, { method: x.method, path: x.path, headers: x.headers, body: x.body, headersDeadlineMs: deadline, signal: x.signal });
     } catch (err) {
       const e = classifyUpstreamError(err);
-      // A request the gateway could not send (invalid header, body limit) says nothing about the target.
-      releaseTarget(dest.target, t, countsAgainstTarget(e));
+      // A client that went away, or a request the gateway could not send (invalid header, body limit), says nothing about the target.
+      lease.release(countsAgainstTarget(e) ? true : undefined);
+      if (e.code === 'CLIENT_ABORTED') return { ok: false, error: e, tries };
       const more = canRetry && tries < maxTries && end - performance.now() > 0;
       if (more && retriableError(r, e, perTryBound)) continue;
       // A per-try timeout that cannot be retried is still a 504 for the client.
       return { ok: false, error: e, tries };
     }
     if (canRetry && tries < maxTries && r.statuses.has(res.statusCode) && end - performance.now() > 0) {
-      releaseTarget(dest.target, t, res.statusCode >= 500);
       // Drain rather than destroy, so the connection can be reused.
       res.body.on('error', () => undefined).resume();
+      lease.release(res.statusCode >= 500);
       continue;
     }
-    return { ok: true, res, target: t, tries };
+    // In flight (circuit breaking, least requests) until the response body is done or destroyed.
+    lease.observe(res.statusCode >= 500);
+    lease.body = res.body;
+    res.body.once('close', () => lease.release());
+    return { ok: true, res, lease, tries };
   }
 }

@@ -2,6 +2,7 @@ import type { CompiledConfig, CompiledPublishedSpec, CompiledRoute, CompiledUpst
 import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PickRequest, type PoolRegistry, type PoolSettings, type TargetState } from '@tollgate/upstream';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { buildRouteActions, type RuntimeActions } from './route-actions.js';
 import { buildProtocolRuntime } from './protocols/index.js';
@@ -24,23 +25,66 @@ export type RuntimeUpstream = UpstreamRuntime<RuntimeTarget>;
 /** Why no target could be used: every target unhealthy, or the chosen one at its circuit-breaker limit. */
 export type PickFailure = 'NO_HEALTHY_UPSTREAM' | 'UPSTREAM_OVERLOADED';
 
-/**
- * Chooses and admits a target of `upstream` (optionally a `subset`) for one request. On success
- * the target is counted in flight: call {@link releaseTarget} exactly once when the exchange ends.
- */
-export function acquireTarget(upstream: RuntimeUpstream, subset: string | null, req: PickRequest): RuntimeTarget | PickFailure {
-  const t = upstream.pick(subset, req);
-  if (t === undefined) return 'NO_HEALTHY_UPSTREAM';
-  return upstream.begin(t) ? t : 'UPSTREAM_OVERLOADED';
+/** Who holds the leases of one client request: the proxy releases what is left when the response is over. */
+export interface LeaseHolder {
+  hold(lease: Lease): void;
 }
 
 /**
- * Ends an exchange started by {@link acquireTarget} and feeds passive health: `failed` is true for
- * a 5xx response or a failure to connect / get a response (not for a client that went away).
+ * One admitted exchange with a target (counted in flight by {@link acquireTarget}). `release` is
+ * idempotent, so the handler may end the exchange as soon as it knows the outcome (with the
+ * passive-health verdict) while the request's {@link LeaseHolder} releases whatever is left when
+ * the client response ends on any path — success, error, client abort, a converter that threw —
+ * so no path can leak the target's slot (circuit breaker, least-requests count).
  */
-export function releaseTarget(upstream: RuntimeUpstream, target: RuntimeTarget, failed: boolean): void {
-  upstream.end(target);
-  upstream.observe(target, failed);
+export class Lease {
+  #released = false;
+  #observed = false;
+  /** The upstream response body, destroyed when the lease is released before the body ended. */
+  body: Readable | null = null;
+
+  constructor(
+    readonly upstream: RuntimeUpstream,
+    readonly target: RuntimeTarget,
+  ) {}
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Feeds passive health once: `failed` for a 5xx or a failure to connect / get a response. */
+  observe(failed: boolean): void {
+    if (this.#observed) return;
+    this.#observed = true;
+    this.upstream.observe(this.target, failed);
+  }
+
+  /**
+   * Ends the exchange (once). `failed` is the passive-health verdict; undefined when the outcome
+   * says nothing about the target (the client went away, the gateway itself failed).
+   */
+  release(failed?: boolean): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.upstream.end(this.target);
+    if (failed !== undefined) this.observe(failed);
+    const b = this.body;
+    if (b !== null && !b.destroyed && !b.readableEnded) b.destroy();
+  }
+}
+
+/**
+ * Chooses and admits a target of `upstream` (optionally a `subset`) for one request. On success
+ * the target is counted in flight until the returned lease is released; `holder` (the request)
+ * releases it at the latest when its response is over.
+ */
+export function acquireTarget(upstream: RuntimeUpstream, subset: string | null, req: PickRequest, holder: LeaseHolder | null): Lease | PickFailure {
+  const t = upstream.pick(subset, req);
+  if (t === undefined) return 'NO_HEALTHY_UPSTREAM';
+  if (!upstream.begin(t)) return 'UPSTREAM_OVERLOADED';
+  const lease = new Lease(upstream, t);
+  holder?.hold(lease);
+  return lease;
 }
 
 /** A route with everything the hot path needs, precomputed when the snapshot is installed. */

@@ -22,6 +22,9 @@ import { NO_ROUTE, type GatewayMetrics } from './metrics.js';
 /** `Sec-WebSocket-Version` on a refused handshake whose version is not 13 (RFC 6455 §4.2.2 item 4). */
 const WS_VERSION: Readonly<Record<string, string>> = Object.freeze({ 'sec-websocket-version': '13' });
 
+/** Recorded when the client left before any status (nginx's 499, never sent). */
+const CLIENT_CLOSED_STATUS = 499;
+
 /** How long a closed-off client connection is drained before it is cut. */
 const LINGER_MS = 5_000;
 
@@ -155,14 +158,14 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
    * session counts once, with the upstream's handshake status (101 when upgraded), the bytes of
    * the whole session and its duration as latency; a refusal counts as a gateway answer.
    */
-  function meterSession(s: WsSession, status: number, source: 'upstream' | 'gateway', socket: Duplex, code: string | null = null): void {
+  function meterSession(s: WsSession, status: number, source: 'upstream' | 'gateway', socket: Duplex, code: string | null = null, aborted = false): void {
     const raw = socket as Socket;
     const latencyMs = performance.now() - s.t0;
     const consumer = s.ctx?.consumer?.name ?? null;
     const bytesIn = raw.bytesRead ?? 0;
     const bytesOut = raw.bytesWritten ?? 0;
-    metrics?.recordSession(s.api, s.route, status, source === 'upstream', bytesIn, bytesOut, consumer);
-    accessLog?.writeSession({ requestId: s.requestId, path: s.path, host: s.host, status, clientIp: s.clientIp, consumer, api: s.api, route: s.route, upstream: s.upstream, bytesIn, bytesOut, latencyMs, code, query: s.ctx !== null ? s.ctx.query : s.query });
+    metrics?.recordSession(s.api, s.route, status, source === 'upstream', bytesIn, bytesOut, consumer, aborted);
+    accessLog?.writeSession({ requestId: s.requestId, path: s.path, host: s.host, status, clientIp: s.clientIp, consumer, api: s.api, route: s.route, upstream: s.upstream, bytesIn, bytesOut, latencyMs, code, query: s.ctx !== null ? s.ctx.query : s.query, aborted });
     if (meter === null) return;
     meter.record({
       at: s.at,
@@ -179,6 +182,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       bytesIn,
       bytesOut,
       latencyMs,
+      aborted,
     });
   }
 
@@ -263,11 +267,20 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     const dest = actions.split !== null ? actions.split.pick() : actions.primary;
     if (dest === null || actions.aggregate !== null || actions.protocol !== null) return refuse('BAD_REQUEST', 'this route does not forward to one upstream and cannot be upgraded to a WebSocket');
     const upstreamRt = dest.target;
-    const picked = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query });
-    if (picked === 'NO_HEALTHY_UPSTREAM') return refuse(picked, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
-    if (picked === 'UPSTREAM_OVERLOADED') return refuse(picked, `upstream ${dest.upstream} is at its connection and pending-request limit`);
-    const t = picked;
+    const lease = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query }, null);
+    if (lease === 'NO_HEALTHY_UPSTREAM') return refuse(lease, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
+    if (lease === 'UPSTREAM_OVERLOADED') return refuse(lease, `upstream ${dest.upstream} is at its connection and pending-request limit`);
+    const t = lease.target;
     session.upstream = t.origin;
+    // In flight until the client side is gone, whatever happens below (even a throw before the
+    // upstream socket exists); the upstream socket's close releases it earlier.
+    socket.once('close', () => lease.release());
+    // Gone already (while access policies ran): 'close' has fired, nothing to forward.
+    if (socket.destroyed) {
+      lease.release();
+      metered = true;
+      return meterSession(session, CLIENT_CLOSED_STATUS, 'gateway', socket, 'CLIENT_ABORTED', true);
+    }
 
     // The request preparation of proxy.ts, in its order: stripping, policies' changes, the route's
     // header changes, then what the gateway owns (upgrade fields, forwarding, request id, Host).
@@ -285,7 +298,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     const invalid = firstInvalidHeader(out);
     if (invalid !== null) {
       // Never written (it would split the head): the gateway's fault, not the target's.
-      upstreamRt.end(t);
+      lease.release();
       return refuse('INVALID_UPSTREAM_REQUEST', `the value of the header ${invalid} is not a valid HTTP field value`);
     }
     const key = headers['sec-websocket-key'] as string;
@@ -322,7 +335,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       up = httpRequest({ method: 'GET', path: upstreamPath, headers: out, setHost: false, createConnection: open });
     } catch (err) {
       conn.socket?.destroy();
-      upstreamRt.end(t);
+      lease.release();
       throw err;
     }
     const upstream = conn.socket as unknown as Socket;
@@ -331,7 +344,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     // else the upstream's `responseHeadersMs`, as for a request's response headers.
     let timer = setTimeout(timeout('connect timeout'), compiled?.connectMs ?? 5_000);
     // In flight until the upstream connection closes (circuit breaking, least requests).
-    upstream.once('close', () => upstreamRt.end(t));
+    upstream.once('close', () => lease.release());
     let connected = false;
     let answered = false;
     /** Set once a valid 101 opened the tunnel: from then on either side closing closes the other. */
@@ -346,6 +359,9 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       if (metered) return;
       metered = true;
       if (handshakeStatus !== 0) meterSession(session, handshakeStatus, 'upstream', socket);
+      // The client left before the upstream answered the handshake (every answer or refusal is
+      // metered by then): counted once, like any request whose client went away before a status.
+      else meterSession(session, CLIENT_CLOSED_STATUS, 'gateway', socket, 'CLIENT_ABORTED', true);
     });
     upstream.once(secure ? 'secureConnect' : 'connect', () => {
       connected = true;
@@ -361,7 +377,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       upstream.destroy();
       if (answered) return;
       answered = true;
-      upstreamRt.observe(t, true);
+      lease.observe(true);
       logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
       const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
       refuse(code, connected ? `the upstream did not answer the handshake: ${err.message}` : `the upstream connection failed: ${err.message}`);
@@ -371,13 +387,13 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       answered = true;
       if (res.statusCode === 101) {
         // A 101 without Upgrade: websocket and Connection: upgrade (llhttp did not take it as an upgrade).
-        upstreamRt.observe(t, true);
+        lease.observe(true);
         upstream.destroy();
         return refuse('WEBSOCKET_HANDSHAKE_FAILED', upstreamHandshakeRefusal(101, res.headers, key) ?? 'the upstream answered 101 without switching protocols');
       }
       // Not switched: relay the answer as a final HTTP response and close (see relayAndClose).
       const status = res.statusCode ?? 502;
-      upstreamRt.observe(t, status >= 500);
+      lease.observe(status >= 500);
       handshakeStatus = status;
       const h = clientResponseHeaders(res.headers);
       const refused = responseChanges(h, status);
@@ -389,11 +405,11 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       answered = true;
       const why = upstreamHandshakeRefusal(res.statusCode ?? 0, res.headers, key);
       if (why !== null) {
-        upstreamRt.observe(t, true);
+        lease.observe(true);
         upSocket.destroy();
         return refuse('WEBSOCKET_HANDSHAKE_FAILED', why);
       }
-      upstreamRt.observe(t, false);
+      lease.observe(false);
       handshakeStatus = 101;
       const h = clientResponseHeaders(res.headers);
       const refused = responseChanges(h, 101);

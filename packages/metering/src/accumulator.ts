@@ -52,6 +52,13 @@ export interface UsageEvent {
   readonly latencyMs: number;
   /** What the request charged to its plan's re-seeded quota (the subscription limiter), if anything. */
   readonly quotaCharge?: QuotaCharge | null;
+  /**
+   * The response was cut short (client reset or disconnect, upstream reset mid-body). Counted and
+   * billed like any answer with its status and the bytes actually sent: an upstream answer the
+   * client stopped reading is billable under the plan's rule; a client that left before any
+   * status is recorded as a gateway 499 (not billable by default). See docs/metering.md.
+   */
+  readonly aborted?: boolean;
 }
 
 /** One rollup row's key and sums, as flushed to `usage_rollups`. */

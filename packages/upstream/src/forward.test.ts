@@ -69,6 +69,25 @@ describe('forward', () => {
     await pool.destroy();
   });
 
+  it('a cancelled exchange (the client went away) is CLIENT_ABORTED, with or without a deadline', async () => {
+    const pool = createUndiciPool(origin, settings);
+    const gone = Object.assign(new Error('the client closed the connection'), { code: 'ECONNABORTED' });
+    for (const headersDeadlineMs of [undefined, 5_000]) {
+      const ac = new AbortController();
+      const t0 = performance.now();
+      setTimeout(() => ac.abort(gone), 50);
+      const err = await forward(pool, { method: 'GET', path: '/slow', headers: {}, body: null, headersDeadlineMs, signal: ac.signal }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UpstreamError);
+      expect((err as UpstreamError).code).toBe('CLIENT_ABORTED');
+      expect(performance.now() - t0).toBeLessThan(400);
+    }
+    // Already cancelled: never sent.
+    const ac = new AbortController();
+    ac.abort(gone);
+    expect(((await forward(pool, { method: 'GET', path: '/x', headers: {}, body: null, headersDeadlineMs: 1_000, signal: ac.signal }).catch((e: unknown) => e)) as UpstreamError).code).toBe('CLIENT_ABORTED');
+    await pool.destroy();
+  });
+
   it('works with pools handed out by the registry', async () => {
     const reg = new PoolRegistry();
     const pool = [...reg.sync([{ origin, settings }]).values()][0];

@@ -16,6 +16,11 @@ export interface ForwardRequest {
    * `headersTimeoutMs` applies, which undici checks on a coarse ~1 s timer wheel.
    */
   readonly headersDeadlineMs?: number | undefined;
+  /**
+   * Cancels the exchange (the client went away): its reason is what the call rejects with, so an
+   * error with code `ECONNABORTED` is classified `CLIENT_ABORTED`.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The upstream's answer; `body` streams and must be consumed or destroyed. */
@@ -35,17 +40,23 @@ function onDeadline(ac: AbortController, ms: number): void {
  */
 export async function forward(dispatcher: Dispatcher, req: ForwardRequest): Promise<ForwardResponse> {
   const deadline = req.headersDeadlineMs;
+  const outer = req.signal;
   if (deadline === undefined) {
     try {
-      const res = await dispatcher.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body });
+      const res = await dispatcher.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body, signal: outer });
       return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
-      throw classifyUpstreamError(err);
+      throw classifyUpstreamError(outer?.aborted === true ? outer.reason : err);
     }
   }
   // Native timer (not undici's 1 s wheel) so a route deadline answers 504 close to its value.
   const ac = new AbortController();
   const timer = setTimeout(onDeadline, deadline, ac, deadline);
+  const onOuter = outer === undefined ? null : () => ac.abort(outer.reason);
+  if (onOuter !== null) {
+    if ((outer as AbortSignal).aborted) onOuter();
+    else (outer as AbortSignal).addEventListener('abort', onOuter, { once: true });
+  }
   try {
     const res = await dispatcher.request({
       method: req.method as Dispatcher.HttpMethod,
@@ -60,5 +71,6 @@ export async function forward(dispatcher: Dispatcher, req: ForwardRequest): Prom
     throw classifyUpstreamError(ac.signal.aborted ? ac.signal.reason : err);
   } finally {
     clearTimeout(timer);
+    if (onOuter !== null) (outer as AbortSignal).removeEventListener('abort', onOuter);
   }
 }

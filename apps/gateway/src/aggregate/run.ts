@@ -10,7 +10,7 @@ import type { RequestState } from '../access-log.js';
 import { setForwardedHeaders } from '../headers.js';
 import { problemJson } from '../problem.js';
 import { applyHeaderOps, type HeaderOps, type RuntimeDestination } from '../route-actions.js';
-import { acquireTarget, releaseTarget } from '../runtime.js';
+import { acquireTarget } from '../runtime.js';
 import { injectTrace } from '../tracing.js';
 import { BodyOverLimitError, readBodyCapped } from './read-body.js';
 import { combine, shapeBody, type Part } from './shape.js';
@@ -206,8 +206,9 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
       if (v.ok) headers[k] = v.value;
     }
     const dest = b.destination;
-    const t = acquireTarget(dest.target, dest.subset, pick);
-    if (typeof t === 'string') return { ok: false, reason: t === 'NO_HEALTHY_UPSTREAM' ? `no healthy target in upstream ${b.upstream}` : `upstream ${b.upstream} is overloaded` };
+    const lease = acquireTarget(dest.target, dest.subset, pick, x.state);
+    if (typeof lease === 'string') return { ok: false, reason: lease === 'NO_HEALTHY_UPSTREAM' ? `no healthy target in upstream ${b.upstream}` : `upstream ${b.upstream} is overloaded` };
+    const t = lease.target;
     headers.host = x.hostRewrite ?? t.host;
     const ac = new AbortController();
     const onStop = (): void => ac.abort(stop.signal.reason);
@@ -217,6 +218,9 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
     let failed = true;
     try {
       const res = await t.pool.request({ method: b.method as Dispatcher.HttpMethod, path: target, headers, signal: ac.signal });
+      // Whatever path leaves the body unread, the release destroys it (the connection is not left hanging).
+      res.body.on('error', noop);
+      lease.body = res.body;
       if (!SUCCESS(res.statusCode)) {
         failed = res.statusCode >= 500;
         res.body.on('error', noop);
@@ -267,7 +271,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
     } finally {
       if (timer !== null) clearTimeout(timer);
       stop.signal.removeEventListener('abort', onStop);
-      releaseTarget(dest.target, t, failed);
+      lease.release(failed);
     }
   };
 

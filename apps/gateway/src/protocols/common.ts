@@ -29,6 +29,8 @@ export interface ProtocolRequest {
   readonly maxBodyBytes: number;
   /** What the balancer reads (consistent hashing). */
   readonly pick: PickRequest;
+  /** Aborted when the client goes away: the upstream call is cancelled rather than awaited. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A complete answer; the proxy sends it with the route's response header changes and response policies. */

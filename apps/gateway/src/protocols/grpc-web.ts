@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import type { CompiledGrpcWeb } from '@tollgate/compiler';
-import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
+import { acquireTarget, type RuntimeUpstream } from '../runtime.js';
 import type { GrpcChannel } from './channels.js';
 import { deadlineOf, effectiveHeaders, problem, requestBody, setGatewayMetadata, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 import { grpcCodeName, isTargetFailure, isTransportStatus } from './grpc-status.js';
@@ -161,14 +161,13 @@ export class GrpcWebProxy implements ProtocolHandler {
       }
     }
     setGatewayMetadata(md, req);
-    const picked = acquireTarget(this.upstream, this.action.subset, req.pick);
-    if (typeof picked === 'string') return problem(req, 503, picked, 'No upstream target available', `upstream ${this.action.upstream}: ${picked}`);
+    const lease = acquireTarget(this.upstream, this.action.subset, req.pick, req.state);
+    if (typeof lease === 'string') return problem(req, 503, lease, 'No upstream target available', `upstream ${this.action.upstream}: ${lease}`);
+    const picked = lease.target;
     req.state.target = picked.origin;
     const channel = this.channels.get(this.channelKey(picked.origin));
-    if (channel === undefined) {
-      releaseTarget(this.upstream, picked, false);
-      throw new Error(`no gRPC channel for ${picked.origin}`);
-    }
+    // (A missing channel is a bug: the throw is a 500, and the request releases the lease.)
+    if (channel === undefined) throw new Error(`no gRPC channel for ${picked.origin}`);
     const clientTimeout = parseGrpcTimeout(req.headers['grpc-timeout'] as string | undefined);
     const ms = Math.min(deadlineOf(req, this.upstreamDeadlineMs), clientTimeout ?? Number.POSITIVE_INFINITY);
     const t0 = performance.now();
@@ -185,7 +184,7 @@ export class GrpcWebProxy implements ProtocolHandler {
       return h;
     };
     const finish = (status: StatusObject) => {
-      releaseTarget(this.upstream, picked, isTargetFailure(status.code));
+      lease.release(isTargetFailure(status.code));
       if (isTransportStatus(status.code)) req.state.errorCode = `GRPC_${grpcCodeName(status.code)}`;
     };
     // A server-streaming call works for unary methods too (one message, then the status), so the
@@ -205,6 +204,11 @@ export class GrpcWebProxy implements ProtocolHandler {
           o.once('drain', () => call.resume());
         }
       };
+      // The client went away before the first message: cancel the call (the lease is released with the response).
+      const onGone = (): void => {
+        if (!done) call.cancel();
+      };
+      req.signal?.addEventListener('abort', onGone, { once: true });
       call.on('metadata', (h: Metadata) => (initial = h));
       call.on('data', (b: Buffer) => {
         if (out === null) {
@@ -221,6 +225,7 @@ export class GrpcWebProxy implements ProtocolHandler {
       call.on('error', () => undefined); // the status event carries the outcome
       call.on('status', (status: StatusObject) => {
         done = true;
+        req.signal?.removeEventListener('abort', onGone);
         finish(status);
         const trailers = trailerFrame(status.code, status.details ?? '', status.metadata);
         if (out === null) {

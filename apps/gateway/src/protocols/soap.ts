@@ -3,7 +3,7 @@ import type { CompiledSoap } from '@tollgate/compiler';
 import { classifyUpstreamError, countsAgainstTarget } from '@tollgate/upstream';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Dispatcher } from 'undici';
-import { acquireTarget, releaseTarget, type RuntimeUpstream } from '../runtime.js';
+import { acquireTarget, type RuntimeUpstream } from '../runtime.js';
 import { deadlineOf, problem, requestBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 
 /** XML 1.0 §2.4 escaping of character data and attribute values. */
@@ -111,8 +111,9 @@ export class SoapConverter implements ProtocolHandler {
       throw err;
     }
 
-    const picked = acquireTarget(this.upstream, a.subset, req.pick);
-    if (typeof picked === 'string') return problem(req, 503, picked, 'No upstream target available', `upstream ${a.upstream}: ${picked}`);
+    const lease = acquireTarget(this.upstream, a.subset, req.pick, req.state);
+    if (typeof lease === 'string') return problem(req, 503, lease, 'No upstream target available', `upstream ${a.upstream}: ${lease}`);
+    const picked = lease.target;
     req.state.target = picked.origin;
     const payload = Buffer.from(envelope, 'utf8');
     const headers: Record<string, string> = {
@@ -130,18 +131,22 @@ export class SoapConverter implements ProtocolHandler {
     const ms = deadlineOf(req, this.upstreamDeadlineMs);
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(Object.assign(new Error(`no response within ${ms} ms`), { code: 'UND_ERR_HEADERS_TIMEOUT' })), ms);
+    // The client went away: the call is cancelled (its lease was released with the response).
+    const onGone = (): void => ac.abort(req.signal?.reason);
+    req.signal?.addEventListener('abort', onGone, { once: true });
     let res: Dispatcher.ResponseData;
     let xml: string;
     try {
       res = await picked.pool.request({ method: 'POST', path: a.path, headers, body: payload, signal: ac.signal });
+      lease.body = res.body;
       const chunks: Buffer[] = [];
       let n = 0;
       for await (const c of res.body as AsyncIterable<Buffer>) {
         n += c.length;
         if (n > a.maxResponseBytes) {
-          res.body.destroy();
           clearTimeout(timer);
-          releaseTarget(this.upstream, picked, false);
+          req.signal?.removeEventListener('abort', onGone);
+          lease.release(false);
           return problem(req, 502, 'SOAP_RESPONSE_TOO_LARGE', 'The SOAP response is too large', `the upstream response exceeds maxResponseBytes (${a.maxResponseBytes})`);
         }
         chunks.push(c);
@@ -149,44 +154,57 @@ export class SoapConverter implements ProtocolHandler {
       xml = Buffer.concat(chunks).toString('utf8');
     } catch (err) {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onGone);
       const e = classifyUpstreamError(ac.signal.aborted ? ac.signal.reason : err);
-      releaseTarget(this.upstream, picked, countsAgainstTarget(e));
+      // A client that went away, or a request the gateway could not send, says nothing about the target.
+      lease.release(req.signal?.aborted !== true && countsAgainstTarget(e) ? true : undefined);
       return problem(req, e.status === 504 ? 504 : 502, e.code, e.status === 504 ? 'Upstream timed out' : 'Upstream unavailable', e.message);
     }
     clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onGone);
     req.state.upstreamMs = performance.now() - t0;
-    const ct = String(res.headers['content-type'] ?? '');
-    const bad = (detail: string, failed: boolean): ProtocolResult => {
-      releaseTarget(this.upstream, picked, failed);
-      return problem(req, 502, 'SOAP_BAD_RESPONSE', 'The SOAP upstream answered something else than SOAP', detail, { upstreamStatus: res.statusCode });
-    };
-    if (!XML_TYPES.test(ct)) return bad(`the upstream answered ${res.statusCode} with Content-Type "${ct}", not XML`, res.statusCode >= 500);
+    // The exchange is over once the body is read: what follows only interprets it. A 5xx counts
+    // against the target unless it carries a SOAP Fault (the service's answer, not a broken target).
+    const soapFault = this.#interpret(req, res.statusCode, String(res.headers['content-type'] ?? ''), xml);
+    lease.release(res.statusCode >= 500 && !soapFault.fault);
+    return soapFault.result;
+  }
+
+  /** Translates a complete SOAP response; never throws (a parser failure is a 502 like any bad response). */
+  #interpret(req: ProtocolRequest, status: number, ct: string, xml: string): { result: ProtocolResult; fault: boolean } {
+    const a = this.action;
+    const bad = (detail: string): { result: ProtocolResult; fault: boolean } => ({ result: problem(req, 502, 'SOAP_BAD_RESPONSE', 'The SOAP upstream answered something else than SOAP', detail, { upstreamStatus: status }), fault: false });
+    if (!XML_TYPES.test(ct)) return bad(`the upstream answered ${status} with Content-Type "${ct}", not XML`);
     // SOAP 1.2 Part 1 §5: no DTD; refusing it also rules out entity-expansion attacks.
-    if (/<!DOCTYPE/i.test(xml)) return bad('the response contains a document type declaration, which SOAP forbids', false);
+    if (/<!DOCTYPE/i.test(xml)) return bad('the response contains a document type declaration, which SOAP forbids');
     const valid = XMLValidator.validate(xml);
-    if (valid !== true) return bad(`the response is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`, res.statusCode >= 500);
-    const doc = this.#parser.parse(xml) as Record<string, unknown>;
+    if (valid !== true) return bad(`the response is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+    let doc: Record<string, unknown>;
+    try {
+      // Well-formed XML the parser still refuses: nesting deeper than its limit, element names
+      // such as __proto__ or constructor.
+      doc = this.#parser.parse(xml) as Record<string, unknown>;
+    } catch (err) {
+      return bad(`the response could not be parsed: ${(err as Error).message}`);
+    }
     const env = doc.Envelope as Record<string, unknown> | undefined;
     const soapBody = env !== undefined && env !== null && typeof env === 'object' ? (env.Body as Record<string, unknown> | undefined) : undefined;
-    if (soapBody === undefined || soapBody === null || typeof soapBody !== 'object') {
-      return bad('the response has no Envelope/Body', res.statusCode >= 500);
-    }
+    if (soapBody === undefined || soapBody === null || typeof soapBody !== 'object') return bad('the response has no Envelope/Body');
     if ('Fault' in soapBody) {
-      // A fault is the service's answer, not a broken target: no passive-health failure.
-      releaseTarget(this.upstream, picked, false);
-      const f = readFault((soapBody.Fault ?? {}) as Record<string, unknown>);
-      const status = a.faultStatus[localName(f.code)] ?? 502;
-      const out = problem(req, status, 'SOAP_FAULT', 'The SOAP service answered with a fault', f.reason === '' ? `SOAP fault ${f.code}` : f.reason, { faultcode: f.code, faultstring: f.reason, faultDetail: f.detail, upstreamStatus: res.statusCode });
+      const raw = soapBody.Fault;
+      // A Fault with text content only (no faultcode/Code children) has no code or reason to read.
+      const f = readFault(raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {});
+      const code = a.faultStatus[localName(f.code)] ?? 502;
+      const out = problem(req, code, 'SOAP_FAULT', 'The SOAP service answered with a fault', f.reason === '' ? `SOAP fault ${f.code}` : f.reason, { faultcode: f.code, faultstring: f.reason, faultDetail: f.detail, upstreamStatus: status });
       req.state.errorCode = null; // the service's answer, translated (metrics source "upstream")
-      return out;
+      return { result: out, fault: true };
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) return bad(`the upstream answered ${res.statusCode} without a SOAP Fault`, res.statusCode >= 500);
+    if (status < 200 || status >= 300) return bad(`the upstream answered ${status} without a SOAP Fault`);
     let out: unknown = doc;
     for (const k of a.responsePath) {
       out = out !== null && typeof out === 'object' && !Array.isArray(out) ? (out as Record<string, unknown>)[k] : undefined;
-      if (out === undefined) return bad(`the response has no element ${a.responsePath.join('/')}`, false);
+      if (out === undefined) return bad(`the response has no element ${a.responsePath.join('/')}`);
     }
-    releaseTarget(this.upstream, picked, false);
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(out === '' ? {} : out) };
+    return { result: { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(out === '' ? {} : out) }, fault: false };
   }
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jsonName, type CompiledGrpc, type CompiledGrpcMethod, type CompiledHttpBinding, type CompiledPathTemplate } from '@tollgate/compiler';
 import protobuf from 'protobufjs';
-import { acquireTarget, releaseTarget, type RuntimeTarget, type RuntimeUpstream } from '../runtime.js';
+import { acquireTarget, type RuntimeTarget, type RuntimeUpstream } from '../runtime.js';
 import { deadlineOf, effectiveHeaders, problem, requestBody, setGatewayMetadata, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 import type { GrpcChannel } from './channels.js';
 import { grpcCodeName, grpcProblem, isTargetFailure, isTransportStatus } from './grpc-status.js';
@@ -175,15 +175,13 @@ export class GrpcTranscoder implements ProtocolHandler {
     }
     if (r.body === null && hasBody) req.raw.resume(); // an ignored body is drained, not parsed
 
-    const picked = acquireTarget(this.upstream, this.action.subset, req.pick);
-    if (typeof picked === 'string') return problem(req, 503, picked, picked === 'NO_HEALTHY_UPSTREAM' ? 'No healthy upstream target' : 'Upstream overloaded', `upstream ${this.action.upstream}: ${picked === 'NO_HEALTHY_UPSTREAM' ? 'every target is unhealthy or ejected' : 'at its connection and pending-request limit'}`);
-    const target: RuntimeTarget = picked;
+    const lease = acquireTarget(this.upstream, this.action.subset, req.pick, req.state);
+    if (typeof lease === 'string') return problem(req, 503, lease, lease === 'NO_HEALTHY_UPSTREAM' ? 'No healthy upstream target' : 'Upstream overloaded', `upstream ${this.action.upstream}: ${lease === 'NO_HEALTHY_UPSTREAM' ? 'every target is unhealthy or ejected' : 'at its connection and pending-request limit'}`);
+    const target: RuntimeTarget = lease.target;
     req.state.target = target.origin;
     const channel = this.channels.get(this.channelKey(target.origin));
-    if (channel === undefined) {
-      releaseTarget(this.upstream, target, false);
-      throw new Error(`no gRPC channel for ${target.origin}`);
-    }
+    // (A missing channel is a bug: the throw is a 500, and the request releases the lease.)
+    if (channel === undefined) throw new Error(`no gRPC channel for ${target.origin}`);
     const md = new Metadata();
     const h = effectiveHeaders(req);
     for (const name of this.action.metadataHeaders) {
@@ -201,18 +199,22 @@ export class GrpcTranscoder implements ProtocolHandler {
     const t0 = performance.now();
     const deadline = Date.now() + deadlineOf(req, this.upstreamDeadlineMs);
     const result = await new Promise<{ ok: true; value: Buffer } | { ok: false; err: ServiceError }>((resolve) => {
-      channel.client.makeUnaryRequest<Uint8Array, Buffer>(r.method.path, (m) => Buffer.from(m), (b) => b, message, md, { deadline }, (err, value) => {
+      const call = channel.client.makeUnaryRequest<Uint8Array, Buffer>(r.method.path, (m) => Buffer.from(m), (b) => b, message, md, { deadline }, (err, value) => {
+        req.signal?.removeEventListener('abort', onGone);
         resolve(err ? { ok: false, err } : { ok: true, value: value ?? Buffer.alloc(0) });
       });
+      // The client went away: cancel the call (its lease was released with the response).
+      const onGone = (): void => call.cancel();
+      req.signal?.addEventListener('abort', onGone, { once: true });
     });
     req.state.upstreamMs = performance.now() - t0;
     if (!result.ok) {
-      releaseTarget(this.upstream, target, isTargetFailure(result.err.code));
+      lease.release(isTargetFailure(result.err.code));
       const p = grpcProblem(result.err.code, result.err.details ?? '', req.requestId);
       req.state.errorCode = isTransportStatus(result.err.code) ? `GRPC_${grpcCodeName(result.err.code)}` : null;
       return { status: p.status, headers: { 'content-type': 'application/problem+json' }, body: p.body };
     }
-    releaseTarget(this.upstream, target, false);
+    lease.release(false);
     let out: unknown;
     try {
       out = decodeToJson(types.res, result.value, this.action.emitDefaults);
