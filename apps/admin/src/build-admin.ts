@@ -8,7 +8,8 @@ import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
 import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
-import { registerErrorHandlers } from './error-handlers.js';
+import { frameworkErrors, registerErrorHandlers } from './error-handlers.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
@@ -77,6 +78,8 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit,
     requestTimeout: 120_000,
+    // Requests refused before routing (a malformed percent-encoding in the path) are problems too.
+    frameworkErrors,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -89,6 +92,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Only JSON and YAML bodies are meaningful here; anything else is 415, not parsed as text.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app, bodyLimit);
   app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     done(null, new YamlText(body as string));
   });
