@@ -10,6 +10,7 @@ import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
 import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
 import { frameworkErrors, registerErrorHandlers } from './error-handlers.js';
 import { registerJsonBodyParser } from './json-body.js';
+import { redactingLogger } from './log-redaction.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
@@ -75,7 +76,7 @@ const partValidator: FastifySchemaCompiler<unknown> = (route) => {
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.logger ? { loggerInstance: redactingLogger(options.logger) } : { logger: false }),
     bodyLimit,
     requestTimeout: 120_000,
     // Requests refused before routing (a malformed percent-encoding in the path) are problems too.
