@@ -39,3 +39,29 @@ export async function startSecurityProcess(role: StartTollgateOptions['role'] = 
     },
   };
 }
+
+/** A request to the proxy with the given headers (node:http, so Origin and Host are sent as given). */
+export async function proxyRequest(proxyUrl: string, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, proxyUrl), { method, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Waits until the process's gateway serves config `version` (from the status listener). */
+export async function waitForVersion(p: SecurityProcess, version: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const status = (await (await fetch(`${p.tg.statusUrl}/status`)).json()) as { config?: { version?: number } };
+    if ((status.config?.version ?? -1) >= version) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gateway did not reach config version ${version}`);
+}
