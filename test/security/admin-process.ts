@@ -41,7 +41,7 @@ export async function startSecurityProcess(role: StartTollgateOptions['role'] = 
 }
 
 /** A request to the proxy with the given headers (node:http, so Origin and Host are sent as given). */
-export async function proxyRequest(proxyUrl: string, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+export async function proxyRequest(proxyUrl: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, proxyUrl), { method, headers, agent: false }, (res) => {
@@ -51,7 +51,7 @@ export async function proxyRequest(proxyUrl: string, method: string, path: strin
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
