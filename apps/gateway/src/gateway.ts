@@ -20,6 +20,7 @@ import { GatewayMetrics } from './metrics.js';
 import { addOverloadGuard, EventLoopMonitor } from './overload.js';
 import type { SpanSink } from './otlp.js';
 import type { Meter } from '@tollgate/metering';
+import type { SelfEndpoints } from '@tollgate/compiler';
 
 /** Inputs of {@link buildGateway}. */
 export interface GatewayDeps {
@@ -52,6 +53,8 @@ export interface GatewayDeps {
   readonly nodes?: NodeRegistry;
   /** Heartbeat interval into `nodes` (ms); default {@link NODE_HEARTBEAT_MS}. */
   readonly heartbeatMs?: number;
+  /** This node's listeners: a snapshot with an Upstream target pointing at one of them is refused (compiler `self_target`). */
+  readonly selfEndpoints?: SelfEndpoints;
 }
 
 /** Default heartbeat interval of a node (ms); a node is "seen" while its heartbeat is at most three intervals old. */
@@ -92,7 +95,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const counters = deps.counters ?? fallbackCounters;
   // One cache storage per gateway, shared by every route and config snapshot.
   const cacheStorages: CacheStorages = deps.cacheStorages ?? { memory: new MemoryCacheStorage(), redis: null };
-  const manager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages }, logger, options.configPollMs);
+  const manager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages }, logger, options.configPollMs, deps.selfEndpoints);
   let shuttingDown = false;
   const metrics = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: () => manager.version }) : null;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
