@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseAllDocuments } from 'yaml';
+import { parseYamlDocuments } from '@tollgate/model';
 import type { AuditContext, AuditOutcome, AuditStore } from '@tollgate/stores';
 import { YamlText } from './documents.js';
 import { databaseUnavailableRequests } from './error-handlers.js';
@@ -37,11 +37,10 @@ function outcomeOf(status: number, dryRun: boolean): AuditOutcome {
 /** What the client tried to submit, as JSON (YAML bodies parsed); redacted by the store before writing. */
 function attempted(body: unknown): unknown {
   if (body instanceof YamlText) {
-    try {
-      return parseAllDocuments(body.text).map((d) => d.toJS() as unknown);
-    } catch {
-      return { unparsable: true };
-    }
+    // The model's parser, with its nesting and alias limits: a hostile body refused by the route
+    // must not be expanded here (billion laughs) or overflow the stack.
+    const { documents, issues } = parseYamlDocuments(body.text);
+    return issues.length > 0 ? { unparsable: true } : documents.map((d) => d.value);
   }
   return body ?? undefined;
 }

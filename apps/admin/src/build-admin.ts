@@ -8,8 +8,10 @@ import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
 import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
-import { registerErrorHandlers } from './error-handlers.js';
+import { frameworkErrors, registerErrorHandlers } from './error-handlers.js';
 import { sendProblem } from './problem.js';
+import { registerJsonBodyParser } from './json-body.js';
+import { redactingLogger } from './log-redaction.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
@@ -75,11 +77,13 @@ const partValidator: FastifySchemaCompiler<unknown> = (route) => {
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.logger ? { loggerInstance: redactingLogger(options.logger) } : { logger: false }),
     bodyLimit,
     requestTimeout: 120_000,
     // Fastify's own answer while closing is a non-problem JSON 503: refused in onRequest instead.
     return503OnClosing: false,
+    // Requests refused before routing (a malformed percent-encoding in the path) are problems too.
+    frameworkErrors,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -92,6 +96,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Only JSON and YAML bodies are meaningful here; anything else is 415, not parsed as text.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app, bodyLimit);
   app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     done(null, new YamlText(body as string));
   });

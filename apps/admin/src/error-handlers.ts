@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApplyRejectedError, isDatabaseUnavailable, RecordNotFoundError, ResourceConflictError } from '@tollgate/stores';
 import { ProblemError, sendProblem, type ProblemCode, type ProblemItem } from './problem.js';
@@ -20,6 +20,21 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Requests answered DATABASE_UNAVAILABLE: the audit hook does not try to write to the same unreachable database. */
 export const databaseUnavailableRequests = new WeakSet<object>();
+
+/**
+ * Fastify's `frameworkErrors` hook: errors raised before a route is found (a path that is not
+ * valid percent-encoding, an over-long path parameter) become problems like every other error.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // No onRequest hook ran for this request, so the id header is set here.
+  reply.header('x-request-id', request.id);
+  if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendProblem(request, reply, 'INVALID_REQUEST', error.message);
+    return;
+  }
+  request.log.error({ err: error }, 'framework error in admin API');
+  sendProblem(request, reply, 'INTERNAL', 'an unexpected error occurred; the server log has details under this requestId');
+}
 
 /**
  * Makes every error an RFC 9457 problem: our own ProblemErrors, store conflicts, Fastify's

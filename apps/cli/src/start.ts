@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildAdmin } from '@tollgate/admin';
 import { BillingExportScheduler } from '@tollgate/billing';
-import { compileConfig } from '@tollgate/compiler';
+import { compileConfig, type SelfEndpoints } from '@tollgate/compiler';
+import { selfEndpoints } from './self-endpoints.js';
 import { buildGateway, listenTls, loadOtlpSpanSink, ResponseCache } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
 import {
@@ -49,10 +50,16 @@ interface Closer {
 /** Admin-token prefix, so a leaked token is recognizable by secret scanners. */
 const ADMIN_TOKEN_PREFIX = 'tgadm_';
 
-/** The set validator the admin API runs inside every apply: the gateway's own compiler. */
-function validateSet(resources: Resource[]) {
-  const compiled = compileConfig(resources, 0);
-  return compiled.ok ? [] : compiled.issues;
+/**
+ * The set validator the admin API runs inside every apply: the gateway's own compiler, told the
+ * listeners of this deployment (from this process's settings, which gateways normally share) so
+ * that targets pointing back at the gateway or the admin are refused at apply.
+ */
+function setValidator(self: SelfEndpoints) {
+  return (resources: Resource[]) => {
+    const compiled = compileConfig(resources, 0, { self });
+    return compiled.ok ? [] : compiled.issues;
+  };
 }
 
 function sha256(text: string): string {
@@ -183,11 +190,11 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   });
   closers.push({ name: 'response-cache', close: () => cache.close() });
   try {
-    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db, cache);
+    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db, cache, options.role);
     if (options.role !== 'gateway') {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: validateSet, counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: setValidator(selfEndpoints(settings, ['proxy', 'status', 'admin'])), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       // Fastify waits for in-flight admin requests (each bounded by the database deadlines); past the
       // drain timeout their connections are cut.
@@ -223,7 +230,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   return { settings, stop };
 }
 
-async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database, cache: ResponseCache): Promise<void> {
+async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database, cache: ResponseCache, role: StartRole): Promise<void> {
   // Purges published by the admin process reach this gateway's in-memory cache.
   await cache.listen();
   // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
@@ -270,6 +277,8 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
     heartbeatMs: settings.NODE_HEARTBEAT_MS,
     meter,
     cacheStorages: cache.storages,
+    // Only the listeners of this process: a gateway refuses a snapshot that loops back to it.
+    selfEndpoints: selfEndpoints(settings, role === 'all' ? ['proxy', 'status', 'admin'] : ['proxy', 'status']),
   });
   // The gateway bounds each step itself (drain timeout, 5 s final flush, 1 s for the rest).
   closers.push({ name: 'gateway', deadlineMs: settings.DRAIN_TIMEOUT_MS + 10_000, close: () => gateway.close() });

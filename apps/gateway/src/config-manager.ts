@@ -1,4 +1,4 @@
-import { compileConfig } from '@tollgate/compiler';
+import { compileConfig, type SelfEndpoints } from '@tollgate/compiler';
 import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
 import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
@@ -48,6 +48,8 @@ export class ConfigManager {
     private readonly deps: PolicyDeps,
     private readonly logger: Logger,
     private readonly pollMs: number,
+    /** This node's listeners, for the compiler's self-target check (see compile-self-targets.ts). */
+    private readonly self?: SelfEndpoints,
   ) {
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#deps = { ...deps, identity: deps.identity ?? this.#identity, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
@@ -112,7 +114,7 @@ export class ConfigManager {
     // A load that outlived stop() (the database answered late) must not install pools on a closing gateway.
     if (this.#stopped) return;
     if (this.current !== null && snapshot.version === this.current.version) return;
-    const compiled = compileConfig(snapshot.resources, snapshot.version);
+    const compiled = compileConfig(snapshot.resources, snapshot.version, this.self === undefined ? {} : { self: this.self });
     if (!compiled.ok) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ version: snapshot.version, serving: this.version, issues: compiled.issues }, 'config rejected: it does not compile; the previous snapshot keeps serving');

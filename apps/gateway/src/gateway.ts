@@ -20,6 +20,7 @@ import { GatewayMetrics } from './metrics.js';
 import { addOverloadGuard, EventLoopMonitor } from './overload.js';
 import type { SpanSink } from './otlp.js';
 import type { Meter } from '@tollgate/metering';
+import type { SelfEndpoints } from '@tollgate/compiler';
 
 /** Inputs of {@link buildGateway}. */
 export interface GatewayDeps {
@@ -52,6 +53,8 @@ export interface GatewayDeps {
   readonly nodes?: NodeRegistry;
   /** Heartbeat interval into `nodes` (ms); default {@link NODE_HEARTBEAT_MS}. */
   readonly heartbeatMs?: number;
+  /** This node's listeners: a snapshot with an Upstream target pointing at one of them is refused (compiler `self_target`). */
+  readonly selfEndpoints?: SelfEndpoints;
 }
 
 /** Default heartbeat interval of a node (ms); a node is "seen" while its heartbeat is at most three intervals old. */
@@ -96,7 +99,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const quotaGuard = deps.counters !== undefined ? (deps.meter?.quotaGuard() ?? undefined) : undefined;
   // Read at scrape time only, after `manager` exists.
   const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: (): number => manager.version }) : null;
-  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined }, logger, options.configPollMs);
+  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined }, logger, options.configPollMs, deps.selfEndpoints);
   let shuttingDown = false;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
   // A file sink is its own asynchronous destination, so access lines never block on a write.

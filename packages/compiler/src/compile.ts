@@ -11,6 +11,13 @@ import { compileSubscriptions, withGenerated } from './compile-subscriptions.js'
 import { compileLifecycle, withVersionCondition } from './compile-lifecycle.js';
 import { compileProtocol, compileProtoDescriptors } from './compile-protocols.js';
 import { compilePublishedSpec, PUBLISHED_SPEC_ROUTE, publishedSpecActions } from './compile-published-spec.js';
+import { checkSelfTargets, type SelfEndpoints } from './compile-self-targets.js';
+
+/** What the compiler cannot know from the resources themselves. */
+export interface CompileOptions {
+  /** The listeners of the node compiling (or validating) the set: targets pointing at them are refused. */
+  readonly self?: SelfEndpoints;
+}
 
 /** Result of a compilation: a snapshot, or every issue found (never both). */
 export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; issues: ConfigIssue[] };
@@ -100,9 +107,10 @@ function methodsOverlap(a: readonly string[], b: readonly string[]): boolean {
  * first route wins). Otherwise the route table's precedence applies (see `RouteTable` and
  * docs/routing.md).
  */
-export function compileConfig(resources: readonly Resource[], version: number): CompileResult {
+export function compileConfig(resources: readonly Resource[], version: number, options: CompileOptions = {}): CompileResult {
   const sorted = sortResources(resources);
   const issues: ConfigIssue[] = [];
+  if (options.self !== undefined) checkSelfTargets(sorted, options.self, issues);
   const upstreams: Record<string, CompiledUpstream> = Object.create(null) as Record<string, CompiledUpstream>;
   for (const r of sorted) if (r.kind === 'Upstream') upstreams[r.metadata.name] = compileUpstream(r);
   const certificates = compileCertificates(sorted.filter((r): r is CertificateResource => r.kind === 'Certificate'), issues);

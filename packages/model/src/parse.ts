@@ -1,7 +1,8 @@
-import { LineCounter, parseAllDocuments, isMap, isSeq, type Document } from 'yaml';
+import { Composer, LineCounter, Parser, isMap, isSeq, type CST, type Document } from 'yaml';
 import type { z } from 'zod';
 import { envelopeSchema, isResourceKind, KIND_SCHEMAS, RESOURCE_KINDS, resourceKey, type Resource } from './resources.js';
 import { formatPath, type ConfigIssue } from './issues.js';
+import { cstTooDeep, MAX_NESTING_DEPTH } from './structure.js';
 
 /** A document taken from operator input, with a way to find the line of a field. */
 export interface SourceDocument {
@@ -27,19 +28,34 @@ export function parseYamlDocuments(text: string): { documents: SourceDocument[];
   const lineCounter = new LineCounter();
   const issues: ConfigIssue[] = [];
   const documents: SourceDocument[] = [];
-  // Aliases are limited to defuse "billion laughs" expansion.
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true }) as Document.Parsed[] | { errors: unknown[] };
-  if (!Array.isArray(docs)) {
-    issues.push({ code: 'invalid_yaml', message: 'the input is not a YAML stream', path: '' });
-    return { documents, issues };
+  // The CST is built without recursion; its depth is checked before the (recursive) composer
+  // and everything after it walk the documents.
+  const tokens: CST.Token[] = [...new Parser(lineCounter.addNewLine).parse(text)];
+  let docIndex = 0;
+  for (const token of tokens) {
+    if (token.type !== 'document') continue;
+    const deep = cstTooDeep(token);
+    if (deep !== undefined) issues.push({ code: 'too_deep', message: `nested deeper than ${MAX_NESTING_DEPTH} levels`, document: docIndex, path: '', line: lineCounter.linePos(deep).line });
+    docIndex++;
   }
+  if (issues.length > 0) return { documents, issues };
+  const docs = [...new Composer({ uniqueKeys: true, strict: true }).compose(tokens)] as Document.Parsed[];
   docs.forEach((doc, index) => {
     const line = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) issues.push({ code: 'invalid_yaml', message: e.message.split('\n')[0] ?? 'invalid YAML', document: index, path: '', line: line(e.pos[0]) });
+      // A repeated key gets the same code as in JSON bodies (see jsonStructureIssue).
+      for (const e of doc.errors) issues.push({ code: e.code === 'DUPLICATE_KEY' ? 'duplicate_key' : 'invalid_yaml', message: e.message.split('\n')[0] ?? 'invalid YAML', document: index, path: '', line: line(e.pos[0]) });
       return;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      // Aliases are limited to defuse "billion laughs" expansion: yaml throws a ReferenceError
+      // when resolving them would build more than maxAliasCount times the aliased nodes.
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      issues.push({ code: 'too_many_aliases', message: `the document cannot be expanded: ${(e as Error).message}`, document: index, path: '', line: line(doc.range[0]) });
+      return;
+    }
     if (value === null || value === undefined) return;
     const lineOf = (path: readonly PropertyKey[]) => {
       for (let n = path.length; n >= 0; n--) {

@@ -112,6 +112,10 @@ export const upstreamSpecSchema = z
       .default({})
       .describe('Health checking; an unhealthy or ejected target gets no traffic.'),
     tls: upstreamTlsSchema.optional(),
+    allowSelfTarget: z
+      .boolean()
+      .optional()
+      .describe("Allow targets on the gateway's own proxy, admin or status port (on a loopback or the node's own address). Off by default: such a target is a request loop, or exposes the control plane on the data plane, and is refused at apply."),
   })
   .describe('A named group of backend targets that routes send traffic to.')
   .superRefine((spec, ctx) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { jsonDocuments, parseYamlDocuments, validateDocuments, type ApiResource, type Resource } from '@tollgate/model';
+import { jsonDocuments, jsonStructureIssue, parseYamlDocuments, validateDocuments, type ApiResource, type Resource } from '@tollgate/model';
 import { ApplyRejectedError } from '@tollgate/stores';
 import { diffRoutes, importOpenApi, type OpenApiImportOptions } from '@tollgate/importers';
 import { auditContext, auditWritten } from '../audit.js';
@@ -126,6 +126,9 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
           } catch {
             parsed = undefined; // the importer reports the syntax error with its line
           }
+          // Well-formed JSON still may repeat a name (JSON.parse keeps the last) or nest too deep.
+          const issue = parsed === undefined ? undefined : jsonStructureIssue(body.text);
+          if (issue !== undefined) throw new ProblemError('INVALID_BODY', `the body is not acceptable JSON${issue.path === '' ? '' : ` at ${issue.path}`}: ${issue.message}`, { errors: [issue] });
           if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'document' in parsed && !('openapi' in parsed)) {
             const env = readBody(importEnvelopeSchema, parsed);
             input = env.document;

@@ -19,7 +19,8 @@ function originRule(c: CorsConfig): OriginRule {
   const wildcards: Array<{ scheme: string; suffix: string; port: string }> = [];
   let any = false;
   for (const o of c.allowOrigins) {
-    if (o === '*') any = true;
+    // The schema refuses "*" with credentials; never honour it there even if it got through.
+    if (o === '*') any = !c.allowCredentials;
     else if (o.includes('://*.')) {
       const [scheme, rest] = o.split('://*') as [string, string];
       const m = /^(.*?)(:\d+)?$/.exec(rest);
@@ -29,14 +30,26 @@ function originRule(c: CorsConfig): OriginRule {
   return { any, exact, wildcards, regexes: c.allowOriginRegexes.map((r) => RE2JS.compile(r)) };
 }
 
-/** Origins compare as serialized ASCII origins (RFC 6454 §6.2): lower-case scheme and host. */
+/** A serialized origin (RFC 6454 §6.2) as a wildcard can match it: scheme, DNS host, optional port. */
+const ORIGIN_PARTS = /^([a-z]+):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(:\d+)?$/;
+
+/**
+ * Origins compare as serialized ASCII origins (RFC 6454 §6.2): lower-case scheme and host. The
+ * opaque origin `null` (RFC 6454 §7.3: sandboxed iframes, data: and file: documents — anyone can
+ * send it) is echoed only when listed exactly; wildcards and regexes never admit it.
+ */
 function allowed(rule: OriginRule, origin: string): boolean {
+  // `any` is only set without credentials, where the answer is "*" and nothing is reflected.
   if (rule.any) return true;
   const o = origin.toLowerCase();
+  if (o === 'null') return rule.exact.has(o);
   if (rule.exact.has(o)) return true;
-  for (const w of rule.wildcards) {
-    const m = /^([a-z]+):\/\/([^/:]+)(:\d+)?$/.exec(o);
-    if (m !== null && m[1] === w.scheme && (m[3] ?? '') === w.port && (m[2] as string).length > w.suffix.length && (m[2] as string).endsWith(w.suffix)) return true;
+  if (rule.wildcards.length > 0) {
+    const m = ORIGIN_PARTS.exec(o);
+    if (m !== null) {
+      const host = m[2] as string;
+      for (const w of rule.wildcards) if (m[1] === w.scheme && (m[3] ?? '') === w.port && host.length > w.suffix.length && host.endsWith(w.suffix)) return true;
+    }
   }
   for (const r of rule.regexes) if (r.testExact(o)) return true;
   return false;

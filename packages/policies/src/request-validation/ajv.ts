@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { re2RegExp } from './re2-engine.js';
+import { isPublicUrl } from './url-format.js';
 
 // ajv and ajv-formats are CommonJS; createRequire keeps their classes typed and avoids default-export interop.
 const require = createRequire(import.meta.url);
@@ -11,8 +13,11 @@ const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 
 function newAjv(coerce: boolean): Ajv2020Type {
   // strict: false: OpenAPI schemas carry keywords (readOnly, example…) and formats ajv does not know.
-  const ajv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: coerce ? 'array' : false, logger: false, validateFormats: true });
+  // code.regExp: `pattern` and `patternProperties` run on RE2 (linear time), see re2-engine.ts.
+  const ajv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: coerce ? 'array' : false, logger: false, validateFormats: true, code: { regExp: re2RegExp } });
   addFormats(ajv);
+  // Replaces ajv-formats' backtracking `url` expression (see url-format.ts).
+  ajv.addFormat('url', { type: 'string', validate: isPublicUrl });
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT32.min && n <= INT32.max });
   // Beyond 2^53 a JSON number is already rounded by JSON.parse; any integer passes.
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });

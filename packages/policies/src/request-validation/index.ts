@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyReply } from '../types.js';
 import { compileSchema, type ErrorObject, type ValidateFunction } from './ajv.js';
 import { requestValidationSchema, type RequestValidationConfig } from './schema.js';
@@ -44,20 +45,24 @@ function separatorOf(p: Param): string | null {
   return ',';
 }
 
-/** A regex matching the end of a request path against an OpenAPI path template; groups in parameter order. */
-function templateRegex(template: string): { re: RegExp; names: string[] } {
+/**
+ * A pattern matching the end of a request path against an OpenAPI path template; groups in
+ * parameter order. RE2, not the backtracking ECMA engine: with several variables in one segment
+ * (`/{a}-{b}-{c}`) the lazy groups of an unanchored backtracking search are polynomial in the
+ * path length, and the path is the client's.
+ */
+function templateRegex(template: string): { re: RE2JS; names: string[] } {
   const names: string[] = [];
-  const escape = (s: string) => s.replace(/[\\^$.|?*+()[\]{}/]/g, '\\$&');
   let src = '';
   let last = 0;
   for (const m of template.matchAll(/\{([^{}]+)\}/g)) {
-    src += escape(template.slice(last, m.index));
+    src += RE2JS.quote(template.slice(last, m.index));
     names.push(m[1] as string);
     src += '([^/]+?)';
     last = (m.index ?? 0) + m[0].length;
   }
-  src += escape(template.slice(last));
-  return { re: new RegExp(`${src}$`), names };
+  src += RE2JS.quote(template.slice(last));
+  return { re: RE2JS.compile(`${src}$`), names };
 }
 
 function cookies(header: string | undefined): Map<string, string> {
@@ -146,10 +151,10 @@ export const requestValidation: PolicyDefinition<typeof requestValidationSchema>
       if (validateParams === null) return undefined;
       const data: Record<Location, Record<string, unknown>> = { path: {}, query: {}, header: {}, cookie: {} };
       if (tpl !== null) {
-        const m = tpl.re.exec(ctx.path);
-        if (m) {
+        const m = tpl.re.matcher(ctx.path);
+        if (m.find()) {
           for (let i = 0; i < tpl.names.length; i++) {
-            const raw = m[i + 1] as string;
+            const raw = m.group(i + 1) as string;
             let v: string;
             try {
               v = decodeURIComponent(raw);

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { Parser } from 'yaml';
+import { cstTooDeep, jsonStructureIssue, MAX_NESTING_DEPTH } from './structure.js';
+import { parseYamlDocuments } from './parse.js';
+
+describe('jsonStructureIssue', () => {
+  it('accepts unique keys, the same key in sibling objects, and keys inside strings', () => {
+    expect(jsonStructureIssue('{"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]}')).toBeUndefined();
+    expect(jsonStructureIssue('{"a":"{\\"a\\":1,\\"a\\":2}","b":"]}"}')).toBeUndefined();
+    expect(jsonStructureIssue('[1, "x", null, true]')).toBeUndefined();
+  });
+
+  it('names a repeated key with its path, at any depth, after unescaping', () => {
+    expect(jsonStructureIssue('{"a":1,"a":2}')).toMatchObject({ code: 'duplicate_key', path: 'a' });
+    expect(jsonStructureIssue('[{"x":1},{"spec":{"t":[{"u":1,"v":2,"u":3}]}}]')).toMatchObject({ code: 'duplicate_key', path: '[1].spec.t[0].u' });
+    expect(jsonStructureIssue('{"url":1,"\\u0075rl":2}')).toMatchObject({ code: 'duplicate_key', path: 'url' });
+    expect(jsonStructureIssue('{"a\\"b":1,"a\\"b":2}')).toMatchObject({ code: 'duplicate_key', message: expect.stringContaining('a\\"b') });
+  });
+
+  it('refuses nesting beyond the limit, arrays and objects alike', () => {
+    const ok = `${'['.repeat(MAX_NESTING_DEPTH)}${']'.repeat(MAX_NESTING_DEPTH)}`;
+    expect(jsonStructureIssue(ok)).toBeUndefined();
+    expect(jsonStructureIssue(`[${ok}]`)).toMatchObject({ code: 'too_deep' });
+    expect(jsonStructureIssue(`${'{"a":'.repeat(200)}1${'}'.repeat(200)}`)).toMatchObject({ code: 'too_deep' });
+  });
+});
+
+describe('cstTooDeep and the YAML parser limits', () => {
+  const depth = (text: string, limit?: number) => [...new Parser().parse(text)].map((t) => cstTooDeep(t, limit));
+
+  it('measures flow, block and mixed nesting without recursion', () => {
+    // block map > flow sequence > flow map > flow sequence
+    expect(depth('a: [1, {b: [2]}]', 4)).toEqual([undefined]);
+    expect(depth('a: [1, {b: [2]}]', 3)[0]).toBe(11);
+    expect(depth('- - - x', 2)[0]).toBeTypeOf('number');
+    expect(depth('['.repeat(200_000))[0]).toBe(MAX_NESTING_DEPTH);
+  });
+
+  it('refuses deep documents with their index and line, before composing them', () => {
+    const r = parseYamlDocuments(`a: 1\n---\nb:\n  c: ${'['.repeat(10_000)}`);
+    expect(r.issues).toEqual([expect.objectContaining({ code: 'too_deep', document: 1, line: 4 })]);
+  });
+
+  it('refuses alias expansion bombs and names repeated keys duplicate_key', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+    expect(parseYamlDocuments(bomb).issues).toEqual([expect.objectContaining({ code: 'too_many_aliases', document: 0 })]);
+    // A few aliases stay fine.
+    expect(parseYamlDocuments('a: &a {x: 1}\nb: *a\n').issues).toEqual([]);
+    expect(parseYamlDocuments('a: 1\na: 2\n').issues).toEqual([expect.objectContaining({ code: 'duplicate_key', line: 2 })]);
+  });
+});
