@@ -103,11 +103,14 @@ describe('Redis down: killed, and hung', () => {
 
   it('killed (connections refused): statuses per fail mode at once; unseeded after it restarts empty, then shared again', async () => {
     const [a, b] = c.gateways as [TollgateProcess, TollgateProcess];
-    const before = await localDecisions('error');
+    // A call already written when the server died may end at the deadline instead of on the
+    // connection error (a loaded machine sees the close late): both are decisions made without Redis.
+    const withoutRedis = async () => (await localDecisions('error')) + (await localDecisions('timeout'));
+    const before = await withoutRedis();
     await c.redis.stop();
     const answers = (await Promise.all([round([a, b]), round([a, b])])).flat();
     expectFailModes(answers, 1_500);
-    expect(await localDecisions('error')).toBeGreaterThan(before);
+    expect(await withoutRedis()).toBeGreaterThan(before);
     expect(a.child.exitCode).toBeNull();
     expect(b.child.exitCode).toBeNull();
 
