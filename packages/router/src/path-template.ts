@@ -10,6 +10,12 @@ export interface CompiledTemplate {
   readonly names: readonly string[];
   /** Number of literal characters: the more, the more specific. */
   readonly literalLength: number;
+  /**
+   * The literal segments before the first capture (all but the last segment when there is no
+   * capture), joined by `/`: every match starts with this followed by `/`. Null when the first
+   * segment is a capture. The route table indexes templates by it.
+   */
+  readonly literalLead: string | null;
 }
 
 const CAPTURE = /^\{([A-Za-z_][A-Za-z0-9_]{0,31})\}$/;
@@ -22,7 +28,9 @@ function escapeRegExp(s: string): string {
 export function compileTemplate(template: string): CompiledTemplate {
   const names: string[] = [];
   let literalLength = 0;
-  const parts = template.split('/').map((seg) => {
+  const segments = template.split('/');
+  let firstCapture = -1;
+  const parts = segments.map((seg, i) => {
     const m = CAPTURE.exec(seg);
     if (m?.[1] === undefined) {
       literalLength += seg.length + 1;
@@ -30,9 +38,12 @@ export function compileTemplate(template: string): CompiledTemplate {
     }
     if (names.includes(m[1])) throw new Error(`capture "${m[1]}" appears twice in ${template}`);
     names.push(m[1]);
+    if (firstCapture === -1) firstCapture = i;
     return '([^/]+)';
   });
-  return { regex: new RegExp(`^${parts.join('/')}$`), names, literalLength };
+  const leadSegments = firstCapture === -1 ? segments.length - 1 : firstCapture;
+  const literalLead = leadSegments === 0 ? null : segments.slice(0, leadSegments).join('/');
+  return { regex: new RegExp(`^${parts.join('/')}$`), names, literalLength, literalLead };
 }
 
 /** Capture names of a template (for validation), or an error message. */

@@ -168,3 +168,64 @@ function hit2(t: RouteTable<string>, headers: Record<string, string>, query: str
   const r = t.lookup('h', '/', 'GET', headers, query);
   return r.kind === 'match' ? r.value : r.kind;
 }
+
+describe('RouteTable: indexed lookups in large tables (#16)', () => {
+  const api = (i: number, hosts: string[], base: string): RouteEntry<string>[] => [
+    { hosts, path: { kind: 'prefix', value: `${base}/items` }, methods: ['GET'], group: `api${i}`, value: `api${i}/items` },
+    { hosts, path: { kind: 'template', base, value: '/orders/{id}' }, methods: ['GET', 'POST'], group: `api${i}`, value: `api${i}/orders` },
+  ];
+  const many = (n: number, f: (i: number) => RouteEntry<string>[]): RouteEntry<string>[] => Array.from({ length: n }, (_, i) => f(i)).flat();
+
+  it('finds the first, a middle and the last of 2,000 APIs on one host, with captures, 404 and 405', () => {
+    const t = new RouteTable(many(2000, (i) => api(i, ['api.example.com'], `/svc${i}`)));
+    expect(t.lookup('api.example.com', '/svc0/items/1', 'GET')).toMatchObject({ value: 'api0/items', prefix: '/svc0/items' });
+    expect(t.lookup('api.example.com', '/svc1000/orders/7', 'POST')).toMatchObject({ value: 'api1000/orders', captures: { id: '7' } });
+    expect(t.lookup('api.example.com', '/svc1999/orders/42', 'GET')).toMatchObject({ value: 'api1999/orders', captures: { id: '42' } });
+    expect(t.lookup('api.example.com', '/svc1999/orders', 'GET').kind).toBe('not_found');
+    expect(t.lookup('api.example.com', '/svc19999/items', 'GET').kind).toBe('not_found');
+    expect(t.lookup('other.example.com', '/svc1/items', 'GET').kind).toBe('not_found');
+    expect(t.lookup('api.example.com', '/svc5/items', 'DELETE')).toEqual({ kind: 'method_not_allowed', allow: ['GET'] });
+    expect(t.lookup('api.example.com', '/svc5/orders/1', 'DELETE')).toEqual({ kind: 'method_not_allowed', allow: ['GET', 'POST'] });
+  });
+
+  it('keeps declared order within a group and specificity across groups with many entries per host', () => {
+    const t = new RouteTable([
+      ...many(50, (i) => [{ hosts: ['h.com'], path: { kind: 'exact', value: `/pad/${i}` }, methods: [], value: `pad${i}` }]),
+      { hosts: ['h.com'], path: { kind: 'prefix', value: '/users' }, methods: [], group: 'a', value: 'a-prefix' },
+      { hosts: ['h.com'], path: { kind: 'exact', value: '/users/me' }, methods: [], group: 'a', value: 'a-exact' },
+      { hosts: ['h.com'], path: { kind: 'template', base: '', value: '/users/{id}' }, methods: [], group: 'b', value: 'b-template' },
+      { hosts: ['h.com'], path: { kind: 'regex', base: '/users', value: '/[0-9]+' }, methods: [], group: 'c', value: 'c-regex' },
+      { hosts: ['h.com'], path: { kind: 'exact', value: '/users/you' }, methods: [], group: 'd', value: 'd-exact' },
+    ]);
+    // Group a answers with its first match (the prefix), group b's template is more specific.
+    expect(t.lookup('h.com', '/users/me', 'GET')).toMatchObject({ value: 'b-template' });
+    expect(t.lookup('h.com', '/users/you', 'GET')).toMatchObject({ value: 'd-exact' });
+    expect(t.lookup('h.com', '/users/12/x', 'GET')).toMatchObject({ value: 'a-prefix' });
+    expect(t.lookup('h.com', '/pad/49', 'GET')).toMatchObject({ value: 'pad49' });
+  });
+
+  it('indexes case-insensitive APIs under the lower-cased path and matrix-parameter views under the stripped one', () => {
+    const ci = { caseInsensitive: true, matrixParams: 'reject', trailingDots: 'reject' } as const;
+    const t = new RouteTable([
+      ...many(100, (i) => api(i, ['h.com'], `/svc${i}`)),
+      { hosts: ['h.com'], path: { kind: 'prefix', value: '/Admin' }, methods: [], pathMatching: ci, value: 'admin' },
+      { hosts: ['h.com'], path: { kind: 'exact', value: '/Exact/Path' }, methods: [], pathMatching: ci, value: 'exact' },
+    ]);
+    expect(t.lookup('h.com', '/ADMIN/x', 'GET')).toMatchObject({ value: 'admin' });
+    expect(t.lookup('h.com', '/exact/PATH', 'GET')).toMatchObject({ value: 'exact' });
+    expect(t.lookup('h.com', '/svc3;x=1/items', 'GET')).toMatchObject({ value: 'api3/items' });
+    expect(t.lookup('h.com', '/SVC3/items', 'GET').kind).toBe('not_found');
+  });
+
+  it('probes wildcard hosts longest suffix first among thousands of hosts', () => {
+    const t = new RouteTable([
+      ...many(3000, (i) => api(i, [`*.t${i}.example.com`], '')),
+      { hosts: ['*.example.com'], path: { kind: 'prefix', value: '/' }, methods: [], value: 'wide' },
+      { hosts: ['*.t7.example.com'], path: { kind: 'prefix', value: '/' }, methods: [], value: 'narrow-catch-all' },
+    ]);
+    expect(t.lookup('a.b.t7.example.com', '/items', 'GET')).toMatchObject({ value: 'api7/items' });
+    expect(t.lookup('a.t7.example.com', '/other', 'GET')).toMatchObject({ value: 'narrow-catch-all' });
+    expect(t.lookup('t7.example.com', '/items', 'GET')).toMatchObject({ value: 'wide' });
+    expect(t.lookup('example.com', '/items', 'GET').kind).toBe('not_found');
+  });
+});

@@ -15,11 +15,19 @@
  * A candidate whose methods exclude the request method is skipped and the search goes on; when
  * candidates matched everything but the method, the lookup reports the allowed methods so the
  * gateway can answer 405 with `Allow` (RFC 9110 §15.5.6).
+ *
+ * Lookups are indexed (#16) without changing any of this: hosts by an exact map and a wildcard
+ * suffix map (probed once per label of the request host, longest suffix first), and in each host
+ * tier of more than a few entries a path index (route-index.ts) that yields the few entries whose
+ * path could match, in tier order; the precedence loop below runs over those alone. Entries it
+ * leaves out cannot match the path, so the result is the one a scan of the tier gives
+ * (route-table.equivalence.test.ts checks this against the linear table on random tables).
  */
 import { compileConditions, headersMatch, queryMatches, type CompiledCondition, type FieldCondition, type HeaderBag } from './conditions.js';
 import { compileTemplate } from './path-template.js';
 import { mustCompileRegex, type SafeRegex } from './safe-regex.js';
 import { DEFAULT_PATH_MATCHING, hasPathVariant, pathView, viewOf, VIEW_LOWER, type PathMatching } from './path-matching.js';
+import { collected, PathIndex } from './route-index.js';
 
 /** How an entry matches the path. Template and regex rules apply to the path below `base`. */
 export type PathRule =
@@ -97,10 +105,23 @@ interface Candidate<T> {
   readonly order: number;
   /** Result object returned on an exact or prefix match, allocated once at build time. */
   readonly hit: RouteLookup<T>;
+  /** The path index key (route-index.ts): a prefix the path must have; null = always a candidate. */
+  readonly indexKey: string | null;
+  /** Whether `indexKey` must be the whole path (exact rules). */
+  readonly indexWhole: boolean;
 }
 
-/** Candidates of one host tier, in declared order (groups are contiguous runs). */
-type Tier<T> = readonly Candidate<T>[];
+/**
+ * Candidates of one host tier, in declared order (groups are contiguous runs), with a path index
+ * when the tier is large enough for one to pay off.
+ */
+interface Tier<T> {
+  readonly list: readonly Candidate<T>[];
+  readonly index: PathIndex | null;
+}
+
+/** Tiers with fewer entries are scanned: checking a handful directly is cheaper than the index walk. */
+const DEFAULT_INDEX_MIN = 8;
 
 /** Methods with a bit each; a method outside this list only matches routes allowing any method. */
 const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -143,10 +164,12 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
   let regex: SafeRegex | null = null;
   let regexGroups: Array<readonly [string, number]> | null = null;
   let specificity = 3e6 + p.value.length;
+  let indexKey: string | null = p.value;
   if (p.kind === 'prefix') {
     kind = PREFIX;
     text = p.value.replace(/\/+$/, '');
     specificity = 1e6 + text.length;
+    indexKey = text;
   } else if (p.kind === 'template') {
     kind = TEMPLATE;
     text = p.base;
@@ -154,6 +177,7 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
     template = t.regex;
     templateNames = t.names;
     specificity = 2e6 + t.literalLength;
+    indexKey = t.literalLead === null ? null : p.base + t.literalLead;
   } else if (p.kind === 'regex') {
     kind = REGEX;
     text = p.base;
@@ -161,6 +185,8 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
     const groups = Object.entries(regex.namedGroups());
     regexGroups = groups.length > 0 ? groups : null;
     specificity = 0;
+    // `below('')` accepts any path; any other base needs the path to start with it on a boundary.
+    indexKey = p.base === '' ? null : p.base;
   }
   return {
     value: e.value,
@@ -181,6 +207,8 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
     specificity,
     order,
     hit: Object.freeze({ kind: 'match', value: e.value, prefix: kind === PREFIX ? text : null, captures: null, pathMatching }),
+    indexKey,
+    indexWhole: kind === EXACT,
   };
 }
 
@@ -283,14 +311,20 @@ const NO_HEADERS: HeaderBag = Object.freeze({});
 /** Immutable route table. */
 export class RouteTable<T> {
   readonly #exactHosts: Map<string, Tier<T>>;
-  /** Wildcard tiers, longest suffix first. */
-  readonly #wildcards: ReadonlyArray<{ readonly suffix: string; readonly tier: Tier<T> }>;
+  /** Wildcard tiers by suffix (`.example.com` for `*.example.com`). */
+  readonly #wildcards: Map<string, Tier<T>>;
   readonly #anyHost: Tier<T> | null;
   readonly #entries: readonly RouteEntry<T>[];
   readonly #maxPriority: number;
+  readonly #indexMin: number;
 
-  /** Builds a table from entries in declared order. Throws on a pattern the compiler should have refused. */
-  constructor(entries: readonly RouteEntry<T>[]) {
+  /**
+   * Builds a table from entries in declared order. Throws on a pattern the compiler should have
+   * refused. `options.indexMin` (internal, for tests and benchmarks) is the tier size from which a
+   * path index is built; `Infinity` scans every tier.
+   */
+  constructor(entries: readonly RouteEntry<T>[], options?: { readonly indexMin?: number }) {
+    this.#indexMin = options?.indexMin ?? DEFAULT_INDEX_MIN;
     this.#entries = Object.freeze(entries.slice());
     const exactHosts = new Map<string, Candidate<T>[]>();
     const wildcards = new Map<string, Candidate<T>[]>();
@@ -316,7 +350,11 @@ export class RouteTable<T> {
       }
     });
     // Keep a group's candidates contiguous (declared order within a group, groups by first appearance).
-    const arrange = (list: Candidate<T>[]): Tier<T> => Object.freeze(list.sort((a, b) => firstOrder(a) - firstOrder(b) || a.order - b.order));
+    const indexMin = this.#indexMin;
+    const arrange = (list: Candidate<T>[]): Tier<T> => {
+      list.sort((a, b) => firstOrder(a) - firstOrder(b) || a.order - b.order);
+      return Object.freeze({ list: Object.freeze(list), index: list.length >= indexMin ? new PathIndex(list) : null });
+    };
     const firstSeen = new Map<number, number>();
     for (const [i, e] of entries.entries()) {
       const g = e.group === undefined ? -1 - i : (groupIds.get(e.group) as number);
@@ -324,9 +362,7 @@ export class RouteTable<T> {
     }
     const firstOrder = (c: Candidate<T>) => firstSeen.get(c.group) as number;
     this.#exactHosts = new Map([...exactHosts].map(([k, v]) => [k, arrange(v)]));
-    this.#wildcards = Object.freeze(
-      [...wildcards.entries()].sort((a, b) => b[0].length - a[0].length).map(([suffix, list]) => Object.freeze({ suffix, tier: arrange(list) })),
-    );
+    this.#wildcards = new Map([...wildcards].map(([k, v]) => [k, arrange(v)]));
     this.#anyHost = anyHost === null ? null : arrange(anyHost);
     this.#maxPriority = maxPriority;
     Object.freeze(this);
@@ -344,7 +380,10 @@ export class RouteTable<T> {
       if (!seen.has(v)) seen.set(v, fn(v));
       return seen.get(v) as U;
     };
-    return new RouteTable(this.#entries.map((e) => ({ ...e, value: mapOnce(e.value) })));
+    return new RouteTable(
+      this.#entries.map((e) => ({ ...e, value: mapOnce(e.value) })),
+      { indexMin: this.#indexMin },
+    );
   }
 
   /**
@@ -359,10 +398,13 @@ export class RouteTable<T> {
     // Tiers from the most specific host down; a later tier can only win with a higher priority.
     const exact = this.#exactHosts.get(host);
     if (exact !== undefined && searchTier(exact, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
-    const wildcards = this.#wildcards;
-    for (let i = 0; i < wildcards.length; i++) {
-      const w = wildcards[i] as { suffix: string; tier: Tier<T> };
-      if (host.length > w.suffix.length && host.endsWith(w.suffix) && searchTier(w.tier, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
+    // Wildcard suffixes of the host, longest first: from each `.` after the first character
+    // (a wildcard needs at least one label of its own). A Map probe per label, not a scan.
+    if (this.#wildcards.size > 0) {
+      for (let i = host.indexOf('.', 1); i !== -1; i = host.indexOf('.', i + 1)) {
+        const tier = this.#wildcards.get(host.slice(i));
+        if (tier !== undefined && searchTier(tier, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
+      }
     }
     if (this.#anyHost !== null) searchTier(this.#anyHost, bit, s);
     if (s.bestHit !== null) return s.bestHit;
@@ -375,11 +417,14 @@ export class RouteTable<T> {
     const tiers: Tier<T>[] = [];
     const exact = this.#exactHosts.get(host);
     if (exact) tiers.push(exact);
-    for (const w of this.#wildcards) if (host.length > w.suffix.length && host.endsWith(w.suffix)) tiers.push(w.tier);
+    for (let i = host.indexOf('.', 1); i !== -1; i = host.indexOf('.', i + 1)) {
+      const tier = this.#wildcards.get(host.slice(i));
+      if (tier !== undefined) tiers.push(tier);
+    }
     if (this.#anyHost) tiers.push(this.#anyHost);
     const allow = new Set<string>();
     for (const tier of tiers) {
-      for (const c of tier) {
+      for (const c of tierCandidates(tier, s)) {
         if (matchPath(c, s.view(c.view)) === null) continue;
         if (c.headers !== null && !headersMatch(c.headers, s.headers)) continue;
         if (c.query !== null && !queryMatches(c.query, s.searchParams)) continue;
@@ -401,8 +446,12 @@ function searchTier<T>(tier: Tier<T>, bit: number, s: Scratch<T>): boolean {
   let tierSpecificity = -Infinity;
   let tierPriority = -Infinity;
   let doneGroup = NaN;
-  for (let i = 0; i < tier.length; i++) {
-    const c = tier[i] as Candidate<T>;
+  const list = tier.list;
+  // With an index: only the entries whose path may match, still in tier order.
+  const n = tier.index === null ? list.length : tier.index.collect(s);
+  const positions = tier.index === null ? null : collected();
+  for (let i = 0; i < n; i++) {
+    const c = list[positions === null ? i : (positions[i] as number)] as Candidate<T>;
     if (c.group === doneGroup || c.priority <= floor) continue;
     const hit = matchPath(c, s.view(c.view));
     if (hit === null) continue;
@@ -422,4 +471,14 @@ function searchTier<T>(tier: Tier<T>, bit: number, s: Scratch<T>): boolean {
     }
   }
   return s.bestHit !== null;
+}
+
+/** The candidates of a tier whose path may match (all of them without an index), in tier order. */
+function tierCandidates<T>(tier: Tier<T>, s: Scratch<T>): readonly Candidate<T>[] {
+  if (tier.index === null) return tier.list;
+  const n = tier.index.collect(s);
+  const positions = collected();
+  const out: Candidate<T>[] = [];
+  for (let i = 0; i < n; i++) out.push(tier.list[positions[i] as number] as Candidate<T>);
+  return out;
 }

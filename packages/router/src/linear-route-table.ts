@@ -1,0 +1,354 @@
+/**
+ * The route table as it was before indexing (#16): every lookup scans every entry of the host
+ * tiers. Kept only as the reference the indexed {@link RouteTable} is checked against
+ * (route-table.equivalence.test.ts) and measured against (bench/routing.mjs); not exported from
+ * the package and not used by the gateway. Do not change its behaviour.
+ */
+import type { PathRule, RouteEntry, RouteLookup } from './route-table.js';
+import { compileConditions, headersMatch, queryMatches, type CompiledCondition, type FieldCondition, type HeaderBag } from './conditions.js';
+import { compileTemplate } from './path-template.js';
+import { mustCompileRegex, type SafeRegex } from './safe-regex.js';
+import { DEFAULT_PATH_MATCHING, hasPathVariant, pathView, viewOf, VIEW_LOWER, type PathMatching } from './path-matching.js';
+
+
+
+
+const EXACT = 0;
+const PREFIX = 1;
+const TEMPLATE = 2;
+const REGEX = 3;
+
+interface Candidate<T> {
+  readonly value: T;
+  /** Bit set of allowed methods; 0 means any. */
+  readonly methodMask: number;
+  readonly methods: readonly string[];
+  readonly kind: number;
+  /** Exact: the path; prefix: the prefix without trailing slash; template/regex: the base. */
+  readonly text: string;
+  readonly template: RegExp | null;
+  readonly templateNames: readonly string[] | null;
+  readonly regex: SafeRegex | null;
+  /** Named groups of `regex` with their numbers, or null. */
+  readonly regexGroups: ReadonlyArray<readonly [string, number]> | null;
+  readonly headers: readonly CompiledCondition[] | null;
+  readonly query: readonly CompiledCondition[] | null;
+  readonly group: number;
+  readonly priority: number;
+  /** The path view this candidate is matched against (`viewOf` its API's path matching). */
+  readonly view: number;
+  readonly pathMatching: PathMatching;
+  /** Path specificity: kind rank * 1e6 + length (higher is more specific). */
+  readonly specificity: number;
+  readonly order: number;
+  /** Result object returned on an exact or prefix match, allocated once at build time. */
+  readonly hit: RouteLookup<T>;
+}
+
+/** Candidates of one host tier, in declared order (groups are contiguous runs). */
+type Tier<T> = readonly Candidate<T>[];
+
+/** Methods with a bit each; a method outside this list only matches routes allowing any method. */
+const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
+const METHOD_BITS: ReadonlyMap<string, number> = new Map(KNOWN_METHODS.map((m, i) => [m, 1 << i]));
+
+const NOT_FOUND: RouteLookup<never> = Object.freeze({ kind: 'not_found' });
+
+
+function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Candidate<T> {
+  let methodMask = 0;
+  for (const m of e.methods) methodMask |= METHOD_BITS.get(m) ?? 0;
+  // A method list made only of unknown methods must still restrict: give it an impossible bit.
+  if (e.methods.length > 0 && methodMask === 0) methodMask = 1 << 30;
+  const pathMatching = e.pathMatching ?? DEFAULT_PATH_MATCHING;
+  const view = viewOf(pathMatching);
+  // A case-insensitive API is matched on the lower-cased path: its patterns are lower-cased once here.
+  const lower = (view & VIEW_LOWER) !== 0;
+  const p = lower ? lowerRule(e.path) : e.path;
+  let kind = EXACT;
+  let text = p.value;
+  let template: RegExp | null = null;
+  let templateNames: readonly string[] | null = null;
+  let regex: SafeRegex | null = null;
+  let regexGroups: Array<readonly [string, number]> | null = null;
+  let specificity = 3e6 + p.value.length;
+  if (p.kind === 'prefix') {
+    kind = PREFIX;
+    text = p.value.replace(/\/+$/, '');
+    specificity = 1e6 + text.length;
+  } else if (p.kind === 'template') {
+    kind = TEMPLATE;
+    text = p.base;
+    const t = compileTemplate(p.value);
+    template = t.regex;
+    templateNames = t.names;
+    specificity = 2e6 + t.literalLength;
+  } else if (p.kind === 'regex') {
+    kind = REGEX;
+    text = p.base;
+    regex = mustCompileRegex(lower ? `(?i)${p.value}` : p.value);
+    const groups = Object.entries(regex.namedGroups());
+    regexGroups = groups.length > 0 ? groups : null;
+    specificity = 0;
+  }
+  return {
+    value: e.value,
+    methodMask,
+    methods: Object.freeze(e.methods.slice()),
+    kind,
+    text,
+    template,
+    templateNames,
+    regex,
+    regexGroups,
+    headers: compileConditions(e.headers),
+    query: compileConditions(e.query),
+    group,
+    priority: e.priority ?? 0,
+    view,
+    pathMatching,
+    specificity,
+    order,
+    hit: Object.freeze({ kind: 'match', value: e.value, prefix: kind === PREFIX ? text : null, captures: null, pathMatching }),
+  };
+}
+
+/** A path rule with its literal parts in lower case (a regex is made case-insensitive instead). */
+function lowerRule(p: PathRule): PathRule {
+  switch (p.kind) {
+    case 'exact':
+    case 'prefix':
+      return { kind: p.kind, value: p.value.toLowerCase() };
+    case 'template':
+      return { kind: 'template', base: p.base.toLowerCase(), value: p.value.toLowerCase() };
+    default:
+      return { kind: 'regex', base: p.base.toLowerCase(), value: p.value };
+  }
+}
+
+function prefixMatches(prefix: string, path: string): boolean {
+  // Segment boundary: the character after the prefix must be '/' or the end of the path.
+  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47);
+}
+
+/** The path below `base` ('' = root), or null when the path is not under it. */
+function below(base: string, path: string): string | null {
+  if (base === '') return path;
+  if (!prefixMatches(base, path)) return null;
+  return path.length === base.length ? '/' : path.slice(base.length);
+}
+
+/**
+ * Matches a candidate's path rule. Returns the preallocated hit, a fresh hit with captures, or
+ * null. Only template and regex rules allocate (their captures are per request).
+ */
+function matchPath<T>(c: Candidate<T>, path: string): RouteLookup<T> | null {
+  switch (c.kind) {
+    case EXACT:
+      return path === c.text ? c.hit : null;
+    case PREFIX:
+      return prefixMatches(c.text, path) ? c.hit : null;
+    case TEMPLATE: {
+      const rel = below(c.text, path);
+      if (rel === null) return null;
+      const m = (c.template as RegExp).exec(rel);
+      if (m === null) return null;
+      const captures: Record<string, string> = {};
+      const names = c.templateNames as readonly string[];
+      for (let i = 0; i < names.length; i++) captures[names[i] as string] = m[i + 1] as string;
+      return { kind: 'match', value: c.value, prefix: null, captures, pathMatching: c.pathMatching };
+    }
+    default: {
+      const rel = below(c.text, path);
+      if (rel === null) return null;
+      const re = c.regex as SafeRegex;
+      if (c.regexGroups === null) return re.testExact(rel) ? c.hit : null;
+      const m = re.matcher(rel);
+      if (!m.matches()) return null;
+      const captures: Record<string, string> = {};
+      for (const [name, idx] of c.regexGroups) captures[name] = m.group(idx) ?? '';
+      return { kind: 'match', value: c.value, prefix: null, captures, pathMatching: c.pathMatching };
+    }
+  }
+}
+
+function methodOk(mask: number, bit: number): boolean {
+  return mask === 0 || (mask & bit) !== 0;
+}
+
+/**
+ * Per-lookup scratch: the best match so far; the query is parsed at most once, only when a
+ * condition needs it; path views are derived at most once each, only when a candidate needs one.
+ */
+class Scratch<T> {
+  params: URLSearchParams | null = null;
+  methodMiss = false;
+  bestHit: RouteLookup<T> | null = null;
+  bestPriority = -Infinity;
+  bestSpecificity = -Infinity;
+  /** Whether the path has a spelling a view changes (null until asked). */
+  #variant: boolean | null = null;
+  #views: Array<string | undefined> | null = null;
+  constructor(
+    readonly path: string,
+    readonly headers: HeaderBag,
+    readonly query: string | null,
+  ) {}
+  get searchParams(): URLSearchParams {
+    return (this.params ??= new URLSearchParams(this.query ?? ''));
+  }
+  /** The path under a view (`pathView`); the path itself when the view changes nothing. */
+  view(v: number): string {
+    if (v === 0) return this.path;
+    const variant = (this.#variant ??= hasPathVariant(this.path));
+    if (!variant && (v & VIEW_LOWER) === 0) return this.path;
+    const views = (this.#views ??= []);
+    return (views[v] ??= pathView(this.path, v, variant));
+  }
+}
+
+const NO_HEADERS: HeaderBag = Object.freeze({});
+
+/** Immutable route table. */
+export class LinearRouteTable<T> {
+  readonly #exactHosts: Map<string, Tier<T>>;
+  /** Wildcard tiers, longest suffix first. */
+  readonly #wildcards: ReadonlyArray<{ readonly suffix: string; readonly tier: Tier<T> }>;
+  readonly #anyHost: Tier<T> | null;
+  readonly #entries: readonly RouteEntry<T>[];
+  readonly #maxPriority: number;
+
+  /** Builds a table from entries in declared order. Throws on a pattern the compiler should have refused. */
+  constructor(entries: readonly RouteEntry<T>[]) {
+    this.#entries = Object.freeze(entries.slice());
+    const exactHosts = new Map<string, Candidate<T>[]>();
+    const wildcards = new Map<string, Candidate<T>[]>();
+    let anyHost: Candidate<T>[] | null = null;
+    const groupIds = new Map<string, number>();
+    let maxPriority = -Infinity;
+    entries.forEach((e, order) => {
+      let group: number;
+      if (e.group === undefined) group = -1 - order;
+      else {
+        group = groupIds.get(e.group) ?? groupIds.size;
+        groupIds.set(e.group, group);
+      }
+      const candidate = buildCandidate(e, order, group);
+      maxPriority = Math.max(maxPriority, candidate.priority);
+      if (e.hosts.length === 0) (anyHost ??= []).push(candidate);
+      for (const rawHost of new Set(e.hosts.map((h) => h.toLowerCase()))) {
+        const map = rawHost.startsWith('*.') ? wildcards : exactHosts;
+        const key = rawHost.startsWith('*.') ? rawHost.slice(1) : rawHost;
+        const list = map.get(key);
+        if (list) list.push(candidate);
+        else map.set(key, [candidate]);
+      }
+    });
+    // Keep a group's candidates contiguous (declared order within a group, groups by first appearance).
+    const arrange = (list: Candidate<T>[]): Tier<T> => Object.freeze(list.sort((a, b) => firstOrder(a) - firstOrder(b) || a.order - b.order));
+    const firstSeen = new Map<number, number>();
+    for (const [i, e] of entries.entries()) {
+      const g = e.group === undefined ? -1 - i : (groupIds.get(e.group) as number);
+      if (!firstSeen.has(g)) firstSeen.set(g, i);
+    }
+    const firstOrder = (c: Candidate<T>) => firstSeen.get(c.group) as number;
+    this.#exactHosts = new Map([...exactHosts].map(([k, v]) => [k, arrange(v)]));
+    this.#wildcards = Object.freeze(
+      [...wildcards.entries()].sort((a, b) => b[0].length - a[0].length).map(([suffix, list]) => Object.freeze({ suffix, tier: arrange(list) })),
+    );
+    this.#anyHost = anyHost === null ? null : arrange(anyHost);
+    this.#maxPriority = maxPriority;
+    Object.freeze(this);
+  }
+
+  /** The entries the table was built from, in declared order. */
+  get entries(): readonly RouteEntry<T>[] {
+    return this.#entries;
+  }
+
+  /** A table with the same structure whose values are mapped (each distinct value once). */
+  map<U>(fn: (value: T) => U): LinearRouteTable<U> {
+    const seen = new Map<T, U>();
+    const mapOnce = (v: T): U => {
+      if (!seen.has(v)) seen.set(v, fn(v));
+      return seen.get(v) as U;
+    };
+    return new LinearRouteTable(this.#entries.map((e) => ({ ...e, value: mapOnce(e.value) })));
+  }
+
+  /**
+   * Finds the route for a request. `host` must be normalized ({@link normalizeHost}) and `path`
+   * normalized (`normalizePath`); `query` is the raw query string without `?`. Exact and prefix
+   * matches return a preallocated result.
+   */
+  lookup(host: string, path: string, method: string, headers: HeaderBag = NO_HEADERS, query: string | null = null): RouteLookup<T> {
+    const bit = METHOD_BITS.get(method) ?? 0;
+    const s = new Scratch<T>(path, headers, query);
+    const max = this.#maxPriority;
+    // Tiers from the most specific host down; a later tier can only win with a higher priority.
+    const exact = this.#exactHosts.get(host);
+    if (exact !== undefined && searchTier(exact, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
+    const wildcards = this.#wildcards;
+    for (let i = 0; i < wildcards.length; i++) {
+      const w = wildcards[i] as { suffix: string; tier: Tier<T> };
+      if (host.length > w.suffix.length && host.endsWith(w.suffix) && searchTier(w.tier, bit, s) && s.bestPriority >= max) return s.bestHit as RouteLookup<T>;
+    }
+    if (this.#anyHost !== null) searchTier(this.#anyHost, bit, s);
+    if (s.bestHit !== null) return s.bestHit;
+    if (!s.methodMiss) return NOT_FOUND;
+    return { kind: 'method_not_allowed', allow: this.#allowedMethods(host, s) };
+  }
+
+  /** Slow path for 405: the union of methods of every candidate matching all but the method. */
+  #allowedMethods(host: string, s: Scratch<T>): string[] {
+    const tiers: Tier<T>[] = [];
+    const exact = this.#exactHosts.get(host);
+    if (exact) tiers.push(exact);
+    for (const w of this.#wildcards) if (host.length > w.suffix.length && host.endsWith(w.suffix)) tiers.push(w.tier);
+    if (this.#anyHost) tiers.push(this.#anyHost);
+    const allow = new Set<string>();
+    for (const tier of tiers) {
+      for (const c of tier) {
+        if (matchPath(c, s.view(c.view)) === null) continue;
+        if (c.headers !== null && !headersMatch(c.headers, s.headers)) continue;
+        if (c.query !== null && !queryMatches(c.query, s.searchParams)) continue;
+        c.methods.forEach((m) => allow.add(m));
+      }
+    }
+    return (KNOWN_METHODS.filter((m) => allow.has(m)) as string[]).concat([...allow].filter((m) => !METHOD_BITS.has(m)).sort());
+  }
+}
+
+/**
+ * Searches one host tier and records in `s` a candidate that beats the best so far. Within a group
+ * the first match in declared order is the group's answer; across groups the higher priority wins,
+ * then (within this tier) the more specific path, then the group declared first. A tier searched
+ * after a match only considers higher priorities. Returns whether anything was found so far.
+ */
+function searchTier<T>(tier: Tier<T>, bit: number, s: Scratch<T>): boolean {
+  const floor = s.bestPriority;
+  let tierSpecificity = -Infinity;
+  let tierPriority = -Infinity;
+  let doneGroup = NaN;
+  for (let i = 0; i < tier.length; i++) {
+    const c = tier[i] as Candidate<T>;
+    if (c.group === doneGroup || c.priority <= floor) continue;
+    const hit = matchPath(c, s.view(c.view));
+    if (hit === null) continue;
+    if (c.headers !== null && !headersMatch(c.headers, s.headers)) continue;
+    if (c.query !== null && !queryMatches(c.query, s.searchParams)) continue;
+    if (!methodOk(c.methodMask, bit)) {
+      s.methodMiss = true;
+      continue;
+    }
+    doneGroup = c.group;
+    if (c.priority > tierPriority || (c.priority === tierPriority && c.specificity > tierSpecificity)) {
+      tierPriority = c.priority;
+      tierSpecificity = c.specificity;
+      s.bestHit = hit;
+      s.bestPriority = c.priority;
+      s.bestSpecificity = c.specificity;
+    }
+  }
+  return s.bestHit !== null;
+}
