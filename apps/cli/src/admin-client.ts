@@ -109,7 +109,7 @@ export class AdminClient {
       throw new CliError(`the admin API at ${base} answered ${res.status} ${res.statusText}: ${text.slice(0, 200)}`);
     }
     if (res.status === 401) {
-      const hint = this.connection.token ? 'the token was refused; check TOLLGATE_ADMIN_TOKEN or --token' : 'no admin token given; set TOLLGATE_ADMIN_TOKEN or pass --token';
+      const hint = this.connection.token ? 'the token was refused; check --token, TOLLGATE_ADMIN_TOKEN or the context (tollgate config view)' : 'no admin token given; set TOLLGATE_ADMIN_TOKEN, pass --token, or add one to the context (tollgate config set-context)';
       throw new CliError(`${problem.title}: ${hint}`);
     }
     throw new ProblemResponseError({ ...problem, status: res.status });

@@ -18,12 +18,13 @@ export function registerApply(program: Command): void {
   program
     .command('apply')
     .description('apply resource files to the admin API in one transaction (like kubectl apply)')
-    .requiredOption('-f, --filename <file>', 'YAML file to apply, or - for stdin (repeatable)', collect, [])
+    .requiredOption('-f, --filename <file>', 'YAML file or directory to apply, or - for stdin (repeatable)', collect, [])
+    .option('-R, --recursive', 'with a directory, also read its subdirectories', false)
     .option('--dry-run', 'show what would change without changing anything', false)
     .option('--prune', 'delete resources that are not in the files', false)
     .option('--strict', 'fail when Kubernetes / Istio documents use fields Tollgate does not implement', false)
-    .action(async (options: { filename: string[]; dryRun: boolean; prune: boolean; strict: boolean }, command: Command) => {
-      const input = await readInputs(options.filename);
+    .action(async (options: { filename: string[]; recursive: boolean; dryRun: boolean; prune: boolean; strict: boolean }, command: Command) => {
+      const input = await readInputs(options.filename, { recursive: options.recursive });
       const client = new AdminClient(connectionOf(command));
       try {
         const result = await client.applyYaml(input.yaml, { dryRun: options.dryRun, prune: options.prune, strict: options.strict });

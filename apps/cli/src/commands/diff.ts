@@ -30,9 +30,10 @@ export function registerDiff(program: Command): void {
   program
     .command('diff')
     .description('show what an apply would change, as unified diffs (exit 0: none, 1: changes, 2: error)')
-    .requiredOption('-f, --filename <file>', 'YAML file, or - for stdin (repeatable)', collect, [])
+    .requiredOption('-f, --filename <file>', 'YAML file or directory, or - for stdin (repeatable)', collect, [])
+    .option('-R, --recursive', 'with a directory, also read its subdirectories', false)
     .option('--prune', 'also show resources that an apply --prune would delete', false)
-    .action(async (options: { filename: string[]; prune: boolean }, command: Command) => {
+    .action(async (options: { filename: string[]; recursive: boolean; prune: boolean }, command: Command) => {
       try {
         await diff(options, command);
       } catch (error) {
@@ -43,8 +44,8 @@ export function registerDiff(program: Command): void {
     });
 }
 
-async function diff(options: { filename: string[]; prune: boolean }, command: Command): Promise<void> {
-  const input = await readInputs(options.filename);
+async function diff(options: { filename: string[]; recursive: boolean; prune: boolean }, command: Command): Promise<void> {
+  const input = await readInputs(options.filename, { recursive: options.recursive });
   const client = new AdminClient(connectionOf(command));
   let changes;
   try {
