@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseWindow } from '@tollgate/model';
@@ -81,9 +82,40 @@ export const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; adminHost: string };
 
-/** Reads and checks the environment; throws an Error listing every bad variable. */
+/**
+ * Variables that may hold secrets and can be given as `<NAME>_FILE` instead, the convention of
+ * Docker and Kubernetes secrets (and of the official postgres image): the value is the file's
+ * content, so it appears in neither `docker inspect` nor the process environment.
+ */
+export const SECRET_FILE_VARIABLES = ['ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+/**
+ * The environment with every `<NAME>_FILE` read into `<NAME>` (one trailing newline removed, as
+ * `echo` and editors add it). Setting both forms is an error: which one wins would be a guess.
+ */
+export function resolveSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`  ${name}_FILE: set ${name} or ${name}_FILE, not both`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`  ${name}_FILE: cannot read ${file} (${(error as { code?: string }).code ?? (error as Error).message})`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`invalid environment:\n${problems.join('\n')}`);
+  return out;
+}
+
+/** Reads and checks the environment (and `*_FILE` secrets); throws an Error listing every bad variable. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = settingsSchema.safeParse(env);
+  const parsed = settingsSchema.safeParse(resolveSecretFiles(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid environment:\n${lines.join('\n')}`);

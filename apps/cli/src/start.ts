@@ -80,7 +80,7 @@ function withEnvironmentToken(inner: AdminTokenStore, token: string | undefined)
 async function bootstrapAdminToken(tokens: AdminTokenStore, settings: Settings, log: Logger): Promise<void> {
   if (settings.ADMIN_TOKEN !== undefined) return;
   if ((await tokens.countActive()) > 0) {
-    log.info({ adminHost: settings.adminHost }, 'admin API bound to loopback; use the admin token printed at first start, or set ADMIN_TOKEN');
+    log.info({ adminHost: settings.adminHost }, 'admin API requires the admin token printed at first start (or set ADMIN_TOKEN)');
     return;
   }
   const token = ADMIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
