@@ -121,7 +121,9 @@ export class SqlConfigStore implements ConfigStore {
     if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
     return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
       const changes: ResourceChange[] = [];
-      const resulting = new Map<string, Resource>(options.prune ? [] : current);
+      const prunable = typeof options.prune === 'function' ? options.prune : () => options.prune === true;
+      // Resources outside the prune scope stay whether or not the input names them.
+      const resulting = new Map<string, Resource>([...current].filter(([, r]) => !prunable(r)));
       const refused: ConfigIssue[] = [];
       for (const raw of input) {
         const key = keyOf(raw.kind, raw.metadata.name);
@@ -142,7 +144,7 @@ export class SqlConfigStore implements ConfigStore {
       if (refused.length > 0) throw new ApplyRejectedError(refused);
       if (options.prune) {
         for (const [key, before] of current) {
-          if (!resulting.has(key)) changes.push({ kind: before.kind, name: before.metadata.name, action: 'delete', before });
+          if (!resulting.has(key) && prunable(before)) changes.push({ kind: before.kind, name: before.metadata.name, action: 'delete', before });
         }
       }
       return { resulting: [...resulting.values()], changes };
