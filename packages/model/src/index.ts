@@ -16,3 +16,4 @@ export * from './subscription.js';
 export * from './lifecycle.js';
 export * from './proto-descriptor.js';
 export * from './protocols.js';
+export * from './subscription-dates.js';

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { apiKeys, resources, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, reconcileLifecycle, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -125,7 +125,12 @@ export class SqlConfigStore implements ConfigStore {
       // Resources outside the prune scope stay whether or not the input names them.
       const resulting = new Map<string, Resource>([...current].filter(([, r]) => !prunable(r)));
       const refused: ConfigIssue[] = [];
-      for (const raw of input) {
+      // A Subscription's date-only start/end means midnight in its plan's zone: the plan of this
+      // apply, else the stored one (see resolveSubscriptionDates).
+      const inputPlans = new Map(input.filter((r) => r.kind === 'Plan').map((r) => [r.metadata.name, r] as const));
+      const planOf = (name: string) => inputPlans.get(name) ?? current.get(keyOf('Plan', name));
+      for (const given of input) {
+        const raw = resolveSubscriptionDates(given, planOf);
         const key = keyOf(raw.kind, raw.metadata.name);
         const before = current.get(key);
         // An Api's lifecycle state may only move along the allowed transitions, checked against the

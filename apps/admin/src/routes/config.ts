@@ -9,6 +9,7 @@ import type { AdminContext } from '../context.js';
 import { locateIssues, readResources, summarize, toDocument } from '../documents.js';
 import { ProblemError } from '../problem.js';
 import { prunePredicate, pruneScopeOf } from '../prune-scope.js';
+import { subscriptionBoundaryWarnings } from '../subscription-warnings.js';
 import { applyResponseSchema, errorResponses, flag, problemSchema } from '../schemas.js';
 
 // Every kind the model knows, so a new kind is accepted and documented without touching this file.
@@ -39,7 +40,7 @@ export const exportQuerySchema = z.strictObject({ format: z.enum(['yaml', 'json'
 /** Response of `POST /config`: the changes, and what imported Kubernetes / Istio documents asked for that Tollgate ignores. */
 export const applyWithWarningsSchema = applyResponseSchema.extend({
   prune: z.object({ kinds: z.array(z.string()), selector: z.string().optional() }).optional().describe('The prune scope used (only with prune=true): the kinds it could delete and the label selector.'),
-  warnings: z.array(z.object({ document: z.number().int(), resource: z.string(), path: z.string(), message: z.string() })).describe('Fields of Kubernetes / Istio documents Tollgate does not implement (see docs/importers.md); `strict=true` makes them errors.'),
+  warnings: z.array(z.object({ document: z.number().int(), resource: z.string(), path: z.string(), message: z.string() })).describe('Fields of Kubernetes / Istio documents Tollgate does not implement (see docs/importers.md; `strict=true` makes them errors), and Subscription times just off a month boundary of the plan\'s time zone (see docs/billing.md).'),
 });
 
 /** Response of `POST /config`. */
@@ -85,7 +86,8 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         const result = await ctx.config.apply(submitted.resources, { prune: scope ? prunePredicate(scope) : false, dryRun, validate: locateIssues(ctx.validate, submitted), ...(audit ? { audit } : {}) });
         // A dry run commits nothing, its audit entry included; the onSend hook records it instead.
         if (!dryRun) auditWritten(request);
-        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), warnings: submitted.warnings, ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
+        const dateWarnings = await subscriptionBoundaryWarnings(submitted.resources, (i) => submitted.documents[i]?.index ?? i, ctx.config);
+        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), warnings: [...submitted.warnings, ...dateWarnings], ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
       } catch (error) {
         if (error instanceof ApplyRejectedError) {
           // Issues raised by the store itself (an illegal lifecycle transition) get their document and line here.
