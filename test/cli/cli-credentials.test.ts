@@ -18,6 +18,16 @@ describe('tollgate keys and tokens', () => {
     await admin?.close();
   });
 
+  it.each([
+    ['2020-01-01T00:00:00Z', 'error: --expires-at: 2020-01-01T00:00:00Z is in the past; give a future time or a duration like 90d\n'],
+    ['2001-09-09', 'error: --expires-at: 2001-09-09 is in the past; give a future time or a duration like 90d\n'],
+    ['0d', 'error: --expires-at: 0d would expire the key at once; give a duration like 90d or 12h\n'],
+    ['soon', 'error: --expires-at: "soon" is neither an RFC 3339 time nor a duration like 30d or 12h\n'],
+  ])('keys create --expires-at %s is refused in one plain sentence', async (value, message) => {
+    const res = await runCli(['keys', 'create', 'acme', '--expires-at', value], admin.env);
+    expect(res).toMatchObject({ code: 1, stdout: '', stderr: message });
+  });
+
   it('keys create prints the key once on stdout with a warning on stderr; list never shows it; revoke removes it', async () => {
     const created = await runCli(['keys', 'create', 'acme', '--name', 'prod', '--expires-at', '30d'], admin.env);
     expect(created.code, created.stderr).toBe(0);

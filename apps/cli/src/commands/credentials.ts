@@ -29,8 +29,12 @@ function table(headers: string[], rows: string[][]): string {
 function parseExpiry(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const relative = /^(\d+)([hd])$/.exec(value);
+  if (relative && Number(relative[1]) === 0) throw new CliError(`--expires-at: ${value} would expire the key at once; give a duration like 90d or 12h`);
   if (relative) return new Date(Date.now() + Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 86_400_000)).toISOString();
-  if (Number.isNaN(Date.parse(value))) throw new CliError(`--expires-at: "${value}" is neither an RFC 3339 time nor a duration like 30d or 12h`);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new CliError(`--expires-at: "${value}" is neither an RFC 3339 time nor a duration like 30d or 12h`);
+  // Said here in a sentence, before the server's schema answers with a validation message.
+  if (at <= Date.now()) throw new CliError(`--expires-at: ${value} is in the past; give a future time or a duration like 90d`);
   return value;
 }
 
