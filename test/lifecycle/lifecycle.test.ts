@@ -50,7 +50,7 @@ describe('API lifecycle', () => {
     const r = await transition(s, 'orders-v1', { state: 'deprecated' });
     expect(r.status).toBe(409);
     expect(r.contentType).toContain('application/problem+json');
-    expect(r.body).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', type: 'https://tollgate.dev/problems/invalid-transition' });
+    expect(r.body).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', type: 'https://tollgate.dev/errors/invalid-transition' });
     expect(r.body.detail).toBe('Api/orders-v1 cannot go from draft to deprecated; allowed from draft: published, retired');
     expect((await transition(s, 'nope', { state: 'published' })).body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
     expect((await transition(s, 'orders-v1', { state: 'gone' })).body).toMatchObject({ status: 400, code: 'INVALID_BODY' });
