@@ -42,9 +42,10 @@ interface KeyView {
   id: string;
   consumer: string;
   name?: string;
-  prefix: string;
-  last4: string;
-  createdAt: string;
+  source?: 'api' | 'config';
+  prefix?: string;
+  last4?: string;
+  createdAt?: string;
   expiresAt?: string;
   revokedAt?: string;
   key?: string;
@@ -81,7 +82,9 @@ export function registerKeys(program: Command): void {
     .description('list API keys of a consumer (never the secrets)')
     .action(async (consumer: string, _options: unknown, command: Command) => {
       const res = await call<{ items: KeyView[] }>(command, 'GET', `/consumers/${encodeURIComponent(consumer)}/keys`);
-      const rows = (res?.items ?? []).map((k) => [k.id, k.name ?? '', `${k.prefix}…${k.last4}`, k.createdAt, k.expiresAt ?? '', k.revokedAt ? `revoked ${k.revokedAt}` : 'active']);
+      // Keys declared in the Consumer document are stored as hashes: no prefix to show, and they
+      // go away by changing the document, not with `keys revoke`.
+      const rows = (res?.items ?? []).map((k) => [k.id, k.name ?? '', k.source === 'config' ? '(in YAML)' : `${k.prefix ?? ''}…${k.last4 ?? ''}`, k.createdAt ?? '', k.expiresAt ?? '', k.revokedAt ? `revoked ${k.revokedAt}` : 'active']);
       process.stdout.write(table(['ID', 'NAME', 'KEY', 'CREATED', 'EXPIRES', 'STATUS'], rows));
     });
   keys
