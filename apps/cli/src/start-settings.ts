@@ -50,6 +50,7 @@ export const settingsSchema = z.object({
     .describe('Bootstrap admin token; unset = one is generated on first start and printed once.'),
   TOLLGATE_DATA: z.string().default('./.tollgate').describe('Directory of embedded data (PGlite).'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto').describe('Log lines as JSON (json), readable text (pretty), or pretty on a terminal and JSON otherwise (auto).'),
   CONFIG_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('Safety-net config version check interval, ms.'),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000).describe('How long in-flight requests may take to finish on shutdown, ms.'),
   TRUSTED_PROXIES: z

@@ -18,6 +18,7 @@ import {
   type CounterStore,
   type NodeRegistry,
 } from '@tollgate/stores';
+import { prettyDestination, usePretty } from './pretty-log.js';
 import { loadSettings, type Settings } from './start-settings.js';
 import type { Database } from '@tollgate/db';
 import { createMeterRedis, Meter } from '@tollgate/metering';
@@ -120,7 +121,9 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   const settings = loadSettings(options.env);
   // Asynchronous stdout: an access-log line per request must not block the event loop on a write.
   // Writes still batch while one is in flight; pino flushes what is buffered when the process exits.
-  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } }, pino.destination({ dest: 1, sync: false }));
+  // JSON lines for log shippers; readable lines when a person watches a terminal (LOG_FORMAT).
+  const destination = usePretty(settings.LOG_FORMAT, process.stdout.isTTY === true) ? prettyDestination() : pino.destination({ dest: 1, sync: false });
+  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } }, destination);
   const stores = await openStores(settings, log);
   const counters = await openCounters(settings, log);
   const closers: Closer[] = [];
