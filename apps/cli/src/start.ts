@@ -44,6 +44,9 @@ interface Closer {
   close: () => Promise<void>;
 }
 
+/** How long start-up waits for a first Redis connection before going on without it. */
+const REDIS_STARTUP_WAIT_MS = 2_000;
+
 /** Admin-token prefix, so a leaked token is recognizable by secret scanners. */
 const ADMIN_TOKEN_PREFIX = 'tgadm_';
 
@@ -111,8 +114,26 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
   }
   // A Redis that is down at boot must not keep the gateway down: it reconnects in the background.
   const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:', waitForConnection: false });
-  const reachable = await counters.ping();
-  log.info({ store: 'redis', reachable }, reachable ? 'counter store: Redis' : 'counter store: Redis not reachable yet; will keep retrying');
+  // A ping sent while the connection is still being set up fails (no offline queue), which
+  // said "not reachable" about a Redis that was merely connecting: wait briefly for it instead.
+  const client = counters.client;
+  const ready = client.status === 'ready' || (await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      resolve(false);
+    }, REDIS_STARTUP_WAIT_MS);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    client.once('ready', onReady);
+  }));
+  if (ready) {
+    log.info({ store: 'redis', reachable: true }, 'counter store: Redis');
+  } else {
+    log.warn({ store: 'redis', reachable: false, status: client.status }, `counter store: Redis not connected after ${REDIS_STARTUP_WAIT_MS / 1000} s; retrying in the background`);
+    client.once('ready', () => log.info({ store: 'redis', reachable: true }, 'counter store: Redis connected'));
+  }
   return counters;
 }
 
