@@ -1,8 +1,8 @@
 # Production image of Tollgate: one image, run as `start gateway` or `start admin`.
-# Base images are pinned to an exact release (20.18.1 is the oldest Node the engines field
-# accepts). Pin by digest (node:20.18.1-bookworm-slim@sha256:…) in your registry's build once you
+# Base images are pinned to an exact release (20.19.0 is the oldest Node the engines field
+# accepts). Pin by digest (node:20.19.0-bookworm-slim@sha256:…) in your registry's build once you
 # have resolved it there; this file cannot carry a digest that was not checked against a registry.
-FROM node:20.18.1-bookworm-slim AS build
+FROM node:20.19.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY apps/gateway/package.json apps/gateway/
@@ -23,7 +23,7 @@ COPY apps apps
 COPY packages packages
 RUN npx tsc -b && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20.18.1-bookworm-slim
+FROM node:20.19.0-bookworm-slim
 ENV NODE_ENV=production
 # The process runs as `node` and /app belongs to root: everything written lives under
 # /var/lib/tollgate (embedded PGlite in data/, billing exports in reports/), owned by node.
