@@ -1,5 +1,8 @@
 # Production image of Tollgate: one image, run as `start gateway` or `start admin`.
-FROM node:20-bookworm-slim AS build
+# Base images are pinned to an exact release (20.19.0 is the oldest Node the engines field
+# accepts). Pin by digest (node:20.19.0-bookworm-slim@sha256:…) in your registry's build once you
+# have resolved it there; this file cannot carry a digest that was not checked against a registry.
+FROM node:20.19.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY apps/gateway/package.json apps/gateway/
@@ -20,11 +23,19 @@ COPY apps apps
 COPY packages packages
 RUN npx tsc -b && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:20.19.0-bookworm-slim
 ENV NODE_ENV=production
+# The process runs as `node` and /app belongs to root: everything written lives under
+# /var/lib/tollgate (embedded PGlite in data/, billing exports in reports/), owned by node.
+ENV TOLLGATE_DATA=/var/lib/tollgate/data
+# Inside a container the network namespace is the boundary: bind the admin API on all of the
+# container's interfaces (a loopback bind could never be reached through a published port). It
+# always requires a token (ADMIN_TOKEN, or the one printed at first start); publish it on the
+# host's loopback only (docker run -p 127.0.0.1:8001:8001), as docker-compose.yml does.
+ENV ADMIN_HOST=0.0.0.0
 # DejaVu Sans lets PDF invoices print names outside Latin-1 (PDFKit falls back to Helvetica without it).
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
-  && mkdir -p /var/lib/tollgate/reports && chown node:node /var/lib/tollgate/reports
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
+RUN mkdir -p /var/lib/tollgate/data /var/lib/tollgate/reports && chown -R node:node /var/lib/tollgate
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
@@ -32,6 +43,8 @@ COPY --from=build /app/apps apps
 COPY --from=build /app/packages packages
 COPY migrations migrations
 USER node
-EXPOSE 8000 8001 8100
+VOLUME ["/var/lib/tollgate"]
+# proxy (HTTP, HTTPS), admin API, status
+EXPOSE 8000 8443 8001 8100
 ENTRYPOINT ["node", "apps/cli/dist/main.js"]
 CMD ["start", "all"]

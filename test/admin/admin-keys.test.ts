@@ -77,7 +77,10 @@ describe('consumers and API keys (Postgres)', () => {
     expect(list.statusCode).toBe(200);
     expect(list.body).not.toContain(created.key);
     expect(list.body).not.toContain(hashApiKey(created.key));
-    expect(list.json()).toEqual({ items: [expect.objectContaining({ id: created.id, prefix: created.prefix, last4: created.last4, consumer: 'acme' })] });
+    const items = list.json<{ items: Array<{ source: string }> }>().items;
+    expect(items.filter((i) => i.source === 'api')).toEqual([expect.objectContaining({ id: created.id, prefix: created.prefix, last4: created.last4, consumer: 'acme' })]);
+    // Keys declared in the Consumer document are listed too, by name, never with a secret or digest.
+    for (const d of items.filter((i) => i.source === 'config')) expect(Object.keys(d).sort()).toEqual(expect.arrayContaining(['consumer', 'id', 'name', 'source']));
 
     const snapshot = await h.stores.config.load();
     expect(snapshot.apiKeys).toEqual([{ id: created.id, consumer: 'acme', hash: hashApiKey(created.key), prefix: created.prefix, last4: created.last4 }]);

@@ -69,7 +69,7 @@ export async function startAdminHarness(backend: Backend, options: Partial<Pick<
       return res.body;
     },
     async reset() {
-      const res = await app.inject({ method: 'POST', url: '/config?prune=true', headers: auth(), payload: [] });
+      const res = await app.inject({ method: 'POST', url: '/config?prune=true&pruneBilling=true', headers: auth(), payload: [] });
       if (res.statusCode !== 200) throw new Error(`reset failed: ${res.statusCode} ${res.body}`);
     },
     async close() {

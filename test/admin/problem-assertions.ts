@@ -20,7 +20,7 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code:
   const body = res.json<ProblemBody>();
   expect(body.status).toBe(status);
   expect(body.code).toBe(code);
-  expect(body.type).toBe(`https://tollgate.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`);
+  expect(body.type).toBe(`https://tollgate.dev/errors/${code.toLowerCase().replaceAll('_', '-')}`);
   expect(body.title.length).toBeGreaterThan(0);
   expect(body.detail.length).toBeGreaterThan(0);
   expect(body.requestId).toBe(res.headers['x-request-id']);

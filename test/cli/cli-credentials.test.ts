@@ -18,6 +18,32 @@ describe('tollgate keys and tokens', () => {
     await admin?.close();
   });
 
+  it('keys list shows keys declared in the Consumer YAML next to issued ones, without their secret', async () => {
+    const declared = 'apiVersion: tollgate.dev/v1\nkind: Consumer\nmetadata: { name: yaml-keys }\nspec:\n  keys:\n    - { name: ci, key: tg_declared_in_yaml_0123456789 }\n    - { name: old, key: tg_declared_in_yaml_9876543210, expiresAt: "2030-01-01T00:00:00Z" }\n';
+    expect((await runCli(['apply', '-f', '-'], admin.env, declared)).code).toBe(0);
+    expect((await runCli(['keys', 'create', 'yaml-keys', '--name', 'issued'], admin.env)).code).toBe(0);
+    const list = await runCli(['keys', 'list', 'yaml-keys'], admin.env);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^config:ci\s+ci\s+\(in YAML\)\s+active$/);
+    expect(lines[2]).toMatch(/^config:old\s+old\s+\(in YAML\)\s+2030-01-01T00:00:00Z\s+active$/);
+    expect(lines[3]).toMatch(/^key_[0-9a-f]+\s+issued\s+tg_/);
+    expect(list.stdout).not.toContain('declared_in_yaml');
+    const issued = /^(key_[0-9a-f]+)/.exec(lines[3] ?? '')?.[1] ?? '';
+    expect((await runCli(['keys', 'revoke', 'yaml-keys', issued], admin.env)).code).toBe(0);
+  });
+
+  it.each([
+    ['2020-01-01T00:00:00Z', 'error: --expires-at: 2020-01-01T00:00:00Z is in the past; give a future time or a duration like 90d\n'],
+    ['2001-09-09', 'error: --expires-at: 2001-09-09 is in the past; give a future time or a duration like 90d\n'],
+    ['0d', 'error: --expires-at: 0d would expire the key at once; give a duration like 90d or 12h\n'],
+    ['soon', 'error: --expires-at: "soon" is neither an RFC 3339 time nor a duration like 30d or 12h\n'],
+  ])('keys create --expires-at %s is refused in one plain sentence', async (value, message) => {
+    const res = await runCli(['keys', 'create', 'acme', '--expires-at', value], admin.env);
+    expect(res).toMatchObject({ code: 1, stdout: '', stderr: message });
+  });
+
   it('keys create prints the key once on stdout with a warning on stderr; list never shows it; revoke removes it', async () => {
     const created = await runCli(['keys', 'create', 'acme', '--name', 'prod', '--expires-at', '30d'], admin.env);
     expect(created.code, created.stderr).toBe(0);

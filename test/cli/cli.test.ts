@@ -27,7 +27,7 @@ describe('tollgate CLI against a running admin API', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    const res = await admin.app.inject({ method: 'POST', url: '/config?prune=true', headers: { authorization: `Bearer ${admin.token}` }, payload: [] });
+    const res = await admin.app.inject({ method: 'POST', url: '/config?prune=true&pruneBilling=true', headers: { authorization: `Bearer ${admin.token}` }, payload: [] });
     expect(res.statusCode).toBe(200);
   });
 
@@ -49,7 +49,7 @@ describe('tollgate CLI against a running admin API', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toBe('Upstream/a unchanged (dry run)\nUpstream/b deleted (dry run)\n');
     expect(await exported()).toBe(before);
-    const pruned = await runCli(['apply', '-f', join(dir, 'only-a.yaml'), '--prune'], admin.env);
+    const pruned = await runCli(['apply', '-f', join(dir, 'only-a.yaml'), '--prune', '--yes'], admin.env);
     expect(pruned.stdout).toBe('Upstream/a unchanged\nUpstream/b deleted\n');
   });
 
@@ -137,9 +137,9 @@ describe('tollgate CLI against a running admin API', () => {
   it('explains a refused or missing token, and a read-only token, in one line', async () => {
     const wrong = await runCli(['export'], { TOLLGATE_ADMIN_URL: admin.url, TOLLGATE_ADMIN_TOKEN: 'nope' });
     expect(wrong).toMatchObject({ code: 1, stdout: '' });
-    expect(wrong.stderr).toBe('error: Authentication required: the token was refused; check TOLLGATE_ADMIN_TOKEN or --token\n');
+    expect(wrong.stderr).toBe('error: Authentication required: the token was refused; check --token, TOLLGATE_ADMIN_TOKEN or the context (tollgate config view)\n');
     const missing = await runCli(['export'], { TOLLGATE_ADMIN_URL: admin.url });
-    expect(missing.stderr).toBe('error: Authentication required: no admin token given; set TOLLGATE_ADMIN_TOKEN or pass --token\n');
+    expect(missing.stderr).toBe('error: Authentication required: no admin token given; set TOLLGATE_ADMIN_TOKEN, pass --token, or add one to the context (tollgate config set-context)\n');
     const viewer = await runCli(['apply', '-f', file('v.yaml', upstreamYaml('v'))], { TOLLGATE_ADMIN_URL: admin.url, TOLLGATE_ADMIN_TOKEN: admin.viewerToken });
     expect(viewer.code).toBe(1);
     expect(viewer.stderr).toMatch(/^error: Not allowed for this token\n {2}POST \/config requires role "admin" or "operator" \(permission config:write\); this token has role "viewer"/);

@@ -48,7 +48,7 @@ subsets:
     rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    await admin.app.inject({ method: 'POST', url: '/config?prune=true', headers: { authorization: `Bearer ${admin.token}` }, payload: [] });
+    await admin.app.inject({ method: 'POST', url: '/config?prune=true&pruneBilling=true', headers: { authorization: `Bearer ${admin.token}` }, payload: [] });
   });
 
   it('applies the Ingress example verbatim and routes traffic', async () => {
@@ -88,7 +88,7 @@ spec:
     const exported = await runCli(['export', '--format', 'istio'], admin.env);
     expect(exported.code).toBe(0);
     for (const kind of ['Gateway', 'ServiceEntry', 'DestinationRule', 'VirtualService']) expect(exported.stdout).toContain(`kind: ${kind}`);
-    await admin.app.inject({ method: 'POST', url: '/config?prune=true', headers: { authorization: `Bearer ${admin.token}` }, payload: [] });
+    await admin.app.inject({ method: 'POST', url: '/config?prune=true&pruneBilling=true', headers: { authorization: `Bearer ${admin.token}` }, payload: [] });
     const back = await runCli(['apply', '-f', file('back.yaml', exported.stdout)], admin.env);
     expect(back).toMatchObject({ code: 0, stderr: '' });
     await served('/status/202');

@@ -50,7 +50,7 @@ describe('API lifecycle', () => {
     const r = await transition(s, 'orders-v1', { state: 'deprecated' });
     expect(r.status).toBe(409);
     expect(r.contentType).toContain('application/problem+json');
-    expect(r.body).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', type: 'https://tollgate.dev/problems/invalid-transition' });
+    expect(r.body).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', type: 'https://tollgate.dev/errors/invalid-transition' });
     expect(r.body.detail).toBe('Api/orders-v1 cannot go from draft to deprecated; allowed from draft: published, retired');
     expect((await transition(s, 'nope', { state: 'published' })).body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
     expect((await transition(s, 'orders-v1', { state: 'gone' })).body).toMatchObject({ status: 400, code: 'INVALID_BODY' });
@@ -97,11 +97,11 @@ describe('API lifecycle', () => {
     const same = await apply(s, v1(''));
     expect(same.status).toBe(200);
     expect(same.body.changes).toEqual([{ kind: 'Api', name: 'orders-v1', action: 'unchanged' }]);
-    // Going back to draft through POST /config is refused like through the endpoint.
-    const back = await apply(s, v1('lifecycle: { state: draft }\n'));
-    expect(back.status).toBe(422);
-    expect(back.contentType).toContain('application/problem+json');
-    expect(back.body).toMatchObject({ code: 'INVALID_CONFIG', errors: [{ code: 'invalid_transition', path: 'spec.lifecycle.state', resource: 'Api/orders-v1', document: 0, line: 11 }] });
+    // The source file that created it (declaring draft) re-applies as unchanged: it still says what
+    // it said, so the endpoint's deprecation stands (docs/lifecycle.md, "Who owns the state").
+    const source = await apply(s, v1('lifecycle: { state: draft }\n'));
+    expect(source.status).toBe(200);
+    expect(source.body.changes).toEqual([{ kind: 'Api', name: 'orders-v1', action: 'unchanged' }]);
     expect((await call(s, '/v1/orders/1', asBob)).headers.get('deprecation')).not.toBeNull();
   });
 
@@ -121,9 +121,11 @@ describe('API lifecycle', () => {
       expect(refused.status).toBe(409);
       expect(refused.body.detail).toBe(`Api/orders-v1 cannot go from retired to ${state}; allowed from retired: none`);
     }
+    // A file that declares another state requests that transition: refused like through the endpoint.
     const viaConfig = await apply(s, v1('lifecycle: { state: published }\n'));
     expect(viaConfig.status).toBe(422);
-    expect(viaConfig.body).toMatchObject({ errors: [{ code: 'invalid_transition' }] });
+    expect(viaConfig.contentType).toContain('application/problem+json');
+    expect(viaConfig.body).toMatchObject({ code: 'INVALID_CONFIG', errors: [{ code: 'invalid_transition', path: 'spec.lifecycle.state', resource: 'Api/orders-v1', document: 0, line: 11 }] });
   });
 
   it('timestamps every transition in the resource and in the audit log', async () => {

@@ -100,9 +100,13 @@ export class ProblemError extends Error {
   }
 }
 
-/** The `type` URI of a code: a stable identifier that may later resolve to documentation (RFC 9457 §3.1.1). */
+/**
+ * The `type` URI of a code: a stable identifier that may later resolve to documentation (RFC 9457
+ * §3.1.1). One namespace with the gateway's problems (`https://tollgate.dev/errors/<code>`), so a
+ * client maps every Tollgate problem type the same way.
+ */
 export function problemType(code: ProblemCode): string {
-  return `https://tollgate.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`;
+  return `https://tollgate.dev/errors/${code.toLowerCase().replaceAll('_', '-')}`;
 }
 
 /** Builds the problem document for a request. */

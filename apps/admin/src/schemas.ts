@@ -8,7 +8,7 @@ export const MAX_PAGE_SIZE = 500;
 /** Problem details (RFC 9457), as every error response of the admin API carries. */
 export const problemSchema = z
   .object({
-    type: z.string().describe('URI identifying the problem type: https://tollgate.dev/problems/<code>.'),
+    type: z.string().describe('URI identifying the problem type: https://tollgate.dev/errors/<code>.'),
     title: z.string().describe('Short summary of the problem type.'),
     status: z.number().int().describe('HTTP status code.'),
     detail: z.string().describe('Explanation of this occurrence.'),

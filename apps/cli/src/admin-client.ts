@@ -30,6 +30,13 @@ export interface ConfigChange {
   action: 'create' | 'update' | 'delete' | 'unchanged';
 }
 
+/** What `--prune` may delete (see `POST /config?prune=…`). */
+export interface PruneScopeOptions {
+  pruneKinds?: string[];
+  selector?: string;
+  pruneBilling?: boolean;
+}
+
 /** Response of `POST /config`. */
 export interface ApplyResult {
   version: number;
@@ -37,6 +44,8 @@ export interface ApplyResult {
   changes: ConfigChange[];
   /** Fields of imported Kubernetes / Istio documents that Tollgate ignores. */
   warnings?: Array<{ document: number; resource: string; path: string; message: string }>;
+  /** The prune scope the server used. */
+  prune?: { kinds: string[]; selector?: string };
 }
 
 /** A resource document, as `GET /config?format=json` returns it. */
@@ -54,8 +63,13 @@ export class AdminClient {
   constructor(private readonly connection: AdminConnection) {}
 
   /** `POST /config` with YAML. */
-  async applyYaml(yaml: string, options: { dryRun: boolean; prune: boolean; strict?: boolean }): Promise<ApplyResult> {
+  async applyYaml(yaml: string, options: { dryRun: boolean; prune: boolean; strict?: boolean } & PruneScopeOptions): Promise<ApplyResult> {
     const query = new URLSearchParams({ dryRun: String(options.dryRun), prune: String(options.prune), ...(options.strict ? { strict: 'true' } : {}) });
+    if (options.prune) {
+      if (options.pruneKinds && options.pruneKinds.length > 0) query.set('pruneKind', options.pruneKinds.join(','));
+      if (options.selector) query.set('selector', options.selector);
+      if (options.pruneBilling) query.set('pruneBilling', 'true');
+    }
     const res = await this.send('POST', `/config?${query}`, { body: yaml, contentType: 'application/yaml' });
     return (await res.json()) as ApplyResult;
   }
@@ -109,7 +123,7 @@ export class AdminClient {
       throw new CliError(`the admin API at ${base} answered ${res.status} ${res.statusText}: ${text.slice(0, 200)}`);
     }
     if (res.status === 401) {
-      const hint = this.connection.token ? 'the token was refused; check TOLLGATE_ADMIN_TOKEN or --token' : 'no admin token given; set TOLLGATE_ADMIN_TOKEN or pass --token';
+      const hint = this.connection.token ? 'the token was refused; check --token, TOLLGATE_ADMIN_TOKEN or the context (tollgate config view)' : 'no admin token given; set TOLLGATE_ADMIN_TOKEN, pass --token, or add one to the context (tollgate config set-context)';
       throw new CliError(`${problem.title}: ${hint}`);
     }
     throw new ProblemResponseError({ ...problem, status: res.status });

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CliError } from './cli-error.js';
 
@@ -30,12 +31,60 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
+/** File names `apply -f <dir>` takes, as kubectl: YAML and JSON. */
+const RESOURCE_FILE = /\.(ya?ml|json)$/i;
+
+/**
+ * Expands directories among the `-f` paths into their resource files, sorted by name so the
+ * order is stable; subdirectories only with `recursive` (kubectl's `-R`). A directory that holds
+ * no resource file is an error, so a typo in a path does not silently apply nothing (or prune
+ * everything).
+ */
+export async function expandPaths(paths: readonly string[], recursive: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of paths) {
+    if (path === '-') {
+      out.push(path);
+      continue;
+    }
+    let isDir = false;
+    try {
+      isDir = (await stat(path)).isDirectory();
+    } catch {
+      // readInputs reports the missing file with its own message.
+    }
+    if (!isDir) {
+      out.push(path);
+      continue;
+    }
+    const found = await filesOf(path, recursive);
+    if (found.length === 0) throw new CliError(`${path}: no .yaml, .yml or .json files${recursive ? '' : ' (use -R for subdirectories)'}`);
+    out.push(...found);
+  }
+  return out;
+}
+
+async function filesOf(dir: string, recursive: boolean): Promise<string[]> {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: string[] = [];
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (recursive) out.push(...(await filesOf(path, true)));
+    } else if (RESOURCE_FILE.test(e.name) && (e.isFile() || (e.isSymbolicLink() && (await stat(path)).isFile()))) {
+      out.push(path);
+    }
+  }
+  return out;
+}
+
 /**
  * Reads `-f` files (`-` for stdin) and joins them so one apply covers them all (one transaction).
  * Every file is started with an explicit `---`, so no document of one file runs into the next.
  */
-export async function readInputs(paths: readonly string[]): Promise<InputStream> {
-  if (paths.length === 0) throw new CliError('give at least one file with -f (or -f - for stdin)');
+export async function readInputs(given: readonly string[], options: { recursive?: boolean } = {}): Promise<InputStream> {
+  if (given.length === 0) throw new CliError('give at least one file with -f (or -f - for stdin)');
+  const paths = await expandPaths(given, options.recursive ?? false);
   const chunks: Chunk[] = [];
   let yaml = '';
   let document = 0;

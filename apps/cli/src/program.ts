@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerApply } from './commands/apply.js';
 import { registerApiLifecycle } from './commands/api-lifecycle.js';
+import { registerConfig } from './commands/config.js';
 import { DEFAULT_ADMIN_URL } from './commands/common.js';
 import { registerKeys, registerTokens } from './commands/credentials.js';
 import { registerDiff } from './commands/diff.js';
@@ -24,8 +25,9 @@ export function buildProgram(): Command {
   const program = new Command('tollgate')
     .description('Tollgate API gateway: run it, migrate its database, and manage its configuration')
     .version(packageVersion())
-    .addOption(new Option('--admin-url <url>', `admin API base URL (env TOLLGATE_ADMIN_URL, default ${DEFAULT_ADMIN_URL})`))
-    .addOption(new Option('--token <token>', 'admin token (env TOLLGATE_ADMIN_TOKEN, then ADMIN_TOKEN)'))
+    .addOption(new Option('--admin-url <url>', `admin API base URL (else --context, TOLLGATE_ADMIN_URL, the current context, ADMIN_HOST/ADMIN_PORT, then ${DEFAULT_ADMIN_URL})`))
+    .addOption(new Option('--token <token>', "admin token (else TOLLGATE_ADMIN_TOKEN, the context's token, then ADMIN_TOKEN)"))
+    .addOption(new Option('--context <name>', 'context of the CLI config file to use (env TOLLGATE_CONTEXT; see `tollgate config`)'))
     .showHelpAfterError()
     .enablePositionalOptions(false);
   registerStart(program);
@@ -37,6 +39,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerTokens(program);
   registerReport(program);
+  registerConfig(program);
   registerApiLifecycle(program);
   return program;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseWindow } from '@tollgate/model';
@@ -56,6 +57,7 @@ export const settingsSchema = z.object({
     .describe('Bootstrap admin token; unset = one is generated on first start and printed once.'),
   TOLLGATE_DATA: z.string().default('./.tollgate').describe('Directory of embedded data (PGlite).'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto').describe('Log lines as JSON (json), readable text (pretty), or pretty on a terminal and JSON otherwise (auto).'),
   CONFIG_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('Safety-net config version check interval, ms.'),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000).describe('How long in-flight requests may take to finish on shutdown, ms.'),
   TRUSTED_PROXIES: z
@@ -88,9 +90,40 @@ export const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; adminHost: string };
 
-/** Reads and checks the environment; throws an Error listing every bad variable. */
+/**
+ * Variables that may hold secrets and can be given as `<NAME>_FILE` instead, the convention of
+ * Docker and Kubernetes secrets (and of the official postgres image): the value is the file's
+ * content, so it appears in neither `docker inspect` nor the process environment.
+ */
+export const SECRET_FILE_VARIABLES = ['ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+/**
+ * The environment with every `<NAME>_FILE` read into `<NAME>` (one trailing newline removed, as
+ * `echo` and editors add it). Setting both forms is an error: which one wins would be a guess.
+ */
+export function resolveSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`  ${name}_FILE: set ${name} or ${name}_FILE, not both`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`  ${name}_FILE: cannot read ${file} (${(error as { code?: string }).code ?? (error as Error).message})`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`invalid environment:\n${problems.join('\n')}`);
+  return out;
+}
+
+/** Reads and checks the environment (and `*_FILE` secrets); throws an Error listing every bad variable. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = settingsSchema.safeParse(env);
+  const parsed = settingsSchema.safeParse(resolveSecretFiles(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid environment:\n${lines.join('\n')}`);

@@ -20,6 +20,7 @@ import {
   type NodeRegistry,
   type PostgresTimeouts,
 } from '@tollgate/stores';
+import { prettyDestination, usePretty } from './pretty-log.js';
 import { loadSettings, type Settings } from './start-settings.js';
 import type { Database } from '@tollgate/db';
 import { createMeterRedis, Meter } from '@tollgate/metering';
@@ -46,6 +47,9 @@ interface Closer {
   /** Backstop: past this many ms shutdown moves on to the next part (default PART_CLOSE_MS). */
   deadlineMs?: number;
 }
+
+/** How long start-up waits for a first Redis connection before going on without it. */
+const REDIS_STARTUP_WAIT_MS = 2_000;
 
 /** Admin-token prefix, so a leaked token is recognizable by secret scanners. */
 const ADMIN_TOKEN_PREFIX = 'tgadm_';
@@ -90,7 +94,7 @@ function withEnvironmentToken(inner: AdminTokenStore, token: string | undefined)
 async function bootstrapAdminToken(tokens: AdminTokenStore, settings: Settings, log: Logger): Promise<void> {
   if (settings.ADMIN_TOKEN !== undefined) return;
   if ((await tokens.countActive()) > 0) {
-    log.info({ adminHost: settings.adminHost }, 'admin API bound to loopback; use the admin token printed at first start, or set ADMIN_TOKEN');
+    log.info({ adminHost: settings.adminHost }, 'admin API requires the admin token printed at first start (or set ADMIN_TOKEN)');
     return;
   }
   const token = ADMIN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
@@ -145,8 +149,26 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
   }
   // A Redis that is down at boot must not keep the gateway down: it reconnects in the background.
   const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:', waitForConnection: false, commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS });
-  const reachable = await counters.ping();
-  log.info({ store: 'redis', reachable }, reachable ? 'counter store: Redis' : 'counter store: Redis not reachable yet; will keep retrying');
+  // A ping sent while the connection is still being set up fails (no offline queue), which
+  // said "not reachable" about a Redis that was merely connecting: wait briefly for it instead.
+  const client = counters.client;
+  const ready = client.status === 'ready' || (await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      resolve(false);
+    }, REDIS_STARTUP_WAIT_MS);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    client.once('ready', onReady);
+  }));
+  if (ready) {
+    log.info({ store: 'redis', reachable: true }, 'counter store: Redis');
+  } else {
+    log.warn({ store: 'redis', reachable: false, status: client.status }, `counter store: Redis not connected after ${REDIS_STARTUP_WAIT_MS / 1000} s; retrying in the background`);
+    client.once('ready', () => log.info({ store: 'redis', reachable: true }, 'counter store: Redis connected'));
+  }
   return counters;
 }
 
@@ -155,7 +177,9 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   const settings = loadSettings(options.env);
   // Asynchronous stdout: an access-log line per request must not block the event loop on a write.
   // Writes still batch while one is in flight; pino flushes what is buffered when the process exits.
-  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } }, pino.destination({ dest: 1, sync: false }));
+  // JSON lines for log shippers; readable lines when a person watches a terminal (LOG_FORMAT).
+  const destination = usePretty(settings.LOG_FORMAT, process.stdout.isTTY === true) ? prettyDestination() : pino.destination({ dest: 1, sync: false });
+  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } }, destination);
   const stores = await openStores(settings, log);
   const counters = await openCounters(settings, log);
   const closers: Closer[] = [];

@@ -17,3 +17,4 @@ export * from './lifecycle.js';
 export * from './proto-descriptor.js';
 export * from './protocols.js';
 export * from './structure.js';
+export * from './subscription-dates.js';

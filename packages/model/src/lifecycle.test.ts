@@ -70,6 +70,53 @@ describe('reconcileLifecycle', () => {
     expect(reconcileLifecycle(past, apiWith(lc(past)), NOW).ok).toBe(true);
   });
 
+  describe('three-way: the file declares, the lifecycle endpoint moves, an unchanged file keeps what was moved', () => {
+    /** One apply of a document (no appliedState) onto the stored resource. */
+    const applyFile = (stored: ReturnType<typeof apiWith> | undefined, l: Partial<Lifecycle>, now = NOW) => {
+      const r = reconcileLifecycle(stored, apiWith(l), now);
+      if (!r.ok) throw new Error(r.issue.message);
+      return r.resource as ReturnType<typeof apiWith>;
+    };
+    /** What `POST /apis/{name}/lifecycle` writes: the stored block with a new state. */
+    const endpoint = (stored: ReturnType<typeof apiWith>, state: Lifecycle['state'], now = NOW) => {
+      const r = reconcileLifecycle(stored, apiWith({ ...lc(stored), state }), now);
+      if (!r.ok) throw new Error(r.issue.message);
+      return r.resource as ReturnType<typeof apiWith>;
+    };
+
+    it.each([
+      ['draft', ['published', 'retired']],
+      ['draft', ['published', 'deprecated']],
+      ['published', ['deprecated']],
+      ['published', ['deprecated', 'published']],
+      ['deprecated', ['retired']],
+    ] as const)('a file declaring %s, moved by the endpoint through %j, re-applies as unchanged', (declared, moves) => {
+      let stored = applyFile(undefined, { state: declared });
+      expect(lc(stored)?.appliedState).toBe(declared);
+      for (const [i, state] of moves.entries()) stored = endpoint(stored, state, NOW + (i + 1) * 1000);
+      const again = applyFile(stored, { state: declared }, NOW + 10_000);
+      expect(again).toEqual(stored);
+    });
+
+    it('a file that changes its declared state requests that transition, validated against the stored state', () => {
+      let stored = applyFile(undefined, { state: 'draft' });
+      stored = endpoint(stored, 'published');
+      // draft -> deprecated in the file: from the stored published that is allowed.
+      const deprecated = applyFile(stored, { state: 'deprecated' }, NOW + 1000);
+      expect(lc(deprecated)).toMatchObject({ state: 'deprecated', appliedState: 'deprecated' });
+      const retired = endpoint(deprecated, 'retired', NOW + 2000);
+      expect(() => applyFile(retired, { state: 'published' }, NOW + 3000)).toThrow('cannot go from retired to published');
+    });
+
+    it('a re-declared deprecation keeps its date; other lifecycle fields of the file still apply when the state is the stored one', () => {
+      const first = applyFile(applyFile(undefined, { state: 'published' }), { state: 'deprecated' }, NOW);
+      const again = applyFile(first, { state: 'deprecated' }, NOW + 60_000);
+      expect(again).toEqual(first);
+      const sunset = applyFile(first, { state: 'deprecated', sunsetAt: '2027-01-01T00:00:00Z' }, NOW + 60_000);
+      expect(lc(sunset)).toMatchObject({ deprecatedAt: AT, sunsetAt: '2027-01-01T00:00:00Z' });
+    });
+  });
+
   it('other kinds pass unchanged', () => {
     const u = { kind: 'Upstream', metadata: { name: 'x' }, spec: {} };
     expect(reconcileLifecycle(u, u, NOW)).toEqual({ ok: true, resource: u });

@@ -53,6 +53,7 @@ export const lifecycleSchema = z
     previewConsumers: z.array(resourceName).max(1000).default([]).describe('Consumers that may call the API while it is a draft; they must authenticate through one of its auth policies.'),
     transitionedAt: rfc3339.optional().describe('Set by Tollgate: RFC 3339 time of the last state change.'),
     history: z.array(lifecycleTransitionSchema).max(MAX_LIFECYCLE_HISTORY).optional().describe(`Set by Tollgate: the last ${MAX_LIFECYCLE_HISTORY} state transitions, oldest first. An apply that omits it keeps the stored history.`),
+    appliedState: z.enum(LIFECYCLE_STATES).optional().describe('Set by Tollgate: the state the last applied document declared. Re-applying a document that declares that same state keeps the stored lifecycle (a transition made since with `tollgate api lifecycle` stands); declaring another state requests that transition.'),
   })
   .superRefine((l, ctx) => {
     if (l.autoRetire && l.sunsetAt === undefined) ctx.addIssue({ code: 'custom', path: ['autoRetire'], message: 'autoRetire needs sunsetAt' });
@@ -123,7 +124,13 @@ export type LifecycleReconcile<R> = { ok: true; resource: R } | { ok: false; iss
  *   bookkeeping (`transitionedAt`, `history`) when the incoming block omits it: re-applying a
  *   hand-written file that never mentions the lifecycle neither undoes a deprecation made with
  *   `tollgate api lifecycle` nor erases its history (and is reported unchanged). To change the
- *   state through a file, write `lifecycle.state`.
+ *   state through a file, write `lifecycle.state`;
+ * - three-way, like kubectl's last-applied configuration: a document without `appliedState` (a
+ *   file, PUT) that declares the same state as the last applied document did, while the stored
+ *   state has moved on since, keeps the stored lifecycle whole, so re-applying an unchanged file after `tollgate api lifecycle … retired`
+ *   is a no-op instead of a refused `retired -> draft`. A document declaring a different state
+ *   requests that transition, validated against the stored state. Writes that carry the stored
+ *   `appliedState` (the lifecycle endpoint, a re-applied export) are transitions as they are.
  * Resources of other kinds, and Apis that never had a lifecycle block, pass unchanged.
  */
 export function reconcileLifecycle<R extends LifecycleHolder>(before: R | undefined, after: R, now: number): LifecycleReconcile<R> {
@@ -134,6 +141,12 @@ export function reconcileLifecycle<R extends LifecycleHolder>(before: R | undefi
   const at = new Date(now).toISOString();
   const from: LifecycleState | null = before === undefined ? null : (prev?.state ?? 'published');
   const to: LifecycleState = next.state;
+  const declaration = next.appliedState === undefined;
+  if (declaration && from !== null && from !== to && prev?.appliedState === to) {
+    // The document still says what it said at the last apply: the state moved on since through
+    // the lifecycle endpoint (or not at all), and the stored block is the truth.
+    return { ok: true, resource: { ...after, spec: { ...(after.spec as object), lifecycle: prev } } };
+  }
   if (from !== null) {
     const effective = effectiveLifecycleState(prev, now);
     // Keeping the state but switching autoRetire off or moving the sunset would revive an API
@@ -146,10 +159,16 @@ export function reconcileLifecycle<R extends LifecycleHolder>(before: R | undefi
   const merged: Lifecycle = { ...next };
   if (merged.transitionedAt === undefined && prev?.transitionedAt !== undefined) merged.transitionedAt = prev.transitionedAt;
   if (merged.history === undefined && prev?.history !== undefined) merged.history = prev.history;
+  // A file that omits deprecatedAt in the same state keeps the stored one (set by Tollgate at the
+  // deprecation), so re-applying it changes nothing.
+  if (declaration && from === to && merged.deprecatedAt === undefined && prev?.deprecatedAt !== undefined) merged.deprecatedAt = prev.deprecatedAt;
   if (from !== null && from !== to) {
     merged.transitionedAt = at;
     merged.history = [...(merged.history ?? []), { from, to, at }].slice(-MAX_LIFECYCLE_HISTORY);
   }
-  if (to === 'deprecated' && merged.deprecatedAt === undefined) merged.deprecatedAt = at;
+  // A document re-declaring an existing deprecation keeps its date (else every apply would move it).
+  if (to === 'deprecated' && merged.deprecatedAt === undefined) merged.deprecatedAt = from === 'deprecated' && prev?.deprecatedAt !== undefined ? prev.deprecatedAt : at;
+  if (declaration) merged.appliedState = to;
+  else if (prev?.appliedState !== undefined) merged.appliedState = prev.appliedState;
   return { ok: true, resource: { ...after, spec: { ...(after.spec as object), lifecycle: merged } } };
 }

@@ -1,3 +1,4 @@
+import { sentenceOf } from './zod-messages.js';
 import { Composer, LineCounter, Parser, isMap, isSeq, type CST, type Document } from 'yaml';
 import type { z } from 'zod';
 import { envelopeSchema, isResourceKind, KIND_SCHEMAS, RESOURCE_KINDS, resourceKey, type Resource } from './resources.js';
@@ -80,13 +81,11 @@ function zodIssues(error: z.ZodError, doc: SourceDocument, base: PropertyKey[], 
   return error.issues.map((i) => {
     const parts = [...base, ...i.path];
     let code: string = i.code;
-    let message = i.message;
+    let message = sentenceOf(i);
     if (i.code === 'unrecognized_keys') {
       code = 'unknown_field';
       parts.push(i.keys[0] ?? '');
       message = `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-    } else if (i.code === 'invalid_type') {
-      message = i.message.replace(/^Invalid input: /, '');
     }
     const issue: ConfigIssue = { code, message, document: doc.index, path: formatPath(parts) };
     if (resource) issue.resource = resource;

@@ -51,8 +51,11 @@ export interface ResourceChange {
 export type SetValidator = (resources: Resource[]) => ConfigIssue[];
 
 export interface ApplyOptions {
-  /** Delete stored resources that are not in the applied set. */
-  prune?: boolean;
+  /**
+   * Delete stored resources that are not in the applied set: all of them (`true`), or only those
+   * the predicate selects (a prune scope: kinds, labels); the others are kept as they are.
+   */
+  prune?: boolean | ((resource: Resource) => boolean);
   /** Validate and compute changes, but commit nothing. */
   dryRun?: boolean;
   /** Run on the full resulting set before commit. */

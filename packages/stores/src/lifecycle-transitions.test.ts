@@ -35,7 +35,7 @@ for (const [name, make] of [
       try {
         const store = stores.config;
         await store.apply([api('lifecycle: { state: draft }')], { validate });
-        expect(await lifecycleOf(store)).toEqual({ state: 'draft', autoRetire: false, previewConsumers: [] });
+        expect(await lifecycleOf(store)).toEqual({ state: 'draft', autoRetire: false, previewConsumers: [], appliedState: 'draft' });
 
         await store.apply([api('lifecycle: { state: published }')], { validate });
         await store.apply([api('lifecycle: { state: deprecated }')], { validate });

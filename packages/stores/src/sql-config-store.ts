@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { apiKeys, resources, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, reconcileLifecycle, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -121,9 +121,16 @@ export class SqlConfigStore implements ConfigStore {
     if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
     return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
       const changes: ResourceChange[] = [];
-      const resulting = new Map<string, Resource>(options.prune ? [] : current);
+      const prunable = typeof options.prune === 'function' ? options.prune : () => options.prune === true;
+      // Resources outside the prune scope stay whether or not the input names them.
+      const resulting = new Map<string, Resource>([...current].filter(([, r]) => !prunable(r)));
       const refused: ConfigIssue[] = [];
-      for (const raw of input) {
+      // A Subscription's date-only start/end means midnight in its plan's zone: the plan of this
+      // apply, else the stored one (see resolveSubscriptionDates).
+      const inputPlans = new Map(input.filter((r) => r.kind === 'Plan').map((r) => [r.metadata.name, r] as const));
+      const planOf = (name: string) => inputPlans.get(name) ?? current.get(keyOf('Plan', name));
+      for (const given of input) {
+        const raw = resolveSubscriptionDates(given, planOf);
         const key = keyOf(raw.kind, raw.metadata.name);
         const before = current.get(key);
         // An Api's lifecycle state may only move along the allowed transitions, checked against the
@@ -142,7 +149,7 @@ export class SqlConfigStore implements ConfigStore {
       if (refused.length > 0) throw new ApplyRejectedError(refused);
       if (options.prune) {
         for (const [key, before] of current) {
-          if (!resulting.has(key)) changes.push({ kind: before.kind, name: before.metadata.name, action: 'delete', before });
+          if (!resulting.has(key) && prunable(before)) changes.push({ kind: before.kind, name: before.metadata.name, action: 'delete', before });
         }
       }
       return { resulting: [...resulting.values()], changes };

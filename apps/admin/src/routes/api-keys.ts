@@ -29,12 +29,13 @@ export const createKeyBodySchema = z.strictObject({
 
 /** A key as listed: never the secret or its digest. */
 export const keyViewSchema = z.object({
-  id: z.string(),
+  id: z.string().describe('`key_…` for keys issued through the admin API; `config:<name>` for keys declared in the Consumer document.'),
   consumer: z.string(),
   name: z.string().optional(),
-  prefix: z.string().describe('First characters of the key.'),
-  last4: z.string().describe('Last four characters of the key.'),
-  createdAt: z.string(),
+  source: z.enum(['api', 'config']).describe('`api`: issued by `POST /consumers/{name}/keys` (revocable there); `config`: declared in `spec.keys` of the Consumer (change the document to remove it).'),
+  prefix: z.string().optional().describe('First characters of the key (issued keys only: a declared key is stored as its hash).'),
+  last4: z.string().optional().describe('Last four characters of the key (issued keys only).'),
+  createdAt: z.string().optional().describe('When the key was issued (issued keys only).'),
   expiresAt: z.string().optional(),
   revokedAt: z.string().optional(),
 });
@@ -52,6 +53,7 @@ function view(key: ApiKeyRecord): z.infer<typeof keyViewSchema> {
     id: key.id,
     consumer: key.consumer,
     ...(key.name !== undefined ? { name: key.name } : {}),
+    source: 'api',
     prefix: key.prefix,
     last4: key.last4,
     createdAt: key.createdAt.toISOString(),
@@ -109,8 +111,17 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
     '/consumers/:name/keys',
     { schema: { tags, summary: "List a consumer's API keys (no secrets)", params: keyParams, response: { 200: z.object({ items: z.array(keyViewSchema) }), 404: problemSchema, ...errorResponses } } },
     async (request) => {
-      if (!(await ctx.config.get('Consumer', request.params.name))) throw new ProblemError('NOT_FOUND', `Consumer/${request.params.name} does not exist`);
-      return { items: (await ctx.apiKeys.list(request.params.name)).map(view) };
+      const consumer = await ctx.config.get('Consumer', request.params.name);
+      if (!consumer) throw new ProblemError('NOT_FOUND', `Consumer/${request.params.name} does not exist`);
+      // Keys declared in the document authenticate too: list them, so the listing is complete.
+      const declared = ((consumer.resource.spec as { keys?: Array<{ name: string; expiresAt?: string }> }).keys ?? []).map((k) => ({
+        id: `config:${k.name}`,
+        consumer: request.params.name,
+        name: k.name,
+        source: 'config' as const,
+        ...(k.expiresAt !== undefined ? { expiresAt: k.expiresAt } : {}),
+      }));
+      return { items: [...declared, ...(await ctx.apiKeys.list(request.params.name)).map(view)] };
     },
   );
 

@@ -8,6 +8,8 @@ import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
 import { locateIssues, readResources, summarize, toDocument } from '../documents.js';
 import { ProblemError } from '../problem.js';
+import { prunePredicate, pruneScopeOf } from '../prune-scope.js';
+import { subscriptionBoundaryWarnings } from '../subscription-warnings.js';
 import { applyResponseSchema, errorResponses, flag, problemSchema } from '../schemas.js';
 
 // Every kind the model knows, so a new kind is accepted and documented without touching this file.
@@ -26,7 +28,10 @@ export const applyBodySchema = z
 export const applyQuerySchema = z.strictObject({
   dryRun: flag.describe('Validate and report the changes without committing them.'),
   strict: flag.describe('Reject the apply (422) when Kubernetes / Istio documents use fields Tollgate does not implement, instead of warning.'),
-  prune: flag.describe('Delete stored resources that are not in the body (like `decK sync`).'),
+  prune: flag.describe('Delete stored resources that are not in the body (like `decK sync`), within the prune scope: every kind but Consumer, Plan and Subscription unless pruneKind / pruneBilling say otherwise.'),
+  pruneKind: z.string().min(1).optional().describe('Comma-separated kinds the prune may delete (e.g. `Upstream,Api`). Billing kinds (Consumer, Plan, Subscription) also need pruneBilling=true.'),
+  selector: z.string().min(1).optional().describe('Label selector limiting the prune, as kubectl `-l`: `team=payments,tier!=internal,owner,!legacy`.'),
+  pruneBilling: flag.describe('Allow the prune to delete billing kinds (Consumer, Plan, Subscription).'),
 });
 
 /** `GET /config` query. */
@@ -34,7 +39,8 @@ export const exportQuerySchema = z.strictObject({ format: z.enum(['yaml', 'json'
 
 /** Response of `POST /config`: the changes, and what imported Kubernetes / Istio documents asked for that Tollgate ignores. */
 export const applyWithWarningsSchema = applyResponseSchema.extend({
-  warnings: z.array(z.object({ document: z.number().int(), resource: z.string(), path: z.string(), message: z.string() })).describe('Fields of Kubernetes / Istio documents Tollgate does not implement (see docs/importers.md); `strict=true` makes them errors.'),
+  prune: z.object({ kinds: z.array(z.string()), selector: z.string().optional() }).optional().describe('The prune scope used (only with prune=true): the kinds it could delete and the label selector.'),
+  warnings: z.array(z.object({ document: z.number().int(), resource: z.string(), path: z.string(), message: z.string() })).describe('Fields of Kubernetes / Istio documents Tollgate does not implement (see docs/importers.md; `strict=true` makes them errors), and Subscription times just off a month boundary of the plan\'s time zone (see docs/billing.md).'),
 });
 
 /** Response of `POST /config`. */
@@ -67,18 +73,21 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
     async (request): Promise<ApplyResponse> => {
+      const { dryRun, strict } = request.query;
+      // Checked before the documents: a wrong prune scope must never reach the store.
+      const scope = pruneScopeOf(request.query);
       const submitted = await readResources(request.body as unknown, ctx.config, importOptions);
-      const { dryRun, prune, strict } = request.query;
       if (strict && submitted.warnings.length > 0) {
         const errors = submitted.warnings.map((w) => ({ code: 'unsupported_field', ...w }));
         throw new ProblemError('INVALID_CONFIG', summarize('strict apply: the documents use fields Tollgate does not implement', errors), { errors });
       }
       try {
         const audit = auditContext(request);
-        const result = await ctx.config.apply(submitted.resources, { prune, dryRun, validate: locateIssues(ctx.validate, submitted), ...(audit ? { audit } : {}) });
+        const result = await ctx.config.apply(submitted.resources, { prune: scope ? prunePredicate(scope) : false, dryRun, validate: locateIssues(ctx.validate, submitted), ...(audit ? { audit } : {}) });
         // A dry run commits nothing, its audit entry included; the onSend hook records it instead.
         if (!dryRun) auditWritten(request);
-        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), warnings: submitted.warnings };
+        const dateWarnings = await subscriptionBoundaryWarnings(submitted.resources, (i) => submitted.documents[i]?.index ?? i, ctx.config);
+        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), warnings: [...submitted.warnings, ...dateWarnings], ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
       } catch (error) {
         if (error instanceof ApplyRejectedError) {
           // Issues raised by the store itself (an illegal lifecycle transition) get their document and line here.

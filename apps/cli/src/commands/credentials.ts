@@ -29,8 +29,12 @@ function table(headers: string[], rows: string[][]): string {
 function parseExpiry(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const relative = /^(\d+)([hd])$/.exec(value);
+  if (relative && Number(relative[1]) === 0) throw new CliError(`--expires-at: ${value} would expire the key at once; give a duration like 90d or 12h`);
   if (relative) return new Date(Date.now() + Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 86_400_000)).toISOString();
-  if (Number.isNaN(Date.parse(value))) throw new CliError(`--expires-at: "${value}" is neither an RFC 3339 time nor a duration like 30d or 12h`);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new CliError(`--expires-at: "${value}" is neither an RFC 3339 time nor a duration like 30d or 12h`);
+  // Said here in a sentence, before the server's schema answers with a validation message.
+  if (at <= Date.now()) throw new CliError(`--expires-at: ${value} is in the past; give a future time or a duration like 90d`);
   return value;
 }
 
@@ -38,9 +42,10 @@ interface KeyView {
   id: string;
   consumer: string;
   name?: string;
-  prefix: string;
-  last4: string;
-  createdAt: string;
+  source?: 'api' | 'config';
+  prefix?: string;
+  last4?: string;
+  createdAt?: string;
   expiresAt?: string;
   revokedAt?: string;
   key?: string;
@@ -77,7 +82,9 @@ export function registerKeys(program: Command): void {
     .description('list API keys of a consumer (never the secrets)')
     .action(async (consumer: string, _options: unknown, command: Command) => {
       const res = await call<{ items: KeyView[] }>(command, 'GET', `/consumers/${encodeURIComponent(consumer)}/keys`);
-      const rows = (res?.items ?? []).map((k) => [k.id, k.name ?? '', `${k.prefix}…${k.last4}`, k.createdAt, k.expiresAt ?? '', k.revokedAt ? `revoked ${k.revokedAt}` : 'active']);
+      // Keys declared in the Consumer document are stored as hashes: no prefix to show, and they
+      // go away by changing the document, not with `keys revoke`.
+      const rows = (res?.items ?? []).map((k) => [k.id, k.name ?? '', k.source === 'config' ? '(in YAML)' : `${k.prefix ?? ''}…${k.last4 ?? ''}`, k.createdAt ?? '', k.expiresAt ?? '', k.revokedAt ? `revoked ${k.revokedAt}` : 'active']);
       process.stdout.write(table(['ID', 'NAME', 'KEY', 'CREATED', 'EXPIRES', 'STATUS'], rows));
     });
   keys

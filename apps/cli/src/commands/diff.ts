@@ -6,6 +6,7 @@ import { CliError } from '../cli-error.js';
 import { readInputs } from '../input-files.js';
 import { formatProblem } from '../print-problem.js';
 import { collect, connectionOf } from './common.js';
+import { addPruneOptions, pruneScopeOf, type PruneFlags } from './prune-options.js';
 
 /** Exit codes, as `kubectl diff`: 0 no differences, 1 differences, above 1 an error. */
 export const DIFF_EXIT = { same: 0, different: 1, error: 2 } as const;
@@ -27,12 +28,13 @@ export function yamlOf(resource: Resource | undefined): string {
  * defaults filled by the same model, so only real differences show).
  */
 export function registerDiff(program: Command): void {
-  program
+  const cmd = program
     .command('diff')
     .description('show what an apply would change, as unified diffs (exit 0: none, 1: changes, 2: error)')
-    .requiredOption('-f, --filename <file>', 'YAML file, or - for stdin (repeatable)', collect, [])
-    .option('--prune', 'also show resources that an apply --prune would delete', false)
-    .action(async (options: { filename: string[]; prune: boolean }, command: Command) => {
+    .requiredOption('-f, --filename <file>', 'YAML file or directory, or - for stdin (repeatable)', collect, [])
+    .option('-R, --recursive', 'with a directory, also read its subdirectories', false);
+  addPruneOptions(cmd);
+  cmd.action(async (options: DiffFlags, command: Command) => {
       try {
         await diff(options, command);
       } catch (error) {
@@ -43,12 +45,15 @@ export function registerDiff(program: Command): void {
     });
 }
 
-async function diff(options: { filename: string[]; prune: boolean }, command: Command): Promise<void> {
-  const input = await readInputs(options.filename);
+type DiffFlags = PruneFlags & { filename: string[]; recursive: boolean };
+
+async function diff(options: DiffFlags, command: Command): Promise<void> {
+  const scope = pruneScopeOf(options);
+  const input = await readInputs(options.filename, { recursive: options.recursive });
   const client = new AdminClient(connectionOf(command));
   let changes;
   try {
-    changes = (await client.applyYaml(input.yaml, { dryRun: true, prune: options.prune })).changes;
+    changes = (await client.applyYaml(input.yaml, { dryRun: true, prune: options.prune, ...scope })).changes;
   } catch (error) {
     if (error instanceof ProblemResponseError) {
       process.stderr.write(formatProblem(error.problem, input));

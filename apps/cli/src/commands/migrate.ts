@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { migratePglite, migratePostgres, openPglite } from '@tollgate/db';
+import { resolveSecretFiles } from '../start-settings.js';
 import { CliError } from '../cli-error.js';
 
 /** A connection URL without its password, for messages. */
@@ -24,7 +25,13 @@ export function registerMigrate(program: Command): void {
     .command('migrate')
     .description('apply database migrations (DATABASE_URL, else embedded PGlite under TOLLGATE_DATA)')
     .action(async () => {
-      const url = process.env.DATABASE_URL?.trim();
+      let env: NodeJS.ProcessEnv;
+      try {
+        env = resolveSecretFiles(process.env);
+      } catch (error) {
+        throw new CliError((error as Error).message);
+      }
+      const url = env.DATABASE_URL?.trim();
       if (url) {
         try {
           await migratePostgres(url);
@@ -34,7 +41,7 @@ export function registerMigrate(program: Command): void {
         process.stdout.write(`migrations applied to ${redact(url)}\n`);
         return;
       }
-      const dataDir = resolve(process.env.TOLLGATE_DATA || './.tollgate');
+      const dataDir = resolve(env.TOLLGATE_DATA || './.tollgate');
       const pgdata = join(dataDir, 'pgdata');
       try {
         mkdirSync(dataDir, { recursive: true });
