@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Database } from '@tollgate/db';
+import { MAX_DOCUMENTS } from '@tollgate/model';
 import type { LimitCounters } from '@tollgate/policies';
 import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore, NodeRegistry, SetValidator } from '@tollgate/stores';
 import { registerAuditHook } from './audit.js';
@@ -49,8 +50,10 @@ export interface AdminOptions {
   validate: SetValidator;
   /** Logger (pino); without one the server logs nothing. */
   logger?: FastifyBaseLogger;
-  /** Largest request body in bytes (default 5 MiB); larger bodies get 413. */
+  /** Largest request body in bytes (default 5 MiB); larger bodies get 413 while being read. */
   bodyLimit?: number;
+  /** Most documents in one apply (default MAX_DOCUMENTS, 10,000); more get 413 while being parsed. */
+  maxDocuments?: number;
   /** The counter store the gateways share, for `GET /consumers/{name}/usage`. */
   counters?: LimitCounters;
   /** Purges the gateways' response caches, for `DELETE /cache…` (503 without it). */
@@ -76,6 +79,7 @@ const partValidator: FastifySchemaCompiler<unknown> = (route) => {
 /** Builds the admin REST API (not listening: call `listen`, or test with `inject`). */
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const maxDocuments = options.maxDocuments ?? MAX_DOCUMENTS;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: redactingLogger(options.logger) } : { logger: false }),
     bodyLimit,
@@ -116,10 +120,10 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   registerErrorHandlers(app);
   requirePermissionEntries(app);
   registerAuth(app, options.tokens, new AuthThrottle(options.authThrottle));
-  registerAuditHook(app, options.audit);
+  registerAuditHook(app, options.audit, maxDocuments);
   await registerOpenApi(app);
 
-  const ctx = { config: options.config, validate: options.validate, apiKeys: options.apiKeys, tokens: options.tokens, audit: options.audit };
+  const ctx = { config: options.config, validate: options.validate, apiKeys: options.apiKeys, tokens: options.tokens, audit: options.audit, maxDocuments };
   health.register(app);
   registerOpenApiRoute(app);
   config.register(app, ctx);

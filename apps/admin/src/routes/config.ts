@@ -67,7 +67,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
     async (request): Promise<ApplyResponse> => {
-      const submitted = await readResources(request.body as unknown, ctx.config, importOptions);
+      const submitted = await readResources(request.body as unknown, ctx.config, importOptions, { maxDocuments: ctx.maxDocuments });
       const { dryRun, prune, strict } = request.query;
       if (strict && submitted.warnings.length > 0) {
         const errors = submitted.warnings.map((w) => ({ code: 'unsupported_field', ...w }));
