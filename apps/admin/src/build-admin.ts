@@ -16,6 +16,7 @@ import { redactingLogger } from './log-redaction.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
+import * as apiKeysBulk from './routes/api-keys-bulk.js';
 import * as apis from './routes/apis.js';
 import * as apisImport from './routes/apis-import.js';
 import * as apiLifecycle from './routes/api-lifecycle.js';
@@ -131,6 +132,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   consumers.register(app, ctx);
   certificates.register(app, ctx);
   apiKeys.register(app, ctx);
+  apiKeysBulk.register(app, ctx);
   apis.register(app, ctx);
   apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);
