@@ -81,6 +81,7 @@ describe('admin API authentication and roles', () => {
         'GET /consumers/{name}/keys',
         'POST /consumers/{name}/keys',
         'DELETE /consumers/{name}/keys/{id}',
+        'POST /keys/bulk',
         'GET /admin-tokens',
         'POST /admin-tokens',
         'DELETE /admin-tokens/{id}',

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '@tollgate/model';
 import { runCli, startListeningAdmin, type ListeningAdmin } from './cli-harness.js';
@@ -96,5 +99,58 @@ describe('tollgate keys and tokens', () => {
     expect(refused.stderr).toMatch(/the token was refused/);
     const badRole = await runCli(['tokens', 'create', '--name', 'x', '--role', 'root'], admin.env);
     expect(badRole.code).not.toBe(0);
+  });
+});
+
+describe('tollgate keys create-bulk', () => {
+  let admin: ListeningAdmin;
+  let dir: string;
+  beforeAll(async () => {
+    admin = await startListeningAdmin();
+    dir = await mkdtemp(join(tmpdir(), 'tollgate-bulk-'));
+    for (const name of ['acme', 'globex']) {
+      const res = await admin.app.inject({ method: 'PUT', url: `/consumers/${name}`, headers: { authorization: `Bearer ${admin.token}` }, payload: { apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name }, spec: {} } });
+      expect(res.statusCode).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates the keys of a CSV or JSON file in one version and prints them once as CSV', async () => {
+    const csv = join(dir, 'keys.csv');
+    await writeFile(csv, 'consumer,name\nacme,prod\nglobex,ci\n');
+    const before = await admin.stores.config.version();
+    const res = await runCli(['keys', 'create-bulk', '--file', csv], admin.env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/Created 2 API keys \(config version \d+\)\.\nWARNING: these API keys are shown only once/);
+    const [header, ...rows] = res.stdout.trim().split('\n');
+    expect(header).toBe('consumer,name,id,key');
+    expect(rows.map((r) => r.split(',').slice(0, 2))).toEqual([
+      ['acme', 'prod'],
+      ['globex', 'ci'],
+    ]);
+    const keys = rows.map((r) => r.split(',')[3] ?? '');
+    expect(await admin.stores.config.version()).toBe(before + 1);
+    const hashes = (await admin.stores.config.load()).apiKeys.map((k) => k.hash);
+    for (const key of keys) expect(hashes).toContain(hashApiKey(key));
+
+    const json = join(dir, 'keys.json');
+    await writeFile(json, JSON.stringify([{ consumer: 'acme', name: 'a, b' }]));
+    const fromJson = await runCli(['keys', 'create-bulk', '--file', json], admin.env);
+    expect(fromJson.code, fromJson.stderr).toBe(0);
+    expect(fromJson.stdout).toMatch(/^consumer,name,id,key\nacme,"a, b",key_[0-9a-f]+,tg_[A-Za-z0-9_-]{43}\n$/);
+  });
+
+  it('an unknown consumer refuses the whole file with a one-line error naming the item; nothing is created', async () => {
+    const file = join(dir, 'bad.csv');
+    await writeFile(file, 'consumer\nacme\nnobody\n');
+    const before = await admin.stores.config.version();
+    const res = await runCli(['keys', 'create-bulk', '--file', file], admin.env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/^error: UNKNOWN_CONSUMER: .*body\.items\.1\.consumer/);
+    expect(await admin.stores.config.version()).toBe(before);
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseYamlDocuments } from '@tollgate/model';
+import { jsonDocumentsWithin, parseYamlDocuments } from '@tollgate/model';
 import type { AuditContext, AuditOutcome, AuditStore } from '@tollgate/stores';
 import { YamlText } from './documents.js';
 import { databaseUnavailableRequests } from './error-handlers.js';
@@ -35,13 +35,16 @@ function outcomeOf(status: number, dryRun: boolean): AuditOutcome {
 }
 
 /** What the client tried to submit, as JSON (YAML bodies parsed); redacted by the store before writing. */
-function attempted(body: unknown): unknown {
+function attempted(body: unknown, maxDocuments: number): unknown {
   if (body instanceof YamlText) {
-    // The model's parser, with its nesting and alias limits: a hostile body refused by the route
-    // must not be expanded here (billion laughs) or overflow the stack.
-    const { documents, issues } = parseYamlDocuments(body.text);
+    // The model's parser, with its nesting, alias and document-count limits: a hostile body
+    // refused by the route must not be expanded here (billion laughs) or overflow the stack.
+    const { documents, issues } = parseYamlDocuments(body.text, { maxDocuments });
     return issues.length > 0 ? { unparsable: true } : documents.map((d) => d.value);
   }
+  // A JSON body refused for its document count is not copied into the log.
+  const { issues } = jsonDocumentsWithin(body, { maxDocuments });
+  if (issues.length > 0) return { unparsable: true };
   return body ?? undefined;
 }
 
@@ -51,7 +54,7 @@ function attempted(body: unknown): unknown {
  * `onSend`, so the entry exists before the client sees the answer. Requests refused with 429 by the
  * authentication throttle are not logged, which bounds what one address can add to the log.
  */
-export function registerAuditHook(app: FastifyInstance, audit: AuditStore): void {
+export function registerAuditHook(app: FastifyInstance, audit: AuditStore, maxDocuments: number): void {
   app.addHook('onSend', async (request, reply, payload) => {
     const status = reply.statusCode;
     // The entry would wait for the same unreachable database; a change whose commit did land wrote
@@ -73,7 +76,7 @@ export function registerAuditHook(app: FastifyInstance, audit: AuditStore): void
       if (!context || status === 429) return payload;
       const dryRun = /[?&]dryRun=(true|1|yes)(&|$)/i.test(request.url);
       const problem = status >= 400 && typeof payload === 'string' ? safeDetail(payload) : undefined;
-      const after = attempted(request.body);
+      const after = attempted(request.body, maxDocuments);
       await audit.record({ ...context, outcome: outcomeOf(status, dryRun), status, ...(problem ? { detail: problem } : {}), ...(after !== undefined ? { after } : {}) });
     } catch (err) {
       // The change (if any) is committed already; failing the response would misreport it.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Database } from '@tollgate/db';
+import { MAX_DOCUMENTS } from '@tollgate/model';
 import type { LimitCounters } from '@tollgate/policies';
 import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore, NodeRegistry, SetValidator } from '@tollgate/stores';
 import { registerAuditHook } from './audit.js';
@@ -15,6 +16,7 @@ import { redactingLogger } from './log-redaction.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
+import * as apiKeysBulk from './routes/api-keys-bulk.js';
 import * as apis from './routes/apis.js';
 import * as apisImport from './routes/apis-import.js';
 import * as apiLifecycle from './routes/api-lifecycle.js';
@@ -49,8 +51,10 @@ export interface AdminOptions {
   validate: SetValidator;
   /** Logger (pino); without one the server logs nothing. */
   logger?: FastifyBaseLogger;
-  /** Largest request body in bytes (default 5 MiB); larger bodies get 413. */
+  /** Largest request body in bytes (default 5 MiB); larger bodies get 413 while being read. */
   bodyLimit?: number;
+  /** Most documents in one apply (default MAX_DOCUMENTS, 10,000); more get 413 while being parsed. */
+  maxDocuments?: number;
   /** The counter store the gateways share, for `GET /consumers/{name}/usage`. */
   counters?: LimitCounters;
   /** Purges the gateways' response caches, for `DELETE /cache…` (503 without it). */
@@ -76,6 +80,7 @@ const partValidator: FastifySchemaCompiler<unknown> = (route) => {
 /** Builds the admin REST API (not listening: call `listen`, or test with `inject`). */
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const maxDocuments = options.maxDocuments ?? MAX_DOCUMENTS;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: redactingLogger(options.logger) } : { logger: false }),
     bodyLimit,
@@ -116,10 +121,10 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   registerErrorHandlers(app);
   requirePermissionEntries(app);
   registerAuth(app, options.tokens, new AuthThrottle(options.authThrottle));
-  registerAuditHook(app, options.audit);
+  registerAuditHook(app, options.audit, maxDocuments);
   await registerOpenApi(app);
 
-  const ctx = { config: options.config, validate: options.validate, apiKeys: options.apiKeys, tokens: options.tokens, audit: options.audit };
+  const ctx = { config: options.config, validate: options.validate, apiKeys: options.apiKeys, tokens: options.tokens, audit: options.audit, maxDocuments };
   health.register(app);
   registerOpenApiRoute(app);
   config.register(app, ctx);
@@ -127,6 +132,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   consumers.register(app, ctx);
   certificates.register(app, ctx);
   apiKeys.register(app, ctx);
+  apiKeysBulk.register(app, ctx);
   apis.register(app, ctx);
   apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);

@@ -8,4 +8,6 @@ export interface AdminContext {
   apiKeys: ApiKeyStore;
   tokens: AdminTokenStore;
   audit: AuditStore;
+  /** Most documents one request may carry (see AdminOptions.maxDocuments). */
+  maxDocuments: number;
 }

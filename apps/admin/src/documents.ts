@@ -1,4 +1,4 @@
-import { formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocuments, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type Resource, type SourceDocument } from '@tollgate/model';
+import { formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type DocumentLimits, type Resource, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
 import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
 import { ProblemError } from './problem.js';
@@ -64,17 +64,17 @@ export interface SubmittedResources {
  * Turns a request body (YAML text or parsed JSON) into validated resources. Syntax errors are
  * 400 INVALID_BODY (the input is not a document at all); model violations are 422 INVALID_CONFIG.
  */
-export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>, importOptions: ImportOptions = {}): Promise<SubmittedResources> {
+export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>, importOptions: ImportOptions = {}, limits: DocumentLimits = {}): Promise<SubmittedResources> {
   let documents: SourceDocument[];
-  if (body instanceof YamlText) {
-    const parsed = parseYamlDocuments(body.text);
-    if (parsed.issues.length > 0) throw new ProblemError('INVALID_BODY', summarize('the body is not valid YAML', parsed.issues), { errors: parsed.issues });
-    documents = parsed.documents;
-  } else if (body === undefined || body === null) {
-    throw new ProblemError('INVALID_BODY', 'the request has no body; send YAML or JSON documents');
-  } else {
-    documents = jsonDocuments(body);
+  if (body === undefined || body === null) throw new ProblemError('INVALID_BODY', 'the request has no body; send YAML or JSON documents');
+  const parsed = body instanceof YamlText ? parseYamlDocuments(body.text, limits) : jsonDocumentsWithin(body, limits);
+  if (parsed.issues.length > 0) {
+    // Too many documents is a size refusal (413, RFC 9110 §15.5.14), found while parsing.
+    const tooMany = parsed.issues.find((i) => i.code === 'too_many_documents');
+    if (tooMany) throw new ProblemError('PAYLOAD_TOO_LARGE', tooMany.message, { errors: [tooMany] });
+    throw new ProblemError('INVALID_BODY', summarize('the body is not valid YAML', parsed.issues), { errors: parsed.issues });
   }
+  documents = parsed.documents;
   // Kubernetes and Istio documents become Tollgate documents here, before the model sees them.
   const imported = importDocuments(documents, importOptions);
   if (imported.issues.length > 0) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', imported.issues), { errors: imported.issues });

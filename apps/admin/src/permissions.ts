@@ -54,6 +54,7 @@ function buildTable(): Map<string, RouteRule> {
     ['GET /consumers/:name/keys', { permission: 'keys:read' }],
     ['GET /consumers/:name/usage', { permission: 'consumers:read' }],
     ['POST /consumers/:name/keys', { permission: 'keys:write', action: 'api-key.create', resource: byName('Consumer') }],
+    ['POST /keys/bulk', { permission: 'keys:write', action: 'api-key.create-bulk', resource: () => ({ kind: 'Consumer' }) }],
     ['DELETE /consumers/:name/keys/:id', { permission: 'keys:write', action: 'api-key.revoke', resource: byName('Consumer') }],
     ['GET /admin-tokens', { permission: 'tokens:manage' }],
     ['POST /admin-tokens', { permission: 'tokens:manage', action: 'admin-token.create', resource: () => ({ kind: 'AdminToken' }) }],

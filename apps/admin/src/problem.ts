@@ -22,6 +22,8 @@ export const PROBLEM_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** Well-formed documents that break the resource model or do not compile as a set. */
   INVALID_CONFIG: 422,
+  /** Keys were asked for Consumers that do not exist (`POST /keys/bulk`); nothing was created. */
+  UNKNOWN_CONSUMER: 422,
   /** Too many failed admin authentications from this address (RFC 6585 §4). */
   TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
@@ -48,6 +50,7 @@ const TITLES: Record<ProblemCode, string> = {
   PAYLOAD_TOO_LARGE: 'The request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   INVALID_CONFIG: 'The configuration is invalid',
+  UNKNOWN_CONSUMER: 'A consumer named in the request does not exist',
   TOO_MANY_REQUESTS: 'Too many requests',
   INTERNAL: 'Internal server error',
   UNAVAILABLE: 'Service unavailable',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseResourcesYaml, parseYamlDocuments, validateDocuments, jsonDocuments } from './parse.js';
+import { jsonDocumentsWithin, MAX_DOCUMENTS, parseResourcesYaml, parseYamlDocuments, validateDocuments, jsonDocuments } from './parse.js';
 import { toYaml } from './serialize.js';
 
 const upstream = `apiVersion: tollgate.dev/v1
@@ -158,5 +158,46 @@ describe('toYaml', () => {
     expect(out.indexOf('kind: Upstream')).toBeLessThan(out.indexOf('kind: Api'));
     const again = parseResourcesYaml(out);
     expect(again.ok && again.resources).toEqual([r.resources[1], r.resources[0]]);
+  });
+});
+
+describe('document cap (enforced while iterating)', () => {
+  const doc = (i: number) => `apiVersion: tollgate.dev/v1\nkind: Upstream\nmetadata: {name: u${i}}\nspec: {targets: [{url: "http://x:1"}]}\n`;
+  const yamlStream = (n: number) => Array.from({ length: n }, (_, i) => `---\n${doc(i)}`).join('');
+  const bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
+  const list = (n: number) => `apiVersion: v1\nkind: List\nitems:\n${Array.from({ length: n }, (_, i) => `  - {apiVersion: tollgate.dev/v1, kind: Upstream, metadata: {name: l${i}}, spec: {targets: [{url: "http://x:1"}]}}\n`).join('')}`;
+
+  it('accepts exactly the cap, empty sections not counted', () => {
+    const r = parseYamlDocuments(`${yamlStream(3)}---\n# only a comment\n---\n`, { maxDocuments: 3 });
+    expect(r.issues).toEqual([]);
+    expect(r.documents).toHaveLength(3);
+    expect(parseYamlDocuments(list(3), { maxDocuments: 3 }).documents).toHaveLength(3);
+  });
+
+  it('refuses multi-document YAML one past the cap, before later documents are looked at', () => {
+    // Document 3 is past the cap of 3; document 4 is nested too deep and would be its own issue
+    // if the stream were walked to its end.
+    const r = parseYamlDocuments(`${yamlStream(4)}---\na: ${'['.repeat(5_000)}\n`, { maxDocuments: 3 });
+    expect(r).toEqual({ documents: [], issues: [expect.objectContaining({ code: 'too_many_documents', document: 3 })] });
+  });
+
+  it('refuses a kind: List whose items go past the cap, before converting it or composing later documents', () => {
+    const r = parseYamlDocuments(`${list(4)}---\n${bomb}`, { maxDocuments: 3 });
+    expect(r).toEqual({ documents: [], issues: [expect.objectContaining({ code: 'too_many_documents', document: 0 })] });
+    // Documents before a List count too.
+    const mixed = parseYamlDocuments(`${yamlStream(2)}---\n${list(2)}`, { maxDocuments: 3 });
+    expect(mixed.issues).toEqual([expect.objectContaining({ code: 'too_many_documents', document: 2 })]);
+  });
+
+  it('defaults to MAX_DOCUMENTS', () => {
+    expect(parseYamlDocuments(yamlStream(MAX_DOCUMENTS + 1)).issues).toEqual([expect.objectContaining({ code: 'too_many_documents', document: MAX_DOCUMENTS })]);
+  });
+
+  it('caps JSON arrays and JSON Lists the same way, accepting exactly the cap', () => {
+    const item = { apiVersion: 'tollgate.dev/v1', kind: 'Upstream', metadata: { name: 'x' }, spec: {} };
+    expect(jsonDocumentsWithin([item, item, item], { maxDocuments: 3 }).issues).toEqual([]);
+    expect(jsonDocumentsWithin([item, item, item, item], { maxDocuments: 3 })).toEqual({ documents: [], issues: [expect.objectContaining({ code: 'too_many_documents', document: 3 })] });
+    expect(jsonDocumentsWithin({ kind: 'List', items: [item, item, item, item] }, { maxDocuments: 3 }).issues).toEqual([expect.objectContaining({ code: 'too_many_documents' })]);
+    expect(jsonDocumentsWithin(item, { maxDocuments: 1 }).documents).toHaveLength(1);
   });
 });

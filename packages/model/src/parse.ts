@@ -17,37 +17,63 @@ export interface SourceDocument {
 /** Result of parsing and validating a set of documents: resources or issues, never both. */
 export type ValidationResult = { ok: true; resources: Resource[] } | { ok: false; issues: ConfigIssue[] };
 
-/** Upper bound on documents in one apply, so a hostile body cannot exhaust memory. */
+/** Default upper bound on documents in one apply, so a hostile body cannot exhaust memory. */
 export const MAX_DOCUMENTS = 10_000;
+
+/** Limits of one parse. */
+export interface DocumentLimits {
+  /** Most documents (after `kind: List` expansion) accepted; default MAX_DOCUMENTS. */
+  maxDocuments?: number;
+}
+
+/** The issue reported when a body holds more than `max` documents; `document` is the first one past the cap. */
+export function tooManyDocuments(max: number, document: number): ConfigIssue {
+  return { code: 'too_many_documents', message: `at most ${max} documents per request`, document, path: '' };
+}
 
 /**
  * Splits multi-document YAML (JSON is YAML too) into documents. Empty documents (a trailing
  * `---`) are skipped but still counted, so indexes match what the operator sees in the file.
  * A `kind: List` document (as `kubectl get -o yaml` writes) is expanded into its items.
+ *
+ * The document cap is enforced while iterating, not after: the (cheap, flat) token stream is
+ * counted before any document is composed, and composing stops at the first document past the
+ * cap, so an over-cap body never has all of its documents built as objects.
  */
-export function parseYamlDocuments(text: string): { documents: SourceDocument[]; issues: ConfigIssue[] } {
+export function parseYamlDocuments(text: string, limits: DocumentLimits = {}): { documents: SourceDocument[]; issues: ConfigIssue[] } {
+  const max = limits.maxDocuments ?? MAX_DOCUMENTS;
   const lineCounter = new LineCounter();
   const issues: ConfigIssue[] = [];
   const documents: SourceDocument[] = [];
   // The CST is built without recursion; its depth is checked before the (recursive) composer
   // and everything after it walk the documents.
-  const tokens: CST.Token[] = [...new Parser(lineCounter.addNewLine).parse(text)];
+  const tokens: CST.Token[] = [];
   let docIndex = 0;
-  for (const token of tokens) {
+  let nonEmpty = 0;
+  for (const token of new Parser(lineCounter.addNewLine).parse(text)) {
+    tokens.push(token);
     if (token.type !== 'document') continue;
+    // A section with no content (a bare `---`, comments only) yields no document.
+    if (token.value !== undefined && ++nonEmpty > max) return { documents: [], issues: [tooManyDocuments(max, docIndex)] };
     const deep = cstTooDeep(token);
     if (deep !== undefined) issues.push({ code: 'too_deep', message: `nested deeper than ${MAX_NESTING_DEPTH} levels`, document: docIndex, path: '', line: lineCounter.linePos(deep).line });
     docIndex++;
   }
   if (issues.length > 0) return { documents, issues };
-  const docs = [...new Composer({ uniqueKeys: true, strict: true }).compose(tokens)] as Document.Parsed[];
-  docs.forEach((doc, index) => {
+  let index = -1;
+  // compose() is a generator: documents are built one at a time, so stopping early saves the rest.
+  for (const parsed of new Composer({ uniqueKeys: true, strict: true }).compose(tokens)) {
+    index++;
+    const doc = parsed as Document.Parsed;
     const line = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
     if (doc.errors.length > 0) {
       // A repeated key gets the same code as in JSON bodies (see jsonStructureIssue).
       for (const e of doc.errors) issues.push({ code: e.code === 'DUPLICATE_KEY' ? 'duplicate_key' : 'invalid_yaml', message: e.message.split('\n')[0] ?? 'invalid YAML', document: index, path: '', line: line(e.pos[0]) });
-      return;
+      continue;
     }
+    const list = isMap(doc.contents) && doc.get('kind') === 'List' && isSeq(doc.get('items')) ? (doc.get('items') as { items: unknown[] }) : undefined;
+    // A List counts its items; refused before they are converted.
+    if (list && documents.length + list.items.length > max) return { documents: [], issues: [tooManyDocuments(max, index)] };
     let value: unknown;
     try {
       // Aliases are limited to defuse "billion laughs" expansion: yaml throws a ReferenceError
@@ -55,9 +81,10 @@ export function parseYamlDocuments(text: string): { documents: SourceDocument[];
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
       issues.push({ code: 'too_many_aliases', message: `the document cannot be expanded: ${(e as Error).message}`, document: index, path: '', line: line(doc.range[0]) });
-      return;
+      continue;
     }
-    if (value === null || value === undefined) return;
+    if (value === null || value === undefined) continue;
+    if (!list && documents.length >= max) return { documents: [], issues: [tooManyDocuments(max, index)] };
     const lineOf = (path: readonly PropertyKey[]) => {
       for (let n = path.length; n >= 0; n--) {
         const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true);
@@ -65,14 +92,13 @@ export function parseYamlDocuments(text: string): { documents: SourceDocument[];
       }
       return undefined;
     };
-    if (isMap(doc.contents) && doc.get('kind') === 'List' && isSeq(doc.get('items'))) {
+    if (list) {
       const items = (value as { items: unknown[] }).items;
       items.forEach((item, i) => documents.push({ index, value: item, lineOf: (p) => lineOf(['items', i, ...p]) }));
-      return;
+      continue;
     }
     documents.push({ index, value, lineOf });
-  });
-  if (documents.length > MAX_DOCUMENTS) issues.push({ code: 'too_many_documents', message: `at most ${MAX_DOCUMENTS} documents per request`, path: '' });
+  }
   return { documents, issues };
 }
 
@@ -149,11 +175,28 @@ export function validateDocuments(documents: readonly SourceDocument[]): Validat
 
 /** Parses a JSON value (one document, an array of documents, or a `kind: List`) into source documents. */
 export function jsonDocuments(body: unknown): SourceDocument[] {
-  if (Array.isArray(body)) return body.map((value, index) => ({ index, value }));
+  const items = jsonItems(body);
+  return items ? items.map((value, index) => ({ index, value })) : [{ index: 0, value: body }];
+}
+
+/** The documents of a JSON body (an array, a `kind: List`, or one object). */
+function jsonItems(body: unknown): unknown[] | undefined {
+  if (Array.isArray(body)) return body;
   if (body && typeof body === 'object' && (body as { kind?: unknown }).kind === 'List' && Array.isArray((body as { items?: unknown }).items)) {
-    return ((body as { items: unknown[] }).items).map((value, index) => ({ index, value }));
+    return (body as { items: unknown[] }).items;
   }
-  return [{ index: 0, value: body }];
+  return undefined;
+}
+
+/**
+ * Like jsonDocuments, for operator input: over `maxDocuments` documents is refused
+ * (`too_many_documents`) before any is wrapped or validated.
+ */
+export function jsonDocumentsWithin(body: unknown, limits: DocumentLimits = {}): { documents: SourceDocument[]; issues: ConfigIssue[] } {
+  const max = limits.maxDocuments ?? MAX_DOCUMENTS;
+  const count = jsonItems(body)?.length ?? 1;
+  if (count > max) return { documents: [], issues: [tooManyDocuments(max, max)] };
+  return { documents: jsonDocuments(body), issues: [] };
 }
 
 /** Parses and validates YAML text in one step. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@tollgate/model';
-import { RecordNotFoundError, ResourceConflictError, type ApiKeyStore, type AuditStore, type ConfigStore } from './config-store.js';
+import { ConsumersNotFoundError, RecordNotFoundError, ResourceConflictError, type ApiKeyStore, type AuditStore, type ConfigStore } from './config-store.js';
 
 /** What an API-key contract run needs: the stores of one database, and a peer's config view. */
 export interface ApiKeyStoreHarness {
@@ -59,6 +59,47 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
       await expect(h.apiKeys.create({ id: 'key_04', consumer: 'acme', hash: hex('1'), prefix: 'tg_', last4: 'aaaa' })).rejects.toThrow();
       await expect(h.apiKeys.revoke('acme', 'key_01')).rejects.toBeInstanceOf(RecordNotFoundError);
       expect(await h.config.version()).toBe(base);
+    });
+
+    it('createMany stores keys of several consumers in one change with one version bump and one audit entry', async () => {
+      await h.config.apply([consumer('bulk-a'), consumer('bulk-b')], { validate: accept });
+      const versions: number[] = [];
+      const stop = await h.peer.watch((v) => versions.push(v));
+      const base = await h.config.version();
+      // Past one insert batch (1,000 rows), so batching inside the one transaction is exercised.
+      const keys = Array.from({ length: 1_203 }, (_, i) => ({ id: `key_b${i}`, consumer: i % 2 ? 'bulk-a' : 'bulk-b', hash: (0x100000 + i).toString(16).padStart(64, 'b'), prefix: 'tg_BBBBB', last4: String(i).padStart(4, '0').slice(-4), ...(i === 0 ? { name: 'first' } : {}) }));
+      const res = await h.apiKeys.createMany(keys, { action: 'api-key.create-bulk', requestId: 'rb' });
+      expect(res.version).toBe(base + 1);
+      expect(res.keys.map((k) => k.id)).toEqual(keys.map((k) => k.id));
+      expect(res.keys[0]).toMatchObject({ consumer: 'bulk-b', name: 'first' });
+      expect(await h.config.version()).toBe(base + 1);
+      await expect.poll(() => versions, { timeout: 2_000 }).toContain(base + 1);
+      await stop();
+      expect(versions).toEqual([base + 1]);
+      const snapshot = await h.peer.load();
+      expect(snapshot.apiKeys.filter((k) => k.consumer.startsWith('bulk-'))).toHaveLength(1_203);
+      const audit = await h.audit.query({ action: 'api-key.create-bulk', limit: 10 });
+      expect(audit.items).toHaveLength(1);
+      expect(JSON.stringify(audit.items)).not.toContain(keys[5]?.hash);
+      // Deleting the consumers revokes all their keys (revocation is batched too).
+      await h.config.apply([consumer('acme')], { prune: true, validate: accept });
+      expect((await h.config.load()).apiKeys).toEqual([]);
+    });
+
+    it('createMany refuses the whole batch when any consumer is missing, or any hash is not a digest or is a duplicate', async () => {
+      await h.config.apply([consumer('bulk-c')], { validate: accept });
+      const base = await h.config.version();
+      const key = (i: number, c = 'bulk-c') => ({ id: `key_c${i}`, consumer: c, hash: (0x200000 + i).toString(16).padStart(64, 'c'), prefix: 'tg_', last4: 'cccc' });
+      const err = await h.apiKeys.createMany([key(1), key(2, 'ghost-1'), key(3), key(4, 'ghost-2'), key(5, 'ghost-1')]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConsumersNotFoundError);
+      expect((err as ConsumersNotFoundError).consumers).toEqual(['ghost-1', 'ghost-2']);
+      await expect(h.apiKeys.createMany([key(6), { ...key(7), hash: 'tg_plaintext' }])).rejects.toThrow(/SHA-256/);
+      // A duplicate in the last insert batch rolls back the batches before it.
+      const many = Array.from({ length: 1_100 }, (_, i) => key(100 + i));
+      await expect(h.apiKeys.createMany([...many, { ...key(9_999), hash: many[0]?.hash ?? '' }])).rejects.toThrow();
+      expect(await h.config.version()).toBe(base);
+      expect(await h.apiKeys.list('bulk-c')).toEqual([]);
+      expect((await h.apiKeys.createMany([])).version).toBe(base);
     });
 
     it('deleting the consumer revokes its keys in the same change', async () => {

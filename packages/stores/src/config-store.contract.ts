@@ -170,6 +170,36 @@ export function configStoreContract(name: string, factory: () => Promise<ConfigS
       expect(await store.version()).toBe(base);
     });
 
+    it('applies, updates and prunes more resources than one statement can carry (65,535 bind parameters), in one change', async () => {
+      // 5,000 Upstreams + 6,000 Apis: one multi-row INSERT of them would need ~66,000 parameters.
+      const set = [...Array.from({ length: 5_000 }, (_, i) => upstream(`big-u${i}`)), ...Array.from({ length: 6_000 }, (_, i) => api(`big-a${i}`, `big-u${i % 5_000}`))];
+      const created = await store.apply(set, { validate: accept });
+      expect(created.version).toBe(base + 1);
+      expect(created.changes.filter((c) => c.action === 'create')).toHaveLength(11_000);
+      const loaded = await store.load();
+      expect(loaded.resources).toHaveLength(11_000);
+      expect((await store.get('Api', 'big-a5999'))?.version).toBe(base + 1);
+      // Updating every one of them and pruning (deleting) them all are as large.
+      const moved = set.map((r) => (r.kind === 'Upstream' ? upstream(r.metadata.name, 'http://moved:1') : r));
+      const updated = await store.apply(moved, { validate: accept });
+      expect(updated.version).toBe(base + 2);
+      expect((await store.get('Upstream', 'big-u4999'))?.resource).toEqual(upstream('big-u4999', 'http://moved:1'));
+      const pruned = await store.apply([upstream('kept')], { prune: true, validate: accept });
+      expect(pruned.version).toBe(base + 3);
+      expect(pruned.changes.filter((c) => c.action === 'delete')).toHaveLength(11_000);
+      expect(names((await store.load()).resources)).toEqual(['Upstream/kept']);
+    });
+
+    it('a large apply whose last batch fails at the database changes nothing (all batches share one transaction)', async () => {
+      await store.apply([upstream('kept')], { validate: accept });
+      const before = await store.load();
+      // Postgres refuses U+0000 in jsonb: the last row written fails after earlier batches went in.
+      const set = [...Array.from({ length: 11_000 }, (_, i) => upstream(`doomed${String(i).padStart(5, '0')}`)), upstream('zzz-bad', 'http://bad\u0000:1')];
+      await expect(store.apply(set, { validate: accept })).rejects.toThrow();
+      expect(await store.load()).toEqual(before);
+      expect(await store.get('Upstream', 'doomed00000')).toBeUndefined();
+    });
+
     it('lists one kind by name with keyset pagination', async () => {
       const all = ['u7', 'u1', 'u5', 'u3', 'u2', 'u6', 'u4'];
       await store.apply([...all.map((n) => upstream(n)), api('zz', 'u1')], { validate: accept });

@@ -160,6 +160,14 @@ export interface AdminTokenStore {
   revoke(id: string, audit?: AuditContext): Promise<AdminToken>;
 }
 
+/** Keys were to be issued to Consumers that do not exist; nothing was stored. */
+export class ConsumersNotFoundError extends Error {
+  constructor(readonly consumers: readonly string[]) {
+    super(`no such Consumer: ${consumers.join(', ')}`);
+    this.name = 'ConsumersNotFoundError';
+  }
+}
+
 /** A record to change does not exist (or is already revoked). */
 export class RecordNotFoundError extends Error {
   constructor(message: string) {
@@ -185,6 +193,12 @@ export type NewApiKey = Omit<ApiKeyRecord, 'createdAt' | 'revokedAt'>;
 export interface ApiKeyStore {
   /** Stores a key of an existing Consumer (ResourceConflictError `not_found` otherwise). */
   create(key: NewApiKey, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number }>;
+  /**
+   * Stores many keys (of any existing Consumers) in one transaction with ONE config version bump:
+   * all or none. Any key whose Consumer does not exist refuses the whole batch
+   * (ConsumersNotFoundError naming every missing Consumer), and nothing is stored.
+   */
+  createMany(keys: readonly NewApiKey[], audit?: AuditContext): Promise<{ keys: ApiKeyRecord[]; version: number }>;
   /** Every key of a consumer, revoked ones included, oldest first. */
   list(consumer: string): Promise<ApiKeyRecord[]>;
   /** Revokes an active key of the consumer (RecordNotFoundError otherwise). */

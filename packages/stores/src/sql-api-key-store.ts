@@ -1,7 +1,7 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { apiKeys, resources, type ApiKeyRow, type Database } from '@tollgate/db';
-import { RecordNotFoundError, ResourceConflictError, type ApiKeyRecord, type ApiKeyStore, type AuditContext, type NewApiKey } from './config-store.js';
-import { bumpVersion, readVersion, writeAudit } from './sql-tx.js';
+import { ConsumersNotFoundError, RecordNotFoundError, ResourceConflictError, type ApiKeyRecord, type ApiKeyStore, type AuditContext, type NewApiKey } from './config-store.js';
+import { batches, bumpVersion, readVersion, writeAudit } from './sql-tx.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -54,6 +54,42 @@ export class SqlApiKeyStore implements ApiKeyStore {
       await bumpVersion(tx, next);
       if (audit) await writeAudit(tx, { ...audit, outcome: 'success', after: auditView(record) });
       return { key: record, version: next };
+    });
+  }
+
+  async createMany(keys: readonly NewApiKey[], audit?: AuditContext): Promise<{ keys: ApiKeyRecord[]; version: number }> {
+    for (const key of keys) if (!SHA256_HEX.test(key.hash)) throw new TypeError('API key hash must be a lower-case SHA-256 hex digest');
+    return this.db.transaction(async (tx) => {
+      const version = await readVersion(tx, true);
+      if (keys.length === 0) return { keys: [], version };
+      // Under the config lock, so no Consumer can be deleted between this check and the commit.
+      const wanted = [...new Set(keys.map((k) => k.consumer))];
+      const found = new Set<string>();
+      for (const batch of batches(wanted)) {
+        const rows = await tx.select({ name: resources.name }).from(resources).where(and(eq(resources.kind, 'Consumer'), inArray(resources.name, batch)));
+        for (const r of rows) found.add(r.name);
+      }
+      const missing = wanted.filter((c) => !found.has(c));
+      if (missing.length > 0) throw new ConsumersNotFoundError(missing);
+      const records: ApiKeyRecord[] = [];
+      for (const batch of batches(keys)) {
+        const rows = await tx
+          .insert(apiKeys)
+          .values(batch.map((k) => ({ id: k.id, consumer: k.consumer, hash: k.hash, prefix: k.prefix, last4: k.last4, name: k.name ?? null, expiresAt: k.expiresAt ?? null })))
+          .returning();
+        // RETURNING gives rows in VALUES order for a plain multi-row INSERT; matched by id anyway.
+        const byId = new Map(rows.map((r) => [r.id, r] as const));
+        for (const k of batch) {
+          const row = byId.get(k.id);
+          if (!row) throw new Error(`insert returned no row for ${k.id}`);
+          records.push(toRecord(row));
+        }
+      }
+      // One version for the whole batch: gateways reload their key index once, not once per key.
+      const next = version + 1;
+      await bumpVersion(tx, next);
+      if (audit) await writeAudit(tx, { ...audit, outcome: 'success', detail: `${records.length} API keys created`, after: { keys: records.map(auditView) } });
+      return { keys: records, version: next };
     });
   }
 

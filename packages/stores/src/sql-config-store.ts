@@ -16,7 +16,7 @@ import {
   type StoredApiKey,
   type StoredResource,
 } from './config-store.js';
-import { bumpVersion, readVersion, writeAudit, type Tx } from './sql-tx.js';
+import { batches, bumpVersion, readVersion, writeAudit, type Tx } from './sql-tx.js';
 
 export { CONFIG_CHANNEL } from './sql-tx.js';
 
@@ -212,12 +212,12 @@ export class SqlConfigStore implements ConfigStore {
       if (effective.length === 0) return { version, dryRun, changes };
       const next = version + 1;
       const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
-      if (upserts.length > 0) {
+      // In batches: one multi-row statement for a large apply would exceed Postgres' bind-parameter
+      // cap (see WRITE_BATCH); the transaction still makes the whole change atomic.
+      for (const batch of batches(upserts)) {
         await tx
           .insert(resources)
-          .values(
-            upserts.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: next })),
-          )
+          .values(batch.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: next })))
           .onConflictDoUpdate({
             target: [resources.kind, resources.name],
             set: {
@@ -230,15 +230,19 @@ export class SqlConfigStore implements ConfigStore {
           });
       }
       const deletes = new Map<string, string[]>();
-      for (const c of effective) if (c.action === 'delete') deletes.set(c.kind, [...(deletes.get(c.kind) ?? []), c.name]);
+      for (const c of effective) {
+        if (c.action !== 'delete') continue;
+        const names = deletes.get(c.kind);
+        if (names) names.push(c.name);
+        else deletes.set(c.kind, [c.name]);
+      }
       for (const [kind, names] of deletes) {
-        await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, names)));
+        for (const batch of batches(names)) await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
       }
       // A deleted Consumer takes its issued keys with it: revoked (not deleted, so listings and the
       // audit log can still name them), and a Consumer re-created later does not inherit them.
-      const goneConsumers = deletes.get('Consumer');
-      if (goneConsumers) {
-        await tx.update(apiKeys).set({ revokedAt: sql`now()` }).where(and(inArray(apiKeys.consumer, goneConsumers), isNull(apiKeys.revokedAt)));
+      for (const batch of batches(deletes.get('Consumer') ?? [])) {
+        await tx.update(apiKeys).set({ revokedAt: sql`now()` }).where(and(inArray(apiKeys.consumer, batch), isNull(apiKeys.revokedAt)));
       }
       await bumpVersion(tx, next);
       return { version: next, dryRun, changes };

@@ -45,3 +45,18 @@ export async function writeAudit(db: Database | Tx, entry: AuditInput): Promise<
     after: entry.after === undefined ? null : redact(entry.after),
   });
 }
+
+/**
+ * Rows (or values) per statement when writing many at once. Postgres caps a statement at 65,535
+ * bind parameters (the Bind message counts them in an Int16); a resource row binds 6, an API-key
+ * row 7, so 1,000 rows keep every statement near 7,000 parameters, well below the cap, and keep
+ * each statement's text small. The batches of one change all run in its one transaction.
+ */
+export const WRITE_BATCH = 1_000;
+
+/** `items` cut into consecutive slices of at most `size`. */
+export function batches<T>(items: readonly T[], size = WRITE_BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -14,7 +14,7 @@ import { readBody } from './body.js';
 export const API_KEY_PREFIX = 'tg_';
 
 /** Characters of a key shown as its prefix: `tg_` and five random characters. */
-const SHOWN_PREFIX = 8;
+export const SHOWN_PREFIX = 8;
 
 /** `tg_` + base64url of 32 random bytes: 256 bits, well over the 128 the issue asks for. */
 export function generateApiKey(): string {
@@ -48,7 +48,7 @@ const createdKeySchema = keyViewSchema.extend({
 const keyParams = z.strictObject({ name: resourceName });
 const keyIdParams = z.strictObject({ name: resourceName, id: z.string().regex(/^key_[0-9a-f]{1,64}$/, 'must be a key id (key_…)') });
 
-function view(key: ApiKeyRecord): z.infer<typeof keyViewSchema> {
+export function view(key: ApiKeyRecord): z.infer<typeof keyViewSchema> {
   return {
     id: key.id,
     consumer: key.consumer,

@@ -76,7 +76,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       const { dryRun, strict } = request.query;
       // Checked before the documents: a wrong prune scope must never reach the store.
       const scope = pruneScopeOf(request.query);
-      const submitted = await readResources(request.body as unknown, ctx.config, importOptions);
+      const submitted = await readResources(request.body as unknown, ctx.config, importOptions, { maxDocuments: ctx.maxDocuments });
       if (strict && submitted.warnings.length > 0) {
         const errors = submitted.warnings.map((w) => ({ code: 'unsupported_field', ...w }));
         throw new ProblemError('INVALID_CONFIG', summarize('strict apply: the documents use fields Tollgate does not implement', errors), { errors });

@@ -1,7 +1,15 @@
+import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { AdminClient, ProblemResponseError } from '../admin-client.js';
 import { CliError, problemLine } from '../cli-error.js';
 import { connectionOf } from './common.js';
+import { parseKeyFile } from '../key-file.js';
+
+async function readStdin(): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of process.stdin) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
 
 /** Calls the admin API; a problem answer becomes a one-line error (`FORBIDDEN: …`), exit 1. */
 async function call<T>(command: Command, method: string, path: string, body?: unknown): Promise<T | undefined> {
@@ -76,6 +84,21 @@ export function registerKeys(program: Command): void {
       });
       if (!created?.key) throw new CliError('the admin API returned no key');
       printSecretOnce(created.key, 'API key', `Created API key ${created.id} for Consumer/${created.consumer}${created.expiresAt ? ` (expires ${created.expiresAt})` : ''}.`);
+    });
+  keys
+    .command('create-bulk')
+    .description('create up to 1,000 API keys at once, all or none; prints consumer,name,id,key as CSV on stdout, once')
+    .requiredOption('--file <path>', 'JSON ([{ consumer, name?, expiresAt? }]) or CSV (header: consumer[,name][,expiresAt]); - for stdin')
+    .action(async (options: { file: string }, command: Command) => {
+      const text = options.file === '-' ? await readStdin() : await readFile(options.file, 'utf8').catch((e: Error) => { throw new CliError(`${options.file}: ${e.message}`); });
+      const items = parseKeyFile(text, options.file === '-' ? 'stdin' : options.file);
+      const created = await call<{ version: number; items: KeyView[] }>(command, 'POST', '/keys/bulk', { items });
+      const rows = created?.items ?? [];
+      if (rows.length !== items.length || rows.some((k) => !k.key)) throw new CliError('the admin API returned no keys');
+      process.stderr.write(`Created ${rows.length} API keys (config version ${created?.version}).\nWARNING: these API keys are shown only once and cannot be retrieved again; store them now.\n`);
+      // CSV (RFC 4180): a key label holding a comma or quote is quoted; the key is the last column.
+      const cell = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+      process.stdout.write(`consumer,name,id,key\n${rows.map((k) => [k.consumer, k.name ?? '', k.id, k.key ?? ''].map(cell).join(',')).join('\n')}\n`);
     });
   keys
     .command('list <consumer>')
