@@ -42,7 +42,7 @@ describe.each(BACKENDS)('a large apply (%s)', (backend) => {
     expect(body.changes.filter((c) => c.action === 'create')).toHaveLength(UPSTREAMS + APIS + CONSUMERS);
     const page = (await h.app.inject({ method: 'GET', url: '/consumers?limit=500', headers: h.auth() })).json<{ items: unknown[] }>();
     expect(page.items).toHaveLength(500);
-    const pruned = await h.app.inject({ method: 'POST', url: '/config?prune=true', headers: h.auth(), payload: [upstreamJson('only')] });
+    const pruned = await h.app.inject({ method: 'POST', url: '/config?prune=true&pruneBilling=true', headers: h.auth(), payload: [upstreamJson('only')] });
     expect(pruned.statusCode, pruned.body.slice(0, 500)).toBe(200);
     expect(pruned.json<{ version: number }>().version).toBe(before + 2);
     expect(await h.exportYaml()).not.toContain('name: c0');
