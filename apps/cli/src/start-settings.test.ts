@@ -36,3 +36,15 @@ describe('secrets from *_FILE (Docker / Kubernetes secrets)', () => {
     expect(() => loadSettings({ DATABASE_URL_FILE: secret('bad', 'mysql://x') })).toThrow('DATABASE_URL: must start with');
   });
 });
+
+describe('admin size limits', () => {
+  it('default to 5 MiB and 10,000 documents, and take ADMIN_BODY_LIMIT_BYTES / ADMIN_MAX_DOCUMENTS', () => {
+    const d = loadSettings({});
+    expect(d.ADMIN_BODY_LIMIT_BYTES).toBe(5 * 1024 * 1024);
+    expect(d.ADMIN_MAX_DOCUMENTS).toBe(10_000);
+    const s = loadSettings({ ADMIN_BODY_LIMIT_BYTES: '33554432', ADMIN_MAX_DOCUMENTS: '20000' });
+    expect(s.ADMIN_BODY_LIMIT_BYTES).toBe(32 * 1024 * 1024);
+    expect(s.ADMIN_MAX_DOCUMENTS).toBe(20_000);
+    expect(() => loadSettings({ ADMIN_MAX_DOCUMENTS: '0' })).toThrow(/ADMIN_MAX_DOCUMENTS/);
+  });
+});

@@ -40,6 +40,8 @@ export const settingsSchema = z.object({
   PROXY_HOST: z.string().default('0.0.0.0').describe('Address the proxy binds to.'),
   STATUS_HOST: z.string().default('0.0.0.0').describe('Address the status listener binds to.'),
   ADMIN_HOST: z.string().optional().describe('Address the admin API binds to; 127.0.0.1 when ADMIN_TOKEN is unset, else 0.0.0.0.'),
+  ADMIN_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(512 * 1024 * 1024).default(5 * 1024 * 1024).describe('Largest admin request body, bytes; a larger one is 413 while it is read.'),
+  ADMIN_MAX_DOCUMENTS: z.coerce.number().int().min(1).max(1_000_000).default(10_000).describe('Most documents (List items counted) one apply may carry; more is 413 at the first document past it.'),
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']).describe('Postgres connection string; unset = embedded PGlite under TOLLGATE_DATA.'),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('Deadline of a Postgres connection attempt, and of waiting for a free pooled connection, ms.'),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000).describe('Postgres statement_timeout and idle_in_transaction_session_timeout of every session, ms; 0 = none.'),
