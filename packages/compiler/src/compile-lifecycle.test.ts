@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseResourcesYaml, type Resource } from '@tollgate/model';
+import type { SubscriptionTable } from '@tollgate/policies';
 import { compileConfig } from './compile.js';
 import type { CompiledConfig, CompiledRoute } from './types.js';
 
@@ -166,7 +167,10 @@ metadata: { name: only-v2 }
 spec: { consumer: alice, api: orders-v2, plan: basic, start: "2026-01-01T00:00:00Z" }
 `;
     const c = compile(base + versions('path') + subs);
-    const of = (p: string) => (hit(c, p)?.policies.access?.find((d) => d.name === 'subscription')?.config as { subscriptions: Array<{ name: string }> }).subscriptions.map((s) => s.name);
+    const of = (p: string) => {
+      const config = hit(c, p)?.policies.access?.find((d) => d.name === 'subscription')?.config as { table: SubscriptionTable; api: string; product: string };
+      return config.table.namesFor(config.api, config.product);
+    };
     expect(of('/v1/orders')).toEqual(['all-orders']);
     expect(of('/v2/orders')).toEqual(['all-orders', 'only-v2']);
     expect(issues(base + versions('path') + subs.replace('product: orders', 'product: invoices')).map((i) => i.path)).toEqual(['spec.product']);

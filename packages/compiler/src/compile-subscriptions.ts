@@ -1,21 +1,44 @@
-import { resourceKey, type ConfigIssue, type PlanResource, type Resource, type SubscriptionResource } from '@tollgate/model';
-import { PHASES, POLICY_REGISTRY, validatePolicyConfig } from '@tollgate/policies';
+import { formatPath, planSpecSchema, resourceKey, type ConfigIssue, type PlanResource, type PlanSpec, type Resource, type SubscriptionResource } from '@tollgate/model';
+import { PHASES, POLICY_REGISTRY, SubscriptionTable, validatePolicyConfig, type SubscriptionEntry } from '@tollgate/policies';
 import type { PhasePolicies, PolicyDescriptor } from './types.js';
 
 /**
  * Checks every Subscription's references (an existing Consumer, Plan and, when given, Api) and
  * builds the generated `subscription` policy of each API that requires a subscription or is named
  * by one (an all-APIs subscription applies to every API). Returns descriptors by API name.
+ *
+ * The subscriptions are indexed ONCE per compile (a {@link SubscriptionTable}: consumer -> scope
+ * -> subscriptions, each plan's spec validated once); each API's descriptor holds a reference to
+ * that table and the API's name and product, never a copy of the subscriber list (issue #16).
  */
 export function compileSubscriptions(sorted: readonly Resource[], issues: ConfigIssue[]): Map<string, PolicyDescriptor> {
-  const names = (kind: string) => new Set(sorted.filter((r) => r.kind === kind).map((r) => r.metadata.name));
-  const consumers = names('Consumer');
-  const apis = names('Api');
+  const consumers = new Set<string>();
+  const apis = new Set<string>();
   // A product is named by `spec.product`, or by the Api's own name when it has none.
-  const products = new Set(sorted.filter((r) => r.kind === 'Api').map((r) => (r.kind === 'Api' ? (r.spec.product ?? r.metadata.name) : '')));
-  const plans = new Map(sorted.filter((r): r is PlanResource => r.kind === 'Plan').map((p) => [p.metadata.name, p]));
-  const subs = sorted.filter((r): r is SubscriptionResource => r.kind === 'Subscription');
-  const valid: SubscriptionResource[] = [];
+  const products = new Set<string>();
+  const plans = new Map<string, PlanResource>();
+  const subs: SubscriptionResource[] = [];
+  for (const r of sorted) {
+    if (r.kind === 'Consumer') consumers.add(r.metadata.name);
+    else if (r.kind === 'Api') {
+      apis.add(r.metadata.name);
+      products.add(r.spec.product ?? r.metadata.name);
+    } else if (r.kind === 'Plan') plans.set(r.metadata.name, r);
+    else if (r.kind === 'Subscription') subs.push(r);
+  }
+  // Each plan named by a subscription, validated once (not once per API and subscription).
+  const planSpecs = new Map<string, PlanSpec | null>();
+  const planSpec = (name: string): PlanSpec | null => {
+    let spec = planSpecs.get(name);
+    if (spec === undefined) {
+      const p = plans.get(name) as PlanResource;
+      const v = planSpecSchema.safeParse(p.spec);
+      if (!v.success) for (const i of v.error.issues) issues.push({ code: i.code, message: `generated subscription policy: ${i.message}`, resource: resourceKey(p), path: formatPath(['spec', ...i.path.map(String)]) });
+      planSpecs.set(name, (spec = v.success ? Object.freeze(v.data) : null));
+    }
+    return spec;
+  };
+  const entries: SubscriptionEntry[] = [];
   for (const s of subs) {
     const resource = resourceKey(s);
     const before = issues.length;
@@ -23,28 +46,28 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
     if (!plans.has(s.spec.plan)) issues.push({ code: 'dangling_reference', message: `Plan "${s.spec.plan}" does not exist`, resource, path: 'spec.plan' });
     if (s.spec.api !== undefined && !apis.has(s.spec.api)) issues.push({ code: 'dangling_reference', message: `Api "${s.spec.api}" does not exist`, resource, path: 'spec.api' });
     if (s.spec.product !== undefined && !products.has(s.spec.product)) issues.push({ code: 'dangling_reference', message: `no Api belongs to product "${s.spec.product}"`, resource, path: 'spec.product' });
-    if (issues.length === before) valid.push(s);
+    if (issues.length !== before) continue;
+    const spec = planSpec(s.spec.plan);
+    if (spec === null) continue;
+    entries.push({ name: s.metadata.name, consumer: s.spec.consumer, start: s.spec.start, end: s.spec.end, plan: { name: s.spec.plan, spec }, api: s.spec.api, product: s.spec.product });
   }
   const out = new Map<string, PolicyDescriptor>();
   const def = POLICY_REGISTRY.get('subscription');
   if (!def) return out;
+  // Sorted resource order: of several active subscriptions of a consumer, the first wins.
+  const table = new SubscriptionTable(entries);
   for (const r of sorted) {
     if (r.kind !== 'Api') continue;
     const product = r.spec.product ?? r.metadata.name;
     // Per version (`api`), per product (every version), or every API (neither).
-    const mine = valid.filter((s) => (s.spec.api === undefined && s.spec.product === undefined) || s.spec.api === r.metadata.name || s.spec.product === product);
-    if (!r.spec.subscriptionRequired && mine.length === 0 && r.spec.usagePath === undefined) continue;
+    if (!r.spec.subscriptionRequired && !table.appliesTo(r.metadata.name, product) && r.spec.usagePath === undefined) continue;
     const base = r.spec.basePath.endsWith('/') ? r.spec.basePath.slice(0, -1) : r.spec.basePath;
     const config = {
       usagePath: r.spec.usagePath === undefined ? null : `${base}${r.spec.usagePath}`,
       required: r.spec.subscriptionRequired,
-      subscriptions: mine.map((s) => ({
-        name: s.metadata.name,
-        consumer: s.spec.consumer,
-        start: s.spec.start,
-        ...(s.spec.end !== undefined ? { end: s.spec.end } : {}),
-        plan: { name: s.spec.plan, spec: (plans.get(s.spec.plan) as PlanResource).spec },
-      })),
+      table,
+      api: r.metadata.name,
+      product,
     };
     const v = validatePolicyConfig('subscription', config);
     if (!v.ok) {

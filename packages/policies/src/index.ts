@@ -20,7 +20,7 @@ export { rateLimitSchema, type RateLimitConfig } from './rate-limit/schema.js';
 export { createLimiter, applyLimitHeaders, type Limiter, type LimiterSpec } from './rate-limit/index.js';
 export { ipBucket, COUNTERS_UNSEEDED, type LimitCounters, type LimitWindow, type QuotaGuard, type QuotaCharge, type LimitEvents, type LocalReason } from './rate-limit/counters.js';
 export { MonthCalendar } from './rate-limit/calendar.js';
-export { subscription } from './subscription/index.js';
+export { subscription, SubscriptionTable, type IndexedSubscription, type SubscriptionEntry } from './subscription/index.js';
 export { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './subscription/schema.js';
 export { lifecycle, lifecyclePreview } from './lifecycle/index.js';
 export { lifecyclePolicySchema, lifecyclePreviewSchema, type LifecyclePolicyConfig, type LifecyclePreviewConfig } from './lifecycle/schema.js';

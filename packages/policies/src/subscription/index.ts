@@ -1,15 +1,36 @@
 import { applyLimitHeaders, createLimiter, type Limiter } from '../rate-limit/index.js';
-import { PRIORITY, type ActiveSubscription, type PolicyDefinition, type PolicyReply } from '../types.js';
+import { PRIORITY, type PolicyDefinition, type PolicyDeps, type PolicyReply } from '../types.js';
 import { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './schema.js';
+import { SubscriptionTable, type IndexedSubscription } from './table.js';
 
+export { SubscriptionTable, type IndexedSubscription, type SubscriptionEntry } from './table.js';
+
+/** A subscription found active, with its plan's limiter (null when the plan limits nothing). */
 interface ActiveWindow {
-  readonly name: string;
-  readonly plan: string;
-  readonly start: number;
-  readonly end: number;
+  readonly sub: IndexedSubscription;
   readonly limiter: Limiter | null;
-  /** What the request context carries for metering (built once per snapshot). */
-  readonly info: ActiveSubscription;
+}
+
+/**
+ * Limiters by plan name, built once per (subscription table, deps): every route of a snapshot
+ * shares them, as it shares the table. Counts were already per subscription (`sub:<name>`) and
+ * thus shared across routes and APIs; the per-node fail-open state (the last count Redis reported
+ * for a subscription, see `createLimiter`) now is too, instead of one copy per route.
+ */
+const limiterCache = new WeakMap<SubscriptionTable, WeakMap<PolicyDeps, ReadonlyMap<string, Limiter | null>>>();
+
+function limitersOf(table: SubscriptionTable, deps: PolicyDeps): ReadonlyMap<string, Limiter | null> {
+  let byDeps = limiterCache.get(table);
+  if (byDeps === undefined) limiterCache.set(table, (byDeps = new WeakMap()));
+  let limiters = byDeps.get(deps);
+  if (limiters === undefined) {
+    const m = new Map<string, Limiter | null>();
+    for (const [name, p] of table.plans) {
+      m.set(name, p.limits.length === 0 && p.quota === undefined ? null : createLimiter({ name, limits: p.limits, quota: p.quota, cost: 1, failMode: p.failMode, reseeded: true }, deps));
+    }
+    byDeps.set(deps, (limiters = m));
+  }
+  return limiters;
 }
 
 const NO_CONSUMER: PolicyReply = Object.freeze({
@@ -25,8 +46,8 @@ async function usageReply(consumer: string | null, active: ActiveWindow | undefi
       ? { consumer, subscription: null }
       : {
           consumer,
-          subscription: { name: active.name, plan: active.plan, start: new Date(active.start).toISOString(), end: Number.isFinite(active.end) ? new Date(active.end).toISOString() : null },
-          ...(active.limiter === null ? { limits: [], quota: null } : await active.limiter.usage(`sub:${active.name}`)),
+          subscription: { name: active.sub.name, plan: active.sub.plan, start: new Date(active.sub.start).toISOString(), end: Number.isFinite(active.sub.end) ? new Date(active.sub.end).toISOString() : null },
+          ...(active.limiter === null ? { limits: [], quota: null } : await active.limiter.usage(`sub:${active.sub.name}`)),
         };
   return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
 }
@@ -48,31 +69,21 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
   schema: subscriptionPolicySchema,
   build(config: SubscriptionPolicyConfig, deps) {
     const now = deps.now ?? Date.now;
-    const limiters = new Map<string, Limiter | null>();
-    const byConsumer = new Map<string, ActiveWindow[]>();
-    for (const s of config.subscriptions) {
-      let limiter = limiters.get(s.plan.name);
-      if (limiter === undefined) {
-        const p = s.plan.spec;
-        limiter = p.limits.length === 0 && p.quota === undefined ? null : createLimiter({ name: s.plan.name, limits: p.limits, quota: p.quota, cost: 1, failMode: p.failMode, reseeded: true }, deps);
-        limiters.set(s.plan.name, limiter);
-      }
-      const list = byConsumer.get(s.consumer) ?? [];
-      list.push({ name: s.name, plan: s.plan.name, start: Date.parse(s.start), end: s.end === undefined ? Infinity : Date.parse(s.end), limiter, info: Object.freeze({ name: s.name, plan: s.plan.name, planSpec: s.plan.spec }) });
-      byConsumer.set(s.consumer, list);
-    }
-    const usagePath = config.usagePath;
+    // The compiler's shared table (O(1) to build here), or a private one for a hand-written list.
+    const table = config.table ?? new SubscriptionTable(config.subscriptions);
+    const limiters = limitersOf(table, deps);
+    const { api, product, usagePath } = config;
     return {
       access(ctx) {
-        const list = ctx.consumer === null ? undefined : byConsumer.get(ctx.consumer.name);
         const t = now();
-        const active = list?.find((s) => s.start <= t && t < s.end);
+        const sub = ctx.consumer === null ? undefined : table.active(ctx.consumer.name, api, product, t);
+        const limiter = sub === undefined ? null : (limiters.get(sub.plan) ?? null);
         // The consumer's own usage: read-only (not counted), only for an identified consumer.
-        if (usagePath !== null && ctx.path === usagePath && (ctx.method === 'GET' || ctx.method === 'HEAD')) return usageReply(ctx.consumer?.name ?? null, active);
-        if (active === undefined) return config.required ? REQUIRED : undefined;
-        ctx.subscription = active.info;
+        if (usagePath !== null && ctx.path === usagePath && (ctx.method === 'GET' || ctx.method === 'HEAD')) return usageReply(ctx.consumer?.name ?? null, sub === undefined ? undefined : { sub, limiter });
+        if (sub === undefined) return config.required ? REQUIRED : undefined;
+        ctx.subscription = sub.info;
         // Quotas are charged in the route's metering units, so enforcement and invoice count the same thing.
-        return active.limiter === null ? undefined : active.limiter(ctx, `sub:${active.name}`, ctx.units ?? 1);
+        return limiter === null ? undefined : limiter(ctx, `sub:${sub.name}`, ctx.units ?? 1);
       },
       response: applyLimitHeaders,
     };
