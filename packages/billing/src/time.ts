@@ -5,6 +5,7 @@
  * month, and one at 00:00:00.000 on the 1st to the next. Months therefore last 28 to 31 days plus
  * or minus the zone's DST shift (Europe/Berlin: March is one hour short, October one hour long).
  */
+import { instantOf, wallClock, zoneOffset } from '@tollgate/model';
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
@@ -35,40 +36,7 @@ export function addMonths(month: string, delta: number): string {
   return formatMonth({ year: Math.floor(index / 12), month: (index % 12) + 1 });
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The local wall-clock time of `ms` in the zone, as if it were UTC (milliseconds, whole seconds). */
-function wallClock(ms: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return Date.UTC(parts.year as number, (parts.month as number) - 1, parts.day as number, parts.hour as number, parts.minute as number, parts.second as number);
-}
-
-/** UTC offset of the zone at instant `ms`, in milliseconds (Berlin in winter: +3 600 000). */
-export function zoneOffset(ms: number, timeZone: string): number {
-  const whole = Math.floor(ms / 1000) * 1000;
-  return wallClock(whole, timeZone) - whole;
-}
-
-/** The instant a local wall-clock time (given as if UTC) occurs in the zone; the later side of a gap. */
-function instantOf(wallMs: number, timeZone: string): number {
-  let t = wallMs - zoneOffset(wallMs, timeZone);
-  // A second pass settles the offset across a DST change between the guess and the answer.
-  t = wallMs - zoneOffset(t, timeZone);
-  // Midnight that does not exist (zones that spring forward at 00:00): `t` then lies before the
-  // change, still on the previous day. The month begins when the day does, at the change itself:
-  // the wall time read with the offset in force before it.
-  if (wallClock(t, timeZone) < wallMs) t = wallMs - zoneOffset(t - 3_600_000, timeZone);
-  return t;
-}
+export { zoneOffset };
 
 /** `[start, end)` of a month in a time zone, as UTC instants. */
 export function monthBounds(month: string, timeZone: string): { start: Date; end: Date } {

@@ -18,3 +18,4 @@ export * from './proto-descriptor.js';
 export * from './protocols.js';
 export * from './structure.js';
 export * from './subscription-dates.js';
+export * from './zone-time.js';

@@ -1,4 +1,5 @@
 import type { Resource } from './resources.js';
+import { instantOf, wallClock, zoneOffset } from './zone-time.js';
 
 /**
  * Subscription dates in the plan's time zone. A plan bills (and counts its quota in) calendar
@@ -9,32 +10,6 @@ import type { Resource } from './resources.js';
 
 /** `YYYY-MM-DD` (RFC 3339 full-date). */
 export const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function wallClock(ms: number, timeZone: string): number {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    formatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(new Date(ms))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return Date.UTC(p.year as number, (p.month as number) - 1, p.day as number, p.hour as number, p.minute as number, p.second as number);
-}
-
-/** UTC offset of the zone at `ms`, in ms (the same computation as @tollgate/billing's months). */
-function offsetAt(ms: number, timeZone: string): number {
-  const whole = Math.floor(ms / 1000) * 1000;
-  return wallClock(whole, timeZone) - whole;
-}
-
-/** The instant a local midnight occurs (the later side of a DST gap, as billing months begin). */
-function instantOfWall(wallMs: number, timeZone: string): number {
-  let t = wallMs - offsetAt(wallMs, timeZone);
-  t = wallMs - offsetAt(t, timeZone);
-  if (wallClock(t, timeZone) < wallMs) t = wallMs - offsetAt(t - 3_600_000, timeZone);
-  return t;
-}
 
 function formatOffset(offsetMs: number): string {
   if (offsetMs === 0) return 'Z';
@@ -48,8 +23,8 @@ export function startOfDayIn(date: string, timeZone: string): string {
   const m = DATE_ONLY.exec(date);
   if (!m) throw new RangeError(`not a date: ${date}`);
   const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  const instant = instantOfWall(wall, timeZone);
-  const offset = offsetAt(instant, timeZone);
+  const instant = instantOf(wall, timeZone);
+  const offset = zoneOffset(instant, timeZone);
   const local = new Date(instant + offset).toISOString().slice(0, 19);
   return `${local}${formatOffset(offset)}`;
 }
@@ -88,10 +63,10 @@ export function nearMonthBoundary(instant: string, timeZone: string): string | u
   if (Number.isNaN(ms)) return undefined;
   const wall = new Date(wallClock(ms, timeZone));
   for (const delta of [0, 1]) {
-    const boundary = instantOfWall(Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth() + delta, 1), timeZone);
+    const boundary = instantOf(Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth() + delta, 1), timeZone);
     const distance = Math.abs(ms - boundary);
     if (distance === 0) return undefined;
-    if (distance < NEAR_MS) return startOfDayIn(new Date(boundary + offsetAt(boundary, timeZone)).toISOString().slice(0, 10), timeZone);
+    if (distance < NEAR_MS) return startOfDayIn(new Date(boundary + zoneOffset(boundary, timeZone)).toISOString().slice(0, 10), timeZone);
   }
   return undefined;
 }
