@@ -48,3 +48,17 @@ describe('admin size limits', () => {
     expect(() => loadSettings({ ADMIN_MAX_DOCUMENTS: '0' })).toThrow(/ADMIN_MAX_DOCUMENTS/);
   });
 });
+
+describe('REDIS_URL', () => {
+  it('names one server, a Redis Cluster or a Sentinel-monitored primary', () => {
+    expect(loadSettings({ REDIS_URL: 'redis://127.0.0.1:6379/2' }).REDIS_URL).toBe('redis://127.0.0.1:6379/2');
+    expect(loadSettings({ REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000' }).REDIS_URL).toBe('redis+cluster://10.0.0.1:7000,10.0.0.2:7000');
+    expect(loadSettings({ REDIS_URL: 'rediss+sentinel://:pw@s1:26379,s2:26379/mymaster' }).REDIS_URL).toBe('rediss+sentinel://:pw@s1:26379,s2:26379/mymaster');
+  });
+
+  it('refuses unknown schemes, a sentinel URL without the primary name and a cluster database', () => {
+    expect(() => loadSettings({ REDIS_URL: 'memcached://x' })).toThrow(/REDIS_URL: must start with/);
+    expect(() => loadSettings({ REDIS_URL: 'redis+sentinel://s1:26379' })).toThrow(/REDIS_URL: .*primary name/);
+    expect(() => loadSettings({ REDIS_URL: 'redis+cluster://h1:7000/3' })).toThrow(/REDIS_URL: .*only database 0/);
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseWindow } from '@tollgate/model';
+import { parseRedisUrl, REDIS_URL_SCHEMES } from '@tollgate/stores';
 
 const flag = (fallback: boolean) =>
   z
@@ -48,7 +49,16 @@ export const settingsSchema = z.object({
   DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(35_000).describe('Client-side deadline of one Postgres query, ms (past it the connection is closed and the query fails); 0 = none.'),
   DATABASE_KEEPALIVE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(10_000).describe('TCP keepalive idle time of Postgres connections, ms.'),
   DATABASE_LISTEN_PING_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000).describe('How often the idle LISTEN session is probed (a probe unanswered within DATABASE_QUERY_TIMEOUT_MS reconnects it), ms; 0 = never.'),
-  REDIS_URL: optionalUrl(['redis://', 'rediss://']).describe('Redis connection string; unset = in-process counters.'),
+  REDIS_URL: optionalUrl([...REDIS_URL_SCHEMES])
+    .superRefine((s, ctx) => {
+      if (s === undefined) return;
+      try {
+        parseRedisUrl(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^REDIS_URL: /, '') });
+      }
+    })
+    .describe('Redis connection string: redis[s]://host:port[/db] (one server), redis[s]+cluster://h1:p1,h2:p2 (Redis Cluster) or redis[s]+sentinel://s1:p1,s2:p2/<primary name>[/db] (Sentinel); unset = in-process counters. See docs/redis.md.'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Deadline of a limiter call to Redis, ms; past it the request is decided per plan/policy fail mode. A stall of the gateway\'s own event loop does not count.'),
   QUOTA_HOLD_MS: z.coerce.number().int().min(0).max(600_000).optional().describe('How long plan quotas stay unavailable after a re-seed of an emptied Redis, ms (default max(2000, 3 × USAGE_FLUSH_MS)).'),
   ADMIN_TOKEN: z

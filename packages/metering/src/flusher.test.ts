@@ -7,7 +7,8 @@ import { createTestDatabase, randomPrefix, type TestDatabase } from '../../../te
 import { freePort } from '../../../test/support/ports.js';
 import { ChildRedis } from '../../../test/limits/redis-server.js';
 import { Meter } from './flusher.js';
-import { createMeterRedis, EPOCH_KEY, HOLD_KEY, liveKey, quotaKey, type MeterRedis } from './live-counters.js';
+import { reseededCounters, usageShardOf } from '@tollgate/policies';
+import { createMeterRedis, liveKey, liveShard, quotaKey, shardKeys, type MeterRedis } from './live-counters.js';
 import { PeriodCache } from './accumulator.js';
 import { rollupContract, totals, usage } from './rollups.contract.js';
 
@@ -166,7 +167,12 @@ describe('live counters in Redis and re-seeding', () => {
   const sub = { name: 'acme-q', plan: 'quota-plan', planSpec: quotaPlan };
   const period = new PeriodCache('UTC').keyAt(Date.now());
   /** What the subscription limiter charges a passed request (decided per node: no epoch). */
-  const charge = (units: number, name = sub.name, month = period) => ({ tag: `sub:${name}`, key: `q:${month}`, units, expiresAt: Date.now() + 3_600_000, epoch: null });
+  const charge = (units: number, name = sub.name, month = period) => {
+    const place = reseededCounters(`sub:${name}`);
+    return { tag: place.tag, key: `${place.keyPrefix}q:${month}`, units, expiresAt: Date.now() + 3_600_000, epoch: null };
+  };
+  /** The seed marker and hold key of the subscription's usage shard. */
+  const subShard = shardKeys(prefix, usageShardOf(`sub:${sub.name}`));
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -196,7 +202,7 @@ describe('live counters in Redis and re-seeding', () => {
       const key = liveKey(prefix, 'acme', period);
       expect(await client.hgetall(key)).toEqual({ requests: '4', billable_requests: '3', 'units:calls': '6', 'billable_units:calls': '6', 'units:requests': '1' });
       expect(await client.pttl(key)).toBeGreaterThan(0);
-      expect(await client.get(`${prefix}${EPOCH_KEY}`)).not.toBeNull();
+      expect(await client.get(shardKeys(prefix, liveShard('acme')).epoch)).not.toBeNull();
     } finally {
       await meter.close();
     }
@@ -216,12 +222,12 @@ describe('live counters in Redis and re-seeding', () => {
       const qk = quotaKey(prefix, sub.name, period);
       expect(await client.get(qk)).toBe('7');
       expect(await client.pttl(qk)).toBeGreaterThan(0);
-      const hold = await client.pttl(`${prefix}${HOLD_KEY}`);
+      const hold = await client.pttl(subShard.hold);
       expect(hold).toBeGreaterThan(0);
       expect(hold).toBeLessThanOrEqual(700);
       // Only the marker lost (an eviction): what the counter holds is replaced by the snapshot, not added to.
       await client.set(qk, 50);
-      await client.del(`${prefix}${EPOCH_KEY}`);
+      await client.del(subShard.epoch);
       await meter.flush(true);
       expect(await client.get(qk)).toBe('7');
       expect(await client.hget(key, 'requests')).toBe('4');

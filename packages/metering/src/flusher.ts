@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import type { Database } from '@tollgate/db';
 import type { PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
-import { addCharge, counterKey, EPOCH_KEY, HOLD_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, SEEDED_KEY, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
+import { shardOfTag, usageShardOf, USAGE_SHARDS } from '@tollgate/policies';
+import { addCharge, counterKey, LIVE_TTL_MS, liveKey, liveShard, quotaKey, shardKeys, ShardedLiveIncrements, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
 import { pruneBatches, quotaTotals, quotaUnitsBetween, seedSnapshot, writeBatch, type Tx, type UsageBatch } from './rollups.js';
 
 /** Minimal logger (pino-compatible). */
@@ -96,7 +97,7 @@ export class Meter implements UsageRecorder, UsageStats {
   #pending: (UsageBatch & { oldestAt: number; charges: QuotaCharges }) | null = null;
   /** A seed asked for by a limiter that found the quota counters unseeded is under way. */
   #seedAsked = 0;
-  readonly #live: LiveIncrements;
+  readonly #live: ShardedLiveIncrements;
   /** Plans of the subscriptions seen, for re-seeding their quota counters. */
   readonly #plans = new Map<string, { plan: string; spec: PlanSpec }>();
   #timer: NodeJS.Timeout | null = null;
@@ -119,7 +120,7 @@ export class Meter implements UsageRecorder, UsageStats {
     this.#quotaHoldMs = options.quotaHoldMs ?? Math.max(2_000, 3 * this.#intervalMs);
     this.#log = options.logger;
     this.#now = options.now ?? Date.now;
-    this.#live = new LiveIncrements(this.#prefix);
+    this.#live = new ShardedLiveIncrements(this.#prefix);
     this.#subscriptions = options.subscriptions ?? null;
     // Unique per process start, so a restarted node never reuses a (node, seq) of its previous life.
     this.nodeId = `${options.nodeName ?? hostname()}/${process.pid}/${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
@@ -136,17 +137,22 @@ export class Meter implements UsageRecorder, UsageStats {
     if (s !== null && this.#plans.get(s.name)?.spec !== s.planSpec) this.#plans.set(s.name, { plan: s.plan, spec: s.planSpec });
     this.#acc.record(event, this.#now());
     const c = event.quotaCharge;
-    if (c != null && this.#redis !== null) addCharge(this.#charges, counterKey(this.#prefix, c.tag, c.key), c.epoch ?? '', c.units, c.expiresAt);
+    if (c != null && this.#redis !== null) {
+      // A re-seeded limiter counts in a usage shard: its tag is the shard's.
+      const shard = shardOfTag(c.tag);
+      if (shard >= 0) addCharge(this.#charges, counterKey(this.#prefix, c.tag, c.key), shard, c.epoch ?? '', c.units, c.expiresAt);
+    }
   }
 
   /**
-   * The guard of the plan quota counters for the limiters (the seed marker, without the key
-   * prefix the counter store adds), or null without Redis. A limiter that finds it absent calls
-   * `unseeded`, which runs the Redis flush (and so the seed) now instead of at the next tick or retry.
+   * The guard of the plan quota counters for the limiters (they pass their usage shard's seed
+   * marker to the counter store), or null without Redis. A limiter that finds its marker absent
+   * calls `unseeded`, which runs the Redis flush (and so the seed) now instead of at the next tick
+   * or retry.
    */
-  quotaGuard(): { key: string; unseeded: () => void } | null {
+  quotaGuard(): { unseeded: () => void } | null {
     if (this.#redis === null) return null;
-    return { key: EPOCH_KEY, unseeded: () => this.#seedNow() };
+    return { unseeded: () => this.#seedNow() };
   }
 
   #seedNow(): void {
@@ -258,15 +264,29 @@ export class Meter implements UsageRecorder, UsageStats {
     const redis = this.#redis;
     if (redis === null) return;
     if (!force && this.#now() < this.#retryAt.redis) return;
+    const all = Array.from({ length: USAGE_SHARDS }, (_, i) => i);
+    // Shards are independent (on a cluster, on different primaries): one failing shard does not
+    // keep the others from being applied.
+    let failure: unknown = null;
+    const applyAll = async (shards: number[]): Promise<number[]> => {
+      const outcomes = await Promise.allSettled(shards.map((n) => this.#applyShard(redis, n)));
+      const unseeded: number[] = [];
+      outcomes.forEach((o, i) => {
+        if (o.status === 'rejected') failure ??= o.reason;
+        else if (o.value === 'unseeded') unseeded.push(shards[i] as number);
+      });
+      return unseeded;
+    };
     try {
-      let applied = await this.#applyLive(redis);
-      if (applied === 'unseeded') {
-        // Redis lost its data (or was never seeded): seed from Postgres (or find that another node
-        // just did), then apply what is newer than the seed.
-        await this.#seed(redis);
-        applied = await this.#applyLive(redis);
-        if (applied === 'unseeded') throw new Error('live usage counters are still not seeded');
+      let unseeded = await applyAll(all);
+      if (unseeded.length > 0) {
+        // Redis lost these shards' data (or never had it): seed them from Postgres (or find that
+        // another node just did), then apply what is newer than the seed.
+        await this.#seed(redis, unseeded);
+        unseeded = await applyAll(unseeded);
+        if (unseeded.length > 0) throw new Error(`live usage counters of ${unseeded.length} shard(s) are still not seeded`);
       }
+      if (failure !== null) throw failure;
       this.#recovered('redis');
     } catch (err) {
       this.#failed('redis', err, { pendingBatches: this.#live.size });
@@ -274,16 +294,17 @@ export class Meter implements UsageRecorder, UsageStats {
   }
 
   /**
-   * Applies the waiting live increments, one Lua call per batch run, in one pipeline: each is
-   * skipped by Redis when the current seed already holds it. Stops at the first run that finds the
-   * counters unseeded.
+   * Applies the live increments waiting for usage shard `n`, one Lua call per batch run, in one
+   * pipeline (one hash slot, so one cluster node): each is skipped by Redis when the current seed
+   * already holds it. Stops at the first run that finds the shard unseeded.
    */
-  async #applyLive(redis: MeterRedis): Promise<'done' | 'unseeded'> {
-    const entries = this.#live.entries();
-    const epochKey = `${this.#prefix}${EPOCH_KEY}`;
-    const seededKey = `${this.#prefix}${SEEDED_KEY}`;
+  async #applyShard(redis: MeterRedis, n: number): Promise<'done' | 'unseeded'> {
+    const queue = this.#live.shards[n];
+    if (queue === undefined) return 'done';
+    const entries = queue.entries();
+    const { epoch: epochKey, seeded: seededKey } = shardKeys(this.#prefix, n);
     if (entries.length === 0) {
-      // Nothing to add, but a Redis that lost its data is noticed (and its quotas re-seeded) now.
+      // Nothing to add, but a shard that lost its data is noticed (and its quotas re-seeded) now.
       return (await redis.exists(epochKey)) === 1 ? 'done' : 'unseeded';
     }
     const pipeline = redis.pipeline();
@@ -293,7 +314,7 @@ export class Meter implements UsageRecorder, UsageStats {
       const args: Array<string | number> = [this.nodeId, e.lo, e.hi, LIVE_TTL_MS, e.byKey.size];
       for (const fields of e.byKey.values()) {
         args.push(fields.size);
-        for (const [field, n] of fields) args.push(field, n);
+        for (const [field, v] of fields) args.push(field, v);
       }
       for (const q of e.quota.values()) {
         args.push(Math.max(1, Math.ceil(q.expiresAt - t)), q.byEpoch.size);
@@ -305,27 +326,33 @@ export class Meter implements UsageRecorder, UsageStats {
     let done = 0;
     for (const [err, out] of results) {
       if (err) {
-        this.#live.dropFirst(done);
+        queue.dropFirst(done);
         throw err;
       }
       if (Number(out) === -1) break;
       done += 1;
     }
-    this.#live.dropFirst(done);
+    queue.dropFirst(done);
     return done === entries.length ? 'done' : 'unseeded';
   }
 
   /**
    * Seeds the live counters and the plan quota counters of the current periods of every
-   * subscription of the serving config from one Postgres snapshot, atomically, unless another node
-   * already did (see SEED_LUA and docs/metering.md).
+   * subscription of the serving config, in the given usage shards, from one Postgres snapshot:
+   * one atomic script per shard, each skipped when another node already seeded that shard (see
+   * SEED_LUA and docs/metering.md).
    */
-  async #seed(redis: MeterRedis): Promise<void> {
+  async #seed(redis: MeterRedis, shards: readonly number[]): Promise<void> {
     const t = this.#now();
     const periods = this.#quotaPeriods(t);
     const snapshot = await seedSnapshot(this.#db, new Date(t - 35 * DAY_MS), (tx) => this.#quotaUnits(tx, periods));
-    const byKey = new Map<string, Map<string, number>>();
+    const wanted = new Set(shards);
+    const live = new Map<number, Map<string, Map<string, number>>>();
     for (const r of snapshot.live) {
+      const shard = liveShard(r.consumer);
+      if (!wanted.has(shard)) continue;
+      let byKey = live.get(shard);
+      if (byKey === undefined) live.set(shard, (byKey = new Map()));
       const key = liveKey(this.#prefix, r.consumer, r.period);
       let f = byKey.get(key);
       if (f === undefined) byKey.set(key, (f = new Map()));
@@ -335,20 +362,28 @@ export class Meter implements UsageRecorder, UsageStats {
       f.set(`units:${r.metric}`, r.units);
       f.set(`billable_units:${r.metric}`, r.billableUnits);
     }
-    const quotas = snapshot.extra ?? new Map<string, { units: number; end: number }>();
-    const keys = [`${this.#prefix}${EPOCH_KEY}`, `${this.#prefix}${SEEDED_KEY}`, `${this.#prefix}${HOLD_KEY}`, ...byKey.keys(), ...quotas.keys()];
-    const args: Array<string | number> = [`${this.nodeId}@${t}`, LIVE_TTL_MS, this.#quotaHoldMs, snapshot.nodes.length];
-    for (const n of snapshot.nodes) args.push(n.node, n.seq);
-    args.push(byKey.size);
-    for (const fields of byKey.values()) {
-      // Zero fields are left out, as increments of 0 are.
-      const nonZero = [...fields].filter(([, n]) => n !== 0);
-      args.push(nonZero.length);
-      for (const [field, n] of nonZero) args.push(field, n);
-    }
-    for (const q of quotas.values()) args.push(q.units, Math.max(1, q.end - t));
-    const won = (await redis.tollgateSeedUsage(keys.length, ...keys, ...args)) === 1;
-    if (won) this.#log.info({ liveCounters: byKey.size, quotaCounters: quotas.size }, 're-seeded usage and quota counters in Redis from the Postgres rollups');
+    const quotas = snapshot.extra ?? new Map<string, { units: number; end: number; shard: number }>();
+    const seedOne = async (shard: number): Promise<{ won: boolean; live: number; quota: number }> => {
+      const sk = shardKeys(this.#prefix, shard);
+      const byKey = live.get(shard) ?? new Map<string, Map<string, number>>();
+      const shardQuotas = [...quotas].filter(([, q]) => q.shard === shard);
+      const keys = [sk.epoch, sk.seeded, sk.hold, ...byKey.keys(), ...shardQuotas.map(([k]) => k)];
+      const args: Array<string | number> = [`${this.nodeId}@${t}#${shard}`, LIVE_TTL_MS, this.#quotaHoldMs, snapshot.nodes.length];
+      for (const n of snapshot.nodes) args.push(n.node, n.seq);
+      args.push(byKey.size);
+      for (const fields of byKey.values()) {
+        // Zero fields are left out, as increments of 0 are.
+        const nonZero = [...fields].filter(([, v]) => v !== 0);
+        args.push(nonZero.length);
+        for (const [field, v] of nonZero) args.push(field, v);
+      }
+      for (const [, q] of shardQuotas) args.push(q.units, Math.max(1, q.end - t));
+      const won = (await redis.tollgateSeedUsage(keys.length, ...keys, ...args)) === 1;
+      return { won, live: byKey.size, quota: shardQuotas.length };
+    };
+    const results = await Promise.all(shards.map(seedOne));
+    const won = results.filter((r) => r.won);
+    if (won.length > 0) this.#log.info({ shards: won.length, liveCounters: won.reduce((a, r) => a + r.live, 0), quotaCounters: won.reduce((a, r) => a + r.quota, 0) }, 're-seeded usage and quota counters in Redis from the Postgres rollups');
   }
 
   /** The current quota period of every subscription with a quota (serving config, and those seen in traffic). */
@@ -366,16 +401,16 @@ export class Meter implements UsageRecorder, UsageStats {
     return current;
   }
 
-  /** Rolled-up quota units of those periods (Redis key → units, period end), read inside the seed's snapshot. */
-  async #quotaUnits(tx: Tx, current: Map<string, { key: string; start: number; end: number; sameZone: boolean }>): Promise<Map<string, { units: number; end: number }>> {
-    const out = new Map<string, { units: number; end: number }>();
+  /** Rolled-up quota units of those periods (Redis key → units, period end, usage shard), read inside the seed's snapshot. */
+  async #quotaUnits(tx: Tx, current: Map<string, { key: string; start: number; end: number; sameZone: boolean }>): Promise<Map<string, { units: number; end: number; shard: number }>> {
+    const out = new Map<string, { units: number; end: number; shard: number }>();
     if (current.size === 0) return out;
     const totals = await quotaTotals(tx, [...new Set([...current.values()].map((c) => c.key))]);
     const units = new Map<string, number>();
     for (const q of totals) if (current.get(q.subscription)?.key === q.period) units.set(q.subscription, q.units);
     for (const [sub, c] of current) {
       const n = c.sameZone ? (units.get(sub) ?? 0) : await quotaUnitsBetween(tx, sub, c.start - (c.start % 3_600_000), c.end);
-      out.set(quotaKey(this.#prefix, sub, c.key), { units: n, end: c.end });
+      out.set(quotaKey(this.#prefix, sub, c.key), { units: n, end: c.end, shard: usageShardOf(`sub:${sub}`) });
     }
     return out;
   }

@@ -1,18 +1,27 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { reseededCounters, usageShardOf, usageShardTag, USAGE_SHARDS } from '@tollgate/policies';
+import { createRedisClient, type RedisClient } from '@tollgate/stores';
 import type { UsageRow } from './accumulator.js';
 
 /**
- * Marker key written by the seed that fills the live counters from Postgres. Its absence tells the
- * nodes that Redis lost its data (restarted without persistence, FLUSHDB, a new server) or was never
- * seeded: no live increment is applied until one node has re-seeded (see {@link SEED_LUA}).
+ * The keys of one usage shard's bookkeeping (see usage-shards.ts of @tollgate/policies): all carry
+ * the shard's hash tag, so the seed and apply scripts touch one slot on Redis Cluster.
+ * - `epoch`: marker written by the seed that fills the shard's counters from Postgres. Its absence
+ *   tells the nodes that Redis lost the shard's data (restarted without persistence, FLUSHDB, a
+ *   failover that lost writes, a new server) or never seeded it: no live increment is applied to
+ *   the shard until one node has re-seeded it (see {@link SEED_LUA}).
+ * - `hold`: set by a seed for a few flush intervals: quota counters are not used meanwhile.
+ * - `seeded`: hash of node id → last batch sequence of that node included in the shard's counters.
  */
-export const EPOCH_KEY = 'usage:epoch';
+export function shardKeys(prefix: string, shard: number): { readonly epoch: string; readonly hold: string; readonly seeded: string } {
+  const t = usageShardTag(shard);
+  return { epoch: `${prefix}{${t}}:epoch`, hold: `${prefix}{${t}}:epoch:hold`, seeded: `${prefix}{${t}}:seeded` };
+}
 
-/** Set by a seed for a few flush intervals: quota counters are not used meanwhile (see {@link SEED_LUA}). */
-export const HOLD_KEY = 'usage:epoch:hold';
-
-/** Hash of node id → last batch sequence of that node included in the current seed. */
-export const SEEDED_KEY = 'usage:seeded';
+/** The usage shard of a consumer's live usage hashes. */
+export function liveShard(consumer: string): number {
+  return usageShardOf(`consumer:${consumer}`);
+}
 
 /** Live usage hashes live a quarter: the current month and two before it for dashboards. */
 export const LIVE_TTL_MS = 93 * 86_400_000;
@@ -25,6 +34,7 @@ export const LIVE_TTL_MS = 93 * 86_400_000;
  * plan quota counter the units of the batches' requests that the CURRENT seed epoch did not count
  * when they passed the limiter (decided per node, or counted in a Redis that has since lost its
  * data); then records hi as this node's last batch in Redis.
+ * All keys are of one usage shard (one hash slot).
  * KEYS: epoch, seeded, the live hashes, then the quota counters. ARGV: node, lo, hi, ttlMs, number
  * of live hashes; per hash: the number of fields, then field, amount pairs; per quota counter: its
  * ttlMs, the number of pairs, then epoch, units pairs (epoch '' = counted per node only).
@@ -73,6 +83,7 @@ return 1
  * apply, never both, never neither. The limiters keep treating the quotas as unavailable while
  * the hold key lives (a few flush intervals), so that every node has applied the usage it
  * counted before the seed (in its accumulator, not yet in Postgres) before a quota decides again.
+ * All keys are of one usage shard (one hash slot), seeded on its own.
  * KEYS: epoch, seeded, hold, the live hashes, then the quota counters. ARGV: epoch value, ttlMs,
  * holdMs, number of nodes, node, seq pairs, number of live hashes; per hash: the number of fields,
  * then field, value pairs; per quota counter: value, ttlMs. Returns 1, or 0 when another node
@@ -110,6 +121,8 @@ return 1
 
 /** Units charged to one plan quota counter, by the seed epoch that counted them ('' = none). */
 export interface QuotaTally {
+  /** The usage shard the counter lives in. */
+  readonly shard: number;
   /** When the counter expires (the end of its quota period), ms since the epoch. */
   expiresAt: number;
   readonly byEpoch: Map<string, number>;
@@ -118,15 +131,15 @@ export interface QuotaTally {
 /** Plan quota charges of a batch: Redis key of the counter → tally. */
 export type QuotaCharges = Map<string, QuotaTally>;
 
-/** Adds `units` charged under `epoch` to counter `key` of `charges`. */
-export function addCharge(charges: QuotaCharges, key: string, epoch: string, units: number, expiresAt: number): void {
+/** Adds `units` charged under `epoch` to counter `key` (in usage shard `shard`) of `charges`. */
+export function addCharge(charges: QuotaCharges, key: string, shard: number, epoch: string, units: number, expiresAt: number): void {
   let t = charges.get(key);
-  if (t === undefined) charges.set(key, (t = { expiresAt, byEpoch: new Map() }));
+  if (t === undefined) charges.set(key, (t = { shard, expiresAt, byEpoch: new Map() }));
   if (expiresAt > t.expiresAt) t.expiresAt = expiresAt;
   t.byEpoch.set(epoch, (t.byEpoch.get(epoch) ?? 0) + units);
 }
 
-/** Live increments of a run of one node's committed batches (lo..hi). */
+/** Live increments of a run of one node's committed batches (lo..hi), in one usage shard. */
 export interface LiveEntry {
   lo: number;
   hi: number;
@@ -137,52 +150,38 @@ export interface LiveEntry {
 }
 
 /**
- * Live increments waiting for Redis, per committed batch (so each can be matched against a seed).
- * While Redis is down they pile up one entry per flush; past `maxEntries` the newest are merged into
- * the last entry (bounded memory; a seed taken in the middle of a merged run then counts that run's
- * older part twice, see docs/metering.md).
+ * Live increments of one usage shard waiting for Redis, per committed batch (so each can be
+ * matched against a seed). While the shard is unreachable they pile up one entry per flush; past
+ * `maxEntries` the newest are merged into the last entry (bounded memory; a seed taken in the
+ * middle of a merged run then counts that run's older part twice, see docs/metering.md). A queue
+ * per shard, because shards are applied (and fail) independently on a cluster: an entry is only
+ * ever merged into one that its own shard has not applied yet.
  */
 export class LiveIncrements {
   #entries: LiveEntry[] = [];
 
-  constructor(
-    readonly keyPrefix: string,
-    readonly maxEntries = 64,
-  ) {}
+  constructor(readonly maxEntries = 64) {}
 
   /** Entries waiting. */
   get size(): number {
     return this.#entries.length;
   }
 
-  /** Adds the rows and quota charges of committed batch `seq` (anonymous usage has no live counters). */
-  addBatch(seq: number, rows: readonly UsageRow[], quota: QuotaCharges = new Map()): void {
-    let entry: LiveEntry;
+  /** Adds the live increments and quota charges of committed batch `seq` (nothing when both are empty). */
+  add(seq: number, byKey: Map<string, Map<string, number>>, quota: QuotaCharges): void {
+    if (byKey.size === 0 && quota.size === 0) return;
     const last = this.#entries[this.#entries.length - 1];
-    if (last !== undefined && this.#entries.length >= this.maxEntries) {
-      entry = last;
-      entry.hi = seq;
-      for (const [key, t] of quota) for (const [epoch, units] of t.byEpoch) addCharge(entry.quota, key, epoch, units, t.expiresAt);
-    } else {
-      entry = { lo: seq, hi: seq, byKey: new Map(), quota };
+    if (last === undefined || this.#entries.length < this.maxEntries) {
+      this.#entries.push({ lo: seq, hi: seq, byKey, quota });
+      return;
     }
-    const add = (key: string, field: string, n: number) => {
-      if (n === 0) return;
-      let f = entry.byKey.get(key);
-      if (f === undefined) entry.byKey.set(key, (f = new Map()));
-      f.set(field, (f.get(field) ?? 0) + n);
-    };
-    for (const r of rows) {
-      if (r.consumer === '') continue;
-      const key = liveKey(this.keyPrefix, r.consumer, r.period);
-      add(key, 'requests', r.requests);
-      add(key, `units:${r.metric}`, r.units);
-      if (r.billable) {
-        add(key, 'billable_requests', r.requests);
-        add(key, `billable_units:${r.metric}`, r.units);
-      }
+    last.hi = seq;
+    for (const [key, t] of quota) for (const [epoch, units] of t.byEpoch) addCharge(last.quota, key, t.shard, epoch, units, t.expiresAt);
+    for (const [key, fields] of byKey) {
+      let f = last.byKey.get(key);
+      if (f === undefined) last.byKey.set(key, (f = new Map()));
+      for (const [field, n] of fields) f.set(field, (f.get(field) ?? 0) + n);
     }
-    if (entry !== last && (entry.byKey.size > 0 || entry.quota.size > 0)) this.#entries.push(entry);
   }
 
   entries(): readonly LiveEntry[] {
@@ -195,18 +194,65 @@ export class LiveIncrements {
   }
 }
 
+/** The live increments of every usage shard. */
+export class ShardedLiveIncrements {
+  readonly shards: readonly LiveIncrements[];
+
+  constructor(
+    readonly keyPrefix: string,
+    maxEntries = 64,
+  ) {
+    this.shards = Array.from({ length: USAGE_SHARDS }, () => new LiveIncrements(maxEntries));
+  }
+
+  /** Entries waiting, over all shards. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.shards) n += s.size;
+    return n;
+  }
+
+  /** Splits the rows and quota charges of committed batch `seq` by shard (anonymous usage has no live counters). */
+  addBatch(seq: number, rows: readonly UsageRow[], quota: QuotaCharges = new Map()): void {
+    const live = Array.from({ length: USAGE_SHARDS }, () => new Map<string, Map<string, number>>());
+    const charges = Array.from({ length: USAGE_SHARDS }, (): QuotaCharges => new Map());
+    const add = (shard: number, key: string, field: string, n: number) => {
+      if (n === 0) return;
+      const byKey = live[shard] as Map<string, Map<string, number>>;
+      let f = byKey.get(key);
+      if (f === undefined) byKey.set(key, (f = new Map()));
+      f.set(field, (f.get(field) ?? 0) + n);
+    };
+    for (const r of rows) {
+      if (r.consumer === '') continue;
+      const shard = liveShard(r.consumer);
+      const key = liveKey(this.keyPrefix, r.consumer, r.period);
+      add(shard, key, 'requests', r.requests);
+      add(shard, key, `units:${r.metric}`, r.units);
+      if (r.billable) {
+        add(shard, key, 'billable_requests', r.requests);
+        add(shard, key, `billable_units:${r.metric}`, r.units);
+      }
+    }
+    for (const [key, t] of quota) (charges[t.shard] as QuotaCharges).set(key, t);
+    this.shards.forEach((s, i) => s.add(seq, live[i] as Map<string, Map<string, number>>, charges[i] as QuotaCharges));
+  }
+}
+
 /**
- * Key of the live usage hash of a consumer in a billing month: `<prefix>{usage:<consumer>}:<period>`,
- * with a hash tag so one consumer's hashes share a Redis Cluster slot. Fields: `requests`,
+ * Key of the live usage hash of a consumer in a billing month:
+ * `<prefix>{<usage shard tag>}:live:<consumer>:<period>`, in the consumer's usage shard so the
+ * apply and seed scripts keep to one Redis Cluster slot. Fields: `requests`,
  * `billable_requests`, `units:<metric>`, `billable_units:<metric>`.
  */
 export function liveKey(prefix: string, consumer: string, period: string): string {
-  return `${prefix}{usage:${consumer}}:${period}`;
+  return `${prefix}{${usageShardTag(liveShard(consumer))}}:live:${consumer}:${period}`;
 }
 
-/** Key of the subscription limiter's monthly quota counter (see @tollgate/stores RedisCounterStore.windowKey). */
+/** Key of the subscription limiter's monthly quota counter (in its usage shard, as the limiter places it). */
 export function quotaKey(prefix: string, subscription: string, period: string): string {
-  return counterKey(prefix, `sub:${subscription}`, `q:${period}`);
+  const place = reseededCounters(`sub:${subscription}`);
+  return counterKey(prefix, place.tag, `${place.keyPrefix}q:${period}`);
 }
 
 /** Redis key of window `key` of a limiter `consume` call with `tag` (as RedisCounterStore.windowKey). */
@@ -220,8 +266,8 @@ export interface MeterRedisCommands {
   tollgateSeedUsage(numKeys: number, ...args: Array<string | number>): Promise<number>;
 }
 
-/** A Redis client for the meter. */
-export type MeterRedis = Redis & MeterRedisCommands;
+/** A Redis client for the meter (one server, Sentinel or Cluster). */
+export type MeterRedis = RedisClient & MeterRedisCommands;
 
 /**
  * The meter's own Redis connection: failing fast rather than queueing (no offline queue, a short
@@ -229,13 +275,15 @@ export type MeterRedis = Redis & MeterRedisCommands;
  * once and is retried at the next tick with the increments kept in memory.
  */
 export function createMeterRedis(url: string, options: RedisOptions = {}): MeterRedis {
-  const client = new Redis(url, {
-    commandTimeout: 2_000,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    lazyConnect: true,
-    retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
-    ...options,
+  const client = createRedisClient(url, {
+    redis: {
+      commandTimeout: 2_000,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+      retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
+      ...options,
+    },
   });
   client.on('error', () => {});
   defineMeterCommands(client);
@@ -244,8 +292,8 @@ export function createMeterRedis(url: string, options: RedisOptions = {}): Meter
 }
 
 /** Adds the meter's Lua commands to a client (idempotent per client). */
-export function defineMeterCommands(client: Redis): void {
-  const c = client as Partial<MeterRedisCommands> & Redis;
+export function defineMeterCommands(client: RedisClient): void {
+  const c = client as Partial<MeterRedisCommands> & RedisClient;
   if (typeof c.tollgateApplyUsage === 'function') return;
   client.defineCommand('tollgateApplyUsage', { lua: APPLY_LUA });
   client.defineCommand('tollgateSeedUsage', { lua: SEED_LUA });

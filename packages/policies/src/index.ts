@@ -18,6 +18,7 @@ export { authorizationSchema, authorizationRuleSchema, type AuthorizationConfig,
 export { rateLimit } from './rate-limit/index.js';
 export { rateLimitSchema, type RateLimitConfig } from './rate-limit/schema.js';
 export { createLimiter, applyLimitHeaders, type Limiter, type LimiterSpec } from './rate-limit/index.js';
+export { USAGE_SHARD_TAGS, USAGE_SHARDS, usageShardOf, usageShardTag, shardOfTag, reseededCounters, usageEpochKey } from './rate-limit/usage-shards.js';
 export { ipBucket, COUNTERS_UNSEEDED, type LimitCounters, type LimitWindow, type QuotaGuard, type QuotaCharge, type LimitEvents, type LocalReason } from './rate-limit/counters.js';
 export { MonthCalendar } from './rate-limit/calendar.js';
 export { subscription, SubscriptionTable, type IndexedSubscription, type SubscriptionEntry } from './subscription/index.js';

@@ -68,7 +68,7 @@ export interface MultiWindowCounterStore {
   /**
    * All-or-nothing: if `count + cost <= limit` holds for every window with a non-negative limit,
    * adds `cost` to every window (a new key gets `ttlMs` as TTL); otherwise changes nothing.
-   * With a `guard` (a key name outside the tag, e.g. the metering seed marker `usage:epoch`), the
+   * With a `guard` (a key name that starts with the call's `{tag}`, e.g. the metering seed marker `{usage:01}:epoch`), the
    * call counts nothing and rejects with {@link CountersUnseededError} while that key is absent
    * or its hold key (`<guard>:hold`, set for a short time after a seed) exists, and returns the
    * guard's value as `epoch` otherwise: counters that must first be re-seeded after Redis

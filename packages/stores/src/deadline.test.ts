@@ -74,23 +74,25 @@ describe('consume with a guard key', () => {
     const store = await createRedisCounterStore({ url: testRedisUrl(), keyPrefix: prefix });
     try {
       const w = [{ key: 'q:2026-12', limit: 10, ttlMs: 60_000 }];
-      await expect(store.consume('sub:a', w, 3, 'usage:epoch')).rejects.toBeInstanceOf(CountersUnseededError);
-      await expect(store.consume('sub:a', w, 3, 'usage:epoch')).rejects.toMatchObject({ code: COUNTERS_UNSEEDED });
-      expect(await store.client.exists(store.windowKey('sub:a', 'q:2026-12'))).toBe(0);
-      await store.client.set(`${prefix}usage:epoch`, 'node-1@42');
-      const r = await store.consume('sub:a', w, 3, 'usage:epoch');
+      await expect(store.consume('usage:1', w, 3, '{usage:1}:epoch')).rejects.toBeInstanceOf(CountersUnseededError);
+      await expect(store.consume('usage:1', w, 3, '{usage:1}:epoch')).rejects.toMatchObject({ code: COUNTERS_UNSEEDED });
+      expect(await store.client.exists(store.windowKey('usage:1', 'q:2026-12'))).toBe(0);
+      await store.client.set(`${prefix}{usage:1}:epoch`, 'node-1@42');
+      const r = await store.consume('usage:1', w, 3, '{usage:1}:epoch');
       expect(r).toMatchObject({ allowed: true, counts: [3], epoch: 'node-1@42' });
       // Refused calls report the epoch too; without a guard there is none.
-      expect(await store.consume('sub:a', w, 8, 'usage:epoch')).toMatchObject({ allowed: false, counts: [3], epoch: 'node-1@42' });
-      expect((await store.consume('sub:a', w, 1)).epoch).toBeUndefined();
+      expect(await store.consume('usage:1', w, 8, '{usage:1}:epoch')).toMatchObject({ allowed: false, counts: [3], epoch: 'node-1@42' });
+      expect((await store.consume('usage:1', w, 1)).epoch).toBeUndefined();
       // While the hold key exists (just after a seed), the guard counts as absent.
-      await store.client.set(`${prefix}usage:epoch:hold`, '1', 'PX', 60_000);
-      await expect(store.consume('sub:a', w, 1, 'usage:epoch')).rejects.toMatchObject({ code: COUNTERS_UNSEEDED });
-      expect(await store.client.get(store.windowKey('sub:a', 'q:2026-12'))).toBe('4');
-      await store.client.del(`${prefix}usage:epoch:hold`);
-      expect(await store.consume('sub:a', w, 1, 'usage:epoch')).toMatchObject({ allowed: true, counts: [5] });
+      await store.client.set(`${prefix}{usage:1}:epoch:hold`, '1', 'PX', 60_000);
+      await expect(store.consume('usage:1', w, 1, '{usage:1}:epoch')).rejects.toMatchObject({ code: COUNTERS_UNSEEDED });
+      expect(await store.client.get(store.windowKey('usage:1', 'q:2026-12'))).toBe('4');
+      await store.client.del(`${prefix}{usage:1}:epoch:hold`);
+      expect(await store.consume('usage:1', w, 1, '{usage:1}:epoch')).toMatchObject({ allowed: true, counts: [5] });
+      // A guard in another slot would fail with CROSSSLOT on a cluster: refused on every deployment.
+      await expect(store.consume('usage:1', w, 1, 'usage:epoch')).rejects.toBeInstanceOf(RangeError);
     } finally {
-      await store.client.del(`${prefix}usage:epoch`);
+      await store.client.del(`${prefix}{usage:1}:epoch`);
       await store.close();
     }
   });

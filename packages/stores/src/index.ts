@@ -13,3 +13,4 @@ export { createRedisCounterStore, type RedisCounterStore, type RedisCounterStore
 export { createMemoryCounterStore, type MemoryCounterStore, type MemoryCounterStoreOptions } from './memory-counter-store.js';
 export { SqlNodeRegistry, type NodeRegistry, type NodeHeartbeat, type NodeRecord } from './node-registry.js';
 export { withDeadline, CommandTimeoutError, COMMAND_TIMEOUT } from './deadline.js';
+export { createRedisClient, isCluster, parseRedisUrl, redactRedisUrl, primaries, duplicateClient, REDIS_URL_SCHEMES, type RedisClient, type RedisClientOptions, type RedisTarget, type RedisAddress } from './redis-client.js';

@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { CountersUnseededError, GUARD_HOLD_SUFFIX, validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
 import { withDeadline } from './deadline.js';
+import { createRedisClient, type RedisClient } from './redis-client.js';
 
 /**
  * One atomic step of a fixed window: add, then give the key its TTL if it has none (a new key, or
@@ -65,6 +66,7 @@ interface IncrementCommand {
 
 /** Options of the Redis counter store. */
 export interface RedisCounterStoreOptions {
+  /** `REDIS_URL`: one server, a Sentinel-monitored primary or a Redis Cluster (see `parseRedisUrl`). */
   url: string;
   /** Prefix of every key, e.g. `tollgate:rl:`. */
   keyPrefix: string;
@@ -84,7 +86,7 @@ export interface RedisCounterStore extends CounterStore {
   /** The Redis key of window `key` of a `consume` call with `tag`. */
   windowKey(tag: string, key: string): string;
   /** The underlying client (for metrics or tests); do not close it directly. */
-  readonly client: Redis;
+  readonly client: RedisClient;
 }
 
 /**
@@ -106,12 +108,12 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     lazyConnect: true,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
   };
-  const client = new Redis(options.url, redisOptions);
+  const client = createRedisClient(options.url, { redis: redisOptions });
   // Connection errors are retried by ioredis; without a listener they would be logged as unhandled.
   client.on('error', () => {});
   client.defineCommand('tollgateIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
   client.defineCommand('tollgateConsume', { lua: CONSUME_LUA });
-  const commands = client as Redis & IncrementCommand;
+  const commands = client as RedisClient & IncrementCommand;
   const connected = client.connect();
   if (options.waitForConnection ?? true) {
     try {
@@ -138,10 +140,14 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     },
     async consume(tag: string, windows: readonly WindowCheck[], cost: number, guard?: string): Promise<ConsumeResult> {
       validateConsume(windows, cost);
-      // All keys of one call share the hash tag: one slot on Redis Cluster, one Lua call. A guard
-      // key lies outside the tag (a single Redis only; see docs/metering.md).
+      // All keys of one call share the hash tag: one slot on Redis Cluster, one Lua call. The
+      // caller gives a guard in the same slot (its own `{tag}`, see `usageShardOf` of
+      // @tollgate/policies); a guard without a hash tag is refused, as it would CROSSSLOT.
       const keys = windows.map((w) => `${options.keyPrefix}{${tag}}:${w.key}`);
-      if (guard !== undefined) keys.push(`${options.keyPrefix}${guard}`, `${options.keyPrefix}${guard}${GUARD_HOLD_SUFFIX}`);
+      if (guard !== undefined) {
+        if (!guard.startsWith(`{${tag}}`)) throw new RangeError(`guard key "${guard}" must start with the call's hash tag {${tag}}`);
+        keys.push(`${options.keyPrefix}${guard}`, `${options.keyPrefix}${guard}${GUARD_HOLD_SUFFIX}`);
+      }
       const args: Array<string | number> = [cost];
       for (const w of windows) args.push(w.limit, Math.ceil(w.ttlMs));
       const out = await withDeadline(commands.tollgateConsume(keys.length, ...keys, ...args), timeoutMs);

@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
 import { MemoryCacheStorage, type CacheStorages, type MemoryCacheLimits, type PurgeTarget } from '@tollgate/policies';
 import { postgresPurgeBus, processPurgeBus, redisPurgeBus, type PurgeBus } from './purge-bus.js';
-import type { PostgresTimeouts } from '@tollgate/stores';
+import { createRedisClient, type PostgresTimeouts, type RedisClient } from '@tollgate/stores';
 import { RedisCacheStorage } from './redis-storage.js';
 
 export { parsePurge, PURGE_CHANNEL, type PurgeBus } from './purge-bus.js';
@@ -31,7 +30,7 @@ export interface ResponseCacheOptions {
 }
 
 /** Resolves once `redis` is connected (at once if it is), rejects after `ms`. */
-function ready(redis: Redis, ms: number): Promise<void> {
+function ready(redis: RedisClient, ms: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -64,7 +63,7 @@ export interface PurgeOutcome {
 export class ResponseCache {
   readonly storages: CacheStorages;
   readonly memory: MemoryCacheStorage;
-  readonly #redis: Redis | null;
+  readonly #redis: RedisClient | null;
   readonly #redisStorage: RedisCacheStorage | null;
   readonly #bus: PurgeBus;
   readonly #logger: Logger;
@@ -75,7 +74,7 @@ export class ResponseCache {
     this.memory = new MemoryCacheStorage(options.memory);
     // Lookups must not wait for a Redis that is away: without an offline queue a command fails at
     // once while disconnected, and a short timeout bounds a slow one; either is served uncached.
-    this.#redis = options.redisUrl !== undefined ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false }) : null;
+    this.#redis = options.redisUrl !== undefined ? createRedisClient(options.redisUrl, { redis: { maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false } }) : null;
     this.#redis?.on('error', () => undefined);
     this.#redisStorage = this.#redis !== null ? new RedisCacheStorage(this.#redis, prefix, options.logger) : null;
     this.storages = { memory: this.memory, redis: this.#redisStorage };

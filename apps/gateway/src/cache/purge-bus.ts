@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { createPostgresClient, DEFAULT_POSTGRES_TIMEOUTS, endPostgresClient, type PostgresTimeouts } from '@tollgate/stores';
+import { createPostgresClient, DEFAULT_POSTGRES_TIMEOUTS, duplicateClient, endPostgresClient, type PostgresTimeouts, type RedisClient } from '@tollgate/stores';
 import type { PurgeTarget } from '@tollgate/policies';
 
 /** Postgres channel of cache purges (next to `tollgate_config`, which carries config versions). */
@@ -58,8 +57,8 @@ export function processPurgeBus(): PurgeBus {
 }
 
 /** Redis pub/sub: `publisher` is a normal connection, the subscriber a duplicate (a subscribed connection can do nothing else). */
-export function redisPurgeBus(publisher: Redis, channel: string): PurgeBus {
-  let sub: Redis | null = null;
+export function redisPurgeBus(publisher: RedisClient, channel: string): PurgeBus {
+  let sub: RedisClient | null = null;
   return {
     transport: 'redis',
     async publish(target) {
@@ -67,7 +66,8 @@ export function redisPurgeBus(publisher: Redis, channel: string): PurgeBus {
     },
     async subscribe(onPurge) {
       // The subscriber queues SUBSCRIBE until it is connected (the publisher fails fast instead).
-      sub ??= publisher.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+      // On a cluster PUBLISH reaches every node's subscribers, so one subscribed node is enough.
+      sub ??= duplicateClient(publisher, { enableOfflineQueue: true, commandTimeout: undefined });
       sub.on('error', () => undefined);
       sub.on('message', (ch: string, msg: string) => {
         if (ch !== channel) return;

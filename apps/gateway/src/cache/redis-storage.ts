@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, primaries, type RedisClient } from '@tollgate/stores';
 import { decodeEntry, encodeEntry, type CacheAddress, type CacheEntry, type CacheStorage, type PurgeTarget } from '@tollgate/policies';
 
 /** Logger the storage reports failed writes to. */
@@ -16,7 +16,7 @@ export class RedisCacheStorage implements CacheStorage {
   readonly kind = 'redis' as const;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly prefix: string,
     private readonly logger: WarnLogger,
   ) {}
@@ -26,12 +26,10 @@ export class RedisCacheStorage implements CacheStorage {
   }
 
   async get(addresses: readonly CacheAddress[]): Promise<Array<CacheEntry | undefined>> {
-    // One round trip: GET for one address, MGET for the consumer's and the shared one.
-    if (addresses.length === 1) {
-      const b = await this.redis.getBuffer(this.key(addresses[0] as CacheAddress));
-      return [b === null ? undefined : decodeEntry(b)];
-    }
-    const bs = await this.redis.mgetBuffer(...addresses.map((a) => this.key(a)));
+    // One round trip: the GETs (the consumer's entry and the shared one) are written together.
+    // Not MGET: the two keys hash to different slots on Redis Cluster (no common hash tag, so that
+    // a popular route's entries spread over the primaries), where MGET would fail with CROSSSLOT.
+    const bs = await Promise.all(addresses.map((a) => this.redis.getBuffer(this.key(a))));
     return bs.map((b) => (b === null ? undefined : decodeEntry(b)));
   }
 
@@ -47,16 +45,25 @@ export class RedisCacheStorage implements CacheStorage {
     return target.route === undefined ? `${this.prefix}${target.api}:*` : `${this.prefix}${target.api}:${target.route}:*`;
   }
 
-  /** Deletes matching keys with SCAN (never KEYS, which blocks Redis) and UNLINK; resolves with the count. */
+  /**
+   * Deletes matching keys with SCAN (never KEYS, which blocks Redis) and UNLINK; resolves with the
+   * count. On a cluster SCAN sees one node's keys, so every primary is scanned, and the keys are
+   * unlinked one per command (one UNLINK of keys in several slots would fail with CROSSSLOT).
+   */
   async purge(target: PurgeTarget): Promise<number> {
     const match = this.pattern(target);
-    let cursor = '0';
+    const oneSlotEach = isCluster(this.redis);
     let n = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) n += await this.redis.unlink(...keys);
-    } while (cursor !== '0');
+    for (const node of primaries(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        if (keys.length === 0) continue;
+        if (oneSlotEach) for (const c of await Promise.all(keys.map((k) => this.redis.unlink(k)))) n += c;
+        else n += await this.redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
     return n;
   }
 }

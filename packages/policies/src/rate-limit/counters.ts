@@ -37,12 +37,12 @@ export function ipBucket(ip: string): string {
 export const COUNTERS_UNSEEDED = 'COUNTERS_UNSEEDED';
 
 /**
- * Quota counters that must be re-seeded after Redis lost its data (the meter's seed marker): the
- * limiter passes `key` as the guard of every call that counts a plan quota, and calls `unseeded`
- * when the guard is absent so that the seed runs now rather than at the next retry.
+ * Quota counters that must be re-seeded after Redis lost its data (the meter's seed markers): the
+ * limiter passes its usage shard's marker (`usageEpochKey`) as the guard of every call that counts
+ * a plan quota, and calls `unseeded` when the guard is absent so that the seed runs now rather
+ * than at the next retry.
  */
 export interface QuotaGuard {
-  readonly key: string;
   unseeded(): void;
 }
 

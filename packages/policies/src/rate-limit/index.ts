@@ -3,6 +3,7 @@ import { MonthCalendar } from './calendar.js';
 import { COUNTERS_UNSEEDED, ipBucket, type LimitCounters, type LimitWindow, type LocalReason } from './counters.js';
 import { parseWindow } from '@tollgate/model';
 import { rateLimitSchema, type RateLimitConfig } from './schema.js';
+import { reseededCounters, usageEpochKey } from './usage-shards.js';
 
 interface Outcome {
   allowed: boolean;
@@ -184,13 +185,21 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     body: Object.freeze({ code: 'LIMITS_UNAVAILABLE', title: 'Service unavailable', detail: 'Limits cannot be checked right now; retry shortly.' }),
   });
 
+  /** Where the shared store keeps `tag`'s windows: a re-seeded quota's in its usage shard (see usage-shards.ts). */
+  const sharedPlace = (tag: string, checks: readonly LimitWindow[]): { tag: string; checks: LimitWindow[] } => {
+    if (!tracked) return { tag, checks: checks as LimitWindow[] };
+    const place = reseededCounters(tag);
+    return { tag: place.tag, checks: checks.map((c) => ({ key: place.keyPrefix + c.key, limit: c.limit, ttlMs: c.ttlMs })) };
+  };
+
   const usage = async (tag: string): Promise<LimitUsage> => {
     const t = now();
     const checks = checksAt(t);
     const keys = checks.map((c) => c.key);
     let counts: number[];
     try {
-      counts = shared === null ? await fallback.peek(tag, keys) : await shared.peek(tag, keys);
+      const place = sharedPlace(tag, checks);
+      counts = shared === null ? await fallback.peek(tag, keys) : await shared.peek(place.tag, place.checks.map((c) => c.key));
     } catch {
       // Store unreachable: report what this node counted while failing open.
       counts = await fallback.peek(tag, keys);
@@ -223,7 +232,9 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
       o = await fallback.consume(tag, checks, cost);
     } else {
       try {
-        const r = await shared.consume(tag, checks, cost, guard?.key);
+        const place = sharedPlace(tag, checks);
+        // A re-seeded quota is guarded by its shard's seed marker, in the same hash slot.
+        const r = await shared.consume(place.tag, place.checks, cost, guard !== undefined ? usageEpochKey(place.tag) : undefined);
         o = r;
         if (guard !== undefined) epoch = r.epoch ?? null;
         if (tracked) {
@@ -251,7 +262,11 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
       }
     }
     if (!o.allowed) return refusal(o, cost);
-    if (guard !== undefined && quota !== null) ctx.quotaCharge = { tag, key: (checks[qi] as LimitWindow).key, units: cost, expiresAt: t + (checks[qi] as LimitWindow).ttlMs, epoch };
+    if (guard !== undefined && quota !== null) {
+      const q = checks[qi] as LimitWindow;
+      const place = reseededCounters(tag);
+      ctx.quotaCharge = { tag: place.tag, key: place.keyPrefix + q.key, units: cost, expiresAt: t + q.ttlMs, epoch };
+    }
     const own = headersOf(o);
     const earlier = pending.get(ctx);
     pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
