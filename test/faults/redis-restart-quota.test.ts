@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quotaKey } from '@tollgate/metering';
 import { waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 import { currentPeriod, get, metric, sleep, startRedisFaultCluster, usageOf, type RedisFaultCluster } from './redis-harness.js';
 
@@ -119,7 +120,7 @@ describe('hard quota near its end, Redis killed and restarted empty, two gateway
     // quota counter equals the served units.
     const redis = c.client();
     for (const cons of consumers) {
-      const key = `tollgate:{sub:sub-${cons.name}}:q:${currentPeriod()}`;
+      const key = quotaKey('tollgate:', `sub-${cons.name}`, currentPeriod());
       await waitUntil(async () => {
         const u = await usageOf(c.admin, cons.name);
         return u.billableRequests === served.get(cons.name) && u.requests === answered.get(cons.name) && Number(await redis.get(key)) === served.get(cons.name);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { reseededCounters } from '@tollgate/policies';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
@@ -164,7 +165,9 @@ describe('limits across two gateway processes on one Redis', () => {
 
   it('every Redis key the gateways wrote has a TTL', async () => {
     const keys: string[] = [];
-    keys.push(...(await redis.keys(`tollgate:{sub:acme-gold-${suffix}}:*`)));
+    // A subscription with a quota counts in its usage shard (docs/redis.md).
+    const place = reseededCounters(`sub:acme-gold-${suffix}`);
+    keys.push(...(await redis.keys(`tollgate:{${place.tag}}:${place.keyPrefix}*`)));
     for (const name of [api('exact'), api('retry'), api('spoof')]) keys.push(...(await redis.keys(`tollgate:{rl:*:${name}:*`)));
     expect(keys.length).toBeGreaterThanOrEqual(3);
     for (const k of keys) expect(await redis.pttl(k), k).toBeGreaterThan(0);

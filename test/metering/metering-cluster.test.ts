@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { liveKey, quotaKey } from '@tollgate/metering';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { freePort } from '../support/ports.js';
@@ -204,20 +205,20 @@ describe('metering across two gateways, a Redis restart and a SIGTERM', () => {
     // out the flusher's retry backoff (up to 5 s): wait for it, then assert.
     const client = redisClient();
     try {
-      const quotaKey = `tollgate:{sub:sub-${VOL.name}}:q:${period}`;
-      await waitUntil(async () => Number(await client.get(quotaKey)) >= volBeforeRestart.units, 20_000, 200).catch(() => undefined);
-      expect(Number(await client.get(quotaKey))).toBeGreaterThanOrEqual(volBeforeRestart.units);
+      const volKey = quotaKey('tollgate:', `sub-${VOL.name}`, period);
+      await waitUntil(async () => Number(await client.get(volKey)) >= volBeforeRestart.units, 20_000, 200).catch(() => undefined);
+      expect(Number(await client.get(volKey))).toBeGreaterThanOrEqual(volBeforeRestart.units);
       // The live counters, re-seeded once and incremented per batch since, equal the rollups exactly.
       const liveMatches = async (): Promise<boolean> => {
         for (const c of CUSTOMERS) {
-          const live = await client.hgetall(`tollgate:{usage:${c.name}}:${period}`);
+          const live = await client.hgetall(liveKey('tollgate:', c.name, period));
           if (Number(live.requests) !== (await usageOf(c.name)).requests) return false;
         }
         return true;
       };
       await waitUntil(liveMatches, 20_000, 200).catch(() => undefined);
       for (const c of CUSTOMERS) {
-        const live = await client.hgetall(`tollgate:{usage:${c.name}}:${period}`);
+        const live = await client.hgetall(liveKey('tollgate:', c.name, period));
         const u = await usageOf(c.name);
         expect(Number(live.requests), c.name).toBe(u.requests);
         expect(Number(live.billable_requests ?? 0), c.name).toBe(u.billableRequests);
