@@ -50,7 +50,8 @@ export function register(app: FastifyInstance, ctx: AdminContext, counters: Limi
       for (const s of subs) {
         const plan = plans.get(s.spec.plan);
         if (!plan) continue;
-        const limiter = createLimiter({ name: s.spec.plan, limits: plan.limits, quota: plan.quota, cost: 1, failMode: plan.failMode }, { logger: silent, ...(counters ? { counters } : {}) });
+        // As the gateway's subscription policy builds it (`reseeded`): a plan quota's counters live in a usage shard.
+        const limiter = createLimiter({ name: s.spec.plan, limits: plan.limits, quota: plan.quota, cost: 1, failMode: plan.failMode, reseeded: true }, { logger: silent, ...(counters ? { counters } : {}) });
         const usage = plan.limits.length === 0 && plan.quota === undefined ? { limits: [], quota: null } : await limiter.usage(`sub:${s.metadata.name}`);
         const active = Date.parse(s.spec.start) <= t && (s.spec.end === undefined || t < Date.parse(s.spec.end));
         out.push({ name: s.metadata.name, api: s.spec.api ?? null, plan: s.spec.plan, active, limits: [...usage.limits], quota: usage.quota });
