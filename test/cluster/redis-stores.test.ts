@@ -146,7 +146,7 @@ describe('on a Redis Cluster', () => {
       await gateway.listen();
       const redis = gateway.storages.redis;
       if (redis === null) throw new Error('no redis storage');
-      const entry = { status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('hi'), storedAt: Date.now(), initialAge: 0, lifetime: 60, vary: {} };
+      const entry = { status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('hi'), storedAt: Date.now(), initialAge: 0, lifetime: 60, vary: {}, shared: true };
       const addresses = Array.from({ length: 30 }, (_, i) => ({ api: `api${i % 3}`, route: 'r', id: `id${i}` }));
       for (const a of addresses) redis.set(a, entry, 60_000);
       await sleep(100);
