@@ -256,20 +256,53 @@ describe('on Redis Sentinel (primary + replica + 1 sentinel)', () => {
     await sentinel?.stop();
   });
 
-  it('counts on the primary the sentinels name, and again on the promoted replica after the primary is killed', async () => {
-    const w = [{ key: 'm', limit: 1_000, ttlMs: 600_000 }];
-    expect((await store.consume('sentinel', w, 1)).counts).toEqual([1]);
-    await sleep(200); // replicated
-    const before = await sentinel.primary();
-    const after = await sentinel.failover();
-    expect(after).not.toBe(before);
-    let r: Awaited<ReturnType<RedisCounterStore['consume']>> | null = null;
-    await waitUntil(async () => {
-      r = await store.consume('sentinel', w, 1);
-      return true;
-    }, 20_000, 100);
-    expect(r).not.toBeNull();
-    // The replica had the count: counting goes on from it.
-    expect((r as unknown as { counts: number[] }).counts[0]).toBeGreaterThanOrEqual(2);
-  }, 40_000);
+  it('counts, meters and purges through the primary the sentinels name; again on the promoted replica after the primary is killed', async () => {
+    const prefix = `${randomPrefix('snm')}:`;
+    const redis = createMeterRedis(sentinel.url);
+    const meter = meterOn(redis, prefix, ['sn-sub']);
+    const admin = new ResponseCache({ redisUrl: sentinel.url, keyPrefix: `${prefix}cache:`, logger: silent });
+    const gateway = new ResponseCache({ redisUrl: sentinel.url, keyPrefix: `${prefix}cache:`, logger: silent });
+    const entry = { status: 200, headers: {}, body: Buffer.from('x'), storedAt: Date.now(), initialAge: 0, lifetime: 60, vary: {}, shared: true };
+    const record = (n: number) => {
+      for (let i = 0; i < n; i++) meter.record(usage({ at: Date.now(), consumer: 'sn', subscription: { name: 'sn-sub', plan: 'q', planSpec: quotaPlan }, quotaCharge: charge('sn-sub', 1) }));
+    };
+    try {
+      await Promise.all([admin.whenReady(), gateway.whenReady(), waitUntil(async () => redis.status === 'ready', 10_000)]);
+      await gateway.listen();
+      const w = [{ key: 'm', limit: 1_000, ttlMs: 600_000 }];
+      expect((await store.consume('sentinel', w, 1)).counts).toEqual([1]);
+      await meter.flush(true);
+      record(3);
+      await meter.flush(true);
+      expect(await redis.hget(liveKey(prefix, 'sn', period), 'requests')).toBe('3');
+      await sleep(200); // replicated
+      const before = await sentinel.primary();
+      const after = await sentinel.failover();
+      expect(after).not.toBe(before);
+      let r: Awaited<ReturnType<RedisCounterStore['consume']>> | null = null;
+      await waitUntil(async () => {
+        r = await store.consume('sentinel', w, 1);
+        return true;
+      }, 20_000, 100);
+      // The replica had the count: counting goes on from it.
+      expect((r as unknown as { counts: number[] }).counts[0]).toBeGreaterThanOrEqual(2);
+      // The meter reaches the new primary too, with its live counters intact.
+      record(2);
+      await waitUntil(async () => {
+        await meter.flush(true);
+        return (await redis.hget(liveKey(prefix, 'sn', period), 'requests')) === '5';
+      }, 20_000, 200);
+      // Purges still reach the subscriber (it follows the sentinels as well).
+      gateway.memory.set({ api: 'a', route: 'r', id: 'i' }, entry, 60_000);
+      await waitUntil(async () => {
+        await admin.purge({ api: 'a' });
+        return (await gateway.memory.get([{ api: 'a', route: 'r', id: 'i' }]))[0] === undefined;
+      }, 20_000, 200);
+    } finally {
+      await meter.close();
+      redis.disconnect();
+      await admin.close();
+      await gateway.close();
+    }
+  }, 60_000);
 });
