@@ -125,7 +125,10 @@ describe('two gateways on a Redis Cluster (3 primaries + 3 replicas)', () => {
     const res = await fetch(`${admin.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: config(up.url) });
     expect(res.status, await res.clone().text()).toBe(200);
     for (const g of gateways) await waitUntil(async () => (await get(g, '/ready/x')).status === 200, 30_000, 100);
-  }, 90_000);
+    // The hourly windows are aligned to the epoch: keep both tests inside one hour.
+    const left = 3_600_000 - (Date.now() % 3_600_000);
+    if (left < 60_000) await sleep(left + 50);
+  }, 150_000);
 
   afterAll(async () => {
     await Promise.all([admin?.stop(), ...(gateways ?? []).map((g) => g.stop())]);
