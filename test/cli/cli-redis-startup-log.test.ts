@@ -17,7 +17,7 @@ describe('Redis at start-up', () => {
     const tg = await startTollgateProcess({ role: 'gateway', env: { DATABASE_URL: db.url, REDIS_URL: testRedisUrl(), LOG_FORMAT: 'json' } });
     try {
       const line = tg.output().split('\n').find((l) => l.includes('"store":"redis"')) ?? '';
-      expect(JSON.parse(line)).toMatchObject({ msg: 'counter store: Redis', reachable: true });
+      expect(JSON.parse(line)).toMatchObject({ msg: 'counter store: Redis', mode: 'single', reachable: true });
       expect(tg.output()).not.toMatch(/not reachable|not connected/);
     } finally {
       await tg.stop();

@@ -13,6 +13,7 @@ import {
   createPgliteStores,
   createPostgresStores,
   createRedisCounterStore,
+  parseRedisUrl,
   type AdminToken,
   type AdminTokenStore,
   type ConfigStore,
@@ -163,10 +164,12 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
     };
     client.once('ready', onReady);
   }));
+  // One server, Sentinel or Cluster (docs/redis.md); never the URL itself, which may hold a password.
+  const mode = parseRedisUrl(settings.REDIS_URL).mode;
   if (ready) {
-    log.info({ store: 'redis', reachable: true }, 'counter store: Redis');
+    log.info({ store: 'redis', mode, reachable: true }, 'counter store: Redis');
   } else {
-    log.warn({ store: 'redis', reachable: false, status: client.status }, `counter store: Redis not connected after ${REDIS_STARTUP_WAIT_MS / 1000} s; retrying in the background`);
+    log.warn({ store: 'redis', mode, reachable: false, status: client.status }, `counter store: Redis not connected after ${REDIS_STARTUP_WAIT_MS / 1000} s; retrying in the background`);
     client.once('ready', () => log.info({ store: 'redis', reachable: true }, 'counter store: Redis connected'));
   }
   return counters;
