@@ -145,6 +145,10 @@ describe('two gateways on a Redis Cluster (3 primaries + 3 replicas)', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await send(i % 2 === 0 ? a : b, EXACT)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 429, 429, 429]);
+    // The admin reads the same counters (in the subscription's usage shard) without counting.
+    const usage = await fetch(`${admin.adminUrl}/consumers/${EXACT.name}/usage`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(usage.status).toBe(200);
+    expect(await usage.json()).toMatchObject({ subscriptions: [{ limits: [{ window: '1h', limit: 9, used: 9, remaining: 0 }], quota: { used: 9 } }] });
     const q: number[] = [];
     for (let i = 0; i < 14; i++) q.push((await send(i % 2 === 0 ? a : b, QUOTA)).status);
     expect(q).toEqual([...Array<number>(11).fill(200), 429, 429, 429]);
