@@ -9,9 +9,10 @@ const workspaceSource: Plugin = {
   name: 'tollgate-workspace-source',
   enforce: 'pre',
   resolveId(id) {
-    const m = /^@tollgate\/([a-z-]+)$/.exec(id);
+    // `@tollgate/<pkg>` and its subpath exports (`@tollgate/policies/definitions`).
+    const m = /^@tollgate\/([a-z-]+)(?:\/([a-z-]+))?$/.exec(id);
     if (!m?.[1]) return null;
-    return `${root}${apps.has(m[1]) ? 'apps' : 'packages'}/${m[1]}/src/index.ts`;
+    return `${root}${apps.has(m[1]) ? 'apps' : 'packages'}/${m[1]}/src/${m[2] ?? 'index'}.ts`;
   },
 };
 

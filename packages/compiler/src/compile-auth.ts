@@ -1,5 +1,5 @@
 import type { ApiResource, Route } from '@tollgate/model';
-import { POLICY_REGISTRY } from '@tollgate/policies';
+import { POLICY_DEFINITIONS } from '@tollgate/policies/definitions';
 import type { ConfigIssue } from '@tollgate/model';
 import type { PhasePolicies } from './types.js';
 
@@ -17,7 +17,7 @@ export function compileAuthMode(api: ApiResource, route: Route | undefined, at: 
   const mode = route?.auth?.mode ?? api.spec.auth?.mode ?? 'any';
   if (mode !== 'all') return undefined;
   const path = route?.auth !== undefined ? `${at}.auth.mode` : 'spec.auth.mode';
-  const credentials = (policies.access ?? []).filter((d) => POLICY_REGISTRY.get(d.name)?.credentials === true);
+  const credentials = (policies.access ?? []).filter((d) => POLICY_DEFINITIONS.get(d.name)?.credentials === true);
   if (credentials.length === 0) {
     issues.push({ code: 'auth_mode_conflict', message: `auth mode "all" needs at least one enabled authentication policy (key-auth, jwt-auth) on ${at === 'spec' ? 'the API' : at}`, resource, path });
   }

@@ -1,5 +1,5 @@
 import { resourceKey, type ApiResource, type ConfigIssue, type Resource, type RouteMatch, type StringMatch } from '@tollgate/model';
-import { POLICY_REGISTRY, validatePolicyConfig } from '@tollgate/policies';
+import { POLICY_DEFINITIONS, validatePolicyConfig } from '@tollgate/policies/definitions';
 import { trimBasePath } from './compile-route.js';
 import type { PolicyDescriptor } from './types.js';
 
@@ -87,7 +87,7 @@ function locationOf(api: ApiResource): string {
 }
 
 function descriptor(name: string, config: unknown, resource: string, issues: ConfigIssue[]): PolicyDescriptor | null {
-  const def = POLICY_REGISTRY.get(name);
+  const def = POLICY_DEFINITIONS.get(name);
   if (!def) return null;
   const v = validatePolicyConfig(name, config);
   if (!v.ok) {

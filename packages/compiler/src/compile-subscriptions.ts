@@ -1,5 +1,5 @@
 import { formatPath, planSpecSchema, resourceKey, type ConfigIssue, type PlanResource, type PlanSpec, type Resource, type SubscriptionResource } from '@tollgate/model';
-import { PHASES, POLICY_REGISTRY, SubscriptionTable, validatePolicyConfig, type SubscriptionEntry } from '@tollgate/policies';
+import { PHASES, POLICY_DEFINITIONS, SubscriptionTable, validatePolicyConfig, type SubscriptionEntry } from '@tollgate/policies/definitions';
 import type { PhasePolicies, PolicyDescriptor } from './types.js';
 
 /**
@@ -52,7 +52,7 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
     entries.push({ name: s.metadata.name, consumer: s.spec.consumer, start: s.spec.start, end: s.spec.end, plan: { name: s.spec.plan, spec }, api: s.spec.api, product: s.spec.product });
   }
   const out = new Map<string, PolicyDescriptor>();
-  const def = POLICY_REGISTRY.get('subscription');
+  const def = POLICY_DEFINITIONS.get('subscription');
   if (!def) return out;
   // Sorted resource order: of several active subscriptions of a consumer, the first wins.
   const table = new SubscriptionTable(entries);
@@ -84,7 +84,7 @@ export function withGenerated(policies: PhasePolicies, extra: PolicyDescriptor |
   if (extra === undefined) return policies;
   const out = { ...policies } as { -readonly [P in keyof PhasePolicies]: PhasePolicies[P] };
   for (const phase of PHASES) {
-    if (!POLICY_REGISTRY.get(extra.name)?.phases.includes(phase)) continue;
+    if (!POLICY_DEFINITIONS.get(extra.name)?.phases.includes(phase)) continue;
     // After every policy of higher or equal priority: the plan runs after auth, acl and route limits.
     const list = [...(policies[phase] ?? []), extra].sort((a, b) => b.priority - a.priority);
     out[phase] = list;

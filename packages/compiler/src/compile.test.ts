@@ -204,3 +204,14 @@ describe('compileConfig: routing validation', () => {
     expect(two(0, 1).ok).toBe(true);
   });
 });
+
+describe('compiler dependencies', () => {
+  it('validates policies through the light definitions entry, never the runtime one', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('.', import.meta.url);
+    const offenders = readdirSync(dir)
+      .filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))
+      .filter((n) => /^import (?!type )[^;]*from '@tollgate\/policies'/m.test(readFileSync(new URL(n, dir), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});

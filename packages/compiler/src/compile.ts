@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { compileAuthMode } from './compile-auth.js';
 import { canonicalJson, formatPath, resourceKey, sortResources, type ApiResource, type ConfigIssue, type CertificateResource, type PolicyRef, type Resource } from '@tollgate/model';
-import { PHASES, POLICY_REGISTRY, validatePolicyConfig, type Phase } from '@tollgate/policies';
+import { PHASES, POLICY_DEFINITIONS, validatePolicyConfig, type Phase } from '@tollgate/policies/definitions';
 import { RouteTable, type RouteEntry } from '@tollgate/router';
 import { deepFreeze } from './freeze.js';
 import type { CompiledConfig, CompiledRoute, CompiledUpstream, PhasePolicies, PolicyDescriptor } from './types.js';
@@ -59,9 +59,9 @@ function resolvePolicies(resource: string, api: ApiResource, routeIndex: number,
   add(api.spec.routes[routeIndex]?.policies ?? [], 'route', `spec.routes[${routeIndex}]`);
   const descriptors: PolicyDescriptor[] = [];
   for (const { ref, level, path } of byName.values()) {
-    const def = POLICY_REGISTRY.get(ref.name);
+    const def = POLICY_DEFINITIONS.get(ref.name);
     if (!def) {
-      issues.push({ code: 'unknown_policy', message: `unknown policy "${ref.name}"; known: ${[...POLICY_REGISTRY.keys()].join(', ')}`, resource, path: `${path}.name` });
+      issues.push({ code: 'unknown_policy', message: `unknown policy "${ref.name}"; known: ${[...POLICY_DEFINITIONS.keys()].join(', ')}`, resource, path: `${path}.name` });
       continue;
     }
     // A disabled entry only switches a policy off; its config is not validated.
@@ -77,7 +77,7 @@ function resolvePolicies(resource: string, api: ApiResource, routeIndex: number,
   descriptors.sort((a, b) => b.priority - a.priority);
   const out = {} as { [P in Phase]: PolicyDescriptor[] | null };
   for (const phase of PHASES) {
-    const list = descriptors.filter((d) => POLICY_REGISTRY.get(d.name)?.phases.includes(phase));
+    const list = descriptors.filter((d) => POLICY_DEFINITIONS.get(d.name)?.phases.includes(phase));
     out[phase] = list.length > 0 ? list : null;
   }
   return out;

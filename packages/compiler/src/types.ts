@@ -1,5 +1,5 @@
 import type { HeaderOperations, Route } from '@tollgate/model';
-import type { Phase } from '@tollgate/policies';
+import type { Phase } from '@tollgate/policies/definitions';
 import type { RouteTable } from '@tollgate/router';
 import type { CompiledCertificate, CompiledUpstream } from './compile-upstreams.js';
 import type { CompiledAggregate } from './compile-aggregate.js';

@@ -1,5 +1,7 @@
 export * from './types.js';
 export * from './registry.js';
+export { defineErrors, problemOf, problemReply } from './errors.js';
+export { SHARED_ERRORS } from './shared-errors.js';
 export * from './runner.js';
 export { ipRestriction } from './ip-restriction/index.js';
 export { ipRestrictionSchema, parseIpOrCidr, type IpRestrictionConfig } from './ip-restriction/schema.js';

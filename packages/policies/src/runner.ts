@@ -1,4 +1,6 @@
 import type { ConsumerIdentity, PolicyContext, PolicyInstance, PolicyProblem, PolicyReply, PolicyResponse } from './types.js';
+import { problemOf } from './errors.js';
+import { SHARED_ERRORS } from './shared-errors.js';
 
 
 /** An instance's bound access method; the runner calls these in priority order. */
@@ -55,13 +57,13 @@ export function authGate(ctx: PolicyContext): PolicyReply | undefined {
   if (ctx.authenticated) return undefined;
   const challenges = (ctx as { challenges?: readonly string[] | null }).challenges;
   return {
-    status: 401,
+    status: SHARED_ERRORS.AUTH_REQUIRED.status,
     headers: { 'www-authenticate': challenges != null && challenges.length > 0 ? challenges.join(', ') : DEFAULT_CHALLENGE },
     body: AUTH_REQUIRED,
   };
 }
 
-const AUTH_REQUIRED = Object.freeze({ code: 'AUTH_REQUIRED', title: 'Unauthorized', detail: 'this route requires a credential (see WWW-Authenticate)' });
+const AUTH_REQUIRED = Object.freeze(problemOf(SHARED_ERRORS.AUTH_REQUIRED, 'this route requires a credential (see WWW-Authenticate)'));
 
 /**
  * How a route combines its authentication policies (`auth.mode` of an Api or route):
@@ -93,11 +95,7 @@ type AuthFields = {
   [ALL_MODE]?: AllModeState;
 };
 
-const CREDENTIALS_MISMATCH = Object.freeze({
-  code: 'CREDENTIALS_MISMATCH',
-  title: 'Unauthorized',
-  detail: 'this route requires several credentials and they do not belong to the same consumer',
-});
+const CREDENTIALS_MISMATCH = Object.freeze(problemOf(SHARED_ERRORS.CREDENTIALS_MISMATCH, 'this route requires several credentials and they do not belong to the same consumer'));
 
 /**
  * After one credential policy ran in `all` mode without replying: records a missing credential,
@@ -114,7 +112,7 @@ function afterAllModeStep(ctx: PolicyContext): PolicyReply | undefined {
     // Two valid credentials of different consumers (or one of no consumer) never combine into
     // one identity: whose limits, ACL groups and identity headers would apply? Refused outright.
     c.authenticated = false;
-    return { status: 401, headers: { 'www-authenticate': DEFAULT_CHALLENGE }, body: CREDENTIALS_MISMATCH };
+    return { status: SHARED_ERRORS.CREDENTIALS_MISMATCH.status, headers: { 'www-authenticate': DEFAULT_CHALLENGE }, body: CREDENTIALS_MISMATCH };
   } else {
     // Same consumer: keep the first credential id (priority order) and any verified JWT claims.
     st.claims = c.claims ?? st.claims;

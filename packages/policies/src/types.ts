@@ -113,6 +113,12 @@ export interface ActiveSubscription {
   readonly planSpec: import('@tollgate/model').PlanSpec;
 }
 
+/** One failed field of a request (request-validation), in a problem's `errors` member. */
+export interface ValidationIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
 /** A problem reported by a policy; the runner renders it as `application/problem+json`. */
 export interface PolicyProblem {
   /** Stable machine-readable code, e.g. `IP_FORBIDDEN`. */
@@ -120,7 +126,7 @@ export interface PolicyProblem {
   readonly title: string;
   readonly detail?: string;
   /** Fields that failed (request-validation), rendered as the problem's `errors` member. */
-  readonly errors?: ReadonlyArray<{ readonly field: string; readonly message: string }>;
+  readonly errors?: readonly ValidationIssue[];
 }
 
 /** A reply that stops the request in the access phase. The runner (never the policy) sends it. */
@@ -216,16 +222,44 @@ export interface PolicyDeps {
   readonly responseCache?: import('./response-cache/store.js').CacheStorages;
 }
 
-/** A policy kind: its schema, when it runs, and how to build an instance from a config. */
-export interface PolicyDefinition<S extends z.ZodType = z.ZodType> {
+/**
+ * One error a policy (or the gateway) answers with: a stable code, its HTTP status and title,
+ * and a sentence for the error catalogue (docs/errors.md). Declared once, where the error is
+ * raised, and read from there by the reply builders, the catalogue and the docs.
+ */
+export interface ErrorSpec {
+  readonly code: string;
+  /** HTTP status; 0 when the status is not the gateway's to choose (configured, or the upstream's). */
+  readonly status: number;
+  readonly title: string;
+  readonly description: string;
+}
+
+/** The errors of one policy (or part of the gateway) by code. */
+export type ErrorSpecs = Readonly<Record<string, ErrorSpec>>;
+
+/**
+ * What the compiler, the importers and the admin need to know of a policy kind without loading
+ * its runtime code: name, priority, phases, flags, config schema and errors. Each policy folder
+ * declares it in `definition.ts` (see `definitions.ts`, the light entry point).
+ */
+export interface PolicyMeta<S extends z.ZodType = z.ZodType> {
   readonly name: string;
   /** Higher runs first within a phase; see {@link PRIORITY}. */
   readonly priority: number;
   readonly phases: readonly Phase[];
   readonly schema: S;
+  /** Every error the policy can answer with; a test checks each code it raises is declared here. */
+  readonly errors: ErrorSpecs;
+  /** One sentence for the policy reference. */
+  readonly summary: string;
   /** True for authentication policies: the runner adds the 401 gate after the last of them. */
   readonly authenticates?: boolean;
   /** True for policies that judge a credential of their own (key-auth, jwt-auth): in an `auth.mode: all` route each must accept one (see runner `withAuthGate`). */
   readonly credentials?: boolean;
+}
+
+/** A policy kind: its definition (see {@link PolicyMeta}) and how to build an instance from a config. */
+export interface PolicyDefinition<S extends z.ZodType = z.ZodType> extends PolicyMeta<S> {
   build(config: z.output<S>, deps: PolicyDeps): PolicyInstance;
 }

@@ -21,12 +21,8 @@ export const PARTIAL_HEADER = 'x-tollgate-partial';
 export const MISSING_HEADER = 'x-tollgate-missing';
 
 /** Stable codes of aggregate failures (problem+json `code`). */
-export const AGGREGATE_ERRORS = Object.freeze({
-  /** Some backends are missing and the route's `partial` policy is 502. */
-  AGGREGATE_INCOMPLETE: { status: 502, title: 'Aggregate incomplete' },
-  /** Every backend, or a `required` one, is missing. */
-  AGGREGATE_FAILED: { status: 502, title: 'Aggregate failed' },
-});
+export { AGGREGATE_ERRORS } from './errors.js';
+import { AGGREGATE_ERRORS } from './errors.js';
 
 /** A backend with its upstream resolved for the hot path. */
 export interface RuntimeAggregateBackend extends CompiledAggregateBackend {

@@ -45,7 +45,7 @@ describe('requestBody', () => {
       expect((outcomes[1] as ProtocolResult).status).toBe(413);
       await post(port, [Buffer.from('partial')], true);
       for (let i = 0; i < 100 && outcomes.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(outcomes[2]).toMatchObject({ status: 400, close: true });
+      expect(outcomes[2]).toMatchObject({ status: 499, close: true });
       expect(JSON.parse(String((outcomes[2] as ProtocolResult).body)).code).toBe('CLIENT_ABORTED');
     });
   });

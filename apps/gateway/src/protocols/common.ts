@@ -103,7 +103,7 @@ export async function requestBody(req: ProtocolRequest): Promise<Buffer | Protoc
     return b;
   } catch (err) {
     if (err instanceof BodyTooLarge) return problem(req, 413, 'BODY_TOO_LARGE', 'Request body too large', err.message, {}, true);
-    if (err instanceof ClientClosed) return problem(req, 400, 'CLIENT_ABORTED', 'Client closed the request', err.message, {}, true);
+    if (err instanceof ClientClosed) return problem(req, 499, 'CLIENT_ABORTED', 'Client closed request', err.message, {}, true);
     throw err;
   }
 }

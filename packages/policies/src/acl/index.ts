@@ -1,21 +1,19 @@
 import { ClaimRequirements } from '../identity/claims.js';
 import { authReply } from '../identity/consumer-headers.js';
-import { PRIORITY, type PolicyDefinition } from '../types.js';
+import type { PolicyDefinition } from '../types.js';
 import { aclSchema } from './schema.js';
+import { aclDefinition, ACL_ERRORS } from './definition.js';
 
 /**
  * `acl`: allow/deny by consumer group, deny first; an anonymous caller has no groups, so an allow
  * list refuses it. Route-level scope and claim requirements are checked on verified JWT claims.
  */
 export const acl: PolicyDefinition<typeof aclSchema> = {
-  name: 'acl',
-  priority: PRIORITY.authorization,
-  phases: ['access'],
-  schema: aclSchema,
+  ...aclDefinition,
   build(config) {
     const allow = config.allowGroups.length > 0 ? new Set(config.allowGroups) : null;
     const deny = config.denyGroups.length > 0 ? new Set(config.denyGroups) : null;
-    const denied = authReply(403, 'ACL_DENIED', 'Forbidden', config.message);
+    const denied = authReply(ACL_ERRORS.ACL_DENIED, config.message);
     const requirements = new ClaimRequirements(config.requiredScopes, config.claimValues);
     return {
       access(ctx) {

@@ -1,7 +1,8 @@
 import { authReply } from '../identity/consumer-headers.js';
-import { PRIORITY, type PolicyDefinition } from '../types.js';
+import type { PolicyDefinition } from '../types.js';
 import { compileRule, ruleMatches } from './match.js';
 import { authorizationSchema } from './schema.js';
+import { authorizationDefinition, AUTHORIZATION_ERRORS } from './definition.js';
 
 /**
  * `authorization`: rules on who (JWT principal, claims, client address) may do what (host, path,
@@ -10,14 +11,11 @@ import { authorizationSchema } from './schema.js';
  * (istio.io, "Authorization Policy" reference). Rules are compiled once per snapshot.
  */
 export const authorization: PolicyDefinition<typeof authorizationSchema> = {
-  name: 'authorization',
-  priority: PRIORITY.authorization,
-  phases: ['access'],
-  schema: authorizationSchema,
+  ...authorizationDefinition,
   build(config) {
     const deny = config.deny.map(compileRule);
     const allow = config.allow === undefined ? null : config.allow.map(compileRule);
-    const denied = authReply(403, 'AUTHZ_DENIED', 'Forbidden', config.message);
+    const denied = authReply(AUTHORIZATION_ERRORS.AUTHZ_DENIED, config.message);
     return {
       access(ctx) {
         for (const r of deny) if (ruleMatches(r, ctx)) return denied;

@@ -1,9 +1,10 @@
 import { RE2JS } from 're2js';
 import type { PolicyContext, PolicyDefinition, PolicyReply, PolicyResponse } from '../types.js';
 import { corsSchema, type CorsConfig } from './schema.js';
+import { corsDefinition, CORS_ERRORS } from './definition.js';
+import { problemReply } from '../errors.js';
 
 /** Above authentication: a preflight carries no credentials (Fetch §3.2.2) and must not be refused for that. */
-const CORS_PRIORITY = 2500;
 
 /** Precompiled origin matcher. */
 interface OriginRule {
@@ -74,10 +75,7 @@ function addVary(h: Record<string, string | string[] | undefined>, value: string
  * other origins pass unchanged (the browser withholds the response, CORS is not server-side access control).
  */
 export const cors: PolicyDefinition<typeof corsSchema> = {
-  name: 'cors',
-  priority: CORS_PRIORITY,
-  phases: ['access', 'response'],
-  schema: corsSchema,
+  ...corsDefinition,
   build(config) {
     const rule = originRule(config);
     const methods = new Set(config.allowMethods);
@@ -87,7 +85,7 @@ export const cors: PolicyDefinition<typeof corsSchema> = {
     const expose = config.exposeHeaders.join(', ');
     // With credentials the wildcard is not honoured by browsers (Fetch §3.3.5): echo the origin.
     const star = rule.any && !config.allowCredentials;
-    const forbidden = (detail: string): PolicyReply => ({ status: 403, headers: { vary: 'Origin' }, body: { code: 'CORS_FORBIDDEN', title: 'CORS request refused', detail } });
+    const forbidden = (detail: string): PolicyReply => problemReply(CORS_ERRORS.CORS_FORBIDDEN, detail, { headers: { vary: 'Origin' } });
     return {
       access(ctx: PolicyContext) {
         if (ctx.method !== 'OPTIONS') return undefined;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { authReply, quoted } from './consumer-headers.js';
+import { CLAIM_ERRORS } from './errors.js';
 import type { PolicyReply } from '../types.js';
 
 /** Schema fields for scope and claim requirements (shared by jwt-auth and acl). */
@@ -22,8 +23,8 @@ export class ClaimRequirements {
     this.#scopes = scopes;
     this.#claims = claims;
     // RFC 6750 §3.1: insufficient_scope is a 403 with the scope needed.
-    this.#scopeReply = authReply(403, 'INSUFFICIENT_SCOPE', 'Forbidden', `the token lacks a required scope (${scopes.join(' ')})`, `Bearer error="insufficient_scope", scope=${quoted(scopes.join(' '))}`);
-    this.#claimReply = authReply(403, 'CLAIM_MISMATCH', 'Forbidden', 'the token does not carry the claims this route requires');
+    this.#scopeReply = authReply(CLAIM_ERRORS.INSUFFICIENT_SCOPE, `the token lacks a required scope (${scopes.join(' ')})`, `Bearer error="insufficient_scope", scope=${quoted(scopes.join(' '))}`);
+    this.#claimReply = authReply(CLAIM_ERRORS.CLAIM_MISMATCH, 'the token does not carry the claims this route requires');
   }
 
   /** True when nothing is required. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fieldName } from '../field-name.js';
-import type { ConsumerIdentity, PolicyContext, PolicyReply } from '../types.js';
+import type { ConsumerIdentity, ErrorSpec, PolicyContext, PolicyReply } from '../types.js';
 
 /** Names of the identity headers the gateway sends upstream. */
 export const consumerHeadersSchema = z
@@ -35,10 +35,10 @@ export function announceConsumer(ctx: PolicyContext, consumer: ConsumerIdentity 
 }
 
 /** A 401/403/503 problem reply with its `WWW-Authenticate` challenge (frozen; safe to share). */
-export function authReply(status: number, code: string, title: string, detail: string, challenge?: string, extra?: Record<string, string>): PolicyReply {
+export function authReply(spec: ErrorSpec, detail: string, challenge?: string, extra?: Record<string, string>): PolicyReply {
   const headers: Record<string, string> = { ...extra };
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
-  return Object.freeze({ status, headers: Object.freeze(headers), body: Object.freeze({ code, title, detail }) });
+  return Object.freeze({ status: spec.status, headers: Object.freeze(headers), body: Object.freeze({ code: spec.code, title: spec.title, detail }) });
 }
 
 /** Quotes a value for an auth-param (RFC 9110 §5.6.4 quoted-string). */

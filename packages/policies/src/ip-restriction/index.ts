@@ -1,7 +1,9 @@
-import type { BlockList } from 'node:net';
+import { BlockList } from 'node:net';
 import { addressList, inAddressList } from './address-list.js';
-import { PRIORITY, type PolicyDefinition, type PolicyReply } from '../types.js';
+import type { PolicyDefinition, PolicyReply } from '../types.js';
 import { ipRestrictionSchema, type IpRestrictionConfig } from './schema.js';
+import { ipRestrictionDefinition, IP_RESTRICTION_ERRORS } from './definition.js';
+import { problemReply } from '../errors.js';
 
 function toBlockList(entries: readonly string[]): BlockList | null {
   return entries.length === 0 ? null : addressList(entries);
@@ -9,15 +11,12 @@ function toBlockList(entries: readonly string[]): BlockList | null {
 
 /** Builds the 403 reply once per instance; it does not vary per request. */
 function forbidden(config: IpRestrictionConfig): PolicyReply {
-  return Object.freeze({ status: 403, body: Object.freeze({ code: 'IP_FORBIDDEN', title: 'Forbidden', detail: config.message }) });
+  return Object.freeze(problemReply(IP_RESTRICTION_ERRORS.IP_FORBIDDEN, config.message));
 }
 
 /** `ip-restriction`: allow and/or deny lists of IPs and CIDRs; deny wins; refused clients get 403 `IP_FORBIDDEN`. */
 export const ipRestriction: PolicyDefinition<typeof ipRestrictionSchema> = {
-  name: 'ip-restriction',
-  priority: PRIORITY.ipRestriction,
-  phases: ['access'],
-  schema: ipRestrictionSchema,
+  ...ipRestrictionDefinition,
   build(config) {
     const allow = toBlockList(config.allow);
     const deny = toBlockList(config.deny);

@@ -4,10 +4,11 @@ import { invalidHeaderReplies, isFieldValue } from '../header-value.js';
 import { ClaimRequirements } from '../identity/claims.js';
 import { announceConsumer, authReply, stripIdentityHeaders } from '../identity/consumer-headers.js';
 import { IdentityIndex } from '../identity/index.js';
-import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyReply } from '../types.js';
+import type { ErrorSpec, PolicyContext, PolicyDefinition, PolicyReply } from '../types.js';
 import { JwksRegistry, JwksUnavailableError, type RemoteJwks } from './jwks.js';
 import { jwtAuthSchema, type IssuerConfig, type JwtAuthConfig } from './schema.js';
 import { TokenReader, type FoundToken } from './token.js';
+import { jwtAuthDefinition, JWT_AUTH_ERRORS } from './definition.js';
 
 type VerifyKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>> | Uint8Array;
 
@@ -112,9 +113,9 @@ class CompiledIssuer {
 
 const REALM = 'Bearer realm="tollgate"';
 
-function invalidToken(detail: string, code = 'INVALID_CREDENTIAL'): PolicyReply {
+function invalidToken(detail: string, spec: ErrorSpec = JWT_AUTH_ERRORS.INVALID_CREDENTIAL): PolicyReply {
   // RFC 6750 §3.1: a token that is expired, revoked, malformed or otherwise invalid is `invalid_token`.
-  return authReply(401, code, 'Unauthorized', detail, `${REALM}, error="invalid_token", error_description="${detail}"`);
+  return authReply(spec, detail, `${REALM}, error="invalid_token", error_description="${detail}"`);
 }
 
 const R = Object.freeze({
@@ -124,9 +125,9 @@ const R = Object.freeze({
   invalid: invalidToken('the token is not valid'),
   signature: invalidToken('the token signature does not verify'),
   claims: invalidToken('the token claims are not acceptable'),
-  expired: invalidToken('the token has expired', 'TOKEN_EXPIRED'),
+  expired: invalidToken('the token has expired', JWT_AUTH_ERRORS.TOKEN_EXPIRED),
   unmapped: invalidToken('the token does not identify a known consumer'),
-  jwksDown: authReply(503, 'JWKS_UNAVAILABLE', 'Service Unavailable', "the issuer's signing keys cannot be fetched; try again later", undefined, { 'retry-after': '5' }),
+  jwksDown: authReply(JWT_AUTH_ERRORS.JWKS_UNAVAILABLE, "the issuer's signing keys cannot be fetched; try again later", undefined, { 'retry-after': '5' }),
 });
 
 /** Maps a verification failure to its reply; never echoes the token. */
@@ -146,12 +147,7 @@ function headerValue(v: unknown): string | undefined {
 
 /** `jwt-auth`: verifies a JWT against pinned issuers, algorithms and audiences, maps it to a consumer. */
 export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
-  name: 'jwt-auth',
-  priority: PRIORITY.auth,
-  phases: ['access'],
-  schema: jwtAuthSchema,
-  authenticates: true,
-  credentials: true,
+  ...jwtAuthDefinition,
   build(config, deps) {
     const identity = deps.identity ?? { current: IdentityIndex.EMPTY };
     const registry = deps.jwks ?? new JwksRegistry(deps.logger);

@@ -2,25 +2,21 @@ import { createHash } from 'node:crypto';
 import { announceConsumer, authReply, quoted, stripIdentityHeaders } from '../identity/consumer-headers.js';
 import { IdentityIndex } from '../identity/index.js';
 import { takeQueryParams } from '../identity/query.js';
-import { PRIORITY, type PolicyContext, type PolicyDefinition } from '../types.js';
+import type { PolicyContext, PolicyDefinition } from '../types.js';
 import { keyAuthSchema } from './schema.js';
+import { keyAuthDefinition, KEY_AUTH_ERRORS } from './definition.js';
 
 /** Longest key accepted for hashing; longer values are refused without hashing (keys are ~46 chars). */
 const MAX_KEY_LENGTH = 512;
 
 /** `key-auth`: API keys from headers or query parameters, looked up by SHA-256 in the identity index. */
 export const keyAuth: PolicyDefinition<typeof keyAuthSchema> = {
-  name: 'key-auth',
-  priority: PRIORITY.auth,
-  phases: ['access'],
-  schema: keyAuthSchema,
-  authenticates: true,
-  credentials: true,
+  ...keyAuthDefinition,
   build(config, deps) {
     const identity = deps.identity ?? { current: IdentityIndex.EMPTY };
     const queryNames = new Set(config.queryParams);
     const challenge = `ApiKey realm=${quoted(config.realm)}`;
-    const invalid = authReply(401, 'INVALID_CREDENTIAL', 'Unauthorized', 'the API key is not valid (unknown, revoked or expired)', `${challenge}, error="invalid_key"`);
+    const invalid = authReply(KEY_AUTH_ERRORS.INVALID_CREDENTIAL, 'the API key is not valid (unknown, revoked or expired)', `${challenge}, error="invalid_key"`);
     const names = config.consumerHeaders;
     return {
       access(ctx: PolicyContext) {

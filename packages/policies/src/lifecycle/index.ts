@@ -1,4 +1,6 @@
-import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyReply, type PolicyResponse } from '../types.js';
+import type { PolicyContext, PolicyDefinition, PolicyReply, PolicyResponse } from '../types.js';
+import { lifecycleDefinition, lifecyclePreviewDefinition, LIFECYCLE_ERRORS } from './definition.js';
+import { problemReply } from '../errors.js';
 import { lifecyclePolicySchema, lifecyclePreviewSchema, type LifecyclePolicyConfig, type LifecyclePreviewConfig } from './schema.js';
 
 /**
@@ -6,7 +8,7 @@ import { lifecyclePolicySchema, lifecyclePreviewSchema, type LifecyclePolicyConf
  * draft or an unknown version is indistinguishable from a path nothing serves.
  */
 function notFound(ctx: PolicyContext): PolicyReply {
-  return { status: 404, body: { code: 'ROUTE_NOT_FOUND', title: 'No route matches the request', detail: `no route for ${ctx.method} ${ctx.path}` } };
+  return problemReply(LIFECYCLE_ERRORS.ROUTE_NOT_FOUND, `no route for ${ctx.method} ${ctx.path}`);
 }
 
 /** An `Accept` media range with a `version` parameter (RFC 9110 §12.5.1 parameters). */
@@ -36,24 +38,14 @@ function addVary(headers: PolicyResponse['headers'], name: string): void {
  * instant without a config change. Header and media-type versioned APIs add `Vary`.
  */
 export const lifecycle: PolicyDefinition<typeof lifecyclePolicySchema> = {
-  name: 'lifecycle',
-  // Before everything, IP restriction included: a retired API needs no credential to say so.
-  priority: PRIORITY.ipRestriction + 1000,
-  phases: ['access', 'response'],
-  schema: lifecyclePolicySchema,
+  ...lifecycleDefinition,
   build(config: LifecyclePolicyConfig, deps) {
     const now = deps.now ?? Date.now;
     const retiresAt = config.state === 'retired' ? -Infinity : config.state === 'deprecated' && config.autoRetire && config.sunsetMs !== null ? config.sunsetMs : Infinity;
     const link = config.links.length > 0 ? config.links.join(', ') : null;
-    const gone: PolicyReply = Object.freeze({
-      status: 410,
-      ...(link !== null ? { headers: Object.freeze({ link }) } : {}),
-      body: Object.freeze({
-        code: 'API_RETIRED',
-        title: 'Gone',
-        detail: `the API ${config.api} is retired${config.successor !== null ? `; its successor is ${config.successor}` : ''}`,
-      }),
-    });
+    const gone: PolicyReply = Object.freeze(
+      problemReply(LIFECYCLE_ERRORS.API_RETIRED, `the API ${config.api} is retired${config.successor !== null ? `; its successor is ${config.successor}` : ''}`, link !== null ? { headers: Object.freeze({ link }) } : {}),
+    );
     const deprecated = config.state === 'deprecated';
     const sunset = config.sunsetMs !== null ? new Date(config.sunsetMs).toUTCString() : null;
     const { deprecation, vary, refuseNamedVersion } = config;
@@ -85,11 +77,7 @@ export const lifecycle: PolicyDefinition<typeof lifecyclePolicySchema> = {
  * (A credential an auth policy rejects outright still gets that policy's 401.)
  */
 export const lifecyclePreview: PolicyDefinition<typeof lifecyclePreviewSchema> = {
-  name: 'lifecycle-preview',
-  priority: PRIORITY.auth - 1,
-  phases: ['access'],
-  authenticates: true,
-  schema: lifecyclePreviewSchema,
+  ...lifecyclePreviewDefinition,
   build(config: LifecyclePreviewConfig) {
     const allowed = new Set(config.consumers);
     return {

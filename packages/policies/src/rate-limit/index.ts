@@ -1,9 +1,11 @@
-import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyDeps, type PolicyReply, type PolicyResponse } from '../types.js';
+import type { PolicyContext, PolicyDefinition, PolicyDeps, PolicyReply, PolicyResponse } from '../types.js';
 import { MonthCalendar } from './calendar.js';
 import { COUNTERS_UNSEEDED, ipBucket, type LimitCounters, type LimitWindow, type LocalReason } from './counters.js';
 import { parseWindow } from '@tollgate/model';
 import { rateLimitSchema, type RateLimitConfig } from './schema.js';
 import { reseededCounters, usageEpochKey } from './usage-shards.js';
+import { rateLimitDefinition, LIMIT_ERRORS } from './definition.js';
+import { problemReply } from '../errors.js';
 
 interface Outcome {
   allowed: boolean;
@@ -175,15 +177,11 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     }
     h['retry-after'] = String(Math.max(1, seconds(wait)));
     return quotaHit
-      ? { status: 429, headers: h, body: { code: 'QUOTA_EXCEEDED', title: 'Quota exceeded', detail: `The monthly quota of ${quota?.limit} is used up; it resets at the start of the next month (${quota?.timeZone}).` } }
-      : { status: 429, headers: h, body: { code: 'RATE_LIMITED', title: 'Too many requests', detail: 'A rate limit was reached; retry after the number of seconds in Retry-After.' } };
+      ? problemReply(LIMIT_ERRORS.QUOTA_EXCEEDED, `The monthly quota of ${quota?.limit} is used up; it resets at the start of the next month (${quota?.timeZone}).`, { headers: h })
+      : problemReply(LIMIT_ERRORS.RATE_LIMITED, 'A rate limit was reached; retry after the number of seconds in Retry-After.', { headers: h });
   };
 
-  const unavailable: PolicyReply = Object.freeze({
-    status: 503,
-    headers: Object.freeze({ 'retry-after': '1' }),
-    body: Object.freeze({ code: 'LIMITS_UNAVAILABLE', title: 'Service unavailable', detail: 'Limits cannot be checked right now; retry shortly.' }),
-  });
+  const unavailable: PolicyReply = Object.freeze(problemReply(LIMIT_ERRORS.LIMITS_UNAVAILABLE, 'Limits cannot be checked right now; retry shortly.', { headers: Object.freeze({ 'retry-after': '1' }) }));
 
   /** Where the shared store keeps `tag`'s windows: a re-seeded quota's in its usage shard (see usage-shards.ts). */
   const sharedPlace = (tag: string, checks: readonly LimitWindow[]): { tag: string; checks: LimitWindow[] } => {
@@ -305,10 +303,7 @@ export function applyLimitHeaders(ctx: PolicyContext, res: PolicyResponse): void
  * (draft-ietf-httpapi-ratelimit-headers-10), `X-RateLimit-*` and `X-Quota-*`.
  */
 export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
-  name: 'rate-limit',
-  priority: PRIORITY.limits,
-  phases: ['access', 'response'],
-  schema: rateLimitSchema,
+  ...rateLimitDefinition,
   build(config: RateLimitConfig, deps) {
     const check = createLimiter(config, deps);
     const subject = (ctx: PolicyContext): string => {

@@ -1,8 +1,9 @@
-import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyInstance } from '../types.js';
+import type { PolicyContext, PolicyDefinition, PolicyInstance } from '../types.js';
 import { applyJsonOps, compileJsonOps, hasJsonOps } from './json-ops.js';
 import { requestTransformerSchema } from './schema.js';
 import { invalidHeaderReplies } from '../header-value.js';
 import { decode, parseTemplate, renderHeader, renderString, type Template } from './template.js';
+import { requestTransformerDefinition } from './definition.js';
 
 type Named = ReadonlyArray<readonly [string, Template]>;
 const templates = (r: Readonly<Record<string, string>>): Named => Object.entries(r).map(([k, v]) => [k, parseTemplate(v)] as const);
@@ -32,10 +33,7 @@ const encode = (s: string) => encodeURIComponent(s);
  * the body have it buffered.
  */
 export const requestTransformer: PolicyDefinition<typeof requestTransformerSchema> = {
-  name: 'request-transformer',
-  priority: PRIORITY.transforms,
-  phases: ['access'],
-  schema: requestTransformerSchema,
+  ...requestTransformerDefinition,
   build(config) {
     const h = config.headers;
     const hSet = templates(h.set);

@@ -1,7 +1,9 @@
 import { RE2JS } from 're2js';
-import { PRIORITY, type PolicyContext, type PolicyDefinition, type PolicyReply } from '../types.js';
+import type { PolicyContext, PolicyDefinition, PolicyReply } from '../types.js';
 import { compileSchema, type ErrorObject, type ValidateFunction } from './ajv.js';
 import { requestValidationSchema, type RequestValidationConfig } from './schema.js';
+import { requestValidationDefinition, REQUEST_VALIDATION_ERRORS } from './definition.js';
+import { problemReply } from '../errors.js';
 
 /** One field that failed validation: where (`/body/name`, `query.limit`) and why. */
 export interface ValidationFailure {
@@ -93,17 +95,14 @@ function failures(errors: readonly ErrorObject[] | null | undefined, root: 'body
 
 function badRequest(list: readonly ValidationFailure[]): PolicyReply {
   const first = list[0];
-  return {
-    status: 400,
-    body: { code: 'REQUEST_INVALID', title: 'Bad Request', detail: first ? `${first.field} ${first.message}` : 'the request does not match its schema', errors: list },
-  };
+  return problemReply(REQUEST_VALIDATION_ERRORS.REQUEST_INVALID, first ? `${first.field} ${first.message}` : 'the request does not match its schema', { errors: list });
 }
 
-const UNSUPPORTED = (type: string, accepted: readonly string[]): PolicyReply => ({
-  status: 415,
-  headers: { 'accept-post': accepted.join(', ') },
-  body: { code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported Media Type', detail: `${type === '' ? 'a body without Content-Type' : `content type ${type}`} is not accepted; send one of ${accepted.join(', ')}`, errors: [{ field: 'header.content-type', message: `must be one of ${accepted.join(', ')}` }] },
-});
+const UNSUPPORTED = (type: string, accepted: readonly string[]): PolicyReply =>
+  problemReply(REQUEST_VALIDATION_ERRORS.UNSUPPORTED_MEDIA_TYPE, `${type === '' ? 'a body without Content-Type' : `content type ${type}`} is not accepted; send one of ${accepted.join(', ')}`, {
+    headers: { 'accept-post': accepted.join(', ') },
+    errors: [{ field: 'header.content-type', message: `must be one of ${accepted.join(', ')}` }],
+  });
 
 /**
  * `request-validation`: checks path, query, header and cookie parameters and the body of a
@@ -115,10 +114,7 @@ const UNSUPPORTED = (type: string, accepted: readonly string[]): PolicyReply => 
  * against limits.
  */
 export const requestValidation: PolicyDefinition<typeof requestValidationSchema> = {
-  name: 'request-validation',
-  priority: PRIORITY.limits - 100,
-  phases: ['access'],
-  schema: requestValidationSchema,
+  ...requestValidationDefinition,
   build(config) {
     const params: CompiledParam[] = config.parameters.map((p) => ({ name: p.in === 'header' ? p.name.toLowerCase() : p.name, in: p.in, array: isArraySchema(p.schema), separator: separatorOf(p) }));
     const byIn = (where: Location) => config.parameters.filter((p) => p.in === where);
@@ -200,8 +196,8 @@ export const requestValidation: PolicyDefinition<typeof requestValidationSchema>
         const validate = m.validate;
         return ctx.readBody(limit).then((read): PolicyReply | undefined => {
           if (!read.ok) {
-            if (read.reason === 'too_large') return { status: 413, body: { code: 'BODY_TOO_LARGE', title: 'Request body too large', detail: `bodies of validated requests are limited to ${limit} bytes` } };
-            return { status: 400, body: { code: 'BAD_REQUEST', title: 'Malformed request', detail: 'the request body could not be read' } };
+            if (read.reason === 'too_large') return problemReply(REQUEST_VALIDATION_ERRORS.BODY_TOO_LARGE, `bodies of validated requests are limited to ${limit} bytes`);
+            return problemReply(REQUEST_VALIDATION_ERRORS.BAD_REQUEST, 'the request body could not be read');
           }
           let value: unknown;
           const text = read.body.toString('utf8');

@@ -3,6 +3,8 @@ import { initialAge, requestRules, responseVerdict, type RequestCacheRules } fro
 import { cacheKeyId, requestOrigin } from './key.js';
 import { responseCacheSchema } from './schema.js';
 import { MemoryCacheStorage, type CacheAddress, type CacheEntry, type CacheStorage } from './store.js';
+import { responseCacheDefinition, RESPONSE_CACHE_ERRORS } from './definition.js';
+import { problemReply } from '../errors.js';
 
 /**
  * Below the transforms band (500): the cache sees the caller already authenticated, authorized
@@ -10,7 +12,7 @@ import { MemoryCacheStorage, type CacheAddress, type CacheEntry, type CacheStora
  */
 
 
-export const RESPONSE_CACHE_PRIORITY = 100;
+export { RESPONSE_CACHE_PRIORITY } from './definition.js';
 
 type Mode = 'HIT' | 'MISS' | 'BYPASS';
 
@@ -130,10 +132,7 @@ export function usable(e: CacheEntry, rules: RequestCacheRules, now: number): bo
  * whether to store it and tees the body (up to `maxBodyBytes`) while it streams to the client.
  */
 export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
-  name: 'response-cache',
-  priority: RESPONSE_CACHE_PRIORITY,
-  phases: ['access', 'response'],
-  schema: responseCacheSchema,
+  ...responseCacheDefinition,
   build(config, deps) {
     const now = deps.now ?? Date.now;
     const storages = deps.responseCache ?? { memory: (fallbackMemory ??= new MemoryCacheStorage()), redis: null };
@@ -204,7 +203,7 @@ export const responseCache: PolicyDefinition<typeof responseCacheSchema> = {
             }
             if (rules.onlyIfCached) {
               state.mode = 'BYPASS';
-              return { status: 504, body: { code: 'NOT_CACHED', title: 'Not cached', detail: 'the request says only-if-cached and no usable stored response exists (RFC 9111 §5.2.1.7)' } };
+              return problemReply(RESPONSE_CACHE_ERRORS.NOT_CACHED, 'the request says only-if-cached and no usable stored response exists (RFC 9111 §5.2.1.7)');
             }
             return undefined;
           },

@@ -1,8 +1,9 @@
 import { applyJsonOps, compileJsonOps, hasJsonOps } from '../request-transformer/json-ops.js';
 import { invalidHeaderProblem } from '../header-value.js';
 import { parseTemplate, renderHeader } from '../request-transformer/template.js';
-import { PRIORITY, type PolicyDefinition, type PolicyInstance, type PolicyProblem } from '../types.js';
+import type { PolicyDefinition, PolicyInstance, PolicyProblem } from '../types.js';
 import { responseTransformerSchema } from './schema.js';
+import { responseTransformerDefinition } from './definition.js';
 
 /**
  * `response-transformer` (Kong's name): changes headers and JSON body fields of the response on
@@ -11,10 +12,7 @@ import { responseTransformerSchema } from './schema.js';
  * hook, so only routes that change the body have responses buffered.
  */
 export const responseTransformer: PolicyDefinition<typeof responseTransformerSchema> = {
-  name: 'response-transformer',
-  priority: PRIORITY.transforms,
-  phases: ['response'],
-  schema: responseTransformerSchema,
+  ...responseTransformerDefinition,
   build(config) {
     const h = config.headers;
     const set = Object.entries(h.set).map(([k, v]) => [k, parseTemplate(v)] as const);
