@@ -48,3 +48,13 @@ describe('admin size limits', () => {
     expect(() => loadSettings({ ADMIN_MAX_DOCUMENTS: '0' })).toThrow(/ADMIN_MAX_DOCUMENTS/);
   });
 });
+
+describe('WORKERS', () => {
+  it('defaults to 1, takes a count or auto (one per CPU), refuses anything else', async () => {
+    const { availableParallelism } = await import('node:os');
+    expect(loadSettings({}).WORKERS).toBe(1);
+    expect(loadSettings({ WORKERS: '4' }).WORKERS).toBe(4);
+    expect(loadSettings({ WORKERS: 'auto' }).WORKERS).toBe(availableParallelism());
+    for (const bad of ['0', '-1', 'two', '1.5', '257']) expect(() => loadSettings({ WORKERS: bad })).toThrow('WORKERS');
+  });
+});

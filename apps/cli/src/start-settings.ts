@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseWindow } from '@tollgate/model';
@@ -76,6 +77,13 @@ export const settingsSchema = z.object({
   LATENCY_HEADERS: flag(false).describe('Add X-Tollgate-Upstream-Latency and X-Tollgate-Latency (ms) to proxied responses.'),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000).describe('Answer 503 OVERLOADED while the event-loop delay exceeds this (ms); 0 disables.'),
   NODE_ID: z.string().default('').describe('Node id shown by /status; default host name and process id.'),
+  WORKERS: z
+    .string()
+    .default('1')
+    .transform((s) => s.trim())
+    .refine((s) => s === 'auto' || (/^[1-9][0-9]{0,2}$/.test(s) && Number(s) <= 256), 'must be "auto" or a whole number from 1 to 256')
+    .transform((s) => (s === 'auto' ? availableParallelism() : Number(s)))
+    .describe('Gateway worker processes sharing the proxy ports (node:cluster), each a full data plane; auto = one per CPU. More than 1 needs DATABASE_URL (and REDIS_URL for limits shared by the workers).'),
   METERING: flag(true).describe('Meter every routed request into the Postgres usage rollups (and Redis live counters).'),
   USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often usage is flushed to Postgres and Redis, ms; what a SIGKILL can lose is bounded by it.'),
   NODE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('How often a gateway refreshes its row in gateway_nodes (/status nodes, GET /nodes); a node is listed while its heartbeat is at most three intervals old.'),
