@@ -1,0 +1,112 @@
+// `npm run bench:workers`: one gateway process against WORKERS=2 (node:cluster) on the same
+// machine, same config, same run; alternated twice and averaged, since load drifts on a shared
+// machine. Needs Postgres (WORKERS > 1 refuses the embedded store): DATABASE_URL names a server
+// on which a scratch database is created and dropped (default postgres://postgres@127.0.0.1:5432/postgres).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { plainConfig } from './configs.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.DURATION ?? 10);
+const WARMUP = Number(process.env.WARMUP ?? 3);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const children = [];
+
+async function admin(sql) {
+  const c = new pg.Client({ connectionString: SERVER });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function spawnChild(args, env, stdout = 'ignore') {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(url) {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+function cannon(url, duration) {
+  return new Promise((resolve, reject) => autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1 }, (e, r) => (e ? reject(e) : resolve(r))));
+}
+
+let nextPort = 19300;
+async function startGateway(workers, dbUrl, config) {
+  const token = 'bench-admin-token-0123456789abcdef';
+  const ports = { PROXY_PORT: nextPort++, ADMIN_PORT: nextPort++, STATUS_PORT: nextPort++, PROXY_TLS_PORT: nextPort++ };
+  const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), DATABASE_URL: dbUrl, WORKERS: String(workers), ADMIN_TOKEN: token, LOG_LEVEL: 'warn', ACCESS_LOG: 'false', NODE_ENV: 'production', PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1' };
+  const child = spawnChild([join(root, 'apps/cli/dist/main.js'), 'start', 'all'], env);
+  await waitFor(`http://127.0.0.1:${ports.STATUS_PORT}/readyz`);
+  await waitFor(`http://127.0.0.1:${ports.ADMIN_PORT}/healthz`);
+  const res = await fetch(`http://127.0.0.1:${ports.ADMIN_PORT}/config`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' }, body: config });
+  if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
+  const url = `http://127.0.0.1:${ports.PROXY_PORT}/`;
+  // Every worker must serve the applied config before measuring (readyz reports the oldest version).
+  for (;;) {
+    const r = await fetch(`http://127.0.0.1:${ports.STATUS_PORT}/readyz`).then((x) => x.json());
+    if (r.version >= 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) };
+}
+
+async function measure(name, url) {
+  await cannon(url, WARMUP);
+  const r = await cannon(url, DURATION);
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+}
+
+async function main() {
+  const db = `tollgate_bench_${randomBytes(4).toString('hex')}`;
+  await admin(`CREATE DATABASE "${db}"`);
+  const dbUrl = Object.assign(new URL(SERVER), { pathname: `/${db}` }).toString();
+  try {
+    const up = spawnChild([join(root, 'bench/upstream.mjs')], {}, 'pipe');
+    const upPort = await new Promise((resolve) => up.stdout.once('data', (d) => resolve(String(d).trim())));
+    const config = plainConfig(`http://127.0.0.1:${upPort}`);
+    const one = await startGateway(1, dbUrl, config);
+    const two = await startGateway(2, dbUrl, config);
+    const runs = [];
+    for (let i = 0; i < 2; i++) runs.push(await measure('1', one.url), await measure('2', two.url));
+    await one.stop();
+    await two.stop();
+    const mean = (name, a, b) => ({ name, rps: (a.rps + b.rps) / 2, p50: Math.max(a.p50, b.p50), p99: Math.max(a.p99, b.p99), errors: a.errors + b.errors });
+    const rows = [mean('WORKERS=1 (one process)', runs[0], runs[2]), mean('WORKERS=2 (primary + 2 workers)', runs[1], runs[3])];
+    const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up (mean of 2, alternated), plain route, access log off, ${availableParallelism()} CPUs, node ${process.version}, ${new Date().toISOString()}`;
+    const table = ['| gateway | req/s | p50 ms (worst) | p99 ms (worst) | errors |', '| --- | ---: | ---: | ---: | ---: |', ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`)].join('\n');
+    process.stdout.write(`\n${header}\n\n${table}\n\nWORKERS=2 vs 1: ${(rows[1].rps / rows[0].rps).toFixed(2)}x req/s\n`);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    await admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    for (const c of children) c.kill('SIGTERM');
+    process.exit(1);
+  },
+);
