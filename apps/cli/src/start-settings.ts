@@ -76,6 +76,7 @@ export const settingsSchema = z.object({
   SENSITIVE_HEADERS: list().describe('Comma-separated headers logged as [REDACTED] (Authorization, Cookie, X-API-Key and the like always are).'),
   LATENCY_HEADERS: flag(false).describe('Add X-Tollgate-Upstream-Latency and X-Tollgate-Latency (ms) to proxied responses.'),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000).describe('Answer 503 OVERLOADED while the event-loop delay exceeds this (ms); 0 disables.'),
+  DNS_SERVERS: list().describe('Comma-separated DNS servers (ip or ip:port) for upstream targets with discovery: dns or srv; empty = the system resolver configuration.'),
   NODE_ID: z.string().default('').describe('Node id shown by /status; default host name and process id.'),
   WORKERS: z
     .string()

@@ -312,6 +312,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
       latencyHeaders: settings.LATENCY_HEADERS,
       maxEventLoopDelayMs: settings.MAX_EVENT_LOOP_DELAY_MS,
       nodeId,
+      dnsServers: settings.DNS_SERVERS,
     },
     // Probed in the background (never per request) for tollgate_datastore_reachable and /status.
     storeProbes: {
