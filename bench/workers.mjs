@@ -4,7 +4,7 @@
 // on which a scratch database is created and dropped (default postgres://postgres@127.0.0.1:5432/postgres).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -86,15 +86,23 @@ async function main() {
     const config = plainConfig(`http://127.0.0.1:${upPort}`);
     const one = await startGateway(1, dbUrl, config);
     const two = await startGateway(2, dbUrl, config);
+    // Alternated ROUNDS times (1, 2, 1, 2, ...): on a shared machine load drifts between runs,
+    // so every run is listed with the load average before it, and the medians compared.
+    const ROUNDS = Number(process.env.ROUNDS ?? 3);
     const runs = [];
-    for (let i = 0; i < 2; i++) runs.push(await measure('1', one.url), await measure('2', two.url));
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const [n, gw] of [[1, one], [2, two]]) {
+        const load = loadavg()[0].toFixed(1);
+        runs.push({ ...(await measure(`WORKERS=${n}`, gw.url)), n, load, round: i + 1 });
+      }
+    }
     await one.stop();
     await two.stop();
-    const mean = (name, a, b) => ({ name, rps: (a.rps + b.rps) / 2, p50: Math.max(a.p50, b.p50), p99: Math.max(a.p99, b.p99), errors: a.errors + b.errors });
-    const rows = [mean('WORKERS=1 (one process)', runs[0], runs[2]), mean('WORKERS=2 (primary + 2 workers)', runs[1], runs[3])];
-    const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up (mean of 2, alternated), plain route, access log off, ${availableParallelism()} CPUs, node ${process.version}, ${new Date().toISOString()}`;
-    const table = ['| gateway | req/s | p50 ms (worst) | p99 ms (worst) | errors |', '| --- | ---: | ---: | ---: | ---: |', ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`)].join('\n');
-    process.stdout.write(`\n${header}\n\n${table}\n\nWORKERS=2 vs 1: ${(rows[1].rps / rows[0].rps).toFixed(2)}x req/s\n`);
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const med = (n) => median(runs.filter((r) => r.n === n).map((r) => r.rps));
+    const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, ${ROUNDS} alternated rounds, plain route, access log off, ${availableParallelism()} CPUs, node ${process.version}, ${new Date().toISOString()}`;
+    const table = ['| round | gateway | 1-min load before | req/s | p50 ms | p99 ms | errors |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |', ...runs.map((r) => `| ${r.round} | ${r.name} | ${r.load} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`)].join('\n');
+    process.stdout.write(`\n${header}\n\n${table}\n\nmedian req/s: WORKERS=1 ${Math.round(med(1))}, WORKERS=2 ${Math.round(med(2))} (${(med(2) / med(1)).toFixed(2)}x)\n`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
