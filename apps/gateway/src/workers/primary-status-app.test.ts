@@ -65,6 +65,19 @@ describe('status port of a gateway run as several workers', () => {
     expect(r.json()).toMatchObject({ status: 'shutting_down' });
   });
 
+  it('counts a serving worker that is too busy to answer with its last answer', async () => {
+    const busy = fakeWorker(1, 4, 0);
+    const supervisor = supervisorOf([busy]);
+    const app = buildPrimaryStatusApp(supervisor, info, { metrics: false });
+    expect((await app.inject({ url: '/readyz' })).statusCode).toBe(200);
+    const ask = supervisor.ask;
+    supervisor.ask = async (what) => (await ask(what)).map((a) => ({ ...a, answer: null }));
+    expect((await app.inject({ url: '/readyz' })).statusCode).toBe(200);
+    // A worker that never answered is not ready.
+    const fresh = buildPrimaryStatusApp(supervisor, info, { metrics: false });
+    expect((await fresh.inject({ url: '/readyz' })).statusCode).toBe(503);
+  });
+
   it("passes on a serving worker's reason to be unready (e.g. Redis down for a fail-closed plan)", async () => {
     const down = fakeWorker(2, 4, 0);
     down.readyzCode = 503;

@@ -6,6 +6,9 @@ import type { WorkerInfo, WorkerSupervisor } from './supervisor.js';
 /** How long the primary waits for a worker's answer before leaving it out, ms. */
 export const WORKER_ANSWER_MS = 1_500;
 
+/** How long a worker's last readiness answer stands in for one it did not give in time, ms. */
+export const STALE_READYZ_MS = 10_000;
+
 /** Facts `/status` reports about the primary. */
 export interface PrimaryInfo {
   readonly version: string;
@@ -36,10 +39,23 @@ interface ReadyzBody {
  */
 export function buildPrimaryStatusApp(supervisor: Supervisor, info: PrimaryInfo, options: { metrics: boolean }): FastifyInstance {
   const app = Fastify({ logger: false, return503OnClosing: false, forceCloseConnections: true });
+  /**
+   * Each worker's last `/readyz` answer: a worker too busy to answer in time (an event loop
+   * saturated by traffic) counts with its answer of the last STALE_READYZ_MS, so readiness does
+   * not flap off exactly when the pod is loaded.
+   */
+  const lastReadyz = new Map<number, { answer: WorkerAnswer; at: number }>();
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     if (supervisor.stopping) return reply.code(503).send({ status: 'shutting_down' });
-    const answers = await supervisor.ask('readyz', WORKER_ANSWER_MS);
+    const now = Date.now();
+    const answers = (await supervisor.ask('readyz', WORKER_ANSWER_MS)).map(({ worker, answer }) => {
+      if (answer !== null) lastReadyz.set(worker.id, { answer, at: now });
+      const last = lastReadyz.get(worker.id);
+      return { worker, answer: answer ?? (worker.ready && last !== undefined && now - last.at <= STALE_READYZ_MS ? last.answer : null) };
+    });
+    const live = new Set(answers.map((a) => a.worker.id));
+    for (const id of lastReadyz.keys()) if (!live.has(id)) lastReadyz.delete(id);
     const ready = answers.filter((a) => a.answer?.statusCode === 200);
     const unready = answers.find((a) => a.answer !== null && a.answer.statusCode !== 200 && (a.answer.body as ReadyzBody).reason !== undefined && a.worker.ready);
     const workers = { ready: ready.length, total: answers.length };
