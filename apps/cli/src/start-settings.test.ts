@@ -58,3 +58,10 @@ describe('WORKERS', () => {
     for (const bad of ['0', '-1', 'two', '1.5', '257']) expect(() => loadSettings({ WORKERS: bad })).toThrow('WORKERS');
   });
 });
+
+describe('DNS_SERVERS', () => {
+  it('takes addresses with optional ports and refuses names', () => {
+    expect(loadSettings({ DNS_SERVERS: '10.96.0.10, 127.0.0.1:5353,[::1]:53,::1' }).DNS_SERVERS).toEqual(['10.96.0.10', '127.0.0.1:5353', '[::1]:53', '::1']);
+    for (const bad of ['dns.example.com', '10.0.0.1:99999', '[::1']) expect(() => loadSettings({ DNS_SERVERS: bad })).toThrow('DNS_SERVERS');
+  });
+});
