@@ -2,7 +2,8 @@
 // machine, same config, same run; alternated twice and averaged, since load drifts on a shared
 // machine. Needs Postgres (WORKERS > 1 refuses the embedded store): DATABASE_URL names a server
 // on which a scratch database is created and dropped (default postgres://postgres@127.0.0.1:5432/postgres).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,33 @@ async function waitFor(url) {
   throw new Error(`${url} never became ready`);
 }
 
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString());
+
+/** A process and its descendants (the primary and its workers). */
+function processTree(pid) {
+  const out = [pid];
+  try {
+    for (const c of execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n')) if (c !== '') out.push(...processTree(Number(c)));
+  } catch {
+    // no children
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) the processes used so far, from /proc (Linux). */
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
 function cannon(url, duration) {
   return new Promise((resolve, reject) => autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1 }, (e, r) => (e ? reject(e) : resolve(r))));
 }
@@ -67,13 +95,18 @@ async function startGateway(workers, dbUrl, config) {
     if (r.version >= 1) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) };
+  return { url, pids: () => processTree(child.pid), stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) };
 }
 
-async function measure(name, url) {
-  await cannon(url, WARMUP);
-  const r = await cannon(url, DURATION);
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+async function measure(name, gw) {
+  await cannon(gw.url, WARMUP);
+  // CPU per request does not depend on how much of the CPU other processes leave: it shows what
+  // a second event loop costs, where req/s on a loaded machine shows mostly the scheduler.
+  const pids = gw.pids();
+  const before = cpuSeconds(pids);
+  const r = await cannon(gw.url, DURATION);
+  const cpuMsPer1000 = ((cpuSeconds(pids) - before) * 1000) / (r.requests.total / 1000);
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, cpuMsPer1000 };
 }
 
 async function main() {
@@ -93,7 +126,7 @@ async function main() {
     for (let i = 0; i < ROUNDS; i++) {
       for (const [n, gw] of [[1, one], [2, two]]) {
         const load = loadavg()[0].toFixed(1);
-        runs.push({ ...(await measure(`WORKERS=${n}`, gw.url)), n, load, round: i + 1 });
+        runs.push({ ...(await measure(`WORKERS=${n}`, gw)), n, load, round: i + 1 });
       }
     }
     await one.stop();
@@ -101,7 +134,7 @@ async function main() {
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const med = (n) => median(runs.filter((r) => r.n === n).map((r) => r.rps));
     const header = `autocannon, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up, ${ROUNDS} alternated rounds, plain route, access log off, ${availableParallelism()} CPUs, node ${process.version}, ${new Date().toISOString()}`;
-    const table = ['| round | gateway | 1-min load before | req/s | p50 ms | p99 ms | errors |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |', ...runs.map((r) => `| ${r.round} | ${r.name} | ${r.load} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`)].join('\n');
+    const table = ['| round | gateway | 1-min load before | req/s | p50 ms | p99 ms | CPU ms / 1000 req | errors |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |', ...runs.map((r) => `| ${r.round} | ${r.name} | ${r.load} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${Math.round(r.cpuMsPer1000)} | ${r.errors} |`)].join('\n');
     process.stdout.write(`\n${header}\n\n${table}\n\nmedian req/s: WORKERS=1 ${Math.round(med(1))}, WORKERS=2 ${Math.round(med(2))} (${(med(2) / med(1)).toFixed(2)}x)\n`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
