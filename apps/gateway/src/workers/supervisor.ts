@@ -99,6 +99,8 @@ export class WorkerSupervisor {
 
   #fork(): void {
     const worker = cluster.fork();
+    // A send racing the worker's death fails on the channel: logged, never an unhandled 'error'.
+    worker.on('error', (err) => this.#o.logger.debug({ err, worker: worker.id }, 'worker channel error'));
     this.#slots.set(worker.id, { worker, ready: false, startedAt: Date.now() });
     this.#o.logger.debug({ worker: worker.id, pid: worker.process.pid }, 'worker forked');
   }
@@ -164,12 +166,15 @@ export class WorkerSupervisor {
             resolve(null);
           }, timeoutMs);
           this.#pending.set(id, { resolve, timer });
-          try {
-            slot.worker.send({ tollgate: 'query', id, what });
-          } catch {
+          const failed = () => {
             clearTimeout(timer);
             this.#pending.delete(id);
             resolve(null);
+          };
+          try {
+            slot.worker.send({ tollgate: 'query', id, what }, undefined, (err) => (err ? failed() : undefined));
+          } catch {
+            failed();
           }
         });
         return { worker: info, answer };

@@ -3,7 +3,7 @@ import { isTollgateMessage, type WorkerAnswer, type WorkerQuery, type WorkerRead
 
 /** The channel to the primary: `process` in a node:cluster worker (has `send`). */
 export interface PrimaryChannel {
-  send?(message: unknown): boolean;
+  send?(message: unknown, sendHandle?: undefined, options?: undefined, callback?: (error: Error | null) => void): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   off(event: 'message', listener: (message: unknown) => void): unknown;
 }
@@ -19,7 +19,8 @@ export function serveWorkerLink(gateway: Gateway, channel: PrimaryChannel = proc
     // The primary may be gone (it exited); nothing to answer then.
     if (channel.send === undefined) return;
     try {
-      channel.send(answer);
+      // With a callback, a closed channel reports to it instead of emitting 'error' on process.
+      channel.send(answer, undefined, undefined, () => undefined);
     } catch {
       /* channel closed */
     }
@@ -36,7 +37,7 @@ export function serveWorkerLink(gateway: Gateway, channel: PrimaryChannel = proc
 /** Tells the primary this worker serves (its proxy listens). */
 export function announceWorkerReady(channel: PrimaryChannel = process): void {
   const ready: WorkerReady = { tollgate: 'ready' };
-  channel.send?.(ready);
+  channel.send?.(ready, undefined, undefined, () => undefined);
 }
 
 async function answer(gateway: Gateway, q: WorkerQuery): Promise<WorkerAnswer> {
