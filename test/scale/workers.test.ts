@@ -131,3 +131,11 @@ describe('WORKERS=2: several processes, one gateway', () => {
     }
   }, 90_000);
 });
+
+describe('WORKERS > 1 on the embedded store', () => {
+  it('refuses to start: PGlite belongs to one process', async () => {
+    const tg = await startTollgateProcess({ env: { WORKERS: '2', TOLLGATE_DATA: '/nonexistent/never-created' }, waitFor: 'none' });
+    expect(await tg.exited).toBe(1);
+    expect(tg.output()).toContain('WORKERS=2 needs DATABASE_URL');
+  });
+});
