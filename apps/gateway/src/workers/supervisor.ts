@@ -61,6 +61,8 @@ export class WorkerSupervisor {
   restarts = 0;
   /** Called when a worker died before the initial set was ready (start-up fails). */
   #failStart: ((err: Error) => void) | null = null;
+  /** Called when the initial set is ready (start() resolves). */
+  #whenAllReady: (() => void) | null = null;
 
   constructor(options: SupervisorOptions) {
     this.#o = { restartBaseMs: 250, restartMaxMs: 30_000, stableMs: 10_000, ...options };
@@ -94,8 +96,6 @@ export class WorkerSupervisor {
       for (let i = 0; i < this.#o.count; i++) this.#fork();
     });
   }
-
-  #whenAllReady: (() => void) | null = null;
 
   #fork(): void {
     const worker = cluster.fork();
