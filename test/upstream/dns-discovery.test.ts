@@ -38,7 +38,7 @@ metadata: { name: headless }
 spec:
   targets: [{ url: "http://orders.shop.test:${pods}", discovery: dns }]
   healthChecks:
-    active: { path: /health, intervalMs: 200, timeoutMs: 200, healthyThreshold: 1, unhealthyThreshold: 1 }
+    active: { path: /health, intervalMs: 400, timeoutMs: 400, healthyThreshold: 1, unhealthyThreshold: 2 }
 ---
 apiVersion: tollgate.dev/v1
 kind: Upstream
