@@ -62,3 +62,20 @@ describe('REDIS_URL', () => {
     expect(() => loadSettings({ REDIS_URL: 'redis+cluster://h1:7000/3' })).toThrow(/REDIS_URL: .*only database 0/);
   });
 });
+
+describe('WORKERS', () => {
+  it('defaults to 1, takes a count or auto (one per CPU), refuses anything else', async () => {
+    const { availableParallelism } = await import('node:os');
+    expect(loadSettings({}).WORKERS).toBe(1);
+    expect(loadSettings({ WORKERS: '4' }).WORKERS).toBe(4);
+    expect(loadSettings({ WORKERS: 'auto' }).WORKERS).toBe(availableParallelism());
+    for (const bad of ['0', '-1', 'two', '1.5', '257']) expect(() => loadSettings({ WORKERS: bad })).toThrow('WORKERS');
+  });
+});
+
+describe('DNS_SERVERS', () => {
+  it('takes addresses with optional ports and refuses names', () => {
+    expect(loadSettings({ DNS_SERVERS: '10.96.0.10, 127.0.0.1:5353,[::1]:53,::1' }).DNS_SERVERS).toEqual(['10.96.0.10', '127.0.0.1:5353', '[::1]:53', '::1']);
+    for (const bad of ['dns.example.com', '10.0.0.1:99999', '[::1']) expect(() => loadSettings({ DNS_SERVERS: bad })).toThrow('DNS_SERVERS');
+  });
+});

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseWindow } from '@tollgate/model';
@@ -85,7 +87,17 @@ export const settingsSchema = z.object({
   SENSITIVE_HEADERS: list().describe('Comma-separated headers logged as [REDACTED] (Authorization, Cookie, X-API-Key and the like always are).'),
   LATENCY_HEADERS: flag(false).describe('Add X-Tollgate-Upstream-Latency and X-Tollgate-Latency (ms) to proxied responses.'),
   MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000).describe('Answer 503 OVERLOADED while the event-loop delay exceeds this (ms); 0 disables.'),
+  DNS_SERVERS: list()
+    .refine((servers) => servers.every(isDnsServer), 'must be comma-separated IP addresses, each optionally with :port ([v6]:port)')
+    .describe('Comma-separated DNS servers (ip or ip:port) for upstream targets with discovery: dns or srv; empty = the system resolver configuration.'),
   NODE_ID: z.string().default('').describe('Node id shown by /status; default host name and process id.'),
+  WORKERS: z
+    .string()
+    .default('1')
+    .transform((s) => s.trim())
+    .refine((s) => s === 'auto' || (/^[1-9][0-9]{0,2}$/.test(s) && Number(s) <= 256), 'must be "auto" or a whole number from 1 to 256')
+    .transform((s) => (s === 'auto' ? availableParallelism() : Number(s)))
+    .describe('Gateway worker processes sharing the proxy ports (node:cluster), each a full data plane; auto = one per CPU. More than 1 needs DATABASE_URL (and REDIS_URL for limits shared by the workers).'),
   METERING: flag(true).describe('Meter every routed request into the Postgres usage rollups (and Redis live counters).'),
   USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often usage is flushed to Postgres and Redis, ms; what a SIGKILL can lose is bounded by it.'),
   NODE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('How often a gateway refreshes its row in gateway_nodes (/status nodes, GET /nodes); a node is listed while its heartbeat is at most three intervals old.'),
@@ -99,6 +111,15 @@ export const settingsSchema = z.object({
   BILLING_EXPORT_DELAY: duration('1h').describe('How long after a month closes its reports are exported, so the last usage flushes land (e.g. 30m, 1h, 1d).'),
   BILLING_EXPORT_INTERVAL: duration('5m').describe('How often the admin process checks whether a month is due for export (also checked at start).'),
 });
+
+/** `1.2.3.4`, `1.2.3.4:53`, `::1` or `[::1]:53`: what `dns.Resolver.setServers` accepts. */
+function isDnsServer(s: string): boolean {
+  const v6 = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(s);
+  if (v6 !== null) return isIP(v6[1] ?? '') === 6 && (v6[2] === undefined || Number(v6[2]) <= 65_535);
+  if (isIP(s) !== 0) return true;
+  const v4 = /^([\d.]+):(\d{1,5})$/.exec(s);
+  return v4 !== null && isIP(v4[1] ?? '') === 4 && Number(v4[2]) <= 65_535;
+}
 
 export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; adminHost: string };
 

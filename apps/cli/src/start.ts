@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -6,7 +7,7 @@ import { buildAdmin } from '@tollgate/admin';
 import { BillingExportScheduler } from '@tollgate/billing';
 import { compileConfig, type SelfEndpoints } from '@tollgate/compiler';
 import { selfEndpoints } from './self-endpoints.js';
-import { buildGateway, listenTls, loadOtlpSpanSink, ResponseCache } from '@tollgate/gateway';
+import { announceWorkerReady, buildGateway, listenTls, loadOtlpSpanSink, ResponseCache, serveWorkerLink } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
 import {
   createMemoryCounterStore,
@@ -32,6 +33,11 @@ export type StartRole = 'all' | 'gateway' | 'admin';
 export interface StartOptions {
   role: StartRole;
   env?: NodeJS.ProcessEnv;
+  /**
+   * This process is one gateway worker of several (WORKERS > 1, node:cluster): it runs only the
+   * data plane, leaves the status port to the primary and answers its queries over IPC instead.
+   */
+  worker?: boolean;
 }
 
 /** What a started Tollgate process holds, so tests and signal handlers can stop it. */
@@ -178,11 +184,8 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
 /** Starts the gateway, the admin API, or both, on the stores the environment names. */
 export async function startTollgate(options: StartOptions): Promise<RunningTollgate> {
   const settings = loadSettings(options.env);
-  // Asynchronous stdout: an access-log line per request must not block the event loop on a write.
-  // Writes still batch while one is in flight; pino flushes what is buffered when the process exits.
-  // JSON lines for log shippers; readable lines when a person watches a terminal (LOG_FORMAT).
-  const destination = usePretty(settings.LOG_FORMAT, process.stdout.isTTY === true) ? prettyDestination() : pino.destination({ dest: 1, sync: false });
-  const log = pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', role: options.role } }, destination);
+  const worker = options.worker === true && cluster.worker !== undefined ? cluster.worker.id : null;
+  const log = createLogger(settings, worker === null ? { role: options.role } : { role: options.role, worker, pid: process.pid });
   const stores = await openStores(settings, log);
   const counters = await openCounters(settings, log);
   const closers: Closer[] = [];
@@ -217,8 +220,9 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   });
   closers.push({ name: 'response-cache', close: () => cache.close() });
   try {
-    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db, cache, options.role);
-    if (options.role !== 'gateway') {
+    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db, cache, options.role, worker);
+    // A worker is only a data plane: the primary runs the admin API of role `all`.
+    if (options.role !== 'gateway' && worker === null) {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
       const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: setValidator(selfEndpoints(settings, ['proxy', 'status', 'admin'])), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, logger: log.child({ component: 'admin' }) });
@@ -257,12 +261,30 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   return { settings, stop };
 }
 
-async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database, cache: ResponseCache, role: StartRole): Promise<void> {
+/** The process logger: JSON lines for log shippers, readable lines on a terminal (LOG_FORMAT). */
+export function createLogger(settings: Settings, base: Record<string, string | number>): Logger {
+  // Asynchronous stdout: an access-log line per request must not block the event loop on a write.
+  // Writes still batch while one is in flight; pino flushes what is buffered when the process exits.
+  const destination = usePretty(settings.LOG_FORMAT, process.stdout.isTTY === true) ? prettyDestination() : pino.destination({ dest: 1, sync: false });
+  return pino({ level: settings.LOG_LEVEL, base: { service: 'tollgate', ...base } }, destination);
+}
+
+/**
+ * Node id of this data plane (heartbeat, `/status`): NODE_ID names the machine or pod, so each
+ * worker of it gets its own suffix (two nodes with one id would overwrite each other's heartbeat).
+ * The metering node id is unique per process regardless (name/pid/random), so usage stays exact.
+ */
+function dataPlaneNodeId(settings: Settings, worker: number | null): string {
+  return settings.NODE_ID !== '' && worker !== null ? `${settings.NODE_ID}-w${worker}` : settings.NODE_ID;
+}
+
+async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database, cache: ResponseCache, role: StartRole, worker: number | null): Promise<void> {
+  const nodeId = dataPlaneNodeId(settings, worker);
   // Purges published by the admin process reach this gateway's in-memory cache.
   await cache.listen();
   // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
   const meterRedis = settings.METERING && settings.REDIS_URL ? createMeterRedis(settings.REDIS_URL) : null;
-  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: settings.NODE_ID || undefined, logger: log.child({ component: 'metering' }) }) : null;
+  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: nodeId || undefined, logger: log.child({ component: 'metering' }) }) : null;
   if (meter !== null) {
     meter.start();
     // Pushed before the gateway, so it closes after it: the gateway's close flushes the meter after the drain.
@@ -275,7 +297,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
     });
   }
   // The OpenTelemetry SDK is loaded only when an OTLP endpoint is configured.
-  const spans = settings.OTEL_EXPORTER_OTLP_ENDPOINT ? await loadOtlpSpanSink({ endpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: settings.OTEL_SERVICE_NAME, nodeId: settings.NODE_ID || undefined }) : undefined;
+  const spans = settings.OTEL_EXPORTER_OTLP_ENDPOINT ? await loadOtlpSpanSink({ endpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: settings.OTEL_SERVICE_NAME, nodeId: nodeId || undefined }) : undefined;
   const gateway = buildGateway({
     source: config,
     counters,
@@ -292,7 +314,8 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
       sensitiveHeaders: settings.SENSITIVE_HEADERS,
       latencyHeaders: settings.LATENCY_HEADERS,
       maxEventLoopDelayMs: settings.MAX_EVENT_LOOP_DELAY_MS,
-      nodeId: settings.NODE_ID,
+      nodeId,
+      dnsServers: settings.DNS_SERVERS,
     },
     // Probed in the background (never per request) for tollgate_datastore_reachable and /status.
     storeProbes: {
@@ -309,17 +332,36 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   });
   // The gateway bounds each step itself (drain timeout, 5 s final flush, 1 s for the rest).
   closers.push({ name: 'gateway', deadlineMs: settings.DRAIN_TIMEOUT_MS + 10_000, close: () => gateway.close() });
-  await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });
+  // A worker's status is asked by the primary (which owns the status port) over IPC.
+  // It keeps answering until the process exits, so the primary sees the worker drain.
+  if (worker === null) await gateway.status.listen({ host: settings.STATUS_HOST, port: settings.STATUS_PORT });
+  else serveWorkerLink(gateway);
   await gateway.ready;
+  // Workers share these sockets: node:cluster's primary accepts and hands connections out.
   await gateway.proxy.listen({ host: settings.PROXY_HOST, port: settings.PROXY_PORT });
   await listenTls(gateway, settings.PROXY_HOST, settings.PROXY_TLS_PORT);
+  if (worker !== null) announceWorkerReady();
   log.info({ proxy: `http://${settings.PROXY_HOST}:${settings.PROXY_PORT}`, proxyTls: `https://${settings.PROXY_HOST}:${settings.PROXY_TLS_PORT}`, status: `http://${settings.STATUS_HOST}:${settings.STATUS_PORT}`, configVersion: gateway.currentVersion() }, 'gateway listening');
 }
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully (readiness 503, drain, exit 0). */
 export async function runUntilSignal(options: StartOptions): Promise<void> {
+  if (cluster.isWorker) return runWorker(options);
+  if (options.role !== 'admin') {
+    const settings = loadSettings(options.env);
+    if (settings.WORKERS > 1) {
+      const { runPrimary } = await import('./start-workers.js');
+      return runPrimary(options, settings);
+    }
+  }
   const running = await startTollgate(options);
-  await new Promise<void>((resolveSignal) => {
+  await nextSignal();
+  await running.stop();
+}
+
+/** Resolves at the first SIGTERM or SIGINT (a second one, in a single process, kills as usual). */
+export function nextSignal(): Promise<void> {
+  return new Promise<void>((resolveSignal) => {
     const onSignal = () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
@@ -328,5 +370,18 @@ export async function runUntilSignal(options: StartOptions): Promise<void> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/**
+ * One gateway worker: the data plane until SIGTERM from the primary. A worker ignores further
+ * signals while it drains (Ctrl-C reaches the whole process group, then the primary's SIGTERM
+ * follows): the primary's deadline, not a second signal, bounds its shutdown.
+ */
+async function runWorker(options: StartOptions): Promise<void> {
+  const running = await startTollgate({ ...options, worker: true });
+  await nextSignal();
+  const ignore = () => undefined;
+  process.on('SIGTERM', ignore);
+  process.on('SIGINT', ignore);
   await running.stop();
 }

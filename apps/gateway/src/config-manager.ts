@@ -1,4 +1,4 @@
-import { compileConfig, type SelfEndpoints } from '@tollgate/compiler';
+import { compileConfig, type CompiledConfig, type SelfEndpoints } from '@tollgate/compiler';
 import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
 import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
@@ -6,6 +6,14 @@ import type { PlanSpec } from '@tollgate/model';
 import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
 import { instantiate, type RuntimeSnapshot } from './runtime.js';
+import { discoveredNames, expandDiscoveredTargets, type EndpointLookup } from './discovery/expand-targets.js';
+
+/** DNS service discovery as the config manager uses it (see discovery/dns-discovery.ts). */
+export interface TargetDiscovery {
+  /** Resolves the names a config uses (first answers awaited, bounded) and stops the others. */
+  track(names: ReadonlyArray<{ kind: 'dns' | 'srv'; host: string }>): Promise<void>;
+  readonly lookup: EndpointLookup;
+}
 
 type Pools = PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>;
 
@@ -31,6 +39,10 @@ export class ConfigManager {
   readonly targetStates = new TargetStateRegistry();
   /** Called after each new runtime snapshot is installed (the health checker and TLS listener follow it). */
   onInstall: ((snapshot: RuntimeSnapshot) => void) | null = null;
+  /** DNS discovery of upstream targets (`discovery: dns | srv`), or null to use targets as compiled. */
+  discovery: TargetDiscovery | null = null;
+  /** The compiled config serving, before discovered targets are expanded. */
+  #compiled: CompiledConfig | null = null;
   /** Called when a config version is refused or cannot be loaded (the reload-failure counter). */
   onReloadFailure: (() => void) | null = null;
   /** Version label (`spec.version`) of each API of the serving config; the object is kept, `current` swapped. */
@@ -131,7 +143,11 @@ export class ConfigManager {
       return;
     }
     try {
-      this.current = instantiate(compiled.config, this.pools, this.#deps, this.targetStates);
+      // Discovered names get their first answer before the snapshot that uses them serves.
+      if (this.discovery !== null) await this.discovery.track(discoveredNames(compiled.config));
+      if (this.#stopped) return;
+      this.current = instantiate(this.#expand(compiled.config), this.pools, this.#deps, this.targetStates);
+      this.#compiled = compiled.config;
       this.#identity.current = identity;
     } catch (err) {
       this.#rejectedVersion = snapshot.version;
@@ -150,6 +166,32 @@ export class ConfigManager {
     this.onInstall?.(this.current);
     this.logger.info({ version: snapshot.version, hash: compiled.config.hash }, 'config snapshot installed');
     this.#resolveReady();
+  }
+
+  #expand(config: CompiledConfig): CompiledConfig {
+    const d = this.discovery;
+    return d === null ? config : expandDiscoveredTargets(config, (kind, host) => d.lookup(kind, host));
+  }
+
+  /**
+   * Re-installs the serving config with the addresses DNS now gives for its discovered targets
+   * (called by the discovery when a set changed). Synchronous, so it cannot interleave with a
+   * reload's install; pools and health state of unchanged addresses are kept (registries).
+   */
+  refreshTargets(): void {
+    const compiled = this.#compiled;
+    const serving = this.current;
+    if (compiled === null || serving === null || this.#stopped) return;
+    try {
+      const next = instantiate(this.#expand(compiled), this.pools, this.#deps, this.targetStates);
+      // The serving version and hash stay: the configuration did not change, its addresses did.
+      this.current = Object.freeze({ ...next, version: serving.version, hash: serving.hash });
+    } catch (err) {
+      this.logger.error({ err }, 'discovered upstream addresses could not be installed; the previous ones keep serving');
+      return;
+    }
+    this.onInstall?.(this.current);
+    this.logger.info({ version: this.current.version }, 'upstream targets updated from DNS');
   }
 
   /**

@@ -13,6 +13,7 @@ import { resolveOptions, type ConfigSource, type GatewayOptions } from './option
 import { buildProxyApp, type DrainState } from './proxy.js';
 import { buildStatusApp } from './status-app.js';
 import { HealthChecker } from './health-checker.js';
+import { DnsDiscovery } from './discovery/dns-discovery.js';
 import { createTlsListener } from './tls-server.js';
 import { createUpgradeHandler } from './websocket.js';
 import { AccessLog } from './access-log.js';
@@ -101,6 +102,9 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: (): number => manager.version }) : null;
   const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined }, logger, options.configPollMs, deps.selfEndpoints);
   let shuttingDown = false;
+  // Upstream targets with `discovery: dns | srv` follow their DNS records.
+  const discovery = new DnsDiscovery({ logger, servers: options.dnsServers, onChange: () => manager.refreshTargets() });
+  manager.discovery = discovery;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
   // A file sink is its own asynchronous destination, so access lines never block on a write.
   const accessFile = options.accessLogFile !== '' ? pino.destination({ dest: options.accessLogFile, sync: false, mkdir: true }) : null;
@@ -187,6 +191,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       const stoppedBeat = heartbeat?.stop();
       const deadline = Date.now() + options.drainTimeoutMs;
       await manager.stop(STOP_STEP_MS);
+      discovery.close();
       health.close();
       drain.refusing = true;
       const tlsClosed = new Promise<void>((resolve) => (tls.server.listening ? tls.server.close(() => resolve()) : resolve()));

@@ -17,3 +17,7 @@ export * from './tracing.js';
 export * from './overload.js';
 export * from './otlp.js';
 export { ResponseCache, DEFAULT_CACHE_KEY_PREFIX, type ResponseCacheOptions, type PurgeOutcome } from './cache/index.js';
+export { WorkerSupervisor, type SupervisorOptions, type WorkerInfo } from './workers/supervisor.js';
+export { buildPrimaryStatusApp, WORKER_ANSWER_MS, type PrimaryInfo } from './workers/primary-status-app.js';
+export { serveWorkerLink, announceWorkerReady, type PrimaryChannel } from './workers/worker-link.js';
+export type { WorkerQuestion, WorkerQuery, WorkerAnswer, WorkerReady, WorkerMetrics } from './workers/messages.js';

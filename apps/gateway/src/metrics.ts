@@ -90,6 +90,8 @@ export class GatewayMetrics {
       name: 'tollgate_config_version',
       help: 'Version of the serving configuration snapshot (-1 before the first).',
       registers,
+      // Over several workers (WORKERS): the oldest version still serving, so a stuck worker shows.
+      aggregator: 'min',
       collect() {
         this.set(versionOf());
       },
@@ -97,7 +99,7 @@ export class GatewayMetrics {
     this.#reloadFailures = new Counter({ name: 'tollgate_config_reload_failures_total', help: 'Configuration versions refused (did not compile or install) or that failed to load.', registers });
     const local = new Counter({ name: 'tollgate_limits_local_decisions_total', help: 'Requests whose limits the shared counter store (Redis) could not decide, by the plan or policy fail mode (open: decided per node; closed: refused with 503) and reason (error, timeout, unseeded).', labelNames: ['fail_mode', 'reason'], registers });
     for (const mode of ['open', 'closed']) for (const reason of ['error', 'timeout', 'unseeded']) this.#limitLocal.set(`${mode}:${reason}`, local.labels(mode, reason));
-    this.#datastore = new Gauge({ name: 'tollgate_datastore_reachable', help: '1 when the last background probe of the store succeeded, 0 otherwise.', labelNames: ['store'], registers });
+    this.#datastore = new Gauge({ name: 'tollgate_datastore_reachable', help: '1 when the last background probe of the store succeeded, 0 otherwise.', labelNames: ['store'], registers, aggregator: 'min' });
     // Read at scrape time from the live target states: nothing to do per request or per probe.
     const metrics = this;
     new Gauge({
@@ -105,6 +107,8 @@ export class GatewayMetrics {
       help: '1 when the target may receive traffic (actively healthy and not ejected), 0 otherwise.',
       labelNames: ['upstream', 'target'],
       registers,
+      // Each worker checks targets itself: healthy only when every worker sees the target healthy.
+      aggregator: 'min',
       collect() {
         this.reset();
         const snap = metrics.#snapshot;
@@ -144,6 +148,7 @@ export class GatewayMetrics {
       name: 'tollgate_usage_flush_lag_seconds',
       help: 'Age of the oldest metered request not yet committed to the Postgres rollups (0 when all are).',
       registers,
+      aggregator: 'max',
       collect() {
         this.set(usage.flushLagSeconds());
       },

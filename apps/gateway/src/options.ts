@@ -54,6 +54,8 @@ export interface GatewayOptions {
   eventLoopSampleMs?: number;
   /** Node id reported by `/status`. Default: the host name and process id. */
   nodeId?: string;
+  /** DNS servers (`ip` or `ip:port`) for upstream targets with `discovery`; default none = the system's. */
+  dnsServers?: readonly string[];
 }
 
 /** Options with defaults filled. */
@@ -83,6 +85,7 @@ export const DEFAULT_GATEWAY_OPTIONS: ResolvedGatewayOptions = Object.freeze({
   maxEventLoopDelayMs: 0,
   eventLoopSampleMs: 500,
   nodeId: '',
+  dnsServers: [],
   sensitiveQueryParams: ['api_key', 'apikey', 'key', 'token', 'access_token', 'id_token', 'refresh_token', 'password', 'secret', 'signature', 'sig', 'code'],
 });
 

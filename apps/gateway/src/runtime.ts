@@ -173,7 +173,7 @@ export function instantiate(
       weight: t.weight,
       value: Object.freeze({
         origin: t.origin,
-        host: new URL(t.origin).host,
+        host: t.hostHeader ?? new URL(t.origin).host,
         pool: live.get(poolKey(t.origin, settingsOf(u))) as Dispatcher,
         state: states.get(`${u.name}\n${t.origin}`) as TargetState,
       }),

@@ -6,6 +6,13 @@ export interface CompiledTarget {
   readonly origin: string;
   readonly weight: number;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * DNS service discovery of this target (`dns`: A/AAAA of the origin's host; `srv`: SRV records
+   * of it); the gateway replaces the target by the addresses found. Absent for a static target.
+   */
+  readonly discovery?: 'dns' | 'srv';
+  /** Host (and port) to send as Host when not preserving the client's, when it is not the origin's (a discovered address). */
+  readonly hostHeader?: string;
 }
 
 /** Active health-check settings of an upstream. */
@@ -74,7 +81,7 @@ export function compileUpstream(u: UpstreamResource): CompiledUpstream {
   const t = s.tls;
   return {
     name: u.metadata.name,
-    targets: s.targets.map((x) => ({ origin: new URL(x.url).origin, weight: x.weight, labels: { ...x.labels } })),
+    targets: s.targets.map((x) => ({ origin: new URL(x.url).origin, weight: x.weight, labels: { ...x.labels }, ...(x.discovery !== undefined ? { discovery: x.discovery } : {}) })),
     subsets,
     loadBalancing: s.loadBalancing,
     hashOn,

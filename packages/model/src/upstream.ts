@@ -17,6 +17,12 @@ export const targetSchema = z
         }
       }, 'must be an http:// or https:// origin (scheme, host, optional port; no path, query or credentials)')
       .describe('Origin of the target, e.g. `http://10.0.0.5:8080`.'),
+    discovery: z
+      .enum(['dns', 'srv'])
+      .optional()
+      .describe(
+        'Service discovery by DNS: `dns` resolves the host name of `url` to its A and AAAA records, one target per address (port from `url`), re-resolved when their TTL expires; `srv` reads the SRV records of the name in `url` (`_service._proto.name`, RFC 2782; lowest priority, record weights, record ports) and resolves their targets. A Kubernetes headless Service works as is. A failed lookup keeps the last addresses found; before the first answer the name itself is the target.',
+      ),
     weight: z.number().int().min(0).max(10_000).default(100).describe('Relative share of traffic; 0 takes the target out of rotation.'),
     labels: z.record(z.string(), z.string()).default({}).describe('Labels, used to select subsets of targets.'),
   })
@@ -122,6 +128,8 @@ export const upstreamSpecSchema = z
     if (!spec.targets.some((t) => t.weight > 0)) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'at least one target must have a weight above 0' });
     const seen = new Set<string>();
     spec.targets.forEach((t, i) => {
+      const issue = discoveryIssue(t.url, t.discovery);
+      if (issue !== null) ctx.addIssue({ code: 'custom', path: ['targets', i, 'discovery'], message: issue });
       const origin = safeOrigin(t.url);
       if (origin && seen.has(origin)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'url'], message: `duplicate target ${origin}` });
       if (origin) seen.add(origin);
@@ -158,3 +166,22 @@ export type UpstreamTls = z.infer<typeof upstreamTlsSchema>;
 export type ActiveHealthCheck = z.infer<typeof activeHealthCheckSchema>;
 export type OutlierDetection = z.infer<typeof outlierDetectionSchema>;
 export type ConsistentHash = z.infer<typeof consistentHashSchema>;
+
+/** Why a target's `discovery` cannot work with its URL, or null. */
+function discoveryIssue(url: string, discovery: 'dns' | 'srv' | undefined): string | null {
+  if (discovery === undefined) return null;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  const host = u.hostname;
+  if (/^[0-9.]+$/.test(host) || host.startsWith('[')) return `${host} is an IP address: there is nothing to resolve`;
+  if (discovery === 'srv') {
+    // RFC 2782: _Service._Proto.Name; the port comes from each record.
+    if (!/^_[^.]+\._(tcp|udp)\.[^.]/i.test(host)) return 'an SRV name looks like _service._proto.name (RFC 2782), e.g. _http._tcp.orders.shop.svc.cluster.local';
+    if (u.port !== '') return 'SRV records give the port: leave it out of url';
+  }
+  return null;
+}
