@@ -247,7 +247,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
         return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
       }
       default:
-        return forwardHttp({ reply, raw, requestId: String(request.id), state, route, found, ctx, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, hasBody: unread, chunked }, forwardSettings);
+        return forwardHttp({ reply, raw, requestId: String(request.id), state, route, found, ctx, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, chunked }, forwardSettings);
     }
   }
 

@@ -8,16 +8,16 @@ import { runResponse, type PolicyProblem, type PolicyReply, type RequestContext 
 import { splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
-import { clientResponseHeaders, firstInvalidHeader, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, firstInvalidHeader, pickRequestId } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
 import { Exchange } from '@tollgate/upstream';
 import { applyHeaderOps } from './header-ops.js';
-import { upstreamPathFor } from './route-actions.js';
 import { clientHandshakeRefusal, upstreamHandshakeRefusal } from './websocket-handshake.js';
 import { requestHost } from './request-host.js';
 import { resolveRoute } from './stages/resolve.js';
 import { accessContext, runAccessStage } from './stages/access.js';
+import { upstreamHead } from './stages/prepare.js';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
 import { NO_ROUTE, type GatewayMetrics } from './metrics.js';
@@ -32,6 +32,12 @@ const CLIENT_CLOSED_STATUS = 499;
 const LINGER_MS = 5_000;
 
 function noop(): void {}
+
+/** The fields of a WebSocket opening handshake (RFC 6455 §4.1), set by the gateway whatever the route's header changes said. */
+function setUpgradeFields(out: Record<string, string | string[]>): void {
+  out.connection = 'Upgrade';
+  out.upgrade = 'websocket';
+}
 
 /**
  * Ends a client connection after the gateway's last answer on it. The socket Node handed over
@@ -273,19 +279,12 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       return meterSession(session, CLIENT_CLOSED_STATUS, 'gateway', socket, 'CLIENT_ABORTED', true);
     }
 
-    // The request preparation of proxy.ts, in its order: stripping, policies' changes, the route's
-    // header changes, then what the gateway owns (upgrade fields, forwarding, request id, Host).
-    const out = upstreamRequestHeaders(headers, trustForwarding, route.forwardOverrides);
-    if (ctx !== null) ctx.applyTo(out);
-    if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
-    out.connection = 'Upgrade';
-    out.upgrade = 'websocket';
-    setForwardedHeaders(out, headers, trustForwarding, peer, (raw as TLSSocket).encrypted === true, hostHeader);
-    out['x-request-id'] = requestId;
+    // Stage 4, the same preparation as any request (stages/prepare.ts), with the upgrade fields
+    // after the route's header changes; then the Host for the picked target.
+    const prepared = upstreamHead({ route, found, ctx, headers, requestId, path, query: target.query, hostHeader, peer, secure: (raw as TLSSocket).encrypted === true, trustForwarding }, setUpgradeFields);
+    const out = prepared.headers;
     out.host = actions.hostRewrite ?? (options.preserveHost && hostHeader !== '' ? hostHeader : t.host);
-    let upstreamPath = upstreamPathFor(actions, path, route.basePath, route.stripPrefix, found);
-    const query = ctx !== null ? ctx.query : target.query;
-    if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
+    const upstreamPath = prepared.path;
     const invalid = firstInvalidHeader(out);
     if (invalid !== null) {
       // Never written (it would split the head): the gateway's fault, not the target's.

@@ -27,7 +27,6 @@ export interface HttpFlow {
   readonly peer: string;
   readonly secure: boolean;
   readonly trustForwarding: boolean;
-  /** The request has a body the gateway has not read (declared length or chunked). */
-  readonly hasBody: boolean;
+  /** The request body is chunked (its length is counted while it streams). */
   readonly chunked: boolean;
 }

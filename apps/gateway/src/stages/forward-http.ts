@@ -9,13 +9,14 @@ import type { RequestState } from '../access-log.js';
 import { captureResponse, isJsonType, transformRequestBody, transformResponseJson, wantsResponseJson } from '../body-transform.js';
 import { readBodyUpTo } from '../buffered-body.js';
 import { applyHeaderOps } from '../header-ops.js';
-import { clientResponseHeaders, setForwardedHeaders, upstreamRequestHeaders } from '../headers.js';
+import { clientResponseHeaders } from '../headers.js';
 import { setLatencyHeaders } from '../metrics.js';
-import { upstreamPathFor, type RuntimeDestination } from '../route-actions.js';
+import type { RuntimeDestination } from '../route-actions.js';
 import { injectTrace } from '../tracing.js';
 import type { Accounting } from './account.js';
 import { elapsedMs } from './account.js';
 import type { HttpFlow } from './flow.js';
+import { upstreamHead } from './prepare.js';
 import { fail, responseContext, sendResponseProblem } from './respond.js';
 
 const kLimiter = Symbol('tollgate.bodyLimiter');
@@ -84,12 +85,8 @@ async function prepare(f: HttpFlow, s: ForwardSettings): Promise<UpstreamRequest
   }
 
   const destination = actions.split !== null ? actions.split.pick() : (actions.primary as RuntimeDestination);
-  const out = upstreamRequestHeaders(headers, f.trustForwarding, route.forwardOverrides);
-  // Policies' changes (credential removed, X-Consumer-* set) apply after the stripping.
-  if (ctx !== null) ctx.applyTo(out);
-  if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
-  setForwardedHeaders(out, headers, f.trustForwarding, f.peer, f.secure, f.hostHeader);
-  out['x-request-id'] = f.requestId;
+  const head = upstreamHead(f);
+  const out = head.headers;
   injectTrace(out, state.trace);
   // JSON request body changes (request-transformer): only routes that have them buffer the body.
   if (body !== null && ctx !== null && route.bodies !== null && route.bodies.requestJson !== null && isJsonType(headers['content-type'])) {
@@ -106,10 +103,7 @@ async function prepare(f: HttpFlow, s: ForwardSettings): Promise<UpstreamRequest
     }
   }
   const fixedHost = actions.hostRewrite ?? (s.preserveHost && f.hostHeader !== '' ? f.hostHeader : null);
-  let path = upstreamPathFor(actions, f.path, route.basePath, route.stripPrefix, f.found);
-  const query = ctx !== null ? ctx.query : f.query;
-  if (query !== null) path = `${path}?${query}`;
-  return { destination, headers: out, path, fixedHost, body, limiter };
+  return { destination, headers: out, path: head.path, fixedHost, body, limiter };
 }
 
 /**
