@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RuntimeRoute } from '../runtime.js';
 import { judge, runAccessStage } from './access.js';
 import { planRoute, type PlannedRoute } from './plan.js';
+import { upstreamHead } from './prepare.js';
 
 const actions = { redirect: null, direct: null, abort: null, delay: null, aggregate: null, protocol: null, responseHeaders: null };
 const planned = (over: Partial<PlannedRoute> = {}, act: Partial<PlannedRoute['actions']> = {}): PlannedRoute => ({ access: null, response: null, publishedSpec: null, ...over, actions: { ...actions, ...act } });
@@ -62,5 +63,44 @@ describe('access stage: lifecycle and draft rules', () => {
     const p = runAccessStage(r, [() => Promise.resolve(refusal)], ctx(null));
     expect(p).toBeInstanceOf(Promise);
     expect(await p).toMatchObject({ kind: 'refuse' });
+  });
+});
+
+describe('prepare stage: one upstream head for HTTP and WebSocket handshakes', () => {
+  const route = {
+    forwardOverrides: false,
+    basePath: '/api',
+    stripPrefix: '/api',
+    actions: { rewritePath: null, requestHeaders: { remove: [], set: [['connection', 'keep-alive'] as const, ['x-route', 'r'] as const], add: [] } },
+  } as unknown as RuntimeRoute;
+  const found = { kind: 'match', value: route, prefix: '/api', captures: null, pathMatching: {} } as unknown as Parameters<typeof upstreamHead>[0]['found'];
+  const base = {
+    route,
+    found,
+    ctx: null,
+    requestId: 'rid-1',
+    path: '/api/orders',
+    query: 'a=1',
+    hostHeader: 'gw.example',
+    peer: '10.0.0.9',
+    secure: true,
+    trustForwarding: false,
+    headers: { connection: 'x-request-id, keep-alive', 'x-request-id': 'client', 'x-forwarded-for': '6.6.6.6', 'x-http-method-override': 'DELETE', 'x-consumer-id': 'forged', accept: 'a/b' },
+  };
+
+  it('strips, applies the route changes, then sets what the gateway owns; strips the prefix, keeps the query', () => {
+    const h = upstreamHead(base);
+    expect(h.path).toBe('/orders?a=1');
+    expect(h.headers).toEqual({ accept: 'a/b', connection: 'keep-alive', 'x-route': 'r', 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'gw.example', 'x-request-id': 'rid-1' });
+  });
+
+  it('adds the upgrade fields of a handshake after the route changes (a route cannot drop them)', () => {
+    const h = upstreamHead(base, (out) => {
+      out.connection = 'Upgrade';
+      out.upgrade = 'websocket';
+    });
+    expect(h.headers.connection).toBe('Upgrade');
+    expect(h.headers.upgrade).toBe('websocket');
+    expect(h.headers['x-request-id']).toBe('rid-1');
   });
 });
