@@ -14,7 +14,7 @@ describe('AccessLog.redactQuery', () => {
 describe('AccessLog.write', () => {
   it('writes the status given and flags a response cut short', () => {
     const lines: Array<Record<string, unknown>> = [];
-    const log = new AccessLog({ info: (l: Record<string, unknown>) => lines.push(l) } as unknown as ConstructorParameters<typeof AccessLog>[0], { logQuery: false, sensitiveParams: [] });
+    const log = new AccessLog({ info: (l: Record<string, unknown>) => lines.push(l), isLevelEnabled: () => true } as unknown as ConstructorParameters<typeof AccessLog>[0], { logQuery: false, sensitiveParams: [] });
     const request = { id: 'r1', raw: { method: 'GET', url: '/x', headers: {}, socket: { bytesWritten: 1500 } } } as unknown as FastifyRequest;
     const reply = { statusCode: 200, elapsedTime: 0 } as unknown as FastifyReply;
     const aborted = Object.assign(new RequestState(), { writtenAtStart: 500, aborted: 'client', errorCode: 'CLIENT_ABORTED' });
@@ -23,5 +23,14 @@ describe('AccessLog.write', () => {
     expect(lines[0]).toMatchObject({ status: 499, aborted: 'client', code: 'CLIENT_ABORTED', bytesOut: 1000, latencyMs: 12.5 });
     expect(lines[1]).toMatchObject({ status: 200, latencyMs: 3 });
     expect(lines[1]?.aborted).toBeUndefined();
+  });
+
+  it('builds no line when the logger would drop it (level above info)', () => {
+    let built = 0;
+    const log = new AccessLog({ info: () => built++, isLevelEnabled: (l: string) => l !== 'info' } as unknown as ConstructorParameters<typeof AccessLog>[0], { logQuery: false, sensitiveParams: [] });
+    const request = { id: 'r1', raw: { method: 'GET', url: '/x', headers: {}, socket: { bytesWritten: 0 } } } as unknown as FastifyRequest;
+    log.write(request, { statusCode: 200, elapsedTime: 0 } as unknown as FastifyReply, new RequestState(), 200, 1);
+    log.writeSession({ requestId: 'r2', path: '/ws', host: 'h', status: 101, clientIp: '1.2.3.4', consumer: null, api: 'a', route: 'r', upstream: null, bytesIn: 0, bytesOut: 0, latencyMs: 1, code: null, query: null });
+    expect(built).toBe(0);
   });
 });

@@ -3,13 +3,13 @@ import type { Logger } from 'pino';
 import { splitTarget } from '@tollgate/router';
 import type { TraceContext } from './tracing.js';
 import type { ActiveSubscription, QuotaCharge } from '@tollgate/policies';
-import type { Lease, LeaseHolder } from './runtime.js';
+import { ExchangeList } from '@tollgate/upstream';
 
 /** Who cut an exchange short: the client went away, or the upstream failed mid-response. */
 export type AbortedBy = 'client' | 'upstream';
 
 /** Per-request facts the proxy collects for the access log. One object per request. */
-export class RequestState implements LeaseHolder {
+export class RequestState extends ExchangeList {
   /** Normalized path (or the raw path when it could not be normalized). */
   path = '';
   query: string | null = null;
@@ -53,20 +53,6 @@ export class RequestState implements LeaseHolder {
   cancel: AbortController | null = null;
   /** Set when the response was cut short (client reset, upstream reset mid-body), else null. */
   aborted: AbortedBy | null = null;
-  /** Upstream targets admitted for this request (one in the common case, more for aggregates). */
-  #lease: Lease | null = null;
-  #more: Lease[] | null = null;
-
-  hold(lease: Lease): void {
-    if (this.#lease === null || this.#lease.released) this.#lease = lease;
-    else (this.#more ??= []).push(lease);
-  }
-
-  /** Ends every exchange still held: called once the client response is over, on every path. */
-  releaseLeases(): void {
-    this.#lease?.release();
-    if (this.#more !== null) for (const l of this.#more) l.release();
-  }
 }
 
 /** What the access log records of a WebSocket session. */
@@ -154,6 +140,8 @@ export class AccessLog {
    * request's line, `websocket: true`, bytes of the whole session and its duration as latency.
    */
   writeSession(s: SessionLine): void {
+    // A line the logger would drop is never built (LOG_LEVEL above info with the access log on).
+    if (!this.logger.isLevelEnabled('info')) return;
     const line: Record<string, unknown> = {
       type: 'access',
       websocket: true,
@@ -184,6 +172,8 @@ export class AccessLog {
    * left before any), and `aborted` (`client` or `upstream`) marks a response cut short.
    */
   write(request: FastifyRequest, reply: FastifyReply, state: RequestState | null, status: number = reply.statusCode, elapsedMs: number = reply.elapsedTime): void {
+    // A line the logger would drop is never built (LOG_LEVEL above info with the access log on).
+    if (!this.logger.isLevelEnabled('info')) return;
     const raw = request.raw;
     const written = raw.socket?.bytesWritten ?? 0;
     const latencyMs = Math.max(0, Math.round(elapsedMs * 1000) / 1000);

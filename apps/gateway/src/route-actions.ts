@@ -1,23 +1,14 @@
 import type { CompiledRoute, CompiledRouteActions } from '@tollgate/compiler';
-import type { HeaderOperations } from '@tollgate/model';
 import { mustCompileRegex, type RouteLookup, type SafeRegex } from '@tollgate/router';
-import type { RuntimeUpstream } from './runtime.js';
+import type { Destination, RetryPolicy, TargetUpstream } from '@tollgate/upstream';
 import { buildAggregate, type RuntimeAggregate } from './aggregate/index.js';
+import { headerOps, type HeaderOps } from './header-ops.js';
 import type { ProtocolHandler, ProtocolRuntime } from './protocols/index.js';
 
 /** A destination as the hot path uses it: the upstream runtime and an optional subset. */
-export interface RuntimeDestination {
-  readonly upstream: string;
-  readonly target: RuntimeUpstream;
-  readonly subset: string | null;
-}
+/** Where a route forwards: an upstream, its runtime and a subset (the Exchange's destination). */
+export type RuntimeDestination = Destination;
 
-/** Header operations precompiled into arrays (remove, then set, then add). */
-export interface HeaderOps {
-  readonly remove: readonly string[];
-  readonly set: ReadonlyArray<readonly [string, string]>;
-  readonly add: ReadonlyArray<readonly [string, string]>;
-}
 
 /** Location parts of a redirect; null fields keep the request's. */
 export interface RuntimeRedirect {
@@ -53,15 +44,8 @@ export interface RuntimeActions {
 }
 
 /** Retry settings in the form the retry loop reads. */
-export interface RuntimeRetries {
-  readonly attempts: number;
-  readonly perTryTimeoutMs: number | undefined;
-  readonly onConnectFailure: boolean;
-  readonly onReset: boolean;
-  /** Statuses (502, 503, 504) that trigger a retry; 504 also covers a per-try timeout. */
-  readonly statuses: ReadonlySet<number>;
-  readonly allowNonIdempotent: boolean;
-}
+/** A route's retry policy, as the Exchange applies it. */
+export type RuntimeRetries = RetryPolicy;
 
 /**
  * Picks one of several values at random in proportion to their weights (as Envoy's weighted
@@ -90,27 +74,6 @@ export class WeightedRandom<T> {
   }
 }
 
-function headerOps(ops: HeaderOperations | null): HeaderOps | null {
-  if (ops === null) return null;
-  const set = Object.entries(ops.set);
-  const add = Object.entries(ops.add);
-  if (ops.remove.length === 0 && set.length === 0 && add.length === 0) return null;
-  return Object.freeze({ remove: Object.freeze([...ops.remove]), set: Object.freeze(set), add: Object.freeze(add) });
-}
-
-/** Applies header operations in place (names are lower-case, as Node gives them). */
-export function applyHeaderOps(h: Record<string, string | string[] | undefined>, ops: HeaderOps): void {
-  for (let i = 0; i < ops.remove.length; i++) delete h[ops.remove[i] as string];
-  for (let i = 0; i < ops.set.length; i++) {
-    const [n, v] = ops.set[i] as readonly [string, string];
-    h[n] = v;
-  }
-  for (let i = 0; i < ops.add.length; i++) {
-    const [n, v] = ops.add[i] as readonly [string, string];
-    const cur = h[n];
-    h[n] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
-  }
-}
 
 /** Joins a replacement prefix and the rest of the path without doubling or losing the slash. */
 function joinRest(prefix: string, rest: string): string {
@@ -150,7 +113,7 @@ function buildRewrite(rw: CompiledRouteActions['rewrite']): RuntimeActions['rewr
  * Builds a route's runtime actions. `upstreams` resolves a name to its runtime (the compiler
  * guarantees it exists). Regexes are compiled here, once per snapshot, never per request.
  */
-export function buildRouteActions(r: CompiledRoute, upstreams: ReadonlyMap<string, RuntimeUpstream>, protocols: ProtocolRuntime | null = null): RuntimeActions {
+export function buildRouteActions(r: CompiledRoute, upstreams: ReadonlyMap<string, TargetUpstream>, protocols: ProtocolRuntime | null = null): RuntimeActions {
   const a = r.actions;
   const dest = (upstream: string, subset: string | null): RuntimeDestination => {
     const target = upstreams.get(upstream);

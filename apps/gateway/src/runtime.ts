@@ -1,91 +1,21 @@
-import type { CompiledConfig, CompiledPublishedSpec, CompiledRoute, CompiledUpstream } from '@tollgate/compiler';
+import type { CompiledConfig, CompiledPublishedSpec, CompiledRoute } from '@tollgate/compiler';
 import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
-import { poolKey, TargetStateRegistry, UpstreamRuntime, type PickRequest, type PoolRegistry, type PoolSettings, type TargetState } from '@tollgate/upstream';
-import type { Readable } from 'node:stream';
+import { poolKey, TargetStateRegistry, UpstreamRuntime, type PoolRegistry, type TargetState, type TargetUpstream, type UpstreamTarget } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
 import { buildRouteActions, type RuntimeActions } from './route-actions.js';
 import { buildProtocolRuntime } from './protocols/index.js';
 import { collectBodyHooks, type RouteBodyHooks } from './body-transform.js';
 import { buildSniTable, type SniTable } from './sni.js';
+import { settingsOf } from './pool-settings.js';
+import { planRoute, type RoutePlan } from './stages/plan.js';
+
 
 /** One upstream target with its (shared) connection pool and its health/load state. */
-export interface RuntimeTarget {
-  readonly origin: string;
-  /** `host[:port]` of the origin, sent as Host when the gateway does not preserve the client's. */
-  readonly host: string;
-  readonly pool: Dispatcher;
-  /** Health and in-flight count; survives snapshot swaps while the target is unchanged. */
-  readonly state: TargetState;
-}
+export type RuntimeTarget = UpstreamTarget;
 
 /** An upstream as the hot path uses it: pick, admit, release (see `UpstreamRuntime`). */
-export type RuntimeUpstream = UpstreamRuntime<RuntimeTarget>;
-
-/** Why no target could be used: every target unhealthy, or the chosen one at its circuit-breaker limit. */
-export type PickFailure = 'NO_HEALTHY_UPSTREAM' | 'UPSTREAM_OVERLOADED';
-
-/** Who holds the leases of one client request: the proxy releases what is left when the response is over. */
-export interface LeaseHolder {
-  hold(lease: Lease): void;
-}
-
-/**
- * One admitted exchange with a target (counted in flight by {@link acquireTarget}). `release` is
- * idempotent, so the handler may end the exchange as soon as it knows the outcome (with the
- * passive-health verdict) while the request's {@link LeaseHolder} releases whatever is left when
- * the client response ends on any path — success, error, client abort, a converter that threw —
- * so no path can leak the target's slot (circuit breaker, least-requests count).
- */
-export class Lease {
-  #released = false;
-  #observed = false;
-  /** The upstream response body, destroyed when the lease is released before the body ended. */
-  body: Readable | null = null;
-
-  constructor(
-    readonly upstream: RuntimeUpstream,
-    readonly target: RuntimeTarget,
-  ) {}
-
-  get released(): boolean {
-    return this.#released;
-  }
-
-  /** Feeds passive health once: `failed` for a 5xx or a failure to connect / get a response. */
-  observe(failed: boolean): void {
-    if (this.#observed) return;
-    this.#observed = true;
-    this.upstream.observe(this.target, failed);
-  }
-
-  /**
-   * Ends the exchange (once). `failed` is the passive-health verdict; undefined when the outcome
-   * says nothing about the target (the client went away, the gateway itself failed).
-   */
-  release(failed?: boolean): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.upstream.end(this.target);
-    if (failed !== undefined) this.observe(failed);
-    const b = this.body;
-    if (b !== null && !b.destroyed && !b.readableEnded) b.destroy();
-  }
-}
-
-/**
- * Chooses and admits a target of `upstream` (optionally a `subset`) for one request. On success
- * the target is counted in flight until the returned lease is released; `holder` (the request)
- * releases it at the latest when its response is over.
- */
-export function acquireTarget(upstream: RuntimeUpstream, subset: string | null, req: PickRequest, holder: LeaseHolder | null): Lease | PickFailure {
-  const t = upstream.pick(subset, req);
-  if (t === undefined) return 'NO_HEALTHY_UPSTREAM';
-  if (!upstream.begin(t)) return 'UPSTREAM_OVERLOADED';
-  const lease = new Lease(upstream, t);
-  holder?.hold(lease);
-  return lease;
-}
+export type RuntimeUpstream = TargetUpstream;
 
 /** A route with everything the hot path needs, precomputed when the snapshot is installed. */
 export interface RuntimeRoute {
@@ -121,6 +51,8 @@ export interface RuntimeRoute {
   readonly draftPreview: ReadonlySet<string> | null;
   /** The Api's published OpenAPI document around its servers, on the route that serves it; else null. */
   readonly publishedSpec: CompiledPublishedSpec | null;
+  /** The route's stages, composed once at install (stages/plan.ts). */
+  readonly plan: RoutePlan;
 }
 
 /** The serving state: a compiled config with instantiated policies and live pools. */
@@ -136,18 +68,6 @@ export interface RuntimeSnapshot {
   readonly sni: SniTable;
   /** The compiled certificates (PEM; secrets, never logged). */
   readonly certificates: CompiledConfig['certificates'];
-}
-
-/** Pool settings of an upstream (shared by its targets). */
-export function settingsOf(u: CompiledUpstream): PoolSettings {
-  return {
-    connections: u.maxConnectionsPerTarget,
-    connectTimeoutMs: u.connectMs,
-    headersTimeoutMs: u.responseHeadersMs,
-    bodyTimeoutMs: u.idleMs,
-    maxRequestsPerConnection: u.maxRequestsPerConnection,
-    tls: u.tls ?? undefined,
-  };
 }
 
 /**
@@ -178,7 +98,7 @@ export function instantiate(
         state: states.get(`${u.name}\n${t.origin}`) as TargetState,
       }),
     }));
-    const runtime = new UpstreamRuntime(
+    const runtime: RuntimeUpstream = new UpstreamRuntime(
       {
         name: u.name,
         algorithm: u.loadBalancing,
@@ -213,7 +133,7 @@ export function instantiate(
     const accessNames = r.policies.access?.map((d) => d.name) ?? [];
     const balancer = r.upstream === null ? null : (balancers.get(r.upstream) ?? null);
     if (r.upstream !== null && !balancer) throw new Error(`route ${r.id}: upstream "${r.upstream}" missing from the snapshot`);
-    return Object.freeze({
+    const route = {
       id: r.id,
       api: r.api,
       route: r.route,
@@ -234,7 +154,8 @@ export function instantiate(
       refusalHeaders: r.refusalHeaders ?? null,
       draftPreview: r.draftPreview !== undefined ? new Set(r.draftPreview) : null,
       publishedSpec: r.publishedSpec ?? null,
-    });
+    };
+    return Object.freeze({ ...route, plan: planRoute(route) });
   });
   return Object.freeze({ version: config.version, hash: config.hash, routes, upstreams: balancers, compiledUpstreams: config.upstreams, sni, certificates: config.certificates });
 }

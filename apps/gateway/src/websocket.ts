@@ -4,17 +4,20 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { RequestContext, runAccess, runResponse, type PolicyProblem, type PolicyReply } from '@tollgate/policies';
-import { applyPathMatching, normalizePath, splitTarget } from '@tollgate/router';
+import { runResponse, type PolicyProblem, type PolicyReply, type RequestContext } from '@tollgate/policies';
+import { splitTarget } from '@tollgate/router';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
-import { clientResponseHeaders, firstInvalidHeader, pickRequestId, setForwardedHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, firstInvalidHeader, pickRequestId } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { GATEWAY_ERRORS, problemJson, type GatewayErrorCode } from './problem.js';
-import { acquireTarget } from './runtime.js';
-import { applyHeaderOps, upstreamPathFor } from './route-actions.js';
+import { Exchange } from '@tollgate/upstream';
+import { applyHeaderOps } from './header-ops.js';
 import { clientHandshakeRefusal, upstreamHandshakeRefusal } from './websocket-handshake.js';
-import { BadHost, requestHost } from './request-host.js';
+import { requestHost } from './request-host.js';
+import { resolveRoute } from './stages/resolve.js';
+import { accessContext, runAccessStage } from './stages/access.js';
+import { upstreamHead } from './stages/prepare.js';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
 import { NO_ROUTE, type GatewayMetrics } from './metrics.js';
@@ -29,6 +32,12 @@ const CLIENT_CLOSED_STATUS = 499;
 const LINGER_MS = 5_000;
 
 function noop(): void {}
+
+/** The fields of a WebSocket opening handshake (RFC 6455 §4.1), set by the gateway whatever the route's header changes said. */
+function setUpgradeFields(out: Record<string, string | string[]>): void {
+  out.connection = 'Upgrade';
+  out.upgrade = 'websocket';
+}
 
 /**
  * Ends a client connection after the gateway's last answer on it. The socket Node handed over
@@ -217,42 +226,30 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     // No tunnel for a request that is not a valid opening handshake: nothing of it reaches an upstream.
     const bad = clientHandshakeRefusal(req);
     if (bad !== null) return unrouted('BAD_REQUEST', bad.detail, bad.version ? WS_VERSION : undefined);
-    const snap = manager.current;
-    if (snap === null) return unrouted('NOT_READY', 'no configuration is loaded yet');
-    if (target.path.charCodeAt(0) !== 47) return unrouted('BAD_PATH', 'the request target must be a path (origin-form or absolute-form)');
-    try {
-      path = normalizePath(target.path);
-    } catch {
-      return unrouted('BAD_PATH', 'the request path is refused by the normalizer');
-    }
-    // The same Host rules as any request (one Host, valid, an absolute-form authority wins).
+    // Stage 1: resolve route, as for any request (the same Host rules, normalization, and lookup:
+    // a route's header and query conditions apply to handshakes too).
     const validHost = requestHost(req);
-    if (validHost instanceof BadHost) return unrouted('BAD_HOST', validHost.detail);
-    const hostName: string = validHost;
+    const snap = manager.current;
+    const resolved = resolveRoute(snap, validHost, target, 'GET', headers, false);
+    path = resolved.path;
+    if (resolved.kind === 'refused') return unrouted(resolved.code, resolved.detail, resolved.headers ?? undefined);
+    const hostName = validHost as string;
     const hostHeader = headers.host ?? '';
-    // The same lookup as any request: a route's header and query conditions apply to handshakes too.
-    const found = snap.routes.lookup(hostName, path, 'GET', headers, target.query);
-    if (found.kind === 'not_found') return unrouted('ROUTE_NOT_FOUND', `no route for GET ${path}`);
-    if (found.kind === 'method_not_allowed') return unrouted('METHOD_NOT_ALLOWED', `GET is not allowed on ${path}`, { allow: found.allow.join(', ') });
-    try {
-      path = applyPathMatching(path, found.pathMatching);
-    } catch {
-      return unrouted('BAD_PATH', "the request path is refused by the API's path matching options");
-    }
-    const route = found.value;
+    const { route, found } = resolved;
     const session: WsSession = { at: meter?.now() ?? 0, t0, api: route.api, route: route.route, units: route.units, metric: route.metric, ctx: null, requestId, path, host: headers.host, clientIp, query: target.query, upstream: null };
     let metered = false;
 
+    // Stage 2: access policies, with the draft and lifecycle rules, as for any request.
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
-      ctx = new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query, hostName);
+      ctx = accessContext(route, { requestId, clientIp, method: 'GET', path, headers, query: target.query, hostName, secure: (raw as TLSSocket).encrypted === true, trustForwarding });
       session.ctx = ctx;
-      const r = await runAccess(route.access, ctx);
-      if (r !== undefined) {
-        // As for any request: a draft is invisible (a refusal to anyone but its preview consumers is
-        // the gateway's 404), and a deprecated API says so on refusals too.
-        if (route.draftPreview !== null && (ctx.consumer === null || !route.draftPreview.has(ctx.consumer.name)) && r.status !== 404) return refuse('ROUTE_NOT_FOUND', `no route for GET ${path}`);
-        writePolicyReply(socket, route.refusalHeaders !== null ? { ...r, headers: { ...route.refusalHeaders, ...r.headers } } : r, requestId);
+      const verdict = await runAccessStage(route, route.access, ctx);
+      if (verdict !== undefined) {
+        if (verdict.kind === 'hidden') return refuse('ROUTE_NOT_FOUND', `no route for GET ${path}`);
+        // A refusal, or a stored answer (nothing to upgrade): written, and the connection closed.
+        const r = verdict.reply;
+        writePolicyReply(socket, r, requestId);
         metered = true;
         return meterSession(session, r.status, 'gateway', socket, typeof r.body === 'string' || Buffer.isBuffer(r.body) ? null : r.body.code);
       }
@@ -267,38 +264,31 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     const dest = actions.split !== null ? actions.split.pick() : actions.primary;
     if (dest === null || actions.aggregate !== null || actions.protocol !== null) return refuse('BAD_REQUEST', 'this route does not forward to one upstream and cannot be upgraded to a WebSocket');
     const upstreamRt = dest.target;
-    const lease = acquireTarget(upstreamRt, dest.subset, { headers, clientIp, query: target.query }, null);
-    if (lease === 'NO_HEALTHY_UPSTREAM') return refuse(lease, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
-    if (lease === 'UPSTREAM_OVERLOADED') return refuse(lease, `upstream ${dest.upstream} is at its connection and pending-request limit`);
-    const t = lease.target;
+    const exchange = Exchange.open(upstreamRt, dest.subset, { headers, clientIp, query: target.query }, null);
+    if (exchange === 'NO_HEALTHY_UPSTREAM') return refuse(exchange, `every target of upstream ${dest.upstream} is unhealthy or ejected`);
+    if (exchange === 'UPSTREAM_OVERLOADED') return refuse(exchange, `upstream ${dest.upstream} is at its connection and pending-request limit`);
+    const t = exchange.target;
     session.upstream = t.origin;
     // In flight until the client side is gone, whatever happens below (even a throw before the
     // upstream socket exists); the upstream socket's close releases it earlier.
-    socket.once('close', () => lease.release());
+    socket.once('close', () => exchange.end());
     // Gone already (while access policies ran): 'close' has fired, nothing to forward.
     if (socket.destroyed) {
-      lease.release();
+      exchange.end();
       metered = true;
       return meterSession(session, CLIENT_CLOSED_STATUS, 'gateway', socket, 'CLIENT_ABORTED', true);
     }
 
-    // The request preparation of proxy.ts, in its order: stripping, policies' changes, the route's
-    // header changes, then what the gateway owns (upgrade fields, forwarding, request id, Host).
-    const out = upstreamRequestHeaders(headers, trustForwarding, route.forwardOverrides);
-    if (ctx !== null) ctx.applyTo(out);
-    if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
-    out.connection = 'Upgrade';
-    out.upgrade = 'websocket';
-    setForwardedHeaders(out, headers, trustForwarding, peer, (raw as TLSSocket).encrypted === true, hostHeader);
-    out['x-request-id'] = requestId;
+    // Stage 4, the same preparation as any request (stages/prepare.ts), with the upgrade fields
+    // after the route's header changes; then the Host for the picked target.
+    const prepared = upstreamHead({ route, found, ctx, headers, requestId, path, query: target.query, hostHeader, peer, secure: (raw as TLSSocket).encrypted === true, trustForwarding }, setUpgradeFields);
+    const out = prepared.headers;
     out.host = actions.hostRewrite ?? (options.preserveHost && hostHeader !== '' ? hostHeader : t.host);
-    let upstreamPath = upstreamPathFor(actions, path, route.basePath, route.stripPrefix, found);
-    const query = ctx !== null ? ctx.query : target.query;
-    if (query !== null) upstreamPath = `${upstreamPath}?${query}`;
+    const upstreamPath = prepared.path;
     const invalid = firstInvalidHeader(out);
     if (invalid !== null) {
       // Never written (it would split the head): the gateway's fault, not the target's.
-      lease.release();
+      exchange.end();
       return refuse('INVALID_UPSTREAM_REQUEST', `the value of the header ${invalid} is not a valid HTTP field value`);
     }
     const key = headers['sec-websocket-key'] as string;
@@ -308,7 +298,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       h['x-request-id'] = requestId;
       if (actions.responseHeaders !== null) applyHeaderOps(h, actions.responseHeaders);
       if (route.response === null) return undefined;
-      ctx ??= new RequestContext(requestId, clientIp, 'GET', path, headers, route.api, route.route, target.query, hostName);
+      ctx ??= accessContext(route, { requestId, clientIp, method: 'GET', path, headers, query: target.query, hostName, secure: (raw as TLSSocket).encrypted === true, trustForwarding });
       return runResponse(route.response, ctx, { status, headers: h });
     }
     /** A response policy refused the answer (a header it rendered is not a field value): its problem, never the answer. */
@@ -317,7 +307,8 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       refuse(p.code in GATEWAY_ERRORS ? (p.code as GatewayErrorCode) : 'INTERNAL_ERROR', p.detail ?? p.title);
     }
 
-    const compiled = snap.compiledUpstreams[dest.upstream];
+    // (Non-null: a route was resolved in it.)
+    const compiled = (snap as NonNullable<typeof snap>).compiledUpstreams[dest.upstream];
     const url = new URL(t.origin);
     const secure = url.protocol === 'https:';
     const port = Number(url.port || (secure ? 443 : 80));
@@ -335,7 +326,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       up = httpRequest({ method: 'GET', path: upstreamPath, headers: out, setHost: false, createConnection: open });
     } catch (err) {
       conn.socket?.destroy();
-      lease.release();
+      exchange.end();
       throw err;
     }
     const upstream = conn.socket as unknown as Socket;
@@ -344,7 +335,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     // else the upstream's `responseHeadersMs`, as for a request's response headers.
     let timer = setTimeout(timeout('connect timeout'), compiled?.connectMs ?? 5_000);
     // In flight until the upstream connection closes (circuit breaking, least requests).
-    upstream.once('close', () => lease.release());
+    upstream.once('close', () => exchange.end());
     let connected = false;
     let answered = false;
     /** Set once a valid 101 opened the tunnel: from then on either side closing closes the other. */
@@ -377,7 +368,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       upstream.destroy();
       if (answered) return;
       answered = true;
-      lease.observe(true);
+      exchange.observe(true);
       logger.warn({ requestId, upstream: dest.upstream, target: t.origin, err: err.message }, 'WebSocket upstream connection failed');
       const code = err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
       refuse(code, connected ? `the upstream did not answer the handshake: ${err.message}` : `the upstream connection failed: ${err.message}`);
@@ -387,13 +378,13 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       answered = true;
       if (res.statusCode === 101) {
         // A 101 without Upgrade: websocket and Connection: upgrade (llhttp did not take it as an upgrade).
-        lease.observe(true);
+        exchange.observe(true);
         upstream.destroy();
         return refuse('WEBSOCKET_HANDSHAKE_FAILED', upstreamHandshakeRefusal(101, res.headers, key) ?? 'the upstream answered 101 without switching protocols');
       }
       // Not switched: relay the answer as a final HTTP response and close (see relayAndClose).
       const status = res.statusCode ?? 502;
-      lease.observe(status >= 500);
+      exchange.observe(status >= 500);
       handshakeStatus = status;
       const h = clientResponseHeaders(res.headers);
       const refused = responseChanges(h, status);
@@ -405,11 +396,11 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       answered = true;
       const why = upstreamHandshakeRefusal(res.statusCode ?? 0, res.headers, key);
       if (why !== null) {
-        lease.observe(true);
+        exchange.observe(true);
         upSocket.destroy();
         return refuse('WEBSOCKET_HANDSHAKE_FAILED', why);
       }
-      lease.observe(false);
+      exchange.observe(false);
       handshakeStatus = 101;
       const h = clientResponseHeaders(res.headers);
       const refused = responseChanges(h, 101);

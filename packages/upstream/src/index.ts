@@ -7,3 +7,5 @@ export * from './hash.js';
 export * from './target-state.js';
 export * from './pickers.js';
 export * from './upstream-runtime.js';
+export * from './exchange.js';
+export * from './exchange-forward.js';

@@ -2,15 +2,14 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { CompiledAggregate, CompiledAggregateBackend } from '@tollgate/compiler';
 import { INVALID_HEADER_VALUE, invalidHeaderProblem, isFieldValue, type RequestContext } from '@tollgate/policies';
-import { classifyUpstreamError, countsAgainstTarget, type PickRequest } from '@tollgate/upstream';
+import { classifyUpstreamError, countsAgainstTarget, Exchange, type Destination as RuntimeDestination, type PickRequest } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestState } from '../access-log.js';
 import { setForwardedHeaders } from '../headers.js';
 import { problemJson } from '../problem.js';
-import { applyHeaderOps, type HeaderOps, type RuntimeDestination } from '../route-actions.js';
-import { acquireTarget } from '../runtime.js';
+import { applyHeaderOps, type HeaderOps } from '../header-ops.js';
 import { injectTrace } from '../tracing.js';
 import { BodyOverLimitError, readBodyCapped } from './read-body.js';
 import { combine, shapeBody, type Part } from './shape.js';
@@ -202,9 +201,9 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
       if (v.ok) headers[k] = v.value;
     }
     const dest = b.destination;
-    const lease = acquireTarget(dest.target, dest.subset, pick, x.state);
-    if (typeof lease === 'string') return { ok: false, reason: lease === 'NO_HEALTHY_UPSTREAM' ? `no healthy target in upstream ${b.upstream}` : `upstream ${b.upstream} is overloaded` };
-    const t = lease.target;
+    const exchange = Exchange.open(dest.target, dest.subset, pick, x.state);
+    if (typeof exchange === 'string') return { ok: false, reason: exchange === 'NO_HEALTHY_UPSTREAM' ? `no healthy target in upstream ${b.upstream}` : `upstream ${b.upstream} is overloaded` };
+    const t = exchange.target;
     headers.host = x.hostRewrite ?? t.host;
     const ac = new AbortController();
     const onStop = (): void => ac.abort(stop.signal.reason);
@@ -216,7 +215,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
       const res = await t.pool.request({ method: b.method as Dispatcher.HttpMethod, path: target, headers, signal: ac.signal });
       // Whatever path leaves the body unread, the release destroys it (the connection is not left hanging).
       res.body.on('error', noop);
-      lease.body = res.body;
+      exchange.attach(res.body, false);
       if (!SUCCESS(res.statusCode)) {
         failed = res.statusCode >= 500;
         res.body.on('error', noop);
@@ -267,7 +266,7 @@ export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): 
     } finally {
       if (timer !== null) clearTimeout(timer);
       stop.signal.removeEventListener('abort', onStop);
-      lease.release(failed);
+      exchange.end(failed);
     }
   };
 

@@ -5,7 +5,7 @@ import type { PickRequest } from '@tollgate/upstream';
 import type { Metadata } from '@grpc/grpc-js';
 import type { RequestState } from '../access-log.js';
 import { injectTrace } from '../tracing.js';
-import { applyHeaderOps, type HeaderOps } from '../route-actions.js';
+import { applyHeaderOps, type HeaderOps } from '../header-ops.js';
 
 /** What a protocol handler reads of a request (the proxy has already routed and authorized it). */
 export interface ProtocolRequest {

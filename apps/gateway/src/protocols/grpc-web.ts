@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import type { CompiledGrpcWeb } from '@tollgate/compiler';
-import { acquireTarget, type RuntimeUpstream } from '../runtime.js';
+import { Exchange, type TargetUpstream as RuntimeUpstream } from '@tollgate/upstream';
 import type { GrpcChannel } from './channels.js';
 import { deadlineOf, effectiveHeaders, problem, requestBody, setGatewayMetadata, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 import { grpcCodeName, isTargetFailure, isTransportStatus } from './grpc-status.js';
@@ -161,12 +161,12 @@ export class GrpcWebProxy implements ProtocolHandler {
       }
     }
     setGatewayMetadata(md, req);
-    const lease = acquireTarget(this.upstream, this.action.subset, req.pick, req.state);
-    if (typeof lease === 'string') return problem(req, 503, lease, 'No upstream target available', `upstream ${this.action.upstream}: ${lease}`);
-    const picked = lease.target;
+    const exchange = Exchange.open(this.upstream, this.action.subset, req.pick, req.state);
+    if (typeof exchange === 'string') return problem(req, 503, exchange, 'No upstream target available', `upstream ${this.action.upstream}: ${exchange}`);
+    const picked = exchange.target;
     req.state.target = picked.origin;
     const channel = this.channels.get(this.channelKey(picked.origin));
-    // (A missing channel is a bug: the throw is a 500, and the request releases the lease.)
+    // (A missing channel is a bug: the throw is a 500, and the request ends the exchange (its owner).)
     if (channel === undefined) throw new Error(`no gRPC channel for ${picked.origin}`);
     const clientTimeout = parseGrpcTimeout(req.headers['grpc-timeout'] as string | undefined);
     const ms = Math.min(deadlineOf(req, this.upstreamDeadlineMs), clientTimeout ?? Number.POSITIVE_INFINITY);
@@ -184,7 +184,7 @@ export class GrpcWebProxy implements ProtocolHandler {
       return h;
     };
     const finish = (status: StatusObject) => {
-      lease.release(isTargetFailure(status.code));
+      exchange.end(isTargetFailure(status.code));
       if (isTransportStatus(status.code)) req.state.errorCode = `GRPC_${grpcCodeName(status.code)}`;
     };
     // A server-streaming call works for unary methods too (one message, then the status), so the
@@ -204,7 +204,7 @@ export class GrpcWebProxy implements ProtocolHandler {
           o.once('drain', () => call.resume());
         }
       };
-      // The client went away before the first message: cancel the call (the lease is released with the response).
+      // The client went away before the first message: cancel the call (the exchange ends with the response).
       const onGone = (): void => {
         if (!done) call.cancel();
       };

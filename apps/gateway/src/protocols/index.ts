@@ -1,7 +1,6 @@
 import { loadProtoCached, type CompiledConfig, type CompiledProtoSource, type CompiledRoute, type LoadedProto } from '@tollgate/compiler';
-import { poolKey } from '@tollgate/upstream';
-import type { RuntimeUpstream } from '../runtime.js';
-import { settingsOf } from '../runtime.js';
+import { poolKey, type TargetUpstream as RuntimeUpstream } from '@tollgate/upstream';
+import { settingsOf } from '../pool-settings.js';
 import { grpcChannels, type GrpcChannel } from './channels.js';
 import type { ProtocolHandler } from './common.js';
 import { GrpcWebProxy } from './grpc-web.js';

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { CompiledSoap } from '@tollgate/compiler';
-import { classifyUpstreamError, countsAgainstTarget } from '@tollgate/upstream';
+import { classifyUpstreamError, countsAgainstTarget, Exchange, type TargetUpstream as RuntimeUpstream } from '@tollgate/upstream';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Dispatcher } from 'undici';
-import { acquireTarget, type RuntimeUpstream } from '../runtime.js';
 import { deadlineOf, problem, requestBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 
 /** XML 1.0 §2.4 escaping of character data and attribute values. */
@@ -111,9 +110,9 @@ export class SoapConverter implements ProtocolHandler {
       throw err;
     }
 
-    const lease = acquireTarget(this.upstream, a.subset, req.pick, req.state);
-    if (typeof lease === 'string') return problem(req, 503, lease, 'No upstream target available', `upstream ${a.upstream}: ${lease}`);
-    const picked = lease.target;
+    const exchange = Exchange.open(this.upstream, a.subset, req.pick, req.state);
+    if (typeof exchange === 'string') return problem(req, 503, exchange, 'No upstream target available', `upstream ${a.upstream}: ${exchange}`);
+    const picked = exchange.target;
     req.state.target = picked.origin;
     const payload = Buffer.from(envelope, 'utf8');
     const headers: Record<string, string> = {
@@ -131,14 +130,14 @@ export class SoapConverter implements ProtocolHandler {
     const ms = deadlineOf(req, this.upstreamDeadlineMs);
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(Object.assign(new Error(`no response within ${ms} ms`), { code: 'UND_ERR_HEADERS_TIMEOUT' })), ms);
-    // The client went away: the call is cancelled (its lease was released with the response).
+    // The client went away: the call is cancelled (its exchange ends with the response).
     const onGone = (): void => ac.abort(req.signal?.reason);
     req.signal?.addEventListener('abort', onGone, { once: true });
     let res: Dispatcher.ResponseData;
     let xml: string;
     try {
       res = await picked.pool.request({ method: 'POST', path: a.path, headers, body: payload, signal: ac.signal });
-      lease.body = res.body;
+      exchange.attach(res.body, false);
       const chunks: Buffer[] = [];
       let n = 0;
       for await (const c of res.body as AsyncIterable<Buffer>) {
@@ -146,7 +145,7 @@ export class SoapConverter implements ProtocolHandler {
         if (n > a.maxResponseBytes) {
           clearTimeout(timer);
           req.signal?.removeEventListener('abort', onGone);
-          lease.release(false);
+          exchange.end(false);
           return problem(req, 502, 'SOAP_RESPONSE_TOO_LARGE', 'The SOAP response is too large', `the upstream response exceeds maxResponseBytes (${a.maxResponseBytes})`);
         }
         chunks.push(c);
@@ -157,7 +156,7 @@ export class SoapConverter implements ProtocolHandler {
       req.signal?.removeEventListener('abort', onGone);
       const e = classifyUpstreamError(ac.signal.aborted ? ac.signal.reason : err);
       // A client that went away, or a request the gateway could not send, says nothing about the target.
-      lease.release(req.signal?.aborted !== true && countsAgainstTarget(e) ? true : undefined);
+      exchange.end(req.signal?.aborted !== true && countsAgainstTarget(e) ? true : undefined);
       return problem(req, e.status === 504 ? 504 : 502, e.code, e.status === 504 ? 'Upstream timed out' : 'Upstream unavailable', e.message);
     }
     clearTimeout(timer);
@@ -166,7 +165,7 @@ export class SoapConverter implements ProtocolHandler {
     // The exchange is over once the body is read: what follows only interprets it. A 5xx counts
     // against the target unless it carries a SOAP Fault (the service's answer, not a broken target).
     const soapFault = this.#interpret(req, res.statusCode, String(res.headers['content-type'] ?? ''), xml);
-    lease.release(res.statusCode >= 500 && !soapFault.fault);
+    exchange.end(res.statusCode >= 500 && !soapFault.fault);
     return soapFault.result;
   }
 

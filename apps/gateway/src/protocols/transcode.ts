@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jsonName, type CompiledGrpc, type CompiledGrpcMethod, type CompiledHttpBinding, type CompiledPathTemplate } from '@tollgate/compiler';
 import protobuf from 'protobufjs';
-import { acquireTarget, type RuntimeTarget, type RuntimeUpstream } from '../runtime.js';
+import { Exchange, type TargetUpstream as RuntimeUpstream, type UpstreamTarget as RuntimeTarget } from '@tollgate/upstream';
 import { deadlineOf, effectiveHeaders, problem, requestBody, setGatewayMetadata, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from './common.js';
 import type { GrpcChannel } from './channels.js';
 import { grpcCodeName, grpcProblem, isTargetFailure, isTransportStatus } from './grpc-status.js';
@@ -175,12 +175,12 @@ export class GrpcTranscoder implements ProtocolHandler {
     }
     if (r.body === null && hasBody) req.raw.resume(); // an ignored body is drained, not parsed
 
-    const lease = acquireTarget(this.upstream, this.action.subset, req.pick, req.state);
-    if (typeof lease === 'string') return problem(req, 503, lease, lease === 'NO_HEALTHY_UPSTREAM' ? 'No healthy upstream target' : 'Upstream overloaded', `upstream ${this.action.upstream}: ${lease === 'NO_HEALTHY_UPSTREAM' ? 'every target is unhealthy or ejected' : 'at its connection and pending-request limit'}`);
-    const target: RuntimeTarget = lease.target;
+    const exchange = Exchange.open(this.upstream, this.action.subset, req.pick, req.state);
+    if (typeof exchange === 'string') return problem(req, 503, exchange, exchange === 'NO_HEALTHY_UPSTREAM' ? 'No healthy upstream target' : 'Upstream overloaded', `upstream ${this.action.upstream}: ${exchange === 'NO_HEALTHY_UPSTREAM' ? 'every target is unhealthy or ejected' : 'at its connection and pending-request limit'}`);
+    const target: RuntimeTarget = exchange.target;
     req.state.target = target.origin;
     const channel = this.channels.get(this.channelKey(target.origin));
-    // (A missing channel is a bug: the throw is a 500, and the request releases the lease.)
+    // (A missing channel is a bug: the throw is a 500, and the request ends the exchange (its owner).)
     if (channel === undefined) throw new Error(`no gRPC channel for ${target.origin}`);
     const md = new Metadata();
     const h = effectiveHeaders(req);
@@ -203,18 +203,18 @@ export class GrpcTranscoder implements ProtocolHandler {
         req.signal?.removeEventListener('abort', onGone);
         resolve(err ? { ok: false, err } : { ok: true, value: value ?? Buffer.alloc(0) });
       });
-      // The client went away: cancel the call (its lease was released with the response).
+      // The client went away: cancel the call (its exchange ends with the response).
       const onGone = (): void => call.cancel();
       req.signal?.addEventListener('abort', onGone, { once: true });
     });
     req.state.upstreamMs = performance.now() - t0;
     if (!result.ok) {
-      lease.release(isTargetFailure(result.err.code));
+      exchange.end(isTargetFailure(result.err.code));
       const p = grpcProblem(result.err.code, result.err.details ?? '', req.requestId);
       req.state.errorCode = isTransportStatus(result.err.code) ? `GRPC_${grpcCodeName(result.err.code)}` : null;
       return { status: p.status, headers: { 'content-type': 'application/problem+json' }, body: p.body };
     }
-    lease.release(false);
+    exchange.end(false);
     let out: unknown;
     try {
       out = decodeToJson(types.res, result.value, this.action.emitDefaults);
