@@ -5,14 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * The built @tollgate/db (dist, what `npm start` runs; unit tests import the sources, where the
- * initdb worker does not exist): a missing data directory is created in the worker, then opened
+ * initdb worker does not exist): a missing data directory is created by a child process (initdb), then opened
  * here with the embedded store's settings, and opened again as a restart would.
  */
 describe('embedded PGlite data directory (built package)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-embedded-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is created by the initdb worker, runs with 16MB shared_buffers, and reopens', async () => {
+  it('is created by the initdb child process, runs with 16MB shared_buffers, and reopens', async () => {
     const db = (await import(new URL('../../packages/db/dist/index.js', import.meta.url).href)) as typeof import('@tollgate/db');
     const pgdata = join(dir, 'pgdata');
     const first = await db.openPglite(pgdata);

@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzleNodePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
@@ -90,38 +89,42 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Postgr
  */
 export const PGLITE_START_PARAMS: readonly string[] = ['-c', 'shared_buffers=16MB'];
 
-/** A compiled WebAssembly module (typed through PGlite: Node's own types here do not declare `WebAssembly`). */
-export type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
-const wasmCompile = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly.compile;
-
-/** The worker that runs initdb, beside this file once built (absent when run from the TypeScript sources). */
-const INIT_WORKER = new URL('./pglite-init-worker.js', import.meta.url);
+/** The initdb program, beside this file once built (absent when run from the TypeScript sources). */
+const INITDB_SCRIPT = fileURLToPath(new URL('./pglite-initdb.js', import.meta.url));
 
 /**
- * Creates the data directory in a worker thread when it does not exist yet: initdb runs a second
- * WebAssembly program whose memory would otherwise stay resident in this process (a first start
- * measured 900 MB RSS against 430 MB on every later start). The Postgres WebAssembly module is
- * compiled once, here, and shared with the worker (a compiled module crosses threads by
- * reference), so the worker costs one more Postgres boot, not one more compile. Returns that
- * module, or undefined when nothing had to be created.
+ * Creates the data directory in a child process when it does not exist yet: initdb runs a second
+ * WebAssembly program whose memory would otherwise stay resident in this process for its whole
+ * life (a first start measured 900 MB RSS against 430 MB on every later start). A SIGTERM or
+ * SIGINT meanwhile stops the child too, then this process as it would have without the wait.
  */
-async function initializeDataDir(dataDir: string): Promise<WasmModule | undefined> {
-  if (existsSync(join(dataDir, 'PG_VERSION'))) return undefined;
-  if (!existsSync(fileURLToPath(INIT_WORKER))) return undefined; // from sources (unit tests): PGlite.create initializes in process
-  const wasm = join(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), 'pglite.wasm');
-  const pgliteWasmModule = await wasmCompile(readFileSync(wasm));
-  await new Promise<void>((resolve, reject) => {
-    const worker = new Worker(INIT_WORKER, { workerData: { dataDir, pgliteWasmModule } });
-    worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initializing the embedded database in ${dataDir} failed (worker exit code ${code})`))));
-  });
-  return pgliteWasmModule;
+async function initializeDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  if (!existsSync(INITDB_SCRIPT)) return; // from sources (unit tests): PGlite.create initializes in process
+  const child = spawn(process.execPath, [INITDB_SCRIPT, dataDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const stop = (signal: NodeJS.Signals) => {
+    child.kill(signal);
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    process.kill(process.pid, signal);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`initializing the embedded database in ${dataDir} failed (initdb ${signal ?? `exit code ${code}`})`))));
+    });
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
 }
 
 /** Opens embedded PGlite; `dataDir` undefined keeps everything in memory. Does not migrate. */
 export async function openPglite(dataDir?: string): Promise<PgliteHandle> {
-  const pgliteWasmModule = dataDir === undefined ? undefined : await initializeDataDir(dataDir);
-  const options = { startParams: [...PGlite.defaultStartParams, ...PGLITE_START_PARAMS], ...(pgliteWasmModule ? { pgliteWasmModule } : {}) };
+  if (dataDir !== undefined) await initializeDataDir(dataDir);
+  const options = { startParams: [...PGlite.defaultStartParams, ...PGLITE_START_PARAMS] };
   const client = dataDir === undefined ? await PGlite.create(options) : await PGlite.create(dataDir, options);
   const db = drizzlePglite({ client, schema });
   let closed = false;
