@@ -1,4 +1,4 @@
-import { formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type DocumentLimits, type Resource, type SourceDocument } from '@tollgate/model';
+import { API_VERSION, formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
 import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
 import { ProblemError } from './problem.js';
@@ -64,7 +64,7 @@ export interface SubmittedResources {
  * Turns a request body (YAML text or parsed JSON) into validated resources. Syntax errors are
  * 400 INVALID_BODY (the input is not a document at all); model violations are 422 INVALID_CONFIG.
  */
-export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>, importOptions: ImportOptions = {}, limits: DocumentLimits = {}): Promise<SubmittedResources> {
+export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>, importOptions: ImportOptions = {}, limits: DocumentLimits = {}, endpointKind?: ResourceKind): Promise<SubmittedResources> {
   let documents: SourceDocument[];
   if (body === undefined || body === null) throw new ProblemError('INVALID_BODY', 'the request has no body; send YAML or JSON documents');
   const parsed = body instanceof YamlText ? parseYamlDocuments(body.text, limits) : jsonDocumentsWithin(body, limits);
@@ -75,6 +75,7 @@ export async function readResources(body: unknown, config: Pick<ConfigStore, 'ge
     throw new ProblemError('INVALID_BODY', summarize('the body is not valid YAML', parsed.issues), { errors: parsed.issues });
   }
   documents = parsed.documents;
+  if (endpointKind !== undefined) fillEnvelope(documents, endpointKind);
   // Kubernetes and Istio documents become Tollgate documents here, before the model sees them.
   const imported = importDocuments(documents, importOptions);
   if (imported.issues.length > 0) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', imported.issues), { errors: imported.issues });
@@ -86,9 +87,34 @@ export async function readResources(body: unknown, config: Pick<ConfigStore, 'ge
   return { resources: result.resources.map(hashDeclaredKeys), documents, warnings: imported.warnings };
 }
 
-/** Like readResources, for endpoints that take exactly one resource. */
-export async function readOneResource(body: unknown, config: Pick<ConfigStore, 'get'>): Promise<{ resource: Resource; document: SourceDocument }> {
-  const { resources, documents } = await readResources(body, config);
+/**
+ * On a per-kind endpoint the path already says the kind, so a document may leave out `apiVersion`
+ * and `kind` (`POST /consumers` with only `metadata` and `spec`), in YAML as in JSON: they are
+ * filled in from the endpoint. A `kind` that names another kind is refused here, before the
+ * document is validated as that other kind (whose errors would only confuse), as 422 naming
+ * the line; a given `apiVersion` is left for the model to check.
+ */
+function fillEnvelope(documents: SourceDocument[], kind: ResourceKind): void {
+  for (const doc of documents) {
+    const value = doc.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+    const given = (value as { kind?: unknown }).kind;
+    if (given !== undefined && given !== kind) {
+      const line = doc.lineOf?.(['kind']);
+      const issue: ConfigIssue = { document: doc.index, path: 'kind', code: 'wrong_kind', message: `must be "${kind}" (or left out) on this endpoint, not ${JSON.stringify(given)}`, ...(line !== undefined ? { line } : {}) };
+      throw new ProblemError('INVALID_CONFIG', `this endpoint takes ${kind} documents, not ${typeof given === 'string' ? given : JSON.stringify(given)}`, { errors: [issue] });
+    }
+    const { apiVersion, kind: _kind, ...rest } = value as Record<string, unknown>;
+    doc.value = { apiVersion: apiVersion ?? API_VERSION, kind, ...rest };
+  }
+}
+
+/**
+ * Like readResources, for endpoints that take exactly one resource; `kind` is the endpoint's
+ * (see fillEnvelope), undefined where any kind is taken.
+ */
+export async function readOneResource(body: unknown, config: Pick<ConfigStore, 'get'>, kind?: ResourceKind): Promise<{ resource: Resource; document: SourceDocument }> {
+  const { resources, documents } = await readResources(body, config, {}, {}, kind);
   const [resource] = resources;
   const [document] = documents;
   if (resources.length !== 1 || resource === undefined || document === undefined) {

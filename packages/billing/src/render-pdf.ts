@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import PDFDocument from 'pdfkit';
 import { formatMajor } from './money.js';
 import type { BillingReport, ConsumerTotal, ReportLine } from './report.js';
 
@@ -49,6 +48,9 @@ interface Faces {
  * derives from it), so the same report gives the same bytes.
  */
 export async function renderPdf(report: BillingReport, fonts: PdfFonts | null = defaultPdfFonts()): Promise<Buffer> {
+  // Loaded on first use: pdfkit and its font tables cost every process start (gateway included)
+  // CPU and memory, and only the admin's billing reports and the monthly export render PDFs.
+  const { default: PDFDocument } = await import('pdfkit');
   const created = new Date(report.generatedAt);
   const doc = new PDFDocument({
     size: 'A4',

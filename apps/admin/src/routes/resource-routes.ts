@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { API_VERSION, KIND_PLURALS, type Resource, type ResourceKind } from '@tollgate/model';
+import { KIND_PLURALS, type Resource, type ResourceKind } from '@tollgate/model';
 import { ApplyRejectedError, type ResourceChange } from '@tollgate/stores';
 import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
-import { locateIssues, readOneResource, summarize, toDocument, YamlText } from '../documents.js';
+import { locateIssues, readOneResource, summarize, toDocument } from '../documents.js';
 import { ProblemError } from '../problem.js';
 import { errorResponses, listQuerySchema, nameParamsSchema, problemSchema } from '../schemas.js';
 
@@ -42,7 +42,7 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
     `/${plural}`,
     { schema: { tags, summary: `Create a ${kind} (409 if it exists)`, body: schema, response: { 201: schema, 409: problemSchema, 415: problemSchema, 422: problemSchema, ...errorResponses } } },
     async (request, reply) => {
-      const submitted = await readOneResource(withEnvelope(request.body, kind), ctx.config);
+      const submitted = await readOneResource(request.body, ctx.config, kind);
       checkKind(submitted.resource, kind);
       await applyOne(ctx, request, submitted, true);
       const name = submitted.resource.metadata.name;
@@ -62,7 +62,7 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
       },
     },
     async (request, reply) => {
-      const submitted = await readOneResource(withEnvelope(request.body, kind), ctx.config);
+      const submitted = await readOneResource(request.body, ctx.config, kind);
       checkKind(submitted.resource, kind);
       if (submitted.resource.metadata.name !== request.params.name) {
         const line = submitted.document.lineOf?.(['metadata', 'name']);
@@ -95,17 +95,6 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
       return reply.code(204).send(null);
     },
   );
-}
-
-/**
- * On a per-kind endpoint the path already says the kind: a JSON body may leave out `apiVersion`
- * and `kind` (`POST /consumers {"metadata": …, "spec": …}`). Given ones are still checked.
- */
-export function withEnvelope(body: unknown, kind: ResourceKind): unknown {
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || body instanceof YamlText) return body;
-  const doc = body as Record<string, unknown>;
-  if (doc.apiVersion !== undefined && doc.kind !== undefined) return body;
-  return { apiVersion: doc.apiVersion ?? API_VERSION, kind: doc.kind ?? kind, ...doc };
 }
 
 function checkKind(resource: Resource, kind: ResourceKind): void {
