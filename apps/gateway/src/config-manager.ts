@@ -6,6 +6,7 @@ import type { PlanSpec } from '@tollgate/model';
 import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
 import { instantiate, type RuntimeSnapshot } from './runtime.js';
+import { CredentialFeed } from './credential-feed.js';
 
 type Pools = PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>;
 
@@ -41,6 +42,8 @@ export class ConfigManager {
   readonly #identity = new IdentityHolder();
   /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
   readonly #deps: PolicyDeps;
+  /** API-key deltas applied to the serving identity index in place (null when the source has no feed). */
+  readonly credentials: CredentialFeed | null;
 
   constructor(
     private readonly source: ConfigSource,
@@ -53,6 +56,15 @@ export class ConfigManager {
   ) {
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#deps = { ...deps, identity: deps.identity ?? this.#identity, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
+    const feed = source.keyChangesSince !== undefined && source.watchChanges !== undefined ? { keyChangesSince: source.keyChangesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
+    this.credentials = feed === null ? null : new CredentialFeed(feed, this.#identity, logger, pollMs);
+  }
+
+  /** Installs an identity index built from a snapshot, then catches it up on the credential feed. */
+  #installIdentity(identity: IdentityIndex, changeSeq: number | undefined): void {
+    identity.changeSeq = changeSeq ?? -1;
+    this.#identity.current = identity;
+    void this.credentials?.catchUp();
   }
 
   /** Starts watching and polling and triggers the first load. */
@@ -67,6 +79,7 @@ export class ConfigManager {
     );
     this.#timer = setInterval(() => void this.#poll(), this.pollMs);
     this.#timer.unref();
+    this.credentials?.start();
   }
 
   /** Version of the serving snapshot, or -1 before the first one. */
@@ -121,18 +134,18 @@ export class ConfigManager {
       this.onReloadFailure?.();
       return;
     }
-    // Built before any swap: a key created or revoked through the admin API bumps the version
-    // without changing the resources, so the index is rebuilt even when the routes are kept.
+    // Built before any swap; API keys then change it in place from the credential feed (they
+    // never bump the version), starting at the snapshot's feed position.
     const identity = new IdentityIndex(snapshot.resources, (snapshot as { apiKeys?: readonly IndexedApiKey[] }).apiKeys ?? [], this.logger);
     if (this.current !== null && compiled.config.hash === this.current.hash) {
-      this.#identity.current = identity;
+      this.#installIdentity(identity, snapshot.changeSeq);
       // Same content under a new version: keep the runtime (pools, balancer state) and adopt the version.
       this.current = Object.freeze({ ...this.current, version: snapshot.version });
       return;
     }
     try {
       this.current = instantiate(compiled.config, this.pools, this.#deps, this.targetStates);
-      this.#identity.current = identity;
+      this.#installIdentity(identity, snapshot.changeSeq);
     } catch (err) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ err, version: snapshot.version, serving: this.version }, 'config rejected: it could not be installed; the previous snapshot keeps serving');
@@ -163,7 +176,7 @@ export class ConfigManager {
     const unwatch = this.#unwatch;
     this.#unwatch = null;
     const unwatched = unwatch ? unwatch().catch((err: unknown) => this.logger.warn({ err }, 'stopping the config watch failed')) : Promise.resolve();
-    const settled = Promise.all([unwatched, this.#running?.catch(() => undefined)]);
+    const settled = Promise.all([unwatched, this.#running?.catch(() => undefined), this.credentials?.stop()]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deadlineMs);
