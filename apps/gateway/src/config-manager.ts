@@ -79,7 +79,7 @@ export class ConfigManager {
     );
     this.#timer = setInterval(() => void this.#poll(), this.pollMs);
     this.#timer.unref();
-    this.credentials?.start();
+    void this.credentials?.start();
   }
 
   /** Version of the serving snapshot, or -1 before the first one. */

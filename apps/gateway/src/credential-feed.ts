@@ -39,8 +39,11 @@ export class CredentialFeed {
     private readonly pollMs: number,
   ) {}
 
-  start(): void {
-    this.source
+  /** Starts watching and polling; resolves once watching (or once the watch failed: the poll remains). */
+  start(): Promise<void> {
+    this.#timer = setInterval(() => void this.catchUp(), this.pollMs);
+    this.#timer.unref();
+    return this.source
       .watchChanges((seq) => {
         if (seq > this.holder.current.changeSeq) void this.catchUp();
       })
@@ -48,11 +51,11 @@ export class CredentialFeed {
         (unwatch) => {
           if (this.#stopped) void unwatch().catch(() => undefined);
           else this.#unwatch = unwatch;
+          // A change committed before the session listened was not heard: catch up once now.
+          void this.catchUp();
         },
         (err: unknown) => this.logger.error({ err }, 'credential feed watch failed; relying on the periodic check'),
       );
-    this.#timer = setInterval(() => void this.catchUp(), this.pollMs);
-    this.#timer.unref();
   }
 
   /** Brings the serving index up to the feed's current position (coalescing concurrent calls). */
