@@ -51,7 +51,8 @@ export function parseNotification(payload: string): ConfigNotification | undefin
       return undefined;
     }
   }
-  const version = Number(payload);
+  // Digits only: Number('') is 0, which is no version.
+  const version = /^\d+$/.test(payload) ? Number(payload) : NaN;
   return Number.isSafeInteger(version) ? { version } : undefined;
 }
 
