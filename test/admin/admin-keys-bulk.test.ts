@@ -35,15 +35,17 @@ describe.each(BACKENDS)('POST /keys/bulk (%s)', (backend) => {
   const bulk = (payload: unknown, role: 'admin' | 'operator' | 'viewer' | 'billing' = 'operator') => h.app.inject({ method: 'POST', url: '/keys/bulk', headers: h.auth(role), payload: payload as object });
   const activeKeys = async () => (await h.stores.config.load()).apiKeys;
 
-  it('creates keys of several consumers in one transaction and one version bump; plaintexts once, digests stored', async () => {
+  it('creates keys of several consumers in one transaction and one feed position, without a config version bump; plaintexts once, digests stored', async () => {
     const before = await version();
+    const seqBefore = (await h.stores.config.keyChangesSince(0)).seq;
     const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
     const res = await bulk({ items: [{ consumer: 'acme' }, { consumer: 'globex', name: 'ci' }, { consumer: 'acme', name: 'prod', expiresAt }] });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
-    const body = res.json<{ version: number; items: BulkItem[]; warning: string }>();
-    expect(body.version).toBe(before + 1);
-    expect(await version()).toBe(before + 1);
+    const body = res.json<{ version: number; seq: number; items: BulkItem[]; warning: string }>();
+    expect(body.version).toBe(before);
+    expect(body.seq).toBe(seqBefore + 1);
+    expect(await version()).toBe(before);
     expect(body.items.map((i) => [i.index, i.consumer, i.name])).toEqual([
       [0, 'acme', undefined],
       [1, 'globex', 'ci'],
@@ -121,15 +123,17 @@ describe.each(BACKENDS)('POST /keys/bulk (%s)', (backend) => {
     expect(await activeKeys()).toEqual([]);
   });
 
-  it('accepts exactly 1,000 items in one version, and refuses 1,001', async () => {
+  it('accepts exactly 1,000 items in one feed position, and refuses 1,001', async () => {
     const before = await version();
+    const seq = (await h.stores.config.keyChangesSince(0)).seq;
     const over = expectProblem(await bulk({ items: Array.from({ length: 1_001 }, () => ({ consumer: 'acme' })) }), 400, 'INVALID_REQUEST');
     expect(over.errors?.[0]).toMatchObject({ path: 'body.items', code: 'too_big' });
     expect(await version()).toBe(before);
     const res = await bulk({ items: Array.from({ length: 1_000 }, (_, i) => ({ consumer: i % 2 ? 'acme' : 'globex', name: `k${i}` })) });
     expect(res.statusCode, res.body.slice(0, 300)).toBe(201);
     expect(res.json<{ version: number; items: BulkItem[] }>().items).toHaveLength(1_000);
-    expect(await version()).toBe(before + 1);
+    expect(await version()).toBe(before);
+    expect((await h.stores.config.keyChangesSince(seq)).keys).toHaveLength(1_000);
     expect(await activeKeys()).toHaveLength(1_000);
   });
 

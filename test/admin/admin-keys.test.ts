@@ -93,21 +93,24 @@ describe('consumers and API keys (Postgres)', () => {
     expect(await h.exportYaml()).not.toContain(created.key);
   });
 
-  it('revocation bumps the version, notifies, and another node loses the key within one second', async () => {
+  it('revocation advances the change feed (not the version), notifies, and another node loses the key within one second', async () => {
     const created = (await h.app.inject({ method: 'POST', url: '/consumers/acme/keys', headers: h.auth(), payload: { expiresAt: new Date(Date.now() + 3_600_000).toISOString() } })).json<{ id: string; key: string }>();
     expect((await peer.config.load()).apiKeys.map((k) => k.id)).toContain(created.id);
     const expiring = (await peer.config.load()).apiKeys.find((k) => k.id === created.id);
     expect(expiring?.expiresAt).toBeInstanceOf(Date);
     const heard: number[] = [];
-    const stop = await peer.config.watch((v) => heard.push(v));
+    const stop = await peer.config.watchChanges((seq) => heard.push(seq));
     const before = await peer.config.version();
+    const seqBefore = (await peer.config.keyChangesSince(0)).seq;
     const started = Date.now();
     const del = await h.app.inject({ method: 'DELETE', url: `/consumers/acme/keys/${created.id}`, headers: h.auth('operator') });
     expect(del.statusCode, del.body).toBe(204);
-    await expect.poll(() => heard, { timeout: 1_000, interval: 20 }).toContain(before + 1);
+    await expect.poll(() => heard, { timeout: 1_000, interval: 20 }).toContain(seqBefore + 1);
+    const delta = await peer.config.keyChangesSince(seqBefore);
+    expect(delta.keys.map((k) => [k.id, k.revoked])).toEqual([[created.id, true]]);
     const after = await peer.config.load();
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(after.version).toBe(before + 1);
+    expect(after.version).toBe(before);
     expect(after.apiKeys.map((k) => k.id)).not.toContain(created.id);
     await stop();
     const listed = (await h.app.inject({ method: 'GET', url: '/consumers/acme/keys', headers: h.auth() })).json<{ items: Array<{ id: string; revokedAt?: string }> }>();
@@ -115,7 +118,8 @@ describe('consumers and API keys (Postgres)', () => {
     // Revoking again, or a key of another consumer, is 404 and changes nothing.
     expectProblem(await h.app.inject({ method: 'DELETE', url: `/consumers/acme/keys/${created.id}`, headers: h.auth() }), 404, 'NOT_FOUND');
     expectProblem(await h.app.inject({ method: 'DELETE', url: `/consumers/beta/keys/${created.id}`, headers: h.auth() }), 404, 'NOT_FOUND');
-    expect(await peer.config.version()).toBe(before + 1);
+    expect(await peer.config.version()).toBe(before);
+    expect((await peer.config.keyChangesSince(0)).seq).toBe(seqBefore + 1);
   });
 
   it('refuses keys for an unknown consumer, a past expiry and unknown fields', async () => {

@@ -8,7 +8,7 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
 
 // Two gateway processes on one Postgres: a key created through the key store authenticates on
-// both, and its revocation (a config version bump + NOTIFY) stops it on both within one second.
+// both, and its revocation (a change-feed delta: NOTIFY, no config version bump) stops it on both within one second.
 // The safety-net poll is a minute, so only the notification can explain the pickup.
 describe('API key revocation across two gateway processes', () => {
   let db: TestDatabase;

@@ -118,13 +118,13 @@ describe('tollgate keys create-bulk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('creates the keys of a CSV or JSON file in one version and prints them once as CSV', async () => {
+  it('creates the keys of a CSV or JSON file in one feed position and prints them once as CSV', async () => {
     const csv = join(dir, 'keys.csv');
     await writeFile(csv, 'consumer,name\nacme,prod\nglobex,ci\n');
     const before = await admin.stores.config.version();
     const res = await runCli(['keys', 'create-bulk', '--file', csv], admin.env);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toMatch(/Created 2 API keys \(config version \d+\)\.\nWARNING: these API keys are shown only once/);
+    expect(res.stderr).toMatch(/Created 2 API keys \(change feed position \d+\)\.\nWARNING: these API keys are shown only once/);
     const [header, ...rows] = res.stdout.trim().split('\n');
     expect(header).toBe('consumer,name,id,key');
     expect(rows.map((r) => r.split(',').slice(0, 2))).toEqual([
@@ -132,7 +132,8 @@ describe('tollgate keys create-bulk', () => {
       ['globex', 'ci'],
     ]);
     const keys = rows.map((r) => r.split(',')[3] ?? '');
-    expect(await admin.stores.config.version()).toBe(before + 1);
+    // Keys are not config changes: the version stays, gateways add the keys in place.
+    expect(await admin.stores.config.version()).toBe(before);
     const hashes = (await admin.stores.config.load()).apiKeys.map((k) => k.hash);
     for (const key of keys) expect(hashes).toContain(hashApiKey(key));
 

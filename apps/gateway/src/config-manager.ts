@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
 import { instantiate, type RuntimeSnapshot } from './runtime.js';
 import { discoveredNames, expandDiscoveredTargets, type EndpointLookup } from './discovery/expand-targets.js';
+import { CredentialFeed } from './credential-feed.js';
 
 /** DNS service discovery as the config manager uses it (see discovery/dns-discovery.ts). */
 export interface TargetDiscovery {
@@ -53,6 +54,8 @@ export class ConfigManager {
   readonly #identity = new IdentityHolder();
   /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
   readonly #deps: PolicyDeps;
+  /** API-key deltas applied to the serving identity index in place (null when the source has no feed). */
+  readonly credentials: CredentialFeed | null;
 
   constructor(
     private readonly source: ConfigSource,
@@ -65,6 +68,15 @@ export class ConfigManager {
   ) {
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#deps = { ...deps, identity: deps.identity ?? this.#identity, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
+    const feed = source.keyChangesSince !== undefined && source.watchChanges !== undefined ? { keyChangesSince: source.keyChangesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
+    this.credentials = feed === null ? null : new CredentialFeed(feed, this.#identity, logger, pollMs);
+  }
+
+  /** Installs an identity index built from a snapshot, then catches it up on the credential feed. */
+  #installIdentity(identity: IdentityIndex, changeSeq: number | undefined): void {
+    identity.changeSeq = changeSeq ?? -1;
+    this.#identity.current = identity;
+    void this.credentials?.catchUp();
   }
 
   /** Starts watching and polling and triggers the first load. */
@@ -79,6 +91,7 @@ export class ConfigManager {
     );
     this.#timer = setInterval(() => void this.#poll(), this.pollMs);
     this.#timer.unref();
+    void this.credentials?.start();
   }
 
   /** Version of the serving snapshot, or -1 before the first one. */
@@ -133,11 +146,11 @@ export class ConfigManager {
       this.onReloadFailure?.();
       return;
     }
-    // Built before any swap: a key created or revoked through the admin API bumps the version
-    // without changing the resources, so the index is rebuilt even when the routes are kept.
+    // Built before any swap; API keys then change it in place from the credential feed (they
+    // never bump the version), starting at the snapshot's feed position.
     const identity = new IdentityIndex(snapshot.resources, (snapshot as { apiKeys?: readonly IndexedApiKey[] }).apiKeys ?? [], this.logger);
     if (this.current !== null && compiled.config.hash === this.current.hash) {
-      this.#identity.current = identity;
+      this.#installIdentity(identity, snapshot.changeSeq);
       // Same content under a new version: keep the runtime (pools, balancer state) and adopt the version.
       this.current = Object.freeze({ ...this.current, version: snapshot.version });
       return;
@@ -148,7 +161,7 @@ export class ConfigManager {
       if (this.#stopped) return;
       this.current = instantiate(this.#expand(compiled.config), this.pools, this.#deps, this.targetStates);
       this.#compiled = compiled.config;
-      this.#identity.current = identity;
+      this.#installIdentity(identity, snapshot.changeSeq);
     } catch (err) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ err, version: snapshot.version, serving: this.version }, 'config rejected: it could not be installed; the previous snapshot keeps serving');
@@ -205,7 +218,7 @@ export class ConfigManager {
     const unwatch = this.#unwatch;
     this.#unwatch = null;
     const unwatched = unwatch ? unwatch().catch((err: unknown) => this.logger.warn({ err }, 'stopping the config watch failed')) : Promise.resolve();
-    const settled = Promise.all([unwatched, this.#running?.catch(() => undefined)]);
+    const settled = Promise.all([unwatched, this.#running?.catch(() => undefined), this.credentials?.stop()]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deadlineMs);

@@ -7,7 +7,7 @@ export { ipRestriction } from './ip-restriction/index.js';
 export { ipRestrictionSchema, parseIpOrCidr, type IpRestrictionConfig } from './ip-restriction/schema.js';
 export { RequestContext } from './context.js';
 export { INVALID_HEADER_VALUE, invalidHeaderProblem, invalidHeaderReply, isFieldValue } from './header-value.js';
-export { IdentityHolder, IdentityIndex, type IndexedApiKey, type KeyEntry } from './identity/index.js';
+export { IdentityHolder, IdentityIndex, type ApiKeyDelta, type IndexedApiKey, type KeyEntry } from './identity/index.js';
 export { keyAuth } from './key-auth/index.js';
 export { keyAuthSchema, type KeyAuthConfig } from './key-auth/schema.js';
 export { jwtAuth } from './jwt-auth/index.js';

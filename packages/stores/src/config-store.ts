@@ -28,9 +28,27 @@ export interface StoredApiKey {
 /** Everything the gateway needs to compile: all resources and active API keys at one config version. */
 export interface ConfigSnapshot {
   version: number;
+  /**
+   * Change-feed position the snapshot's `apiKeys` include (read in the same transaction): a
+   * gateway applies {@link ConfigStore.keyChangesSince} this position on top of it.
+   */
+  changeSeq: number;
   resources: Resource[];
   /** API keys created through the admin API that are not revoked (expired ones included: see `expiresAt`). */
   apiKeys: StoredApiKey[];
+}
+
+/** An API key's current state as the change feed hands it out: active, or `revoked` (remove it). */
+export interface KeyDelta extends StoredApiKey {
+  revoked: boolean;
+}
+
+/** What changed in the credential feed after a position, read in one snapshot. */
+export interface KeyChanges {
+  /** The feed position these changes bring a reader to. */
+  seq: number;
+  /** Every key created or revoked after the asked position, in its current state, in feed order. */
+  keys: KeyDelta[];
 }
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'unchanged';
@@ -129,6 +147,18 @@ export interface ConfigStore {
    * the database). Returns a function that stops watching.
    */
   watch(onChange: (version: number) => void): Promise<() => Promise<void>>;
+  /**
+   * The credential change feed: every API key created or revoked after feed position `seq`, in
+   * its current state, and the position that brings the reader to (one consistent read). A
+   * gateway applies it to its key index in place; key changes never bump the config version.
+   */
+  keyChangesSince(seq: number): Promise<KeyChanges>;
+  /**
+   * Calls `onChange` with the new feed position whenever a credential change is committed, and
+   * with the current position after the listening session reconnected (notifications may have
+   * been missed). Returns a function that stops watching.
+   */
+  watchChanges(onChange: (seq: number) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -187,22 +217,24 @@ export interface ApiKeyRecord extends StoredApiKey {
 export type NewApiKey = Omit<ApiKeyRecord, 'createdAt' | 'revokedAt'>;
 
 /**
- * API keys issued through the admin API. Creating or revoking one bumps the config version and
- * notifies in the same transaction, so every gateway node reloads its key index like a config change.
+ * API keys issued through the admin API. Creating or revoking one advances the change feed
+ * (`seq`) and notifies what changed in the same transaction; the config version (returned
+ * unchanged as `version`) is not bumped, so gateways update their key index in place and
+ * recompile nothing.
  */
 export interface ApiKeyStore {
   /** Stores a key of an existing Consumer (ResourceConflictError `not_found` otherwise). */
-  create(key: NewApiKey, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number }>;
+  create(key: NewApiKey, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number; seq: number }>;
   /**
-   * Stores many keys (of any existing Consumers) in one transaction with ONE config version bump:
-   * all or none. Any key whose Consumer does not exist refuses the whole batch
+   * Stores many keys (of any existing Consumers) in one transaction with ONE feed position: all
+   * or none. Any key whose Consumer does not exist refuses the whole batch
    * (ConsumersNotFoundError naming every missing Consumer), and nothing is stored.
    */
-  createMany(keys: readonly NewApiKey[], audit?: AuditContext): Promise<{ keys: ApiKeyRecord[]; version: number }>;
+  createMany(keys: readonly NewApiKey[], audit?: AuditContext): Promise<{ keys: ApiKeyRecord[]; version: number; seq: number }>;
   /** Every key of a consumer, revoked ones included, oldest first. */
   list(consumer: string): Promise<ApiKeyRecord[]>;
   /** Revokes an active key of the consumer (RecordNotFoundError otherwise). */
-  revoke(consumer: string, id: string, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number }>;
+  revoke(consumer: string, id: string, audit?: AuditContext): Promise<{ key: ApiKeyRecord; version: number; seq: number }>;
 }
 
 /** Who did something on the admin API. */

@@ -1,6 +1,7 @@
 export * from './config-store.js';
 export * from './counter-store.js';
-export { SqlConfigStore, CONFIG_CHANNEL, MAX_LIST_LIMIT, type ChangeNotifier } from './sql-config-store.js';
+export { SqlConfigStore, CONFIG_CHANNEL, MAX_LIST_LIMIT, parseNotification, type ChangeNotifier, type ConfigNotification } from './sql-config-store.js';
+export { changePayload, type ChangeRef } from './sql-tx.js';
 export { SqlAdminTokenStore } from './sql-admin-token-store.js';
 export { SqlApiKeyStore } from './sql-api-key-store.js';
 export { SqlAuditStore, MAX_AUDIT_LIMIT } from './sql-audit-store.js';

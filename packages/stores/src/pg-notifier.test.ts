@@ -53,6 +53,22 @@ describe('Postgres LISTEN connection', () => {
     await expect.poll(() => versions, { timeout: 5_000 }).toContain(after.version);
   }
 
+  it('after a drop, reports the change-feed position it may have missed, so a key revoked meanwhile is caught up', async () => {
+    await writer.config.apply([{ apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name: 'feed', labels: {}, annotations: {} }, spec: { groups: [], jwtSubjects: [], keys: [], metadata: {} } } as never], { validate: () => [] });
+    const seqs: number[] = [];
+    const stop = await watcher.config.watchChanges((s) => seqs.push(s));
+    try {
+      expect(await terminateListener()).toBe(1);
+      // Committed while the listener is away: its NOTIFY is lost; the reconnect reports the position.
+      const missed = await writer.apiKeys.create({ id: 'key_missed', consumer: 'feed', hash: 'e'.repeat(64), prefix: 'tg_', last4: 'eeee' });
+      await expect.poll(() => seqs, { timeout: 5_000 }).toContain(missed.seq);
+      const after = await writer.apiKeys.revoke('feed', 'key_missed');
+      await expect.poll(() => seqs, { timeout: 5_000 }).toContain(after.seq);
+    } finally {
+      await stop();
+    }
+  });
+
   it('holds no listening connection when nobody watches', async () => {
     const stop = await watcher.config.watch(() => {});
     await stop();

@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import { createClient, DEFAULT_POSTGRES_TIMEOUTS, endClient, type PostgresTimeouts } from '@tollgate/db';
-import { CONFIG_CHANNEL, type ChangeNotifier } from './sql-config-store.js';
+import { CONFIG_CHANNEL, parseNotification, type ChangeNotifier, type ConfigNotification } from './sql-config-store.js';
+
+/** One listener: config versions, and optionally change-feed positions. */
+interface Watcher {
+  version(version: number): void;
+  seq?: ((seq: number) => void) | undefined;
+}
 
 /** Reconnect delays of the listener connection: doubling from `minMs` up to `maxMs`. */
 export interface BackoffOptions {
@@ -34,7 +40,7 @@ export interface NotifierOptions {
  * absent sessions), so watchers must be told to catch up.
  */
 export class PgChangeNotifier implements ChangeNotifier {
-  private readonly watchers = new Set<(version: number) => void>();
+  private readonly watchers = new Set<Watcher>();
   private client: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -53,17 +59,18 @@ export class PgChangeNotifier implements ChangeNotifier {
     this.pingMs = options.pingMs ?? 10_000;
   }
 
-  async listen(onVersion: (version: number) => void): Promise<() => Promise<void>> {
+  async listen(onVersion: (version: number) => void, onChangeSeq?: (seq: number) => void): Promise<() => Promise<void>> {
     if (this.closed) throw new Error('notifier is closed');
-    this.watchers.add(onVersion);
+    const watcher: Watcher = { version: onVersion, seq: onChangeSeq };
+    this.watchers.add(watcher);
     try {
       await this.ensureConnected(false);
     } catch (err) {
-      this.watchers.delete(onVersion);
+      this.watchers.delete(watcher);
       throw err;
     }
     return async () => {
-      this.watchers.delete(onVersion);
+      this.watchers.delete(watcher);
       if (this.watchers.size === 0) await this.disconnect();
     };
   }
@@ -87,8 +94,8 @@ export class PgChangeNotifier implements ChangeNotifier {
     const client = createClient(this.url, this.timeouts, LISTENER_APPLICATION_NAME);
     client.on('notification', (msg) => {
       if (msg.channel !== CONFIG_CHANNEL || msg.payload === undefined) return;
-      const version = Number(msg.payload);
-      if (Number.isSafeInteger(version)) this.emit(version);
+      const n = parseNotification(msg.payload);
+      if (n !== undefined) this.emit(n);
     });
     // 'error' then 'end' follow a dropped connection (the guard listens for 'error').
     client.on('end', () => this.onLost(client));
@@ -112,15 +119,20 @@ export class PgChangeNotifier implements ChangeNotifier {
     this.attempt = 0;
     this.schedulePing(client);
     if (reconnect) {
-      const { rows } = await client.query<{ version: string }>('SELECT version::text AS version FROM config_state WHERE id = 1');
-      if (rows[0]) this.emit(Number(rows[0].version));
+      // Both positions: a missed config change reloads, a missed credential change catches up.
+      const { rows } = await client.query<{ version: string; seq: string }>('SELECT version::text AS version, change_seq::text AS seq FROM config_state WHERE id = 1');
+      if (rows[0]) {
+        this.emit({ version: Number(rows[0].version) });
+        this.emit({ seq: Number(rows[0].seq) });
+      }
     }
   }
 
-  private emit(version: number): void {
+  private emit(n: ConfigNotification): void {
     for (const watcher of this.watchers) {
       try {
-        watcher(version);
+        if ('version' in n) watcher.version(n.version);
+        else watcher.seq?.(n.seq);
       } catch {
         // One faulty watcher must not stop the others from hearing of the change.
       }

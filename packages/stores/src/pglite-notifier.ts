@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { CONFIG_CHANNEL, type ChangeNotifier } from './sql-config-store.js';
+import { CONFIG_CHANNEL, parseNotification, type ChangeNotifier } from './sql-config-store.js';
 
 /** Notifications of an embedded PGlite: one process, one connection, so its own `listen()`. */
 export class PgliteChangeNotifier implements ChangeNotifier {
@@ -7,12 +7,13 @@ export class PgliteChangeNotifier implements ChangeNotifier {
 
   constructor(private readonly client: PGlite) {}
 
-  async listen(onVersion: (version: number) => void): Promise<() => Promise<void>> {
+  async listen(onVersion: (version: number) => void, onChangeSeq?: (seq: number) => void): Promise<() => Promise<void>> {
     const unlisten = await this.client.listen(CONFIG_CHANNEL, (payload) => {
-      const version = Number(payload);
-      if (!Number.isSafeInteger(version)) return;
+      const n = parseNotification(payload);
+      if (n === undefined) return;
       try {
-        onVersion(version);
+        if ('version' in n) onVersion(n.version);
+        else onChangeSeq?.(n.seq);
       } catch {
         // A faulty watcher must not break PGlite's notification dispatch for the others.
       }

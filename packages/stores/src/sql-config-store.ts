@@ -9,6 +9,7 @@ import {
   type ApplyResult,
   type ConfigSnapshot,
   type ConfigStore,
+  type KeyChanges,
   type ListOptions,
   type ListPage,
   type ResourceChange,
@@ -16,7 +17,7 @@ import {
   type StoredApiKey,
   type StoredResource,
 } from './config-store.js';
-import { batches, bumpVersion, readVersion, writeAudit, type Tx } from './sql-tx.js';
+import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, writeAudit, type Tx } from './sql-tx.js';
 
 export { CONFIG_CHANNEL } from './sql-tx.js';
 
@@ -25,9 +26,34 @@ export const MAX_LIST_LIMIT = 500;
 
 /** Delivers config-change notifications; the only part that differs between `pg` and PGlite. */
 export interface ChangeNotifier {
-  /** Starts calling `onVersion` for every notification; resolves once listening. */
-  listen(onVersion: (version: number) => void): Promise<() => Promise<void>>;
+  /**
+   * Starts calling `onVersion` for every config-version notification and `onChangeSeq` for every
+   * change-feed notification (see `parseNotification`); resolves once listening.
+   */
+  listen(onVersion: (version: number) => void, onChangeSeq?: (seq: number) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** A notification on the config channel: a new config version, or a new change-feed position. */
+export type ConfigNotification = { version: number } | { seq: number };
+
+/**
+ * Reads a payload of the config channel: a plain integer is a config version (as always); a JSON
+ * object with an integer `seq` is a change-feed entry (its `changes` list is informative: readers
+ * fetch the current state with `keyChangesSince`, which also covers anything missed).
+ */
+export function parseNotification(payload: string): ConfigNotification | undefined {
+  if (payload.startsWith('{')) {
+    try {
+      const seq = (JSON.parse(payload) as { seq?: unknown }).seq;
+      return typeof seq === 'number' && Number.isSafeInteger(seq) ? { seq } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  // Digits only: Number('') is 0, which is no version.
+  const version = /^\d+$/.test(payload) ? Number(payload) : NaN;
+  return Number.isSafeInteger(version) ? { version } : undefined;
 }
 
 /** Identity of a resource within the store. */
@@ -105,8 +131,9 @@ export class SqlConfigStore implements ConfigStore {
     return this.db.transaction(
       async (tx) => {
         const version = await readVersion(tx);
+        const changeSeq = await readChangeSeq(tx);
         const rows = await tx.select().from(resources);
-        return { version, resources: sortResources(rows.map(toResource)), apiKeys: await activeApiKeys(tx) };
+        return { version, changeSeq, resources: sortResources(rows.map(toResource)), apiKeys: await activeApiKeys(tx) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
@@ -188,6 +215,25 @@ export class SqlConfigStore implements ConfigStore {
     return this.notifier.listen(onChange);
   }
 
+  async keyChangesSince(seq: number): Promise<KeyChanges> {
+    // Repeatable read: the position and the rows come from one snapshot, so applying the rows
+    // brings the reader exactly to `seq` (writers stamp rows under the config_state lock).
+    return this.db.transaction(
+      async (tx) => {
+        const at = await readChangeSeq(tx);
+        if (at <= seq) return { seq: at, keys: [] };
+        const rows = await tx.select().from(apiKeys).where(gt(apiKeys.changeSeq, seq)).orderBy(asc(apiKeys.changeSeq), asc(apiKeys.id));
+        const keys = rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, revoked: r.revokedAt !== null, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
+        return { seq: at, keys };
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  }
+
+  watchChanges(onChange: (seq: number) => void): Promise<() => Promise<void>> {
+    return this.notifier.listen(() => undefined, onChange);
+  }
+
   /** Closes the listening session and the database together (each bounds its own wait). */
   async close(): Promise<void> {
     await Promise.all([this.notifier.close(), this.onClose()]);
@@ -241,8 +287,24 @@ export class SqlConfigStore implements ConfigStore {
       }
       // A deleted Consumer takes its issued keys with it: revoked (not deleted, so listings and the
       // audit log can still name them), and a Consumer re-created later does not inherit them.
-      for (const batch of batches(deletes.get('Consumer') ?? [])) {
-        await tx.update(apiKeys).set({ revokedAt: sql`now()` }).where(and(inArray(apiKeys.consumer, batch), isNull(apiKeys.revokedAt)));
+      // Stamped on the change feed too, so a node's key index drops them like any revocation.
+      const goneConsumers = deletes.get('Consumer') ?? [];
+      if (goneConsumers.length > 0) {
+        const seq = await nextChangeSeq(tx);
+        const revoked: string[] = [];
+        for (const batch of batches(goneConsumers)) {
+          const rows = await tx
+            .update(apiKeys)
+            .set({ revokedAt: sql`now()`, changeSeq: seq })
+            .where(and(inArray(apiKeys.consumer, batch), isNull(apiKeys.revokedAt)))
+            .returning({ id: apiKeys.id });
+          for (const r of rows) revoked.push(r.id);
+        }
+        await notifyChanges(
+          tx,
+          seq,
+          revoked.map((id) => ({ kind: 'ApiKey', id, op: 'revoke' })),
+        );
       }
       await bumpVersion(tx, next);
       return { version: next, dryRun, changes };

@@ -3,7 +3,11 @@ import { auditLog, configState, type Database } from '@tollgate/db';
 import type { AuditInput } from './config-store.js';
 import { redact } from './redact.js';
 
-/** The channel every committed config change is announced on; the payload is the new version. */
+/**
+ * The channel every committed change is announced on. The payload is the new config version (a
+ * plain integer) for a config change, or a JSON change-feed entry `{"seq":N,"changes":[...]}`
+ * for a credential change (see {@link bumpChangeSeq}).
+ */
 export const CONFIG_CHANNEL = 'tollgate_config';
 
 /** A drizzle transaction over either driver. */
@@ -25,6 +29,63 @@ export async function readVersion(db: Database | Tx, forUpdate = false): Promise
 export async function bumpVersion(tx: Tx, next: number): Promise<void> {
   await tx.update(configState).set({ version: next, updatedAt: sql`now()` }).where(eq(configState.id, 1));
   await tx.execute(sql`SELECT pg_notify(${CONFIG_CHANNEL}, ${String(next)})`);
+}
+
+/** One entry of the change feed: what changed (never the secret or its digest). */
+export interface ChangeRef {
+  kind: 'ApiKey';
+  id: string;
+  op: 'create' | 'revoke';
+}
+
+/**
+ * Largest NOTIFY payload sent with the change list. Postgres refuses payloads of 8000 bytes or
+ * more (`pg_notify`, "payload string too long"); past this the payload names only the new
+ * position and listeners read what changed from the table (they do so on any gap anyway).
+ */
+const MAX_CHANGE_PAYLOAD = 7_000;
+
+/** The feed's notification text: `{"seq":N,"changes":[...]}`, or `{"seq":N}` when the list is too long. */
+export function changePayload(seq: number, changes: readonly ChangeRef[]): string {
+  const full = JSON.stringify({ seq, changes });
+  return full.length <= MAX_CHANGE_PAYLOAD ? full : JSON.stringify({ seq });
+}
+
+/**
+ * Advances the change-feed position (the caller holds the `config_state` lock: readVersion with
+ * `forUpdate`). The config version is NOT bumped: a credential change recompiles nothing. Returns
+ * the new position, which the caller stamps on the rows it changes (`change_seq`), then announces
+ * with {@link notifyChanges} in the same transaction.
+ */
+export async function nextChangeSeq(tx: Tx): Promise<number> {
+  const rows = await tx
+    .update(configState)
+    .set({ changeSeq: sql`${configState.changeSeq} + 1` })
+    .where(eq(configState.id, 1))
+    .returning({ seq: configState.changeSeq });
+  const seq = Number(rows[0]?.seq);
+  if (!Number.isSafeInteger(seq)) throw new Error('config_state row missing: run the migrations');
+  return seq;
+}
+
+/** NOTIFYs the change-feed entry: delivered at commit only, like a config version (see bumpVersion). */
+export async function notifyChanges(tx: Tx, seq: number, changes: readonly ChangeRef[]): Promise<void> {
+  await tx.execute(sql`SELECT pg_notify(${CONFIG_CHANNEL}, ${changePayload(seq, changes)})`);
+}
+
+/** {@link nextChangeSeq} then {@link notifyChanges}, when the changes are known up front. */
+export async function bumpChangeSeq(tx: Tx, changes: readonly ChangeRef[]): Promise<number> {
+  const seq = await nextChangeSeq(tx);
+  await notifyChanges(tx, seq, changes);
+  return seq;
+}
+
+/** The change-feed position (read without locking). */
+export async function readChangeSeq(db: Database | Tx): Promise<number> {
+  const rows = await db.select({ seq: configState.changeSeq }).from(configState).where(eq(configState.id, 1));
+  const row = rows[0];
+  if (!row) throw new Error('config_state row missing: run the migrations');
+  return Number(row.seq);
 }
 
 /** Writes one audit entry (before/after redacted) with `db`, which may be the change's own transaction. */

@@ -30,14 +30,15 @@ export const bulkKeysBodySchema = z.strictObject({
 });
 
 const bulkCreatedSchema = z.object({
-  version: z.number().int().describe('The config version that carries all the new keys (one bump for the whole request).'),
+  version: z.number().int().describe('The config version, unchanged: keys are not config changes (gateways add them to their key index in place).'),
+  seq: z.number().int().describe('The change-feed position that carries all the new keys (one position for the whole request).'),
   items: z.array(keyViewSchema.extend({ index: z.number().int().describe('Position of the item in the request.'), key: z.string().describe('The key itself: shown in this response only, never again.') })),
   warning: z.string(),
 });
 
 /**
- * `POST /keys/bulk`: many API keys in one transaction and one config version (a gateway reloads
- * its key index once, not once per key). All or nothing: an unknown consumer or a bad item refuses
+ * `POST /keys/bulk`: many API keys in one transaction and one change-feed position (each gateway
+ * adds them to its key index in place, in slices; no config version, no recompile). All or nothing: an unknown consumer or a bad item refuses
  * the whole request and nothing is stored. Only SHA-256 digests are stored; the plaintexts are in
  * this one response.
  */
@@ -94,6 +95,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         .header('cache-control', 'no-store')
         .send({
           version: created.version,
+          seq: created.seq,
           items: created.keys.map((k, index) => ({ index, ...view(k), key: plaintexts[index] as string })),
           warning: `Store these keys now: they are shown only once. Tollgate keeps only their SHA-256 digests (keys start with ${API_KEY_PREFIX}).`,
         });

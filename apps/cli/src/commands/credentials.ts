@@ -92,10 +92,10 @@ export function registerKeys(program: Command): void {
     .action(async (options: { file: string }, command: Command) => {
       const text = options.file === '-' ? await readStdin() : await readFile(options.file, 'utf8').catch((e: Error) => { throw new CliError(`${options.file}: ${e.message}`); });
       const items = parseKeyFile(text, options.file === '-' ? 'stdin' : options.file);
-      const created = await call<{ version: number; items: KeyView[] }>(command, 'POST', '/keys/bulk', { items });
+      const created = await call<{ version: number; seq: number; items: KeyView[] }>(command, 'POST', '/keys/bulk', { items });
       const rows = created?.items ?? [];
       if (rows.length !== items.length || rows.some((k) => !k.key)) throw new CliError('the admin API returned no keys');
-      process.stderr.write(`Created ${rows.length} API keys (config version ${created?.version}).\nWARNING: these API keys are shown only once and cannot be retrieved again; store them now.\n`);
+      process.stderr.write(`Created ${rows.length} API keys (change feed position ${created?.seq}).\nWARNING: these API keys are shown only once and cannot be retrieved again; store them now.\n`);
       // CSV (RFC 4180): a key label holding a comma or quote is quoted; the key is the last column.
       const cell = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
       process.stdout.write(`consumer,name,id,key\n${rows.map((k) => [k.consumer, k.name ?? '', k.id, k.key ?? ''].map(cell).join(',')).join('\n')}\n`);

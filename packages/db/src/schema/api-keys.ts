@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * API keys issued through the admin API. Only the SHA-256 digest of a key is stored; `prefix`
@@ -19,9 +19,16 @@ export const apiKeys = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /**
+     * `config_state.change_seq` of the last change to this row (create, revoke). A gateway that
+     * has applied the feed up to S reads `change_seq > S` to catch up: revoked rows stay, so a
+     * revocation is never missed.
+     */
+    changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
   },
-  // Listing one consumer's keys; snapshots read every active key anyway (a full scan).
-  (t) => [index('api_keys_consumer_idx').on(t.consumer)],
+  // Listing one consumer's keys; snapshots read every active key anyway (a full scan); catching
+  // up on the change feed reads the few rows past a position.
+  (t) => [index('api_keys_consumer_idx').on(t.consumer), index('api_keys_change_seq_idx').on(t.changeSeq)],
 );
 
 /** A row of `api_keys` as read. */

@@ -10,6 +10,11 @@ export interface IndexedApiKey {
   readonly expiresAt?: Date | null;
 }
 
+/** A key's current state from the change feed: active (add or replace) or revoked (remove). */
+export interface ApiKeyDelta extends IndexedApiKey {
+  readonly revoked: boolean;
+}
+
 /** What a key hash resolves to. */
 export interface KeyEntry {
   readonly consumer: ConsumerIdentity;
@@ -39,21 +44,35 @@ function get<V>(map: Map<string, V | typeof AMBIGUOUS>, key: string): V | undefi
 
 /**
  * The in-memory consumer index authentication policies look up: by key hash, by custom id, by
- * (issuer, subject). Built once per config snapshot (and per API-key change), never queried per
- * request from a database. A value two consumers claim (same key hash, same custom id, same
- * subject) is ambiguous and authenticates nobody, rather than picking one silently.
+ * (issuer, subject). Built once per config snapshot, never queried per request from a database;
+ * admin-created API keys are then added and removed IN PLACE from the change feed
+ * ({@link applyKeys}), so a key never costs a rebuild. A value two consumers claim (same key
+ * hash, same custom id, same subject) is ambiguous and authenticates nobody, rather than picking
+ * one silently.
  */
 export class IdentityIndex {
-  /** An index with no consumers. */
+  /** An index with no consumers (never changed in place). */
   static readonly EMPTY = new IdentityIndex([], []);
+
+  /**
+   * Change-feed position of the keys this index holds: the snapshot's `changeSeq`, then each
+   * applied delta's. -1 = not on the feed (nothing may be applied to it).
+   */
+  changeSeq = -1;
 
   readonly #byName = new Map<string, ConsumerIdentity>();
   readonly #byKey = new Map<string, KeyEntry | typeof AMBIGUOUS>();
+  /** Hash of each indexed key by its id, to remove a key by id (revocation). */
+  readonly #keyHash = new Map<string, string>();
+  /** Every claimant of a hash claimed more than once, so removing one can make the hash usable again. */
+  readonly #keyClaims = new Map<string, KeyEntry[]>();
+  readonly #logger: PolicyLogger | undefined;
   readonly #byCustomId = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
   readonly #bySubject = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
 
   /** Builds the index from the snapshot's Consumer resources and stored API keys. */
   constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger) {
+    this.#logger = logger;
     const clash = (what: string) => (key: string) => logger?.warn({ what, key: what === 'key' ? `${key.slice(0, 8)}…` : key }, 'identity: value claimed by two consumers; it authenticates nobody');
     const sameConsumer = (a: ConsumerIdentity, b: ConsumerIdentity) => a === b;
     for (const r of resources) {
@@ -66,15 +85,65 @@ export class IdentityIndex {
         // A stored Consumer only has `hash`; a `key` here means the admin did not hash it (never expected).
         if (k.hash === undefined) continue;
         const entry: KeyEntry = Object.freeze({ consumer: c, expiresAtMs: k.expiresAt !== undefined ? Date.parse(k.expiresAt) : Infinity, keyId: `${c.name}/${k.name}` });
-        put(this.#byKey, k.hash, entry, () => false, clash('key'));
+        this.#addKey(k.hash, entry);
       }
     }
-    for (const k of apiKeys) {
-      const c = this.#byName.get(k.consumer);
-      if (c === undefined) continue; // a key of a consumer that no longer exists authenticates nobody
-      const exp = k.expiresAt instanceof Date ? k.expiresAt.getTime() : Infinity;
-      put(this.#byKey, k.hash.toLowerCase(), Object.freeze({ consumer: c, expiresAtMs: exp, keyId: k.id }), () => false, clash('key'));
+    for (const k of apiKeys) this.#putApiKey(k);
+  }
+
+  /**
+   * Applies change-feed deltas in place, in order: an active key is added (or replaces the entry
+   * of the same id), a revoked one is removed. A key of a consumer this index does not hold is
+   * skipped (it authenticates nobody; the snapshot naming that consumer will include the key).
+   * Returns how many keys were applied.
+   */
+  applyKeys(deltas: Iterable<ApiKeyDelta>): number {
+    if (this === IdentityIndex.EMPTY) throw new Error('the empty identity index is shared and never changed');
+    let n = 0;
+    for (const d of deltas) {
+      this.#removeKey(d.id);
+      if (!d.revoked) this.#putApiKey(d);
+      n += 1;
     }
+    return n;
+  }
+
+  #putApiKey(k: IndexedApiKey): void {
+    const c = this.#byName.get(k.consumer);
+    if (c === undefined) return; // a key of a consumer that no longer exists authenticates nobody
+    const exp = k.expiresAt instanceof Date ? k.expiresAt.getTime() : Infinity;
+    this.#addKey(k.hash.toLowerCase(), Object.freeze({ consumer: c, expiresAtMs: exp, keyId: k.id }));
+  }
+
+  /** Indexes a key; a hash claimed twice becomes ambiguous (see the class comment). */
+  #addKey(hash: string, entry: KeyEntry): void {
+    this.#keyHash.set(entry.keyId, hash);
+    const prev = this.#byKey.get(hash);
+    if (prev === undefined) {
+      this.#byKey.set(hash, entry);
+      return;
+    }
+    const claims = this.#keyClaims.get(hash) ?? [prev as KeyEntry];
+    claims.push(entry);
+    this.#keyClaims.set(hash, claims);
+    this.#byKey.set(hash, AMBIGUOUS);
+    this.#logger?.warn({ what: 'key', key: `${hash.slice(0, 8)}…` }, 'identity: value claimed by two consumers; it authenticates nobody');
+  }
+
+  #removeKey(keyId: string): void {
+    const hash = this.#keyHash.get(keyId);
+    if (hash === undefined) return;
+    this.#keyHash.delete(keyId);
+    const claims = this.#keyClaims.get(hash);
+    if (claims === undefined) {
+      this.#byKey.delete(hash);
+      return;
+    }
+    const left = claims.filter((e) => e.keyId !== keyId);
+    if (left.length === 1) {
+      this.#byKey.set(hash, left[0] as KeyEntry);
+      this.#keyClaims.delete(hash);
+    } else this.#keyClaims.set(hash, left);
   }
 
   /** The consumer named `name`. */
