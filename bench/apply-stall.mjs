@@ -11,7 +11,8 @@
 // 2. applies one more API with one route on top of them,
 // and reports for each apply: the admin's response time, the time until the change answers on
 // the gateway ("live", polled every 20 ms from the POST), and the probe load's worst latency,
-// p99 and non-2xx count during the window [POST, live + 500 ms].
+// p99 and non-2xx count during the window [POST, live + 500 ms]. A first row runs the same load
+// for 5 s without any change: the noise floor of the machine.
 //
 // Env: MODES=postgres,embedded  APIS=10000  RATE=200 (req/s of the load)  CONNECTIONS=4
 //      TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -19,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -200,6 +201,8 @@ async function scenario(mode, upstreamUrl) {
     await apply(admin.adminUrl, [upstreamDoc(upstreamUrl), apiDoc('probe', '/probe', [{ name: 'all', match: [{ path: { prefix: '/' } }], destination: { upstream: 'bench' } }])]);
     await waitLive(gw.proxyUrl, '/probe/x', performance.now(), 30_000);
     const rows = [];
+    // The noise floor: the same load for 5 s with no change (a busy machine shows here).
+    rows.push(['no change (5 s)', await underLoad(gw.proxyUrl, async () => (await sleep(5_000), { adminMs: NaN, liveMs: NaN }))]);
     const docs = manyApis();
     rows.push([`${APIS.toLocaleString('en')} APIs`, await underLoad(gw.proxyUrl, async (start) => {
       const adminMs = await apply(admin.adminUrl, docs);
@@ -225,6 +228,7 @@ const upstream = createServer((req, res) => {
 });
 await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
 const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
+console.log(`machine load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${process.env.NOTE ?? ''})`);
 console.log(`load: ${RATE} req/s over ${CONNECTIONS} connections on one route; ${APIS.toLocaleString('en')} APIs x 2 routes`);
 console.log('| mode | apply | admin ms | live ms | requests | worst ms | p99 ms | non-2xx |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -234,5 +238,6 @@ for (const mode of MODES) {
     console.log(`| ${mode} | ${label} | ${r.adminMs.toFixed(0)} | ${r.liveMs.toFixed(0)} | ${r.requests} | ${r.worstMs.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.non2xx}${statuses ? ` (${statuses})` : ''} |`);
   }
 }
+console.log(`machine load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 upstream.close();
 process.exit(0);

@@ -1,11 +1,11 @@
-import { compileConfig, type SelfEndpoints } from '@tollgate/compiler';
+import { CompileCache, compileConfigAsync, type SelfEndpoints } from '@tollgate/compiler';
 import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
 import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
 import type { PlanSpec } from '@tollgate/model';
 import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
-import { instantiate, type RuntimeSnapshot } from './runtime.js';
+import { instantiateAsync, type RuntimeSnapshot } from './runtime.js';
 
 type Pools = PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>;
 
@@ -41,6 +41,8 @@ export class ConfigManager {
   readonly #identity = new IdentityHolder();
   /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
   readonly #deps: PolicyDeps;
+  /** Compiled Apis of the previous reloads: a change recompiles only the Apis it touches. */
+  readonly #compileCache = new CompileCache();
 
   constructor(
     private readonly source: ConfigSource,
@@ -114,7 +116,9 @@ export class ConfigManager {
     // A load that outlived stop() (the database answered late) must not install pools on a closing gateway.
     if (this.#stopped) return;
     if (this.current !== null && snapshot.version === this.current.version) return;
-    const compiled = compileConfig(snapshot.resources, snapshot.version, this.self === undefined ? {} : { self: this.self });
+    // In slices with requests served in between, reusing the units of unchanged Apis (#16).
+    const compiled = await compileConfigAsync(snapshot.resources, snapshot.version, this.self === undefined ? { cache: this.#compileCache } : { self: this.self, cache: this.#compileCache });
+    if (this.#stopped) return;
     if (!compiled.ok) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ version: snapshot.version, serving: this.version, issues: compiled.issues }, 'config rejected: it does not compile; the previous snapshot keeps serving');
@@ -131,7 +135,9 @@ export class ConfigManager {
       return;
     }
     try {
-      this.current = instantiate(compiled.config, this.pools, this.#deps, this.targetStates);
+      const next = await instantiateAsync(compiled.config, this.pools, this.#deps, this.targetStates);
+      if (this.#stopped) return;
+      this.current = next;
       this.#identity.current = identity;
     } catch (err) {
       this.#rejectedVersion = snapshot.version;

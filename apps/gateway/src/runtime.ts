@@ -1,4 +1,4 @@
-import type { CompiledConfig, CompiledPublishedSpec, CompiledRoute, CompiledUpstream } from '@tollgate/compiler';
+import { runSliced, runToEnd, type CompiledConfig, type CompiledPublishedSpec, type CompiledRoute, type CompiledUpstream } from '@tollgate/compiler';
 import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PickRequest, type PoolRegistry, type PoolSettings, type TargetState } from '@tollgate/upstream';
@@ -161,6 +161,30 @@ export function instantiate(
   deps: PolicyDeps,
   targetStates: TargetStateRegistry = new TargetStateRegistry(),
 ): RuntimeSnapshot {
+  return runToEnd(instantiateSteps(config, pools, deps, targetStates));
+}
+
+/**
+ * {@link instantiate} in slices of a few ms with requests served in between (#16): what the
+ * config manager runs on a serving gateway. The snapshot is assembled off to the side and only
+ * returned whole, so the caller's swap is atomic.
+ */
+export function instantiateAsync(
+  config: CompiledConfig,
+  pools: PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>,
+  deps: PolicyDeps,
+  targetStates: TargetStateRegistry = new TargetStateRegistry(),
+): Promise<RuntimeSnapshot> {
+  return runSliced(instantiateSteps(config, pools, deps, targetStates));
+}
+
+/** The instantiation as steps (one route per `yield`); pools and states are synced in the first. */
+function* instantiateSteps(
+  config: CompiledConfig,
+  pools: PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>,
+  deps: PolicyDeps,
+  targetStates: TargetStateRegistry,
+): Generator<void, RuntimeSnapshot> {
   const upstreams = Object.values(config.upstreams);
   // Built before any shared state changes, so a bad certificate rejects the snapshot cleanly.
   const sni = buildSniTable(config.certificates);
@@ -193,7 +217,7 @@ export function instantiate(
   }
   // gRPC channels (kept across snapshots, keyed by the pool registry) and loaded descriptors.
   const protocols = buildProtocolRuntime(config, pools, balancers);
-  const routes = config.routes.map((r: CompiledRoute): RuntimeRoute => {
+  const routes = yield* config.routes.mapSteps((r: CompiledRoute): RuntimeRoute => {
     // One instance per policy of the route, shared by its phases and body hooks (in priority order).
     const instances = new Map<string, PolicyInstance>();
     const build = (phase: 'access' | 'response') => {

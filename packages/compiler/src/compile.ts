@@ -5,7 +5,7 @@ import { deepFreeze } from './freeze.js';
 import type { CompiledConfig, CompiledRoute, CompiledUpstream } from './types.js';
 import { compileCertificates, compileUpstream } from './compile-upstreams.js';
 import { compileSubscriptions } from './compile-subscriptions.js';
-import { compileLifecycle } from './compile-lifecycle.js';
+import { compileLifecycleSteps } from './compile-lifecycle.js';
 import { compileProtoDescriptors } from './compile-protocols.js';
 import { checkSelfTargets, type SelfEndpoints } from './compile-self-targets.js';
 import { compileApi, type ApiUnit, type Claim } from './compile-api.js';
@@ -84,16 +84,16 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   const certificates = compileCertificates(sorted.filter((r): r is CertificateResource => r.kind === 'Certificate'), issues);
   yield;
 
-  // The text of every resource: the snapshot hash (canonical JSON of the sorted set, written as
-  // the array's text piece by piece), and the cache keys. Validation needs no hash, so it keys by
-  // plain JSON text (cheaper; the same content spelled in another key order only misses).
+  // The canonical text of every resource: the snapshot hash (canonical JSON of the sorted set,
+  // written as the array's text piece by piece), and the cache keys (canonical, so a resource
+  // read back from the database, whose key order differs, still hits).
   const hash = mode === 'snapshot' ? createHash('sha256').update('[') : null;
   const texts: string[] = new Array<string>(sorted.length);
   const dependencies: string[] = [JSON.stringify(options.self ?? null)];
   const subscriptionInputs: string[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i] as Resource;
-    const text = hash !== null ? canonicalJson(r) : JSON.stringify(r);
+    const text = canonicalJson(r);
     texts[i] = text;
     if (hash !== null) hash.update(i === 0 ? text : `,${text}`);
     // What an Api's compile reads of other kinds: upstreams and descriptors (destinations,
@@ -110,8 +110,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   const subscriptionPolicies = compileSubscriptions(sorted, issues);
   yield;
   // Lifecycle and versions: the variants (base path, version condition, generated policies) of each Api.
-  const lifecyclePlans = compileLifecycle(sorted, issues);
-  yield;
+  const lifecyclePlans = yield* compileLifecycleSteps(sorted, issues);
   const protos = compileProtoDescriptors(sorted, issues);
   yield;
 

@@ -361,23 +361,22 @@ function* structureSteps<T>(entries: readonly RouteEntry<T>[], indexMin: number)
   }
   // Keep a group's candidates contiguous (declared order within a group, groups by first appearance).
   const firstOrder = (c: Candidate<T>) => firstSeen.get(c.group) as number;
-  const arrange = (list: Candidate<T>[]): Tier<T> => {
+  const arrange = function* (list: Candidate<T>[]): Generator<void, Tier<T>> {
+    // Entries arrive grouped (an API's entries are contiguous), so this sort mostly finds runs.
     list.sort((a, b) => firstOrder(a) - firstOrder(b) || a.order - b.order);
-    return Object.freeze({ list: Object.freeze(list), index: list.length >= indexMin ? new PathIndex(list) : null });
+    yield;
+    const index = list.length >= indexMin ? yield* PathIndex.steps(list) : null;
+    return Object.freeze({ list: Object.freeze(list), index });
   };
-  const tiers = (m: Map<string, Candidate<T>[]>): Generator<void, Map<string, Tier<T>>> =>
-    (function* () {
-      const out = new Map<string, Tier<T>>();
-      for (const [k, v] of m) {
-        out.set(k, arrange(v));
-        yield;
-      }
-      return out;
-    })();
+  const tiers = function* (m: Map<string, Candidate<T>[]>): Generator<void, Map<string, Tier<T>>> {
+    const out = new Map<string, Tier<T>>();
+    for (const [k, v] of m) out.set(k, yield* arrange(v));
+    return out;
+  };
   return {
     exactHosts: yield* tiers(exactHosts),
     wildcards: yield* tiers(wildcards),
-    anyHost: anyHost === null ? null : arrange(anyHost),
+    anyHost: anyHost === null ? null : yield* arrange(anyHost),
     entries: Object.freeze(entries.slice()),
     maxPriority,
     indexMin,
@@ -408,7 +407,10 @@ function* mapSteps<T, U>(s: Structure<T>, mapOnce: (v: T) => U): Generator<void,
   const wildcards = yield* tiers(s.wildcards);
   const anyHost = s.anyHost === null ? null : yield* tier(s.anyHost);
   const entries: RouteEntry<U>[] = [];
-  for (const e of s.entries) entries.push({ ...e, value: mapOnce(e.value) });
+  for (const e of s.entries) {
+    entries.push({ ...e, value: mapOnce(e.value) });
+    if ((entries.length & 255) === 0) yield;
+  }
   return { exactHosts, wildcards, anyHost, entries: Object.freeze(entries), maxPriority: s.maxPriority, indexMin: s.indexMin };
 }
 

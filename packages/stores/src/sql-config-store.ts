@@ -119,8 +119,9 @@ export class SqlConfigStore implements ConfigStore {
   async apply(input: Resource[], options: ApplyOptions): Promise<ApplyResult> {
     const duplicates = findDuplicates(input);
     if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
-    return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, async (current) => {
       const changes: ResourceChange[] = [];
+      const pause = slicer();
       const prunable = typeof options.prune === 'function' ? options.prune : () => options.prune === true;
       // Resources outside the prune scope stay whether or not the input names them.
       const resulting = new Map<string, Resource>([...current].filter(([, r]) => !prunable(r)));
@@ -130,6 +131,7 @@ export class SqlConfigStore implements ConfigStore {
       const inputPlans = new Map(input.filter((r) => r.kind === 'Plan').map((r) => [r.metadata.name, r] as const));
       const planOf = (name: string) => inputPlans.get(name) ?? current.get(keyOf('Plan', name));
       for (const given of input) {
+        await pause();
         const raw = resolveSubscriptionDates(given, planOf);
         const key = keyOf(raw.kind, raw.metadata.name);
         const before = current.get(key);
@@ -194,14 +196,14 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */
-  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, plan: (current: Map<string, Resource>) => Plan): Promise<ApplyResult> {
+  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>): Promise<ApplyResult> {
     return this.db.transaction(async (tx) => {
       const version = await readVersion(tx, true);
       const rows = await tx.select().from(resources);
       const current = new Map(rows.map((r) => [keyOf(r.kind, r.name), toResource(r)] as const));
-      const { resulting, changes } = plan(current);
+      const { resulting, changes } = await plan(current);
       changes.sort(compareChanges);
-      const issues = validate(sortResources(resulting));
+      const issues = await validate(sortResources(resulting));
       // Throwing inside the transaction rolls it back: nothing half-applies.
       if (issues.length > 0) throw new ApplyRejectedError(issues);
       const effective = changes.filter((c) => c.action !== 'unchanged');
@@ -248,6 +250,24 @@ export class SqlConfigStore implements ConfigStore {
       return { version: next, dryRun, changes };
     });
   }
+}
+
+/**
+ * A pause to await inside a long loop: resolves at once, except about every `sliceMs` ms, when it
+ * yields to the event loop first. An embedded store shares its event loop with the gateway, so
+ * planning a 10,000-resource apply must let requests through (#16).
+ */
+function slicer(sliceMs = 8): () => Promise<void> | void {
+  let start = performance.now();
+  return () => {
+    if (performance.now() - start < sliceMs) return;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        start = performance.now();
+        resolve();
+      }),
+    );
+  };
 }
 
 /** The same `kind/name` twice in one apply is ambiguous: which one wins? Reject it instead. */
