@@ -54,7 +54,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function startProcess(role, env) {
   const ports = { proxy: await freePort(), admin: await freePort(), status: await freePort(), tls: await freePort() };
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'start', role], {
+  // For a closer look: NODE_ARGS='--trace-gc' (Node flags of the Tollgate processes), OUTPUT_DIR=dir
+  // (each process's output is written there when it stops).
+  const nodeArgs = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', role], {
     env: {
       PATH: process.env.PATH,
       PROXY_PORT: String(ports.proxy),
@@ -83,6 +86,7 @@ async function startProcess(role, env) {
     statusUrl: `http://127.0.0.1:${ports.status}`,
     output: () => out,
     async stop() {
+      if (process.env.OUTPUT_DIR) (await import('node:fs')).writeFileSync(join(process.env.OUTPUT_DIR, `${role}-${ports.proxy}.log`), out);
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
