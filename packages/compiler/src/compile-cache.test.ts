@@ -57,6 +57,24 @@ describe('CompileCache (incremental compile)', () => {
     expect(cache.size).toBe(4);
   });
 
+  it("recompiles an Api whose successor moved (its lifecycle plan is part of its key)", () => {
+    const cache = new CompileCache();
+    const withSuccessor = (basePath: string) => {
+      const rs = set(3);
+      const a0 = rs.find((r) => r.metadata.name === 'a0');
+      const a1 = rs.find((r) => r.metadata.name === 'a1');
+      if (a0?.kind !== 'Api' || a1?.kind !== 'Api') throw new Error('fixture');
+      a0.spec.lifecycle = { state: 'deprecated', deprecatedAt: '2026-01-01T00:00:00Z', successor: 'a1', previewConsumers: [], autoRetire: false } as typeof a0.spec.lifecycle;
+      a1.spec.basePath = basePath;
+      return rs;
+    };
+    const refusal = (c: CompiledConfig) => c.routes.entries.find((e) => e.value.api === 'a0')?.value.refusalHeaders?.link;
+    expect(refusal(snapshot(compileConfig(withSuccessor('/a1'), 1, { cache })))).toContain('<//shop.example.com/a1>');
+    const moved = snapshot(compileConfig(withSuccessor('/moved'), 2, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([1, 2]);
+    expect(refusal(moved)).toContain('<//shop.example.com/moved>');
+  });
+
   it('reports the issues of a reused Api again (a cached unit is not a pass)', () => {
     const cache = new CompileCache();
     const bad = set(3, { 1: ', subset: nope' });
