@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { PlanSpec } from '@tollgate/model';
 import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
-import { instantiateAsync, type RuntimeSnapshot } from './runtime.js';
+import { instantiateAsync, RuntimeReuse, type RuntimeSnapshot } from './runtime.js';
 
 type Pools = PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>;
 
@@ -43,6 +43,8 @@ export class ConfigManager {
   readonly #deps: PolicyDeps;
   /** Compiled Apis of the previous reloads: a change recompiles only the Apis it touches. */
   readonly #compileCache = new CompileCache();
+  /** Upstream and route runtimes of the serving snapshot, reused by the next where unchanged. */
+  readonly #runtimeReuse = new RuntimeReuse();
 
   constructor(
     private readonly source: ConfigSource,
@@ -135,7 +137,7 @@ export class ConfigManager {
       return;
     }
     try {
-      const next = await instantiateAsync(compiled.config, this.pools, this.#deps, this.targetStates);
+      const next = await instantiateAsync(compiled.config, this.pools, this.#deps, this.targetStates, this.#runtimeReuse);
       if (this.#stopped) return;
       this.current = next;
       this.#identity.current = identity;
