@@ -24,7 +24,7 @@
  * (route-table.equivalence.test.ts checks this against the linear table on random tables).
  */
 import { compileConditions, headersMatch, queryMatches, type CompiledCondition, type FieldCondition, type HeaderBag } from './conditions.js';
-import { compileTemplate } from './path-template.js';
+import { compileTemplate, type CompiledTemplate } from './path-template.js';
 import { mustCompileRegex, type SafeRegex } from './safe-regex.js';
 import { DEFAULT_PATH_MATCHING, hasPathVariant, pathView, viewOf, VIEW_LOWER, type PathMatching } from './path-matching.js';
 import { collected, PathIndex } from './route-index.js';
@@ -147,6 +147,24 @@ export function normalizeHost(host: string): string {
   return h.toLowerCase();
 }
 
+/**
+ * Compiled templates by their text, shared by every table of the process: each config change
+ * rebuilds the table from mostly the same templates (#16). The RegExps have no `g`/`y` flag, so
+ * `exec` keeps no state and sharing them is safe. Bounded: cleared when it reaches 50,000.
+ */
+const templates = new Map<string, CompiledTemplate>();
+
+function cachedTemplate(text: string): CompiledTemplate {
+  let t = templates.get(text);
+  if (t === undefined) {
+    if (templates.size >= 50_000) templates.clear();
+    const compiled = compileTemplate(text);
+    t = Object.freeze({ ...compiled, names: Object.freeze([...compiled.names]) });
+    templates.set(text, t);
+  }
+  return t;
+}
+
 function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Candidate<T> {
   let methodMask = 0;
   for (const m of e.methods) methodMask |= METHOD_BITS.get(m) ?? 0;
@@ -173,7 +191,7 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
   } else if (p.kind === 'template') {
     kind = TEMPLATE;
     text = p.base;
-    const t = compileTemplate(p.value);
+    const t = cachedTemplate(p.value);
     template = t.regex;
     templateNames = t.names;
     specificity = 2e6 + t.literalLength;
