@@ -35,13 +35,13 @@ describe('admin documents', () => {
   it('locates set-validator issues at the submitted document and YAML line', async () => {
     const submitted = await readResources(new YamlText(yaml), noStore);
     const validate = locateIssues(() => [{ code: 'dangling_reference', message: 'no', resource: 'Api/a', path: 'spec.routes[0].destination.upstream' }], submitted);
-    expect(validate(submitted.resources)).toEqual([{ code: 'dangling_reference', message: 'no', resource: 'Api/a', path: 'spec.routes[0].destination.upstream', document: 1, line: 17 }]);
+    expect(await validate(submitted.resources)).toEqual([{ code: 'dangling_reference', message: 'no', resource: 'Api/a', path: 'spec.routes[0].destination.upstream', document: 1, line: 17 }]);
   });
 
   it('leaves issues about resources not in the body unlocated', async () => {
     const submitted = await readResources(new YamlText(yaml), noStore);
     const issue = { code: 'x', message: 'y', resource: 'Api/stored-only', path: 'spec' };
-    expect(locateIssues(() => [issue], submitted)(submitted.resources as Resource[])).toEqual([issue]);
+    expect(await locateIssues(() => [issue], submitted)(submitted.resources as Resource[])).toEqual([issue]);
   });
 
   it('classifies syntax errors as INVALID_BODY and model errors as INVALID_CONFIG', async () => {

@@ -1,5 +1,6 @@
-import { API_VERSION, formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
+import { API_VERSION, formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, validateDocumentSteps, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
+import { runSliced } from '@tollgate/compiler';
 import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
 import { ProblemError } from './problem.js';
 
@@ -81,7 +82,8 @@ export async function readResources(body: unknown, config: Pick<ConfigStore, 'ge
   if (imported.issues.length > 0) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', imported.issues), { errors: imported.issues });
   documents = imported.documents;
   await restoreRedactedSecrets(documents, config);
-  const result = validateDocuments(documents);
+  // In slices: in embedded mode the gateway serves requests from this same event loop (#16).
+  const result = await runSliced(validateDocumentSteps(documents));
   if (!result.ok) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', result.issues), { errors: result.issues });
   // Declared plaintext API keys become digests here, before anything is stored, compared or echoed.
   return { resources: result.resources.map(hashDeclaredKeys), documents, warnings: imported.warnings };
@@ -146,21 +148,30 @@ export function parsePath(path: string): PropertyKey[] {
  * Wraps a set validator so that issues about submitted resources (identified by `Kind/name`)
  * name the document index and YAML line the operator has to fix.
  */
-export function locateIssues(validate: SetValidator, submitted: Pick<SubmittedResources, 'resources' | 'documents'>): SetValidator {
+export function locateIssues(validate: SetValidator, submitted: Pick<SubmittedResources, 'resources' | 'documents'>): (resources: Resource[]) => Promise<ConfigIssue[]> {
+  const locate = issueLocator(submitted);
+  return async (resources) => (await validate(resources)).map(locate);
+}
+
+/** Issues with the document index and YAML line of the submitted resource they name (see locateIssues). */
+export function locateAll(issues: readonly ConfigIssue[], submitted: Pick<SubmittedResources, 'resources' | 'documents'>): ConfigIssue[] {
+  return issues.map(issueLocator(submitted));
+}
+
+function issueLocator(submitted: Pick<SubmittedResources, 'resources' | 'documents'>): (issue: ConfigIssue) => ConfigIssue {
   const byKey = new Map<string, SourceDocument>();
   submitted.resources.forEach((r, i) => {
     const doc = submitted.documents[i];
     if (doc) byKey.set(resourceKey(r), doc);
   });
-  return (resources) =>
-    validate(resources).map((issue) => {
-      const doc = issue.resource !== undefined ? byKey.get(issue.resource) : undefined;
-      if (!doc) return issue;
-      const located: ConfigIssue = { ...issue, document: issue.document ?? doc.index };
-      if (located.line === undefined) {
-        const line = doc.lineOf?.(parsePath(issue.path));
-        if (line !== undefined) located.line = line;
-      }
-      return located;
-    });
+  return (issue) => {
+    const doc = issue.resource !== undefined ? byKey.get(issue.resource) : undefined;
+    if (!doc) return issue;
+    const located: ConfigIssue = { ...issue, document: issue.document ?? doc.index };
+    if (located.line === undefined) {
+      const line = doc.lineOf?.(parsePath(issue.path));
+      if (line !== undefined) located.line = line;
+    }
+    return located;
+  };
 }

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { buildAdmin } from '@tollgate/admin';
+import { buildAdmin, createCompilerValidator } from '@tollgate/admin';
 import { BillingExportScheduler } from '@tollgate/billing';
-import { compileConfig, type SelfEndpoints } from '@tollgate/compiler';
+import type { SelfEndpoints } from '@tollgate/compiler';
 import { selfEndpoints } from './self-endpoints.js';
 import { announceWorkerReady, buildGateway, listenTls, loadOtlpSpanSink, ResponseCache, serveWorkerLink } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
@@ -64,13 +64,11 @@ const ADMIN_TOKEN_PREFIX = 'tgadm_';
 /**
  * The set validator the admin API runs inside every apply: the gateway's own compiler, told the
  * listeners of this deployment (from this process's settings, which gateways normally share) so
- * that targets pointing back at the gateway or the admin are refused at apply.
+ * that targets pointing back at the gateway or the admin are refused at apply. It keeps the
+ * compiled Apis between applies and compiles in slices (see createCompilerValidator).
  */
 function setValidator(self: SelfEndpoints) {
-  return (resources: Resource[]) => {
-    const compiled = compileConfig(resources, 0, { self });
-    return compiled.ok ? [] : compiled.issues;
-  };
+  return createCompilerValidator(self);
 }
 
 function sha256(text: string): string {

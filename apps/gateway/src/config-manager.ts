@@ -1,11 +1,11 @@
-import { compileConfig, type CompiledConfig, type SelfEndpoints } from '@tollgate/compiler';
+import { CompileCache, compileConfigAsync, type CompiledConfig, type SelfEndpoints } from '@tollgate/compiler';
 import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
 import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
 import type { PlanSpec } from '@tollgate/model';
 import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
-import { instantiate, type RuntimeSnapshot } from './runtime.js';
+import { instantiate, instantiateAsync, RuntimeReuse, type RuntimeSnapshot } from './runtime.js';
 import { discoveredNames, expandDiscoveredTargets, type EndpointLookup } from './discovery/expand-targets.js';
 import { CredentialFeed } from './credential-feed.js';
 
@@ -56,6 +56,10 @@ export class ConfigManager {
   readonly #deps: PolicyDeps;
   /** API-key deltas applied to the serving identity index in place (null when the source has no feed). */
   readonly credentials: CredentialFeed | null;
+  /** Compiled Apis of the previous reloads: a change recompiles only the Apis it touches. */
+  readonly #compileCache = new CompileCache();
+  /** Upstream and route runtimes of the serving snapshot, reused by the next where unchanged. */
+  readonly #runtimeReuse = new RuntimeReuse();
 
   constructor(
     private readonly source: ConfigSource,
@@ -139,7 +143,9 @@ export class ConfigManager {
     // A load that outlived stop() (the database answered late) must not install pools on a closing gateway.
     if (this.#stopped) return;
     if (this.current !== null && snapshot.version === this.current.version) return;
-    const compiled = compileConfig(snapshot.resources, snapshot.version, this.self === undefined ? {} : { self: this.self });
+    // In slices with requests served in between, reusing the units of unchanged Apis (#16).
+    const compiled = await compileConfigAsync(snapshot.resources, snapshot.version, this.self === undefined ? { cache: this.#compileCache } : { self: this.self, cache: this.#compileCache });
+    if (this.#stopped) return;
     if (!compiled.ok) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ version: snapshot.version, serving: this.version, issues: compiled.issues }, 'config rejected: it does not compile; the previous snapshot keeps serving');
@@ -159,7 +165,9 @@ export class ConfigManager {
       // Discovered names get their first answer before the snapshot that uses them serves.
       if (this.discovery !== null) await this.discovery.track(discoveredNames(compiled.config));
       if (this.#stopped) return;
-      this.current = instantiate(this.#expand(compiled.config), this.pools, this.#deps, this.targetStates);
+      const next = await instantiateAsync(this.#expand(compiled.config), this.pools, this.#deps, this.targetStates, this.#runtimeReuse);
+      if (this.#stopped) return;
+      this.current = next;
       this.#compiled = compiled.config;
       this.#installIdentity(identity, snapshot.changeSeq);
     } catch (err) {
@@ -196,7 +204,7 @@ export class ConfigManager {
     const serving = this.current;
     if (compiled === null || serving === null || this.#stopped) return;
     try {
-      const next = instantiate(this.#expand(compiled), this.pools, this.#deps, this.targetStates);
+      const next = instantiate(this.#expand(compiled), this.pools, this.#deps, this.targetStates, this.#runtimeReuse);
       // The serving version and hash stay: the configuration did not change, its addresses did.
       this.current = Object.freeze({ ...next, version: serving.version, hash: serving.hash });
     } catch (err) {

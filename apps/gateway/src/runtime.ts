@@ -1,4 +1,5 @@
-import type { CompiledConfig, CompiledPublishedSpec, CompiledRoute } from '@tollgate/compiler';
+import { runSliced, runToEnd, type CompiledConfig, type CompiledPublishedSpec, type CompiledRoute, type CompiledUpstream } from '@tollgate/compiler';
+import { canonicalJson } from '@tollgate/model';
 import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PoolRegistry, type TargetState, type TargetUpstream, type UpstreamTarget } from '@tollgate/upstream';
@@ -80,7 +81,56 @@ export function instantiate(
   pools: PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>,
   deps: PolicyDeps,
   targetStates: TargetStateRegistry = new TargetStateRegistry(),
+  reuse?: RuntimeReuse,
 ): RuntimeSnapshot {
+  return runToEnd(instantiateSteps(config, pools, deps, targetStates, reuse));
+}
+
+/**
+ * {@link instantiate} in slices of a few ms with requests served in between (#16): what the
+ * config manager runs on a serving gateway. The snapshot is assembled off to the side and only
+ * returned whole, so the caller's swap is atomic.
+ */
+export function instantiateAsync(
+  config: CompiledConfig,
+  pools: PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>,
+  deps: PolicyDeps,
+  targetStates: TargetStateRegistry = new TargetStateRegistry(),
+  reuse?: RuntimeReuse,
+): Promise<RuntimeSnapshot> {
+  return runSliced(instantiateSteps(config, pools, deps, targetStates, reuse));
+}
+
+/**
+ * What the previous instantiation of a process built, so the next one reuses it where nothing it
+ * depends on changed (#16): an upstream's runtime when its compiled form, pools and target states
+ * are the same; a route's runtime when its compiled route is the same object (the compile cache
+ * hands unchanged Apis' routes over as they are) and every upstream it names was reused. A route
+ * that converts protocols or aggregates is always rebuilt (it holds per-snapshot channels).
+ * Reused routes keep their policy instances, so a change to one API does not reset the local
+ * state (limiter buckets) of the others. Updated only when an instantiation completes.
+ */
+export class RuntimeReuse {
+  upstreams = new Map<string, { readonly key: string; readonly parts: readonly unknown[]; readonly runtime: RuntimeUpstream }>();
+  routes = new Map<CompiledRoute, RuntimeRoute>();
+}
+
+/** Upstream names a route's runtime holds: its destinations and its mirror. */
+function upstreamsOf(r: CompiledRoute): string[] {
+  const names = r.actions.destinations.map((d) => d.upstream);
+  if (r.upstream !== null) names.push(r.upstream);
+  if (r.actions.mirror !== null) names.push(r.actions.mirror.upstream);
+  return names;
+}
+
+/** The instantiation as steps (one route per `yield`); pools and states are synced in the first. */
+function* instantiateSteps(
+  config: CompiledConfig,
+  pools: PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>,
+  deps: PolicyDeps,
+  targetStates: TargetStateRegistry,
+  reuse?: RuntimeReuse,
+): Generator<void, RuntimeSnapshot> {
   const upstreams = Object.values(config.upstreams);
   // Built before any shared state changes, so a bad certificate rejects the snapshot cleanly.
   const sni = buildSniTable(config.certificates);
@@ -88,7 +138,18 @@ export function instantiate(
   const live = pools.sync(wanted);
   const states = targetStates.sync(upstreams.flatMap((u) => u.targets.map((t) => ({ upstream: u.name, origin: t.origin }))));
   const balancers = new Map<string, RuntimeUpstream>();
+  const nextUpstreams: RuntimeReuse['upstreams'] = new Map();
+  const reusedUpstreams = new Set<string>();
   for (const u of upstreams) {
+    const key = canonicalJson(u);
+    const parts = u.targets.flatMap((t) => [live.get(poolKey(t.origin, settingsOf(u))), states.get(`${u.name}\n${t.origin}`)]);
+    const before = reuse?.upstreams.get(u.name);
+    if (before !== undefined && before.key === key && before.parts.length === parts.length && before.parts.every((p, i) => p === parts[i])) {
+      balancers.set(u.name, before.runtime);
+      nextUpstreams.set(u.name, before);
+      reusedUpstreams.add(u.name);
+      continue;
+    }
     const targets = u.targets.map((t) => ({
       weight: t.weight,
       value: Object.freeze({
@@ -110,10 +171,28 @@ export function instantiate(
       targets,
     );
     balancers.set(u.name, runtime);
+    nextUpstreams.set(u.name, { key, parts, runtime });
   }
   // gRPC channels (kept across snapshots, keyed by the pool registry) and loaded descriptors.
   const protocols = buildProtocolRuntime(config, pools, balancers);
-  const routes = config.routes.map((r: CompiledRoute): RuntimeRoute => {
+  const nextRoutes: RuntimeReuse['routes'] = new Map();
+  const routes = yield* config.routes.mapSteps((r: CompiledRoute): RuntimeRoute => {
+    const kept = reuse?.routes.get(r);
+    if (kept !== undefined && r.actions.protocol === null && r.actions.aggregate === null && upstreamsOf(r).every((n) => reusedUpstreams.has(n))) {
+      nextRoutes.set(r, kept);
+      return kept;
+    }
+    const built = buildRuntimeRoute(r);
+    nextRoutes.set(r, built);
+    return built;
+  });
+  if (reuse !== undefined) {
+    reuse.upstreams = nextUpstreams;
+    reuse.routes = nextRoutes;
+  }
+  return Object.freeze({ version: config.version, hash: config.hash, routes, upstreams: balancers, compiledUpstreams: config.upstreams, sni, certificates: config.certificates });
+
+  function buildRuntimeRoute(r: CompiledRoute): RuntimeRoute {
     // One instance per policy of the route, shared by its phases and body hooks (in priority order).
     const instances = new Map<string, PolicyInstance>();
     const build = (phase: 'access' | 'response') => {
@@ -156,6 +235,5 @@ export function instantiate(
       publishedSpec: r.publishedSpec ?? null,
     };
     return Object.freeze({ ...route, plan: planRoute(route) });
-  });
-  return Object.freeze({ version: config.version, hash: config.hash, routes, upstreams: balancers, compiledUpstreams: config.upstreams, sni, certificates: config.certificates });
+  }
 }

@@ -1,4 +1,5 @@
 import { resourceKey, type ApiResource, type ConfigIssue, type Resource, type RouteMatch, type StringMatch } from '@tollgate/model';
+import { runToEnd } from './slices.js';
 import { POLICY_DEFINITIONS, validatePolicyConfig } from '@tollgate/policies/definitions';
 import { trimBasePath } from './compile-route.js';
 import type { PolicyDescriptor } from './types.js';
@@ -108,6 +109,11 @@ function descriptor(name: string, config: unknown, resource: string, issues: Con
  * Returns a plan for every Api.
  */
 export function compileLifecycle(sorted: readonly Resource[], issues: ConfigIssue[]): Map<string, ApiPlan> {
+  return runToEnd(compileLifecycleSteps(sorted, issues));
+}
+
+/** {@link compileLifecycle} as steps (one Api per `yield`), for a sliced compile. */
+export function* compileLifecycleSteps(sorted: readonly Resource[], issues: ConfigIssue[]): Generator<void, Map<string, ApiPlan>> {
   const apis = sorted.filter((r): r is ApiResource => r.kind === 'Api');
   const byName = new Map(apis.map((a) => [a.metadata.name, a]));
   const consumers = new Set(sorted.filter((r) => r.kind === 'Consumer').map((r) => r.metadata.name));
@@ -137,6 +143,7 @@ export function compileLifecycle(sorted: readonly Resource[], issues: ConfigIssu
 
   const plans = new Map<string, ApiPlan>();
   for (const a of apis) {
+    yield;
     const resource = resourceKey(a);
     const name = a.metadata.name;
     const spec = a.spec;

@@ -6,3 +6,5 @@ export { checkAggregate, compileAggregate, parseTemplate, CONSUMER_FIELDS, type 
 export { compileProtocol, compileProtoDescriptors, jsonName, loadProto, loadProtoCached, parsePathTemplate, type CompiledGrpc, type CompiledGrpcMethod, type CompiledGrpcWeb, type CompiledHttpBinding, type CompiledPathTemplate, type CompiledProtocol, type CompiledProtoSource, type CompiledSoap, type HttpRuleSource, type LoadedProto, type SoapTemplatePart, type TemplateSegment, type TemplateVariable } from './compile-protocols.js';
 export { compilePublishedSpec, PUBLISHED_SPEC_ROUTE, type CompiledPublishedSpec } from './compile-published-spec.js';
 export { checkSelfTargets, isLoopbackHost, type SelfEndpoints } from './compile-self-targets.js';
+export { CompileCache } from './compile-cache.js';
+export { DEFAULT_SLICE_MS, runSliced, runToEnd } from './slices.js';

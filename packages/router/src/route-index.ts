@@ -55,14 +55,45 @@ export function collected(): Int32Array {
   return buffer;
 }
 
+interface IndexParts {
+  readonly tries: readonly ViewTrie[];
+  readonly always: readonly number[];
+}
+
+/** Parts built by {@link PathIndex.steps}, handed to the constructor (set and used synchronously). */
+let prebuilt: IndexParts | null = null;
+
+function drain<R>(steps: Generator<void, R>): R {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
 export class PathIndex {
   readonly #tries: readonly ViewTrie[];
   readonly #always: readonly number[];
 
   constructor(entries: readonly Indexable[]) {
+    const built = prebuilt;
+    prebuilt = null;
+    const parts = built ?? drain(PathIndex.#partsSteps(entries));
+    this.#tries = parts.tries;
+    this.#always = parts.always;
+    if (buffer.length < entries.length) buffer = new Int32Array(Math.max(entries.length, buffer.length * 2));
+  }
+
+  /** Builds the same index as the constructor in steps of a few hundred entries (a sliced build, #16). */
+  static *steps(entries: readonly Indexable[]): Generator<void, PathIndex> {
+    prebuilt = yield* PathIndex.#partsSteps(entries);
+    return new PathIndex(entries);
+  }
+
+  static *#partsSteps(entries: readonly Indexable[]): Generator<void, IndexParts> {
     const tries = new Map<number, TrieNode>();
     const always: number[] = [];
     for (let pos = 0; pos < entries.length; pos++) {
+      if ((pos & 255) === 255) yield;
       const e = entries[pos] as Indexable;
       if (e.indexKey === null) {
         always.push(pos);
@@ -79,9 +110,7 @@ export class PathIndex {
       if (e.indexWhole) (node.whole ??= []).push(pos);
       else (node.along ??= []).push(pos);
     }
-    this.#tries = [...tries].map(([view, root]) => ({ view, root }));
-    this.#always = always;
-    if (buffer.length < entries.length) buffer = new Int32Array(Math.max(entries.length, buffer.length * 2));
+    return { tries: [...tries].map(([view, root]) => ({ view, root })), always };
   }
 
   /**

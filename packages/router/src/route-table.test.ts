@@ -229,3 +229,41 @@ describe('RouteTable: indexed lookups in large tables (#16)', () => {
     expect(t.lookup('example.com', '/items', 'GET').kind).toBe('not_found');
   });
 });
+
+describe('RouteTable built in steps (#16)', () => {
+  const entries = (): RouteEntry<string>[] => [
+    ...Array.from({ length: 300 }, (_, i): RouteEntry<string>[] => [
+      { hosts: ['h.com'], path: { kind: 'prefix', value: `/svc${i}/items` }, methods: ['GET'], group: `api${i}`, value: `api${i}/items` },
+      { hosts: ['h.com'], path: { kind: 'template', base: `/svc${i}`, value: '/orders/{id}' }, methods: [], group: `api${i}`, value: `api${i}/orders` },
+    ]).flat(),
+    { hosts: ['*.h.com'], path: { kind: 'prefix', value: '/' }, methods: [], value: 'wild' },
+    { hosts: [], path: { kind: 'template', base: '', value: '/any/{id}' }, methods: ['GET'], value: 'any' },
+  ];
+  const probes: Array<[string, string]> = [['h.com', '/svc7/items'], ['h.com', '/svc299/orders/x'], ['h.com', '/nope'], ['a.h.com', '/x'], ['other.com', '/any/3'], ['other.com', '/any']];
+  const answers = (t: RouteTable<string>) => probes.map(([h, p]) => hit(t, h, p));
+
+  it('RouteTable.steps yields between entries and builds the table the constructor builds', () => {
+    const steps = RouteTable.steps(entries());
+    let yields = 0;
+    let r = steps.next();
+    while (!r.done) {
+      yields++;
+      r = steps.next();
+    }
+    expect(yields).toBeGreaterThan(600);
+    expect(answers(r.value)).toEqual(answers(new RouteTable(entries())));
+    expect(answers(r.value)).toEqual(['api7/items', 'api299/orders', 'not_found', 'wild', 'any', 'not_found']);
+  });
+
+  it('mapSteps maps every value once and answers like map', () => {
+    const t = new RouteTable(entries());
+    let calls = 0;
+    const steps = t.mapSteps((v) => (calls++, `m:${v}`));
+    let r = steps.next();
+    while (!r.done) r = steps.next();
+    expect(calls).toBe(new Set(entries().map((e) => e.value)).size);
+    expect(answers(r.value)).toEqual(answers(t.map((v) => `m:${v}`)));
+    expect(answers(r.value)[0]).toBe('m:api7/items');
+    expect(r.value.entries.length).toBe(t.entries.length);
+  });
+});

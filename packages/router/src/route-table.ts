@@ -24,7 +24,7 @@
  * (route-table.equivalence.test.ts checks this against the linear table on random tables).
  */
 import { compileConditions, headersMatch, queryMatches, type CompiledCondition, type FieldCondition, type HeaderBag } from './conditions.js';
-import { compileTemplate } from './path-template.js';
+import { compileTemplate, type CompiledTemplate } from './path-template.js';
 import { mustCompileRegex, type SafeRegex } from './safe-regex.js';
 import { DEFAULT_PATH_MATCHING, hasPathVariant, pathView, viewOf, VIEW_LOWER, type PathMatching } from './path-matching.js';
 import { collected, PathIndex } from './route-index.js';
@@ -147,6 +147,24 @@ export function normalizeHost(host: string): string {
   return h.toLowerCase();
 }
 
+/**
+ * Compiled templates by their text, shared by every table of the process: each config change
+ * rebuilds the table from mostly the same templates (#16). The RegExps have no `g`/`y` flag, so
+ * `exec` keeps no state and sharing them is safe. Bounded: cleared when it reaches 50,000.
+ */
+const templates = new Map<string, CompiledTemplate>();
+
+function cachedTemplate(text: string): CompiledTemplate {
+  let t = templates.get(text);
+  if (t === undefined) {
+    if (templates.size >= 50_000) templates.clear();
+    const compiled = compileTemplate(text);
+    t = Object.freeze({ ...compiled, names: Object.freeze([...compiled.names]) });
+    templates.set(text, t);
+  }
+  return t;
+}
+
 function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Candidate<T> {
   let methodMask = 0;
   for (const m of e.methods) methodMask |= METHOD_BITS.get(m) ?? 0;
@@ -173,7 +191,7 @@ function buildCandidate<T>(e: RouteEntry<T>, order: number, group: number): Cand
   } else if (p.kind === 'template') {
     kind = TEMPLATE;
     text = p.base;
-    const t = compileTemplate(p.value);
+    const t = cachedTemplate(p.value);
     template = t.regex;
     templateNames = t.names;
     specificity = 2e6 + t.literalLength;
@@ -308,6 +326,118 @@ class Scratch<T> {
 
 const NO_HEADERS: HeaderBag = Object.freeze({});
 
+/** The built state of a table: what the constructor, {@link RouteTable.steps} and `map` produce. */
+interface Structure<T> {
+  readonly exactHosts: Map<string, Tier<T>>;
+  readonly wildcards: Map<string, Tier<T>>;
+  readonly anyHost: Tier<T> | null;
+  readonly entries: readonly RouteEntry<T>[];
+  readonly maxPriority: number;
+  readonly indexMin: number;
+}
+
+/** Drives a step generator to its end synchronously. */
+function drain<R>(steps: Generator<void, R>): R {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Builds a table's structure in small steps (one entry, or one tier arranged, per `yield`), so a
+ * caller can build a large table in slices between requests (#16).
+ */
+function* structureSteps<T>(entries: readonly RouteEntry<T>[], indexMin: number): Generator<void, Structure<T>> {
+  const exactHosts = new Map<string, Candidate<T>[]>();
+  const wildcards = new Map<string, Candidate<T>[]>();
+  let anyHost: Candidate<T>[] | null = null;
+  const groupIds = new Map<string, number>();
+  // First position of each group: groups are kept contiguous in the order they first appear.
+  const firstSeen = new Map<number, number>();
+  let maxPriority = -Infinity;
+  for (let order = 0; order < entries.length; order++) {
+    const e = entries[order] as RouteEntry<T>;
+    let group: number;
+    if (e.group === undefined) group = -1 - order;
+    else {
+      group = groupIds.get(e.group) ?? groupIds.size;
+      groupIds.set(e.group, group);
+    }
+    if (!firstSeen.has(group)) firstSeen.set(group, order);
+    const candidate = buildCandidate(e, order, group);
+    maxPriority = Math.max(maxPriority, candidate.priority);
+    if (e.hosts.length === 0) (anyHost ??= []).push(candidate);
+    for (const rawHost of new Set(e.hosts.map((h) => h.toLowerCase()))) {
+      const map = rawHost.startsWith('*.') ? wildcards : exactHosts;
+      const key = rawHost.startsWith('*.') ? rawHost.slice(1) : rawHost;
+      const list = map.get(key);
+      if (list) list.push(candidate);
+      else map.set(key, [candidate]);
+    }
+    yield;
+  }
+  // Keep a group's candidates contiguous (declared order within a group, groups by first appearance).
+  const firstOrder = (c: Candidate<T>) => firstSeen.get(c.group) as number;
+  const arrange = function* (list: Candidate<T>[]): Generator<void, Tier<T>> {
+    // Entries arrive grouped (an API's entries are contiguous), so this sort mostly finds runs.
+    list.sort((a, b) => firstOrder(a) - firstOrder(b) || a.order - b.order);
+    yield;
+    const index = list.length >= indexMin ? yield* PathIndex.steps(list) : null;
+    return Object.freeze({ list: Object.freeze(list), index });
+  };
+  const tiers = function* (m: Map<string, Candidate<T>[]>): Generator<void, Map<string, Tier<T>>> {
+    const out = new Map<string, Tier<T>>();
+    for (const [k, v] of m) out.set(k, yield* arrange(v));
+    return out;
+  };
+  return {
+    exactHosts: yield* tiers(exactHosts),
+    wildcards: yield* tiers(wildcards),
+    anyHost: anyHost === null ? null : yield* arrange(anyHost),
+    entries: Object.freeze(entries.slice()),
+    maxPriority,
+    indexMin,
+  };
+}
+
+/**
+ * The same structure with every value mapped: candidates are copied with the new value (and
+ * their preallocated hit), positions stay, so the tiers' path indexes are shared as they are.
+ */
+function* mapSteps<T, U>(s: Structure<T>, mapOnce: (v: T) => U): Generator<void, Structure<U>> {
+  const tier = function* (t: Tier<T>): Generator<void, Tier<U>> {
+    const list: Candidate<U>[] = new Array<Candidate<U>>(t.list.length);
+    for (let i = 0; i < t.list.length; i++) {
+      const c = t.list[i] as Candidate<T>;
+      const value = mapOnce(c.value);
+      list[i] = { ...c, value, hit: Object.freeze({ ...c.hit, value }) as RouteLookup<U> } as Candidate<U>;
+      yield;
+    }
+    return Object.freeze({ list: Object.freeze(list), index: t.index });
+  };
+  const tiers = function* (m: Map<string, Tier<T>>): Generator<void, Map<string, Tier<U>>> {
+    const out = new Map<string, Tier<U>>();
+    for (const [k, v] of m) out.set(k, yield* tier(v));
+    return out;
+  };
+  const exactHosts = yield* tiers(s.exactHosts);
+  const wildcards = yield* tiers(s.wildcards);
+  const anyHost = s.anyHost === null ? null : yield* tier(s.anyHost);
+  const entries: RouteEntry<U>[] = [];
+  for (const e of s.entries) {
+    entries.push({ ...e, value: mapOnce(e.value) });
+    if ((entries.length & 255) === 0) yield;
+  }
+  return { exactHosts, wildcards, anyHost, entries: Object.freeze(entries), maxPriority: s.maxPriority, indexMin: s.indexMin };
+}
+
+/**
+ * Hands a structure built by steps to the constructor (private fields can only be set there).
+ * Set and consumed synchronously, with no code in between that could build another table.
+ */
+let handoff: Structure<unknown> | null = null;
+
 /** Immutable route table. */
 export class RouteTable<T> {
   readonly #exactHosts: Map<string, Tier<T>>;
@@ -324,48 +454,23 @@ export class RouteTable<T> {
    * path index is built; `Infinity` scans every tier.
    */
   constructor(entries: readonly RouteEntry<T>[], options?: { readonly indexMin?: number }) {
-    this.#indexMin = options?.indexMin ?? DEFAULT_INDEX_MIN;
-    this.#entries = Object.freeze(entries.slice());
-    const exactHosts = new Map<string, Candidate<T>[]>();
-    const wildcards = new Map<string, Candidate<T>[]>();
-    let anyHost: Candidate<T>[] | null = null;
-    const groupIds = new Map<string, number>();
-    let maxPriority = -Infinity;
-    entries.forEach((e, order) => {
-      let group: number;
-      if (e.group === undefined) group = -1 - order;
-      else {
-        group = groupIds.get(e.group) ?? groupIds.size;
-        groupIds.set(e.group, group);
-      }
-      const candidate = buildCandidate(e, order, group);
-      maxPriority = Math.max(maxPriority, candidate.priority);
-      if (e.hosts.length === 0) (anyHost ??= []).push(candidate);
-      for (const rawHost of new Set(e.hosts.map((h) => h.toLowerCase()))) {
-        const map = rawHost.startsWith('*.') ? wildcards : exactHosts;
-        const key = rawHost.startsWith('*.') ? rawHost.slice(1) : rawHost;
-        const list = map.get(key);
-        if (list) list.push(candidate);
-        else map.set(key, [candidate]);
-      }
-    });
-    // Keep a group's candidates contiguous (declared order within a group, groups by first appearance).
-    const indexMin = this.#indexMin;
-    const arrange = (list: Candidate<T>[]): Tier<T> => {
-      list.sort((a, b) => firstOrder(a) - firstOrder(b) || a.order - b.order);
-      return Object.freeze({ list: Object.freeze(list), index: list.length >= indexMin ? new PathIndex(list) : null });
-    };
-    const firstSeen = new Map<number, number>();
-    for (const [i, e] of entries.entries()) {
-      const g = e.group === undefined ? -1 - i : (groupIds.get(e.group) as number);
-      if (!firstSeen.has(g)) firstSeen.set(g, i);
-    }
-    const firstOrder = (c: Candidate<T>) => firstSeen.get(c.group) as number;
-    this.#exactHosts = new Map([...exactHosts].map(([k, v]) => [k, arrange(v)]));
-    this.#wildcards = new Map([...wildcards].map(([k, v]) => [k, arrange(v)]));
-    this.#anyHost = anyHost === null ? null : arrange(anyHost);
-    this.#maxPriority = maxPriority;
+    const given = handoff as Structure<T> | null;
+    handoff = null;
+    const s = given ?? drain(structureSteps(entries, options?.indexMin ?? DEFAULT_INDEX_MIN));
+    this.#exactHosts = s.exactHosts;
+    this.#wildcards = s.wildcards;
+    this.#anyHost = s.anyHost;
+    this.#entries = s.entries;
+    this.#maxPriority = s.maxPriority;
+    this.#indexMin = s.indexMin;
     Object.freeze(this);
+  }
+
+  /** Builds the same table as the constructor, as steps (`yield*` it from a sliced compile). */
+  static *steps<T>(entries: readonly RouteEntry<T>[], options?: { readonly indexMin?: number }): Generator<void, RouteTable<T>> {
+    const s = yield* structureSteps(entries, options?.indexMin ?? DEFAULT_INDEX_MIN);
+    handoff = s as Structure<unknown>;
+    return new RouteTable<T>([]);
   }
 
   /** The entries the table was built from, in declared order. */
@@ -375,15 +480,26 @@ export class RouteTable<T> {
 
   /** A table with the same structure whose values are mapped (each distinct value once). */
   map<U>(fn: (value: T) => U): RouteTable<U> {
+    return drain(this.mapSteps(fn));
+  }
+
+  /**
+   * {@link map} as steps: `fn` runs once per distinct value; the tiers and path indexes are
+   * reused, not rebuilt (only values and preallocated hits change).
+   */
+  *mapSteps<U>(fn: (value: T) => U): Generator<void, RouteTable<U>> {
     const seen = new Map<T, U>();
     const mapOnce = (v: T): U => {
       if (!seen.has(v)) seen.set(v, fn(v));
       return seen.get(v) as U;
     };
-    return new RouteTable(
-      this.#entries.map((e) => ({ ...e, value: mapOnce(e.value) })),
-      { indexMin: this.#indexMin },
-    );
+    const s = yield* mapSteps(this.#structure(), mapOnce);
+    handoff = s as Structure<unknown>;
+    return new RouteTable<U>([]);
+  }
+
+  #structure(): Structure<T> {
+    return { exactHosts: this.#exactHosts, wildcards: this.#wildcards, anyHost: this.#anyHost, entries: this.#entries, maxPriority: this.#maxPriority, indexMin: this.#indexMin };
   }
 
   /**

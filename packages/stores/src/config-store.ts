@@ -64,9 +64,10 @@ export interface ResourceChange {
 
 /**
  * Checks the complete resulting resource set (cross-references, compilation) inside the apply
- * transaction; any issue aborts the apply and nothing changes.
+ * transaction; any issue aborts the apply and nothing changes. May answer asynchronously (a
+ * validator compiling in slices, so a process that also serves requests is not stalled).
  */
-export type SetValidator = (resources: Resource[]) => ConfigIssue[];
+export type SetValidator = (resources: Resource[]) => ConfigIssue[] | Promise<ConfigIssue[]>;
 
 export interface ApplyOptions {
   /**

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import { apiKeys, resources, type Database, type ResourceRow } from '@tollgate/db';
 import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
@@ -132,7 +132,7 @@ export class SqlConfigStore implements ConfigStore {
       async (tx) => {
         const version = await readVersion(tx);
         const changeSeq = await readChangeSeq(tx);
-        const rows = await tx.select().from(resources);
+        const rows = await readAllResources(tx);
         return { version, changeSeq, resources: sortResources(rows.map(toResource)), apiKeys: await activeApiKeys(tx) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
@@ -146,8 +146,9 @@ export class SqlConfigStore implements ConfigStore {
   async apply(input: Resource[], options: ApplyOptions): Promise<ApplyResult> {
     const duplicates = findDuplicates(input);
     if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
-    return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, async (current) => {
       const changes: ResourceChange[] = [];
+      const pause = slicer();
       const prunable = typeof options.prune === 'function' ? options.prune : () => options.prune === true;
       // Resources outside the prune scope stay whether or not the input names them.
       const resulting = new Map<string, Resource>([...current].filter(([, r]) => !prunable(r)));
@@ -157,6 +158,7 @@ export class SqlConfigStore implements ConfigStore {
       const inputPlans = new Map(input.filter((r) => r.kind === 'Plan').map((r) => [r.metadata.name, r] as const));
       const planOf = (name: string) => inputPlans.get(name) ?? current.get(keyOf('Plan', name));
       for (const given of input) {
+        await pause();
         const raw = resolveSubscriptionDates(given, planOf);
         const key = keyOf(raw.kind, raw.metadata.name);
         const before = current.get(key);
@@ -240,14 +242,14 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */
-  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, plan: (current: Map<string, Resource>) => Plan): Promise<ApplyResult> {
+  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>): Promise<ApplyResult> {
     return this.db.transaction(async (tx) => {
       const version = await readVersion(tx, true);
-      const rows = await tx.select().from(resources);
+      const rows = await readAllResources(tx);
       const current = new Map(rows.map((r) => [keyOf(r.kind, r.name), toResource(r)] as const));
-      const { resulting, changes } = plan(current);
+      const { resulting, changes } = await plan(current);
       changes.sort(compareChanges);
-      const issues = validate(sortResources(resulting));
+      const issues = await validate(sortResources(resulting));
       // Throwing inside the transaction rolls it back: nothing half-applies.
       if (issues.length > 0) throw new ApplyRejectedError(issues);
       const effective = changes.filter((c) => c.action !== 'unchanged');
@@ -260,7 +262,8 @@ export class SqlConfigStore implements ConfigStore {
       const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
       // In batches: one multi-row statement for a large apply would exceed Postgres' bind-parameter
       // cap (see WRITE_BATCH); the transaction still makes the whole change atomic.
-      for (const batch of batches(upserts)) {
+      for (const batch of batches(upserts, UPSERT_BATCH)) {
+        await nextTurn();
         await tx
           .insert(resources)
           .values(batch.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: next })))
@@ -309,6 +312,56 @@ export class SqlConfigStore implements ConfigStore {
       await bumpVersion(tx, next);
       return { version: next, dryRun, changes };
     });
+  }
+}
+
+/**
+ * A pause to await inside a long loop: resolves at once, except about every `sliceMs` ms, when it
+ * yields to the event loop first. An embedded store shares its event loop with the gateway, so
+ * planning a 10,000-resource apply must let requests through (#16).
+ */
+function slicer(sliceMs = 8): () => Promise<void> | void {
+  let start = performance.now();
+  return () => {
+    if (performance.now() - start < sliceMs) return;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        start = performance.now();
+        resolve();
+      }),
+    );
+  };
+}
+
+/**
+ * Rows per resource page read, and per upsert statement. An embedded PGlite runs each statement
+ * to completion on the event loop it shares with the gateway, so one 10,000-row statement (a
+ * full read, a 1,000-row upsert of Apis) held requests for a long time; pages of a few hundred
+ * rows, with a turn of the event loop between them, keep each hold short (#16). On Postgres the
+ * extra round trips cost a few ms per 10,000 rows.
+ */
+const READ_PAGE = 500;
+const UPSERT_BATCH = 250;
+
+/** A turn of the event loop: pending I/O (requests) runs before the next statement. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Every resource row, read by keyset pages in primary-key order (see READ_PAGE), inside the
+ * caller's transaction (repeatable read for `load`, the config lock for writes), so the pages
+ * form one consistent set.
+ */
+async function readAllResources(tx: Tx): Promise<ResourceRow[]> {
+  const rows: ResourceRow[] = [];
+  for (;;) {
+    const last = rows.at(-1);
+    const where = last === undefined ? undefined : or(gt(resources.kind, last.kind), and(eq(resources.kind, last.kind), gt(resources.name, last.name)));
+    const page = await tx.select().from(resources).where(where).orderBy(asc(resources.kind), asc(resources.name)).limit(READ_PAGE);
+    for (const r of page) rows.push(r);
+    if (page.length < READ_PAGE) return rows;
+    await nextTurn();
   }
 }
 

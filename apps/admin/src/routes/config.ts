@@ -6,7 +6,7 @@ import { ApplyRejectedError } from '@tollgate/stores';
 import type { ImportOptions } from '@tollgate/importers';
 import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
-import { locateIssues, readResources, summarize, toDocument } from '../documents.js';
+import { locateAll, locateIssues, readResources, summarize, toDocument } from '../documents.js';
 import { ProblemError } from '../problem.js';
 import { prunePredicate, pruneScopeOf } from '../prune-scope.js';
 import { subscriptionBoundaryWarnings } from '../subscription-warnings.js';
@@ -91,7 +91,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       } catch (error) {
         if (error instanceof ApplyRejectedError) {
           // Issues raised by the store itself (an illegal lifecycle transition) get their document and line here.
-          const errors = locateIssues(() => error.issues, submitted)([]);
+          const errors = locateAll(error.issues, submitted);
           throw new ProblemError('INVALID_CONFIG', summarize('the resulting configuration is invalid', errors), { errors });
         }
         throw error;

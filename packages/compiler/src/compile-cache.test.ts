@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, parseResourcesYaml, sortResources, type Resource } from '@tollgate/model';
+import { CompileCache } from './compile-cache.js';
+import { compileConfig, compileConfigAsync, validateConfigAsync } from './compile.js';
+import type { CompiledConfig } from './types.js';
+
+function resources(yaml: string): Resource[] {
+  const r = parseResourcesYaml(yaml);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.resources;
+}
+
+const upstream = (url = 'http://127.0.0.1:9001') => `apiVersion: tollgate.dev/v1\nkind: Upstream\nmetadata: { name: backend }\nspec: { targets: [{ url: "${url}", labels: { color: blue } }], subsets: [{ name: blue, labels: { color: blue } }] }\n`;
+const api = (name: string, extra = '') =>
+  `---\napiVersion: tollgate.dev/v1\nkind: Api\nmetadata: { name: ${name} }\nspec:\n  hosts: [shop.example.com]\n  basePath: /${name}\n  routes:\n    - { name: items, match: [{ path: { prefix: /items } }], destination: { upstream: backend${extra} } }\n    - { name: one, match: [{ path: { template: "/orders/{id}" } }], destination: { upstream: backend } }\n`;
+const set = (n: number, extra: Record<number, string> = {}, url?: string) => resources(upstream(url) + Array.from({ length: n }, (_, i) => api(`a${i}`, extra[i] ?? '')).join(''));
+
+function snapshot(r: ReturnType<typeof compileConfig>): CompiledConfig {
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+}
+
+/** What a table answers for a few requests per API: the route id, or the lookup kind. */
+function answers(c: CompiledConfig, n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n + 1; i++) {
+    for (const path of [`/a${i}/items/x`, `/a${i}/orders/7`, `/a${i}/nothing`]) {
+      const l = c.routes.lookup('shop.example.com', path, 'GET');
+      out.push(l.kind === 'match' ? `${l.value.id} ${l.value.actions.destinations[0]?.subset ?? '-'}` : l.kind);
+    }
+  }
+  return out;
+}
+
+describe('CompileCache (incremental compile)', () => {
+  it('recompiles only the Apis that changed, and the snapshot equals a compile from scratch', () => {
+    const cache = new CompileCache();
+    snapshot(compileConfig(set(50), 1, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([0, 50]);
+    // One route changed in one Api, one Api added: two compiled, 49 reused.
+    const changed = set(51, { 7: ', subset: blue' });
+    const incremental = snapshot(compileConfig(changed, 2, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([49, 2]);
+    const fresh = snapshot(compileConfig(changed, 2));
+    expect(incremental.hash).toBe(fresh.hash);
+    expect(answers(incremental, 51)).toEqual(answers(fresh, 51));
+    expect(answers(incremental, 51)).toContain('a7/items blue');
+  });
+
+  it('recompiles every Api when what they read changes (an upstream), and forgets deleted Apis', () => {
+    const cache = new CompileCache();
+    snapshot(compileConfig(set(10), 1, { cache }));
+    snapshot(compileConfig(set(10, {}, 'http://127.0.0.1:9002'), 2, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([0, 10]);
+    snapshot(compileConfig(set(4, {}, 'http://127.0.0.1:9002'), 3, { cache }));
+    expect(cache.size).toBe(4);
+  });
+
+  it("recompiles an Api whose successor moved (its lifecycle plan is part of its key)", () => {
+    const cache = new CompileCache();
+    const withSuccessor = (basePath: string) => {
+      const rs = set(3);
+      const a0 = rs.find((r) => r.metadata.name === 'a0');
+      const a1 = rs.find((r) => r.metadata.name === 'a1');
+      if (a0?.kind !== 'Api' || a1?.kind !== 'Api') throw new Error('fixture');
+      a0.spec.lifecycle = { state: 'deprecated', deprecatedAt: '2026-01-01T00:00:00Z', successor: 'a1', previewConsumers: [], autoRetire: false } as typeof a0.spec.lifecycle;
+      a1.spec.basePath = basePath;
+      return rs;
+    };
+    const refusal = (c: CompiledConfig) => c.routes.entries.find((e) => e.value.api === 'a0')?.value.refusalHeaders?.link;
+    expect(refusal(snapshot(compileConfig(withSuccessor('/a1'), 1, { cache })))).toContain('<//shop.example.com/a1>');
+    const moved = snapshot(compileConfig(withSuccessor('/moved'), 2, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([1, 2]);
+    expect(refusal(moved)).toContain('<//shop.example.com/moved>');
+  });
+
+  it('reports the issues of a reused Api again (a cached unit is not a pass)', () => {
+    const cache = new CompileCache();
+    const bad = set(3, { 1: ', subset: nope' });
+    const first = compileConfig(bad, 1, { cache });
+    const second = compileConfig(bad, 2, { cache });
+    expect(cache.hits).toBe(3);
+    expect(first.ok || second.ok).toBe(false);
+    expect(!second.ok && second.issues).toEqual(!first.ok && first.issues);
+  });
+
+  it('finds conflicts between a reused Api and a new one', () => {
+    const cache = new CompileCache();
+    snapshot(compileConfig(set(3), 1, { cache }));
+    const clash = resources(upstream() + [0, 1, 2].map((i) => api(`a${i}`)).join('') + api('b').replace('basePath: /b', 'basePath: /a1'));
+    const r = compileConfig(clash, 2, { cache });
+    expect(cache.hits).toBe(3);
+    expect(!r.ok && r.issues.map((i) => [i.code, i.resource])).toContainEqual(['route_conflict', 'Api/b']);
+  });
+});
+
+describe('compileConfigAsync / validateConfigAsync', () => {
+  it('yields to the event loop between slices and returns the same snapshot as compileConfig', async () => {
+    const res = set(200);
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const r = await compileConfigAsync(res, 3, {}, 1);
+    clearInterval(ticker);
+    const sync = snapshot(compileConfig(res, 3));
+    expect(turns).toBeGreaterThan(0);
+    expect(snapshot(r).hash).toBe(sync.hash);
+    expect(answers(snapshot(r), 200)).toEqual(answers(sync, 200));
+  });
+
+  it('hashes the canonical JSON of the sorted set, independent of order', () => {
+    const res = set(5);
+    const expected = createHash('sha256').update(canonicalJson(sortResources(res))).digest('hex');
+    expect(snapshot(compileConfig([...res].reverse(), 1)).hash).toBe(expected);
+  });
+
+  it('validates as compileConfig does, without building a snapshot', async () => {
+    const cache = new CompileCache();
+    expect(await validateConfigAsync(set(5), { cache })).toEqual([]);
+    const bad = set(5, { 2: ', subset: nope' });
+    const r = compileConfig(bad, 0);
+    expect(await validateConfigAsync(bad, { cache })).toEqual(!r.ok && r.issues);
+    expect(cache.hits).toBe(4);
+  });
+});

@@ -1,0 +1,33 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** Default longest run of work between two yields to the event loop, ms. */
+export const DEFAULT_SLICE_MS = 8;
+
+/**
+ * Runs a step generator to completion on the calling thread: synchronously. Used where a caller
+ * wants the answer now (tests, the CLI's offline validation).
+ */
+export function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Runs a step generator in slices of at most about `sliceMs` of work, yielding to the event loop
+ * (`setImmediate`, so pending I/O callbacks run: requests keep being served) between slices.
+ * A step is small (one resource, one Api, one route), so a slice overruns its budget by at most
+ * one step. This is how a serving process compiles without stalling its requests (#16).
+ */
+export async function runSliced<T>(steps: Generator<void, T>, sliceMs: number = DEFAULT_SLICE_MS): Promise<T> {
+  let start = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - start >= sliceMs) {
+      await nextTurn();
+      start = performance.now();
+    }
+  }
+}
