@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The event catalogue: every event Tollgate raises, by stable name, with the schema of its `data`.
+ * Names never change meaning; a field may be added, never removed or retyped. Delivered to webhooks
+ * as the Standard Webhooks payload `{ "type", "timestamp", "data" }` (docs/events.md is generated
+ * from these schemas and tested against them).
+ */
+const name = z.string().min(1).max(253);
+const actor = z.strictObject({ id: z.string(), name: z.string(), role: z.string() }).describe('The admin who made the change (absent for the environment token or internal writers).');
+const percent = z.number().int().min(1).max(100);
+const quotaFields = {
+  consumer: name.describe('Consumer whose usage crossed the threshold.'),
+  subscription: name.describe('Subscription the quota belongs to.'),
+  plan: name.describe('Plan defining the quota.'),
+  period: z.string().describe('Quota period (`YYYY-MM` in the quota time zone).'),
+  used: z.number().int().min(0).describe('Quota units used in the period when the event was raised (from the Postgres rollups).'),
+  limit: z.number().int().min(1).describe('The plan quota (units per month).'),
+};
+
+export const EVENT_SCHEMAS = {
+  'config.applied': z
+    .strictObject({
+      version: z.number().int().describe('Config version the change committed as.'),
+      changes: z.array(z.strictObject({ kind: z.string(), name, action: z.enum(['create', 'update', 'delete']) })).describe('Resources created, updated or deleted (at most 100 listed).'),
+      changeCount: z.number().int().describe('Number of changed resources (also those not listed).'),
+      actor: actor.optional(),
+    })
+    .describe('A configuration change committed (apply, per-resource write or delete).'),
+  'config.rejected': z
+    .strictObject({
+      action: z.string().describe('Admin action refused, e.g. `config.apply`.'),
+      status: z.number().int().describe('HTTP status the admin API answered.'),
+      detail: z.string().describe('The problem detail (why the change was refused).'),
+      actor: actor.optional(),
+    })
+    .describe('An admin change was refused (invalid configuration, conflict); nothing was applied.'),
+  'api.lifecycle_changed': z
+    .strictObject({ api: name, from: z.string().describe('State before.'), to: z.string().describe('State after.'), version: z.number().int().describe('Config version of the change.') })
+    .describe('An API moved to another lifecycle state (draft, published, deprecated, retired).'),
+  'api_key.created': z.strictObject({ keyId: z.string(), consumer: name, prefix: z.string(), last4: z.string() }).describe('An API key was issued to a consumer (never carries the key).'),
+  'api_key.revoked': z.strictObject({ keyId: z.string(), consumer: name }).describe('An API key was revoked.'),
+  'billing.report_ready': z
+    .strictObject({ month: z.string().describe('Billing month `YYYY-MM`.'), reportId: z.string(), generatedAt: z.string().describe('RFC 3339 generation time.') })
+    .describe('A closed month\'s billing report was generated for the first time or revised.'),
+  'quota.threshold': z
+    .strictObject({ ...quotaFields, percent: percent.describe('Threshold crossed, in percent of the quota (the plan\'s `quota.alertThresholds`).') })
+    .describe('A subscription used at least the given percentage of its monthly quota. Raised once per subscription, period and threshold across all nodes.'),
+  'quota.exhausted': z.strictObject(quotaFields).describe('A subscription used its whole monthly quota (further requests get 429 under `overage: hard`). Raised once per subscription and period.'),
+  'upstream.target_down': z.strictObject({ upstream: name, target: z.string().describe('`host:port` of the target.'), node: z.string().describe('Gateway node that saw the change first.') }).describe('An upstream target failed its health checks and was taken out of rotation.'),
+  'upstream.target_up': z.strictObject({ upstream: name, target: z.string(), node: z.string() }).describe('An upstream target that was down passes its health checks again.'),
+  'webhook.test': z.strictObject({ webhook: name, message: z.string() }).describe('Sent by `POST /webhooks/{name}/test`; raised only for that webhook.'),
+} as const;
+
+/** Every event name. */
+export type EventType = keyof typeof EVENT_SCHEMAS;
+/** The `data` of one event type. */
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
+export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
+
+/** An event to write into the outbox. */
+export interface OutboxEvent {
+  readonly id: string;
+  readonly type: EventType;
+  readonly data: Record<string, unknown>;
+  /** Unique across the outbox: the same condition raised again (another node, a retry) is dropped. */
+  readonly dedupeKey?: string;
+}
+
+/** A new event id: `evt_` + time (sortable) + random. */
+export function newEventId(): string {
+  return `evt_${Date.now().toString(36).padStart(9, '0')}${randomBytes(8).toString('hex')}`;
+}
+
+/** A typed event, ready for the outbox. */
+export function outboxEvent<T extends EventType>(type: T, data: EventData<T>, dedupeKey?: string): OutboxEvent {
+  return { id: newEventId(), type, data: data as Record<string, unknown>, ...(dedupeKey !== undefined ? { dedupeKey } : {}) };
+}
+
+/** Whether `type` is in the catalogue. */
+export function isEventType(type: unknown): type is EventType {
+  return typeof type === 'string' && Object.hasOwn(EVENT_SCHEMAS, type);
+}
+
+/** Whether an event type matches a webhook filter entry: exact name, `prefix.*`, or `*`. */
+export function eventMatches(filter: readonly string[], type: string): boolean {
+  for (const f of filter) {
+    if (f === '*' || f === type) return true;
+    if (f.endsWith('.*') && type.startsWith(f.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+/** The JSON schema (draft 2020-12) of each event's `data`, for docs/events.md and receivers. */
+export function eventJsonSchemas(): Record<EventType, unknown> {
+  const out = {} as Record<EventType, unknown>;
+  for (const t of EVENT_TYPES) out[t] = z.toJSONSchema(EVENT_SCHEMAS[t], { io: 'output' });
+  return out;
+}
