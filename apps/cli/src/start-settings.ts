@@ -87,6 +87,14 @@ export const settingsSchema = z.object({
   BILLING_EXPORT_DIR: z.string().default('').describe('Directory the admin process exports each closed month\'s billing reports to (billing-YYYY-MM.csv, .json, .html, .pdf); empty = no export.'),
   BILLING_EXPORT: flag(true).describe('Run the monthly billing export (only when BILLING_EXPORT_DIR is set).'),
   BILLING_EXPORT_DELAY: duration('1h').describe('How long after a month closes its reports are exported, so the last usage flushes land (e.g. 30m, 1h, 1d).'),
+  WEBHOOKS: flag(true).describe('Run the webhook dispatcher in this admin process (delivers outbox events to Webhook resources).'),
+  WEBHOOK_ALLOW_PRIVATE: flag(false).describe('Allow webhook URLs on loopback, link-local and private addresses (SSRF protection off; this node\'s own ports stay refused).'),
+  WEBHOOK_ALLOW_CIDRS: z.string().default('').describe('Comma-separated addresses or CIDR ranges webhook URLs may use although private (e.g. 10.20.0.0/16,127.0.0.1/32).'),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000).describe('How often the webhook dispatcher polls the outbox, ms.'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000).describe('Deadline of one webhook delivery attempt, ms.'),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5_000).describe('Delay after a first failed delivery, ms; doubled per attempt, with jitter.'),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(3_600_000).describe('Longest delay between delivery attempts, ms.'),
+  WEBHOOK_RETRY_HORIZON_MS: z.coerce.number().int().min(1).max(30 * 86_400_000).default(86_400_000).describe('How long a delivery is retried before it is dead-lettered, ms (default 24 h).'),
   BILLING_EXPORT_INTERVAL: duration('5m').describe('How often the admin process checks whether a month is due for export (also checked at start).'),
 });
 

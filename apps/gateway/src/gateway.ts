@@ -20,6 +20,7 @@ import { GatewayMetrics } from './metrics.js';
 import { addOverloadGuard, EventLoopMonitor } from './overload.js';
 import type { SpanSink } from './otlp.js';
 import type { Meter } from '@tollgate/metering';
+import { outboxEvent } from '@tollgate/model';
 import type { SelfEndpoints } from '@tollgate/compiler';
 
 /** Inputs of {@link buildGateway}. */
@@ -128,7 +129,12 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     monitor.start();
   }
   const tls = createTlsListener(proxy, manager, options);
-  const health = new HealthChecker(logger);
+  // Target transitions reach the event outbox with the usage flush; the latch (upstream, target)
+  // makes a target every node sees go down one `upstream.target_down` event.
+  const health = new HealthChecker(logger, meter === null ? undefined : (upstream, target, healthy) => {
+    const type = healthy ? 'upstream.target_up' : 'upstream.target_down';
+    meter.raise(outboxEvent(type, { upstream, target, node: meter.nodeId }), { key: `upstream:${upstream}:${target}`, state: healthy ? 'up' : 'down', initial: 'up' });
+  });
   manager.onInstall = (snapshot) => {
     health.sync(snapshot);
     tls.apply(snapshot);

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Database } from '@tollgate/db';
-import type { PlanSpec } from '@tollgate/model';
+import { flipState, writeEvents, type Database } from '@tollgate/db';
+import type { OutboxEvent, PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
 import { addCharge, counterKey, EPOCH_KEY, HOLD_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, SEEDED_KEY, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
+import { chargedSubscriptions, raiseQuotaEvents, type QuotaPeriod } from './quota-events.js';
 import { pruneBatches, quotaTotals, quotaUnitsBetween, seedSnapshot, writeBatch, type Tx, type UsageBatch } from './rollups.js';
 
 /** Minimal logger (pino-compatible). */
@@ -66,6 +67,17 @@ export interface UsageRecorder {
 
 const DAY_MS = 86_400_000;
 
+/** Gateway events queued at most while Postgres is down (the oldest are kept; later ones dropped). */
+const MAX_QUEUED_EVENTS = 10_000;
+
+/** A latched condition an event announces a change of (see {@link Meter.raise}). */
+export interface EventLatch {
+  readonly key: string;
+  readonly state: string;
+  /** The state a never-seen key is in (a first `up` of a target announces nothing). */
+  readonly initial: string;
+}
+
 /** How long `usage_batches` rows are kept (a retried batch must find its row), and how often they are pruned. */
 export const BATCH_RETENTION_MS = 7 * DAY_MS;
 const PRUNE_EVERY_MS = 3_600_000;
@@ -108,6 +120,7 @@ export class Meter implements UsageRecorder, UsageStats {
   readonly #retryAt: Record<FlushStore, number> = { postgres: 0, redis: 0 };
   readonly #quotaPeriodCache = new Map<string, PeriodCache>();
   #subscriptions: SubscriptionSource | null;
+  readonly #nodeEvents: Array<{ event: OutboxEvent; latch?: EventLatch }> = [];
 
   constructor(options: MeterOptions) {
     this.#db = options.db;
@@ -227,7 +240,50 @@ export class Meter implements UsageRecorder, UsageStats {
     this.#retryAt[store] = 0;
   }
 
+  /**
+   * Queues a gateway-side event (an upstream target down, …) for the outbox; written with the next
+   * flush, in its own transaction, retried like usage. `latch` makes it conditional: the event is
+   * written only by the node that flips the stored state (see @tollgate/db `flipState`), so a
+   * condition every node sees is one event. Synchronous, no I/O.
+   */
+  raise(event: OutboxEvent, latch?: EventLatch): void {
+    if (this.#closed || this.#nodeEvents.length >= MAX_QUEUED_EVENTS) return;
+    this.#nodeEvents.push({ event, ...(latch ? { latch } : {}) });
+  }
+
+  /** Writes the queued node events; on failure they stay queued (each is deduplicated or latched, so a retry is harmless). */
+  async #flushEvents(): Promise<void> {
+    if (this.#nodeEvents.length === 0) return;
+    const queued = this.#nodeEvents.splice(0);
+    try {
+      await this.#db.transaction(async (tx) => {
+        const out: OutboxEvent[] = [];
+        for (const q of queued) if (q.latch === undefined || (await flipState(tx, q.latch.key, q.latch.state, q.latch.initial))) out.push(q.event);
+        await writeEvents(tx, out);
+      });
+    } catch (err) {
+      this.#nodeEvents.unshift(...queued.slice(0, MAX_QUEUED_EVENTS - this.#nodeEvents.length));
+      this.#log.warn({ err, events: queued.length }, 'writing gateway events to the outbox failed; retrying with the next flush');
+    }
+  }
+
+  /** The current quota period of the subscriptions of a batch that charged quota units. */
+  #chargedQuotas(rows: readonly UsageRow[]): Map<string, QuotaPeriod> {
+    const charged = chargedSubscriptions(rows);
+    const out = new Map<string, QuotaPeriod>();
+    if (charged.size === 0) return out;
+    const periods = this.#quotaPeriods(this.#now());
+    for (const [sub, consumer] of charged) {
+      const p = this.#plans.get(sub) ?? this.#subscriptions?.().get(sub);
+      const c = periods.get(sub);
+      if (p === undefined || c === undefined || p.spec.quota === undefined) continue;
+      out.set(sub, { consumer, plan: p.plan, spec: p.spec, ...c });
+    }
+    return out;
+  }
+
   async #flushPostgres(force: boolean): Promise<void> {
+    if (this.#pending === null) await this.#flushEvents();
     if (this.#pending === null) {
       if (this.#acc.requests === 0) return;
       const cut = this.#acc.cut();
@@ -237,7 +293,8 @@ export class Meter implements UsageRecorder, UsageStats {
     if (!force && this.#now() < this.#retryAt.postgres) return;
     const batch = this.#pending;
     try {
-      const outcome = await writeBatch(this.#db, batch);
+      const quotas = this.#chargedQuotas(batch.rows);
+      const outcome = await writeBatch(this.#db, batch, (tx) => raiseQuotaEvents(tx, quotas));
       if (outcome === 'duplicate') this.#log.warn({ nodeId: batch.nodeId, seq: batch.seq }, 'usage batch was already committed by an earlier attempt; not counted again');
       this.#pending = null;
       this.#recovered('postgres');
@@ -248,6 +305,7 @@ export class Meter implements UsageRecorder, UsageStats {
       // Only what Postgres holds goes to the live counters, tagged with its batch so a seed and the
       // increment never both count it.
       if (this.#redis !== null) this.#live.addBatch(batch.seq, batch.rows, batch.charges);
+      await this.#flushEvents();
     } catch (err) {
       // Outcome unknown (maybe committed): the same batch, same seq, is retried.
       this.#failed('postgres', err, { seq: batch.seq, requests: batch.requests, backlog: this.backlogRequests() });

@@ -20,3 +20,4 @@ export * from './structure.js';
 export * from './subscription-dates.js';
 export * from './zone-time.js';
 export * from './events.js';
+export * from './webhook.js';
