@@ -51,7 +51,11 @@ export function messageBody(type: string, occurredAt: Date, data: unknown): stri
   return JSON.stringify({ type, timestamp: occurredAt.toISOString(), data });
 }
 
-const LEASE_MS = 60_000;
+/**
+ * How long a leased delivery is someone's: one attempt's deadline plus room to record its outcome.
+ * A dispatcher that died mid-attempt releases its deliveries by letting the lease run out.
+ */
+const LEASE_MARGIN_MS = 5_000;
 
 /** The rows of a raw `execute` (both drivers return `{ rows }`; drizzle types it per driver). */
 function rowsOf<T>(result: unknown): T[] {
@@ -148,7 +152,7 @@ export class WebhookDispatcher {
         LIMIT ${this.#concurrency}
         FOR UPDATE SKIP LOCKED
       )
-      UPDATE webhook_deliveries d SET locked_until = now() + ${`${LEASE_MS} milliseconds`}::interval
+      UPDATE webhook_deliveries d SET locked_until = now() + ${`${this.#timeoutMs + LEASE_MARGIN_MS} milliseconds`}::interval
       FROM due, events e
       WHERE d.id = due.id AND e.seq = d.event_seq
       RETURNING d.id, d.webhook, d.attempts, d.created_at, e.type, e.data, e.occurred_at`);

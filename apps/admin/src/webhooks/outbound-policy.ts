@@ -73,7 +73,7 @@ export function refusedUrl(urlText: string, policy: OutboundPolicy): string | nu
   } catch {
     return 'is not a URL';
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   const port = portOf(url);
   if (isIP(host) !== 0) return refusedAddress(host, port, policy);
   // RFC 6761 §6.3: localhost and its subdomains are loopback by definition.

@@ -251,7 +251,9 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
       }
     }
     if (!o.allowed) return refusal(o, cost);
-    if (guard !== undefined && quota !== null) ctx.quotaCharge = { tag, key: (checks[qi] as LimitWindow).key, units: cost, expiresAt: t + (checks[qi] as LimitWindow).ttlMs, epoch };
+    // Charged also without Redis (no guard, epoch null): the rollups' quota units then still say what
+    // the plan quota counted, which quota alerts (quota.threshold events) read.
+    if (tracked && quota !== null) ctx.quotaCharge = { tag, key: (checks[qi] as LimitWindow).key, units: cost, expiresAt: t + (checks[qi] as LimitWindow).ttlMs, epoch };
     const own = headersOf(o);
     const earlier = pending.get(ctx);
     pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
