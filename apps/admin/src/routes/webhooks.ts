@@ -54,8 +54,8 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
     '/webhooks/:name/deliveries',
     { schema: { tags, summary: 'Deliveries of a webhook, newest first', params: nameParamsSchema, querystring: listQuery, response: { 200: z.object({ items: z.array(deliverySchema), next: z.string().optional() }), 404: problemSchema, ...errorResponses } } },
     async (request) => {
-      const d = needDb();
       await needWebhook(request.params.name);
+      const d = needDb();
       const { limit, status, before } = request.query;
       const where = [eq(webhookDeliveries.webhook, request.params.name)];
       if (status !== undefined) where.push(eq(webhookDeliveries.status, status));
@@ -96,6 +96,7 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
       },
     },
     async (request, reply) => {
+      await needWebhook(request.params.name);
       const d = needDb();
       const rows = await d
         .update(webhookDeliveries)
@@ -111,8 +112,8 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
     '/webhooks/:name/test',
     { schema: { tags, summary: 'Queue a `webhook.test` event for this webhook only', params: nameParamsSchema, response: { 202: z.object({ event: z.string() }), 404: problemSchema, ...errorResponses } } },
     async (request, reply) => {
-      const d = needDb();
       await needWebhook(request.params.name);
+      const d = needDb();
       const event = outboxEvent('webhook.test', { webhook: request.params.name, message: 'Test event sent from the Tollgate admin API' });
       await writeEvents(d, [event]);
       return reply.code(202).send({ event: event.id });
