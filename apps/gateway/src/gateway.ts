@@ -13,6 +13,7 @@ import { resolveOptions, type ConfigSource, type GatewayOptions } from './option
 import { buildProxyApp, type DrainState } from './proxy.js';
 import { buildStatusApp } from './status-app.js';
 import { HealthChecker } from './health-checker.js';
+import { CertificateWatch } from './certificate-expiry.js';
 import { createTlsListener } from './tls-server.js';
 import { createUpgradeHandler } from './websocket.js';
 import { AccessLog } from './access-log.js';
@@ -113,6 +114,11 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   if (meter !== null) {
     meter.setSubscriptionSource(() => manager.subscriptionPlans.current);
     metrics?.watchUsage(meter);
+    if (metrics) {
+      meter.onEventsWritten((written) => {
+        for (const e of written) if (e.type === 'quota.threshold' || e.type === 'quota.exhausted') metrics.quotaAlert(String(e.data.plan), e.type === 'quota.exhausted' ? 100 : Number(e.data.percent));
+      });
+    }
   }
   const drain: DrainState = { draining: false, refusing: false };
   const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics, meter, drain });
@@ -135,8 +141,16 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     const type = healthy ? 'upstream.target_up' : 'upstream.target_down';
     meter.raise(outboxEvent(type, { upstream, target, node: meter.nodeId }), { key: `upstream:${upstream}:${target}`, state: healthy ? 'up' : 'down', initial: 'up' });
   });
+  // Certificate expiry warnings reach the outbox with the usage flush (checked at install and hourly).
+  const certWatch = meter === null ? null : new CertificateWatch((event) => meter.raise(event));
+  const certTimer = certWatch === null ? null : setInterval(() => {
+    const snap = manager.current;
+    if (snap !== null) certWatch.check(snap.certificates);
+  }, 3_600_000);
+  certTimer?.unref();
   manager.onInstall = (snapshot) => {
     health.sync(snapshot);
+    certWatch?.check(snapshot.certificates);
     tls.apply(snapshot);
     metrics?.install(snapshot, manager.apiVersions.current);
   };
@@ -194,6 +208,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       const deadline = Date.now() + options.drainTimeoutMs;
       await manager.stop(STOP_STEP_MS);
       health.close();
+      if (certTimer !== null) clearInterval(certTimer);
       drain.refusing = true;
       const tlsClosed = new Promise<void>((resolve) => (tls.server.listening ? tls.server.close(() => resolve()) : resolve()));
       tls.server.closeIdleConnections();

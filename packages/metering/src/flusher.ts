@@ -121,6 +121,7 @@ export class Meter implements UsageRecorder, UsageStats {
   readonly #quotaPeriodCache = new Map<string, PeriodCache>();
   #subscriptions: SubscriptionSource | null;
   readonly #nodeEvents: Array<{ event: OutboxEvent; latch?: EventLatch }> = [];
+  #onEvents: ((events: readonly OutboxEvent[]) => void) | null = null;
 
   constructor(options: MeterOptions) {
     this.#db = options.db;
@@ -177,6 +178,11 @@ export class Meter implements UsageRecorder, UsageStats {
    */
   setSubscriptionSource(source: SubscriptionSource): void {
     this.#subscriptions = source;
+  }
+
+  /** Hears the events this node wrote to the outbox, after their commit (the gateway counts quota alerts in a metric). */
+  onEventsWritten(listener: (events: readonly OutboxEvent[]) => void): void {
+    this.#onEvents = listener;
   }
 
   /** Starts the flush timer. */
@@ -255,12 +261,15 @@ export class Meter implements UsageRecorder, UsageStats {
   async #flushEvents(): Promise<void> {
     if (this.#nodeEvents.length === 0) return;
     const queued = this.#nodeEvents.splice(0);
+    let written: OutboxEvent[] = [];
     try {
       await this.#db.transaction(async (tx) => {
         const out: OutboxEvent[] = [];
         for (const q of queued) if (q.latch === undefined || (await flipState(tx, q.latch.key, q.latch.state, q.latch.initial))) out.push(q.event);
-        await writeEvents(tx, out);
+        const ids = new Set(await writeEvents(tx, out));
+        written = out.filter((e) => ids.has(e.id));
       });
+      if (written.length > 0) this.#onEvents?.(written);
     } catch (err) {
       this.#nodeEvents.unshift(...queued.slice(0, MAX_QUEUED_EVENTS - this.#nodeEvents.length));
       this.#log.warn({ err, events: queued.length }, 'writing gateway events to the outbox failed; retrying with the next flush');
@@ -294,7 +303,11 @@ export class Meter implements UsageRecorder, UsageStats {
     const batch = this.#pending;
     try {
       const quotas = this.#chargedQuotas(batch.rows);
-      const outcome = await writeBatch(this.#db, batch, (tx) => raiseQuotaEvents(tx, quotas));
+      let raised: OutboxEvent[] = [];
+      const outcome = await writeBatch(this.#db, batch, async (tx) => {
+        raised = await raiseQuotaEvents(tx, quotas);
+      });
+      if (raised.length > 0) this.#onEvents?.(raised);
       if (outcome === 'duplicate') this.#log.warn({ nodeId: batch.nodeId, seq: batch.seq }, 'usage batch was already committed by an earlier attempt; not counted again');
       this.#pending = null;
       this.#recovered('postgres');

@@ -31,10 +31,10 @@ export function chargedSubscriptions(rows: readonly UsageRow[]): Map<string, str
  * (`quota.threshold:{subscription}:{period}:{percent}`) keeps it to one row however many nodes and
  * flushes see it. A transaction-scoped advisory lock per subscription serializes the check across
  * nodes, so two batches that only together cross a threshold are not both blind to the other (the
- * second one reads after the first committed).
+ * second one reads after the first committed). Returns the events this call wrote.
  */
-export async function raiseQuotaEvents(tx: Tx, subscriptions: ReadonlyMap<string, QuotaPeriod>): Promise<number> {
-  if (subscriptions.size === 0) return 0;
+export async function raiseQuotaEvents(tx: Tx, subscriptions: ReadonlyMap<string, QuotaPeriod>): Promise<OutboxEvent[]> {
+  if (subscriptions.size === 0) return [];
   const names = [...subscriptions.keys()].sort();
   // Sorted, so two flushes locking several subscriptions never deadlock.
   for (const s of names) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`tollgate.quota:${s}`}))`);
@@ -55,5 +55,6 @@ export async function raiseQuotaEvents(tx: Tx, subscriptions: ReadonlyMap<string
     }
     if (n >= quota.limit) events.push(outboxEvent('quota.exhausted', base, `quota.exhausted:${s}:${q.key}`));
   }
-  return (await writeEvents(tx, events)).length;
+  const written = new Set(await writeEvents(tx, events));
+  return events.filter((e) => written.has(e.id));
 }

@@ -50,6 +50,15 @@ export const EVENT_SCHEMAS = {
   'quota.exhausted': z.strictObject(quotaFields).describe('A subscription used its whole monthly quota (further requests get 429 under `overage: hard`). Raised once per subscription and period.'),
   'upstream.target_down': z.strictObject({ upstream: name, target: z.string().describe('`host:port` of the target.'), node: z.string().describe('Gateway node that saw the change first.') }).describe('An upstream target failed its health checks and was taken out of rotation.'),
   'upstream.target_up': z.strictObject({ upstream: name, target: z.string(), node: z.string() }).describe('An upstream target that was down passes its health checks again.'),
+  'certificate.expiring': z
+    .strictObject({
+      certificate: name.describe('Certificate resource name.'),
+      notAfter: z.string().describe('RFC 3339 end of validity of the served leaf.'),
+      daysLeft: z.number().int().describe('Whole days left when the event was raised (negative once expired).'),
+      thresholdDays: z.number().int().describe('Warning threshold crossed (30, 14, 7 or 1 days).'),
+      fingerprint: z.string().describe('SHA-256 fingerprint of the leaf (hex), so a renewed certificate warns again.'),
+    })
+    .describe('A served TLS certificate expires within 30, 14, 7 or 1 days. Raised once per certificate and threshold across all nodes.'),
   'webhook.test': z.strictObject({ webhook: name, message: z.string() }).describe('Sent by `POST /webhooks/{name}/test`; raised only for that webhook.'),
 } as const;
 
