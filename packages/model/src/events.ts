@@ -107,3 +107,22 @@ export function eventJsonSchemas(): Record<EventType, unknown> {
   for (const t of EVENT_TYPES) out[t] = z.toJSONSchema(EVENT_SCHEMAS[t], { io: 'output' });
   return out;
 }
+
+/**
+ * One example `data` per event (type-checked against the catalogue here, and parsed by its schema in
+ * a test), shown in docs/events.md.
+ */
+export const EVENT_EXAMPLES: { readonly [T in EventType]: EventData<T> } = {
+  'config.applied': { version: 42, changes: [{ kind: 'Plan', name: 'pro', action: 'update' }], changeCount: 1, actor: { id: 'tok_3f9a', name: 'ci', role: 'admin' } },
+  'config.rejected': { action: 'config.apply', status: 422, detail: 'the resulting configuration is invalid: Api/shop: spec.routes[0].destination.upstream: Upstream/missing does not exist', actor: { id: 'tok_3f9a', name: 'ci', role: 'admin' } },
+  'api.lifecycle_changed': { api: 'shop-v1', from: 'published', to: 'deprecated', version: 43 },
+  'api_key.created': { keyId: 'key_01hx7c2k', consumer: 'acme', prefix: 'tg_live_', last4: 'x9Qz' },
+  'api_key.revoked': { keyId: 'key_01hx7c2k', consumer: 'acme' },
+  'billing.report_ready': { month: '2026-11', reportId: 'rpt_202611_r0_4be1a9c07d2f', generatedAt: '2026-12-01T01:00:04.118Z' },
+  'quota.threshold': { consumer: 'acme', subscription: 'acme-pro', plan: 'pro', period: '2026-12', used: 80_012, limit: 100_000, percent: 80 },
+  'quota.exhausted': { consumer: 'acme', subscription: 'acme-pro', plan: 'pro', period: '2026-12', used: 100_000, limit: 100_000 },
+  'upstream.target_down': { upstream: 'orders', target: '10.0.3.17:8080', node: 'gw-1/4121/mhq3x9k2a1b2c3d4' },
+  'upstream.target_up': { upstream: 'orders', target: '10.0.3.17:8080', node: 'gw-2/977/mhq3xa01e5f6a7b8' },
+  'certificate.expiring': { certificate: 'api-example-com', notAfter: '2026-12-20T23:59:59.000Z', daysLeft: 13, thresholdDays: 14, fingerprint: '5e0c…' },
+  'webhook.test': { webhook: 'ops-alerts', message: 'Test event sent from the Tollgate admin API' },
+};
