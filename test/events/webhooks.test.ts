@@ -58,6 +58,10 @@ beforeAll(async () => {
     WEBHOOK_RETRY_MAX_MS: '300',
     // Bounds the lease a SIGKILLed dispatcher leaves on a delivery it was sending (timeout + 5 s).
     WEBHOOK_TIMEOUT_MS: '1000',
+    // Short windows and low thresholds for consumer.rate_limited and api.error_rate_*.
+    EVENT_WINDOW_MS: '1000',
+    EVENT_RATE_LIMITED_THRESHOLD: '3',
+    EVENT_ERROR_RATE_MIN_REQUESTS: '3',
   };
   ({ admin, gateways } = await startTollgateCluster(env, 'none'));
 }, 60_000);
@@ -125,6 +129,38 @@ describe('webhooks', () => {
     // The custom header reached the receiver; ids are distinct messages.
     expect(receiver.received.find((r) => r.path === '/all')?.headers['x-receiver-token']).toBe('abc');
     expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
+  }, 60_000);
+
+  it('raises consumer.rate_limited and api.error_rate_high from gateway traffic', async () => {
+    expect((await applyYaml(webhookDoc('traffic', '/traffic', ['consumer.*', 'api.error_rate_high']))).status).toBe(200);
+    const config = [
+      `kind: Api\nmetadata: { name: tight }\nspec:\n  basePath: /tight\n  policies: [{ name: key-auth }, { name: rate-limit, config: { limits: [{ limit: 1, window: 1h }], by: consumer } }]\n  routes: [{ name: all, destination: { upstream: svc } }]`,
+      `kind: Api\nmetadata: { name: broken }\nspec:\n  basePath: /broken\n  routes: [{ name: all, directResponse: { status: 503, body: down } }]`,
+    ].map((d) => `apiVersion: tollgate.dev/v1\n${d}\n`).join('---\n');
+    expect((await applyYaml(config)).status).toBe(200);
+    const g = gateways[0]!;
+    await waitUntil(async () => (await fetch(`${g.proxyUrl}/broken/x`)).status === 503, 20_000);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await fetch(`${g.proxyUrl}/tight/x`, { headers: { apikey: KEY } });
+      await r.arrayBuffer();
+      statuses.push(r.status);
+      const b = await fetch(`${g.proxyUrl}/broken/y`);
+      await b.arrayBuffer();
+    }
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(3);
+    // The error rate is judged on the completed 1 s window; keep some traffic flowing across it.
+    await waitUntil(async () => {
+      await (await fetch(`${g.proxyUrl}/broken/z`)).arrayBuffer();
+      const types = verified('/traffic').map((e) => e.type);
+      return types.includes('consumer.rate_limited') && types.includes('api.error_rate_high');
+    }, 20_000, 200);
+    const got = verified('/traffic');
+    expect(got.find((e) => e.type === 'consumer.rate_limited')?.data).toMatchObject({ consumer: 'acme', api: 'tight', threshold: 3 });
+    expect(got.find((e) => e.type === 'api.error_rate_high')?.data).toMatchObject({ api: 'broken', errorRate: 1 });
+    // Latched: a high error rate that stays high is announced once.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(verified('/traffic').filter((e) => e.type === 'api.error_rate_high')).toHaveLength(1);
   }, 60_000);
 
   it('retries a failing receiver with the same webhook-id and marks the delivery delivered', async () => {

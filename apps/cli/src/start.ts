@@ -274,7 +274,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   await cache.listen();
   // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
   const meterRedis = settings.METERING && settings.REDIS_URL ? createMeterRedis(settings.REDIS_URL) : null;
-  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: settings.NODE_ID || undefined, logger: log.child({ component: 'metering' }) }) : null;
+  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: settings.NODE_ID || undefined, logger: log.child({ component: 'metering' }), detectors: { windowMs: settings.EVENT_WINDOW_MS, rateLimitedThreshold: settings.EVENT_RATE_LIMITED_THRESHOLD, errorRateThreshold: settings.EVENT_ERROR_RATE_THRESHOLD, errorRateMinRequests: settings.EVENT_ERROR_RATE_MIN_REQUESTS } }) : null;
   if (meter !== null) {
     meter.start();
     // Pushed before the gateway, so it closes after it: the gateway's close flushes the meter after the drain.

@@ -4,6 +4,7 @@ import { flipState, writeEvents, type Database } from '@tollgate/db';
 import type { OutboxEvent, PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
 import { addCharge, counterKey, EPOCH_KEY, HOLD_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, SEEDED_KEY, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
+import { ConditionDetectors, type DetectorOptions } from './condition-detectors.js';
 import { chargedSubscriptions, raiseQuotaEvents, type QuotaPeriod } from './quota-events.js';
 import { pruneBatches, quotaTotals, quotaUnitsBetween, seedSnapshot, writeBatch, type Tx, type UsageBatch } from './rollups.js';
 
@@ -40,6 +41,8 @@ export interface MeterOptions {
   readonly now?: () => number;
   /** Subscriptions of the serving config with their plans, for re-seeding quota counters (see {@link Meter.setSubscriptionSource}). */
   readonly subscriptions?: SubscriptionSource;
+  /** Traffic conditions turned into events (consumer rate-limited, API error rate); null = none. */
+  readonly detectors?: DetectorOptions | null;
 }
 
 /** The subscriptions of the serving config: name → plan name and spec. */
@@ -122,6 +125,7 @@ export class Meter implements UsageRecorder, UsageStats {
   #subscriptions: SubscriptionSource | null;
   readonly #nodeEvents: Array<{ event: OutboxEvent; latch?: EventLatch }> = [];
   #onEvents: ((events: readonly OutboxEvent[]) => void) | null = null;
+  readonly #detectors: ConditionDetectors | null;
 
   constructor(options: MeterOptions) {
     this.#db = options.db;
@@ -135,6 +139,7 @@ export class Meter implements UsageRecorder, UsageStats {
     this.#now = options.now ?? Date.now;
     this.#live = new LiveIncrements(this.#prefix);
     this.#subscriptions = options.subscriptions ?? null;
+    this.#detectors = options.detectors === null ? null : new ConditionDetectors(options.detectors);
     // Unique per process start, so a restarted node never reuses a (node, seq) of its previous life.
     this.nodeId = `${options.nodeName ?? hostname()}/${process.pid}/${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   }
@@ -149,6 +154,7 @@ export class Meter implements UsageRecorder, UsageStats {
     const s = event.subscription;
     if (s !== null && this.#plans.get(s.name)?.spec !== s.planSpec) this.#plans.set(s.name, { plan: s.plan, spec: s.planSpec });
     this.#acc.record(event, this.#now());
+    this.#detectors?.record(event);
     const c = event.quotaCharge;
     if (c != null && this.#redis !== null) addCharge(this.#charges, counterKey(this.#prefix, c.tag, c.key), c.epoch ?? '', c.units, c.expiresAt);
   }
@@ -292,6 +298,7 @@ export class Meter implements UsageRecorder, UsageStats {
   }
 
   async #flushPostgres(force: boolean): Promise<void> {
+    this.#detectors?.evaluate(this.#now(), this.nodeId, (event, latch) => this.raise(event, latch));
     if (this.#pending === null) await this.#flushEvents();
     if (this.#pending === null) {
       if (this.#acc.requests === 0) return;

@@ -50,6 +50,32 @@ export const EVENT_SCHEMAS = {
   'quota.exhausted': z.strictObject(quotaFields).describe('A subscription used its whole monthly quota (further requests get 429 under `overage: hard`). Raised once per subscription and period.'),
   'upstream.target_down': z.strictObject({ upstream: name, target: z.string().describe('`host:port` of the target.'), node: z.string().describe('Gateway node that saw the change first.') }).describe('An upstream target failed its health checks and was taken out of rotation.'),
   'upstream.target_up': z.strictObject({ upstream: name, target: z.string(), node: z.string() }).describe('An upstream target that was down passes its health checks again.'),
+  'consumer.rate_limited': z
+    .strictObject({
+      consumer: name,
+      api: name.describe('API of the last refused request.'),
+      refused: z.number().int().describe('Gateway 429 answers to the consumer in the window on the reporting node when the event was raised.'),
+      threshold: z.number().int().describe('EVENT_RATE_LIMITED_THRESHOLD.'),
+      windowStart: z.string().describe('RFC 3339 start of the window (windows are aligned to the epoch).'),
+      windowSeconds: z.number().describe('EVENT_WINDOW_MS in seconds.'),
+      node: z.string().describe('Gateway node that counted them.'),
+    })
+    .describe('A consumer was refused with 429 (rate limit or quota) at least EVENT_RATE_LIMITED_THRESHOLD times in one window. Once per consumer and window across nodes.'),
+  'api.error_rate_high': z
+    .strictObject({
+      api: name,
+      errorRate: z.number().describe('Share of 5xx answers (0–1) in the window.'),
+      requests: z.number().int(),
+      errors: z.number().int(),
+      threshold: z.number().describe('EVENT_ERROR_RATE_THRESHOLD.'),
+      windowStart: z.string(),
+      windowSeconds: z.number(),
+      node: z.string().describe('Gateway node whose traffic was judged.'),
+    })
+    .describe('An API answered more than EVENT_ERROR_RATE_THRESHOLD 5xx over a completed window (with at least EVENT_ERROR_RATE_MIN_REQUESTS answers). Latched: raised again only after `api.error_rate_normal`.'),
+  'api.error_rate_normal': z
+    .strictObject({ api: name, errorRate: z.number(), requests: z.number().int(), errors: z.number().int(), threshold: z.number(), windowStart: z.string(), windowSeconds: z.number(), node: z.string() })
+    .describe('An API whose error rate was high is at or below the threshold again over a completed window.'),
   'certificate.expiring': z
     .strictObject({
       certificate: name.describe('Certificate resource name.'),
@@ -123,6 +149,9 @@ export const EVENT_EXAMPLES: { readonly [T in EventType]: EventData<T> } = {
   'quota.exhausted': { consumer: 'acme', subscription: 'acme-pro', plan: 'pro', period: '2026-12', used: 100_000, limit: 100_000 },
   'upstream.target_down': { upstream: 'orders', target: '10.0.3.17:8080', node: 'gw-1/4121/mhq3x9k2a1b2c3d4' },
   'upstream.target_up': { upstream: 'orders', target: '10.0.3.17:8080', node: 'gw-2/977/mhq3xa01e5f6a7b8' },
+  'consumer.rate_limited': { consumer: 'acme', api: 'shop', refused: 50, threshold: 50, windowStart: '2026-12-07T06:00:00.000Z', windowSeconds: 300, node: 'gw-1/4121/mhq3x9k2a1b2c3d4' },
+  'api.error_rate_high': { api: 'shop', errorRate: 0.125, requests: 4_000, errors: 500, threshold: 0.05, windowStart: '2026-12-07T06:00:00.000Z', windowSeconds: 300, node: 'gw-1/4121/mhq3x9k2a1b2c3d4' },
+  'api.error_rate_normal': { api: 'shop', errorRate: 0.002, requests: 4_100, errors: 8, threshold: 0.05, windowStart: '2026-12-07T06:05:00.000Z', windowSeconds: 300, node: 'gw-1/4121/mhq3x9k2a1b2c3d4' },
   'certificate.expiring': { certificate: 'api-example-com', notAfter: '2026-12-20T23:59:59.000Z', daysLeft: 13, thresholdDays: 14, fingerprint: '5e0c…' },
   'webhook.test': { webhook: 'ops-alerts', message: 'Test event sent from the Tollgate admin API' },
 };
