@@ -182,8 +182,9 @@ export class WebhookDispatcher {
       return;
     }
     const wait = backoffMs(attempts, this.#retry);
-    // Dead-lettered once the next attempt would fall past the horizon (at least `horizonMs` of retries).
-    const dead = gone || Date.now() + wait - createdAt.getTime() > this.#retry.horizonMs;
+    // Dead-lettered when an attempt fails `horizonMs` or more after the delivery was created: the
+    // retries span at least the horizon (and at most one more `maxMs` past it).
+    const dead = gone || Date.now() - createdAt.getTime() >= this.#retry.horizonMs;
     await this.#db
       .update(webhookDeliveries)
       .set({ ...common, status: dead ? 'dead' : 'pending', nextAttemptAt: sql`now() + ${`${wait} milliseconds`}::interval` })
