@@ -14,6 +14,7 @@ import { startReceiver, type Receiver, type ReceivedWebhook } from './receiver.j
 const TOKEN = 'events-admin-token-0123456789abcdef';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const KEY = `tg_events_${randomBytes(8).toString('hex')}`;
+const HEADER_VALUE = `hdr-${randomBytes(8).toString('hex')}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 let db: TestDatabase;
@@ -27,7 +28,7 @@ const adminFetch = (path: string, init: RequestInit = {}) => fetch(`${admin.admi
 const applyYaml = (yaml: string) => adminFetch('/config', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml });
 
 function webhookDoc(name: string, path: string, events: string[]): string {
-  return `apiVersion: tollgate.dev/v1\nkind: Webhook\nmetadata: { name: ${name} }\nspec:\n  url: ${receiver.url}${path}\n  secret: ${SECRET}\n  events: ${JSON.stringify(events)}\n  headers: { x-receiver-token: abc }\n`;
+  return `apiVersion: tollgate.dev/v1\nkind: Webhook\nmetadata: { name: ${name} }\nspec:\n  url: ${receiver.url}${path}\n  secret: ${SECRET}\n  events: ${JSON.stringify(events)}\n  headers: { x-team: ${HEADER_VALUE} }\n`;
 }
 
 /** What the receiver got on one path, parsed and verified (throws on a bad signature). */
@@ -89,7 +90,14 @@ describe('webhooks', () => {
     expect((await applyYaml(webhookDoc('probe', '/probe', ['webhook.test']))).status).toBe(200);
     const read = (await (await adminFetch('/webhooks/probe')).json()) as { spec: { secret: string; headers: Record<string, string> } };
     expect(read.spec.secret).toBe('<redacted>');
-    expect(read.spec.headers['x-receiver-token']).toBe('<redacted>');
+    expect(read.spec.headers['x-team']).toBe('<redacted>');
+    // Neither the secret nor a header value reaches the audit log (applied or refused).
+    const refused = await applyYaml(webhookDoc('probe2', '/probe', ['quota.nope']));
+    expect(refused.status).toBe(422);
+    const audit = await (await adminFetch('/audit-log?limit=50')).text();
+    expect(audit).toContain('Webhook/probe');
+    expect(audit).not.toContain(HEADER_VALUE);
+    expect(audit).not.toContain(SECRET.slice(6));
   });
 
   it('delivers signed events; two gateways crossing one quota threshold together raise one event', async () => {
@@ -127,7 +135,7 @@ describe('webhooks', () => {
     const applied = got.find((e) => e.type === 'config.applied' && (e.data.changes as Array<{ name: string }>).some((c) => c.name === 'acme-small'));
     expect(applied?.data).toMatchObject({ changeCount: 5 });
     // The custom header reached the receiver; ids are distinct messages.
-    expect(receiver.received.find((r) => r.path === '/all')?.headers['x-receiver-token']).toBe('abc');
+    expect(receiver.received.find((r) => r.path === '/all')?.headers['x-team']).toBe(HEADER_VALUE);
     expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
   }, 60_000);
 

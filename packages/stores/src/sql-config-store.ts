@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { apiKeys, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicalJson, outboxEvent, redactSecrets, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -65,8 +65,10 @@ function auditStates(changes: ResourceChange[]): { before: Record<string, Resour
   const after: Record<string, Resource> = {};
   for (const c of changes) {
     if (c.action === 'unchanged') continue;
-    if (c.before) before[`${c.kind}/${c.name}`] = c.before;
-    if (c.after && c.action !== 'delete') after[`${c.kind}/${c.name}`] = c.after;
+    // The model's secret slots first (Webhook header values have no secret-looking field name),
+    // then the audit writer's name-based redaction.
+    if (c.before) before[`${c.kind}/${c.name}`] = redactSecrets(c.before);
+    if (c.after && c.action !== 'delete') after[`${c.kind}/${c.name}`] = redactSecrets(c.after);
   }
   return { before, after };
 }
