@@ -288,8 +288,9 @@ export class Meter implements UsageRecorder, UsageStats {
     const out = new Map<string, QuotaPeriod>();
     if (charged.size === 0) return out;
     const periods = this.#quotaPeriods(this.#now());
+    const serving = this.#subscriptions?.();
     for (const [sub, consumer] of charged) {
-      const p = this.#plans.get(sub) ?? this.#subscriptions?.().get(sub);
+      const p = this.#plans.get(sub) ?? serving?.get(sub);
       const c = periods.get(sub);
       if (p === undefined || c === undefined || p.spec.quota === undefined) continue;
       out.set(sub, { consumer, plan: p.plan, spec: p.spec, ...c });
@@ -299,7 +300,8 @@ export class Meter implements UsageRecorder, UsageStats {
 
   async #flushPostgres(force: boolean): Promise<void> {
     this.#detectors?.evaluate(this.#now(), this.nodeId, (event, latch) => this.raise(event, latch));
-    if (this.#pending === null) await this.#flushEvents();
+    // Node events ride on the usage batch's success below; alone, they wait out the same backoff.
+    if (this.#pending === null && (force || this.#now() >= this.#retryAt.postgres)) await this.#flushEvents();
     if (this.#pending === null) {
       if (this.#acc.requests === 0) return;
       const cut = this.#acc.cut();
