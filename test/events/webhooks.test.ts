@@ -58,7 +58,7 @@ beforeAll(async () => {
     WEBHOOK_RETRY_BASE_MS: '150',
     WEBHOOK_RETRY_MAX_MS: '300',
     // Bounds the lease a SIGKILLed dispatcher leaves on a delivery it was sending (timeout + 5 s).
-    WEBHOOK_TIMEOUT_MS: '1000',
+    WEBHOOK_TIMEOUT_MS: '3000',
     // Short windows and low thresholds for consumer.rate_limited and api.error_rate_*.
     EVENT_WINDOW_MS: '1000',
     EVENT_RATE_LIMITED_THRESHOLD: '3',
@@ -206,7 +206,7 @@ describe('webhooks', () => {
     await waitUntil(async () => {
       const list = (await (await adminFetch('/webhooks/late/deliveries')).json()) as { items: Array<{ status: string }> };
       return list.items.length === 3 && list.items.every((d) => d.status === 'delivered');
-    }, 20_000);
+    }, 30_000);
     const ok = verified('/late');
     const ids = new Set(ok.map((e) => e.id));
     expect(ids.size).toBe(3);
