@@ -171,6 +171,24 @@ describe('webhooks', () => {
     expect(verified('/traffic').filter((e) => e.type === 'api.error_rate_high')).toHaveLength(1);
   }, 60_000);
 
+  it('raises api_key.used_after_revocation when a revoked key is presented', async () => {
+    expect((await applyYaml(webhookDoc('revoked', '/revoked', ['api_key.used_after_revocation']))).status).toBe(200);
+    const created = await adminFetch('/consumers/acme/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'soon-revoked' }) });
+    expect(created.status).toBe(201);
+    const { id, key } = (await created.json()) as { id: string; key: string };
+    const g = gateways[1]!;
+    await waitUntil(async () => (await fetch(`${g.proxyUrl}/shop/k`, { headers: { apikey: key } })).status === 200, 20_000);
+    expect((await adminFetch(`/consumers/acme/keys/${id}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    await waitUntil(async () => (await fetch(`${g.proxyUrl}/shop/k`, { headers: { apikey: key } })).status === 401, 20_000);
+    // A key that never existed raises nothing.
+    await (await fetch(`${g.proxyUrl}/shop/k`, { headers: { apikey: 'tg_never_existed_0123456789' } })).arrayBuffer();
+    await waitUntil(async () => verified('/revoked').length > 0, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const got = verified('/revoked');
+    expect(got).toHaveLength(1);
+    expect(got[0]!.data).toMatchObject({ keyId: id, consumer: 'acme' });
+  }, 60_000);
+
   it('retries a failing receiver with the same webhook-id and marks the delivery delivered', async () => {
     expect((await applyYaml(webhookDoc('flaky', '/flaky', ['webhook.test']))).status).toBe(200);
     receiver.answer((r, all) => (r.path === '/flaky' && all.filter((x) => x.path === '/flaky').length <= 3 ? 500 : 204));

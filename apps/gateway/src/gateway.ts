@@ -101,7 +101,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const quotaGuard = deps.counters !== undefined ? (deps.meter?.quotaGuard() ?? undefined) : undefined;
   // Read at scrape time only, after `manager` exists.
   const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: (): number => manager.version }) : null;
-  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined }, logger, options.configPollMs, deps.selfEndpoints);
+  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined, ...(deps.meter ? { unknownKey: (hash: string) => deps.meter?.noteUnknownKey(hash) } : {}) }, logger, options.configPollMs, deps.selfEndpoints);
   let shuttingDown = false;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
   // A file sink is its own asynchronous destination, so access lines never block on a write.

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { flipState, writeEvents, type Database } from '@tollgate/db';
-import type { OutboxEvent, PlanSpec } from '@tollgate/model';
+import { and, inArray, isNotNull } from 'drizzle-orm';
+import { apiKeys, flipState, writeEvents, type Database } from '@tollgate/db';
+import { outboxEvent, type OutboxEvent, type PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
 import { addCharge, counterKey, EPOCH_KEY, HOLD_KEY, LIVE_TTL_MS, LiveIncrements, liveKey, quotaKey, SEEDED_KEY, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
 import { ConditionDetectors, type DetectorOptions } from './condition-detectors.js';
@@ -70,6 +71,9 @@ export interface UsageRecorder {
 
 const DAY_MS = 86_400_000;
 
+/** Unknown API key digests noted per flush at most (a flood of random keys costs one bounded query). */
+const MAX_UNKNOWN_KEYS = 1_000;
+
 /** Gateway events queued at most while Postgres is down (the oldest are kept; later ones dropped). */
 const MAX_QUEUED_EVENTS = 10_000;
 
@@ -126,6 +130,7 @@ export class Meter implements UsageRecorder, UsageStats {
   readonly #nodeEvents: Array<{ event: OutboxEvent; latch?: EventLatch }> = [];
   #onEvents: ((events: readonly OutboxEvent[]) => void) | null = null;
   readonly #detectors: ConditionDetectors | null;
+  readonly #unknownKeys = new Set<string>();
 
   constructor(options: MeterOptions) {
     this.#db = options.db;
@@ -189,6 +194,34 @@ export class Meter implements UsageRecorder, UsageStats {
   /** Hears the events this node wrote to the outbox, after their commit (the gateway counts quota alerts in a metric). */
   onEventsWritten(listener: (events: readonly OutboxEvent[]) => void): void {
     this.#onEvents = listener;
+  }
+
+  /**
+   * Notes the digest of an API key that matched no active key (synchronous, no I/O; at most
+   * MAX_UNKNOWN_KEYS per flush). The next flush looks the digests up among revoked keys and raises
+   * `api_key.used_after_revocation` for those it finds, once per key and UTC day across nodes.
+   */
+  noteUnknownKey(sha256Hex: string): void {
+    if (this.#closed || this.#unknownKeys.size >= MAX_UNKNOWN_KEYS) return;
+    this.#unknownKeys.add(sha256Hex);
+  }
+
+  /** Looks the noted digests up among revoked keys (one indexed query per flush) and queues the events. */
+  async #checkUnknownKeys(): Promise<void> {
+    if (this.#unknownKeys.size === 0) return;
+    const hashes = [...this.#unknownKeys];
+    this.#unknownKeys.clear();
+    try {
+      const rows = await this.#db.select({ id: apiKeys.id, consumer: apiKeys.consumer, revokedAt: apiKeys.revokedAt }).from(apiKeys).where(and(inArray(apiKeys.hash, hashes), isNotNull(apiKeys.revokedAt)));
+      const day = new Date(this.#now()).toISOString().slice(0, 10);
+      for (const r of rows) {
+        const revokedAt = r.revokedAt === null ? '' : r.revokedAt.toISOString();
+        this.raise(outboxEvent('api_key.used_after_revocation', { keyId: r.id, consumer: r.consumer, revokedAt, node: this.nodeId }, `api_key.used_after_revocation:${r.id}:${day}`));
+      }
+    } catch (err) {
+      // Best effort: a digest seen again is noted again.
+      this.#log.warn({ err }, 'looking up unknown API keys among revoked ones failed');
+    }
   }
 
   /** Starts the flush timer. */
@@ -301,6 +334,7 @@ export class Meter implements UsageRecorder, UsageStats {
   async #flushPostgres(force: boolean): Promise<void> {
     this.#detectors?.evaluate(this.#now(), this.nodeId, (event, latch) => this.raise(event, latch));
     // Node events ride on the usage batch's success below; alone, they wait out the same backoff.
+    if (force || this.#now() >= this.#retryAt.postgres) await this.#checkUnknownKeys();
     if (this.#pending === null && (force || this.#now() >= this.#retryAt.postgres)) await this.#flushEvents();
     if (this.#pending === null) {
       if (this.#acc.requests === 0) return;

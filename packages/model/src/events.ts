@@ -41,6 +41,14 @@ export const EVENT_SCHEMAS = {
     .describe('An API moved to another lifecycle state (draft, published, deprecated, retired).'),
   'api_key.created': z.strictObject({ keyId: z.string(), consumer: name, prefix: z.string(), last4: z.string() }).describe('An API key was issued to a consumer (never carries the key).'),
   'api_key.revoked': z.strictObject({ keyId: z.string(), consumer: name }).describe('An API key was revoked.'),
+  'api_key.used_after_revocation': z
+    .strictObject({
+      keyId: z.string(),
+      consumer: name,
+      revokedAt: z.string().describe('RFC 3339 time of the revocation.'),
+      node: z.string().describe('Gateway node that refused it first.'),
+    })
+    .describe('A revoked API key was presented (and refused with 401). Once per key and UTC day across nodes.'),
   'billing.report_ready': z
     .strictObject({ month: z.string().describe('Billing month `YYYY-MM`.'), reportId: z.string(), generatedAt: z.string().describe('RFC 3339 generation time.') })
     .describe('A closed month\'s billing report was generated for the first time or revised.'),
@@ -144,6 +152,7 @@ export const EVENT_EXAMPLES: { readonly [T in EventType]: EventData<T> } = {
   'api.lifecycle_changed': { api: 'shop-v1', from: 'published', to: 'deprecated', version: 43 },
   'api_key.created': { keyId: 'key_01hx7c2k', consumer: 'acme', prefix: 'tg_live_', last4: 'x9Qz' },
   'api_key.revoked': { keyId: 'key_01hx7c2k', consumer: 'acme' },
+  'api_key.used_after_revocation': { keyId: 'key_01hx7c2k', consumer: 'acme', revokedAt: '2026-12-06T17:42:10.311Z', node: 'gw-1/4121/mhq3x9k2a1b2c3d4' },
   'billing.report_ready': { month: '2026-11', reportId: 'rpt_202611_r0_4be1a9c07d2f', generatedAt: '2026-12-01T01:00:04.118Z' },
   'quota.threshold': { consumer: 'acme', subscription: 'acme-pro', plan: 'pro', period: '2026-12', used: 80_012, limit: 100_000, percent: 80 },
   'quota.exhausted': { consumer: 'acme', subscription: 'acme-pro', plan: 'pro', period: '2026-12', used: 100_000, limit: 100_000 },
