@@ -76,7 +76,7 @@ export function renderEventCatalogue(): string {
     const out: string[] = [];
     rows(schema, 'data', out);
     // Plain integers: the safe-integer range zod reports says nothing to a reader.
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] as string).replace(' (-9007199254740991–9007199254740991)', '');
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] as string).replace(' (-9007199254740991–9007199254740991)', '').replace(/ \((\d+)–9007199254740991\)/, ' (≥ $1)');
     const example = JSON.stringify({ type, timestamp: '2026-12-07T06:00:00.000Z', data: EVENT_EXAMPLES[type] }, null, 2);
     parts.push('', `### \`${type}\``, '', schema.description ?? '', '', '| field | type | required | default | description |', '| --- | --- | --- | --- | --- |', ...out, '', '```json', example, '```');
   }
