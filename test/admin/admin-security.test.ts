@@ -104,7 +104,7 @@ describe('admin API authentication and roles', () => {
         'GET /certificates/{name}',
         'PUT /certificates/{name}',
         'DELETE /certificates/{name}',
-        ...['plans', 'subscriptions', 'protodescriptors'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
+        ...['plans', 'subscriptions', 'protodescriptors', 'webhooks'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
         'GET /consumers/{name}/usage',
         'GET /usage',
         'GET /analytics/requests',
@@ -114,6 +114,9 @@ describe('admin API authentication and roles', () => {
         'DELETE /cache/apis/{api}',
         'DELETE /cache/apis/{api}/routes/{route}',
         'DELETE /cache/keys/{key}',
+        'GET /webhooks/{name}/deliveries',
+        'POST /webhooks/{name}/deliveries/{id}/redeliver',
+        'POST /webhooks/{name}/test',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { jsonDocumentsWithin, parseYamlDocuments } from '@tollgate/model';
+import { jsonDocumentsWithin, parseYamlDocuments, redactSecrets } from '@tollgate/model';
 import type { AuditContext, AuditOutcome, AuditStore } from '@tollgate/stores';
 import { YamlText } from './documents.js';
 import { databaseUnavailableRequests } from './error-handlers.js';
@@ -40,12 +40,22 @@ function attempted(body: unknown, maxDocuments: number): unknown {
     // The model's parser, with its nesting, alias and document-count limits: a hostile body
     // refused by the route must not be expanded here (billion laughs) or overflow the stack.
     const { documents, issues } = parseYamlDocuments(body.text, { maxDocuments });
-    return issues.length > 0 ? { unparsable: true } : documents.map((d) => d.value);
+    return issues.length > 0 ? { unparsable: true } : documents.map((d) => secretsRedacted(d.value));
   }
   // A JSON body refused for its document count is not copied into the log.
   const { issues } = jsonDocumentsWithin(body, { maxDocuments });
   if (issues.length > 0) return { unparsable: true };
-  return body ?? undefined;
+  return Array.isArray(body) ? body.map(secretsRedacted) : secretsRedacted(body ?? undefined);
+}
+
+/**
+ * A submitted document with the model's secret fields redacted (Webhook header values, which the
+ * store's name-based redaction cannot recognise); other values are returned as they are.
+ */
+function secretsRedacted(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const doc = value as { kind?: unknown; spec?: unknown };
+  return typeof doc.kind === 'string' && doc.spec !== undefined ? redactSecrets(doc as { kind: string; spec: unknown }) : value;
 }
 
 /**

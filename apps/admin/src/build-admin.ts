@@ -35,6 +35,7 @@ import * as consumers from './routes/consumers.js';
 import * as health from './routes/health.js';
 import * as nodes from './routes/nodes.js';
 import * as upstreams from './routes/upstreams.js';
+import * as webhooks from './routes/webhooks.js';
 
 /** Default largest accepted request body: room for thousands of resources in one apply. */
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
@@ -144,6 +145,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   auditLog.register(app, ctx);
   cache.register(app, options.cache);
   billingReports.register(app, ctx, options.db);
+  webhooks.register(app, ctx, options.db);
   usageQuery.register(app, options.db);
   analytics.register(app, options.db);
   if (options.nodes !== undefined) nodes.register(app, options.nodes.registry, options.nodes.heartbeatMs, () => options.config.version());

@@ -7,3 +7,6 @@ export { ROUTE_RULES, ROLE_PERMISSIONS, ruleOf, rolesWith, type Permission, type
 export { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
 export { API_KEY_PREFIX, generateApiKey } from './routes/api-keys.js';
 export { ADMIN_TOKEN_PREFIX } from './routes/admin-tokens.js';
+export { WebhookDispatcher, DEFAULT_RETRY, backoffMs, messageBody, type RetryOptions, type DispatcherOptions } from './webhooks/dispatcher.js';
+export { parseCidrs, refusedAddress, refusedUrl, type OutboundPolicy } from './webhooks/outbound-policy.js';
+export { withWebhookUrlCheck } from './webhooks/validate.js';

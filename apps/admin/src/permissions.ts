@@ -69,6 +69,9 @@ function buildTable(): Map<string, RouteRule> {
     ['GET /analytics/requests', { permission: 'config:read' }],
     ['POST /apis/:name/lifecycle', { permission: 'config:write', action: 'api.lifecycle', resource: byName('Api') }],
     ['GET /nodes', { permission: 'config:read' }],
+    ['GET /webhooks/:name/deliveries', { permission: 'config:read' }],
+    ['POST /webhooks/:name/deliveries/:id/redeliver', { permission: 'config:write', action: 'webhook.redeliver', resource: byName('Webhook') }],
+    ['POST /webhooks/:name/test', { permission: 'config:write', action: 'webhook.test', resource: byName('Webhook') }],
   ]);
   // Every resource kind gets the same five routes (resource-routes.ts); consumers are readable by billing.
   for (const kind of RESOURCE_KINDS) {

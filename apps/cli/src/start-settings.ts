@@ -109,6 +109,18 @@ export const settingsSchema = z.object({
   BILLING_EXPORT_DIR: z.string().default('').describe('Directory the admin process exports each closed month\'s billing reports to (billing-YYYY-MM.csv, .json, .html, .pdf); empty = no export.'),
   BILLING_EXPORT: flag(true).describe('Run the monthly billing export (only when BILLING_EXPORT_DIR is set).'),
   BILLING_EXPORT_DELAY: duration('1h').describe('How long after a month closes its reports are exported, so the last usage flushes land (e.g. 30m, 1h, 1d).'),
+  EVENT_WINDOW_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000).describe('Window of the consumer.rate_limited and api.error_rate_* events, ms (aligned to the epoch).'),
+  EVENT_RATE_LIMITED_THRESHOLD: z.coerce.number().int().min(1).max(1e9).default(50).describe('Gateway 429s to one consumer within one window (on one node) that raise consumer.rate_limited.'),
+  EVENT_ERROR_RATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.05).describe('5xx share of an API\'s answers in a window above which api.error_rate_high is raised.'),
+  EVENT_ERROR_RATE_MIN_REQUESTS: z.coerce.number().int().min(1).max(1e9).default(20).describe('Fewest answers in a window for its error rate to count.'),
+  WEBHOOKS: flag(true).describe('Run the webhook dispatcher in this admin process (delivers outbox events to Webhook resources).'),
+  WEBHOOK_ALLOW_PRIVATE: flag(false).describe('Allow webhook URLs on loopback, link-local and private addresses (SSRF protection off; this node\'s own ports stay refused).'),
+  WEBHOOK_ALLOW_CIDRS: z.string().default('').describe('Comma-separated addresses or CIDR ranges webhook URLs may use although private (e.g. 10.20.0.0/16,127.0.0.1/32).'),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000).describe('How often the webhook dispatcher polls the outbox, ms.'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000).describe('Deadline of one webhook delivery attempt, ms.'),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5_000).describe('Delay after a first failed delivery, ms; doubled per attempt, with jitter.'),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(3_600_000).describe('Longest delay between delivery attempts, ms.'),
+  WEBHOOK_RETRY_HORIZON_MS: z.coerce.number().int().min(1).max(30 * 86_400_000).default(86_400_000).describe('How long a delivery is retried before it is dead-lettered, ms (default 24 h).'),
   BILLING_EXPORT_INTERVAL: duration('5m').describe('How often the admin process checks whether a month is due for export (also checked at start).'),
 });
 

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { buildAdmin, createCompilerValidator } from '@tollgate/admin';
+import { buildAdmin, createCompilerValidator, parseCidrs, WebhookDispatcher, withWebhookUrlCheck, type OutboundPolicy } from '@tollgate/admin';
 import { BillingExportScheduler } from '@tollgate/billing';
 import type { SelfEndpoints } from '@tollgate/compiler';
 import { selfEndpoints } from './self-endpoints.js';
@@ -223,7 +223,9 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
     if (options.role !== 'gateway' && worker === null) {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
       await bootstrapAdminToken(tokens, settings, log);
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: setValidator(selfEndpoints(settings, ['proxy', 'status', 'admin'])), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, logger: log.child({ component: 'admin' }) });
+      const self = selfEndpoints(settings, ['proxy', 'status', 'admin']);
+      const outbound: OutboundPolicy = { allowPrivate: settings.WEBHOOK_ALLOW_PRIVATE, allow: parseCidrs(settings.WEBHOOK_ALLOW_CIDRS), ownPorts: new Set(self.ports.keys()) };
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: withWebhookUrlCheck(setValidator(self), outbound), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       // Fastify waits for in-flight admin requests (each bounded by the database deadlines); past the
       // drain timeout their connections are cut.
@@ -237,6 +239,19 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
         },
       });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');
+      if (settings.WEBHOOKS) {
+        // Every admin process runs one; SKIP LOCKED claims and leases share the outbox between them.
+        const dispatcher = new WebhookDispatcher({
+          db: stores.db,
+          policy: outbound,
+          pollMs: settings.WEBHOOK_POLL_MS,
+          timeoutMs: settings.WEBHOOK_TIMEOUT_MS,
+          retry: { baseMs: settings.WEBHOOK_RETRY_BASE_MS, maxMs: settings.WEBHOOK_RETRY_MAX_MS, horizonMs: settings.WEBHOOK_RETRY_HORIZON_MS },
+          log: log.child({ component: 'webhooks' }),
+        });
+        dispatcher.start();
+        closers.push({ name: 'webhooks', deadlineMs: settings.WEBHOOK_TIMEOUT_MS + 1_000, close: () => dispatcher.stop() });
+      }
       if (settings.BILLING_EXPORT && settings.BILLING_EXPORT_DIR !== '') {
         // Every admin process runs it; an advisory lock and billing_runs.exported_at make the export happen once.
         const exporter = new BillingExportScheduler({
@@ -282,7 +297,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   await cache.listen();
   // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
   const meterRedis = settings.METERING && settings.REDIS_URL ? createMeterRedis(settings.REDIS_URL) : null;
-  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: nodeId || undefined, logger: log.child({ component: 'metering' }) }) : null;
+  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: nodeId || undefined, logger: log.child({ component: 'metering' }), detectors: { windowMs: settings.EVENT_WINDOW_MS, rateLimitedThreshold: settings.EVENT_RATE_LIMITED_THRESHOLD, errorRateThreshold: settings.EVENT_ERROR_RATE_THRESHOLD, errorRateMinRequests: settings.EVENT_ERROR_RATE_MIN_REQUESTS } }) : null;
   if (meter !== null) {
     meter.start();
     // Pushed before the gateway, so it closes after it: the gateway's close flushes the meter after the drain.

@@ -14,6 +14,7 @@ import { buildProxyApp, type DrainState } from './proxy.js';
 import { buildStatusApp } from './status-app.js';
 import { HealthChecker } from './health-checker.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
+import { CertificateWatch } from './certificate-expiry.js';
 import { createTlsListener } from './tls-server.js';
 import { createUpgradeHandler } from './websocket.js';
 import { AccessLog } from './access-log.js';
@@ -21,6 +22,7 @@ import { GatewayMetrics } from './metrics.js';
 import { addOverloadGuard, EventLoopMonitor } from './overload.js';
 import type { SpanSink } from './otlp.js';
 import type { Meter } from '@tollgate/metering';
+import { outboxEvent } from '@tollgate/model';
 import type { SelfEndpoints } from '@tollgate/compiler';
 
 /** Inputs of {@link buildGateway}. */
@@ -100,7 +102,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const quotaGuard = deps.counters !== undefined ? (deps.meter?.quotaGuard() ?? undefined) : undefined;
   // Read at scrape time only, after `manager` exists.
   const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: (): number => manager.version }) : null;
-  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined }, logger, options.configPollMs, deps.selfEndpoints);
+  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined, ...(deps.meter ? { unknownKey: (hash: string) => deps.meter?.noteUnknownKey(hash) } : {}) }, logger, options.configPollMs, deps.selfEndpoints);
   let shuttingDown = false;
   // Upstream targets with `discovery: dns | srv` follow their DNS records.
   const discovery = new DnsDiscovery({ logger, servers: options.dnsServers, onChange: () => manager.refreshTargets() });
@@ -116,6 +118,11 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   if (meter !== null) {
     meter.setSubscriptionSource(() => manager.subscriptionPlans.current);
     metrics?.watchUsage(meter);
+    if (metrics) {
+      meter.onEventsWritten((written) => {
+        for (const e of written) if (e.type === 'quota.threshold' || e.type === 'quota.exhausted') metrics.quotaAlert(String(e.data.plan), e.type === 'quota.exhausted' ? 100 : Number(e.data.percent));
+      });
+    }
   }
   const drain: DrainState = { draining: false, refusing: false };
   const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics, meter, drain });
@@ -132,9 +139,22 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     monitor.start();
   }
   const tls = createTlsListener(proxy, manager, options);
-  const health = new HealthChecker(logger);
+  // Target transitions reach the event outbox with the usage flush; the latch (upstream, target)
+  // makes a target every node sees go down one `upstream.target_down` event.
+  const health = new HealthChecker(logger, meter === null ? undefined : (upstream, target, healthy) => {
+    const type = healthy ? 'upstream.target_up' : 'upstream.target_down';
+    meter.raise(outboxEvent(type, { upstream, target, node: meter.nodeId }), { key: `upstream:${upstream}:${target}`, state: healthy ? 'up' : 'down', initial: 'up' });
+  });
+  // Certificate expiry warnings reach the outbox with the usage flush (checked at install and hourly).
+  const certWatch = meter === null ? null : new CertificateWatch((event) => meter.raise(event));
+  const certTimer = certWatch === null ? null : setInterval(() => {
+    const snap = manager.current;
+    if (snap !== null) certWatch.check(snap.certificates);
+  }, 3_600_000);
+  certTimer?.unref();
   manager.onInstall = (snapshot) => {
     health.sync(snapshot);
+    certWatch?.check(snapshot.certificates);
     tls.apply(snapshot);
     metrics?.install(snapshot, manager.apiVersions.current);
   };
@@ -193,6 +213,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       await manager.stop(STOP_STEP_MS);
       discovery.close();
       health.close();
+      if (certTimer !== null) clearInterval(certTimer);
       drain.refusing = true;
       const tlsClosed = new Promise<void>((resolve) => (tls.server.listening ? tls.server.close(() => resolve()) : resolve()));
       tls.server.closeIdleConnections();

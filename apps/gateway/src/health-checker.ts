@@ -32,7 +32,11 @@ export class HealthChecker {
   readonly #checks = new Map<string, Check>();
   #closed = false;
 
-  constructor(private readonly logger: Logger) {}
+  /** `onChange` hears every transition (the gateway raises `upstream.target_down` / `_up` events with it). */
+  constructor(
+    private readonly logger: Logger,
+    private readonly onChange?: (upstream: string, target: string, healthy: boolean) => void,
+  ) {}
 
   /** Starts, keeps or stops checks to match the snapshot. */
   sync(snapshot: RuntimeSnapshot): void {
@@ -119,6 +123,7 @@ export class HealthChecker {
       if (!s.activeHealthy && s.probePasses >= c.check.healthyThreshold) {
         s.activeHealthy = true;
         this.logger.info({ upstream: c.upstream, target: c.origin }, 'target healthy again (active health check)');
+        this.onChange?.(c.upstream, c.origin, true);
       }
     } else {
       s.probePasses = 0;
@@ -126,6 +131,7 @@ export class HealthChecker {
       if (s.activeHealthy && s.probeFailures >= c.check.unhealthyThreshold) {
         s.activeHealthy = false;
         this.logger.warn({ upstream: c.upstream, target: c.origin, detail }, 'target unhealthy (active health check); it gets no traffic');
+        this.onChange?.(c.upstream, c.origin, false);
       }
     }
   }

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestState } from './access-log.js';
 import type { RuntimeSnapshot } from './runtime.js';
 import type { UsageStats } from '@tollgate/metering';
+import { certificateExpiries } from './certificate-expiry.js';
 
 /** Label value of `api` and `route` for requests that matched no route (keeps cardinality bounded). */
 export const NO_ROUTE = '(none)';
@@ -60,6 +61,7 @@ export class GatewayMetrics {
   readonly #aborted: Counter<string>;
   readonly #authFailures = new Map<string, CounterChild>();
   readonly #reloadFailures: Counter<string>;
+  readonly #quotaAlerts: Counter<string>;
   readonly #datastore: Gauge<string>;
   readonly #limitLocal = new Map<string, CounterChild>();
   #routes = new Map<string, Map<string, RouteChildren>>();
@@ -117,6 +119,20 @@ export class GatewayMetrics {
         for (const [name, u] of snap.upstreams) for (const t of u.targets) this.labels(name, t.origin).set(t.state.available(now) ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'tollgate_certificate_expiry_seconds',
+      help: 'Seconds until the leaf of each served TLS certificate expires (negative once expired).',
+      labelNames: ['certificate'],
+      registers,
+      collect() {
+        this.reset();
+        const snap = metrics.#snapshot;
+        if (snap === null) return;
+        const now = Date.now();
+        for (const e of certificateExpiries(snap.certificates)) this.labels(e.name).set(Math.round((e.notAfter - now) / 1000));
+      },
+    });
+    this.#quotaAlerts = new Counter({ name: 'tollgate_quota_alerts_total', help: 'quota.threshold and quota.exhausted events this node wrote to the outbox (each is written once across nodes), by plan and percent (100 = exhausted).', labelNames: ['plan', 'percent'], registers });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -130,6 +146,11 @@ export class GatewayMetrics {
     this.#snapshot = snapshot;
     this.#apiVersions = apiVersions;
     this.#routes = new Map();
+  }
+
+  /** Counts a quota event this node wrote (see `Meter.onQuotaEvent`). */
+  quotaAlert(plan: string, percent: number): void {
+    this.#quotaAlerts.inc({ plan, percent: String(percent) });
   }
 
   /** Counts a configuration version that was refused or could not be loaded. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { billingRuns, usageRollups, type Database } from '@tollgate/db';
-import type { BillingSpec, ChargeModel, ConsumerResource, PlanResource, Resource, SubscriptionResource } from '@tollgate/model';
+import { billingRuns, usageRollups, writeEvents, type Database } from '@tollgate/db';
+import { outboxEvent, type BillingSpec, type ChargeModel, type ConsumerResource, type PlanResource, type Resource, type SubscriptionResource } from '@tollgate/model';
 import { roundHalfUp, toSafeNumber } from './money.js';
 import { chargeModelName, describeParts, priceRange, uniformUnitPrice, type ChargeModelName } from './pricing.js';
 import { allocateIncluded, prorateFee, prorateUnits, shareOf, type Share } from './proration.js';
@@ -450,20 +450,34 @@ export interface BillingRun {
  */
 export async function recordRun(db: Database, month: string, checksum: string, now: Date): Promise<BillingRun> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const inserted = await db.insert(billingRuns).values({ month, reportId: newReportId(month, 0), generatedAt: now, sourceChecksum: checksum }).onConflictDoNothing().returning();
+    // The `billing.report_ready` event commits with the run it announces (first generation or revision).
+    const inserted = await db.transaction(async (tx) => {
+      const rows = await tx.insert(billingRuns).values({ month, reportId: newReportId(month, 0), generatedAt: now, sourceChecksum: checksum }).onConflictDoNothing().returning();
+      if (rows[0]) await writeEvents(tx, [reportReady(rows[0])]);
+      return rows;
+    });
     if (inserted[0]) return inserted[0];
     const existing = (await db.select().from(billingRuns).where(eq(billingRuns.month, month)))[0];
     if (!existing) continue;
     if (existing.sourceChecksum === checksum) return existing;
-    const revised = await db
-      .update(billingRuns)
-      .set({ reportId: newReportId(month, revisionOf(existing.reportId) + 1), generatedAt: now, sourceChecksum: checksum, exportedAt: null, exportDir: null })
-      .where(and(eq(billingRuns.month, month), eq(billingRuns.sourceChecksum, existing.sourceChecksum)))
-      .returning();
+    const revised = await db.transaction(async (tx) => {
+      const rows = await tx
+        .update(billingRuns)
+        .set({ reportId: newReportId(month, revisionOf(existing.reportId) + 1), generatedAt: now, sourceChecksum: checksum, exportedAt: null, exportDir: null })
+        .where(and(eq(billingRuns.month, month), eq(billingRuns.sourceChecksum, existing.sourceChecksum)))
+        .returning();
+      if (rows[0]) await writeEvents(tx, [reportReady(rows[0])]);
+      return rows;
+    });
     if (revised[0]) return revised[0];
     // Another process revised it at the same moment: read again.
   }
   throw new Error(`could not record the billing run of ${month}`);
+}
+
+/** The `billing.report_ready` event of a recorded run (deduplicated by report id). */
+function reportReady(run: { month: string; reportId: string; generatedAt: Date }) {
+  return outboxEvent('billing.report_ready', { month: run.month, reportId: run.reportId, generatedAt: run.generatedAt.toISOString() }, `billing.report_ready:${run.reportId}`);
 }
 
 /** Options of `generateReport`. */

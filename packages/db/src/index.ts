@@ -2,3 +2,4 @@ export * from './schema/index.js';
 export * from './client.js';
 export * from './migrate.js';
 export * from './session.js';
+export * from './outbox.js';

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Database } from '@tollgate/db';
-import type { PlanSpec } from '@tollgate/model';
+import { and, inArray, isNotNull } from 'drizzle-orm';
+import { apiKeys, flipState, writeEvents, type Database } from '@tollgate/db';
+import { outboxEvent, type OutboxEvent, type PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
 import { shardOfTag, usageShardOf, USAGE_SHARDS } from '@tollgate/policies';
 import { addCharge, counterKey, LIVE_TTL_MS, liveKey, liveShard, quotaKey, shardKeys, ShardedLiveIncrements, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
+import { ConditionDetectors, type DetectorOptions } from './condition-detectors.js';
+import { chargedSubscriptions, raiseQuotaEvents, type QuotaPeriod } from './quota-events.js';
 import { pruneBatches, quotaTotals, quotaUnitsBetween, seedSnapshot, writeBatch, type Tx, type UsageBatch } from './rollups.js';
 
 /** Minimal logger (pino-compatible). */
@@ -40,6 +43,8 @@ export interface MeterOptions {
   readonly now?: () => number;
   /** Subscriptions of the serving config with their plans, for re-seeding quota counters (see {@link Meter.setSubscriptionSource}). */
   readonly subscriptions?: SubscriptionSource;
+  /** Traffic conditions turned into events (consumer rate-limited, API error rate); null = none. */
+  readonly detectors?: DetectorOptions | null;
 }
 
 /** The subscriptions of the serving config: name → plan name and spec. */
@@ -66,6 +71,20 @@ export interface UsageRecorder {
 }
 
 const DAY_MS = 86_400_000;
+
+/** Unknown API key digests noted per flush at most (a flood of random keys costs one bounded query). */
+const MAX_UNKNOWN_KEYS = 1_000;
+
+/** Gateway events queued at most while Postgres is down (the oldest are kept; later ones dropped). */
+const MAX_QUEUED_EVENTS = 10_000;
+
+/** A latched condition an event announces a change of (see {@link Meter.raise}). */
+export interface EventLatch {
+  readonly key: string;
+  readonly state: string;
+  /** The state a never-seen key is in (a first `up` of a target announces nothing). */
+  readonly initial: string;
+}
 
 /** How long `usage_batches` rows are kept (a retried batch must find its row), and how often they are pruned. */
 export const BATCH_RETENTION_MS = 7 * DAY_MS;
@@ -109,6 +128,10 @@ export class Meter implements UsageRecorder, UsageStats {
   readonly #retryAt: Record<FlushStore, number> = { postgres: 0, redis: 0 };
   readonly #quotaPeriodCache = new Map<string, PeriodCache>();
   #subscriptions: SubscriptionSource | null;
+  readonly #nodeEvents: Array<{ event: OutboxEvent; latch?: EventLatch }> = [];
+  #onEvents: ((events: readonly OutboxEvent[]) => void) | null = null;
+  readonly #detectors: ConditionDetectors | null;
+  readonly #unknownKeys = new Set<string>();
 
   constructor(options: MeterOptions) {
     this.#db = options.db;
@@ -122,6 +145,7 @@ export class Meter implements UsageRecorder, UsageStats {
     this.#now = options.now ?? Date.now;
     this.#live = new ShardedLiveIncrements(this.#prefix);
     this.#subscriptions = options.subscriptions ?? null;
+    this.#detectors = options.detectors === null ? null : new ConditionDetectors(options.detectors);
     // Unique per process start, so a restarted node never reuses a (node, seq) of its previous life.
     this.nodeId = `${options.nodeName ?? hostname()}/${process.pid}/${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   }
@@ -136,6 +160,7 @@ export class Meter implements UsageRecorder, UsageStats {
     const s = event.subscription;
     if (s !== null && this.#plans.get(s.name)?.spec !== s.planSpec) this.#plans.set(s.name, { plan: s.plan, spec: s.planSpec });
     this.#acc.record(event, this.#now());
+    this.#detectors?.record(event);
     const c = event.quotaCharge;
     if (c != null && this.#redis !== null) {
       // A re-seeded limiter counts in a usage shard: its tag is the shard's.
@@ -170,6 +195,39 @@ export class Meter implements UsageRecorder, UsageStats {
    */
   setSubscriptionSource(source: SubscriptionSource): void {
     this.#subscriptions = source;
+  }
+
+  /** Hears the events this node wrote to the outbox, after their commit (the gateway counts quota alerts in a metric). */
+  onEventsWritten(listener: (events: readonly OutboxEvent[]) => void): void {
+    this.#onEvents = listener;
+  }
+
+  /**
+   * Notes the digest of an API key that matched no active key (synchronous, no I/O; at most
+   * MAX_UNKNOWN_KEYS per flush). The next flush looks the digests up among revoked keys and raises
+   * `api_key.used_after_revocation` for those it finds, once per key and UTC day across nodes.
+   */
+  noteUnknownKey(sha256Hex: string): void {
+    if (this.#closed || this.#unknownKeys.size >= MAX_UNKNOWN_KEYS) return;
+    this.#unknownKeys.add(sha256Hex);
+  }
+
+  /** Looks the noted digests up among revoked keys (one indexed query per flush) and queues the events. */
+  async #checkUnknownKeys(): Promise<void> {
+    if (this.#unknownKeys.size === 0) return;
+    const hashes = [...this.#unknownKeys];
+    this.#unknownKeys.clear();
+    try {
+      const rows = await this.#db.select({ id: apiKeys.id, consumer: apiKeys.consumer, revokedAt: apiKeys.revokedAt }).from(apiKeys).where(and(inArray(apiKeys.hash, hashes), isNotNull(apiKeys.revokedAt)));
+      const day = new Date(this.#now()).toISOString().slice(0, 10);
+      for (const r of rows) {
+        const revokedAt = r.revokedAt === null ? '' : r.revokedAt.toISOString();
+        this.raise(outboxEvent('api_key.used_after_revocation', { keyId: r.id, consumer: r.consumer, revokedAt, node: this.nodeId }, `api_key.used_after_revocation:${r.id}:${day}`));
+      }
+    } catch (err) {
+      // Best effort: a digest seen again is noted again.
+      this.#log.warn({ err }, 'looking up unknown API keys among revoked ones failed');
+    }
   }
 
   /** Starts the flush timer. */
@@ -233,7 +291,57 @@ export class Meter implements UsageRecorder, UsageStats {
     this.#retryAt[store] = 0;
   }
 
+  /**
+   * Queues a gateway-side event (an upstream target down, …) for the outbox; written with the next
+   * flush, in its own transaction, retried like usage. `latch` makes it conditional: the event is
+   * written only by the node that flips the stored state (see @tollgate/db `flipState`), so a
+   * condition every node sees is one event. Synchronous, no I/O.
+   */
+  raise(event: OutboxEvent, latch?: EventLatch): void {
+    if (this.#closed || this.#nodeEvents.length >= MAX_QUEUED_EVENTS) return;
+    this.#nodeEvents.push({ event, ...(latch ? { latch } : {}) });
+  }
+
+  /** Writes the queued node events; on failure they stay queued (each is deduplicated or latched, so a retry is harmless). */
+  async #flushEvents(): Promise<void> {
+    if (this.#nodeEvents.length === 0) return;
+    const queued = this.#nodeEvents.splice(0);
+    let written: OutboxEvent[] = [];
+    try {
+      await this.#db.transaction(async (tx) => {
+        const out: OutboxEvent[] = [];
+        for (const q of queued) if (q.latch === undefined || (await flipState(tx, q.latch.key, q.latch.state, q.latch.initial))) out.push(q.event);
+        const ids = new Set(await writeEvents(tx, out));
+        written = out.filter((e) => ids.has(e.id));
+      });
+      if (written.length > 0) this.#onEvents?.(written);
+    } catch (err) {
+      this.#nodeEvents.unshift(...queued.slice(0, MAX_QUEUED_EVENTS - this.#nodeEvents.length));
+      this.#log.warn({ err, events: queued.length }, 'writing gateway events to the outbox failed; retrying with the next flush');
+    }
+  }
+
+  /** The current quota period of the subscriptions of a batch that charged quota units. */
+  #chargedQuotas(rows: readonly UsageRow[]): Map<string, QuotaPeriod> {
+    const charged = chargedSubscriptions(rows);
+    const out = new Map<string, QuotaPeriod>();
+    if (charged.size === 0) return out;
+    const periods = this.#quotaPeriods(this.#now());
+    const serving = this.#subscriptions?.();
+    for (const [sub, consumer] of charged) {
+      const p = this.#plans.get(sub) ?? serving?.get(sub);
+      const c = periods.get(sub);
+      if (p === undefined || c === undefined || p.spec.quota === undefined) continue;
+      out.set(sub, { consumer, plan: p.plan, spec: p.spec, ...c });
+    }
+    return out;
+  }
+
   async #flushPostgres(force: boolean): Promise<void> {
+    this.#detectors?.evaluate(this.#now(), this.nodeId, (event, latch) => this.raise(event, latch));
+    // Node events ride on the usage batch's success below; alone, they wait out the same backoff.
+    if (force || this.#now() >= this.#retryAt.postgres) await this.#checkUnknownKeys();
+    if (this.#pending === null && (force || this.#now() >= this.#retryAt.postgres)) await this.#flushEvents();
     if (this.#pending === null) {
       if (this.#acc.requests === 0) return;
       const cut = this.#acc.cut();
@@ -243,7 +351,12 @@ export class Meter implements UsageRecorder, UsageStats {
     if (!force && this.#now() < this.#retryAt.postgres) return;
     const batch = this.#pending;
     try {
-      const outcome = await writeBatch(this.#db, batch);
+      const quotas = this.#chargedQuotas(batch.rows);
+      let raised: OutboxEvent[] = [];
+      const outcome = await writeBatch(this.#db, batch, async (tx) => {
+        raised = await raiseQuotaEvents(tx, quotas);
+      });
+      if (raised.length > 0) this.#onEvents?.(raised);
       if (outcome === 'duplicate') this.#log.warn({ nodeId: batch.nodeId, seq: batch.seq }, 'usage batch was already committed by an earlier attempt; not counted again');
       this.#pending = null;
       this.#recovered('postgres');
@@ -254,6 +367,7 @@ export class Meter implements UsageRecorder, UsageStats {
       // Only what Postgres holds goes to the live counters, tagged with its batch so a seed and the
       // increment never both count it.
       if (this.#redis !== null) this.#live.addBatch(batch.seq, batch.rows, batch.charges);
+      await this.#flushEvents();
     } catch (err) {
       // Outcome unknown (maybe committed): the same batch, same seq, is retried.
       this.#failed('postgres', err, { seq: batch.seq, requests: batch.requests, backlog: this.backlogRequests() });

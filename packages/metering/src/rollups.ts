@@ -80,15 +80,18 @@ export interface UsageBatch {
  * Writes a batch in ONE transaction: the `usage_batches` row (node id, seq) first, with
  * `ON CONFLICT DO NOTHING`; only when it was inserted are the rows added to `usage_rollups` by
  * columnar multi-row upserts (see upsertStatement). A retry of a batch whose first attempt committed (the outcome was lost with
- * the connection) therefore adds nothing. Returns whether the rows were applied now.
+ * the connection) therefore adds nothing. `alsoInTx` runs in the same transaction after the rows
+ * (only when they were applied). Returns whether the rows were applied now.
  */
-export async function writeBatch(db: Database, batch: UsageBatch): Promise<'applied' | 'duplicate'> {
+export async function writeBatch(db: Database, batch: UsageBatch, alsoInTx?: (tx: Tx) => Promise<unknown>): Promise<'applied' | 'duplicate'> {
   return db.transaction(async (tx) => {
     const inserted = await tx.insert(usageBatches).values({ nodeId: batch.nodeId, seq: batch.seq, requests: batch.requests }).onConflictDoNothing().returning({ seq: usageBatches.seq });
     if (inserted.length === 0) return 'duplicate';
     for (let i = 0; i < batch.rows.length; i += ROWS_PER_STATEMENT) {
       await tx.execute(upsertStatement(batch.rows.slice(i, i + ROWS_PER_STATEMENT)));
     }
+    // What must commit with the usage (the quota events it raises), after the rows are added.
+    if (alsoInTx !== undefined) await alsoInTx(tx);
     return 'applied';
   });
 }

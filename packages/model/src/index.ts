@@ -19,3 +19,5 @@ export * from './protocols.js';
 export * from './structure.js';
 export * from './subscription-dates.js';
 export * from './zone-time.js';
+export * from './events.js';
+export * from './webhook.js';

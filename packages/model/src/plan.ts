@@ -36,8 +36,16 @@ export const monthlyQuotaSchema = z
     limit: z.number().int().min(1).max(1e15).describe('Requests (or cost units) per calendar month.'),
     timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. "Europe/Berlin"').default('UTC').describe('Time zone whose calendar months the quota follows.'),
     overage: z.enum(['hard', 'allow']).default('hard').describe('`hard`: 429 once used up; `allow`: keep serving and count the overage (billed later).'),
+    alertThresholds: z
+      .array(z.number().int().min(1).max(99))
+      .max(10)
+      .optional()
+      .describe(`Percentages of the quota at which a \`quota.threshold\` event is raised, once per subscription and month (default ${JSON.stringify([50, 80])}); \`quota.exhausted\` is always raised at 100 %.`),
   })
   .describe('A monthly quota aligned to calendar months.');
+
+/** Quota alert thresholds of a plan without `alertThresholds` (percent). */
+export const DEFAULT_QUOTA_ALERT_THRESHOLDS: readonly number[] = [50, 80];
 
 /** Limits must not repeat a window length (which bucket would win is undefined). */
 export function distinctWindows(limits: readonly { window: string }[]): boolean {

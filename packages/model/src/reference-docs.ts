@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_EXAMPLES, EVENT_SCHEMAS, EVENT_TYPES } from './events.js';
 import { KIND_SCHEMAS, RESOURCE_KINDS } from './resources.js';
 
 interface JsonSchema {
@@ -60,5 +61,25 @@ export function renderResourceReference(): string {
     rows(schema, 'spec', out);
     parts.push('', `## ${kind}`, '', schema.description ?? '', '', '| field | type | required | default | description |', '| --- | --- | --- | --- | --- |', ...out);
   }
+  return `${parts.join('\n')}\n`;
+}
+
+/** Start and end markers of the generated catalogue inside docs/events.md. */
+export const EVENT_CATALOGUE_BEGIN = '<!-- generated: event catalogue (npm run docs:events) -->';
+export const EVENT_CATALOGUE_END = '<!-- end of generated event catalogue -->';
+
+/** Markdown of every event type: description, `data` fields and an example message (docs/events.md). */
+export function renderEventCatalogue(): string {
+  const parts = [EVENT_CATALOGUE_BEGIN];
+  for (const type of EVENT_TYPES) {
+    const schema = z.toJSONSchema(EVENT_SCHEMAS[type], { io: 'output', unrepresentable: 'any' }) as JsonSchema;
+    const out: string[] = [];
+    rows(schema, 'data', out);
+    // Plain integers: the safe-integer range zod reports says nothing to a reader.
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] as string).replace(' (-9007199254740991–9007199254740991)', '').replace(/ \((\d+)–9007199254740991\)/, ' (≥ $1)');
+    const example = JSON.stringify({ type, timestamp: '2026-12-07T06:00:00.000Z', data: EVENT_EXAMPLES[type] }, null, 2);
+    parts.push('', `### \`${type}\``, '', schema.description ?? '', '', '| field | type | required | default | description |', '| --- | --- | --- | --- | --- |', ...out, '', '```json', example, '```');
+  }
+  parts.push('', EVENT_CATALOGUE_END);
   return `${parts.join('\n')}\n`;
 }

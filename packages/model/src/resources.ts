@@ -7,6 +7,7 @@ import { certificateSpecSchema, type CertificateSpec } from './certificate.js';
 import { planSpecSchema, type PlanSpec } from './plan.js';
 import { protoDescriptorSpecSchema, type ProtoDescriptorSpec } from './proto-descriptor.js';
 import { subscriptionSpecSchema, type SubscriptionSpec } from './subscription.js';
+import { webhookSpecSchema, type WebhookSpec } from './webhook.js';
 
 /** A Kubernetes-style document of one of Tollgate's kinds. */
 export interface ResourceOf<K extends string, S> {
@@ -23,8 +24,9 @@ export type CertificateResource = ResourceOf<'Certificate', CertificateSpec>;
 export type PlanResource = ResourceOf<'Plan', PlanSpec>;
 export type ProtoDescriptorResource = ResourceOf<'ProtoDescriptor', ProtoDescriptorSpec>;
 export type SubscriptionResource = ResourceOf<'Subscription', SubscriptionSpec>;
+export type WebhookResource = ResourceOf<'Webhook', WebhookSpec>;
 /** Every resource kind Tollgate stores. */
-export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource | PlanResource | SubscriptionResource | ProtoDescriptorResource;
+export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource | PlanResource | SubscriptionResource | ProtoDescriptorResource | WebhookResource;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -41,12 +43,14 @@ export const KIND_SCHEMAS = {
   Api: apiSpecSchema,
   // After Api: a subscription references a consumer, a plan and an API.
   Subscription: subscriptionSpecSchema,
+  // References nothing; last so that it is applied after what raises its events.
+  Webhook: webhookSpecSchema,
 } as const satisfies Record<ResourceKind, z.ZodType>;
 
 export const RESOURCE_KINDS = Object.keys(KIND_SCHEMAS) as ResourceKind[];
 
 /** Plural path segment of each kind on the admin API (`/apis`, `/upstreams`). */
-export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Plan: 'plans', ProtoDescriptor: 'protodescriptors', Api: 'apis', Subscription: 'subscriptions' };
+export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Plan: 'plans', ProtoDescriptor: 'protodescriptors', Api: 'apis', Subscription: 'subscriptions', Webhook: 'webhooks' };
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && Object.hasOwn(KIND_SCHEMAS, kind);

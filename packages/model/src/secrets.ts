@@ -53,6 +53,10 @@ function secretSlots(doc: unknown): SecretSlot[] {
     case 'Upstream':
       fixed(['tls', 'clientKey']);
       break;
+    case 'Webhook':
+      fixed(['secret']);
+      if (isObject(spec.headers)) for (const h of Object.keys(spec.headers)) fixed(['headers', h]);
+      break;
     case 'Api':
       policySlots(spec.policies, ['spec', 'policies'], 'api', out);
       if (Array.isArray(spec.routes)) spec.routes.forEach((r, i) => isObject(r) && policySlots(r.policies, ['spec', 'routes', i, 'policies'], `route:${String(r.name)}`, out));

@@ -216,6 +216,11 @@ export interface PolicyDeps {
   readonly quotaGuard?: import('./rate-limit/counters.js').QuotaGuard;
   /** Observer of decisions taken without the shared store (metrics). */
   readonly limitEvents?: import('./rate-limit/counters.js').LimitEvents;
+  /**
+   * Hears the SHA-256 digest of each API key that matched no active key (synchronous, no I/O): the
+   * usage meter checks them against revoked keys at flush time (`api_key.used_after_revocation`).
+   */
+  readonly unknownKey?: (sha256Hex: string) => void;
   /** Clock for limit windows and calendar quotas (tests inject one). Default `Date.now`. */
   readonly now?: () => number;
   /** Response cache storage (memory, and Redis when configured), shared across snapshots; without it the cache keeps a private in-memory store. */

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { apiKeys, resources, type ApiKeyRow, type Database } from '@tollgate/db';
+import { apiKeys, resources, writeEvents, type ApiKeyRow, type Database } from '@tollgate/db';
+import { outboxEvent, type OutboxEvent } from '@tollgate/model';
 import { ConsumersNotFoundError, RecordNotFoundError, ResourceConflictError, type ApiKeyRecord, type ApiKeyStore, type AuditContext, type NewApiKey } from './config-store.js';
 import { batches, bumpChangeSeq, readChangeSeq, readVersion, writeAudit } from './sql-tx.js';
 
@@ -54,6 +55,7 @@ export class SqlApiKeyStore implements ApiKeyStore {
       const seq = await bumpChangeSeq(tx, [{ kind: 'ApiKey', id: record.id, op: 'create' }]);
       await tx.update(apiKeys).set({ changeSeq: seq }).where(eq(apiKeys.id, record.id));
       if (audit) await writeAudit(tx, { ...audit, outcome: 'success', after: auditView(record) });
+      await writeEvents(tx, [createdEvent(record)]);
       return { key: record, version, seq };
     });
   }
@@ -93,6 +95,7 @@ export class SqlApiKeyStore implements ApiKeyStore {
         }
       }
       if (audit) await writeAudit(tx, { ...audit, outcome: 'success', detail: `${records.length} API keys created`, after: { keys: records.map(auditView) } });
+      for (const batch of batches(records)) await writeEvents(tx, batch.map(createdEvent));
       return { keys: records, version, seq };
     });
   }
@@ -123,7 +126,13 @@ export class SqlApiKeyStore implements ApiKeyStore {
         const { revokedAt: _revoked, ...before } = auditView(record);
         await writeAudit(tx, { ...audit, outcome: 'success', before, after: auditView(record) });
       }
+      await writeEvents(tx, [outboxEvent('api_key.revoked', { keyId: record.id, consumer: record.consumer })]);
       return { key: record, version, seq };
     });
   }
+}
+
+/** `api_key.created` of a stored key (never the key itself). */
+function createdEvent(record: ApiKeyRecord): OutboxEvent {
+  return outboxEvent('api_key.created', { keyId: record.id, consumer: record.consumer, prefix: record.prefix, last4: record.last4 });
 }

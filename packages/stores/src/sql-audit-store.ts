@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
-import { auditLog, type AuditLogRow, type Database } from '@tollgate/db';
+import { auditLog, writeEvents, type AuditLogRow, type Database } from '@tollgate/db';
+import { outboxEvent } from '@tollgate/model';
 import type { AdminRole, AuditEntry, AuditInput, AuditOutcome, AuditPage, AuditQuery, AuditStore } from './config-store.js';
 import { writeAudit } from './sql-tx.js';
 
@@ -30,7 +31,16 @@ export class SqlAuditStore implements AuditStore {
   constructor(private readonly db: Database) {}
 
   async record(entry: AuditInput): Promise<void> {
-    await writeAudit(this.db, entry);
+    if (!isRejectedChange(entry)) {
+      await writeAudit(this.db, entry);
+      return;
+    }
+    // A refused change commits nothing but its audit entry: `config.rejected` commits with it.
+    await this.db.transaction(async (tx) => {
+      await writeAudit(tx, entry);
+      const actor = entry.actor ? { actor: { id: entry.actor.id, name: entry.actor.name, role: entry.actor.role } } : {};
+      await writeEvents(tx, [outboxEvent('config.rejected', { action: entry.action, status: entry.status ?? 422, detail: (entry.detail ?? '').slice(0, 2000), ...actor })]);
+    });
   }
 
   async query(query: AuditQuery): Promise<AuditPage> {
@@ -55,4 +65,10 @@ export class SqlAuditStore implements AuditStore {
     const last = items.at(-1);
     return rows.length > limit && last ? { items, next: last.id } : { items };
   }
+}
+
+/** A configuration write (apply, per-kind write, delete, lifecycle) refused as invalid or conflicting (not 401/403/429/5xx). */
+function isRejectedChange(entry: AuditInput): boolean {
+  if (entry.outcome !== 'rejected') return false;
+  return entry.action === 'config.apply' || entry.action === 'api.import' || entry.action === 'api.lifecycle' || /\.(create|replace|delete)$/.test(entry.action) && !entry.action.startsWith('api-key') && !entry.action.startsWith('admin-token');
 }

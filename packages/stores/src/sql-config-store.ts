@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
-import { apiKeys, resources, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { apiKeys, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
+import { RESOURCE_KINDS, canonicalJson, outboxEvent, redactSecrets, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -91,8 +91,10 @@ function auditStates(changes: ResourceChange[]): { before: Record<string, Resour
   const after: Record<string, Resource> = {};
   for (const c of changes) {
     if (c.action === 'unchanged') continue;
-    if (c.before) before[`${c.kind}/${c.name}`] = c.before;
-    if (c.after && c.action !== 'delete') after[`${c.kind}/${c.name}`] = c.after;
+    // The model's secret slots first (Webhook header values have no secret-looking field name),
+    // then the audit writer's name-based redaction.
+    if (c.before) before[`${c.kind}/${c.name}`] = redactSecrets(c.before);
+    if (c.after && c.action !== 'delete') after[`${c.kind}/${c.name}`] = redactSecrets(c.after);
   }
   return { before, after };
 }
@@ -310,6 +312,8 @@ export class SqlConfigStore implements ConfigStore {
         );
       }
       await bumpVersion(tx, next);
+      // The events commit with the change: none is announced for a change that rolled back.
+      await writeEvents(tx, configEvents(effective, next, audit));
       return { version: next, dryRun, changes };
     });
   }
@@ -363,6 +367,22 @@ async function readAllResources(tx: Tx): Promise<ResourceRow[]> {
     if (page.length < READ_PAGE) return rows;
     await nextTurn();
   }
+}
+
+/** Largest number of changes listed in one `config.applied` event (the count is always exact). */
+const MAX_LISTED_CHANGES = 100;
+
+/** `config.applied`, and `api.lifecycle_changed` for every Api whose lifecycle state moved. */
+function configEvents(effective: ResourceChange[], version: number, audit: AuditContext | undefined): OutboxEvent[] {
+  const listed = effective.slice(0, MAX_LISTED_CHANGES).map((c) => ({ kind: c.kind, name: c.name, action: c.action as 'create' | 'update' | 'delete' }));
+  const out = [outboxEvent('config.applied', { version, changes: listed, changeCount: effective.length, ...(audit?.actor ? { actor: { id: audit.actor.id, name: audit.actor.name, role: audit.actor.role } } : {}) })];
+  for (const c of effective) {
+    if (c.kind !== 'Api' || c.action === 'delete') continue;
+    const from = c.before?.kind === 'Api' ? (c.before.spec.lifecycle?.state ?? 'published') : undefined;
+    const to = c.after?.kind === 'Api' ? (c.after.spec.lifecycle?.state ?? 'published') : undefined;
+    if (from !== undefined && to !== undefined && from !== to) out.push(outboxEvent('api.lifecycle_changed', { api: c.name, from, to, version }));
+  }
+  return out;
 }
 
 /** The same `kind/name` twice in one apply is ambiguous: which one wins? Reject it instead. */

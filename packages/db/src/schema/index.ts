@@ -5,3 +5,4 @@ export * from './api-keys.js';
 export * from './audit-log.js';
 export * from './usage.js';
 export * from './gateway-nodes.js';
+export * from './events.js';

@@ -52,7 +52,11 @@ export const keyAuth: PolicyDefinition<typeof keyAuthSchema> = {
         if (conflicting || key.length === 0 || key.length > MAX_KEY_LENGTH) return invalid;
         const hash = createHash('sha256').update(key).digest('hex');
         const entry = identity.current.byKeyHash(hash);
-        if (entry === undefined || Date.now() >= entry.expiresAtMs) return invalid;
+        if (entry === undefined) {
+          deps.unknownKey?.(hash);
+          return invalid;
+        }
+        if (Date.now() >= entry.expiresAtMs) return invalid;
         // A prefix of the digest names the key without revealing it (the key has ≥128 random bits).
         announceConsumer(ctx, entry.consumer, names, null, `key:${hash.slice(0, 16)}`);
         return undefined;

@@ -260,9 +260,11 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
       }
     }
     if (!o.allowed) return refusal(o, cost);
-    if (guard !== undefined && quota !== null) {
+    // Charged also without Redis (no guard, epoch null): the rollups' quota units then still say what
+    // the plan quota counted, which quota alerts (quota.threshold events) read.
+    if (tracked && quota !== null) {
       const q = checks[qi] as LimitWindow;
-      const place = reseededCounters(tag);
+      const place = guard !== undefined ? reseededCounters(tag) : { tag, keyPrefix: '' };
       ctx.quotaCharge = { tag: place.tag, key: place.keyPrefix + q.key, units: cost, expiresAt: t + q.ttlMs, epoch };
     }
     const own = headersOf(o);
