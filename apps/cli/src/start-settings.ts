@@ -49,6 +49,7 @@ export const settingsSchema = z.object({
   DATABASE_KEEPALIVE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(10_000).describe('TCP keepalive idle time of Postgres connections, ms.'),
   DATABASE_LISTEN_PING_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000).describe('How often the idle LISTEN session is probed (a probe unanswered within DATABASE_QUERY_TIMEOUT_MS reconnects it), ms; 0 = never.'),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']).describe('Redis connection string; unset = in-process counters.'),
+  REDIS_KEY_PREFIX: z.string().min(1).max(128).default('tollgate:').describe('Prefix of the rate-limit, quota and usage keys in Redis, so several deployments (or test runs) can share one Redis.'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Deadline of a limiter call to Redis, ms; past it the request is decided per plan/policy fail mode. A stall of the gateway\'s own event loop does not count.'),
   QUOTA_HOLD_MS: z.coerce.number().int().min(0).max(600_000).optional().describe('How long plan quotas stay unavailable after a re-seed of an emptied Redis, ms (default max(2000, 3 × USAGE_FLUSH_MS)).'),
   ADMIN_TOKEN: z
