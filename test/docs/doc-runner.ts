@@ -59,6 +59,7 @@ let embeddedTemplate: Promise<string> | null = null;
 function migratedEmbeddedData(): Promise<string> {
   embeddedTemplate ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-doctest-template-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' }, readyTimeoutMs: 60_000 });
     await tg.stop();
     return join(dir, 'data');
