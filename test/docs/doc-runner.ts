@@ -20,6 +20,8 @@
  *   `bash -e` with `set -a`, and its exported environment is carried to the next).
  * Processes a block leaves in the background (an upstream started with `&`) live until the file
  * ends, then their process group is killed.
+ * A file whose blocks only validate YAML (dry runs: nothing applied, no shell) shares one product
+ * per store mode: a dry run changes nothing, so it sees what a fresh product would.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -56,10 +58,12 @@ export interface DocSession {
  * an empty directory migrates PGlite, which costs seconds that say nothing about the docs.
  */
 let embeddedTemplate: Promise<string> | null = null;
+/** Temporary directories of the shared products and the template, removed by stopShared(). */
+const sharedDirs: string[] = [];
 function migratedEmbeddedData(): Promise<string> {
   embeddedTemplate ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-doctest-template-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    sharedDirs.push(dir);
     const tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn' }, readyTimeoutMs: 60_000 });
     await tg.stop();
     return join(dir, 'data');
@@ -67,7 +71,71 @@ function migratedEmbeddedData(): Promise<string> {
   return embeddedTemplate;
 }
 
-/** Starts a product (lazily, at the first block that needs one) and returns the session of `file`. */
+/** A running product: one `tollgate start` process and what it stores in. */
+interface Product {
+  tg: TollgateProcess;
+  tls: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a fresh product on `mode`'s stores; `dir` holds its embedded data. */
+async function startProduct(mode: StoreMode, dir: string): Promise<Product> {
+  const tls = await freePort();
+  const env: Record<string, string> = { ADMIN_TOKEN: TOKEN, PROXY_TLS_PORT: String(tls), LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
+  let db: TestDatabase | undefined;
+  if (mode === 'embedded') {
+    const data = join(dir, '.tollgate');
+    cpSync(await migratedEmbeddedData(), data, { recursive: true });
+    env.TOLLGATE_DATA = data;
+  } else {
+    db = await createTestDatabase();
+    env.DATABASE_URL = db.url;
+    env.REDIS_URL = testRedisUrl();
+    env.REDIS_KEY_PREFIX = `${randomPrefix('doctest')}:`;
+    env.CACHE_KEY_PREFIX = `${randomPrefix('doctestcache')}:`;
+  }
+  const tg = await startTollgateProcess({ env, readyTimeoutMs: 60_000 });
+  return {
+    tg,
+    tls,
+    async stop() {
+      await tg.stop();
+      await db?.drop();
+    },
+  };
+}
+
+/**
+ * One product per mode for the files whose blocks only validate (dry-run YAML, nothing applied,
+ * no shell): a dry run changes nothing, so it sees what a fresh product would, without the
+ * seconds a start costs.
+ */
+const validators = new Map<StoreMode, Promise<Product>>();
+function validator(mode: StoreMode): Promise<Product> {
+  let p = validators.get(mode);
+  if (!p) {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-doctest-validator-'));
+    p = startProduct(mode, dir);
+    validators.set(mode, p);
+    sharedDirs.push(dir);
+  }
+  return p;
+}
+
+/** Stops the shared validating products and removes the shared directories (after every file ran). */
+export async function stopShared(): Promise<void> {
+  for (const p of validators.values()) await (await p).stop();
+  validators.clear();
+  embeddedTemplate = null;
+  for (const dir of sharedDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Whether a block changes or depends on the product's state (else a dry run on a shared product serves). */
+function mutates(b: DocBlock): boolean {
+  return b.writeTo === undefined && (b.lang === 'shell' || b.apply);
+}
+
+/** Starts a product (before the first block, when a block needs one) and returns the session of `file`. */
 export async function openSession(file: string, blocks: DocBlock[], mode: StoreMode): Promise<DocSession> {
   const workdir = mkdtempSync(join(tmpdir(), `tollgate-doctest-${file.replace(/[^\w]+/g, '-')}-`));
   // A copy, never a link: a block must not be able to write into the checkout.
@@ -81,34 +149,21 @@ export async function openSession(file: string, blocks: DocBlock[], mode: StoreM
   mkdirSync(join(workdir, '.home', '.config'), { recursive: true });
   const stateFile = join(workdir, '.doctest-env');
 
-  let product: { tg: TollgateProcess; tls: number; db?: TestDatabase } | null = null;
+  let product: Product | null = null;
+  let owned = false;
   const portMap = new Map<number, number>();
   for (const p of localPortsOf(blocks)) portMap.set(p, await freePort());
   const groups: number[] = [];
 
-  async function ensureProduct(): Promise<NonNullable<typeof product>> {
+  async function ensureProduct(): Promise<Product> {
     if (product) return product;
-    const tls = await freePort();
-    const env: Record<string, string> = { ADMIN_TOKEN: TOKEN, PROXY_TLS_PORT: String(tls), LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
-    let db: TestDatabase | undefined;
-    if (mode === 'embedded') {
-      const data = join(workdir, '.tollgate');
-      cpSync(await migratedEmbeddedData(), data, { recursive: true });
-      env.TOLLGATE_DATA = data;
-    } else {
-      db = await createTestDatabase();
-      env.DATABASE_URL = db.url;
-      env.REDIS_URL = testRedisUrl();
-      env.REDIS_KEY_PREFIX = `${randomPrefix('doctest')}:`;
-      env.CACHE_KEY_PREFIX = `${randomPrefix('doctestcache')}:`;
-    }
-    const tg = await startTollgateProcess({ env, readyTimeoutMs: 60_000 });
+    owned = blocks.some(mutates);
+    product = owned ? await startProduct(mode, workdir) : await validator(mode);
     const port = (url: string) => Number(new URL(url).port);
-    portMap.set(DEFAULT_PORTS.proxy, port(tg.proxyUrl));
-    portMap.set(DEFAULT_PORTS.admin, port(tg.adminUrl));
-    portMap.set(DEFAULT_PORTS.status, port(tg.statusUrl));
-    portMap.set(DEFAULT_PORTS.tls, tls);
-    product = { tg, tls, db };
+    portMap.set(DEFAULT_PORTS.proxy, port(product.tg.proxyUrl));
+    portMap.set(DEFAULT_PORTS.admin, port(product.tg.adminUrl));
+    portMap.set(DEFAULT_PORTS.status, port(product.tg.statusUrl));
+    portMap.set(DEFAULT_PORTS.tls, product.tls);
     return product;
   }
 
@@ -210,8 +265,7 @@ export async function openSession(file: string, blocks: DocBlock[], mode: StoreM
     },
     async close() {
       for (const pid of groups) killGroup(pid);
-      await product?.tg.stop();
-      await product?.db?.drop();
+      if (owned) await product?.stop();
       rmSync(workdir, { recursive: true, force: true });
     },
   };

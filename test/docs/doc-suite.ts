@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { extractBlocks, whereOf, type DocBlock } from './doc-blocks.js';
-import { openSession, REPO, type DocSession, type StoreMode } from './doc-runner.js';
+import { openSession, REPO, stopShared, type DocSession, type StoreMode } from './doc-runner.js';
 
 /** README.md, then docs/*.md in name order. */
 export function markdownFiles(): string[] {
@@ -33,6 +33,7 @@ function title(block: DocBlock): string {
 
 /** Declares the tests of every markdown file on one store mode. */
 export function defineDocTests(mode: StoreMode): void {
+  afterAll(stopShared);
   for (const file of markdownFiles()) {
     const blocks = blocksOf(file);
     const runnable = blocks.filter((b) => b.skip === undefined);
