@@ -253,6 +253,7 @@ export async function openSession(file: string, blocks: DocBlock[], mode: StoreM
   return {
     workdir,
     async run(block) {
+      if (block.problem !== undefined) throw new Error(`${whereOf(block)}: ${block.problem}`);
       const code = rewritePorts(block, portMap);
       if (block.writeTo !== undefined) {
         const target = join(workdir, block.writeTo);
