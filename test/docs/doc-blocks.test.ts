@@ -51,6 +51,10 @@ describe('extractBlocks', () => {
     expect(blocks[0]).toMatchObject({ apply: false, expectExit: 0, allowHttp: [] });
   });
 
+  it('runs only the commands of a console transcript', () => {
+    expect(extractBlocks('```console\n$ tollgate keys list acme\nID NAME\n$ echo done\ndone\n```\n', 'c.md')[0]!.code).toBe('tollgate keys list acme\necho done\n');
+  });
+
   it('removes the indentation of an indented fence', () => {
     expect(blocks[3]!.code).toBe('tollgate apply -f api.yaml\n');
   });

@@ -3,7 +3,8 @@
  * block as written into a block as run. The runner (doc-runner.ts) executes what this returns;
  * docs/contributing.md is the user-facing description of the same rules.
  *
- * Runnable fences: ```sh, ```bash, ```shell, ```console (shell) and ```yaml, ```yml (YAML).
+ * Runnable fences: ```sh, ```bash, ```shell, ```console (shell; in a console transcript only the
+ * `$ ` lines run) and ```yaml, ```yml (YAML).
  * Other fences (json, text, proto, ...) are prose and are not run.
  *
  * Directives are HTML comments (invisible when the markdown is rendered) on the line(s) right
@@ -71,7 +72,9 @@ export function extractBlocks(markdown: string, file: string): DocBlock[] {
       if (close && close[1]![0] === fence[0] && close[1]!.length >= fence.length) break;
       end++;
     }
-    const body = lines.slice(i + 1, end).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l.trimStart()));
+    let body = lines.slice(i + 1, end).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l.trimStart()));
+    // A console transcript (`$ command` lines, then output): the commands are what runs.
+    if (lang === 'console' && body.some((l) => l.startsWith('$ '))) body = body.filter((l) => l.startsWith('$ ')).map((l) => l.slice(2));
     const kind: BlockLanguage | null = SHELL.has(lang) ? 'shell' : YAML.has(lang) ? 'yaml' : null;
     const directives = directivesBefore(lines, i);
     if (kind !== null || directives.writeTo !== undefined) {
