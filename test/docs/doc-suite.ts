@@ -36,7 +36,7 @@ function title(block: DocBlock): string {
  * few files in flight use every core while one waits (a product starting, `sleep 1`); more would
  * only add memory and contention.
  */
-const LANES = 3;
+const LANES = 2;
 
 /** A rough cost of a file, to balance the lanes: a product start and each shell block. */
 function cost(blocks: DocBlock[]): number {
