@@ -48,3 +48,11 @@ describe('admin size limits', () => {
     expect(() => loadSettings({ ADMIN_MAX_DOCUMENTS: '0' })).toThrow(/ADMIN_MAX_DOCUMENTS/);
   });
 });
+
+describe('Redis key prefix', () => {
+  it('defaults to tollgate: and takes REDIS_KEY_PREFIX (not empty)', () => {
+    expect(loadSettings({}).REDIS_KEY_PREFIX).toBe('tollgate:');
+    expect(loadSettings({ REDIS_KEY_PREFIX: 'staging:' }).REDIS_KEY_PREFIX).toBe('staging:');
+    expect(() => loadSettings({ REDIS_KEY_PREFIX: '' })).toThrow(/REDIS_KEY_PREFIX/);
+  });
+});
