@@ -28,6 +28,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFi
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { createTestDatabase, randomPrefix, testRedisUrl, type TestDatabase } from '../support/databases.js';
 import { freePort } from '../support/ports.js';
 import { CLI, startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
@@ -83,6 +84,7 @@ async function startProduct(mode: StoreMode, dir: string): Promise<Product> {
   const tls = await freePort();
   const env: Record<string, string> = { ADMIN_TOKEN: TOKEN, PROXY_TLS_PORT: String(tls), LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
   let db: TestDatabase | undefined;
+  const redisPrefixes: string[] = [];
   if (mode === 'embedded') {
     const data = join(dir, '.tollgate');
     cpSync(await migratedEmbeddedData(), data, { recursive: true });
@@ -93,6 +95,7 @@ async function startProduct(mode: StoreMode, dir: string): Promise<Product> {
     env.REDIS_URL = testRedisUrl();
     env.REDIS_KEY_PREFIX = `${randomPrefix('doctest')}:`;
     env.CACHE_KEY_PREFIX = `${randomPrefix('doctestcache')}:`;
+    redisPrefixes.push(env.REDIS_KEY_PREFIX, env.CACHE_KEY_PREFIX);
   }
   let tg: TollgateProcess;
   try {
@@ -109,6 +112,7 @@ async function startProduct(mode: StoreMode, dir: string): Promise<Product> {
     async stop() {
       await tg.stop();
       await db?.drop();
+      if (redisPrefixes.length > 0) await deleteRedisKeys(redisPrefixes);
     },
   };
 }
@@ -301,6 +305,22 @@ exit 0
 function realCurl(): string {
   for (const p of ['/usr/bin/curl', '/bin/curl', '/usr/local/bin/curl']) if (existsSync(p)) return p;
   return 'command curl';
+}
+
+/** Removes what a product left in the shared test Redis under its own prefixes. */
+async function deleteRedisKeys(prefixes: string[]): Promise<void> {
+  const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for (const prefix of prefixes) {
+      // The prefixes are generated here (hex), so they hold no glob characters.
+      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) {
+        if (keys.length > 0) await redis.unlink(...keys);
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function killGroup(pid: number | undefined): void {
