@@ -44,7 +44,7 @@ const TOKEN = 'tgadm_doctest_admin_token_0123456789';
 export type StoreMode = 'embedded' | 'postgres';
 
 /** Longest a block may run, ms. */
-const BLOCK_TIMEOUT_MS = 30_000;
+const BLOCK_TIMEOUT_MS = 60_000;
 
 /** The product and working directory of one markdown file. */
 export interface DocSession {

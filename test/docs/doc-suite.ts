@@ -94,7 +94,7 @@ function defineFile(file: string, blocks: DocBlock[], mode: StoreMode): void {
         failed = whereOf(block);
         await session!.run(block);
         failed = null;
-      }, 45_000);
+      }, 90_000); // above the runner's own block timeout (60 s), whose report has the output so far
     }
   });
 }
