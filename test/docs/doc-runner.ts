@@ -106,7 +106,12 @@ async function startProduct(mode: StoreMode, dir: string): Promise<Product> {
     // One more try: on a starved machine a start can miss fastify's plugin timeout, which says
     // nothing about the docs. A second failure is reported as it is.
     process.stderr.write(`doc runner: tollgate start failed once, retrying: ${(error as Error).message.split('\n')[0]}\n`);
-    tg = await startTollgateProcess({ env, readyTimeoutMs: 60_000 });
+    try {
+      tg = await startTollgateProcess({ env, readyTimeoutMs: 60_000 });
+    } catch (again) {
+      await db?.drop();
+      throw again;
+    }
   }
   return {
     tg,
@@ -262,7 +267,14 @@ export async function openSession(file: string, blocks: DocBlock[], mode: StoreM
 
   // Start the product before the first block (in the suite's beforeAll) when any block needs one.
   const needsProduct = blocks.some((b) => b.writeTo === undefined && (b.lang === 'shell' || /^\s*apiVersion:/m.test(b.code)));
-  if (needsProduct) await ensureProduct();
+  if (needsProduct) {
+    try {
+      await ensureProduct();
+    } catch (error) {
+      rmSync(workdir, { recursive: true, force: true });
+      throw error;
+    }
+  }
 
   return {
     workdir,
