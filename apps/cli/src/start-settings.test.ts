@@ -79,3 +79,11 @@ describe('DNS_SERVERS', () => {
     for (const bad of ['dns.example.com', '10.0.0.1:99999', '[::1']) expect(() => loadSettings({ DNS_SERVERS: bad })).toThrow('DNS_SERVERS');
   });
 });
+
+describe('Redis key prefix', () => {
+  it('defaults to tollgate: and takes REDIS_KEY_PREFIX (not empty)', () => {
+    expect(loadSettings({}).REDIS_KEY_PREFIX).toBe('tollgate:');
+    expect(loadSettings({ REDIS_KEY_PREFIX: 'staging:' }).REDIS_KEY_PREFIX).toBe('staging:');
+    expect(() => loadSettings({ REDIS_KEY_PREFIX: '' })).toThrow(/REDIS_KEY_PREFIX/);
+  });
+});

@@ -61,6 +61,7 @@ export const settingsSchema = z.object({
       }
     })
     .describe('Redis connection string: redis[s]://host:port[/db] (one server), redis[s]+cluster://h1:p1,h2:p2 (Redis Cluster) or redis[s]+sentinel://s1:p1,s2:p2/<primary name>[/db] (Sentinel); unset = in-process counters. See docs/redis.md.'),
+  REDIS_KEY_PREFIX: z.string().min(1).max(128).default('tollgate:').describe('Prefix of the rate-limit, quota and usage keys in Redis, so several deployments (or test runs) can share one Redis.'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Deadline of a limiter call to Redis, ms; past it the request is decided per plan/policy fail mode. A stall of the gateway\'s own event loop does not count.'),
   QUOTA_HOLD_MS: z.coerce.number().int().min(0).max(600_000).optional().describe('How long plan quotas stay unavailable after a re-seed of an emptied Redis, ms (default max(2000, 3 × USAGE_FLUSH_MS)).'),
   ADMIN_TOKEN: z

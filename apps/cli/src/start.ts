@@ -153,7 +153,7 @@ async function openCounters(settings: Settings, log: Logger): Promise<CounterSto
     return createMemoryCounterStore();
   }
   // A Redis that is down at boot must not keep the gateway down: it reconnects in the background.
-  const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: 'tollgate:', waitForConnection: false, commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS });
+  const counters = await createRedisCounterStore({ url: settings.REDIS_URL, keyPrefix: settings.REDIS_KEY_PREFIX, waitForConnection: false, commandTimeoutMs: settings.REDIS_COMMAND_TIMEOUT_MS });
   // A ping sent while the connection is still being set up fails (no offline queue), which
   // said "not reachable" about a Redis that was merely connecting: wait briefly for it instead.
   const client = counters.client;
@@ -297,7 +297,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   await cache.listen();
   // Usage metering: counted in memory, flushed every USAGE_FLUSH_MS to the Postgres rollups (and Redis live counters).
   const meterRedis = settings.METERING && settings.REDIS_URL ? createMeterRedis(settings.REDIS_URL) : null;
-  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: 'tollgate:', intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: nodeId || undefined, logger: log.child({ component: 'metering' }), detectors: { windowMs: settings.EVENT_WINDOW_MS, rateLimitedThreshold: settings.EVENT_RATE_LIMITED_THRESHOLD, errorRateThreshold: settings.EVENT_ERROR_RATE_THRESHOLD, errorRateMinRequests: settings.EVENT_ERROR_RATE_MIN_REQUESTS } }) : null;
+  const meter = settings.METERING ? new Meter({ db, redis: meterRedis, keyPrefix: settings.REDIS_KEY_PREFIX, intervalMs: settings.USAGE_FLUSH_MS, quotaHoldMs: settings.QUOTA_HOLD_MS, nodeName: nodeId || undefined, logger: log.child({ component: 'metering' }), detectors: { windowMs: settings.EVENT_WINDOW_MS, rateLimitedThreshold: settings.EVENT_RATE_LIMITED_THRESHOLD, errorRateThreshold: settings.EVENT_ERROR_RATE_THRESHOLD, errorRateMinRequests: settings.EVENT_ERROR_RATE_MIN_REQUESTS } }) : null;
   if (meter !== null) {
     meter.start();
     // Pushed before the gateway, so it closes after it: the gateway's close flushes the meter after the drain.

@@ -113,7 +113,10 @@ export function compileUpstream(u: UpstreamResource): CompiledUpstream {
 export function checkUpstreamRef(upstreams: Readonly<Record<string, CompiledUpstream>>, upstream: string, subset: string | undefined, resource: string, at: string, issues: ConfigIssue[]): void {
   const u = upstreams[upstream];
   if (u === undefined) {
-    issues.push({ code: 'dangling_reference', message: `Upstream/${upstream} does not exist`, resource, path: `${at}.upstream` });
+    // `svc-<host>-<port>` is the name the importers give the backend of an Ingress, VirtualService
+    // or HTTPRoute: the Upstream is missing because its Service (+ Endpoints) or ServiceEntry is.
+    const hint = upstream.startsWith('svc-') ? ` (for a Kubernetes / Istio backend: apply its Service + Endpoints or ServiceEntry in the same file or before)` : '';
+    issues.push({ code: 'dangling_reference', message: `Upstream/${upstream} does not exist${hint}`, resource, path: `${at}.upstream` });
     return;
   }
   if (subset !== undefined && !(subset in u.subsets)) {
