@@ -29,7 +29,7 @@ process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(url, tries = 1500) {
+async function waitFor(url, tries = Number(process.env.WAIT_TRIES ?? 1500)) {
   for (let i = 0; i < tries; i++) {
     try {
       const r = await fetch(url);
@@ -66,7 +66,8 @@ function totals(file) {
   return Number(m[1]);
 }
 
-let port = 19600;
+// PORT_BASE: first of the ports the cases take (4 per case), so two runs can share a machine.
+let port = Number(process.env.PORT_BASE ?? 19600);
 async function measureCase(name, env, config, outDir, path = '/', headers = {}) {
   const ports = { PROXY_PORT: port++, ADMIN_PORT: port++, STATUS_PORT: port++, PROXY_TLS_PORT: port++ };
   const data = mkdtempSync(join(tmpdir(), `tollgate-cg-${name}-`));
