@@ -136,6 +136,8 @@ export class HistogramFamily extends Family<HistogramSeries> {
 
   /** Records one value (prom-client's rule: the first bound >= value; above all bounds only +Inf). */
   observe(s: HistogramSeries, value: number): void {
+    // A non-finite value would poison the sum for good (prom-client throws on it instead).
+    if (!Number.isFinite(value)) return;
     const bounds = this.#bounds;
     for (let i = 0; i < bounds.length; i++) {
       if (value <= (bounds[i] as number)) {
