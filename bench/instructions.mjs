@@ -12,6 +12,9 @@
 // The usage flush (one batched upsert per interval, whatever the request rate) is therefore not in
 // the metering number: that number is the per-request accounting on the hot path.
 // The overload guard is off: under valgrind the event loop lags far more than in production.
+// With REDIS_URL set, one more case: key-auth + a Redis rate limit of two windows on the defaults
+// (`limitedConfig` of configs.mjs). PORT_BASE / WAIT_TRIES: ports and start-up patience, so two
+// runs (e.g. two checkouts) can share a slow machine.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
