@@ -12,13 +12,16 @@
 // The usage flush (one batched upsert per interval, whatever the request rate) is therefore not in
 // the metering number: that number is the per-request accounting on the hot path.
 // The overload guard is off: under valgrind the event loop lags far more than in production.
+// With REDIS_URL set, one more case: key-auth + a Redis rate limit of two windows on the defaults
+// (`limitedConfig` of configs.mjs). PORT_BASE / WAIT_TRIES: ports and start-up patience, so two
+// runs (e.g. two checkouts) can share a slow machine.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { plainConfig } from './configs.mjs';
+import { BENCH_KEY, limitedConfig, plainConfig } from './configs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.REQUESTS ?? 3000);
@@ -29,7 +32,7 @@ process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(url, tries = 1500) {
+async function waitFor(url, tries = Number(process.env.WAIT_TRIES ?? 1500)) {
   for (let i = 0; i < tries; i++) {
     try {
       const r = await fetch(url);
@@ -43,14 +46,14 @@ async function waitFor(url, tries = 1500) {
 }
 
 /** n GETs over 4 keep-alive connections; returns elapsed ms and non-200 count. */
-async function load(url, n) {
+async function load(url, n, headers = {}) {
   const agent = new Agent({ connections: 4 });
   let bad = 0;
   const t = Date.now();
   for (let i = 0; i < n; i += 4) {
     await Promise.all(
       [0, 1, 2, 3].map(async () => {
-        const r = await request(url, { dispatcher: agent });
+        const r = await request(url, { dispatcher: agent, headers });
         await r.body.dump();
         if (r.statusCode !== 200) bad++;
       }),
@@ -66,8 +69,9 @@ function totals(file) {
   return Number(m[1]);
 }
 
-let port = 19600;
-async function measureCase(name, env, config, outDir) {
+// PORT_BASE: first of the ports the cases take (4 per case), so two runs can share a machine.
+let port = Number(process.env.PORT_BASE ?? 19600);
+async function measureCase(name, env, config, outDir, path = '/', headers = {}) {
   const ports = { PROXY_PORT: port++, ADMIN_PORT: port++, STATUS_PORT: port++, PROXY_TLS_PORT: port++ };
   const data = mkdtempSync(join(tmpdir(), `tollgate-cg-${name}-`));
   const child = spawn(
@@ -88,17 +92,17 @@ async function measureCase(name, env, config, outDir) {
   });
   let stopping = false;
   const admin = `http://127.0.0.1:${ports.ADMIN_PORT}`;
-  const url = `http://127.0.0.1:${ports.PROXY_PORT}/`;
+  const url = `http://127.0.0.1:${ports.PROXY_PORT}${path}`;
   await waitFor(`${admin}/healthz`);
   const res = await fetch(`${admin}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: config });
   if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
-  await waitFor(url);
+  await waitFor(`http://127.0.0.1:${ports.PROXY_PORT}/`);
   const ctl = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
-  await load(url, 400);
+  await load(url, 400, headers);
   ctl('-i', 'on');
-  await load(url, 200);
+  await load(url, 200, headers);
   ctl('-z');
-  const run = await load(url, N);
+  const run = await load(url, N, headers);
   ctl('-d', 'load');
   ctl('-z');
   await sleep(IDLE_MS);
@@ -125,14 +129,17 @@ async function main() {
     ['metrics+log', { METRICS: 'true', ACCESS_LOG: 'true', METERING: 'false', LOG_LEVEL: 'info' }],
     ['metrics+log+metering (defaults)', { METRICS: 'true', ACCESS_LOG: 'true', METERING: 'true', LOG_LEVEL: 'info' }],
   ];
+  // key-auth + a Redis-backed rate limit (2 windows) on the defaults, when REDIS_URL names a Redis.
+  const limited = limitedConfig(`http://127.0.0.1:${upPort}`);
+  if (process.env.REDIS_URL) cases.push(['key-auth+redis-limit (defaults)', { METRICS: 'true', ACCESS_LOG: 'true', METERING: 'true', LOG_LEVEL: 'info', REDIS_URL: process.env.REDIS_URL }, limited, '/limited/x', { apikey: BENCH_KEY }]);
   const only = process.env.CASES?.split(',');
   const rounds = Number(process.env.ROUNDS ?? 2);
   // Cases alternate within each round, so a slow drift (JIT, GC heuristics) spreads over all of them.
   const results = new Map();
   for (let round = 0; round < rounds; round++) {
-    for (const [name, env] of cases) {
+    for (const [name, env, caseConfig = config, path = '/', headers = {}] of cases) {
       if (only && !only.includes(name)) continue;
-      const r = await measureCase(`${name.replace(/[^a-z+]/g, '')}-${round}`, env, config, outDir);
+      const r = await measureCase(`${name.replace(/[^a-z+]/g, '')}-${round}`, env, caseConfig, outDir, path, headers);
       if (!results.has(name)) results.set(name, []);
       results.get(name).push(r.perRequest);
       process.stdout.write(`${name} (round ${round + 1}): ${Math.round(r.perRequest)} instructions/request (${r.bad} non-200; idle afterwards ${Math.round(r.idlePerSecond)} instructions/s)\n`);

@@ -98,6 +98,12 @@ describe('on a Redis Cluster', () => {
         expect(statuses).toEqual([200, 200, 200, 429]);
         expect((await limiter.usage(`sub:${s}`)).quota).toMatchObject({ used: 3 });
       }
+      // Consumes of every shard in one loop turn: merged per tag (one script call each, one slot
+      // each), decided exactly (3 of 4 per subscription pass the 1-minute limit of 3).
+      const more = Array.from({ length: 64 }, (_, i) => `t${i}`);
+      const all = await Promise.all(more.flatMap((s) => [0, 1, 2, 3].map(() => limiter({} as PolicyContext, `sub:${s}`))));
+      expect(all.filter((r) => r === undefined)).toHaveLength(64 * 3);
+      expect(all.filter((r) => r?.status === 429)).toHaveLength(64);
     } finally {
       await store.close();
     }

@@ -1,9 +1,10 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestState } from './access-log.js';
 import type { RuntimeSnapshot } from './runtime.js';
 import type { UsageStats } from '@tollgate/metering';
 import { certificateExpiries } from './certificate-expiry.js';
+import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from './metric-accumulators.js';
 
 /** Label value of `api` and `route` for requests that matched no route (keeps cardinality bounded). */
 export const NO_ROUTE = '(none)';
@@ -28,43 +29,53 @@ export interface MetricsOptions {
 }
 
 type CounterChild = ReturnType<Counter<string>['labels']>;
-type HistogramChild = ReturnType<Histogram<string>['labels']>;
 
-/** Labelled children of one route, made once so recording a request does no label lookups. */
-interface RouteChildren {
+/**
+ * The series of one route, found once so recording a request does no label lookups or hashing.
+ * Each is resolved on its first use (a series shows in `/metrics` from its first update, as with
+ * prom-client).
+ */
+interface RouteSeries {
   readonly labels: { api: string; api_version: string; route: string };
-  readonly total: HistogramChild;
-  readonly upstream: HistogramChild;
-  readonly gateway: HistogramChild;
+  total: HistogramSeries | null;
+  upstream: HistogramSeries | null;
+  gateway: HistogramSeries | null;
+  rateLimited: CounterSeries | null;
   /** By method, then source (0 gateway, 1 upstream), then status code. */
-  readonly requests: Map<string, [Map<number, CounterChild>, Map<number, CounterChild>]>;
+  readonly requests: Map<string, [Map<number, CounterSeries>, Map<number, CounterSeries>]>;
+  /** By who cut the response short (client, upstream). */
+  readonly aborted: Map<string, CounterSeries>;
+  /** By X-Cache result. */
+  readonly cache: Map<string, CounterSeries>;
 }
 
 /**
- * The gateway's Prometheus metrics (prom-client), in base units and prefixed `tollgate_`.
- * Recording a request costs a few Map lookups and increments: label children are cached per
- * route and dropped when a new snapshot is installed (an API version may have changed).
+ * The gateway's Prometheus metrics, in base units and prefixed `tollgate_`. Per-request metrics
+ * are plain numeric accumulators (`metric-accumulators.ts`) that prom-client's registry reads at
+ * scrape time; recording a request costs a few Map lookups and additions. A route's series
+ * references are cached per route and dropped when a new snapshot is installed (an API version
+ * may have changed); the accumulated values stay.
  */
 export class GatewayMetrics {
   /** The registry `/metrics` serializes. */
   readonly registry = new Registry();
   readonly #consumerLabel: boolean;
-  readonly #requests: Counter<string>;
-  readonly #duration: Histogram<string>;
-  readonly #upstreamDuration: Histogram<string>;
-  readonly #gatewayDuration: Histogram<string>;
-  readonly #bytesIn: CounterChild;
-  readonly #bytesOut: CounterChild;
-  readonly #rateLimited: Counter<string>;
-  readonly #cache: Counter<string>;
+  readonly #requests: CounterFamily;
+  readonly #duration: HistogramFamily;
+  readonly #upstreamDuration: HistogramFamily;
+  readonly #gatewayDuration: HistogramFamily;
+  readonly #bytesIn: CounterSeries;
+  readonly #bytesOut: CounterSeries;
+  readonly #rateLimited: CounterFamily;
+  readonly #cache: CounterFamily;
   readonly #aggregateMissing: Counter<string>;
-  readonly #aborted: Counter<string>;
+  readonly #aborted: CounterFamily;
   readonly #authFailures = new Map<string, CounterChild>();
   readonly #reloadFailures: Counter<string>;
   readonly #quotaAlerts: Counter<string>;
   readonly #datastore: Gauge<string>;
   readonly #limitLocal = new Map<string, CounterChild>();
-  #routes = new Map<string, Map<string, RouteChildren>>();
+  #routes = new Map<string, Map<string, RouteSeries>>();
   #apiVersions: ReadonlyMap<string, string> = new Map();
   #snapshot: RuntimeSnapshot | null = null;
 
@@ -73,18 +84,19 @@ export class GatewayMetrics {
     this.#consumerLabel = options.consumerLabel === true;
     const requestLabels = ['api', 'api_version', 'route', 'method', 'code', 'source'];
     if (this.#consumerLabel) requestLabels.push('consumer');
-    this.#requests = new Counter({ name: 'tollgate_http_requests_total', help: 'Requests answered, by route, method, status code and who produced the status (gateway or upstream).', labelNames: requestLabels, registers });
+    const r = this.registry;
+    this.#requests = new CounterFamily(r, 'tollgate_http_requests_total', 'Requests answered, by route, method, status code and who produced the status (gateway or upstream).', requestLabels);
     const hl = ['api', 'api_version', 'route'];
-    this.#duration = new Histogram({ name: 'tollgate_request_duration_seconds', help: 'Time from the request head to the last response byte.', labelNames: hl, buckets: DURATION_BUCKETS, registers });
-    this.#upstreamDuration = new Histogram({ name: 'tollgate_upstream_duration_seconds', help: 'Time from forwarding to the upstream response headers (all tries), for forwarded requests.', labelNames: hl, buckets: DURATION_BUCKETS, registers });
-    this.#gatewayDuration = new Histogram({ name: 'tollgate_gateway_duration_seconds', help: 'Time spent in Tollgate itself: total duration minus upstream duration.', labelNames: hl, buckets: DURATION_BUCKETS, registers });
-    const bandwidth = new Counter({ name: 'tollgate_bandwidth_bytes_total', help: 'Bytes of request bodies received (ingress) and of responses written (egress).', labelNames: ['direction'], registers });
-    this.#bytesIn = bandwidth.labels('ingress');
-    this.#bytesOut = bandwidth.labels('egress');
-    this.#rateLimited = new Counter({ name: 'tollgate_rate_limited_total', help: 'Requests refused with 429 by the gateway.', labelNames: ['api', 'route'], registers });
-    this.#cache = new Counter({ name: 'tollgate_cache_responses_total', help: 'Responses of routes with a response-cache policy, by X-Cache result (HIT, MISS, BYPASS).', labelNames: ['api', 'route', 'result'], registers });
+    this.#duration = new HistogramFamily(r, 'tollgate_request_duration_seconds', 'Time from the request head to the last response byte.', hl, DURATION_BUCKETS);
+    this.#upstreamDuration = new HistogramFamily(r, 'tollgate_upstream_duration_seconds', 'Time from forwarding to the upstream response headers (all tries), for forwarded requests.', hl, DURATION_BUCKETS);
+    this.#gatewayDuration = new HistogramFamily(r, 'tollgate_gateway_duration_seconds', 'Time spent in Tollgate itself: total duration minus upstream duration.', hl, DURATION_BUCKETS);
+    const bandwidth = new CounterFamily(r, 'tollgate_bandwidth_bytes_total', 'Bytes of request bodies received (ingress) and of responses written (egress).', ['direction']);
+    this.#bytesIn = bandwidth.of({ direction: 'ingress' });
+    this.#bytesOut = bandwidth.of({ direction: 'egress' });
+    this.#rateLimited = new CounterFamily(r, 'tollgate_rate_limited_total', 'Requests refused with 429 by the gateway.', ['api', 'route']);
+    this.#cache = new CounterFamily(r, 'tollgate_cache_responses_total', 'Responses of routes with a response-cache policy, by X-Cache result (HIT, MISS, BYPASS).', ['api', 'route', 'result']);
     this.#aggregateMissing = new Counter({ name: 'tollgate_aggregate_missing_total', help: 'Backends of aggregate routes left out of an answer (failed, non-2xx, non-JSON, oversized, late), by backend name.', labelNames: ['api', 'route', 'backend'], registers });
-    this.#aborted = new Counter({ name: 'tollgate_http_requests_aborted_total', help: 'Requests whose response was cut short, by who cut it: the client (reset or disconnect before the end) or the upstream (failure mid-response). Also counted in tollgate_http_requests_total.', labelNames: ['api', 'route', 'by'], registers });
+    this.#aborted = new CounterFamily(r, 'tollgate_http_requests_aborted_total', 'Requests whose response was cut short, by who cut it: the client (reset or disconnect before the end) or the upstream (failure mid-response). Also counted in tollgate_http_requests_total.', ['api', 'route', 'by']);
     const auth = new Counter({ name: 'tollgate_auth_failures_total', help: 'Requests refused by authentication or authorization policies, by error code.', labelNames: ['reason'], registers });
     for (const code of AUTH_FAILURE_CODES) this.#authFailures.set(code, auth.labels(code.toLowerCase()));
     const versionOf = options.configVersion ?? (() => this.#snapshot?.version ?? -1);
@@ -206,16 +218,42 @@ export class GatewayMetrics {
     this.#datastore.labels(store).set(reachable ? 1 : 0);
   }
 
-  #children(api: string, route: string): RouteChildren {
+  #children(api: string, route: string): RouteSeries {
     let byRoute = this.#routes.get(api);
     if (byRoute === undefined) this.#routes.set(api, (byRoute = new Map()));
     let c = byRoute.get(route);
     if (c === undefined) {
       const labels = { api, api_version: api === NO_ROUTE ? '' : (this.#apiVersions.get(api) ?? ''), route };
-      c = { labels, total: this.#duration.labels(labels), upstream: this.#upstreamDuration.labels(labels), gateway: this.#gatewayDuration.labels(labels), requests: new Map() };
+      c = { labels, total: null, upstream: null, gateway: null, rateLimited: null, requests: new Map(), aborted: new Map(), cache: new Map() };
       byRoute.set(route, c);
     }
     return c;
+  }
+
+  /** Counts one request of route `c` (the consumer only when the consumer label is on). */
+  #countRequest(c: RouteSeries, method: string, code: number, fromUpstream: boolean, consumer: string | null): void {
+    const source = fromUpstream ? 'upstream' : 'gateway';
+    if (this.#consumerLabel) {
+      // Opt-in and unbounded by route: one key per request, as prom-client's label hash was.
+      this.#requests.of({ ...c.labels, method, code, source, consumer: consumer ?? '' }).value += 1;
+      return;
+    }
+    let bySource = c.requests.get(method);
+    if (bySource === undefined) c.requests.set(method, (bySource = [new Map(), new Map()]));
+    const byCode = bySource[fromUpstream ? 1 : 0];
+    let s = byCode.get(code);
+    if (s === undefined) byCode.set(code, (s = this.#requests.of({ ...c.labels, method, code, source })));
+    s.value += 1;
+  }
+
+  #countRateLimited(c: RouteSeries): void {
+    (c.rateLimited ??= this.#rateLimited.of({ api: c.labels.api, route: c.labels.route })).value += 1;
+  }
+
+  #countAborted(c: RouteSeries, by: string): void {
+    let s = c.aborted.get(by);
+    if (s === undefined) c.aborted.set(by, (s = this.#aborted.of({ api: c.labels.api, route: c.labels.route, by })));
+    s.value += 1;
   }
 
   /**
@@ -225,11 +263,11 @@ export class GatewayMetrics {
    */
   recordSession(api: string, route: string, code: number, fromUpstream: boolean, bytesIn: number, bytesOut: number, consumer: string | null, aborted = false): void {
     const c = this.#children(api, route);
-    this.#requests.inc({ ...c.labels, method: 'GET', code, source: fromUpstream ? 'upstream' : 'gateway', ...(this.#consumerLabel ? { consumer: consumer ?? '' } : {}) });
-    if (bytesIn > 0) this.#bytesIn.inc(bytesIn);
-    if (bytesOut > 0) this.#bytesOut.inc(bytesOut);
-    if (code === 429 && !fromUpstream) this.#rateLimited.inc({ api, route });
-    if (aborted) this.#aborted.inc({ api, route, by: 'client' });
+    this.#countRequest(c, 'GET', code, fromUpstream, consumer);
+    if (bytesIn > 0) this.#bytesIn.value += bytesIn;
+    if (bytesOut > 0) this.#bytesOut.value += bytesOut;
+    if (code === 429 && !fromUpstream) this.#countRateLimited(c);
+    if (aborted) this.#countAborted(c, 'client');
   }
 
   /**
@@ -245,37 +283,31 @@ export class GatewayMetrics {
     const c = this.#children(api, route);
     const raw = request.raw;
     const method = KNOWN_METHODS.has(raw.method ?? '') ? (raw.method as string) : 'OTHER';
-    const code = status;
     const fromUpstream = state !== null && state.upstreamMs !== null && state.errorCode === null;
-    if (this.#consumerLabel) {
-      this.#requests.inc({ ...c.labels, method, code, source: fromUpstream ? 'upstream' : 'gateway', consumer: state?.consumer ?? '' });
-    } else {
-      let bySource = c.requests.get(method);
-      if (bySource === undefined) c.requests.set(method, (bySource = [new Map(), new Map()]));
-      const byCode = bySource[fromUpstream ? 1 : 0];
-      let child = byCode.get(code);
-      if (child === undefined) byCode.set(code, (child = this.#requests.labels({ ...c.labels, method, code, source: fromUpstream ? 'upstream' : 'gateway' })));
-      child.inc();
-    }
+    this.#countRequest(c, method, status, fromUpstream, state?.consumer ?? null);
     const totalS = Math.max(0, latencyMs / 1000);
-    c.total.observe(totalS);
+    this.#duration.observe((c.total ??= this.#duration.of(c.labels)), totalS);
     const upstreamS = state?.upstreamMs != null ? state.upstreamMs / 1000 : 0;
-    if (state?.upstreamMs != null) c.upstream.observe(upstreamS);
-    c.gateway.observe(Math.max(0, totalS - upstreamS));
+    if (state?.upstreamMs != null) this.#upstreamDuration.observe((c.upstream ??= this.#upstreamDuration.of(c.labels)), upstreamS);
+    this.#gatewayDuration.observe((c.gateway ??= this.#gatewayDuration.of(c.labels)), Math.max(0, totalS - upstreamS));
     if (state !== null) {
-      if (state.bytesIn > 0) this.#bytesIn.inc(state.bytesIn);
+      if (state.bytesIn > 0) this.#bytesIn.value += state.bytesIn;
       const out = (raw.socket?.bytesWritten ?? 0) - state.writtenAtStart;
-      if (out > 0) this.#bytesOut.inc(out);
-      if (state.aborted !== null) this.#aborted.inc({ api, route, by: state.aborted });
+      if (out > 0) this.#bytesOut.value += out;
+      if (state.aborted !== null) this.#countAborted(c, state.aborted);
       if (state.errorCode !== null) {
         const auth = this.#authFailures.get(state.errorCode);
         if (auth !== undefined) auth.inc();
       }
     }
-    if (code === 429 && !fromUpstream) this.#rateLimited.inc({ api, route });
+    if (status === 429 && !fromUpstream) this.#countRateLimited(c);
     // The response-cache policy's verdict (optional call: unit tests record with a minimal reply).
     const cached = reply.getHeader?.('x-cache');
-    if (cached === 'HIT' || cached === 'MISS' || cached === 'BYPASS') this.#cache.inc({ api, route, result: cached });
+    if (cached === 'HIT' || cached === 'MISS' || cached === 'BYPASS') {
+      let s = c.cache.get(cached);
+      if (s === undefined) c.cache.set(cached, (s = this.#cache.of({ api, route, result: cached })));
+      s.value += 1;
+    }
   }
 
   /** The text exposition of every metric. */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomPrefix, testRedisUrl } from '../../../test/support/databases.js';
 import { counterStoreContract } from './counter-store.contract.js';
 import { createMemoryCounterStore } from './memory-counter-store.js';
@@ -24,6 +24,34 @@ describe('Redis counter store', () => {
     const store = await createRedisCounterStore({ url: testRedisUrl(), keyPrefix: 'p:' });
     try {
       expect(store.redisKey('consumer:42')).toBe('p:{consumer:42}');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('merges the consumes of one counter set made in one turn into one Lua call, with exact per-request counts', async () => {
+    const store = await createRedisCounterStore({ url: testRedisUrl(), keyPrefix: `${randomPrefix('batch')}:` });
+    try {
+      const spy = vi.spyOn(store.client as unknown as { tollgateConsume: (...a: unknown[]) => Promise<unknown> }, 'tollgateConsume');
+      // Script calls made on the client (ioredis's auto-pipeline re-invokes the command on its pipeline).
+      const script = { calls: () => spy.mock.contexts.filter((c) => c === store.client).length };
+      const windows = [
+        { key: 'a', limit: 10, ttlMs: 60_000 },
+        { key: 'b', limit: -1, ttlMs: 60_000 },
+      ];
+      await store.consume('t', windows, 3);
+      expect(script.calls()).toBe(1);
+      // Counts 3 so far: costs 2, 2, 2, 2, 1 -> 5, 7, 9, refused (11 > 10), 10.
+      const results = await Promise.all([2, 2, 2, 2, 1].map((cost) => store.consume('t', windows, cost)));
+      expect(script.calls()).toBe(2);
+      expect(results.map((r) => r.allowed)).toEqual([true, true, true, false, true]);
+      expect(results.map((r) => r.counts)).toEqual([[5, 5], [7, 7], [9, 9], [9, 9], [10, 10]]);
+      expect(await store.peek('t', ['a', 'b'])).toEqual([10, 10]);
+      for (const r of results) expect(r.resetMs[0]).toBeGreaterThan(59_000);
+      // Past the limit mid-batch: exactly the overflow is refused.
+      const more = await Promise.all(Array.from({ length: 4 }, () => store.consume('t', [{ key: 'c', limit: 2, ttlMs: 60_000 }], 1)));
+      expect(script.calls()).toBe(3);
+      expect(more.map((r) => [r.allowed, r.counts[0]])).toEqual([[true, 1], [true, 2], [false, 2], [false, 2]]);
     } finally {
       await store.close();
     }

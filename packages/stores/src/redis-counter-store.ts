@@ -1,5 +1,6 @@
 import type { RedisOptions } from 'ioredis';
 import { CountersUnseededError, GUARD_HOLD_SUFFIX, validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
+import { ConsumeBatcher, type ConsumeBatch } from './consume-batcher.js';
 import { withDeadline } from './deadline.js';
 import { createRedisClient, type RedisClient } from './redis-client.js';
 
@@ -19,40 +20,55 @@ return {count, ttl}
 `;
 
 /**
- * Check-and-increment of every window of one request, atomically, in one round trip. Reads all
- * counters first; only when each has room for the cost (limit < 0: count only) are they all
- * incremented, so a refused request consumes nothing in any window. Every key written gets its
- * TTL if it has none. KEYS: the windows, then optionally a guard key and its hold key. ARGV: cost,
- * then (limit, ttlMs) per window. Returns {-1} when the guard key is absent or the hold key
- * present (nothing counted); otherwise
- * allowed, then (count, ttl) per window, then the guard's value when there is one.
+ * Check-and-increment of every window for a batch of requests (one or more consumes of the same
+ * windows, see `consume-batcher.ts`), atomically, in one round trip. Reads all counters once, then
+ * decides each request's cost in order: only when every window has room for it (limit < 0: count
+ * only) is it added to all of them, so a refused request consumes nothing in any window, and each
+ * request sees exactly the counts it would have seen had the requests run one by one. The sum
+ * granted is written with one INCRBY per window; every key written gets its TTL if it has none.
+ * KEYS: the windows, then optionally a guard key and its hold key. ARGV: the number of windows n,
+ * (limit, ttlMs) per window, then the cost of each request. Returns {-1} when the guard key is
+ * absent or the hold key present (nothing counted); otherwise per request allowed and its n
+ * counts, then the n remaining TTLs, then the guard's value when there is one.
  */
 const CONSUME_LUA = `
-local cost = tonumber(ARGV[1])
-local n = (#ARGV - 1) / 2
+local n = tonumber(ARGV[1])
 local epoch = nil
 if #KEYS > n then
   epoch = redis.call('GET', KEYS[n + 1])
   if not epoch or redis.call('EXISTS', KEYS[n + 2]) == 1 then return {-1} end
 end
 local counts = {}
-local allowed = 1
+local limits = {}
 for i = 1, n do
-  local c = tonumber(redis.call('GET', KEYS[i]) or '0')
-  counts[i] = c
-  local limit = tonumber(ARGV[2 * i])
-  if limit >= 0 and c + cost > limit then allowed = 0 end
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  limits[i] = tonumber(ARGV[2 * i])
 end
-local out = {allowed}
+local out = {}
+local granted = 0
+local any = false
+for j = 2 * n + 2, #ARGV do
+  local cost = tonumber(ARGV[j])
+  local allowed = 1
+  for i = 1, n do
+    if limits[i] >= 0 and counts[i] + cost > limits[i] then allowed = 0 end
+  end
+  if allowed == 1 then
+    any = true
+    granted = granted + cost
+    for i = 1, n do counts[i] = counts[i] + cost end
+  end
+  out[#out + 1] = allowed
+  for i = 1, n do out[#out + 1] = counts[i] end
+end
 for i = 1, n do
   local window = tonumber(ARGV[2 * i + 1])
-  if allowed == 1 then counts[i] = redis.call('INCRBY', KEYS[i], cost) end
+  if any then redis.call('INCRBY', KEYS[i], granted) end
   local ttl = redis.call('PTTL', KEYS[i])
   if ttl < 0 then
-    if allowed == 1 then redis.call('PEXPIRE', KEYS[i], window) end
+    if any then redis.call('PEXPIRE', KEYS[i], window) end
     ttl = window
   end
-  out[#out + 1] = counts[i]
   out[#out + 1] = ttl
 end
 if epoch then out[#out + 1] = epoch end
@@ -127,6 +143,36 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   }
   // The hash tag keeps every key of one counter in one slot, whatever the prefix.
   const redisKey = (key: string) => `${options.keyPrefix}{${key}}`;
+  /** One Lua call for the consumes of one tag and window set that arrived in the same loop turn. */
+  const runBatch = async (b: ConsumeBatch): Promise<ConsumeResult[]> => {
+    // All keys of one batch share the hash tag: one slot on Redis Cluster, one Lua call.
+    const n = b.windows.length;
+    const keys: string[] = [];
+    const args: Array<string | number> = [n];
+    for (const w of b.windows) {
+      keys.push(`${options.keyPrefix}{${b.tag}}:${w.key}`);
+      args.push(w.limit, Math.ceil(w.ttlMs));
+    }
+    if (b.guard !== undefined) keys.push(`${options.keyPrefix}${b.guard}`, `${options.keyPrefix}${b.guard}${GUARD_HOLD_SUFFIX}`);
+    for (const c of b.costs) args.push(c);
+    const out = await withDeadline(commands.tollgateConsume(keys.length, ...keys, ...args), timeoutMs);
+    if (Number(out[0]) === -1) throw new CountersUnseededError(b.guard ?? '');
+    const k = b.costs.length;
+    const ttlAt = k * (n + 1);
+    const resetMs: number[] = [];
+    for (let i = 0; i < n; i++) resetMs.push(Number(out[ttlAt + i]));
+    const epoch = b.guard === undefined ? undefined : String(out[ttlAt + n]);
+    const results: ConsumeResult[] = [];
+    for (let j = 0; j < k; j++) {
+      const at = j * (n + 1);
+      const counts: number[] = [];
+      for (let i = 1; i <= n; i++) counts.push(Number(out[at + i]));
+      const r: ConsumeResult = { allowed: Number(out[at]) === 1, counts, resetMs };
+      results.push(epoch === undefined ? r : { ...r, epoch });
+    }
+    return results;
+  };
+  const batcher = new ConsumeBatcher(runBatch);
   return {
     client,
     redisKey,
@@ -138,28 +184,16 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
       const [count, resetMs] = await withDeadline(commands.tollgateIncrement(redisKey(key), by, windowMs), timeoutMs);
       return { count: Number(count), resetMs: Number(resetMs) };
     },
-    async consume(tag: string, windows: readonly WindowCheck[], cost: number, guard?: string): Promise<ConsumeResult> {
-      validateConsume(windows, cost);
-      // All keys of one call share the hash tag: one slot on Redis Cluster, one Lua call. The
-      // caller gives a guard in the same slot (its own `{tag}`, see `usageShardOf` of
-      // @tollgate/policies); a guard without a hash tag is refused, as it would CROSSSLOT.
-      const keys = windows.map((w) => `${options.keyPrefix}{${tag}}:${w.key}`);
-      if (guard !== undefined) {
-        if (!guard.startsWith(`{${tag}}`)) throw new RangeError(`guard key "${guard}" must start with the call's hash tag {${tag}}`);
-        keys.push(`${options.keyPrefix}${guard}`, `${options.keyPrefix}${guard}${GUARD_HOLD_SUFFIX}`);
+    consume(tag: string, windows: readonly WindowCheck[], cost: number, guard?: string): Promise<ConsumeResult> {
+      try {
+        validateConsume(windows, cost);
+        // The caller gives a guard in the same slot (its own `{tag}`, see `usageShardOf` of
+        // @tollgate/policies); a guard without the call's hash tag is refused, as it would CROSSSLOT.
+        if (guard !== undefined && !guard.startsWith(`{${tag}}`)) throw new RangeError(`guard key "${guard}" must start with the call's hash tag {${tag}}`);
+      } catch (err) {
+        return Promise.reject(err);
       }
-      const args: Array<string | number> = [cost];
-      for (const w of windows) args.push(w.limit, Math.ceil(w.ttlMs));
-      const out = await withDeadline(commands.tollgateConsume(keys.length, ...keys, ...args), timeoutMs);
-      if (Number(out[0]) === -1) throw new CountersUnseededError(guard ?? '');
-      const counts: number[] = [];
-      const resetMs: number[] = [];
-      for (let i = 0; i < windows.length; i++) {
-        counts.push(Number(out[1 + 2 * i]));
-        resetMs.push(Number(out[2 + 2 * i]));
-      }
-      const result: ConsumeResult = { allowed: Number(out[0]) === 1, counts, resetMs };
-      return guard === undefined ? result : { ...result, epoch: String(out[1 + 2 * windows.length]) };
+      return batcher.consume(tag, windows, cost, guard);
     },
     async peek(tag: string, keys: readonly string[]): Promise<number[]> {
       if (keys.length === 0) return [];

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { announceConsumer, authReply, quoted, stripIdentityHeaders } from '../identity/consumer-headers.js';
 import { IdentityIndex } from '../identity/index.js';
 import { takeQueryParams } from '../identity/query.js';
 import type { PolicyContext, PolicyDefinition } from '../types.js';
+import { keyDigests } from './key-digests.js';
 import { keyAuthSchema } from './schema.js';
 import { keyAuthDefinition, KEY_AUTH_ERRORS } from './definition.js';
 
@@ -50,15 +50,16 @@ export const keyAuth: PolicyDefinition<typeof keyAuthSchema> = {
           return undefined;
         }
         if (conflicting || key.length === 0 || key.length > MAX_KEY_LENGTH) return invalid;
-        const hash = createHash('sha256').update(key).digest('hex');
-        const entry = identity.current.byKeyHash(hash);
+        // Digests of recent keys are cached; the index is read on every request (revocation is immediate).
+        const digest = keyDigests.digest(key);
+        const entry = identity.current.byKeyHash(digest.hash);
         if (entry === undefined) {
-          deps.unknownKey?.(hash);
+          deps.unknownKey?.(digest.hash);
           return invalid;
         }
         if (Date.now() >= entry.expiresAtMs) return invalid;
         // A prefix of the digest names the key without revealing it (the key has ≥128 random bits).
-        announceConsumer(ctx, entry.consumer, names, null, `key:${hash.slice(0, 16)}`);
+        announceConsumer(ctx, entry.consumer, names, null, digest.credential);
         return undefined;
       },
     };

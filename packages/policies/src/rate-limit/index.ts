@@ -101,7 +101,9 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
   const now = deps.now ?? Date.now;
   const shared = deps.counters ?? null;
   const fallback = deps.fallbackCounters ?? localCounters();
-  const windows = config.limits.map((l) => ({ limit: l.limit, ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}` }));
+  // `index`/`key`: the counter name of the current window, rebuilt only when the window turns
+  // (not per request).
+  const windows = config.limits.map((l) => ({ limit: l.limit, ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}`, index: -1, key: '' }));
   const quota = config.quota ? { ...config.quota, calendar: new MonthCalendar(config.quota.timeZone) } : null;
   // Static per instance (compiled at snapshot install, not per request).
   const policyField = [
@@ -123,7 +125,11 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
   const checksAt = (t: number): LimitWindow[] => {
     const list: LimitWindow[] = windows.map((w) => {
       const index = Math.floor(t / w.ms);
-      return { key: `${w.ms}:${index}`, limit: w.limit, ttlMs: (index + 1) * w.ms - t };
+      if (index !== w.index) {
+        w.index = index;
+        w.key = `${w.ms}:${index}`;
+      }
+      return { key: w.key, limit: w.limit, ttlMs: (index + 1) * w.ms - t };
     });
     if (quota) {
       const p = quota.calendar.periodAt(t);
