@@ -114,6 +114,9 @@ describe('admin API authentication and roles', () => {
         'DELETE /cache/apis/{api}',
         'DELETE /cache/apis/{api}/routes/{route}',
         'DELETE /cache/keys/{key}',
+        'POST /console/session',
+        'GET /console/session',
+        'DELETE /console/session',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;
