@@ -65,7 +65,8 @@ export function SignIn({ notice, onSignedIn }: Props) {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         <p class="hint">
-          No token yet? <code>tollgate tokens create --name you --role operator</code> prints one; the first start prints a bootstrap token.
+          No token yet? The first start prints one; an admin creates more with
+          <code class="block">tollgate tokens create --name you --role operator</code>
         </p>
       </form>
     </main>
