@@ -66,6 +66,10 @@ describe('console sessions', () => {
     const { cookie: c } = await session('viewer');
     const read = await h.app.inject({ method: 'GET', url: '/console/session', headers: { cookie: c } });
     expect(read.json()).toMatchObject({ role: 'viewer' });
+    // Signing in again replaces the browser's session: the old id stops working.
+    const again = await signIn(h.tokens.admin, { cookie: c });
+    expect(String(again.headers['set-cookie'])).not.toContain(c);
+    expect((await h.app.inject({ method: 'GET', url: '/console/session', headers: { cookie: c } })).statusCode).toBe(401);
   });
 
   it('marks the cookie Secure only behind TLS: X-Forwarded-Proto from a trusted proxy, not from anyone', async () => {

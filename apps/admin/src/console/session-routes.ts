@@ -52,6 +52,10 @@ export function register(app: FastifyInstance, deps: Deps): void {
       throttle.fail(request.ip);
       throw new ProblemError('UNAUTHORIZED', 'the admin token is invalid or revoked', { headers: CHALLENGE });
     }
+    // A new id on every sign-in, and the browser's previous session (if any) ended: an id planted
+    // before sign-in is never promoted to a signed-in session (OWASP: session fixation).
+    const previous = readCookie(request, SESSION_COOKIE);
+    if (previous !== undefined) sessions.end(previous);
     const { id, session } = sessions.create(token);
     await audit.record({ action: 'console.sign-in', outcome: 'success', status: 201, actor: { id: token.id, name: token.name, role: token.role }, requestId: request.id, clientAddress: request.ip });
     noStore(reply).header('set-cookie', sessionCookie(request, id));
