@@ -8,6 +8,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/admin/package.json apps/admin/
 COPY apps/cli/package.json apps/cli/
+COPY apps/console/package.json apps/console/
 COPY packages/model/package.json packages/model/
 COPY packages/router/package.json packages/router/
 COPY packages/policies/package.json packages/policies/
@@ -21,7 +22,8 @@ COPY packages/billing/package.json packages/billing/
 RUN npm ci --no-audit --no-fund
 COPY apps apps
 COPY packages packages
-RUN npx tsc -b && npm prune --omit=dev --no-audit --no-fund
+# The web console is static files (apps/console/dist) served by the admin: built here, Vite pruned after.
+RUN npx tsc -b && npm run build -w @tollgate/console && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20.19.0-bookworm-slim
 ENV NODE_ENV=production

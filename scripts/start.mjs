@@ -72,9 +72,36 @@ async function build(reason) {
   }
 }
 
+/**
+ * Why the web console's assets (apps/console/dist, served at /console/) must be built, or
+ * undefined when they are newer than its sources. Built with Vite, not tsc, so checked apart.
+ */
+export function consoleStaleReason(repo = root) {
+  const app = join(repo, 'apps', 'console');
+  let built;
+  try {
+    built = statSync(join(app, 'dist', 'index.html')).mtimeMs;
+  } catch {
+    return 'the console has not been built';
+  }
+  const inputs = Math.max(newest(join(app, 'src')), newest(join(app, 'index.html')), newest(join(app, 'vite.config.ts')), newest(join(app, 'package.json')));
+  return inputs > built ? 'the console changed since it was built' : undefined;
+}
+
+/** Runs the console's Vite build (`vite build`, emit only); a failure leaves /console/ answering 503. */
+async function buildConsole(reason) {
+  process.stderr.write(`tollgate: building the web console (${reason}) ...\n`);
+  const vite = join(dirname(createRequire(join(root, 'apps', 'console', 'package.json')).resolve('vite/package.json')), 'bin', 'vite.js');
+  const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: join(root, 'apps', 'console'), stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.once('exit', (c, signal) => resolve(signal ? 1 : c)));
+  if (code !== 0) process.stderr.write('tollgate: the console build failed (see above); the admin API works, /console/ answers 503\n');
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const reason = staleReason();
   if (reason !== undefined) await build(reason);
+  const consoleReason = consoleStaleReason();
+  if (consoleReason !== undefined) await buildConsole(consoleReason);
   const main = join(root, 'apps', 'cli', 'dist', 'main.js');
   // The CLI reads its arguments from process.argv: make them what `node main.js start …` gives.
   process.argv = [process.argv[0], main, 'start', ...process.argv.slice(2)];

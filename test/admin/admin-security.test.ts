@@ -117,6 +117,9 @@ describe('admin API authentication and roles', () => {
         'GET /webhooks/{name}/deliveries',
         'POST /webhooks/{name}/deliveries/{id}/redeliver',
         'POST /webhooks/{name}/test',
+        'POST /console/session',
+        'GET /console/session',
+        'DELETE /console/session',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;

@@ -30,7 +30,7 @@ export interface AdminHarness {
 }
 
 /** Starts the admin API over fresh stores of `backend`, with the real compiler as validator. */
-export async function startAdminHarness(backend: Backend, options: Partial<Pick<AdminOptions, 'bodyLimit' | 'maxDocuments' | 'validate' | 'authThrottle'>> = {}): Promise<AdminHarness> {
+export async function startAdminHarness(backend: Backend, options: Partial<Pick<AdminOptions, 'bodyLimit' | 'maxDocuments' | 'validate' | 'authThrottle' | 'consoleSessions' | 'consoleDir' | 'trustedProxies'>> = {}): Promise<AdminHarness> {
   let database: TestDatabase | undefined;
   let stores: SqlStores;
   if (backend === 'postgres') {
@@ -53,6 +53,9 @@ export async function startAdminHarness(backend: Backend, options: Partial<Pick<
     validate: options.validate ?? compilerValidator,
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.maxDocuments ? { maxDocuments: options.maxDocuments } : {}),
+    ...(options.consoleSessions ? { consoleSessions: options.consoleSessions } : {}),
+    ...(options.consoleDir ? { consoleDir: options.consoleDir } : {}),
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     // Suites make many deliberate failed authentications; the throttle has its own test.
     authThrottle: options.authThrottle ?? { maxFailures: 100_000 },
   });

@@ -1,7 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AdminRole, AdminTokenStore, AuditActor } from '@tollgate/stores';
+import type { AdminRole, AdminToken, AdminTokenStore, AuditActor } from '@tollgate/stores';
 import type { AuthThrottle } from './auth-throttle.js';
+import { readCookie, SESSION_COOKIE } from './console/cookies.js';
+import { carriesCsrfToken, crossSiteReason, isSafeMethod } from './console/cross-site.js';
+import type { ConsoleSession, ConsoleSessions } from './console/session-store.js';
 import { ROLE_PERMISSIONS, rolesWith, ruleOf, type RouteRule } from './permissions.js';
 import { ProblemError } from './problem.js';
 
@@ -19,6 +22,8 @@ declare module 'fastify' {
     authFailure?: string;
     /** Set once the change's own transaction wrote the audit entry. */
     auditRecorded?: boolean;
+    /** Set when a console session cookie (not a bearer token) authenticated the request. */
+    viaConsoleSession?: boolean;
   }
 }
 
@@ -42,7 +47,7 @@ const CHALLENGE = { 'www-authenticate': 'Bearer realm="tollgate-admin"' };
  * the body is read, so an unauthenticated or unauthorized client cannot make the server parse a
  * large YAML body. Unmatched URLs need a valid token too (401 before 404).
  */
-export function registerAuth(app: FastifyInstance, tokens: AdminTokenStore, throttle?: AuthThrottle): void {
+export function registerAuth(app: FastifyInstance, tokens: AdminTokenStore, throttle?: AuthThrottle, sessions?: ConsoleSessions): void {
   app.addHook('onRequest', async (request) => {
     const pattern = request.routeOptions.url;
     const rule = pattern === undefined ? undefined : ruleOf(request.method, pattern);
@@ -54,6 +59,28 @@ export function registerAuth(app: FastifyInstance, tokens: AdminTokenStore, thro
       // RFC 6585 §4 with Retry-After in seconds (RFC 9110 §10.2.3).
       throw new ProblemError('TOO_MANY_REQUESTS', 'too many failed admin authentications from this address; try again later', { headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
     }
+    // A console session cookie stands in for the token only when no Authorization header is sent:
+    // bearer clients (CLI, scripts) are never affected by a cookie a browser may also hold.
+    const sessionId = request.headers.authorization === undefined && sessions ? readCookie(request, SESSION_COOKIE) : undefined;
+    if (sessionId !== undefined && sessions) {
+      const found = await sessionToken(sessions, tokens, sessionId);
+      if (!found) {
+        // Not counted by the throttle: a 256-bit id cannot be guessed, and a browser holding an
+        // expired cookie would otherwise lock its operator out of signing in again.
+        request.authFailure = 'unknown, expired or revoked console session';
+        throw new ProblemError('UNAUTHORIZED', 'the console session has ended; sign in again', { headers: CHALLENGE });
+      }
+      authenticate(request, found.token);
+      request.viaConsoleSession = true;
+      if (!isSafeMethod(request.method)) {
+        const crossSite = crossSiteReason(request);
+        if (crossSite !== undefined) throw new ProblemError('FORBIDDEN', `cross-site request refused: ${crossSite}`);
+        // OWASP CSRF prevention: a cookie-authenticated mutation must echo the session's token.
+        if (!carriesCsrfToken(request, found.session.csrf)) throw new ProblemError('FORBIDDEN', 'a console session request that changes something must carry the session\'s CSRF token in X-CSRF-Token (GET /console/session returns it)');
+      }
+      authorize(request, found.token.role, rule, pattern);
+      return;
+    }
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) {
       request.authFailure = request.headers.authorization === undefined ? 'no credentials' : 'malformed Authorization header';
@@ -61,25 +88,54 @@ export function registerAuth(app: FastifyInstance, tokens: AdminTokenStore, thro
       // RFC 6750 §3: a request without credentials gets the challenge without an error code.
       throw new ProblemError('UNAUTHORIZED', 'send an admin token as "Authorization: Bearer <token>"', { headers: CHALLENGE });
     }
-    const hash = hashToken(token);
-    const found = await tokens.findByHash(hash);
-    // The store looks the digest up; comparing it again in constant time keeps a store that
-    // matched loosely (case, prefix) from letting a different token through.
-    if (!found || found.revokedAt || !sameDigest(found.hash, hash)) {
+    const found = await liveToken(tokens, hashToken(token));
+    if (!found) {
       request.authFailure = 'invalid or revoked token';
       throttle?.fail(address);
       throw new ProblemError('UNAUTHORIZED', 'the admin token is invalid or revoked', {
         headers: { 'www-authenticate': 'Bearer realm="tollgate-admin", error="invalid_token"' },
       });
     }
-    request.adminRole = found.role;
-    request.adminTokenId = found.id;
-    request.adminActor = { id: found.id, name: found.name, role: found.role };
-    if (rule && !ROLE_PERMISSIONS[found.role].has(rule.permission)) {
-      const needed = rolesWith(rule.permission);
-      throw new ProblemError('FORBIDDEN', `${request.method} ${pattern ?? ''} requires role ${needed.map((r) => `"${r}"`).join(' or ')} (permission ${rule.permission}); this token has role "${found.role}"`);
-    }
+    authenticate(request, found);
+    authorize(request, found.role, rule, pattern);
   });
+}
+
+function authenticate(request: FastifyRequest, found: AdminToken): void {
+  request.adminRole = found.role;
+  request.adminTokenId = found.id;
+  request.adminActor = { id: found.id, name: found.name, role: found.role };
+}
+
+function authorize(request: FastifyRequest, role: AdminRole, rule: RouteRule | undefined, pattern: string | undefined): void {
+  if (rule && rule.permission !== 'public' && !ROLE_PERMISSIONS[role].has(rule.permission)) {
+    const needed = rolesWith(rule.permission);
+    throw new ProblemError('FORBIDDEN', `${request.method} ${pattern ?? ''} requires role ${needed.map((r) => `"${r}"`).join(' or ')} (permission ${rule.permission}); this token has role "${role}"`);
+  }
+}
+
+/**
+ * A live, unrevoked admin token by its digest. The store looks the digest up; comparing it again in
+ * constant time keeps a store that matched loosely (case, prefix) from letting a different token through.
+ */
+export async function liveToken(tokens: AdminTokenStore, hash: string): Promise<AdminToken | undefined> {
+  const found = await tokens.findByHash(hash);
+  return found && !found.revokedAt && sameDigest(found.hash, hash) ? found : undefined;
+}
+
+/**
+ * The token behind a console session, looked up again on every request so that revoking the
+ * token ends its sessions at once; an ended or revoked session is forgotten.
+ */
+export async function sessionToken(sessions: ConsoleSessions, tokens: AdminTokenStore, id: string): Promise<{ token: AdminToken; session: ConsoleSession } | undefined> {
+  const session = sessions.use(id);
+  if (!session) return undefined;
+  const token = await liveToken(tokens, session.tokenHash);
+  if (!token) {
+    sessions.end(id);
+    return undefined;
+  }
+  return { token, session };
 }
 
 /**

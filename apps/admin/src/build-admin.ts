@@ -14,6 +14,9 @@ import { sendProblem } from './problem.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { redactingLogger } from './log-redaction.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
+import { registerConsoleAssets } from './console/static.js';
+import * as consoleSession from './console/session-routes.js';
+import { ConsoleSessions, type ConsoleSessionOptions } from './console/session-store.js';
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as apiKeysBulk from './routes/api-keys-bulk.js';
@@ -64,6 +67,15 @@ export interface AdminOptions {
   db?: Database;
   /** Gateway node heartbeats, for `GET /nodes`, and the gateways' heartbeat interval (ms). */
   nodes?: { registry: NodeRegistry; heartbeatMs: number };
+  /** Console session lifetimes; `now` is injectable for expiry tests. */
+  consoleSessions?: ConsoleSessionOptions & { now?: () => number };
+  /** Directory of the built console (default apps/console/dist). */
+  consoleDir?: string;
+  /**
+   * Addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (client address
+   * for the throttle and audit log; `Secure` on the console cookie behind a TLS-terminating proxy).
+   */
+  trustedProxies?: readonly string[];
 }
 
 /** Incoming request ids are kept when they are short and harmless in logs; others are replaced. */
@@ -86,6 +98,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
     ...(options.logger ? { loggerInstance: redactingLogger(options.logger) } : { logger: false }),
     bodyLimit,
     requestTimeout: 120_000,
+    ...(options.trustedProxies && options.trustedProxies.length > 0 ? { trustProxy: [...options.trustedProxies] } : {}),
     // Fastify's own answer while closing is a non-problem JSON 503: refused in onRequest instead.
     return503OnClosing: false,
     // Requests refused before routing (a malformed percent-encoding in the path) are problems too.
@@ -121,12 +134,16 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   });
   registerErrorHandlers(app);
   requirePermissionEntries(app);
-  registerAuth(app, options.tokens, new AuthThrottle(options.authThrottle));
+  const throttle = new AuthThrottle(options.authThrottle);
+  const sessions = new ConsoleSessions(options.consoleSessions, options.consoleSessions?.now);
+  registerAuth(app, options.tokens, throttle, sessions);
   registerAuditHook(app, options.audit, maxDocuments);
   await registerOpenApi(app);
 
   const ctx = { config: options.config, validate: options.validate, apiKeys: options.apiKeys, tokens: options.tokens, audit: options.audit, maxDocuments };
   health.register(app);
+  consoleSession.register(app, { tokens: options.tokens, audit: options.audit, sessions, throttle });
+  await registerConsoleAssets(app, options.consoleDir);
   registerOpenApiRoute(app);
   config.register(app, ctx);
   upstreams.register(app, ctx);

@@ -31,6 +31,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'billing', description: 'Monthly billing reports: CSV, JSON, HTML and PDF invoices (roles billing and admin; docs/billing.md).' },
         { name: 'cache', description: 'Purging the response caches of every gateway (docs/caching.md).' },
         { name: 'nodes', description: 'Gateway nodes and whether they serve the current configuration (from their heartbeats).' },
+        { name: 'console', description: 'Sessions of the web console at /console/ (docs/console.md): a cookie instead of the bearer token, with a CSRF token on every change.' },
         { name: 'health', description: 'Probes.' },
       ],
     },

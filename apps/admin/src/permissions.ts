@@ -97,8 +97,16 @@ export const ROUTE_RULES: ReadonlyMap<string, RouteRule> = buildTable();
 /** swagger-ui's pages and assets: public, like the OpenAPI document they render. */
 const PUBLIC_PREFIX = '/docs';
 
+/**
+ * The console's static assets and its session routes: public, since signing in is what they are
+ * for; the session routes authenticate themselves (console/session-routes.ts), and every API call
+ * the console makes goes through the permission table like any other client's.
+ */
+const CONSOLE_PREFIX = '/console';
+
 /** The rule of a route pattern (`HEAD` follows `GET`, RFC 9110 §9.3.2), or undefined when it has none. */
 export function ruleOf(method: string, pattern: string): RouteRule | undefined {
   if (pattern === PUBLIC_PREFIX || pattern.startsWith(`${PUBLIC_PREFIX}/`)) return { permission: 'public' };
+  if (pattern === CONSOLE_PREFIX || pattern.startsWith(`${CONSOLE_PREFIX}/`)) return { permission: 'public' };
   return ROUTE_RULES.get(`${method === 'HEAD' ? 'GET' : method} ${pattern}`);
 }

@@ -225,7 +225,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
       await bootstrapAdminToken(tokens, settings, log);
       const self = selfEndpoints(settings, ['proxy', 'status', 'admin']);
       const outbound: OutboundPolicy = { allowPrivate: settings.WEBHOOK_ALLOW_PRIVATE, allow: parseCidrs(settings.WEBHOOK_ALLOW_CIDRS), ownPorts: new Set(self.ports.keys()) };
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: withWebhookUrlCheck(setValidator(self), outbound), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: withWebhookUrlCheck(setValidator(self), outbound), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       // Fastify waits for in-flight admin requests (each bounded by the database deadlines); past the
       // drain timeout their connections are cut.
