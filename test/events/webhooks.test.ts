@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { startTollgateCluster, startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
+import { EVENT_TYPES } from '@tollgate/model';
+import { TestCa } from '../edge/certs.js';
 import { startReceiver, type Receiver, type ReceivedWebhook } from './receiver.js';
 
 /**
@@ -233,4 +235,60 @@ describe('webhooks', () => {
     expect([...keyIds].sort()).toEqual([...created].sort());
     expect(ok.every((e) => e.type === 'api_key.created')).toBe(true);
   }, 60_000);
+
+  it('delivers every event type of the catalogue with a signature the verifier accepts', async () => {
+    // What the earlier tests raised reached the '*' webhook too; this one raises the rest.
+    const g = gateways[0]!;
+    const doc = (d: string) => `apiVersion: tollgate.dev/v1\n${d}\n`;
+    // config.rejected: an apply the admin refuses (dangling upstream).
+    expect((await applyYaml(doc(`kind: Api\nmetadata: { name: bad }\nspec:\n  basePath: /bad\n  routes: [{ name: all, destination: { upstream: nowhere } }]`))).status).toBe(422);
+    // api.lifecycle_changed: published, then deprecated.
+    expect((await applyYaml(doc(`kind: Api\nmetadata: { name: life }\nspec:\n  basePath: /life\n  routes: [{ name: all, destination: { upstream: svc } }]`))).status).toBe(200);
+    expect((await applyYaml(doc(`kind: Api\nmetadata: { name: life }\nspec:\n  basePath: /life\n  lifecycle: { state: deprecated }\n  routes: [{ name: all, destination: { upstream: svc } }]`))).status).toBe(200);
+    // billing.report_ready: the report of a closed month is recorded (and announced) once.
+    expect((await adminFetch('/reports/billing?month=2020-01&format=json')).status).toBe(200);
+    // certificate.expiring: a served certificate with two days left (past the 7-day warning).
+    const ca = new TestCa();
+    try {
+      const leaf = ca.issue('soon.example', ['soon.example'], 'server', 2);
+      const indent = (pem: string) => pem.trim().split('\n').map((l) => `    ${l}`).join('\n');
+      expect((await applyYaml(doc(`kind: Certificate\nmetadata: { name: soon }\nspec:\n  hosts: [soon.example]\n  certificate: |\n${indent(leaf.cert)}\n  privateKey: |\n${indent(leaf.key)}`))).status).toBe(200);
+    } finally {
+      ca.dispose();
+    }
+    // upstream.target_down / target_up: an actively checked target that stops and comes back.
+    const flap = await startRecordingUpstream('flap');
+    const port = flap.port;
+    expect((await applyYaml(doc(`kind: Upstream\nmetadata: { name: flap }\nspec:\n  targets: [{ url: ${flap.url} }]\n  healthChecks: { active: { path: /, intervalMs: 200, timeoutMs: 150, healthyThreshold: 1, unhealthyThreshold: 1 } }`) + '---\n' + doc(`kind: Api\nmetadata: { name: flapping }\nspec:\n  basePath: /flapping\n  routes: [{ name: all, destination: { upstream: flap } }]`))).status).toBe(200);
+    await waitUntil(async () => (await fetch(`${g.proxyUrl}/flapping/x`)).status === 200, 20_000);
+    await flap.close();
+    await waitUntil(async () => verified('/all').some((e) => e.type === 'upstream.target_down' && e.data.upstream === 'flap'), 20_000, 200);
+    const back = await startRecordingUpstream('flap', port);
+    try {
+      await waitUntil(async () => verified('/all').some((e) => e.type === 'upstream.target_up' && e.data.upstream === 'flap'), 20_000, 200);
+    } finally {
+      await back.close();
+    }
+    // api.error_rate_normal: the broken API answers again, and its error rate falls.
+    expect((await applyYaml(doc(`kind: Api\nmetadata: { name: broken }\nspec:\n  basePath: /broken\n  routes: [{ name: all, directResponse: { status: 200, body: fine } }]`))).status).toBe(200);
+    await waitUntil(async () => (await fetch(`${g.proxyUrl}/broken/x`)).status === 200, 20_000);
+    // quota.exhausted: acme-small (10 a month) used up.
+    await waitUntil(async () => {
+      for (let i = 0; i < 3; i++) await (await fetch(`${g.proxyUrl}/broken/ok`)).arrayBuffer();
+      const r = await fetch(`${g.proxyUrl}/shop/more`, { headers: { apikey: KEY } });
+      await r.arrayBuffer();
+      const types = verified('/all').map((e) => e.type);
+      return r.status === 429 && types.includes('quota.exhausted') && types.includes('api.error_rate_normal');
+    }, 30_000, 300);
+    await waitUntil(async () => EVENT_TYPES.every((t) => t === 'webhook.test' || verified('/all').some((e) => e.type === t)), 20_000, 200);
+    const got = verified('/all');
+    // Every type, each message verified (verified() throws on a bad signature); webhook.test goes only to the webhook it tests.
+    expect(EVENT_TYPES.filter((t) => t !== 'webhook.test' && !got.some((e) => e.type === t))).toEqual([]);
+    expect(got.filter((e) => e.type === 'config.rejected')[0]?.data).toMatchObject({ status: 422 });
+    expect(got.find((e) => e.type === 'api.lifecycle_changed')?.data).toMatchObject({ api: 'life', from: 'published', to: 'deprecated' });
+    expect(got.find((e) => e.type === 'billing.report_ready')?.data).toMatchObject({ month: '2020-01' });
+    expect(got.find((e) => e.type === 'certificate.expiring')?.data).toMatchObject({ certificate: 'soon', thresholdDays: 7 });
+    expect(got.filter((e) => e.type === 'quota.exhausted')).toHaveLength(1);
+    expect(verified('/flaky').map((e) => e.type)).toContain('webhook.test');
+  }, 120_000);
 });
