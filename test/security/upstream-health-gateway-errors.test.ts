@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { POLICY_REGISTRY, type PolicyDefinition } from '@tollgate/policies';
+import { POLICY_DEFINITIONS, POLICY_REGISTRY, type PolicyDefinition, type PolicyMeta } from '@tollgate/policies';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiYaml, send, startTestGateway, startUpstream, TestConfigSource, upstreamYaml, yamlResources, type RecordingUpstream, type RunningGateway } from '../gateway/harness.js';
@@ -19,6 +19,8 @@ import { apiYaml, send, startTestGateway, startUpstream, TestConfigSource, upstr
 /** Sets `x-raw` to its configured value, unchecked (a stand-in for a buggy header producer). */
 const rawHeader: PolicyDefinition = {
   name: 'test-raw-header',
+  summary: 'Test only: sets x-raw to a configured value the HTTP client refuses.',
+  errors: {},
   priority: 500,
   phases: ['access'],
   schema: z.strictObject({ value: z.string() }),
@@ -45,6 +47,8 @@ let upgrades = 0;
 let g: RunningGateway;
 
 beforeAll(async () => {
+  // Registered like a real policy: its definition (what the compiler validates) and its builder.
+  (POLICY_DEFINITIONS as Map<string, PolicyMeta>).set(rawHeader.name, rawHeader);
   (POLICY_REGISTRY as Map<string, PolicyDefinition>).set(rawHeader.name, rawHeader);
   up = await startUpstream('up');
   json = await startUpstream('json', (_req, res) => res.setHeader('content-type', 'application/json').end('{"ok":true}'));

@@ -55,7 +55,7 @@ function upsertStatement(rows: readonly UsageRow[]) {
   const cols: unknown[][] = COLUMNS.map(() => new Array<unknown>(rows.length));
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as UsageRow;
-    const values = [new Date(r.hour).toISOString(), r.period, r.consumer, r.subscription, r.plan, r.api, r.apiVersion, r.route, r.statusClass, r.source, r.billable, r.metric, r.requests, r.units, r.quotaUnits, r.bytesIn, r.bytesOut, r.latencyMsSum, `{${r.latencyHist.join(',')}}`];
+    const values = [new Date(r.hour).toISOString(), r.period, r.consumer, r.subscription, r.plan, r.api, r.apiVersion, r.route, r.statusClass, r.source, r.billable, r.metric, r.requests, r.units, r.quotaUnits ?? 0, r.bytesIn, r.bytesOut, r.latencyMsSum, `{${r.latencyHist.join(',')}}`];
     for (let c = 0; c < values.length; c++) (cols[c] as unknown[])[i] = values[c];
   }
   const names = COLUMNS.map(([n]) => n).join(', ');
