@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { plainConfig, upstreamDoc } from './configs.mjs';
+import { BENCH_KEY, limitedConfig, plainConfig, upstreamDoc } from './configs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -122,26 +122,7 @@ spec:
   rows.push(plainRow, actionsRow);
   // key-auth + a Redis-backed rate limit (one Lua call per request) against a bare route of the
   // same process. The limit is far above what the run can reach: every request is served.
-  const BENCH_KEY = 'tg_bench_key_0123456789abcdefghij';
-  const limitsConfig = `${config}---
-apiVersion: tollgate.dev/v1
-kind: Api
-metadata: { name: limited }
-spec:
-  basePath: /limited
-  policies:
-    - { name: key-auth }
-    - { name: rate-limit, config: { limits: [{ limit: 1000000000, window: 1m }, { limit: 1000000000, window: 1h }] } }
-  routes:
-    - name: all
-      destination: { upstream: bench }
----
-apiVersion: tollgate.dev/v1
-kind: Consumer
-metadata: { name: bench }
-spec:
-  keys: [{ name: bench, key: ${BENCH_KEY} }]
-`;
+  const limitsConfig = limitedConfig(upstreamUrl);
   let limitsRatio = 'key-auth + Redis rate limit: skipped (set REDIS_URL to a reachable Redis to run this case)';
   if (process.env.REDIS_URL) {
     const limits = await startTollgate('limits', limitsConfig, 'warn', { REDIS_URL: process.env.REDIS_URL });
