@@ -8,6 +8,7 @@ import type { ConfigSource } from './options.js';
 import { instantiate, instantiateAsync, RuntimeReuse, type RuntimeSnapshot } from './runtime.js';
 import { discoveredNames, expandDiscoveredTargets, type EndpointLookup } from './discovery/expand-targets.js';
 import { CredentialFeed } from './credential-feed.js';
+import { CoalescedRun } from './coalesced-run.js';
 
 /** DNS service discovery as the config manager uses it (see discovery/dns-discovery.ts). */
 export interface TargetDiscovery {
@@ -30,8 +31,7 @@ export class ConfigManager {
   current: RuntimeSnapshot | null = null;
   readonly ready: Promise<void>;
   #resolveReady!: () => void;
-  #running: Promise<void> | null = null;
-  #again = false;
+  readonly #reloads = new CoalescedRun(() => this.#reloadOnce(), () => this.#stopped);
   #rejectedVersion: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #unwatch: (() => Promise<void>) | null = null;
@@ -104,7 +104,7 @@ export class ConfigManager {
   }
 
   async #poll(): Promise<void> {
-    if (this.#running !== null || this.#stopped) return;
+    if (this.#reloads.running !== null || this.#stopped) return;
     try {
       const v = await this.source.version();
       if (this.current === null || (v !== this.current.version && v !== this.#rejectedVersion)) await this.reload();
@@ -115,19 +115,7 @@ export class ConfigManager {
 
   /** Loads, compiles and installs the latest config (coalescing concurrent calls). */
   reload(): Promise<void> {
-    if (this.#running !== null) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        await this.#reloadOnce();
-      } while (this.#again && !this.#stopped);
-    })().finally(() => {
-      this.#running = null;
-    });
-    return this.#running;
+    return this.#reloads.run();
   }
 
   async #reloadOnce(): Promise<void> {
@@ -226,7 +214,7 @@ export class ConfigManager {
     const unwatch = this.#unwatch;
     this.#unwatch = null;
     const unwatched = unwatch ? unwatch().catch((err: unknown) => this.logger.warn({ err }, 'stopping the config watch failed')) : Promise.resolve();
-    const settled = Promise.all([unwatched, this.#running?.catch(() => undefined), this.credentials?.stop()]);
+    const settled = Promise.all([unwatched, this.#reloads.running?.catch(() => undefined), this.credentials?.stop()]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deadlineMs);

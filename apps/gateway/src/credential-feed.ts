@@ -1,6 +1,7 @@
 import type { IdentityHolder, IdentityIndex } from '@tollgate/policies';
 import type { ConfigStore } from '@tollgate/stores';
 import type { Logger } from 'pino';
+import { CoalescedRun } from './coalesced-run.js';
 
 /** What the feed reads: the stores' credential change feed (absent from test doubles that have no keys). */
 export type CredentialSource = Pick<ConfigStore, 'keyChangesSince' | 'watchChanges'>;
@@ -24,8 +25,13 @@ const yieldToServing = () => new Promise<void>((resolve) => setImmediate(resolve
  * coalesced; each applies deltas in feed order (create then revoke of one key ends revoked).
  */
 export class CredentialFeed {
-  #running: Promise<void> | null = null;
-  #again = false;
+  readonly #catchUps = new CoalescedRun(async () => {
+    try {
+      await this.#catchUpOnce();
+    } catch (err) {
+      this.logger.warn({ err }, 'credential feed read failed; retrying on the next notification or check');
+    }
+  }, () => this.#stopped);
   #stopped = false;
   #timer: NodeJS.Timeout | null = null;
   #unwatch: (() => Promise<void>) | null = null;
@@ -60,23 +66,7 @@ export class CredentialFeed {
 
   /** Brings the serving index up to the feed's current position (coalescing concurrent calls). */
   catchUp(): Promise<void> {
-    if (this.#running !== null) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.#catchUpOnce();
-        } catch (err) {
-          this.logger.warn({ err }, 'credential feed read failed; retrying on the next notification or check');
-        }
-      } while (this.#again && !this.#stopped);
-    })().finally(() => {
-      this.#running = null;
-    });
-    return this.#running;
+    return this.#catchUps.run();
   }
 
   async #catchUpOnce(): Promise<void> {
@@ -87,7 +77,7 @@ export class CredentialFeed {
     const changes = await this.source.keyChangesSince(from);
     // A newer snapshot was installed while reading: this read may be older than it; redo.
     if (this.holder.current !== index) {
-      this.#again = true;
+      this.#catchUps.again();
       return;
     }
     if (changes.seq <= index.changeSeq) return;
@@ -96,7 +86,7 @@ export class CredentialFeed {
       if (i > 0) {
         await yieldToServing();
         if (this.holder.current !== index || this.#stopped) {
-          this.#again = true;
+          this.#catchUps.again();
           return;
         }
       }
