@@ -155,7 +155,9 @@ describe('on a Redis Cluster', () => {
       const entry = { status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('hi'), storedAt: Date.now(), initialAge: 0, lifetime: 60, vary: {}, shared: true };
       const addresses = Array.from({ length: 30 }, (_, i) => ({ api: `api${i % 3}`, route: 'r', id: `id${i}` }));
       for (const a of addresses) redis.set(a, entry, 60_000);
-      await sleep(100);
+      // Stores are fire-and-forget: wait until all 30 are readable (100 ms was not always enough
+      // with three test files at a time), so the purge below has exactly 10 api0 keys to find.
+      await waitUntil(async () => (await redis.get(addresses as never)).every((e) => e !== undefined), 10_000);
       const got = await redis.get([addresses[0], addresses[1]] as never);
       expect(got.every((e) => e !== undefined)).toBe(true);
       // An entry in the memory LRU of the gateway process, dropped by the purge broadcast.
