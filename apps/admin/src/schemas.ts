@@ -47,6 +47,7 @@ export const errorResponses = {
 export const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE).describe(`Page size, 1..${MAX_PAGE_SIZE}.`),
   after: resourceName.optional().describe('Cursor: return names after this one (the `next` of the previous page).'),
+  q: z.string().min(1).max(253).optional().describe("Search: only resources whose name (or a consumer's `spec.customId`) contains this text, case-insensitive. Pages the same way (`after` = the previous page's `next`)."),
 });
 
 /** `/{name}` path parameter. */

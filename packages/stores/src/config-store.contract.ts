@@ -218,6 +218,14 @@ export function configStoreContract(name: string, factory: () => Promise<ConfigS
       expect(exact.items).toHaveLength(7);
       expect(exact.next).toBeUndefined();
       expect((await store.list('Api', { limit: 10 })).items.map((i) => i.resource.metadata.name)).toEqual(['zz']);
+      // Search: name contains the text (case-insensitive), still keyset-paged in name order; LIKE wildcards are literal.
+      const found = await store.list('Upstream', { limit: 10, search: 'U5' });
+      expect(found.items.map((i) => i.resource.metadata.name)).toEqual(['u5']);
+      expect((await store.list('Upstream', { limit: 10, search: '%' })).items).toEqual([]);
+      expect((await store.list('Upstream', { limit: 10, search: 'u_' })).items).toEqual([]);
+      const searchPage = await store.list('Upstream', { limit: 2, search: 'u', after: 'u2' });
+      expect(searchPage.items.map((i) => i.resource.metadata.name)).toEqual(['u3', 'u4']);
+      expect(searchPage.next).toBe('u4');
       await expect(store.list('Upstream', { limit: 0 })).rejects.toBeInstanceOf(RangeError);
       await expect(store.list('Upstream', { limit: 501 })).rejects.toBeInstanceOf(RangeError);
     });

@@ -119,6 +119,12 @@ export interface ListOptions {
   limit: number;
   /** Return names strictly after this one (keyset pagination). */
   after?: string;
+  /**
+   * Only resources whose name, or `spec.customId` (consumers), contains this text, compared case
+   * insensitively. Pages stay keyset pages in name order, so paging a search is as cheap as paging
+   * everything.
+   */
+  search?: string;
 }
 
 export interface ListPage {

@@ -24,6 +24,11 @@ export { CONFIG_CHANNEL } from './sql-tx.js';
 /** Largest page `list` serves. */
 export const MAX_LIST_LIMIT = 500;
 
+/** Escapes LIKE's wildcards (and its default escape character) so that search text matches literally. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 /** Delivers config-change notifications; the only part that differs between `pg` and PGlite. */
 export interface ChangeNotifier {
   /**
@@ -207,7 +212,11 @@ export class SqlConfigStore implements ConfigStore {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}`);
     }
-    const where = options.after === undefined ? eq(resources.kind, kind) : and(eq(resources.kind, kind), gt(resources.name, options.after));
+    const search = options.search === undefined || options.search === '' ? undefined : `%${escapeLike(options.search.toLowerCase())}%`;
+    // Names are lower case (RFC 1123), so LIKE on the name suffices; customId may be mixed case.
+    const matches = search === undefined ? undefined : or(sql`${resources.name} LIKE ${search}`, sql`lower(${resources.spec}->>'customId') LIKE ${search}`);
+    // The scan walks the (kind, name) primary key in order and stops after limit + 1 matches.
+    const where = and(eq(resources.kind, kind), ...(options.after !== undefined ? [gt(resources.name, options.after)] : []), ...(matches ? [matches] : []));
     // One extra row tells whether another page exists without a count query.
     const rows = await this.db.select().from(resources).where(where).orderBy(asc(resources.name)).limit(limit + 1);
     const items = rows.slice(0, limit).map(toStored);

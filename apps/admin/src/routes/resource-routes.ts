@@ -10,8 +10,9 @@ import { ProblemError } from '../problem.js';
 import { errorResponses, listQuerySchema, nameParamsSchema, problemSchema } from '../schemas.js';
 
 /** RFC 8288 `Link` to the next page; a relative reference, resolved against the request URI. */
-function nextLink(plural: string, limit: number, next: string): string {
-  return `</${plural}?limit=${limit}&after=${encodeURIComponent(next)}>; rel="next"`;
+function nextLink(plural: string, limit: number, next: string, q: string | undefined): string {
+  const search = q === undefined ? '' : `&q=${encodeURIComponent(q)}`;
+  return `</${plural}?limit=${limit}${search}&after=${encodeURIComponent(next)}>; rel="next"`;
 }
 
 /**
@@ -26,9 +27,9 @@ export function registerResourceRoutes(app: FastifyInstance, kind: ResourceKind,
   const pageSchema = z.object({ items: z.array(schema), next: z.string().optional().describe('Cursor of the next page (absent on the last page).') });
 
   r.get(`/${plural}`, { schema: { tags, summary: `List ${kind} resources`, querystring: listQuerySchema, response: { 200: pageSchema, ...errorResponses } } }, async (request, reply) => {
-    const { limit, after } = request.query;
-    const page = await ctx.config.list(kind, after === undefined ? { limit } : { limit, after });
-    if (page.next !== undefined) reply.header('link', nextLink(plural, limit, page.next));
+    const { limit, after, q } = request.query;
+    const page = await ctx.config.list(kind, { limit, ...(after !== undefined ? { after } : {}), ...(q !== undefined ? { search: q } : {}) });
+    if (page.next !== undefined) reply.header('link', nextLink(plural, limit, page.next, q));
     return { items: page.items.map((s) => toDocument(s.resource)), ...(page.next !== undefined ? { next: page.next } : {}) };
   });
 
