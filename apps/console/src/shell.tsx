@@ -1,7 +1,16 @@
 import { useState } from 'preact/hooks';
 import { canReadConfig, signOut, type SessionInfo } from './api.js';
 import { ApisList } from './apis-list.js';
+import { Analytics } from './analytics.js';
+import { AuditLog } from './audit-log.js';
+import { Billing } from './billing.js';
+import { ConsumerDetail } from './consumer-detail.js';
+import { ConsumersList } from './consumers-list.js';
+import { useHashRoute } from './hash-route.js';
 import { Logo } from './logo.js';
+import { can } from './permissions.js';
+import { Plans } from './plans.js';
+import { Settings } from './settings.js';
 
 interface Props {
   session: SessionInfo;
@@ -14,6 +23,10 @@ const ROLE_LABEL = { admin: 'Admin', operator: 'Operator', viewer: 'Viewer (read
 export function Shell({ session, onSignedOut }: Props) {
   const [signingOut, setSigningOut] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  const route = useHashRoute();
+  const role = session.role;
+  const screen = route[0] ?? (canReadConfig(role) ? 'apis' : 'billing');
+  const current = (name: string) => (screen === name ? ('page' as const) : undefined);
 
   const leave = async () => {
     setSigningOut(true);
@@ -51,22 +64,76 @@ export function Shell({ session, onSignedOut }: Props) {
       <div class="body">
         <nav class="sidenav" aria-label="Console">
           <ul>
-            {canReadConfig(session.role) && (
+            {canReadConfig(role) && (
               <li>
-                <a href="#apis" aria-current="page">
+                <a href="#apis" aria-current={current('apis')}>
                   APIs
+                </a>
+              </li>
+            )}
+            {can(role, 'consumers:read') && (
+              <li>
+                <a href="#consumers" aria-current={current('consumers')}>
+                  Consumers
+                </a>
+              </li>
+            )}
+            {can(role, 'config:read') && (
+              <li>
+                <a href="#plans" aria-current={current('plans')}>
+                  Plans
+                </a>
+              </li>
+            )}
+            {can(role, 'billing:read') && (
+              <li>
+                <a href="#billing" aria-current={current('billing')}>
+                  Billing
+                </a>
+              </li>
+            )}
+            {can(role, 'config:read') && (
+              <li>
+                <a href="#analytics" aria-current={current('analytics')}>
+                  Analytics
+                </a>
+              </li>
+            )}
+            {can(role, 'audit:read') && (
+              <li>
+                <a href="#audit" aria-current={current('audit')}>
+                  Audit log
+                </a>
+              </li>
+            )}
+            {can(role, 'tokens:manage') && (
+              <li>
+                <a href="#settings" aria-current={current('settings')}>
+                  Settings
                 </a>
               </li>
             )}
           </ul>
         </nav>
         <main class="content" id="main">
-          {canReadConfig(session.role) ? (
+          {screen === 'apis' && canReadConfig(role) ? (
             <ApisList />
+          ) : screen === 'consumers' && can(role, 'consumers:read') ? (
+            route[1] !== undefined ? <ConsumerDetail key={route[1]} name={route[1]} role={role} /> : <ConsumersList role={role} />
+          ) : screen === 'plans' && can(role, 'config:read') ? (
+            <Plans />
+          ) : screen === 'billing' && can(role, 'billing:read') ? (
+            <Billing />
+          ) : screen === 'analytics' && can(role, 'config:read') ? (
+            <Analytics />
+          ) : screen === 'audit' && can(role, 'audit:read') ? (
+            <AuditLog />
+          ) : screen === 'settings' && can(role, 'tokens:manage') ? (
+            <Settings />
           ) : (
             <section class="state">
-              <h1>Nothing to show for this role</h1>
-              <p class="muted">The {session.role} role cannot read the gateway configuration. Billing reports are available from the admin API (GET /reports/billing).</p>
+              <h1>Nothing to show here</h1>
+              <p class="muted">This screen does not exist or the {role} role cannot use it. Pick one from the menu.</p>
             </section>
           )}
         </main>
