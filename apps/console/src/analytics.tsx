@@ -113,7 +113,7 @@ export function Analytics() {
           ))}
         </select>
         <label for="analytics-group" class="inline-label">
-          By
+          Group by
         </label>
         <select id="analytics-group" value={groupBy} onChange={(e) => setGroupBy((e.target as HTMLSelectElement).value as GroupKey)}>
           {GROUPS.map(([key, label]) => (
