@@ -126,6 +126,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
       await page.getByRole('button', { name: 'Copy new api key' }).getByText('Copied').waitFor();
       const key = await page.evaluate(() => navigator.clipboard.readText());
       expect(key).toBe(shown);
+      await shot(page, 'consumer-new-key');
       await page.getByRole('button', { name: 'I have stored it' }).click();
       expect(await page.getByTestId('secret-value').count()).toBe(0);
       await page.getByRole('row', { name: /production/ }).waitFor();

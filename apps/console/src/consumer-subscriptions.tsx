@@ -62,7 +62,7 @@ export function ConsumerSubscriptions({ consumer, canWrite, canListPlans, genera
                     <span class="muted">none</span>
                   ) : (
                     <div class="quota">
-                      <meter min={0} max={s.quota.limit} value={s.quota.used} high={s.quota.limit * 0.8} optimum={0} aria-label={`Quota used for ${s.plan}`} />
+                      <meter min={0} max={s.quota.limit} value={s.quota.used} low={s.quota.limit * 0.5} high={s.quota.limit * 0.8} optimum={0} aria-label={`Quota used for ${s.plan}`} />
                       <span>
                         {formatNumber(s.quota.used)} of {formatNumber(s.quota.limit)} used ({s.quota.period}, resets in {formatDuration(s.quota.resetSeconds)})
                       </span>
@@ -71,7 +71,7 @@ export function ConsumerSubscriptions({ consumer, canWrite, canListPlans, genera
                 </td>
                 <td class="num" data-testid={`remaining-${s.name}`}>
                   {s.quota === null ? '—' : formatNumber(s.quota.remaining)}
-                  {s.quota !== null && s.quota.remaining === 0 && <span class="badge badge-retired">{s.quota.overage === 'hard' ? 'used up: 429' : 'overage billed'}</span>}
+                  {s.quota !== null && s.quota.remaining === 0 && <span class="badge plain badge-retired">{s.quota.overage === 'hard' ? 'used up: 429' : 'overage billed'}</span>}
                 </td>
               </tr>
             ))}

@@ -19,6 +19,19 @@ interface Props {
   bars?: boolean;
 }
 
+/** uPlot's columns; for bars an idle bucket is null, so it draws nothing instead of a flat stroke. */
+function dataOf(x: number[], series: Series[], bars: boolean): uPlot.AlignedData {
+  return [x, ...series.map((s) => (bars ? s.values.map((v) => (v === 0 ? null : v)) : s.values))] as uPlot.AlignedData;
+}
+
+/** Bars are centred on their bucket: the x range is padded by half a bucket so the first and last bars are whole. */
+function padHalfBucket(points: number): uPlot.Range.Function {
+  return (_u, min, max) => {
+    const half = points > 1 ? (max - min) / (points - 1) / 2 : 1800;
+    return [min - half, max + half];
+  };
+}
+
 const PALETTE = ['#1f4fd8', '#e0702b', '#0e9384', '#b42318', '#7a5af8', '#ca8504', '#2e90fa', '#667085'];
 
 /**
@@ -37,7 +50,11 @@ export function Chart({ summary, x, series, height = 240, bars = false }: Props)
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 300),
       height,
-      scales: { x: { time: true } },
+      scales: {
+        x: bars ? { time: true, range: padHalfBucket(x.length) } : { time: true },
+        // Counts start at 0; an idle range still gets an axis (0..1) rather than none.
+        y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Number.isFinite(max) && max > 0 ? Math.ceil(max * 1.15) : 1] },
+      },
       axes: [
         { stroke: '#5d6470', grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e2e5ea' } },
         { stroke: '#5d6470', grid: { stroke: '#eef0f4' }, ticks: { stroke: '#e2e5ea' }, size: 56 },
@@ -49,10 +66,10 @@ export function Chart({ summary, x, series, height = 240, bars = false }: Props)
           return { label: s.label, stroke: color, width: 2, ...(bars || series.length === 1 ? { fill: `${color}33` } : {}), points: { show: false }, ...(paths ? { paths } : {}) };
         }),
       ],
-      legend: { show: series.length > 1 },
+      legend: { show: series.length > 1, live: false },
       cursor: { drag: { x: false, y: false } },
     };
-    const u = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const u = new uPlot(opts, dataOf(x, series, bars), el);
     plot.current = u;
     const resize = new ResizeObserver(() => u.setSize({ width: Math.max(el.clientWidth, 300), height }));
     resize.observe(el);
@@ -66,7 +83,7 @@ export function Chart({ summary, x, series, height = 240, bars = false }: Props)
   }, [shape, height]);
 
   useEffect(() => {
-    plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);
+    plot.current?.setData(dataOf(x, series, bars));
   }, [x, series]);
 
   return <div class="chart" ref={box} role="img" aria-label={summary} />;
