@@ -286,6 +286,34 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
       await page.getByRole('heading', { name: 'Subscriptions and quota' }).waitFor();
       expect(await page.getByRole('button', { name: 'Create key' }).count()).toBe(0);
       expect(await page.getByRole('button', { name: 'Subscribe' }).count()).toBe(0);
+      // Empty and error states: a search that matches nothing, a consumer that does not exist.
+      await page.goto(`${tollgate.adminUrl}/console/#consumers`);
+      await page.getByLabel('Search consumers').fill('no-such-customer');
+      await page.getByRole('heading', { name: 'No consumer matches' }).waitFor();
+      await page.goto(`${tollgate.adminUrl}/console/#consumers/no-such-customer`);
+      expect(await page.getByRole('alert').textContent()).toContain('Consumer/no-such-customer does not exist');
+      // A screen the role cannot use says so instead of failing.
+      await page.goto(`${tollgate.adminUrl}/console/#settings`);
+      await page.getByRole('heading', { name: 'Nothing to show here' }).waitFor();
+
+      // Keyboard only: Tab reaches the menu, Enter follows a link, the search box takes typing.
+      await page.goto(`${tollgate.adminUrl}/console/#apis`);
+      await page.getByRole('heading', { name: 'APIs', level: 1 }).waitFor();
+      await waitUntil(
+        async () => {
+          await page.keyboard.press('Tab');
+          return (await page.evaluate(() => document.activeElement?.textContent?.trim())) === 'Consumers';
+        },
+        10_000,
+        'Tab to reach the Consumers link',
+      );
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Consumers', level: 1 }).waitFor();
+      await page.getByLabel('Search consumers').focus();
+      await page.keyboard.type('wonka');
+      await waitUntil(async () => (await page.getByRole('row').count()) === 2, 10_000, 'the typed search');
+      await expectAccessible(page, 'consumers (viewer)');
+
       // Forged: a script in the page with the session's own CSRF token still gets 403 for each change.
       const statuses = await page.evaluate(async () => {
         const { csrfToken } = (await (await fetch('/console/session')).json()) as { csrfToken: string };
@@ -305,6 +333,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
     }
   }, 60_000);
 
+  // Reads the month's bill the operator walk above produced (the tests of this file run in order).
   it('a billing user lands on Billing, sees consumers but no configuration', async () => {
     const browser = await launchChromium();
     try {

@@ -79,7 +79,6 @@ export function Chart({ summary, x, series, height = 240, bars = false }: Props)
       plot.current = null;
     };
     // Rebuilt when the series change; new data for the same series goes through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape, height]);
 
   useEffect(() => {
