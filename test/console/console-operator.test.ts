@@ -89,7 +89,8 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: tollgate.adminUrl });
       const page = await context.newPage();
-      const problems = watchProblems(page);
+      // The browser logs every HTTP error; the refused double subscription (409) is one on purpose.
+      const problems = watchProblems(page, /\b(401|403|409|429)\b/);
 
       // Time to first screen: from navigation start until the sign-in form is on screen.
       await page.goto(`${tollgate.adminUrl}/console/`);
@@ -139,6 +140,9 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
       await page.getByLabel('Plan', { exact: true }).selectOption('starter');
       await page.getByRole('button', { name: 'Subscribe' }).click();
       await page.getByRole('row', { name: /starter/ }).waitFor();
+      // Subscribing again to the same plan is refused with the server's reason, not a silent restart.
+      await page.getByRole('button', { name: 'Subscribe' }).click();
+      expect(await page.getByRole('region', { name: 'Subscriptions and quota' }).getByRole('alert').textContent()).toMatch(/exists/);
       const statuses: number[] = [];
       await waitUntil(
         async () => {
@@ -204,6 +208,16 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
       expect(csvLines).toBe(jsonTotal);
       const euros = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR' }).format(jsonTotal / 100);
       expect(await page.getByTestId('billing-total').textContent()).toBe(euros);
+      // Every download link answers with its format (the session cookie authenticates it).
+      const downloads = await page.evaluate(async () =>
+        Promise.all(
+          [...document.querySelectorAll<HTMLAnchorElement>('a[download]')].map(async (a) => {
+            const res = await fetch(a.href);
+            return `${new URL(a.href).searchParams.get('format') ?? ''} ${res.status} ${res.headers.get('content-type')?.split(';')[0] ?? ''}`;
+          }),
+        ),
+      );
+      expect(downloads).toEqual(['csv 200 text/csv', 'json 200 application/json', 'html 200 text/html', 'pdf 200 application/pdf']);
       await expectAccessible(page, 'billing');
       await shot(page, 'billing');
 
@@ -232,7 +246,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
       expect(await page.getByRole('row').nth(1).textContent()).toContain('Consumer/acme');
       await page.getByLabel('Action').fill('');
       await page.getByRole('button', { name: 'Filter' }).click();
-      await page.getByRole('row', { name: /subscription\.replace/ }).waitFor();
+      await page.getByRole('row', { name: /subscription\.create.*rejected 409/ }).waitFor();
       await expectAccessible(page, 'audit log');
       await shot(page, 'audit-log');
 

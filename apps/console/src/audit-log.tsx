@@ -134,13 +134,13 @@ export function AuditLog() {
             <tbody>
               {state.items.map((e) => (
                 <tr key={e.id}>
-                  <td class="nowrap">{formatDateTime(e.at)}</td>
+                  <td class="nowrap">{formatDateTime(e.at, true)}</td>
                   <td>{e.actor ? <span title={e.actor.id}>{`${e.actor.name} (${e.actor.role})`}</span> : <span class="muted">{e.clientAddress ?? 'unknown'}</span>}</td>
                   <td>
                     <code>{e.action}</code>
                   </td>
                   <td>{e.resourceKind !== undefined ? `${e.resourceKind}${e.resourceName !== undefined ? `/${e.resourceName}` : ''}` : <span class="muted">—</span>}</td>
-                  <td>
+                  <td class="nowrap">
                     <span class={`badge badge-${OUTCOME_BADGE[e.outcome]}`}>{e.outcome.replace('_', ' ')}</span>
                     {e.status !== undefined && <span class="muted"> {e.status}</span>}
                   </td>

@@ -63,10 +63,13 @@ export interface SubscriptionUsage {
 /** The consumer's subscriptions with their current window counts and remaining monthly quota. */
 export const consumerUsage = (consumer: string) => call<{ consumer: string; subscriptions: SubscriptionUsage[] }>('GET', `/consumers/${encodeURIComponent(consumer)}/usage`);
 
-/** Puts a consumer on a plan (for one API or every API) from now on. */
+/**
+ * Puts a consumer on a plan (for one API or every API) from now on. POST, not PUT: subscribing
+ * twice to the same plan is a 409 the operator sees, never a silent restart of the existing one.
+ */
 export function subscribe(consumer: string, plan: string, api: string | undefined) {
   const name = `${consumer}-${plan}${api !== undefined ? `-${api}` : ''}`.slice(0, 253).replace(/[^a-z0-9]+$/, '');
-  return call('PUT', `/subscriptions/${encodeURIComponent(name)}`, {
+  return call('POST', '/subscriptions', {
     apiVersion: 'tollgate.dev/v1',
     kind: 'Subscription',
     metadata: { name },

@@ -6,10 +6,10 @@ export const formatNumber = (n: number): string => integer.format(n);
 
 export const formatPercent = (share: number): string => `${(share * 100).toFixed(share > 0 && share < 0.01 ? 2 : 1)} %`;
 
-export function formatDateTime(iso: string | undefined): string {
+export function formatDateTime(iso: string | undefined, seconds = false): string {
   if (iso === undefined) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: seconds ? 'medium' : 'short', timeZone: 'UTC' }) + ' UTC';
 }
 
 export function formatDuration(seconds: number): string {
