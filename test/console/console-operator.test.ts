@@ -14,6 +14,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCREENSHOTS = `${ROOT}docs/console/`;
 const ADMIN_TOKEN = 'tgadm_console_operator_0123456789abcdef';
 
+/** More customers than one page of the Consumers screen (25) holds. */
+const CUSTOMERS = ['globex', 'initech', 'hooli', 'umbrella', 'stark-industries', 'wayne-enterprises', 'wonka', 'tyrell', 'aperture', 'blue-sun', 'cyberdyne', 'duff', 'gekko', 'gringotts', 'hanso', 'ingen', 'lacuna', 'massive-dynamic', 'monarch', 'nakatomi', 'oceanic', 'octan', 'pied-piper', 'soylent', 'vandelay', 'virtucon', 'weyland-yutani', 'yoyodyne'];
+
 /** The shop API behind key-auth, two priced plans, and a few customers so the lists look lived in. */
 function configYaml(upstreamUrl: string): string {
   return [
@@ -21,7 +24,7 @@ function configYaml(upstreamUrl: string): string {
     `kind: Api\nmetadata: { name: shop }\nspec:\n  version: v1\n  basePath: /shop\n  description: Orders and catalogue\n  policies: [{ name: key-auth }]\n  routes:\n    - { name: orders, match: [{ path: { prefix: /orders } }], destination: { upstream: shop-backend } }\n    - { name: catalogue, destination: { upstream: shop-backend } }`,
     `kind: Plan\nmetadata: { name: starter }\nspec:\n  description: For trying the API out\n  quota: { limit: 5 }\n  billing: { currency: EUR, baseFee: 1900, charge: { perUnit: { unitPrice: "50" } } }`,
     `kind: Plan\nmetadata: { name: pro }\nspec:\n  description: Production traffic with volume pricing\n  limits: [{ limit: 50, window: 1s }]\n  quota: { limit: 1000000, overage: allow }\n  billing:\n    currency: EUR\n    baseFee: 9900\n    includedUnits: 100000\n    charge: { graduated: { tiers: [{ upTo: 1000000, unitPrice: "0.1" }, { upTo: null, unitPrice: "0.05" }] } }`,
-    ...['globex', 'initech', 'hooli', 'umbrella', 'stark-industries', 'wayne-enterprises', 'wonka', 'tyrell'].map(
+    ...CUSTOMERS.map(
       (name, i) => `kind: Consumer\nmetadata: { name: ${name} }\nspec: { customId: "CRM-${2001 + i * 17}", groups: [${i % 3 === 0 ? 'partners' : 'customers'}] }`,
     ),
   ]
@@ -107,7 +110,15 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
       await waitUntil(async () => (await page.getByRole('row').count()) === 2, 10_000, 'one search hit');
       expect(await page.getByRole('row').nth(1).textContent()).toContain('initech');
       await page.getByLabel('Search consumers').fill('');
-      await page.getByRole('row', { name: /wonka/ }).waitFor();
+      await page.getByRole('row', { name: /aperture/ }).waitFor();
+      // 28 consumers: 25 on page 1, the rest on page 2 (keyset cursors, Previous goes back).
+      expect(await page.getByRole('row').count()).toBe(26);
+      await page.getByRole('button', { name: 'Next' }).click();
+      await page.getByRole('row', { name: /yoyodyne/ }).waitFor();
+      expect(await page.getByRole('row').count()).toBe(4);
+      expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Previous' }).click();
+      await page.getByRole('row', { name: /aperture/ }).waitFor();
 
       // Create a consumer, then a key: the plaintext is shown once and copied.
       await page.getByRole('button', { name: 'New consumer' }).click();
