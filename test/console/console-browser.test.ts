@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiYaml, stream, upstreamYaml } from '../admin/harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
+import { buildConsoleOnce } from './console-support.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,8 +20,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   let admin: TollgateProcess;
 
   beforeAll(async () => {
-    // `npm test` runs `tsc -b` only; build the console here (about 2 s) so the assets are current.
-    execFileSync('npm', ['run', 'build', '--silent', '-w', '@tollgate/console'], { cwd: ROOT, stdio: 'ignore' });
+    // `npm test` runs `tsc -b` only: build the console (about 2 s) unless the build is current.
+    await buildConsoleOnce();
     database = await createTestDatabase();
     admin = await startTollgateProcess({ role: 'admin', env: { DATABASE_URL: database.url, ADMIN_TOKEN } });
     const applied = await fetch(`${admin.adminUrl}/config`, {

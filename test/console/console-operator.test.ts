@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
-import { CHROMIUM, expectAccessible, launchChromium, signIn, waitUntil, watchProblems } from './console-support.js';
+import { buildConsoleOnce, CHROMIUM, expectAccessible, launchChromium, signIn, waitUntil, watchProblems } from './console-support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCREENSHOTS = `${ROOT}docs/console/`;
@@ -65,7 +64,8 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
   const bearer = (path: string, init: RequestInit = {}) => fetch(`${tollgate.adminUrl}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) } });
 
   beforeAll(async () => {
-    execFileSync('npm', ['run', 'build', '--silent', '-w', '@tollgate/console'], { cwd: ROOT, stdio: 'ignore' });
+    // `npm test` runs `tsc -b` only: build the console (about 2 s) unless the build is current.
+    await buildConsoleOnce();
     database = await createTestDatabase();
     upstream = await startRecordingUpstream('shop');
     tollgate = await startTollgateProcess({ role: 'all', env: { DATABASE_URL: database.url, ADMIN_TOKEN, USAGE_FLUSH_MS: '200', MAX_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'warn' } });

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 
@@ -67,5 +69,45 @@ export async function waitUntil<T>(fn: () => Promise<T>, timeoutMs: number, what
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
     await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CONSOLE = `${ROOT}apps/console/`;
+const LOCK = `${CONSOLE}.build-lock`;
+
+function newestMtime(path: string): number {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(s.mtimeMs, ...readdirSync(path).map((f) => newestMtime(`${path}/${f}`)));
+}
+
+/**
+ * Builds the console (`npm test` runs `tsc -b` only) unless its build is newer than its sources.
+ * The browser test files run in parallel, and Vite empties `dist` before writing it: one file's
+ * build would delete the assets the other's admin is serving. A lock directory (mkdir is atomic)
+ * makes the second file wait for the first build and then find it current.
+ */
+export async function buildConsoleOnce(): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      const held = statSync(LOCK, { throwIfNoEntry: false });
+      if (held === undefined) continue; // released in between: try again at once
+      // A lock older than two minutes belongs to a run that died: take it over.
+      if (Date.now() > deadline || Date.now() - held.mtimeMs > 120_000) rmSync(LOCK, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    const built = existsSync(`${CONSOLE}dist/index.html`) ? statSync(`${CONSOLE}dist/index.html`).mtimeMs : 0;
+    const sources = Math.max(...['src', 'index.html', 'package.json', 'vite.config.ts', 'public'].filter((p) => existsSync(`${CONSOLE}${p}`)).map((p) => newestMtime(`${CONSOLE}${p}`)));
+    if (built > sources) return;
+    execFileSync('npm', ['run', 'build', '--silent', '-w', '@tollgate/console'], { cwd: ROOT, stdio: 'ignore' });
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
   }
 }
