@@ -63,7 +63,7 @@ export function Billing() {
     <section aria-labelledby="billing-title">
       <div class="page-head">
         <h1 id="billing-title">Billing</h1>
-        {state.kind === 'loaded' && <span class={`badge plain ${state.report.status === 'final' ? 'badge-published' : 'badge-deprecated'}`}>{state.report.status === 'final' ? `final, revision ${state.report.revision}` : 'preview: month still open'}</span>}
+        {state.kind === 'loaded' && <span class={`badge plain ${state.report.status === 'final' ? 'badge-published' : 'badge-deprecated'}`}>{state.report.status === 'final' ? `Final, revision ${state.report.revision}` : 'Preview: month still open'}</span>}
       </div>
       <div class="toolbar">
         <label for="billing-month" class="inline-label">
