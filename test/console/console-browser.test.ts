@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiYaml, stream, upstreamYaml } from '../admin/harness.js';
+import { buildConsole } from './console-build.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
 
@@ -20,8 +20,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   let admin: TollgateProcess;
 
   beforeAll(async () => {
-    // `npm test` runs `tsc -b` only; build the console here (about 2 s) so the assets are current.
-    execFileSync('npm', ['run', 'build', '--silent', '-w', '@tollgate/console'], { cwd: ROOT, stdio: 'ignore' });
+    await buildConsole();
     database = await createTestDatabase();
     admin = await startTollgateProcess({ role: 'admin', env: { DATABASE_URL: database.url, ADMIN_TOKEN } });
     const applied = await fetch(`${admin.adminUrl}/config`, {
@@ -56,6 +55,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
 
       await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
       await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor(); // the landing screen
+      await page.getByRole('link', { name: 'APIs' }).click();
       await page.getByRole('heading', { name: 'APIs' }).waitFor();
       const row = page.getByRole('row', { name: /orders-v1/ });
       await row.waitFor();

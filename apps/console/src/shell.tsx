@@ -1,7 +1,12 @@
 import { useState } from 'preact/hooks';
-import { canReadConfig, signOut, type SessionInfo } from './api.js';
+import { canReadConfig, canWriteConfig, signOut, type SessionInfo } from './api.js';
+import { ApiPage } from './api-page.js';
 import { ApisList } from './apis-list.js';
+import { useHashRoute } from './hash-route.js';
+import { ImportScreen } from './import-screen.js';
 import { Logo } from './logo.js';
+import { Overview } from './overview.js';
+import { UpstreamsScreen } from './upstreams-screen.js';
 
 interface Props {
   session: SessionInfo;
@@ -14,6 +19,27 @@ const ROLE_LABEL = { admin: 'Admin', operator: 'Operator', viewer: 'Viewer (read
 export function Shell({ session, onSignedOut }: Props) {
   const [signingOut, setSigningOut] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  const route = useHashRoute();
+  const screen = route[0] ?? 'overview';
+  const navItem = (id: string, label: string) => (
+    <li>
+      <a href={`#${id}`} aria-current={screen === id ? 'page' : undefined}>
+        {label}
+      </a>
+    </li>
+  );
+  const content = () => {
+    switch (screen) {
+      case 'apis':
+        return route[1] !== undefined ? <ApiPage key={route[1]} name={route[1]} canWrite={canWriteConfig(session.role)} /> : <ApisList />;
+      case 'import':
+        return <ImportScreen canWrite={canWriteConfig(session.role)} />;
+      case 'upstreams':
+        return <UpstreamsScreen />;
+      default:
+        return <Overview />;
+    }
+  };
 
   const leave = async () => {
     setSigningOut(true);
@@ -51,18 +77,15 @@ export function Shell({ session, onSignedOut }: Props) {
       <div class="body">
         <nav class="sidenav" aria-label="Console">
           <ul>
-            {canReadConfig(session.role) && (
-              <li>
-                <a href="#apis" aria-current="page">
-                  APIs
-                </a>
-              </li>
-            )}
+            {canReadConfig(session.role) && navItem('overview', 'Overview')}
+            {canReadConfig(session.role) && navItem('apis', 'APIs')}
+            {canWriteConfig(session.role) && navItem('import', 'Import')}
+            {canReadConfig(session.role) && navItem('upstreams', 'Upstreams')}
           </ul>
         </nav>
         <main class="content" id="main">
           {canReadConfig(session.role) ? (
-            <ApisList />
+            content()
           ) : (
             <section class="state">
               <h1>Nothing to show for this role</h1>
