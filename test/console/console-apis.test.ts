@@ -247,6 +247,44 @@ describe.skipIf(!existsSync(CHROMIUM))('console: Overview, APIs, Import, Upstrea
     await page.close();
   }, 180_000);
 
+  it('imports an OpenAPI document from the Import screen, and the editor keeps keyboard users free', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await signIn(page, admin.adminUrl, ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Import' }).click();
+    const editor = page.getByLabel('Documents to import');
+    // Tab indents inside the editor; Escape then Tab moves on to the next control.
+    await editor.fill('a');
+    await editor.focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Tab');
+    expect(await editor.inputValue()).toBe('a  ');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Preview import');
+
+    const openapi = `openapi: 3.0.3
+info: { title: Pets, version: 1.0.0 }
+servers: [{ url: "http://127.0.0.1:${upstream.port}/v1" }]
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      responses: { "200": { description: ok } }
+`;
+    await editor.fill(openapi);
+    await page.getByText('OpenAPI document', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Preview import' }).click();
+    const diff = page.getByRole('region', { name: 'Diff of Api/pets' });
+    await diff.waitFor();
+    expect(await diff.textContent()).toMatch(/list-?pets/i);
+    expect((await fetch(`${admin.adminUrl}/apis/pets`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(404);
+    await page.getByRole('button', { name: 'Apply import' }).click();
+    await page.getByRole('link', { name: 'Open pets' }).click();
+    await page.getByRole('heading', { name: 'pets', level: 1 }).waitFor();
+    expect(await page.getByRole('row', { name: /list-?pets/i }).count()).toBe(1);
+    await page.close();
+  }, 60_000);
+
   it('shows a viewer no mutating control, and the server refuses a forged change with 403', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
