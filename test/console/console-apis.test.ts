@@ -184,7 +184,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console: Overview, APIs, Import, Upstrea
     expect(await page.getByRole('list', { name: 'Validation errors' }).textContent()).toContain(`Line ${badLine}`);
     await page.getByRole('button', { name: `Line ${badLine}` }).click();
     expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toContain('no-such-upstream');
-    await page.screenshot({ path: `${SCREENSHOTS}api-yaml-error.png` });
+    await page.locator('.yaml-apply').screenshot({ path: `${SCREENSHOTS}api-yaml-error.png` });
 
     // A valid edit: the dry-run diff shows exactly it; apply commits it.
     expect(original).toContain('  description: ""\n');

@@ -131,11 +131,11 @@ export function ImportScreen({ canWrite }: { canWrite: boolean }) {
           </span>
         </div>
         <YamlEditor id="import-text" label="Documents to import" value={text} onInput={reset} issues={issues} rows={18} />
-        {error !== undefined && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+      {error !== undefined && (
+        <p class="error" role="alert">
+          {issues.some((i) => i.line !== undefined) ? `Not applied: ${issues.length} problem${issues.length === 1 ? '' : 's'} in the YAML, marked on ${issues.length === 1 ? 'its line' : 'their lines'} above.` : error}
+        </p>
+      )}
         <div class="actions">
           <button type="button" class="secondary" onClick={runPreview} disabled={busy !== undefined || text.trim() === ''}>
             {busy === 'preview' ? 'Checking…' : 'Preview import'}

@@ -63,7 +63,7 @@ export function YamlApply({ id, label, initial, canWrite, onApplied }: Props) {
       <YamlEditor id={id} label={label} value={text} onInput={edit} issues={issues} readOnly={!canWrite} />
       {error !== undefined && (
         <p class="error" role="alert">
-          {error}
+          {issues.some((i) => i.line !== undefined) ? `Not applied: ${issues.length} problem${issues.length === 1 ? '' : 's'} in the YAML, marked on ${issues.length === 1 ? 'its line' : 'their lines'} above.` : error}
         </p>
       )}
       {canWrite ? (
