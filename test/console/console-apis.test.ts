@@ -271,7 +271,9 @@ paths:
       operationId: listPets
       responses: { "200": { description: ok } }
 `;
-    await editor.fill(openapi);
+    // Uploaded from a file: its text lands in the editor, recognised as OpenAPI.
+    await page.getByLabel('Upload a file').setInputFiles({ name: 'pets.yaml', mimeType: 'application/yaml', buffer: Buffer.from(openapi) });
+    await expect.poll(() => editor.inputValue()).toBe(openapi);
     await page.getByText('OpenAPI document', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Preview import' }).click();
     const diff = page.getByRole('region', { name: 'Diff of Api/pets' });

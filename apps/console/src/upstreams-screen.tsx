@@ -48,6 +48,9 @@ function UpstreamCard({ upstream, health }: { upstream: UpstreamDocument; health
   const byTarget = new Map<string, TargetHealth>();
   for (const t of health?.items ?? []) if (t.upstream === name) byTarget.set(t.target, t);
   const lb = upstream.spec.loadBalancing ?? 'round-robin';
+  // With DNS / SRV discovery the nodes report the addresses they resolved, not the configured name.
+  const configured = new Set(upstream.spec.targets.map((t) => originOf(t.url)));
+  const discovered = [...byTarget.values()].filter((h) => !configured.has(h.target));
   return (
     <div class="card table-card upstream">
       <header class="upstream-head">
@@ -86,22 +89,48 @@ function UpstreamCard({ upstream, health }: { upstream: UpstreamDocument; health
                 <td>{h ? <span class={`badge badge-circuit-${h.circuit}`}>{h.circuit}</span> : <span class="muted">–</span>}</td>
                 <td class="num">{h ? h.nodes.reduce((n, v) => n + v.inflight, 0) : '–'}</td>
                 <td>
-                  {h
-                    ? h.nodes.map((v) => (
-                        <span class="desc" key={v.nodeId}>
-                          {v.nodeId}: {v.activeHealthy ? 'serving' : 'failing active checks'}
-                          {v.ejectedUntil !== null ? `, ejected until ${new Date(v.ejectedUntil).toLocaleTimeString('en-GB')}` : ''}
-                          {v.consecutiveErrors > 0 ? `, ${v.consecutiveErrors} errors in a row` : ''} · {v.inflight} of {v.maxInflight} in flight
-                        </span>
-                      ))
-                    : <span class="muted">no gateway node reports this target</span>}
+                  {h ? <NodeViews health={h} /> : <span class="muted">no gateway node reports this target</span>}
                 </td>
               </tr>
             );
           })}
+          {discovered.map((h) => (
+            <tr key={h.target}>
+              <td>
+                <code>{h.target}</code>
+                <span class="desc">found by DNS discovery</span>
+              </td>
+              <td>–</td>
+              <td>
+                <span class={`badge badge-${h.status}`}>{STATUS_TEXT[h.status]}</span>
+              </td>
+              <td>
+                <span class={`badge badge-circuit-${h.circuit}`}>{h.circuit}</span>
+              </td>
+              <td class="num">{h.nodes.reduce((n, v) => n + v.inflight, 0)}</td>
+              <td>
+                <NodeViews health={h} />
+              </td>
+            </tr>
+          ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** What each gateway node reports about one target. */
+function NodeViews({ health }: { health: TargetHealth }) {
+  return (
+    <>
+      {health.nodes.map((v) => (
+        <span class="desc" key={v.nodeId}>
+          {v.nodeId}: {v.activeHealthy ? 'serving' : 'failing active checks'}
+          {v.ejectedUntil !== null ? `, ejected until ${new Date(v.ejectedUntil).toLocaleTimeString('en-GB')}` : ''}
+          {v.consecutiveErrors > 0 ? `, ${v.consecutiveErrors} errors in a row` : ''} · {v.inflight} of {v.maxInflight} in flight
+        </span>
+      ))}
+    </>
   );
 }
 
