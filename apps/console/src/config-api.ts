@@ -1,4 +1,4 @@
-import { call, RawBody, type ProblemItem } from './api.js';
+import { call, RawBody } from './api.js';
 import type { ApiDocument } from './apis.js';
 
 /** What an apply did to one resource. */
@@ -74,6 +74,3 @@ export type LifecycleState = 'draft' | 'published' | 'deprecated' | 'retired';
 
 /** `POST /apis/{name}/lifecycle`. */
 export const transition = (name: string, state: LifecycleState) => call<{ from: LifecycleState; to: LifecycleState; version: number }>('POST', `/apis/${encodeURIComponent(name)}/lifecycle`, { state });
-
-/** The issues of a problem that can be placed on a line of the submitted text. */
-export const located = (errors: readonly ProblemItem[]) => errors.filter((e) => e.line !== undefined);

@@ -1,5 +1,4 @@
 import { useMemo } from 'preact/hooks';
-import { hrefOf } from './hash-route.js';
 import { useLoad } from './load-state.js';
 import { LoadView } from './load-view.js';
 import { listNodes, recentTraffic, trafficByHour, type GatewayNode, type TrafficBucket } from './overview-data.js';
@@ -144,5 +143,3 @@ function Nodes({ configVersion, items }: { configVersion: number; items: Gateway
     </div>
   );
 }
-
-export const overviewHref = hrefOf('overview');
