@@ -142,7 +142,11 @@ describe.skipIf(!existsSync(CHROMIUM))('console: Overview, APIs, Import, Upstrea
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('console', (m) => m.type() === 'error' && !/\b(401|403|422)\b/.test(m.text()) && problems.push(m.text()));
     await signIn(page, admin.adminUrl, ADMIN_TOKEN);
+    // Empty states of a fresh gateway: no traffic yet, no upstreams yet.
+    await page.getByRole('heading', { name: 'No traffic yet' }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('link', { name: 'Upstreams' }).click();
+    await page.getByRole('heading', { name: 'No upstreams yet' }).waitFor();
 
     // Import: paste, preview (diff, nothing applied yet), apply.
     await page.getByRole('link', { name: 'Import' }).click();
@@ -284,6 +288,26 @@ paths:
     await page.getByRole('link', { name: 'Open pets' }).click();
     await page.getByRole('heading', { name: 'pets', level: 1 }).waitFor();
     expect(await page.getByRole('row', { name: /list-?pets/i }).count()).toBe(1);
+    await page.close();
+  }, 60_000);
+
+  it('shows the admin API\'s problem when a screen cannot load, and loads again on "Try again"', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await signIn(page, admin.adminUrl, ADMIN_TOKEN);
+    // GET /nodes fails as a database outage would, until the outage is over.
+    let outage = true;
+    await page.route('**/nodes?*', async (route) => {
+      if (outage) await route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ status: 503, code: 'DATABASE_UNAVAILABLE', title: 'Service Unavailable', detail: 'the database is unreachable' }) });
+      else await route.continue();
+    });
+    await page.getByRole('link', { name: 'APIs' }).click();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'The gateway nodes could not be loaded' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('the database is unreachable');
+    outage = false;
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('row', { name: /in sync/ }).waitFor();
     await page.close();
   }, 60_000);
 
