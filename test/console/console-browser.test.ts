@@ -2,9 +2,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiYaml, stream, upstreamYaml } from '../admin/harness.js';
+import { buildConsole } from './console-build.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
-import { buildConsoleOnce } from './console-support.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,8 +20,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   let admin: TollgateProcess;
 
   beforeAll(async () => {
-    // `npm test` runs `tsc -b` only: build the console (about 2 s) unless the build is current.
-    await buildConsoleOnce();
+    await buildConsole();
     database = await createTestDatabase();
     admin = await startTollgateProcess({ role: 'admin', env: { DATABASE_URL: database.url, ADMIN_TOKEN } });
     const applied = await fetch(`${admin.adminUrl}/config`, {
@@ -56,6 +55,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
 
       await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
       await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor(); // the landing screen
+      await page.getByRole('link', { name: 'APIs' }).click();
       await page.getByRole('heading', { name: 'APIs' }).waitFor();
       const row = page.getByRole('row', { name: /orders-v1/ });
       await row.waitFor();

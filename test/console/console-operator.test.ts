@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
-import { buildConsoleOnce, CHROMIUM, expectAccessible, launchChromium, signIn, waitUntil, watchProblems } from './console-support.js';
+import { buildConsole } from './console-build.js';
+import { CHROMIUM, expectAccessible, launchChromium, signIn, waitUntil, watchProblems } from './console-support.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCREENSHOTS = `${ROOT}docs/console/`;
@@ -65,7 +66,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
 
   beforeAll(async () => {
     // `npm test` runs `tsc -b` only: build the console (about 2 s) unless the build is current.
-    await buildConsoleOnce();
+    await buildConsole();
     database = await createTestDatabase();
     upstream = await startRecordingUpstream('shop');
     tollgate = await startTollgateProcess({ role: 'all', env: { DATABASE_URL: database.url, ADMIN_TOKEN, USAGE_FLUSH_MS: '200', MAX_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'warn' } });

@@ -37,6 +37,7 @@ import * as usage from './routes/usage.js';
 import * as consumers from './routes/consumers.js';
 import * as health from './routes/health.js';
 import * as nodes from './routes/nodes.js';
+import * as upstreamHealth from './routes/upstream-health.js';
 import * as upstreams from './routes/upstreams.js';
 import * as webhooks from './routes/webhooks.js';
 
@@ -165,7 +166,10 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   webhooks.register(app, ctx, options.db);
   usageQuery.register(app, options.db);
   analytics.register(app, options.db);
-  if (options.nodes !== undefined) nodes.register(app, options.nodes.registry, options.nodes.heartbeatMs, () => options.config.version());
+  if (options.nodes !== undefined) {
+    nodes.register(app, options.nodes.registry, options.nodes.heartbeatMs, () => options.config.version());
+    upstreamHealth.register(app, options.nodes.registry, options.nodes.heartbeatMs);
+  }
   await app.ready();
   return app;
 }

@@ -69,6 +69,7 @@ function buildTable(): Map<string, RouteRule> {
     ['GET /analytics/requests', { permission: 'config:read' }],
     ['POST /apis/:name/lifecycle', { permission: 'config:write', action: 'api.lifecycle', resource: byName('Api') }],
     ['GET /nodes', { permission: 'config:read' }],
+    ['GET /upstream-health', { permission: 'config:read' }],
     ['GET /webhooks/:name/deliveries', { permission: 'config:read' }],
     ['POST /webhooks/:name/deliveries/:id/redeliver', { permission: 'config:write', action: 'webhook.redeliver', resource: byName('Webhook') }],
     ['POST /webhooks/:name/test', { permission: 'config:write', action: 'webhook.test', resource: byName('Webhook') }],

@@ -15,12 +15,23 @@ export interface SessionInfo {
   idleSecondsLeft: number;
 }
 
+/** One located issue of a problem's `errors[]` (document index, field path, 1-based YAML line). */
+export interface ProblemItem {
+  document?: number;
+  resource?: string;
+  path: string;
+  line?: number;
+  code: string;
+  message: string;
+}
+
 /** An RFC 9457 problem answered by the admin API (or a network failure, status 0). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     detail: string,
+    readonly errors: readonly ProblemItem[] = [],
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -42,14 +53,23 @@ export function whenSessionEnds(callback: () => void): void {
 
 const SAFE = new Set(['GET', 'HEAD']);
 
+/** A body sent as is (YAML text) with its media type, instead of as JSON. */
+export class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
+
 /** Calls the admin API; resolves with the JSON body, rejects with an ApiError. */
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = body instanceof RawBody ? body.contentType : 'application/json';
   if (!SAFE.has(method) && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const payload = body instanceof RawBody ? body.text : body !== undefined ? JSON.stringify(body) : undefined;
+    res = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store', ...(payload !== undefined ? { body: payload } : {}) });
   } catch {
     throw new ApiError(0, 'NETWORK', 'The admin API cannot be reached. Check that Tollgate is running and try again.');
   }
@@ -57,9 +77,10 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   const text = await res.text();
   const json: unknown = text === '' ? undefined : safeJson(text);
   if (!res.ok) {
-    const problem = (json ?? {}) as { code?: unknown; detail?: unknown; title?: unknown };
+    const problem = (json ?? {}) as { code?: unknown; detail?: unknown; title?: unknown; errors?: unknown };
     const detail = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : `HTTP ${res.status}`;
-    const error = new ApiError(res.status, typeof problem.code === 'string' ? problem.code : `HTTP_${res.status}`, detail);
+    const errors = Array.isArray(problem.errors) ? (problem.errors as ProblemItem[]) : [];
+    const error = new ApiError(res.status, typeof problem.code === 'string' ? problem.code : `HTTP_${res.status}`, detail, errors);
     if (res.status === 401 && path !== '/console/session') onSessionEnded?.();
     throw error;
   }
@@ -81,3 +102,5 @@ export const signOut = () => call<void>('DELETE', '/console/session');
 
 /** What a role may see, mirroring the server's permission table (the server still decides). */
 export const canReadConfig = (role: Role): boolean => role !== 'billing';
+/** Roles holding `config:write`: apply, import, lifecycle transitions. */
+export const canWriteConfig = (role: Role): boolean => role === 'admin' || role === 'operator';

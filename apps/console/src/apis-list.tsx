@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 import { listApis, type ApiDocument } from './apis.js';
+import { hrefOf } from './hash-route.js';
 
 type State = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'loaded'; items: ApiDocument[]; next?: string | undefined; loadingMore: boolean };
 
@@ -72,7 +73,9 @@ export function ApisList() {
                 return (
                   <tr key={api.metadata.name}>
                     <td>
-                      <span class="name">{api.metadata.name}</span>
+                      <a class="name" href={hrefOf('apis', api.metadata.name)}>
+                        {api.metadata.name}
+                      </a>
                       {api.spec.description ? <span class="desc">{api.spec.description}</span> : null}
                     </td>
                     <td>{api.spec.version ?? 'v1'}</td>

@@ -4,6 +4,8 @@ import { ApiError, currentSession, rememberCsrfToken, whenSessionEnds, type Sess
 import { Shell } from './shell.js';
 import { SignIn } from './sign-in.js';
 import './styles.css';
+import './screens.css';
+import './editor.css';
 
 type State = { kind: 'checking' } | { kind: 'signed-out'; notice?: string } | { kind: 'signed-in'; session: SessionInfo };
 

@@ -1,16 +1,21 @@
 import { useState } from 'preact/hooks';
-import { canReadConfig, signOut, type SessionInfo } from './api.js';
-import { ApisList } from './apis-list.js';
+import type { JSX } from 'preact';
+import { signOut, type SessionInfo } from './api.js';
 import { Analytics } from './analytics.js';
+import { ApiPage } from './api-page.js';
+import { ApisList } from './apis-list.js';
 import { AuditLog } from './audit-log.js';
 import { Billing } from './billing.js';
 import { ConsumerDetail } from './consumer-detail.js';
 import { ConsumersList } from './consumers-list.js';
 import { useHashRoute } from './hash-route.js';
+import { ImportScreen } from './import-screen.js';
 import { Logo } from './logo.js';
-import { can } from './permissions.js';
+import { Overview } from './overview.js';
+import { can, type Permission } from './permissions.js';
 import { Plans } from './plans.js';
 import { Settings } from './settings.js';
+import { UpstreamsScreen } from './upstreams-screen.js';
 
 interface Props {
   session: SessionInfo;
@@ -19,14 +24,48 @@ interface Props {
 
 const ROLE_LABEL = { admin: 'Admin', operator: 'Operator', viewer: 'Viewer (read only)', billing: 'Billing' } as const;
 
+/** One console screen: its hash id, menu label, the permission that shows it, and its content. */
+interface Screen {
+  readonly id: string;
+  readonly label: string;
+  readonly needs: Permission;
+  readonly render: (route: string[], session: SessionInfo) => JSX.Element;
+}
+
+/** The menu, in order. The server enforces the same permissions; this only hides what a role cannot use. */
+const SCREENS: readonly Screen[] = [
+  { id: 'overview', label: 'Overview', needs: 'config:read', render: () => <Overview /> },
+  {
+    id: 'apis',
+    label: 'APIs',
+    needs: 'config:read',
+    render: (route, s) => (route[1] !== undefined ? <ApiPage key={route[1]} name={route[1]} canWrite={can(s.role, 'config:write')} /> : <ApisList />),
+  },
+  { id: 'import', label: 'Import', needs: 'config:write', render: (_r, s) => <ImportScreen canWrite={can(s.role, 'config:write')} /> },
+  { id: 'upstreams', label: 'Upstreams', needs: 'config:read', render: () => <UpstreamsScreen /> },
+  {
+    id: 'consumers',
+    label: 'Consumers',
+    needs: 'consumers:read',
+    render: (route, s) => (route[1] !== undefined ? <ConsumerDetail key={route[1]} name={route[1]} role={s.role} /> : <ConsumersList role={s.role} />),
+  },
+  { id: 'plans', label: 'Plans', needs: 'config:read', render: () => <Plans /> },
+  { id: 'billing', label: 'Billing', needs: 'billing:read', render: () => <Billing /> },
+  { id: 'analytics', label: 'Analytics', needs: 'config:read', render: () => <Analytics /> },
+  { id: 'audit', label: 'Audit log', needs: 'audit:read', render: () => <AuditLog /> },
+  { id: 'settings', label: 'Settings', needs: 'tokens:manage', render: () => <Settings /> },
+];
+
 /** The signed-in frame: navigation, who is signed in with which role, sign-out, and the current screen. */
 export function Shell({ session, onSignedOut }: Props) {
   const [signingOut, setSigningOut] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const route = useHashRoute();
   const role = session.role;
-  const screen = route[0] ?? (canReadConfig(role) ? 'apis' : 'billing');
-  const current = (name: string) => (screen === name ? ('page' as const) : undefined);
+  const allowed = SCREENS.filter((s) => can(role, s.needs));
+  // The landing screen is the first one the role may use: Overview for config readers, Billing for the billing role.
+  const screenId = route[0] ?? (can(role, 'billing:read') && !can(role, 'config:read') ? 'billing' : allowed[0]?.id);
+  const screen = allowed.find((s) => s.id === screenId);
 
   const leave = async () => {
     setSigningOut(true);
@@ -64,72 +103,18 @@ export function Shell({ session, onSignedOut }: Props) {
       <div class="body">
         <nav class="sidenav" aria-label="Console">
           <ul>
-            {canReadConfig(role) && (
-              <li>
-                <a href="#apis" aria-current={current('apis')}>
-                  APIs
+            {allowed.map((s) => (
+              <li key={s.id}>
+                <a href={`#${s.id}`} aria-current={s.id === screenId ? 'page' : undefined}>
+                  {s.label}
                 </a>
               </li>
-            )}
-            {can(role, 'consumers:read') && (
-              <li>
-                <a href="#consumers" aria-current={current('consumers')}>
-                  Consumers
-                </a>
-              </li>
-            )}
-            {can(role, 'config:read') && (
-              <li>
-                <a href="#plans" aria-current={current('plans')}>
-                  Plans
-                </a>
-              </li>
-            )}
-            {can(role, 'billing:read') && (
-              <li>
-                <a href="#billing" aria-current={current('billing')}>
-                  Billing
-                </a>
-              </li>
-            )}
-            {can(role, 'config:read') && (
-              <li>
-                <a href="#analytics" aria-current={current('analytics')}>
-                  Analytics
-                </a>
-              </li>
-            )}
-            {can(role, 'audit:read') && (
-              <li>
-                <a href="#audit" aria-current={current('audit')}>
-                  Audit log
-                </a>
-              </li>
-            )}
-            {can(role, 'tokens:manage') && (
-              <li>
-                <a href="#settings" aria-current={current('settings')}>
-                  Settings
-                </a>
-              </li>
-            )}
+            ))}
           </ul>
         </nav>
         <main class="content" id="main">
-          {screen === 'apis' && canReadConfig(role) ? (
-            <ApisList />
-          ) : screen === 'consumers' && can(role, 'consumers:read') ? (
-            route[1] !== undefined ? <ConsumerDetail key={route[1]} name={route[1]} role={role} /> : <ConsumersList role={role} />
-          ) : screen === 'plans' && can(role, 'config:read') ? (
-            <Plans />
-          ) : screen === 'billing' && can(role, 'billing:read') ? (
-            <Billing />
-          ) : screen === 'analytics' && can(role, 'config:read') ? (
-            <Analytics />
-          ) : screen === 'audit' && can(role, 'audit:read') ? (
-            <AuditLog />
-          ) : screen === 'settings' && can(role, 'tokens:manage') ? (
-            <Settings />
+          {screen !== undefined ? (
+            screen.render(route, session)
           ) : (
             <section class="state">
               <h1>Nothing to show here</h1>

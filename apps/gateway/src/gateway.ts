@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { createMemoryCounterStore, type CounterStore, type NodeRegistry } from '@tollgate/stores';
 import { NodeHeartbeat } from './node-heartbeat.js';
+import { targetHealthReport } from './target-health-report.js';
 import { PoolRegistry } from '@tollgate/upstream';
 import { MemoryCacheStorage, type CacheStorages } from '@tollgate/policies';
 import type { Dispatcher } from 'undici';
@@ -181,7 +182,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const heartbeat =
     deps.nodes === undefined
       ? null
-      : new NodeHeartbeat(deps.nodes, { nodeId, version, startedAt, configVersion: () => (manager.current === null ? null : manager.version), configHash: () => manager.current?.hash ?? null }, logger, deps.heartbeatMs ?? NODE_HEARTBEAT_MS);
+      : new NodeHeartbeat(deps.nodes, { nodeId, version, startedAt, configVersion: () => (manager.current === null ? null : manager.version), configHash: () => manager.current?.hash ?? null, targets: () => (manager.current === null ? [] : targetHealthReport(manager.current.upstreams, Date.now())) }, logger, deps.heartbeatMs ?? NODE_HEARTBEAT_MS);
   const status = buildStatusApp(
     {
       hasSnapshot: () => manager.current !== null,

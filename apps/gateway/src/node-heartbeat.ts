@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { NodeRecord, NodeRegistry } from '@tollgate/stores';
+import type { NodeRecord, NodeRegistry, TargetHealth } from '@tollgate/stores';
 
 /** A node as `/status` lists it. */
 export interface SeenNode {
@@ -20,6 +20,8 @@ export interface HeartbeatSource {
   readonly startedAt: number;
   configVersion(): number | null;
   configHash(): string | null;
+  /** Health of the serving snapshot's upstream targets (absent: not reported). */
+  targets?(): readonly TargetHealth[];
 }
 
 /**
@@ -64,7 +66,7 @@ export class NodeHeartbeat {
     const at = new Date(this.now());
     try {
       await this.registry.heartbeat(
-        { nodeId: this.self.nodeId, hostname: hostname(), pid: process.pid, version: this.self.version, configVersion: this.self.configVersion(), configHash: this.self.configHash(), startedAt: new Date(this.self.startedAt) },
+        { nodeId: this.self.nodeId, hostname: hostname(), pid: process.pid, version: this.self.version, configVersion: this.self.configVersion(), configHash: this.self.configHash(), startedAt: new Date(this.self.startedAt), ...(this.self.targets ? { targets: this.self.targets() } : {}) },
         at,
       );
       const rows = await this.registry.seenSince(new Date(at.getTime() - 3 * this.intervalMs));

@@ -12,6 +12,6 @@ export { PgliteChangeNotifier } from './pglite-notifier.js';
 export { createPostgresStores, createPgliteStores, type SqlStores, type PostgresStoresOptions, type PgliteStoresOptions } from './sql-stores.js';
 export { createRedisCounterStore, type RedisCounterStore, type RedisCounterStoreOptions } from './redis-counter-store.js';
 export { createMemoryCounterStore, type MemoryCounterStore, type MemoryCounterStoreOptions } from './memory-counter-store.js';
-export { SqlNodeRegistry, type NodeRegistry, type NodeHeartbeat, type NodeRecord } from './node-registry.js';
+export { MAX_REPORTED_TARGETS, SqlNodeRegistry, type NodeRegistry, type NodeHeartbeat, type NodeRecord, type TargetHealth } from './node-registry.js';
 export { withDeadline, CommandTimeoutError, COMMAND_TIMEOUT } from './deadline.js';
 export { createRedisClient, isCluster, parseRedisUrl, redactRedisUrl, primaries, duplicateClient, REDIS_URL_SCHEMES, type RedisClient, type RedisClientOptions, type RedisTarget, type RedisAddress } from './redis-client.js';

@@ -56,6 +56,16 @@ export function nodeRegistryContract(name: string, factory: () => Promise<NodeRe
       expect(seen.find((n) => n.nodeId === 'gone')).toMatchObject({ pid: 200, stoppedAt: null });
     });
 
+    it('keeps the targets health of the last heartbeat, and none for a node that reports none', async () => {
+      const target = { upstream: 'orders', target: 'http://10.0.0.1:80', activeHealthy: true, ejectedUntil: null, consecutiveErrors: 0, inflight: 2, maxInflight: 1024 };
+      await h.nodes.heartbeat(node('t1', { targets: [target] }), new Date('2026-11-26T10:01:00Z'));
+      await h.nodes.heartbeat(node('t1', { targets: [{ ...target, activeHealthy: false, ejectedUntil: '2026-11-26T10:01:31.000Z' }] }), new Date('2026-11-26T10:01:01Z'));
+      await h.nodes.heartbeat(node('t2'), new Date('2026-11-26T10:01:01Z'));
+      const seen = await h.nodes.seenSince(new Date('2026-11-26T10:00:59Z'));
+      expect(seen.find((n) => n.nodeId === 't1')?.targets).toEqual([{ ...target, activeHealthy: false, ejectedUntil: '2026-11-26T10:01:31.000Z' }]);
+      expect(seen.find((n) => n.nodeId === 't2')?.targets).toBeUndefined();
+    });
+
     it('bounds listings', async () => {
       await expect(h.nodes.list(0)).rejects.toThrow(RangeError);
       expect((await h.nodes.list(1)).length).toBe(1);

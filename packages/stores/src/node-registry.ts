@@ -1,5 +1,15 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
-import { gatewayNodes, type Database, type GatewayNodeRow } from '@tollgate/db';
+import { gatewayNodes, type Database, type GatewayNodeRow, type TargetHealthRow } from '@tollgate/db';
+
+/**
+ * One upstream target as one gateway node sees it: active health (probes), passive ejection
+ * (outlier detection) and the circuit breaker (requests in flight against the per-target limit).
+ * Health is per node: each node probes and ejects on its own.
+ */
+export type TargetHealth = TargetHealthRow;
+
+/** At most this many targets are stored per heartbeat, so a row stays small. */
+export const MAX_REPORTED_TARGETS = 1000;
 
 /** What a gateway node says about itself on each heartbeat. */
 export interface NodeHeartbeat {
@@ -10,6 +20,8 @@ export interface NodeHeartbeat {
   readonly configVersion: number | null;
   readonly configHash: string | null;
   readonly startedAt: Date;
+  /** Its upstream targets' health (absent: not reported). */
+  readonly targets?: readonly TargetHealth[];
 }
 
 /** A node as listed: its last heartbeat, and whether it stopped cleanly. */
@@ -45,6 +57,7 @@ function toRecord(row: GatewayNodeRow): NodeRecord {
     startedAt: row.startedAt,
     lastSeenAt: row.lastSeenAt,
     stoppedAt: row.stoppedAt,
+    ...(row.targets !== null ? { targets: row.targets } : {}),
   };
 }
 
@@ -53,13 +66,14 @@ export class SqlNodeRegistry implements NodeRegistry {
   constructor(private readonly db: Database) {}
 
   async heartbeat(node: NodeHeartbeat, at: Date = new Date()): Promise<void> {
-    const row = { ...node, lastSeenAt: at, stoppedAt: null };
+    const targets = node.targets === undefined ? null : node.targets.slice(0, MAX_REPORTED_TARGETS);
+    const row = { ...node, targets, lastSeenAt: at, stoppedAt: null };
     await this.db
       .insert(gatewayNodes)
       .values(row)
       .onConflictDoUpdate({
         target: gatewayNodes.nodeId,
-        set: { hostname: node.hostname, pid: node.pid, version: node.version, configVersion: node.configVersion, configHash: node.configHash, startedAt: node.startedAt, lastSeenAt: at, stoppedAt: null },
+        set: { hostname: node.hostname, pid: node.pid, version: node.version, configVersion: node.configVersion, configHash: node.configHash, startedAt: node.startedAt, targets, lastSeenAt: at, stoppedAt: null },
       });
   }
 

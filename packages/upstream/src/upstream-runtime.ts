@@ -114,6 +114,11 @@ export class UpstreamRuntime<T extends StatefulTarget> {
     return this.#targets;
   }
 
+  /** Requests in flight a target may have before it refuses more (the circuit breaker's limit). */
+  get maxInflightPerTarget(): number {
+    return this.#maxInflight;
+  }
+
   /** Names of the subsets. */
   get subsetNames(): string[] {
     return [...this.#subsets.keys()];

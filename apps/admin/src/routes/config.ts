@@ -5,6 +5,7 @@ import { RESOURCE_KINDS, documentSchema, toYaml, sortResources } from '@tollgate
 import { ApplyRejectedError } from '@tollgate/stores';
 import type { ImportOptions } from '@tollgate/importers';
 import { auditContext, auditWritten } from '../audit.js';
+import { diffChanges, resourceDiffSchema } from '../config-diff.js';
 import type { AdminContext } from '../context.js';
 import { locateAll, locateIssues, readResources, summarize, toDocument } from '../documents.js';
 import { ProblemError } from '../problem.js';
@@ -32,6 +33,7 @@ export const applyQuerySchema = z.strictObject({
   pruneKind: z.string().min(1).optional().describe('Comma-separated kinds the prune may delete (e.g. `Upstream,Api`). Billing kinds (Consumer, Plan, Subscription) also need pruneBilling=true.'),
   selector: z.string().min(1).optional().describe('Label selector limiting the prune, as kubectl `-l`: `team=payments,tier!=internal,owner,!legacy`.'),
   pruneBilling: flag.describe('Allow the prune to delete billing kinds (Consumer, Plan, Subscription).'),
+  diff: flag.describe('Also answer `diff`: a unified diff (stored YAML -> resulting YAML) of every resource the apply creates, updates or deletes; with dryRun=true, a preview as `tollgate diff` shows it.'),
 });
 
 /** `GET /config` query. */
@@ -40,6 +42,7 @@ export const exportQuerySchema = z.strictObject({ format: z.enum(['yaml', 'json'
 /** Response of `POST /config`: the changes, and what imported Kubernetes / Istio documents asked for that Tollgate ignores. */
 export const applyWithWarningsSchema = applyResponseSchema.extend({
   prune: z.object({ kinds: z.array(z.string()), selector: z.string().optional() }).optional().describe('The prune scope used (only with prune=true): the kinds it could delete and the label selector.'),
+  diff: z.array(resourceDiffSchema).optional().describe('Only with diff=true: one unified diff per created, updated or deleted resource.'),
   warnings: z.array(z.object({ document: z.number().int(), resource: z.string(), path: z.string(), message: z.string() })).describe('Fields of Kubernetes / Istio documents Tollgate does not implement (see docs/importers.md; `strict=true` makes them errors), and Subscription times just off a month boundary of the plan\'s time zone (see docs/billing.md).'),
 });
 
@@ -87,7 +90,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         // A dry run commits nothing, its audit entry included; the onSend hook records it instead.
         if (!dryRun) auditWritten(request);
         const dateWarnings = await subscriptionBoundaryWarnings(submitted.resources, (i) => submitted.documents[i]?.index ?? i, ctx.config);
-        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), warnings: [...submitted.warnings, ...dateWarnings], ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
+        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), ...(request.query.diff ? { diff: diffChanges(result.changes) } : {}), warnings: [...submitted.warnings, ...dateWarnings], ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
       } catch (error) {
         if (error instanceof ApplyRejectedError) {
           // Issues raised by the store itself (an illegal lifecycle transition) get their document and line here.

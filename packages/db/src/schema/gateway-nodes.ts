@@ -1,4 +1,15 @@
-import { bigint, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** Health of one upstream target as one node sees it at its heartbeat (see TargetHealth in @tollgate/stores). */
+export interface TargetHealthRow {
+  upstream: string;
+  target: string;
+  activeHealthy: boolean;
+  ejectedUntil: string | null;
+  consecutiveErrors: number;
+  inflight: number;
+  maxInflight: number;
+}
 
 /**
  * Gateway processes that share this database, each refreshing its row on a heartbeat, so
@@ -21,6 +32,8 @@ export const gatewayNodes = pgTable(
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
     /** Set when the node shut down cleanly. */
     stoppedAt: timestamp('stopped_at', { withTimezone: true }),
+    /** Health of the node's upstream targets at its last heartbeat (null: not reported, an older node). */
+    targets: jsonb('targets').$type<TargetHealthRow[]>(),
   },
   (t) => [index('gateway_nodes_last_seen_idx').on(t.lastSeenAt)],
 );

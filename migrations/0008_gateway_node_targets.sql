@@ -1,0 +1,1 @@
+ALTER TABLE "gateway_nodes" ADD COLUMN "targets" jsonb;
