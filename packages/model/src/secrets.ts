@@ -1,5 +1,5 @@
 /**
- * Secrets the gateway needs in clear (TLS private keys, JWT HMAC secrets), which therefore cannot
+ * Secrets the gateway needs in clear (TLS private keys, JWT HMAC secrets, request-signing HMAC secrets), which therefore cannot
  * be stored as hashes like API keys. They never leave the server through the admin API: reads and
  * exports show REDACTED_SECRET in their place, and applying the marker back keeps the stored
  * value, so an export re-applies as "unchanged" and a read-only token can never learn a key.
@@ -56,6 +56,13 @@ function secretSlots(doc: unknown): SecretSlot[] {
     case 'Webhook':
       fixed(['secret']);
       if (isObject(spec.headers)) for (const h of Object.keys(spec.headers)) fixed(['headers', h]);
+      break;
+    case 'Consumer':
+      // hmac-sha256 request-signing secrets (RFC 9421 §3.3.3): whoever reads one can sign as the consumer.
+      if (Array.isArray(spec.signatureKeys))
+        spec.signatureKeys.forEach((k, i) => {
+          if (isObject(k) && k.secret !== undefined) out.push({ path: ['spec', 'signatureKeys', i, 'secret'], key: `signatureKeys|${String(k.keyId)}` });
+        });
       break;
     case 'Api':
       policySlots(spec.policies, ['spec', 'policies'], 'api', out);
