@@ -13,6 +13,7 @@ import { ipRestrictionDefinition } from './ip-restriction/definition.js';
 import { jwtAuthDefinition } from './jwt-auth/definition.js';
 import { keyAuthDefinition } from './key-auth/definition.js';
 import { httpSignatureDefinition } from './http-signature/definition.js';
+import { mtlsAuthDefinition } from './mtls-auth/definition.js';
 import { lifecycleDefinition, lifecyclePreviewDefinition } from './lifecycle/definition.js';
 import { rateLimitDefinition } from './rate-limit/definition.js';
 import { requestTransformerDefinition } from './request-transformer/definition.js';
@@ -34,6 +35,7 @@ export const POLICY_DEFINITIONS: ReadonlyMap<string, PolicyMeta> = new Map<strin
     keyAuthDefinition,
     jwtAuthDefinition,
     httpSignatureDefinition,
+    mtlsAuthDefinition,
     aclDefinition,
     authorizationDefinition,
     rateLimitDefinition,
