@@ -92,7 +92,13 @@ policies:
   - name: oidc-login
     config: { issuer: "http://127.0.0.1:${downPort}", clientId: x, clientSecret: y, redirectUri: "${app}/down/callback", sessionSecret: "${SESSION_SECRET}", allowInsecureHttp: true, providerTimeoutMs: 1000 }
 routes: [{ name: all, destination: { upstream: svc } }]`,
-    )
+    ) +
+    `---
+apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: alice-co }
+spec: { groups: [staff], jwtSubjects: [{ issuer: "${providerIssuer}", subject: alice }] }
+`
   );
 }
 let downPort: number;
@@ -173,6 +179,9 @@ describe('oidc-login against a real OpenID Provider', () => {
     expect(h['x-user-sub']).toBe('alice');
     expect(h['x-user-email']).toBe('alice@example.test');
     expect(h.authorization).toMatch(/^Bearer .+/);
+    // A Consumer that declared this issuer and subject is the caller (identity headers, plans, limits).
+    expect(h['x-consumer-name']).toBe('alice-co');
+    expect(h['x-consumer-groups']).toBe('staff');
     // The upstream never sees the gateway's cookies.
     expect(h.cookie ?? '').not.toContain('tg_session');
   });
