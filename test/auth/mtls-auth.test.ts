@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenTls } from '@tollgate/gateway';
 import { apiYaml, send, startTestGateway, startUpstream, TestConfigSource, upstreamYaml, yamlResources, type RecordingUpstream, type RunningGateway } from '../gateway/harness.js';
@@ -20,6 +21,7 @@ let up: RecordingUpstream;
 let g: RunningGateway;
 let tlsPort: number;
 const API_KEY = 'tg_mtls_combined_key_0123456789abcdef';
+const JWT_SECRET = 'jwt-hs256-secret-for-bound-tokens-0123456789';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const fingerprint = (c: TestCert) => new X509Certificate(c.cert).fingerprint256;
 
@@ -89,6 +91,10 @@ spec:
 ` +
         upstreamYaml('svc', [up.origin]) +
         apiYaml('certs', `basePath: /certs\npolicies: [{ name: mtls-auth, config: { fingerprintHeader: x-client-cert-sha256 } }]\nroutes: [{ name: all, destination: { upstream: svc } }]`) +
+        apiYaml(
+          'bound',
+          `basePath: /bound\npolicies: [{ name: jwt-auth, config: { certificateBound: true, issuers: [{ issuer: "https://as.test", algorithms: [HS256], audiences: [api], secrets: ["${JWT_SECRET}"] }] } }]\nroutes: [{ name: all, destination: { upstream: svc } }]`,
+        ) +
         apiYaml('both', `basePath: /both\nauth: { mode: all }\npolicies: [{ name: mtls-auth }, { name: key-auth }]\nroutes: [{ name: all, destination: { upstream: svc } }]`) +
         consumers,
     ),
@@ -149,5 +155,24 @@ describe('mtls-auth: a verified client certificate identifies the consumer', () 
     expect(mismatch.status).toBe(401);
     expect(JSON.parse(mismatch.body).code).toBe('CREDENTIALS_MISMATCH');
     expect((await call('/both/x', byFingerprint)).status).toBe(401);
+  });
+
+  it('RFC 8705: a certificate-bound token is accepted only with the certificate it names (cnf x5t#S256)', async () => {
+    const thumb = (c: TestCert) => Buffer.from(fingerprint(c).replace(/:/g, ''), 'hex').toString('base64url');
+    const token = (cnf?: Record<string, string>) =>
+      new SignJWT({ ...(cnf ? { cnf } : {}) }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://as.test').setAudience('api').setSubject('acme-1').setExpirationTime('5m').sign(new TextEncoder().encode(JWT_SECRET));
+    const bound = await token({ 'x5t#S256': thumb(byFingerprint) });
+    const ok = await call('/bound/x', byFingerprint, { authorization: `Bearer ${bound}` });
+    expect(ok.status, ok.body).toBe(200);
+    expect(up.received.at(-1)?.headers['x-consumer-name']).toBe('acme');
+    for (const [what, cert, tok] of [
+      ['another verified certificate', bySubject, bound],
+      ['no certificate', undefined, bound],
+      ['a token with no cnf', byFingerprint, await token()],
+    ] as const) {
+      const r = await call('/bound/x', cert, { authorization: `Bearer ${tok}` });
+      expect(r.status, what).toBe(401);
+      expect(JSON.parse(r.body).code, what).toBe('INVALID_CREDENTIAL');
+    }
   });
 });
