@@ -208,4 +208,33 @@ describe('http-signature through gateway processes (Postgres + Redis)', () => {
     expect((await call(n, '/signed/after', await signed(n, '/signed/after'))).status).toBe(200);
     for (const text of [consumer, exported, audit, ...nodes.map((x) => x.output())]) expect(text).not.toContain(SECRET);
   });
+
+  it('keys registered with PUT /consumers/{name} verify on the other node; a bad key is a 422 naming the field, a secret is never echoed', async () => {
+    const admin = nodes[0]!.adminUrl;
+    const put = (doc: unknown) => fetch(`${admin}/consumers/stark`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+    const bad = await put({ apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name: 'stark' }, spec: { signatureKeys: [{ keyId: 'stark-ed', algorithm: 'ed25519', publicKey: 'not-a-key' }] } });
+    expect(bad.status).toBe(422);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    const problem = JSON.stringify(await bad.json());
+    expect(problem, problem).toContain('"path":"spec.signatureKeys[0].publicKey"');
+    const starkSecret = `stark-${randomBytes(24).toString('base64url')}`;
+    const ok = await put({ apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name: 'stark' }, spec: { signatureKeys: [{ keyId: 'stark-hmac', algorithm: 'hmac-sha256', secret: starkSecret }] } });
+    const echoed = await ok.text();
+    expect(ok.status, echoed).toBe(201);
+    expect(echoed).not.toContain(starkSecret);
+    expect(echoed).toContain('<redacted>');
+    const n = nodes[1]!;
+    const deadline = Date.now() + 5000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      const r = await call(n, '/signed/stark', await signed(n, '/signed/stark', { keyId: 'stark-hmac', secret: starkSecret }));
+      status = r.status;
+      if (status === 200) break;
+      expect(r.code).toBe('SIGNATURE_KEY_UNKNOWN');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(status).toBe(200);
+    expect(up.requests.at(-1)?.headers['x-consumer-name']).toBe('stark');
+    for (const x of nodes) expect(x.output()).not.toContain(starkSecret);
+  });
 });
