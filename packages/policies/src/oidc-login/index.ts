@@ -57,7 +57,9 @@ export const oidcLogin: PolicyDefinition<typeof oidcLoginSchema> = {
     /** Refreshes in flight or just done, by refresh-token digest: a burst of requests refreshes once. */
     const refreshes = new Map<string, { at: number; result: Promise<Session | null> }>();
 
-    const cookie = (ctx: PolicyContext, name: string, value: string, maxAgeSec: number): string => `${name}=${value}; Path=/; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Lax${ctx.secure ? '; Secure' : ''}`;
+    // Secure whenever the browser reached us over TLS: on our listener, or at a trusted proxy that says so.
+    const overTls = (ctx: PolicyContext): boolean => ctx.secure || (ctx.trustForwarding && String(ctx.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim().toLowerCase() === 'https');
+    const cookie = (ctx: PolicyContext, name: string, value: string, maxAgeSec: number): string => `${name}=${value}; Path=/; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Lax${overTls(ctx) ? '; Secure' : ''}`;
     const fail = (detail: string): PolicyReply => authReply(E.OIDC_LOGIN_FAILED, detail);
     const nowSec = () => Math.floor((deps.now ?? Date.now)() / 1000);
 
