@@ -12,6 +12,8 @@ import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-
 const TOKEN = 'http-signature-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const SECRET = `hmac-${randomBytes(24).toString('base64url')}`;
+const OIDC_CLIENT_SECRET = `oidc-client-${randomBytes(16).toString('hex')}`;
+const OIDC_SESSION_SECRET = `oidc-session-${randomBytes(24).toString('hex')}`;
 const ed = generateKeyPairSync('ed25519');
 const edPublicPem = ed.publicKey.export({ format: 'pem', type: 'spki' }).toString();
 
@@ -31,6 +33,16 @@ metadata: { name: signed }
 spec:
   basePath: /signed
   policies: [{ name: http-signature }]
+  routes: [{ name: all, destination: { upstream: svc } }]
+---
+apiVersion: tollgate.dev/v1
+kind: Api
+metadata: { name: portal }
+spec:
+  basePath: /portal
+  policies:
+    - name: oidc-login
+      config: { issuer: "https://login.example.com", clientId: portal, clientSecret: "${OIDC_CLIENT_SECRET}", redirectUri: "https://portal.example.com/portal/callback", sessionSecret: "${OIDC_SESSION_SECRET}" }
   routes: [{ name: all, destination: { upstream: svc } }]
 ---
 apiVersion: tollgate.dev/v1
@@ -190,7 +202,7 @@ describe('http-signature through gateway processes (Postgres + Redis)', () => {
     expect(uncovered.code).toBe('SIGNATURE_COMPONENT_MISSING');
   });
 
-  it('the HMAC secret is never in a response, an export, the audit log or a log line; an export applies back unchanged', async () => {
+  it('the HMAC secret and the oidc-login secrets are never in a response, an export, the audit log or a log line; an export applies back unchanged', async () => {
     const admin = nodes[0]!.adminUrl;
     const consumer = await (await fetch(`${admin}/consumers/acme`, { headers: auth })).text();
     expect(consumer).toContain('<redacted>');
@@ -206,7 +218,10 @@ describe('http-signature through gateway processes (Postgres + Redis)', () => {
     expect(applied.changes.filter((c) => c.kind === 'Consumer' && c.action !== 'unchanged')).toEqual([]);
     const n = nodes[1]!;
     expect((await call(n, '/signed/after', await signed(n, '/signed/after'))).status).toBe(200);
-    for (const text of [consumer, exported, audit, ...nodes.map((x) => x.output())]) expect(text).not.toContain(SECRET);
+    const api = await (await fetch(`${admin}/apis/portal`, { headers: auth })).text();
+    expect(api).toContain('<redacted>');
+    expect(applied.changes.filter((c) => c.kind === 'Api' && c.action !== 'unchanged')).toEqual([]);
+    for (const text of [consumer, exported, audit, api, ...nodes.map((x) => x.output())]) for (const secret of [SECRET, OIDC_CLIENT_SECRET, OIDC_SESSION_SECRET]) expect(text).not.toContain(secret);
   });
 
   it('keys registered with PUT /consumers/{name} verify on the other node; a bad key is a 422 naming the field, a secret is never echoed', async () => {
