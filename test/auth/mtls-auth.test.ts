@@ -145,6 +145,12 @@ describe('mtls-auth: a verified client certificate identifies the consumer', () 
     expect(plain.status).toBe(401);
   });
 
+  it('a certificate verified for one SNI name does not identify a request for another Host on that connection', async () => {
+    const r = await call('/certs/x', byFingerprint, { host: 'elsewhere.test' });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body).code).toBe('AUTH_REQUIRED');
+  });
+
   it('a certificate from an untrusted CA never identifies anyone (the handshake is closed)', async () => {
     await expect(call('/certs/x', rogue)).rejects.toThrow();
   });

@@ -76,7 +76,12 @@ export class RequestContext implements PolicyContext {
   }
 
   peerCertificate(): CertificateFacts | null {
-    return this.tlsSocket === null ? null : certificateFacts(this.tlsSocket);
+    if (this.tlsSocket === null) return null;
+    // The CA that verified the certificate is the one of the SNI name's Certificate: a request for
+    // another host on that connection (Host differs from SNI) must not borrow it (nginx answers 421).
+    const sni = (this.tlsSocket as TLSSocket & { servername?: string | false }).servername;
+    if (typeof sni === 'string' && sni.toLowerCase().replace(/\.$/, '') !== this.host) return null;
+    return certificateFacts(this.tlsSocket);
   }
 
   readBody(limit: number): Promise<BodyRead> {
