@@ -22,7 +22,7 @@ export class TestCa {
     this.ca = { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') };
   }
 
-  /** A leaf signed by this CA for DNS names / IPs (`subjectAltName` entries). */
+  /** A leaf signed by this CA for DNS names / IPs / typed entries (`subjectAltName` entries). */
   issue(cn: string, sans: string[], usage: 'server' | 'client' = 'server', days = 2): TestCert {
     const n = this.#serial++;
     const key = join(this.dir, `${n}.key`);
@@ -31,7 +31,8 @@ export class TestCa {
     const ext = join(this.dir, `${n}.ext`);
     openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${cn}`]);
     const lines = [`extendedKeyUsage=${usage === 'server' ? 'serverAuth' : 'clientAuth'}`];
-    if (sans.length > 0) lines.push(`subjectAltName=${sans.map((s) => (/^[\d.]+$/.test(s) ? `IP:${s}` : `DNS:${s}`)).join(',')}`);
+    // An entry with its own type (`URI:spiffe://…`, `email:…`) is used as is.
+    if (sans.length > 0) lines.push(`subjectAltName=${sans.map((s) => (/^(URI|email|DNS|IP):/.test(s) ? s : /^[\d.]+$/.test(s) ? `IP:${s}` : `DNS:${s}`)).join(',')}`);
     writeFileSync(ext, `${lines.join('\n')}\n`);
     openssl(['x509', '-req', '-in', csr, '-CA', join(this.dir, 'ca.crt'), '-CAkey', join(this.dir, 'ca.key'), '-set_serial', String(1000 + n), '-out', crt, '-extfile', ext, '-days', String(days)]);
     return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') };

@@ -195,6 +195,8 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
       ctx = accessContext(route, { requestId: String(request.id), clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure: (socket as TLSSocket).encrypted === true, trustForwarding });
+      // mtls-auth reads the verified client certificate of the connection.
+      if (ctx.secure) ctx.tlsSocket = socket as TLSSocket;
       // A policy that must see the body (request-validation) reads it through ctx.readBody; others never touch it.
       if (chunked || state.bytesIn > 0) ctx.bodySource = { stream: raw, maxBytes: maxBody };
       state.accessAt = performance.now();

@@ -243,6 +243,7 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
       ctx = accessContext(route, { requestId, clientIp, method: 'GET', path, headers, query: target.query, hostName, secure: (raw as TLSSocket).encrypted === true, trustForwarding });
+      if (ctx.secure) ctx.tlsSocket = raw as TLSSocket;
       session.ctx = ctx;
       const verdict = await runAccessStage(route, route.access, ctx);
       if (verdict !== undefined) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { httpFieldValue } from './common.js';
 
@@ -27,12 +27,72 @@ export const jwtSubjectSchema = z
   })
   .describe('A token subject mapped to this consumer.');
 
+/** Algorithms a consumer's HTTP message signature key may use (RFC 9421 §3.3 registry names). */
+export const SIGNATURE_ALGORITHMS = ['hmac-sha256', 'ed25519'] as const;
+
+/**
+ * A key the consumer signs requests with (RFC 9421 HTTP Message Signatures), found by `keyId`
+ * (the signature's `keyid` parameter). An `ed25519` key is public; an `hmac-sha256` secret must be
+ * kept in clear for the gateway to recompute the MAC, so it is a secret field: the admin API never
+ * returns it (reads, exports and the audit log show "<redacted>", which applies back unchanged).
+ */
+export const signatureKeySchema = z
+  .strictObject({
+    keyId: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').describe('The `keyid` signatures name; unique across consumers (a key id two consumers claim authenticates nobody).'),
+    algorithm: z.enum(SIGNATURE_ALGORITHMS).describe('`hmac-sha256` (shared secret) or `ed25519` (public key).'),
+    secret: z.string().min(32).max(1024).optional().describe('hmac-sha256 only: the shared secret, at least 32 characters (RFC 2104 §3: no shorter than the 32-byte hash output). A secret: never returned.'),
+    publicKey: z.string().min(1).max(4096).optional().describe('ed25519 only: the public key, PEM (SPKI) or a base64url raw 32-byte key (as in a JWK `x`).'),
+    expiresAt: z.iso.datetime({ offset: true }).optional().describe('RFC 3339 time after which signatures by this key are refused.'),
+  })
+  .superRefine((k, ctx) => {
+    if (k.algorithm === 'hmac-sha256' && (k.secret === undefined || k.publicKey !== undefined)) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'an hmac-sha256 key takes `secret` (and no `publicKey`)' });
+    if (k.algorithm === 'ed25519') {
+      if (k.publicKey === undefined || k.secret !== undefined) ctx.addIssue({ code: 'custom', path: ['publicKey'], message: 'an ed25519 key takes `publicKey` (and no `secret`)' });
+      else if (ed25519PublicKey(k.publicKey) === null) ctx.addIssue({ code: 'custom', path: ['publicKey'], message: 'not an Ed25519 public key (PEM SPKI or base64url of 32 bytes)' });
+    }
+  })
+  .describe('A request-signing key (RFC 9421).');
+
+/** Parses an Ed25519 public key given as PEM (SPKI) or base64url raw bytes; null when it is not one. */
+export function ed25519PublicKey(text: string): KeyObject | null {
+  try {
+    const key = text.includes('-----BEGIN') ? createPublicKey(text) : createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: text.trim() }, format: 'jwk' });
+    return key.asymmetricKeyType === 'ed25519' ? key : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A client certificate that identifies this consumer on the TLS listener (mutual TLS). Only a
+ * certificate the listener verified against a Certificate's `clientAuth.ca` is considered; give one
+ * of the three selectors.
+ */
+export const clientCertificateSchema = z
+  .strictObject({
+    fingerprint: z
+      .string()
+      .regex(/^(?:[0-9a-fA-F]{64}|(?:[0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2})$/, 'a SHA-256 fingerprint: 64 hex digits, optionally in colon-separated pairs')
+      .optional()
+      .describe('SHA-256 fingerprint of the DER certificate (the RFC 8705 `x5t#S256` input), hex with or without colons.'),
+    subject: z.string().min(1).max(1024).optional().describe('Subject distinguished name, attributes in certificate order joined by commas, e.g. `O=Acme,CN=billing-client`.'),
+    san: z
+      .string()
+      .regex(/^(DNS|URI|email|IP):.+$/, 'a subjectAltName entry: `DNS:…`, `URI:…`, `email:…` or `IP:…`')
+      .optional()
+      .describe('A subjectAltName entry of the certificate, e.g. `URI:spiffe://acme/billing` or `DNS:billing.acme.test`.'),
+  })
+  .refine((c) => [c.fingerprint, c.subject, c.san].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of `fingerprint`, `subject` or `san`' })
+  .describe('A client certificate selector.');
+
 export const consumerSpecSchema = z
   .strictObject({
     customId: httpFieldValue.min(1).max(256).optional().describe("The customer's id in your own system; JWT claims may map to it."),
     groups: z.array(httpFieldValue.min(1).max(128)).default([]).describe('Groups, used by the acl policy and sent upstream in X-Consumer-Groups.'),
     jwtSubjects: z.array(jwtSubjectSchema).default([]).describe('Token subjects that authenticate as this consumer.'),
     keys: z.array(declaredKeySchema).default([]).describe('API keys declared in configuration (keys created through the admin API are stored apart).'),
+    signatureKeys: z.array(signatureKeySchema).max(32).default([]).describe('Keys this consumer signs requests with (http-signature policy, RFC 9421).'),
+    certificates: z.array(clientCertificateSchema).max(32).default([]).describe('Client certificates that identify this consumer (mtls-auth policy).'),
     metadata: z.record(z.string(), z.string()).default({}).describe('Free-form key/value data about the consumer.'),
   })
   .describe('A consumer: a customer or application that calls APIs through the gateway.')
@@ -42,10 +102,17 @@ export const consumerSpecSchema = z
       if (names.has(k.name)) ctx.addIssue({ code: 'custom', path: ['keys', i, 'name'], message: `duplicate key name "${k.name}"` });
       names.add(k.name);
     });
+    const ids = new Set<string>();
+    spec.signatureKeys.forEach((k, i) => {
+      if (ids.has(k.keyId)) ctx.addIssue({ code: 'custom', path: ['signatureKeys', i, 'keyId'], message: `duplicate key id "${k.keyId}"` });
+      ids.add(k.keyId);
+    });
   });
 
 export type ConsumerSpec = z.infer<typeof consumerSpecSchema>;
 export type DeclaredKey = z.infer<typeof declaredKeySchema>;
+export type SignatureKey = z.infer<typeof signatureKeySchema>;
+export type ClientCertificateSelector = z.infer<typeof clientCertificateSchema>;
 
 /** SHA-256 (lower-case hex) of an API key: how keys are stored, and how the gateway looks a presented key up. */
 export function hashApiKey(key: string): string {

@@ -31,6 +31,24 @@ describe('secrets', () => {
     ]);
   });
 
+  it('redacts consumer request-signing HMAC secrets (not Ed25519 public keys) and restores them by key id', () => {
+    const consumer = { kind: 'Consumer', spec: { signatureKeys: [{ keyId: 'pub', algorithm: 'ed25519', publicKey: 'PUBLIC' }, { keyId: 'mac', algorithm: 'hmac-sha256', secret: 'secret-hmac' }] } };
+    const r = redactSecrets(consumer);
+    expect(JSON.stringify(r)).not.toContain('secret-hmac');
+    expect(r.spec.signatureKeys[0]).toEqual(consumer.spec.signatureKeys[0]);
+    expect(redactedSecretPaths(r)).toEqual([['spec', 'signatureKeys', 1, 'secret']]);
+    const reordered = { ...r, spec: { signatureKeys: [r.spec.signatureKeys[1], r.spec.signatureKeys[0]] } };
+    expect((restoreSecrets(reordered, consumer) as typeof consumer).spec.signatureKeys[0]).toEqual(consumer.spec.signatureKeys[1]);
+  });
+
+  it('redacts the client and session secrets of oidc-login', () => {
+    const doc = { kind: 'Api', spec: { policies: [{ name: 'oidc-login', config: { issuer: 'https://id.test', clientSecret: 'secret-client', sessionSecret: 'secret-session' } }], routes: [] } };
+    const r = redactSecrets(doc);
+    expect(JSON.stringify(r)).not.toMatch(/secret-/);
+    expect(r.spec.policies[0]?.config.issuer).toBe('https://id.test');
+    expect(restoreSecrets(r, doc)).toEqual(doc);
+  });
+
   it('restores markers from the stored resource by name, even when lists were reordered', () => {
     expect(restoreSecrets(redactSecrets(upstream), upstream)).toEqual(upstream);
     const submitted = redactSecrets(api);

@@ -1,5 +1,5 @@
 /**
- * Secrets the gateway needs in clear (TLS private keys, JWT HMAC secrets), which therefore cannot
+ * Secrets the gateway needs in clear (TLS private keys, JWT HMAC secrets, request-signing HMAC secrets), which therefore cannot
  * be stored as hashes like API keys. They never leave the server through the admin API: reads and
  * exports show REDACTED_SECRET in their place, and applying the marker back keeps the stored
  * value, so an export re-applies as "unchanged" and a read-only token can never learn a key.
@@ -26,10 +26,15 @@ function at(root: unknown, path: Path): unknown {
   return cur;
 }
 
-/** HMAC secrets of jwt-auth policies in one policy list (RFC 7518 §3.2 keys: whoever reads them can mint tokens). */
+/** HMAC secrets of jwt-auth policies (RFC 7518 §3.2 keys: whoever reads them can mint tokens) and oidc-login secrets in one policy list. */
 function policySlots(policies: unknown, base: Path, scope: string, out: SecretSlot[]): void {
   if (!Array.isArray(policies)) return;
   policies.forEach((policy, i) => {
+    // oidc-login: the client secret authenticates the gateway to the provider; the session secret forges sessions.
+    if (isObject(policy) && policy.name === 'oidc-login' && isObject(policy.config)) {
+      for (const field of ['clientSecret', 'sessionSecret'] as const) if (policy.config[field] !== undefined) out.push({ path: [...base, i, 'config', field], key: `${scope}|oidc-login|${field}` });
+      return;
+    }
     if (!isObject(policy) || policy.name !== 'jwt-auth' || !isObject(policy.config) || !Array.isArray(policy.config.issuers)) return;
     policy.config.issuers.forEach((issuer, j) => {
       if (!isObject(issuer) || !Array.isArray(issuer.secrets)) return;
@@ -56,6 +61,13 @@ function secretSlots(doc: unknown): SecretSlot[] {
     case 'Webhook':
       fixed(['secret']);
       if (isObject(spec.headers)) for (const h of Object.keys(spec.headers)) fixed(['headers', h]);
+      break;
+    case 'Consumer':
+      // hmac-sha256 request-signing secrets (RFC 9421 §3.3.3): whoever reads one can sign as the consumer.
+      if (Array.isArray(spec.signatureKeys))
+        spec.signatureKeys.forEach((k, i) => {
+          if (isObject(k) && k.secret !== undefined) out.push({ path: ['spec', 'signatureKeys', i, 'secret'], key: `signatureKeys|${String(k.keyId)}` });
+        });
       break;
     case 'Api':
       policySlots(spec.policies, ['spec', 'policies'], 'api', out);

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { certificateFacts, type CertificateFacts } from './identity/peer-certificate.js';
 import type { QuotaCharge } from './rate-limit/counters.js';
 import type { ActiveSubscription, BodyRead, ConsumerIdentity, PolicyContext } from './types.js';
 
@@ -27,6 +29,8 @@ export class RequestContext implements PolicyContext {
   bufferedBody: Buffer | null = null;
   /** Set by the gateway: the request came over the TLS listener. */
   secure = false;
+  /** Set by the gateway: the TLS connection the request came over, or null (plain listener). */
+  tlsSocket: TLSSocket | null = null;
   /** Set by the gateway: the peer is a trusted proxy (its forwarding fields are relayed). */
   trustForwarding = false;
   #bodyRead: Promise<BodyRead> | null = null;
@@ -69,6 +73,15 @@ export class RequestContext implements PolicyContext {
     if (this.#set !== null && Object.hasOwn(this.#set, n)) return this.#set[n];
     if (this.#removed !== null && this.#removed.includes(n)) return undefined;
     return this.headers[n];
+  }
+
+  peerCertificate(): CertificateFacts | null {
+    if (this.tlsSocket === null) return null;
+    // The CA that verified the certificate is the one of the SNI name's Certificate: a request for
+    // another host on that connection (Host differs from SNI) must not borrow it (nginx answers 421).
+    const sni = (this.tlsSocket as TLSSocket & { servername?: string | false }).servername;
+    if (typeof sni === 'string' && sni.toLowerCase().replace(/\.$/, '') !== this.host) return null;
+    return certificateFacts(this.tlsSocket);
   }
 
   readBody(limit: number): Promise<BodyRead> {

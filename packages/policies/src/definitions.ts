@@ -12,6 +12,9 @@ import { corsDefinition } from './cors/definition.js';
 import { ipRestrictionDefinition } from './ip-restriction/definition.js';
 import { jwtAuthDefinition } from './jwt-auth/definition.js';
 import { keyAuthDefinition } from './key-auth/definition.js';
+import { httpSignatureDefinition } from './http-signature/definition.js';
+import { mtlsAuthDefinition } from './mtls-auth/definition.js';
+import { oidcLoginDefinition } from './oidc-login/definition.js';
 import { lifecycleDefinition, lifecyclePreviewDefinition } from './lifecycle/definition.js';
 import { rateLimitDefinition } from './rate-limit/definition.js';
 import { requestTransformerDefinition } from './request-transformer/definition.js';
@@ -32,6 +35,9 @@ export const POLICY_DEFINITIONS: ReadonlyMap<string, PolicyMeta> = new Map<strin
     ipRestrictionDefinition,
     keyAuthDefinition,
     jwtAuthDefinition,
+    httpSignatureDefinition,
+    mtlsAuthDefinition,
+    oidcLoginDefinition,
     aclDefinition,
     authorizationDefinition,
     rateLimitDefinition,

@@ -4,6 +4,9 @@ import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwtAuth } from './jwt-auth/index.js';
 import { keyAuth } from './key-auth/index.js';
+import { httpSignature } from './http-signature/index.js';
+import { mtlsAuth } from './mtls-auth/index.js';
+import { oidcLogin } from './oidc-login/index.js';
 import { rateLimit } from './rate-limit/index.js';
 import { requestTransformer } from './request-transformer/index.js';
 import { responseCache } from './response-cache/index.js';
@@ -20,5 +23,5 @@ export { POLICY_DEFINITIONS, policyErrors, validatePolicyConfig, type PolicyConf
  * policy = one folder + one line here + one line in `definitions.ts`.
  */
 export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map<string, PolicyDefinition>(
-  [ipRestriction, keyAuth, jwtAuth, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache, requestValidation].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
+  [ipRestriction, keyAuth, jwtAuth, httpSignature, mtlsAuth, oidcLogin, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache, requestValidation].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
 );

@@ -101,6 +101,12 @@ export interface PolicyContext {
    * bodies otherwise stream. Absent where the host offers no body access.
    */
   readBody?(limit: number): Promise<BodyRead>;
+  /**
+   * The client certificate the TLS listener verified against a configured CA (`clientAuth`) for
+   * this connection, or null (plain listener, no certificate, or one that did not verify).
+   * Absent where the host offers no TLS view.
+   */
+  peerCertificate?(): import('./identity/consumer-credentials.js').CertificateFacts | null;
 }
 
 /** Outcome of {@link PolicyContext.readBody}: the body (empty when there is none), or why not. */

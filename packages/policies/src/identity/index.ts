@@ -1,5 +1,6 @@
 import type { Resource } from '@tollgate/model';
 import type { ConsumerIdentity, PolicyLogger } from '../types.js';
+import { ConsumerCredentials } from './consumer-credentials.js';
 
 /** An API key created through the admin API, as the config store hands it out (active keys only). */
 export interface IndexedApiKey {
@@ -69,6 +70,8 @@ export class IdentityIndex {
   readonly #logger: PolicyLogger | undefined;
   readonly #byCustomId = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
   readonly #bySubject = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
+  /** Request-signing keys and client-certificate selectors (http-signature, mtls-auth). */
+  readonly credentials = new ConsumerCredentials();
 
   /** Builds the index from the snapshot's Consumer resources and stored API keys. */
   constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger) {
@@ -80,6 +83,7 @@ export class IdentityIndex {
       const c: ConsumerIdentity = Object.freeze({ name: r.metadata.name, customId: r.spec.customId ?? null, groups: Object.freeze([...r.spec.groups]) });
       this.#byName.set(c.name, c);
       if (c.customId !== null) put(this.#byCustomId, c.customId, c, sameConsumer, clash('customId'));
+      this.credentials.add(c, r.spec, logger);
       for (const s of r.spec.jwtSubjects) put(this.#bySubject, subjectKey(s.issuer, s.subject), c, sameConsumer, clash('subject'));
       for (const k of r.spec.keys) {
         // A stored Consumer only has `hash`; a `key` here means the admin did not hash it (never expected).

@@ -127,8 +127,21 @@ const R = Object.freeze({
   claims: invalidToken('the token claims are not acceptable'),
   expired: invalidToken('the token has expired', JWT_AUTH_ERRORS.TOKEN_EXPIRED),
   unmapped: invalidToken('the token does not identify a known consumer'),
+  unbound: invalidToken('the token is not bound to the client certificate of this connection'),
   jwksDown: authReply(JWT_AUTH_ERRORS.JWKS_UNAVAILABLE, "the issuer's signing keys cannot be fetched; try again later", undefined, { 'retry-after': '5' }),
 });
+
+/**
+ * RFC 8705 §3.1: a certificate-bound token names, in `cnf["x5t#S256"]`, the base64url SHA-256 of
+ * the DER certificate its client holds; it is accepted only over a connection whose verified
+ * client certificate has that thumbprint, so a stolen token is useless without the private key.
+ */
+function boundToConnection(ctx: PolicyContext, payload: JWTPayload): boolean {
+  const facts = ctx.peerCertificate?.() ?? null;
+  const cnf = payload.cnf;
+  const thumb = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['x5t#S256'] : undefined;
+  return facts !== null && typeof thumb === 'string' && thumb === Buffer.from(facts.fingerprint, 'hex').toString('base64url');
+}
 
 /** Maps a verification failure to its reply; never echoes the token. */
 function failure(err: unknown): PolicyReply {
@@ -180,6 +193,7 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
         if (!(err instanceof errors.JOSEError) && !(err instanceof JwksUnavailableError)) deps.logger.warn({ requestId: ctx.requestId, err: err instanceof Error ? err.message : String(err) }, 'jwt-auth: unexpected verification error');
         return failure(err);
       }
+      if (config.certificateBound && !boundToConnection(ctx, payload)) return R.unbound;
       const subject = payload[config.consumerClaim];
       const index = identity.current;
       const consumer = typeof subject === 'string' ? (index.bySubject(iss as string, subject) ?? index.byCustomId(subject)) : undefined;

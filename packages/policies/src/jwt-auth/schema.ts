@@ -102,6 +102,10 @@ export const jwtAuthSchema = z
     maxTokenBytes: z.number().int().min(256).max(65_536).default(8_192).describe('Longer tokens are refused before any parsing.'),
     consumerClaim: z.string().min(1).default('sub').describe("Claim mapped to a consumer: matched to a declared jwtSubject of the issuer, then to a consumer's customId."),
     anonymous: z.boolean().default(false).describe('Admit valid tokens that map to no consumer (no X-Consumer-* headers); false answers them 401.'),
+    certificateBound: z
+      .boolean()
+      .default(false)
+      .describe('RFC 8705 §3: require a certificate-bound token, whose `cnf["x5t#S256"]` is the SHA-256 thumbprint of the client certificate the TLS listener verified on this connection.'),
     optional: z
       .boolean()
       .default(false)
