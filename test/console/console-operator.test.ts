@@ -186,6 +186,10 @@ describe.skipIf(!existsSync(CHROMIUM))('console: consumers, plans, billing, anal
         20_000,
         'usage to be counted',
       );
+      // A fresh load for the screenshot: the refused second subscription's message stays on screen otherwise.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Subscriptions and quota' }).waitFor();
+      await page.getByRole('region', { name: 'Subscriptions and quota' }).getByText('used up: 429').waitFor();
       await page.locator('.chart canvas').first().waitFor();
       await shot(page, 'consumer');
 
