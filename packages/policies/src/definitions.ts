@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import { aclDefinition } from './acl/definition.js';
 import { authorizationDefinition } from './authorization/definition.js';
+import { basicAuthDefinition } from './basic-auth/definition.js';
 import { corsDefinition } from './cors/definition.js';
 import { ipRestrictionDefinition } from './ip-restriction/definition.js';
 import { jwtAuthDefinition } from './jwt-auth/definition.js';
@@ -32,6 +33,7 @@ export const POLICY_DEFINITIONS: ReadonlyMap<string, PolicyMeta> = new Map<strin
     ipRestrictionDefinition,
     keyAuthDefinition,
     jwtAuthDefinition,
+    basicAuthDefinition,
     aclDefinition,
     authorizationDefinition,
     rateLimitDefinition,

@@ -1,5 +1,6 @@
 import { acl } from './acl/index.js';
 import { authorization } from './authorization/index.js';
+import { basicAuth } from './basic-auth/index.js';
 import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwtAuth } from './jwt-auth/index.js';
@@ -20,5 +21,5 @@ export { POLICY_DEFINITIONS, policyErrors, validatePolicyConfig, type PolicyConf
  * policy = one folder + one line here + one line in `definitions.ts`.
  */
 export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map<string, PolicyDefinition>(
-  [ipRestriction, keyAuth, jwtAuth, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache, requestValidation].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
+  [ipRestriction, keyAuth, jwtAuth, basicAuth, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache, requestValidation].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
 );

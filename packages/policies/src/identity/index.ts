@@ -24,6 +24,13 @@ export interface KeyEntry {
   readonly keyId: string;
 }
 
+/** A basic-auth user name's entry: its consumer and stored scrypt hash (see `@tollgate/model` password-hash). */
+export interface BasicEntry {
+  readonly consumer: ConsumerIdentity;
+  readonly username: string;
+  readonly passwordHash: string;
+}
+
 /** Marks an ambiguous entry (two consumers claim it): it authenticates nobody. */
 const AMBIGUOUS = Symbol('ambiguous');
 
@@ -69,6 +76,7 @@ export class IdentityIndex {
   readonly #logger: PolicyLogger | undefined;
   readonly #byCustomId = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
   readonly #bySubject = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
+  readonly #byUsername = new Map<string, BasicEntry | typeof AMBIGUOUS>();
 
   /** Builds the index from the snapshot's Consumer resources and stored API keys. */
   constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger) {
@@ -80,6 +88,8 @@ export class IdentityIndex {
       const c: ConsumerIdentity = Object.freeze({ name: r.metadata.name, customId: r.spec.customId ?? null, groups: Object.freeze([...r.spec.groups]) });
       this.#byName.set(c.name, c);
       if (c.customId !== null) put(this.#byCustomId, c.customId, c, sameConsumer, clash('customId'));
+      // A stored Consumer only has `passwordHash` (the admin API hashes `password`); a user name two consumers claim authenticates nobody.
+      for (const b of r.spec.basicAuth ?? []) if (b.passwordHash !== undefined) put(this.#byUsername, b.username, Object.freeze({ consumer: c, username: b.username, passwordHash: b.passwordHash }), () => false, clash('username'));
       for (const s of r.spec.jwtSubjects) put(this.#bySubject, subjectKey(s.issuer, s.subject), c, sameConsumer, clash('subject'));
       for (const k of r.spec.keys) {
         // A stored Consumer only has `hash`; a `key` here means the admin did not hash it (never expected).
@@ -154,6 +164,11 @@ export class IdentityIndex {
   /** The key whose SHA-256 hex is `hash` (expiry is the caller's to check). */
   byKeyHash(hash: string): KeyEntry | undefined {
     return get(this.#byKey, hash);
+  }
+
+  /** The basic-auth credential of user name `username` (the password is the caller's to verify). */
+  byUsername(username: string): BasicEntry | undefined {
+    return get(this.#byUsername, username);
   }
 
   /** The consumer whose `customId` is `id`. */
