@@ -26,10 +26,15 @@ function at(root: unknown, path: Path): unknown {
   return cur;
 }
 
-/** HMAC secrets of jwt-auth policies in one policy list (RFC 7518 §3.2 keys: whoever reads them can mint tokens). */
+/** HMAC secrets of jwt-auth policies (RFC 7518 §3.2 keys: whoever reads them can mint tokens) and introspection client secrets in one policy list. */
 function policySlots(policies: unknown, base: Path, scope: string, out: SecretSlot[]): void {
   if (!Array.isArray(policies)) return;
   policies.forEach((policy, i) => {
+    // The introspection client secret authenticates the gateway to the authorization server.
+    if (isObject(policy) && policy.name === 'oauth2-introspection' && isObject(policy.config) && policy.config.clientSecret !== undefined) {
+      out.push({ path: [...base, i, 'config', 'clientSecret'], key: `${scope}|oauth2-introspection|${String(policy.config.endpoint)}|${String(policy.config.clientId)}` });
+      return;
+    }
     if (!isObject(policy) || policy.name !== 'jwt-auth' || !isObject(policy.config) || !Array.isArray(policy.config.issuers)) return;
     policy.config.issuers.forEach((issuer, j) => {
       if (!isObject(issuer) || !Array.isArray(issuer.secrets)) return;

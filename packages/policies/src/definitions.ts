@@ -13,6 +13,7 @@ import { corsDefinition } from './cors/definition.js';
 import { ipRestrictionDefinition } from './ip-restriction/definition.js';
 import { jwtAuthDefinition } from './jwt-auth/definition.js';
 import { keyAuthDefinition } from './key-auth/definition.js';
+import { introspectionDefinition } from './oauth2-introspection/definition.js';
 import { lifecycleDefinition, lifecyclePreviewDefinition } from './lifecycle/definition.js';
 import { rateLimitDefinition } from './rate-limit/definition.js';
 import { requestTransformerDefinition } from './request-transformer/definition.js';
@@ -34,6 +35,7 @@ export const POLICY_DEFINITIONS: ReadonlyMap<string, PolicyMeta> = new Map<strin
     keyAuthDefinition,
     jwtAuthDefinition,
     basicAuthDefinition,
+    introspectionDefinition,
     aclDefinition,
     authorizationDefinition,
     rateLimitDefinition,

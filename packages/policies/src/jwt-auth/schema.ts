@@ -68,7 +68,7 @@ export const issuerSchema = z
   })
   .describe('A trusted token issuer and how its signatures are verified.');
 
-const tokenSourceSchema = z
+export const tokenSourceSchema = z
   .strictObject({
     header: fieldName.default('authorization').describe('Header carrying the token.'),
     scheme: z.string().max(32).default('Bearer').describe('Auth scheme before the token in that header (case-insensitive); empty = the whole value is the token.'),
