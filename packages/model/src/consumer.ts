@@ -54,6 +54,11 @@ export const consumerSpecSchema = z
     groups: z.array(httpFieldValue.min(1).max(128)).default([]).describe('Groups, used by the acl policy and sent upstream in X-Consumer-Groups.'),
     jwtSubjects: z.array(jwtSubjectSchema).default([]).describe('Token subjects that authenticate as this consumer.'),
     keys: z.array(declaredKeySchema).default([]).describe('API keys declared in configuration (keys created through the admin API are stored apart).'),
+    scopes: z
+      .array(z.string().min(1).max(128).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token (RFC 6749 §3.3)'))
+      .max(256)
+      .default([])
+      .describe("Scopes this consumer's OAuth clients may be granted by the gateway's token endpoint (`oauth2-token`); a client gets a subset."),
     basicAuth: z.array(basicCredentialSchema).max(100).default([]).describe('User names and passwords for the basic-auth policy.'),
     metadata: z.record(z.string(), z.string()).default({}).describe('Free-form key/value data about the consumer.'),
   })
