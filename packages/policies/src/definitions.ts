@@ -14,6 +14,7 @@ import { ipRestrictionDefinition } from './ip-restriction/definition.js';
 import { jwtAuthDefinition } from './jwt-auth/definition.js';
 import { keyAuthDefinition } from './key-auth/definition.js';
 import { introspectionDefinition } from './oauth2-introspection/definition.js';
+import { oauth2JwksDefinition, oauth2TokenDefinition } from './oauth2-token/definition.js';
 import { lifecycleDefinition, lifecyclePreviewDefinition } from './lifecycle/definition.js';
 import { rateLimitDefinition } from './rate-limit/definition.js';
 import { requestTransformerDefinition } from './request-transformer/definition.js';
@@ -36,6 +37,8 @@ export const POLICY_DEFINITIONS: ReadonlyMap<string, PolicyMeta> = new Map<strin
     jwtAuthDefinition,
     basicAuthDefinition,
     introspectionDefinition,
+    oauth2TokenDefinition,
+    oauth2JwksDefinition,
     aclDefinition,
     authorizationDefinition,
     rateLimitDefinition,

@@ -6,6 +6,7 @@ import { ipRestriction } from './ip-restriction/index.js';
 import { jwtAuth } from './jwt-auth/index.js';
 import { keyAuth } from './key-auth/index.js';
 import { oauth2Introspection } from './oauth2-introspection/index.js';
+import { oauth2Jwks, oauth2Token } from './oauth2-token/index.js';
 import { rateLimit } from './rate-limit/index.js';
 import { requestTransformer } from './request-transformer/index.js';
 import { responseCache } from './response-cache/index.js';
@@ -22,5 +23,5 @@ export { POLICY_DEFINITIONS, policyErrors, validatePolicyConfig, type PolicyConf
  * policy = one folder + one line here + one line in `definitions.ts`.
  */
 export const POLICY_REGISTRY: ReadonlyMap<string, PolicyDefinition> = new Map<string, PolicyDefinition>(
-  [ipRestriction, keyAuth, jwtAuth, basicAuth, oauth2Introspection, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache, requestValidation].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
+  [ipRestriction, keyAuth, jwtAuth, basicAuth, oauth2Introspection, oauth2Token, oauth2Jwks, acl, authorization, rateLimit, subscription, cors, lifecycle, lifecyclePreview, requestTransformer, responseTransformer, responseCache, requestValidation].map((d) => d as unknown as PolicyDefinition).map((d) => [d.name, d]),
 );

@@ -31,6 +31,25 @@ export interface BasicEntry {
   readonly passwordHash: string;
 }
 
+/** An OAuth client as the config snapshot hands it out (active clients only). */
+export interface IndexedOAuthClient {
+  /** `ocl_…`: the client_id. */
+  readonly id: string;
+  readonly consumer: string;
+  /** SHA-256 (hex) of the client secret. */
+  readonly secretHash: string;
+  /** Scopes the client may be granted. */
+  readonly scopes: readonly string[];
+}
+
+/** What a client_id resolves to: its consumer, secret digest and grantable scopes (client ∩ consumer). */
+export interface OAuthClientEntry {
+  readonly clientId: string;
+  readonly consumer: ConsumerIdentity;
+  readonly secretHash: string;
+  readonly scopes: ReadonlySet<string>;
+}
+
 /** Marks an ambiguous entry (two consumers claim it): it authenticates nobody. */
 const AMBIGUOUS = Symbol('ambiguous');
 
@@ -77,9 +96,10 @@ export class IdentityIndex {
   readonly #byCustomId = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
   readonly #bySubject = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
   readonly #byUsername = new Map<string, BasicEntry | typeof AMBIGUOUS>();
+  readonly #byClientId = new Map<string, OAuthClientEntry>();
 
   /** Builds the index from the snapshot's Consumer resources and stored API keys. */
-  constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger) {
+  constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger, oauthClients: readonly IndexedOAuthClient[] = []) {
     this.#logger = logger;
     const clash = (what: string) => (key: string) => logger?.warn({ what, key: what === 'key' ? `${key.slice(0, 8)}…` : key }, 'identity: value claimed by two consumers; it authenticates nobody');
     const sameConsumer = (a: ConsumerIdentity, b: ConsumerIdentity) => a === b;
@@ -99,6 +119,15 @@ export class IdentityIndex {
       }
     }
     for (const k of apiKeys) this.#putApiKey(k);
+    const consumerScopes = new Map<string, readonly string[]>();
+    for (const r of resources) if (r.kind === 'Consumer') consumerScopes.set(r.metadata.name, r.spec.scopes ?? []);
+    for (const o of oauthClients) {
+      const c = this.#byName.get(o.consumer);
+      if (c === undefined) continue; // a client of a consumer that no longer exists gets nothing
+      // Grantable now: what the client was given AND the consumer still may have.
+      const allowed = new Set(consumerScopes.get(o.consumer) ?? []);
+      this.#byClientId.set(o.id, Object.freeze({ clientId: o.id, consumer: c, secretHash: o.secretHash.toLowerCase(), scopes: new Set(o.scopes.filter((s) => allowed.has(s))) }));
+    }
   }
 
   /**
@@ -169,6 +198,11 @@ export class IdentityIndex {
   /** The basic-auth credential of user name `username` (the password is the caller's to verify). */
   byUsername(username: string): BasicEntry | undefined {
     return get(this.#byUsername, username);
+  }
+
+  /** The active OAuth client `clientId` (its secret is the caller's to check). */
+  byClientId(clientId: string): OAuthClientEntry | undefined {
+    return this.#byClientId.get(clientId);
   }
 
   /** The consumer whose `customId` is `id`. */
