@@ -15,7 +15,7 @@ export const OAUTH2_TOKEN_ERRORS = defineErrors({
 });
 
 export const OAUTH2_JWKS_ERRORS = defineErrors({
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', description: 'The route answers only the methods named in `Allow` (the JWK Set route: GET and HEAD).' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route', description: 'A route matches the path but not the method; `Allow` lists the methods that do (RFC 9110 §15.5.6).' },
 });
 
 export const oauth2TokenDefinition: PolicyMeta<typeof oauth2TokenSchema> = {
