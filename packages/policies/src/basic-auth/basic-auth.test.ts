@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hashPasswordSync, parseResourcesYaml } from '@tollgate/model';
 import { RequestContext } from '../context.js';
 import { IdentityIndex } from '../identity/index.js';
+import { keyAuth } from '../key-auth/index.js';
+import { keyAuthSchema } from '../key-auth/schema.js';
+import { runAccess, withAuthGate, type AccessStep, type AuthMode } from '../runner.js';
 import { basicAuth, parseBasic } from './index.js';
 import { basicAuthSchema } from './schema.js';
 import { VerifiedCredentials, verifiedCredentials } from './verified-cache.js';
@@ -92,5 +96,44 @@ describe('VerifiedCredentials', () => {
     const cache = new VerifiedCredentials();
     expect(await cache.verify('ghost', 'pw', undefined)).toBe(false);
     expect(cache.verify('ghost', 'pw', undefined)).toBe(false);
+  });
+});
+
+describe('basic-auth with other credential policies (auth.mode)', () => {
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const KEY = 'tg_key_of_acme_0123456789abcdef';
+  const OTHER_KEY = 'tg_key_of_globex_0123456789abcd';
+  function steps(mode: AuthMode) {
+    const r = parseResourcesYaml(`apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: acme }
+spec:
+  keys: [{ name: k, hash: "${sha(KEY)}" }]
+  basicAuth: [{ username: alice, passwordHash: "${ALICE_HASH}" }]
+---
+apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: globex }
+spec: { keys: [{ name: k, hash: "${sha(OTHER_KEY)}" }] }
+`);
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    const deps = { logger: { warn() {}, error() {} }, identity: { current: new IdentityIndex(r.resources) } };
+    const key = keyAuth.build(keyAuthSchema.parse({}), deps);
+    const basicP = basicAuth.build(basicAuthSchema.parse({}), deps);
+    return withAuthGate(['key-auth', 'basic-auth'], [key.access!.bind(key), basicP.access!.bind(basicP)] as AccessStep[], (n) => n.endsWith('-auth'), mode);
+  }
+  const run = (mode: AuthMode, headers: Record<string, string>) => runAccess(steps(mode), ctx(headers));
+
+  it('any: either credential authenticates; none answers AUTH_REQUIRED with both challenges', async () => {
+    expect(await run('any', { authorization: basic('alice', 'alice-secret-pw') })).toBeUndefined();
+    expect(await run('any', { apikey: KEY })).toBeUndefined();
+    expect(await run('any', {})).toMatchObject({ status: 401, body: { code: 'AUTH_REQUIRED' }, headers: { 'www-authenticate': 'ApiKey realm="tollgate", Basic realm="tollgate", charset="UTF-8"' } });
+  });
+
+  it('all: both of one consumer pass; a missing one is AUTH_REQUIRED; two consumers are CREDENTIALS_MISMATCH', async () => {
+    expect(await run('all', { apikey: KEY, authorization: basic('alice', 'alice-secret-pw') })).toBeUndefined();
+    expect(await run('all', { apikey: KEY })).toMatchObject({ status: 401, body: { code: 'AUTH_REQUIRED' } });
+    expect(await run('all', { apikey: OTHER_KEY, authorization: basic('alice', 'alice-secret-pw') })).toMatchObject({ status: 401, body: { code: 'CREDENTIALS_MISMATCH' } });
+    expect(await run('all', { apikey: KEY, authorization: basic('alice', 'nope-nope') })).toMatchObject({ status: 401, body: { code: 'INVALID_CREDENTIAL' } });
   });
 });
