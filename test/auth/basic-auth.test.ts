@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 
-// basic-auth through a real `tollgate start` process (embedded store): passwords go in as YAML,
+// basic-auth through a real `tollgate start` process (on Postgres): passwords go in as YAML,
 // are stored as scrypt hashes, and never come back out of any response, export, log or audit entry.
 const TOKEN = 'basic-auth-admin-token-0123456789abcdef';
 const PASSWORD = 'Pa55word-alice-9f3c1e';
@@ -35,7 +33,7 @@ spec:
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
 describe('basic-auth through a real process', () => {
-  let dir: string;
+  let db: TestDatabase;
   let up: RecordingUpstream;
   let tg: TollgateProcess;
   const admin = (path: string, init: RequestInit = {}) => fetch(`${tg.adminUrl}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers as Record<string, string>) } });
@@ -49,18 +47,18 @@ describe('basic-auth through a real process', () => {
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-basic-'));
+    db = await createTestDatabase();
     up = await startRecordingUpstream('svc');
-    tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: TOKEN, CONFIG_POLL_MS: '500' } });
+    tg = await startTollgateProcess({ env: { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, CONFIG_POLL_MS: '500' }, readyTimeoutMs: 55_000 });
     const applied = await apply(config(up.url, PASSWORD));
     expect(applied.status, applied.body).toBe(200);
     await waitUntil(async () => (await call()).status === 401, 5000);
-  });
+  }, 90_000);
 
   afterAll(async () => {
     await tg?.stop();
     await up?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await db?.drop();
   });
 
   it('forwards a valid user with the identity headers and without the Authorization header', async () => {

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 
@@ -14,7 +12,7 @@ const CLIENT_SECRET = 'as-client-secret-5d1f0c7e9b';
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('oauth2-introspection through a real process', () => {
-  let dir: string;
+  let db: TestDatabase;
   let up: RecordingUpstream;
   let tg: TollgateProcess;
   let as: Server;
@@ -69,20 +67,20 @@ spec:
     });
     await new Promise<void>((r) => as.listen(0, '127.0.0.1', r));
     asUrl = `http://127.0.0.1:${(as.address() as AddressInfo).port}`;
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-introspect-'));
+    db = await createTestDatabase();
     up = await startRecordingUpstream('svc');
-    tg = await startTollgateProcess({ env: { TOLLGATE_DATA: join(dir, 'data'), ADMIN_TOKEN: TOKEN, CONFIG_POLL_MS: '500' } });
+    tg = await startTollgateProcess({ env: { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, CONFIG_POLL_MS: '500' }, readyTimeoutMs: 55_000 });
     const res = await admin('/config', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: config() });
     expect(res.status, await res.text()).toBe(200);
     await waitUntil(async () => (await call()).status === 401, 5000);
-  });
+  }, 90_000);
 
   afterAll(async () => {
     await tg?.stop();
     await up?.close();
     as?.closeAllConnections();
     await new Promise((r) => as?.close(r));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await db?.drop();
   });
 
   it('forwards an active token as its consumer, without the token, and caches the answer', async () => {
