@@ -1,4 +1,4 @@
-import { API_VERSION, formatPath, hashDeclaredKeys, hashDeclaredPasswords, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, validateDocumentSteps, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
+import { API_VERSION, formatPath, hashDeclaredKeys, hashDeclaredPasswords, hasPlaintextPassword, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, validateDocumentSteps, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
 import { runSliced } from '@tollgate/compiler';
 import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
@@ -88,7 +88,8 @@ export async function readResources(body: unknown, config: Pick<ConfigStore, 'ge
   // Basic-auth passwords become scrypt hashes (keeping a stored hash the password still matches,
   // so re-applying the same YAML is "unchanged"), then declared plaintext API keys become digests,
   // before anything is stored, compared or echoed.
-  const hashed = await Promise.all(result.resources.map(async (r) => (r.kind === 'Consumer' ? hashDeclaredPasswords(r, (await config.get('Consumer', r.metadata.name))?.resource) : r)));
+  // Only documents with a password read their stored version (an apply of thousands of consumers stays one pass).
+  const hashed = await Promise.all(result.resources.map(async (r) => (hasPlaintextPassword(r) ? hashDeclaredPasswords(r, (await config.get('Consumer', r.metadata.name))?.resource) : r)));
   return { resources: hashed.map(hashDeclaredKeys), documents, warnings: imported.warnings };
 }
 

@@ -106,6 +106,11 @@ export function hashDeclaredKeys<R extends { kind: string; spec: unknown }>(reso
 
 type Raw = Record<string, unknown>;
 
+/** Whether a Consumer document carries a plaintext basic-auth `password` (to be hashed before storing). */
+export function hasPlaintextPassword(resource: { kind: string; spec: unknown }): boolean {
+  return resource.kind === 'Consumer' && plaintextPasswords(resource.spec) !== undefined;
+}
+
 function plaintextPasswords(spec: unknown): Raw[] | undefined {
   const list = (spec as { basicAuth?: unknown } | null)?.basicAuth;
   if (!Array.isArray(list) || !list.some((c) => typeof (c as Raw | null)?.password === 'string')) return undefined;
