@@ -73,6 +73,25 @@ describe('basic-auth', () => {
     holder.current = index();
   });
 
+  it('a user name two consumers claim authenticates nobody (logged), rather than picking one', async () => {
+    const r = parseResourcesYaml(`apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: a }
+spec: { basicAuth: [{ username: bob, passwordHash: "${ALICE_HASH}" }] }
+---
+apiVersion: tollgate.dev/v1
+kind: Consumer
+metadata: { name: b }
+spec: { basicAuth: [{ username: bob, passwordHash: "${ALICE_HASH}" }] }
+`);
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    const warnings: unknown[] = [];
+    const logger = { warn: (o: unknown) => void warnings.push(o), error() {} };
+    const p = basicAuth.build(basicAuthSchema.parse({}), { logger, identity: { current: new IdentityIndex(r.resources, [], logger) } });
+    expect(await p.access?.(ctx({ authorization: basic('bob', 'alice-secret-pw') }))).toMatchObject({ status: 401 });
+    expect(warnings).toEqual([expect.objectContaining({ what: 'username', key: 'bob' })]);
+  });
+
   it('parses the scheme case-insensitively and keeps colons in the password (RFC 7617 §2)', () => {
     expect(parseBasic(basic('u', 'a:b:c').replace('Basic', 'BASIC'))).toEqual({ kind: 'credentials', username: 'u', password: 'a:b:c' });
     expect(parseBasic('Digest x')).toEqual({ kind: 'none' });
