@@ -4,7 +4,7 @@ import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
-import { startTollgateCluster, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
+import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 
 // Tollgate as an OAuth 2.0 issuer (client credentials, RFC 6749 §4.4; RFC 9068 tokens), through
 // an admin process and two gateway processes on one Postgres: clients created by the admin API,
@@ -96,7 +96,10 @@ describe('OAuth 2.0 client credentials with Tollgate as issuer', () => {
     db = await createTestDatabase();
     up = await startRecordingUpstream('svc');
     const env = { DATABASE_URL: db.url, ADMIN_TOKEN: TOKEN, OAUTH_KEY_ROTATION_SEC: String(ROTATION_SEC), OAUTH_ISSUER: 'https://gateway.test', CONFIG_POLL_MS: '60000' };
-    ({ admin, gateways } = await startTollgateCluster(env, 'ready'));
+    // Started together (migrations race, as in production); a long deadline: the machine may be loaded.
+    const started = await Promise.all([startTollgateProcess({ role: 'admin', env, readyTimeoutMs: 55_000 }), startTollgateProcess({ role: 'gateway', env, readyTimeoutMs: 55_000 }), startTollgateProcess({ role: 'gateway', env, readyTimeoutMs: 55_000 })]);
+    [admin] = started;
+    gateways = started.slice(1);
     const applied = await adminCall('/config', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: config(up.url) });
     expect(applied.status, applied.body).toBe(200);
     const created = await adminCall('/consumers/acme/oauth-clients', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ci', scopes: ['orders:read'] }) });
@@ -107,7 +110,7 @@ describe('OAuth 2.0 client credentials with Tollgate as issuer', () => {
     expect(client.clientSecret).toMatch(/^tgcs_/);
     // Both nodes learn of the client from the version bump's NOTIFY (the poll is a minute).
     for (const g of gateways) await waitUntil(async () => (await tokenRequest(g, { grant_type: 'client_credentials' }, [client.clientId, client.clientSecret])).status === 200, 10_000, 50);
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all([admin?.stop(), ...gateways.map((g) => g.stop())]);
