@@ -49,6 +49,7 @@ export async function startAdminHarness(backend: Backend, options: Partial<Pick<
     config: stores.config,
     tokens: stores.tokens,
     apiKeys: stores.apiKeys,
+    oauthClients: stores.oauthClients,
     audit: stores.audit,
     validate: options.validate ?? compilerValidator,
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),

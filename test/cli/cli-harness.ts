@@ -48,7 +48,7 @@ export async function startListeningAdmin(): Promise<ListeningAdmin> {
   const viewerToken = 'tgadm_cli_test_viewer_token_001';
   await stores.tokens.insert({ id: 'atk_cli', name: 'cli', role: 'admin', hash: hashToken(token) });
   await stores.tokens.insert({ id: 'atk_view', name: 'viewer', role: 'viewer', hash: hashToken(viewerToken) });
-  const app = await buildAdmin({ config: stores.config, tokens: stores.tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: compilerValidator });
+  const app = await buildAdmin({ config: stores.config, tokens: stores.tokens, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, validate: compilerValidator });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {

@@ -4,7 +4,7 @@ import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Database } from '@tollgate/db';
 import { MAX_DOCUMENTS } from '@tollgate/model';
 import type { LimitCounters } from '@tollgate/policies';
-import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore, NodeRegistry, SetValidator } from '@tollgate/stores';
+import type { AdminTokenStore, ApiKeyStore, AuditStore, OAuthClientStore, ConfigStore, NodeRegistry, SetValidator } from '@tollgate/stores';
 import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
@@ -20,6 +20,7 @@ import { ConsoleSessions, type ConsoleSessionOptions } from './console/session-s
 import * as adminTokens from './routes/admin-tokens.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as apiKeysBulk from './routes/api-keys-bulk.js';
+import * as oauthClients from './routes/oauth-clients.js';
 import * as apis from './routes/apis.js';
 import * as apisImport from './routes/apis-import.js';
 import * as apiLifecycle from './routes/api-lifecycle.js';
@@ -49,6 +50,8 @@ export interface AdminOptions {
   config: ConfigStore;
   tokens: AdminTokenStore;
   apiKeys: ApiKeyStore;
+  /** OAuth clients (client-credentials grant); without it the `/consumers/{name}/oauth-clients` routes are absent. */
+  oauthClients?: OAuthClientStore;
   audit: AuditStore;
   /** Slowing down of repeated failed authentications per client address (in this process). */
   authThrottle?: AuthThrottleOptions;
@@ -152,6 +155,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   certificates.register(app, ctx);
   apiKeys.register(app, ctx);
   apiKeysBulk.register(app, ctx);
+  if (options.oauthClients !== undefined) oauthClients.register(app, ctx, options.oauthClients);
   apis.register(app, ctx);
   apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);

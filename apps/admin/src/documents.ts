@@ -1,4 +1,4 @@
-import { API_VERSION, formatPath, hashDeclaredKeys, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, validateDocumentSteps, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
+import { API_VERSION, formatPath, hashDeclaredKeys, hashDeclaredPasswords, hasPlaintextPassword, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, validateDocumentSteps, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
 import { runSliced } from '@tollgate/compiler';
 import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
@@ -85,8 +85,12 @@ export async function readResources(body: unknown, config: Pick<ConfigStore, 'ge
   // In slices: in embedded mode the gateway serves requests from this same event loop (#16).
   const result = await runSliced(validateDocumentSteps(documents));
   if (!result.ok) throw new ProblemError('INVALID_CONFIG', summarize('the documents are invalid', result.issues), { errors: result.issues });
-  // Declared plaintext API keys become digests here, before anything is stored, compared or echoed.
-  return { resources: result.resources.map(hashDeclaredKeys), documents, warnings: imported.warnings };
+  // Basic-auth passwords become scrypt hashes (keeping a stored hash the password still matches,
+  // so re-applying the same YAML is "unchanged"), then declared plaintext API keys become digests,
+  // before anything is stored, compared or echoed.
+  // Only documents with a password read their stored version (an apply of thousands of consumers stays one pass).
+  const hashed = await Promise.all(result.resources.map(async (r) => (hasPlaintextPassword(r) ? hashDeclaredPasswords(r, (await config.get('Consumer', r.metadata.name))?.resource) : r)));
+  return { resources: hashed.map(hashDeclaredKeys), documents, warnings: imported.warnings };
 }
 
 /**

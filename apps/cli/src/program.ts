@@ -5,6 +5,7 @@ import { registerApiLifecycle } from './commands/api-lifecycle.js';
 import { registerConfig } from './commands/config.js';
 import { DEFAULT_ADMIN_URL } from './commands/common.js';
 import { registerKeys, registerTokens } from './commands/credentials.js';
+import { registerOAuthClients } from './commands/oauth-clients.js';
 import { registerDiff } from './commands/diff.js';
 import { registerExport } from './commands/export.js';
 import { registerImportOpenApi } from './commands/import-openapi.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerImportOpenApi(program);
   registerKeys(program);
+  registerOAuthClients(program);
   registerTokens(program);
   registerReport(program);
   registerConfig(program);

@@ -103,6 +103,8 @@ export const settingsSchema = z.object({
   USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often usage is flushed to Postgres and Redis, ms; what a SIGKILL can lose is bounded by it.'),
   CONSOLE_SESSION_IDLE_MS: z.coerce.number().int().min(60_000).max(24 * 3_600_000).default(30 * 60_000).describe('A web console session unused for this long ends (ms; every request slides it).'),
   CONSOLE_SESSION_MAX_MS: z.coerce.number().int().min(60_000).max(30 * 24 * 3_600_000).default(12 * 3_600_000).describe('A web console session ends this long after sign-in, used or not (ms).'),
+  OAUTH_ISSUER: z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').default('tollgate').describe('`iss` of the access tokens the gateway issues (oauth2-token); an https URL of the gateway is the usual choice for verifiers outside Tollgate.'),
+  OAUTH_KEY_ROTATION_SEC: z.coerce.number().int().min(2).max(365 * 86_400).default(86_400).describe('How long one token-signing key signs before the next takes over (s); the next key is published one period ahead, the previous one stays published until its last token expired.'),
   NODE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('How often a gateway refreshes its row in gateway_nodes (/status nodes, GET /nodes); a node is listed while its heartbeat is at most three intervals old.'),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http://', 'https://']).describe('OTLP/HTTP collector base URL; set = one span per proxied request exported to <url>/v1/traces (standard OTEL_EXPORTER_OTLP_* variables apply).'),
   OTEL_SERVICE_NAME: z.string().default('tollgate-gateway').describe('service.name of exported spans.'),

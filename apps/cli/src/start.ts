@@ -7,7 +7,7 @@ import { buildAdmin, createCompilerValidator, parseCidrs, WebhookDispatcher, wit
 import { BillingExportScheduler } from '@tollgate/billing';
 import type { SelfEndpoints } from '@tollgate/compiler';
 import { selfEndpoints } from './self-endpoints.js';
-import { announceWorkerReady, buildGateway, listenTls, loadOtlpSpanSink, ResponseCache, serveWorkerLink } from '@tollgate/gateway';
+import { announceWorkerReady, buildGateway, listenTls, loadOtlpSpanSink, ResponseCache, serveWorkerLink, StoreTokenSigner } from '@tollgate/gateway';
 import type { Resource } from '@tollgate/model';
 import {
   createMemoryCounterStore,
@@ -15,6 +15,7 @@ import {
   createPostgresStores,
   createRedisCounterStore,
   parseRedisUrl,
+  SqlSigningKeyStore,
   type AdminToken,
   type AdminTokenStore,
   type ConfigStore,
@@ -24,6 +25,9 @@ import {
 } from '@tollgate/stores';
 import { prettyDestination, usePretty } from './pretty-log.js';
 import { loadSettings, type Settings } from './start-settings.js';
+
+/** Longest access-token lifetime the oauth2-token policy allows (its `tokenTtlSec` maximum), in ms: how long a key stays published after it stopped signing. */
+const OAUTH_MAX_TOKEN_TTL_MS = 3_600_000;
 import type { Database } from '@tollgate/db';
 import { createMeterRedis, Meter } from '@tollgate/metering';
 
@@ -225,7 +229,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
       await bootstrapAdminToken(tokens, settings, log);
       const self = selfEndpoints(settings, ['proxy', 'status', 'admin']);
       const outbound: OutboundPolicy = { allowPrivate: settings.WEBHOOK_ALLOW_PRIVATE, allow: parseCidrs(settings.WEBHOOK_ALLOW_CIDRS), ownPorts: new Set(self.ports.keys()) };
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, audit: stores.audit, validate: withWebhookUrlCheck(setValidator(self), outbound), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, validate: withWebhookUrlCheck(setValidator(self), outbound), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       // Fastify waits for in-flight admin requests (each bounded by the database deadlines); past the
       // drain timeout their connections are cut.
@@ -311,7 +315,12 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   }
   // The OpenTelemetry SDK is loaded only when an OTLP endpoint is configured.
   const spans = settings.OTEL_EXPORTER_OTLP_ENDPOINT ? await loadOtlpSpanSink({ endpoint: settings.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: settings.OTEL_SERVICE_NAME, nodeId: nodeId || undefined }) : undefined;
+  // Token-signing keys live in the database, so every node (and worker) signs and verifies alike.
+  const tokenSigner = new StoreTokenSigner({ store: new SqlSigningKeyStore(db), issuer: settings.OAUTH_ISSUER, rotationMs: settings.OAUTH_KEY_ROTATION_SEC * 1000, maxTokenTtlMs: OAUTH_MAX_TOKEN_TTL_MS, logger: log.child({ component: 'token-signer' }) });
+  await tokenSigner.start();
+  closers.push({ name: 'token-signer', close: async () => tokenSigner.stop() });
   const gateway = buildGateway({
+    tokenSigner,
     source: config,
     counters,
     logger: log.child({ component: 'gateway' }),

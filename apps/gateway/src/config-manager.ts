@@ -1,5 +1,5 @@
 import { CompileCache, compileConfigAsync, type CompiledConfig, type SelfEndpoints } from '@tollgate/compiler';
-import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type PolicyDeps } from '@tollgate/policies';
+import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type IndexedOAuthClient, type PolicyDeps } from '@tollgate/policies';
 import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
 import type { PlanSpec } from '@tollgate/model';
@@ -142,7 +142,7 @@ export class ConfigManager {
     }
     // Built before any swap; API keys then change it in place from the credential feed (they
     // never bump the version), starting at the snapshot's feed position.
-    const identity = new IdentityIndex(snapshot.resources, (snapshot as { apiKeys?: readonly IndexedApiKey[] }).apiKeys ?? [], this.logger);
+    const identity = new IdentityIndex(snapshot.resources, (snapshot as { apiKeys?: readonly IndexedApiKey[] }).apiKeys ?? [], this.logger, (snapshot as { oauthClients?: readonly IndexedOAuthClient[] }).oauthClients ?? []);
     if (this.current !== null && compiled.config.hash === this.current.hash) {
       this.#installIdentity(identity, snapshot.changeSeq);
       // Same content under a new version: keep the runtime (pools, balancer state) and adopt the version.

@@ -6,7 +6,7 @@ import { createMemoryCounterStore, type CounterStore, type NodeRegistry } from '
 import { NodeHeartbeat } from './node-heartbeat.js';
 import { targetHealthReport } from './target-health-report.js';
 import { PoolRegistry } from '@tollgate/upstream';
-import { MemoryCacheStorage, type CacheStorages } from '@tollgate/policies';
+import { MemoryCacheStorage, type CacheStorages, type TokenSigner } from '@tollgate/policies';
 import type { Dispatcher } from 'undici';
 import { ConfigManager } from './config-manager.js';
 import { closeGrpcChannels } from './protocols/index.js';
@@ -59,6 +59,8 @@ export interface GatewayDeps {
   readonly heartbeatMs?: number;
   /** This node's listeners: a snapshot with an Upstream target pointing at one of them is refused (compiler `self_target`). */
   readonly selfEndpoints?: SelfEndpoints;
+  /** Tollgate's own token issuer (oauth2-token, oauth2-jwks, jwt-auth `issuer: tollgate`); without it those fail closed. */
+  readonly tokenSigner?: TokenSigner;
 }
 
 /** Default heartbeat interval of a node (ms); a node is "seen" while its heartbeat is at most three intervals old. */
@@ -103,7 +105,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const quotaGuard = deps.counters !== undefined ? (deps.meter?.quotaGuard() ?? undefined) : undefined;
   // Read at scrape time only, after `manager` exists.
   const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: (): number => manager.version }) : null;
-  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined, ...(deps.meter ? { unknownKey: (hash: string) => deps.meter?.noteUnknownKey(hash) } : {}) }, logger, options.configPollMs, deps.selfEndpoints);
+  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined, ...(deps.tokenSigner ? { tokenSigner: deps.tokenSigner } : {}), ...(deps.meter ? { unknownKey: (hash: string) => deps.meter?.noteUnknownKey(hash) } : {}) }, logger, options.configPollMs, deps.selfEndpoints);
   let shuttingDown = false;
   // Upstream targets with `discovery: dns | srv` follow their DNS records.
   const discovery = new DnsDiscovery({ logger, servers: options.dnsServers, onChange: () => manager.refreshTargets() });

@@ -21,3 +21,4 @@ export { WorkerSupervisor, type SupervisorOptions, type WorkerInfo } from './wor
 export { buildPrimaryStatusApp, WORKER_ANSWER_MS, type PrimaryInfo } from './workers/primary-status-app.js';
 export { serveWorkerLink, announceWorkerReady, type PrimaryChannel } from './workers/worker-link.js';
 export type { WorkerQuestion, WorkerQuery, WorkerAnswer, WorkerReady, WorkerMetrics } from './workers/messages.js';
+export { StoreTokenSigner, type StoreTokenSignerOptions } from './token-signer.js';

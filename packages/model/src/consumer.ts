@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { httpFieldValue } from './common.js';
+import { hashPassword, hashPasswordSync, PASSWORD_HASH_PATTERN, verifyPassword } from './password-hash.js';
 
 /** SHA-256 of an API key, lower-case hex: the only form in which a key is ever stored. */
 export const keyHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256 digest');
@@ -84,6 +85,25 @@ export const clientCertificateSchema = z
   })
   .refine((c) => [c.fingerprint, c.subject, c.san].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of `fingerprint`, `subject` or `san`' })
   .describe('A client certificate selector.');
+/**
+ * A basic-auth credential (RFC 7617). The admin API replaces `password` by its scrypt
+ * `passwordHash` before storing, so the password never reaches the database, an export, the audit
+ * log or a response.
+ */
+export const basicCredentialSchema = z
+  .strictObject({
+    // RFC 7617 §2: the user-id cannot contain a colon; control characters are refused too (§2.1).
+    username: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[^:\u0000-\u001f\u007f]+$/, 'must not contain a colon or control characters (RFC 7617 §2)')
+      .describe('User name, unique across consumers.'),
+    password: z.string().min(8).max(256).optional().describe('Plaintext password (input only): hashed with scrypt on apply, never stored or exported.'),
+    passwordHash: z.string().regex(PASSWORD_HASH_PATTERN, 'must be a `$scrypt$ln=..,r=..,p=..$salt$hash` string').optional().describe('scrypt hash of the password, as stored; give this or `password`.'),
+  })
+  .refine((c) => (c.password === undefined) !== (c.passwordHash === undefined), { message: 'give exactly one of `password` or `passwordHash`', path: ['password'] })
+  .describe('A user name and password for the basic-auth policy.');
 
 export const consumerSpecSchema = z
   .strictObject({
@@ -93,6 +113,12 @@ export const consumerSpecSchema = z
     keys: z.array(declaredKeySchema).default([]).describe('API keys declared in configuration (keys created through the admin API are stored apart).'),
     signatureKeys: z.array(signatureKeySchema).max(32).default([]).describe('Keys this consumer signs requests with (http-signature policy, RFC 9421).'),
     certificates: z.array(clientCertificateSchema).max(32).default([]).describe('Client certificates that identify this consumer (mtls-auth policy).'),
+    scopes: z
+      .array(z.string().min(1).max(128).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token (RFC 6749 §3.3)'))
+      .max(256)
+      .default([])
+      .describe("Scopes this consumer's OAuth clients may be granted by the gateway's token endpoint (`oauth2-token`); a client gets a subset."),
+    basicAuth: z.array(basicCredentialSchema).max(100).default([]).describe('User names and passwords for the basic-auth policy.'),
     metadata: z.record(z.string(), z.string()).default({}).describe('Free-form key/value data about the consumer.'),
   })
   .describe('A consumer: a customer or application that calls APIs through the gateway.')
@@ -107,12 +133,18 @@ export const consumerSpecSchema = z
       if (ids.has(k.keyId)) ctx.addIssue({ code: 'custom', path: ['signatureKeys', i, 'keyId'], message: `duplicate key id "${k.keyId}"` });
       ids.add(k.keyId);
     });
+    const users = new Set<string>();
+    spec.basicAuth.forEach((c, i) => {
+      if (users.has(c.username)) ctx.addIssue({ code: 'custom', path: ['basicAuth', i, 'username'], message: `duplicate user name "${c.username}"` });
+      users.add(c.username);
+    });
   });
 
 export type ConsumerSpec = z.infer<typeof consumerSpecSchema>;
 export type DeclaredKey = z.infer<typeof declaredKeySchema>;
 export type SignatureKey = z.infer<typeof signatureKeySchema>;
 export type ClientCertificateSelector = z.infer<typeof clientCertificateSchema>;
+export type BasicCredential = z.infer<typeof basicCredentialSchema>;
 
 /** SHA-256 (lower-case hex) of an API key: how keys are stored, and how the gateway looks a presented key up. */
 export function hashApiKey(key: string): string {
@@ -126,6 +158,7 @@ export function hashApiKey(key: string): string {
  */
 export function hashDeclaredKeys<R extends { kind: string; spec: unknown }>(resource: R): R {
   if (resource.kind !== 'Consumer') return resource;
+  resource = hashPasswordsWith(resource, hashPasswordSync);
   const spec = resource.spec as { keys?: unknown };
   if (!Array.isArray(spec.keys) || !spec.keys.some((k) => typeof (k as { key?: unknown })?.key === 'string')) return resource;
   const keys = spec.keys.map((k: Record<string, unknown>) => {
@@ -135,4 +168,54 @@ export function hashDeclaredKeys<R extends { kind: string; spec: unknown }>(reso
     return { name: rest.name, hash: hashApiKey(key), ...Object.fromEntries(Object.entries(rest).filter(([n]) => n !== 'name')) };
   });
   return { ...resource, spec: { ...spec, keys } };
+}
+
+type Raw = Record<string, unknown>;
+
+/** Whether a Consumer document carries a plaintext basic-auth `password` (to be hashed before storing). */
+export function hasPlaintextPassword(resource: { kind: string; spec: unknown }): boolean {
+  return resource.kind === 'Consumer' && plaintextPasswords(resource.spec) !== undefined;
+}
+
+function plaintextPasswords(spec: unknown): Raw[] | undefined {
+  const list = (spec as { basicAuth?: unknown } | null)?.basicAuth;
+  if (!Array.isArray(list) || !list.some((c) => typeof (c as Raw | null)?.password === 'string')) return undefined;
+  return list as Raw[];
+}
+
+function hashPasswordsWith<R extends { kind: string; spec: unknown }>(resource: R, hash: (password: string, index: number) => string): R {
+  const list = plaintextPasswords(resource.spec);
+  if (list === undefined) return resource;
+  const basicAuth = list.map((c, i) => {
+    if (typeof c.password !== 'string') return c;
+    const { password, ...rest } = c;
+    return { ...rest, passwordHash: hash(password, i) };
+  });
+  return { ...resource, spec: { ...(resource.spec as Raw), basicAuth } };
+}
+
+/**
+ * The Consumer with every plaintext basic-auth `password` replaced by a `passwordHash`. Where the
+ * stored version of the consumer (`previous`) has a hash for the same user name that the password
+ * verifies against, that hash is kept: a salted hash differs on every call, and re-applying the
+ * same YAML must compare unchanged. Hashing runs off the event loop (node:crypto scrypt).
+ */
+export async function hashDeclaredPasswords<R extends { kind: string; spec: unknown }>(resource: R, previous?: { kind: string; spec: unknown }): Promise<R> {
+  if (resource.kind !== 'Consumer') return resource;
+  const list = plaintextPasswords(resource.spec);
+  if (list === undefined) return resource;
+  const stored = new Map<string, string>();
+  const before = (previous?.spec as { basicAuth?: unknown } | undefined)?.basicAuth;
+  if (previous?.kind === 'Consumer' && Array.isArray(before)) {
+    for (const c of before as Raw[]) if (typeof c.username === 'string' && typeof c.passwordHash === 'string') stored.set(c.username, c.passwordHash);
+  }
+  const hashes = new Map<number, string>();
+  await Promise.all(
+    list.map(async (c, i) => {
+      if (typeof c.password !== 'string') return;
+      const old = typeof c.username === 'string' ? stored.get(c.username) : undefined;
+      hashes.set(i, old !== undefined && (await verifyPassword(c.password, old)) ? old : await hashPassword(c.password));
+    }),
+  );
+  return hashPasswordsWith(resource, (_p, i) => hashes.get(i) as string);
 }

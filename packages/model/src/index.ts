@@ -21,3 +21,4 @@ export * from './subscription-dates.js';
 export * from './zone-time.js';
 export * from './events.js';
 export * from './webhook.js';
+export * from './password-hash.js';

@@ -26,13 +26,18 @@ function at(root: unknown, path: Path): unknown {
   return cur;
 }
 
-/** HMAC secrets of jwt-auth policies (RFC 7518 §3.2 keys: whoever reads them can mint tokens) and oidc-login secrets in one policy list. */
+/** HMAC secrets of jwt-auth policies (RFC 7518 §3.2 keys: whoever reads them can mint tokens), oidc-login secrets and introspection client secrets in one policy list. */
 function policySlots(policies: unknown, base: Path, scope: string, out: SecretSlot[]): void {
   if (!Array.isArray(policies)) return;
   policies.forEach((policy, i) => {
     // oidc-login: the client secret authenticates the gateway to the provider; the session secret forges sessions.
     if (isObject(policy) && policy.name === 'oidc-login' && isObject(policy.config)) {
       for (const field of ['clientSecret', 'sessionSecret'] as const) if (policy.config[field] !== undefined) out.push({ path: [...base, i, 'config', field], key: `${scope}|oidc-login|${field}` });
+      return;
+    }
+    // The introspection client secret authenticates the gateway to the authorization server.
+    if (isObject(policy) && policy.name === 'oauth2-introspection' && isObject(policy.config) && policy.config.clientSecret !== undefined) {
+      out.push({ path: [...base, i, 'config', 'clientSecret'], key: `${scope}|oauth2-introspection|${String(policy.config.endpoint)}|${String(policy.config.clientId)}` });
       return;
     }
     if (!isObject(policy) || policy.name !== 'jwt-auth' || !isObject(policy.config) || !Array.isArray(policy.config.issuers)) return;

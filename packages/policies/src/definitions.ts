@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import { aclDefinition } from './acl/definition.js';
 import { authorizationDefinition } from './authorization/definition.js';
+import { basicAuthDefinition } from './basic-auth/definition.js';
 import { corsDefinition } from './cors/definition.js';
 import { ipRestrictionDefinition } from './ip-restriction/definition.js';
 import { jwtAuthDefinition } from './jwt-auth/definition.js';
@@ -15,6 +16,8 @@ import { keyAuthDefinition } from './key-auth/definition.js';
 import { httpSignatureDefinition } from './http-signature/definition.js';
 import { mtlsAuthDefinition } from './mtls-auth/definition.js';
 import { oidcLoginDefinition } from './oidc-login/definition.js';
+import { introspectionDefinition } from './oauth2-introspection/definition.js';
+import { oauth2JwksDefinition, oauth2TokenDefinition } from './oauth2-token/definition.js';
 import { lifecycleDefinition, lifecyclePreviewDefinition } from './lifecycle/definition.js';
 import { rateLimitDefinition } from './rate-limit/definition.js';
 import { requestTransformerDefinition } from './request-transformer/definition.js';
@@ -38,6 +41,10 @@ export const POLICY_DEFINITIONS: ReadonlyMap<string, PolicyMeta> = new Map<strin
     httpSignatureDefinition,
     mtlsAuthDefinition,
     oidcLoginDefinition,
+    basicAuthDefinition,
+    introspectionDefinition,
+    oauth2TokenDefinition,
+    oauth2JwksDefinition,
     aclDefinition,
     authorizationDefinition,
     rateLimitDefinition,

@@ -7,7 +7,7 @@ export { ipRestriction } from './ip-restriction/index.js';
 export { ipRestrictionSchema, parseIpOrCidr, type IpRestrictionConfig } from './ip-restriction/schema.js';
 export { RequestContext } from './context.js';
 export { INVALID_HEADER_VALUE, invalidHeaderProblem, invalidHeaderReply, isFieldValue } from './header-value.js';
-export { IdentityHolder, IdentityIndex, type ApiKeyDelta, type IndexedApiKey, type KeyEntry } from './identity/index.js';
+export { IdentityHolder, IdentityIndex, type ApiKeyDelta, type IndexedApiKey, type KeyEntry, type IndexedOAuthClient, type OAuthClientEntry, type BasicEntry } from './identity/index.js';
 export { keyAuth } from './key-auth/index.js';
 export { keyAuthSchema, type KeyAuthConfig } from './key-auth/schema.js';
 export { jwtAuth } from './jwt-auth/index.js';
@@ -36,3 +36,5 @@ export { responseCache, RESPONSE_CACHE_PRIORITY } from './response-cache/index.j
 export { responseCacheSchema, type ResponseCacheConfig } from './response-cache/schema.js';
 export { MemoryCacheStorage, encodeEntry, decodeEntry, type CacheAddress, type CacheEntry, type CacheStorage, type CacheStorages, type PurgeTarget, type MemoryCacheLimits } from './response-cache/store.js';
 export { requestValidation, requestValidationSchema, type RequestValidationConfig, type ValidationFailure } from './request-validation/index.js';
+export { oauth2Token, oauth2Jwks } from './oauth2-token/index.js';
+export type { TokenSigner, ActiveSigningKey } from './oauth2-token/signer.js';

@@ -229,6 +229,8 @@ export interface PolicyDeps {
   readonly unknownKey?: (sha256Hex: string) => void;
   /** Clock for limit windows and calendar quotas (tests inject one). Default `Date.now`. */
   readonly now?: () => number;
+  /** Tollgate's own token issuer (signing keys shared by every node): used by oauth2-token, oauth2-jwks and jwt-auth `issuer: tollgate`. Without it they fail closed (503). */
+  readonly tokenSigner?: import('./oauth2-token/signer.js').TokenSigner;
   /** Response cache storage (memory, and Redis when configured), shared across snapshots; without it the cache keeps a private in-memory store. */
   readonly responseCache?: import('./response-cache/store.js').CacheStorages;
 }

@@ -36,6 +36,8 @@ export interface ConfigSnapshot {
   resources: Resource[];
   /** API keys created through the admin API that are not revoked (expired ones included: see `expiresAt`). */
   apiKeys: StoredApiKey[];
+  /** OAuth clients that are not revoked (their changes bump the version, so they are always current here). */
+  oauthClients?: import('./oauth-store.js').StoredOAuthClient[];
 }
 
 /** An API key's current state as the change feed hands it out: active, or `revoked` (remove it). */

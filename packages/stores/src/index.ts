@@ -15,3 +15,5 @@ export { createMemoryCounterStore, type MemoryCounterStore, type MemoryCounterSt
 export { MAX_REPORTED_TARGETS, SqlNodeRegistry, type NodeRegistry, type NodeHeartbeat, type NodeRecord, type TargetHealth } from './node-registry.js';
 export { withDeadline, CommandTimeoutError, COMMAND_TIMEOUT } from './deadline.js';
 export { createRedisClient, isCluster, parseRedisUrl, redactRedisUrl, primaries, duplicateClient, REDIS_URL_SCHEMES, type RedisClient, type RedisClientOptions, type RedisTarget, type RedisAddress } from './redis-client.js';
+export * from './oauth-store.js';
+export { SqlOAuthClientStore, SqlSigningKeyStore } from './sql-oauth-store.js';

@@ -17,6 +17,7 @@ import {
   type StoredApiKey,
   type StoredResource,
 } from './config-store.js';
+import { activeOAuthClients } from './sql-oauth-store.js';
 import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, writeAudit, type Tx } from './sql-tx.js';
 
 export { CONFIG_CHANNEL } from './sql-tx.js';
@@ -140,7 +141,7 @@ export class SqlConfigStore implements ConfigStore {
         const version = await readVersion(tx);
         const changeSeq = await readChangeSeq(tx);
         const rows = await readAllResources(tx);
-        return { version, changeSeq, resources: sortResources(rows.map(toResource)), apiKeys: await activeApiKeys(tx) };
+        return { version, changeSeq, resources: sortResources(rows.map(toResource)), apiKeys: await activeApiKeys(tx), oauthClients: await activeOAuthClients(tx) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import { apiKeyStoreContract } from './api-key-store.contract.js';
 import { nodeRegistryContract } from './node-registry.contract.js';
+import { oauthStoreContract } from './oauth-store.contract.js';
 import { adminTokenStoreContract, configStoreContract, upstream } from './config-store.contract.js';
 import { createPgliteStores, createPostgresStores } from './sql-stores.js';
 
@@ -61,6 +62,27 @@ apiKeyStoreContract('Postgres', async () => {
 apiKeyStoreContract('PGlite (in memory)', async () => {
   const stores = await createPgliteStores();
   return { config: stores.config, peer: stores.config, apiKeys: stores.apiKeys, audit: stores.audit, destroy: () => stores.close() };
+});
+
+oauthStoreContract('Postgres', async () => {
+  const database = await createTestDatabase();
+  const [a, b] = await Promise.all([createPostgresStores({ url: database.url }), createPostgresStores({ url: database.url })]);
+  return {
+    config: a.config,
+    peer: b.config,
+    oauthClients: a.oauthClients,
+    signingKeys: a.signingKeys,
+    audit: a.audit,
+    async destroy() {
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    },
+  };
+});
+
+oauthStoreContract('PGlite (in memory)', async () => {
+  const stores = await createPgliteStores();
+  return { config: stores.config, peer: stores.config, oauthClients: stores.oauthClients, signingKeys: stores.signingKeys, audit: stores.audit, destroy: () => stores.close() };
 });
 
 nodeRegistryContract('Postgres', async () => {

@@ -7,6 +7,8 @@ import { SqlApiKeyStore } from './sql-api-key-store.js';
 import { SqlAuditStore } from './sql-audit-store.js';
 import { SqlConfigStore } from './sql-config-store.js';
 import { SqlNodeRegistry, type NodeRegistry } from './node-registry.js';
+import type { OAuthClientStore, SigningKeyStore } from './oauth-store.js';
+import { SqlOAuthClientStore, SqlSigningKeyStore } from './sql-oauth-store.js';
 
 /** The durable stores of one database, closed together. */
 export interface SqlStores {
@@ -14,6 +16,10 @@ export interface SqlStores {
   tokens: AdminTokenStore;
   apiKeys: ApiKeyStore;
   audit: AuditStore;
+  /** OAuth clients of consumers (client-credentials grant). */
+  oauthClients: OAuthClientStore;
+  /** The gateway's token-signing keys. */
+  signingKeys: SigningKeyStore;
   /** Gateway node heartbeats. */
   nodes: NodeRegistry;
   /** The drizzle database behind the stores (usage rollups and billing runs are read and written through it). */
@@ -41,7 +47,7 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
   const handle = openPostgres(options.url, { ...(options.poolMax === undefined ? {} : { max: options.poolMax }), ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   const notifier = new PgChangeNotifier(options.url, options.listenBackoff, { ...(options.timeouts ? { timeouts: options.timeouts } : {}), ...(options.listenPingMs !== undefined ? { pingMs: options.listenPingMs } : {}) });
   const config = new SqlConfigStore(handle.db, notifier, () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
 }
 
 /** Options of the embedded stores. */
@@ -60,5 +66,5 @@ export async function createPgliteStores(options: PgliteStoresOptions = {}): Pro
     throw err;
   }
   const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
 }

@@ -12,7 +12,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** Calls the admin API; a problem answer becomes a one-line error (`FORBIDDEN: …`), exit 1. */
-async function call<T>(command: Command, method: string, path: string, body?: unknown): Promise<T | undefined> {
+export async function call<T>(command: Command, method: string, path: string, body?: unknown): Promise<T | undefined> {
   try {
     return await new AdminClient(connectionOf(command)).json<T>(method, path, body);
   } catch (error) {
@@ -22,13 +22,13 @@ async function call<T>(command: Command, method: string, path: string, body?: un
 }
 
 /** A secret the admin API returns once: printed alone on stdout (scriptable), the warning on stderr. */
-function printSecretOnce(secret: string, what: string, details: string): void {
+export function printSecretOnce(secret: string, what: string, details: string): void {
   process.stderr.write(`${details}\nWARNING: this ${what} is shown only once and cannot be retrieved again; store it now.\n`);
   process.stdout.write(`${secret}\n`);
 }
 
 /** Fixed-width columns, like `kubectl get`. */
-function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return `${[line(headers), ...rows.map(line)].join('\n')}\n`;

@@ -25,6 +25,32 @@ export interface KeyEntry {
   readonly keyId: string;
 }
 
+/** A basic-auth user name's entry: its consumer and stored scrypt hash (see `@tollgate/model` password-hash). */
+export interface BasicEntry {
+  readonly consumer: ConsumerIdentity;
+  readonly username: string;
+  readonly passwordHash: string;
+}
+
+/** An OAuth client as the config snapshot hands it out (active clients only). */
+export interface IndexedOAuthClient {
+  /** `ocl_…`: the client_id. */
+  readonly id: string;
+  readonly consumer: string;
+  /** SHA-256 (hex) of the client secret. */
+  readonly secretHash: string;
+  /** Scopes the client may be granted. */
+  readonly scopes: readonly string[];
+}
+
+/** What a client_id resolves to: its consumer, secret digest and grantable scopes (client ∩ consumer). */
+export interface OAuthClientEntry {
+  readonly clientId: string;
+  readonly consumer: ConsumerIdentity;
+  readonly secretHash: string;
+  readonly scopes: ReadonlySet<string>;
+}
+
 /** Marks an ambiguous entry (two consumers claim it): it authenticates nobody. */
 const AMBIGUOUS = Symbol('ambiguous');
 
@@ -72,9 +98,11 @@ export class IdentityIndex {
   readonly #bySubject = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
   /** Request-signing keys and client-certificate selectors (http-signature, mtls-auth). */
   readonly credentials = new ConsumerCredentials();
+  readonly #byUsername = new Map<string, BasicEntry | typeof AMBIGUOUS>();
+  readonly #byClientId = new Map<string, OAuthClientEntry>();
 
   /** Builds the index from the snapshot's Consumer resources and stored API keys. */
-  constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger) {
+  constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger, oauthClients: readonly IndexedOAuthClient[] = []) {
     this.#logger = logger;
     const clash = (what: string) => (key: string) => logger?.warn({ what, key: what === 'key' ? `${key.slice(0, 8)}…` : key }, 'identity: value claimed by two consumers; it authenticates nobody');
     const sameConsumer = (a: ConsumerIdentity, b: ConsumerIdentity) => a === b;
@@ -84,6 +112,8 @@ export class IdentityIndex {
       this.#byName.set(c.name, c);
       if (c.customId !== null) put(this.#byCustomId, c.customId, c, sameConsumer, clash('customId'));
       this.credentials.add(c, r.spec, logger);
+      // A stored Consumer only has `passwordHash` (the admin API hashes `password`); a user name two consumers claim authenticates nobody.
+      for (const b of r.spec.basicAuth ?? []) if (b.passwordHash !== undefined) put(this.#byUsername, b.username, Object.freeze({ consumer: c, username: b.username, passwordHash: b.passwordHash }), () => false, clash('username'));
       for (const s of r.spec.jwtSubjects) put(this.#bySubject, subjectKey(s.issuer, s.subject), c, sameConsumer, clash('subject'));
       for (const k of r.spec.keys) {
         // A stored Consumer only has `hash`; a `key` here means the admin did not hash it (never expected).
@@ -93,6 +123,15 @@ export class IdentityIndex {
       }
     }
     for (const k of apiKeys) this.#putApiKey(k);
+    const consumerScopes = new Map<string, readonly string[]>();
+    for (const r of resources) if (r.kind === 'Consumer') consumerScopes.set(r.metadata.name, r.spec.scopes ?? []);
+    for (const o of oauthClients) {
+      const c = this.#byName.get(o.consumer);
+      if (c === undefined) continue; // a client of a consumer that no longer exists gets nothing
+      // Grantable now: what the client was given AND the consumer still may have.
+      const allowed = new Set(consumerScopes.get(o.consumer) ?? []);
+      this.#byClientId.set(o.id, Object.freeze({ clientId: o.id, consumer: c, secretHash: o.secretHash.toLowerCase(), scopes: new Set(o.scopes.filter((s) => allowed.has(s))) }));
+    }
   }
 
   /**
@@ -158,6 +197,16 @@ export class IdentityIndex {
   /** The key whose SHA-256 hex is `hash` (expiry is the caller's to check). */
   byKeyHash(hash: string): KeyEntry | undefined {
     return get(this.#byKey, hash);
+  }
+
+  /** The basic-auth credential of user name `username` (the password is the caller's to verify). */
+  byUsername(username: string): BasicEntry | undefined {
+    return get(this.#byUsername, username);
+  }
+
+  /** The active OAuth client `clientId` (its secret is the caller's to check). */
+  byClientId(clientId: string): OAuthClientEntry | undefined {
+    return this.#byClientId.get(clientId);
   }
 
   /** The consumer whose `customId` is `id`. */

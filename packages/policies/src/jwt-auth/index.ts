@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { invalidHeaderReplies, isFieldValue } from '../header-value.js';
 import { ClaimRequirements } from '../identity/claims.js';
@@ -6,11 +6,12 @@ import { announceConsumer, authReply, stripIdentityHeaders } from '../identity/c
 import { IdentityIndex } from '../identity/index.js';
 import type { ErrorSpec, PolicyContext, PolicyDefinition, PolicyReply } from '../types.js';
 import { JwksRegistry, JwksUnavailableError, type RemoteJwks } from './jwks.js';
-import { jwtAuthSchema, type IssuerConfig, type JwtAuthConfig } from './schema.js';
+import type { TokenSigner } from '../oauth2-token/signer.js';
+import { jwtAuthSchema, TOLLGATE_ISSUER, type IssuerConfig, type JwtAuthConfig } from './schema.js';
 import { TokenReader, type FoundToken } from './token.js';
 import { jwtAuthDefinition, JWT_AUTH_ERRORS } from './definition.js';
 
-type VerifyKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>> | Uint8Array;
+type VerifyKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>> | Uint8Array | KeyObject;
 
 /** Most keys tried for one token when several match its header (same kid or no kid). */
 const MAX_CANDIDATE_KEYS = 8;
@@ -29,16 +30,23 @@ class CompiledIssuer {
   readonly #remote: RemoteJwks | null;
   readonly #secrets: readonly Uint8Array[];
 
-  constructor(i: IssuerConfig, config: JwtAuthConfig, registry: JwksRegistry) {
+  /** The gateway's own issuer (`issuer: tollgate`): keys from the token signer, consumer from the token's client_id. */
+  readonly own: boolean;
+  readonly #signer: TokenSigner | undefined;
+
+  constructor(i: IssuerConfig, config: JwtAuthConfig, registry: JwksRegistry, signer: TokenSigner | undefined) {
+    this.own = i.issuer === TOLLGATE_ISSUER;
+    this.#signer = signer;
     this.options = Object.freeze({
-      issuer: i.issuer,
+      issuer: this.own ? (signer?.issuer ?? TOLLGATE_ISSUER) : i.issuer,
       // anyAudience: Istio accepts a jwtRule's tokens whatever their `aud` when `audiences` is empty.
       ...(i.anyAudience ? {} : { audience: [...i.audiences] }),
-      algorithms: [...i.algorithms],
+      // Tollgate signs with ES256 only, and types its tokens at+jwt (RFC 9068 §2.1).
+      algorithms: this.own ? ['ES256'] : [...(i.algorithms ?? [])],
       // `iss` and `aud` are required by setting them; `exp` by default (jose checks it only when present).
-      requiredClaims: [...config.requiredClaims],
+      requiredClaims: this.own ? [...new Set([...config.requiredClaims, 'exp', 'client_id'])] : [...config.requiredClaims],
       clockTolerance: config.clockToleranceSec,
-      ...(i.typ !== undefined ? { typ: i.typ } : {}),
+      ...(this.own ? { typ: 'at+jwt' } : i.typ !== undefined ? { typ: i.typ } : {}),
     });
     const keys: JWK[] = [...((i.jwks?.keys ?? []) as JWK[])];
     const anyKid: JWK[] = [];
@@ -62,6 +70,15 @@ class CompiledIssuer {
    * pinned list by jose before this runs.
    */
   readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<VerifyKey> => {
+    if (this.own) {
+      // Fail closed: without the gateway's signer no token of its own issuer can be judged.
+      if (this.#signer === undefined) throw new JwksUnavailableError('tollgate');
+      const key = typeof header.kid === 'string' ? this.#signer.verificationKey(header.kid) : undefined;
+      if (key !== undefined) return key;
+      // A key another node just created: reload (throttled) so the next request knows it.
+      this.#signer.refresh();
+      throw new errors.JWKSNoMatchingKey();
+    }
     if (header.alg?.startsWith('HS') === true) {
       if (this.#secrets.length === 1) return this.#secrets[0] as Uint8Array;
       const secrets = this.#secrets;
@@ -164,7 +181,12 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
   build(config, deps) {
     const identity = deps.identity ?? { current: IdentityIndex.EMPTY };
     const registry = deps.jwks ?? new JwksRegistry(deps.logger);
-    const issuers = new Map(config.issuers.map((i) => [i.issuer, new CompiledIssuer(i, config, registry)]));
+    const issuers = new Map(
+      config.issuers.map((i) => {
+        const compiled = new CompiledIssuer(i, config, registry, deps.tokenSigner);
+        return [compiled.options.issuer as string, compiled];
+      }),
+    );
     const reader = new TokenReader(config);
     const requirements = new ClaimRequirements(config.requiredScopes, config.claimValues);
     const names = config.consumerHeaders;
@@ -194,13 +216,26 @@ export const jwtAuth: PolicyDefinition<typeof jwtAuthSchema> = {
         return failure(err);
       }
       if (config.certificateBound && !boundToConnection(ctx, payload)) return R.unbound;
-      const subject = payload[config.consumerClaim];
       const index = identity.current;
+      if (issuer.own) {
+        // Tollgate's own tokens name their client: a revoked client (gone from the index) is
+        // refused at once on every node, even though its tokens have not expired yet.
+        const client = typeof payload.client_id === 'string' ? index.byClientId(payload.client_id) : undefined;
+        if (client === undefined) return R.unmapped;
+        announceConsumer(ctx, client.consumer, names, payload, `oauth-client:${client.clientId}`);
+        return requirements.check(payload) ?? forward(ctx, issuer, payload, token);
+      }
+      const subject = payload[config.consumerClaim];
       const consumer = typeof subject === 'string' ? (index.bySubject(iss as string, subject) ?? index.byCustomId(subject)) : undefined;
       if (consumer === undefined && !config.anonymous) return R.unmapped;
       announceConsumer(ctx, consumer ?? null, names, payload, typeof subject === 'string' ? `jwt:${iss as string} ${subject}` : null);
       const denied = requirements.check(payload);
       if (denied !== undefined) return denied;
+      return forward(ctx, issuer, payload, token);
+    }
+
+    /** Sends the issuer's forwarded claims and payload header upstream (refusing values that are no field values). */
+    function forward(ctx: PolicyContext, issuer: CompiledIssuer, payload: JWTPayload, token: string): PolicyReply | undefined {
       for (const f of issuer.forwardClaims) {
         const v = headerValue(payload[f.claim]);
         if (v === undefined) continue;

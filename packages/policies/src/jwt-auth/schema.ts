@@ -7,6 +7,9 @@ import { claimRequirementsShape } from '../identity/claims.js';
 /** Signature algorithms an issuer may be pinned to (RFC 7518 §3.1, RFC 8037). `none` is not one of them. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256', 'HS384', 'HS512'] as const;
 
+/** The `issuer` value that names the gateway's own token issuer (the `oauth2-token` policy). */
+export const TOLLGATE_ISSUER = 'tollgate';
+
 const pem = z
   .string()
   .refine((s) => {
@@ -22,11 +25,16 @@ const jwk = z.record(z.string(), z.unknown()).refine((k) => typeof k.kty === 'st
 
 export const issuerSchema = z
   .strictObject({
-    issuer: z.string().min(1).max(512).describe('The exact `iss` value (compared byte for byte: `https://a/` and `https://a` differ).'),
+    issuer: z
+      .string()
+      .min(1)
+      .max(512)
+      .describe(`The exact \`iss\` value (compared byte for byte: \`https://a/\` and \`https://a\` differ), or \`${TOLLGATE_ISSUER}\`: the gateway's own token issuer (\`oauth2-token\`), whose keys, algorithm (ES256) and \`typ\` (at+jwt) need no configuration.`),
     algorithms: z
       .array(z.enum(JWT_ALGORITHMS))
       .min(1)
-      .describe('Algorithms accepted for this issuer (required: pinning prevents key-confusion attacks, RFC 8725 §3.1).'),
+      .optional()
+      .describe('Algorithms accepted for this issuer (required, except for `issuer: tollgate`: pinning prevents key-confusion attacks, RFC 8725 §3.1).'),
     audiences: z.array(z.string().min(1)).default([]).describe('Accepted `aud` values: the token must name at least one (RFC 7519 §4.1.3). Required unless `anyAudience` is true.'),
     anyAudience: z
       .boolean()
@@ -57,18 +65,23 @@ export const issuerSchema = z
       .describe("Header that carries the verified token's payload upstream, base64url-encoded JSON as in the token (Istio `outputPayloadToHeader`). Client-sent headers of this name are removed."),
   })
   .refine((i) => i.audiences.length > 0 || i.anyAudience, { message: 'give at least one audience (or anyAudience: true)', path: ['audiences'] })
-  .refine((i) => i.jwksUri !== undefined || i.jwks !== undefined || (i.publicKeys?.length ?? 0) > 0 || (i.secrets?.length ?? 0) > 0, {
+  .refine((i) => i.issuer === TOLLGATE_ISSUER || i.jwksUri !== undefined || i.jwks !== undefined || (i.publicKeys?.length ?? 0) > 0 || (i.secrets?.length ?? 0) > 0, {
     message: 'give at least one of jwksUri, jwks, publicKeys or secrets',
     path: ['jwksUri'],
   })
-  .refine((i) => !i.algorithms.some((a) => a.startsWith('HS')) || (i.secrets?.length ?? 0) > 0, { message: 'HS* algorithms need `secrets`', path: ['algorithms'] })
-  .refine((i) => (i.secrets?.length ?? 0) === 0 || i.algorithms.every((a) => a.startsWith('HS')), {
+  .refine((i) => i.issuer === TOLLGATE_ISSUER || i.algorithms !== undefined, { message: 'pin the accepted algorithms (RFC 8725 §3.1)', path: ['algorithms'] })
+  .refine((i) => i.issuer !== TOLLGATE_ISSUER || (i.algorithms === undefined && i.jwksUri === undefined && i.jwks === undefined && i.publicKeys === undefined && i.secrets === undefined && i.typ === undefined), {
+    message: "the gateway's own issuer takes its keys, algorithm and typ from Tollgate: give only audiences (and the forwarding options)",
+    path: ['issuer'],
+  })
+  .refine((i) => !(i.algorithms ?? []).some((a) => a.startsWith('HS')) || (i.secrets?.length ?? 0) > 0, { message: 'HS* algorithms need `secrets`', path: ['algorithms'] })
+  .refine((i) => (i.secrets?.length ?? 0) === 0 || (i.algorithms ?? []).every((a) => a.startsWith('HS')), {
     message: 'an issuer with HMAC secrets must allow only HS* algorithms (mixing invites key confusion)',
     path: ['algorithms'],
   })
   .describe('A trusted token issuer and how its signatures are verified.');
 
-const tokenSourceSchema = z
+export const tokenSourceSchema = z
   .strictObject({
     header: fieldName.default('authorization').describe('Header carrying the token.'),
     scheme: z.string().max(32).default('Bearer').describe('Auth scheme before the token in that header (case-insensitive); empty = the whole value is the token.'),

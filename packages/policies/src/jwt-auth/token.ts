@@ -27,7 +27,7 @@ export class TokenReader {
   readonly #cookie: string | undefined;
   readonly #query: ReadonlySet<string> | null;
 
-  constructor(config: JwtAuthConfig) {
+  constructor(config: Pick<JwtAuthConfig, 'token'>) {
     const t = config.token;
     this.#headers =
       t.headers !== undefined
