@@ -21,3 +21,5 @@ export * from './subscription-dates.js';
 export * from './zone-time.js';
 export * from './events.js';
 export * from './webhook.js';
+export * from './broker.js';
+export * from './messaging.js';

@@ -45,7 +45,7 @@ export interface ProtocolResult {
 
 /** A converter built once per snapshot for one route. */
 export interface ProtocolHandler {
-  readonly kind: 'grpc' | 'grpcWeb' | 'soap';
+  readonly kind: 'grpc' | 'grpcWeb' | 'soap' | 'messaging';
   handle(req: ProtocolRequest): Promise<ProtocolResult>;
 }
 
