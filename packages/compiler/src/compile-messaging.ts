@@ -144,7 +144,8 @@ export function compileMessaging(route: Route, ri: number, brokers: ReadonlyMap<
     retain: m.retain,
     headers: [...m.headers],
     replyHeaders: [...m.replyHeaders],
-    timeoutMs: m.timeoutMs ?? broker.spec.confirmTimeoutMs,
+    // The action's own timeout, else the route's `timeoutMs`, else the broker's confirm timeout.
+    timeoutMs: m.timeoutMs ?? route.timeoutMs ?? broker.spec.confirmTimeoutMs,
     maxMessageBytes: m.maxMessageBytes,
     contentType: m.contentType ?? null,
   };

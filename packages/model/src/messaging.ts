@@ -84,7 +84,7 @@ export const messagingActionSchema = z
     retain: z.boolean().default(false).describe('MQTT retain flag of published messages.'),
     headers: z.array(messageHeaderName).max(64).default([]).describe('Request headers copied into the message (NATS headers, AMQP properties headers, MQTT 5 user properties). The consumer identity (`x-consumer-name`, `x-consumer-id`) and `x-request-id` are always added.'),
     replyHeaders: z.array(messageHeaderName).max(64).default([]).describe('`request`: reply message headers copied to the HTTP response.'),
-    timeoutMs: durationMs.optional().describe('`publish`: how long to wait for the broker to confirm (default the broker `confirmTimeoutMs`), past it 503. `request`: how long to wait for the reply, past it 504.'),
+    timeoutMs: durationMs.optional().describe('`publish`: how long to wait for the broker to confirm (default the broker `confirmTimeoutMs`), past it 503. `request`: how long to wait for the reply, past it 504. Default the route `timeoutMs`, else the broker `confirmTimeoutMs`.'),
     maxMessageBytes: z.number().int().min(1).max(67_108_864).default(1_048_576).describe('Largest request body accepted as a message; a larger one is a 413.'),
     contentType: z.string().min(1).max(256).optional().describe('Content type given to the messages (AMQP `content-type`, MQTT 5 content type, NATS `Content-Type` header); default the request\'s.'),
   })
