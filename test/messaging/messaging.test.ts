@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { connect as amqpConnect, type Channel, type ChannelModel } from 'amqplib';
 import { connectAsync as mqttConnect, type MqttClient } from 'mqtt';
 import { connect as natsConnect, headers as natsHeaders, RetentionPolicy, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
@@ -73,6 +74,7 @@ spec:
       messaging: { broker: nats-main, operation: request, subject: "${P}.price.{item}", replyHeaders: [x-currency] }
     - name: live
       match: [{ path: { exact: /live }, methods: [GET] }]
+      metering: { units: 1, metric: messages }
       messaging: { broker: nats-main, operation: subscribe, subject: "${P}.orders.*.created", jetstream: true }
     - name: limited
       match: [{ path: { exact: /limited }, methods: [POST] }]
@@ -302,6 +304,33 @@ describe('MQTT', () => {
     expect(m.payload).toBe('{"c":21}');
     expect(m.props).toMatchObject({ 'x-tenant': 'acme', 'x-consumer-name': 'ann' });
     expect((await post('/sensors/a%2Fb', '{}')).status).toBe(400);
+  });
+});
+
+describe('metering', () => {
+  it('published messages count per request, delivered messages per message (count and bytes), for the consumer', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const sum = async (route: string) => {
+        const { rows } = await client.query<{ requests: string; units: string; bytes_out: string; metric: string | null }>(
+          "SELECT coalesce(sum(requests), 0) AS requests, coalesce(sum(units), 0) AS units, coalesce(sum(bytes_out), 0) AS bytes_out, max(metric) AS metric FROM usage_rollups WHERE consumer = 'ann' AND api = 'events' AND route = $1 AND status_class = '2xx'",
+          [route],
+        );
+        const r = rows[0] as { requests: string; units: string; bytes_out: string; metric: string | null };
+        return { requests: Number(r.requests), units: Number(r.units), bytesOut: Number(r.bytes_out), metric: r.metric };
+      };
+      // The SSE test received 3 messages on one stream and 2 on the resumed one.
+      await waitUntil(async () => (await sum('live')).units === 5, 15_000);
+      const live = await sum('live');
+      expect(live).toMatchObject({ requests: 2, units: 5, metric: 'messages' });
+      expect(live.bytesOut).toBeGreaterThan(5 * '{"n":1}'.length);
+      // Publishes of the JetStream route: 1 + 2 (idempotent retry) + 3 (for the SSE test), 202 each.
+      await waitUntil(async () => (await sum('order-created')).requests >= 6, 15_000);
+      expect(await sum('order-created')).toMatchObject({ requests: 6, units: 6, metric: 'requests' });
+    } finally {
+      await client.end();
+    }
   });
 });
 
