@@ -76,6 +76,16 @@ spec:
       match: [{ path: { exact: /live }, methods: [GET] }]
       metering: { units: 1, metric: messages }
       messaging: { broker: nats-main, operation: subscribe, subject: "${P}.orders.*.created", jetstream: true }
+    - name: quota-feed
+      match: [{ path: { exact: /quota-feed }, methods: [GET] }]
+      policies: [{ name: rate-limit, config: { name: feedquota, by: consumer, quota: { limit: 3 } } }]
+      messaging: { broker: nats-main, operation: subscribe, subject: "${P}.quota" }
+    - name: rabbit-feed
+      match: [{ path: { exact: /rabbit-feed }, methods: [GET] }]
+      messaging: { broker: rabbit, operation: subscribe, queue: "${P}.feed" }
+    - name: mqtt-feed
+      match: [{ path: { exact: /mqtt-feed }, methods: [GET] }]
+      messaging: { broker: mosquitto, operation: subscribe, topic: "${P}/feed/+" }
     - name: limited
       match: [{ path: { exact: /limited }, methods: [POST] }]
       policies: [{ name: rate-limit, config: { by: consumer, limits: [{ limit: 2, window: 1m }] } }]
@@ -240,6 +250,23 @@ describe('NATS', () => {
     expect(notSse.status).toBe(406);
   });
 
+  it('a quota used up mid-stream ends the stream with a final event: each delivered message is admitted like a request', async () => {
+    const res = await fetch(`${tg.proxyUrl}/events/quota-feed`, { headers: { apikey: KEY, accept: 'text/event-stream' } });
+    expect(res.status).toBe(200);
+    // Opening the stream used 1 of the 3; two messages fit, the third ends it.
+    const reading = readEvents(res, (e) => e.some((x) => x.event === 'end'));
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 1; i <= 5; i++) nc.publish(`${P}.quota`, new TextEncoder().encode(`q${i}`));
+    await nc.flush();
+    const events = await reading;
+    expect(events.filter((e) => e.event === 'message').map((e) => e.data)).toEqual(['q1', 'q2']);
+    const last = events.at(-1);
+    expect(last?.event).toBe('end');
+    expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ status: 429, code: 'QUOTA_EXCEEDED' });
+    // And the next stream is refused at the door.
+    expect((await fetch(`${tg.proxyUrl}/events/quota-feed`, { headers: { apikey: KEY, accept: 'text/event-stream' } })).status).toBe(429);
+  });
+
   it('key-auth and rate limits apply to messaging routes like to any route', async () => {
     const anon = await fetch(`${tg.proxyUrl}/events/core`, { method: 'POST', body: 'x' });
     expect(anon.status).toBe(401);
@@ -293,6 +320,27 @@ describe('RabbitMQ', () => {
   });
 });
 
+describe('subscribe on RabbitMQ and MQTT', () => {
+  it('a RabbitMQ queue and an MQTT topic filter stream as Server-Sent Events', async () => {
+    await ch.assertQueue(`${P}.feed`, { durable: false });
+    const rabbit = await fetch(`${tg.proxyUrl}/events/rabbit-feed`, { headers: { apikey: KEY, accept: 'text/event-stream' } });
+    expect(rabbit.status).toBe(200);
+    const r = readEvents(rabbit, (e) => e.length >= 2);
+    ch.sendToQueue(`${P}.feed`, Buffer.from('r1'));
+    ch.sendToQueue(`${P}.feed`, Buffer.from('r2'));
+    expect((await r).map((e) => e.data)).toEqual(['r1', 'r2']);
+    const mqtt = await fetch(`${tg.proxyUrl}/events/mqtt-feed`, { headers: { apikey: KEY, accept: 'text/event-stream' } });
+    expect(mqtt.status).toBe(200);
+    const m = readEvents(mqtt, (e) => e.length >= 2);
+    await new Promise((res) => setTimeout(res, 200));
+    await mq.publishAsync(`${P}/feed/a`, 'm1', { qos: 1 });
+    await mq.publishAsync(`${P}/other/a`, 'not this', { qos: 1 });
+    await mq.publishAsync(`${P}/feed/b`, 'm2', { qos: 1 });
+    expect((await m).map((e) => e.data)).toEqual(['m1', 'm2']);
+    await ch.deleteQueue(`${P}.feed`);
+  });
+});
+
 describe('MQTT', () => {
   it('publishes with QoS 1 (202 after PUBACK) to the templated topic; headers and identity become MQTT 5 user properties', async () => {
     await mq.subscribeAsync(`${P}/sensors/+`, { qos: 1 });
@@ -320,10 +368,11 @@ describe('metering', () => {
         const r = rows[0] as { requests: string; units: string; bytes_out: string; metric: string | null };
         return { requests: Number(r.requests), units: Number(r.units), bytesOut: Number(r.bytes_out), metric: r.metric };
       };
-      // The SSE test received 3 messages on one stream and 2 on the resumed one.
-      await waitUntil(async () => (await sum('live')).units === 5, 15_000);
+      // The SSE test received 3 messages on one stream and 2 on the resumed one: each stream counts
+      // its opening and each delivered message.
+      await waitUntil(async () => (await sum('live')).units === 7, 15_000);
       const live = await sum('live');
-      expect(live).toMatchObject({ requests: 2, units: 5, metric: 'messages' });
+      expect(live).toMatchObject({ requests: 2, units: 7, metric: 'messages' });
       expect(live.bytesOut).toBeGreaterThan(5 * '{"n":1}'.length);
       // Publishes of the JetStream route: 1 + 2 (idempotent retry) + 3 (for the SSE test), 202 each.
       await waitUntil(async () => (await sum('order-created')).requests >= 6, 15_000);

@@ -177,8 +177,11 @@ export class MessagingHandler implements ProtocolHandler {
     const out = new PassThrough();
     const state = req.state;
     const perMessage = state.units;
-    // Metering: `metering.units` per delivered message (none delivered: none counted); bytes are the stream's.
-    state.units = 0;
+    // Metering: opening the stream counts `metering.units` like any request, and so does each
+    // delivered message (count), with the bytes written; the quota is charged the same.
+    const admitted = state.quotaCharge;
+    let charged = 0;
+    const recheck = req.recheck;
     let sub: { close(): void } | null = null;
     let ended = false;
     const end = (final: string | null): void => {
@@ -193,20 +196,38 @@ export class MessagingHandler implements ProtocolHandler {
     heartbeat.unref();
     req.signal?.addEventListener('abort', () => end(null), { once: true });
     out.on('close', () => end(null));
+    const deliver = (d: Delivery): void => {
+      if (ended) return;
+      state.units += perMessage;
+      out.write(sseFrame(d));
+    };
+    // With policies, each message is admitted like a request (in order: one check at a time).
+    let queue: Promise<void> = Promise.resolve();
+    const admit = (d: Delivery): void => {
+      queue = queue.then(async () => {
+        if (ended || recheck === undefined) return;
+        const r = await recheck().catch((err: unknown) => ({ refusal: { status: 500, code: 'INTERNAL_ERROR', title: 'The policies could not be run', detail: (err as Error).message }, quotaCharge: null }));
+        if (ended) return;
+        if (r.refusal !== null) {
+          // A limit or the quota ran out (or the credential was revoked) mid-stream: a final event says why.
+          return end(`event: end\ndata: ${JSON.stringify({ status: r.refusal.status, code: r.refusal.code, title: r.refusal.title, detail: r.refusal.detail })}\n\n`);
+        }
+        if (r.quotaCharge !== null) {
+          charged += r.quotaCharge.units;
+          state.quotaCharge = { ...(admitted ?? r.quotaCharge), units: (admitted?.units ?? 0) + charged };
+        }
+        deliver(d);
+      });
+    };
     try {
       sub = await client.subscribe(
         { target, jetstream: a.jetstream, after, qos: a.qos },
-        (d) => {
-          if (ended) return;
-          state.units += perMessage;
-          out.write(sseFrame(d));
-        },
+        recheck === undefined ? deliver : admit,
         (err) => end(`event: error\ndata: ${JSON.stringify({ code: 'MESSAGING_BROKER_DOWN', detail: err.message })}\n\n`),
       );
     } catch (err) {
       clearInterval(heartbeat);
       ended = true;
-      state.units = perMessage;
       return fail(req, err);
     }
     if (ended) sub.close();
