@@ -6,6 +6,7 @@ import { connect as amqpConnect, type Channel, type ChannelModel } from 'amqplib
 import { connectAsync as mqttConnect, type MqttClient } from 'mqtt';
 import { connect as natsConnect, headers as natsHeaders, RetentionPolicy, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
 import pg from 'pg';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
@@ -80,6 +81,10 @@ spec:
       match: [{ path: { exact: /quota-feed }, methods: [GET] }]
       policies: [{ name: rate-limit, config: { name: feedquota, by: consumer, quota: { limit: 3 } } }]
       messaging: { broker: nats-main, operation: subscribe, subject: "${P}.quota" }
+    - name: quota-ws
+      match: [{ path: { exact: /quota-ws }, methods: [GET] }]
+      policies: [{ name: rate-limit, config: { name: wsquota, by: consumer, quota: { limit: 2 } } }]
+      messaging: { broker: nats-main, operation: subscribe, subject: "${P}.quotaws" }
     - name: rabbit-feed
       match: [{ path: { exact: /rabbit-feed }, methods: [GET] }]
       messaging: { broker: rabbit, operation: subscribe, queue: "${P}.feed" }
@@ -317,6 +322,51 @@ describe('RabbitMQ', () => {
     expect(await r.text()).toBe('pong:ping');
     expect(r.headers.get('x-served-by')).toBe('worker-1');
     await ch.cancel(consumerTag);
+  });
+});
+
+describe('WebSocket subscriptions', () => {
+  /** Opens a WebSocket to a route of the events API and collects its text frames and close code. */
+  function socket(path: string, headers: Record<string, string> = { apikey: KEY }) {
+    const ws = new WebSocket(`${tg.proxyUrl.replace('http', 'ws')}/events${path}`, { headers });
+    const s = { ws, frames: [] as Array<Record<string, unknown>>, close: null as number | null, opened: null as unknown as Promise<void> };
+    s.opened = new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake answered ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    ws.on('message', (m) => s.frames.push(JSON.parse(m.toString()) as Record<string, unknown>));
+    ws.on('close', (code) => (s.close = code));
+    return s;
+  }
+
+  it('streams JetStream messages as frames with the stream sequence, resumes after lastEventId, and ends on a used-up quota', async () => {
+    const js = nc.jetstream();
+    const a = socket('/live');
+    await a.opened;
+    await new Promise((r) => setTimeout(r, 300));
+    const seqs: number[] = [];
+    for (const n of [1, 2]) seqs.push((await js.publish(`${P}.orders.w${n}.created`, new TextEncoder().encode(`w${n}`))).seq);
+    await waitUntil(async () => a.frames.length >= 2, 10_000);
+    expect(a.frames.map((f) => f.data)).toEqual(['w1', 'w2']);
+    expect(a.frames.map((f) => Number(f.id))).toEqual(seqs);
+    a.ws.close();
+    const b = socket(`/live?lastEventId=${seqs[0]}`);
+    await b.opened;
+    await waitUntil(async () => b.frames.length >= 1, 10_000);
+    expect(b.frames.map((f) => f.data)).toEqual(['w2']);
+    b.ws.close();
+    // Without a key the handshake is refused like any request.
+    await expect(socket('/live', {}).opened).rejects.toThrow(/401/);
+    // A used-up quota ends the socket with a final frame and close code 1008 (policy violation).
+    const q = socket('/quota-ws');
+    await q.opened;
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 1; i <= 3; i++) nc.publish(`${P}.quotaws`, new TextEncoder().encode(`x${i}`));
+    await waitUntil(async () => q.close !== null, 10_000);
+    expect(q.frames[0]).toMatchObject({ data: 'x1' });
+    expect(q.frames.at(-1)).toMatchObject({ event: 'end', code: 'QUOTA_EXCEEDED', status: 429 });
+    expect(q.close).toBe(1008);
   });
 });
 

@@ -4,7 +4,7 @@ import type { CompiledMessaging } from '@tollgate/compiler';
 import { isFieldValue } from '@tollgate/model';
 import { BodyTooLarge, ClientClosed, effectiveHeaders, problem, readBody, type ProtocolHandler, type ProtocolRequest, type ProtocolResult } from '../protocols/common.js';
 import type { BrokerPool } from './broker-pool.js';
-import { BrokerError, messageId, type BrokerClient, type Delivery, type OutgoingMessage } from './client.js';
+import { BrokerError, messageId, type BrokerClient, type Delivery, type OutgoingMessage, type Subscription } from './client.js';
 import { MESSAGING_ERRORS } from './errors.js';
 
 /** A comment line every so often keeps proxies and load balancers from closing an idle stream. */
@@ -160,58 +160,81 @@ export class MessagingHandler implements ProtocolHandler {
     }
   }
 
+  /** The JetStream sequence to resume after (`Last-Event-ID`), null for new messages only, or the 400 answer. */
+  #resumeAfter(req: ProtocolRequest, last: string | undefined): number | null | ProtocolResult {
+    if (!this.action.jetstream || last === undefined || last === '') return null;
+    if (!/^\d{1,15}$/.test(last)) return problem(req, 400, 'MESSAGING_BAD_EVENT_ID', MESSAGING_ERRORS.MESSAGING_BAD_EVENT_ID.title, 'Last-Event-ID must be the stream sequence of the last event received');
+    return Number(last);
+  }
+
   async #subscribe(req: ProtocolRequest, target: string): Promise<ProtocolResult> {
-    const a = this.action;
     const accept = req.headers.accept;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || typeof accept !== 'string' || !accept.toLowerCase().includes('text/event-stream')) {
-      return problem(req, 406, 'MESSAGING_SSE_REQUIRED', MESSAGING_ERRORS.MESSAGING_SSE_REQUIRED.title, 'send GET with Accept: text/event-stream', {}, true);
+      return problem(req, 406, 'MESSAGING_SSE_REQUIRED', MESSAGING_ERRORS.MESSAGING_SSE_REQUIRED.title, 'send GET with Accept: text/event-stream, or open a WebSocket', {}, true);
     }
-    let after: number | null = null;
     const last = req.headers['last-event-id'];
-    if (a.jetstream && typeof last === 'string' && last !== '') {
-      if (!/^\d{1,15}$/.test(last)) return problem(req, 400, 'MESSAGING_BAD_EVENT_ID', MESSAGING_ERRORS.MESSAGING_BAD_EVENT_ID.title, 'Last-Event-ID must be the stream sequence of the last event received');
-      after = Number(last);
+    const after = this.#resumeAfter(req, typeof last === 'string' ? last : undefined);
+    if (after !== null && typeof after === 'object') return after;
+    const out = new PassThrough();
+    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    heartbeat.unref();
+    const opened = await this.subscription(req, target, after, {
+      message: (d) => out.write(sseFrame(d)),
+      end: (final) => {
+        clearInterval(heartbeat);
+        if (final !== null && !out.writableEnded) out.write(`event: ${final.event}\ndata: ${JSON.stringify(final.data)}\n\n`);
+        out.end();
+      },
+    });
+    if ('status' in opened) {
+      clearInterval(heartbeat);
+      return opened;
     }
+    out.on('close', () => opened.close());
+    // `retry` (WHATWG HTML §9.2.4): how soon an EventSource reconnects after the stream ends.
+    out.write('retry: 2000\n\n');
+    return { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }, body: out };
+  }
+
+  /**
+   * Opens a subscription for one client (a Server-Sent Events stream or a WebSocket): each
+   * delivered message is admitted through the route's access policies first when it has any (in
+   * order, one check at a time) and metered; a refusal or a broker failure ends it with a final
+   * event. Returns the live subscription, or the answer when it could not be opened.
+   */
+  async subscription(req: ProtocolRequest, target: string, after: number | null, sink: SubscriptionSink): Promise<Subscription | ProtocolResult> {
+    const a = this.action;
     const client = this.#client(req);
     if (!('subscribe' in client)) return client;
-    const out = new PassThrough();
     const state = req.state;
     const perMessage = state.units;
-    // Metering: opening the stream counts `metering.units` like any request, and so does each
-    // delivered message (count), with the bytes written; the quota is charged the same.
+    // Metering: opening the subscription counts `metering.units` like any request, and so does
+    // each delivered message (count), with the bytes written; the quota is charged the same.
     const admitted = state.quotaCharge;
     let charged = 0;
     const recheck = req.recheck;
-    let sub: { close(): void } | null = null;
+    let sub: Subscription | null = null;
     let ended = false;
-    const end = (final: string | null): void => {
+    const end = (final: FinalEvent | null): void => {
       if (ended) return;
       ended = true;
-      clearInterval(heartbeat);
       sub?.close();
-      if (final !== null && !out.writableEnded) out.write(final);
-      out.end();
+      sink.end(final);
     };
-    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-    heartbeat.unref();
     req.signal?.addEventListener('abort', () => end(null), { once: true });
-    out.on('close', () => end(null));
     const deliver = (d: Delivery): void => {
       if (ended) return;
       state.units += perMessage;
-      out.write(sseFrame(d));
+      sink.message(d);
     };
-    // With policies, each message is admitted like a request (in order: one check at a time).
     let queue: Promise<void> = Promise.resolve();
     const admit = (d: Delivery): void => {
       queue = queue.then(async () => {
         if (ended || recheck === undefined) return;
         const r = await recheck().catch((err: unknown) => ({ refusal: { status: 500, code: 'INTERNAL_ERROR', title: 'The policies could not be run', detail: (err as Error).message }, quotaCharge: null }));
         if (ended) return;
-        if (r.refusal !== null) {
-          // A limit or the quota ran out (or the credential was revoked) mid-stream: a final event says why.
-          return end(`event: end\ndata: ${JSON.stringify({ status: r.refusal.status, code: r.refusal.code, title: r.refusal.title, detail: r.refusal.detail })}\n\n`);
-        }
+        // A limit or the quota ran out (or the credential was revoked) mid-stream: a final event says why.
+        if (r.refusal !== null) return end({ event: 'end', data: { ...r.refusal } });
         if (r.quotaCharge !== null) {
           charged += r.quotaCharge.units;
           state.quotaCharge = { ...(admitted ?? r.quotaCharge), units: (admitted?.units ?? 0) + charged };
@@ -220,19 +243,44 @@ export class MessagingHandler implements ProtocolHandler {
       });
     };
     try {
-      sub = await client.subscribe(
-        { target, jetstream: a.jetstream, after, qos: a.qos },
-        recheck === undefined ? deliver : admit,
-        (err) => end(`event: error\ndata: ${JSON.stringify({ code: 'MESSAGING_BROKER_DOWN', detail: err.message })}\n\n`),
-      );
+      sub = await client.subscribe({ target, jetstream: a.jetstream, after, qos: a.qos }, recheck === undefined ? deliver : admit, (err) => end({ event: 'error', data: { code: 'MESSAGING_BROKER_DOWN', detail: err.message } }));
     } catch (err) {
-      clearInterval(heartbeat);
       ended = true;
       return fail(req, err);
     }
     if (ended) sub.close();
-    // `retry` (WHATWG HTML §9.2.4): how soon an EventSource reconnects after the stream ends.
-    out.write('retry: 2000\n\n');
-    return { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }, body: out };
+    return { close: () => end(null) };
   }
+
+  /** Whether the route's broker is connected now (a WebSocket handshake is refused with 503 otherwise). */
+  brokerConnected(): boolean {
+    return this.pool.get(this.action.broker.name)?.connected() === true;
+  }
+
+  /** Whether the route streams messages (`operation: subscribe`). */
+  get subscribes(): boolean {
+    return this.action.operation === 'subscribe';
+  }
+
+  /** The target of a subscription request, or null (see {@link MessagingHandler.handle}). */
+  targetOf(req: ProtocolRequest): string | null {
+    return this.#target(req);
+  }
+
+  /** `Last-Event-ID` (or the WebSocket `lastEventId` query parameter) as the sequence to resume after. */
+  resumeAfter(req: ProtocolRequest, last: string | undefined): number | null | ProtocolResult {
+    return this.#resumeAfter(req, last);
+  }
+}
+
+/** The last event of a subscription that did not end by the client's choice. */
+export interface FinalEvent {
+  readonly event: 'end' | 'error';
+  readonly data: Record<string, unknown>;
+}
+
+/** Where a subscription writes: an SSE stream or a WebSocket. */
+export interface SubscriptionSink {
+  message(d: Delivery): void;
+  end(final: FinalEvent | null): void;
 }
