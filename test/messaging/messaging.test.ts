@@ -469,6 +469,18 @@ describe('operations', () => {
     const g = await fetch(`${tg.adminUrl}/apis/bad`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(g.status).toBe(404);
   });
+  it('a broker no route uses any more has its connection closed (and leaves /metrics)', async () => {
+    // A Broker still referenced cannot be deleted: the set would not compile.
+    const refused = await fetch(`${tg.adminUrl}/brokers/rabbit`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain('messaging.broker');
+    const del = await fetch(`${tg.adminUrl}/apis/events`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(del.status).toBe(204);
+    await waitUntil(async () => !/tollgate_broker_connected\{/.test(await (await fetch(`${tg.statusUrl}/metrics`)).text()), 15_000);
+    // The Broker resources themselves stay (nothing references them now, so they may be deleted).
+    const gone = await fetch(`${tg.adminUrl}/brokers/mosquitto`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(gone.status).toBe(204);
+  });
 });
 
 async function waitFor<T>(fn: () => Promise<T | null>, timeoutMs = 5_000): Promise<T> {
