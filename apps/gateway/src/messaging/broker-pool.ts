@@ -1,7 +1,7 @@
 import type { CompiledBroker, CompiledConfig } from '@tollgate/compiler';
 import type { Logger } from 'pino';
 import { AmqpBrokerClient } from './amqp-client.js';
-import type { BrokerClient } from './client.js';
+import { scrub, type BrokerClient } from './client.js';
 import { MqttBrokerClient } from './mqtt-client.js';
 import { NatsBrokerClient } from './nats-client.js';
 
@@ -57,7 +57,7 @@ export class BrokerPool {
     if (now - (this.#lastLogged.get(name) ?? 0) < LOG_EVERY_MS) return;
     this.#lastLogged.set(name, now);
     // The message only: connection errors never carry the broker's credentials (they are not in the URLs).
-    this.logger?.warn({ broker: name, err: (err as Error).message }, 'message broker connection error');
+    this.logger?.warn({ broker: name, err: scrub(String((err as Error)?.message ?? err)) }, 'message broker connection error');
   }
 }
 

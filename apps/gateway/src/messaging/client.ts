@@ -7,8 +7,13 @@ export class BrokerError extends Error {
     readonly code: 'MESSAGING_BROKER_DOWN' | 'MESSAGING_NOT_CONFIRMED' | 'MESSAGING_REPLY_TIMEOUT' | 'MESSAGING_NO_RESPONDERS',
     message: string,
   ) {
-    super(message);
+    super(scrub(message));
   }
+}
+
+/** Removes `user:password@` from URLs a client library may have put in an error message (never logged or answered). */
+export function scrub(message: string): string {
+  return message.replace(/\/\/[^@/\s]*@/g, '//<redacted>@');
 }
 
 /** One message to publish (or send as a request). */

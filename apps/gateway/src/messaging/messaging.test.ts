@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sseFrame } from './handler.js';
 import { topicMatches } from './mqtt-client.js';
+import { scrub } from './client.js';
 
 describe('sseFrame', () => {
   it('writes id, event and one data line per line of the body (WHATWG HTML §9.2)', () => {
@@ -17,5 +18,12 @@ describe('topicMatches (MQTT 5 §4.7)', () => {
     expect(topicMatches('a/#', 'a')).toBe(true);
     expect(topicMatches('a/b', 'a/b/c')).toBe(false);
     expect(topicMatches('a/b/c', 'a/b')).toBe(false);
+  });
+});
+
+describe('scrub', () => {
+  it('removes credentials from URLs in error messages', () => {
+    expect(scrub('connect failed: amqp://guest:s3cret@10.0.0.1:5672/vh')).toBe('connect failed: amqp://<redacted>@10.0.0.1:5672/vh');
+    expect(scrub('nats://127.0.0.1:4222 refused')).toBe('nats://127.0.0.1:4222 refused');
   });
 });

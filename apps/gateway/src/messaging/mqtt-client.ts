@@ -25,6 +25,7 @@ function userProperties(p: Record<string, string | string[]> | undefined): Recor
 interface Local {
   readonly filter: string;
   readonly onMessage: (d: Delivery) => void;
+  readonly onEnd: (err: Error) => void;
 }
 
 /**
@@ -107,9 +108,9 @@ export class MqttBrokerClient implements BrokerClient {
     return Promise.reject(new BrokerError('MESSAGING_BROKER_DOWN', 'MQTT routes do not do request-reply'));
   }
 
-  async subscribe(o: SubscribeOptions, onMessage: (d: Delivery) => void): Promise<Subscription> {
+  async subscribe(o: SubscribeOptions, onMessage: (d: Delivery) => void, onEnd: (err: Error) => void): Promise<Subscription> {
     if (!this.connected()) throw new BrokerError('MESSAGING_BROKER_DOWN', `broker ${this.name} is not connected`);
-    const local: Local = { filter: o.target, onMessage };
+    const local: Local = { filter: o.target, onMessage, onEnd };
     const n = this.#filters.get(o.target) ?? 0;
     this.#filters.set(o.target, n + 1);
     if (n === 0) {
@@ -142,6 +143,9 @@ export class MqttBrokerClient implements BrokerClient {
   }
 
   async close(): Promise<void> {
+    // Subscribers' streams end (the broker was removed or changed) rather than hang.
+    for (const l of this.#locals) l.onEnd(new Error(`broker ${this.name} was removed or changed`));
+    this.#locals.clear();
     await this.#client.endAsync(true).catch(() => undefined);
   }
 }

@@ -48,6 +48,8 @@ export class NatsBrokerClient implements BrokerClient {
   #up = false;
   #closed = false;
   readonly #streams = new Map<string, string>();
+  /** Live subscriptions: ended (with their onEnd) when the client is closed, so no stream hangs on a removed broker. */
+  readonly #subs = new Set<{ close(): void; onEnd(err: Error): void }>();
 
   constructor(private readonly broker: CompiledBroker, private readonly onError: (err: unknown) => void) {
     void this.#start();
@@ -154,7 +156,7 @@ export class NatsBrokerClient implements BrokerClient {
           onMessage({ id: null, target: msg.subject, body: Buffer.from(msg.data), headers: headerRecord(msg.headers) });
         },
       });
-      return { close: () => sub.unsubscribe() };
+      return this.#track({ close: () => sub.unsubscribe(), onEnd });
     }
     let stream: string;
     try {
@@ -173,12 +175,27 @@ export class NatsBrokerClient implements BrokerClient {
     void messages.closed().then((err) => {
       if (err) onEnd(err);
     });
-    return { close: () => void messages.close().catch(() => undefined) };
+    return this.#track({ close: () => void messages.close().catch(() => undefined), onEnd });
+  }
+
+  #track(s: { close(): void; onEnd(err: Error): void }): Subscription {
+    this.#subs.add(s);
+    return {
+      close: () => {
+        if (!this.#subs.delete(s)) return;
+        s.close();
+      },
+    };
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.#up = false;
+    for (const s of this.#subs) {
+      s.close();
+      s.onEnd(new Error(`broker ${this.name} was removed or changed`));
+    }
+    this.#subs.clear();
     const nc = this.#nc;
     this.#nc = null;
     if (nc !== null && !nc.isClosed()) await nc.drain().catch(() => nc.close());
