@@ -9,5 +9,6 @@ export const MESSAGING_ERRORS = defineErrors({
   MESSAGING_BAD_TARGET: { status: 400, title: 'The path does not make a valid subject, routing key or topic', description: 'A path capture inserted into the subject, routing key or topic is empty or holds a separator or wildcard (`.`, `*`, `>`, `/`, `+`, `#`), which would address other subjects.' },
   MESSAGING_MESSAGE_TOO_LARGE: { status: 413, title: 'Message too large', description: 'The request body exceeds the route\'s `maxMessageBytes`.' },
   MESSAGING_SSE_REQUIRED: { status: 406, title: 'This route streams Server-Sent Events', description: 'A subscribe route answers GET requests that accept `text/event-stream`.' },
+  MESSAGING_REFUSED: { status: 0, title: 'Refused by a policy', description: 'The final event of a subscription that a policy stopped with an answer that carries no code of its own (status: that answer\'s).' },
   MESSAGING_BAD_EVENT_ID: { status: 400, title: 'Invalid Last-Event-ID', description: 'A JetStream subscribe route resumes after a stream sequence: `Last-Event-ID` must be a non-negative integer.' },
 });

@@ -148,7 +148,7 @@ export class MessagingHandler implements ProtocolHandler {
       }
       const r = await client.request(m);
       req.state.upstreamMs = performance.now() - t0;
-      const headers: Record<string, string> = { 'content-type': r.contentType ?? 'application/octet-stream' };
+      const headers: Record<string, string> = { 'content-type': r.contentType !== null && r.contentType !== '' && isFieldValue(r.contentType) ? r.contentType : 'application/octet-stream' };
       for (const n of a.replyHeaders) {
         const v = r.headers[n];
         if (v !== undefined && isFieldValue(v)) headers[n] = v;
@@ -169,7 +169,7 @@ export class MessagingHandler implements ProtocolHandler {
 
   async #subscribe(req: ProtocolRequest, target: string): Promise<ProtocolResult> {
     const accept = req.headers.accept;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || typeof accept !== 'string' || !accept.toLowerCase().includes('text/event-stream')) {
+    if (req.method !== 'GET' || typeof accept !== 'string' || !accept.toLowerCase().includes('text/event-stream')) {
       return problem(req, 406, 'MESSAGING_SSE_REQUIRED', MESSAGING_ERRORS.MESSAGING_SSE_REQUIRED.title, 'send GET with Accept: text/event-stream, or open a WebSocket', {}, true);
     }
     const last = req.headers['last-event-id'];

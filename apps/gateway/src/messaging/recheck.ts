@@ -23,7 +23,7 @@ export function accessRechecker(route: RuntimeRoute, r: AccessRequest): () => Pr
     if (verdict === undefined || verdict.kind === 'as-upstream') return { refusal: null, quotaCharge: ctx.quotaCharge };
     if (verdict.kind === 'hidden') return { refusal: { status: 404, code: 'ROUTE_NOT_FOUND', title: 'No route matches the request', detail: 'the route is not available to this consumer' }, quotaCharge: null };
     const b = verdict.reply.body;
-    const p = isProblem(b) ? b : { code: 'ACCESS_DENIED', title: 'Refused by a policy', detail: '' };
+    const p = isProblem(b) ? b : { code: 'MESSAGING_REFUSED', title: 'Refused by a policy', detail: '' };
     return { refusal: { status: verdict.reply.status, code: p.code, title: p.title, detail: p.detail ?? '' }, quotaCharge: null };
   };
 }
