@@ -55,8 +55,10 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
 }
 
 /** nats-server with JetStream on `port`, storing in `storeDir` (kept across restarts). */
-export async function startNatsServer(port: number, storeDir: string): Promise<OwnedProcess> {
-  const child = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startNatsServer(port: number, storeDir: string, tls?: { certFile: string; keyFile: string }): Promise<OwnedProcess> {
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  if (tls !== undefined) args.push('--tls', '--tlscert', tls.certFile, '--tlskey', tls.keyFile);
+  const child = spawn('/usr/sbin/nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, /Server is ready/);
   return owned(child);
 }

@@ -30,7 +30,8 @@ function natsOptions(b: CompiledBroker): ConnectionOptions {
       ...(s.tls?.ca !== undefined ? { ca: s.tls.ca } : {}),
       ...(s.tls?.clientCertificate !== undefined ? { cert: s.tls.clientCertificate } : {}),
       ...(s.tls?.clientKey !== undefined ? { key: s.tls.clientKey } : {}),
-    };
+      ...(s.tls?.serverName !== undefined ? { servername: s.tls.serverName } : {}),
+    } as NonNullable<ConnectionOptions['tls']>;
   }
   return o;
 }
