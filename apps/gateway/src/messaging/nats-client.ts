@@ -18,8 +18,6 @@ function natsOptions(b: CompiledBroker): ConnectionOptions {
     reconnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: s.reconnectDelayMs,
-    // Keep trying while the broker is down at start: its routes answer 503 until it is up.
-    waitOnFirstConnect: true,
   };
   if (s.username !== undefined) o.user = s.username;
   if (s.password !== undefined) o.pass = s.password;
@@ -61,15 +59,27 @@ export class NatsBrokerClient implements BrokerClient {
   }
 
   async #start(): Promise<void> {
-    try {
-      const nc = await connect(natsOptions(this.broker));
-      if (this.#closed) {
-        await nc.close();
-        return;
+    // The first connection is retried here rather than by nats.js (`waitOnFirstConnect`), so a
+    // broker removed before it was ever reachable leaves no retry loop behind.
+    let nc: NatsConnection | null = null;
+    while (nc === null) {
+      if (this.#closed) return;
+      try {
+        nc = await connect(natsOptions(this.broker));
+      } catch (err) {
+        if (this.#closed) return;
+        this.onError(err);
+        await new Promise((r) => setTimeout(r, this.broker.spec.reconnectDelayMs).unref());
       }
-      this.#nc = nc;
-      this.#js = nc.jetstream();
-      this.#up = true;
+    }
+    if (this.#closed) {
+      await nc.close();
+      return;
+    }
+    this.#nc = nc;
+    this.#js = nc.jetstream();
+    this.#up = true;
+    try {
       for await (const s of nc.status()) {
         if (s.type === Events.Disconnect) this.#up = false;
         else if (s.type === Events.Reconnect) {
