@@ -199,6 +199,25 @@ describe('a broker stopped and restarted mid-traffic', () => {
     expect(accepted.filter((o) => !seen.has(`m-${o.n}`))).toEqual([]);
   }, 60_000);
 
+  it('a broker that is down when its route is applied: 503 at once, then serving as soon as it comes up', async () => {
+    const port = await freePort();
+    const yaml = `apiVersion: tollgate.dev/v1\nkind: Broker\nmetadata: { name: nats-late }\nspec: { type: nats, servers: ["nats://127.0.0.1:${port}"], reconnectDelayMs: 200 }\n---\napiVersion: tollgate.dev/v1\nkind: Api\nmetadata: { name: late }\nspec:\n  basePath: /late\n  routes: [{ name: all, messaging: { broker: nats-late, subject: late.x } }]\n`;
+    const r = await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: yaml });
+    expect(r.status).toBe(200);
+    await waitUntil(async () => (await fetch(`${tg.proxyUrl}/late/x`, { method: 'POST', body: 'x' })).status === 503, 10_000);
+    const t0 = Date.now();
+    const down = await fetch(`${tg.proxyUrl}/late/x`, { method: 'POST', body: 'x' });
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { code: string }).code).toBe('MESSAGING_BROKER_DOWN');
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    const late = await startNatsServer(port, join(dir, 'late-js'));
+    try {
+      await waitUntil(async () => (await fetch(`${tg.proxyUrl}/late/x`, { method: 'POST', body: 'x' })).status === 202, 15_000);
+    } finally {
+      await late.stop();
+    }
+  }, 60_000);
+
   it('MQTT: 503 while the broker is down, no 500, recovers by itself', async () => {
     await waitUntil(() => ok('/mqtt'), 15_000);
     const pub = publisher(() => '/mqtt');
