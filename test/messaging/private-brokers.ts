@@ -54,13 +54,24 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   }
 }
 
+/** The owned process once `ready` resolves; killed when it does not (never left running untracked). */
+async function started(child: ChildProcess, ready: Promise<void>): Promise<OwnedProcess> {
+  const p = owned(child);
+  try {
+    await ready;
+  } catch (err) {
+    await p.stop();
+    throw err;
+  }
+  return p;
+}
+
 /** nats-server with JetStream on `port`, storing in `storeDir` (kept across restarts). */
 export async function startNatsServer(port: number, storeDir: string, tls?: { certFile: string; keyFile: string }): Promise<OwnedProcess> {
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
   if (tls !== undefined) args.push('--tls', '--tlscert', tls.certFile, '--tlskey', tls.keyFile);
   const child = spawn('/usr/sbin/nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await waitForLine(child, /Server is ready/);
-  return owned(child);
+  return started(child, waitForLine(child, /Server is ready/));
 }
 
 /** Mosquitto on `port` (anonymous, no persistence). */
@@ -69,8 +80,7 @@ export async function startMosquitto(port: number, dir: string): Promise<OwnedPr
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
   const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   // Mosquitto buffers its log when stdout is not a terminal: wait for the port instead.
-  await waitForPort(port, child);
-  return owned(child);
+  return started(child, waitForPort(port, child));
 }
 
 /** A TCP proxy to `target` that a test can cut (every connection reset, new ones refused) and restore. */
