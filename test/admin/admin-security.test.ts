@@ -104,7 +104,7 @@ describe('admin API authentication and roles', () => {
         'GET /certificates/{name}',
         'PUT /certificates/{name}',
         'DELETE /certificates/{name}',
-        ...['plans', 'subscriptions', 'protodescriptors', 'webhooks'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
+        ...['plans', 'subscriptions', 'protodescriptors', 'webhooks', 'brokers'].flatMap((p) => [`GET /${p}`, `POST /${p}`, `GET /${p}/{name}`, `PUT /${p}/{name}`, `DELETE /${p}/{name}`]),
         'GET /consumers/{name}/usage',
         'GET /usage',
         'GET /analytics/requests',

@@ -40,6 +40,7 @@ import * as health from './routes/health.js';
 import * as nodes from './routes/nodes.js';
 import * as upstreamHealth from './routes/upstream-health.js';
 import * as upstreams from './routes/upstreams.js';
+import * as brokers from './routes/brokers.js';
 import * as webhooks from './routes/webhooks.js';
 
 /** Default largest accepted request body: room for thousands of resources in one apply. */
@@ -161,6 +162,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   apiLifecycle.register(app, ctx);
   plans.register(app, ctx);
   protoDescriptors.register(app, ctx);
+  brokers.register(app, ctx);
   subscriptions.register(app, ctx);
   usage.register(app, ctx, options.counters);
   adminTokens.register(app, ctx);

@@ -10,6 +10,7 @@ import { AGGREGATE_ERRORS } from './aggregate/errors.js';
 import { GATEWAY_ERRORS } from './problem.js';
 import { CONVERTER_ERRORS } from './protocols/errors.js';
 import { GRPC_CODES, httpStatusOf } from './protocols/grpc-status.js';
+import { MESSAGING_ERRORS } from './messaging/errors.js';
 
 /** Codes recorded in the access log, metrics and usage rows for requests that ended without an error body of the gateway's. */
 export const ACCOUNTING_CODES = defineErrors({
@@ -50,6 +51,7 @@ export function errorCatalogue(): CatalogueEntry[] {
   for (const spec of Object.values(AGGREGATE_ERRORS)) add(spec, 'aggregate');
   for (const spec of Object.values(CONVERTER_ERRORS)) add(spec, 'protocols');
   for (const spec of grpcFamily()) add(spec, 'protocols');
+  for (const spec of Object.values(MESSAGING_ERRORS)) add(spec, 'messaging');
   for (const spec of Object.values(ACCOUNTING_CODES)) add(spec, 'accounting');
   return [...out.values()].map(({ spec, raisedBy }) => ({ ...spec, raisedBy })).sort((a, b) => a.code.localeCompare(b.code));
 }

@@ -10,6 +10,8 @@ import { MemoryCacheStorage, type CacheStorages, type TokenSigner } from '@tollg
 import type { Dispatcher } from 'undici';
 import { ConfigManager } from './config-manager.js';
 import { closeGrpcChannels } from './protocols/index.js';
+import { brokerPool, closeBrokers } from './messaging/broker-pool.js';
+import { registerBrokerMetrics } from './messaging/metrics.js';
 import { resolveOptions, type ConfigSource, type GatewayOptions } from './options.js';
 import { buildProxyApp, type DrainState } from './proxy.js';
 import { buildStatusApp } from './status-app.js';
@@ -111,6 +113,9 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const discovery = new DnsDiscovery({ logger, servers: options.dnsServers, onChange: () => manager.refreshTargets() });
   manager.discovery = discovery;
   if (metrics !== null) manager.onReloadFailure = () => metrics.reloadFailed();
+  // Message broker connections of messaging routes (docs/messaging.md), shared by every snapshot.
+  brokerPool(pools).logger = logger.child({ component: 'messaging' });
+  if (metrics !== null) registerBrokerMetrics(metrics.registry, brokerPool(pools));
   // A file sink is its own asynchronous destination, so access lines never block on a write.
   const accessFile = options.accessLogFile !== '' ? pino.destination({ dest: options.accessLogFile, sync: false, mkdir: true }) : null;
   const accessLogger = accessFile !== null ? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, accessFile) : logger;
@@ -238,6 +243,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       // Upstream exchanges still open (their clients are gone after a cut) get what is left of the budget.
       await pools.closeAll(Math.max(0, deadline - Date.now()));
       await closeGrpcChannels(pools, Math.max(0, deadline - Date.now()));
+      await closeBrokers(pools);
       await status.close();
       // Every drained request is in the accumulator now: the final usage flush (SIGTERM loses nothing).
       await meter?.close().catch((err: unknown) => logger.error({ err }, 'final usage flush failed'));

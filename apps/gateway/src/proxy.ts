@@ -17,6 +17,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { startTrace } from './tracing.js';
 import { resolveRoute } from './stages/resolve.js';
 import { accessContext, runAccessStage, type AccessVerdict } from './stages/access.js';
+import { accessRechecker } from './messaging/recheck.js';
 import { createAccounting } from './stages/account.js';
 import { forwardHttp, type ForwardSettings } from './stages/forward-http.js';
 import { localAnswer } from './stages/local-answer.js';
@@ -245,7 +246,10 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
         const sp = route.stripPrefix;
         // Aborted when the client goes away: the converter cancels its upstream call.
         state.cancel = new AbortController();
-        const r = await (actions.protocol as ProtocolHandler).handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: state.cancel.signal });
+        const handler = actions.protocol as ProtocolHandler;
+        // A subscription stream is admitted again per delivered message (messaging/handler.ts).
+        const recheck = handler.kind === 'messaging' && route.access !== null ? accessRechecker(route, { requestId: String(request.id), clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure, trustForwarding }) : undefined;
+        const r = await handler.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: state.cancel.signal, recheck });
         return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
       }
       default:

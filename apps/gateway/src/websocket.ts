@@ -18,6 +18,8 @@ import { requestHost } from './request-host.js';
 import { resolveRoute } from './stages/resolve.js';
 import { accessContext, runAccessStage } from './stages/access.js';
 import { upstreamHead } from './stages/prepare.js';
+import { MessagingHandler } from './messaging/handler.js';
+import { openMessagingSocket } from './messaging/websocket.js';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog } from './access-log.js';
 import { NO_ROUTE, type GatewayMetrics } from './metrics.js';
@@ -119,7 +121,7 @@ interface WsSession {
   readonly t0: number;
   readonly api: string;
   readonly route: string;
-  readonly units: number;
+  units: number;
   readonly metric: string;
   ctx: RequestContext | null;
   readonly requestId: string;
@@ -262,6 +264,23 @@ export function createUpgradeHandler(deps: WebSocketDeps): (req: IncomingMessage
       meterSession(session, GATEWAY_ERRORS[code].status, 'gateway', socket, code);
     }
     const actions = route.actions;
+    // A messaging subscription over WebSocket (docs/messaging.md): no upstream, the broker's messages as frames.
+    if (actions.protocol instanceof MessagingHandler && actions.protocol.subscribes) {
+      return openMessagingSocket({
+        handler: actions.protocol, route, req, socket, head, ctx, requestId, path, query: target.query, captures: found.captures, clientIp, hostName, secure: (raw as TLSSocket).encrypted === true, trustForwarding,
+        refuse: (status, code, detail) => {
+          writeResponse(socket, status, { 'content-type': 'application/problem+json' }, JSON.stringify({ type: `https://tollgate.dev/errors/${code.toLowerCase().replaceAll('_', '-')}`, title: code, status, code, detail, requestId }));
+          metered = true;
+          meterSession(session, status, 'gateway', socket, code);
+        },
+        done: (units, quotaCharge) => {
+          session.units = units;
+          if (ctx !== null) ctx.quotaCharge = quotaCharge;
+          metered = true;
+          meterSession(session, 101, 'gateway', socket);
+        },
+      });
+    }
     const dest = actions.split !== null ? actions.split.pick() : actions.primary;
     if (dest === null || actions.aggregate !== null || actions.protocol !== null) return refuse('BAD_REQUEST', 'this route does not forward to one upstream and cannot be upgraded to a WebSocket');
     const upstreamRt = dest.target;

@@ -4,6 +4,7 @@ import type { RouteEntry } from '@tollgate/router';
 import { compileAuthMode } from './compile-auth.js';
 import { withVersionCondition, type ApiPlan } from './compile-lifecycle.js';
 import { compileProtocol, type compileProtoDescriptors } from './compile-protocols.js';
+import { compileMessaging, type CompiledBroker } from './compile-messaging.js';
 import { compilePublishedSpec, PUBLISHED_SPEC_ROUTE, publishedSpecActions } from './compile-published-spec.js';
 import { checkRoute, compileActions, conditionKey, conditions, pathRule, trimBasePath } from './compile-route.js';
 import { withGenerated } from './compile-subscriptions.js';
@@ -101,6 +102,8 @@ export interface ApiUnit {
 export interface ApiContext {
   readonly upstreams: Readonly<Record<string, CompiledUpstream>>;
   readonly protos: ReturnType<typeof compileProtoDescriptors>;
+  /** Brokers by name (messaging routes). */
+  readonly brokers: ReadonlyMap<string, CompiledBroker>;
   readonly plan: ApiPlan | undefined;
   readonly subscription: PolicyDescriptor | undefined;
 }
@@ -146,7 +149,7 @@ export function compileApi(r: ApiResource, ctx: ApiContext): ApiUnit {
   }
   r.spec.routes.forEach((route, ri) => {
     checkRoute(r, ri, ctx.upstreams, resource, issues);
-    const actions = { ...compileActions(route), protocol: compileProtocol(r, ri, ctx.protos, ctx.upstreams, resource, issues) };
+    const actions = { ...compileActions(route), protocol: route.messaging !== undefined ? compileMessaging(route, ri, ctx.brokers, resource, issues) : compileProtocol(r, ri, ctx.protos, ctx.upstreams, resource, issues) };
     const first = actions.destinations[0];
     const routePolicies = withGenerated(resolvePolicies(resource, r, ri, issues), ctx.subscription);
     const authMode = compileAuthMode(r, route, `spec.routes[${ri}]`, routePolicies, resource, issues);

@@ -368,7 +368,7 @@ export interface CompiledSoap {
 }
 
 /** A route's protocol conversion, or null when it forwards as HTTP. */
-export type CompiledProtocol = CompiledGrpc | CompiledGrpcWeb | CompiledSoap;
+export type CompiledProtocol = CompiledGrpc | CompiledGrpcWeb | CompiledSoap | import('./compile-messaging.js').CompiledMessaging;
 
 /** Resolves a field path in a message type; the message-typed fields along the way must exist. */
 function resolveField(type: protobuf.Type, path: readonly string[]): protobuf.Field | string {

@@ -7,6 +7,7 @@ import { compileCertificates, compileUpstream } from './compile-upstreams.js';
 import { compileSubscriptions } from './compile-subscriptions.js';
 import { compileLifecycleSteps } from './compile-lifecycle.js';
 import { compileProtoDescriptors } from './compile-protocols.js';
+import { compileBrokers } from './compile-messaging.js';
 import { checkSelfTargets, type SelfEndpoints } from './compile-self-targets.js';
 import { compileApi, type ApiUnit, type Claim } from './compile-api.js';
 import type { CompileCache } from './compile-cache.js';
@@ -98,7 +99,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     if (hash !== null) hash.update(i === 0 ? text : `,${text}`);
     // What an Api's compile reads of other kinds: upstreams and descriptors (destinations,
     // subsets, gRPC methods), and what its generated subscription policy is built from.
-    if (r.kind === 'Upstream' || r.kind === 'ProtoDescriptor') dependencies.push(text);
+    if (r.kind === 'Upstream' || r.kind === 'ProtoDescriptor' || r.kind === 'Broker') dependencies.push(text);
     else if (r.kind === 'Consumer' || r.kind === 'Plan' || r.kind === 'Subscription') subscriptionInputs.push(text);
     else if (r.kind === 'Api') subscriptionInputs.push(`${r.metadata.name}\t${r.spec.product ?? ''}`);
     yield;
@@ -112,6 +113,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   // Lifecycle and versions: the variants (base path, version condition, generated policies) of each Api.
   const lifecyclePlans = yield* compileLifecycleSteps(sorted, issues);
   const protos = compileProtoDescriptors(sorted, issues);
+  const brokers = compileBrokers(sorted);
   yield;
 
   const units: ApiUnit[] = [];
@@ -122,7 +124,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     const api = r.metadata.name;
     const plan = lifecyclePlans.get(api);
     const subscription = subscriptionPolicies.get(api);
-    const build = () => compileApi(r, { upstreams, protos, plan, subscription });
+    const build = () => compileApi(r, { upstreams, protos, brokers, plan, subscription });
     if (options.cache === undefined) units.push(build());
     else {
       // Everything compileApi reads: the Api, upstreams and descriptors, its plan, its subscription inputs.

@@ -8,3 +8,4 @@ export { compilePublishedSpec, PUBLISHED_SPEC_ROUTE, type CompiledPublishedSpec 
 export { checkSelfTargets, isLoopbackHost, type SelfEndpoints } from './compile-self-targets.js';
 export { CompileCache } from './compile-cache.js';
 export { DEFAULT_SLICE_MS, runSliced, runToEnd } from './slices.js';
+export { compileBrokers, compileMessaging, type CompiledBroker, type CompiledMessaging, type MessagingTemplatePart } from './compile-messaging.js';

@@ -4,6 +4,7 @@ import { publishedSpecSchema } from './published-spec.js';
 import { aggregateSchema } from './aggregate.js';
 import { grpcActionSchema, grpcWebActionSchema, soapActionSchema } from './protocols.js';
 import { lifecycleSchema, versioningSchema } from './lifecycle.js';
+import { messagingActionSchema } from './messaging.js';
 
 /** HTTP methods a route may restrict itself to (RFC 9110 §9 plus PATCH, RFC 5789). */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
@@ -185,6 +186,7 @@ export const routeSchema = z
     grpc: grpcActionSchema.optional(),
     grpcWeb: grpcWebActionSchema.optional(),
     soap: soapActionSchema.optional(),
+    messaging: messagingActionSchema.optional(),
     timeoutMs: durationMs.optional().describe('Deadline for the response headers, across all retries; past it 504.'),
     retries: z
       .strictObject({
@@ -207,8 +209,8 @@ export const routeSchema = z
   })
   .describe('A route: which requests it takes and what it does with them.')
   .superRefine((r, ctx) => {
-    const actions = (['destination', 'destinations', 'redirect', 'directResponse', 'aggregate', 'grpc', 'grpcWeb', 'soap'] as const).filter((k) => r[k] !== undefined);
-    if (actions.length !== 1) ctx.addIssue({ code: 'custom', path: actions.length > 1 ? [actions[1] as string] : ['destination'], message: 'give exactly one of destination, destinations, redirect, directResponse, aggregate, grpc, grpcWeb or soap' });
+    const actions = (['destination', 'destinations', 'redirect', 'directResponse', 'aggregate', 'grpc', 'grpcWeb', 'soap', 'messaging'] as const).filter((k) => r[k] !== undefined);
+    if (actions.length !== 1) ctx.addIssue({ code: 'custom', path: actions.length > 1 ? [actions[1] as string] : ['destination'], message: 'give exactly one of destination, destinations, redirect, directResponse, aggregate, grpc, grpcWeb, soap or messaging' });
     if (r.destinations && r.destinations.reduce((a, d) => a + d.weight, 0) === 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'the weights sum to 0' });
     if (r.redirect && ![301, 302, 307, 308].includes(r.redirect.code)) ctx.addIssue({ code: 'custom', path: ['redirect', 'code'], message: 'must be 301, 302, 307 or 308' });
   });

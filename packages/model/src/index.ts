@@ -22,3 +22,5 @@ export * from './zone-time.js';
 export * from './events.js';
 export * from './webhook.js';
 export * from './password-hash.js';
+export * from './broker.js';
+export * from './messaging.js';

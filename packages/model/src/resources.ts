@@ -8,6 +8,7 @@ import { planSpecSchema, type PlanSpec } from './plan.js';
 import { protoDescriptorSpecSchema, type ProtoDescriptorSpec } from './proto-descriptor.js';
 import { subscriptionSpecSchema, type SubscriptionSpec } from './subscription.js';
 import { webhookSpecSchema, type WebhookSpec } from './webhook.js';
+import { brokerSpecSchema, type BrokerSpec } from './broker.js';
 
 /** A Kubernetes-style document of one of Tollgate's kinds. */
 export interface ResourceOf<K extends string, S> {
@@ -25,8 +26,9 @@ export type PlanResource = ResourceOf<'Plan', PlanSpec>;
 export type ProtoDescriptorResource = ResourceOf<'ProtoDescriptor', ProtoDescriptorSpec>;
 export type SubscriptionResource = ResourceOf<'Subscription', SubscriptionSpec>;
 export type WebhookResource = ResourceOf<'Webhook', WebhookSpec>;
+export type BrokerResource = ResourceOf<'Broker', BrokerSpec>;
 /** Every resource kind Tollgate stores. */
-export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource | PlanResource | SubscriptionResource | ProtoDescriptorResource | WebhookResource;
+export type Resource = UpstreamResource | ApiResource | ConsumerResource | CertificateResource | PlanResource | SubscriptionResource | ProtoDescriptorResource | WebhookResource | BrokerResource;
 export type ResourceKind = Resource['kind'];
 
 /**
@@ -40,6 +42,8 @@ export const KIND_SCHEMAS = {
   Plan: planSpecSchema,
   // Before Api: gRPC routes reference a descriptor.
   ProtoDescriptor: protoDescriptorSpecSchema,
+  // Before Api: messaging routes reference a broker.
+  Broker: brokerSpecSchema,
   Api: apiSpecSchema,
   // After Api: a subscription references a consumer, a plan and an API.
   Subscription: subscriptionSpecSchema,
@@ -50,7 +54,7 @@ export const KIND_SCHEMAS = {
 export const RESOURCE_KINDS = Object.keys(KIND_SCHEMAS) as ResourceKind[];
 
 /** Plural path segment of each kind on the admin API (`/apis`, `/upstreams`). */
-export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Plan: 'plans', ProtoDescriptor: 'protodescriptors', Api: 'apis', Subscription: 'subscriptions', Webhook: 'webhooks' };
+export const KIND_PLURALS: Record<ResourceKind, string> = { Upstream: 'upstreams', Consumer: 'consumers', Certificate: 'certificates', Plan: 'plans', ProtoDescriptor: 'protodescriptors', Api: 'apis', Subscription: 'subscriptions', Webhook: 'webhooks', Broker: 'brokers' };
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && Object.hasOwn(KIND_SCHEMAS, kind);

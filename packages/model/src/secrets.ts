@@ -63,6 +63,11 @@ function secretSlots(doc: unknown): SecretSlot[] {
     case 'Upstream':
       fixed(['tls', 'clientKey']);
       break;
+    case 'Broker':
+      fixed(['password']);
+      fixed(['token']);
+      fixed(['tls', 'clientKey']);
+      break;
     case 'Webhook':
       fixed(['secret']);
       if (isObject(spec.headers)) for (const h of Object.keys(spec.headers)) fixed(['headers', h]);

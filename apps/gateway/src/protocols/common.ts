@@ -31,6 +31,18 @@ export interface ProtocolRequest {
   readonly pick: PickRequest;
   /** Aborted when the client goes away: the upstream call is cancelled rather than awaited. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Runs the route's access policies again as for a new request of the same client (auth, ACL,
+   * limits, quota), or undefined when the route has none: what a long-lived exchange (a
+   * subscription stream) calls per delivered message.
+   */
+  readonly recheck?: (() => Promise<AccessRecheck>) | undefined;
+}
+
+/** What {@link ProtocolRequest.recheck} found: a refusal, or what the quota was charged. */
+export interface AccessRecheck {
+  readonly refusal: { readonly status: number; readonly code: string; readonly title: string; readonly detail: string } | null;
+  readonly quotaCharge: RequestState['quotaCharge'];
 }
 
 /** A complete answer; the proxy sends it with the route's response header changes and response policies. */
@@ -45,7 +57,7 @@ export interface ProtocolResult {
 
 /** A converter built once per snapshot for one route. */
 export interface ProtocolHandler {
-  readonly kind: 'grpc' | 'grpcWeb' | 'soap';
+  readonly kind: 'grpc' | 'grpcWeb' | 'soap' | 'messaging';
   handle(req: ProtocolRequest): Promise<ProtocolResult>;
 }
 

@@ -6,6 +6,8 @@ import type { ProtocolHandler } from './common.js';
 import { GrpcWebProxy } from './grpc-web.js';
 import { SoapConverter } from './soap.js';
 import { GrpcTranscoder } from './transcode.js';
+import { brokerPool, brokersOf } from '../messaging/broker-pool.js';
+import { MessagingHandler } from '../messaging/handler.js';
 
 export { closeGrpcChannels } from './channels.js';
 export type { ProtocolHandler, ProtocolRequest, ProtocolResult } from './common.js';
@@ -39,10 +41,14 @@ export function buildProtocolRuntime(config: CompiledConfig, owner: object, upst
     return u === undefined ? [] : u.targets.map((t) => ({ origin: t.origin, settings: settingsOf(u) }));
   });
   const channels: ReadonlyMap<string, GrpcChannel> = grpcChannels(owner).sync(wanted);
+  // Broker connections (kept across snapshots while the Broker spec is unchanged, closed when no route uses it).
+  const brokers = brokerPool(owner);
+  brokers.sync(brokersOf(config));
   return {
     handlerFor(route: CompiledRoute): ProtocolHandler | null {
       const p = route.actions.protocol;
       if (p === null) return null;
+      if (p.kind === 'messaging') return new MessagingHandler(p, brokers);
       const compiled = config.upstreams[p.upstream];
       const runtime = upstreams.get(p.upstream);
       if (compiled === undefined || runtime === undefined) throw new Error(`route ${route.id}: upstream "${p.upstream}" missing from the snapshot`);
