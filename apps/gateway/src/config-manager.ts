@@ -72,7 +72,7 @@ export class ConfigManager {
   ) {
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#deps = { ...deps, identity: deps.identity ?? this.#identity, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
-    const feed = source.keyChangesSince !== undefined && source.watchChanges !== undefined ? { keyChangesSince: source.keyChangesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
+    const feed = source.changesSince !== undefined && source.watchChanges !== undefined ? { changesSince: source.changesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
     this.credentials = feed === null ? null : new CredentialFeed(feed, this.#identity, logger, pollMs);
   }
 

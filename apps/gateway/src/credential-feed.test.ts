@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@tollgate/model';
 import { IdentityHolder, IdentityIndex } from '@tollgate/policies';
-import { createPgliteStores, type KeyChanges, type SqlStores } from '@tollgate/stores';
+import { createPgliteStores, type FeedChanges, type SqlStores } from '@tollgate/stores';
 import { CredentialFeed, type CredentialSource } from './credential-feed.js';
 
 const logger = pino({ enabled: false });
@@ -43,7 +43,7 @@ describe('CredentialFeed', () => {
       await expect.poll(() => holder.current.byKeyHash(sha('tg_plain_aaaa')), { timeout: 1_000, interval: 10 }).toBeUndefined();
       // In place: the same index object, now at the feed's position.
       expect(holder.current).toBe(index);
-      expect(index.changeSeq).toBe((await stores.config.keyChangesSince(0)).seq);
+      expect(index.changeSeq).toBe((await stores.config.changesSince(0)).seq);
     } finally {
       await feed.stop();
     }
@@ -75,8 +75,8 @@ describe('CredentialFeed', () => {
     const held = new Promise<void>((r) => (release = r));
     let reads = 0;
     const source: CredentialSource = {
-      keyChangesSince: async (seq: number): Promise<KeyChanges> => {
-        const changes = await stores.config.keyChangesSince(seq);
+      changesSince: async (seq: number): Promise<FeedChanges> => {
+        const changes = await stores.config.changesSince(seq);
         if (reads++ === 0) await held;
         return changes;
       },

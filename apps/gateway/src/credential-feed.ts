@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { CoalescedRun } from './coalesced-run.js';
 
 /** What the feed reads: the stores' credential change feed (absent from test doubles that have no keys). */
-export type CredentialSource = Pick<ConfigStore, 'keyChangesSince' | 'watchChanges'>;
+export type CredentialSource = Pick<ConfigStore, 'changesSince' | 'watchChanges'>;
 
 /** Keys applied per slice before yielding to serving (a bulk of 100,000 keys never blocks in one go). */
 const APPLY_SLICE = 2_000;
@@ -14,7 +14,7 @@ const yieldToServing = () => new Promise<void>((resolve) => setImmediate(resolve
 /**
  * Keeps the identity index's admin-created API keys current from the change feed, in place: on
  * every feed notification (and on a periodic check, the safety net for a lost one) it reads what
- * changed after the index's position (`keyChangesSince`: one consistent read, so a missed
+ * changed after the index's position (`changesSince`: one consistent read, so a missed
  * notification, a dropped connection or a burst of them all resolve the same way) and applies it
  * to the serving index. No route is recompiled and the config version does not move.
  *
@@ -74,7 +74,7 @@ export class CredentialFeed {
     // Not on the feed yet (before the first snapshot): the first snapshot's keys come with it.
     if (index.changeSeq < 0 || this.#stopped) return;
     const from = index.changeSeq;
-    const changes = await this.source.keyChangesSince(from);
+    const changes = await this.source.changesSince(from);
     // A newer snapshot was installed while reading: this read may be older than it; redo.
     if (this.holder.current !== index) {
       this.#catchUps.again();

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
-import { apiKeys, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
+import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
 import { RESOURCE_KINDS, canonicalJson, outboxEvent, redactSecrets, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
@@ -9,7 +9,9 @@ import {
   type ApplyResult,
   type ConfigSnapshot,
   type ConfigStore,
-  type KeyChanges,
+  type FeedChanges,
+  FEED_KINDS,
+  type ResourceDelta,
   type ListOptions,
   type ListPage,
   type ResourceChange,
@@ -17,7 +19,7 @@ import {
   type StoredApiKey,
   type StoredResource,
 } from './config-store.js';
-import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, writeAudit, type Tx } from './sql-tx.js';
+import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, writeAudit, type ChangeRef, type Tx } from './sql-tx.js';
 
 export { CONFIG_CHANNEL } from './sql-tx.js';
 
@@ -40,7 +42,7 @@ export type ConfigNotification = { version: number } | { seq: number };
 /**
  * Reads a payload of the config channel: a plain integer is a config version (as always); a JSON
  * object with an integer `seq` is a change-feed entry (its `changes` list is informative: readers
- * fetch the current state with `keyChangesSince`, which also covers anything missed).
+ * fetch the current state with `changesSince`, which also covers anything missed).
  */
 export function parseNotification(payload: string): ConfigNotification | undefined {
   if (payload.startsWith('{')) {
@@ -219,16 +221,16 @@ export class SqlConfigStore implements ConfigStore {
     return this.notifier.listen(onChange);
   }
 
-  async keyChangesSince(seq: number): Promise<KeyChanges> {
+  async changesSince(seq: number): Promise<FeedChanges> {
     // Repeatable read: the position and the rows come from one snapshot, so applying the rows
     // brings the reader exactly to `seq` (writers stamp rows under the config_state lock).
     return this.db.transaction(
       async (tx) => {
         const at = await readChangeSeq(tx);
-        if (at <= seq) return { seq: at, keys: [] };
+        if (at <= seq) return { seq: at, keys: [], resources: [] };
         const rows = await tx.select().from(apiKeys).where(gt(apiKeys.changeSeq, seq)).orderBy(asc(apiKeys.changeSeq), asc(apiKeys.id));
         const keys = rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, revoked: r.revokedAt !== null, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
-        return { seq: at, keys };
+        return { seq: at, keys, resources: await resourceDeltas(tx, seq) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
@@ -260,64 +262,77 @@ export class SqlConfigStore implements ConfigStore {
       // The audit entry commits with the change (or with nothing, for an unchanged apply).
       if (audit) await writeAudit(tx, { ...audit, outcome: 'success', ...auditStates(changes) });
       if (effective.length === 0) return { version, dryRun, changes };
-      const next = version + 1;
-      const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
-      // In batches: one multi-row statement for a large apply would exceed Postgres' bind-parameter
-      // cap (see WRITE_BATCH); the transaction still makes the whole change atomic.
-      for (const batch of batches(upserts, UPSERT_BATCH)) {
-        await nextTurn();
-        await tx
-          .insert(resources)
-          .values(batch.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: next })))
-          .onConflictDoUpdate({
-            target: [resources.kind, resources.name],
-            set: {
-              apiVersion: sql`excluded.api_version`,
-              metadata: sql`excluded.metadata`,
-              spec: sql`excluded.spec`,
-              version: sql`excluded.version`,
-              updatedAt: sql`now()`,
-            },
-          });
-      }
-      const deletes = new Map<string, string[]>();
-      for (const c of effective) {
-        if (c.action !== 'delete') continue;
-        const names = deletes.get(c.kind);
-        if (names) names.push(c.name);
-        else deletes.set(c.kind, [c.name]);
-      }
-      for (const [kind, names] of deletes) {
-        for (const batch of batches(names)) await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
-      }
+      // Consumers and Subscriptions alone go on the change feed: gateways update their indexes
+      // in place and recompile nothing, so the config version stays. Any other kind in the same
+      // apply makes it a config version (every node reloads the snapshot, which has them all).
+      const onFeed = effective.every((c) => FEED_KINDS.includes(c.kind));
+      const rowVersion = onFeed ? version : version + 1;
+      const seq = onFeed ? await nextChangeSeq(tx) : null;
+      await writeRows(tx, effective, rowVersion);
+      const goneConsumers = effective.filter((c) => c.kind === 'Consumer' && c.action === 'delete').map((c) => c.name);
       // A deleted Consumer takes its issued keys with it: revoked (not deleted, so listings and the
       // audit log can still name them), and a Consumer re-created later does not inherit them.
       // Stamped on the change feed too, so a node's key index drops them like any revocation.
-      const goneConsumers = deletes.get('Consumer') ?? [];
-      if (goneConsumers.length > 0) {
-        const seq = await nextChangeSeq(tx);
-        const revoked: string[] = [];
+      const keySeq = seq ?? (goneConsumers.length > 0 ? await nextChangeSeq(tx) : null);
+      const refs: ChangeRef[] = [];
+      if (seq !== null) {
+        for (const c of effective) refs.push({ kind: c.kind as 'Consumer' | 'Subscription', name: c.name, op: c.action as 'create' | 'update' | 'delete' });
+        for (const batch of batches(effective)) await tx.insert(resourceChanges).values(batch.map((c) => ({ seq, kind: c.kind, name: c.name })));
+      }
+      if (keySeq !== null && goneConsumers.length > 0) {
         for (const batch of batches(goneConsumers)) {
           const rows = await tx
             .update(apiKeys)
-            .set({ revokedAt: sql`now()`, changeSeq: seq })
+            .set({ revokedAt: sql`now()`, changeSeq: keySeq })
             .where(and(inArray(apiKeys.consumer, batch), isNull(apiKeys.revokedAt)))
             .returning({ id: apiKeys.id });
-          for (const r of rows) revoked.push(r.id);
+          for (const r of rows) refs.push({ kind: 'ApiKey', id: r.id, op: 'revoke' });
         }
-        await notifyChanges(
-          tx,
-          seq,
-          revoked.map((id) => ({ kind: 'ApiKey', id, op: 'revoke' })),
-        );
       }
-      await bumpVersion(tx, next);
+      if (keySeq !== null) await notifyChanges(tx, keySeq, refs);
+      if (seq === null) await bumpVersion(tx, rowVersion);
       // The events commit with the change: none is announced for a change that rolled back.
-      await writeEvents(tx, configEvents(effective, next, audit));
-      return { version: next, dryRun, changes };
+      await writeEvents(tx, configEvents(effective, rowVersion, audit));
+      return seq === null ? { version: rowVersion, dryRun, changes } : { version, seq, dryRun, changes };
     });
   }
 }
+
+/**
+ * Writes the changed rows (upserts, then deletes) at `rowVersion`, in batches: one multi-row
+ * statement for a large apply would exceed Postgres' bind-parameter cap (see WRITE_BATCH); the
+ * caller's transaction still makes the whole change atomic.
+ */
+async function writeRows(tx: Tx, effective: readonly ResourceChange[], rowVersion: number): Promise<void> {
+  const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
+  for (const batch of batches(upserts, UPSERT_BATCH)) {
+    await nextTurn();
+    await tx
+      .insert(resources)
+      .values(batch.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: rowVersion })))
+      .onConflictDoUpdate({
+        target: [resources.kind, resources.name],
+        set: {
+          apiVersion: sql`excluded.api_version`,
+          metadata: sql`excluded.metadata`,
+          spec: sql`excluded.spec`,
+          version: sql`excluded.version`,
+          updatedAt: sql`now()`,
+        },
+      });
+  }
+  const deletes = new Map<string, string[]>();
+  for (const c of effective) {
+    if (c.action !== 'delete') continue;
+    const names = deletes.get(c.kind);
+    if (names) names.push(c.name);
+    else deletes.set(c.kind, [c.name]);
+  }
+  for (const [kind, names] of deletes) {
+    for (const batch of batches(names)) await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
+  }
+}
+
 
 /**
  * A pause to await inside a long loop: resolves at once, except about every `sliceMs` ms, when it
@@ -350,6 +365,32 @@ const UPSERT_BATCH = 250;
 /** A turn of the event loop: pending I/O (requests) runs before the next statement. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The Consumers and Subscriptions logged on the feed after `seq`, once each in the order of their
+ * last change, with their current rows (none: deleted), inside the caller's repeatable-read
+ * transaction.
+ */
+async function resourceDeltas(tx: Tx, seq: number): Promise<ResourceDelta[]> {
+  const logged = await tx.select().from(resourceChanges).where(gt(resourceChanges.seq, seq)).orderBy(asc(resourceChanges.seq), asc(resourceChanges.kind), asc(resourceChanges.name));
+  if (logged.length === 0) return [];
+  const last = new Map<string, { kind: 'Consumer' | 'Subscription'; name: string }>();
+  for (const l of logged) {
+    const key = keyOf(l.kind, l.name);
+    // Re-inserted, so the Map's order is the order of each resource's last change.
+    last.delete(key);
+    last.set(key, { kind: l.kind as 'Consumer' | 'Subscription', name: l.name });
+  }
+  const current = new Map<string, Resource>();
+  for (const kind of FEED_KINDS) {
+    const names = [...last.values()].filter((l) => l.kind === kind).map((l) => l.name);
+    for (const batch of batches(names)) {
+      const rows = await tx.select().from(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
+      for (const r of rows) current.set(keyOf(r.kind, r.name), toResource(r));
+    }
+  }
+  return [...last.entries()].map(([key, l]) => ({ ...l, resource: current.get(key) ?? null }));
 }
 
 /**
