@@ -90,24 +90,24 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   const hash = mode === 'snapshot' ? createHash('sha256').update('[') : null;
   const texts: string[] = new Array<string>(sorted.length);
   const dependencies: string[] = [JSON.stringify(options.self ?? null)];
-  const subscriptionInputs: string[] = [];
+  let hashed = 0;
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i] as Resource;
+    // Consumers and Subscriptions reach a gateway on the change feed (changed in place, never
+    // compiled into routes), so they are not part of the snapshot's identity: a reload whose
+    // only difference is theirs keeps the serving runtime (see CompiledConfig.hash).
+    if (r.kind === 'Consumer' || r.kind === 'Subscription') continue;
     const text = canonicalJson(r);
     texts[i] = text;
-    if (hash !== null) hash.update(i === 0 ? text : `,${text}`);
-    // What an Api's compile reads of other kinds: upstreams and descriptors (destinations,
-    // subsets, gRPC methods), and what its generated subscription policy is built from.
+    if (hash !== null) hash.update(hashed++ === 0 ? text : `,${text}`);
+    // What an Api's compile reads of other kinds: upstreams and descriptors (destinations, subsets, gRPC methods).
     if (r.kind === 'Upstream' || r.kind === 'ProtoDescriptor') dependencies.push(text);
-    else if (r.kind === 'Consumer' || r.kind === 'Plan' || r.kind === 'Subscription') subscriptionInputs.push(text);
-    else if (r.kind === 'Api') subscriptionInputs.push(`${r.metadata.name}\t${r.spec.product ?? ''}`);
     yield;
   }
   const dependencyKey = sha256(dependencies);
-  const subscriptionKey = sha256(subscriptionInputs);
   yield;
 
-  const subscriptionPolicies = compileSubscriptions(sorted, issues);
+  const { policies: subscriptionPolicies, table: subscriptions } = compileSubscriptions(sorted, issues);
   yield;
   // Lifecycle and versions: the variants (base path, version condition, generated policies) of each Api.
   const lifecyclePlans = yield* compileLifecycleSteps(sorted, issues);
@@ -125,8 +125,9 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     const build = () => compileApi(r, { upstreams, protos, plan, subscription });
     if (options.cache === undefined) units.push(build());
     else {
-      // Everything compileApi reads: the Api, upstreams and descriptors, its plan, its subscription inputs.
-      const key = `${texts[i] as string}\n${dependencyKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : subscriptionKey}`;
+      // Everything compileApi reads: the Api, upstreams and descriptors, its lifecycle plan, and
+      // its generated subscription policy (a function of the Api and of whether Plans exist).
+      const key = `${texts[i] as string}\n${dependencyKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
       units.push(options.cache.unit(api, key, build));
     }
     yield;
@@ -160,7 +161,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   deepFreeze(upstreams);
   deepFreeze(certificates);
   const routes = yield* RouteTable.steps(entries);
-  const config: CompiledConfig = { version, hash: hash.update(']').digest('hex'), routes, upstreams, certificates };
+  const config: CompiledConfig = { version, hash: hash.update(']').digest('hex'), routes, upstreams, certificates, subscriptions };
   return { ok: true, config: Object.freeze(config) };
 }
 

@@ -1,4 +1,4 @@
-import type { Resource } from '@tollgate/model';
+import type { ConsumerResource, Resource } from '@tollgate/model';
 import type { ConsumerIdentity, PolicyLogger } from '../types.js';
 
 /** An API key created through the admin API, as the config store hands it out (active keys only). */
@@ -24,71 +24,145 @@ export interface KeyEntry {
   readonly keyId: string;
 }
 
-/** Marks an ambiguous entry (two consumers claim it): it authenticates nobody. */
+/** Marks an ambiguous entry (two owners claim it): it authenticates nobody. */
 const AMBIGUOUS = Symbol('ambiguous');
 
-function put<V>(map: Map<string, V | typeof AMBIGUOUS>, key: string, value: V, same: (a: V, b: V) => boolean, onClash: (key: string) => void): void {
-  const prev = map.get(key);
-  if (prev === undefined) map.set(key, value);
-  else if (prev !== AMBIGUOUS && same(prev, value)) return;
-  else {
-    map.set(key, AMBIGUOUS);
-    onClash(key);
+/**
+ * Values claimed under a key (a key hash, a custom id, an issuer+subject) by owners (a key id, a
+ * consumer name). One owner's claim is served; two owners' claims make the key ambiguous until
+ * one of them is removed. Lookups are one map read; the claimant lists exist only for clashes.
+ */
+class Claims<V> {
+  readonly #served = new Map<string, V | typeof AMBIGUOUS>();
+  /** Every claimant of a key claimed by two or more owners. */
+  readonly #clashes = new Map<string, V[]>();
+
+  constructor(
+    private readonly ownerOf: (v: V) => string,
+    private readonly onClash: (key: string) => void,
+  ) {}
+
+  get(key: string): V | undefined {
+    const v = this.#served.get(key);
+    return v === AMBIGUOUS ? undefined : v;
+  }
+
+  /** Adds (or, for the same owner, replaces) a claim. */
+  add(key: string, value: V): void {
+    const prev = this.#served.get(key);
+    if (prev === undefined) {
+      this.#served.set(key, value);
+      return;
+    }
+    const owner = this.ownerOf(value);
+    if (prev !== AMBIGUOUS && this.ownerOf(prev) === owner) {
+      this.#served.set(key, value);
+      return;
+    }
+    const claims = (this.#clashes.get(key) ?? [prev as V]).filter((c) => this.ownerOf(c) !== owner);
+    claims.push(value);
+    if (claims.length === 1) {
+      this.#served.set(key, value);
+      this.#clashes.delete(key);
+      return;
+    }
+    this.#clashes.set(key, claims);
+    this.#served.set(key, AMBIGUOUS);
+    this.onClash(key);
+  }
+
+  /** Removes `owner`'s claim on `key`; a key left with one claimant serves it again. */
+  remove(key: string, owner: string): void {
+    const prev = this.#served.get(key);
+    if (prev === undefined) return;
+    if (prev !== AMBIGUOUS) {
+      if (this.ownerOf(prev) === owner) this.#served.delete(key);
+      return;
+    }
+    const left = (this.#clashes.get(key) ?? []).filter((c) => this.ownerOf(c) !== owner);
+    if (left.length > 1) this.#clashes.set(key, left);
+    else {
+      this.#clashes.delete(key);
+      if (left.length === 1) this.#served.set(key, left[0] as V);
+      else this.#served.delete(key);
+    }
   }
 }
 
-function get<V>(map: Map<string, V | typeof AMBIGUOUS>, key: string): V | undefined {
-  const v = map.get(key);
-  return v === AMBIGUOUS ? undefined : v;
+/** What the index holds for one consumer, so a change or removal undoes exactly its claims. */
+interface ConsumerRecord {
+  readonly identity: ConsumerIdentity;
+  readonly subjects: readonly string[];
+  /** Declared keys (`spec.keys`): hash by key id. */
+  readonly declared: ReadonlyMap<string, string>;
+  /** Admin-created keys of this consumer: hash and expiry by key id. */
+  readonly apiKeys: Map<string, { readonly hash: string; readonly expiresAtMs: number }>;
+}
+
+/** A Consumer changed on the change feed, in its current state (`null`: deleted). */
+export interface ConsumerDelta {
+  readonly name: string;
+  readonly resource: ConsumerResource | null;
 }
 
 /**
  * The in-memory consumer index authentication policies look up: by key hash, by custom id, by
  * (issuer, subject). Built once per config snapshot, never queried per request from a database;
- * admin-created API keys are then added and removed IN PLACE from the change feed
- * ({@link applyKeys}), so a key never costs a rebuild. A value two consumers claim (same key
- * hash, same custom id, same subject) is ambiguous and authenticates nobody, rather than picking
- * one silently.
+ * Consumers ({@link applyConsumers}) and admin-created API keys ({@link applyKeys}) are then
+ * changed IN PLACE from the change feed, so neither costs a rebuild. A value two consumers claim
+ * (same key hash, same custom id, same subject) is ambiguous and authenticates nobody, rather
+ * than picking one silently; removing one of the claimants makes it usable again.
  */
 export class IdentityIndex {
   /** An index with no consumers (never changed in place). */
   static readonly EMPTY = new IdentityIndex([], []);
 
   /**
-   * Change-feed position of the keys this index holds: the snapshot's `changeSeq`, then each
-   * applied delta's. -1 = not on the feed (nothing may be applied to it).
+   * Change-feed position of the consumers and keys this index holds: the snapshot's `changeSeq`,
+   * then each applied delta's. -1 = not on the feed (nothing may be applied to it).
    */
   changeSeq = -1;
 
-  readonly #byName = new Map<string, ConsumerIdentity>();
-  readonly #byKey = new Map<string, KeyEntry | typeof AMBIGUOUS>();
-  /** Hash of each indexed key by its id, to remove a key by id (revocation). */
-  readonly #keyHash = new Map<string, string>();
-  /** Every claimant of a hash claimed more than once, so removing one can make the hash usable again. */
-  readonly #keyClaims = new Map<string, KeyEntry[]>();
-  readonly #logger: PolicyLogger | undefined;
-  readonly #byCustomId = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
-  readonly #bySubject = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
+  readonly #consumers = new Map<string, ConsumerRecord>();
+  readonly #byKey: Claims<KeyEntry>;
+  readonly #byCustomId: Claims<ConsumerIdentity>;
+  readonly #bySubject: Claims<ConsumerIdentity>;
+  /** Consumer of each admin-created key, by key id (a revocation names only the id). */
+  readonly #keyOwner = new Map<string, string>();
 
   /** Builds the index from the snapshot's Consumer resources and stored API keys. */
   constructor(resources: readonly Resource[], apiKeys: readonly IndexedApiKey[] = [], logger?: PolicyLogger) {
-    this.#logger = logger;
     const clash = (what: string) => (key: string) => logger?.warn({ what, key: what === 'key' ? `${key.slice(0, 8)}…` : key }, 'identity: value claimed by two consumers; it authenticates nobody');
-    const sameConsumer = (a: ConsumerIdentity, b: ConsumerIdentity) => a === b;
-    for (const r of resources) {
-      if (r.kind !== 'Consumer') continue;
-      const c: ConsumerIdentity = Object.freeze({ name: r.metadata.name, customId: r.spec.customId ?? null, groups: Object.freeze([...r.spec.groups]) });
-      this.#byName.set(c.name, c);
-      if (c.customId !== null) put(this.#byCustomId, c.customId, c, sameConsumer, clash('customId'));
-      for (const s of r.spec.jwtSubjects) put(this.#bySubject, subjectKey(s.issuer, s.subject), c, sameConsumer, clash('subject'));
-      for (const k of r.spec.keys) {
-        // A stored Consumer only has `hash`; a `key` here means the admin did not hash it (never expected).
-        if (k.hash === undefined) continue;
-        const entry: KeyEntry = Object.freeze({ consumer: c, expiresAtMs: k.expiresAt !== undefined ? Date.parse(k.expiresAt) : Infinity, keyId: `${c.name}/${k.name}` });
-        this.#addKey(k.hash, entry);
-      }
-    }
+    this.#byKey = new Claims((e) => e.keyId, clash('key'));
+    this.#byCustomId = new Claims((c) => c.name, clash('customId'));
+    this.#bySubject = new Claims((c) => c.name, clash('subject'));
+    for (const r of resources) if (r.kind === 'Consumer') this.#putConsumer(r, undefined);
     for (const k of apiKeys) this.#putApiKey(k);
+  }
+
+  /**
+   * Applies Consumer deltas in place: a Consumer is added, or replaced (its custom id, subjects
+   * and declared keys re-claimed, its admin-created keys kept and pointed at the new identity),
+   * or removed with every key it had. Apply them before the keys of the same feed read (a key
+   * names its consumer). Returns how many were applied.
+   */
+  applyConsumers(deltas: Iterable<ConsumerDelta>): number {
+    if (this === IdentityIndex.EMPTY) throw new Error('the empty identity index is shared and never changed');
+    let n = 0;
+    for (const d of deltas) {
+      const before = this.#consumers.get(d.name);
+      if (before !== undefined) this.#dropClaims(before);
+      if (d.resource !== null) this.#putConsumer(d.resource, before);
+      else if (before !== undefined) {
+        for (const [id, k] of before.apiKeys) {
+          this.#byKey.remove(k.hash, id);
+          this.#keyOwner.delete(id);
+        }
+        this.#consumers.delete(d.name);
+      }
+      n += 1;
+    }
+    return n;
   }
 
   /**
@@ -101,74 +175,85 @@ export class IdentityIndex {
     if (this === IdentityIndex.EMPTY) throw new Error('the empty identity index is shared and never changed');
     let n = 0;
     for (const d of deltas) {
-      this.#removeKey(d.id);
+      this.#removeApiKey(d.id);
       if (!d.revoked) this.#putApiKey(d);
       n += 1;
     }
     return n;
   }
 
+  /** Indexes a Consumer; `before` (its previous record) hands over its admin-created keys. */
+  #putConsumer(r: ConsumerResource, before: ConsumerRecord | undefined): void {
+    const c: ConsumerIdentity = Object.freeze({ name: r.metadata.name, customId: r.spec.customId ?? null, groups: Object.freeze([...r.spec.groups]) });
+    const subjects = r.spec.jwtSubjects.map((s) => subjectKey(s.issuer, s.subject));
+    const declared = new Map<string, string>();
+    const record: ConsumerRecord = { identity: c, subjects, declared, apiKeys: before?.apiKeys ?? new Map() };
+    this.#consumers.set(c.name, record);
+    if (c.customId !== null) this.#byCustomId.add(c.customId, c);
+    for (const s of subjects) this.#bySubject.add(s, c);
+    for (const k of r.spec.keys) {
+      // A stored Consumer only has `hash`; a `key` here means the admin did not hash it (never expected).
+      if (k.hash === undefined) continue;
+      const keyId = `${c.name}/${k.name}`;
+      declared.set(keyId, k.hash);
+      this.#byKey.add(k.hash, Object.freeze({ consumer: c, expiresAtMs: k.expiresAt !== undefined ? Date.parse(k.expiresAt) : Infinity, keyId }));
+    }
+    // The same keys, now authenticating as the changed identity (groups, custom id).
+    for (const [id, k] of record.apiKeys) this.#byKey.add(k.hash, Object.freeze({ consumer: c, expiresAtMs: k.expiresAtMs, keyId: id }));
+  }
+
+  /** Removes a consumer's custom id, subjects and declared keys (its admin-created keys stay claimed until replaced). */
+  #dropClaims(record: ConsumerRecord): void {
+    const { identity } = record;
+    if (identity.customId !== null) this.#byCustomId.remove(identity.customId, identity.name);
+    for (const s of record.subjects) this.#bySubject.remove(s, identity.name);
+    for (const [id, hash] of record.declared) this.#byKey.remove(hash, id);
+  }
+
   #putApiKey(k: IndexedApiKey): void {
-    const c = this.#byName.get(k.consumer);
-    if (c === undefined) return; // a key of a consumer that no longer exists authenticates nobody
+    const record = this.#consumers.get(k.consumer);
+    if (record === undefined) return; // a key of a consumer that no longer exists authenticates nobody
     const exp = k.expiresAt instanceof Date ? k.expiresAt.getTime() : Infinity;
-    this.#addKey(k.hash.toLowerCase(), Object.freeze({ consumer: c, expiresAtMs: exp, keyId: k.id }));
+    const hash = k.hash.toLowerCase();
+    record.apiKeys.set(k.id, { hash, expiresAtMs: exp });
+    this.#keyOwner.set(k.id, k.consumer);
+    this.#byKey.add(hash, Object.freeze({ consumer: record.identity, expiresAtMs: exp, keyId: k.id }));
   }
 
-  /** Indexes a key; a hash claimed twice becomes ambiguous (see the class comment). */
-  #addKey(hash: string, entry: KeyEntry): void {
-    this.#keyHash.set(entry.keyId, hash);
-    const prev = this.#byKey.get(hash);
-    if (prev === undefined) {
-      this.#byKey.set(hash, entry);
-      return;
-    }
-    const claims = this.#keyClaims.get(hash) ?? [prev as KeyEntry];
-    claims.push(entry);
-    this.#keyClaims.set(hash, claims);
-    this.#byKey.set(hash, AMBIGUOUS);
-    this.#logger?.warn({ what: 'key', key: `${hash.slice(0, 8)}…` }, 'identity: value claimed by two consumers; it authenticates nobody');
-  }
-
-  #removeKey(keyId: string): void {
-    const hash = this.#keyHash.get(keyId);
-    if (hash === undefined) return;
-    this.#keyHash.delete(keyId);
-    const claims = this.#keyClaims.get(hash);
-    if (claims === undefined) {
-      this.#byKey.delete(hash);
-      return;
-    }
-    const left = claims.filter((e) => e.keyId !== keyId);
-    if (left.length === 1) {
-      this.#byKey.set(hash, left[0] as KeyEntry);
-      this.#keyClaims.delete(hash);
-    } else this.#keyClaims.set(hash, left);
+  #removeApiKey(keyId: string): void {
+    const owner = this.#keyOwner.get(keyId);
+    if (owner === undefined) return;
+    this.#keyOwner.delete(keyId);
+    const record = this.#consumers.get(owner);
+    const k = record?.apiKeys.get(keyId);
+    if (record === undefined || k === undefined) return;
+    record.apiKeys.delete(keyId);
+    this.#byKey.remove(k.hash, keyId);
   }
 
   /** The consumer named `name`. */
   byName(name: string): ConsumerIdentity | undefined {
-    return this.#byName.get(name);
+    return this.#consumers.get(name)?.identity;
   }
 
   /** The key whose SHA-256 hex is `hash` (expiry is the caller's to check). */
   byKeyHash(hash: string): KeyEntry | undefined {
-    return get(this.#byKey, hash);
+    return this.#byKey.get(hash);
   }
 
   /** The consumer whose `customId` is `id`. */
   byCustomId(id: string): ConsumerIdentity | undefined {
-    return get(this.#byCustomId, id);
+    return this.#byCustomId.get(id);
   }
 
   /** The consumer that declared `subject` for tokens of `issuer`. */
   bySubject(issuer: string, subject: string): ConsumerIdentity | undefined {
-    return get(this.#bySubject, subjectKey(issuer, subject));
+    return this.#bySubject.get(subjectKey(issuer, subject));
   }
 
   /** Number of consumers indexed. */
   get size(): number {
-    return this.#byName.size;
+    return this.#consumers.size;
   }
 }
 
