@@ -8,8 +8,8 @@ import { compileSubscriptions } from './compile-subscriptions.js';
 import { compileLifecycleSteps } from './compile-lifecycle.js';
 import { compileProtoDescriptors } from './compile-protocols.js';
 import { checkSelfTargets, type SelfEndpoints } from './compile-self-targets.js';
-import { compileApi, type ApiUnit, type Claim } from './compile-api.js';
-import type { CompileCache } from './compile-cache.js';
+import { compileApi, type ApiContext, type ApiUnit, type Claim } from './compile-api.js';
+import type { ApiReads, CompileCache } from './compile-cache.js';
 import { runSliced, runToEnd } from './slices.js';
 
 export { joinPath } from './compile-api.js';
@@ -63,10 +63,79 @@ export async function validateConfigAsync(resources: readonly Resource[], option
   return r === null ? [] : r.ok ? [] : r.issues;
 }
 
-function sha256(parts: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\n');
-  return h.digest('hex');
+/** The current text of each name read (`-` for an absent one), or of all of them. */
+function textsOf(names: ReadonlySet<string> | 'all', texts: ReadonlyMap<string, string>): string {
+  if (names === 'all') return [...texts].map(([n, t]) => `${n}=${t}`).join('\n');
+  let out = '';
+  for (const n of names) out += `${n}=${texts.get(n) ?? '-'}\n`;
+  return out;
+}
+
+/**
+ * Views of the upstreams and descriptors that record which names a compile reads (an absent
+ * name included); enumerating them records `all`. compileApi only looks names up, so an Api's
+ * reads are the Upstreams it routes, mirrors or aggregates to and the descriptors it converts with.
+ */
+function trackReads(upstreams: Readonly<Record<string, CompiledUpstream>>, protos: ApiContext['protos']): { upstreams: Readonly<Record<string, CompiledUpstream>>; protos: ApiContext['protos']; reads: ApiReads } {
+  const u = new Set<string>();
+  const p = new Set<string>();
+  let allUpstreams = false;
+  let allProtos = false;
+  const trackedUpstreams = new Proxy(upstreams, {
+    get(target, name, receiver) {
+      if (typeof name === 'string') u.add(name);
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+    has(target, name) {
+      if (typeof name === 'string') u.add(name);
+      return Reflect.has(target, name);
+    },
+    ownKeys(target) {
+      allUpstreams = true;
+      return Reflect.ownKeys(target);
+    },
+  });
+  const trackedProtos = {
+    get(name: string) {
+      p.add(name);
+      return protos.get(name);
+    },
+    has(name: string) {
+      p.add(name);
+      return protos.has(name);
+    },
+    get size() {
+      allProtos = true;
+      return protos.size;
+    },
+    forEach(...args: Parameters<typeof protos.forEach>) {
+      allProtos = true;
+      protos.forEach(...args);
+    },
+    entries() {
+      allProtos = true;
+      return protos.entries();
+    },
+    keys() {
+      allProtos = true;
+      return protos.keys();
+    },
+    values() {
+      allProtos = true;
+      return protos.values();
+    },
+    [Symbol.iterator]() {
+      allProtos = true;
+      return protos[Symbol.iterator]();
+    },
+  } as ApiContext['protos'];
+  return {
+    upstreams: trackedUpstreams,
+    protos: trackedProtos,
+    get reads(): ApiReads {
+      return { upstreams: allUpstreams ? 'all' : u, protos: allProtos ? 'all' : p };
+    },
+  };
 }
 
 /**
@@ -89,7 +158,9 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   // read back from the database, whose key order differs, still hits).
   const hash = mode === 'snapshot' ? createHash('sha256').update('[') : null;
   const texts: string[] = new Array<string>(sorted.length);
-  const dependencies: string[] = [JSON.stringify(options.self ?? null)];
+  // Each Upstream's and ProtoDescriptor's text: an Api's cache entry compares those it read.
+  const upstreamTexts = new Map<string, string>();
+  const protoTexts = new Map<string, string>();
   let hashed = 0;
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i] as Resource;
@@ -101,10 +172,12 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     texts[i] = text;
     if (hash !== null) hash.update(hashed++ === 0 ? text : `,${text}`);
     // What an Api's compile reads of other kinds: upstreams and descriptors (destinations, subsets, gRPC methods).
-    if (r.kind === 'Upstream' || r.kind === 'ProtoDescriptor') dependencies.push(text);
+    if (r.kind === 'Upstream') upstreamTexts.set(r.metadata.name, text);
+    else if (r.kind === 'ProtoDescriptor') protoTexts.set(r.metadata.name, text);
     yield;
   }
-  const dependencyKey = sha256(dependencies);
+  const selfKey = JSON.stringify(options.self ?? null);
+  const readKey = (reads: ApiReads) => `${textsOf(reads.upstreams, upstreamTexts)}\n${textsOf(reads.protos, protoTexts)}`;
   yield;
 
   const { policies: subscriptionPolicies, table: subscriptions } = compileSubscriptions(sorted, issues);
@@ -122,13 +195,19 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     const api = r.metadata.name;
     const plan = lifecyclePlans.get(api);
     const subscription = subscriptionPolicies.get(api);
-    const build = () => compileApi(r, { upstreams, protos, plan, subscription });
-    if (options.cache === undefined) units.push(build());
+    if (options.cache === undefined) units.push(compileApi(r, { upstreams, protos, plan, subscription }));
     else {
-      // Everything compileApi reads: the Api, upstreams and descriptors, its lifecycle plan, and
-      // its generated subscription policy (a function of the Api and of whether Plans exist).
-      const key = `${texts[i] as string}\n${dependencyKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
-      units.push(options.cache.unit(api, key, build));
+      // Everything compileApi reads: the Api, its lifecycle plan, its generated subscription
+      // policy (a function of the Api and of whether Plans exist), and (compared by the cache)
+      // the Upstreams and descriptors it named.
+      const key = `${texts[i] as string}\n${selfKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
+      units.push(
+        options.cache.unit(api, key, readKey, () => {
+          const tracked = trackReads(upstreams, protos);
+          const unit = compileApi(r, { upstreams: tracked.upstreams, protos: tracked.protos, plan, subscription });
+          return { unit, reads: tracked.reads };
+        }),
+      );
     }
     yield;
   }
