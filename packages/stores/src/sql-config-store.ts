@@ -87,8 +87,34 @@ async function activeApiKeys(db: Database | Tx): Promise<StoredApiKey[]> {
   return rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
 }
 
+/** Changed resources whose before/after one audit entry holds; a larger apply writes one entry per part. */
+export const AUDIT_PART = 100;
+
+/**
+ * The audit entry of an apply, with the before/after of every changed resource. An apply of
+ * 10,000 Apis holds about 5 MB of them: written as one row (and redacted in one go) it held an
+ * embedded store's event loop, shared with the gateway, for seconds (#16). Past
+ * {@link AUDIT_PART} changed resources it is written as parts of that many, each its own row with
+ * the same action, actor and request id and a `detail` of `part i of n`, with an event-loop turn
+ * between parts: the log stays complete (the parts together name every change) and readable
+ * (each page of GET /audit-log holds rows of a bounded size).
+ */
+async function writeApplyAudit(tx: Tx, audit: AuditContext, changes: readonly ResourceChange[]): Promise<void> {
+  const changed = changes.filter((c) => c.action !== 'unchanged');
+  if (changed.length <= AUDIT_PART) {
+    await writeAudit(tx, { ...audit, outcome: 'success', ...auditStates(changes) });
+    return;
+  }
+  const parts = batches(changed, AUDIT_PART);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as ResourceChange[];
+    await nextTurn();
+    await writeAudit(tx, { ...audit, outcome: 'success', detail: `part ${i + 1} of ${parts.length}: ${part.length} of ${changed.length} changed resources`, ...auditStates(part) });
+  }
+}
+
 /** Before/after of the changed resources, keyed by `Kind/name`, for the audit log. */
-function auditStates(changes: ResourceChange[]): { before: Record<string, Resource>; after: Record<string, Resource> } {
+function auditStates(changes: readonly ResourceChange[]): { before: Record<string, Resource>; after: Record<string, Resource> } {
   const before: Record<string, Resource> = {};
   const after: Record<string, Resource> = {};
   for (const c of changes) {
@@ -260,7 +286,7 @@ export class SqlConfigStore implements ConfigStore {
       // A dry run wrote nothing, so committing its read-only transaction changes nothing.
       if (dryRun) return { version, dryRun, changes };
       // The audit entry commits with the change (or with nothing, for an unchanged apply).
-      if (audit) await writeAudit(tx, { ...audit, outcome: 'success', ...auditStates(changes) });
+      if (audit) await writeApplyAudit(tx, audit, changes);
       if (effective.length === 0) return { version, dryRun, changes };
       // Consumers and Subscriptions alone go on the change feed: gateways update their indexes
       // in place and recompile nothing, so the config version stays. Any other kind in the same
@@ -277,7 +303,10 @@ export class SqlConfigStore implements ConfigStore {
       const refs: ChangeRef[] = [];
       if (seq !== null) {
         for (const c of effective) refs.push({ kind: c.kind as 'Consumer' | 'Subscription', name: c.name, op: c.action as 'create' | 'update' | 'delete' });
-        for (const batch of batches(effective)) await tx.insert(resourceChanges).values(batch.map((c) => ({ seq, kind: c.kind, name: c.name })));
+        for (const batch of batches(effective)) {
+          await nextTurn();
+          await tx.insert(resourceChanges).values(batch.map((c) => ({ seq, kind: c.kind, name: c.name })));
+        }
       }
       if (keySeq !== null && goneConsumers.length > 0) {
         for (const batch of batches(goneConsumers)) {
@@ -329,7 +358,10 @@ async function writeRows(tx: Tx, effective: readonly ResourceChange[], rowVersio
     else deletes.set(c.kind, [c.name]);
   }
   for (const [kind, names] of deletes) {
-    for (const batch of batches(names)) await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
+    for (const batch of batches(names)) {
+      await nextTurn();
+      await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
+    }
   }
 }
 
