@@ -144,4 +144,19 @@ describe('ChangeFeed', () => {
       await feed.stop();
     }
   });
+
+  it('an import of more Consumers than one slice is applied in slices with serving in between, all of it', async () => {
+    const holder = new IdentityHolder();
+    holder.current = await snapshotIndex(stores);
+    const feed = new ChangeFeed(stores.config, holder, logger, 60_000, { current: new SubscriptionTable([], new Map()) });
+    await stores.config.apply(Array.from({ length: 4_500 }, (_, i) => consumer(`bulk-${i}`)), { validate: () => [] });
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    await feed.catchUp();
+    clearInterval(ticker);
+    expect(feed.appliedResources).toBe(4_500);
+    expect(holder.current.byName('bulk-0')?.name).toBe('bulk-0');
+    expect(holder.current.byName('bulk-4499')?.name).toBe('bulk-4499');
+    expect(turns).toBeGreaterThan(0);
+  });
 });

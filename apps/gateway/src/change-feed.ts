@@ -1,6 +1,6 @@
 import { SubscriptionTable, type ConsumerDelta, type IdentityHolder, type IdentityIndex, type SubscriptionDelta } from '@tollgate/policies';
 import type { ConsumerResource, SubscriptionResource } from '@tollgate/model';
-import type { ConfigStore, ResourceDelta } from '@tollgate/stores';
+import type { ConfigStore, KeyDelta, ResourceDelta } from '@tollgate/stores';
 import type { Logger } from 'pino';
 import { CoalescedRun } from './coalesced-run.js';
 
@@ -12,7 +12,7 @@ export interface SubscriptionHolder {
   current: SubscriptionTable;
 }
 
-/** Keys applied per slice before yielding to serving (a bulk of 100,000 keys never blocks in one go). */
+/** Keys (or Consumers and Subscriptions) applied per slice before yielding to serving (a bulk of 100,000 never blocks in one go). */
 const APPLY_SLICE = 2_000;
 
 const yieldToServing = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -26,9 +26,9 @@ const yieldToServing = () => new Promise<void>((resolve) => setImmediate(resolve
  * recompiled and the config version does not move.
  *
  * Order and atomicity: the Consumers and Subscriptions of a read are applied first, in one
- * synchronous step (a request sees all of them or none: a consumer created with its
- * subscription is never seen without it), then the keys (which name their consumer), 2,000 per
- * slice with a yield to serving between slices (each key is independent of the others).
+ * synchronous step up to 2,000 of them (a request sees all of them or none: a consumer created
+ * with its subscription is never seen without it), then the keys (which name their consumer),
+ * 2,000 per slice with a yield to serving between slices (see `#steps`).
  *
  * Races with full snapshots: indexes built from a snapshot start at that snapshot's position
  * (read in the same transaction as its rows). A read that started before newer indexes were
@@ -99,9 +99,8 @@ export class ChangeFeed {
     if (changes.seq <= index.changeSeq) return;
     // Installed with `index` in the same statement as it (see ConfigManager), so the pair matches.
     const table = this.subscriptions?.current;
-    this.#applyResources(index, table, changes.resources);
-    const keys = changes.keys;
-    for (let i = 0; i < keys.length; i += APPLY_SLICE) {
+    const steps = this.#steps(index, table, changes.resources, changes.keys);
+    for (let i = 0; i < steps.length; i++) {
       if (i > 0) {
         await yieldToServing();
         if (this.holder.current !== index || this.#stopped) {
@@ -109,27 +108,53 @@ export class ChangeFeed {
           return;
         }
       }
-      this.applied += index.applyKeys(keys.slice(i, i + APPLY_SLICE));
+      (steps[i] as () => void)();
     }
     index.changeSeq = changes.seq;
-    this.logger.debug({ seq: changes.seq, keys: keys.length, resources: changes.resources.length }, 'change feed applied in place');
+    this.logger.debug({ seq: changes.seq, keys: changes.keys.length, resources: changes.resources.length }, 'change feed applied in place');
   }
 
-  /** Consumers, then Subscriptions, of one read: synchronous, so requests see all or none of them. */
-  #applyResources(index: IdentityIndex, table: SubscriptionTable | undefined, deltas: readonly ResourceDelta[]): void {
-    if (deltas.length === 0) return;
+  /**
+   * The read cut into synchronous steps run with a yield to serving between them: Consumers,
+   * then Subscriptions, then keys (a key names its consumer). Up to {@link APPLY_SLICE}
+   * Consumers and Subscriptions are one step, so requests see all of them or none (a consumer
+   * created with its subscription is never seen without it); a larger read (an import of
+   * thousands) is applied a slice at a time, as keys always are, so it never holds serving long.
+   */
+  #steps(index: IdentityIndex, table: SubscriptionTable | undefined, deltas: readonly ResourceDelta[], keys: readonly KeyDelta[]): Array<() => void> {
     const consumers: ConsumerDelta[] = [];
     const subscriptions: SubscriptionDelta[] = [];
     for (const d of deltas) {
       if (d.kind === 'Consumer') consumers.push({ name: d.name, resource: d.resource as ConsumerResource | null });
       else subscriptions.push({ name: d.name, resource: d.resource as SubscriptionResource | null });
     }
-    this.appliedResources += index.applyConsumers(consumers);
-    if (subscriptions.length === 0 || table === undefined || table === SubscriptionTable.EMPTY) return;
-    const { applied, unresolved } = table.applySubscriptions(subscriptions);
-    this.appliedResources += applied;
-    // Their Plan came with a config version this node has not installed yet: that snapshot has them.
-    if (unresolved.length > 0) this.logger.info({ subscriptions: unresolved.slice(0, 20), count: unresolved.length }, 'subscriptions wait for the snapshot that brings their plan');
+    const applyConsumers = (part: readonly ConsumerDelta[]) => () => {
+      this.appliedResources += index.applyConsumers(part);
+    };
+    const applySubscriptions = (part: readonly SubscriptionDelta[]) => () => {
+      if (table === undefined || table === SubscriptionTable.EMPTY) return;
+      const { applied, unresolved } = table.applySubscriptions(part);
+      this.appliedResources += applied;
+      // Their Plan came with a config version this node has not installed yet: that snapshot has them.
+      if (unresolved.length > 0) this.logger.info({ subscriptions: unresolved.slice(0, 20), count: unresolved.length }, 'subscriptions wait for the snapshot that brings their plan');
+    };
+    const steps: Array<() => void> = [];
+    if (deltas.length > 0 && deltas.length <= APPLY_SLICE) {
+      steps.push(() => {
+        applyConsumers(consumers)();
+        applySubscriptions(subscriptions)();
+      });
+    } else {
+      for (let i = 0; i < consumers.length; i += APPLY_SLICE) steps.push(applyConsumers(consumers.slice(i, i + APPLY_SLICE)));
+      for (let i = 0; i < subscriptions.length; i += APPLY_SLICE) steps.push(applySubscriptions(subscriptions.slice(i, i + APPLY_SLICE)));
+    }
+    for (let i = 0; i < keys.length; i += APPLY_SLICE) {
+      const part = keys.slice(i, i + APPLY_SLICE);
+      steps.push(() => {
+        this.applied += index.applyKeys(part);
+      });
+    }
+    return steps;
   }
 
   /** Stops watching and polling (a catch-up under way finishes on its own; it installs nothing new). */
