@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, outboxEvent, redactSecrets, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicalJson, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -11,7 +11,6 @@ import {
   type ConfigStore,
   type FeedChanges,
   FEED_KINDS,
-  type ResourceDelta,
   type ListOptions,
   type ListPage,
   type ResourceChange,
@@ -19,7 +18,9 @@ import {
   type StoredApiKey,
   type StoredResource,
 } from './config-store.js';
-import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, writeAudit, type ChangeRef, type Tx } from './sql-tx.js';
+import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, type ChangeRef, type Tx } from './sql-tx.js';
+import { writeApplyAudit } from './sql-apply-audit.js';
+import { resourceDeltas } from './sql-resource-feed.js';
 
 export { CONFIG_CHANNEL } from './sql-tx.js';
 
@@ -85,46 +86,6 @@ function normalize(r: Resource): Resource {
 async function activeApiKeys(db: Database | Tx): Promise<StoredApiKey[]> {
   const rows = await db.select().from(apiKeys).where(isNull(apiKeys.revokedAt)).orderBy(asc(apiKeys.id));
   return rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
-}
-
-/** Changed resources whose before/after one audit entry holds; a larger apply writes one entry per part. */
-export const AUDIT_PART = 100;
-
-/**
- * The audit entry of an apply, with the before/after of every changed resource. An apply of
- * 10,000 Apis holds about 5 MB of them: written as one row (and redacted in one go) it held an
- * embedded store's event loop, shared with the gateway, for seconds (#16). Past
- * {@link AUDIT_PART} changed resources it is written as parts of that many, each its own row with
- * the same action, actor and request id and a `detail` of `part i of n`, with an event-loop turn
- * between parts: the log stays complete (the parts together name every change) and readable
- * (each page of GET /audit-log holds rows of a bounded size).
- */
-async function writeApplyAudit(tx: Tx, audit: AuditContext, changes: readonly ResourceChange[]): Promise<void> {
-  const changed = changes.filter((c) => c.action !== 'unchanged');
-  if (changed.length <= AUDIT_PART) {
-    await writeAudit(tx, { ...audit, outcome: 'success', ...auditStates(changes) });
-    return;
-  }
-  const parts = batches(changed, AUDIT_PART);
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] as ResourceChange[];
-    await nextTurn();
-    await writeAudit(tx, { ...audit, outcome: 'success', detail: `part ${i + 1} of ${parts.length}: ${part.length} of ${changed.length} changed resources`, ...auditStates(part) });
-  }
-}
-
-/** Before/after of the changed resources, keyed by `Kind/name`, for the audit log. */
-function auditStates(changes: readonly ResourceChange[]): { before: Record<string, Resource>; after: Record<string, Resource> } {
-  const before: Record<string, Resource> = {};
-  const after: Record<string, Resource> = {};
-  for (const c of changes) {
-    if (c.action === 'unchanged') continue;
-    // The model's secret slots first (Webhook header values have no secret-looking field name),
-    // then the audit writer's name-based redaction.
-    if (c.before) before[`${c.kind}/${c.name}`] = redactSecrets(c.before);
-    if (c.after && c.action !== 'delete') after[`${c.kind}/${c.name}`] = redactSecrets(c.after);
-  }
-  return { before, after };
 }
 
 const kindRank = (k: string) => {
@@ -397,32 +358,6 @@ const UPSERT_BATCH = 250;
 /** A turn of the event loop: pending I/O (requests) runs before the next statement. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
- * The Consumers and Subscriptions logged on the feed after `seq`, once each in the order of their
- * last change, with their current rows (none: deleted), inside the caller's repeatable-read
- * transaction.
- */
-async function resourceDeltas(tx: Tx, seq: number): Promise<ResourceDelta[]> {
-  const logged = await tx.select().from(resourceChanges).where(gt(resourceChanges.seq, seq)).orderBy(asc(resourceChanges.seq), asc(resourceChanges.kind), asc(resourceChanges.name));
-  if (logged.length === 0) return [];
-  const last = new Map<string, { kind: 'Consumer' | 'Subscription'; name: string }>();
-  for (const l of logged) {
-    const key = keyOf(l.kind, l.name);
-    // Re-inserted, so the Map's order is the order of each resource's last change.
-    last.delete(key);
-    last.set(key, { kind: l.kind as 'Consumer' | 'Subscription', name: l.name });
-  }
-  const current = new Map<string, Resource>();
-  for (const kind of FEED_KINDS) {
-    const names = [...last.values()].filter((l) => l.kind === kind).map((l) => l.name);
-    for (const batch of batches(names)) {
-      const rows = await tx.select().from(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
-      for (const r of rows) current.set(keyOf(r.kind, r.name), toResource(r));
-    }
-  }
-  return [...last.entries()].map(([key, l]) => ({ ...l, resource: current.get(key) ?? null }));
 }
 
 /**
