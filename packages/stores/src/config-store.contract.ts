@@ -282,6 +282,23 @@ export function configStoreContract(name: string, factory: () => Promise<ConfigS
       expect(await store.version()).toBe(base);
     });
 
+    it('without prune, the validator sees the Consumers an apply does not name by name only, and their rows stay whole', async () => {
+      await store.apply([consumerDoc('full', ['vip']), consumerDoc('other', ['x'])], { validate: accept });
+      let seen: Resource[] = [];
+      const spy = (rs: Resource[]): ConfigIssue[] => {
+        seen = rs;
+        return [];
+      };
+      await store.apply([consumerDoc('other', ['y'])], { validate: spy });
+      const byName = new Map(seen.map((r) => [r.metadata.name, r] as const));
+      expect(byName.get('full')?.spec).toEqual({});
+      expect(byName.get('other')?.spec).toMatchObject({ groups: ['y'] });
+      expect((await store.get('Consumer', 'full'))?.resource.spec).toMatchObject({ groups: ['vip'] });
+      // A prune may select by labels or fields: it gets every Consumer whole.
+      await store.apply([consumerDoc('full', ['vip']), consumerDoc('other', ['y'])], { prune: true, validate: spy });
+      expect(seen.find((r) => r.metadata.name === 'full')?.spec).toMatchObject({ groups: ['vip'] });
+    });
+
     it('an apply that changes any other kind as well is a config version, and a rejected or dry-run feed apply changes nothing', async () => {
       const seq0 = (await store.load()).changeSeq;
       const mixed = await store.apply([upstream('mixed'), consumerDoc('carl')], { validate: accept });

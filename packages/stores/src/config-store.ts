@@ -95,7 +95,10 @@ export interface ApplyOptions {
   prune?: boolean | ((resource: Resource) => boolean);
   /** Validate and compute changes, but commit nothing. */
   dryRun?: boolean;
-  /** Run on the full resulting set before commit. */
+  /**
+   * Run on the full resulting set before commit. Without `prune`, the Consumers the change does
+   * not name are in it as name-only documents (`spec: {}`): a set check needs their names only.
+   */
   validate: SetValidator;
   /** Fail with a conflict if a resource to create already exists (POST semantics). */
   createOnly?: boolean;

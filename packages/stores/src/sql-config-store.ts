@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
 import { RESOURCE_KINDS, canonicalJson, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
@@ -137,7 +137,9 @@ export class SqlConfigStore implements ConfigStore {
   async apply(input: Resource[], options: ApplyOptions): Promise<ApplyResult> {
     const duplicates = findDuplicates(input);
     if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
-    return this.mutate(options.validate, options.dryRun ?? false, options.audit, async (current) => {
+    // Without prune, only the Consumers this apply names are read whole (see `mutate`).
+    const light = options.prune ? undefined : new Set(input.filter((r) => r.kind === 'Consumer').map((r) => r.metadata.name));
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, light, async (current) => {
       const changes: ResourceChange[] = [];
       const pause = slicer();
       const prunable = typeof options.prune === 'function' ? options.prune : () => options.prune === true;
@@ -177,7 +179,7 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   async delete(kind: ResourceKind, name: string, options: Omit<ApplyOptions, 'prune' | 'createOnly'>): Promise<ApplyResult> {
-    return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, new Set(kind === 'Consumer' ? [name] : []), (current) => {
       const key = keyOf(kind, name);
       const before = current.get(key);
       if (!before) throw new ResourceConflictError(kind, name, 'not_found');
@@ -233,11 +235,17 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */
-  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>): Promise<ApplyResult> {
+  /**
+   * The one write path: lock, plan, validate, then write rows, bump the version (or the feed
+   * position) and notify. With `wholeConsumers`, the Consumers it does not name are read as
+   * name-only documents (`spec: {}`): at 100,000 consumers their documents were most of what an
+   * apply read, and nothing but their names is needed then (the compiler checks references by
+   * name; only the Consumers the change names are planned, written and audited).
+   */
+  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, wholeConsumers: ReadonlySet<string> | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>): Promise<ApplyResult> {
     return this.db.transaction(async (tx) => {
       const version = await readVersion(tx, true);
-      const rows = await readAllResources(tx);
-      const current = new Map(rows.map((r) => [keyOf(r.kind, r.name), toResource(r)] as const));
+      const current = wholeConsumers === undefined ? new Map((await readAllResources(tx)).map((r) => [keyOf(r.kind, r.name), toResource(r)] as const)) : await readResourcesLight(tx, wholeConsumers);
       const { resulting, changes } = await plan(current);
       changes.sort(compareChanges);
       const issues = await validate(sortResources(resulting));
@@ -361,15 +369,46 @@ function nextTurn(): Promise<void> {
 }
 
 /**
+ * Every resource, as {@link readAllResources}, except that Consumers not in `whole` are name-only
+ * documents (their names read by keyset pages of 5,000; the named ones read whole).
+ */
+async function readResourcesLight(tx: Tx, whole: ReadonlySet<string>): Promise<Map<string, Resource>> {
+  const current = new Map<string, Resource>();
+  for (const r of await readAllResources(tx, ne(resources.kind, 'Consumer'))) current.set(keyOf(r.kind, r.name), toResource(r));
+  let after: string | undefined;
+  for (;;) {
+    const page = await tx
+      .select({ name: resources.name, apiVersion: resources.apiVersion })
+      .from(resources)
+      .where(after === undefined ? eq(resources.kind, 'Consumer') : and(eq(resources.kind, 'Consumer'), gt(resources.name, after)))
+      .orderBy(asc(resources.name))
+      .limit(NAME_PAGE);
+    for (const r of page) current.set(keyOf('Consumer', r.name), { apiVersion: r.apiVersion, kind: 'Consumer', metadata: { name: r.name, labels: {}, annotations: {} }, spec: {} } as unknown as Resource);
+    if (page.length < NAME_PAGE) break;
+    after = page.at(-1)?.name;
+    await nextTurn();
+  }
+  for (const batch of batches([...whole])) {
+    const rows = await tx.select().from(resources).where(and(eq(resources.kind, 'Consumer'), inArray(resources.name, batch)));
+    for (const r of rows) current.set(keyOf(r.kind, r.name), toResource(r));
+  }
+  return current;
+}
+
+/** Consumer names per page of a light read. */
+const NAME_PAGE = 5_000;
+
+/**
  * Every resource row, read by keyset pages in primary-key order (see READ_PAGE), inside the
  * caller's transaction (repeatable read for `load`, the config lock for writes), so the pages
  * form one consistent set.
  */
-async function readAllResources(tx: Tx): Promise<ResourceRow[]> {
+async function readAllResources(tx: Tx, only?: SQL): Promise<ResourceRow[]> {
   const rows: ResourceRow[] = [];
   for (;;) {
     const last = rows.at(-1);
-    const where = last === undefined ? undefined : or(gt(resources.kind, last.kind), and(eq(resources.kind, last.kind), gt(resources.name, last.name)));
+    const after = last === undefined ? undefined : or(gt(resources.kind, last.kind), and(eq(resources.kind, last.kind), gt(resources.name, last.name)));
+    const where = only === undefined ? after : after === undefined ? only : and(only, after);
     const page = await tx.select().from(resources).where(where).orderBy(asc(resources.kind), asc(resources.name)).limit(READ_PAGE);
     for (const r of page) rows.push(r);
     if (page.length < READ_PAGE) return rows;
