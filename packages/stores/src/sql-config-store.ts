@@ -234,7 +234,6 @@ export class SqlConfigStore implements ConfigStore {
     await Promise.all([this.notifier.close(), this.onClose()]);
   }
 
-  /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */
   /**
    * The one write path: lock, plan, validate, then write rows, bump the version (or the feed
    * position) and notify. With `wholeConsumers`, the Consumers it does not name are read as
