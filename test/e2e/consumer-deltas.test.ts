@@ -81,6 +81,11 @@ describe('Consumers and Subscriptions as deltas on two gateway nodes', () => {
     const { key } = (await created.json()) as { key: string };
     for (const ms of await onEveryNode(key, 200)) expect(ms).toBeLessThan(1_000);
     expect(Date.now() - t0).toBeLessThan(2_000);
+    // Each node reports the feed position its indexes are at: past the apply's.
+    for (const g of gateways) {
+      const status = (await (await fetch(`${g.statusUrl}/status`)).json()) as { config: { changeSeq: number | null } };
+      expect(status.config.changeSeq).toBeGreaterThanOrEqual(body.seq as number);
+    }
 
     // The subscription deleted: the key still authenticates, the API refuses it (403) on both nodes.
     const t1 = Date.now();

@@ -110,6 +110,15 @@ export class ConfigManager {
     void this.changes?.start();
   }
 
+  /**
+   * Change-feed position of the serving consumer, subscription and key indexes (Consumers,
+   * Subscriptions and keys are applied up to it), or null before the first snapshot or without a feed.
+   */
+  get changeSeq(): number | null {
+    const seq = this.#identity.current.changeSeq;
+    return seq < 0 ? null : seq;
+  }
+
   /** Version of the serving snapshot, or -1 before the first one. */
   get version(): number {
     return this.current?.version ?? -1;
