@@ -7,7 +7,10 @@
 //  2. key-auth p99: steady load on gateway 1 rotating over the 1,000 keys (autocannon);
 //  3. a new key under load: the same load runs while a key is created through the admin API; the
 //     new key is probed on both gateways every 5 ms until it is accepted. Prints the time until
-//     usable on each node and the worst and p99 latency (and non-2xx) of the load meanwhile.
+//     usable on each node and the worst and p99 latency (and non-2xx) of the load meanwhile;
+//  4. a new Consumer under the same load: created through the admin API (`POST /consumers`),
+//     then a key for it; prints the time from the POST until that key works on both nodes (on a
+//     build where Consumers are change-feed deltas, no node reloads for it either).
 //
 // Databases: TEST_DATABASE_URL's server (a fresh database per run, dropped after), REDIS_URL
 // (default redis://127.0.0.1:6379/15). ROOT=<checkout> runs another checkout's build (e.g. main,
@@ -129,6 +132,14 @@ async function runOne(consumers, upstreamUrl) {
     const { key } = await res.json();
     const createdMs = Date.now() - t0;
     const usable = await Promise.all([g1, g2].map((g) => waitFor(async () => (await get(g.proxy, key)) === 200, 60_000).then(() => Date.now() - t0)));
+    // A new Consumer (a config kind) and its first key, under the same load.
+    const t1 = Date.now();
+    const made = await fetch(`${adm.admin}/consumers`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name: 'bench-new' }, spec: {} }) });
+    if (made.status !== 201) throw new Error(`consumer create: ${made.status} ${await made.text()}`);
+    const madeKey = await fetch(`${adm.admin}/consumers/bench-new/keys`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+    if (madeKey.status !== 201) throw new Error(`key create: ${madeKey.status} ${await madeKey.text()}`);
+    const newConsumerKey = (await madeKey.json()).key;
+    const consumerUsable = await Promise.all([g1, g2].map((g) => waitFor(async () => (await get(g.proxy, newConsumerKey)) === 200, 60_000).then(() => Date.now() - t1)));
     const loaded = await during;
     const versionsAfter = await Promise.all([g1, g2].map(version));
     const rebuilt = versionsAfter.map((v, i) => (v === versionsBefore[i] ? 'no' : `${versionsBefore[i]} -> ${v}`));
@@ -139,7 +150,7 @@ async function runOne(consumers, upstreamUrl) {
       seedMs,
       bootMs,
       steady: { rps: Math.round(steady.requests.average), p50: steady.latency.p50, p99: steady.latency.p99, max: steady.latency.max, non2xx: steady.non2xx + steady.errors },
-      newKey: { createdMs, usableMs: usable, rebuilt, rps: Math.round(loaded.requests.average), p99: loaded.latency.p99, max: loaded.latency.max, non2xx: loaded.non2xx + loaded.errors },
+      newKey: { createdMs, usableMs: usable, consumerUsableMs: consumerUsable, rebuilt, rps: Math.round(loaded.requests.average), p99: loaded.latency.p99, max: loaded.latency.max, non2xx: loaded.non2xx + loaded.errors },
     };
   } finally {
     await stores.close();
@@ -166,9 +177,9 @@ try {
   upstream.close();
 }
 console.log(`root: ${root}; ${KEYS} rotating keys, ${CONNECTIONS} connections, ${DURATION} s per load\n`);
-console.log('| consumers | key-auth req/s | p50 ms | p99 ms | max ms | admin POST answered | new key usable (node 1 / node 2) | worst latency meanwhile | p99 meanwhile | non-2xx | config version moved (node 1 / node 2) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| consumers | key-auth req/s | p50 ms | p99 ms | max ms | admin POST answered | new key usable (node 1 / node 2) | new consumer + key usable (node 1 / node 2) | worst latency meanwhile | p99 meanwhile | non-2xx | config version moved (node 1 / node 2) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  console.log(`| ${r.consumers.toLocaleString('en')} | ${r.steady.rps} | ${r.steady.p50} | ${r.steady.p99} | ${r.steady.max} | ${r.newKey.createdMs} ms | ${r.newKey.usableMs.join(' / ')} ms | ${r.newKey.max} ms | ${r.newKey.p99} ms | ${r.newKey.non2xx} | ${r.newKey.rebuilt.join(' / ')} |`);
+  console.log(`| ${r.consumers.toLocaleString('en')} | ${r.steady.rps} | ${r.steady.p50} | ${r.steady.p99} | ${r.steady.max} | ${r.newKey.createdMs} ms | ${r.newKey.usableMs.join(' / ')} ms | ${r.newKey.consumerUsableMs.join(' / ')} ms | ${r.newKey.max} ms | ${r.newKey.p99} ms | ${r.newKey.non2xx} | ${r.newKey.rebuilt.join(' / ')} |`);
 }
 if (results.length === 2) console.log(`\nkey-auth p99 ratio ${results[1].consumers} / ${results[0].consumers} consumers: ${(results[1].steady.p99 / results[0].steady.p99).toFixed(2)}x`);

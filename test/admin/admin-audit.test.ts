@@ -113,6 +113,17 @@ describe('audit log', () => {
     expectProblem(await log('?from=yesterday'), 400, 'INVALID_REQUEST');
   });
 
+  it('a large apply is audited in parts of at most 100 changed resources, which together name every change', async () => {
+    const many = Array.from({ length: 250 }, (_, i) => upstreamJson(`big-${String(i).padStart(3, '0')}`, 9100));
+    const res = await h.app.inject({ method: 'POST', url: '/config', headers: { ...h.auth(), 'x-request-id': 'req-audit-big' }, payload: many });
+    expect(res.statusCode, res.body).toBe(200);
+    const parts = (await entries('?action=config.apply&limit=10')).items.filter((e) => e.requestId === 'req-audit-big');
+    expect(parts.map((e) => e.detail).sort()).toEqual(['part 1 of 3: 100 of 250 changed resources', 'part 2 of 3: 100 of 250 changed resources', 'part 3 of 3: 50 of 250 changed resources']);
+    const named = parts.flatMap((e) => Object.keys(e.after as Record<string, unknown>));
+    expect(named.sort()).toEqual(many.map((u) => `Upstream/${u.metadata.name}`));
+    for (const e of parts) expect(e).toMatchObject({ action: 'config.apply', outcome: 'success', actor: { id: 'atk_admin' }, before: {} });
+  });
+
   it('is readable by admins only', async () => {
     const res = expectProblem(await log('', 'viewer'), 403, 'FORBIDDEN');
     expect(res.detail).toContain('audit:read');

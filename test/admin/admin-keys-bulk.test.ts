@@ -37,7 +37,7 @@ describe.each(BACKENDS)('POST /keys/bulk (%s)', (backend) => {
 
   it('creates keys of several consumers in one transaction and one feed position, without a config version bump; plaintexts once, digests stored', async () => {
     const before = await version();
-    const seqBefore = (await h.stores.config.keyChangesSince(0)).seq;
+    const seqBefore = (await h.stores.config.changesSince(0)).seq;
     const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
     const res = await bulk({ items: [{ consumer: 'acme' }, { consumer: 'globex', name: 'ci' }, { consumer: 'acme', name: 'prod', expiresAt }] });
     expect(res.statusCode, res.body).toBe(201);
@@ -125,7 +125,7 @@ describe.each(BACKENDS)('POST /keys/bulk (%s)', (backend) => {
 
   it('accepts exactly 1,000 items in one feed position, and refuses 1,001', async () => {
     const before = await version();
-    const seq = (await h.stores.config.keyChangesSince(0)).seq;
+    const seq = (await h.stores.config.changesSince(0)).seq;
     const over = expectProblem(await bulk({ items: Array.from({ length: 1_001 }, () => ({ consumer: 'acme' })) }), 400, 'INVALID_REQUEST');
     expect(over.errors?.[0]).toMatchObject({ path: 'body.items', code: 'too_big' });
     expect(await version()).toBe(before);
@@ -133,7 +133,7 @@ describe.each(BACKENDS)('POST /keys/bulk (%s)', (backend) => {
     expect(res.statusCode, res.body.slice(0, 300)).toBe(201);
     expect(res.json<{ version: number; items: BulkItem[] }>().items).toHaveLength(1_000);
     expect(await version()).toBe(before);
-    expect((await h.stores.config.keyChangesSince(seq)).keys).toHaveLength(1_000);
+    expect((await h.stores.config.changesSince(seq)).keys).toHaveLength(1_000);
     expect(await activeKeys()).toHaveLength(1_000);
   });
 

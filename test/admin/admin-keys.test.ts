@@ -101,12 +101,12 @@ describe('consumers and API keys (Postgres)', () => {
     const heard: number[] = [];
     const stop = await peer.config.watchChanges((seq) => heard.push(seq));
     const before = await peer.config.version();
-    const seqBefore = (await peer.config.keyChangesSince(0)).seq;
+    const seqBefore = (await peer.config.changesSince(0)).seq;
     const started = Date.now();
     const del = await h.app.inject({ method: 'DELETE', url: `/consumers/acme/keys/${created.id}`, headers: h.auth('operator') });
     expect(del.statusCode, del.body).toBe(204);
     await expect.poll(() => heard, { timeout: 1_000, interval: 20 }).toContain(seqBefore + 1);
-    const delta = await peer.config.keyChangesSince(seqBefore);
+    const delta = await peer.config.changesSince(seqBefore);
     expect(delta.keys.map((k) => [k.id, k.revoked])).toEqual([[created.id, true]]);
     const after = await peer.config.load();
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -119,7 +119,7 @@ describe('consumers and API keys (Postgres)', () => {
     expectProblem(await h.app.inject({ method: 'DELETE', url: `/consumers/acme/keys/${created.id}`, headers: h.auth() }), 404, 'NOT_FOUND');
     expectProblem(await h.app.inject({ method: 'DELETE', url: `/consumers/beta/keys/${created.id}`, headers: h.auth() }), 404, 'NOT_FOUND');
     expect(await peer.config.version()).toBe(before);
-    expect((await peer.config.keyChangesSince(0)).seq).toBe(seqBefore + 1);
+    expect((await peer.config.changesSince(0)).seq).toBe(seqBefore + 1);
   });
 
   it('refuses keys for an unknown consumer, a past expiry and unknown fields', async () => {

@@ -65,7 +65,8 @@ export const changeSchema = z.object({
 
 /** Response of a config apply. */
 export const applyResponseSchema = z.object({
-  version: z.number().int().describe('Config version after the apply (unchanged on a dry run or when nothing changed).'),
+  version: z.number().int().describe('Config version after the apply (unchanged on a dry run, when nothing changed, and when only Consumers and Subscriptions changed: see `seq`).'),
+  seq: z.number().int().optional().describe('Change-feed position of an apply that changed only Consumers and Subscriptions: gateways update them in place, without a new config version (docs/architecture.md, "The change feed").'),
   dryRun: z.boolean(),
   changes: z.array(changeSchema).describe('One entry per submitted resource (and per pruned one).'),
 });

@@ -1,5 +1,5 @@
 import { CompileCache, compileConfigAsync, type CompiledConfig, type SelfEndpoints } from '@tollgate/compiler';
-import { IdentityHolder, IdentityIndex, JwksRegistry, type IndexedApiKey, type IndexedOAuthClient, type PolicyDeps } from '@tollgate/policies';
+import { IdentityHolder, IdentityIndex, JwksRegistry, SubscriptionTable, type IndexedApiKey, type IndexedOAuthClient, type PolicyDeps } from '@tollgate/policies';
 import { TargetStateRegistry, type PoolRegistry } from '@tollgate/upstream';
 import type { Logger } from 'pino';
 import type { PlanSpec } from '@tollgate/model';
@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { ConfigSource } from './options.js';
 import { instantiate, instantiateAsync, RuntimeReuse, type RuntimeSnapshot } from './runtime.js';
 import { discoveredNames, expandDiscoveredTargets, type EndpointLookup } from './discovery/expand-targets.js';
-import { CredentialFeed } from './credential-feed.js';
+import { ChangeFeed, type SubscriptionHolder } from './change-feed.js';
 import { CoalescedRun } from './coalesced-run.js';
 
 /** DNS service discovery as the config manager uses it (see discovery/dns-discovery.ts). */
@@ -48,14 +48,16 @@ export class ConfigManager {
   onReloadFailure: (() => void) | null = null;
   /** Version label (`spec.version`) of each API of the serving config; the object is kept, `current` swapped. */
   readonly apiVersions: { current: ReadonlyMap<string, string> } = { current: new Map() };
-  /** Plan of each Subscription of the serving config (the usage meter re-seeds their quota counters); `current` swapped. */
-  readonly subscriptionPlans: { current: ReadonlyMap<string, { readonly plan: string; readonly spec: PlanSpec }> } = { current: new Map() };
-  /** Consumer index read by auth policies; swapped with each snapshot (and each API-key change). */
+  /** Consumer index read by auth policies; swapped with each snapshot, changed in place by the change feed. */
   readonly #identity = new IdentityHolder();
+  /** Subscription index read by the generated `subscription` policies; swapped with `#identity`. */
+  readonly #subscriptions: SubscriptionHolder = { current: SubscriptionTable.EMPTY };
+  /** Plan of each Subscription being served (the usage meter re-seeds their quota counters): the live index's view. */
+  readonly subscriptionPlans: { readonly current: ReadonlyMap<string, { readonly plan: string; readonly spec: PlanSpec }> };
   /** The deps policies are built with: the caller's, plus the identity index and JWKS caches kept across snapshots. */
   readonly #deps: PolicyDeps;
-  /** API-key deltas applied to the serving identity index in place (null when the source has no feed). */
-  readonly credentials: CredentialFeed | null;
+  /** Consumer, Subscription and API-key deltas applied to the serving indexes in place (null when the source has no feed). */
+  readonly changes: ChangeFeed | null;
   /** Compiled Apis of the previous reloads: a change recompiles only the Apis it touches. */
   readonly #compileCache = new CompileCache();
   /** Upstream and route runtimes of the serving snapshot, reused by the next where unchanged. */
@@ -71,16 +73,26 @@ export class ConfigManager {
     private readonly self?: SelfEndpoints,
   ) {
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
-    this.#deps = { ...deps, identity: deps.identity ?? this.#identity, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
-    const feed = source.keyChangesSince !== undefined && source.watchChanges !== undefined ? { keyChangesSince: source.keyChangesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
-    this.credentials = feed === null ? null : new CredentialFeed(feed, this.#identity, logger, pollMs);
+    this.#deps = { ...deps, identity: deps.identity ?? this.#identity, subscriptions: deps.subscriptions ?? this.#subscriptions, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
+    const feed = source.changesSince !== undefined && source.watchChanges !== undefined ? { changesSince: source.changesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
+    this.changes = feed === null ? null : new ChangeFeed(feed, this.#identity, logger, pollMs, this.#subscriptions);
+    const holder = this.#subscriptions;
+    this.subscriptionPlans = {
+      get current() {
+        return holder.current.subscriptions;
+      },
+    };
   }
 
-  /** Installs an identity index built from a snapshot, then catches it up on the credential feed. */
-  #installIdentity(identity: IdentityIndex, changeSeq: number | undefined): void {
+  /**
+   * Installs the consumer and subscription indexes built from a snapshot (together: the change
+   * feed applies to the pair), then catches them up on the change feed from the snapshot's position.
+   */
+  #installIndexes(identity: IdentityIndex, subscriptions: SubscriptionTable, changeSeq: number | undefined): void {
     identity.changeSeq = changeSeq ?? -1;
     this.#identity.current = identity;
-    void this.credentials?.catchUp();
+    this.#subscriptions.current = subscriptions;
+    void this.changes?.catchUp();
   }
 
   /** Starts watching and polling and triggers the first load. */
@@ -95,7 +107,16 @@ export class ConfigManager {
     );
     this.#timer = setInterval(() => void this.#poll(), this.pollMs);
     this.#timer.unref();
-    void this.credentials?.start();
+    void this.changes?.start();
+  }
+
+  /**
+   * Change-feed position of the serving consumer, subscription and key indexes (Consumers,
+   * Subscriptions and keys are applied up to it), or null before the first snapshot or without a feed.
+   */
+  get changeSeq(): number | null {
+    const seq = this.#identity.current.changeSeq;
+    return seq < 0 ? null : seq;
   }
 
   /** Version of the serving snapshot, or -1 before the first one. */
@@ -140,11 +161,12 @@ export class ConfigManager {
       this.onReloadFailure?.();
       return;
     }
-    // Built before any swap; API keys then change it in place from the credential feed (they
-    // never bump the version), starting at the snapshot's feed position.
+    // Built before any swap; Consumers, Subscriptions and API keys then change them in place from
+    // the change feed (they never bump the version), starting at the snapshot's feed position.
     const identity = new IdentityIndex(snapshot.resources, (snapshot as { apiKeys?: readonly IndexedApiKey[] }).apiKeys ?? [], this.logger, (snapshot as { oauthClients?: readonly IndexedOAuthClient[] }).oauthClients ?? []);
     if (this.current !== null && compiled.config.hash === this.current.hash) {
-      this.#installIdentity(identity, snapshot.changeSeq);
+      // (The hash leaves Consumers and Subscriptions out: a reload that differs only in them lands here.)
+      this.#installIndexes(identity, compiled.config.subscriptions, snapshot.changeSeq);
       // Same content under a new version: keep the runtime (pools, balancer state) and adopt the version.
       this.current = Object.freeze({ ...this.current, version: snapshot.version });
       return;
@@ -157,7 +179,7 @@ export class ConfigManager {
       if (this.#stopped) return;
       this.current = next;
       this.#compiled = compiled.config;
-      this.#installIdentity(identity, snapshot.changeSeq);
+      this.#installIndexes(identity, compiled.config.subscriptions, snapshot.changeSeq);
     } catch (err) {
       this.#rejectedVersion = snapshot.version;
       this.logger.error({ err, version: snapshot.version, serving: this.version }, 'config rejected: it could not be installed; the previous snapshot keeps serving');
@@ -165,13 +187,6 @@ export class ConfigManager {
       return;
     }
     this.apiVersions.current = new Map(snapshot.resources.flatMap((r) => (r.kind === 'Api' ? [[r.metadata.name, r.spec.version] as const] : [])));
-    const plans = new Map(snapshot.resources.flatMap((r) => (r.kind === 'Plan' ? [[r.metadata.name, r.spec] as const] : [])));
-    this.subscriptionPlans.current = new Map(
-      snapshot.resources.flatMap((r) => {
-        const spec = r.kind === 'Subscription' ? plans.get(r.spec.plan) : undefined;
-        return r.kind === 'Subscription' && spec !== undefined ? [[r.metadata.name, { plan: r.spec.plan, spec }] as const] : [];
-      }),
-    );
     this.onInstall?.(this.current);
     this.logger.info({ version: snapshot.version, hash: compiled.config.hash }, 'config snapshot installed');
     this.#resolveReady();
@@ -214,7 +229,7 @@ export class ConfigManager {
     const unwatch = this.#unwatch;
     this.#unwatch = null;
     const unwatched = unwatch ? unwatch().catch((err: unknown) => this.logger.warn({ err }, 'stopping the config watch failed')) : Promise.resolve();
-    const settled = Promise.all([unwatched, this.#reloads.running?.catch(() => undefined), this.credentials?.stop()]);
+    const settled = Promise.all([unwatched, this.#reloads.running?.catch(() => undefined), this.changes?.stop()]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deadlineMs);

@@ -196,6 +196,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       shuttingDown: () => shuttingDown,
       currentVersion: () => manager.version,
       currentHash: () => manager.current?.hash ?? null,
+      currentChangeSeq: () => manager.changeSeq,
       notReadyReason: deps.notReadyReason,
       stores: () => stores,
       ...(heartbeat !== null ? { nodes: () => heartbeat.seen } : {}),

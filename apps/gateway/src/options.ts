@@ -4,7 +4,7 @@ import type { ConfigStore } from '@tollgate/stores';
  * What the gateway needs from configuration storage (the ConfigStore satisfies it); with the
  * credential feed (the stores have it), API keys change in place instead of through reloads.
  */
-export type ConfigSource = Pick<ConfigStore, 'load' | 'version' | 'watch'> & Partial<Pick<ConfigStore, 'keyChangesSince' | 'watchChanges'>>;
+export type ConfigSource = Pick<ConfigStore, 'load' | 'version' | 'watch'> & Partial<Pick<ConfigStore, 'changesSince' | 'watchChanges'>>;
 
 /** Tunables of the data plane; every field has a default. */
 export interface GatewayOptions {

@@ -47,6 +47,10 @@ describe('RuntimeReuse (#16)', () => {
     expect(route(third, 'c')).not.toBe(route(second, 'c'));
     expect(route(third, 'c')?.target).toBe(third.upstreams.get('u2'));
     expect(route(third, 'a')?.target).toBe(third.upstreams.get('u1'));
+    // Apis a and b do not name u2: neither recompiled (cache) nor rebuilt (same route runtime).
+    expect([cache.hits, cache.misses]).toEqual([2, 1]);
+    expect(route(third, 'a')).toBe(route(second, 'a'));
+    expect(route(third, 'b')).toBe(route(second, 'b'));
   });
 
   it('without a RuntimeReuse every instantiation builds everything', () => {

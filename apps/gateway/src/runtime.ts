@@ -131,6 +131,9 @@ function* instantiateSteps(
   targetStates: TargetStateRegistry,
   reuse?: RuntimeReuse,
 ): Generator<void, RuntimeSnapshot> {
+  // Without a serving subscription index (a caller other than the ConfigManager, which installs
+  // the snapshot's and changes it in place), the policies read this snapshot's as compiled.
+  if (deps.subscriptions === undefined) deps = { ...deps, subscriptions: { current: config.subscriptions } };
   const upstreams = Object.values(config.upstreams);
   // Built before any shared state changes, so a bad certificate rejects the snapshot cleanly.
   const sni = buildSniTable(config.certificates);

@@ -11,6 +11,8 @@ export interface StatusProbe {
   currentVersion(): number;
   /** Hash of the serving configuration, or null before the first. */
   currentHash?(): string | null;
+  /** Change-feed position the serving consumer, subscription and key indexes are at, or null when not on a feed. */
+  currentChangeSeq?(): number | null;
   /** Extra readiness checks (e.g. Redis reachable for fail-closed plans): a reason when not ready, else null. */
   notReadyReason?(): string | null;
   /** Last background probe result of each store (true = reachable). */
@@ -49,7 +51,7 @@ export function buildStatusApp(probe: StatusProbe, metrics: GatewayMetrics | nul
     uptimeSeconds: Math.round((Date.now() - info.startedAt) / 1000),
     ready: !probe.shuttingDown() && probe.hasSnapshot() && (probe.notReadyReason?.() ?? null) === null,
     shuttingDown: probe.shuttingDown(),
-    config: { version: probe.hasSnapshot() ? probe.currentVersion() : null, hash: probe.currentHash?.() ?? null },
+    config: { version: probe.hasSnapshot() ? probe.currentVersion() : null, hash: probe.currentHash?.() ?? null, changeSeq: probe.currentChangeSeq?.() ?? null },
     stores: probe.stores?.() ?? {},
     ...(probe.nodes ? { nodes: { seen: probe.nodes().length, list: probe.nodes() } } : {}),
   }));

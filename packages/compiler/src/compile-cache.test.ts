@@ -48,13 +48,33 @@ describe('CompileCache (incremental compile)', () => {
     expect(answers(incremental, 51)).toContain('a7/items blue');
   });
 
-  it('recompiles every Api when what they read changes (an upstream), and forgets deleted Apis', () => {
+  it('recompiles the Apis that read a changed upstream, and forgets deleted Apis', () => {
     const cache = new CompileCache();
     snapshot(compileConfig(set(10), 1, { cache }));
     snapshot(compileConfig(set(10, {}, 'http://127.0.0.1:9002'), 2, { cache }));
     expect([cache.hits, cache.misses]).toEqual([0, 10]);
     snapshot(compileConfig(set(4, {}, 'http://127.0.0.1:9002'), 3, { cache }));
     expect(cache.size).toBe(4);
+  });
+
+  it('an upstream change recompiles only the Apis that name it; an upstream created later recompiles the Api that named it while missing', () => {
+    const other = (url: string) => `---\napiVersion: tollgate.dev/v1\nkind: Upstream\nmetadata: { name: other }\nspec: { targets: [{ url: "${url}" }] }\n`;
+    const onOther = (name: string) => api(name).replaceAll('upstream: backend', 'upstream: other');
+    const two = (url: string) => resources(upstream() + other(url) + api('a0') + api('a1') + onOther('b0') + api('a2', '').replace('destination: { upstream: backend }', 'destination: { upstream: backend }, mirror: { upstream: other, percentage: 10 }'));
+    const cache = new CompileCache();
+    snapshot(compileConfig(two('http://127.0.0.1:7001'), 1, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([0, 4]);
+    const changed = two('http://127.0.0.1:7002');
+    const incremental = snapshot(compileConfig(changed, 2, { cache }));
+    // b0 routes to `other`, a2 mirrors to it: those two; a0 and a1 are reused.
+    expect([cache.hits, cache.misses]).toEqual([2, 2]);
+    expect(incremental.hash).toBe(snapshot(compileConfig(changed, 2)).hash);
+    // Named while missing: refused, then compiled again once the upstream exists.
+    const missing = resources(upstream() + onOther('b0'));
+    const refused = compileConfig(missing, 3, { cache });
+    expect(!refused.ok && refused.issues.map((i) => i.code)).toContain('dangling_reference');
+    snapshot(compileConfig(resources(upstream() + other('http://127.0.0.1:7003') + onOther('b0')), 4, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([0, 1]);
   });
 
   it("recompiles an Api whose successor moved (its lifecycle plan is part of its key)", () => {

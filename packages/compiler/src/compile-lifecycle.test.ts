@@ -168,8 +168,9 @@ spec: { consumer: alice, api: orders-v2, plan: basic, start: "2026-01-01T00:00:0
 `;
     const c = compile(base + versions('path') + subs);
     const of = (p: string) => {
-      const config = hit(c, p)?.policies.access?.find((d) => d.name === 'subscription')?.config as { table: SubscriptionTable; api: string; product: string };
-      return config.table.namesFor(config.api, config.product);
+      const config = hit(c, p)?.policies.access?.find((d) => d.name === 'subscription')?.config as { shared: boolean; api: string; product: string };
+      expect(config.shared).toBe(true);
+      return c.subscriptions.namesFor(config.api, config.product);
     };
     expect(of('/v1/orders')).toEqual(['all-orders']);
     expect(of('/v2/orders')).toEqual(['all-orders', 'only-v2']);

@@ -2,16 +2,26 @@ import { formatPath, planSpecSchema, resourceKey, type ConfigIssue, type PlanRes
 import { PHASES, POLICY_DEFINITIONS, SubscriptionTable, validatePolicyConfig, type SubscriptionEntry } from '@tollgate/policies/definitions';
 import type { PhasePolicies, PolicyDescriptor } from './types.js';
 
+/** The generated `subscription` policies by API name, and the snapshot's subscription index. */
+export interface CompiledSubscriptions {
+  readonly policies: Map<string, PolicyDescriptor>;
+  readonly table: SubscriptionTable;
+}
+
 /**
- * Checks every Subscription's references (an existing Consumer, Plan and, when given, Api) and
- * builds the generated `subscription` policy of each API that requires a subscription or is named
- * by one (an all-APIs subscription applies to every API). Returns descriptors by API name.
+ * Checks every Subscription's references (an existing Consumer, Plan and, when given, Api),
+ * indexes the subscriptions ONCE (a {@link SubscriptionTable}: consumer -> scope ->
+ * subscriptions, each plan's spec validated once) and builds the generated `subscription` policy
+ * of the APIs that need one.
  *
- * The subscriptions are indexed ONCE per compile (a {@link SubscriptionTable}: consumer -> scope
- * -> subscriptions, each plan's spec validated once); each API's descriptor holds a reference to
- * that table and the API's name and product, never a copy of the subscriber list (issue #16).
+ * Which APIs carry the policy depends on Apis and Plans only, never on Consumers or
+ * Subscriptions: every API when the config has a Plan (any API may be subscribed to, and a
+ * Subscription created later reaches the gateway on the change feed, not as a recompile), else
+ * the APIs that require a subscription or answer usage. The descriptor says `shared`: the policy
+ * reads the gateway's serving table (this compile's, then changed in place), so an Api's compiled
+ * unit holds no subscriber data and stays reusable across subscription changes (issue #16).
  */
-export function compileSubscriptions(sorted: readonly Resource[], issues: ConfigIssue[]): Map<string, PolicyDescriptor> {
+export function compileSubscriptions(sorted: readonly Resource[], issues: ConfigIssue[]): CompiledSubscriptions {
   const consumers = new Set<string>();
   const apis = new Set<string>();
   // A product is named by `spec.product`, or by the Api's own name when it has none.
@@ -38,6 +48,18 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
     }
     return spec;
   };
+  // Every plan, so a Subscription created later on the change feed finds its plan's spec (a
+  // plan no subscription names yet is validated here silently: its issues are reported once named).
+  const allPlans = new Map<string, PlanSpec>();
+  for (const [name, p] of plans) {
+    const named = planSpecs.get(name);
+    if (named !== undefined) {
+      if (named !== null) allPlans.set(name, named);
+      continue;
+    }
+    const v = planSpecSchema.safeParse(p.spec);
+    if (v.success) allPlans.set(name, Object.freeze(v.data));
+  }
   const entries: SubscriptionEntry[] = [];
   for (const s of subs) {
     const resource = resourceKey(s);
@@ -52,20 +74,19 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
     entries.push({ name: s.metadata.name, consumer: s.spec.consumer, start: s.spec.start, end: s.spec.end, plan: { name: s.spec.plan, spec }, api: s.spec.api, product: s.spec.product });
   }
   const out = new Map<string, PolicyDescriptor>();
-  const def = POLICY_DEFINITIONS.get('subscription');
-  if (!def) return out;
   // Sorted resource order: of several active subscriptions of a consumer, the first wins.
-  const table = new SubscriptionTable(entries);
+  const table = new SubscriptionTable(entries, allPlans);
+  const def = POLICY_DEFINITIONS.get('subscription');
+  if (!def) return { policies: out, table };
   for (const r of sorted) {
     if (r.kind !== 'Api') continue;
     const product = r.spec.product ?? r.metadata.name;
-    // Per version (`api`), per product (every version), or every API (neither).
-    if (!r.spec.subscriptionRequired && !table.appliesTo(r.metadata.name, product) && r.spec.usagePath === undefined) continue;
+    if (!r.spec.subscriptionRequired && plans.size === 0 && r.spec.usagePath === undefined) continue;
     const base = r.spec.basePath.endsWith('/') ? r.spec.basePath.slice(0, -1) : r.spec.basePath;
     const config = {
       usagePath: r.spec.usagePath === undefined ? null : `${base}${r.spec.usagePath}`,
       required: r.spec.subscriptionRequired,
-      table,
+      shared: true,
       api: r.metadata.name,
       product,
     };
@@ -76,7 +97,7 @@ export function compileSubscriptions(sorted: readonly Resource[], issues: Config
     }
     out.set(r.metadata.name, { name: 'subscription', priority: def.priority, config: v.config, level: 'api' });
   }
-  return out;
+  return { policies: out, table };
 }
 
 /** Adds a generated descriptor to a route's phase lists, keeping them sorted by priority (stable). */

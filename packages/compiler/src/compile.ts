@@ -10,7 +10,8 @@ import { compileProtoDescriptors } from './compile-protocols.js';
 import { compileBrokers } from './compile-messaging.js';
 import { checkSelfTargets, type SelfEndpoints } from './compile-self-targets.js';
 import { compileApi, type ApiUnit, type Claim } from './compile-api.js';
-import type { CompileCache } from './compile-cache.js';
+import type { ApiReads, CompileCache } from './compile-cache.js';
+import { textsOf, trackReads } from './track-reads.js';
 import { runSliced, runToEnd } from './slices.js';
 
 export { joinPath } from './compile-api.js';
@@ -64,12 +65,6 @@ export async function validateConfigAsync(resources: readonly Resource[], option
   return r === null ? [] : r.ok ? [] : r.issues;
 }
 
-function sha256(parts: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\n');
-  return h.digest('hex');
-}
-
 /**
  * The compile as steps: each `yield` ends one small step (a resource, an Api, a claim batch), so
  * a driver can run it to the end ({@link runToEnd}) or in slices ({@link runSliced}). In
@@ -90,25 +85,32 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   // read back from the database, whose key order differs, still hits).
   const hash = mode === 'snapshot' ? createHash('sha256').update('[') : null;
   const texts: string[] = new Array<string>(sorted.length);
-  const dependencies: string[] = [JSON.stringify(options.self ?? null)];
-  const subscriptionInputs: string[] = [];
+  // Each Upstream's and ProtoDescriptor's text: an Api's cache entry compares those it read.
+  const upstreamTexts = new Map<string, string>();
+  const protoTexts = new Map<string, string>();
+  const brokerTexts: string[] = [];
+  let hashed = 0;
   for (let i = 0; i < sorted.length; i++) {
     const r = sorted[i] as Resource;
+    // Consumers and Subscriptions reach a gateway on the change feed (changed in place, never
+    // compiled into routes), so they are not part of the snapshot's identity: a reload whose
+    // only difference is theirs keeps the serving runtime (see CompiledConfig.hash).
+    if (r.kind === 'Consumer' || r.kind === 'Subscription') continue;
     const text = canonicalJson(r);
     texts[i] = text;
-    if (hash !== null) hash.update(i === 0 ? text : `,${text}`);
-    // What an Api's compile reads of other kinds: upstreams and descriptors (destinations,
-    // subsets, gRPC methods), and what its generated subscription policy is built from.
-    if (r.kind === 'Upstream' || r.kind === 'ProtoDescriptor' || r.kind === 'Broker') dependencies.push(text);
-    else if (r.kind === 'Consumer' || r.kind === 'Plan' || r.kind === 'Subscription') subscriptionInputs.push(text);
-    else if (r.kind === 'Api') subscriptionInputs.push(`${r.metadata.name}\t${r.spec.product ?? ''}`);
+    if (hash !== null) hash.update(hashed++ === 0 ? text : `,${text}`);
+    // What an Api's compile reads of other kinds: upstreams and descriptors (destinations, subsets, gRPC methods).
+    if (r.kind === 'Upstream') upstreamTexts.set(r.metadata.name, text);
+    else if (r.kind === 'ProtoDescriptor') protoTexts.set(r.metadata.name, text);
+    // Brokers are few and rarely change: any Broker change recompiles the Apis (their messaging routes name them).
+    else if (r.kind === 'Broker') brokerTexts.push(text);
     yield;
   }
-  const dependencyKey = sha256(dependencies);
-  const subscriptionKey = sha256(subscriptionInputs);
+  const selfKey = `${JSON.stringify(options.self ?? null)}\n${brokerTexts.length === 0 ? '' : createHash('sha256').update(brokerTexts.join('\n')).digest('hex')}`;
+  const readKey = (reads: ApiReads) => `${textsOf(reads.upstreams, upstreamTexts)}\n${textsOf(reads.protos, protoTexts)}`;
   yield;
 
-  const subscriptionPolicies = compileSubscriptions(sorted, issues);
+  const { policies: subscriptionPolicies, table: subscriptions } = compileSubscriptions(sorted, issues);
   yield;
   // Lifecycle and versions: the variants (base path, version condition, generated policies) of each Api.
   const lifecyclePlans = yield* compileLifecycleSteps(sorted, issues);
@@ -124,12 +126,19 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     const api = r.metadata.name;
     const plan = lifecyclePlans.get(api);
     const subscription = subscriptionPolicies.get(api);
-    const build = () => compileApi(r, { upstreams, protos, brokers, plan, subscription });
-    if (options.cache === undefined) units.push(build());
+    if (options.cache === undefined) units.push(compileApi(r, { upstreams, protos, brokers, plan, subscription }));
     else {
-      // Everything compileApi reads: the Api, upstreams and descriptors, its plan, its subscription inputs.
-      const key = `${texts[i] as string}\n${dependencyKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : subscriptionKey}`;
-      units.push(options.cache.unit(api, key, build));
+      // Everything compileApi reads: the Api, its lifecycle plan, its generated subscription
+      // policy (a function of the Api and of whether Plans exist), and (compared by the cache)
+      // the Upstreams and descriptors it named.
+      const key = `${texts[i] as string}\n${selfKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
+      units.push(
+        options.cache.unit(api, key, readKey, () => {
+          const tracked = trackReads(upstreams, protos);
+          const unit = compileApi(r, { upstreams: tracked.upstreams, protos: tracked.protos, brokers, plan, subscription });
+          return { unit, reads: tracked.reads };
+        }),
+      );
     }
     yield;
   }
@@ -162,7 +171,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   deepFreeze(upstreams);
   deepFreeze(certificates);
   const routes = yield* RouteTable.steps(entries);
-  const config: CompiledConfig = { version, hash: hash.update(']').digest('hex'), routes, upstreams, certificates };
+  const config: CompiledConfig = { version, hash: hash.update(']').digest('hex'), routes, upstreams, certificates, subscriptions };
   return { ok: true, config: Object.freeze(config) };
 }
 

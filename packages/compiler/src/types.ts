@@ -1,5 +1,5 @@
 import type { HeaderOperations, Route } from '@tollgate/model';
-import type { Phase } from '@tollgate/policies/definitions';
+import type { Phase, SubscriptionTable } from '@tollgate/policies/definitions';
 import type { RouteTable } from '@tollgate/router';
 import type { CompiledCertificate, CompiledUpstream } from './compile-upstreams.js';
 import type { CompiledAggregate } from './compile-aggregate.js';
@@ -82,10 +82,19 @@ export interface CompiledRouteActions {
 /** An immutable, versioned config snapshot (deeply frozen). */
 export interface CompiledConfig {
   readonly version: number;
-  /** SHA-256 (hex) of the canonical JSON of the resources, independent of their order. */
+  /**
+   * SHA-256 (hex) of the canonical JSON of the resources, independent of their order; Consumers
+   * and Subscriptions are left out (they reach gateways on the change feed, see `subscriptions`).
+   */
   readonly hash: string;
   readonly routes: RouteTable<CompiledRoute>;
   readonly upstreams: Readonly<Record<string, CompiledUpstream>>;
   /** Server certificates of the HTTPS listener, by name order. */
   readonly certificates: readonly CompiledCertificate[];
+  /**
+   * Every Subscription of the set, indexed (with every Plan): the gateway serves it to the
+   * generated `subscription` policies and changes it in place from the change feed, so it is the
+   * one mutable part of a snapshot (not frozen).
+   */
+  readonly subscriptions: SubscriptionTable;
 }

@@ -22,7 +22,7 @@ const quotaFields = {
 export const EVENT_SCHEMAS = {
   'config.applied': z
     .strictObject({
-      version: z.number().int().describe('Config version the change committed as.'),
+      version: z.number().int().describe('Config version the change committed as (the unchanged current one when only Consumers and Subscriptions changed: those go on the change feed, not into a new version).'),
       changes: z.array(z.strictObject({ kind: z.string(), name, action: z.enum(['create', 'update', 'delete']) })).describe('Resources created, updated or deleted (at most 100 listed).'),
       changeCount: z.number().int().describe('Number of changed resources (also those not listed).'),
       actor: actor.optional(),

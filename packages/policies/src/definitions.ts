@@ -30,7 +30,7 @@ import { PHASES, PRIORITY, type ErrorSpec, type Phase, type PolicyMeta } from '.
 
 export { PHASES, PRIORITY, SHARED_ERRORS, type ErrorSpec, type Phase, type PolicyMeta };
 export { defineErrors, problemOf, problemReply } from './errors.js';
-export { SubscriptionTable, type IndexedSubscription, type SubscriptionEntry } from './subscription/table.js';
+export { SubscriptionTable, type IndexedSubscription, type SubscriptionDelta, type SubscriptionEntry } from './subscription/table.js';
 
 /** Every policy kind's definition by name. */
 export const POLICY_DEFINITIONS: ReadonlyMap<string, PolicyMeta> = new Map<string, PolicyMeta>(

@@ -7,7 +7,7 @@ export { ipRestriction } from './ip-restriction/index.js';
 export { ipRestrictionSchema, parseIpOrCidr, type IpRestrictionConfig } from './ip-restriction/schema.js';
 export { RequestContext } from './context.js';
 export { INVALID_HEADER_VALUE, invalidHeaderProblem, invalidHeaderReply, isFieldValue } from './header-value.js';
-export { IdentityHolder, IdentityIndex, type ApiKeyDelta, type IndexedApiKey, type KeyEntry, type IndexedOAuthClient, type OAuthClientEntry, type BasicEntry } from './identity/index.js';
+export { IdentityHolder, IdentityIndex, type ApiKeyDelta, type ConsumerDelta, type IndexedApiKey, type KeyEntry, type IndexedOAuthClient, type OAuthClientEntry, type BasicEntry } from './identity/index.js';
 export { keyAuth } from './key-auth/index.js';
 export { keyAuthSchema, type KeyAuthConfig } from './key-auth/schema.js';
 export { jwtAuth } from './jwt-auth/index.js';
@@ -23,7 +23,7 @@ export { createLimiter, applyLimitHeaders, type Limiter, type LimiterSpec } from
 export { USAGE_SHARD_TAGS, USAGE_SHARDS, usageShardOf, usageShardTag, shardOfTag, reseededCounters, usageEpochKey } from './rate-limit/usage-shards.js';
 export { ipBucket, COUNTERS_UNSEEDED, type LimitCounters, type LimitWindow, type QuotaGuard, type QuotaCharge, type LimitEvents, type LocalReason } from './rate-limit/counters.js';
 export { MonthCalendar } from './rate-limit/calendar.js';
-export { subscription, SubscriptionTable, type IndexedSubscription, type SubscriptionEntry } from './subscription/index.js';
+export { subscription, SubscriptionTable, type IndexedSubscription, type SubscriptionDelta, type SubscriptionEntry } from './subscription/index.js';
 export { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './subscription/schema.js';
 export { lifecycle, lifecyclePreview } from './lifecycle/index.js';
 export { lifecyclePolicySchema, lifecyclePreviewSchema, type LifecyclePolicyConfig, type LifecyclePreviewConfig } from './lifecycle/schema.js';

@@ -207,11 +207,21 @@ export interface IdentitySource {
   readonly current: import('./identity/index.js').IdentityIndex;
 }
 
+/** Where the generated `subscription` policy reads the serving subscription index (swapped with each snapshot). */
+export interface SubscriptionSource {
+  readonly current: import('./subscription/table.js').SubscriptionTable;
+}
+
 /** Runtime dependencies handed to `build` when the gateway installs a snapshot. */
 export interface PolicyDeps {
   readonly logger: PolicyLogger;
   /** The consumer index; without it, authentication policies know no consumer (they fail closed). */
   readonly identity?: IdentitySource;
+  /**
+   * The serving subscription index (the compiler's table of the snapshot, then changed in place
+   * from the change feed); the generated `subscription` policy reads it per request.
+   */
+  readonly subscriptions?: SubscriptionSource;
   /** JWKS caches shared across snapshots (so a config change does not refetch every key set). */
   readonly jwks?: import('./jwt-auth/jwks.js').JwksRegistry;
   /** Shared counters for limits (Redis across nodes); without it limits count in process. */

@@ -40,7 +40,7 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
       expect(created.seq).toBe(seq0 + 1);
       expect(created.key).toMatchObject({ id: 'key_01', consumer: 'acme', name: 'ci', prefix: 'tg_AAAAA', last4: 'zzzz' });
       await expect.poll(() => seqs, { timeout: 1_000 }).toContain(seq0 + 1);
-      expect(await h.peer.keyChangesSince(seq0)).toEqual({ seq: seq0 + 1, keys: [{ id: 'key_01', consumer: 'acme', hash: hex('1'), prefix: 'tg_AAAAA', last4: 'zzzz', expiresAt, revoked: false }] });
+      expect(await h.peer.changesSince(seq0)).toEqual({ seq: seq0 + 1, keys: [{ id: 'key_01', consumer: 'acme', hash: hex('1'), prefix: 'tg_AAAAA', last4: 'zzzz', expiresAt, revoked: false }], resources: [] });
       const snapshot = await h.peer.load();
       expect(snapshot.apiKeys).toEqual([{ id: 'key_01', consumer: 'acme', hash: hex('1'), prefix: 'tg_AAAAA', last4: 'zzzz', expiresAt }]);
       expect([snapshot.version, snapshot.changeSeq]).toEqual([base, seq0 + 1]);
@@ -49,8 +49,8 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
       expect(revoked.key.revokedAt).toBeInstanceOf(Date);
       await expect.poll(() => seqs, { timeout: 1_000 }).toContain(seq0 + 2);
       // Create then revoke, read from before both: the key's current state (revoked), at the newest position.
-      expect(await h.peer.keyChangesSince(seq0)).toMatchObject({ seq: seq0 + 2, keys: [{ id: 'key_01', revoked: true }] });
-      expect(await h.peer.keyChangesSince(seq0 + 2)).toEqual({ seq: seq0 + 2, keys: [] });
+      expect(await h.peer.changesSince(seq0)).toMatchObject({ seq: seq0 + 2, keys: [{ id: 'key_01', revoked: true }] });
+      expect(await h.peer.changesSince(seq0 + 2)).toEqual({ seq: seq0 + 2, keys: [], resources: [] });
       expect((await h.peer.load()).apiKeys).toEqual([]);
       expect((await h.apiKeys.list('acme')).map((k) => [k.id, k.revokedAt instanceof Date])).toEqual([['key_01', true]]);
       await stopSeq();
@@ -68,13 +68,13 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
 
     it('refuses an unknown consumer, a plaintext instead of a digest, a duplicate hash, and revoking twice, changing nothing', async () => {
       const base = await h.config.version();
-      const seq = (await h.config.keyChangesSince(0)).seq;
+      const seq = (await h.config.changesSince(0)).seq;
       await expect(h.apiKeys.create({ id: 'key_02', consumer: 'nobody', hash: hex('2'), prefix: 'tg_', last4: 'aaaa' })).rejects.toBeInstanceOf(ResourceConflictError);
       await expect(h.apiKeys.create({ id: 'key_03', consumer: 'acme', hash: 'tg_plaintext', prefix: 'tg_', last4: 'aaaa' })).rejects.toThrow(/SHA-256/);
       await expect(h.apiKeys.create({ id: 'key_04', consumer: 'acme', hash: hex('1'), prefix: 'tg_', last4: 'aaaa' })).rejects.toThrow();
       await expect(h.apiKeys.revoke('acme', 'key_01')).rejects.toBeInstanceOf(RecordNotFoundError);
       expect(await h.config.version()).toBe(base);
-      expect((await h.config.keyChangesSince(seq)).seq).toBe(seq);
+      expect((await h.config.changesSince(seq)).seq).toBe(seq);
     });
 
     it('createMany stores keys of several consumers in one change with one feed position and one audit entry', async () => {
@@ -82,7 +82,7 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
       const seqs: number[] = [];
       const stop = await h.peer.watchChanges((s) => seqs.push(s));
       const base = await h.config.version();
-      const seq0 = (await h.config.keyChangesSince(0)).seq;
+      const seq0 = (await h.config.changesSince(0)).seq;
       // Past one insert batch (1,000 rows), so batching inside the one transaction is exercised.
       const keys = Array.from({ length: 1_203 }, (_, i) => ({ id: `key_b${i}`, consumer: i % 2 ? 'bulk-a' : 'bulk-b', hash: (0x100000 + i).toString(16).padStart(64, 'b'), prefix: 'tg_BBBBB', last4: String(i).padStart(4, '0').slice(-4), ...(i === 0 ? { name: 'first' } : {}) }));
       const res = await h.apiKeys.createMany(keys, { action: 'api-key.create-bulk', requestId: 'rb' });
@@ -94,7 +94,7 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
       await expect.poll(() => seqs, { timeout: 2_000 }).toContain(seq0 + 1);
       await stop();
       expect(seqs).toEqual([seq0 + 1]);
-      const delta = await h.peer.keyChangesSince(seq0);
+      const delta = await h.peer.changesSince(seq0);
       expect(delta.seq).toBe(seq0 + 1);
       expect(delta.keys.map((k) => k.id).sort()).toEqual(keys.map((k) => k.id).sort());
       const snapshot = await h.peer.load();
@@ -105,7 +105,7 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
       // Deleting the consumers revokes all their keys (revocation is batched too), on the feed as well.
       await h.config.apply([consumer('acme')], { prune: true, validate: accept });
       expect((await h.config.load()).apiKeys).toEqual([]);
-      const gone = await h.peer.keyChangesSince(seq0 + 1);
+      const gone = await h.peer.changesSince(seq0 + 1);
       expect(gone.seq).toBe(seq0 + 2);
       expect(gone.keys).toHaveLength(1_203);
       expect(gone.keys.every((k) => k.revoked)).toBe(true);
@@ -120,11 +120,11 @@ export function apiKeyStoreContract(name: string, factory: () => Promise<ApiKeyS
       expect((err as ConsumersNotFoundError).consumers).toEqual(['ghost-1', 'ghost-2']);
       await expect(h.apiKeys.createMany([key(6), { ...key(7), hash: 'tg_plaintext' }])).rejects.toThrow(/SHA-256/);
       // A duplicate in the last insert batch rolls back the batches before it.
-      const seq = (await h.config.keyChangesSince(0)).seq;
+      const seq = (await h.config.changesSince(0)).seq;
       const many = Array.from({ length: 1_100 }, (_, i) => key(100 + i));
       await expect(h.apiKeys.createMany([...many, { ...key(9_999), hash: many[0]?.hash ?? '' }])).rejects.toThrow();
       expect(await h.config.version()).toBe(base);
-      expect((await h.config.keyChangesSince(0)).seq).toBe(seq);
+      expect((await h.config.changesSince(0)).seq).toBe(seq);
       expect(await h.apiKeys.list('bulk-c')).toEqual([]);
       expect(await h.apiKeys.createMany([])).toEqual({ keys: [], version: base, seq });
     });

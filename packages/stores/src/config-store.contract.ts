@@ -27,6 +27,16 @@ export function api(name: string, upstreamName: string): Resource {
   } as unknown as Resource;
 }
 
+/** A Consumer document. */
+export function consumerDoc(name: string, groups: string[] = []): Resource {
+  return { apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name, labels: {}, annotations: {} }, spec: { groups, keys: [], jwtSubjects: [] } } as unknown as Resource;
+}
+
+/** A Subscription document of `consumer` on `plan` (all APIs). */
+export function subscriptionDoc(name: string, consumer: string, plan = 'gold'): Resource {
+  return { apiVersion: 'tollgate.dev/v1', kind: 'Subscription', metadata: { name, labels: {}, annotations: {} }, spec: { consumer, plan, start: '2026-01-01T00:00:00Z' } } as unknown as Resource;
+}
+
 const names = (rs: Resource[]) => rs.map((r) => `${r.kind}/${r.metadata.name}`);
 
 /** The ConfigStore contract: every implementation must pass it unchanged. */
@@ -228,6 +238,88 @@ export function configStoreContract(name: string, factory: () => Promise<ConfigS
       expect(searchPage.next).toBe('u4');
       await expect(store.list('Upstream', { limit: 0 })).rejects.toBeInstanceOf(RangeError);
       await expect(store.list('Upstream', { limit: 501 })).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it('an apply of only Consumers and Subscriptions goes on the change feed: no version bump, a feed position, the current state of each', async () => {
+      const versions: number[] = [];
+      const seqs: number[] = [];
+      const stopVersion = await h.peer.watch((v) => versions.push(v));
+      const stopSeq = await h.peer.watchChanges((s) => seqs.push(s));
+      const seq0 = (await store.load()).changeSeq;
+      const created = await store.apply([consumerDoc('ann'), consumerDoc('bob'), subscriptionDoc('ann-gold', 'ann')], { validate: accept });
+      expect(created.version).toBe(base);
+      expect(created.seq).toBe(seq0 + 1);
+      expect(created.changes.map((c) => `${c.kind}/${c.name}:${c.action}`)).toEqual(['Consumer/ann:create', 'Consumer/bob:create', 'Subscription/ann-gold:create']);
+      await expect.poll(() => seqs, { timeout: 2_000 }).toContain(seq0 + 1);
+      const first = await h.peer.changesSince(seq0);
+      expect(first.seq).toBe(seq0 + 1);
+      expect(first.keys).toEqual([]);
+      expect(first.resources.map((d) => [d.kind, d.name, d.resource?.metadata.name ?? null])).toEqual([
+        ['Consumer', 'ann', 'ann'],
+        ['Consumer', 'bob', 'bob'],
+        ['Subscription', 'ann-gold', 'ann-gold'],
+      ]);
+      // The rows are stored (and a snapshot has them) at the unchanged version.
+      expect((await store.get('Consumer', 'ann'))?.version).toBe(base);
+      expect(names((await h.peer.load()).resources)).toEqual(['Consumer/ann', 'Consumer/bob', 'Subscription/ann-gold']);
+
+      // An update, then a delete (one resource each), read together from the first position:
+      // each resource once, in its current state (null = deleted), in the order of its last change.
+      const updated = await store.apply([consumerDoc('bob', ['vip'])], { validate: accept });
+      expect([updated.version, updated.seq]).toEqual([base, seq0 + 2]);
+      const deleted = await store.delete('Subscription', 'ann-gold', { validate: accept });
+      expect([deleted.version, deleted.seq]).toEqual([base, seq0 + 3]);
+      const later = await h.peer.changesSince(seq0 + 1);
+      expect(later.seq).toBe(seq0 + 3);
+      expect(later.resources.map((d) => [d.kind, d.name])).toEqual([
+        ['Consumer', 'bob'],
+        ['Subscription', 'ann-gold'],
+      ]);
+      expect(later.resources[0]?.resource?.spec).toMatchObject({ groups: ['vip'] });
+      expect(later.resources[1]?.resource).toBeNull();
+      const all = await h.peer.changesSince(seq0);
+      expect(all.resources.map((d) => [d.name, d.resource === null])).toEqual([
+        ['ann', false],
+        ['bob', false],
+        ['ann-gold', true],
+      ]);
+      expect(await h.peer.changesSince(seq0 + 3)).toEqual({ seq: seq0 + 3, keys: [], resources: [] });
+      await stopVersion();
+      await stopSeq();
+      expect(versions).toEqual([]);
+      expect(await store.version()).toBe(base);
+    });
+
+    it('without prune, the validator sees the Consumers an apply does not name by name only, and their rows stay whole', async () => {
+      await store.apply([consumerDoc('full', ['vip']), consumerDoc('other', ['x'])], { validate: accept });
+      let seen: Resource[] = [];
+      const spy = (rs: Resource[]): ConfigIssue[] => {
+        seen = rs;
+        return [];
+      };
+      await store.apply([consumerDoc('other', ['y'])], { validate: spy });
+      const byName = new Map(seen.map((r) => [r.metadata.name, r] as const));
+      expect(byName.get('full')?.spec).toEqual({});
+      expect(byName.get('other')?.spec).toMatchObject({ groups: ['y'] });
+      expect((await store.get('Consumer', 'full'))?.resource.spec).toMatchObject({ groups: ['vip'] });
+      // A prune may select by labels or fields: it gets every Consumer whole.
+      await store.apply([consumerDoc('full', ['vip']), consumerDoc('other', ['y'])], { prune: true, validate: spy });
+      expect(seen.find((r) => r.metadata.name === 'full')?.spec).toMatchObject({ groups: ['vip'] });
+    });
+
+    it('an apply that changes any other kind as well is a config version, and a rejected or dry-run feed apply changes nothing', async () => {
+      const seq0 = (await store.load()).changeSeq;
+      const mixed = await store.apply([upstream('mixed'), consumerDoc('carl')], { validate: accept });
+      expect(mixed.version).toBe(base + 1);
+      expect(mixed.seq).toBeUndefined();
+      expect((await store.changesSince(seq0)).resources).toEqual([]);
+      const dry = await store.apply([consumerDoc('dora')], { validate: accept, dryRun: true });
+      expect([dry.version, dry.seq]).toEqual([base + 1, undefined]);
+      await expect(store.apply([consumerDoc('erin')], { validate: () => [{ code: 'x', message: 'no', path: '' }] })).rejects.toBeInstanceOf(ApplyRejectedError);
+      const unchanged = await store.apply([consumerDoc('carl')], { validate: accept });
+      expect(unchanged.seq).toBeUndefined();
+      expect(await store.changesSince(seq0)).toEqual({ seq: seq0, keys: [], resources: [] });
+      expect(await store.get('Consumer', 'dora')).toBeUndefined();
     });
 
     it('notifies watchers of changes committed through another store on the same database', async () => {

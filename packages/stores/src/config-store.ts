@@ -30,7 +30,7 @@ export interface ConfigSnapshot {
   version: number;
   /**
    * Change-feed position the snapshot's `apiKeys` include (read in the same transaction): a
-   * gateway applies {@link ConfigStore.keyChangesSince} this position on top of it.
+   * gateway applies {@link ConfigStore.changesSince} this position on top of it.
    */
   changeSeq: number;
   resources: Resource[];
@@ -45,12 +45,30 @@ export interface KeyDelta extends StoredApiKey {
   revoked: boolean;
 }
 
-/** What changed in the credential feed after a position, read in one snapshot. */
-export interface KeyChanges {
+/**
+ * The kinds that travel on the change feed instead of bumping the config version: they are not
+ * compiled into routes, so gateways update their consumer and subscription indexes in place.
+ */
+export const FEED_KINDS: readonly ResourceKind[] = ['Consumer', 'Subscription'];
+
+/** A Consumer or Subscription changed on the feed, in its current state (`null`: deleted). */
+export interface ResourceDelta {
+  kind: 'Consumer' | 'Subscription';
+  name: string;
+  resource: Resource | null;
+}
+
+/** What changed on the feed after a position, read in one snapshot. */
+export interface FeedChanges {
   /** The feed position these changes bring a reader to. */
   seq: number;
   /** Every key created or revoked after the asked position, in its current state, in feed order. */
   keys: KeyDelta[];
+  /**
+   * Every Consumer and Subscription changed after the asked position, once each, in its current
+   * state, in feed order of its last change. Apply these before `keys` (a key names its Consumer).
+   */
+  resources: ResourceDelta[];
 }
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'unchanged';
@@ -79,7 +97,10 @@ export interface ApplyOptions {
   prune?: boolean | ((resource: Resource) => boolean);
   /** Validate and compute changes, but commit nothing. */
   dryRun?: boolean;
-  /** Run on the full resulting set before commit. */
+  /**
+   * Run on the full resulting set before commit. Without `prune`, the Consumers the change does
+   * not name are in it as name-only documents (`spec: {}`): a set check needs their names only.
+   */
   validate: SetValidator;
   /** Fail with a conflict if a resource to create already exists (POST semantics). */
   createOnly?: boolean;
@@ -88,8 +109,13 @@ export interface ApplyOptions {
 }
 
 export interface ApplyResult {
-  /** Config version after the apply (unchanged when nothing changed or on a dry run). */
+  /**
+   * Config version after the apply (unchanged when nothing changed, on a dry run, and when only
+   * Consumers and Subscriptions changed: those go on the change feed, see `seq`).
+   */
   version: number;
+  /** Change-feed position of the apply, when it changed only Consumers and Subscriptions. */
+  seq?: number;
   dryRun: boolean;
   changes: ResourceChange[];
 }
@@ -157,13 +183,15 @@ export interface ConfigStore {
    */
   watch(onChange: (version: number) => void): Promise<() => Promise<void>>;
   /**
-   * The credential change feed: every API key created or revoked after feed position `seq`, in
-   * its current state, and the position that brings the reader to (one consistent read). A
-   * gateway applies it to its key index in place; key changes never bump the config version.
+   * The change feed: every API key created or revoked and every Consumer and Subscription
+   * changed after feed position `seq`, in its current state, and the position that brings the
+   * reader to (one consistent read). A gateway applies it to its indexes in place; these changes
+   * never bump the config version (an apply that changes other kinds too does, and goes through
+   * a snapshot reload instead).
    */
-  keyChangesSince(seq: number): Promise<KeyChanges>;
+  changesSince(seq: number): Promise<FeedChanges>;
   /**
-   * Calls `onChange` with the new feed position whenever a credential change is committed, and
+   * Calls `onChange` with the new feed position whenever a feed change is committed, and
    * with the current position after the listening session reconnected (notifications may have
    * been missed). Returns a function that stops watching.
    */

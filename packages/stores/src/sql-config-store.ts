@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
-import { apiKeys, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, outboxEvent, redactSecrets, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { and, asc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
+import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
+import { RESOURCE_KINDS, canonicalJson, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -9,7 +9,8 @@ import {
   type ApplyResult,
   type ConfigSnapshot,
   type ConfigStore,
-  type KeyChanges,
+  type FeedChanges,
+  FEED_KINDS,
   type ListOptions,
   type ListPage,
   type ResourceChange,
@@ -18,7 +19,9 @@ import {
   type StoredResource,
 } from './config-store.js';
 import { activeOAuthClients } from './sql-oauth-store.js';
-import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, writeAudit, type Tx } from './sql-tx.js';
+import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, type ChangeRef, type Tx } from './sql-tx.js';
+import { writeApplyAudit } from './sql-apply-audit.js';
+import { resourceDeltas } from './sql-resource-feed.js';
 
 export { CONFIG_CHANNEL } from './sql-tx.js';
 
@@ -46,7 +49,7 @@ export type ConfigNotification = { version: number } | { seq: number };
 /**
  * Reads a payload of the config channel: a plain integer is a config version (as always); a JSON
  * object with an integer `seq` is a change-feed entry (its `changes` list is informative: readers
- * fetch the current state with `keyChangesSince`, which also covers anything missed).
+ * fetch the current state with `changesSince`, which also covers anything missed).
  */
 export function parseNotification(payload: string): ConfigNotification | undefined {
   if (payload.startsWith('{')) {
@@ -89,20 +92,6 @@ function normalize(r: Resource): Resource {
 async function activeApiKeys(db: Database | Tx): Promise<StoredApiKey[]> {
   const rows = await db.select().from(apiKeys).where(isNull(apiKeys.revokedAt)).orderBy(asc(apiKeys.id));
   return rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
-}
-
-/** Before/after of the changed resources, keyed by `Kind/name`, for the audit log. */
-function auditStates(changes: ResourceChange[]): { before: Record<string, Resource>; after: Record<string, Resource> } {
-  const before: Record<string, Resource> = {};
-  const after: Record<string, Resource> = {};
-  for (const c of changes) {
-    if (c.action === 'unchanged') continue;
-    // The model's secret slots first (Webhook header values have no secret-looking field name),
-    // then the audit writer's name-based redaction.
-    if (c.before) before[`${c.kind}/${c.name}`] = redactSecrets(c.before);
-    if (c.after && c.action !== 'delete') after[`${c.kind}/${c.name}`] = redactSecrets(c.after);
-  }
-  return { before, after };
 }
 
 const kindRank = (k: string) => {
@@ -154,7 +143,9 @@ export class SqlConfigStore implements ConfigStore {
   async apply(input: Resource[], options: ApplyOptions): Promise<ApplyResult> {
     const duplicates = findDuplicates(input);
     if (duplicates.length > 0) throw new ApplyRejectedError(duplicates);
-    return this.mutate(options.validate, options.dryRun ?? false, options.audit, async (current) => {
+    // Without prune, only the Consumers this apply names are read whole (see `mutate`).
+    const light = options.prune ? undefined : new Set(input.filter((r) => r.kind === 'Consumer').map((r) => r.metadata.name));
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, light, async (current) => {
       const changes: ResourceChange[] = [];
       const pause = slicer();
       const prunable = typeof options.prune === 'function' ? options.prune : () => options.prune === true;
@@ -194,7 +185,7 @@ export class SqlConfigStore implements ConfigStore {
   }
 
   async delete(kind: ResourceKind, name: string, options: Omit<ApplyOptions, 'prune' | 'createOnly'>): Promise<ApplyResult> {
-    return this.mutate(options.validate, options.dryRun ?? false, options.audit, (current) => {
+    return this.mutate(options.validate, options.dryRun ?? false, options.audit, new Set(kind === 'Consumer' ? [name] : []), (current) => {
       const key = keyOf(kind, name);
       const before = current.get(key);
       if (!before) throw new ResourceConflictError(kind, name, 'not_found');
@@ -229,16 +220,16 @@ export class SqlConfigStore implements ConfigStore {
     return this.notifier.listen(onChange);
   }
 
-  async keyChangesSince(seq: number): Promise<KeyChanges> {
+  async changesSince(seq: number): Promise<FeedChanges> {
     // Repeatable read: the position and the rows come from one snapshot, so applying the rows
     // brings the reader exactly to `seq` (writers stamp rows under the config_state lock).
     return this.db.transaction(
       async (tx) => {
         const at = await readChangeSeq(tx);
-        if (at <= seq) return { seq: at, keys: [] };
+        if (at <= seq) return { seq: at, keys: [], resources: [] };
         const rows = await tx.select().from(apiKeys).where(gt(apiKeys.changeSeq, seq)).orderBy(asc(apiKeys.changeSeq), asc(apiKeys.id));
         const keys = rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, revoked: r.revokedAt !== null, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
-        return { seq: at, keys };
+        return { seq: at, keys, resources: await resourceDeltas(tx, seq) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
@@ -253,12 +244,17 @@ export class SqlConfigStore implements ConfigStore {
     await Promise.all([this.notifier.close(), this.onClose()]);
   }
 
-  /** The one write path: lock, plan, validate, then write rows, bump the version and notify. */
-  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>): Promise<ApplyResult> {
+  /**
+   * The one write path: lock, plan, validate, then write rows, bump the version (or the feed
+   * position) and notify. With `wholeConsumers`, the Consumers it does not name are read as
+   * name-only documents (`spec: {}`): at 100,000 consumers their documents were most of what an
+   * apply read, and nothing but their names is needed then (the compiler checks references by
+   * name; only the Consumers the change names are planned, written and audited).
+   */
+  private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, wholeConsumers: ReadonlySet<string> | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>): Promise<ApplyResult> {
     return this.db.transaction(async (tx) => {
       const version = await readVersion(tx, true);
-      const rows = await readAllResources(tx);
-      const current = new Map(rows.map((r) => [keyOf(r.kind, r.name), toResource(r)] as const));
+      const current = wholeConsumers === undefined ? new Map((await readAllResources(tx)).map((r) => [keyOf(r.kind, r.name), toResource(r)] as const)) : await readResourcesLight(tx, wholeConsumers);
       const { resulting, changes } = await plan(current);
       changes.sort(compareChanges);
       const issues = await validate(sortResources(resulting));
@@ -268,66 +264,85 @@ export class SqlConfigStore implements ConfigStore {
       // A dry run wrote nothing, so committing its read-only transaction changes nothing.
       if (dryRun) return { version, dryRun, changes };
       // The audit entry commits with the change (or with nothing, for an unchanged apply).
-      if (audit) await writeAudit(tx, { ...audit, outcome: 'success', ...auditStates(changes) });
+      if (audit) await writeApplyAudit(tx, audit, changes);
       if (effective.length === 0) return { version, dryRun, changes };
-      const next = version + 1;
-      const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
-      // In batches: one multi-row statement for a large apply would exceed Postgres' bind-parameter
-      // cap (see WRITE_BATCH); the transaction still makes the whole change atomic.
-      for (const batch of batches(upserts, UPSERT_BATCH)) {
-        await nextTurn();
-        await tx
-          .insert(resources)
-          .values(batch.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: next })))
-          .onConflictDoUpdate({
-            target: [resources.kind, resources.name],
-            set: {
-              apiVersion: sql`excluded.api_version`,
-              metadata: sql`excluded.metadata`,
-              spec: sql`excluded.spec`,
-              version: sql`excluded.version`,
-              updatedAt: sql`now()`,
-            },
-          });
-      }
-      const deletes = new Map<string, string[]>();
-      for (const c of effective) {
-        if (c.action !== 'delete') continue;
-        const names = deletes.get(c.kind);
-        if (names) names.push(c.name);
-        else deletes.set(c.kind, [c.name]);
-      }
-      for (const [kind, names] of deletes) {
-        for (const batch of batches(names)) await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
-      }
+      // Consumers and Subscriptions alone go on the change feed: gateways update their indexes
+      // in place and recompile nothing, so the config version stays. Any other kind in the same
+      // apply makes it a config version (every node reloads the snapshot, which has them all).
+      const onFeed = effective.every((c) => FEED_KINDS.includes(c.kind));
+      const rowVersion = onFeed ? version : version + 1;
+      const seq = onFeed ? await nextChangeSeq(tx) : null;
+      await writeRows(tx, effective, rowVersion);
+      const goneConsumers = effective.filter((c) => c.kind === 'Consumer' && c.action === 'delete').map((c) => c.name);
       // A deleted Consumer takes its issued keys with it: revoked (not deleted, so listings and the
       // audit log can still name them), and a Consumer re-created later does not inherit them.
       // Stamped on the change feed too, so a node's key index drops them like any revocation.
-      const goneConsumers = deletes.get('Consumer') ?? [];
-      if (goneConsumers.length > 0) {
-        const seq = await nextChangeSeq(tx);
-        const revoked: string[] = [];
+      const keySeq = seq ?? (goneConsumers.length > 0 ? await nextChangeSeq(tx) : null);
+      const refs: ChangeRef[] = [];
+      if (seq !== null) {
+        for (const c of effective) refs.push({ kind: c.kind as 'Consumer' | 'Subscription', name: c.name, op: c.action as 'create' | 'update' | 'delete' });
+        for (const batch of batches(effective)) {
+          await nextTurn();
+          await tx.insert(resourceChanges).values(batch.map((c) => ({ seq, kind: c.kind, name: c.name })));
+        }
+      }
+      if (keySeq !== null && goneConsumers.length > 0) {
         for (const batch of batches(goneConsumers)) {
           const rows = await tx
             .update(apiKeys)
-            .set({ revokedAt: sql`now()`, changeSeq: seq })
+            .set({ revokedAt: sql`now()`, changeSeq: keySeq })
             .where(and(inArray(apiKeys.consumer, batch), isNull(apiKeys.revokedAt)))
             .returning({ id: apiKeys.id });
-          for (const r of rows) revoked.push(r.id);
+          for (const r of rows) refs.push({ kind: 'ApiKey', id: r.id, op: 'revoke' });
         }
-        await notifyChanges(
-          tx,
-          seq,
-          revoked.map((id) => ({ kind: 'ApiKey', id, op: 'revoke' })),
-        );
       }
-      await bumpVersion(tx, next);
+      if (keySeq !== null) await notifyChanges(tx, keySeq, refs);
+      if (seq === null) await bumpVersion(tx, rowVersion);
       // The events commit with the change: none is announced for a change that rolled back.
-      await writeEvents(tx, configEvents(effective, next, audit));
-      return { version: next, dryRun, changes };
+      await writeEvents(tx, configEvents(effective, rowVersion, audit));
+      return seq === null ? { version: rowVersion, dryRun, changes } : { version, seq, dryRun, changes };
     });
   }
 }
+
+/**
+ * Writes the changed rows (upserts, then deletes) at `rowVersion`, in batches: one multi-row
+ * statement for a large apply would exceed Postgres' bind-parameter cap (see WRITE_BATCH); the
+ * caller's transaction still makes the whole change atomic.
+ */
+async function writeRows(tx: Tx, effective: readonly ResourceChange[], rowVersion: number): Promise<void> {
+  const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
+  for (const batch of batches(upserts, UPSERT_BATCH)) {
+    await nextTurn();
+    await tx
+      .insert(resources)
+      .values(batch.map((r) => ({ kind: r.kind, name: r.metadata.name, apiVersion: r.apiVersion, metadata: r.metadata, spec: r.spec, version: rowVersion })))
+      .onConflictDoUpdate({
+        target: [resources.kind, resources.name],
+        set: {
+          apiVersion: sql`excluded.api_version`,
+          metadata: sql`excluded.metadata`,
+          spec: sql`excluded.spec`,
+          version: sql`excluded.version`,
+          updatedAt: sql`now()`,
+        },
+      });
+  }
+  const deletes = new Map<string, string[]>();
+  for (const c of effective) {
+    if (c.action !== 'delete') continue;
+    const names = deletes.get(c.kind);
+    if (names) names.push(c.name);
+    else deletes.set(c.kind, [c.name]);
+  }
+  for (const [kind, names] of deletes) {
+    for (const batch of batches(names)) {
+      await nextTurn();
+      await tx.delete(resources).where(and(eq(resources.kind, kind), inArray(resources.name, batch)));
+    }
+  }
+}
+
 
 /**
  * A pause to await inside a long loop: resolves at once, except about every `sliceMs` ms, when it
@@ -363,15 +378,46 @@ function nextTurn(): Promise<void> {
 }
 
 /**
+ * Every resource, as {@link readAllResources}, except that Consumers not in `whole` are name-only
+ * documents (their names read by keyset pages of 5,000; the named ones read whole).
+ */
+async function readResourcesLight(tx: Tx, whole: ReadonlySet<string>): Promise<Map<string, Resource>> {
+  const current = new Map<string, Resource>();
+  for (const r of await readAllResources(tx, ne(resources.kind, 'Consumer'))) current.set(keyOf(r.kind, r.name), toResource(r));
+  let after: string | undefined;
+  for (;;) {
+    const page = await tx
+      .select({ name: resources.name, apiVersion: resources.apiVersion })
+      .from(resources)
+      .where(after === undefined ? eq(resources.kind, 'Consumer') : and(eq(resources.kind, 'Consumer'), gt(resources.name, after)))
+      .orderBy(asc(resources.name))
+      .limit(NAME_PAGE);
+    for (const r of page) current.set(keyOf('Consumer', r.name), { apiVersion: r.apiVersion, kind: 'Consumer', metadata: { name: r.name, labels: {}, annotations: {} }, spec: {} } as unknown as Resource);
+    if (page.length < NAME_PAGE) break;
+    after = page.at(-1)?.name;
+    await nextTurn();
+  }
+  for (const batch of batches([...whole])) {
+    const rows = await tx.select().from(resources).where(and(eq(resources.kind, 'Consumer'), inArray(resources.name, batch)));
+    for (const r of rows) current.set(keyOf(r.kind, r.name), toResource(r));
+  }
+  return current;
+}
+
+/** Consumer names per page of a light read. */
+const NAME_PAGE = 5_000;
+
+/**
  * Every resource row, read by keyset pages in primary-key order (see READ_PAGE), inside the
  * caller's transaction (repeatable read for `load`, the config lock for writes), so the pages
  * form one consistent set.
  */
-async function readAllResources(tx: Tx): Promise<ResourceRow[]> {
+async function readAllResources(tx: Tx, only?: SQL): Promise<ResourceRow[]> {
   const rows: ResourceRow[] = [];
   for (;;) {
     const last = rows.at(-1);
-    const where = last === undefined ? undefined : or(gt(resources.kind, last.kind), and(eq(resources.kind, last.kind), gt(resources.name, last.name)));
+    const after = last === undefined ? undefined : or(gt(resources.kind, last.kind), and(eq(resources.kind, last.kind), gt(resources.name, last.name)));
+    const where = only === undefined ? after : after === undefined ? only : and(only, after);
     const page = await tx.select().from(resources).where(where).orderBy(asc(resources.kind), asc(resources.name)).limit(READ_PAGE);
     for (const r of page) rows.push(r);
     if (page.length < READ_PAGE) return rows;

@@ -6,7 +6,7 @@ import { redact } from './redact.js';
 /**
  * The channel every committed change is announced on. The payload is the new config version (a
  * plain integer) for a config change, or a JSON change-feed entry `{"seq":N,"changes":[...]}`
- * for a credential change (see {@link bumpChangeSeq}).
+ * for a change of API keys, Consumers or Subscriptions (see {@link bumpChangeSeq}).
  */
 export const CONFIG_CHANNEL = 'tollgate_config';
 
@@ -32,11 +32,7 @@ export async function bumpVersion(tx: Tx, next: number): Promise<void> {
 }
 
 /** One entry of the change feed: what changed (never the secret or its digest). */
-export interface ChangeRef {
-  kind: 'ApiKey';
-  id: string;
-  op: 'create' | 'revoke';
-}
+export type ChangeRef = { kind: 'ApiKey'; id: string; op: 'create' | 'revoke' } | { kind: 'Consumer' | 'Subscription'; name: string; op: 'create' | 'update' | 'delete' };
 
 /**
  * Largest NOTIFY payload sent with the change list. Postgres refuses payloads of 8000 bytes or
@@ -53,7 +49,7 @@ export function changePayload(seq: number, changes: readonly ChangeRef[]): strin
 
 /**
  * Advances the change-feed position (the caller holds the `config_state` lock: readVersion with
- * `forUpdate`). The config version is NOT bumped: a credential change recompiles nothing. Returns
+ * `forUpdate`). The config version is NOT bumped: a feed change recompiles nothing. Returns
  * the new position, which the caller stamps on the rows it changes (`change_seq`), then announces
  * with {@link notifyChanges} in the same transaction.
  */

@@ -90,7 +90,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         // A dry run commits nothing, its audit entry included; the onSend hook records it instead.
         if (!dryRun) auditWritten(request);
         const dateWarnings = await subscriptionBoundaryWarnings(submitted.resources, (i) => submitted.documents[i]?.index ?? i, ctx.config);
-        return { version: result.version, dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), ...(request.query.diff ? { diff: diffChanges(result.changes) } : {}), warnings: [...submitted.warnings, ...dateWarnings], ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
+        return { version: result.version, ...(result.seq !== undefined ? { seq: result.seq } : {}), dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), ...(request.query.diff ? { diff: diffChanges(result.changes) } : {}), warnings: [...submitted.warnings, ...dateWarnings], ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
       } catch (error) {
         if (error instanceof ApplyRejectedError) {
           // Issues raised by the store itself (an illegal lifecycle transition) get their document and line here.

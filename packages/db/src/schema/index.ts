@@ -7,3 +7,4 @@ export * from './usage.js';
 export * from './gateway-nodes.js';
 export * from './events.js';
 export * from './oauth.js';
+export * from './resource-changes.js';

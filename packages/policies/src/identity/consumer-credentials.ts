@@ -1,8 +1,9 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { ed25519PublicKey, type ConsumerSpec } from '@tollgate/model';
 import type { ConsumerIdentity, PolicyLogger } from '../types.js';
+import { Claims } from './ownership-claims.js';
 
-/** A request-signing key (RFC 9421) as the http-signature policy uses it: parsed once per snapshot. */
+/** A request-signing key (RFC 9421) as the http-signature policy uses it: parsed once per snapshot or delta. */
 export interface SignatureKeyEntry {
   readonly consumer: ConsumerIdentity;
   readonly keyId: string;
@@ -23,35 +24,60 @@ export interface CertificateFacts {
   readonly sans: readonly string[];
 }
 
-const AMBIGUOUS = Symbol('ambiguous');
+/** What one consumer claimed, so a change or removal of that consumer undoes exactly its claims. */
+export interface CredentialClaims {
+  readonly signatureKeyIds: readonly string[];
+  readonly certificateSelectors: readonly string[];
+}
 
 /**
  * Per-consumer credentials other than API keys and JWT subjects: request-signing keys by key id
- * and client-certificate selectors. Built once per snapshot from the Consumer resources; a key id
- * or selector two consumers claim authenticates nobody (logged), as for API keys.
+ * and client-certificate selectors. Built from the Consumer resources of a snapshot and changed in
+ * place by Consumer deltas (see IdentityIndex.applyConsumers); a key id or selector two consumers
+ * claim authenticates nobody (logged) until one of them gives it up, as for API keys.
  */
 export class ConsumerCredentials {
-  readonly #signatureKeys = new Map<string, SignatureKeyEntry | typeof AMBIGUOUS>();
-  readonly #certificates = new Map<string, ConsumerIdentity | typeof AMBIGUOUS>();
+  readonly #signatureKeys: Claims<SignatureKeyEntry>;
+  readonly #certificates: Claims<ConsumerIdentity>;
 
-  /** Indexes one consumer's signature keys and certificate selectors. */
-  add(consumer: ConsumerIdentity, spec: Pick<ConsumerSpec, 'signatureKeys' | 'certificates'>, logger?: PolicyLogger): void {
+  constructor(logger?: PolicyLogger) {
+    this.#signatureKeys = new Claims(
+      (e) => e.consumer.name,
+      (keyId) => logger?.warn({ what: 'signatureKey', keyId }, 'identity: value claimed by two consumers; it authenticates nobody'),
+    );
+    this.#certificates = new Claims(
+      (c) => c.name,
+      (selector) => logger?.warn({ what: 'certificate', selector }, 'identity: value claimed by two consumers; it authenticates nobody'),
+    );
+  }
+
+  /** Indexes one consumer's signature keys and certificate selectors; returns what it claimed. */
+  add(consumer: ConsumerIdentity, spec: Pick<ConsumerSpec, 'signatureKeys' | 'certificates'>): CredentialClaims {
+    const signatureKeyIds: string[] = [];
+    const certificateSelectors: string[] = [];
     for (const k of spec.signatureKeys ?? []) {
       const key = k.algorithm === 'ed25519' ? (k.publicKey !== undefined ? ed25519PublicKey(k.publicKey) : null) : k.secret !== undefined ? createSecretKey(Buffer.from(k.secret, 'utf8')) : null;
       if (key === null) continue; // refused at apply; never expected in a stored snapshot
-      const entry: SignatureKeyEntry = Object.freeze({ consumer, keyId: k.keyId, algorithm: k.algorithm, key, expiresAtMs: k.expiresAt !== undefined ? Date.parse(k.expiresAt) : Infinity });
-      claim(this.#signatureKeys, k.keyId, entry, () => logger?.warn({ what: 'signatureKey', keyId: k.keyId }, 'identity: value claimed by two consumers; it authenticates nobody'));
+      this.#signatureKeys.add(k.keyId, Object.freeze({ consumer, keyId: k.keyId, algorithm: k.algorithm, key, expiresAtMs: k.expiresAt !== undefined ? Date.parse(k.expiresAt) : Infinity }));
+      signatureKeyIds.push(k.keyId);
     }
     for (const c of spec.certificates ?? []) {
       const sel = c.fingerprint !== undefined ? `fp:${c.fingerprint.replace(/:/g, '').toLowerCase()}` : c.subject !== undefined ? `subject:${c.subject}` : `san:${c.san ?? ''}`;
-      claim(this.#certificates, sel, consumer, () => logger?.warn({ what: 'certificate', selector: sel }, 'identity: value claimed by two consumers; it authenticates nobody'));
+      this.#certificates.add(sel, consumer);
+      certificateSelectors.push(sel);
     }
+    return { signatureKeyIds, certificateSelectors };
+  }
+
+  /** Removes what `consumer` claimed with {@link add}. */
+  remove(consumer: string, claimed: CredentialClaims): void {
+    for (const id of claimed.signatureKeyIds) this.#signatureKeys.remove(id, consumer);
+    for (const sel of claimed.certificateSelectors) this.#certificates.remove(sel, consumer);
   }
 
   /** The signing key named `keyId` (expiry is the caller's to check). */
   signatureKey(keyId: string): SignatureKeyEntry | undefined {
-    const v = this.#signatureKeys.get(keyId);
-    return v === AMBIGUOUS ? undefined : v;
+    return this.#signatureKeys.get(keyId);
   }
 
   /**
@@ -62,22 +88,10 @@ export class ConsumerCredentials {
   certificate(facts: CertificateFacts): ConsumerIdentity | null | 'ambiguous' {
     const keys = [`fp:${facts.fingerprint}`, `subject:${facts.subject}`, ...facts.sans.map((s) => `san:${s}`)];
     for (const k of keys) {
+      if (this.#certificates.ambiguous(k)) return 'ambiguous';
       const v = this.#certificates.get(k);
-      if (v === AMBIGUOUS) return 'ambiguous';
       if (v !== undefined) return v;
     }
     return null;
-  }
-}
-
-function claim<V>(map: Map<string, V | typeof AMBIGUOUS>, key: string, value: V, onClash: () => void): void {
-  const prev = map.get(key);
-  if (prev === undefined) map.set(key, value);
-  else if (prev !== AMBIGUOUS) {
-    const sameConsumer = (prev as { consumer?: unknown }).consumer ?? prev;
-    const thisConsumer = (value as { consumer?: unknown }).consumer ?? value;
-    if (sameConsumer === thisConsumer) return;
-    map.set(key, AMBIGUOUS);
-    onClash();
   }
 }

@@ -1,11 +1,14 @@
 import { applyLimitHeaders, createLimiter, type Limiter } from '../rate-limit/index.js';
-import type { PolicyDefinition, PolicyDeps, PolicyReply } from '../types.js';
+import type { PolicyDefinition, PolicyDeps, PolicyReply, SubscriptionSource } from '../types.js';
 import { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './schema.js';
 import { SubscriptionTable, type IndexedSubscription } from './table.js';
 import { subscriptionDefinition, SUBSCRIPTION_ERRORS } from './definition.js';
 import { problemReply } from '../errors.js';
 
-export { SubscriptionTable, type IndexedSubscription, type SubscriptionEntry } from './table.js';
+export { SubscriptionTable, type IndexedSubscription, type SubscriptionDelta, type SubscriptionEntry } from './table.js';
+
+/** Where a policy built without `PolicyDeps.subscriptions` reads: nobody is subscribed. */
+const NO_SUBSCRIPTIONS: SubscriptionSource = Object.freeze({ current: SubscriptionTable.EMPTY });
 
 /** A subscription found active, with its plan's limiter (null when the plan limits nothing). */
 interface ActiveWindow {
@@ -15,7 +18,8 @@ interface ActiveWindow {
 
 /**
  * Limiters by plan name, built once per (subscription table, deps): every route of a snapshot
- * shares them, as it shares the table. Counts were already per subscription (`sub:<name>`) and
+ * shares them, as it shares the table (a table changed in place keeps its plans, so its
+ * limiters stay valid; a new snapshot's table gets new ones). Counts were already per subscription (`sub:<name>`) and
  * thus shared across routes and APIs; the per-node fail-open state (the last count Redis reported
  * for a subscription, see `createLimiter`) now is too, instead of one copy per route.
  */
@@ -62,12 +66,19 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
   ...subscriptionDefinition,
   build(config: SubscriptionPolicyConfig, deps) {
     const now = deps.now ?? Date.now;
-    // The compiler's shared table (O(1) to build here), or a private one for a hand-written list.
-    const table = config.table ?? new SubscriptionTable(config.subscriptions);
-    const limiters = limitersOf(table, deps);
+    // The gateway's serving index (swapped per snapshot, changed in place by the change feed), or
+    // a private table for a hand-written list.
+    const source: SubscriptionSource = config.shared ? (deps.subscriptions ?? NO_SUBSCRIPTIONS) : { current: new SubscriptionTable(config.subscriptions) };
+    let table = source.current;
+    let limiters = limitersOf(table, deps);
     const { api, product, usagePath } = config;
     return {
       access(ctx) {
+        // A new snapshot's table: its limiters (one comparison per request otherwise).
+        if (source.current !== table) {
+          table = source.current;
+          limiters = limitersOf(table, deps);
+        }
         const t = now();
         const sub = ctx.consumer === null ? undefined : table.active(ctx.consumer.name, api, product, t);
         const limiter = sub === undefined ? null : (limiters.get(sub.plan) ?? null);

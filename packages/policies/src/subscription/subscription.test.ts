@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PlanSpec } from '@tollgate/model';
+import type { PlanSpec, SubscriptionResource } from '@tollgate/model';
 import { RequestContext } from '../context.js';
 import type { LimitCounters, LimitWindow } from '../rate-limit/counters.js';
 import type { PolicyDeps, PolicyInstance, PolicyReply } from '../types.js';
@@ -44,6 +44,12 @@ function build(config: Record<string, unknown>, d: PolicyDeps): PolicyInstance {
   return subscription.build(subscriptionPolicySchema.parse(config), d);
 }
 
+/** `d` with `table` as the serving subscription index (what the gateway hands policies). */
+const on = (d: PolicyDeps, table: SubscriptionTable): PolicyDeps => ({ ...d, subscriptions: { current: table } });
+
+const subResource = (name: string, consumer: string, plan: string, extra: Record<string, string> = {}): SubscriptionResource =>
+  ({ apiVersion: 'tollgate.dev/v1', kind: 'Subscription', metadata: { name, labels: {}, annotations: {} }, spec: { consumer, plan, start: '2026-01-01T00:00:00Z', ...extra } }) as unknown as SubscriptionResource;
+
 const status = async (r: ReturnType<NonNullable<PolicyInstance['access']>>) => ((await r) as PolicyReply | undefined)?.status;
 
 describe('SubscriptionTable', () => {
@@ -71,12 +77,28 @@ describe('SubscriptionTable', () => {
     expect(t.namesFor('other', 'x')).toEqual(['a-expired', 'c-all', 'f-bob-all']);
   });
 
-  it('says which APIs some subscription applies to', () => {
-    expect(new SubscriptionTable([sub('s', 'alice', { api: 'orders' })]).appliesTo('orders', 'x')).toBe(true);
-    expect(new SubscriptionTable([sub('s', 'alice', { api: 'orders' })]).appliesTo('billing', 'orders')).toBe(false);
-    expect(new SubscriptionTable([sub('s', 'alice', { product: 'shop' })]).appliesTo('v2', 'shop')).toBe(true);
-    expect(new SubscriptionTable([sub('s', 'alice')]).appliesTo('any', 'thing')).toBe(true);
-    expect(new SubscriptionTable([]).appliesTo('any', 'thing')).toBe(false);
+  it('changes in place from the change feed: add, replace, delete, in name order; a plan it does not know waits for the snapshot', () => {
+    const t = new SubscriptionTable([sub('b-all', 'alice')], new Map([['free', free]]));
+    expect(t.plans.get('free')).toBe(free);
+    expect(t.active('alice', 'orders', 'shop', T0)?.name).toBe('b-all');
+    // a-api sorts before b-all: it wins where both apply, as a compile of the same set would decide.
+    expect(t.applySubscriptions([{ name: 'a-api', resource: subResource('a-api', 'alice', 'free', { api: 'orders' }) }, { name: 'c-bob', resource: subResource('c-bob', 'bob', 'gold') }])).toEqual({ applied: 2, unresolved: [] });
+    expect(t.active('alice', 'orders', 'shop', T0)?.name).toBe('a-api');
+    expect(t.active('alice', 'other', 'shop', T0)?.name).toBe('b-all');
+    expect(t.active('bob', 'other', 'x', T0)?.info).toEqual({ name: 'c-bob', plan: 'gold', planSpec: gold });
+    expect(t.subscriptions.get('a-api')).toEqual({ consumer: 'alice', plan: 'free', spec: free });
+    // Moved to another consumer and ended: the old consumer loses it, the new one has it until its end.
+    t.applySubscriptions([{ name: 'a-api', resource: subResource('a-api', 'bob', 'free', { api: 'orders', end: '2026-02-01T00:00:00Z' }) }]);
+    expect(t.active('alice', 'orders', 'shop', T0)?.name).toBe('b-all');
+    expect(t.active('bob', 'orders', 'shop', Date.parse('2026-01-15T00:00:00Z'))?.name).toBe('a-api');
+    expect(t.active('bob', 'orders', 'shop', T0)?.name).toBe('c-bob');
+    t.applySubscriptions([{ name: 'c-bob', resource: null }, { name: 'b-all', resource: null }]);
+    expect(t.active('bob', 'other', 'x', T0)).toBeUndefined();
+    expect(t.active('alice', 'orders', 'shop', T0)).toBeUndefined();
+    expect(t.size).toBe(1);
+    expect(t.applySubscriptions([{ name: 'p', resource: subResource('p', 'carol', 'platinum') }])).toEqual({ applied: 1, unresolved: ['p'] });
+    expect(t.active('carol', 'orders', 'shop', T0)).toBeUndefined();
+    expect(() => SubscriptionTable.EMPTY.applySubscriptions([])).toThrow(/never changed/);
   });
 
   it('matches the per-API list it replaces on random subscription sets', () => {
@@ -116,8 +138,8 @@ describe('subscription policy on a shared table', () => {
     const counters = recordingCounters();
     const d = deps(counters);
     const table = new SubscriptionTable([sub('alice-gold', 'alice'), sub('bob-free', 'bob', { plan: { name: 'free', spec: free } })]);
-    const r1 = build({ table, api: 'a', product: 'a', required: true }, d);
-    const r2 = build({ table, api: 'b', product: 'b', required: true }, d);
+    const r1 = build({ shared: true, api: 'a', product: 'a', required: true }, on(d, table));
+    const r2 = build({ shared: true, api: 'b', product: 'b', required: true }, on(d, table));
     expect(await status(r1.access?.(ctx('alice')))).toBeUndefined();
     expect(await status(r2.access?.(ctx('alice', '/x', 'b')))).toBeUndefined();
     // The plan allows 2 a minute for the subscription, whichever API or route served them.
@@ -136,8 +158,8 @@ describe('subscription policy on a shared table', () => {
     const table = new SubscriptionTable([sub('alice-gold', 'alice')]);
     const c1 = ctx('alice');
     const c2 = ctx('alice', '/x', 'b');
-    await build({ table, api: 'a', product: 'a' }, d).access?.(c1);
-    await build({ table, api: 'b', product: 'b' }, d).access?.(c2);
+    await build({ shared: true, api: 'a', product: 'a' }, on(d, table)).access?.(c1);
+    await build({ shared: true, api: 'b', product: 'b' }, on(d, table)).access?.(c2);
     expect(c1.subscription).toBe(c2.subscription);
     expect(c1.subscription).toEqual({ name: 'alice-gold', plan: 'gold', planSpec: gold });
     expect(Object.isFrozen(c1.subscription)).toBe(true);
@@ -146,9 +168,9 @@ describe('subscription policy on a shared table', () => {
   it('scopes: an api or product subscription only on its API; required APIs refuse the rest', async () => {
     const d = deps(recordingCounters());
     const table = new SubscriptionTable([sub('only-a', 'alice', { api: 'a', plan: { name: 'free', spec: free } }), sub('shop', 'bob', { product: 'shop', plan: { name: 'free', spec: free } })]);
-    const a = build({ table, api: 'a', product: 'a', required: true }, d);
-    const b = build({ table, api: 'b', product: 'shop', required: true }, d);
-    const open = build({ table, api: 'c', product: 'c' }, d);
+    const a = build({ shared: true, api: 'a', product: 'a', required: true }, on(d, table));
+    const b = build({ shared: true, api: 'b', product: 'shop', required: true }, on(d, table));
+    const open = build({ shared: true, api: 'c', product: 'c' }, on(d, table));
     expect(await status(a.access?.(ctx('alice')))).toBeUndefined();
     expect(await status(b.access?.(ctx('alice')))).toBe(403);
     expect((await b.access?.(ctx(null))) as PolicyReply).toMatchObject({ status: 403, body: { code: 'SUBSCRIPTION_REQUIRED' } });
@@ -163,14 +185,30 @@ describe('subscription policy on a shared table', () => {
     const counters = recordingCounters();
     const d = deps(counters);
     const table = new SubscriptionTable([sub('only-a', 'alice', { api: 'a', end: '2026-12-01T00:00:00Z' })]);
-    const a = build({ table, api: 'a', product: 'a', usagePath: '/a/_usage' }, d);
-    const b = build({ table, api: 'b', product: 'b', usagePath: '/b/_usage' }, d);
+    const a = build({ shared: true, api: 'a', product: 'a', usagePath: '/a/_usage' }, on(d, table));
+    const b = build({ shared: true, api: 'b', product: 'b', usagePath: '/b/_usage' }, on(d, table));
     const ra = (await a.access?.(ctx('alice', '/a/_usage'))) as PolicyReply;
     expect(JSON.parse(ra.body as string)).toMatchObject({ consumer: 'alice', subscription: { name: 'only-a', plan: 'gold', start: '2026-01-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' }, limits: [{ limit: 2, used: 0 }] });
     const rb = (await b.access?.(ctx('alice', '/b/_usage', 'b'))) as PolicyReply;
     expect(JSON.parse(rb.body as string)).toEqual({ consumer: 'alice', subscription: null });
     expect(((await a.access?.(ctx(null, '/a/_usage'))) as PolicyReply).body).toMatchObject({ code: 'CONSUMER_REQUIRED' });
     expect(counters.calls).toEqual([]);
+  });
+
+  it('a shared policy reads the serving index per request: a subscription applied in place counts at once, a new table gets its own limiters', async () => {
+    const counters = recordingCounters();
+    const d = deps(counters);
+    const source = { current: new SubscriptionTable([], new Map([['gold', gold]])) };
+    const p = build({ shared: true, api: 'a', product: 'a', required: true }, { ...d, subscriptions: source });
+    expect(await status(p.access?.(ctx('alice')))).toBe(403);
+    source.current.applySubscriptions([{ name: 'alice-gold', resource: subResource('alice-gold', 'alice', 'gold') }]);
+    expect(await status(p.access?.(ctx('alice')))).toBeUndefined();
+    source.current = new SubscriptionTable([sub('alice-gold', 'alice')]);
+    expect(await status(p.access?.(ctx('alice')))).toBeUndefined();
+    // The counts are per subscription in the shared store: the limit holds across the swap.
+    expect(await status(p.access?.(ctx('alice')))).toBe(429);
+    // Without a serving index, nobody is subscribed.
+    expect(await status(build({ shared: true, api: 'a', product: 'a', required: true }, d).access?.(ctx('alice')))).toBe(403);
   });
 
   it('a hand-written list still works, and a table cannot come from YAML or JSON', async () => {
