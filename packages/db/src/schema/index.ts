@@ -6,3 +6,4 @@ export * from './audit-log.js';
 export * from './usage.js';
 export * from './gateway-nodes.js';
 export * from './events.js';
+export * from './portal.js';
