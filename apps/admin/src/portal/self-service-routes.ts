@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { REPORT_MEDIA_TYPES, forConsumer, generateReport, parseMonth, renderReport, renderReportBytes, reportFileName } from '@tollgate/billing';
+import type { Database } from '@tollgate/db';
+import { hashApiKey, jsonDocuments, validateDocuments, type PlanResource, type SubscriptionResource } from '@tollgate/model';
+import type { LimitCounters } from '@tollgate/policies';
+import { ApplyRejectedError, type ApiKeyStore, type AuditContext, type ConfigStore, type SetValidator } from '@tollgate/stores';
+import type { ConsoleSessions } from '../console/session-store.js';
+import { ProblemError } from '../problem.js';
+import { generateApiKey, SHOWN_PREFIX, view as keyView } from '../routes/api-keys.js';
+import { consumerUsage } from '../routes/usage.js';
+import type { PortalAccounts } from './portal-accounts.js';
+import { noStore, requireActive } from './portal-session.js';
+
+/** Annotation on a Plan that offers it in the portal: `self-service` (subscribe at once). Plans without it are not shown. */
+export const PLAN_OFFER_ANNOTATION = 'tollgate.dev/portal-offer';
+
+const NewKey = z.strictObject({ name: z.string().trim().min(1).max(64) });
+const KeyId = z.strictObject({ id: z.string().regex(/^key_[0-9a-f]{1,64}$/) });
+const Subscribe = z.strictObject({ plan: z.string().min(1).max(63) });
+const InvoiceQuery = z.strictObject({ month: z.string().refine((m) => parseMonth(m) !== null, 'must be YYYY-MM'), format: z.enum(['html', 'pdf', 'csv', 'json']).default('html') });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, part: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ProblemError(part === 'body' ? 'INVALID_BODY' : 'INVALID_REQUEST', `invalid ${part}: ${parsed.error.issues.map((i) => `${[part, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export interface SelfServiceDeps {
+  accounts: PortalAccounts;
+  sessions: ConsoleSessions;
+  config: ConfigStore;
+  validate: SetValidator;
+  apiKeys: ApiKeyStore;
+  counters?: LimitCounters;
+  db?: Database;
+}
+
+/** Plans a developer may subscribe to from the portal. */
+export function offeredPlans(resources: readonly { kind: string }[]): PlanResource[] {
+  return resources.filter((r): r is PlanResource => r.kind === 'Plan' && (r as PlanResource).metadata.annotations?.[PLAN_OFFER_ANNOTATION] === 'self-service');
+}
+
+function planView(p: PlanResource) {
+  const billing = p.spec.billing;
+  return {
+    name: p.metadata.name,
+    description: p.metadata.annotations?.['tollgate.dev/portal-description'] ?? '',
+    limits: p.spec.limits.map((l) => ({ limit: l.limit, window: l.window })),
+    quota: p.spec.quota ? { limit: p.spec.quota.limit, overage: p.spec.quota.overage } : null,
+    price: billing ? { currency: billing.currency, baseFee: billing.baseFee, includedUnits: billing.includedUnits } : null,
+  };
+}
+
+/**
+ * Everything a signed-in developer does with their own consumer: API keys (shown once),
+ * subscriptions to offered plans, usage against quotas and limits, monthly invoices. The consumer
+ * always comes from the session (requireActive); nothing in a request can name another one.
+ */
+export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServiceDeps): void {
+  const { accounts, sessions, config, apiKeys } = deps;
+  const me = (request: FastifyRequest) => requireActive(request, sessions, accounts.store);
+  const audit = (request: FastifyRequest, action: string, accountId: string, consumer: string): AuditContext => ({ action, resourceKind: 'Consumer', resourceName: consumer, requestId: request.id, clientAddress: request.ip, actor: { id: accountId, name: `portal:${accountId}`, role: 'viewer' } });
+
+  app.get('/api/keys', async (request, reply) => {
+    const { consumer } = await me(request);
+    return noStore(reply).send({ items: (await apiKeys.list(consumer)).map(keyView) });
+  });
+
+  app.post('/api/keys', async (request, reply) => {
+    const { consumer, account } = await me(request);
+    const { name } = parse(NewKey, request.body, 'body');
+    const active = (await apiKeys.list(consumer)).filter((k) => !k.revokedAt);
+    if (active.length >= 20) throw new ProblemError('INVALID_REQUEST', 'at most 20 active keys per developer; revoke one first');
+    const key = generateApiKey();
+    const { key: stored } = await apiKeys.create({ id: `key_${randomBytes(12).toString('hex')}`, consumer, hash: hashApiKey(key), prefix: key.slice(0, SHOWN_PREFIX), last4: key.slice(-4), name }, audit(request, 'portal.api-key.create', account.id, consumer));
+    return noStore(reply).code(201).send({ ...keyView(stored), key, warning: 'Copy this key now: it is shown only once.' });
+  });
+
+  app.delete('/api/keys/:id', async (request, reply) => {
+    const { consumer, account } = await me(request);
+    const { id } = parse(KeyId, request.params, 'path');
+    // The store revokes only a key of this consumer: another developer's key id is "not found".
+    await apiKeys.revoke(consumer, id, audit(request, 'portal.api-key.revoke', account.id, consumer));
+    return reply.code(204).send();
+  });
+
+  app.get('/api/plans', async (request, reply) => {
+    await me(request);
+    const { resources } = await config.load();
+    return noStore(reply).send({ items: offeredPlans(resources).map(planView) });
+  });
+
+  app.get('/api/subscriptions', async (request, reply) => {
+    const { consumer } = await me(request);
+    return noStore(reply).send({ items: await consumerUsage(config, deps.counters, consumer) });
+  });
+
+  /**
+   * Subscribes to an offered plan for every API. An open subscription on another plan ends now
+   * and the new one starts now: billing prorates both (docs/billing.md).
+   */
+  app.post('/api/subscriptions', async (request, reply) => {
+    const { consumer, account } = await me(request);
+    const { plan } = parse(Subscribe, request.body, 'body');
+    const { resources } = await config.load();
+    if (!offeredPlans(resources).some((p) => p.metadata.name === plan)) throw new ProblemError('NOT_FOUND', `plan ${plan} is not offered in this portal`);
+    const now = new Date().toISOString();
+    const open = resources.filter((r): r is SubscriptionResource => r.kind === 'Subscription' && r.spec.consumer === consumer && r.spec.api === undefined && r.spec.product === undefined && (r.spec.end === undefined || Date.parse(r.spec.end) > Date.now()));
+    if (open.some((s) => s.spec.plan === plan)) throw new ProblemError('ALREADY_EXISTS', `you are already subscribed to ${plan}`);
+    const docs = [
+      ...open.map((s) => ({ apiVersion: 'tollgate.dev/v1', kind: 'Subscription', metadata: s.metadata, spec: { ...s.spec, end: now } })),
+      { apiVersion: 'tollgate.dev/v1', kind: 'Subscription', metadata: { name: `${consumer}-${plan}-${randomBytes(3).toString('hex')}`.slice(0, 63), labels: { 'tollgate.dev/portal': 'true' } }, spec: { consumer, plan, start: now } },
+    ];
+    const parsed = validateDocuments(jsonDocuments(docs));
+    if (!parsed.ok) throw new ProblemError('INVALID_CONFIG', `subscription is invalid: ${parsed.issues.map((i) => i.message).join('; ')}`);
+    try {
+      await config.apply(parsed.resources, { validate: deps.validate, audit: audit(request, 'portal.subscribe', account.id, consumer) });
+    } catch (error) {
+      if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_CONFIG', `the subscription was refused: ${error.issues.map((i) => i.message).join('; ')}`);
+      throw error;
+    }
+    return noStore(reply).code(201).send({ items: await consumerUsage(config, deps.counters, consumer) });
+  });
+
+  app.get('/api/invoice', async (request, reply) => {
+    const { consumer } = await me(request);
+    const { month, format } = parse(InvoiceQuery, request.query, 'query');
+    if (!deps.db) throw new ProblemError('UNAVAILABLE', 'invoices need the database');
+    const { resources } = await config.load();
+    const report = forConsumer(await generateReport(deps.db, resources, month, { now: new Date() }), consumer);
+    const body = format === 'pdf' ? await renderReportBytes(report, format) : renderReport(report, format);
+    return noStore(reply)
+      .header('content-type', REPORT_MEDIA_TYPES[format])
+      .header('content-disposition', `${format === 'html' || format === 'json' ? 'inline' : 'attachment'}; filename="${reportFileName(month, format, consumer)}"`)
+      .send(body);
+  });
+}
