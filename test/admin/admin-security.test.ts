@@ -120,6 +120,10 @@ describe('admin API authentication and roles', () => {
         'POST /console/session',
         'GET /console/session',
         'DELETE /console/session',
+        'GET /portal/accounts',
+        'POST /portal/accounts/{id}/approve',
+        'POST /portal/accounts/{id}/reject',
+        'POST /portal/invitations',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;

@@ -181,6 +181,22 @@ describe('developer portal API (approval mode)', () => {
     expect((await anon.call('GET', '/api/catalogue/secret-v3/openapi.json')).statusCode).toBe(404);
   });
 
+  it('lets a viewer read the approval queue but not decide, and answers 503 where the portal is off', async () => {
+    await p.stores.tokens.insert({ id: 'atk_view', name: 'looker', role: 'viewer', hash: hashToken('tgadm_portal_api_viewer_0123456') });
+    const asViewer = (method: 'GET' | 'POST', url: string) => p.admin.inject({ method, url, headers: { authorization: 'Bearer tgadm_portal_api_viewer_0123456' } });
+    expect((await asViewer('GET', '/portal/accounts')).statusCode).toBe(200);
+    expect((await asViewer('POST', '/portal/accounts/dev_0123456789abcdef/approve')).statusCode).toBe(403);
+    expect((await adminCall(p, 'POST', '/portal/accounts/dev_0123456789abcdef/approve')).statusCode).toBe(404);
+    const off = await buildAdmin({ config: p.stores.config, tokens: p.stores.tokens, apiKeys: p.stores.apiKeys, audit: p.stores.audit, validate: compilerValidator });
+    try {
+      const res = await off.inject({ method: 'GET', url: '/portal/accounts', headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(res.statusCode).toBe(503);
+      expect(res.json<{ detail: string }>().detail).toContain('PORTAL=true');
+    } finally {
+      await off.close();
+    }
+  });
+
   it('throttles failed sign-ins per address', async () => {
     const p2 = await startPortal(inbox, 'open', { signInFailures: 3 });
     try {

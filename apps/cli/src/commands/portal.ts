@@ -1,0 +1,74 @@
+import { Option, type Command } from 'commander';
+import { AdminClient, ProblemResponseError } from '../admin-client.js';
+import { CliError, problemLine } from '../cli-error.js';
+import { connectionOf } from './common.js';
+
+interface Account {
+  id: string;
+  email: string;
+  displayName: string;
+  status: string;
+  consumer: string | null;
+  createdAt: string;
+  decidedBy: string | null;
+}
+
+async function call<T>(command: Command, method: string, path: string, body?: unknown): Promise<T | undefined> {
+  try {
+    return await new AdminClient(connectionOf(command)).json<T>(method, path, body);
+  } catch (error) {
+    if (error instanceof ProblemResponseError) throw new CliError(problemLine(error.problem));
+    throw error;
+  }
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** `tollgate portal accounts|approve|reject|invite`: the developer portal's approval queue (docs/portal.md). */
+export function registerPortal(program: Command): void {
+  const portal = program.command('portal').description('Developer-portal accounts: the approval queue, approvals, invitations (docs/portal.md)');
+
+  portal
+    .command('accounts')
+    .description('List portal accounts (default: those waiting for approval)')
+    .addOption(new Option('--status <status>', 'only accounts in this status').choices(['unverified', 'pending', 'active', 'rejected', 'disabled', 'all']).default('pending'))
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (options: { status: string; output: string }, command: Command) => {
+      const query = options.status === 'all' ? '' : `?status=${options.status}`;
+      const page = await call<{ items: Account[] }>(command, 'GET', `/portal/accounts${query}`);
+      const items = page?.items ?? [];
+      if (options.output === 'json') {
+        process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(table(['ID', 'EMAIL', 'NAME', 'STATUS', 'CONSUMER', 'CREATED'], items.map((a) => [a.id, a.email, a.displayName, a.status, a.consumer ?? '', a.createdAt])));
+    });
+
+  portal
+    .command('approve <id>')
+    .description('Approve a pending account: it gets its own Consumer and the developer is mailed')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const account = await call<Account>(command, 'POST', `/portal/accounts/${encodeURIComponent(id)}/approve`);
+      process.stdout.write(`approved ${account?.email ?? id}: consumer ${account?.consumer ?? ''}\n`);
+    });
+
+  portal
+    .command('reject <id>')
+    .description('Reject a pending or unverified account')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const account = await call<Account>(command, 'POST', `/portal/accounts/${encodeURIComponent(id)}/reject`);
+      process.stdout.write(`rejected ${account?.email ?? id}\n`);
+    });
+
+  portal
+    .command('invite <email>')
+    .description('Mail an invitation to sign up (needed when PORTAL_SIGNUP=invite)')
+    .action(async (email: string, _options: unknown, command: Command) => {
+      await call(command, 'POST', '/portal/invitations', { email });
+      process.stdout.write(`invitation mailed to ${email}\n`);
+    });
+}
