@@ -13,6 +13,18 @@ CREATE TABLE "portal_accounts" (
 	CONSTRAINT "portal_accounts_consumer_unique" UNIQUE("consumer")
 );
 --> statement-breakpoint
+CREATE TABLE "portal_subscription_requests" (
+	"id" text PRIMARY KEY NOT NULL,
+	"account_id" text NOT NULL,
+	"consumer" text NOT NULL,
+	"plan" text NOT NULL,
+	"status" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"decided_at" timestamp with time zone,
+	"decided_by" text,
+	"subscription" text
+);
+--> statement-breakpoint
 CREATE TABLE "portal_tokens" (
 	"hash" text PRIMARY KEY NOT NULL,
 	"purpose" text NOT NULL,
@@ -24,4 +36,6 @@ CREATE TABLE "portal_tokens" (
 );
 --> statement-breakpoint
 CREATE INDEX "portal_accounts_status_idx" ON "portal_accounts" USING btree ("status");--> statement-breakpoint
+CREATE INDEX "portal_subscription_requests_status_idx" ON "portal_subscription_requests" USING btree ("status");--> statement-breakpoint
+CREATE INDEX "portal_subscription_requests_consumer_idx" ON "portal_subscription_requests" USING btree ("consumer");--> statement-breakpoint
 CREATE INDEX "portal_tokens_email_idx" ON "portal_tokens" USING btree ("email");

@@ -124,6 +124,9 @@ describe('admin API authentication and roles', () => {
         'POST /portal/accounts/{id}/approve',
         'POST /portal/accounts/{id}/reject',
         'POST /portal/invitations',
+        'GET /portal/subscription-requests',
+        'POST /portal/subscription-requests/{id}/approve',
+        'POST /portal/subscription-requests/{id}/reject',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;

@@ -60,7 +60,8 @@ describe('developer portal API (approval mode)', () => {
     p = await startPortal(inbox, 'approval');
     const plan = { apiVersion: 'tollgate.dev/v1', kind: 'Plan', metadata: { name: 'starter', annotations: { 'tollgate.dev/portal-offer': 'self-service' } }, spec: { limits: [{ limit: 10, window: '1m' }], quota: { limit: 100 } } };
     const hidden = { apiVersion: 'tollgate.dev/v1', kind: 'Plan', metadata: { name: 'internal' }, spec: { limits: [] } };
-    const applied = await adminCall(p, 'POST', '/config', [plan, hidden]);
+    const gold = { apiVersion: 'tollgate.dev/v1', kind: 'Plan', metadata: { name: 'gold', annotations: { 'tollgate.dev/portal-offer': 'approval' } }, spec: { limits: [{ limit: 100, window: '1m' }] } };
+    const applied = await adminCall(p, 'POST', '/config', [plan, hidden, gold]);
     expect(applied.statusCode, applied.body).toBe(200);
   }, 60_000);
   afterAll(async () => {
@@ -130,7 +131,7 @@ describe('developer portal API (approval mode)', () => {
     expect((await ada.call('POST', '/api/keys', { name: 'x' }, { 'sec-fetch-site': 'cross-site' })).statusCode).toBe(403);
 
     // Plans: only the offered one; subscribing creates a Subscription for this consumer only.
-    expect((await ada.call('GET', '/api/plans')).json<{ items: Array<{ name: string }> }>().items.map((x) => x.name)).toEqual(['starter']);
+    expect((await ada.call('GET', '/api/plans')).json<{ items: Array<{ name: string }> }>().items.map((x) => x.name)).toEqual(['gold', 'starter']);
     expect((await ada.call('POST', '/api/subscriptions', { plan: 'internal' })).statusCode).toBe(404);
     const sub = await ada.call('POST', '/api/subscriptions', { plan: 'starter' });
     expect(sub.statusCode, sub.body).toBe(201);
@@ -164,6 +165,33 @@ describe('developer portal API (approval mode)', () => {
     const session = await again.call('GET', '/api/session');
     expect(session.body).not.toContain('scrypt');
     expect(session.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('turns a subscription on a plan offered with approval into a request an operator approves or rejects', async () => {
+    const ada = new Client(p.portal, '10.0.0.5');
+    await ada.signIn('ada@example.com', 'a brand new password');
+    const asked = await ada.call('POST', '/api/subscriptions', { plan: 'gold' });
+    expect(asked.statusCode, asked.body).toBe(202);
+    const request = asked.json<{ request: { id: string; status: string } }>().request;
+    expect(request.status).toBe('pending');
+    expect((await ada.call('POST', '/api/subscriptions', { plan: 'gold' })).statusCode).toBe(409);
+    expect((await ada.call('GET', '/api/subscriptions')).json<{ items: Array<{ plan: string; active: boolean }> }>().items.filter((s) => s.active).map((s) => s.plan)).toEqual(['starter']);
+    const bob = new Client(p.portal, '10.0.0.6');
+    await bob.signIn('bob@example.com', 'bobs long password');
+    expect((await bob.call('GET', '/api/subscription-requests')).json()).toEqual({ items: [] });
+    const queue = (await adminCall(p, 'GET', '/portal/subscription-requests?status=pending')).json<{ items: Array<{ id: string; plan: string }> }>().items;
+    expect(queue).toMatchObject([{ id: request.id, plan: 'gold' }]);
+    const approved = await adminCall(p, 'POST', `/portal/subscription-requests/${request.id}/approve`);
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json()).toMatchObject({ status: 'approved', decidedBy: 'ops' });
+    await inbox.waitFor('ada@example.com', 'subscription to gold');
+    // Gold is active now and the starter subscription ended at the same instant (prorated).
+    expect((await ada.call('GET', '/api/subscriptions')).json<{ items: Array<{ plan: string; active: boolean }> }>().items.filter((s) => s.active).map((s) => s.plan)).toEqual(['gold']);
+    expect((await adminCall(p, 'POST', `/portal/subscription-requests/${request.id}/reject`)).statusCode).toBe(409);
+    const bobAsks = (await bob.call('POST', '/api/subscriptions', { plan: 'gold' })).json<{ request: { id: string } }>().request;
+    expect((await adminCall(p, 'POST', `/portal/subscription-requests/${bobAsks.id}/reject`)).json()).toMatchObject({ status: 'rejected' });
+    expect((await bob.call('GET', '/api/subscription-requests')).json<{ items: Array<{ status: string }> }>().items.map((r) => r.status)).toEqual(['rejected']);
+    expect((await bob.call('GET', '/api/subscriptions')).json()).toEqual({ items: [] });
   });
 
   it('serves the catalogue: published and deprecated with sunset, drafts only to preview consumers, OpenAPI with the gateway as server', async () => {

@@ -14,4 +14,4 @@ export { buildPortal, type PortalOptions } from './portal/build-portal.js';
 export { PortalAccounts, accountView, type PortalAccountView } from './portal/portal-accounts.js';
 export { createSmtpMailer, createLogMailer, type Mailer, type PortalMail } from './portal/mailer.js';
 export { SIGNUP_MODES, HEX_COLOUR, type SignupMode, type PortalSettings, type PortalBranding } from './portal/portal-settings.js';
-export { PLAN_OFFER_ANNOTATION } from './portal/self-service-routes.js';
+export { PLAN_OFFER_ANNOTATION } from './portal/subscriptions.js';

@@ -15,4 +15,4 @@ export { createMemoryCounterStore, type MemoryCounterStore, type MemoryCounterSt
 export { SqlNodeRegistry, type NodeRegistry, type NodeHeartbeat, type NodeRecord } from './node-registry.js';
 export { withDeadline, CommandTimeoutError, COMMAND_TIMEOUT } from './deadline.js';
 export { createRedisClient, isCluster, parseRedisUrl, redactRedisUrl, primaries, duplicateClient, REDIS_URL_SCHEMES, type RedisClient, type RedisClientOptions, type RedisTarget, type RedisAddress } from './redis-client.js';
-export { SqlPortalAccountStore, PortalEmailTakenError, PORTAL_ACCOUNT_STATUSES, type PortalAccount, type PortalAccountStore, type PortalAccountStatus, type PortalAccountPatch, type PortalTokenPurpose, type NewPortalAccount, type NewPortalToken, type SpentPortalToken } from './portal-account-store.js';
+export { SqlPortalAccountStore, PortalEmailTakenError, PORTAL_ACCOUNT_STATUSES, type PortalAccount, type PortalAccountStore, type PortalAccountStatus, type PortalAccountPatch, type PortalTokenPurpose, type NewPortalAccount, type NewPortalToken, type SpentPortalToken, type PortalSubscriptionRequest } from './portal-account-store.js';

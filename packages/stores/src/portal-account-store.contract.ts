@@ -50,6 +50,24 @@ export function portalAccountStoreContract(name: string, factory: () => Promise<
       await expect(h.portal.issueToken({ hash: 'plain-token', purpose: 'reset', email: 'x@example.com', expiresAt: later })).rejects.toThrow(TypeError);
     });
 
+    it('records subscription requests, lists them by status and consumer, and decides each once', async () => {
+      const a = await h.portal.requestSubscription({ id: 'sreq_1', accountId: 'dev_1', consumer: 'dev-ada', plan: 'gold' });
+      expect(a).toMatchObject({ id: 'sreq_1', status: 'pending', consumer: 'dev-ada', plan: 'gold' });
+      await h.portal.requestSubscription({ id: 'sreq_2', accountId: 'dev_3', consumer: 'dev-bob', plan: 'gold' });
+      expect((await h.portal.listSubscriptionRequests({ status: 'pending' })).map((r) => r.id)).toEqual(['sreq_1', 'sreq_2']);
+      expect((await h.portal.listSubscriptionRequests({ consumer: 'dev-bob' })).map((r) => r.id)).toEqual(['sreq_2']);
+      const decisions = await Promise.all([
+        h.portal.decideSubscriptionRequest('sreq_1', { status: 'approved', decidedBy: 'ops', subscription: 'dev-ada-gold' }),
+        h.portal.decideSubscriptionRequest('sreq_1', { status: 'rejected', decidedBy: 'other' }),
+      ]);
+      expect(decisions.filter((d) => d !== undefined)).toHaveLength(1);
+      const decided = await h.portal.getSubscriptionRequest('sreq_1');
+      expect(decided?.status).not.toBe('pending');
+      expect(decided?.decidedAt).toBeInstanceOf(Date);
+      expect((await h.portal.listSubscriptionRequests({ status: 'pending' })).map((r) => r.id)).toEqual(['sreq_2']);
+      expect(await h.portal.getSubscriptionRequest('sreq_none')).toBeUndefined();
+    });
+
     it('lets exactly one of two concurrent uses of a token succeed', async () => {
       await h.portal.issueToken({ hash: hex('c'), purpose: 'reset', accountId: 'dev_1', email: 'ada@example.com', expiresAt: new Date(Date.now() + 60_000) });
       const results = await Promise.all([h.portal.spendToken(hex('c'), 'reset'), h.portal.spendToken(hex('c'), 'reset')]);

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
-import { portalAccounts, portalTokens, type Database, type PortalAccountRow } from '@tollgate/db';
+import { portalAccounts, portalSubscriptionRequests, portalTokens, type Database, type PortalAccountRow, type PortalSubscriptionRequestRow } from '@tollgate/db';
 
 /** Where a portal account stands. */
 export const PORTAL_ACCOUNT_STATUSES = ['unverified', 'pending', 'active', 'rejected', 'disabled'] as const;
@@ -56,6 +56,20 @@ export interface SpentPortalToken {
   email: string;
 }
 
+/** A subscription a developer asked for on a plan that needs an operator's approval. */
+export interface PortalSubscriptionRequest {
+  id: string;
+  accountId: string;
+  consumer: string;
+  plan: string;
+  status: 'pending' | 'approved' | 'rejected';
+  createdAt: Date;
+  decidedAt?: Date;
+  decidedBy?: string;
+  /** The Subscription applied on approval. */
+  subscription?: string;
+}
+
 /** The email address is taken by another account. */
 export class PortalEmailTakenError extends Error {
   constructor(readonly email: string) {
@@ -80,6 +94,13 @@ export interface PortalAccountStore {
    * concurrent uses cannot both succeed). Undefined when unknown, spent, expired or of another purpose.
    */
   spendToken(hash: string, purpose: PortalTokenPurpose, now?: Date): Promise<SpentPortalToken | undefined>;
+  /** Records a pending subscription request. */
+  requestSubscription(request: { id: string; accountId: string; consumer: string; plan: string }): Promise<PortalSubscriptionRequest>;
+  getSubscriptionRequest(id: string): Promise<PortalSubscriptionRequest | undefined>;
+  /** Requests, oldest first, optionally of one status and/or one consumer. */
+  listSubscriptionRequests(filter?: { status?: PortalSubscriptionRequest['status']; consumer?: string }): Promise<PortalSubscriptionRequest[]>;
+  /** Decides a request still pending (atomic: two operators cannot both decide it); undefined otherwise. */
+  decideSubscriptionRequest(id: string, decision: { status: 'approved' | 'rejected'; decidedBy: string; subscription?: string }): Promise<PortalSubscriptionRequest | undefined>;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -96,6 +117,20 @@ function toAccount(row: PortalAccountRow): PortalAccount {
     ...(row.emailVerifiedAt ? { emailVerifiedAt: row.emailVerifiedAt } : {}),
     ...(row.decidedAt ? { decidedAt: row.decidedAt } : {}),
     ...(row.decidedBy !== null ? { decidedBy: row.decidedBy } : {}),
+  };
+}
+
+function toRequest(row: PortalSubscriptionRequestRow): PortalSubscriptionRequest {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    consumer: row.consumer,
+    plan: row.plan,
+    status: row.status as PortalSubscriptionRequest['status'],
+    createdAt: row.createdAt,
+    ...(row.decidedAt ? { decidedAt: row.decidedAt } : {}),
+    ...(row.decidedBy !== null ? { decidedBy: row.decidedBy } : {}),
+    ...(row.subscription !== null ? { subscription: row.subscription } : {}),
   };
 }
 
@@ -161,5 +196,39 @@ export class SqlPortalAccountStore implements PortalAccountStore {
     const row = rows[0];
     if (!row) return undefined;
     return { purpose: row.purpose as PortalTokenPurpose, email: row.email, ...(row.accountId !== null ? { accountId: row.accountId } : {}) };
+  }
+
+  async requestSubscription(request: { id: string; accountId: string; consumer: string; plan: string }): Promise<PortalSubscriptionRequest> {
+    const rows = await this.db.insert(portalSubscriptionRequests).values({ ...request, status: 'pending' }).returning();
+    const row = rows[0];
+    if (!row) throw new Error('insert returned no row');
+    return toRequest(row);
+  }
+
+  async getSubscriptionRequest(id: string): Promise<PortalSubscriptionRequest | undefined> {
+    const rows = await this.db.select().from(portalSubscriptionRequests).where(eq(portalSubscriptionRequests.id, id));
+    return rows[0] ? toRequest(rows[0]) : undefined;
+  }
+
+  async listSubscriptionRequests(filter: { status?: PortalSubscriptionRequest['status']; consumer?: string } = {}): Promise<PortalSubscriptionRequest[]> {
+    const conditions = [
+      ...(filter.status !== undefined ? [eq(portalSubscriptionRequests.status, filter.status)] : []),
+      ...(filter.consumer !== undefined ? [eq(portalSubscriptionRequests.consumer, filter.consumer)] : []),
+    ];
+    const rows = await this.db
+      .select()
+      .from(portalSubscriptionRequests)
+      .where(conditions.length > 0 ? and(...conditions) : undefined)
+      .orderBy(asc(portalSubscriptionRequests.createdAt), asc(portalSubscriptionRequests.id));
+    return rows.map(toRequest);
+  }
+
+  async decideSubscriptionRequest(id: string, decision: { status: 'approved' | 'rejected'; decidedBy: string; subscription?: string }): Promise<PortalSubscriptionRequest | undefined> {
+    const rows = await this.db
+      .update(portalSubscriptionRequests)
+      .set({ status: decision.status, decidedBy: decision.decidedBy, decidedAt: new Date(), subscription: decision.subscription ?? null })
+      .where(and(eq(portalSubscriptionRequests.id, id), eq(portalSubscriptionRequests.status, 'pending')))
+      .returning();
+    return rows[0] ? toRequest(rows[0]) : undefined;
   }
 }

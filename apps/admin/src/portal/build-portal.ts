@@ -54,7 +54,7 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
   const sessions = new ConsoleSessions(options.sessions, options.sessions?.now);
   const signInThrottle = new AuthThrottle({ maxFailures: options.throttle?.signInFailures ?? 10, windowMs: 60_000 });
   const signUpThrottle = new AuthThrottle({ maxFailures: options.throttle?.signUps ?? 10, windowMs: 10 * 60_000 });
-  const deps = { accounts: options.accounts, sessions, config: options.config, validate: options.validate, apiKeys: options.apiKeys, ...(options.counters ? { counters: options.counters } : {}), ...(options.db ? { db: options.db } : {}) };
+  const deps = { accounts: options.accounts, sessions, config: options.config, validate: options.validate, apiKeys: options.apiKeys, audit: options.audit, ...(options.counters ? { counters: options.counters } : {}), ...(options.db ? { db: options.db } : {}) };
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerAuthRoutes(app, { accounts: options.accounts, sessions, audit: options.audit, signInThrottle, signUpThrottle });
   registerSelfServiceRoutes(app, deps);

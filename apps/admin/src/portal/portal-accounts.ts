@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { jsonDocuments, validateDocuments } from '@tollgate/model';
-import { PortalEmailTakenError, type AuditActor, type AuditStore, type ConfigStore, type PortalAccount, type PortalAccountStore, type SetValidator } from '@tollgate/stores';
+import { PortalEmailTakenError, type PortalSubscriptionRequest, type AuditActor, type AuditStore, type ConfigStore, type PortalAccount, type PortalAccountStore, type SetValidator } from '@tollgate/stores';
 import { ProblemError } from '../problem.js';
 import type { Mailer } from './mailer.js';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './passwords.js';
 import type { PortalSettings } from './portal-settings.js';
+import { offerOf, switchPlan } from './subscriptions.js';
 
 const DAY_MS = 86_400_000;
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -196,5 +197,39 @@ export class PortalAccounts {
     const account = spent?.accountId === undefined ? undefined : await this.store.update(spent.accountId, { passwordHash: await hashPassword(password) });
     if (!account) throw new ProblemError('INVALID_REQUEST', 'this reset link is not valid (used, expired or unknown); ask for a new one');
     return account;
+  }
+
+  /** Operator approval of a pending subscription request: the Subscription is applied now. */
+  async approveSubscription(id: string, actor: AuditActor | undefined): Promise<PortalSubscriptionRequest> {
+    const request = await this.pendingRequest(id);
+    const plan = (await this.config.get('Plan', request.plan))?.resource;
+    if (!plan || plan.kind !== 'Plan' || offerOf(plan) === undefined) throw new ProblemError('INVALID_TRANSITION', `plan ${request.plan} is no longer offered in the portal; reject the request`);
+    const subscription = await switchPlan(this.config, this.validate, request.consumer, request.plan, { action: 'portal-subscription.approve', resourceKind: 'Consumer', resourceName: request.consumer, ...(actor ? { actor } : {}) });
+    const decided = await this.store.decideSubscriptionRequest(id, { status: 'approved', decidedBy: actor?.name ?? 'operator', subscription });
+    if (!decided) throw new ProblemError('INVALID_TRANSITION', `subscription request ${id} was decided meanwhile`);
+    await this.notify(decided, `Your subscription to ${decided.plan} is approved and active now.`);
+    return decided;
+  }
+
+  /** Operator refusal of a pending subscription request. */
+  async rejectSubscription(id: string, actor: AuditActor | undefined): Promise<PortalSubscriptionRequest> {
+    await this.pendingRequest(id);
+    const decided = await this.store.decideSubscriptionRequest(id, { status: 'rejected', decidedBy: actor?.name ?? 'operator' });
+    if (!decided) throw new ProblemError('INVALID_TRANSITION', `subscription request ${id} was decided meanwhile`);
+    await this.audit.record({ action: 'portal-subscription.reject', outcome: 'success', status: 200, resourceKind: 'Consumer', resourceName: decided.consumer, ...(actor ? { actor } : {}) });
+    await this.notify(decided, `Your request to subscribe to ${decided.plan} was not approved.`);
+    return decided;
+  }
+
+  private async pendingRequest(id: string): Promise<PortalSubscriptionRequest> {
+    const request = await this.store.getSubscriptionRequest(id);
+    if (!request) throw new ProblemError('NOT_FOUND', `subscription request ${id} does not exist`);
+    if (request.status !== 'pending') throw new ProblemError('INVALID_TRANSITION', `subscription request ${id} is ${request.status} already`);
+    return request;
+  }
+
+  private async notify(request: PortalSubscriptionRequest, text: string): Promise<void> {
+    const account = await this.store.get(request.accountId);
+    if (account) await this.mailer.send({ to: account.email, subject: `${this.settings.branding.title}: subscription to ${request.plan}`, text: `${text}\n\n${this.settings.publicUrl}/#/plans\n` });
   }
 }

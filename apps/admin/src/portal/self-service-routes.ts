@@ -3,18 +3,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { REPORT_MEDIA_TYPES, forConsumer, generateReport, parseMonth, renderReport, renderReportBytes, reportFileName } from '@tollgate/billing';
 import type { Database } from '@tollgate/db';
-import { hashApiKey, jsonDocuments, validateDocuments, type PlanResource, type SubscriptionResource } from '@tollgate/model';
+import { hashApiKey, type PlanResource } from '@tollgate/model';
 import type { LimitCounters } from '@tollgate/policies';
-import { ApplyRejectedError, type ApiKeyStore, type AuditContext, type ConfigStore, type SetValidator } from '@tollgate/stores';
+import type { ApiKeyStore, AuditContext, AuditStore, ConfigStore, PortalSubscriptionRequest, SetValidator } from '@tollgate/stores';
 import type { ConsoleSessions } from '../console/session-store.js';
 import { ProblemError } from '../problem.js';
 import { generateApiKey, SHOWN_PREFIX, view as keyView } from '../routes/api-keys.js';
 import { consumerUsage } from '../routes/usage.js';
 import type { PortalAccounts } from './portal-accounts.js';
 import { noStore, requireActive } from './portal-session.js';
+import { offerOf, offeredPlans, openSubscriptions, switchPlan } from './subscriptions.js';
 
-/** Annotation on a Plan that offers it in the portal: `self-service` (subscribe at once). Plans without it are not shown. */
-export const PLAN_OFFER_ANNOTATION = 'tollgate.dev/portal-offer';
 
 const NewKey = z.strictObject({ name: z.string().trim().min(1).max(64) });
 const KeyId = z.strictObject({ id: z.string().regex(/^key_[0-9a-f]{1,64}$/) });
@@ -33,19 +32,21 @@ export interface SelfServiceDeps {
   config: ConfigStore;
   validate: SetValidator;
   apiKeys: ApiKeyStore;
+  audit: AuditStore;
   counters?: LimitCounters;
   db?: Database;
 }
 
-/** Plans a developer may subscribe to from the portal. */
-export function offeredPlans(resources: readonly { kind: string }[]): PlanResource[] {
-  return resources.filter((r): r is PlanResource => r.kind === 'Plan' && (r as PlanResource).metadata.annotations?.[PLAN_OFFER_ANNOTATION] === 'self-service');
+/** A subscription request as its developer and operators see it. */
+export function requestView(r: PortalSubscriptionRequest) {
+  return { id: r.id, plan: r.plan, consumer: r.consumer, accountId: r.accountId, status: r.status, createdAt: r.createdAt.toISOString(), decidedAt: r.decidedAt?.toISOString() ?? null, decidedBy: r.decidedBy ?? null, subscription: r.subscription ?? null };
 }
 
 function planView(p: PlanResource) {
   const billing = p.spec.billing;
   return {
     name: p.metadata.name,
+    offer: offerOf(p) ?? 'self-service',
     description: p.metadata.annotations?.['tollgate.dev/portal-description'] ?? '',
     limits: p.spec.limits.map((l) => ({ limit: l.limit, window: l.window })),
     quota: p.spec.quota ? { limit: p.spec.quota.limit, overage: p.spec.quota.overage } : null,
@@ -98,30 +99,30 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
   });
 
   /**
-   * Subscribes to an offered plan for every API. An open subscription on another plan ends now
-   * and the new one starts now: billing prorates both (docs/billing.md).
+   * Subscribes to an offered plan for every API: at once (`self-service`; an open subscription on
+   * another plan ends now, billing prorates both), or as a request an operator decides (`approval`).
    */
   app.post('/api/subscriptions', async (request, reply) => {
     const { consumer, account } = await me(request);
     const { plan } = parse(Subscribe, request.body, 'body');
     const { resources } = await config.load();
-    if (!offeredPlans(resources).some((p) => p.metadata.name === plan)) throw new ProblemError('NOT_FOUND', `plan ${plan} is not offered in this portal`);
-    const now = new Date().toISOString();
-    const open = resources.filter((r): r is SubscriptionResource => r.kind === 'Subscription' && r.spec.consumer === consumer && r.spec.api === undefined && r.spec.product === undefined && (r.spec.end === undefined || Date.parse(r.spec.end) > Date.now()));
-    if (open.some((s) => s.spec.plan === plan)) throw new ProblemError('ALREADY_EXISTS', `you are already subscribed to ${plan}`);
-    const docs = [
-      ...open.map((s) => ({ apiVersion: 'tollgate.dev/v1', kind: 'Subscription', metadata: s.metadata, spec: { ...s.spec, end: now } })),
-      { apiVersion: 'tollgate.dev/v1', kind: 'Subscription', metadata: { name: `${consumer}-${plan}-${randomBytes(3).toString('hex')}`.slice(0, 63), labels: { 'tollgate.dev/portal': 'true' } }, spec: { consumer, plan, start: now } },
-    ];
-    const parsed = validateDocuments(jsonDocuments(docs));
-    if (!parsed.ok) throw new ProblemError('INVALID_CONFIG', `subscription is invalid: ${parsed.issues.map((i) => i.message).join('; ')}`);
-    try {
-      await config.apply(parsed.resources, { validate: deps.validate, audit: audit(request, 'portal.subscribe', account.id, consumer) });
-    } catch (error) {
-      if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_CONFIG', `the subscription was refused: ${error.issues.map((i) => i.message).join('; ')}`);
-      throw error;
+    const offered = offeredPlans(resources).find((p) => p.metadata.name === plan);
+    if (!offered) throw new ProblemError('NOT_FOUND', `plan ${plan} is not offered in this portal`);
+    if (offerOf(offered) === 'approval') {
+      const pending = await accounts.store.listSubscriptionRequests({ status: 'pending', consumer });
+      if (pending.some((r) => r.plan === plan)) throw new ProblemError('ALREADY_EXISTS', `your request for ${plan} is waiting for approval`);
+      if (openSubscriptions(resources, consumer).some((s) => s.spec.plan === plan)) throw new ProblemError('ALREADY_EXISTS', `you are already subscribed to ${plan}`);
+      const created = await accounts.store.requestSubscription({ id: `sreq_${randomBytes(8).toString('hex')}`, accountId: account.id, consumer, plan });
+      await deps.audit.record({ action: 'portal.subscription-request', outcome: 'success', status: 202, resourceKind: 'Plan', resourceName: plan, requestId: request.id, clientAddress: request.ip, actor: { id: account.id, name: `portal:${account.id}`, role: 'viewer' } });
+      return noStore(reply).code(202).send({ request: requestView(created) });
     }
+    await switchPlan(config, deps.validate, consumer, plan, audit(request, 'portal.subscribe', account.id, consumer));
     return noStore(reply).code(201).send({ items: await consumerUsage(config, deps.counters, consumer) });
+  });
+
+  app.get('/api/subscription-requests', async (request, reply) => {
+    const { consumer } = await me(request);
+    return noStore(reply).send({ items: (await accounts.store.listSubscriptionRequests({ consumer })).map(requestView) });
   });
 
   app.get('/api/invoice', async (request, reply) => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { PORTAL_ACCOUNT_STATUSES } from '@tollgate/stores';
 import { auditWritten } from '../audit.js';
 import { accountView, type PortalAccounts } from '../portal/portal-accounts.js';
+import { requestView } from '../portal/self-service-routes.js';
 import { ProblemError } from '../problem.js';
 import { errorResponses, problemSchema } from '../schemas.js';
 
@@ -20,6 +21,19 @@ const accountSchema = z.object({
 });
 const listQuery = z.strictObject({ status: z.enum(PORTAL_ACCOUNT_STATUSES).optional().describe('Only accounts in this status (`pending`: the approval queue).') });
 const idParams = z.strictObject({ id: z.string().regex(/^dev_[0-9a-f]{16}$/, 'must be a portal account id (dev_…)') });
+const requestSchema = z.object({
+  id: z.string().describe('`sreq_…`'),
+  plan: z.string(),
+  consumer: z.string(),
+  accountId: z.string(),
+  status: z.enum(['pending', 'approved', 'rejected']),
+  createdAt: z.string(),
+  decidedAt: z.string().nullable(),
+  decidedBy: z.string().nullable(),
+  subscription: z.string().nullable().describe('The Subscription applied on approval.'),
+});
+const requestQuery = z.strictObject({ status: z.enum(['pending', 'approved', 'rejected']).optional().describe('Only requests in this status (`pending`: the queue).') });
+const requestParams = z.strictObject({ id: z.string().regex(/^sreq_[0-9a-f]{16}$/, 'must be a subscription request id (sreq_…)') });
 const inviteBody = z.strictObject({ email: z.string().min(3).max(254) });
 
 function portalOrUnavailable(portal: PortalAccounts | undefined): PortalAccounts {
@@ -54,5 +68,19 @@ export function register(app: FastifyInstance, portal: PortalAccounts | undefine
     await portalOrUnavailable(portal).invite(body.data.email, request.adminActor);
     auditWritten(request);
     return reply.code(202).send({ email: body.data.email.toLowerCase() });
+  });
+  r.get('/portal/subscription-requests', { schema: { tags, summary: 'Subscriptions developers asked for on plans offered with approval', querystring: requestQuery, response: { 200: z.object({ items: z.array(requestSchema) }), ...errorResponses } } }, async (request) => {
+    const accounts = portalOrUnavailable(portal);
+    return { items: (await accounts.store.listSubscriptionRequests(request.query.status === undefined ? {} : { status: request.query.status })).map(requestView) };
+  });
+  r.post('/portal/subscription-requests/:id/approve', { schema: { tags, summary: 'Approve a subscription request: the Subscription starts now (an open one on another plan ends now)', params: requestParams, response: { 200: requestSchema, 404: problemSchema, 409: problemSchema, ...errorResponses } } }, async (request) => {
+    const approved = await portalOrUnavailable(portal).approveSubscription(request.params.id, request.adminActor);
+    auditWritten(request);
+    return requestView(approved);
+  });
+  r.post('/portal/subscription-requests/:id/reject', { schema: { tags, summary: 'Reject a subscription request', params: requestParams, response: { 200: requestSchema, 404: problemSchema, 409: problemSchema, ...errorResponses } } }, async (request) => {
+    const rejected = await portalOrUnavailable(portal).rejectSubscription(request.params.id, request.adminActor);
+    auditWritten(request);
+    return requestView(rejected);
   });
 }

@@ -49,3 +49,27 @@ export const portalTokens = pgTable(
 
 export type PortalAccountRow = typeof portalAccounts.$inferSelect;
 export type PortalTokenRow = typeof portalTokens.$inferSelect;
+
+/**
+ * Subscriptions a developer asked for on a plan offered "with approval": an operator approves
+ * (the Subscription is applied then) or rejects. `status`: `pending`, `approved`, `rejected`.
+ */
+export const portalSubscriptionRequests = pgTable(
+  'portal_subscription_requests',
+  {
+    /** Prefixed id, e.g. `sreq_…`. */
+    id: text('id').primaryKey(),
+    accountId: text('account_id').notNull(),
+    consumer: text('consumer').notNull(),
+    plan: text('plan').notNull(),
+    status: text('status').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    decidedBy: text('decided_by'),
+    /** Name of the Subscription applied on approval. */
+    subscription: text('subscription'),
+  },
+  (t) => [index('portal_subscription_requests_status_idx').on(t.status), index('portal_subscription_requests_consumer_idx').on(t.consumer)],
+);
+
+export type PortalSubscriptionRequestRow = typeof portalSubscriptionRequests.$inferSelect;
