@@ -37,7 +37,7 @@ function config(upstreamUrl: string): object[] {
     api('weather-v2', 'v2', { state: 'published' }, 'Current conditions and five-day forecasts.'),
     api('weather-v1', 'v1', { state: 'deprecated', sunsetAt: '2027-03-31T00:00:00Z', successor: 'weather-v2' }, 'The first version; use v2.'),
     { apiVersion: 'tollgate.dev/v1', kind: 'Plan', metadata: { name: 'starter', annotations: { 'tollgate.dev/portal-offer': 'self-service', 'tollgate.dev/portal-description': 'For trying things out.' } }, spec: { limits: [{ limit: 60, window: '1m' }], quota: { limit: 5, overage: 'hard' }, billing: { currency: 'EUR', baseFee: 900, includedUnits: 2, charge: { perUnit: { unitPrice: '50' } } } } },
-    { apiVersion: 'tollgate.dev/v1', kind: 'Plan', metadata: { name: 'business', annotations: { 'tollgate.dev/portal-offer': 'self-service', 'tollgate.dev/portal-description': 'For production traffic.' } }, spec: { limits: [{ limit: 600, window: '1m' }], quota: { limit: 100000, overage: 'allow' }, billing: { currency: 'EUR', baseFee: 4900, includedUnits: 50000, charge: { perUnit: { unitPrice: '0.1' } } } } },
+    { apiVersion: 'tollgate.dev/v1', kind: 'Plan', metadata: { name: 'business', annotations: { 'tollgate.dev/portal-offer': 'approval', 'tollgate.dev/portal-description': 'For production traffic.' } }, spec: { limits: [{ limit: 600, window: '1m' }], quota: { limit: 100000, overage: 'allow' }, billing: { currency: 'EUR', baseFee: 4900, includedUnits: 50000, charge: { perUnit: { unitPrice: '0.1' } } } } },
   ];
 }
 
@@ -161,6 +161,11 @@ describe.skipIf(!existsSync(CHROMIUM))('developer portal in Chromium', () => {
       const usage = page.getByRole('article', { name: 'Usage on starter' });
       await usage.getByText('Used up.').waitFor();
       expect(await usage.textContent()).toContain('5 / 5');
+      // The business plan is offered with approval: a request, visible to operators, not a subscription.
+      await page.getByRole('button', { name: 'Request business' }).click();
+      await page.getByText('Requested · waiting for approval').waitFor();
+      const requests = (await (await admin('GET', '/portal/subscription-requests?status=pending')).json()) as { items: Array<{ plan: string; consumer: string }> };
+      expect(requests.items).toMatchObject([{ plan: 'business', consumer }]);
       await page.screenshot({ path: `${SHOTS}plans-and-usage.png`, fullPage: true });
 
       // The month's invoice, as the developer downloads it, against GET /reports/billing.

@@ -56,6 +56,22 @@ describe('tollgate portal (CLI)', () => {
     expect((await runCli(['portal', 'accounts', '--status', 'active'], env())).stdout).toContain('ada@example.com');
     expect((await runCli(['portal', 'invite', 'grace@example.com'], env())).stdout).toBe('invitation mailed to grace@example.com\n');
     expect((await inbox.waitFor('grace@example.com', 'invited')).text).toContain(`${portalUrl}/#/sign-up?token=`);
+    // A subscription request on a plan offered with approval, decided from the CLI.
+    const plan = { apiVersion: 'tollgate.dev/v1', kind: 'Plan', metadata: { name: 'gold', annotations: { 'tollgate.dev/portal-offer': 'approval' } }, spec: { limits: [{ limit: 10, window: '1m' }] } };
+    expect((await fetch(`${tg.adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify([plan]) })).status).toBe(200);
+    const signIn = await fetch(`${portalUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com', password: 'a long enough password' }) });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const { csrfToken } = (await signIn.json()) as { csrfToken: string };
+    const asked = await fetch(`${portalUrl}/api/subscriptions`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ plan: 'gold' }) });
+    expect(asked.status).toBe(202);
+    const queue = await runCli(['portal', 'requests'], env());
+    expect(queue.stdout).toMatch(/^ID\s+CONSUMER\s+PLAN\s+STATUS/);
+    const requestId = /sreq_[0-9a-f]{16}/.exec(queue.stdout)?.[0] ?? '';
+    const decided = await runCli(['portal', 'approve-request', requestId], env());
+    expect(decided.code, decided.stderr).toBe(0);
+    expect(decided.stdout).toMatch(/^approved dev-[0-9a-f]{12} on gold: subscription dev-[0-9a-f]{12}-gold-[0-9a-f]{6}\n$/);
+    expect((await runCli(['portal', 'reject-request', requestId], env())).stderr).toContain('INVALID_TRANSITION');
+
     // Eve, rejected, cannot sign in.
     const eveIn = await fetch(`${portalUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'eve@example.com', password: 'a long enough password' }) });
     expect(eveIn.status).toBe(401);

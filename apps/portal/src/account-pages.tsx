@@ -108,7 +108,13 @@ function Meter({ label, used, limit, reset }: { label: string; used: number; lim
 
 export function PlansAndUsage() {
   const [plans] = useLoad(api.plans);
-  const [subs, error, reload] = useLoad(api.subscriptions);
+  const [subs, error, reloadSubs] = useLoad(api.subscriptions);
+  const [requests, , reloadRequests] = useLoad(api.requests);
+  const reload = () => {
+    reloadSubs();
+    reloadRequests();
+  };
+  const pending = new Set(requests?.items.filter((r) => r.status === 'pending').map((r) => r.plan) ?? []);
   const [problem, setProblem] = useState<string>();
   const current = new Set(subs?.items.filter((s) => s.active).map((s) => s.plan) ?? []);
   return (
@@ -140,8 +146,11 @@ export function PlansAndUsage() {
               {p.quota ? <li>{num(p.quota.limit)} requests a month{p.quota.overage === 'allow' ? ', overage billed' : ''}</li> : <li>No monthly quota</li>}
               {p.limits.map((l) => <li key={l.window}>{num(l.limit)} requests per {l.window}</li>)}
             </ul>
+            {p.offer === 'approval' ? <p class="small muted">Subscriptions to this plan are approved by the API's operators.</p> : null}
             {current.has(p.name) ? (
               <span class="badge ok">Your plan</span>
+            ) : pending.has(p.name) ? (
+              <span class="badge warn">Requested · waiting for approval</span>
             ) : (
               <button
                 class="primary"
@@ -155,7 +164,7 @@ export function PlansAndUsage() {
                   }
                 }}
               >
-                {current.size > 0 ? `Switch to ${p.name}` : `Subscribe to ${p.name}`}
+                {p.offer === 'approval' ? `Request ${p.name}` : current.size > 0 ? `Switch to ${p.name}` : `Subscribe to ${p.name}`}
               </button>
             )}
           </article>

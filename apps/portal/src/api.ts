@@ -42,6 +42,7 @@ export interface Key {
 }
 export interface Plan {
   name: string;
+  offer: 'self-service' | 'approval';
   description: string;
   limits: Array<{ limit: number; window: string }>;
   quota: { limit: number; overage: string } | null;
@@ -54,6 +55,13 @@ export interface Usage {
   active: boolean;
   limits: Array<{ window: string; limit: number; used: number; remaining: number; resetSeconds: number }>;
   quota: { period: string; limit: number; used: number; remaining: number; resetSeconds: number } | null;
+}
+
+export interface SubscriptionRequest {
+  id: string;
+  plan: string;
+  status: 'pending' | 'approved' | 'rejected';
+  createdAt: string;
 }
 
 export class ApiError extends Error {
@@ -108,5 +116,6 @@ export const api = {
   revokeKey: (id: string) => call<void>('DELETE', `/api/keys/${encodeURIComponent(id)}`),
   plans: () => call<{ items: Plan[] }>('GET', '/api/plans'),
   subscriptions: () => call<{ items: Usage[] }>('GET', '/api/subscriptions'),
-  subscribe: (plan: string) => call<{ items: Usage[] }>('POST', '/api/subscriptions', { plan }),
+  subscribe: (plan: string) => call<{ items?: Usage[]; request?: SubscriptionRequest }>('POST', '/api/subscriptions', { plan }),
+  requests: () => call<{ items: SubscriptionRequest[] }>('GET', '/api/subscription-requests'),
 };

@@ -13,6 +13,15 @@ interface Account {
   decidedBy: string | null;
 }
 
+interface SubscriptionRequest {
+  id: string;
+  consumer: string;
+  plan: string;
+  status: string;
+  createdAt: string;
+  subscription: string | null;
+}
+
 async function call<T>(command: Command, method: string, path: string, body?: unknown): Promise<T | undefined> {
   try {
     return await new AdminClient(connectionOf(command)).json<T>(method, path, body);
@@ -63,6 +72,31 @@ export function registerPortal(program: Command): void {
       const account = await call<Account>(command, 'POST', `/portal/accounts/${encodeURIComponent(id)}/reject`);
       process.stdout.write(`rejected ${account?.email ?? id}\n`);
     });
+
+  portal
+    .command('requests')
+    .description('List subscription requests on plans offered with approval (default: pending)')
+    .addOption(new Option('--status <status>', 'only requests in this status').choices(['pending', 'approved', 'rejected', 'all']).default('pending'))
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (options: { status: string; output: string }, command: Command) => {
+      const query = options.status === 'all' ? '' : `?status=${options.status}`;
+      const items = (await call<{ items: SubscriptionRequest[] }>(command, 'GET', `/portal/subscription-requests${query}`))?.items ?? [];
+      if (options.output === 'json') {
+        process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(table(['ID', 'CONSUMER', 'PLAN', 'STATUS', 'CREATED'], items.map((r) => [r.id, r.consumer, r.plan, r.status, r.createdAt])));
+    });
+
+  for (const [verb, past] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+    portal
+      .command(`${verb}-request <id>`)
+      .description(verb === 'approve' ? 'Approve a subscription request: the Subscription starts now' : 'Reject a subscription request')
+      .action(async (id: string, _options: unknown, command: Command) => {
+        const r = await call<SubscriptionRequest>(command, 'POST', `/portal/subscription-requests/${encodeURIComponent(id)}/${verb}`);
+        process.stdout.write(`${past} ${r?.consumer ?? ''} on ${r?.plan ?? id}${r?.subscription ? `: subscription ${r.subscription}` : ''}\n`);
+      });
+  }
 
   portal
     .command('invite <email>')
