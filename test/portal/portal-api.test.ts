@@ -188,6 +188,16 @@ describe('developer portal API (approval mode)', () => {
     // Gold is active now and the starter subscription ended at the same instant (prorated).
     expect((await ada.call('GET', '/api/subscriptions')).json<{ items: Array<{ plan: string; active: boolean }> }>().items.filter((s) => s.active).map((s) => s.plan)).toEqual(['gold']);
     expect((await adminCall(p, 'POST', `/portal/subscription-requests/${request.id}/reject`)).statusCode).toBe(409);
+    // A change at the start of the next billing period: gold runs to the end of the month, starter follows.
+    const now = new Date();
+    const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString();
+    const scheduled = await ada.call('POST', '/api/subscriptions', { plan: 'starter', when: 'next-period' });
+    expect(scheduled.statusCode, scheduled.body).toBe(201);
+    expect(scheduled.json<{ start: string }>().start).toBe(nextMonth);
+    const after = (await ada.call('GET', '/api/subscriptions')).json<{ items: Array<{ plan: string; active: boolean; start: string; end: string | null }> }>().items;
+    expect(after.find((x) => x.plan === 'gold')).toMatchObject({ active: true, end: nextMonth });
+    expect(after.filter((x) => x.plan === 'starter' && x.start === nextMonth)).toMatchObject([{ active: false, end: null }]);
+    expect((await ada.call('POST', '/api/subscriptions', { plan: 'starter', when: 'later' })).statusCode).toBe(400);
     const bobAsks = (await bob.call('POST', '/api/subscriptions', { plan: 'gold' })).json<{ request: { id: string } }>().request;
     expect((await adminCall(p, 'POST', `/portal/subscription-requests/${bobAsks.id}/reject`)).json()).toMatchObject({ status: 'rejected' });
     expect((await bob.call('GET', '/api/subscription-requests')).json<{ items: Array<{ status: string }> }>().items.map((r) => r.status)).toEqual(['rejected']);

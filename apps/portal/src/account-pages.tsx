@@ -115,6 +115,16 @@ export function PlansAndUsage() {
     reloadRequests();
   };
   const pending = new Set(requests?.items.filter((r) => r.status === 'pending').map((r) => r.plan) ?? []);
+  const upcoming = new Map((subs?.items ?? []).filter((s) => s.start !== null && Date.parse(s.start) > Date.now()).map((s) => [s.plan, s.start ?? '']));
+  const choose = async (plan: string, when: 'now' | 'next-period') => {
+    setProblem(undefined);
+    try {
+      await api.subscribe(plan, when);
+      reload();
+    } catch (err) {
+      setProblem(err instanceof ApiError ? err.message : 'Could not subscribe.');
+    }
+  };
   const [problem, setProblem] = useState<string>();
   const current = new Set(subs?.items.filter((s) => s.active).map((s) => s.plan) ?? []);
   return (
@@ -151,26 +161,22 @@ export function PlansAndUsage() {
               <span class="badge ok">Your plan</span>
             ) : pending.has(p.name) ? (
               <span class="badge warn">Requested · waiting for approval</span>
+            ) : upcoming.has(p.name) ? (
+              <span class="badge">Starts {new Date(upcoming.get(p.name) ?? '').toLocaleDateString(undefined, { dateStyle: 'medium' })}</span>
             ) : (
-              <button
-                class="primary"
-                onClick={async () => {
-                  setProblem(undefined);
-                  try {
-                    await api.subscribe(p.name);
-                    reload();
-                  } catch (err) {
-                    setProblem(err instanceof ApiError ? err.message : 'Could not subscribe.');
-                  }
-                }}
-              >
-                {p.offer === 'approval' ? `Request ${p.name}` : current.size > 0 ? `Switch to ${p.name}` : `Subscribe to ${p.name}`}
-              </button>
+              <div class="row wrap">
+                <button class="primary" onClick={() => void choose(p.name, 'now')}>
+                  {p.offer === 'approval' ? `Request ${p.name}` : current.size > 0 ? `Switch to ${p.name}` : `Subscribe to ${p.name}`}
+                </button>
+                {p.offer === 'self-service' && current.size > 0 && upcoming.size === 0 ? (
+                  <button class="secondary" onClick={() => void choose(p.name, 'next-period')}>From next month</button>
+                ) : null}
+              </div>
             )}
           </article>
         ))}
       </div>
-      {current.size > 0 ? <p class="muted small">Switching plans ends the current one now; both are billed for their share of the month.</p> : null}
+      {current.size > 0 ? <p class="muted small">"Switch" ends the current plan now and both are billed for their share of the month; "From next month" keeps it until its billing month ends.</p> : null}
     </section>
   );
 }

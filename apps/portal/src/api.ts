@@ -53,6 +53,8 @@ export interface Usage {
   api: string | null;
   plan: string;
   active: boolean;
+  start: string | null;
+  end: string | null;
   limits: Array<{ window: string; limit: number; used: number; remaining: number; resetSeconds: number }>;
   quota: { period: string; limit: number; used: number; remaining: number; resetSeconds: number } | null;
 }
@@ -116,6 +118,6 @@ export const api = {
   revokeKey: (id: string) => call<void>('DELETE', `/api/keys/${encodeURIComponent(id)}`),
   plans: () => call<{ items: Plan[] }>('GET', '/api/plans'),
   subscriptions: () => call<{ items: Usage[] }>('GET', '/api/subscriptions'),
-  subscribe: (plan: string) => call<{ items?: Usage[]; request?: SubscriptionRequest }>('POST', '/api/subscriptions', { plan }),
+  subscribe: (plan: string, when: 'now' | 'next-period' = 'now') => call<{ items?: Usage[]; request?: SubscriptionRequest }>('POST', '/api/subscriptions', { plan, when }),
   requests: () => call<{ items: SubscriptionRequest[] }>('GET', '/api/subscription-requests'),
 };

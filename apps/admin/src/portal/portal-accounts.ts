@@ -204,7 +204,7 @@ export class PortalAccounts {
     const request = await this.pendingRequest(id);
     const plan = (await this.config.get('Plan', request.plan))?.resource;
     if (!plan || plan.kind !== 'Plan' || offerOf(plan) === undefined) throw new ProblemError('INVALID_TRANSITION', `plan ${request.plan} is no longer offered in the portal; reject the request`);
-    const subscription = await switchPlan(this.config, this.validate, request.consumer, request.plan, { action: 'portal-subscription.approve', resourceKind: 'Consumer', resourceName: request.consumer, ...(actor ? { actor } : {}) });
+    const { name: subscription } = await switchPlan(this.config, this.validate, request.consumer, request.plan, { action: 'portal-subscription.approve', resourceKind: 'Consumer', resourceName: request.consumer, ...(actor ? { actor } : {}) });
     const decided = await this.store.decideSubscriptionRequest(id, { status: 'approved', decidedBy: actor?.name ?? 'operator', subscription });
     if (!decided) throw new ProblemError('INVALID_TRANSITION', `subscription request ${id} was decided meanwhile`);
     await this.notify(decided, `Your subscription to ${decided.plan} is approved and active now.`);

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { REPORT_MEDIA_TYPES, forConsumer, generateReport, parseMonth, renderReport, renderReportBytes, reportFileName } from '@tollgate/billing';
 import type { Database } from '@tollgate/db';
-import { hashApiKey, type PlanResource } from '@tollgate/model';
+import { hashApiKey, type PlanResource, type SubscriptionResource } from '@tollgate/model';
 import type { LimitCounters } from '@tollgate/policies';
 import type { ApiKeyStore, AuditContext, AuditStore, ConfigStore, PortalSubscriptionRequest, SetValidator } from '@tollgate/stores';
 import type { ConsoleSessions } from '../console/session-store.js';
@@ -17,7 +17,7 @@ import { offerOf, offeredPlans, openSubscriptions, switchPlan } from './subscrip
 
 const NewKey = z.strictObject({ name: z.string().trim().min(1).max(64) });
 const KeyId = z.strictObject({ id: z.string().regex(/^key_[0-9a-f]{1,64}$/) });
-const Subscribe = z.strictObject({ plan: z.string().min(1).max(63) });
+const Subscribe = z.strictObject({ plan: z.string().min(1).max(63), when: z.enum(['now', 'next-period']).default('now') });
 const InvoiceQuery = z.strictObject({ month: z.string().refine((m) => parseMonth(m) !== null, 'must be YYYY-MM'), format: z.enum(['html', 'pdf', 'csv', 'json']).default('html') });
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, part: string): T {
@@ -93,9 +93,16 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
     return noStore(reply).send({ items: offeredPlans(resources).map(planView) });
   });
 
+  /** Usage per subscription, with start and end so the page can tell a scheduled plan from an ended one. */
+  const subscriptionsOf = async (consumer: string) => {
+    const { resources } = await config.load();
+    const dates = new Map(resources.filter((r): r is SubscriptionResource => r.kind === 'Subscription' && r.spec.consumer === consumer).map((r) => [r.metadata.name, { start: r.spec.start, end: r.spec.end ?? null }]));
+    return (await consumerUsage(config, deps.counters, consumer)).map((u) => ({ ...u, start: dates.get(u.name)?.start ?? null, end: dates.get(u.name)?.end ?? null }));
+  };
+
   app.get('/api/subscriptions', async (request, reply) => {
     const { consumer } = await me(request);
-    return noStore(reply).send({ items: await consumerUsage(config, deps.counters, consumer) });
+    return noStore(reply).send({ items: await subscriptionsOf(consumer) });
   });
 
   /**
@@ -104,7 +111,7 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
    */
   app.post('/api/subscriptions', async (request, reply) => {
     const { consumer, account } = await me(request);
-    const { plan } = parse(Subscribe, request.body, 'body');
+    const { plan, when } = parse(Subscribe, request.body, 'body');
     const { resources } = await config.load();
     const offered = offeredPlans(resources).find((p) => p.metadata.name === plan);
     if (!offered) throw new ProblemError('NOT_FOUND', `plan ${plan} is not offered in this portal`);
@@ -116,8 +123,8 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
       await deps.audit.record({ action: 'portal.subscription-request', outcome: 'success', status: 202, resourceKind: 'Plan', resourceName: plan, requestId: request.id, clientAddress: request.ip, actor: { id: account.id, name: `portal:${account.id}`, role: 'viewer' } });
       return noStore(reply).code(202).send({ request: requestView(created) });
     }
-    await switchPlan(config, deps.validate, consumer, plan, audit(request, 'portal.subscribe', account.id, consumer));
-    return noStore(reply).code(201).send({ items: await consumerUsage(config, deps.counters, consumer) });
+    const started = await switchPlan(config, deps.validate, consumer, plan, audit(request, 'portal.subscribe', account.id, consumer), when);
+    return noStore(reply).code(201).send({ start: started.start, items: await subscriptionsOf(consumer) });
   });
 
   app.get('/api/subscription-requests', async (request, reply) => {
