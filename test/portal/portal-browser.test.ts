@@ -25,12 +25,12 @@ const weatherSpec = {
   security: [{ apiKey: [] }],
 };
 
-function config(upstreamUrl: string): object[] {
+function config(upstreamUrl: string, portalOrigin: string): object[] {
   const api = (name: string, version: string, lifecycle: object, description: string) => ({
     apiVersion: 'tollgate.dev/v1',
     kind: 'Api',
     metadata: { name },
-    spec: { product: 'weather', version, description, basePath: `/${name}`, stripBasePath: true, subscriptionRequired: true, lifecycle, policies: [{ name: 'key-auth' }], routes: [{ name: 'all', destination: { upstream: 'weather' } }], openapi: { document: weatherSpec } },
+    spec: { product: 'weather', version, description, basePath: `/${name}`, stripBasePath: true, subscriptionRequired: true, lifecycle, policies: [{ name: 'cors', config: { allowOrigins: [portalOrigin], allowMethods: ['GET'], allowHeaders: ['x-api-key'] } }, { name: 'key-auth' }], routes: [{ name: 'all', destination: { upstream: 'weather' } }], openapi: { document: weatherSpec } },
   });
   return [
     { apiVersion: 'tollgate.dev/v1', kind: 'Upstream', metadata: { name: 'weather' }, spec: { targets: [{ url: upstreamUrl }] } },
@@ -62,7 +62,7 @@ describe.skipIf(!existsSync(CHROMIUM))('developer portal in Chromium', () => {
     tg = await startTollgateProcess({
       env: { DATABASE_URL: database.url, ADMIN_TOKEN, PORTAL: 'true', PORTAL_PORT: String(port), PORTAL_HOST: '127.0.0.1', PORTAL_SIGNUP: 'approval', PORTAL_TITLE: 'Acme Developers', PORTAL_PRIMARY_COLOR: '#0f766e', PORTAL_ACCENT_COLOR: '#f59e0b', SMTP_URL: inbox.url, PORTAL_MAIL_FROM: 'Acme <dev@acme.test>', USAGE_FLUSH_MS: '200' },
     });
-    const applied = await admin('POST', '/config', config(upstream.url));
+    const applied = await admin('POST', '/config', config(upstream.url, portalUrl));
     expect(applied.status, await applied.text()).toBe(200);
     await waitUntil(async () => (await fetch(`${portalUrl}/healthz`)).ok, 10_000);
   }, 180_000);
@@ -153,11 +153,24 @@ describe.skipIf(!existsSync(CHROMIUM))('developer portal in Chromium', () => {
         if (r.status === 200) statuses.push(200);
         return r.status === 200;
       }, 15_000, 100);
-      for (let i = 0; i < 5; i++) statuses.push((await fetch(`${tg.proxyUrl}/weather-v2/current/paris`, { headers: { 'x-api-key': key } })).status);
+      // "Try it out" in the reference calls the real gateway with the developer's key (the API's
+      // cors policy allows the portal's origin and the X-API-Key header).
+      await page.goto(`${portalUrl}/#/apis/weather-v2`);
+      await page.getByLabel('Your API key for "Try it out"').fill(key);
+      await page.locator('.opblock-summary', { hasText: '/current/{city}' }).first().click();
+      await page.getByRole('button', { name: 'Try it out' }).click();
+      await page.locator('input[placeholder="city"]').fill('paris');
+      await page.getByRole('button', { name: 'Execute' }).click();
+      await expect.poll(() => page.locator('.live-responses-table tbody .response-col_status').first().textContent(), { timeout: 15_000 }).toContain('200');
+      await page.locator('.live-responses-table').first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${SHOTS}try-it.png`, fullPage: false });
+      statuses.push(200);
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(`${tg.proxyUrl}/weather-v2/current/paris`, { headers: { 'x-api-key': key } })).status);
+
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
       expect(upstream.requests.filter((r) => r.url === '/current/paris')).toHaveLength(5);
 
-      await page.getByRole('link', { name: 'Plans & usage' }).click();
+      await page.goto(`${portalUrl}/#/plans`);
       const usage = page.getByRole('article', { name: 'Usage on starter' });
       await usage.getByText('Used up.').waitFor();
       expect(await usage.textContent()).toContain('5 / 5');

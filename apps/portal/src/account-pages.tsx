@@ -181,17 +181,21 @@ export function PlansAndUsage() {
   );
 }
 
-function months(): string[] {
+/** Months from the account's creation to now, newest first (at most two years). */
+function months(since: string): string[] {
   const out: string[] = [];
   const d = new Date();
-  for (let i = 0; i < 12; i++) {
+  const first = since.slice(0, 7);
+  for (let i = 0; i < 24; i++) {
     const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - i, 1));
-    out.push(m.toISOString().slice(0, 7));
+    const month = m.toISOString().slice(0, 7);
+    if (i > 0 && month < first) break;
+    out.push(month);
   }
   return out;
 }
 
-export function Invoices() {
+export function Invoices({ since }: { since: string }) {
   return (
     <section class="page">
       <div class="hero">
@@ -204,7 +208,7 @@ export function Invoices() {
             <tr><th>Month</th><th>Download</th></tr>
           </thead>
           <tbody>
-            {months().map((m, i) => (
+            {months(since).map((m, i) => (
               <tr key={m}>
                 <td data-label="Month">{new Date(`${m}-01T00:00:00Z`).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' })}{i === 0 ? <span class="badge">preview</span> : null}</td>
                 <td data-label="Download" class="links">

@@ -9,6 +9,7 @@ export interface Account {
   displayName: string;
   status: 'unverified' | 'pending' | 'active' | 'rejected' | 'disabled';
   consumer: string | null;
+  createdAt: string;
 }
 export interface Session {
   account: Account;

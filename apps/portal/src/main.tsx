@@ -47,7 +47,7 @@ function App() {
   else if (needsActive && !active) page = <NotActive session={session!} />;
   else if (section === 'keys') page = <Keys />;
   else if (section === 'plans') page = <PlansAndUsage />;
-  else if (section === 'invoices') page = <Invoices />;
+  else if (section === 'invoices') page = <Invoices since={session?.account.createdAt ?? new Date().toISOString()} />;
   else page = <section class="page"><h1>Not found</h1><p><a href="#/">Back to the APIs</a></p></section>;
 
   const link = (to: string, label: string) => (
