@@ -217,6 +217,16 @@ describe('developer portal API (approval mode)', () => {
     const spec = (await anon.call('GET', '/api/catalogue/orders-v2/openapi.json')).json<{ servers: Array<{ url: string }> }>();
     expect(spec.servers).toEqual([{ url: 'http://gateway.test/orders-v2', description: 'Tollgate gateway' }]);
     expect((await anon.call('GET', '/api/catalogue/secret-v3/openapi.json')).statusCode).toBe(404);
+    // A preview consumer sees the draft; the listener knows no admin routes.
+    const ada = new Client(p.portal, '10.0.0.7');
+    await ada.signIn('ada@example.com', 'a brand new password');
+    const adaConsumer = (await ada.call('GET', '/api/session')).json<{ account: { consumer: string } }>().account.consumer;
+    expect((await adminCall(p, 'POST', '/config', [upstream, api('secret-v3', { state: 'draft', previewConsumers: [adaConsumer] })])).statusCode).toBe(200);
+    expect((await ada.call('GET', '/api/catalogue')).json<{ items: Array<{ name: string; state: string }> }>().items.find((a) => a.name === 'secret-v3')).toMatchObject({ state: 'draft' });
+    expect((await anon.call('GET', '/api/catalogue')).json<{ items: Array<{ name: string }> }>().items.map((a) => a.name)).not.toContain('secret-v3');
+    const notHere = await anon.call('GET', '/consumers');
+    expect(notHere.statusCode).toBe(404);
+    expect(notHere.json<{ detail: string }>().detail).toContain('no portal route');
   });
 
   it('lets a viewer read the approval queue but not decide, and answers 503 where the portal is off', async () => {

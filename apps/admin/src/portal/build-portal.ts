@@ -50,7 +50,7 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  registerErrorHandlers(app);
+  registerErrorHandlers(app, 'portal');
   const sessions = new ConsoleSessions(options.sessions, options.sessions?.now);
   const signInThrottle = new AuthThrottle({ maxFailures: options.throttle?.signInFailures ?? 10, windowMs: 60_000 });
   const signUpThrottle = new AuthThrottle({ maxFailures: options.throttle?.signUps ?? 10, windowMs: 10 * 60_000 });
