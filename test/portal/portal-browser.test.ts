@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -13,6 +15,9 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHOTS = `${ROOT}docs/portal/`;
 const ADMIN_TOKEN = 'tgadm_portal_browser_0123456789abcdef';
 const MONTH = new Date().toISOString().slice(0, 7);
+
+/** The brand logo of the test's portal (PORTAL_LOGO_FILE): a sun over a horizon. */
+const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#0f766e"/><circle cx="32" cy="30" r="12" fill="#f59e0b"/><path d="M10 46h44" stroke="#fff" stroke-width="5" stroke-linecap="round"/></svg>';
 
 const weatherSpec = {
   openapi: '3.0.3',
@@ -51,6 +56,7 @@ describe.skipIf(!existsSync(CHROMIUM))('developer portal in Chromium', () => {
   let upstream: RecordingUpstream;
   let tg: TollgateProcess;
   let portalUrl: string;
+  let logoDir: string | undefined;
   const admin = (method: string, path: string, body?: unknown) =>
     fetch(`${tg.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
 
@@ -59,8 +65,11 @@ describe.skipIf(!existsSync(CHROMIUM))('developer portal in Chromium', () => {
     [database, inbox, upstream] = await Promise.all([createTestDatabase(), startSmtpInbox(), startRecordingUpstream('weather')]);
     const port = await freePort();
     portalUrl = `http://127.0.0.1:${port}`;
+    logoDir = mkdtempSync(join(tmpdir(), 'portal-logo-'));
+    const logo = join(logoDir, 'acme.svg');
+    writeFileSync(logo, LOGO);
     tg = await startTollgateProcess({
-      env: { DATABASE_URL: database.url, ADMIN_TOKEN, PORTAL: 'true', PORTAL_PORT: String(port), PORTAL_HOST: '127.0.0.1', PORTAL_SIGNUP: 'approval', PORTAL_TITLE: 'Acme Developers', PORTAL_PRIMARY_COLOR: '#0f766e', PORTAL_ACCENT_COLOR: '#f59e0b', SMTP_URL: inbox.url, PORTAL_MAIL_FROM: 'Acme <dev@acme.test>', USAGE_FLUSH_MS: '200' },
+      env: { DATABASE_URL: database.url, ADMIN_TOKEN, PORTAL: 'true', PORTAL_PORT: String(port), PORTAL_HOST: '127.0.0.1', PORTAL_SIGNUP: 'approval', PORTAL_TITLE: 'Acme Developers', PORTAL_LOGO_FILE: logo, PORTAL_PRIMARY_COLOR: '#0f766e', PORTAL_ACCENT_COLOR: '#f59e0b', SMTP_URL: inbox.url, PORTAL_MAIL_FROM: 'Acme <dev@acme.test>', USAGE_FLUSH_MS: '200' },
     });
     const applied = await admin('POST', '/config', config(upstream.url, portalUrl));
     expect(applied.status, await applied.text()).toBe(200);
@@ -69,6 +78,7 @@ describe.skipIf(!existsSync(CHROMIUM))('developer portal in Chromium', () => {
   afterAll(async () => {
     await tg?.stop();
     await Promise.all([database?.drop(), inbox?.close(), upstream?.close()]);
+    if (logoDir) rmSync(logoDir, { recursive: true, force: true });
   });
 
   it('walks a new developer from sign-up to a quota hit and an invoice that matches the billing report', async () => {
@@ -88,6 +98,8 @@ describe.skipIf(!existsSync(CHROMIUM))('developer portal in Chromium', () => {
       await page.getByRole('heading', { name: 'APIs' }).waitFor();
       await page.getByText('Deprecated · sunset').waitFor();
       expect(await page.title()).toBe('Acme Developers');
+      expect(await page.locator('header img.logo').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+      expect(await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--brand').trim())).toBe('#0f766e');
       await page.screenshot({ path: `${SHOTS}catalogue.png`, fullPage: true });
 
       // Sign up, confirm from the mail.
