@@ -123,6 +123,7 @@ describe('admin API authentication and roles', () => {
         'GET /portal/accounts',
         'POST /portal/accounts/{id}/approve',
         'POST /portal/accounts/{id}/reject',
+        'POST /portal/accounts/{id}/disable',
         'POST /portal/invitations',
         'GET /portal/subscription-requests',
         'POST /portal/subscription-requests/{id}/approve',

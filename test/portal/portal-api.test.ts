@@ -202,6 +202,18 @@ describe('developer portal API (approval mode)', () => {
     expect((await adminCall(p, 'POST', `/portal/subscription-requests/${bobAsks.id}/reject`)).json()).toMatchObject({ status: 'rejected' });
     expect((await bob.call('GET', '/api/subscription-requests')).json<{ items: Array<{ status: string }> }>().items.map((r) => r.status)).toEqual(['rejected']);
     expect((await bob.call('GET', '/api/subscriptions')).json()).toEqual({ items: [] });
+
+    // An operator disables Bob: his session ends, he cannot sign in, his keys stop working.
+    const bobKey = (await bob.call('POST', '/api/keys', { name: 'ci' })).json<{ id: string }>();
+    const bobAccount = (await bob.call('GET', '/api/session')).json<{ account: { id: string; consumer: string } }>().account;
+    const disabled = await adminCall(p, 'POST', `/portal/accounts/${bobAccount.id}/disable`);
+    expect(disabled.statusCode, disabled.body).toBe(200);
+    expect(disabled.json()).toMatchObject({ status: 'disabled', revokedKeys: 1 });
+    expect((await bob.call('GET', '/api/keys')).statusCode).toBe(401);
+    expect((await new Client(p.portal, '10.0.0.8').signIn('bob@example.com', 'bobs long password')).statusCode).toBe(401);
+    const keys = (await adminCall(p, 'GET', `/consumers/${bobAccount.consumer}/keys`)).json<{ items: Array<{ id: string; revokedAt?: string }> }>().items;
+    expect(keys.find((k) => k.id === bobKey.id)?.revokedAt).toBeDefined();
+    expect((await adminCall(p, 'POST', `/portal/accounts/${bobAccount.id}/disable`)).statusCode).toBe(409);
   });
 
   it('serves the catalogue: published and deprecated with sunset, drafts only to preview consumers, OpenAPI with the gateway as server', async () => {

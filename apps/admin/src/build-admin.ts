@@ -159,7 +159,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);
   plans.register(app, ctx);
-  portalAccounts.register(app, options.portal);
+  portalAccounts.register(app, ctx, options.portal);
   protoDescriptors.register(app, ctx);
   subscriptions.register(app, ctx);
   usage.register(app, ctx, options.counters);

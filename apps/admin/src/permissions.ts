@@ -73,6 +73,7 @@ function buildTable(): Map<string, RouteRule> {
     ['GET /portal/subscription-requests', { permission: 'consumers:read' }],
     ['POST /portal/subscription-requests/:id/approve', { permission: 'config:write', action: 'portal-subscription.approve', resource: (p) => ({ kind: 'PortalSubscriptionRequest', ...(p.id !== undefined ? { name: p.id } : {}) }) }],
     ['POST /portal/subscription-requests/:id/reject', { permission: 'config:write', action: 'portal-subscription.reject', resource: (p) => ({ kind: 'PortalSubscriptionRequest', ...(p.id !== undefined ? { name: p.id } : {}) }) }],
+    ['POST /portal/accounts/:id/disable', { permission: 'keys:write', action: 'portal-account.disable', resource: (p) => ({ kind: 'PortalAccount', ...(p.id !== undefined ? { name: p.id } : {}) }) }],
     ['POST /portal/invitations', { permission: 'config:write', action: 'portal-account.invite', resource: () => ({ kind: 'PortalAccount' }) }],
     ['POST /apis/:name/lifecycle', { permission: 'config:write', action: 'api.lifecycle', resource: byName('Api') }],
     ['GET /nodes', { permission: 'config:read' }],

@@ -173,6 +173,20 @@ export class PortalAccounts {
     return rejected;
   }
 
+  /**
+   * Operator shut-off of an account: it can no longer sign in and its sessions end at their next
+   * request. The caller revokes the consumer's keys (the admin route does, in the same request).
+   */
+  async disable(id: string, actor: AuditActor | undefined): Promise<PortalAccount> {
+    const account = await this.store.get(id);
+    if (!account) throw new ProblemError('NOT_FOUND', `portal account ${id} does not exist`);
+    if (account.status === 'disabled' || account.status === 'rejected') throw new ProblemError('INVALID_TRANSITION', `portal account ${id} is ${account.status} already`);
+    const disabled = await this.store.update(id, { status: 'disabled', decidedAt: new Date(), decidedBy: actor?.name ?? 'operator' }, account.status);
+    if (!disabled) throw new ProblemError('INVALID_TRANSITION', `portal account ${id} changed meanwhile; read it again`);
+    await this.audit.record({ action: 'portal-account.disable', outcome: 'success', status: 200, resourceKind: 'PortalAccount', resourceName: id, ...(actor ? { actor } : {}) });
+    return disabled;
+  }
+
   /** Mails an invitation (mode `invite`); the invited person signs up with that address. */
   async invite(email: string, actor: AuditActor | undefined): Promise<void> {
     if (this.settings.signup === 'closed') throw new ProblemError('INVALID_REQUEST', 'sign-up is closed on this portal (PORTAL_SIGNUP=closed); invitations cannot be used');

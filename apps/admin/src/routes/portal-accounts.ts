@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PORTAL_ACCOUNT_STATUSES } from '@tollgate/stores';
 import { auditWritten } from '../audit.js';
+import type { AdminContext } from '../context.js';
 import { accountView, type PortalAccounts } from '../portal/portal-accounts.js';
 import { requestView } from '../portal/self-service-routes.js';
 import { ProblemError } from '../problem.js';
@@ -45,7 +46,7 @@ function portalOrUnavailable(portal: PortalAccounts | undefined): PortalAccounts
  * Operators' side of the developer portal: the approval queue (`GET /portal/accounts?status=pending`),
  * approving and rejecting accounts, and invitations. 503 when the portal is off.
  */
-export function register(app: FastifyInstance, portal: PortalAccounts | undefined): void {
+export function register(app: FastifyInstance, ctx: AdminContext, portal: PortalAccounts | undefined): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['portal'];
   r.get('/portal/accounts', { schema: { tags, summary: 'List developer-portal accounts (no passwords)', querystring: listQuery, response: { 200: z.object({ items: z.array(accountSchema) }), ...errorResponses } } }, async (request) => {
@@ -61,6 +62,19 @@ export function register(app: FastifyInstance, portal: PortalAccounts | undefine
     const rejected = await portalOrUnavailable(portal).reject(request.params.id, request.adminActor);
     auditWritten(request);
     return accountView(rejected);
+  });
+  r.post('/portal/accounts/:id/disable', { schema: { tags, summary: "Disable an account: it cannot sign in, its sessions end, and its consumer's API keys are revoked", params: idParams, response: { 200: accountSchema.extend({ revokedKeys: z.number().int().describe('API keys revoked with it.') }), 404: problemSchema, 409: problemSchema, ...errorResponses } } }, async (request) => {
+    const disabled = await portalOrUnavailable(portal).disable(request.params.id, request.adminActor);
+    let revokedKeys = 0;
+    if (disabled.consumer !== undefined) {
+      for (const key of await ctx.apiKeys.list(disabled.consumer)) {
+        if (key.revokedAt) continue;
+        await ctx.apiKeys.revoke(disabled.consumer, key.id, { action: 'api-key.revoke', resourceKind: 'Consumer', resourceName: disabled.consumer, requestId: request.id, clientAddress: request.ip, ...(request.adminActor ? { actor: request.adminActor } : {}) });
+        revokedKeys++;
+      }
+    }
+    auditWritten(request);
+    return { ...accountView(disabled), revokedKeys };
   });
   r.post('/portal/invitations', { schema: { tags, summary: 'Mail an invitation to sign up (sign-up mode invite, or any open mode)', body: inviteBody, response: { 202: z.object({ email: z.string() }), ...errorResponses } } }, async (request, reply) => {
     const body = inviteBody.safeParse(request.body);

@@ -74,6 +74,14 @@ export function registerPortal(program: Command): void {
     });
 
   portal
+    .command('disable <id>')
+    .description("Disable an account: no more sign-in, its sessions end, its consumer's API keys are revoked")
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const account = await call<Account & { revokedKeys: number }>(command, 'POST', `/portal/accounts/${encodeURIComponent(id)}/disable`);
+      process.stdout.write(`disabled ${account?.email ?? id}: ${account?.revokedKeys ?? 0} API key(s) revoked\n`);
+    });
+
+  portal
     .command('requests')
     .description('List subscription requests on plans offered with approval (default: pending)')
     .addOption(new Option('--status <status>', 'only requests in this status').choices(['pending', 'approved', 'rejected', 'all']).default('pending'))
