@@ -72,6 +72,10 @@ describe('tollgate portal (CLI)', () => {
     expect(decided.stdout).toMatch(/^approved dev-[0-9a-f]{12} on gold: subscription dev-[0-9a-f]{12}-gold-[0-9a-f]{6}\n$/);
     expect((await runCli(['portal', 'reject-request', requestId], env())).stderr).toContain('INVALID_TRANSITION');
 
+    const disabled = await runCli(['portal', 'disable', ada.id], env());
+    expect(disabled.stdout).toBe('disabled ada@example.com: 0 API key(s) revoked\n');
+    expect((await runCli(['portal', 'accounts', '--status', 'disabled'], env())).stdout).toContain('ada@example.com');
+
     // Eve, rejected, cannot sign in.
     const eveIn = await fetch(`${portalUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'eve@example.com', password: 'a long enough password' }) });
     expect(eveIn.status).toBe(401);
