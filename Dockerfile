@@ -9,6 +9,7 @@ COPY apps/gateway/package.json apps/gateway/
 COPY apps/admin/package.json apps/admin/
 COPY apps/cli/package.json apps/cli/
 COPY apps/console/package.json apps/console/
+COPY apps/portal/package.json apps/portal/
 COPY packages/model/package.json packages/model/
 COPY packages/router/package.json packages/router/
 COPY packages/policies/package.json packages/policies/
@@ -22,8 +23,9 @@ COPY packages/billing/package.json packages/billing/
 RUN npm ci --no-audit --no-fund
 COPY apps apps
 COPY packages packages
-# The web console is static files (apps/console/dist) served by the admin: built here, Vite pruned after.
-RUN npx tsc -b && npm run build -w @tollgate/console && npm prune --omit=dev --no-audit --no-fund
+# The web console and the developer portal are static files (apps/console/dist, apps/portal/dist)
+# served by the admin: built here, Vite pruned after.
+RUN npx tsc -b && npm run build -w @tollgate/console && npm run build -w @tollgate/portal && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20.19.0-bookworm-slim
 ENV NODE_ENV=production
@@ -47,6 +49,6 @@ COPY migrations migrations
 USER node
 VOLUME ["/var/lib/tollgate"]
 # proxy (HTTP, HTTPS), admin API, status
-EXPOSE 8000 8443 8001 8100
+EXPOSE 8000 8443 8001 8100 8002
 ENTRYPOINT ["node", "apps/cli/dist/main.js"]
 CMD ["start", "all"]

@@ -123,6 +123,14 @@ describe('admin API authentication and roles', () => {
         'POST /console/session',
         'GET /console/session',
         'DELETE /console/session',
+        'GET /portal/accounts',
+        'POST /portal/accounts/{id}/approve',
+        'POST /portal/accounts/{id}/reject',
+        'POST /portal/accounts/{id}/disable',
+        'POST /portal/invitations',
+        'GET /portal/subscription-requests',
+        'POST /portal/subscription-requests/{id}/approve',
+        'POST /portal/subscription-requests/{id}/reject',
       ].sort(),
     );
     const post = doc.paths['/apis']?.post;

@@ -32,6 +32,8 @@ import * as cache from './routes/cache.js';
 import * as certificates from './routes/certificates.js';
 import * as config from './routes/config.js';
 import * as plans from './routes/plans.js';
+import * as portalAccounts from './routes/portal-accounts.js';
+import type { PortalAccounts } from './portal/portal-accounts.js';
 import * as protoDescriptors from './routes/proto-descriptors.js';
 import * as subscriptions from './routes/subscriptions.js';
 import * as usage from './routes/usage.js';
@@ -81,6 +83,8 @@ export interface AdminOptions {
    * for the throttle and audit log; `Secure` on the console cookie behind a TLS-terminating proxy).
    */
   trustedProxies?: readonly string[];
+  /** The developer portal's accounts, for the approval queue under `/portal/…` (503 without it). */
+  portal?: PortalAccounts;
 }
 
 /** Incoming request ids are kept when they are short and harmless in logs; others are replaced. */
@@ -161,6 +165,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);
   plans.register(app, ctx);
+  portalAccounts.register(app, ctx, options.portal);
   protoDescriptors.register(app, ctx);
   brokers.register(app, ctx);
   subscriptions.register(app, ctx);

@@ -40,8 +40,8 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
  * Makes every error an RFC 9457 problem: our own ProblemErrors, store conflicts, Fastify's
  * parser and validation errors, and anything unexpected (500, logged, never with a stack).
  */
-export function registerErrorHandlers(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 'NOT_FOUND', `no admin route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+export function registerErrorHandlers(app: FastifyInstance, server: 'admin' | 'portal' = 'admin'): void {
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 'NOT_FOUND', `no ${server} route ${request.method} ${request.url.split('?')[0] ?? ''}`));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ProblemError) {
@@ -75,7 +75,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     if (mapped) return sendProblem(request, reply, mapped, error.message);
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(request, reply, 'INVALID_REQUEST', error.message);
-    request.log.error({ err: error }, 'unhandled error in admin API');
+    request.log.error({ err: error }, `unhandled error in ${server === 'admin' ? 'admin API' : 'developer portal'}`);
     // No message or stack of an unexpected error reaches the client; the request id links to the log.
     return sendProblem(request, reply, 'INTERNAL', 'an unexpected error occurred; the server log has details under this requestId');
   });

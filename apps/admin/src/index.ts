@@ -10,3 +10,8 @@ export { ADMIN_TOKEN_PREFIX } from './routes/admin-tokens.js';
 export { WebhookDispatcher, DEFAULT_RETRY, backoffMs, messageBody, type RetryOptions, type DispatcherOptions } from './webhooks/dispatcher.js';
 export { parseCidrs, refusedAddress, refusedUrl, type OutboundPolicy } from './webhooks/outbound-policy.js';
 export { withWebhookUrlCheck } from './webhooks/validate.js';
+export { buildPortal, type PortalOptions } from './portal/build-portal.js';
+export { PortalAccounts, accountView, type PortalAccountView } from './portal/portal-accounts.js';
+export { createSmtpMailer, createLogMailer, type Mailer, type PortalMail } from './portal/mailer.js';
+export { SIGNUP_MODES, HEX_COLOUR, type SignupMode, type PortalSettings, type PortalBranding } from './portal/portal-settings.js';
+export { PLAN_OFFER_ANNOTATION } from './portal/subscriptions.js';

@@ -32,6 +32,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'cache', description: 'Purging the response caches of every gateway (docs/caching.md).' },
         { name: 'nodes', description: 'Gateway nodes and whether they serve the current configuration (from their heartbeats).' },
         { name: 'console', description: 'Sessions of the web console at /console/ (docs/console.md): a cookie instead of the bearer token, with a CSRF token on every change.' },
+        { name: 'portal', description: 'The developer portal\'s accounts: approval queue, approve, reject, invitations (docs/portal.md).' },
         { name: 'health', description: 'Probes.' },
       ],
     },

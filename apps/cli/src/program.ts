@@ -10,6 +10,7 @@ import { registerDiff } from './commands/diff.js';
 import { registerExport } from './commands/export.js';
 import { registerImportOpenApi } from './commands/import-openapi.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerPortal } from './commands/portal.js';
 import { registerReport } from './commands/report-billing.js';
 import { registerStart } from './commands/start-command.js';
 
@@ -43,5 +44,6 @@ export function buildProgram(): Command {
   registerReport(program);
   registerConfig(program);
   registerApiLifecycle(program);
+  registerPortal(program);
   return program;
 }

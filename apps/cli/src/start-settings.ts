@@ -126,6 +126,18 @@ export const settingsSchema = z.object({
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5_000).describe('Delay after a first failed delivery, ms; doubled per attempt, with jitter.'),
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(3_600_000).describe('Longest delay between delivery attempts, ms.'),
   WEBHOOK_RETRY_HORIZON_MS: z.coerce.number().int().min(1).max(30 * 86_400_000).default(86_400_000).describe('How long a delivery is retried before it is dead-lettered, ms (default 24 h).'),
+  PORTAL: flag(false).describe('Serve the developer portal on its own listener (PORTAL_PORT) from the admin process; off by default, since it lets people sign up (docs/portal.md).'),
+  PORTAL_PORT: port(8002).describe('Port of the developer portal; 0 turns the portal off.'),
+  PORTAL_HOST: z.string().default('0.0.0.0').describe('Address the developer portal binds to (it is meant to face the internet; the admin API stays on ADMIN_HOST).'),
+  PORTAL_SIGNUP: z.enum(['closed', 'invite', 'approval', 'open']).default('approval').describe('Who may create a portal account: closed, invite (an operator\'s invitation), approval (anyone; active once an operator approves) or open (active once the email is verified).'),
+  PORTAL_PUBLIC_URL: optionalUrl(['http://', 'https://']).describe('Public address of the portal, used in the links of its mail; default http://127.0.0.1:<PORTAL_PORT>.'),
+  PORTAL_GATEWAY_URL: optionalUrl(['http://', 'https://']).describe('Public address of the gateway, shown in the reference docs and called by "try it"; default http://127.0.0.1:<PROXY_PORT>.'),
+  PORTAL_TITLE: z.string().min(1).max(80).default('Developer portal').describe('Title of the portal (header, page title, mail subjects).'),
+  PORTAL_LOGO_FILE: z.string().default('').describe('SVG, PNG or JPEG file shown as the portal\'s logo; empty = the title only.'),
+  PORTAL_PRIMARY_COLOR: z.string().regex(/^#(?:[0-9a-fA-F]{3}){1,2}$/, 'must be a colour like #4f46e5').default('#4f46e5').describe('Main colour of the portal (buttons, links, header accent).'),
+  PORTAL_ACCENT_COLOR: z.string().regex(/^#(?:[0-9a-fA-F]{3}){1,2}$/, 'must be a colour like #0ea5e9').default('#0ea5e9').describe('Second colour of the portal (highlights, charts).'),
+  SMTP_URL: optionalUrl(['smtp://', 'smtps://']).describe('SMTP server of the portal\'s mail (smtp://user:pass@host:587 with STARTTLS, or smtps://host:465); unset = mail is written to the log (trying it out only).'),
+  PORTAL_MAIL_FROM: z.string().default('Tollgate portal <no-reply@localhost>').describe('From address of the portal\'s mail.'),
   BILLING_EXPORT_INTERVAL: duration('5m').describe('How often the admin process checks whether a month is due for export (also checked at start).'),
 });
 
@@ -145,7 +157,7 @@ export type Settings = z.infer<typeof settingsSchema> & { dataDir: string; admin
  * Docker and Kubernetes secrets (and of the official postgres image): the value is the file's
  * content, so it appears in neither `docker inspect` nor the process environment.
  */
-export const SECRET_FILE_VARIABLES = ['ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL'] as const;
+export const SECRET_FILE_VARIABLES = ['ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL'] as const;
 
 /**
  * The environment with every `<NAME>_FILE` read into `<NAME>` (one trailing newline removed, as

@@ -24,6 +24,7 @@ import {
   type PostgresTimeouts,
 } from '@tollgate/stores';
 import { prettyDestination, usePretty } from './pretty-log.js';
+import { createPortalAccounts, portalEnabled, startPortalListener, type PortalParts } from './start-portal.js';
 import { loadSettings, type Settings } from './start-settings.js';
 
 /** Longest access-token lifetime the oauth2-token policy allows (its `tokenTtlSec` maximum), in ms: how long a key stays published after it stopped signing. */
@@ -229,7 +230,11 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
       await bootstrapAdminToken(tokens, settings, log);
       const self = selfEndpoints(settings, ['proxy', 'status', 'admin']);
       const outbound: OutboundPolicy = { allowPrivate: settings.WEBHOOK_ALLOW_PRIVATE, allow: parseCidrs(settings.WEBHOOK_ALLOW_CIDRS), ownPorts: new Set(self.ports.keys()) };
-      const admin = await buildAdmin({ config: stores.config, tokens, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, validate: withWebhookUrlCheck(setValidator(self), outbound), counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });
+      const validate = withWebhookUrlCheck(setValidator(self), outbound);
+      const portalParts: PortalParts = { store: stores.portal, config: stores.config, validate, apiKeys: stores.apiKeys, audit: stores.audit, counters, db: stores.db };
+      const portal = portalEnabled(settings) ? createPortalAccounts(settings, portalParts, log) : undefined;
+      if (portal) closers.push({ name: 'portal-mail', close: async () => portal.close() });
+      const admin = await buildAdmin({ ...(portal ? { portal: portal.accounts } : {}), config: stores.config, tokens, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, validate, counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       // Fastify waits for in-flight admin requests (each bounded by the database deadlines); past the
       // drain timeout their connections are cut.
@@ -243,6 +248,10 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
         },
       });
       log.info({ address: `http://${settings.adminHost}:${settings.ADMIN_PORT}` }, 'admin API listening');
+      if (portal) {
+        const closePortal = await startPortalListener(settings, portal.accounts, portalParts, log);
+        closers.push({ name: 'portal', deadlineMs: settings.DRAIN_TIMEOUT_MS + 1_000, close: closePortal });
+      }
       if (settings.WEBHOOKS) {
         // Every admin process runs one; SKIP LOCKED claims and leases share the outbox between them.
         const dispatcher = new WebhookDispatcher({

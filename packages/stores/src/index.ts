@@ -17,3 +17,4 @@ export { withDeadline, CommandTimeoutError, COMMAND_TIMEOUT } from './deadline.j
 export { createRedisClient, isCluster, parseRedisUrl, redactRedisUrl, primaries, duplicateClient, REDIS_URL_SCHEMES, type RedisClient, type RedisClientOptions, type RedisTarget, type RedisAddress } from './redis-client.js';
 export * from './oauth-store.js';
 export { SqlOAuthClientStore, SqlSigningKeyStore } from './sql-oauth-store.js';
+export { SqlPortalAccountStore, PortalEmailTakenError, PORTAL_ACCOUNT_STATUSES, type PortalAccount, type PortalAccountStore, type PortalAccountStatus, type PortalAccountPatch, type PortalTokenPurpose, type NewPortalAccount, type NewPortalToken, type SpentPortalToken, type PortalSubscriptionRequest } from './portal-account-store.js';

@@ -9,6 +9,7 @@ import { SqlConfigStore } from './sql-config-store.js';
 import { SqlNodeRegistry, type NodeRegistry } from './node-registry.js';
 import type { OAuthClientStore, SigningKeyStore } from './oauth-store.js';
 import { SqlOAuthClientStore, SqlSigningKeyStore } from './sql-oauth-store.js';
+import { SqlPortalAccountStore, type PortalAccountStore } from './portal-account-store.js';
 
 /** The durable stores of one database, closed together. */
 export interface SqlStores {
@@ -22,6 +23,8 @@ export interface SqlStores {
   signingKeys: SigningKeyStore;
   /** Gateway node heartbeats. */
   nodes: NodeRegistry;
+  /** Developer-portal accounts and their mailed one-time tokens. */
+  portal: PortalAccountStore;
   /** The drizzle database behind the stores (usage rollups and billing runs are read and written through it). */
   db: Database;
   /** Stops watchers and closes the database connections. */
@@ -47,7 +50,7 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
   const handle = openPostgres(options.url, { ...(options.poolMax === undefined ? {} : { max: options.poolMax }), ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   const notifier = new PgChangeNotifier(options.url, options.listenBackoff, { ...(options.timeouts ? { timeouts: options.timeouts } : {}), ...(options.listenPingMs !== undefined ? { pingMs: options.listenPingMs } : {}) });
   const config = new SqlConfigStore(handle.db, notifier, () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), portal: new SqlPortalAccountStore(handle.db), db: handle.db, close: () => config.close() };
 }
 
 /** Options of the embedded stores. */
@@ -66,5 +69,5 @@ export async function createPgliteStores(options: PgliteStoresOptions = {}): Pro
     throw err;
   }
   const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close());
-  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), db: handle.db, close: () => config.close() };
+  return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), portal: new SqlPortalAccountStore(handle.db), db: handle.db, close: () => config.close() };
 }

@@ -8,3 +8,4 @@ export * from './gateway-nodes.js';
 export * from './events.js';
 export * from './oauth.js';
 export * from './resource-changes.js';
+export * from './portal.js';
