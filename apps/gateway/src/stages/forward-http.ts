@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import type { FastifyReply } from 'fastify';
+import type { ProxyReply } from '../reply.js';
 import type { Logger } from 'pino';
 import { runResponse } from '@tollgate/policies';
 import { BodyLimiter, forwardExchange, type ForwardResponse } from '@tollgate/upstream';
@@ -45,6 +45,10 @@ export interface ForwardSettings {
   readonly latencyHeaders: boolean;
   readonly logger: Logger;
   readonly accounting: Accounting;
+  /** The listener's drain flag: responses carry `Connection: close` while draining. */
+  readonly drain: { readonly draining: boolean };
+  /** The listener's error answer (a stable code) for a failure before the response started. */
+  readonly onError: (err: Error, reply: ProxyReply) => void;
 }
 
 /** The upstream request, prepared (stage 4). */
@@ -111,7 +115,7 @@ async function prepare(f: HttpFlow, s: ForwardSettings): Promise<UpstreamRequest
  * retry, mirror, passive health, circuit accounting and the target's release, all owned by
  * `forwardExchange` in @tollgate/upstream), the response policies and the answer.
  */
-export async function forwardHttp(f: HttpFlow, s: ForwardSettings): Promise<FastifyReply> {
+export async function forwardHttp(f: HttpFlow, s: ForwardSettings): Promise<ProxyReply> {
   const prepared = await prepare(f, s);
   if (prepared === null) return f.reply;
   const { reply, state, route, raw } = f;
@@ -158,7 +162,7 @@ export async function forwardHttp(f: HttpFlow, s: ForwardSettings): Promise<Fast
 }
 
 /** Stages 6 and 7 for an upstream's answer: response header changes, response policies, JSON body changes, the answer. */
-async function respondUpstream(f: HttpFlow, s: ForwardSettings, res: ForwardResponse): Promise<FastifyReply> {
+async function respondUpstream(f: HttpFlow, s: ForwardSettings, res: ForwardResponse): Promise<ProxyReply> {
   const { reply, state, route } = f;
   const actions = route.actions;
   // A reset mid-body is the upstream's doing (Fastify then cuts the client connection, or answers
