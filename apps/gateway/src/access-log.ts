@@ -1,4 +1,4 @@
-import type { AnsweredReply, AnsweredRequest } from './reply.js';
+import type { AnsweredReply, AnsweredRequest } from './answered.js';
 import type { Logger } from 'pino';
 import { splitTarget } from '@tollgate/router';
 import type { TraceContext } from './tracing.js';
@@ -50,7 +50,7 @@ export class RequestState extends ExchangeList {
   units = 1;
   metric = 'requests';
   /** Cancels the upstream exchange when the client goes away (made when the request is forwarded). */
-  cancel: AbortController | null = null;
+  cancel: { abort(reason: Error): void } | null = null;
   /** Set when the response was cut short (client reset, upstream reset mid-body), else null. */
   aborted: AbortedBy | null = null;
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AnsweredReply, AnsweredRequest } from './reply.js';
+import type { AnsweredReply, AnsweredRequest } from './answered.js';
 import type { RequestState } from './access-log.js';
 import type { RuntimeSnapshot } from './runtime.js';
 import type { UsageStats } from '@tollgate/metering';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { AnsweredReply, AnsweredRequest } from './reply.js';
+import type { AnsweredReply, AnsweredRequest } from './answered.js';
 import type { RequestState } from './access-log.js';
 
 /** Records one span per proxied request; built only when OTLP export is configured. */

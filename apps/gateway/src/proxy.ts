@@ -17,7 +17,8 @@ import { startTrace } from './tracing.js';
 import { resolveRoute } from './stages/resolve.js';
 import { accessContext, runAccessStage, type AccessVerdict } from './stages/access.js';
 import { createAccounting } from './stages/account.js';
-import { forwardHttp, type ForwardSettings } from './stages/forward-http.js';
+import { forwardHttp, prepareRequest, type ForwardSettings } from './stages/forward-http.js';
+import { dispatchHttp } from './stages/forward-dispatch.js';
 import { localAnswer } from './stages/local-answer.js';
 import { fail, sendLocal, sendPolicyReply } from './stages/respond.js';
 import { OVERLOADED, type EventLoopMonitor } from './overload.js';
@@ -251,12 +252,17 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
         // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.
         const sp = route.stripPrefix;
         // Aborted when the client goes away: the converter cancels its upstream call.
-        state.cancel = new AbortController();
-        const r = await (actions.protocol as ProtocolHandler).handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: request.id, state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: state.cancel.signal });
+        const cancel = new AbortController();
+        state.cancel = cancel;
+        const r = await (actions.protocol as ProtocolHandler).handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: request.id, state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: cancel.signal });
         return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
       }
-      default:
-        return forwardHttp({ reply, raw, requestId: request.id, state, route, found, ctx, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, chunked }, forwardSettings);
+      default: {
+        const flow = { reply, raw, requestId: request.id, state, route, found, ctx, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, chunked };
+        // The plain path: the upstream's answer streams straight into the client response (forward-dispatch.ts);
+        // response policies and body handling take the stream path (forward-http.ts).
+        return plan.streams ? dispatchHttp(flow, forwardSettings, prepareRequest(flow, forwardSettings)) : forwardHttp(flow, forwardSettings);
+      }
     }
   }
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { RequestState } from './access-log.js';
+import type { AnsweredReply } from './answered.js';
 
 /**
  * The data plane's request and reply, on node:http directly (docs/architecture.md, "Why the data
@@ -17,20 +18,6 @@ export class ProxyRequest {
     readonly id: string,
     readonly raw: IncomingMessage,
   ) {}
-}
-
-/** What accounting reads of a request (the proxy's, or a unit test's stand-in). */
-export interface AnsweredRequest {
-  readonly id: string;
-  readonly raw: IncomingMessage;
-}
-
-/** What accounting reads of a reply. */
-export interface AnsweredReply {
-  readonly statusCode: number;
-  /** Milliseconds since the request head was taken. */
-  readonly elapsedTime: number;
-  getHeader?(name: string): unknown;
 }
 
 /** Shared by every reply of one listener: the drain flag and what handles a failed body stream. */
