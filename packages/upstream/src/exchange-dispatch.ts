@@ -114,7 +114,10 @@ class Run implements DispatchRun {
     const opts: Dispatcher.DispatchOptions = { method: x.method as Dispatcher.HttpMethod, path: x.path, headers: x.headers, body: x.body };
     // Undici's own headers timeout is a coarse ~1 s wheel: the native timer above answers first.
     if (deadline !== undefined) opts.headersTimeout = deadline + 1_000;
-    ex.bind(() => t.cut(new UpstreamError('CLIENT_ABORTED', 'the exchange was released before its response ended')));
+    // Called on every release: only one before the response ended cuts (and builds an error).
+    ex.bind(() => {
+      if (!t.over) t.cut(new UpstreamError('CLIENT_ABORTED', 'the exchange was released before its response ended'));
+    });
     try {
       ex.target.pool.dispatch(opts, t);
     } catch (err) {
