@@ -8,6 +8,7 @@ import { splitTarget } from '@tollgate/router';
 import { AccessLog, RequestState } from './access-log.js';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
+import { onClientError } from './client-error.js';
 import { pickRequestId } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { sendGatewayError, sendProblem } from './problem.js';
@@ -152,6 +153,7 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
 
   const server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs, keepAliveTimeout: options.keepAliveTimeoutMs, maxHeaderSize: options.maxHeaderSize }, routing);
   server.setTimeout(options.connectionTimeoutMs);
+  server.on('clientError', onClientError);
 
   async function handle(reply: ProxyReply): Promise<unknown> {
     const request = reply.request;

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { onClientError } from './client-error.js';
 import type { ProxyApp } from './proxy.js';
 import type { ConfigManager } from './config-manager.js';
 import type { ResolvedGatewayOptions } from './options.js';
@@ -42,6 +43,7 @@ export function createTlsListener(proxy: ProxyApp, manager: ConfigManager, optio
     maxHeaderSize: options.maxHeaderSize,
   });
   server.on('request', proxy.routing);
+  server.on('clientError', onClientError);
   server.on('secureConnection', (socket: TLSSocket) => {
     const snap = manager.current;
     if (snap === null || !snap.sni.anyClientAuth) return;
