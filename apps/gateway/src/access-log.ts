@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AnsweredReply, AnsweredRequest } from './answered.js';
 import type { Logger } from 'pino';
 import { splitTarget } from '@tollgate/router';
 import type { TraceContext } from './tracing.js';
@@ -50,7 +50,7 @@ export class RequestState extends ExchangeList {
   units = 1;
   metric = 'requests';
   /** Cancels the upstream exchange when the client goes away (made when the request is forwarded). */
-  cancel: AbortController | null = null;
+  cancel: { abort(reason: Error): void } | null = null;
   /** Set when the response was cut short (client reset, upstream reset mid-body), else null. */
   aborted: AbortedBy | null = null;
 }
@@ -171,7 +171,7 @@ export class AccessLog {
    * Writes the line for a finished request: `status` is what the client was given (499 when it
    * left before any), and `aborted` (`client` or `upstream`) marks a response cut short.
    */
-  write(request: FastifyRequest, reply: FastifyReply, state: RequestState | null, status: number = reply.statusCode, elapsedMs: number = reply.elapsedTime): void {
+  write(request: AnsweredRequest, reply: AnsweredReply, state: RequestState | null, status: number = reply.statusCode, elapsedMs: number = reply.elapsedTime): void {
     // A line the logger would drop is never built (LOG_LEVEL above info with the access log on).
     if (!this.logger.isLevelEnabled('info')) return;
     const raw = request.raw;

@@ -13,7 +13,7 @@ import { closeGrpcChannels } from './protocols/index.js';
 import { brokerPool, closeBrokers } from './messaging/broker-pool.js';
 import { registerBrokerMetrics } from './messaging/metrics.js';
 import { resolveOptions, type ConfigSource, type GatewayOptions } from './options.js';
-import { buildProxyApp, type DrainState } from './proxy.js';
+import { buildProxyApp, type DrainState, type ProxyApp } from './proxy.js';
 import { buildStatusApp } from './status-app.js';
 import { HealthChecker } from './health-checker.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
@@ -22,7 +22,7 @@ import { createTlsListener } from './tls-server.js';
 import { createUpgradeHandler } from './websocket.js';
 import { AccessLog } from './access-log.js';
 import { GatewayMetrics } from './metrics.js';
-import { addOverloadGuard, EventLoopMonitor } from './overload.js';
+import { EventLoopMonitor } from './overload.js';
 import type { SpanSink } from './otlp.js';
 import type { Meter } from '@tollgate/metering';
 import { outboxEvent } from '@tollgate/model';
@@ -73,8 +73,8 @@ export const STORE_PROBE_MS = 5_000;
 
 /** A built (not listening) gateway. */
 export interface Gateway {
-  /** The data-plane app (one catch-all route). */
-  readonly proxy: FastifyInstance;
+  /** The data-plane listener (node:http; the stages run in its request handler). */
+  readonly proxy: ProxyApp;
   /** The HTTPS listener (same routes; certificate by SNI from the current snapshot). Not listening. */
   readonly tls: HttpsServer;
   /** `/healthz`, `/readyz`, `/status` and `/metrics`. */
@@ -133,19 +133,11 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     }
   }
   const drain: DrainState = { draining: false, refusing: false };
-  const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics, meter, drain });
   const spans = deps.spans;
-  if (spans !== undefined) {
-    proxy.addHook('onResponse', (request, reply, done) => {
-      if (request.tg !== null) spans.record(request, reply, request.tg);
-      done();
-    });
-  }
   const monitor = options.maxEventLoopDelayMs > 0 ? new EventLoopMonitor(options.maxEventLoopDelayMs, options.eventLoopSampleMs) : null;
-  if (monitor !== null) {
-    addOverloadGuard(proxy, monitor, Math.max(1, Math.ceil(options.eventLoopSampleMs / 1000)));
-    monitor.start();
-  }
+  const overload = monitor === null ? null : { monitor, retryAfterSeconds: Math.max(1, Math.ceil(options.eventLoopSampleMs / 1000)) };
+  const proxy = buildProxyApp({ manager, options, logger, accessLog, metrics, meter, drain, spans, overload });
+  monitor?.start();
   const tls = createTlsListener(proxy, manager, options);
   // Target transitions reach the event outbox with the usage flush; the latch (upstream, target)
   // makes a target every node sees go down one `upstream.target_down` event.
@@ -226,7 +218,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       drain.refusing = true;
       const tlsClosed = new Promise<void>((resolve) => (tls.server.listening ? tls.server.close(() => resolve()) : resolve()));
       tls.server.closeIdleConnections();
-      // Fastify stops accepting, answers new requests on open connections with 503, closes idle
+      // The listener stops accepting, answers new requests on open connections with 503, closes idle
       // keep-alive sockets and waits for in-flight requests; past the drain timeout, cut them.
       let timer: NodeJS.Timeout | undefined;
       const drained = Promise.all([proxy.close(), tlsClosed]);

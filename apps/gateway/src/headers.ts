@@ -80,6 +80,21 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
   return out;
 }
 
+/**
+ * As {@link clientResponseHeaders}, into a flat `[name, value, ...]` list that `writeHead` takes
+ * as is (no intermediate object, no `setHeader` per field). `owned` are the fields the gateway
+ * sets after (the request id, latency headers): the upstream's are dropped, not duplicated.
+ */
+export function pushClientResponseHeaders(upstream: IncomingHttpHeaders, out: (string | string[])[], owned: ReadonlySet<string>): void {
+  const listed = connectionListed(upstream.connection);
+  for (const name in upstream) {
+    const v = upstream[name];
+    if (v === undefined || HOP_BY_HOP.has(name) || owned.has(name)) continue;
+    if (listed !== null && listed.has(name)) continue;
+    out.push(name, v);
+  }
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The client's `X-Request-Id` when it is 1-128 chars of `[A-Za-z0-9._:-]`, else a new UUID. */

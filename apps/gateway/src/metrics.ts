@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AnsweredReply, AnsweredRequest } from './answered.js';
 import type { RequestState } from './access-log.js';
 import type { RuntimeSnapshot } from './runtime.js';
 import type { UsageStats } from '@tollgate/metering';
@@ -277,7 +277,7 @@ export class GatewayMetrics {
    * upstream answered and the gateway generated no error; otherwise (errors, policy refusals,
    * redirects, direct responses) the gateway produced the status, as Kong's `source` label.
    */
-  record(request: FastifyRequest, reply: FastifyReply, state: RequestState | null, status: number = reply.statusCode, latencyMs: number = reply.elapsedTime): void {
+  record(request: AnsweredRequest, reply: AnsweredReply, state: RequestState | null, status: number = reply.statusCode, latencyMs: number = reply.elapsedTime): void {
     const api = state?.api ?? NO_ROUTE;
     const route = state?.route ?? NO_ROUTE;
     const c = this.#children(api, route);

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AnsweredReply, AnsweredRequest } from './answered.js';
 import type { RequestState } from './access-log.js';
 
 /** Records one span per proxied request; built only when OTLP export is configured. */
 export interface SpanSink {
   /** Records the finished request as a span (its ids are the ones propagated upstream). */
-  record(request: FastifyRequest, reply: FastifyReply, state: RequestState): void;
+  record(request: AnsweredRequest, reply: AnsweredReply, state: RequestState, elapsedMs: number): void;
   /** Exports what is buffered and stops. */
   shutdown(): Promise<void>;
 }
@@ -47,14 +47,14 @@ export async function loadOtlpSpanSink(options: OtlpOptions): Promise<SpanSink> 
   });
   const tracer = provider.getTracer('tollgate-gateway');
   return {
-    record(request, reply, state) {
+    record(request, reply, state, elapsedMs) {
       const t = state.trace;
       if (t === null) return;
       // One clock for the server span and its phase spans (performance time), so children nest
       // exactly. The span starts when the handler took the request; `elapsedTime` is frozen when
       // the response finished, so a late onResponse hook (a loaded event loop) does not shift it.
       const start = performance.timeOrigin + state.startedAt;
-      const end = start + reply.elapsedTime;
+      const end = start + elapsedMs;
       const parent =
         t.parentSpanId === null
           ? api.ROOT_CONTEXT

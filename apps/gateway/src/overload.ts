@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
-import { sendProblem } from './problem.js';
-
-/** Stable code of the 503 answered while the event loop lags. */
+/**
+ * Stable code of the 503 answered while the event loop lags (the proxy listener refuses requests
+ * with it before any routing or upstream work, RFC 9110 §15.6.4 and §10.2.3).
+ */
 export const OVERLOADED = 'OVERLOADED';
 
 /**
@@ -42,17 +42,4 @@ export class EventLoopMonitor {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
   }
-}
-
-/**
- * Refuses requests with 503, `Retry-After` and code OVERLOADED while the monitor reports
- * overload, before any routing or upstream work (RFC 9110 §15.6.4 and §10.2.3). The request body
- * is not read, so the connection is closed.
- */
-export function addOverloadGuard(app: FastifyInstance, monitor: EventLoopMonitor, retryAfterSeconds: number): void {
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (!monitor.overloaded) return done();
-    reply.header('retry-after', String(retryAfterSeconds));
-    sendProblem(reply, 503, OVERLOADED, 'Gateway overloaded', `the gateway is behind on its work (event-loop delay ${Math.round(monitor.lastDelayMs)} ms); retry later`, true);
-  });
 }

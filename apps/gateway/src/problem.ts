@@ -1,5 +1,5 @@
 import { defineErrors } from '@tollgate/policies/definitions';
-import type { FastifyReply } from 'fastify';
+import type { ProxyReply } from './reply.js';
 
 /**
  * Stable codes of every error the gateway itself generates, with status, title and the sentence
@@ -44,7 +44,7 @@ export function problemJson(status: number, code: string, title: string, detail:
  * Sends an `application/problem+json` reply (RFC 9457) with the request id. `close` asks the
  * client to drop the connection: used when the request body was left unread (RFC 9112 §9.6).
  */
-export function sendProblem(reply: FastifyReply, status: number, code: string, title: string, detail: string, close = false): FastifyReply {
+export function sendProblem(reply: ProxyReply, status: number, code: string, title: string, detail: string, close = false): ProxyReply {
   const requestId = String(reply.request.id);
   reply.code(status).header('content-type', 'application/problem+json').header('x-request-id', requestId);
   if (close) reply.header('connection', 'close');
@@ -52,7 +52,7 @@ export function sendProblem(reply: FastifyReply, status: number, code: string, t
 }
 
 /** Sends one of the gateway's own errors. */
-export function sendGatewayError(reply: FastifyReply, code: GatewayErrorCode, detail: string, close = false): FastifyReply {
+export function sendGatewayError(reply: ProxyReply, code: GatewayErrorCode, detail: string, close = false): ProxyReply {
   const e = GATEWAY_ERRORS[code];
   return sendProblem(reply, e.status, code, e.title, detail, close);
 }

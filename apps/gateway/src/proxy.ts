@@ -1,14 +1,14 @@
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestContext } from '@tollgate/policies';
 import { splitTarget } from '@tollgate/router';
 import { AccessLog, RequestState } from './access-log.js';
 import { TrustedProxies, unmapIp } from './client-address.js';
 import type { ConfigManager } from './config-manager.js';
+import { onClientError } from './client-error.js';
 import { pickRequestId } from './headers.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import { sendGatewayError, sendProblem } from './problem.js';
@@ -19,27 +19,25 @@ import { resolveRoute } from './stages/resolve.js';
 import { accessContext, runAccessStage, type AccessVerdict } from './stages/access.js';
 import { accessRechecker } from './messaging/recheck.js';
 import { createAccounting } from './stages/account.js';
-import { forwardHttp, type ForwardSettings } from './stages/forward-http.js';
+import { forwardHttp, prepareRequest, type ForwardSettings } from './stages/forward-http.js';
+import { dispatchHttp } from './stages/forward-dispatch.js';
 import { localAnswer } from './stages/local-answer.js';
 import { fail, sendLocal, sendPolicyReply } from './stages/respond.js';
+import { OVERLOADED, type EventLoopMonitor } from './overload.js';
+import { ProxyReply, ProxyRequest, type ReplyEnv } from './reply.js';
+import type { SpanSink } from './otlp.js';
 
 import { runAggregate, type RuntimeAggregate } from './aggregate/index.js';
 import type { ProtocolHandler } from './protocols/index.js';
 import type { UsageRecorder } from '@tollgate/metering';
 
 export { CLIENT_CLOSED_STATUS } from './stages/account.js';
+export { ProxyReply, ProxyRequest } from './reply.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Per-request state of the Tollgate proxy (null until the handler runs). */
-    tg: RequestState | null;
-  }
-}
+/** Methods the proxy routes; others get 404 ROUTE_NOT_FOUND. */
+const PROXIED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']);
 
-/** Methods the catch-all route takes; others get 404 from the not-found handler. */
-const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
-
-/** Dependencies of the proxy app. */
+/** Dependencies of the proxy listener. */
 export interface ProxyDeps {
   readonly manager: ConfigManager;
   readonly options: ResolvedGatewayOptions;
@@ -52,6 +50,10 @@ export interface ProxyDeps {
   readonly meter?: UsageRecorder | null;
   /** Shutdown state, set by the gateway's close (default: never draining). */
   readonly drain?: DrainState;
+  /** Span export: one span per routed request whose response finished. */
+  readonly spans?: SpanSink;
+  /** Event-loop lag guard: requests are refused 503 OVERLOADED while it reports overload. */
+  readonly overload?: { readonly monitor: EventLoopMonitor; readonly retryAfterSeconds: number } | null;
 }
 
 /** Where a graceful shutdown is; the gateway's close sets the flags, the proxy reads them per request. */
@@ -62,11 +64,23 @@ export interface DrainState {
   refusing: boolean;
 }
 
+/** The data-plane listener: a node:http server whose request handler runs the stages. */
+export interface ProxyApp {
+  readonly server: Server;
+  /** The request handler (also installed on the HTTPS listener). */
+  readonly routing: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Listens; resolves with the address as a URL. */
+  listen(at: { readonly host?: string; readonly port: number }): Promise<string>;
+  /** Stops accepting, closes idle keep-alive connections, resolves when in-flight requests are done. */
+  close(): Promise<void>;
+}
+
 /**
- * Builds the proxy Fastify app: one catch-all route dispatching through the current snapshot
- * (Fastify's routes are frozen once ready, fastify#1771), no body parsing (bodies stream).
+ * Builds the proxy listener: node:http, its request handler running the stages directly on
+ * IncomingMessage / ServerResponse (docs/architecture.md says why not Fastify: a hook runner,
+ * a reply stream path and a router lookup per request for one catch-all route). Bodies stream.
  */
-export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
+export function buildProxyApp(deps: ProxyDeps): ProxyApp {
   const { manager, options, logger } = deps;
   const trusted = new TrustedProxies(options.trustedProxies);
   const accessLog = deps.accessLog !== undefined ? deps.accessLog : options.accessLog ? new AccessLog(logger, { logQuery: options.logQuery, sensitiveParams: options.sensitiveQueryParams }) : null;
@@ -77,75 +91,73 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
   const maxBody = options.maxBodyBytes;
   const preserveHost = options.preserveHost;
   // Stage 8 (account) of this app: every response is watched from its head, accounted once.
-  const accounting = createAccounting({ meter, metrics, accessLog, apiVersions, logger });
-  const forwardSettings: ForwardSettings = { maxBodyBytes: maxBody, preserveHost, latencyHeaders, logger, accounting };
-
-  const app = Fastify({
-    logger: false,
-    requestTimeout: options.requestTimeoutMs,
-    connectionTimeout: options.connectionTimeoutMs,
-    keepAliveTimeout: options.keepAliveTimeoutMs,
-    http: { headersTimeout: options.headersTimeoutMs, maxHeaderSize: options.maxHeaderSize },
-    // Fastify's own answer while closing is a non-problem JSON 503: refused below instead.
-    return503OnClosing: false,
-    forceCloseConnections: 'idle',
-    exposeHeadRoutes: false,
-    genReqId: (req) => pickRequestId(req.headers['x-request-id']),
-    // Fastify errors raised before our handler (a URL the router cannot decode, etc.) get the same problem shape.
-    // Fastify skips the onResponse hook on this path, so the access line is written here.
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      // A bad Host is named as such even when Fastify refused the target first (`http:///x`).
-      const host = requestHost(request.raw);
-      if (host instanceof BadHost) sendGatewayError(reply, 'BAD_HOST', host.detail);
-      else if (error.code === 'FST_ERR_BAD_URL') sendGatewayError(reply, 'BAD_PATH', 'the request path is not a valid URL path');
-      else sendGatewayError(reply, 'BAD_REQUEST', error.message);
-      // The onRequest hook did not run: account when this response is over, like any other.
-      accounting.watch(reply);
-    },
-  });
-  app.decorateRequest('tg', null);
-  app.removeAllContentTypeParsers();
-  // Leave every body unread: it is streamed to the upstream by the handler.
-  app.addContentTypeParser('*', (_req: FastifyRequest, _payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => done(null));
-
+  const accounting = createAccounting({ meter, metrics, accessLog, apiVersions, logger, spans: deps.spans ?? null });
   const drain = deps.drain ?? { draining: false, refusing: false };
-  // Draining: responses ask the client to close the connection (RFC 9112 §9.6), so kept-alive
-  // clients reconnect, through the load balancer, to a node that is not going away; requests that
-  // still arrive once the listener closes are refused before any work, as problem+json.
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (!drain.refusing) return done();
-    reply.header('retry-after', '0');
-    sendGatewayError(reply, 'SHUTTING_DOWN', 'this gateway node is shutting down; retry the request (a new connection reaches another node)', true);
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (drain.draining) reply.header('connection', 'close');
-    done(null, payload);
-  });
-  app.setNotFoundHandler((_req, reply) => void sendGatewayError(reply, 'ROUTE_NOT_FOUND', 'no route matches the request'));
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)) {
-      return void sendGatewayError(reply, 'BAD_REQUEST', err.message);
+  const overload = deps.overload ?? null;
+
+  /** What Fastify's error handler did: a stable code for whatever the stages threw. */
+  function onError(err: Error & { statusCode?: unknown }, reply: ProxyReply): void {
+    const res = reply.raw;
+    if (res.headersSent) {
+      // Part of an answer is out: the client must not take it for a complete one.
+      logger.error({ err, requestId: reply.request.id }, 'unexpected error in the proxy after the response started');
+      res.destroy();
+      return;
     }
-    const st = request.tg;
-    if (st !== null && st.aborted === 'upstream' && !reply.raw.headersSent) {
+    reply.clearHeaders();
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return void sendGatewayError(reply, 'BAD_REQUEST', err.message);
+    const st = reply.request.tg;
+    if (st !== null && st.aborted === 'upstream') {
       // The upstream reset after its status line but before any body byte reached the client:
-      // nothing was sent, so this is still a clean 502 — without the upstream's headers.
-      for (const name of reply.raw.getHeaderNames()) reply.raw.removeHeader(name);
-      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      // nothing was sent, so this is still a clean 502, without the upstream's headers.
       st.errorCode = 'UPSTREAM_UNAVAILABLE';
       return void sendGatewayError(reply, 'UPSTREAM_UNAVAILABLE', `the upstream response failed before its body: ${err.message}`);
     }
-    logger.error({ err, requestId: request.id }, 'unexpected error in the proxy');
-    if (request.tg) request.tg.errorCode = 'INTERNAL_ERROR';
-    return void sendGatewayError(reply, 'INTERNAL_ERROR', 'the gateway failed to handle the request');
-  });
-  // Always registered: the exchanges' backstop must run even with metrics, metering and the log off.
-  app.addHook('onRequest', (_request, reply, done) => {
-    accounting.watch(reply);
-    done();
-  });
+    logger.error({ err, requestId: reply.request.id }, 'unexpected error in the proxy');
+    if (st !== null) st.errorCode = 'INTERNAL_ERROR';
+    sendGatewayError(reply, 'INTERNAL_ERROR', 'the gateway failed to handle the request');
+  }
+  const env: ReplyEnv = { drain, onStreamError: (reply, err) => onError(err, reply) };
+  const forwardSettings: ForwardSettings = { maxBodyBytes: maxBody, preserveHost, latencyHeaders, logger, accounting, drain, onError };
 
-  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  function routing(req: IncomingMessage, res: ServerResponse): void {
+    const reply = new ProxyReply(new ProxyRequest(pickRequestId(req.headers['x-request-id']), req), res, env);
+    // Draining: requests that still arrive once the listener closes are refused before any work,
+    // as problem+json (responses ask the client to close, RFC 9112 §9.6, so kept-alive clients
+    // reconnect, through the load balancer, to a node that is not going away).
+    if (drain.refusing) {
+      reply.header('retry-after', '0');
+      sendGatewayError(reply, 'SHUTTING_DOWN', 'this gateway node is shutting down; retry the request (a new connection reaches another node)', true);
+      return;
+    }
+    // Always: the exchanges' backstop must run even with metrics, metering and the log off.
+    accounting.watch(reply);
+    if (overload !== null && overload.monitor.overloaded) {
+      // RFC 9110 §15.6.4 and §10.2.3; the body is not read, so the connection is closed.
+      reply.header('retry-after', String(overload.retryAfterSeconds));
+      sendProblem(reply, 503, OVERLOADED, 'Gateway overloaded', `the gateway is behind on its work (event-loop delay ${Math.round(overload.monitor.lastDelayMs)} ms); retry later`, true);
+      return;
+    }
+    if (!PROXIED_METHODS.has(req.method ?? '')) {
+      sendGatewayError(reply, 'ROUTE_NOT_FOUND', 'no route matches the request');
+      return;
+    }
+    let p: Promise<unknown> | undefined;
+    try {
+      p = handle(reply);
+    } catch (err) {
+      onError(err as Error, reply);
+      return;
+    }
+    if (p !== undefined) p.catch((err: unknown) => onError(err as Error, reply));
+  }
+
+  const server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs, keepAliveTimeout: options.keepAliveTimeoutMs, maxHeaderSize: options.maxHeaderSize }, routing);
+  server.setTimeout(options.connectionTimeoutMs);
+  server.on('clientError', onClientError);
+
+  async function handle(reply: ProxyReply): Promise<unknown> {
+    const request = reply.request;
     const raw = request.raw;
     const headers = raw.headers;
     const state = new RequestState();
@@ -195,7 +207,7 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
     // Stage 2: access policies, with the lifecycle and draft rules (shared with WebSocket handshakes).
     let ctx: RequestContext | null = null;
     if (route.access !== null) {
-      ctx = accessContext(route, { requestId: String(request.id), clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure: (socket as TLSSocket).encrypted === true, trustForwarding });
+      ctx = accessContext(route, { requestId: request.id, clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure: (socket as TLSSocket).encrypted === true, trustForwarding });
       // mtls-auth reads the verified client certificate of the connection.
       if (ctx.secure) ctx.tlsSocket = socket as TLSSocket;
       // A policy that must see the body (request-validation) reads it through ctx.readBody; others never touch it.
@@ -245,18 +257,41 @@ export function buildProxyApp(deps: ProxyDeps): FastifyInstance {
         // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.
         const sp = route.stripPrefix;
         // Aborted when the client goes away: the converter cancels its upstream call.
-        state.cancel = new AbortController();
+        const cancel = new AbortController();
+        state.cancel = cancel;
         const handler = actions.protocol as ProtocolHandler;
         // A subscription stream is admitted again per delivered message (messaging/handler.ts).
-        const recheck = handler.kind === 'messaging' && route.access !== null ? accessRechecker(route, { requestId: String(request.id), clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure, trustForwarding }) : undefined;
-        const r = await handler.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: String(request.id), state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: state.cancel.signal, recheck });
+        const recheck = handler.kind === 'messaging' && route.access !== null ? accessRechecker(route, { requestId: request.id, clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure, trustForwarding }) : undefined;
+        const r = await handler.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: request.id, state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: cancel.signal, recheck });
         return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
       }
-      default:
-        return forwardHttp({ reply, raw, requestId: String(request.id), state, route, found, ctx, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, chunked }, forwardSettings);
+      default: {
+        const flow = { reply, raw, requestId: request.id, state, route, found, ctx, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, chunked };
+        // The plain path: the upstream's answer streams straight into the client response (forward-dispatch.ts);
+        // response policies and body handling take the stream path (forward-http.ts).
+        return plan.streams ? dispatchHttp(flow, forwardSettings, prepareRequest(flow, forwardSettings)) : forwardHttp(flow, forwardSettings);
+      }
     }
   }
 
-  app.route({ method: PROXIED_METHODS, url: '*', handler: handle });
-  return app;
+  return {
+    server,
+    routing,
+    listen: (at) =>
+      new Promise<string>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(at.port, at.host ?? '0.0.0.0', () => {
+          server.off('error', reject);
+          const a = server.address();
+          resolve(typeof a === 'string' || a === null ? String(a) : `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        // Stop accepting; idle keep-alive sockets close now, in-flight requests finish (bounded by the caller).
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyInstance } from 'fastify';
+import { onClientError } from './client-error.js';
+import type { ProxyApp } from './proxy.js';
 import type { ConfigManager } from './config-manager.js';
 import type { ResolvedGatewayOptions } from './options.js';
 import type { RuntimeSnapshot } from './runtime.js';
@@ -15,7 +16,7 @@ export interface TlsListener {
 
 /**
  * Builds (without listening) the HTTPS server that terminates TLS and hands requests to the same
- * Fastify app as the plain listener. The certificate is chosen per handshake by SNI from the
+ * request handler as the plain listener. The certificate is chosen per handshake by SNI from the
  * CURRENT snapshot (`SNICallback`), so a certificate applied through the admin API serves the
  * next handshake without a restart. An SNI name no certificate claims, with no default
  * certificate, fails the handshake.
@@ -26,7 +27,7 @@ export interface TlsListener {
  * connection to a `required` host without a verified certificate, or to an `optional` host with
  * a certificate that does not verify, is closed before any HTTP is read.
  */
-export function createTlsListener(proxy: FastifyInstance, manager: ConfigManager, options: ResolvedGatewayOptions): TlsListener {
+export function createTlsListener(proxy: ProxyApp, manager: ConfigManager, options: ResolvedGatewayOptions): TlsListener {
   const server = createServer({
     SNICallback: (servername, cb) => {
       const snap = manager.current;
@@ -42,6 +43,7 @@ export function createTlsListener(proxy: FastifyInstance, manager: ConfigManager
     maxHeaderSize: options.maxHeaderSize,
   });
   server.on('request', proxy.routing);
+  server.on('clientError', onClientError);
   server.on('secureConnection', (socket: TLSSocket) => {
     const snap = manager.current;
     if (snap === null || !snap.sni.anyClientAuth) return;

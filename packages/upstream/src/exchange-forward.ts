@@ -5,7 +5,7 @@ import { forward, type ForwardResponse } from './forward.js';
 import type { PickRequest } from './upstream-runtime.js';
 
 /** Idempotent methods (RFC 9110 §9.2.2): repeating them has the same intended effect. */
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+export const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 const CONNECT_FAILURES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const RESETS: ReadonlySet<string> = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
@@ -73,7 +73,7 @@ function causeCode(err: UpstreamError): string | undefined {
   return undefined;
 }
 
-function retriableError(r: RetryPolicy, err: UpstreamError, perTryTimedOut: boolean): boolean {
+export function retriableError(r: RetryPolicy, err: UpstreamError, perTryTimedOut: boolean): boolean {
   if (err.code === 'UPSTREAM_TIMEOUT') return perTryTimedOut ? r.statuses.has(504) : r.onConnectFailure && causeCode(err) === 'UND_ERR_CONNECT_TIMEOUT';
   if (err.code !== 'UPSTREAM_UNAVAILABLE') return false;
   const code = causeCode(err);

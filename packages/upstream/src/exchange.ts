@@ -51,6 +51,8 @@ export class Exchange {
   #observed = false;
   /** The upstream response body, destroyed when the exchange is released before the body ended. */
   #body: Readable | null = null;
+  /** Cuts a dispatched exchange (no body stream) released before its response ended. */
+  #cut: (() => void) | null = null;
 
   private constructor(
     readonly upstream: TargetUpstream,
@@ -97,6 +99,15 @@ export class Exchange {
   }
 
   /**
+   * Ties the exchange to a dispatched request (undici `dispatch()`, no body stream): releasing the
+   * exchange before its response ended calls `cut`, which aborts the request, so its connection
+   * is not left hanging. The dispatch handler calls {@link end} itself when the response is over.
+   */
+  bind(cut: () => void): void {
+    this.#cut = cut;
+  }
+
+  /**
    * Ends the exchange (once). `failed` is the passive-health verdict; undefined when the outcome
    * says nothing about the target (the client went away, the gateway itself failed).
    */
@@ -107,6 +118,9 @@ export class Exchange {
     if (failed !== undefined) this.observe(failed);
     const b = this.#body;
     if (b !== null && !b.destroyed && !b.readableEnded) b.destroy();
+    const cut = this.#cut;
+    this.#cut = null;
+    if (cut !== null) cut();
   }
 }
 

@@ -9,3 +9,4 @@ export * from './pickers.js';
 export * from './upstream-runtime.js';
 export * from './exchange.js';
 export * from './exchange-forward.js';
+export * from './exchange-dispatch.js';

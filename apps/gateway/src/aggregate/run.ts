@@ -4,7 +4,7 @@ import type { CompiledAggregate, CompiledAggregateBackend } from '@tollgate/comp
 import { INVALID_HEADER_VALUE, invalidHeaderProblem, isFieldValue, type RequestContext } from '@tollgate/policies';
 import { classifyUpstreamError, countsAgainstTarget, Exchange, type Destination as RuntimeDestination, type PickRequest } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
-import type { FastifyReply } from 'fastify';
+import type { ProxyReply } from '../reply.js';
 import type { Logger } from 'pino';
 import type { RequestState } from '../access-log.js';
 import { setForwardedHeaders } from '../headers.js';
@@ -70,7 +70,7 @@ export function buildAggregate(a: CompiledAggregate, dest: (upstream: string, su
 
 /** What the proxy hands over for one request. */
 export interface AggregateRequest {
-  readonly reply: FastifyReply;
+  readonly reply: ProxyReply;
   readonly state: RequestState;
   /** The policy context (consumer, headers set by auth policies), or null when the route has no policies. */
   readonly ctx: RequestContext | null;
@@ -86,7 +86,7 @@ export interface AggregateRequest {
   /** Counts the backends left out, or null when metrics are off. */
   readonly metrics: { aggregateMissing(api: string, route: string, backend: string): void } | null;
   /** Sends a gateway-made answer with the route's response header changes and response policies. */
-  send(status: number, headers: Record<string, string>, body: string): FastifyReply;
+  send(status: number, headers: Record<string, string>, body: string): ProxyReply;
 }
 
 /** Why a request was cut short: the budget ran out, or the client went away. */
@@ -123,7 +123,7 @@ function noop(): void {}
  * non-JSON or an oversized body, or runs out of time is left out and named in
  * `X-Tollgate-Missing` (see docs/aggregation.md for the status rules).
  */
-export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): Promise<FastifyReply> {
+export async function runAggregate(agg: RuntimeAggregate, x: AggregateRequest): Promise<ProxyReply> {
   const raw = x.reply.request.raw;
   const requestId = String(x.reply.request.id);
   const t0 = performance.now();

@@ -1,27 +1,23 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { UsageRecorder } from '@tollgate/metering';
 import type { AccessLog, RequestState } from '../access-log.js';
 import type { GatewayMetrics } from '../metrics.js';
+import type { SpanSink } from '../otlp.js';
+import type { ProxyReply } from '../reply.js';
 
 /** Status recorded for a request whose client went away before any status was sent (nginx's 499, never sent). */
 export const CLIENT_CLOSED_STATUS = 499;
 
-/** The reply a response is still to be accounted for, or null once it was (set by the onRequest hook). */
+/** The reply a response is still to be accounted for, or null once it was (set when the request is taken). */
 const kAccount = Symbol('tollgate.account');
-/** `performance.now()` when the request head was taken (the onRequest hook). */
-const kStartedAt = Symbol('tollgate.startedAt');
-type AccountedResponse = ServerResponse & { [kAccount]?: FastifyReply | null; [kStartedAt]?: number };
+type AccountedResponse = ServerResponse & { [kAccount]?: ProxyReply | null };
 
-/**
- * Milliseconds since the request head was taken. (Fastify's `reply.elapsedTime` is only tracked
- * when an onResponse hook exists, and is frozen at 'finish', which an aborted response never reaches.)
- */
-export function elapsedMs(reply: FastifyReply): number {
-  const t = (reply.raw as AccountedResponse)[kStartedAt];
-  return t === undefined ? 0 : performance.now() - t;
+/** Milliseconds since the request head was taken (0 for a reply never watched). */
+export function elapsedMs(reply: ProxyReply): number {
+  const t = reply.startedAt;
+  return t === 0 ? 0 : performance.now() - t;
 }
 
 /** Why the upstream exchange of a client that went away is cancelled (classified CLIENT_ABORTED). */
@@ -37,14 +33,16 @@ export interface AccountDeps {
   /** Each Api's current version (metered with the request). */
   readonly apiVersions: { readonly current: ReadonlyMap<string, string> };
   readonly logger: Logger;
+  /** Span export: one span per routed request whose response finished, or null. */
+  readonly spans?: SpanSink | null;
 }
 
 /** The account stage of one proxy app: {@link Accounting.watch} every response, and it is accounted once. */
 export interface Accounting {
   /** Starts the clock of a response and accounts for it when it is over, on any path (idempotent per response). */
-  watch(reply: FastifyReply): void;
+  watch(reply: ProxyReply): void;
   /** True once the response was accounted for (the client is gone, or the answer is complete). */
-  done(reply: FastifyReply): boolean;
+  done(reply: ProxyReply): boolean;
 }
 
 /**
@@ -53,6 +51,7 @@ export interface Accounting {
  */
 export function createAccounting(deps: AccountDeps): Accounting {
   const { meter, metrics, accessLog, apiVersions, logger } = deps;
+  const spans = deps.spans ?? null;
   /** Meters a routed request: synchronous, into the meter's in-memory accumulator. */
   function meterRequest(state: RequestState | null, status: number, bytesOut: number, latencyMs: number): void {
     if (meter === null || state === null || state.api === null) return;
@@ -80,18 +79,18 @@ export function createAccounting(deps: AccountDeps): Accounting {
   /**
    * Accounts for a request exactly once, when its response is over on any path: sent completely,
    * cut by the client (reset, disconnect while the upstream works or while it uploads), or cut by
-   * the gateway because the upstream failed mid-body. Fastify's onResponse runs only on 'finish',
-   * never for an aborted response, so this listens to the raw response's 'close', which Node emits
+   * the gateway because the upstream failed mid-body. 'finish' never comes for an aborted
+   * response, so this listens to the raw response's 'close', which Node emits
    * after 'finish' and on a connection closed early alike. Whatever upstream targets the request
    * still holds are released here too: one place every path passes through.
    */
-  function account(reply: FastifyReply): void {
+  function account(reply: ProxyReply): void {
     const res = reply.raw as AccountedResponse;
     if (res[kAccount] === null) return;
     res[kAccount] = null;
     const request = reply.request;
-    // (Undefined on requests Fastify refused before routing: frameworkErrors builds them undecorated.)
-    const state = request.tg ?? null;
+    // (Null on requests refused before routing: unknown method, overload.)
+    const state = request.tg;
     if (state !== null) {
       state.endAll();
       if (!res.writableFinished) {
@@ -110,6 +109,8 @@ export function createAccounting(deps: AccountDeps): Accounting {
       meterRequest(state, status, bytesOut, latencyMs);
       metrics?.record(request, reply, state, status, latencyMs);
       accessLog?.write(request, reply, state, status, latencyMs);
+      // Spans of answered requests only (a cut response has no status to report).
+      if (spans !== null && state !== null && res.writableFinished) spans.record(request, reply, state, latencyMs);
     } catch (err) {
       // An event listener: a throw here would take the whole process down.
       logger.error({ err, requestId: request.id }, 'accounting a request failed');
@@ -121,14 +122,14 @@ export function createAccounting(deps: AccountDeps): Accounting {
   }
 
   return {
-    watch(reply: FastifyReply): void {
+    watch(reply: ProxyReply): void {
       const res = reply.raw as AccountedResponse;
       if (res[kAccount] !== undefined) return;
-      res[kStartedAt] = performance.now();
+      reply.startedAt = performance.now();
       res[kAccount] = reply;
       res.once('close', onResponseClose);
     },
-    done(reply: FastifyReply): boolean {
+    done(reply: ProxyReply): boolean {
       return (reply.raw as AccountedResponse)[kAccount] === null;
     },
   };

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { ProxyReply } from '../reply.js';
 import type { RequestContext } from '@tollgate/policies';
 import type { RequestState } from '../access-log.js';
 import type { RuntimeRoute } from '../runtime.js';
@@ -7,7 +7,7 @@ import type { RouteMatch } from './resolve.js';
 
 /** One routed HTTP request as the stages after `resolve` see it (one object per request). */
 export interface HttpFlow {
-  readonly reply: FastifyReply;
+  readonly reply: ProxyReply;
   readonly raw: IncomingMessage;
   readonly requestId: string;
   readonly state: RequestState;

@@ -27,12 +27,20 @@ export interface RoutePlan {
   readonly exchange: ExchangeKind;
   /** Response policies or header changes exist (stage 6 does work). */
   readonly response: boolean;
+  /**
+   * The upstream's answer streams straight into the client response (undici `dispatch()`, no
+   * Readable): no response policy and no response body capture or transformation needs it whole
+   * or as a stream. Header changes still apply (to the head).
+   */
+  readonly streams: boolean;
 }
 
 /** What of a route its plan depends on (structural, so this module imports nothing of the runtime). */
 export interface PlannedRoute {
   readonly access: readonly unknown[] | null;
   readonly response: readonly unknown[] | null;
+  /** Request/response body handling (transforms, cache capture); null when none. */
+  readonly bodies?: unknown;
   readonly publishedSpec: unknown;
   readonly actions: {
     readonly redirect: unknown;
@@ -54,6 +62,7 @@ export function planRoute(r: PlannedRoute): RoutePlan {
   const always = a.redirect !== null || r.publishedSpec !== null || a.direct !== null;
   const exchange: ExchangeKind = always ? 'none' : a.aggregate !== null ? 'aggregate' : a.protocol !== null ? 'protocol' : 'http';
   const response = r.response !== null || a.responseHeaders !== null;
+  const streams = exchange === 'http' && r.response === null && (r.bodies ?? null) === null;
   const stages: StageName[] = ['resolve'];
   if (access) stages.push('access');
   if (local) stages.push('local');
@@ -64,5 +73,5 @@ export function planRoute(r: PlannedRoute): RoutePlan {
   }
   if (response) stages.push('response');
   stages.push('respond', 'account');
-  return Object.freeze({ stages: Object.freeze(stages), access, local, exchange, response });
+  return Object.freeze({ stages: Object.freeze(stages), access, local, exchange, response, streams });
 }

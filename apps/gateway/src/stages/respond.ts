@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { FastifyReply } from 'fastify';
+import type { ProxyReply } from '../reply.js';
 import { RequestContext, runResponse, type PolicyProblem, type PolicyReply } from '@tollgate/policies';
 import type { RequestState } from '../access-log.js';
 import { transformResponseJson, wantsResponseJson } from '../body-transform.js';
@@ -12,13 +12,13 @@ import type { RuntimeRoute } from '../runtime.js';
 // answer, a stored one), and the answer written through the Fastify reply.
 
 /** Answers the gateway's own error (a stable code, RFC 9457 problem+json) and records its code for the account stage. */
-export function fail(reply: FastifyReply, state: RequestState, code: GatewayErrorCode, detail: string, close = false): FastifyReply {
+export function fail(reply: ProxyReply, state: RequestState, code: GatewayErrorCode, detail: string, close = false): ProxyReply {
   state.errorCode = code;
   return sendGatewayError(reply, code, detail, close);
 }
 
 /** Answers a policy's reply (a refusal, a preflight answer): its body as is, or its problem as problem+json. */
-export function sendPolicyReply(reply: FastifyReply, state: RequestState, r: PolicyReply, close: boolean): FastifyReply {
+export function sendPolicyReply(reply: ProxyReply, state: RequestState, r: PolicyReply, close: boolean): ProxyReply {
   if (r.headers) reply.headers(r.headers);
   if (close) reply.header('connection', 'close');
   if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) return reply.code(r.status).header('x-request-id', String(reply.request.id)).send(r.body);
@@ -32,14 +32,14 @@ export function sendPolicyReply(reply: FastifyReply, state: RequestState, r: Pol
  * from request data that is not a field value): a stable code and the gateway's status for it,
  * never the raw 500 of a head Node refuses to write.
  */
-export function sendResponseProblem(reply: FastifyReply, state: RequestState, p: PolicyProblem, close: boolean): FastifyReply {
+export function sendResponseProblem(reply: ProxyReply, state: RequestState, p: PolicyProblem, close: boolean): ProxyReply {
   state.errorCode = p.code;
   const status = (GATEWAY_ERRORS as Readonly<Record<string, { status: number } | undefined>>)[p.code]?.status ?? 500;
   return sendProblem(reply, status, p.code, p.title, p.detail ?? p.title, close);
 }
 
 /** The policy context of a request no access policy ran for, made when a response policy needs one. */
-export function responseContext(reply: FastifyReply, route: RuntimeRoute, state: RequestState): RequestContext {
+export function responseContext(reply: ProxyReply, route: RuntimeRoute, state: RequestState): RequestContext {
   const req = reply.request.raw;
   return new RequestContext(String(reply.request.id), state.clientIp, req.method ?? 'GET', state.path, req.headers, route.api, route.route, state.query, state.hostName);
 }
@@ -48,7 +48,7 @@ export function responseContext(reply: FastifyReply, route: RuntimeRoute, state:
  * Answers from the gateway for a route action (redirect, direct response), with the route's
  * response header changes and response policies applied as for an upstream answer.
  */
-export function sendLocal(reply: FastifyReply, route: RuntimeRoute, ctx: RequestContext | null, state: RequestState, status: number, extra: Record<string, string>, body: string | Buffer | Readable, close: boolean): FastifyReply {
+export function sendLocal(reply: ProxyReply, route: RuntimeRoute, ctx: RequestContext | null, state: RequestState, status: number, extra: Record<string, string>, body: string | Buffer | Readable, close: boolean): ProxyReply {
   const h: Record<string, string | string[] | undefined> = { ...extra, 'x-request-id': String(reply.request.id) };
   if (route.actions.responseHeaders !== null) applyHeaderOps(h, route.actions.responseHeaders);
   if (route.response !== null) {

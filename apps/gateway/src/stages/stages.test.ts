@@ -27,6 +27,14 @@ describe('planRoute (stages composed once per route)', () => {
     expect(planRoute(planned({}, { aggregate: {} })).exchange).toBe('aggregate');
     expect(planRoute(planned({}, { protocol: {} })).stages).toEqual(['resolve', 'exchange', 'respond', 'account']);
   });
+
+  it('the answer streams through dispatch() unless a response policy or body handling needs it', () => {
+    expect(planRoute(planned()).streams).toBe(true);
+    expect(planRoute(planned({ access: [() => undefined] }, { responseHeaders: {} })).streams).toBe(true);
+    expect(planRoute(planned({ response: [() => undefined] })).streams).toBe(false);
+    expect(planRoute(planned({ bodies: {} })).streams).toBe(false);
+    expect(planRoute(planned({}, { aggregate: {} })).streams).toBe(false);
+  });
 });
 
 describe('access stage: lifecycle and draft rules', () => {
