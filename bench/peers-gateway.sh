@@ -14,18 +14,10 @@ TOLLGATE_DATA=$data ADMIN_TOKEN=$token PROXY_HOST=127.0.0.1 PROXY_PORT=$PORT ADM
   node "$root/apps/cli/dist/main.js" start all &
 pid=$!
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$admin_port/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' --data-binary @- \
-  "http://127.0.0.1:$admin_port/config" >/dev/null <<YAML
-apiVersion: tollgate.dev/v1
-kind: Upstream
-metadata: { name: peers }
-spec:
-  targets: [{ url: "$UPSTREAM_URL" }]
----
-apiVersion: tollgate.dev/v1
-kind: Api
-metadata: { name: peers }
-spec:
-  routes: [{ name: all, destination: { upstream: peers } }]
-YAML
+# TOLLGATE_BENCH_CONFIG=limited: key-auth + a two-window rate limit under /limited (bench/configs.mjs;
+# with REDIS_URL set the limit counts in Redis); run with REQ_PATH=/limited and
+# GATEWAY_HEADER="apikey: tg_bench_key_0123456789abcdefghij".
+config=$(cd "$root" && node --input-type=module -e "import { plainConfig, limitedConfig } from './bench/configs.mjs'; process.stdout.write((process.env.TOLLGATE_BENCH_CONFIG === 'limited' ? limitedConfig : plainConfig)(process.env.UPSTREAM_URL));")
+curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/yaml' --data-binary "$config" \
+  "http://127.0.0.1:$admin_port/config" >/dev/null
 wait "$pid"
