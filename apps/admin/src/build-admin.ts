@@ -1,3 +1,4 @@
+import { awaitLocalDataPlane, type LocalDataPlane } from './local-data-plane.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
@@ -85,6 +86,8 @@ export interface AdminOptions {
   trustedProxies?: readonly string[];
   /** The developer portal's accounts, for the approval queue under `/portal/…` (503 without it). */
   portal?: PortalAccounts;
+  /** The data plane of this process (`start all`): changes are answered once it serves them (local-data-plane.ts). */
+  localDataPlane?: LocalDataPlane;
 }
 
 /** Incoming request ids are kept when they are short and harmless in logs; others are replaced. */
@@ -131,6 +134,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   // Graceful close: responses ask clients to close the connection (RFC 9112 §9.6), so kept-alive
   // clients reconnect elsewhere; requests still arriving on such a connection are refused.
   let closing = false;
+  if (options.localDataPlane !== undefined) awaitLocalDataPlane(app, options.config, options.localDataPlane, app.log);
   app.addHook('preClose', async () => {
     closing = true;
   });

@@ -1,4 +1,5 @@
 export { buildAdmin, DEFAULT_BODY_LIMIT, type AdminOptions } from './build-admin.js';
+export type { LocalDataPlane } from './local-data-plane.js';
 export { compilerValidator, createCompilerValidator } from './validator.js';
 export { adminRoutes, hashToken, type AdminRoute } from './auth.js';
 export { PROBLEM_STATUS, PROBLEM_CONTENT_TYPE, problemType, ProblemError, type Problem, type ProblemCode, type ProblemItem } from './problem.js';

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { buildAdmin, createCompilerValidator, parseCidrs, WebhookDispatcher, withWebhookUrlCheck, type OutboundPolicy } from '@tollgate/admin';
+import { buildAdmin, createCompilerValidator, parseCidrs, WebhookDispatcher, withWebhookUrlCheck, type LocalDataPlane, type OutboundPolicy } from '@tollgate/admin';
 import { BillingExportScheduler } from '@tollgate/billing';
 import type { SelfEndpoints } from '@tollgate/compiler';
 import { selfEndpoints } from './self-endpoints.js';
@@ -223,7 +223,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   });
   closers.push({ name: 'response-cache', close: () => cache.close() });
   try {
-    if (options.role !== 'admin') await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db, cache, options.role, worker);
+    const localDataPlane = options.role !== 'admin' ? await startDataPlane(stores.config, counters, settings, log, closers, stores.nodes, stores.db, cache, options.role, worker) : undefined;
     // A worker is only a data plane: the primary runs the admin API of role `all`.
     if (options.role !== 'gateway' && worker === null) {
       const tokens = withEnvironmentToken(stores.tokens, settings.ADMIN_TOKEN);
@@ -234,7 +234,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
       const portalParts: PortalParts = { store: stores.portal, config: stores.config, validate, apiKeys: stores.apiKeys, audit: stores.audit, counters, db: stores.db };
       const portal = portalEnabled(settings) ? createPortalAccounts(settings, portalParts, log) : undefined;
       if (portal) closers.push({ name: 'portal-mail', close: async () => portal.close() });
-      const admin = await buildAdmin({ ...(portal ? { portal: portal.accounts } : {}), config: stores.config, tokens, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, validate, counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });
+      const admin = await buildAdmin({ ...(portal ? { portal: portal.accounts } : {}), ...(localDataPlane ? { localDataPlane } : {}), config: stores.config, tokens, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, validate, counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });
       await admin.listen({ host: settings.adminHost, port: settings.ADMIN_PORT });
       // Fastify waits for in-flight admin requests (each bounded by the database deadlines); past the
       // drain timeout their connections are cut.
@@ -304,7 +304,7 @@ function dataPlaneNodeId(settings: Settings, worker: number | null): string {
   return settings.NODE_ID !== '' && worker !== null ? `${settings.NODE_ID}-w${worker}` : settings.NODE_ID;
 }
 
-async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database, cache: ResponseCache, role: StartRole, worker: number | null): Promise<void> {
+async function startDataPlane(config: ConfigStore, counters: CounterStore, settings: Settings, log: Logger, closers: Closer[], nodes: NodeRegistry, db: Database, cache: ResponseCache, role: StartRole, worker: number | null): Promise<LocalDataPlane> {
   const nodeId = dataPlaneNodeId(settings, worker);
   // Purges published by the admin process reach this gateway's in-memory cache.
   await cache.listen();
@@ -373,6 +373,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   await listenTls(gateway, settings.PROXY_HOST, settings.PROXY_TLS_PORT);
   if (worker !== null) announceWorkerReady();
   log.info({ proxy: `http://${settings.PROXY_HOST}:${settings.PROXY_PORT}`, proxyTls: `https://${settings.PROXY_HOST}:${settings.PROXY_TLS_PORT}`, status: `http://${settings.STATUS_HOST}:${settings.STATUS_PORT}`, configVersion: gateway.currentVersion() }, 'gateway listening');
+  return gateway;
 }
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully (readiness 503, drain, exit 0). */

@@ -89,6 +89,8 @@ export interface Gateway {
   close(): Promise<void>;
   /** Version of the serving snapshot, -1 before the first. */
   currentVersion(): number;
+  /** Change-feed position of the consumers, subscriptions and keys served (null before the first snapshot). */
+  currentChangeSeq(): number | null;
 }
 
 type Pools = PoolRegistry<Dispatcher & { close(): Promise<void>; destroy(): Promise<void> }>;
@@ -249,7 +251,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     return closing;
   };
 
-  return { proxy, tls: tls.server, status, metrics, cacheStorages, ready: manager.ready, close, currentVersion: () => manager.version };
+  return { proxy, tls: tls.server, status, metrics, cacheStorages, ready: manager.ready, close, currentVersion: () => manager.version, currentChangeSeq: () => manager.changeSeq };
 }
 
 /** Bound of the shutdown steps that only tidy up (config watch stop, marking the node stopped), ms. */
