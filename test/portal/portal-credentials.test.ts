@@ -41,7 +41,7 @@ describe('developer portal: OAuth clients and signature keys', () => {
   let ada: Client;
   let bob: Client;
   const consumers = { ada: '', bob: '' };
-  const adminCall = (method: 'GET' | 'PUT', url: string, body?: unknown) =>
+  const adminCall = (method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown) =>
     admin.inject({ method, url, headers: { authorization: `Bearer ${ADMIN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { payload: JSON.stringify(body) } : {}) });
 
   async function developer(name: string, ip: string): Promise<[Client, string]> {
@@ -150,5 +150,19 @@ describe('developer portal: OAuth clients and signature keys', () => {
     const actions = audit.json<{ items: Array<{ action: string }> }>().items.map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['portal.signature-key.add', 'portal.signature-key.remove']));
     expect(audit.body).not.toContain(secret);
+  });
+
+  it('disabling the account revokes its OAuth clients and removes its signature keys with its API keys', async () => {
+    const client = (await ada.call('POST', '/api/oauth-clients', { name: 'before-disable' })).json<{ clientId: string }>();
+    expect((await ada.call('GET', '/api/signature-keys')).json<{ items: unknown[] }>().items).toHaveLength(1);
+    const accountId = (await ada.call('GET', '/api/session')).json<{ account: { id: string } }>().account.id;
+    const disabled = await adminCall('POST', `/portal/accounts/${accountId}/disable`);
+    expect(disabled.statusCode, disabled.body).toBe(200);
+    expect(disabled.json()).toMatchObject({ status: 'disabled', revokedKeys: 0, revokedOAuthClients: 1, removedSignatureKeys: 1 });
+    const clients = (await adminCall('GET', `/consumers/${consumers.ada}/oauth-clients`)).json<{ items: Array<{ clientId: string; revokedAt?: string }> }>().items;
+    expect(clients.find((c) => c.clientId === client.clientId)?.revokedAt).toBeDefined();
+    const consumer = (await adminCall('GET', `/consumers/${consumers.ada}`)).json<{ spec: { signatureKeys: unknown[]; scopes: string[] } }>().spec;
+    expect(consumer.signatureKeys).toEqual([]);
+    expect(consumer.scopes).toEqual(['orders:read', 'orders:write']);
   });
 });

@@ -37,6 +37,20 @@ const clientView = (c: OAuthClientRecord) => ({ clientId: c.id, ...(c.name !== u
 /** A signature key as the developer sees it: never an HMAC secret, not even redacted. */
 const keyView = (k: SignatureKey) => ({ keyId: k.keyId, algorithm: k.algorithm, ...(k.publicKey !== undefined ? { publicKey: k.publicKey } : {}), ...(k.expiresAt !== undefined ? { expiresAt: k.expiresAt } : {}) });
 
+/** Replaces a consumer's signature keys in one validated, audited apply (all-or-nothing); the rest of its spec is kept as stored. */
+export async function replaceSignatureKeys(config: ConfigStore, validate: SetValidator, consumer: ConsumerResource, keys: SignatureKey[], context: AuditContext): Promise<SignatureKey[]> {
+  const doc = { apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: consumer.metadata, spec: { ...consumer.spec, signatureKeys: keys } };
+  const parsed = validateDocuments(jsonDocuments([doc]));
+  if (!parsed.ok) throw new ProblemError('INVALID_REQUEST', `the key is invalid: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  try {
+    await config.apply(parsed.resources, { validate, audit: context });
+  } catch (error) {
+    if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_REQUEST', `the key was refused: ${error.issues.map((i) => i.message).join('; ')}`);
+    throw error;
+  }
+  return keys;
+}
+
 /**
  * A developer's own OAuth clients (client credentials, RFC 6749 §4.4) and request-signing keys
  * (RFC 9421). The consumer always comes from the session; a client id or key id of another
@@ -83,19 +97,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialD
     });
   }
 
-  /** Replaces the consumer's signature keys in one validated, audited apply (all-or-nothing). */
-  const saveKeys = async (consumer: ConsumerResource, keys: SignatureKey[], context: AuditContext): Promise<SignatureKey[]> => {
-    const doc = { apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: consumer.metadata, spec: { ...consumer.spec, signatureKeys: keys } };
-    const parsed = validateDocuments(jsonDocuments([doc]));
-    if (!parsed.ok) throw new ProblemError('INVALID_REQUEST', `the key is invalid: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-    try {
-      await config.apply(parsed.resources, { validate, audit: context });
-    } catch (error) {
-      if (error instanceof ApplyRejectedError) throw new ProblemError('INVALID_REQUEST', `the key was refused: ${error.issues.map((i) => i.message).join('; ')}`);
-      throw error;
-    }
-    return keys;
-  };
+  const saveKeys = (consumer: ConsumerResource, keys: SignatureKey[], context: AuditContext) => replaceSignatureKeys(config, validate, consumer, keys, context);
 
   app.get('/api/signature-keys', async (request, reply) => {
     const { consumer } = await me(request);
