@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { createOAuthClient, listOAuthClients, revokeOAuthClient, type OAuthClientView } from './consumer-auth-api.js';
+import { CopyButton } from './ui/copy-button.js';
 import { formatDateTime } from './ui/format.js';
 import { SecretOnce } from './ui/secret-once.js';
 import { ErrorState, Loading, messageOf } from './ui/states.js';
@@ -66,7 +67,11 @@ export function ConsumerOAuthClients({ consumer, scopes, canWrite }: { consumer:
       {created !== undefined && (
         <div>
           <p class="pad">
-            Client ID <code data-testid="oauth-client-id">{created.clientId}</code>
+            Client ID{' '}
+            <code id="new-oauth-client-id" data-testid="oauth-client-id">
+              {created.clientId}
+            </code>{' '}
+            <CopyButton value={created.clientId} label="Copy client ID" targetId="new-oauth-client-id" />
           </p>
           <SecretOnce title="New client secret" secret={created.secret} warning={created.warning} onDone={() => setCreated(undefined)} />
         </div>
