@@ -30,7 +30,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console: OAuth clients and signature key
     database = await createTestDatabase();
     upstream = await startRecordingUpstream('orders');
     tollgate = await startTollgateProcess({ role: 'all', env: { DATABASE_URL: database.url, REDIS_URL: testRedisUrl(), ADMIN_TOKEN, MAX_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'warn' } });
-    const applied = await bearer('/config', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: credentialsConfig(upstream.url, [{ name: 'acme', scopes: ['orders:read', 'orders:write'] }]) });
+    const applied = await bearer('/config', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: credentialsConfig(upstream.url, [{ name: 'acme', scopes: ['orders:read', 'orders:write'], spec: 'basicAuth: [{ username: acme-ops, password: "correct horse battery" }], keys: [{ name: declared, key: "tg_declared_console_credentials_key" }]' }]) });
     expect(applied.status, await applied.text()).toBe(200);
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 180_000);
@@ -78,6 +78,9 @@ describe.skipIf(!existsSync(CHROMIUM))('console: OAuth clients and signature key
       await waitUntil(async () => (await fetch(`${tollgate.proxyUrl}/orders/42`, { headers: { authorization: `Bearer ${token}` } })).status === 401, 10_000, 'the API to refuse its token');
 
       // Signature keys: an Ed25519 public key, then an HMAC secret (sent once, never shown).
+      type Spec = { basicAuth: unknown[]; keys: unknown[]; scopes: string[] };
+      const before = ((await (await bearer('/consumers/acme')).json()) as { spec: Spec }).spec;
+      expect(before.basicAuth).toHaveLength(1);
       const keys = page.getByRole('region', { name: 'Signature keys' });
       const ed = ed25519Pair();
       await keys.getByLabel('Key ID').fill('acme-ed');
@@ -103,6 +106,9 @@ describe.skipIf(!existsSync(CHROMIUM))('console: OAuth clients and signature key
       await waitUntil(async () => (await signedGet(`${tollgate.proxyUrl}/signed/ping`, 'acme-ed', { ed25519: ed.privateKey })) === 401, 10_000, 'the removed key to be refused');
       await waitUntil(async () => (await signedGet(`${tollgate.proxyUrl}/signed/ping`, 'acme-hmac', { hmac: HMAC_SECRET })) === 200, 10_000, 'the HMAC key to still verify');
       await shot(page, 'consumer-signature-keys');
+      // The rest of the Consumer went back as it came: basic-auth user, declared key, scopes.
+      const after = ((await (await bearer('/consumers/acme')).json()) as { spec: Spec }).spec;
+      expect({ basicAuth: after.basicAuth, keys: after.keys, scopes: after.scopes }).toEqual({ basicAuth: before.basicAuth, keys: before.keys, scopes: before.scopes });
       expect(problems).toEqual([]);
 
       // A viewer sees both lists, and no control that changes them.
@@ -113,7 +119,14 @@ describe.skipIf(!existsSync(CHROMIUM))('console: OAuth clients and signature key
       const viewer = await viewerContext.newPage();
       await signIn(viewer, tollgate.adminUrl, viewerToken);
       await viewer.goto(`${tollgate.adminUrl}/console/#consumers/acme`);
-      await viewer.getByRole('region', { name: 'OAuth clients' }).getByRole('cell', { name: clientId, exact: true }).waitFor();
+      // On failure, say what the viewer's page shows instead (a loading or error state).
+      await viewer
+        .getByRole('region', { name: 'OAuth clients' })
+        .getByRole('cell', { name: clientId, exact: true })
+        .waitFor({ timeout: 20_000 })
+        .catch(async (err: unknown) => {
+          throw new Error(`${String(err)}\nthe viewer's page shows:\n${await viewer.locator('body').innerText()}`);
+        });
       await viewer.getByRole('region', { name: 'Signature keys' }).getByRole('cell', { name: 'acme-hmac', exact: true }).waitFor();
       expect(await viewer.getByRole('button', { name: 'Create client' }).count()).toBe(0);
       expect(await viewer.getByRole('button', { name: 'Add key' }).count()).toBe(0);

@@ -6,13 +6,13 @@ import { httpbis } from 'http-message-signatures';
  * endpoint, an API behind `jwt-auth` (issuer tollgate) and one behind `http-signature`; a token
  * request; and requests signed by an independent RFC 9421 implementation.
  */
-export function credentialsConfig(upstreamUrl: string, consumers: Array<{ name: string; scopes: string[] }>): string {
+export function credentialsConfig(upstreamUrl: string, consumers: Array<{ name: string; scopes: string[]; spec?: string }>): string {
   return [
     `kind: Upstream\nmetadata: { name: orders-backend }\nspec: { targets: [{ url: "${upstreamUrl}" }] }`,
     `kind: Api\nmetadata: { name: oauth }\nspec:\n  basePath: /oauth2\n  routes:\n    - name: token\n      match: [{ path: { exact: /token } }]\n      directResponse: { status: 404 }\n      policies: [{ name: oauth2-token, config: { audience: "api://orders" } }]`,
     `kind: Api\nmetadata: { name: orders }\nspec:\n  basePath: /orders\n  policies: [{ name: jwt-auth, config: { issuers: [{ issuer: tollgate, audiences: ["api://orders"] }] } }]\n  routes: [{ name: all, destination: { upstream: orders-backend } }]`,
     `kind: Api\nmetadata: { name: signed }\nspec:\n  basePath: /signed\n  policies: [{ name: http-signature }]\n  routes: [{ name: all, destination: { upstream: orders-backend } }]`,
-    ...consumers.map((c) => `kind: Consumer\nmetadata: { name: ${c.name} }\nspec: { scopes: [${c.scopes.join(', ')}] }`),
+    ...consumers.map((c) => `kind: Consumer\nmetadata: { name: ${c.name} }\nspec: { scopes: [${c.scopes.join(', ')}]${c.spec !== undefined ? `, ${c.spec}` : ''} }`),
   ]
     .map((d) => `apiVersion: tollgate.dev/v1\n${d}\n`)
     .join('---\n');
