@@ -73,7 +73,7 @@ describe('tollgate portal (CLI)', () => {
     expect((await runCli(['portal', 'reject-request', requestId], env())).stderr).toContain('INVALID_TRANSITION');
 
     const disabled = await runCli(['portal', 'disable', ada.id], env());
-    expect(disabled.stdout).toBe('disabled ada@example.com: 0 API key(s) revoked\n');
+    expect(disabled.stdout).toBe('disabled ada@example.com: 0 API key(s) revoked, 0 OAuth client(s) revoked, 0 signature key(s) removed\n');
     expect((await runCli(['portal', 'accounts', '--status', 'disabled'], env())).stdout).toContain('ada@example.com');
 
     // Eve, rejected, cannot sign in.

@@ -169,7 +169,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   apisImport.register(app, ctx);
   apiLifecycle.register(app, ctx);
   plans.register(app, ctx);
-  portalAccounts.register(app, ctx, options.portal);
+  portalAccounts.register(app, ctx, options.portal, options.oauthClients);
   protoDescriptors.register(app, ctx);
   brokers.register(app, ctx);
   subscriptions.register(app, ctx);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { buildPortal, createLogMailer, createSmtpMailer, PortalAccounts, type PortalSettings } from '@tollgate/admin';
 import type { Database } from '@tollgate/db';
 import type { LimitCounters } from '@tollgate/policies';
-import type { ApiKeyStore, AuditStore, ConfigStore, PortalAccountStore, SetValidator } from '@tollgate/stores';
+import type { ApiKeyStore, AuditStore, ConfigStore, OAuthClientStore, PortalAccountStore, SetValidator } from '@tollgate/stores';
 import type { Settings } from './start-settings.js';
 
 const LOGO_TYPES: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' };
@@ -35,6 +35,7 @@ export interface PortalParts {
   config: ConfigStore;
   validate: SetValidator;
   apiKeys: ApiKeyStore;
+  oauthClients: OAuthClientStore;
   audit: AuditStore;
   counters: LimitCounters;
   db: Database;
@@ -56,6 +57,7 @@ export async function startPortalListener(settings: Settings, accounts: PortalAc
     config: parts.config,
     validate: parts.validate,
     apiKeys: parts.apiKeys,
+    oauthClients: parts.oauthClients,
     audit: parts.audit,
     counters: parts.counters,
     db: parts.db,

@@ -231,7 +231,7 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
       const self = selfEndpoints(settings, ['proxy', 'status', 'admin']);
       const outbound: OutboundPolicy = { allowPrivate: settings.WEBHOOK_ALLOW_PRIVATE, allow: parseCidrs(settings.WEBHOOK_ALLOW_CIDRS), ownPorts: new Set(self.ports.keys()) };
       const validate = withWebhookUrlCheck(setValidator(self), outbound);
-      const portalParts: PortalParts = { store: stores.portal, config: stores.config, validate, apiKeys: stores.apiKeys, audit: stores.audit, counters, db: stores.db };
+      const portalParts: PortalParts = { store: stores.portal, config: stores.config, validate, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, counters, db: stores.db };
       const portal = portalEnabled(settings) ? createPortalAccounts(settings, portalParts, log) : undefined;
       if (portal) closers.push({ name: 'portal-mail', close: async () => portal.close() });
       const admin = await buildAdmin({ ...(portal ? { portal: portal.accounts } : {}), ...(localDataPlane ? { localDataPlane } : {}), config: stores.config, tokens, apiKeys: stores.apiKeys, oauthClients: stores.oauthClients, audit: stores.audit, validate, counters, cache, db: stores.db, nodes: { registry: stores.nodes, heartbeatMs: settings.NODE_HEARTBEAT_MS }, bodyLimit: settings.ADMIN_BODY_LIMIT_BYTES, maxDocuments: settings.ADMIN_MAX_DOCUMENTS, consoleSessions: { idleMs: settings.CONSOLE_SESSION_IDLE_MS, absoluteMs: settings.CONSOLE_SESSION_MAX_MS }, trustedProxies: settings.TRUSTED_PROXIES, logger: log.child({ component: 'admin' }) });

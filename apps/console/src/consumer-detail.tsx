@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Role } from './api.js';
 import { ConsumerKeys } from './consumer-keys.js';
+import { ConsumerOAuthClients } from './consumer-oauth-clients.js';
+import { ConsumerSignatureKeys } from './consumer-signature-keys.js';
 import { ConsumerSubscriptions } from './consumer-subscriptions.js';
 import { ConsumerUsageChart } from './consumer-usage-chart.js';
 import { getConsumer, type ConsumerDocument } from './consumers.js';
@@ -10,7 +12,7 @@ import { ErrorState, Loading, messageOf } from './ui/states.js';
 
 type State = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'loaded'; consumer: ConsumerDocument };
 
-/** A consumer's page: its API keys, subscriptions with remaining quota, and usage over the last day. */
+/** A consumer's page: its API keys, OAuth clients, signature keys, subscriptions with remaining quota, and usage over the last day. */
 export function ConsumerDetail({ name, role }: { name: string; role: Role }) {
   const [state, setState] = useState<State>({ kind: 'loading' });
   // Bumped after a change that moves usage or quota (a new subscription), so the cards reload.
@@ -37,6 +39,9 @@ export function ConsumerDetail({ name, role }: { name: string; role: Role }) {
       {state.kind === 'loaded' && (
         <div class="stack">
           {can(role, 'keys:read') && <ConsumerKeys consumer={name} canWrite={can(role, 'keys:write')} />}
+          {can(role, 'keys:read') && <ConsumerOAuthClients consumer={name} scopes={state.consumer.spec.scopes ?? []} canWrite={can(role, 'keys:write')} />}
+          {/* Signature keys live in the Consumer's spec: changing them is a PUT of the Consumer (config:write). */}
+          {can(role, 'config:read') && <ConsumerSignatureKeys consumer={name} canWrite={can(role, 'config:write')} />}
           <ConsumerSubscriptions consumer={name} canWrite={can(role, 'config:write')} canListPlans={can(role, 'config:read')} generation={generation} onChanged={() => setGeneration(generation + 1)} />
           <ConsumerUsageChart consumer={name} generation={generation} />
         </div>

@@ -3,7 +3,7 @@ import { call } from './api.js';
 /** The parts of a Consumer document (`GET /consumers`) the screens show. */
 export interface ConsumerDocument {
   metadata: { name: string; labels?: Record<string, string> };
-  spec: { customId?: string; groups?: string[]; metadata?: Record<string, string> };
+  spec: { customId?: string; groups?: string[]; scopes?: string[]; metadata?: Record<string, string> };
 }
 
 export interface Page<T> {

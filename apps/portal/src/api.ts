@@ -67,6 +67,21 @@ export interface SubscriptionRequest {
   createdAt: string;
 }
 
+export interface OAuthClient {
+  clientId: string;
+  name?: string;
+  scopes: string[];
+  createdAt: string;
+  revokedAt?: string;
+}
+export interface SignatureKey {
+  keyId: string;
+  algorithm: 'ed25519' | 'hmac-sha256';
+  publicKey?: string;
+  expiresAt?: string;
+}
+export type NewSignatureKey = SignatureKey & { secret?: string };
+
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, detail: string) {
     super(detail);
@@ -120,5 +135,11 @@ export const api = {
   plans: () => call<{ items: Plan[] }>('GET', '/api/plans'),
   subscriptions: () => call<{ items: Usage[] }>('GET', '/api/subscriptions'),
   subscribe: (plan: string, when: 'now' | 'next-period' = 'now') => call<{ items?: Usage[]; request?: SubscriptionRequest }>('POST', '/api/subscriptions', { plan, when }),
+  oauthClients: () => call<{ scopes: string[]; items: OAuthClient[] }>('GET', '/api/oauth-clients'),
+  createOAuthClient: (name: string, scopes: string[]) => call<OAuthClient & { clientSecret: string }>('POST', '/api/oauth-clients', { name, scopes }),
+  revokeOAuthClient: (id: string) => call<void>('DELETE', `/api/oauth-clients/${encodeURIComponent(id)}`),
+  signatureKeys: () => call<{ items: SignatureKey[] }>('GET', '/api/signature-keys'),
+  addSignatureKey: (key: NewSignatureKey) => call<{ items: SignatureKey[] }>('POST', '/api/signature-keys', key),
+  removeSignatureKey: (keyId: string) => call<void>('DELETE', `/api/signature-keys/${encodeURIComponent(keyId)}`),
   requests: () => call<{ items: SubscriptionRequest[] }>('GET', '/api/subscription-requests'),
 };

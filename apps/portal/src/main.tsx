@@ -4,6 +4,7 @@ import { api, rememberCsrf, type Branding, type Session } from './api.js';
 import { Forgot, Reset, SignIn, SignUp, Verify } from './auth-pages.js';
 import { ApiReference, Catalogue } from './catalogue.js';
 import { Invoices, Keys, PlansAndUsage } from './account-pages.js';
+import { Credentials } from './credential-pages.js';
 import { go, useRoute } from './router.js';
 import './styles.css';
 
@@ -33,7 +34,7 @@ function App() {
   };
   const active = session?.account.status === 'active';
   const section = route.path.split('/')[1] ?? '';
-  const needsActive = ['keys', 'plans', 'invoices'].includes(section);
+  const needsActive = ['keys', 'credentials', 'plans', 'invoices'].includes(section);
 
   let page;
   if (route.path === '/' || route.path === '/apis') page = <Catalogue />;
@@ -46,6 +47,7 @@ function App() {
   else if (needsActive && !session) page = <SignIn onSignedIn={signedIn} />;
   else if (needsActive && !active) page = <NotActive session={session!} />;
   else if (section === 'keys') page = <Keys />;
+  else if (section === 'credentials') page = <Credentials />;
   else if (section === 'plans') page = <PlansAndUsage />;
   else if (section === 'invoices') page = <Invoices since={session?.account.createdAt ?? new Date().toISOString()} />;
   else page = <section class="page"><h1>Not found</h1><p><a href="#/">Back to the APIs</a></p></section>;
@@ -67,6 +69,7 @@ function App() {
           {session && active ? (
             <>
               {link('/keys', 'API keys')}
+              {link('/credentials', 'OAuth & signing')}
               {link('/plans', 'Plans & usage')}
               {link('/invoices', 'Invoices')}
             </>

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Database } from '@tollgate/db';
 import type { LimitCounters } from '@tollgate/policies';
-import type { ApiKeyStore, AuditStore, ConfigStore, SetValidator } from '@tollgate/stores';
+import type { ApiKeyStore, AuditStore, ConfigStore, OAuthClientStore, SetValidator } from '@tollgate/stores';
 import { AuthThrottle } from '../auth-throttle.js';
 import { ConsoleSessions, type ConsoleSessionOptions } from '../console/session-store.js';
 import { frameworkErrors, registerErrorHandlers } from '../error-handlers.js';
@@ -10,6 +10,7 @@ import { registerJsonBodyParser } from '../json-body.js';
 import { redactingLogger } from '../log-redaction.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerCatalogueRoutes } from './catalogue-routes.js';
+import { registerCredentialRoutes } from './credential-routes.js';
 import type { PortalAccounts } from './portal-accounts.js';
 import { registerSelfServiceRoutes } from './self-service-routes.js';
 import { registerPortalAssets } from './static.js';
@@ -19,6 +20,8 @@ export interface PortalOptions {
   config: ConfigStore;
   validate: SetValidator;
   apiKeys: ApiKeyStore;
+  /** The developer's OAuth clients are served only with it. */
+  oauthClients?: OAuthClientStore;
   audit: AuditStore;
   counters?: LimitCounters;
   db?: Database;
@@ -58,6 +61,7 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerAuthRoutes(app, { accounts: options.accounts, sessions, audit: options.audit, signInThrottle, signUpThrottle });
   registerSelfServiceRoutes(app, deps);
+  registerCredentialRoutes(app, { ...deps, ...(options.oauthClients ? { oauthClients: options.oauthClients } : {}) });
   registerCatalogueRoutes(app, deps);
   await registerPortalAssets(app, options.accounts.settings, options.dir);
   await app.ready();

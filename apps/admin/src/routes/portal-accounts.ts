@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PORTAL_ACCOUNT_STATUSES } from '@tollgate/stores';
+import { PORTAL_ACCOUNT_STATUSES, type AuditContext, type OAuthClientStore } from '@tollgate/stores';
 import { auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
+import { replaceSignatureKeys } from '../portal/credential-routes.js';
 import { accountView, type PortalAccounts } from '../portal/portal-accounts.js';
 import { requestView } from '../portal/self-service-routes.js';
 import { ProblemError } from '../problem.js';
@@ -46,7 +47,7 @@ function portalOrUnavailable(portal: PortalAccounts | undefined): PortalAccounts
  * Operators' side of the developer portal: the approval queue (`GET /portal/accounts?status=pending`),
  * approving and rejecting accounts, and invitations. 503 when the portal is off.
  */
-export function register(app: FastifyInstance, ctx: AdminContext, portal: PortalAccounts | undefined): void {
+export function register(app: FastifyInstance, ctx: AdminContext, portal: PortalAccounts | undefined, oauthClients?: OAuthClientStore): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['portal'];
   r.get('/portal/accounts', { schema: { tags, summary: 'List developer-portal accounts (no passwords)', querystring: listQuery, response: { 200: z.object({ items: z.array(accountSchema) }), ...errorResponses } } }, async (request) => {
@@ -63,19 +64,54 @@ export function register(app: FastifyInstance, ctx: AdminContext, portal: Portal
     auditWritten(request);
     return accountView(rejected);
   });
-  r.post('/portal/accounts/:id/disable', { schema: { tags, summary: "Disable an account: it cannot sign in, its sessions end, and its consumer's API keys are revoked", params: idParams, response: { 200: accountSchema.extend({ revokedKeys: z.number().int().describe('API keys revoked with it.') }), 404: problemSchema, 409: problemSchema, ...errorResponses } } }, async (request) => {
-    const disabled = await portalOrUnavailable(portal).disable(request.params.id, request.adminActor);
-    let revokedKeys = 0;
-    if (disabled.consumer !== undefined) {
-      for (const key of await ctx.apiKeys.list(disabled.consumer)) {
-        if (key.revokedAt) continue;
-        await ctx.apiKeys.revoke(disabled.consumer, key.id, { action: 'api-key.revoke', resourceKind: 'Consumer', resourceName: disabled.consumer, requestId: request.id, clientAddress: request.ip, ...(request.adminActor ? { actor: request.adminActor } : {}) });
-        revokedKeys++;
+  r.post(
+    '/portal/accounts/:id/disable',
+    {
+      schema: {
+        tags,
+        summary: "Disable an account: it cannot sign in, its sessions end, and its consumer's API keys and OAuth clients are revoked and its signature keys removed",
+        params: idParams,
+        response: {
+          200: accountSchema.extend({
+            revokedKeys: z.number().int().describe('API keys revoked with it.'),
+            revokedOAuthClients: z.number().int().describe('OAuth clients revoked with it.'),
+            removedSignatureKeys: z.number().int().describe("Signature keys removed from its consumer."),
+          }),
+          404: problemSchema,
+          409: problemSchema,
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const disabled = await portalOrUnavailable(portal).disable(request.params.id, request.adminActor);
+      let revokedKeys = 0;
+      let revokedOAuthClients = 0;
+      let removedSignatureKeys = 0;
+      const consumer = disabled.consumer;
+      if (consumer !== undefined) {
+        const audit = (action: string): AuditContext => ({ action, resourceKind: 'Consumer', resourceName: consumer, requestId: request.id, clientAddress: request.ip, ...(request.adminActor ? { actor: request.adminActor } : {}) });
+        for (const key of await ctx.apiKeys.list(consumer)) {
+          if (key.revokedAt) continue;
+          await ctx.apiKeys.revoke(consumer, key.id, audit('api-key.revoke'));
+          revokedKeys++;
+        }
+        // Every credential the developer could have made in the portal stops working with the account.
+        for (const client of oauthClients ? await oauthClients.list(consumer) : []) {
+          if (client.revokedAt) continue;
+          await oauthClients?.revoke(consumer, client.id, audit('oauth-client.revoke'));
+          revokedOAuthClients++;
+        }
+        const stored = await ctx.config.get('Consumer', consumer);
+        if (stored?.resource.kind === 'Consumer' && stored.resource.spec.signatureKeys.length > 0) {
+          removedSignatureKeys = stored.resource.spec.signatureKeys.length;
+          await replaceSignatureKeys(ctx.config, ctx.validate, stored.resource, [], audit('config.apply'));
+        }
       }
-    }
-    auditWritten(request);
-    return { ...accountView(disabled), revokedKeys };
-  });
+      auditWritten(request);
+      return { ...accountView(disabled), revokedKeys, revokedOAuthClients, removedSignatureKeys };
+    },
+  );
   r.post('/portal/invitations', { schema: { tags, summary: 'Mail an invitation to sign up (sign-up mode invite, or any open mode)', body: inviteBody, response: { 202: z.object({ email: z.string() }), ...errorResponses } } }, async (request, reply) => {
     const body = inviteBody.safeParse(request.body);
     if (!body.success) throw new ProblemError('INVALID_BODY', 'send {"email": "<address>"}');

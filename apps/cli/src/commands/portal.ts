@@ -75,10 +75,10 @@ export function registerPortal(program: Command): void {
 
   portal
     .command('disable <id>')
-    .description("Disable an account: no more sign-in, its sessions end, its consumer's API keys are revoked")
+    .description("Disable an account: no more sign-in, its sessions end, its consumer's API keys and OAuth clients are revoked and its signature keys removed")
     .action(async (id: string, _options: unknown, command: Command) => {
-      const account = await call<Account & { revokedKeys: number }>(command, 'POST', `/portal/accounts/${encodeURIComponent(id)}/disable`);
-      process.stdout.write(`disabled ${account?.email ?? id}: ${account?.revokedKeys ?? 0} API key(s) revoked\n`);
+      const account = await call<Account & { revokedKeys: number; revokedOAuthClients?: number; removedSignatureKeys?: number }>(command, 'POST', `/portal/accounts/${encodeURIComponent(id)}/disable`);
+      process.stdout.write(`disabled ${account?.email ?? id}: ${account?.revokedKeys ?? 0} API key(s) revoked, ${account?.revokedOAuthClients ?? 0} OAuth client(s) revoked, ${account?.removedSignatureKeys ?? 0} signature key(s) removed\n`);
     });
 
   portal
