@@ -127,8 +127,13 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
    */
   function gatewayAnswerBeforeRouting(req: IncomingMessage): GatewayAnswerStep | null {
     if (req.headers.origin === undefined) return null;
-    const r = resolveRoute(manager.current, requestHost(req), splitTarget(req.url ?? '/'), req.method ?? 'GET', req.headers, true);
-    return r.kind === 'route' && r.route.draftPreview === null ? r.route.gatewayAnswer : null;
+    try {
+      const r = resolveRoute(manager.current, requestHost(req), splitTarget(req.url ?? '/'), req.method ?? 'GET', req.headers, true);
+      return r.kind === 'route' && r.route.draftPreview === null ? r.route.gatewayAnswer : null;
+    } catch {
+      // Outside the handler's error path (this runs in the listener's callback): the refusal goes out without them.
+      return null;
+    }
   }
 
   function routing(req: IncomingMessage, res: ServerResponse): void {
