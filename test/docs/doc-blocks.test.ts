@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NO_REASON, extractBlocks, localPortsOf, parseYamlBlock, rewritePorts, type DocBlock } from './doc-blocks.js';
+import { NO_REASON, extractBlocks, localPortsOf, parseYamlBlock, rewritePorts, usesPortal, type DocBlock } from './doc-blocks.js';
 import { blocksOf, markdownFiles } from './doc-suite.js';
 
 describe('extractBlocks', () => {
@@ -88,8 +88,16 @@ describe('rewritePorts', () => {
     expect(rewritePorts(block('yaml', 'url: http://127.0.0.1:9000\nservicePort: 8000\n'), map)).toBe('url: http://127.0.0.1:41002\nservicePort: 8000\n');
   });
 
-  it('lists the local ports a file uses besides the product', () => {
-    expect(localPortsOf([block('shell', 'curl 127.0.0.1:8000 127.0.0.1:9001 localhost:9001 127.0.0.1:8443')])).toEqual([9001]);
+  it('lists the local ports a file uses besides the product (the portal is the product’s)', () => {
+    expect(localPortsOf([block('shell', 'curl 127.0.0.1:8000 127.0.0.1:9001 localhost:9001 127.0.0.1:8443 127.0.0.1:8002')])).toEqual([9001]);
+  });
+
+  it('turns the portal on for a file whose runnable shell blocks use it', () => {
+    expect(usesPortal([block('shell', 'curl http://127.0.0.1:8002/api/sign-up')])).toBe(true);
+    expect(usesPortal([block('shell', "curl 'http://127.0.0.1:8001/portal/accounts?status=pending'")])).toBe(true);
+    expect(usesPortal([block('shell', 'tollgate portal accounts')])).toBe(true);
+    expect(usesPortal([block('shell', 'curl http://127.0.0.1:8001/consumers'), block('yaml', 'url: http://127.0.0.1:8002')])).toBe(false);
+    expect(usesPortal([{ ...block('shell', 'tollgate portal accounts'), skip: 'a reason' }])).toBe(false);
   });
 });
 

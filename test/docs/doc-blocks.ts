@@ -138,10 +138,21 @@ export interface ProductPorts {
   admin: number;
   status: number;
   tls: number;
+  /** The developer portal's listener (docs/portal.md), on only for files that use it. */
+  portal: number;
 }
 
-/** The documented default ports (README "Configuration"). */
-export const DEFAULT_PORTS: ProductPorts = { proxy: 8000, admin: 8001, status: 8100, tls: 8443 };
+/** The documented default ports (README "Configuration", docs/portal.md). */
+export const DEFAULT_PORTS: ProductPorts = { proxy: 8000, admin: 8001, status: 8100, tls: 8443, portal: 8002 };
+
+/**
+ * Whether the blocks of a file use the developer portal: its port, the admin API's `/portal/…`
+ * routes or `tollgate portal` (all of which answer 503 or UNAVAILABLE while it is off, its default).
+ */
+export function usesPortal(blocks: DocBlock[]): boolean {
+  const portal = new RegExp(`\\b(127\\.0\\.0\\.1|localhost):${DEFAULT_PORTS.portal}\\b|:\\d+/portal/|\\btollgate portal\\b`);
+  return blocks.some((b) => b.skip === undefined && b.lang === 'shell' && portal.test(b.code));
+}
 
 const LOOPBACK_PORT = /\b(127\.0\.0\.1|localhost|0\.0\.0\.0):(\d{2,5})\b/g;
 

@@ -11,10 +11,13 @@
  *   ./apps/cli` links) and a `curl` shim: the real curl, which then fails the block (exit 22)
  *   when the final answer's status is >= 400, unless the block is marked
  *   `<!-- doctest: status=404 -->` (so `curl -i` of a route that is not there cannot pass);
- * - PROXY_PORT / ADMIN_PORT / STATUS_PORT / PROXY_TLS_PORT and ADMIN_TOKEN are the product's (the
+ * - the developer portal is on (PORTAL=true on a free PORTAL_PORT) for a file whose blocks use it
+ *   (its port 8002, the admin API's /portal/ routes or `tollgate portal`), off for the others as
+ *   in a default install;
+ * - PROXY_PORT / ADMIN_PORT / STATUS_PORT / PROXY_TLS_PORT (and PORTAL_PORT) and ADMIN_TOKEN are the product's (the
  *   CLI reads them as the server does), TOLLGATE_ADMIN_TOKEN is the admin token, HOME and
  *   XDG_CONFIG_HOME are inside the working directory (CLI contexts land there);
- * - loopback URLs of the documented ports (127.0.0.1:8000, :8001, :8100, :8443) are rewritten to
+ * - loopback URLs of the documented ports (127.0.0.1:8000, :8001, :8100, :8443, :8002) are rewritten to
  *   the product's, other loopback ports a file uses (an upstream on 127.0.0.1:9000) to free ports;
  * - variables a block assigns are seen by later blocks of the same file (each block runs in
  *   `bash -e` with `set -a`, and its exported environment is carried to the next).
@@ -32,7 +35,7 @@ import { Redis } from 'ioredis';
 import { createTestDatabase, randomPrefix, testRedisUrl, type TestDatabase } from '../support/databases.js';
 import { freePort } from '../support/ports.js';
 import { CLI, startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
-import { DEFAULT_PORTS, localPortsOf, parseYamlBlock, rewritePorts, whereOf, type DocBlock } from './doc-blocks.js';
+import { DEFAULT_PORTS, localPortsOf, parseYamlBlock, rewritePorts, usesPortal, whereOf, type DocBlock } from './doc-blocks.js';
 
 /** Repository root. */
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,15 +79,20 @@ function migratedEmbeddedData(): Promise<string> {
 interface Product {
   tg: TollgateProcess;
   tls: number;
+  /** The developer portal's port, or null when it is off. */
+  portal: number | null;
   stop(): Promise<void>;
 }
 
-/** Starts a fresh product on `mode`'s stores; `dir` holds its embedded data. */
-async function startProduct(mode: StoreMode, dir: string): Promise<Product> {
+/** Starts a fresh product on `mode`'s stores, with the developer portal when `portal`; `dir` holds its embedded data. */
+async function startProduct(mode: StoreMode, dir: string, portal = false): Promise<Product> {
   const tls = await freePort();
+  const portalPort = portal ? await freePort() : null;
   // MAX_EVENT_LOOP_DELAY_MS=0: on a starved test machine the overload guard would answer 503 to
   // a doc's curl; load shedding is tested elsewhere (test/observability), not what the docs show.
   const env: Record<string, string> = { ADMIN_TOKEN: TOKEN, PROXY_TLS_PORT: String(tls), LOG_LEVEL: 'info', LOG_FORMAT: 'json', MAX_EVENT_LOOP_DELAY_MS: '0' };
+  // Mail (verification links) goes to the product's log: the runner sets no SMTP server.
+  if (portalPort !== null) Object.assign(env, { PORTAL: 'true', PORTAL_PORT: String(portalPort) });
   let db: TestDatabase | undefined;
   const redisPrefixes: string[] = [];
   if (mode === 'embedded') {
@@ -116,6 +124,7 @@ async function startProduct(mode: StoreMode, dir: string): Promise<Product> {
   return {
     tg,
     tls,
+    portal: portalPort,
     async stop() {
       await tg.stop();
       await db?.drop();
@@ -176,13 +185,15 @@ export async function openSession(file: string, blocks: DocBlock[], mode: StoreM
 
   async function ensureProduct(): Promise<Product> {
     if (product) return product;
-    owned = blocks.some(mutates);
-    product = owned ? await startProduct(mode, workdir) : await validator(mode);
+    const portal = usesPortal(blocks);
+    owned = portal || blocks.some(mutates);
+    product = owned ? await startProduct(mode, workdir, portal) : await validator(mode);
     const port = (url: string) => Number(new URL(url).port);
     portMap.set(DEFAULT_PORTS.proxy, port(product.tg.proxyUrl));
     portMap.set(DEFAULT_PORTS.admin, port(product.tg.adminUrl));
     portMap.set(DEFAULT_PORTS.status, port(product.tg.statusUrl));
     portMap.set(DEFAULT_PORTS.tls, product.tls);
+    if (product.portal !== null) portMap.set(DEFAULT_PORTS.portal, product.portal);
     return product;
   }
 
@@ -192,7 +203,7 @@ export async function openSession(file: string, blocks: DocBlock[], mode: StoreM
   }
 
   async function runShell(block: DocBlock, code: string): Promise<void> {
-    const { tg, tls } = await ensureProduct();
+    const { tg, tls, portal } = await ensureProduct();
     const port = (url: string) => new URL(url).port;
     const out = join(workdir, `.doctest-out-${block.line}`);
     const script = [
@@ -218,6 +229,7 @@ export async function openSession(file: string, blocks: DocBlock[], mode: StoreM
         ADMIN_PORT: port(tg.adminUrl),
         STATUS_PORT: port(tg.statusUrl),
         PROXY_TLS_PORT: String(tls),
+        ...(portal !== null ? { PORTAL_PORT: String(portal) } : {}),
         ADMIN_TOKEN: TOKEN,
         TOLLGATE_ADMIN_TOKEN: TOKEN,
       },

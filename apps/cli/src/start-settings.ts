@@ -73,6 +73,7 @@ export const settingsSchema = z.object({
   TOLLGATE_DATA: z.string().default('./.tollgate').describe('Directory of embedded data (PGlite).'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto').describe('Log lines as JSON (json), readable text (pretty), or pretty on a terminal and JSON otherwise (auto).'),
+  FEED_RETENTION_MS: z.coerce.number().int().min(60_000).max(30 * 86_400_000).default(86_400_000).describe('How long the change feed keeps its log of Consumer and Subscription changes, ms; a gateway further behind (down longer) reloads its whole snapshot instead (docs/architecture.md, "The change feed").'),
   CONFIG_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000).describe('Safety-net config version check interval, ms.'),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000).describe('How long in-flight requests may take to finish on shutdown, ms.'),
   TRUSTED_PROXIES: z

@@ -144,12 +144,12 @@ const PART_CLOSE_MS = 5_000;
 async function openStores(settings: Settings, log: Logger) {
   if (settings.DATABASE_URL) {
     log.info({ store: 'postgres' }, 'config store: Postgres');
-    return createPostgresStores({ url: settings.DATABASE_URL, timeouts: databaseTimeouts(settings), listenPingMs: settings.DATABASE_LISTEN_PING_MS });
+    return createPostgresStores({ url: settings.DATABASE_URL, timeouts: databaseTimeouts(settings), listenPingMs: settings.DATABASE_LISTEN_PING_MS, feedRetentionMs: settings.FEED_RETENTION_MS });
   }
   mkdirSync(settings.dataDir, { recursive: true });
   const dataDir = join(settings.dataDir, 'pgdata');
   log.info({ store: 'pglite', dataDir }, 'config store: embedded PGlite (set DATABASE_URL for Postgres)');
-  return createPgliteStores({ dataDir });
+  return createPgliteStores({ dataDir, feedRetentionMs: settings.FEED_RETENTION_MS });
 }
 
 async function openCounters(settings: Settings, log: Logger): Promise<CounterStore> {

@@ -52,6 +52,28 @@ describe('ChangeFeed', () => {
     }
   });
 
+  it('reloads the whole snapshot instead of replaying when its position is older than the retained log', async () => {
+    const holder = new IdentityHolder();
+    const stale = await snapshotIndex(stores);
+    holder.current = stale;
+    let reloads = 0;
+    const feed = new ChangeFeed(stores.config, holder, logger, 60_000, undefined, async () => {
+      reloads++;
+      holder.current = await snapshotIndex(stores);
+    });
+    await stores.config.apply([consumer('gone-by')], { validate: () => [] });
+    await new Promise((r) => setTimeout(r, 10));
+    // The node was away longer than the retention: the row of that change was pruned.
+    await stores.config.pruneChanges(0);
+    await feed.catchUp();
+    expect(reloads).toBe(1);
+    // Nothing was replayed into the stale index; the reloaded one has the change.
+    expect(stale.byName('gone-by')).toBeUndefined();
+    expect(holder.current).not.toBe(stale);
+    expect(holder.current.byName('gone-by')?.name).toBe('gone-by');
+    expect(holder.current.changeSeq).toBe((await stores.config.changesSince(0)).seq);
+  });
+
   it('applies nothing before the first snapshot; the snapshot then catches up from its own position', async () => {
     const holder = new IdentityHolder();
     const feed = new ChangeFeed(stores.config, holder, logger, 60_000);

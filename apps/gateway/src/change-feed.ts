@@ -59,6 +59,11 @@ export class ChangeFeed {
     private readonly pollMs: number,
     /** Installed together with each identity index (absent: Subscriptions on the feed are not applied). */
     private readonly subscriptions?: SubscriptionHolder,
+    /**
+     * Reloads the whole snapshot (and with it fresh indexes at its position): called when the
+     * index is behind the feed's retained log, whose changes can then no longer be replayed.
+     */
+    private readonly reloadAll?: () => Promise<void>,
   ) {}
 
   /** Starts watching and polling; resolves once watching (or once the watch failed: the poll remains). */
@@ -97,6 +102,12 @@ export class ChangeFeed {
       return;
     }
     if (changes.seq <= index.changeSeq) return;
+    if (changes.reload === true) {
+      // Down (or partitioned) longer than the feed's retention: the log no longer has every change.
+      this.logger.warn({ position: from, seq: changes.seq }, 'change feed position is older than the retained log; reloading the whole snapshot');
+      if (this.reloadAll !== undefined) await this.reloadAll();
+      return;
+    }
     // Installed with `index` in the same statement as it (see ConfigManager), so the pair matches.
     const table = this.subscriptions?.current;
     const steps = this.#steps(index, table, changes.resources, changes.keys);

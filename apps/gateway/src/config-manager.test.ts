@@ -80,6 +80,26 @@ describe('ConfigManager', () => {
     await pools.closeAll(0);
   });
 
+  it('reloadIndexes installs fresh indexes at the snapshot position even when the version did not move', async () => {
+    const s = new CountingSource(resources('http://127.0.0.1:1'));
+    let seq = 5;
+    const load = s.load.bind(s);
+    s.load = async () => ({ ...(await load()), changeSeq: seq });
+    const { m, pools } = manager(s);
+    m.start();
+    await m.ready;
+    expect(m.changeSeq).toBe(5);
+    // The feed moved on (a log the node can no longer replay), the config version did not.
+    seq = 9;
+    await m.reload();
+    expect(m.changeSeq).toBe(5);
+    await m.reloadIndexes();
+    expect(m.changeSeq).toBe(9);
+    expect(m.version).toBe(1);
+    await m.stop();
+    await pools.closeAll(0);
+  });
+
   it('adopts a new version with identical content without rebuilding the runtime', async () => {
     const s = new CountingSource(resources('http://127.0.0.1:1'));
     const { m, pools } = manager(s);

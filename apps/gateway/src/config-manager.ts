@@ -33,6 +33,8 @@ export class ConfigManager {
   #resolveReady!: () => void;
   readonly #reloads = new CoalescedRun(() => this.#reloadOnce(), () => this.#stopped);
   #rejectedVersion: number | null = null;
+  /** The next reload installs fresh indexes even at an unchanged version (see reloadIndexes). */
+  #indexesStale = false;
   #timer: NodeJS.Timeout | null = null;
   #unwatch: (() => Promise<void>) | null = null;
   #stopped = false;
@@ -75,7 +77,7 @@ export class ConfigManager {
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#deps = { ...deps, identity: deps.identity ?? this.#identity, subscriptions: deps.subscriptions ?? this.#subscriptions, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
     const feed = source.changesSince !== undefined && source.watchChanges !== undefined ? { changesSince: source.changesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
-    this.changes = feed === null ? null : new ChangeFeed(feed, this.#identity, logger, pollMs, this.#subscriptions);
+    this.changes = feed === null ? null : new ChangeFeed(feed, this.#identity, logger, pollMs, this.#subscriptions, () => this.reloadIndexes());
     const holder = this.#subscriptions;
     this.subscriptionPlans = {
       get current() {
@@ -139,8 +141,19 @@ export class ConfigManager {
     return this.#reloads.run();
   }
 
+  /**
+   * A reload that installs fresh consumer and subscription indexes even when the config version
+   * did not move: the change feed asks for it when its position is older than the retained log.
+   */
+  reloadIndexes(): Promise<void> {
+    this.#indexesStale = true;
+    return this.#reloads.run();
+  }
+
   async #reloadOnce(): Promise<void> {
     if (this.#stopped) return;
+    const indexesStale = this.#indexesStale;
+    this.#indexesStale = false;
     let snapshot;
     try {
       snapshot = await this.source.load();
@@ -151,7 +164,7 @@ export class ConfigManager {
     }
     // A load that outlived stop() (the database answered late) must not install pools on a closing gateway.
     if (this.#stopped) return;
-    if (this.current !== null && snapshot.version === this.current.version) return;
+    if (this.current !== null && snapshot.version === this.current.version && !indexesStale) return;
     // In slices with requests served in between, reusing the units of unchanged Apis (#16).
     const compiled = await compileConfigAsync(snapshot.resources, snapshot.version, this.self === undefined ? { cache: this.#compileCache } : { self: this.self, cache: this.#compileCache });
     if (this.#stopped) return;

@@ -48,6 +48,8 @@ export function sendProblem(reply: ProxyReply, status: number, code: string, tit
   const requestId = String(reply.request.id);
   reply.code(status).header('content-type', 'application/problem+json').header('x-request-id', requestId);
   if (close) reply.header('connection', 'close');
+  // Every gateway error of a routed request gets what the route's policies add to such answers (CORS).
+  reply.addGatewayAnswerHeaders();
   return reply.send(problemJson(status, code, title, detail, requestId));
 }
 

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import type { RequestContext } from '@tollgate/policies';
+import type { GatewayAnswerStep, RequestContext } from '@tollgate/policies';
 import { splitTarget } from '@tollgate/router';
 import { AccessLog, RequestState } from './access-log.js';
 import { TrustedProxies, unmapIp } from './client-address.js';
@@ -16,7 +16,7 @@ import { BadHost, requestHost } from './request-host.js';
 import type { GatewayMetrics } from './metrics.js';
 import { startTrace } from './tracing.js';
 import { resolveRoute } from './stages/resolve.js';
-import { accessContext, runAccessStage, type AccessVerdict } from './stages/access.js';
+import { accessContext, answersAsUnrouted, runAccessStage, type AccessVerdict } from './stages/access.js';
 import { accessRechecker } from './messaging/recheck.js';
 import { createAccounting } from './stages/account.js';
 import { forwardHttp, prepareRequest, type ForwardSettings } from './stages/forward-http.js';
@@ -120,12 +120,29 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
   const env: ReplyEnv = { drain, onStreamError: (reply, err) => onError(err, reply) };
   const forwardSettings: ForwardSettings = { maxBodyBytes: maxBody, preserveHost, latencyHeaders, logger, accounting, drain, onError };
 
+  /**
+   * The route's additions to a gateway answer (CORS) for a request refused before the stages run
+   * (overload, shutting down). Only a browser's request (one with Origin) can use them, so only it
+   * pays for the route lookup; a draft Api's route shows nothing (as if no route matched).
+   */
+  function gatewayAnswerBeforeRouting(req: IncomingMessage): GatewayAnswerStep | null {
+    if (req.headers.origin === undefined) return null;
+    try {
+      const r = resolveRoute(manager.current, requestHost(req), splitTarget(req.url ?? '/'), req.method ?? 'GET', req.headers, true);
+      return r.kind === 'route' && r.route.draftPreview === null ? r.route.gatewayAnswer : null;
+    } catch {
+      // Outside the handler's error path (this runs in the listener's callback): the refusal goes out without them.
+      return null;
+    }
+  }
+
   function routing(req: IncomingMessage, res: ServerResponse): void {
     const reply = new ProxyReply(new ProxyRequest(pickRequestId(req.headers['x-request-id']), req), res, env);
     // Draining: requests that still arrive once the listener closes are refused before any work,
     // as problem+json (responses ask the client to close, RFC 9112 §9.6, so kept-alive clients
     // reconnect, through the load balancer, to a node that is not going away).
     if (drain.refusing) {
+      reply.gatewayAnswer = gatewayAnswerBeforeRouting(req);
       reply.header('retry-after', '0');
       sendGatewayError(reply, 'SHUTTING_DOWN', 'this gateway node is shutting down; retry the request (a new connection reaches another node)', true);
       return;
@@ -134,6 +151,7 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
     accounting.watch(reply);
     if (overload !== null && overload.monitor.overloaded) {
       // RFC 9110 §15.6.4 and §10.2.3; the body is not read, so the connection is closed.
+      reply.gatewayAnswer = gatewayAnswerBeforeRouting(req);
       reply.header('retry-after', String(overload.retryAfterSeconds));
       sendProblem(reply, 503, OVERLOADED, 'Gateway overloaded', `the gateway is behind on its work (event-loop delay ${Math.round(overload.monitor.lastDelayMs)} ms); retry later`, true);
       return;
@@ -190,6 +208,8 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
     }
     const { route, found } = resolved;
     const path = resolved.path;
+    // From here every answer the gateway produces itself carries what the route's policies add (CORS).
+    reply.gatewayAnswer = route.gatewayAnswer;
     state.api = route.api;
     state.route = route.route;
     state.units = route.units;
@@ -228,7 +248,12 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
         const unreadBody = (chunked || state.bytesIn > 0) && ctx.bufferedBody === null;
         // A reply standing in for the upstream (a cache hit) is answered as the upstream's would be.
         if (verdict.kind === 'as-upstream') return sendLocal(reply, route, ctx, state, verdict.reply.status, { ...verdict.reply.headers }, verdict.reply.body as Buffer, chunked || state.bytesIn > 0);
-        if (verdict.kind === 'hidden') return fail(reply, state, 'ROUTE_NOT_FOUND', `no route for ${method} ${path}`, unreadBody);
+        if (verdict.kind === 'hidden') {
+          // Exactly as if no route matched: nothing of the route's (no CORS headers) may show.
+          reply.gatewayAnswer = null;
+          return fail(reply, state, 'ROUTE_NOT_FOUND', `no route for ${method} ${path}`, unreadBody);
+        }
+        if (answersAsUnrouted(verdict.reply)) reply.gatewayAnswer = null;
         return sendPolicyReply(reply, state, verdict.reply, unreadBody);
       }
     }

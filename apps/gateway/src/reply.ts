@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { RequestState } from './access-log.js';
 import type { AnsweredReply } from './answered.js';
+import type { GatewayAnswerStep } from '@tollgate/policies';
 
 /**
  * The data plane's request and reply, on node:http directly (docs/architecture.md, "Why the data
@@ -37,6 +38,12 @@ export class ProxyReply implements AnsweredReply {
   statusCode = 200;
   /** `performance.now()` when the request head was taken (set by the account stage's watch), 0 before. */
   startedAt = 0;
+  /**
+   * What the route's policies add to the gateway's own answers (CORS), set once the request is
+   * routed (runtime.ts `gatewayAnswer`); null before routing, on routes without such a policy, and
+   * for an answer that must look as if no route matched.
+   */
+  gatewayAnswer: GatewayAnswerStep | null = null;
   /** Lower-case names. */
   #headers: Record<string, string | string[]> = {};
   #sent = false;
@@ -101,6 +108,17 @@ export class ProxyReply implements AnsweredReply {
 
   removeHeader(name: string): this {
     delete this.#headers[name.toLowerCase()];
+    return this;
+  }
+
+  /**
+   * Adds the route's headers for an answer the gateway produced itself (a refusal, an upstream
+   * error, 413, 503): called by the writers of those answers, never for one that went through the
+   * response policies (they added the same headers, and later policies may have changed them).
+   */
+  addGatewayAnswerHeaders(): this {
+    const step = this.gatewayAnswer;
+    if (step !== null) step(this.request.raw.method ?? 'GET', this.request.raw.headers, this.#headers as Record<string, string | string[] | undefined>);
     return this;
   }
 

@@ -1,6 +1,6 @@
 import { runSliced, runToEnd, type CompiledConfig, type CompiledPublishedSpec, type CompiledRoute, type CompiledUpstream } from '@tollgate/compiler';
 import { canonicalJson } from '@tollgate/model';
-import { POLICY_REGISTRY, withAuthGate, type AccessStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
+import { POLICY_REGISTRY, withAuthGate, type AccessStep, type GatewayAnswerStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PoolRegistry, type TargetState, type TargetUpstream, type UpstreamTarget } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
@@ -35,6 +35,11 @@ export interface RuntimeRoute {
   /** Bound access methods by priority, or null (the hot path tests `!== null`). */
   readonly access: readonly AccessStep[] | null;
   readonly response: readonly ResponseStep[] | null;
+  /**
+   * What the route's policies add to an answer the gateway produces itself (refusals, upstream
+   * errors, 413, 503: answers that skip the response phase), e.g. CORS; null when none does.
+   */
+  readonly gatewayAnswer: GatewayAnswerStep | null;
   /** Request/response JSON body changes and the response cache's capture, or null (bodies just stream). */
   readonly bodies: RouteBodyHooks | null;
   /** Route deadline for response headers, or undefined to use the upstream's timeout. */
@@ -227,6 +232,7 @@ function* instantiateSteps(
       // The auth gate (401 when no auth policy found a credential) follows the last auth policy.
       access: access === null ? null : withAuthGate(accessNames, access, (n) => POLICY_REGISTRY.get(n)?.authenticates === true, r.authMode ?? 'any', (n) => POLICY_REGISTRY.get(n)?.credentials === true),
       response: build('response') as ResponseStep[] | null,
+      gatewayAnswer: gatewayAnswerOf([...instances.values()]),
       bodies: collectBodyHooks([...instances.values()]),
       headersDeadlineMs: r.timeoutMs ?? undefined,
       units: r.metering.units,
@@ -239,4 +245,15 @@ function* instantiateSteps(
     };
     return Object.freeze({ ...route, plan: planRoute(route) });
   }
+}
+
+/** The policies' additions to the gateway's own answers, in priority order, as one step (null when none adds any). */
+function gatewayAnswerOf(instances: readonly PolicyInstance[]): GatewayAnswerStep | null {
+  const steps: GatewayAnswerStep[] = [];
+  for (const i of instances) if (i.gatewayAnswer !== undefined) steps.push(i.gatewayAnswer.bind(i));
+  if (steps.length === 0) return null;
+  if (steps.length === 1) return steps[0] as GatewayAnswerStep;
+  return (method, requestHeaders, headers) => {
+    for (const step of steps) step(method, requestHeaders, headers);
+  };
 }

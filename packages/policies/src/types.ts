@@ -156,6 +156,9 @@ export interface PolicyResponse {
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
+/** See {@link PolicyInstance.gatewayAnswer}: the request's method and headers, the answer's headers (lower-case names, changed in place). */
+export type GatewayAnswerStep = (method: string, requestHeaders: IncomingHttpHeaders, headers: Record<string, string | string[] | undefined>) => void;
+
 /** Result of an access phase method: nothing (continue) or a reply (stop), maybe asynchronously. */
 export type AccessResult = PolicyReply | undefined | Promise<PolicyReply | undefined>;
 
@@ -168,6 +171,13 @@ export interface PolicyInstance {
    * it, with the problem's code, instead of the upstream's response.
    */
   response?(ctx: PolicyContext, res: PolicyResponse): PolicyProblem | undefined | void;
+  /**
+   * Adds to an answer the gateway produced itself, which never passes the response phase (a
+   * policy's refusal, an upstream error or timeout, a body too large, overload), the headers this
+   * policy gives every answer of its route: CORS, so that a browser app can read why it was
+   * refused (Kong and APISIX do the same for plugin-generated errors). Synchronous, no I/O.
+   */
+  gatewayAnswer?: GatewayAnswerStep;
   /**
    * Changes a JSON request body. Only routes with such a policy have their request body buffered
    * (up to `maxBytes`, else 413), and only `application/json` / `+json` bodies are given to it.

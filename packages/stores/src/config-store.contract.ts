@@ -290,6 +290,25 @@ export function configStoreContract(name: string, factory: () => Promise<ConfigS
       expect(await store.version()).toBe(base);
     });
 
+    it('prunes the feed log past a retention: a reader behind it is told to reload, one at or after it reads on', async () => {
+      const seq0 = (await store.load()).changeSeq;
+      const a = await store.apply([consumerDoc('pruned-a')], { validate: accept });
+      expect(a.seq).toBe(seq0 + 1);
+      // Nothing is a day old: the log still replays from seq0.
+      await store.pruneChanges(86_400_000);
+      expect((await h.peer.changesSince(seq0)).resources.map((d) => d.name)).toEqual(['pruned-a']);
+      await new Promise((r) => setTimeout(r, 10));
+      // Retention 0: every row logged before now goes; the floor is the newest position pruned.
+      expect(await store.pruneChanges(0)).toBe(seq0 + 1);
+      expect(await h.peer.changesSince(seq0)).toEqual({ seq: seq0 + 1, keys: [], resources: [], reload: true });
+      expect(await h.peer.changesSince(seq0 + 1)).toEqual({ seq: seq0 + 1, keys: [], resources: [] });
+      // A snapshot's position is never behind the floor, and later changes replay as before.
+      expect((await h.peer.load()).changeSeq).toBeGreaterThanOrEqual(seq0 + 1);
+      await store.apply([consumerDoc('pruned-b')], { validate: accept });
+      expect((await h.peer.changesSince(seq0 + 1)).resources.map((d) => d.name)).toEqual(['pruned-b']);
+      expect((await h.peer.changesSince(seq0)).reload).toBe(true);
+    });
+
     it('without prune, the validator sees the Consumers an apply does not name by name only, and their rows stay whole', async () => {
       await store.apply([consumerDoc('full', ['vip']), consumerDoc('other', ['x'])], { validate: accept });
       let seen: Resource[] = [];

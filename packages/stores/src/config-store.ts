@@ -69,6 +69,12 @@ export interface FeedChanges {
    * state, in feed order of its last change. Apply these before `keys` (a key names its Consumer).
    */
   resources: ResourceDelta[];
+  /**
+   * True when the asked position is older than the feed's retained log (its Consumer and
+   * Subscription rows were pruned, {@link ConfigStore.pruneChanges}): the changes cannot be
+   * replayed, `keys` and `resources` are empty, and the reader must reload the whole snapshot.
+   */
+  reload?: true;
 }
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'unchanged';
@@ -190,6 +196,12 @@ export interface ConfigStore {
    * a snapshot reload instead).
    */
   changesSince(seq: number): Promise<FeedChanges>;
+  /**
+   * Deletes the feed's log of Consumer and Subscription changes older than `retentionMs` and
+   * returns the newest position pruned so far (0: none): a reader behind it gets `reload`
+   * from {@link changesSince}. Writers call it with the store's retention after each feed write.
+   */
+  pruneChanges(retentionMs: number): Promise<number>;
   /**
    * Calls `onChange` with the new feed position whenever a feed change is committed, and
    * with the current position after the listening session reconnected (notifications may have

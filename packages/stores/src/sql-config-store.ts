@@ -21,7 +21,7 @@ import {
 import { activeOAuthClients } from './sql-oauth-store.js';
 import { batches, bumpVersion, nextChangeSeq, notifyChanges, readChangeSeq, readVersion, type ChangeRef, type Tx } from './sql-tx.js';
 import { writeApplyAudit } from './sql-apply-audit.js';
-import { resourceDeltas } from './sql-resource-feed.js';
+import { DEFAULT_FEED_RETENTION_MS, pruneResourceChanges, readFeedFloor, resourceDeltas } from './sql-resource-feed.js';
 
 export { CONFIG_CHANNEL } from './sql-tx.js';
 
@@ -121,6 +121,8 @@ export class SqlConfigStore implements ConfigStore {
     private readonly db: Database,
     private readonly notifier: ChangeNotifier,
     private readonly onClose: () => Promise<void>,
+    /** How long the log of Consumer and Subscription changes is kept (pruned on each feed write). */
+    private readonly feedRetentionMs = DEFAULT_FEED_RETENTION_MS,
   ) {}
 
   async load(): Promise<ConfigSnapshot> {
@@ -227,12 +229,22 @@ export class SqlConfigStore implements ConfigStore {
       async (tx) => {
         const at = await readChangeSeq(tx);
         if (at <= seq) return { seq: at, keys: [], resources: [] };
+        // Behind the pruned part of the log: what changed cannot be replayed, only reloaded.
+        if (seq < (await readFeedFloor(tx))) return { seq: at, keys: [], resources: [], reload: true };
         const rows = await tx.select().from(apiKeys).where(gt(apiKeys.changeSeq, seq)).orderBy(asc(apiKeys.changeSeq), asc(apiKeys.id));
         const keys = rows.map((r) => ({ id: r.id, consumer: r.consumer, hash: r.hash, prefix: r.prefix, last4: r.last4, revoked: r.revokedAt !== null, ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}) }));
         return { seq: at, keys, resources: await resourceDeltas(tx, seq) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
+  }
+
+  async pruneChanges(retentionMs: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      // Under the writers' lock, so a floor never passes a position still being written.
+      await readVersion(tx, true);
+      return pruneResourceChanges(tx, retentionMs);
+    });
   }
 
   watchChanges(onChange: (seq: number) => void): Promise<() => Promise<void>> {
@@ -285,6 +297,8 @@ export class SqlConfigStore implements ConfigStore {
           await nextTurn();
           await tx.insert(resourceChanges).values(batch.map((c) => ({ seq, kind: c.kind, name: c.name })));
         }
+        // The log is kept for the retention only (a node further behind reloads its snapshot).
+        await pruneResourceChanges(tx, this.feedRetentionMs);
       }
       if (keySeq !== null && goneConsumers.length > 0) {
         for (const batch of batches(goneConsumers)) {

@@ -1,5 +1,5 @@
-import { and, asc, eq, gt, inArray } from 'drizzle-orm';
-import { resourceChanges, resources, type ResourceRow } from '@tollgate/db';
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { configState, resourceChanges, resources, type ResourceRow } from '@tollgate/db';
 import type { Resource } from '@tollgate/model';
 import { FEED_KINDS, type ResourceDelta } from './config-store.js';
 import { batches, type Tx } from './sql-tx.js';
@@ -9,6 +9,29 @@ const keyOf = (kind: string, name: string) => `${kind}/${name}`;
 /** A stored row as the resource it was written from (rows are only written from validated resources). */
 function toResource(row: ResourceRow): Resource {
   return { apiVersion: row.apiVersion, kind: row.kind, metadata: row.metadata, spec: row.spec } as Resource;
+}
+
+/** How long the log of Consumer and Subscription changes is kept by default: a node further behind reloads its snapshot. */
+export const DEFAULT_FEED_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes the log rows older than `retentionMs` and raises `config_state.feed_floor` to the newest
+ * position deleted, in one statement (inside a writer's transaction, it runs under the
+ * config_state lock). Returns the floor.
+ */
+export async function pruneResourceChanges(tx: Tx, retentionMs: number): Promise<number> {
+  const r = await tx.execute<{ floor: string | number | null }>(sql`
+    WITH gone AS (DELETE FROM ${resourceChanges} WHERE ${resourceChanges.at} < now() - ${`${Math.max(0, Math.floor(retentionMs))} milliseconds`}::interval RETURNING ${resourceChanges.seq})
+    UPDATE ${configState} SET feed_floor = greatest(feed_floor, coalesce((SELECT max(seq) FROM gone), 0))
+    WHERE id = 1 RETURNING feed_floor AS floor`);
+  const rows = (r as unknown as { rows?: Array<{ floor: string | number | null }> }).rows ?? (r as unknown as Array<{ floor: string | number | null }>);
+  return Number(rows[0]?.floor ?? 0);
+}
+
+/** The newest pruned position (0: none); a reader at an older position must reload. */
+export async function readFeedFloor(tx: Tx): Promise<number> {
+  const rows = await tx.select({ floor: configState.feedFloor }).from(configState).where(eq(configState.id, 1));
+  return Number(rows[0]?.floor ?? 0);
 }
 
 /**

@@ -7,6 +7,7 @@ import { apiKeyStoreContract } from './api-key-store.contract.js';
 import { nodeRegistryContract } from './node-registry.contract.js';
 import { oauthStoreContract } from './oauth-store.contract.js';
 import { adminTokenStoreContract, configStoreContract, upstream } from './config-store.contract.js';
+import type { Resource } from '@tollgate/model';
 import { createPgliteStores, createPostgresStores } from './sql-stores.js';
 
 configStoreContract('Postgres', async () => {
@@ -121,6 +122,24 @@ describe('PGlite with a data directory', () => {
       }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('change feed retention (embedded store)', () => {
+  it('each feed write prunes log rows older than feedRetentionMs; a reader behind them is told to reload', async () => {
+    const stores = await createPgliteStores({ feedRetentionMs: 1 });
+    try {
+      const accept = () => [];
+      const consumer = (name: string) => ({ apiVersion: 'tollgate.dev/v1', kind: 'Consumer', metadata: { name, labels: {}, annotations: {} }, spec: { groups: [], keys: [], jwtSubjects: [] } }) as unknown as Resource;
+      const seq0 = (await stores.config.load()).changeSeq;
+      const a = await stores.config.apply([consumer('a')], { validate: accept });
+      await new Promise((r) => setTimeout(r, 20));
+      await stores.config.apply([consumer('b')], { validate: accept });
+      expect(await stores.config.changesSince(seq0)).toMatchObject({ reload: true, resources: [] });
+      expect((await stores.config.changesSince(a.seq as number)).resources.map((d) => d.name)).toEqual(['b']);
+    } finally {
+      await stores.close();
     }
   });
 });

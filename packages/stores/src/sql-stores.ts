@@ -42,6 +42,8 @@ export interface PostgresStoresOptions {
   timeouts?: PostgresTimeouts;
   /** How often the idle LISTEN session is probed (ms; default 10 s, 0 = never). */
   listenPingMs?: number;
+  /** How long the change feed's log of Consumer and Subscription changes is kept (ms; default 24 h). */
+  feedRetentionMs?: number;
 }
 
 /** Stores on a real Postgres: migrates first (safe with concurrent starters), then a `pg` pool. */
@@ -49,7 +51,7 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
   await migratePostgres(options.url, options.timeouts);
   const handle = openPostgres(options.url, { ...(options.poolMax === undefined ? {} : { max: options.poolMax }), ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   const notifier = new PgChangeNotifier(options.url, options.listenBackoff, { ...(options.timeouts ? { timeouts: options.timeouts } : {}), ...(options.listenPingMs !== undefined ? { pingMs: options.listenPingMs } : {}) });
-  const config = new SqlConfigStore(handle.db, notifier, () => handle.close());
+  const config = new SqlConfigStore(handle.db, notifier, () => handle.close(), options.feedRetentionMs);
   return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), portal: new SqlPortalAccountStore(handle.db), db: handle.db, close: () => config.close() };
 }
 
@@ -57,6 +59,8 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
 export interface PgliteStoresOptions {
   /** Data directory; undefined keeps everything in memory. */
   dataDir?: string;
+  /** How long the change feed's log of Consumer and Subscription changes is kept (ms; default 24 h). */
+  feedRetentionMs?: number;
 }
 
 /** Stores on embedded PGlite (single process): the default on one machine. Migrates first. */
@@ -68,6 +72,6 @@ export async function createPgliteStores(options: PgliteStoresOptions = {}): Pro
     await handle.close();
     throw err;
   }
-  const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close());
+  const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close(), options.feedRetentionMs);
   return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), portal: new SqlPortalAccountStore(handle.db), db: handle.db, close: () => config.close() };
 }

@@ -48,6 +48,14 @@ export function judge(route: RuntimeRoute, ctx: RequestContext, r: PolicyReply |
   return { kind: 'refuse', reply: route.refusalHeaders !== null ? { ...r, headers: { ...route.refusalHeaders, ...r.headers } } : r };
 }
 
+/**
+ * A refusal that must be indistinguishable from "no route matched" (a draft Api's preview gate,
+ * an unknown version): nothing of the route (its CORS headers) may be added to it.
+ */
+export function answersAsUnrouted(r: PolicyReply): boolean {
+  return r.status === 404 && typeof r.body === 'object' && !Buffer.isBuffer(r.body) && r.body.code === 'ROUTE_NOT_FOUND';
+}
+
 function judged(this: { route: RuntimeRoute; ctx: RequestContext }, r: PolicyReply | undefined): AccessVerdict {
   return judge(this.route, this.ctx, r);
 }

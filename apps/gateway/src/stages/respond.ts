@@ -21,9 +21,11 @@ export function fail(reply: ProxyReply, state: RequestState, code: GatewayErrorC
 export function sendPolicyReply(reply: ProxyReply, state: RequestState, r: PolicyReply, close: boolean): ProxyReply {
   if (r.headers) reply.headers(r.headers);
   if (close) reply.header('connection', 'close');
-  if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) return reply.code(r.status).header('x-request-id', String(reply.request.id)).send(r.body);
+  if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) return reply.code(r.status).header('x-request-id', String(reply.request.id)).addGatewayAnswerHeaders().send(r.body);
   state.errorCode = r.body.code;
   reply.code(r.status).header('content-type', 'application/problem+json').header('x-request-id', String(reply.request.id));
+  // A refusal skips the response phase: the route's CORS headers are added here (so a browser app can read it).
+  reply.addGatewayAnswerHeaders();
   return reply.send(problemJson(r.status, r.body.code, r.body.title, r.body.detail ?? r.body.title, String(reply.request.id), r.body.errors));
 }
 

@@ -18,6 +18,11 @@ export const configState = pgTable(
      * resync from it after a missed notification (see docs/architecture.md, "Change feed").
      */
     changeSeq: bigint('change_seq', { mode: 'number' }).notNull().default(0),
+    /**
+     * The newest feed position whose `resource_changes` rows were pruned (0: none): a reader at an
+     * older position cannot be caught up from the log and reloads the whole snapshot instead.
+     */
+    feedFloor: bigint('feed_floor', { mode: 'number' }).notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [check('config_state_single_row', sql`${t.id} = 1`)],

@@ -1,4 +1,4 @@
-import { bigint, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The change feed's log of Consumers and Subscriptions: one row per resource changed (created,
@@ -15,7 +15,9 @@ export const resourceChanges = pgTable(
     seq: bigint('seq', { mode: 'number' }).notNull(),
     kind: text('kind').notNull(),
     name: text('name').notNull(),
+    /** When the change was logged: rows older than the feed retention are pruned (config_state.feed_floor). */
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
-  // Leading with `seq`: catching up reads the few rows past a position.
-  (t) => [primaryKey({ columns: [t.seq, t.kind, t.name] })],
+  // Leading with `seq`: catching up reads the few rows past a position; `at` finds what to prune.
+  (t) => [primaryKey({ columns: [t.seq, t.kind, t.name] }), index('resource_changes_at_idx').on(t.at)],
 );

@@ -58,3 +58,29 @@ describe('cors: the null origin', () => {
     expect(preflight(config, 'https://x.evilexample.com')).toMatchObject({ status: 403 });
   });
 });
+
+describe('cors: headers on the gateway’s own answers', () => {
+  const policy = cors.build(corsSchema.parse({ allowOrigins: ['https://app.example.com'], exposeHeaders: ['X-Total', 'Retry-After'], allowCredentials: true }), deps);
+  const answer = (method: string, req: Record<string, string>, h: Record<string, string>) => {
+    const out: Record<string, string | string[] | undefined> = { ...h };
+    policy.gatewayAnswer?.(method, req, out);
+    return out;
+  };
+
+  it('adds Allow-Origin, credentials, Vary and exposes the configured and explaining fields present', () => {
+    const h = answer('GET', { origin: 'https://app.example.com' }, { 'retry-after': '3', ratelimit: '"a";r=0;t=3', 'x-request-id': 'r1', 'content-type': 'application/problem+json' });
+    expect(h).toMatchObject({ 'access-control-allow-origin': 'https://app.example.com', 'access-control-allow-credentials': 'true', vary: 'Origin' });
+    // Configured names first, then the gateway's, each once (Retry-After is configured already).
+    expect(h['access-control-expose-headers']).toBe('X-Total, Retry-After, ratelimit, x-request-id');
+  });
+
+  it('gives a disallowed origin nothing but Vary: Origin', () => {
+    const h = answer('GET', { origin: 'https://evil.test' }, { 'retry-after': '3' });
+    expect(h).toEqual({ 'retry-after': '3', vary: 'Origin' });
+  });
+
+  it('leaves a preflight’s answer to the access phase (a refused preflight must not look allowed)', () => {
+    const h = answer('OPTIONS', { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' }, { vary: 'Origin' });
+    expect(h).toEqual({ vary: 'Origin' });
+  });
+});

@@ -56,6 +56,14 @@ function allowed(rule: OriginRule, origin: string): boolean {
   return false;
 }
 
+/**
+ * Fields the gateway puts on its own answers to tell a script why it was refused and when to try
+ * again (RFC 9110 §10.2.3 Retry-After, §11.6.1 WWW-Authenticate, the RateLimit draft, the
+ * request id to quote). None is CORS-safelisted (Fetch §3.2.4), so a browser hides them unless
+ * exposed: on a gateway answer, those present are exposed along with `exposeHeaders`.
+ */
+const GATEWAY_FIELDS: readonly string[] = ['retry-after', 'www-authenticate', 'ratelimit', 'ratelimit-policy', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-quota-limit', 'x-quota-remaining', 'x-quota-reset', 'x-request-id'];
+
 function header(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
@@ -83,6 +91,7 @@ export const cors: PolicyDefinition<typeof corsSchema> = {
     const headers = new Set(config.allowHeaders);
     const allowMethods = config.allowMethods.join(', ');
     const expose = config.exposeHeaders.join(', ');
+    const exposed = new Set(config.exposeHeaders.map((n) => n.toLowerCase()));
     // With credentials the wildcard is not honoured by browsers (Fetch §3.3.5): echo the origin.
     const star = rule.any && !config.allowCredentials;
     const forbidden = (detail: string): PolicyReply => problemReply(CORS_ERRORS.CORS_FORBIDDEN, detail, { headers: { vary: 'Origin' } });
@@ -114,6 +123,22 @@ export const cors: PolicyDefinition<typeof corsSchema> = {
         res.headers['access-control-allow-origin'] = star ? '*' : origin;
         if (config.allowCredentials) res.headers['access-control-allow-credentials'] = 'true';
         if (expose !== '') res.headers['access-control-expose-headers'] = expose;
+      },
+      /**
+       * The same headers on the gateway's own answers (a refusal by any policy, an upstream error
+       * or timeout, 413, 503), with the gateway's explaining fields exposed. A preflight's answer
+       * is the access phase's (a refused preflight must not carry Allow-Origin).
+       */
+      gatewayAnswer(method, requestHeaders, h) {
+        if (method === 'OPTIONS' && requestHeaders.origin !== undefined && requestHeaders['access-control-request-method'] !== undefined) return;
+        const origin = header(requestHeaders.origin);
+        if (!star) addVary(h, 'Origin');
+        if (origin === undefined || !allowed(rule, origin)) return;
+        h['access-control-allow-origin'] = star ? '*' : origin;
+        if (config.allowCredentials) h['access-control-allow-credentials'] = 'true';
+        let names = expose;
+        for (const f of GATEWAY_FIELDS) if (h[f] !== undefined && !exposed.has(f)) names = names === '' ? f : `${names}, ${f}`;
+        if (names !== '') h['access-control-expose-headers'] = names;
       },
     };
   },
