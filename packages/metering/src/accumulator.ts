@@ -230,8 +230,8 @@ export class Accumulator {
     const plan = sub?.plan ?? '';
     // Steady traffic repeats the row of the request before: compared field by field (the strings
     // are the snapshot's own, so mostly by reference), no key string is built or hashed.
-    let row = this.#last;
-    if (row === null || !sameRow(row, hour, period, consumer, subscription, plan, e, cls, billable)) {
+    let row: UsageRow | undefined = this.#last ?? undefined;
+    if (row === undefined || !sameRow(row, hour, period, consumer, subscription, plan, e, cls, billable)) {
       const key = `${hour}\u0000${period}\u0000${consumer}\u0000${subscription}\u0000${plan}\u0000${e.api}\u0000${e.apiVersion}\u0000${e.route}\u0000${cls}\u0000${e.source}\u0000${billable ? 1 : 0}\u0000${e.metric}`;
       row = this.#rows.get(key);
       if (row === undefined) {
