@@ -107,5 +107,5 @@ export function formatTraceparent(t: TraceContext): string {
 export function injectTrace(out: Record<string, string | string[] | undefined>, t: TraceContext | null): void {
   if (t === null) return;
   out.traceparent = formatTraceparent(t);
-  if (t.parentSpanId === null) delete out.tracestate;
+  if (t.parentSpanId === null && out.tracestate !== undefined) delete out.tracestate;
 }
