@@ -35,6 +35,11 @@ describe('upstreamRequestHeaders', () => {
     expect(upstreamRequestHeaders(incoming, false)).toEqual({ authorization: 'Bearer t', accept: 'application/json', 'set-cookie': ['a', 'b'] });
   });
 
+  it('leaves out the fields the access policies removed, in the same pass', () => {
+    expect(upstreamRequestHeaders(incoming, false, false, ['authorization', 'set-cookie'])).toEqual({ accept: 'application/json' });
+    expect(upstreamRequestHeaders(incoming, false, false, [])).toEqual({ authorization: 'Bearer t', accept: 'application/json', 'set-cookie': ['a', 'b'] });
+  });
+
   it('drops method and URL override fields unless the route forwards them', () => {
     const overrides = { 'x-http-method-override': 'DELETE', 'x-http-method': 'PUT', 'x-method-override': 'PATCH', 'x-original-url': '/admin', 'x-rewrite-url': '/admin', accept: 'a' };
     expect(upstreamRequestHeaders(overrides, false)).toEqual({ accept: 'a' });

@@ -46,16 +46,19 @@ export function connectionListed(value: string | string[] | undefined): Set<stri
 /**
  * Copies the request headers for the upstream, without hop-by-hop fields, without the fields
  * `Connection` names, without any `X-Consumer-*` field, without client-sent forwarding
- * fields unless `trustForwarding`, and without method / URL override fields unless `forwardOverrides`.
+ * fields unless `trustForwarding`, without method / URL override fields unless `forwardOverrides`,
+ * and without the fields in `removed` (the access policies' removals, lower case).
  * The caller adds its own X-Forwarded-* / X-Request-Id / Host AFTER this, so a `Connection`
  * header naming them cannot remove them (Traefik CVE-2021-32813, CVE-2024-45410).
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, trustForwarding: boolean, forwardOverrides = false): Record<string, string | string[]> {
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, trustForwarding: boolean, forwardOverrides = false, removed: readonly string[] | null = null): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const listed = connectionListed(incoming.connection);
   for (const name in incoming) {
     const v = incoming[name];
     if (v === undefined || REQUEST_DROP.has(name)) continue;
+    // Fields the access policies removed (a credential): left out here rather than deleted after.
+    if (removed !== null && removed.includes(name)) continue;
     if (listed !== null && listed.has(name)) continue;
     if (!trustForwarding && FORWARDING.has(name)) continue;
     if (!forwardOverrides && OVERRIDE_HEADERS.has(name)) continue;

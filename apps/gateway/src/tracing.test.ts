@@ -48,6 +48,21 @@ describe('startTrace / injectTrace', () => {
     expect(a.traceId).not.toBe(b.traceId);
     expect(a.parentSpanId).toBeNull();
   });
+  it('draws every id of a request from its own random bytes, across refills of the pool', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const t = i % 3 === 0 ? startTrace(`00-${TID}-${PID}-01`) : startTrace(undefined);
+      expect(t.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(t.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(t.upstreamSpanId).toMatch(/^[0-9a-f]{16}$/);
+      for (const id of i % 3 === 0 ? [t.spanId, t.upstreamSpanId] : [t.traceId, t.spanId, t.upstreamSpanId]) {
+        expect(seen.has(id)).toBe(false);
+        seen.add(id);
+      }
+      // No id is another's bytes seen again (parts of one conversion never overlap).
+      expect(t.traceId.includes(t.spanId) || t.traceId.includes(t.upstreamSpanId)).toBe(false);
+    }
+  });
   it('drops a tracestate that belongs to no valid traceparent', () => {
     const out: Record<string, string> = { tracestate: 'vendor=x' };
     injectTrace(out, startTrace('garbage'));

@@ -25,8 +25,8 @@ const HEX = /^[0-9a-f]+$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
-// Random ids come from one pooled buffer refilled every 64 ids: one crypto call per 64 requests.
-const POOL = Buffer.alloc(24 * 64);
+// Random ids come from one pooled buffer: one crypto call per 64 new traces.
+const POOL = Buffer.alloc(32 * 64);
 let poolOffset = POOL.length;
 
 function randomHex(bytes: number): string {
@@ -77,10 +77,21 @@ export function parseTraceparent(value: string | string[] | undefined): { traceI
 
 /** Continues the client's trace or starts one (sampled: the gateway records every request). */
 export function startTrace(traceparent: string | string[] | undefined): TraceContext {
-  const p = parseTraceparent(traceparent);
-  if (p === null) return { traceId: newTraceId(), spanId: newSpanId(), upstreamSpanId: newSpanId(), parentSpanId: null, flags: '01' };
+  // The request's ids come from one hex conversion (32 bytes for a new trace, 16 to continue one),
+  // cut into its parts, rather than one per id; an all-zero part (invalid, §3.2.2) is redrawn.
+  const p = traceparent === undefined ? null : parseTraceparent(traceparent);
+  if (p === null) {
+    const hex = randomHex(32);
+    const traceId = hex.slice(0, 32);
+    const spanId = hex.slice(32, 48);
+    const upstreamSpanId = hex.slice(48, 64);
+    return { traceId: traceId === ZERO_TRACE ? newTraceId() : traceId, spanId: spanId === ZERO_SPAN ? newSpanId() : spanId, upstreamSpanId: upstreamSpanId === ZERO_SPAN ? newSpanId() : upstreamSpanId, parentSpanId: null, flags: '01' };
+  }
+  const hex = randomHex(16);
+  const spanId = hex.slice(0, 16);
+  const upstreamSpanId = hex.slice(16, 32);
   // Only the sampled bit is defined in version 00; other bits are not propagated (§3.2.2.5).
-  return { traceId: p.traceId, spanId: newSpanId(), upstreamSpanId: newSpanId(), parentSpanId: p.parentId, flags: (parseInt(p.flags, 16) & 1) === 1 ? '01' : '00' };
+  return { traceId: p.traceId, spanId: spanId === ZERO_SPAN ? newSpanId() : spanId, upstreamSpanId: upstreamSpanId === ZERO_SPAN ? newSpanId() : upstreamSpanId, parentSpanId: p.parentId, flags: (parseInt(p.flags, 16) & 1) === 1 ? '01' : '00' };
 }
 
 /** The `traceparent` the upstream receives: same trace-id, the gateway's upstream-call span as parent-id. */
@@ -96,5 +107,5 @@ export function formatTraceparent(t: TraceContext): string {
 export function injectTrace(out: Record<string, string | string[] | undefined>, t: TraceContext | null): void {
   if (t === null) return;
   out.traceparent = formatTraceparent(t);
-  if (t.parentSpanId === null) delete out.tracestate;
+  if (t.parentSpanId === null && out.tracestate !== undefined) delete out.tracestate;
 }

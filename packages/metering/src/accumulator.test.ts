@@ -57,6 +57,26 @@ describe('Accumulator', () => {
     expect(acc.requests).toBe(9);
   });
 
+  it('the row of the previous request is reused only when every dimension matches, and never across a cut', () => {
+    const acc = new Accumulator();
+    acc.record(event());
+    acc.record(event({ api: 'billing' }));
+    acc.record(event());
+    acc.record(event({ api: 'billing' }));
+    acc.record(event({ subscription: null }));
+    expect(acc.size).toBe(3);
+    const first = acc.cut();
+    expect(first.rows.map((r) => [r.api, r.subscription, r.requests])).toEqual([
+      ['orders', 'acme-gold', 2],
+      ['billing', 'acme-gold', 2],
+      ['orders', '', 1],
+    ]);
+    // After a cut the handed-over rows are the flusher's: a new request starts a new row.
+    acc.record(event({ subscription: null }));
+    expect(first.rows[2]?.requests).toBe(1);
+    expect(acc.cut().rows[0]?.requests).toBe(1);
+  });
+
   it('bills upstream 2xx and 3xx by default; never 4xx/5xx, gateway answers, or a consumer without a subscription', () => {
     const acc = new Accumulator();
     const billable = (e: UsageEvent) => acc.billable(e, statusClass(e.status));

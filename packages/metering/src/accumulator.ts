@@ -143,12 +143,32 @@ function isBillable(rule: BillableRule, source: UsageSource, cls: string): boole
   return rule.statuses.has(cls) && (source === 'upstream' || rule.gatewayResponses);
 }
 
+/** Whether a request's dimensions are those of `row` (every part of the row key). */
+function sameRow(row: UsageRow, hour: number, period: string, consumer: string, subscription: string, plan: string, e: UsageEvent, cls: string, billable: boolean): boolean {
+  return (
+    row.hour === hour &&
+    row.route === e.route &&
+    row.consumer === consumer &&
+    row.statusClass === cls &&
+    row.api === e.api &&
+    row.apiVersion === e.apiVersion &&
+    row.period === period &&
+    row.subscription === subscription &&
+    row.plan === plan &&
+    row.source === e.source &&
+    row.billable === billable &&
+    row.metric === e.metric
+  );
+}
+
 /**
- * Adds up usage in memory: `record` is synchronous, does no I/O and costs one key string and one
- * Map lookup. `cut` hands the rows over (for a flush) and starts empty.
+ * Adds up usage in memory: `record` is synchronous, does no I/O and costs a comparison with the
+ * previous request's row, or else one key string and one Map lookup. `cut` hands the rows over (for a flush) and starts empty.
  */
 export class Accumulator {
   #rows = new Map<string, UsageRow>();
+  /** The row the last request went to (null after a cut). */
+  #last: UsageRow | null = null;
   #requests = 0;
   #oldestAt = 0;
   readonly #periods = new Map<string, PeriodCache>();
@@ -208,11 +228,17 @@ export class Accumulator {
     const consumer = e.consumer ?? '';
     const subscription = sub?.name ?? '';
     const plan = sub?.plan ?? '';
-    const key = `${hour}\u0000${period}\u0000${consumer}\u0000${subscription}\u0000${plan}\u0000${e.api}\u0000${e.apiVersion}\u0000${e.route}\u0000${cls}\u0000${e.source}\u0000${billable ? 1 : 0}\u0000${e.metric}`;
-    let row = this.#rows.get(key);
-    if (row === undefined) {
-      row = { hour, period, consumer, subscription, plan, api: e.api, apiVersion: e.apiVersion, route: e.route, statusClass: cls, source: e.source, billable, metric: e.metric, requests: 0, units: 0, quotaUnits: 0, bytesIn: 0, bytesOut: 0, latencyMsSum: 0, latencyHist: new Array<number>(LATENCY_HIST_LENGTH).fill(0) };
-      this.#rows.set(key, row);
+    // Steady traffic repeats the row of the request before: compared field by field (the strings
+    // are the snapshot's own, so mostly by reference), no key string is built or hashed.
+    let row: UsageRow | undefined = this.#last ?? undefined;
+    if (row === undefined || !sameRow(row, hour, period, consumer, subscription, plan, e, cls, billable)) {
+      const key = `${hour}\u0000${period}\u0000${consumer}\u0000${subscription}\u0000${plan}\u0000${e.api}\u0000${e.apiVersion}\u0000${e.route}\u0000${cls}\u0000${e.source}\u0000${billable ? 1 : 0}\u0000${e.metric}`;
+      row = this.#rows.get(key);
+      if (row === undefined) {
+        row = { hour, period, consumer, subscription, plan, api: e.api, apiVersion: e.apiVersion, route: e.route, statusClass: cls, source: e.source, billable, metric: e.metric, requests: 0, units: 0, quotaUnits: 0, bytesIn: 0, bytesOut: 0, latencyMsSum: 0, latencyHist: new Array<number>(LATENCY_HIST_LENGTH).fill(0) };
+        this.#rows.set(key, row);
+      }
+      this.#last = row;
     }
     row.requests += 1;
     row.units += e.units;
@@ -229,6 +255,7 @@ export class Accumulator {
   cut(): { rows: UsageRow[]; requests: number; oldestAt: number } {
     const out = { rows: [...this.#rows.values()], requests: this.#requests, oldestAt: this.#oldestAt };
     this.#rows = new Map();
+    this.#last = null;
     this.#requests = 0;
     this.#oldestAt = 0;
     return out;

@@ -127,9 +127,18 @@ export class RequestContext implements PolicyContext {
     });
   }
 
-  /** Applies removals of client headers, then the gateway's own values (which removals never touch). */
-  applyTo(out: Record<string, string | string[]>): void {
-    if (this.#removed !== null) for (const n of this.#removed) delete out[n];
+  /** Client header names the policies removed (lower case), or null when none. */
+  get removedHeaders(): readonly string[] | null {
+    return this.#removed;
+  }
+
+  /**
+   * Applies removals of client headers, then the gateway's own values (which removals never
+   * touch). `removalsDone`: the caller left the removed names out while copying the client's
+   * headers (see {@link removedHeaders}), so no `delete` turns `out` into a slow dictionary.
+   */
+  applyTo(out: Record<string, string | string[]>, removalsDone = false): void {
+    if (this.#removed !== null && !removalsDone) for (const n of this.#removed) delete out[n];
     if (this.#set !== null) for (const n in this.#set) out[n] = this.#set[n] as string;
   }
 }

@@ -188,6 +188,8 @@ describe('dispatchExchange', () => {
     const cut = new Recorder();
     dispatchExchange(base(rt, '/held', owner), cut);
     await until(() => cut.chunks.length === 1);
+    // A sink that never refused a chunk was never asked for a resume callback (no listener per response).
+    expect(cut.resume).toBeNull();
     expect(t.state.inflight).toBe(1);
     owner.endAll();
     expect(t.state.inflight).toBe(0);

@@ -22,7 +22,7 @@ export interface ResponseSink {
   bodyFailed(err: UpstreamError): void;
   /** No response: every try failed, or no target could be used (the exchange has already ended). */
   failed(err: UpstreamError | PickFailure, tries: number): void;
-  /** Registers the callback that resumes a paused body (called once, on the first pause). */
+  /** Registers the callback that resumes a paused body (called once, right after the first `data` that returned false). */
   onResume(resume: () => void): void;
 }
 
@@ -183,17 +183,20 @@ class Try implements Dispatcher.DispatchHandler {
     }
     // In flight (circuit breaking, least requests) until the body is over.
     this.ex.observe(statusCode >= 500);
-    const sink = run.sink;
-    if (!run.resumeRegistered) {
-      run.resumeRegistered = true;
-      sink.onResume(() => run.current?.controller?.resume());
-    }
-    sink.start(statusCode, headers);
+    run.sink.start(statusCode, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.discard) return;
-    if (!this.run.sink.data(chunk)) controller.pause();
+    const run = this.run;
+    if (run.sink.data(chunk)) return;
+    controller.pause();
+    // Registered at the first pause, not per response: most answers fit the socket's buffer and
+    // never pause, and a listener per response was a measurable part of the request's cost.
+    if (!run.resumeRegistered) {
+      run.resumeRegistered = true;
+      run.sink.onResume(() => run.current?.controller?.resume());
+    }
   }
 
   onResponseEnd(): void {

@@ -127,7 +127,9 @@ export function createAccounting(deps: AccountDeps): Accounting {
       if (res[kAccount] !== undefined) return;
       reply.startedAt = performance.now();
       res[kAccount] = reply;
-      res.once('close', onResponseClose);
+      // `on`, not `once`: a response closes once, `account` is idempotent anyway, and `once`
+      // allocates a wrapper per request.
+      res.on('close', onResponseClose);
     },
     done(reply: ProxyReply): boolean {
       return (reply.raw as AccountedResponse)[kAccount] === null;

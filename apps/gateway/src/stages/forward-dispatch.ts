@@ -1,16 +1,18 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { dispatchExchange, type BodyLimiter, type PickFailure, type ResponseSink, type UpstreamError } from '@tollgate/upstream';
+import { runResponse } from '@tollgate/policies';
+import { dispatchExchange, UpstreamError, type BodyLimiter, type PickFailure, type ResponseSink } from '@tollgate/upstream';
 import { applyHeaderOps } from '../header-ops.js';
 import { clientResponseHeaders, pushClientResponseHeaders } from '../headers.js';
 import { setLatencyHeaders } from '../metrics.js';
 import { elapsedMs } from './account.js';
 import type { HttpFlow } from './flow.js';
 import { answerFailure, type ForwardSettings, type UpstreamRequest } from './forward-http.js';
+import { responseContext, sendResponseProblem } from './respond.js';
 
 /**
- * Stages 5 to 7 of a route whose answer streams (plan `streams`: no response policy, no body
- * capture or transformation): the exchange is dispatched with undici `dispatch()` and the
+ * Stages 5 to 7 of a route whose answer streams (plan `streams`: no response body capture or
+ * transformation; response policies change the head only): the exchange is dispatched with undici `dispatch()` and the
  * upstream's status, headers and body are written straight into the client response, with one
  * `writeHead` of a flat header list and backpressure both ways. The Exchange still owns pick,
  * retries, mirror, passive health, circuit accounting and the release of the target.
@@ -51,6 +53,8 @@ const OWNED_WITH_LATENCY: ReadonlySet<string> = new Set(['x-request-id', 'x-toll
 class StreamedAnswer implements ResponseSink {
   #status = 0;
   #head: (string | string[])[] | OutgoingHttpHeaders | null = null;
+  /** A response policy answered a problem instead: the upstream's answer is cut, never written. */
+  #replaced = false;
 
   constructor(
     readonly f: HttpFlow,
@@ -66,12 +70,25 @@ class StreamedAnswer implements ResponseSink {
     if (limiter !== null) state.bytesIn = limiter.bytes;
     this.#status = statusCode;
     const ops = route.actions.responseHeaders;
-    // 1xx and 204 carry no body fields (RFC 9110 §8.6); header changes need the fields by name.
-    if (ops !== null || statusCode < 200 || statusCode === 204) {
+    // 1xx and 204 carry no body fields (RFC 9110 §8.6); header changes and response policies need the fields by name.
+    if (ops !== null || route.response !== null || statusCode < 200 || statusCode === 204) {
       const h = clientResponseHeaders(headers);
       h['x-request-id'] = requestId;
       if (this.s.latencyHeaders) setLatencyHeaders(h, elapsedMs(this.f.reply), state);
       if (ops !== null) applyHeaderOps(h, ops);
+      if (route.response !== null) {
+        const f = this.f;
+        f.ctx ??= responseContext(f.reply, route, state);
+        const p = runResponse(route.response, f.ctx, { status: statusCode, headers: h });
+        if (p !== undefined) {
+          // The upstream answered (its health saw that); only this client's answer is replaced,
+          // and the upstream's body is cut rather than read for nobody.
+          this.#replaced = true;
+          sendResponseProblem(f.reply, state, p, false);
+          state.cancel?.abort(new UpstreamError('UPSTREAM_UNAVAILABLE', 'the response was replaced by a response policy'));
+          return;
+        }
+      }
       if (statusCode < 200 || statusCode === 204) {
         delete h['content-type'];
         delete h['content-length'];
@@ -114,16 +131,19 @@ class StreamedAnswer implements ResponseSink {
   }
 
   data(chunk: Buffer): boolean {
+    if (this.#replaced) return true;
     if (this.#head !== null && !this.#writeHead()) return true;
     return this.f.reply.raw.write(chunk);
   }
 
   end(): void {
+    if (this.#replaced) return;
     if (this.#head !== null && !this.#writeHead()) return;
     this.f.reply.raw.end();
   }
 
   bodyFailed(err: UpstreamError): void {
+    if (this.#replaced) return;
     const { state, reply } = this.f;
     if (err.code !== 'CLIENT_ABORTED' && state.aborted === null) state.aborted = 'upstream';
     const res = reply.raw;

@@ -29,8 +29,9 @@ export interface RoutePlan {
   readonly response: boolean;
   /**
    * The upstream's answer streams straight into the client response (undici `dispatch()`, no
-   * Readable): no response policy and no response body capture or transformation needs it whole
-   * or as a stream. Header changes still apply (to the head).
+   * Readable): no response body capture or transformation needs it whole or as a stream. Header
+   * changes and response policies (which change only the head, or replace the answer with a
+   * problem before any byte is out) still apply, to the head.
    */
   readonly streams: boolean;
 }
@@ -62,7 +63,7 @@ export function planRoute(r: PlannedRoute): RoutePlan {
   const always = a.redirect !== null || r.publishedSpec !== null || a.direct !== null;
   const exchange: ExchangeKind = always ? 'none' : a.aggregate !== null ? 'aggregate' : a.protocol !== null ? 'protocol' : 'http';
   const response = r.response !== null || a.responseHeaders !== null;
-  const streams = exchange === 'http' && r.response === null && (r.bodies ?? null) === null;
+  const streams = exchange === 'http' && (r.bodies ?? null) === null;
   const stages: StageName[] = ['resolve'];
   if (access) stages.push('access');
   if (local) stages.push('local');

@@ -41,9 +41,10 @@ export interface UpstreamHead {
 export function upstreamHead(r: HeadRequest, beforeGateway?: (out: Record<string, string | string[]>) => void): UpstreamHead {
   const { route, ctx } = r;
   const actions = route.actions;
-  const out = upstreamRequestHeaders(r.headers, r.trustForwarding, route.forwardOverrides);
-  // Policies' changes (credential removed, X-Consumer-* set) apply after the stripping.
-  if (ctx !== null) ctx.applyTo(out);
+  // Policies' changes (credential removed, X-Consumer-* set) apply with and after the stripping:
+  // one pass over the client's fields, the removed ones skipped.
+  const out = upstreamRequestHeaders(r.headers, r.trustForwarding, route.forwardOverrides, ctx !== null ? ctx.removedHeaders : null);
+  if (ctx !== null) ctx.applyTo(out, true);
   if (actions.requestHeaders !== null) applyHeaderOps(out, actions.requestHeaders);
   beforeGateway?.(out);
   setForwardedHeaders(out, r.headers, r.trustForwarding, r.peer, r.secure, r.hostHeader);

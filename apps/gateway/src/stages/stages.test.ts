@@ -28,10 +28,10 @@ describe('planRoute (stages composed once per route)', () => {
     expect(planRoute(planned({}, { protocol: {} })).stages).toEqual(['resolve', 'exchange', 'respond', 'account']);
   });
 
-  it('the answer streams through dispatch() unless a response policy or body handling needs it', () => {
+  it('the answer streams through dispatch() unless body handling needs it (response policies change the head only)', () => {
     expect(planRoute(planned()).streams).toBe(true);
     expect(planRoute(planned({ access: [() => undefined] }, { responseHeaders: {} })).streams).toBe(true);
-    expect(planRoute(planned({ response: [() => undefined] })).streams).toBe(false);
+    expect(planRoute(planned({ response: [() => undefined] })).streams).toBe(true);
     expect(planRoute(planned({ bodies: {} })).streams).toBe(false);
     expect(planRoute(planned({}, { aggregate: {} })).streams).toBe(false);
   });

@@ -103,8 +103,10 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
   const fallback = deps.fallbackCounters ?? localCounters();
   // `index`/`key`: the counter name of the current window, rebuilt only when the window turns
   // (not per request).
-  const windows = config.limits.map((l) => ({ limit: l.limit, ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}`, index: -1, key: '' }));
+  const windows = config.limits.map((l) => ({ limit: l.limit, ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}`, item: sfString(`${config.name}-${l.window}`), index: -1, key: '' }));
   const quota = config.quota ? { ...config.quota, calendar: new MonthCalendar(config.quota.timeZone) } : null;
+  // The quoted names of the RateLimit field's items, made once.
+  const quotaItem = sfString(`${config.name}-month`);
   // Static per instance (compiled at snapshot install, not per request).
   const policyField = [
     ...windows.map((w) => `${sfString(w.label)};q=${w.limit};w=${w.ms / 1000}`),
@@ -139,28 +141,30 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
   };
 
   const headersOf = (o: Outcome): Record<string, string> => {
+    // Per request: plain loops and one string built in place (no closure, no item array).
     const h: Record<string, string> = {};
-    const items: string[] = [];
+    let field = '';
     let tightest = -1;
     let tightestRemaining = Infinity;
-    windows.forEach((w, i) => {
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i] as (typeof windows)[number];
       const remaining = Math.max(0, w.limit - (o.counts[i] ?? 0));
-      items.push(`${sfString(w.label)};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`);
+      field += `${i === 0 ? '' : ', '}${w.item};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`;
       if (remaining < tightestRemaining) {
         tightestRemaining = remaining;
         tightest = i;
       }
-    });
+    }
     if (quota) {
       const i = windows.length;
       const remaining = Math.max(0, quota.limit - (o.counts[i] ?? 0));
-      items.push(`${sfString(`${config.name}-month`)};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`);
+      field += `${i === 0 ? '' : ', '}${quotaItem};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`;
       h['x-quota-limit'] = String(quota.limit);
       h['x-quota-remaining'] = String(remaining);
       h['x-quota-reset'] = String(seconds(o.resetMs[i] ?? 0));
     }
     h['ratelimit-policy'] = policyField;
-    h.ratelimit = items.join(', ');
+    h.ratelimit = field;
     if (tightest >= 0) {
       h['x-ratelimit-limit'] = String(windows[tightest]?.limit);
       h['x-ratelimit-remaining'] = String(tightestRemaining);
