@@ -15,6 +15,8 @@
 // for 5 s without any change: the noise floor of the machine.
 //
 // Env: MODES=postgres,embedded  APIS=10000  RATE=200 (req/s of the load)  CONNECTIONS=4
+//      FORMAT=json|yaml (the body of the applies: a JSON array, or multi-document YAML as
+//      `tollgate apply -f` sends)
 //      TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -25,6 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
+import { stringify as toYaml } from 'yaml';
 import pg from 'pg';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,6 +37,7 @@ const APIS = Number(process.env.APIS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 200);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 4);
 const DB_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const FORMAT = process.env.FORMAT ?? 'json';
 const HOST = 'bench.local';
 const TOKEN = `tgadm_bench_${randomBytes(8).toString('hex')}`;
 
@@ -105,11 +109,20 @@ async function startProcess(role, env) {
   return p;
 }
 
-async function apply(adminUrl, docs) {
+/**
+ * The body of an apply, encoded before the measured window: this process also runs the load, and
+ * encoding 10,000 documents as YAML takes about a second here, which would be counted as the
+ * gateway's latency.
+ */
+function encode(docs) {
+  return FORMAT === 'yaml' ? docs.map((d) => toYaml(d)).join('---\n') : JSON.stringify(docs);
+}
+
+async function apply(adminUrl, body) {
   const t = performance.now();
-  const res = await fetch(`${adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(docs) });
-  const body = await res.text();
-  if (!res.ok) throw new Error(`apply: ${res.status} ${body.slice(0, 500)}`);
+  const res = await fetch(`${adminUrl}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': FORMAT === 'yaml' ? 'application/yaml' : 'application/json' }, body });
+  const answer = await res.text();
+  if (!res.ok) throw new Error(`apply: ${res.status} ${answer.slice(0, 500)}`);
   return performance.now() - t;
 }
 
@@ -202,18 +215,19 @@ async function scenario(mode, upstreamUrl) {
       gw = admin = await startProcess('all', { TOLLGATE_DATA: dir });
       procs.push(gw);
     }
-    await apply(admin.adminUrl, [upstreamDoc(upstreamUrl), apiDoc('probe', '/probe', [{ name: 'all', match: [{ path: { prefix: '/' } }], destination: { upstream: 'bench' } }])]);
+    await apply(admin.adminUrl, encode([upstreamDoc(upstreamUrl), apiDoc('probe', '/probe', [{ name: 'all', match: [{ path: { prefix: '/' } }], destination: { upstream: 'bench' } }])]));
     await waitLive(gw.proxyUrl, '/probe/x', performance.now(), 30_000);
     const rows = [];
     // The noise floor: the same load for 5 s with no change (a busy machine shows here).
     rows.push(['no change (5 s)', await underLoad(gw.proxyUrl, async () => (await sleep(5_000), { adminMs: NaN, liveMs: NaN }))]);
-    const docs = manyApis();
+    const many = encode(manyApis());
+    const oneMore = encode([apiDoc('one-more', '/one-more', [{ name: 'r', match: [{ path: { prefix: '/' } }], destination: { upstream: 'bench' } }])]);
     rows.push([`${APIS.toLocaleString('en')} APIs`, await underLoad(gw.proxyUrl, async (start) => {
-      const adminMs = await apply(admin.adminUrl, docs);
+      const adminMs = await apply(admin.adminUrl, many);
       return { adminMs, liveMs: await waitLive(gw.proxyUrl, `/svc${APIS - 1}/orders/1`, start) };
     })]);
     rows.push(['one route on top', await underLoad(gw.proxyUrl, async (start) => {
-      const adminMs = await apply(admin.adminUrl, [apiDoc('one-more', '/one-more', [{ name: 'r', match: [{ path: { prefix: '/' } }], destination: { upstream: 'bench' } }])]);
+      const adminMs = await apply(admin.adminUrl, oneMore);
       return { adminMs, liveMs: await waitLive(gw.proxyUrl, '/one-more/x', start) };
     })]);
     return rows;
@@ -233,7 +247,7 @@ const upstream = createServer((req, res) => {
 await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
 const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
 console.log(`machine load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${process.env.NOTE ?? ''})`);
-console.log(`load: ${RATE} req/s over ${CONNECTIONS} connections on one route; ${APIS.toLocaleString('en')} APIs x 2 routes`);
+console.log(`load: ${RATE} req/s over ${CONNECTIONS} connections on one route; ${APIS.toLocaleString('en')} APIs x 2 routes; ${FORMAT} bodies`);
 console.log('| mode | apply | admin ms | live ms | requests | worst ms | p99 ms | non-2xx |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const mode of MODES) {

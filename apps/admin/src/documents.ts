@@ -1,4 +1,4 @@
-import { API_VERSION, formatPath, hashDeclaredKeys, hashDeclaredPasswords, hasPlaintextPassword, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocuments, resourceKey, validateDocuments, validateDocumentSteps, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
+import { API_VERSION, formatPath, hashDeclaredKeys, hashDeclaredPasswords, hasPlaintextPassword, hasRedactedSecret, isResourceKind, jsonDocumentsWithin, KIND_SCHEMAS, REDACTED_SECRET, redactedSecretPaths, redactSecrets, restoreSecrets, metadataSchema, parseYamlDocumentSteps, resourceKey, validateDocuments, validateDocumentSteps, type ConfigIssue, type DocumentLimits, type Resource, type ResourceKind, type SourceDocument } from '@tollgate/model';
 import type { ConfigStore, SetValidator } from '@tollgate/stores';
 import { runSliced } from '@tollgate/compiler';
 import { importDocuments, type ImportOptions, type ImportWarning } from '@tollgate/importers';
@@ -68,7 +68,8 @@ export interface SubmittedResources {
 export async function readResources(body: unknown, config: Pick<ConfigStore, 'get'>, importOptions: ImportOptions = {}, limits: DocumentLimits = {}, endpointKind?: ResourceKind): Promise<SubmittedResources> {
   let documents: SourceDocument[];
   if (body === undefined || body === null) throw new ProblemError('INVALID_BODY', 'the request has no body; send YAML or JSON documents');
-  const parsed = body instanceof YamlText ? parseYamlDocuments(body.text, limits) : jsonDocumentsWithin(body, limits);
+  // YAML in slices (a step per document): in embedded mode this event loop serves requests too (#16).
+  const parsed = body instanceof YamlText ? await runSliced(parseYamlDocumentSteps(body.text, limits)) : jsonDocumentsWithin(body, limits);
   if (parsed.issues.length > 0) {
     // Too many documents is a size refusal (413, RFC 9110 §15.5.14), found while parsing.
     const tooMany = parsed.issues.find((i) => i.code === 'too_many_documents');

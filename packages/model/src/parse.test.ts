@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonDocumentsWithin, MAX_DOCUMENTS, parseResourcesYaml, parseYamlDocuments, validateDocuments, jsonDocuments } from './parse.js';
+import { jsonDocumentsWithin, MAX_DOCUMENTS, parseResourcesYaml, parseYamlDocuments, parseYamlDocumentSteps, validateDocuments, jsonDocuments } from './parse.js';
 import { toYaml } from './serialize.js';
 
 const upstream = `apiVersion: tollgate.dev/v1
@@ -137,6 +137,24 @@ describe('parseResourcesYaml', () => {
   it('defuses alias expansion bombs (an issue, not an exception a server would answer 500 to)', () => {
     const bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
     expect(parseYamlDocuments(bomb).issues).toEqual([expect.objectContaining({ code: 'too_many_aliases', document: 0, line: 1 })]);
+  });
+
+  it('parses as steps of one document each, to the same documents and issues (#16: a server runs them in slices)', () => {
+    const text = Array.from({ length: 50 }, (_, i) => `apiVersion: tollgate.dev/v1\nkind: Upstream\nmetadata: {name: u${i}}\nspec: {targets: [{url: "http://a:1"}]}\n`).join('---\n');
+    const steps = parseYamlDocumentSteps(text);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    // One step while reading each document's tokens, one while composing it.
+    expect(yields).toBe(100);
+    const whole = parseYamlDocuments(text);
+    expect(r.value.issues).toEqual([]);
+    expect(r.value.documents.map((d) => [d.index, d.value])).toEqual(whole.documents.map((d) => [d.index, d.value]));
+    expect(r.value.documents[49]?.lineOf?.(['metadata', 'name'])).toBe(whole.documents[49]?.lineOf?.(['metadata', 'name']));
+    const bad = parseYamlDocumentSteps(`${text}---\na: 1\na: 2\n`);
+    let b = bad.next();
+    while (!b.done) b = bad.next();
+    expect(b.value.issues).toEqual([expect.objectContaining({ code: 'duplicate_key', document: 50 })]);
   });
 });
 

@@ -40,7 +40,27 @@ export function tooManyDocuments(max: number, document: number): ConfigIssue {
  * counted before any document is composed, and composing stops at the first document past the
  * cap, so an over-cap body never has all of its documents built as objects.
  */
-export function parseYamlDocuments(text: string, limits: DocumentLimits = {}): { documents: SourceDocument[]; issues: ConfigIssue[] } {
+export function parseYamlDocuments(text: string, limits: DocumentLimits = {}): ParsedYaml {
+  const steps = parseYamlDocumentSteps(text, limits);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** What {@link parseYamlDocuments} gives: the documents, or the issues that refuse the text. */
+export interface ParsedYaml {
+  documents: SourceDocument[];
+  issues: ConfigIssue[];
+}
+
+/**
+ * {@link parseYamlDocuments} as a step generator, one step per document (a step of the CST pass
+ * and one of the composing pass), for a serving process to run in slices (`runSliced`): a
+ * multi-document YAML body of 10,000 Apis took seconds to parse in one piece, holding the
+ * data plane of an embedded `start all` for all of it (#16).
+ */
+export function* parseYamlDocumentSteps(text: string, limits: DocumentLimits = {}): Generator<void, ParsedYaml> {
   const max = limits.maxDocuments ?? MAX_DOCUMENTS;
   const lineCounter = new LineCounter();
   const issues: ConfigIssue[] = [];
@@ -53,6 +73,7 @@ export function parseYamlDocuments(text: string, limits: DocumentLimits = {}): {
   for (const token of new Parser(lineCounter.addNewLine).parse(text)) {
     tokens.push(token);
     if (token.type !== 'document') continue;
+    yield;
     // A section with no content (a bare `---`, comments only) yields no document.
     if (token.value !== undefined && ++nonEmpty > max) return { documents: [], issues: [tooManyDocuments(max, docIndex)] };
     const deep = cstTooDeep(token);
@@ -63,6 +84,7 @@ export function parseYamlDocuments(text: string, limits: DocumentLimits = {}): {
   let index = -1;
   // compose() is a generator: documents are built one at a time, so stopping early saves the rest.
   for (const parsed of new Composer({ uniqueKeys: true, strict: true }).compose(tokens)) {
+    yield;
     index++;
     const doc = parsed as Document.Parsed;
     const line = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Parser } from 'yaml';
-import { cstTooDeep, jsonStructureIssue, MAX_NESTING_DEPTH } from './structure.js';
+import { cstTooDeep, jsonStructureIssue, jsonStructureSteps, MAX_NESTING_DEPTH } from './structure.js';
 import { parseYamlDocuments } from './parse.js';
 
 describe('jsonStructureIssue', () => {
@@ -47,5 +47,46 @@ describe('cstTooDeep and the YAML parser limits', () => {
     // A few aliases stay fine.
     expect(parseYamlDocuments('a: &a {x: 1}\nb: *a\n').issues).toEqual([]);
     expect(parseYamlDocuments('a: 1\na: 2\n').issues).toEqual([expect.objectContaining({ code: 'duplicate_key', line: 2 })]);
+  });
+});
+
+describe('jsonStructureSteps', () => {
+  const run = (text: string) => {
+    const steps = jsonStructureSteps(text);
+    let yields = 0;
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return { ...r.value, yields };
+      yields++;
+    }
+  };
+
+  it('records the elements of a top-level array, whatever they hold', () => {
+    const text = ' [ {"a":[1,2],"b":"x,]"} , 3,"s" ,[4,5] ] \n';
+    const { issue, elements } = run(text);
+    expect(issue).toBeUndefined();
+    expect(elements?.map(([s, e]) => text.slice(s, e).trim())).toEqual(['{"a":[1,2],"b":"x,]"}', '3', '"s"', '[4,5]']);
+  });
+
+  it('records no elements for text that is not one array', () => {
+    expect(run('{"items":[1,2]}').elements).toBeUndefined();
+    expect(run('[1,2] [3]').elements).toBeUndefined();
+    expect(run('[1,2] x').elements).toBeUndefined();
+    expect(run('"[1,2]"').elements).toBeUndefined();
+    expect(run('[1, "unterminated').elements).toBeUndefined();
+  });
+
+  it('yields about every 32 KiB, so a serving process can scan a large body in slices', () => {
+    const text = JSON.stringify(Array.from({ length: 5_000 }, (_, i) => ({ name: `api-${i}`, spec: { basePath: `/svc${i}` } })));
+    const { yields, elements, issue } = run(text);
+    expect(issue).toBeUndefined();
+    expect(elements).toHaveLength(5_000);
+    expect(yields).toBeGreaterThanOrEqual(Math.floor(text.length / (32 * 1024)) - 1);
+    expect(run('[1,2]').yields).toBe(0);
+  });
+
+  it('finds the same issues as jsonStructureIssue', () => {
+    expect(run('[{"x":1},{"spec":{"t":[{"u":1,"v":2,"u":3}]}}]').issue).toMatchObject({ code: 'duplicate_key', path: '[1].spec.t[0].u' });
+    expect(run(`[${'['.repeat(MAX_NESTING_DEPTH)}${']'.repeat(MAX_NESTING_DEPTH)}]`).issue).toMatchObject({ code: 'too_deep' });
   });
 });
