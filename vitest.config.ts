@@ -22,7 +22,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A beforeAll that starts an embedded Tollgate may wait 60 s for it (test/support/tollgate-process.ts).
+    hookTimeout: 120_000,
     pool: 'forks',
     // Most test files wait on real processes (gateways, admins, Postgres, Redis), not on the CPU:
     // vitest's default of CPUs - 1 ran them one at a time on a 2-core CI machine (about 13 min for

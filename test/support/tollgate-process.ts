@@ -24,7 +24,7 @@ export interface StartTollgateOptions {
   env?: Record<string, string | undefined>;
   /** Wait for this to be true before resolving: 'ready' (/readyz 200), 'admin' (/healthz 200) or 'none'. */
   waitFor?: 'ready' | 'admin' | 'none';
-  /** How long to wait for it (default 30 s). */
+  /** How long to wait for it (default 30 s; 60 s on the embedded store, whose first start creates a PGlite database and runs on a loaded CI machine in 30-40 s). */
   readyTimeoutMs?: number;
 }
 
@@ -72,7 +72,8 @@ export async function startTollgateProcess(options: StartTollgateOptions = {}): 
     // Role `all` listens with the gateway first and the admin API second: wait for both.
     const urls = waitFor === 'ready' ? [`${proc.statusUrl}/readyz`] : [];
     if (role !== 'gateway') urls.push(`${proc.adminUrl}/healthz`);
-    const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    const embedded = options.env?.DATABASE_URL === undefined;
+    const readyTimeoutMs = options.readyTimeoutMs ?? (embedded ? 60_000 : 30_000);
     const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`tollgate exited with ${child.exitCode}:\n${out}`);
