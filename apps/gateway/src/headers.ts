@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isFieldValue } from '@tollgate/model';
+import { util as undiciUtil } from 'undici';
+
+// undici's lower-case name lookup (a tree of the common field names, no string built for them).
+const headerName = undiciUtil.headerNameToString;
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): meaningful for one connection only, never forwarded.
@@ -84,17 +88,29 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
 }
 
 /**
- * As {@link clientResponseHeaders}, into a flat `[name, value, ...]` list that `writeHead` takes
- * as is (no intermediate object, no `setHeader` per field). `owned` are the fields the gateway
- * sets after (the request id, latency headers): the upstream's are dropped, not duplicated.
+ * As {@link clientResponseHeaders}, from the head as undici read it (name/value pairs of Buffers)
+ * into a flat `[name, value, ...]` list that `writeHead` takes as is: no intermediate object, no
+ * `setHeader` per field. Each field line stays a line of its own (a repeated field such as
+ * `Set-Cookie` is written as repeated lines, RFC 9110 §5.3); names are written lower-cased.
+ * `owned` are the fields the gateway sets after (the request id, latency headers): the upstream's
+ * are dropped, not duplicated.
  */
-export function pushClientResponseHeaders(upstream: IncomingHttpHeaders, out: (string | string[])[], owned: ReadonlySet<string>): void {
-  const listed = connectionListed(upstream.connection);
-  for (const name in upstream) {
-    const v = upstream[name];
-    if (v === undefined || HOP_BY_HOP.has(name) || owned.has(name)) continue;
+export function pushRawClientResponseHeaders(raw: readonly Buffer[], out: (string | string[])[], owned: ReadonlySet<string>): void {
+  const n = raw.length;
+  const names: string[] = new Array<string>(n >> 1);
+  let connection: string | undefined;
+  for (let i = 0, j = 0; i < n; i += 2, j++) {
+    const name = headerName(raw[i] as Buffer);
+    names[j] = name;
+    if (name === 'connection') connection = connection === undefined ? (raw[i + 1] as Buffer).toString('latin1') : `${connection},${(raw[i + 1] as Buffer).toString('latin1')}`;
+  }
+  const listed = connectionListed(connection);
+  for (let i = 0, j = 0; i < n; i += 2, j++) {
+    const name = names[j] as string;
+    if (HOP_BY_HOP.has(name) || owned.has(name)) continue;
     if (listed !== null && listed.has(name)) continue;
-    out.push(name, v);
+    // latin1, as undici's own parse and Node's parser read field values (RFC 9110 §5.5: octets).
+    out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
   }
 }
 

@@ -4,7 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstreamError } from './errors.js';
 import { ExchangeList, type PickFailure, type UpstreamTarget } from './exchange.js';
-import { dispatchExchange, type DispatchExchange, type ResponseSink } from './exchange-dispatch.js';
+import { dispatchExchange, responseHeaderObject, type DispatchExchange, type ResponseSink } from './exchange-dispatch.js';
 import { TargetState } from './target-state.js';
 import { UpstreamRuntime } from './upstream-runtime.js';
 
@@ -31,9 +31,9 @@ class Recorder implements ResponseSink {
   constructor() {
     this.done = new Promise((r) => (this.#settle = r));
   }
-  start(status: number, headers: IncomingHttpHeaders): void {
+  start(status: number, rawHeaders: readonly Buffer[]): void {
     this.status = status;
-    this.headers = headers;
+    this.headers = responseHeaderObject(rawHeaders);
   }
   data(chunk: Buffer): boolean {
     this.chunks.push(chunk.toString());

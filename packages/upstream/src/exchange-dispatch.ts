@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { util as undiciUtil, type Dispatcher } from 'undici';
 import { classifyUpstreamError, countsAgainstTarget, UpstreamError } from './errors.js';
 import { Exchange, type Destination, type ExchangeOwner, type PickFailure, type UpstreamTarget } from './exchange.js';
 import { IDEMPOTENT, mirrorCopy, retriableError, type MirrorCopy, type RetryPolicy } from './exchange-forward.js';
@@ -12,8 +12,11 @@ import type { PickRequest } from './upstream-runtime.js';
  * `node-proxy-min` ceiling of the peers benchmark does).
  */
 export interface ResponseSink {
-  /** The upstream's status and headers (once, for the try that is answered). */
-  start(statusCode: number, headers: IncomingHttpHeaders): void;
+  /**
+   * The upstream's status and head (once, for the try that is answered), as undici read it:
+   * name/value pairs of Buffers, names as sent (`responseHeaderObject` parses them when needed).
+   */
+  start(statusCode: number, rawHeaders: readonly Buffer[]): void;
   /** A body chunk; false asks the exchange to pause until {@link ResponseSink.onResume} is called back. */
   data(chunk: Buffer): boolean;
   /** The body ended. */
@@ -24,6 +27,11 @@ export interface ResponseSink {
   failed(err: UpstreamError | PickFailure, tries: number): void;
   /** Registers the callback that resumes a paused body (called once, right after the first `data` that returned false). */
   onResume(resume: () => void): void;
+}
+
+/** A raw response head as an object of lower-case names (repeated fields as arrays), as undici's `request()` gives it. */
+export function responseHeaderObject(rawHeaders: readonly Buffer[]): IncomingHttpHeaders {
+  return undiciUtil.parseHeaders(rawHeaders as Buffer[]) as IncomingHttpHeaders;
 }
 
 /** One request to dispatch: as {@link ForwardExchange} of `exchange-forward.ts`, the body may also be a Buffer. */
@@ -121,7 +129,7 @@ class Run implements DispatchRun {
     try {
       ex.target.pool.dispatch(opts, t);
     } catch (err) {
-      t.onResponseError(null, err as Error);
+      t.onError(err as Error);
       return;
     }
     // Fire-and-forget after the primary is on its way, so the copy never delays it (once, not per try).
@@ -133,15 +141,25 @@ class Run implements DispatchRun {
   }
 }
 
-/** The undici handler of one try. */
+/**
+ * The undici handler of one try, on undici's callback API (`onConnect`/`onHeaders`/`onData`/
+ * `onComplete`/`onError`) rather than the controller API: undici 7 runs its HTTP/1.1 client on
+ * the callback API and wraps a controller-API handler per request (a wrapper and a controller
+ * object, and the response head and trailers parsed into objects), which the peers benchmark's
+ * `node-proxy-min` ceiling does not pay. The head is handed on raw (`Buffer[]` name/value pairs);
+ * the sink turns it into an object only when something needs fields by name.
+ */
 class Try implements Dispatcher.DispatchHandler {
-  controller: Dispatcher.DispatchController | null = null;
+  abortFn: ((err?: Error) => void) | null = null;
   timer: NodeJS.Timeout | null = null;
   /** Why this side cut the try (timeout, client gone), which wins over undici's own error. */
   reason: Error | null = null;
   started = false;
   /** A retried status: its body is drained, not delivered. */
   discard = false;
+  /** The body is paused (the client's socket is full) until `resume` is called. */
+  paused = false;
+  resumeFn: (() => void) | null = null;
   status = 0;
   over = false;
 
@@ -157,49 +175,59 @@ class Try implements Dispatcher.DispatchHandler {
   cut(reason: Error): void {
     if (this.over || this.reason !== null) return;
     this.reason = reason;
-    const c = this.controller;
-    if (c !== null && !c.aborted) c.abort(reason);
+    // Before onConnect there is nothing to abort yet: onConnect sees the reason and aborts then.
+    if (this.abortFn !== null) this.abortFn(reason);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
+  /** Resumes a paused body (the client's socket drained). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.resumeFn?.();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
     const why = this.reason ?? this.run.cancelled;
     if (why !== null) {
       this.reason = why;
-      controller.abort(why);
+      abort(why);
     }
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.started = true;
     this.status = statusCode;
+    this.resumeFn = resume;
     const run = this.run;
     if (run.canRetry && run.x.retries?.statuses.has(statusCode) === true && run.more()) {
       // Drained rather than cut, so the connection can be reused.
       this.discard = true;
-      return;
+      return true;
     }
     // In flight (circuit breaking, least requests) until the body is over.
     this.ex.observe(statusCode >= 500);
-    run.sink.start(statusCode, headers);
+    run.sink.start(statusCode, rawHeaders);
+    return !this.paused;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.discard) return;
+  onData(chunk: Buffer): boolean {
+    if (this.discard) return true;
     const run = this.run;
-    if (run.sink.data(chunk)) return;
-    controller.pause();
+    if (run.sink.data(chunk)) return true;
+    this.paused = true;
     // Registered at the first pause, not per response: most answers fit the socket's buffer and
     // never pause, and a listener per response was a measurable part of the request's cost.
     if (!run.resumeRegistered) {
       run.resumeRegistered = true;
-      run.sink.onResume(() => run.current?.controller?.resume());
+      run.sink.onResume(() => run.current?.resume());
     }
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.over = true;
     if (this.discard) {
       this.ex.end(this.status >= 500);
@@ -210,7 +238,7 @@ class Try implements Dispatcher.DispatchHandler {
     this.run.sink.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+  onError(err: Error): void {
     if (this.over) return;
     this.over = true;
     if (this.timer !== null) clearTimeout(this.timer);
@@ -227,6 +255,11 @@ class Try implements Dispatcher.DispatchHandler {
     this.ex.end(countsAgainstTarget(e) ? true : undefined);
     if (e.code !== 'CLIENT_ABORTED' && run.cancelled === null && run.more() && retriableError(run.x.retries as RetryPolicy, e, this.perTryBound)) return run.next();
     run.sink.failed(e, run.tries);
+  }
+
+  onUpgrade(): void {
+    // Never asked for (no upgrade is dispatched here); undici requires the method on a handler.
+    this.onError(new UpstreamError('UPSTREAM_UNAVAILABLE', 'unexpected upgrade from the upstream'));
   }
 }
 

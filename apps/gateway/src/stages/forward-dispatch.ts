@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { runResponse } from '@tollgate/policies';
-import { dispatchExchange, UpstreamError, type BodyLimiter, type PickFailure, type ResponseSink } from '@tollgate/upstream';
+import { dispatchExchange, responseHeaderObject, UpstreamError, type BodyLimiter, type PickFailure, type ResponseSink } from '@tollgate/upstream';
 import { applyHeaderOps } from '../header-ops.js';
-import { clientResponseHeaders, pushClientResponseHeaders } from '../headers.js';
+import { clientResponseHeaders, pushRawClientResponseHeaders } from '../headers.js';
 import { setLatencyHeaders } from '../metrics.js';
 import { elapsedMs } from './account.js';
 import type { HttpFlow } from './flow.js';
@@ -63,7 +63,7 @@ class StreamedAnswer implements ResponseSink {
     readonly t0: number,
   ) {}
 
-  start(statusCode: number, headers: IncomingHttpHeaders): void {
+  start(statusCode: number, rawHeaders: readonly Buffer[]): void {
     const { state, route, requestId } = this.f;
     state.upstreamMs = performance.now() - this.t0;
     const limiter: BodyLimiter | null = this.p.limiter;
@@ -72,7 +72,7 @@ class StreamedAnswer implements ResponseSink {
     const ops = route.actions.responseHeaders;
     // 1xx and 204 carry no body fields (RFC 9110 §8.6); header changes and response policies need the fields by name.
     if (ops !== null || route.response !== null || statusCode < 200 || statusCode === 204) {
-      const h = clientResponseHeaders(headers);
+      const h = clientResponseHeaders(responseHeaderObject(rawHeaders));
       h['x-request-id'] = requestId;
       if (this.s.latencyHeaders) setLatencyHeaders(h, elapsedMs(this.f.reply), state);
       if (ops !== null) applyHeaderOps(h, ops);
@@ -98,7 +98,7 @@ class StreamedAnswer implements ResponseSink {
       return;
     }
     const head: (string | string[])[] = [];
-    pushClientResponseHeaders(headers, head, this.s.latencyHeaders ? OWNED_WITH_LATENCY : OWNED);
+    pushRawClientResponseHeaders(rawHeaders, head, this.s.latencyHeaders ? OWNED_WITH_LATENCY : OWNED);
     head.push('x-request-id', requestId);
     if (this.s.latencyHeaders) {
       const upstreamMs = state.upstreamMs;
