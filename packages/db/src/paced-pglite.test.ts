@@ -18,7 +18,8 @@ async function statementsBeforeTimer(handle: PgliteHandle, n: number): Promise<n
   return seen;
 }
 
-describe('openPglite with paced statements (#16)', () => {
+// Opening PGlite takes seconds, tens of them on a loaded machine (it timed out at 30 s beside a benchmark).
+describe('openPglite with paced statements (#16)', { timeout: 120_000 }, () => {
   it('without pacing, a chain of awaited statements never lets the event loop run (the stall it fixes)', async () => {
     const handle = await openPglite();
     try {
