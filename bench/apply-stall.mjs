@@ -18,10 +18,15 @@
 //      FORMAT=json|yaml (the body of the applies: a JSON array, or multi-document YAML as
 //      `tollgate apply -f` sends)
 //      TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+//      ROOT=dir: start the build of another checkout (e.g. main, for a before/after in one run)
+//      BLOCKS=1: also report the longest uninterrupted run of the serving process's event loop in
+//      each window, wall and CPU ms (bench/event-loop-blocks.cjs, preloaded): on a loaded machine
+//      the worst request latency is mostly the machine; the CPU time of the longest block is what
+//      the change itself held the loop for
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +35,12 @@ import autocannon from 'autocannon';
 import { stringify as toYaml } from 'yaml';
 import pg from 'pg';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = process.env.ROOT ?? fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(root, 'apps/cli/dist/main.js');
+const BLOCKS = process.env.BLOCKS === '1';
+const BLOCKS_DIR = BLOCKS ? mkdtempSync(join(tmpdir(), 'tollgate-blocks-')) : null;
+const BLOCKS_PRELOAD = fileURLToPath(new URL('./event-loop-blocks.cjs', import.meta.url));
+const hr = () => Number(process.hrtime.bigint() / 1000n);
 const MODES = (process.env.MODES ?? 'postgres,embedded').split(',');
 const APIS = Number(process.env.APIS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 200);
@@ -61,6 +70,8 @@ async function startProcess(role, env) {
   // For a closer look: NODE_ARGS='--trace-gc' (Node flags of the Tollgate processes), OUTPUT_DIR=dir
   // (each process's output is written there when it stops).
   const nodeArgs = (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const blocksFile = BLOCKS_DIR === null ? null : join(BLOCKS_DIR, `${role}-${ports.proxy}.txt`);
+  if (blocksFile !== null) nodeArgs.unshift('--require', BLOCKS_PRELOAD);
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', role], {
     env: {
       PATH: process.env.PATH,
@@ -78,6 +89,7 @@ async function startProcess(role, env) {
       ACCESS_LOG: 'false',
       CONFIG_POLL_MS: '2000',
       ...env,
+      ...(blocksFile !== null ? { BLOCKS_FILE: blocksFile } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,6 +101,8 @@ async function startProcess(role, env) {
     adminUrl: `http://127.0.0.1:${ports.admin}`,
     statusUrl: `http://127.0.0.1:${ports.status}`,
     output: () => out,
+    /** [start µs, end µs, wall ms, cpu ms] of each event-loop block over 15 ms so far (BLOCKS=1). */
+    blocks: () => (blocksFile === null || !existsSync(blocksFile) ? [] : readFileSync(blocksFile, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => l.split(' ').map(Number))),
     async stop() {
       if (process.env.OUTPUT_DIR) (await import('node:fs')).writeFileSync(join(process.env.OUTPUT_DIR, `${role}-${ports.proxy}.log`), out);
       if (child.exitCode !== null) return;
@@ -162,7 +176,8 @@ const manyApis = () =>
  * response with their completion time, so only the responses finishing inside the change
  * window count (the window ends 500 ms after the change is live).
  */
-async function underLoad(proxyUrl, change) {
+async function underLoad(gw, change) {
+  const proxyUrl = gw.proxyUrl;
   const samples = [];
   const inst = autocannon({ url: `${proxyUrl}/probe/x`, headers: { host: HOST }, connections: CONNECTIONS, overallRate: RATE, duration: 3600, timeout: 120 });
   inst.on('response', (_client, status, _bytes, latencyMs) => samples.push([performance.now(), status, latencyMs]));
@@ -170,9 +185,11 @@ async function underLoad(proxyUrl, change) {
   const done = new Promise((resolve) => inst.on('done', resolve));
   await sleep(2_000); // warm
   const start = performance.now();
+  const hrStart = hr();
   const result = await change(start);
   await sleep(500);
   const end = performance.now();
+  const hrEnd = hr();
   inst.stop();
   await done;
   // A response that completes after `start` was waiting during the window, whenever it was sent.
@@ -181,7 +198,10 @@ async function underLoad(proxyUrl, change) {
   const non2xx = inWindow.filter(([, s]) => s < 200 || s >= 300).length;
   const statuses = {};
   for (const [, s] of inWindow) statuses[s] = (statuses[s] ?? 0) + 1;
-  return { ...result, requests: inWindow.length, worstMs: lat.at(-1) ?? NaN, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? NaN, non2xx, statuses };
+  // The serving process's longest event-loop block in the window, by wall and by CPU time.
+  const blocks = gw.blocks().filter(([s, e]) => e >= hrStart && s <= hrEnd);
+  const longest = { wallMs: Math.max(0, ...blocks.map((b) => b[2])), cpuMs: Math.max(0, ...blocks.map((b) => b[3])) };
+  return { ...result, longest, requests: inWindow.length, worstMs: lat.at(-1) ?? NaN, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? NaN, non2xx, statuses };
 }
 
 async function scenario(mode, upstreamUrl) {
@@ -219,14 +239,14 @@ async function scenario(mode, upstreamUrl) {
     await waitLive(gw.proxyUrl, '/probe/x', performance.now(), 30_000);
     const rows = [];
     // The noise floor: the same load for 5 s with no change (a busy machine shows here).
-    rows.push(['no change (5 s)', await underLoad(gw.proxyUrl, async () => (await sleep(5_000), { adminMs: NaN, liveMs: NaN }))]);
+    rows.push(['no change (5 s)', await underLoad(gw, async () => (await sleep(5_000), { adminMs: NaN, liveMs: NaN }))]);
     const many = encode(manyApis());
     const oneMore = encode([apiDoc('one-more', '/one-more', [{ name: 'r', match: [{ path: { prefix: '/' } }], destination: { upstream: 'bench' } }])]);
-    rows.push([`${APIS.toLocaleString('en')} APIs`, await underLoad(gw.proxyUrl, async (start) => {
+    rows.push([`${APIS.toLocaleString('en')} APIs`, await underLoad(gw, async (start) => {
       const adminMs = await apply(admin.adminUrl, many);
       return { adminMs, liveMs: await waitLive(gw.proxyUrl, `/svc${APIS - 1}/orders/1`, start) };
     })]);
-    rows.push(['one route on top', await underLoad(gw.proxyUrl, async (start) => {
+    rows.push(['one route on top', await underLoad(gw, async (start) => {
       const adminMs = await apply(admin.adminUrl, oneMore);
       return { adminMs, liveMs: await waitLive(gw.proxyUrl, '/one-more/x', start) };
     })]);
@@ -248,14 +268,16 @@ await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
 const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
 console.log(`machine load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${process.env.NOTE ?? ''})`);
 console.log(`load: ${RATE} req/s over ${CONNECTIONS} connections on one route; ${APIS.toLocaleString('en')} APIs x 2 routes; ${FORMAT} bodies`);
-console.log('| mode | apply | admin ms | live ms | requests | worst ms | p99 ms | non-2xx |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(`build: ${root}`);
+console.log(`| mode | apply | admin ms | live ms | requests | worst ms | p99 ms | non-2xx |${BLOCKS ? ' block: longest wall / most CPU ms |' : ''}`);
+console.log(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |${BLOCKS ? ' ---: |' : ''}`);
 for (const mode of MODES) {
   for (const [label, r] of await scenario(mode, upstreamUrl)) {
     const statuses = Object.entries(r.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ');
-    console.log(`| ${mode} | ${label} | ${r.adminMs.toFixed(0)} | ${r.liveMs.toFixed(0)} | ${r.requests} | ${r.worstMs.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.non2xx}${statuses ? ` (${statuses})` : ''} |`);
+    console.log(`| ${mode} | ${label} | ${r.adminMs.toFixed(0)} | ${r.liveMs.toFixed(0)} | ${r.requests} | ${r.worstMs.toFixed(0)} | ${r.p99Ms.toFixed(0)} | ${r.non2xx}${statuses ? ` (${statuses})` : ''} |${BLOCKS ? ` ${r.longest.wallMs.toFixed(0)} / ${r.longest.cpuMs.toFixed(0)} |` : ''}`);
   }
 }
 console.log(`machine load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 upstream.close();
+if (BLOCKS_DIR !== null) rmSync(BLOCKS_DIR, { recursive: true, force: true });
 process.exit(0);

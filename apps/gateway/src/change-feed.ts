@@ -1,5 +1,5 @@
 import { SubscriptionTable, type ConsumerDelta, type IdentityHolder, type IdentityIndex, type SubscriptionDelta } from '@tollgate/policies';
-import type { ConsumerResource, SubscriptionResource } from '@tollgate/model';
+import { nextTurn, type ConsumerResource, type SubscriptionResource } from '@tollgate/model';
 import type { ConfigStore, KeyDelta, ResourceDelta } from '@tollgate/stores';
 import type { Logger } from 'pino';
 import { CoalescedRun } from './coalesced-run.js';
@@ -15,7 +15,8 @@ export interface SubscriptionHolder {
 /** Keys (or Consumers and Subscriptions) applied per slice before yielding to serving (a bulk of 100,000 never blocks in one go). */
 const APPLY_SLICE = 2_000;
 
-const yieldToServing = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** A turn of the event loop, shared fairly with the other long jobs of the process (model `nextTurn`). */
+const yieldToServing = nextTurn;
 
 /**
  * Keeps the serving consumer index (Consumers, admin-created API keys) and subscription index

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseResourcesYaml, type Resource } from '@tollgate/model';
 import type { ConfigSnapshot } from '@tollgate/stores';
 import { PoolRegistry } from '@tollgate/upstream';
-import { ConfigManager } from './config-manager.js';
+import { apiVersionSteps, ConfigManager } from './config-manager.js';
 import type { ConfigSource } from './options.js';
 
 function resources(origin: string, basePath = '/'): Resource[] {
@@ -156,5 +156,18 @@ describe('ConfigManager', () => {
     expect(pools.size).toBe(1);
     await m.stop();
     await pools.closeAll(0);
+  });
+});
+
+describe('apiVersionSteps', () => {
+  it('maps every Api to its version in steps, yielding every 1,000 resources (#16)', () => {
+    const resources = Array.from({ length: 2_500 }, (_, i) => ({ apiVersion: 'tollgate.dev/v1', kind: 'Api', metadata: { name: `a${i}` }, spec: { version: `v${i % 3}` } })) as unknown as Resource[];
+    const steps = apiVersionSteps(resources);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    expect(yields).toBe(2);
+    expect(r.value.size).toBe(2_500);
+    expect(r.value.get('a2498')).toBe('v2');
   });
 });

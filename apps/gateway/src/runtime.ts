@@ -5,7 +5,7 @@ import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PoolRegistry, type TargetState, type TargetUpstream, type UpstreamTarget } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
 import { buildRouteActions, type RuntimeActions } from './route-actions.js';
-import { buildProtocolRuntime } from './protocols/index.js';
+import { buildProtocolRuntimeSteps } from './protocols/index.js';
 import { collectBodyHooks, type RouteBodyHooks } from './body-transform.js';
 import { buildSniTable, type SniTable } from './sni.js';
 import { settingsOf } from './pool-settings.js';
@@ -182,7 +182,7 @@ function* instantiateSteps(
     nextUpstreams.set(u.name, { key, parts, runtime });
   }
   // gRPC channels (kept across snapshots, keyed by the pool registry) and loaded descriptors.
-  const protocols = buildProtocolRuntime(config, pools, balancers);
+  const protocols = yield* buildProtocolRuntimeSteps(config, pools, balancers);
   const nextRoutes: RuntimeReuse['routes'] = new Map();
   const routes = yield* config.routes.mapSteps((r: CompiledRoute): RuntimeRoute => {
     const kept = reuse?.routes.get(r);

@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from '@tollgate/model';
 
 /** Default longest run of work between two yields to the event loop, ms. */
 export const DEFAULT_SLICE_MS = 8;
@@ -16,7 +16,8 @@ export function runToEnd<T>(steps: Generator<void, T>): T {
 
 /**
  * Runs a step generator in slices of at most about `sliceMs` of work, yielding to the event loop
- * (`setImmediate`, so pending I/O callbacks run: requests keep being served) between slices.
+ * (`nextTurn`: pending I/O callbacks run, so requests keep being served, and the slices of
+ * concurrent jobs never run in the same turn) between slices.
  * A step is small (one resource, one Api, one route), so a slice overruns its budget by at most
  * one step. This is how a serving process compiles without stalling its requests (#16).
  */

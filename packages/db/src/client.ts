@@ -8,6 +8,7 @@ import { drizzle as drizzleNodePg, type NodePgDatabase } from 'drizzle-orm/node-
 import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import * as schema from './schema/index.js';
+import { pacedPglite, type StatementTurn } from './paced-pglite.js';
 import { DEFAULT_POSTGRES_TIMEOUTS, destroyClient, guardClient, sessionConfig, type PostgresTimeouts } from './session.js';
 
 /** The table definitions, for drizzle's relational queries. */
@@ -121,12 +122,17 @@ async function initializeDataDir(dataDir: string): Promise<void> {
   }
 }
 
-/** Opens embedded PGlite; `dataDir` undefined keeps everything in memory. Does not migrate. */
-export async function openPglite(dataDir?: string): Promise<PgliteHandle> {
+/**
+ * Opens embedded PGlite; `dataDir` undefined keeps everything in memory. Does not migrate.
+ * `paceStatements` is awaited before each statement of `db` (a serving process passes a fair turn
+ * of its event loop: see paced-pglite.ts).
+ */
+export async function openPglite(dataDir?: string, paceStatements?: StatementTurn): Promise<PgliteHandle> {
   if (dataDir !== undefined) await initializeDataDir(dataDir);
   const options = { startParams: [...PGlite.defaultStartParams, ...PGLITE_START_PARAMS] };
   const client = dataDir === undefined ? await PGlite.create(options) : await PGlite.create(dataDir, options);
-  const db = drizzlePglite({ client, schema });
+  // With `paceStatements`, each statement of `db` starts in its own turn of the event loop (paced-pglite.ts).
+  const db = drizzlePglite({ client: paceStatements === undefined ? client : pacedPglite(client, paceStatements), schema });
   let closed = false;
   return {
     db,

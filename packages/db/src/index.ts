@@ -3,3 +3,4 @@ export * from './client.js';
 export * from './migrate.js';
 export * from './session.js';
 export * from './outbox.js';
+export * from './paced-pglite.js';

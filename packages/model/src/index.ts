@@ -17,6 +17,7 @@ export * from './lifecycle.js';
 export * from './proto-descriptor.js';
 export * from './protocols.js';
 export * from './structure.js';
+export * from './turns.js';
 export * from './subscription-dates.js';
 export * from './zone-time.js';
 export * from './events.js';

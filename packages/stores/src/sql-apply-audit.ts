@@ -1,11 +1,7 @@
-import { redactSecrets, type Resource } from '@tollgate/model';
+import { nextTurn, redactSecrets, type Resource } from '@tollgate/model';
 import type { AuditContext, ResourceChange } from './config-store.js';
 import { batches, writeAudit, type Tx } from './sql-tx.js';
 
-/** A turn of the event loop: pending I/O (requests) runs before the next statement. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** Changed resources whose before/after one audit entry holds; a larger apply writes one entry per part. */
 export const AUDIT_PART = 100;

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicalJson, nextTurn, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -367,12 +367,9 @@ function slicer(sliceMs = 8): () => Promise<void> | void {
   let start = performance.now();
   return () => {
     if (performance.now() - start < sliceMs) return;
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        start = performance.now();
-        resolve();
-      }),
-    );
+    return nextTurn().then(() => {
+      start = performance.now();
+    });
   };
 }
 
@@ -390,10 +387,6 @@ function slicer(sliceMs = 8): () => Promise<void> | void {
 const READ_PAGE = 200;
 const UPSERT_BATCH = 100;
 
-/** A turn of the event loop: pending I/O (requests) runs before the next statement. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * Every resource, as {@link readAllResources}, except that Consumers not in `whole` are name-only

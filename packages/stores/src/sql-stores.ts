@@ -1,4 +1,5 @@
 import { migratePglite, migratePostgres, openPglite, openPostgres, type Database, type PostgresTimeouts } from '@tollgate/db';
+import { nextTurn } from '@tollgate/model';
 import type { AdminTokenStore, ApiKeyStore, AuditStore, ConfigStore } from './config-store.js';
 import { PgChangeNotifier, type BackoffOptions } from './pg-notifier.js';
 import { PgliteChangeNotifier } from './pglite-notifier.js';
@@ -65,7 +66,8 @@ export interface PgliteStoresOptions {
 
 /** Stores on embedded PGlite (single process): the default on one machine. Migrates first. */
 export async function createPgliteStores(options: PgliteStoresOptions = {}): Promise<SqlStores> {
-  const handle = await openPglite(options.dataDir);
+  // Each statement in its own fair turn: PGlite shares the event loop with serving (#16).
+  const handle = await openPglite(options.dataDir, nextTurn);
   try {
     await migratePglite(handle.db);
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { CompiledBroker, CompiledConfig } from '@tollgate/compiler';
+import type { CompiledBroker } from '@tollgate/compiler';
 import type { Logger } from 'pino';
 import { AmqpBrokerClient } from './amqp-client.js';
 import { scrub, type BrokerClient } from './client.js';
@@ -65,16 +65,6 @@ function createClient(b: CompiledBroker, onError: (err: unknown) => void): Broke
   if (b.spec.type === 'nats') return new NatsBrokerClient(b, onError);
   if (b.spec.type === 'rabbitmq') return new AmqpBrokerClient(b, onError);
   return new MqttBrokerClient(b, onError);
-}
-
-/** The brokers the routes of a snapshot use, by name. */
-export function brokersOf(config: CompiledConfig): Map<string, CompiledBroker> {
-  const out = new Map<string, CompiledBroker>();
-  for (const e of config.routes.entries) {
-    const p = e.value.actions.protocol;
-    if (p !== null && p.kind === 'messaging') out.set(p.broker.name, p.broker);
-  }
-  return out;
 }
 
 const pools = new WeakMap<object, BrokerPool>();
