@@ -309,6 +309,16 @@ export function applyLimitHeaders(ctx: PolicyContext, res: PolicyResponse): void
 }
 
 /**
+ * {@link applyLimitHeaders} for a flat head: the recorded fields as name/value pairs. Their values
+ * are digits, commas, `;=` and the quoted names of policies and plans (`[a-z0-9.-]`), valid field values.
+ */
+export function pushLimitFields(ctx: PolicyContext, head: (string | string[])[]): void {
+  const h = pending.get(ctx);
+  if (h === undefined) return;
+  for (const k in h) head.push(k, h[k] as string);
+}
+
+/**
  * `rate-limit`: route/API-level limits independent of plans, keyed by consumer, client IP (IPv6 by
  * /64), a header, or the route. Answers 429 `RATE_LIMITED` / `QUOTA_EXCEEDED` with `Retry-After`;
  * every limited response carries `RateLimit` / `RateLimit-Policy`
@@ -339,6 +349,7 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
     return {
       access: (ctx) => check(ctx, `rl:${config.name}:${ctx.api}:${subject(ctx)}`),
       response: applyLimitHeaders,
+      responseFields: pushLimitFields,
     };
   },
 };
