@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestContext } from './context.js';
-import { runResponseFields, type ResponseFieldsStep } from './runner.js';
+import { runAccess, runResponseFields, type AccessStep, type ResponseFieldsStep } from './runner.js';
 
 const ctx = () => new RequestContext('r', '192.0.2.1', 'GET', '/', {}, 'api', 'route', null);
 
@@ -16,5 +16,19 @@ describe('runResponseFields', () => {
     const head: (string | string[])[] = ['a', '1', 'a', '2'];
     runResponseFields([() => {}], ctx(), head);
     expect(head).toEqual(['a', '1', 'a', '2']);
+  });
+});
+
+describe('runAccess', () => {
+  it("answers with the last step's own promise when only that step is asynchronous (no extra promise layer)", async () => {
+    const answer = Promise.resolve(undefined);
+    const steps: AccessStep[] = [() => undefined, () => answer];
+    expect(runAccess(steps, ctx())).toBe(answer);
+    // An asynchronous step before others still runs them after it (in order).
+    const order: string[] = [];
+    const chained = runAccess([() => Promise.resolve(void order.push('a')), () => void order.push('b')], ctx());
+    expect(chained).toBeInstanceOf(Promise);
+    await chained;
+    expect(order).toEqual(['a', 'b']);
   });
 });

@@ -26,7 +26,11 @@ export function runAccess(steps: readonly AccessStep[], ctx: PolicyContext): Pol
   for (let i = 0; i < steps.length; i++) {
     const r = (steps[i] as AccessStep)(ctx);
     if (r === undefined) continue;
-    if (typeof (r as Promise<unknown>).then === 'function') return continueAsync(steps, i + 1, r as Promise<PolicyReply | undefined>, ctx);
+    if (typeof (r as Promise<unknown>).then === 'function') {
+      // The last step's promise is the chain's answer (a limit, usually): no async frame around it.
+      if (i === steps.length - 1) return r as Promise<PolicyReply | undefined>;
+      return continueAsync(steps, i + 1, r as Promise<PolicyReply | undefined>, ctx);
+    }
     return r as PolicyReply;
   }
   return undefined;
