@@ -158,6 +158,21 @@ describe('rate-limit policy (in process, injected clock)', () => {
     expect(logs.some((l) => l.includes('reachable again'))).toBe(true);
   });
 
+  it('a store that throws instead of rejecting is a store failure too (fail mode, never an exception out of the policy)', async () => {
+    const clock = { t: 0 };
+    const throwing: LimitCounters = {
+      consume: () => {
+        throw new Error('client not ready');
+      },
+      peek: async () => [],
+    };
+    const closed = build({ failMode: 'closed', limits: [{ limit: 5, window: '1m' }] }, clock, throwing);
+    expect((await call(closed, ctx())).status).toBe(503);
+    const open = build({ name: 'open', failMode: 'open', limits: [{ limit: 1, window: '1m' }] }, clock, throwing);
+    expect((await call(open, ctx())).status).toBe(200);
+    expect((await call(open, ctx())).status).toBe(429);
+  });
+
   it('schema refuses bad windows, duplicate windows, a header key without header, and an empty policy', () => {
     expect(rateLimitSchema.safeParse({ limits: [{ limit: 1, window: '1y' }] }).success).toBe(false);
     expect(rateLimitSchema.safeParse({ limits: [{ limit: 1, window: '60s' }, { limit: 2, window: '1m' }] }).success).toBe(false);

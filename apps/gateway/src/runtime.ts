@@ -1,6 +1,6 @@
 import { runSliced, runToEnd, type CompiledConfig, type CompiledPublishedSpec, type CompiledRoute, type CompiledUpstream } from '@tollgate/compiler';
 import { canonicalJson } from '@tollgate/model';
-import { POLICY_REGISTRY, withAuthGate, type AccessStep, type GatewayAnswerStep, type PolicyDeps, type PolicyInstance, type ResponseStep } from '@tollgate/policies';
+import { POLICY_REGISTRY, withAuthGate, type AccessStep, type GatewayAnswerStep, type PolicyDeps, type PolicyInstance, type ResponseFieldsStep, type ResponseStep } from '@tollgate/policies';
 import type { RouteTable } from '@tollgate/router';
 import { poolKey, TargetStateRegistry, UpstreamRuntime, type PoolRegistry, type TargetState, type TargetUpstream, type UpstreamTarget } from '@tollgate/upstream';
 import type { Dispatcher } from 'undici';
@@ -35,6 +35,11 @@ export interface RuntimeRoute {
   /** Bound access methods by priority, or null (the hot path tests `!== null`). */
   readonly access: readonly AccessStep[] | null;
   readonly response: readonly ResponseStep[] | null;
+  /**
+   * The same steps in their flat-head form (`responseFields`), when every response policy has one;
+   * else null (a streamed answer's head is then built as an object for `response`).
+   */
+  readonly responseFields: readonly ResponseFieldsStep[] | null;
   /**
    * What the route's policies add to an answer the gateway produces itself (refusals, upstream
    * errors, 413, 503: answers that skip the response phase), e.g. CORS; null when none does.
@@ -232,6 +237,7 @@ function* instantiateSteps(
       // The auth gate (401 when no auth policy found a credential) follows the last auth policy.
       access: access === null ? null : withAuthGate(accessNames, access, (n) => POLICY_REGISTRY.get(n)?.authenticates === true, r.authMode ?? 'any', (n) => POLICY_REGISTRY.get(n)?.credentials === true),
       response: build('response') as ResponseStep[] | null,
+      responseFields: responseFieldsOf(r.policies.response?.map((d) => instances.get(d.name)) ?? null),
       gatewayAnswer: gatewayAnswerOf([...instances.values()]),
       bodies: collectBodyHooks([...instances.values()]),
       headersDeadlineMs: r.timeoutMs ?? undefined,
@@ -245,6 +251,18 @@ function* instantiateSteps(
     };
     return Object.freeze({ ...route, plan: planRoute(route) });
   }
+}
+
+/** The bound `responseFields` of every response policy (in the same order), or null when one has none. */
+function responseFieldsOf(list: readonly (PolicyInstance | undefined)[] | null): ResponseFieldsStep[] | null {
+  if (list === null) return null;
+  const out: ResponseFieldsStep[] = [];
+  for (const instance of list) {
+    const fn = instance?.responseFields;
+    if (instance === undefined || fn === undefined) return null;
+    out.push(fn.bind(instance));
+  }
+  return out;
 }
 
 /** The policies' additions to the gateway's own answers, in priority order, as one step (null when none adds any). */

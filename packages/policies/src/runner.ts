@@ -26,7 +26,11 @@ export function runAccess(steps: readonly AccessStep[], ctx: PolicyContext): Pol
   for (let i = 0; i < steps.length; i++) {
     const r = (steps[i] as AccessStep)(ctx);
     if (r === undefined) continue;
-    if (typeof (r as Promise<unknown>).then === 'function') return continueAsync(steps, i + 1, r as Promise<PolicyReply | undefined>, ctx);
+    if (typeof (r as Promise<unknown>).then === 'function') {
+      // The last step's promise is the chain's answer (a limit, usually): no async frame around it.
+      if (i === steps.length - 1) return r as Promise<PolicyReply | undefined>;
+      return continueAsync(steps, i + 1, r as Promise<PolicyReply | undefined>, ctx);
+    }
     return r as PolicyReply;
   }
   return undefined;
@@ -43,6 +47,35 @@ export function runResponse(steps: readonly ResponseStep[], ctx: PolicyContext, 
     if (p !== undefined) return p;
   }
   return undefined;
+}
+
+/** An instance's bound `responseFields` method. */
+export type ResponseFieldsStep = NonNullable<PolicyInstance['responseFields']>;
+
+/**
+ * The flat-head form of {@link runResponse}: the steps append their fields to `head` (name/value
+ * pairs, the upstream's from index 0), and an earlier field of a name a step set is dropped, so the
+ * step's value replaces it as it would in the header object.
+ */
+export function runResponseFields(steps: readonly ResponseFieldsStep[], ctx: PolicyContext, head: (string | string[])[]): void {
+  const from = head.length;
+  for (let i = 0; i < steps.length; i++) (steps[i] as ResponseFieldsStep)(ctx, head);
+  const end = head.length;
+  if (end === from) return;
+  let out = 0;
+  for (let i = 0; i < end; i += 2) {
+    const name = head[i] as string;
+    let replaced = false;
+    // A name set again later (by a step, or by a step after this one) is written once, last value.
+    for (let j = Math.max(i + 2, from); j < end && !replaced; j += 2) if (head[j] === name) replaced = true;
+    if (replaced) continue;
+    if (out !== i) {
+      head[out] = name;
+      head[out + 1] = head[i + 1] as string | string[];
+    }
+    out += 2;
+  }
+  head.length = out;
 }
 
 /** Challenge sent when the auth gate refuses a request and no policy recorded one. */

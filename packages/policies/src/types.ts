@@ -172,6 +172,14 @@ export interface PolicyInstance {
    */
   response?(ctx: PolicyContext, res: PolicyResponse): PolicyProblem | undefined | void;
   /**
+   * The same change as `response`, for a policy whose `response` only sets fields it builds itself:
+   * appends them to a flat head as name/value pairs (lower-case names; values valid RFC 9110 §5.5
+   * field values by construction, as such a head is written without Node's per-field check). When
+   * every response policy of a route has it and the route changes no response header, a streamed
+   * answer's head stays a flat list (issue #16: no header object, no validation per field).
+   */
+  responseFields?(ctx: PolicyContext, head: (string | string[])[]): void;
+  /**
    * Adds to an answer the gateway produced itself, which never passes the response phase (a
    * policy's refusal, an upstream error or timeout, a body too large, overload), the headers this
    * policy gives every answer of its route: CORS, so that a browser app can read why it was

@@ -51,4 +51,51 @@ describe('ConsumeBatcher', () => {
     expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
     expect(calls).toBe(2);
   });
+
+  it('holds the consumes made while a flush is out and sends them together once it settled (in order)', async () => {
+    const { batches, run } = recording();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const b = new ConsumeBatcher(async (batch) => {
+      calls += 1;
+      if (calls === 1) await gate;
+      return run(batch);
+    });
+    const w = [{ key: '60000:1', limit: 10, ttlMs: 500 }];
+    const first = b.consume('t', w, 1, undefined);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toBe(1);
+    // Three later turns while the first call is out: no call of their own yet.
+    const later: Promise<ConsumeResult>[] = [];
+    for (let i = 0; i < 3; i++) {
+      later.push(b.consume('t', w, 2, undefined), b.consume('u', w, 1, undefined));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(calls).toBe(1);
+    release();
+    const results = await Promise.all([first, ...later]);
+    expect(calls).toBe(3);
+    expect(batches.map((x) => [x.tag, x.costs])).toEqual([
+      ['t', [1]],
+      ['t', [2, 2, 2]],
+      ['u', [1, 1, 1]],
+    ]);
+    expect(results.map((r) => r.counts[0])).toEqual([1, 2, 1, 4, 2, 6, 3]);
+  });
+
+  it('starts the batches of one flush inside `around` (one corked write)', async () => {
+    const { batches, run } = recording();
+    const seen: number[] = [];
+    const b = new ConsumeBatcher(run, {
+      around: (startAll) => {
+        seen.push(batches.length);
+        startAll();
+        seen.push(batches.length);
+      },
+    });
+    const w = [{ key: 'k', limit: 10, ttlMs: 1 }];
+    await Promise.all([b.consume('t', w, 1, undefined), b.consume('u', w, 1, undefined)]);
+    expect(seen).toEqual([0, 2]);
+  });
 });

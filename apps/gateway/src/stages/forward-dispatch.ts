@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { runResponse } from '@tollgate/policies';
+import { runResponse, runResponseFields } from '@tollgate/policies';
 import { dispatchExchange, responseHeaderObject, UpstreamError, type BodyLimiter, type PickFailure, type ResponseSink } from '@tollgate/upstream';
 import { applyHeaderOps } from '../header-ops.js';
 import { clientResponseHeaders, pushRawClientResponseHeaders } from '../headers.js';
@@ -70,8 +70,10 @@ class StreamedAnswer implements ResponseSink {
     if (limiter !== null) state.bytesIn = limiter.bytes;
     this.#status = statusCode;
     const ops = route.actions.responseHeaders;
-    // 1xx and 204 carry no body fields (RFC 9110 §8.6); header changes and response policies need the fields by name.
-    if (ops !== null || route.response !== null || statusCode < 200 || statusCode === 204) {
+    // 1xx and 204 carry no body fields (RFC 9110 §8.6); header changes and response policies need
+    // the fields by name, unless every policy appends its own fields (`responseFields`: the limits').
+    const fields = route.responseFields;
+    if (ops !== null || (route.response !== null && fields === null) || statusCode < 200 || statusCode === 204) {
       const h = clientResponseHeaders(responseHeaderObject(rawHeaders));
       h['x-request-id'] = requestId;
       if (this.s.latencyHeaders) setLatencyHeaders(h, elapsedMs(this.f.reply), state);
@@ -103,6 +105,11 @@ class StreamedAnswer implements ResponseSink {
     if (this.s.latencyHeaders) {
       const upstreamMs = state.upstreamMs;
       head.push('x-tollgate-upstream-latency', String(Math.round(upstreamMs)), 'x-tollgate-latency', String(Math.max(0, Math.round(elapsedMs(this.f.reply) - upstreamMs))));
+    }
+    if (fields !== null) {
+      const f = this.f;
+      f.ctx ??= responseContext(f.reply, route, state);
+      runResponseFields(fields, f.ctx, head);
     }
     // Draining: the client is asked to reconnect elsewhere (RFC 9112 §9.6).
     if (this.s.drain.draining) head.push('connection', 'close');

@@ -222,11 +222,31 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
   return Object.assign(check, { usage });
 
   /** `cost` overrides the spec's (a subscription charges the route's metering units). */
-  async function check(ctx: PolicyContext, tag: string, cost: number = config.cost): Promise<PolicyReply | undefined> {
+  function check(ctx: PolicyContext, tag: string, cost: number = config.cost): Promise<PolicyReply | undefined> {
     const t = now();
     const checks = checksAt(t);
+    // The common case, a plain limit on the shared store: one `then` on the store's answer, no
+    // async frame (issue #16: every promise layer is paid per request).
+    if (shared !== null && !tracked) {
+      let answer: ReturnType<LimitCounters['consume']>;
+      try {
+        answer = shared.consume(tag, checks, cost);
+      } catch (err) {
+        return withoutStore(ctx, tag, cost, t, checks, err);
+      }
+      return answer.then(
+        (o) => {
+          if (degraded) recovered();
+          return decided(ctx, tag, cost, t, checks, o, null);
+        },
+        (err: unknown) => withoutStore(ctx, tag, cost, t, checks, err),
+      );
+    }
+    return checkAsync(ctx, tag, cost, t, checks);
+  }
+
+  async function checkAsync(ctx: PolicyContext, tag: string, cost: number, t: number, checks: LimitWindow[]): Promise<PolicyReply | undefined> {
     const qi = windows.length;
-    let o: Outcome;
     let epoch: string | null = null;
     if (tracked) {
       const period = (checks[qi] as LimitWindow).key;
@@ -236,44 +256,55 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
         seenPeriod = period;
       }
     }
-    if (shared === null) {
-      o = await fallback.consume(tag, checks, cost);
-    } else {
-      try {
-        const place = sharedPlace(tag, checks);
-        // A re-seeded quota is guarded by its shard's seed marker, in the same hash slot.
-        const r = await shared.consume(place.tag, place.checks, cost, guard !== undefined ? usageEpochKey(place.tag) : undefined);
-        o = r;
-        if (guard !== undefined) epoch = r.epoch ?? null;
-        if (tracked) {
-          const local = touched.has(tag) ? ((await fallback.peek(tag, [(checks[qi] as LimitWindow).key]))[0] ?? 0) : 0;
-          seen.set(tag, (r.counts[qi] ?? 0) - local);
-        }
-        if (degraded) {
-          degraded = false;
-          deps.logger.warn({ policy: 'rate-limit', name: config.name, failMode: config.failMode, decidedLocally: localSince }, `counter store reachable again; limits are shared across nodes again (${localSince} requests were decided without it)`);
-          localSince = 0;
-        }
-      } catch (err) {
-        const code = (err as { code?: unknown } | null)?.code;
-        const reason: LocalReason = code === COUNTERS_UNSEEDED ? 'unseeded' : code === 'COMMAND_TIMEOUT' ? 'timeout' : 'error';
-        if (reason === 'unseeded') guard?.unseeded();
-        localSince += 1;
-        events?.local(config.failMode, reason);
-        if (!degraded) {
-          degraded = true;
-          const what = reason === 'unseeded' ? 'quota counters not re-seeded yet after Redis lost its data' : 'counter store unreachable';
-          deps.logger.error({ err, reason, policy: 'rate-limit', name: config.name, failMode: config.failMode }, `${what}; limiting per node (fail open) or refusing (fail closed)`);
-        }
-        if (config.failMode === 'closed') return unavailable;
-        o = await localConsume(tag, checks, cost);
+    if (shared === null) return decided(ctx, tag, cost, t, checks, await fallback.consume(tag, checks, cost), null);
+    let o: Outcome;
+    try {
+      const place = sharedPlace(tag, checks);
+      // A re-seeded quota is guarded by its shard's seed marker, in the same hash slot.
+      const r = await shared.consume(place.tag, place.checks, cost, guard !== undefined ? usageEpochKey(place.tag) : undefined);
+      o = r;
+      if (guard !== undefined) epoch = r.epoch ?? null;
+      if (tracked) {
+        const local = touched.has(tag) ? ((await fallback.peek(tag, [(checks[qi] as LimitWindow).key]))[0] ?? 0) : 0;
+        seen.set(tag, (r.counts[qi] ?? 0) - local);
       }
+      if (degraded) recovered();
+    } catch (err) {
+      return withoutStore(ctx, tag, cost, t, checks, err);
     }
+    return decided(ctx, tag, cost, t, checks, o, epoch);
+  }
+
+  /** The shared store answers again after decisions taken without it. */
+  function recovered(): void {
+    degraded = false;
+    deps.logger.warn({ policy: 'rate-limit', name: config.name, failMode: config.failMode, decidedLocally: localSince }, `counter store reachable again; limits are shared across nodes again (${localSince} requests were decided without it)`);
+    localSince = 0;
+  }
+
+  /** The shared store could not decide: refused (fail closed) or decided by this node (fail open). */
+  async function withoutStore(ctx: PolicyContext, tag: string, cost: number, t: number, checks: LimitWindow[], err: unknown): Promise<PolicyReply | undefined> {
+    const code = (err as { code?: unknown } | null)?.code;
+    const reason: LocalReason = code === COUNTERS_UNSEEDED ? 'unseeded' : code === 'COMMAND_TIMEOUT' ? 'timeout' : 'error';
+    if (reason === 'unseeded') guard?.unseeded();
+    localSince += 1;
+    events?.local(config.failMode, reason);
+    if (!degraded) {
+      degraded = true;
+      const what = reason === 'unseeded' ? 'quota counters not re-seeded yet after Redis lost its data' : 'counter store unreachable';
+      deps.logger.error({ err, reason, policy: 'rate-limit', name: config.name, failMode: config.failMode }, `${what}; limiting per node (fail open) or refusing (fail closed)`);
+    }
+    if (config.failMode === 'closed') return unavailable;
+    return decided(ctx, tag, cost, t, checks, await localConsume(tag, checks, cost), null);
+  }
+
+  /** A refusal, or undefined with the passed request's headers recorded (and its quota charge). */
+  function decided(ctx: PolicyContext, tag: string, cost: number, t: number, checks: readonly LimitWindow[], o: Outcome, epoch: string | null): PolicyReply | undefined {
     if (!o.allowed) return refusal(o, cost);
     // Charged also without Redis (no guard, epoch null): the rollups' quota units then still say what
     // the plan quota counted, which quota alerts (quota.threshold events) read.
     if (tracked && quota !== null) {
-      const q = checks[qi] as LimitWindow;
+      const q = checks[windows.length] as LimitWindow;
       const place = guard !== undefined ? reseededCounters(tag) : { tag, keyPrefix: '' };
       ctx.quotaCharge = { tag: place.tag, key: place.keyPrefix + q.key, units: cost, expiresAt: t + q.ttlMs, epoch };
     }
@@ -309,6 +340,16 @@ export function applyLimitHeaders(ctx: PolicyContext, res: PolicyResponse): void
 }
 
 /**
+ * {@link applyLimitHeaders} for a flat head: the recorded fields as name/value pairs. Their values
+ * are digits, commas, `;=` and the quoted names of policies and plans (`[a-z0-9.-]`), valid field values.
+ */
+export function pushLimitFields(ctx: PolicyContext, head: (string | string[])[]): void {
+  const h = pending.get(ctx);
+  if (h === undefined) return;
+  for (const k in h) head.push(k, h[k] as string);
+}
+
+/**
  * `rate-limit`: route/API-level limits independent of plans, keyed by consumer, client IP (IPv6 by
  * /64), a header, or the route. Answers 429 `RATE_LIMITED` / `QUOTA_EXCEEDED` with `Retry-After`;
  * every limited response carries `RateLimit` / `RateLimit-Policy`
@@ -339,6 +380,7 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
     return {
       access: (ctx) => check(ctx, `rl:${config.name}:${ctx.api}:${subject(ctx)}`),
       response: applyLimitHeaders,
+      responseFields: pushLimitFields,
     };
   },
 };

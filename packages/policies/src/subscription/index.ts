@@ -1,4 +1,4 @@
-import { applyLimitHeaders, createLimiter, type Limiter } from '../rate-limit/index.js';
+import { applyLimitHeaders, createLimiter, pushLimitFields, type Limiter } from '../rate-limit/index.js';
 import type { PolicyDefinition, PolicyDeps, PolicyReply, SubscriptionSource } from '../types.js';
 import { subscriptionPolicySchema, type SubscriptionPolicyConfig } from './schema.js';
 import { SubscriptionTable, type IndexedSubscription } from './table.js';
@@ -90,6 +90,7 @@ export const subscription: PolicyDefinition<typeof subscriptionPolicySchema> = {
         return limiter === null ? undefined : limiter(ctx, `sub:${sub.name}`, ctx.units ?? 1);
       },
       response: applyLimitHeaders,
+      responseFields: pushLimitFields,
     };
   },
 };
