@@ -25,7 +25,7 @@
 import { readFileSync } from 'node:fs';
 
 /** Categories of the per-stage table, in print order. */
-export const CATEGORIES = ['resolve', 'access', 'prepare', 'exchange', 'respond', 'account', 'listener', 'fastify', 'node', 'gc', 'jit', 'other'];
+export const CATEGORIES = ['resolve', 'access', 'prepare', 'exchange', 'respond', 'account', 'listener', 'fastify', 'node', 'gc', 'jit', 'background', 'other'];
 
 export const CATEGORY_LABELS = {
   resolve: 'resolve (host, path, route lookup)',
@@ -38,6 +38,7 @@ export const CATEGORY_LABELS = {
   fastify: 'Fastify (router, hooks, reply) outside the above',
   node: 'Node HTTP server, net, streams outside our code',
   gc: 'GC (V8 heap)',
+  background: 'timer-driven background (store probe, usage flush, config poll, heartbeat)',
   jit: 'V8 compilers (TurboFan, Sparkplug, parser; background threads too)',
   other: 'other (event loop, timers, microtask runner, unattributed)',
 };
@@ -78,6 +79,9 @@ export function rulesFor(layout) {
   // Per-request accounting only: the usage flush (timer-driven, one batch per interval) is not a stage.
   const metering = any(js('packages/metering/dist/flusher.js', /^record$/), js('packages/metering/dist/accumulator.js'), js('packages/metering/dist/condition-detectors.js', /^record$/));
   // The Redis limit: the counter store (its per-turn batch runs outside the access call) and the Redis client's reply path.
+  // Timer work, whatever the request rate: strong, so the Redis client under the store probe is not the access stage's.
+  const timers = any(js('packages/stores/dist/redis-counter-store.js', /^ping$/), js('apps/gateway/dist/gateway.js', /^probeStores$/), under(/apps\/admin\/dist\/webhooks\/dispatcher\.js|apps\/gateway\/dist\/(config-manager|change-feed|node-heartbeat|health-checker|token-signer|certificate-expiry)\.js|packages\/metering\/dist\/(flusher|rollups|live-counters|quota-events|quota-reseed)\.js|packages\/billing\/dist\/scheduler\.js/));
+  const background = ['background', STRONG, (n) => timers(n) && !metering(n)];
   const limitStore = under(/packages\/stores\/dist\/(consume-batcher|redis-counter-store|memory-counter-store)\.js/);
   const weak = [
     ['account', 2, under(/node_modules\/(sonic-boom|pino|thread-stream)\//)],
@@ -89,6 +93,7 @@ export function rulesFor(layout) {
     return [
       gc,
       jit,
+      background,
       // The router package (host parsing, target split, lookup) is resolve's wherever the listener calls it.
       ['resolve', STRONG, any(js('apps/gateway/dist/stages/resolve.js'), js('apps/gateway/dist/request-host.js'), under(/packages\/router\/dist\//))],
       ['access', STRONG, any(js('apps/gateway/dist/stages/access.js'), js('packages/policies/dist/runner.js', /^(runAccess|authGate)$/), limitStore)],
@@ -104,6 +109,7 @@ export function rulesFor(layout) {
   return [
     gc,
     jit,
+    background,
     ['resolve', STRONG, any(under(/packages\/router\/dist\//), js('apps/gateway/dist/proxy.js', /^(splitTarget|normalizeHost)$/))],
     ['access', STRONG, any(js('packages/policies/dist/runner.js', /^(runAccess|authGate)$/), limitStore)],
     ['prepare', STRONG, any(js('apps/gateway/dist/headers.js', /^(upstreamRequestHeaders|setForwardedHeaders)$/), js('apps/gateway/dist/tracing.js', /^injectTrace$/), js('apps/gateway/dist/route-actions.js', /^upstreamPathFor$/))],
