@@ -12,20 +12,49 @@
 // The usage flush (one batched upsert per interval, whatever the request rate) is therefore not in
 // the metering number: that number is the per-request accounting on the hot path.
 // The overload guard is off: under valgrind the event loop lags far more than in production.
+// Per stage: Node runs with `--perf-basic-prof --interpreted-frames-native-stack` (V8 names its
+// JIT code in /tmp/perf-<pid>.map) and callgrind separates callers of V8's call builtins; each
+// load dump is split over the request path's stages by bench/callgrind-stages.mjs (its
+// function -> stage rules name the stage entry points of both layouts: main's stage files, and
+// 8e4e825's Fastify handler). CHECKOUT=<dir> measures another checkout's build with this script
+// (e.g. `git worktree add ../before 8e4e825`, npm ci, npm run build there). The per-stage table is
+// printed and written to bench/results/ with the raw per-case numbers (JSON) and the top
+// functions of each stage.
 // With REDIS_URL set, one more case: key-auth + a Redis rate limit of two windows on the defaults
 // (`limitedConfig` of configs.mjs). PORT_BASE / WAIT_TRIES: ports and start-up patience, so two
 // runs (e.g. two checkouts) can share a slow machine.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { CATEGORIES, CATEGORY_LABELS, HUB_OPTIONS, stagesOf } from './callgrind-stages.mjs';
 import { BENCH_KEY, limitedConfig, plainConfig } from './configs.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const here = fileURLToPath(new URL('..', import.meta.url));
+// The checkout whose build is measured (default: this one).
+const root = process.env.CHECKOUT ?? here;
+// main's data plane has stage files; 8e4e825's is one Fastify handler (different function -> stage rules).
+const layout = existsSync(join(root, 'apps/gateway/dist/stages/plan.js')) ? 'stages' : 'fastify';
 const N = Number(process.env.REQUESTS ?? 3000);
 const IDLE_MS = Number(process.env.IDLE_MS ?? 15_000);
+// Uninstrumented warm-up requests: enough that V8 has optimized the hot path before the window
+// (with 400, TurboFan still compiled inside it: ~25 % of the window's instructions).
+const WARMUP = Number(process.env.WARMUP ?? 3000);
+// KEEP=1 keeps the callgrind dumps and perf maps (in the printed directory) for callgrind_annotate.
+const KEEP = process.env.KEEP === '1';
+// After the warm-up, a pause before counting: under valgrind V8's background TurboFan jobs lag far
+// behind (threads are serialized), and with no pause Node's HTTP functions were still being
+// optimized inside the window (~55 % of its instructions were TurboFan's).
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 10_000);
+// Extra Node flags (e.g. NODE_FLAGS=--no-turbo-inlining: every function keeps its own frame, so
+// the per-stage split does not depend on what TurboFan inlined into what).
+const NODE_FLAGS = (process.env.NODE_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
+// TurboFan compiles on the main thread when a function gets hot: the same code as the background
+// jobs produce, but finished during the warm-up instead of queued behind valgrind's serialized
+// threads into the measured window.
+const V8_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--no-concurrent-recompilation'];
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -76,9 +105,9 @@ async function measureCase(name, env, config, outDir, path = '/', headers = {}) 
   const data = mkdtempSync(join(tmpdir(), `tollgate-cg-${name}-`));
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, `${name}.%p`)}`, process.execPath, join(root, 'apps/cli/dist/main.js'), 'start', 'all'],
+    ['--tool=callgrind', '--instr-atstart=no', ...HUB_OPTIONS, `--callgrind-out-file=${join(outDir, `${name}.%p`)}`, process.execPath, ...V8_FLAGS, ...NODE_FLAGS, join(root, 'apps/cli/dist/main.js'), 'start', 'all'],
     {
-      env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: TOKEN, PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1', NODE_ENV: 'production', MAX_EVENT_LOOP_DELAY_MS: '0', CONFIG_POLL_MS: '600000', NODE_HEARTBEAT_MS: '300000', USAGE_FLUSH_MS: '60000', ...env },
+      env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: TOKEN, PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1', NODE_ENV: 'production', MAX_EVENT_LOOP_DELAY_MS: '0', CONFIG_POLL_MS: '600000', NODE_HEARTBEAT_MS: '300000', USAGE_FLUSH_MS: '60000', WEBHOOK_POLL_MS: '60000', ...env },
       stdio: ['ignore', 'ignore', 'ignore'],
     },
   );
@@ -98,12 +127,18 @@ async function measureCase(name, env, config, outDir, path = '/', headers = {}) 
   if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
   await waitFor(`http://127.0.0.1:${ports.PROXY_PORT}/`);
   const ctl = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
-  await load(url, 400, headers);
+  await load(url, WARMUP, headers);
+  await sleep(SETTLE_MS);
   ctl('-i', 'on');
-  await load(url, 200, headers);
+  await load(url, 300, headers);
+  const perfMap = `/tmp/perf-${child.pid}.map`;
+  const mapLines = () => readFileSync(perfMap, 'utf8').split('\n').filter((l) => l.length > 0);
   ctl('-z');
+  const before = mapLines().length;
   const run = await load(url, N, headers);
   ctl('-d', 'load');
+  // Functions V8 optimized (TurboFan, `JS:*`) while the window ran: the JIT was not warm yet.
+  const optimized = mapLines().slice(before).filter((l) => / JS:\*/.test(l)).map((l) => l.split(' ').slice(2).join(' '));
   ctl('-z');
   await sleep(IDLE_MS);
   ctl('-d', 'idle');
@@ -112,12 +147,27 @@ async function measureCase(name, env, config, outDir, path = '/', headers = {}) 
   const files = readdirSync(outDir).filter((f) => f.startsWith(`${name}.${child.pid}.`)).sort();
   const [loadIr, idleIr] = files.map((f) => totals(join(outDir, f)));
   rmSync(data, { recursive: true, force: true });
+  let stages;
+  try {
+    stages = stagesOf(join(outDir, files[0]), perfMap, layout, N);
+  } catch (err) {
+    // The totals stand without the split; KEEP=1 keeps the files to split them again.
+    console.error(`case ${name}: per-stage split failed: ${err.stack}`);
+    stages = { perRequest: Object.fromEntries(CATEGORIES.map((c) => [c, Number.NaN])), total: Number.NaN, top: {} };
+  }
+  if (KEEP) process.stdout.write(`kept ${files.map((f) => join(outDir, f)).join(', ')} and ${perfMap}\n`);
+  else {
+    for (const f of files) rmSync(join(outDir, f), { force: true });
+    rmSync(perfMap, { force: true });
+  }
   const perRequest = loadIr / N;
-  return { name, perRequest, loadIr, idleIr, idlePerSecond: idleIr / (IDLE_MS / 1000), ms: run.ms, bad: run.bad };
+  const idlePerSecond = idleIr / (IDLE_MS / 1000);
+  // What the idle rate would put into each request of the window: timer work, not request work.
+  return { name, perRequest, loadIr, idleIr, idlePerSecond, idlePerRequest: (idlePerSecond * run.ms) / 1000 / N, ms: run.ms, bad: run.bad, stages, optimized };
 }
 
 async function main() {
-  const up = spawn(process.execPath, [join(root, 'bench/upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const up = spawn(process.execPath, [join(here, 'bench/upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(up);
   const upPort = await new Promise((resolve) => up.stdout.once('data', (d) => resolve(String(d).trim())));
   const config = plainConfig(`http://127.0.0.1:${upPort}`);
@@ -141,22 +191,42 @@ async function main() {
       if (only && !only.includes(name)) continue;
       const r = await measureCase(`${name.replace(/[^a-z+]/g, '')}-${round}`, env, caseConfig, outDir, path, headers);
       if (!results.has(name)) results.set(name, []);
-      results.get(name).push(r.perRequest);
-      process.stdout.write(`${name} (round ${round + 1}): ${Math.round(r.perRequest)} instructions/request (${r.bad} non-200; idle afterwards ${Math.round(r.idlePerSecond)} instructions/s)\n`);
+      results.get(name).push(r);
+      process.stdout.write(`${name} (round ${round + 1}): ${Math.round(r.perRequest)} instructions/request (${r.bad} non-200; ${r.ms} ms for ${N}; idle afterwards ${Math.round(r.idlePerSecond)} instructions/s, ~${Math.round(r.idlePerRequest)} per request of the window; ${r.optimized.length} functions optimized inside the window)\n`);
     }
   }
-  const rows = [...results].map(([name, list]) => ({ name, mean: list.reduce((a, b) => a + b, 0) / list.length, min: Math.min(...list), max: Math.max(...list) }));
-  const base = rows[0].mean;
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  const stat = (list) => ({ mean: list.reduce((a, b) => a + b, 0) / list.length, min: Math.min(...list), max: Math.max(...list) });
+  const cell = (list) => {
+    const { mean, min, max } = stat(list);
+    return `${fmt(mean)} (${fmt(min)} – ${fmt(max)})`;
+  };
+  const rows = [...results].map(([name, list]) => ({ name, ...stat(list.map((r) => r.perRequest)) }));
+  const base = rows[0].mean;
   const table = [
     `| case | instructions per request (mean of ${rounds}) | range | ratio to "${rows[0].name}" |`,
     `| --- | ---: | ---: | ---: |`,
     ...rows.map((r) => `| ${r.name} | ${fmt(r.mean)} | ${fmt(r.min)} – ${fmt(r.max)} | ${(r.mean / base).toFixed(3)} |`),
   ].join('\n');
-  process.stdout.write(`\n${table}\n`);
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, 'bench/results', `instructions-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.md`), `${table}\n`);
-  rmSync(outDir, { recursive: true, force: true });
+  const names = [...results.keys()];
+  const perStage = [
+    `Per stage, instructions per request, mean of ${rounds} (range); ${basename(root)} (${layout} layout), ${N} requests per round:`,
+    '',
+    `| stage | ${names.join(' | ')} |`,
+    `| --- | ${names.map(() => '---:').join(' | ')} |`,
+    ...CATEGORIES.map((c) => `| ${CATEGORY_LABELS[c]} | ${names.map((n) => cell(results.get(n).map((r) => r.stages.perRequest[c]))).join(' | ')} |`),
+    `| **total** | ${names.map((n) => cell(results.get(n).map((r) => r.perRequest))).join(' | ')} |`,
+    `| idle rate afterwards (instructions/s) | ${names.map((n) => cell(results.get(n).map((r) => r.idlePerSecond))).join(' | ')} |`,
+    `| idle rate x window / requests | ${names.map((n) => cell(results.get(n).map((r) => r.idlePerRequest))).join(' | ')} |`,
+  ].join('\n');
+  process.stdout.write(`\n${table}\n\n${perStage}\n`);
+  const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '');
+  mkdirSync(join(here, 'bench/results'), { recursive: true });
+  const base2 = join(here, 'bench/results', `instructions-${basename(root)}-${stamp}`);
+  writeFileSync(`${base2}.md`, `${table}\n\n${perStage}\n`);
+  // Raw numbers and the top functions of each stage per round, for reading where the instructions went.
+  writeFileSync(`${base2}.json`, `${JSON.stringify({ checkout: root, layout, requests: N, cases: Object.fromEntries(results) }, null, 1)}\n`);
+  if (!KEEP) rmSync(outDir, { recursive: true, force: true });
   process.exit(0);
 }
 
