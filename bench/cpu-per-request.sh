@@ -19,6 +19,7 @@ root=${ROOT_DIR:-$here}
 peers=${PEERS_DIR:-$here/../shared/bench/peers}
 pb=${PORT_BASE:-19000}; up=$((pb + 1)); port=$((pb + 100))
 out=${OUT:-/tmp/tollgate-cpu-per-request}
+[ -f "$peers/servers/upstream-node.js" ] || { echo "no peers harness at $peers (set PEERS_DIR)" >&2; exit 2; }
 PORT=$up taskset -c 1 node "$peers/servers/upstream-node.js" >/dev/null 2>&1 &
 upid=$!
 sleep 0.5
@@ -36,7 +37,9 @@ else
   TOLLGATE_BENCH_CONFIG=$mode PORT=$port UPSTREAM_URL=http://127.0.0.1:$up NODE_ARGS="$nodeopts" taskset -c 0 bash "$root/bench/peers-gateway.sh" >"$profdir/gateway.log" 2>&1 &
   gpid=$!
 fi
-for _ in $(seq 1 900); do curl -sf "${hdr[@]}" "http://127.0.0.1:$port$path" >/dev/null && break; sleep 0.1; done
+ready=0
+for _ in $(seq 1 900); do curl -sf "${hdr[@]}" "http://127.0.0.1:$port$path" >/dev/null && { ready=1; break; }; sleep 0.1; done
+if [ "$ready" = 0 ]; then echo "$label: the gateway did not answer 2xx within 90 s (see $profdir)" >&2; kill "$gpid" "$upid" 2>/dev/null; exit 1; fi
 [ "$mode" = npm ] || nodepid=$(pgrep -P "$gpid" node || echo "$gpid")
 taskset -c 1 wrk -t1 -c50 -d2s "${hdr[@]}" "http://127.0.0.1:$port$path" >/dev/null
 t0=$(awk '{print $14+$15}' "/proc/$nodepid/stat")
