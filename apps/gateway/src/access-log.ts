@@ -4,6 +4,7 @@ import { splitTarget } from '@tollgate/router';
 import type { TraceContext } from './tracing.js';
 import type { ActiveSubscription, QuotaCharge } from '@tollgate/policies';
 import { ExchangeList } from '@tollgate/upstream';
+import { AccessLineSink } from './access-line-sink.js';
 
 /** Who cut an exchange short: the client went away, or the upstream failed mid-response. */
 export type AbortedBy = 'client' | 'upstream';
@@ -78,6 +79,34 @@ export interface SessionLine {
   readonly aborted?: boolean;
 }
 
+/**
+ * A JSON string. Most values (ids, paths, hosts, names) need no escape: checked by a scan, as
+ * pino does, rather than JSON.stringify's generic entry per value; quotes, backslashes, control
+ * characters and surrogates (RFC 8259 section 7) go through JSON.stringify.
+ */
+function quote(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+/** A JSON member `,"name":value` for a string field; nothing for undefined (as pino omits it). */
+function str(name: string, v: string | null | undefined): string {
+  return v === undefined ? '' : v === null ? `,"${name}":null` : `,"${name}":${quote(v)}`;
+}
+
+/** A JSON member for a number field; non-finite numbers are null (as pino writes them). */
+function num(name: string, v: number | null): string {
+  return `,"${name}":${v !== null && Number.isFinite(v) ? String(v) : 'null'}`;
+}
+
+/** Milliseconds rounded to microseconds, as logged. */
+function ms(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
 /** Request headers that always carry credentials: never logged as they are. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'apikey'];
 
@@ -105,6 +134,8 @@ export class AccessLog {
   /** Logged headers, each with whether its value is redacted (decided once, not per request). */
   readonly #headers: readonly (readonly [string, boolean])[];
   readonly #apiVersions: { current: ReadonlyMap<string, string> };
+  /** Writes lines as the logger would, batched per event-loop turn; null: through the logger. */
+  readonly #sink: AccessLineSink | null;
 
   constructor(
     private readonly logger: Logger,
@@ -115,6 +146,18 @@ export class AccessLog {
     const secret = new Set([...CREDENTIAL_HEADERS, ...(options.sensitiveHeaders ?? []).map((h) => h.toLowerCase())]);
     this.#headers = (options.logHeaders ?? []).map((h) => [h.toLowerCase(), secret.has(h.toLowerCase())] as const);
     this.#apiVersions = options.apiVersions ?? { current: new Map() };
+    this.#sink = AccessLineSink.of(logger);
+  }
+
+  /** Hands lines still buffered for this turn to the destination (on shutdown, before it is ended). */
+  flush(): void {
+    this.#sink?.flush();
+  }
+
+  /** Writes one line of JSON members (each `,"name":value`), through the sink or the logger. */
+  #line(fields: string): void {
+    if (this.#sink !== null) this.#sink.write(fields);
+    else this.logger.info(JSON.parse(`{${fields.slice(1)}}`) as Record<string, unknown>);
   }
 
   /** Redacts values of sensitive parameters, leaving the rest of the raw query as it was. */
@@ -142,29 +185,15 @@ export class AccessLog {
   writeSession(s: SessionLine): void {
     // A line the logger would drop is never built (LOG_LEVEL above info with the access log on).
     if (!this.logger.isLevelEnabled('info')) return;
-    const line: Record<string, unknown> = {
-      type: 'access',
-      websocket: true,
-      requestId: s.requestId,
-      method: 'GET',
-      path: s.path,
-      host: s.host,
-      status: s.status,
-      clientIp: s.clientIp,
-      traceId: null,
-      consumer: s.consumer,
-      api: s.api,
-      apiVersion: s.api !== null ? (this.#apiVersions.current.get(s.api) ?? null) : null,
-      route: s.route,
-      upstream: s.upstream,
-      bytesIn: s.bytesIn,
-      bytesOut: s.bytesOut,
-      latencyMs: Math.round(s.latencyMs * 1000) / 1000,
-    };
-    if (s.code !== null) line.code = s.code;
-    if (s.aborted === true) line.aborted = 'client';
-    if (this.#logQuery && s.query !== null) line.query = this.redactQuery(s.query);
-    this.logger.info(line);
+    let f =
+      `,"type":"access","websocket":true${str('requestId', s.requestId)},"method":"GET"${str('path', s.path)}${str('host', s.host)}${num('status', s.status)}` +
+      `${str('clientIp', s.clientIp)},"traceId":null${str('consumer', s.consumer)}${str('api', s.api)}` +
+      `${str('apiVersion', s.api !== null ? (this.#apiVersions.current.get(s.api) ?? null) : null)}${str('route', s.route)}${str('upstream', s.upstream)}` +
+      `${num('bytesIn', s.bytesIn)}${num('bytesOut', s.bytesOut)}${num('latencyMs', ms(s.latencyMs))}`;
+    if (s.code !== null) f += str('code', s.code);
+    if (s.aborted === true) f += ',"aborted":"client"';
+    if (this.#logQuery && s.query !== null) f += str('query', this.redactQuery(s.query));
+    this.#line(f);
   }
 
   /**
@@ -176,39 +205,29 @@ export class AccessLog {
     if (!this.logger.isLevelEnabled('info')) return;
     const raw = request.raw;
     const written = raw.socket?.bytesWritten ?? 0;
-    const latencyMs = Math.max(0, Math.round(elapsedMs * 1000) / 1000);
-    const upstreamMs = state?.upstreamMs != null ? Math.round(state.upstreamMs * 1000) / 1000 : null;
-    const line: Record<string, unknown> = {
-      type: 'access',
-      requestId: request.id,
-      method: raw.method,
-      path: state !== null ? state.path : splitTarget(raw.url ?? '/').path,
-      host: state !== null ? state.host : raw.headers.host,
-      status,
-      clientIp: state?.clientIp ?? raw.socket?.remoteAddress,
-      traceId: state?.trace?.traceId ?? null,
-      consumer: state?.consumer ?? null,
-      api: state?.api ?? null,
-      apiVersion: state?.api != null ? (this.#apiVersions.current.get(state.api) ?? null) : null,
-      route: state?.route ?? null,
-      upstream: state?.target ?? null,
-      bytesIn: state?.bytesIn ?? 0,
-      bytesOut: state !== null ? written - state.writtenAtStart : null,
-      latencyMs,
-      upstreamMs,
-      gatewayMs: Math.max(0, Math.round((latencyMs - (upstreamMs ?? 0)) * 1000) / 1000),
-    };
+    const latencyMs = Math.max(0, ms(elapsedMs));
+    const upstreamMs = state !== null && state.upstreamMs !== null ? ms(state.upstreamMs) : null;
+    const api = state !== null ? state.api : null;
+    // The members in the order the line always had (readers may rely on it for eyeballing only).
+    let f =
+      `,"type":"access"${str('requestId', request.id)}${str('method', raw.method)}` +
+      `${str('path', state !== null ? state.path : splitTarget(raw.url ?? '/').path)}${str('host', state !== null ? state.host : raw.headers.host)}` +
+      `${num('status', status)}${str('clientIp', state !== null ? state.clientIp : raw.socket?.remoteAddress)}${str('traceId', state?.trace?.traceId ?? null)}` +
+      `${str('consumer', state !== null ? state.consumer : null)}${str('api', api)}${str('apiVersion', api !== null ? (this.#apiVersions.current.get(api) ?? null) : null)}` +
+      `${str('route', state !== null ? state.route : null)}${str('upstream', state !== null ? state.target : null)}${num('bytesIn', state !== null ? state.bytesIn : 0)}` +
+      `${num('bytesOut', state !== null ? written - state.writtenAtStart : null)}${num('latencyMs', latencyMs)}${num('upstreamMs', upstreamMs)}` +
+      `${num('gatewayMs', Math.max(0, ms(latencyMs - (upstreamMs ?? 0))))}`;
     if (this.#headers.length > 0) {
       const h: Record<string, string> = {};
       for (const [name, secret] of this.#headers) {
         const v = raw.headers[name];
         if (v !== undefined) h[name] = secret ? '[REDACTED]' : String(v);
       }
-      line.headers = h;
+      f += `,"headers":${JSON.stringify(h)}`;
     }
-    if (state?.errorCode) line.code = state.errorCode;
-    if (state != null && state.aborted !== null) line.aborted = state.aborted;
-    if (this.#logQuery && state?.query) line.query = this.redactQuery(state.query);
-    this.logger.info(line);
+    if (state !== null && state.errorCode) f += str('code', state.errorCode);
+    if (state !== null && state.aborted !== null) f += str('aborted', state.aborted);
+    if (this.#logQuery && state !== null && state.query) f += str('query', this.redactQuery(state.query));
+    this.#line(f);
   }
 }

@@ -243,7 +243,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       // Every drained request is in the accumulator now: the final usage flush (SIGTERM loses nothing).
       await meter?.close().catch((err: unknown) => logger.error({ err }, 'final usage flush failed'));
       await spans?.shutdown().catch((err: unknown) => logger.warn({ err }, 'span export shutdown failed'));
-      // end() waits for the file to be open, writes what is buffered, then closes it.
+      // Lines of the last event-loop turn, then end(): it waits for the file to be open, writes what is buffered, then closes it.
+      accessLog?.flush();
       if (accessFile !== null) await new Promise<void>((resolve) => (accessFile.once('close', () => resolve()), accessFile.end()));
       if (stoppedBeat !== undefined && !(await settlesWithin(stoppedBeat, STOP_STEP_MS))) logger.warn('could not mark the node as stopped in time (database unreachable?)');
       await fallbackCounters.close();

@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AccessLog, RequestState, type SessionLine } from './access-log.js';
+import { ACCESS_FLUSH_BYTES, ACCESS_FLUSH_MS, AccessLineSink } from './access-line-sink.js';
+
+/** A destination that keeps what it is given; with `flushSync` it looks like SonicBoom (batched). */
+function capture(sonic: boolean): { chunks: string[]; stream: { write(s: string): boolean; flushSync?(): void } } {
+  const chunks: string[] = [];
+  const stream = { write: (s: string): boolean => (chunks.push(s), true), ...(sonic ? { flushSync: (): void => undefined } : {}) };
+  return { chunks, stream };
+}
+
+/** The gateway's logger shape: base bindings, a child's, a fixed clock so lines compare exactly. */
+function logger(stream: { write(s: string): unknown }, extra: pino.LoggerOptions = {}): Logger {
+  return pino({ base: { service: 'tollgate' }, timestamp: () => ',"time":1700000000000', ...extra }, stream).child({ component: 'gateway' });
+}
+
+const request = (over: Partial<{ id: string; method: string; url: string; host: string; remote: string }> = {}): FastifyRequest =>
+  ({ id: over.id ?? 'r1', raw: { method: over.method ?? 'GET', url: over.url ?? '/x', headers: { host: over.host, 'x-team': 'a"b', authorization: 'Bearer s3cret' }, socket: { bytesWritten: 1500, remoteAddress: over.remote } } }) as unknown as FastifyRequest;
+const reply = { statusCode: 200, elapsedTime: 0 } as unknown as FastifyReply;
+
+describe('AccessLineSink', () => {
+  it('writes the line pino writes for the same fields, byte for byte, over awkward values', () => {
+    const fast = capture(false);
+    const ref = capture(false);
+    const refLogger = logger(ref.stream);
+    const log = new AccessLog(logger(fast.stream), { logQuery: true, sensitiveParams: ['token'], logHeaders: ['x-team', 'authorization'], apiVersions: { current: new Map([['pets', 'v2']]) } });
+    const states: Array<RequestState | null> = [
+      Object.assign(new RequestState(), { path: '/a"b\\c', host: 'h.example', hostName: 'h.example', api: 'pets', route: 'r0', target: 'http://10.0.0.1:80', clientIp: '1.2.3.4', consumer: 'ünïcode ✓', bytesIn: 12, writtenAtStart: 500, upstreamMs: 1.23456, query: 'a=1&token=x', errorCode: null }),
+      Object.assign(new RequestState(), { path: '/ctl\u0001\u001f', host: '', api: null, clientIp: '', writtenAtStart: 0, upstreamMs: null, errorCode: 'NO_ROUTE', aborted: 'client' as const }),
+      Object.assign(new RequestState(), { path: '/x', host: 'h', api: 'unknown-version', route: null, upstreamMs: Number.NaN, aborted: 'upstream' as const, errorCode: 'UPSTREAM_RESET' }),
+      null,
+    ];
+    for (const [i, state] of states.entries()) {
+      const req = request({ id: `id-${i}`, host: i === 3 ? undefined : 'h', remote: i === 3 ? undefined : '9.9.9.9', url: '/raw?q=1' });
+      log.write(req, reply, state, 200 + i, 10.123456);
+      const latencyMs = 10.123;
+      const upstreamMs = state?.upstreamMs != null ? Math.round(state.upstreamMs * 1000) / 1000 : null;
+      // The object the access log handed pino before this sink (kept here as the reference).
+      const line: Record<string, unknown> = {
+        type: 'access', requestId: `id-${i}`, method: 'GET', path: state !== null ? state.path : '/raw', host: state !== null ? state.host : undefined,
+        status: 200 + i, clientIp: state?.clientIp ?? undefined, traceId: null, consumer: state?.consumer ?? null, api: state?.api ?? null,
+        apiVersion: state?.api != null ? (state.api === 'pets' ? 'v2' : null) : null, route: state?.route ?? null, upstream: state?.target ?? null,
+        bytesIn: state?.bytesIn ?? 0, bytesOut: state !== null ? 1500 - state.writtenAtStart : null, latencyMs, upstreamMs,
+        gatewayMs: Math.max(0, Math.round((latencyMs - (upstreamMs ?? 0)) * 1000) / 1000),
+        headers: { 'x-team': 'a"b', authorization: '[REDACTED]' },
+      };
+      if (state?.errorCode) line.code = state.errorCode;
+      if (state != null && state.aborted !== null) line.aborted = state.aborted;
+      if (state?.query) line.query = 'a=1&token=[REDACTED]';
+      refLogger.info(line);
+    }
+    expect(fast.chunks).toHaveLength(4);
+    expect(fast.chunks).toEqual(ref.chunks);
+    for (const c of fast.chunks) expect(() => JSON.parse(c) as unknown).not.toThrow();
+  });
+
+  it('writes a WebSocket session line as pino did', () => {
+    const fast = capture(false);
+    const ref = capture(false);
+    const log = new AccessLog(logger(fast.stream), { logQuery: true, sensitiveParams: ['key'], apiVersions: { current: new Map([['chat', '1']]) } });
+    const session: SessionLine = { requestId: 'w1', path: '/ws', host: undefined, status: 101, clientIp: '::1', consumer: 'c"1', api: 'chat', route: 'r', upstream: 'ws://u', bytesIn: 5, bytesOut: 7, latencyMs: 2.0004, code: null, query: 'key=k&x=1', aborted: true };
+    log.writeSession(session);
+    logger(ref.stream).info({ type: 'access', websocket: true, requestId: 'w1', method: 'GET', path: '/ws', host: undefined, status: 101, clientIp: '::1', traceId: null, consumer: 'c"1', api: 'chat', apiVersion: '1', route: 'r', upstream: 'ws://u', bytesIn: 5, bytesOut: 7, latencyMs: 2, aborted: 'client', query: 'key=[REDACTED]&x=1' });
+    expect(fast.chunks).toEqual(ref.chunks);
+  });
+
+  it('hands an asynchronous destination one chunk per flush interval, none synchronously', async () => {
+    const dest = capture(true);
+    const log = new AccessLog(logger(dest.stream), { logQuery: false, sensitiveParams: [] });
+    for (let i = 0; i < 5; i++) {
+      log.write(request({ id: `b${i}` }), reply, new RequestState(), 200, 1);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(dest.chunks).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, ACCESS_FLUSH_MS + 5));
+    expect(dest.chunks).toHaveLength(1);
+    expect(dest.chunks[0]?.trimEnd().split('\n').map((l) => (JSON.parse(l) as { requestId: string }).requestId)).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
+    log.write(request({ id: 'later' }), reply, new RequestState(), 200, 1);
+    log.flush();
+    expect(dest.chunks).toHaveLength(2);
+  });
+
+  it('hands a batch over at once when it reaches the byte bound', () => {
+    const dest = capture(true);
+    const log = new AccessLog(logger(dest.stream), { logQuery: false, sensitiveParams: [] });
+    const long = '/p'.repeat(2000);
+    let written = 0;
+    while (dest.chunks.length === 0) {
+      log.write(request({ id: `n${written++}` }), reply, Object.assign(new RequestState(), { path: long }), 200, 1);
+    }
+    expect(dest.chunks[0]?.length).toBeGreaterThanOrEqual(ACCESS_FLUSH_BYTES);
+    expect(dest.chunks[0]?.trimEnd().split('\n')).toHaveLength(written);
+    log.flush();
+  });
+
+  it('leaves loggers whose lines it cannot reproduce to pino (formatter, redaction, mixin, hooks)', () => {
+    for (const extra of [{ formatters: { log: (o: Record<string, unknown>) => ({ ...o, x: 1 }) } }, { redact: ['path'] }, { mixin: () => ({ m: 1 }) }, { hooks: { logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info']) { method.apply(this, args); } } }] as pino.LoggerOptions[]) {
+      const dest = capture(false);
+      const l = logger(dest.stream, extra);
+      expect(AccessLineSink.of(l)).toBeNull();
+      new AccessLog(l, { logQuery: false, sensitiveParams: [] }).write(request(), reply, Object.assign(new RequestState(), { path: '/p' }), 200, 1);
+      expect(dest.chunks).toHaveLength(1);
+      expect(JSON.parse(dest.chunks[0] ?? '')).toMatchObject({ type: 'access', status: 200 });
+    }
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'access-line-sink-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('writes the lines of the last turn when the process exits in it', () => {
+    const file = join(dir, 'access.log');
+    const sink = fileURLToPath(new URL('../dist/access-log.js', import.meta.url));
+    // A child process: lines written, then process.exit() before the turn ends.
+    const script = `
+      import { pino } from 'pino';
+      import { AccessLog, RequestState } from ${JSON.stringify(sink)};
+      const logger = pino({ base: null }, pino.destination({ dest: ${JSON.stringify(file)}, sync: false }));
+      const log = new AccessLog(logger, { logQuery: false, sensitiveParams: [] });
+      logger[pino.symbols.streamSym].once('ready', () => {
+        for (let i = 0; i < 3; i++) log.write({ id: 'e' + i, raw: { method: 'GET', url: '/', headers: {}, socket: {} } }, { statusCode: 204, elapsedTime: 0 }, new RequestState(), 204, 1);
+        process.exit(0);
+      });`;
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    const ids = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { requestId: string }).requestId);
+    expect(ids).toEqual(['e0', 'e1', 'e2']);
+  });
+});
