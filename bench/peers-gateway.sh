@@ -13,7 +13,7 @@ admin_port=$((PORT + 1000))
 status_port=$((PORT + 1001))
 TOLLGATE_DATA=$data ADMIN_TOKEN=$token PROXY_HOST=127.0.0.1 PROXY_PORT=$PORT ADMIN_PORT=$admin_port \
   STATUS_HOST=127.0.0.1 STATUS_PORT=$status_port PROXY_TLS_PORT=$((PORT + 1002)) LOG_LEVEL=${LOG_LEVEL:-info} NODE_ENV=production \
-  node ${NODE_ARGS:-} "$root/apps/cli/dist/main.js" start all &
+  node --max-semi-space-size=4 ${NODE_ARGS:-} "$root/apps/cli/dist/main.js" start all &
 pid=$!
 for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$admin_port/healthz" >/dev/null && break; sleep 0.1; done
 # TOLLGATE_BENCH_CONFIG=limited: key-auth + a two-window rate limit under /limited (bench/configs.mjs;

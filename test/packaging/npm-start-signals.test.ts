@@ -22,6 +22,8 @@ describe('npm start under SIGTERM', () => {
       await waitUntil(async () => (await fetch(`http://127.0.0.1:${status}/readyz`)).ok, 120_000, 200).catch((e: Error) => {
         throw new Error(`${e.message}\n${out}`);
       });
+      // `npm start` launches with the V8 flags of every Tollgate process (apps/cli/src/node-flags.ts).
+      await waitUntil(async () => out.includes('"semiSpaceMiB":4'), 10_000, 100).catch(() => expect(out).toContain('"semiSpaceMiB":4'));
       npm.kill(signal);
       await npmExited;
       // Nothing may keep answering once npm has exited: the gateway went down with it.

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { LAUNCH_NODE_FLAGS } from '../../apps/cli/dist/node-flags.js';
 import { freePort } from './ports.js';
 
 /** The built CLI, as `npm start` runs it. Black-box tests run the real build, not the source. */
@@ -33,7 +34,8 @@ export async function startTollgateProcess(options: StartTollgateOptions = {}): 
   const role = options.role ?? 'all';
   const [proxy, admin, status, proxyTls] = [await freePort(), await freePort(), await freePort(), await freePort()];
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'start', role], {
+  // Launched as `npm start` and the image launch it: with the V8 flags of every Tollgate process.
+  const child = spawn(process.execPath, [...LAUNCH_NODE_FLAGS, CLI, 'start', role], {
     env: {
       PATH: process.env.PATH,
       PROXY_PORT: String(proxy),

@@ -26,6 +26,7 @@ import {
 import { prettyDestination, usePretty } from './pretty-log.js';
 import { createPortalAccounts, portalEnabled, startPortalListener, type PortalParts } from './start-portal.js';
 import { loadSettings, type Settings } from './start-settings.js';
+import { semiSpaceMiB } from './node-flags.js';
 
 /** Longest access-token lifetime the oauth2-token policy allows (its `tokenTtlSec` maximum), in ms: how long a key stays published after it stopped signing. */
 const OAUTH_MAX_TOKEN_TTL_MS = 3_600_000;
@@ -372,7 +373,7 @@ async function startDataPlane(config: ConfigStore, counters: CounterStore, setti
   await gateway.proxy.listen({ host: settings.PROXY_HOST, port: settings.PROXY_PORT });
   await listenTls(gateway, settings.PROXY_HOST, settings.PROXY_TLS_PORT);
   if (worker !== null) announceWorkerReady();
-  log.info({ proxy: `http://${settings.PROXY_HOST}:${settings.PROXY_PORT}`, proxyTls: `https://${settings.PROXY_HOST}:${settings.PROXY_TLS_PORT}`, status: `http://${settings.STATUS_HOST}:${settings.STATUS_PORT}`, configVersion: gateway.currentVersion() }, 'gateway listening');
+  log.info({ proxy: `http://${settings.PROXY_HOST}:${settings.PROXY_PORT}`, proxyTls: `https://${settings.PROXY_HOST}:${settings.PROXY_TLS_PORT}`, status: `http://${settings.STATUS_HOST}:${settings.STATUS_PORT}`, configVersion: gateway.currentVersion(), semiSpaceMiB: semiSpaceMiB() ?? 'V8 default' }, 'gateway listening');
   return gateway;
 }
 
