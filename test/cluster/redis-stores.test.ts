@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inArray, sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import { migratePostgres, openPostgres, usageRollups, type Database } from '@tollgate/db';
 import { planSpecSchema } from '@tollgate/model';
 import { createLimiter, reseededCounters, usageEpochKey, usageShardOf, USAGE_SHARD_TAGS, USAGE_SHARDS, type PolicyContext } from '@tollgate/policies';
@@ -9,6 +10,7 @@ import { ResponseCache } from '@tollgate/gateway';
 import { counterStoreContract } from '../../packages/stores/src/counter-store.contract.js';
 import { usage } from '../../packages/metering/src/rollups.contract.js';
 import { createTestDatabase, randomPrefix, type TestDatabase } from '../support/databases.js';
+import { hashSlot } from '../support/hash-slot.js';
 import { startRedisCluster, startRedisSentinel, type RedisClusterHandle, type RedisSentinelHandle } from '../support/redis-cluster.js';
 import { waitUntil } from '../support/tollgate-process.js';
 
@@ -169,6 +171,34 @@ describe('on a Redis Cluster', () => {
     } finally {
       await admin.close();
       await gateway.close();
+    }
+  });
+
+  it('a consume batcher group per slot: a paused primary holds the limits of its own subjects only', async () => {
+    const store = await createRedisCounterStore({ url: cluster.url, keyPrefix: `${randomPrefix('grp')}:`, commandTimeoutMs: 3_000 });
+    try {
+      const nodeOf = async (tag: string) => cluster.primaryOf(hashSlot(store.redisKey(tag)));
+      const tags = Array.from({ length: 20 }, (_, i) => `grp${i}`);
+      const a = tags[0] as string;
+      const paused = await nodeOf(a);
+      let b: string | undefined;
+      for (const t of tags) if ((await nodeOf(t)) !== paused) b ??= t;
+      if (b === undefined) throw new Error('no tag on another primary');
+      const w = [{ key: 'w', limit: 10, ttlMs: 60_000 }];
+      // Connections made and the script loaded on both nodes first.
+      await Promise.all([store.consume(a, w, 1), store.consume(b, w, 1)]);
+      const node = new Redis({ host: '127.0.0.1', port: paused });
+      await node.call('CLIENT', 'PAUSE', '800', 'ALL');
+      node.disconnect();
+      const slow = store.consume(a, w, 1);
+      await new Promise((r) => setImmediate(r));
+      const started = Date.now();
+      // Before: the call to the paused node held every other consume of the process (here 800 ms).
+      expect((await store.consume(b, w, 1)).counts).toEqual([2]);
+      expect(Date.now() - started).toBeLessThan(400);
+      expect((await slow).counts).toEqual([2]);
+    } finally {
+      await store.close();
     }
   });
 

@@ -1,4 +1,5 @@
 import type { ConsumeResult, WindowCheck } from './counter-store.js';
+import { CommandTimeoutError, startDeadline } from './deadline.js';
 
 /** Consumes of the same windows of one tag, merged into one store call. */
 export interface ConsumeBatch {
@@ -18,15 +19,49 @@ export interface ConsumeBatcherOptions {
   /** When a flush runs (default `setImmediate`: after the I/O callbacks of this loop turn). */
   readonly schedule?: (flush: () => void) => void;
   /**
-   * Wraps the synchronous start of every batch of one flush, e.g. to cork the connection so the
+   * Wraps the synchronous start of the batches of one flush, e.g. to cork the connection so the
    * commands of several batches leave in one write.
    */
   readonly around?: (startAll: () => void) => void;
+  /**
+   * The group commit unit of a tag (default: one group for all). Batches of one group are held
+   * while a call of that group is out; other groups go on. A Redis Cluster store gives the tag's
+   * hash slot, so a slow or hung node holds only the subjects it serves.
+   */
+  readonly groupOf?: (tag: string) => string | number;
+  /**
+   * The store's deadline in ms. A consume that queued behind a call of its group is answered with
+   * {@link CommandTimeoutError} once it waited this long in total, queued time included: still
+   * queued, it is withdrawn from its batch (nothing counted); already sent, it is rejected while
+   * the call goes on. Unset: a queued consume waits for its group (the calls' own deadlines bound
+   * each call, so the total can reach about twice the deadline).
+   */
+  readonly deadlineMs?: number;
+}
+
+interface Waiter {
+  resolve(r: ConsumeResult): void;
+  reject(e: unknown): void;
+  /** Cancels the deadline of a consume that queued (undefined when it did not queue). */
+  cancel: (() => void) | undefined;
 }
 
 interface Pending extends ConsumeBatch {
   windows: WindowCheck[];
-  readonly waiters: Array<{ resolve(r: ConsumeResult): void; reject(e: unknown): void }>;
+  readonly group: Group;
+  readonly waiters: Waiter[];
+  started: boolean;
+}
+
+/** The group commit state of one group: its calls out and the batches waiting for them. */
+interface Group {
+  readonly id: string | number;
+  /** Batches by tag, each tag's in arrival order. */
+  pending: Map<string, Pending[]>;
+  /** Calls of this group not settled yet. */
+  inFlight: number;
+  /** In the list of the next flush. */
+  ready: boolean;
 }
 
 /** Same keys and limits in the same order (a limiter builds the same list for one tag and instant). */
@@ -44,44 +79,60 @@ function sameWindows(a: readonly WindowCheck[], b: readonly WindowCheck[]): bool
  * Merges consumes of one counter set into one call (issue #16: with key-auth + a Redis limit, one
  * Lua call per request was a third of the request's cost under load). Requests of one turn are
  * collected until the loop's check phase (`setImmediate`), so a lone request waits for nothing but
- * the I/O callbacks already queued with it. One flush is in flight at a time (group commit): the
- * consumes that arrive while its calls are out are held and leave together as soon as they have all
- * settled (each call settles by the store's deadline at the latest). Under load a batch so holds
- * what would have been several calls queued behind one another on the connection anyway (the
- * client writes one pipeline at a time); a lone request still goes at once.
+ * the I/O callbacks already queued with it.
+ *
+ * Group commit, per group (`groupOf`: one for all by default, the hash slot on Redis Cluster): while
+ * a call of a group is out, the consumes of that group that arrive are held and leave together as
+ * soon as its calls have all settled (each settles by the store's deadline at the latest). Under
+ * load a batch so holds what would have been several calls queued behind one another on the
+ * connection anyway (the client writes one pipeline at a time); a lone request still goes at once.
+ * Other groups do not wait: a slow or hung Cluster node holds only the limits of the slots it
+ * serves. A consume held this way is answered by the deadline (`deadlineMs`) counted from its
+ * arrival, not from its own call, so the fail mode answers within one deadline, not two.
+ *
  * The runner decides the consumes in arrival order inside one atomic step, so each request
  * gets exactly the answer it would have had alone (the k-th of a batch sees the count after the
  * k-1 before it; a limit crossed mid-batch refuses exactly the consumes past it). Batches of one
- * tag start in arrival order and a later flush starts only after the earlier one settled.
- * Every consume of a batch has the same tag, so the batch stays in one Redis Cluster slot.
+ * tag start in arrival order, and a later batch of a tag starts only after the earlier ones
+ * settled (a tag is in one group). Every consume of a batch has the same tag, so the batch stays
+ * in one Redis Cluster slot.
  */
 export class ConsumeBatcher {
   readonly #run: ConsumeBatchRunner;
   readonly #schedule: (flush: () => void) => void;
   readonly #around: ((startAll: () => void) => void) | undefined;
-  #pending = new Map<string, Pending[]>();
+  readonly #groupOf: ((tag: string) => string | number) | undefined;
+  readonly #deadlineMs: number | undefined;
+  /** Groups with a call out or a batch waiting (an idle group is dropped). */
+  readonly #groups = new Map<string | number, Group>();
+  /** Groups with batches and no call out, started by the next flush. */
+  #ready: Group[] = [];
   #scheduled = false;
-  /** Calls of the last flush not settled yet. */
-  #inFlight = 0;
   readonly #flushNow = () => this.#flush();
-  readonly #settled = () => {
-    this.#inFlight -= 1;
-    if (this.#inFlight === 0 && this.#pending.size > 0 && !this.#scheduled) {
-      this.#scheduled = true;
-      this.#schedule(this.#flushNow);
-    }
-  };
 
   constructor(run: ConsumeBatchRunner, options: ConsumeBatcherOptions = {}) {
     this.#run = run;
     this.#schedule = options.schedule ?? ((f) => void setImmediate(f));
     this.#around = options.around;
+    this.#groupOf = options.groupOf;
+    this.#deadlineMs = options.deadlineMs;
   }
 
   /** Queues one consume; resolves with its own result once its batch has run. */
   consume(tag: string, windows: readonly WindowCheck[], cost: number, guard: string | undefined): Promise<ConsumeResult> {
-    let list = this.#pending.get(tag);
-    if (list === undefined) this.#pending.set(tag, (list = []));
+    const id = this.#groupOf === undefined ? 0 : this.#groupOf(tag);
+    let group = this.#groups.get(id);
+    if (group === undefined) {
+      group = { id, pending: new Map(), inFlight: 0, ready: false };
+      this.#groups.set(id, group);
+    }
+    // Nothing of the group out: the consume leaves with the next flush.
+    if (group.inFlight === 0 && !group.ready) {
+      group.ready = true;
+      this.#ready.push(group);
+    }
+    let list = group.pending.get(tag);
+    if (list === undefined) group.pending.set(tag, (list = []));
     let batch: Pending | undefined;
     for (const b of list) {
       if (b.guard === guard && sameWindows(b.windows, windows)) {
@@ -90,7 +141,7 @@ export class ConsumeBatcher {
       }
     }
     if (batch === undefined) {
-      batch = { tag, windows: windows.slice(), guard, costs: [], waiters: [] };
+      batch = { tag, windows: windows.slice(), guard, costs: [], group, waiters: [], started: false };
       list.push(batch);
     } else {
       // The window that ends soonest is the truest TTL for a key made now (all name one window index).
@@ -100,47 +151,100 @@ export class ConsumeBatcher {
       }
     }
     batch.costs.push(cost);
-    const result = new Promise<ConsumeResult>((resolve, reject) => (batch as Pending).waiters.push({ resolve, reject }));
-    if (!this.#scheduled && this.#inFlight === 0) {
+    const queued = group.inFlight > 0;
+    const b = batch;
+    const result = new Promise<ConsumeResult>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, cancel: undefined };
+      b.waiters.push(waiter);
+      const ms = this.#deadlineMs;
+      if (queued && ms !== undefined) waiter.cancel = startDeadline(ms, () => this.#expire(b, waiter, ms));
+    });
+    if (!this.#scheduled && this.#ready.length > 0) {
       this.#scheduled = true;
       this.#schedule(this.#flushNow);
     }
     return result;
   }
 
+  /** The deadline of a queued consume passed: answer it; withdraw it when its batch has not left. */
+  #expire(b: Pending, w: Waiter, ms: number): void {
+    w.cancel = undefined;
+    if (!b.started) {
+      const i = b.waiters.indexOf(w);
+      b.waiters.splice(i, 1);
+      b.costs.splice(i, 1);
+      if (b.waiters.length === 0) {
+        const list = b.group.pending.get(b.tag) as Pending[];
+        list.splice(list.indexOf(b), 1);
+        if (list.length === 0) b.group.pending.delete(b.tag);
+      }
+    }
+    w.reject(new CommandTimeoutError(ms));
+  }
+
   #flush(): void {
-    const pending = this.#pending;
-    this.#pending = new Map();
+    const ready = this.#ready;
+    this.#ready = [];
     this.#scheduled = false;
     const startAll = () => {
-      for (const list of pending.values()) for (const b of list) this.#start(b);
+      for (const group of ready) {
+        group.ready = false;
+        const pending = group.pending;
+        group.pending = new Map();
+        for (const list of pending.values()) for (const b of list) this.#start(b);
+        // Every consume of it timed out while queued: nothing was left to send.
+        if (group.inFlight === 0) this.#groups.delete(group.id);
+      }
     };
     if (this.#around === undefined) startAll();
     else this.#around(startAll);
   }
 
   #start(b: Pending): void {
-    const { waiters } = b;
+    const { waiters, group } = b;
+    b.started = true;
     let run: Promise<ConsumeResult[]>;
     try {
       run = this.#run(b);
     } catch (err) {
       run = Promise.reject(err);
     }
-    this.#inFlight += 1;
+    group.inFlight += 1;
+    const settled = () => this.#settled(group);
     run
       .then(
         (results) => {
           for (let i = 0; i < waiters.length; i++) {
+            const w = waiters[i] as Waiter;
             const r = results[i];
-            if (r === undefined) waiters[i]?.reject(new Error(`consume batch answered ${results.length} of ${waiters.length} consumes`));
-            else waiters[i]?.resolve(r);
+            w.cancel?.();
+            if (r === undefined) w.reject(new Error(`consume batch answered ${results.length} of ${waiters.length} consumes`));
+            else w.resolve(r);
           }
         },
         (err: unknown) => {
-          for (const w of waiters) w.reject(err);
+          for (const w of waiters) {
+            w.cancel?.();
+            w.reject(err);
+          }
         },
       )
-      .then(this.#settled, this.#settled);
+      .then(settled, settled);
+  }
+
+  /** One call of `group` settled: when it was the last, the batches that waited for it leave. */
+  #settled(group: Group): void {
+    group.inFlight -= 1;
+    if (group.inFlight > 0) return;
+    if (group.pending.size === 0) {
+      this.#groups.delete(group.id);
+      return;
+    }
+    group.ready = true;
+    this.#ready.push(group);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      this.#schedule(this.#flushNow);
+    }
   }
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { randomPrefix, testRedisUrl } from '../../../test/support/databases.js';
+import { RedisProxy } from '../../../test/faults/redis-proxy.js';
+import { COMMAND_TIMEOUT } from './deadline.js';
 import { counterStoreContract } from './counter-store.contract.js';
 import { createMemoryCounterStore } from './memory-counter-store.js';
 import { createRedisCounterStore } from './redis-counter-store.js';
@@ -54,6 +56,35 @@ describe('Redis counter store', () => {
       expect(more.map((r) => [r.allowed, r.counts[0]])).toEqual([[true, 1], [true, 2], [false, 2], [false, 2]]);
     } finally {
       await store.close();
+    }
+  });
+
+  it('a consume held behind a hung call answers within one deadline of its arrival, and is not counted', async () => {
+    // A frozen proxy: the first call is written and never answered; the next waits behind it.
+    const target = new URL(testRedisUrl());
+    const proxy = await RedisProxy.start(Number(target.port || 6379));
+    const store = await createRedisCounterStore({ url: `${proxy.url}${target.pathname}`, keyPrefix: `${randomPrefix('held')}:`, commandTimeoutMs: 400 });
+    try {
+      const w = [{ key: 'w', limit: 10, ttlMs: 60_000 }];
+      proxy.freeze();
+      const first = store.consume('a', w, 1).catch((e: unknown) => e);
+      await new Promise((r) => setImmediate(r));
+      const started = performance.now();
+      const held = await store.consume('b', w, 1).catch((e: unknown) => e);
+      const waited = performance.now() - started;
+      expect(held).toMatchObject({ code: COMMAND_TIMEOUT });
+      expect(await first).toMatchObject({ code: COMMAND_TIMEOUT });
+      // One deadline (400 ms), not the first call's deadline and then its own (800 ms).
+      expect(waited).toBeLessThan(700);
+      proxy.thaw();
+      // The first call was written, so Redis counts it once the bytes pass; the held one was never sent.
+      await expect.poll(() => store.peek('a', ['w']), { timeout: 2_000 }).toEqual([1]);
+      expect(await store.peek('b', ['w'])).toEqual([0]);
+      expect((await store.consume('b', w, 1)).counts).toEqual([1]);
+    } finally {
+      proxy.thaw();
+      await store.close();
+      await proxy.close();
     }
   });
 

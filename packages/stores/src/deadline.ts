@@ -31,36 +31,54 @@ export class CommandTimeoutError extends Error {
 export function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    const tolerance = Math.max(20, ms / 5);
-    let timer: NodeJS.Timeout;
-    const arm = () => {
-      const due = performance.now() + ms;
-      timer = setTimeout(() => {
-        const fired = performance.now();
-        if (fired - due > tolerance) return arm();
-        setImmediate(() => {
-          if (settled) return;
-          // A poll phase that took long (the loop busy with other sockets) is a stall too.
-          if (performance.now() - fired > tolerance) return arm();
-          settled = true;
-          reject(new CommandTimeoutError(ms));
-        });
-      }, ms);
-    };
-    arm();
+    const cancel = startDeadline(ms, () => {
+      settled = true;
+      reject(new CommandTimeoutError(ms));
+    });
     command.then(
       (value) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        cancel();
         resolve(value);
       },
       (err: unknown) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        cancel();
         reject(err);
       },
     );
   });
+}
+
+/**
+ * Calls `expire` once `ms` have passed during which this process kept up with its event loop (the
+ * rules of {@link withDeadline}); returns a function that cancels it. Used directly where the
+ * deadline does not belong to one promise, e.g. a consume waiting in the batcher's queue.
+ */
+export function startDeadline(ms: number, expire: () => void): () => void {
+  const tolerance = Math.max(20, ms / 5);
+  let done = false;
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const due = performance.now() + ms;
+    timer = setTimeout(() => {
+      const fired = performance.now();
+      if (fired - due > tolerance) return arm();
+      setImmediate(() => {
+        // Cancelled meanwhile: a reply that arrived in time was read in this turn's poll phase.
+        if (done) return;
+        // A poll phase that took long (the loop busy with other sockets) is a stall too.
+        if (performance.now() - fired > tolerance) return arm();
+        done = true;
+        expire();
+      });
+    }, ms);
+  };
+  arm();
+  return () => {
+    done = true;
+    clearTimeout(timer);
+  };
 }

@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import type { RedisOptions } from 'ioredis';
 import { CountersUnseededError, GUARD_HOLD_SUFFIX, validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
 import { ConsumeBatcher, type ConsumeBatch } from './consume-batcher.js';
@@ -188,7 +189,12 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
       stream.uncork();
     }
   };
-  const batcher = new ConsumeBatcher(runBatch, { around });
+  // Group commit per hash slot on a Cluster (a slot lives on one node: a slow or hung node holds
+  // only the subjects it serves), of the whole connection on one server. The slot is that of the
+  // keys the batch sends: all start with `redisKey(tag)`, whose first hash tag decides it.
+  const groupOf = isCluster(client) ? (tag: string) => calculateSlot(redisKey(tag)) : undefined;
+  // A consume held behind its group's call counts that wait against the deadline too.
+  const batcher = new ConsumeBatcher(runBatch, { around, deadlineMs: timeoutMs, ...(groupOf !== undefined ? { groupOf } : {}) });
   return {
     client,
     redisKey,
