@@ -10,6 +10,7 @@ import type { AdminTokenStore, ApiKeyStore, AuditStore, OAuthClientStore, Config
 import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
+import { bodyText } from './body-text.js';
 import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
 import { frameworkErrors, registerErrorHandlers } from './error-handlers.js';
 import { sendProblem } from './problem.js';
@@ -144,8 +145,12 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   // Only JSON and YAML bodies are meaningful here; anything else is 415, not parsed as text.
   app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app, bodyLimit);
-  app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
-    done(null, new YamlText(body as string));
+  app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
+    try {
+      done(null, new YamlText(bodyText(request, body as Buffer)));
+    } catch (err) {
+      done(err as Error);
+    }
   });
   // Graceful close: responses ask clients to close the connection (RFC 9112 §9.6), so kept-alive
   // clients reconnect elsewhere; requests still arriving on such a connection are refused.
