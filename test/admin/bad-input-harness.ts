@@ -19,7 +19,7 @@ export interface BadCase {
   what: string;
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
-  /** A string is sent as is; anything else as JSON. */
+  /** A string or Buffer is sent as is; anything else as JSON. */
   payload?: unknown;
   /** Default: application/json when there is a payload. `null`: no content-type header at all. */
   contentType?: string | null;
@@ -35,8 +35,8 @@ const INTERNALS = /\b(drizzle|pg_|postgres|SQLSTATE|syntax error at|relation "|v
 
 function toInject(c: Pick<BadCase, 'method' | 'url' | 'payload' | 'contentType' | 'headers'>, base: Record<string, string>): InjectOptions {
   const headers: Record<string, string> = { ...base, ...(c.headers ?? {}) };
-  let payload: string | undefined;
-  if (c.payload !== undefined) payload = typeof c.payload === 'string' ? c.payload : JSON.stringify(c.payload);
+  let payload: string | Buffer | undefined;
+  if (c.payload !== undefined) payload = typeof c.payload === 'string' || Buffer.isBuffer(c.payload) ? c.payload : JSON.stringify(c.payload);
   const type = c.contentType === undefined ? (payload !== undefined ? 'application/json' : undefined) : c.contentType;
   if (type !== undefined && type !== null) headers['content-type'] = type;
   return { method: c.method, url: c.url, headers, ...(payload !== undefined ? { payload } : {}) };

@@ -22,6 +22,7 @@ const ANONYMOUS: BadCase[] = [
   { what: 'sign-up: invalid JSON', method: 'POST', url: '/api/sign-up', payload: '{"email":', status: 400, code: 'INVALID_BODY' },
   { what: 'sign-up: empty body', method: 'POST', url: '/api/sign-up', payload: '', status: 400, code: 'INVALID_BODY' },
   { what: 'sign-up: no body', method: 'POST', url: '/api/sign-up', contentType: null, status: 400, code: 'INVALID_BODY' },
+  { what: 'sign-up: display name in ISO-8859-1', method: 'POST', url: '/api/sign-up', payload: Buffer.from('{"email":"x@example.com","password":"long enough password","displayName":"José"}', 'latin1'), status: 400, code: 'INVALID_BODY' },
   { what: 'sign-up: YAML', method: 'POST', url: '/api/sign-up', payload: 'email: x@example.com', contentType: 'application/yaml', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { what: 'sign-up: text/plain', method: 'POST', url: '/api/sign-up', payload: 'x', contentType: 'text/plain', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { what: 'sign-up: body over 64 KiB', method: 'POST', url: '/api/sign-up', payload: { email: 'x@example.com', password: long(70_000) }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
@@ -113,7 +114,7 @@ describe('bad input on the developer portal API (postgres)', () => {
         method: c.method,
         url: c.url,
         headers: { host: 'portal.test', origin: PORTAL_ORIGIN, ...(c.contentType === null ? {} : { 'content-type': c.contentType ?? 'application/json' }) },
-        ...(c.payload !== undefined ? { payload: typeof c.payload === 'string' ? c.payload : JSON.stringify(c.payload) } : {}),
+        ...(c.payload !== undefined ? { payload: typeof c.payload === 'string' || Buffer.isBuffer(c.payload) ? c.payload : JSON.stringify(c.payload) } : {}),
       });
     await expectEachRefused(ANONYMOUS, anonymous);
   });
