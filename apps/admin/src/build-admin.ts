@@ -2,6 +2,7 @@ import { awaitLocalDataPlane, type LocalDataPlane } from './local-data-plane.js'
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { Database } from '@tollgate/db';
 import { MAX_DOCUMENTS } from '@tollgate/model';
 import type { LimitCounters } from '@tollgate/policies';
@@ -9,9 +10,11 @@ import type { AdminTokenStore, ApiKeyStore, AuditStore, OAuthClientStore, Config
 import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
+import { bodyText } from './body-text.js';
 import { YAML_MEDIA_TYPES, YamlText } from './documents.js';
 import { frameworkErrors, registerErrorHandlers } from './error-handlers.js';
 import { sendProblem } from './problem.js';
+import { refuseNulInTarget } from './request-target.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { redactingLogger } from './log-redaction.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
@@ -102,6 +105,19 @@ const partValidator: FastifySchemaCompiler<unknown> = (route) => {
   return validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
 };
 
+/**
+ * Documented operations that declare no query parameters refuse any (400 INVALID_REQUEST), as
+ * those that declare some do (their schemas are strict objects): `GET /admin-tokens?role=viewer`
+ * would otherwise answer every token, as if the filter had been applied. Added before the routes
+ * are registered; routes without a schema (static files, swagger-ui assets) are left alone.
+ */
+function strictQueryByDefault(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.schema === undefined || route.schema.hide === true || route.schema.querystring !== undefined) return;
+    route.schema = { ...route.schema, querystring: z.strictObject({}) };
+  });
+}
+
 /** Builds the admin REST API (not listening: call `listen`, or test with `inject`). */
 export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -122,14 +138,19 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(partValidator);
+  strictQueryByDefault(app);
   // Responses are built from already validated model objects, so they are written as they are;
   // the response schemas document them in OpenAPI.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Only JSON and YAML bodies are meaningful here; anything else is 415, not parsed as text.
   app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app, bodyLimit);
-  app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'string', bodyLimit }, (_request, body, done) => {
-    done(null, new YamlText(body as string));
+  app.addContentTypeParser([...YAML_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
+    try {
+      done(null, new YamlText(bodyText(request, body as Buffer)));
+    } catch (err) {
+      done(err as Error);
+    }
   });
   // Graceful close: responses ask clients to close the connection (RFC 9112 §9.6), so kept-alive
   // clients reconnect elsewhere; requests still arriving on such a connection are refused.
@@ -150,6 +171,7 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   const throttle = new AuthThrottle(options.authThrottle);
   const sessions = new ConsoleSessions(options.consoleSessions, options.consoleSessions?.now);
   registerAuth(app, options.tokens, throttle, sessions);
+  refuseNulInTarget(app);
   registerAuditHook(app, options.audit, maxDocuments);
   await registerOpenApi(app);
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { jsonStructureIssue, jsonStructureSteps, type ConfigIssue } from '@tollgate/model';
 import { runSliced } from '@tollgate/compiler';
+import { bodyText } from './body-text.js';
 import { ProblemError } from './problem.js';
 
 /**
@@ -15,11 +16,12 @@ export const SLICED_PARSE_CHARS = 256 * 1024;
 export type Parse = (request: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void;
 
 /**
- * The admin API's `application/json` parser: Fastify's own (JSON.parse, prototype-poisoning
+ * The admin API's `application/json` parser: the body as strict UTF-8 (bodyText), then Fastify's own (JSON.parse, prototype-poisoning
  * keys refused), then one linear pass over the accepted text refusing what JSON.parse would
  * silently accept: a name repeated in an object (last one wins in JSON.parse, while YAML bodies
- * refuse duplicates; RFC 8259 §4) and nesting beyond MAX_NESTING_DEPTH (recursive walks of the
- * value later would overflow the stack). Both are 400 INVALID_BODY naming the field path.
+ * refuse duplicates; RFC 8259 §4), nesting beyond MAX_NESTING_DEPTH (recursive walks of the
+ * value later would overflow the stack) and U+0000 (PostgreSQL stores none). All are 400
+ * INVALID_BODY naming the field path.
  *
  * A large body is scanned first (in slices) and, when it is one array, parsed an element at a
  * time with Fastify's parser; an element it refuses sends the whole text through the one-piece
@@ -28,8 +30,13 @@ export type Parse = (request: FastifyRequest, body: string, done: (err: Error | 
 export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number): void {
   const parse = app.getDefaultJsonParser('error', 'error') as Parse;
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
-    const text = body as string;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
+    let text: string;
+    try {
+      text = bodyText(request, body as Buffer);
+    } catch (err) {
+      return done(err as Error);
+    }
     if (text.length < SLICED_PARSE_CHARS) return parseWhole(parse, request, text, done);
     parseSliced(parse, request, text).then(
       (value) => done(null, value),

@@ -3,7 +3,7 @@ import { Composer, LineCounter, Parser, isMap, isSeq, type CST, type Document } 
 import type { z } from 'zod';
 import { envelopeSchema, isResourceKind, KIND_SCHEMAS, RESOURCE_KINDS, resourceKey, type Resource } from './resources.js';
 import { formatPath, type ConfigIssue } from './issues.js';
-import { cstTooDeep, MAX_NESTING_DEPTH } from './structure.js';
+import { cstTooDeep, MAX_NESTING_DEPTH, nulCharacterPath, nulIssue } from './structure.js';
 
 /** A document taken from operator input, with a way to find the line of a field. */
 export interface SourceDocument {
@@ -114,6 +114,13 @@ export function* parseYamlDocumentSteps(text: string, limits: DocumentLimits = {
       }
       return undefined;
     };
+    // A "\0" escape (YAML 1.2 §5.7) or a raw NUL: refused as in JSON bodies (see nulIssue).
+    const nulAt = nulCharacterPath(value);
+    if (nulAt !== undefined) {
+      const at = lineOf(nulAt);
+      issues.push({ ...nulIssue(nulAt), document: index, ...(at !== undefined ? { line: at } : {}) });
+      continue;
+    }
     if (list) {
       const items = (value as { items: unknown[] }).items;
       items.forEach((item, i) => documents.push({ index, value: item, lineOf: (p) => lineOf(['items', i, ...p]) }));

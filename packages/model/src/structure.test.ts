@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Parser } from 'yaml';
-import { cstTooDeep, jsonStructureIssue, jsonStructureSteps, MAX_NESTING_DEPTH } from './structure.js';
+import { cstTooDeep, jsonStructureIssue, jsonStructureSteps, MAX_NESTING_DEPTH, nulCharacterPath } from './structure.js';
 import { parseYamlDocuments } from './parse.js';
 
 describe('jsonStructureIssue', () => {
@@ -17,11 +17,37 @@ describe('jsonStructureIssue', () => {
     expect(jsonStructureIssue('{"a\\"b":1,"a\\"b":2}')).toMatchObject({ code: 'duplicate_key', message: expect.stringContaining('a\\"b') });
   });
 
+  it('refuses U+0000 in a string or a name, with its path (PostgreSQL stores none in text or jsonb)', () => {
+    expect(jsonStructureIssue('{"spec":{"metadata":{"team":"a\\u0000b"}}}')).toMatchObject({ code: 'nul_character', path: 'spec.metadata.team' });
+    expect(jsonStructureIssue('[{"a":1},{"b":["x","\\u0000"]}]')).toMatchObject({ code: 'nul_character', path: '[1].b[1]' });
+    expect(jsonStructureIssue('{"k\\u0000":1}')).toMatchObject({ code: 'nul_character', path: 'k\u0000' });
+    // An escaped backslash followed by "u0000" is six characters of text, not a NUL.
+    expect(jsonStructureIssue('{"a":"\\\\u0000"}')).toBeUndefined();
+    // Before JSON.parse has seen the text (large bodies are scanned first), a bad escape is left for it to report.
+    expect(jsonStructureIssue('{"a":"\\u00zz"}')).toBeUndefined();
+  });
+
   it('refuses nesting beyond the limit, arrays and objects alike', () => {
     const ok = `${'['.repeat(MAX_NESTING_DEPTH)}${']'.repeat(MAX_NESTING_DEPTH)}`;
     expect(jsonStructureIssue(ok)).toBeUndefined();
     expect(jsonStructureIssue(`[${ok}]`)).toMatchObject({ code: 'too_deep' });
     expect(jsonStructureIssue(`${'{"a":'.repeat(200)}1${'}'.repeat(200)}`)).toMatchObject({ code: 'too_deep' });
+  });
+});
+
+describe('nulCharacterPath', () => {
+  it('finds U+0000 in values and keys at any depth, and nothing in clean values', () => {
+    expect(nulCharacterPath({ a: [1, 'x', { b: 'c\u0000' }] })).toEqual(['a', 2, 'b']);
+    expect(nulCharacterPath({ a: { 'k\u0000': 1 } })).toEqual(['a', 'k\u0000']);
+    expect(nulCharacterPath('\u0000')).toEqual([]);
+    expect(nulCharacterPath({ a: ['x', null, 1, true, { b: 'ok' }] })).toBeUndefined();
+  });
+
+  it('refuses a YAML "\\0" escape and a raw NUL with document, path and line', () => {
+    const escaped = parseYamlDocuments('a: 1\n---\nspec:\n  team: "x\\0"\n');
+    expect(escaped.issues).toEqual([expect.objectContaining({ code: 'nul_character', document: 1, path: 'spec.team', line: 4 })]);
+    expect(parseYamlDocuments('a: "\u0000"\n').issues[0]).toMatchObject({ code: 'nul_character', path: 'a' });
+    expect(parseYamlDocuments('a: "\\\\0"\n').issues).toEqual([]);
   });
 });
 

@@ -10,6 +10,40 @@ import { formatPath, type ConfigIssue } from './issues.js';
 export const MAX_NESTING_DEPTH = 128;
 
 /**
+ * Refusal of U+0000 (NUL) in operator input. PostgreSQL cannot store it in `text` nor in `jsonb`
+ * (a `\u0000` escape in jsonb is refused: docs "JSON Types", §8.14), so a NUL anywhere in a
+ * name, label, secret or spec would fail only when the store writes it, as a driver error. No
+ * configuration value needs one: input is refused where it is parsed, with the path.
+ */
+export function nulIssue(path: readonly PropertyKey[]): ConfigIssue {
+  return { code: 'nul_character', message: 'contains U+0000 (NUL), which no text field may hold', path: formatPath(path) };
+}
+
+/**
+ * Path of the first string (value or object key) holding U+0000 in a parsed value, or undefined.
+ * Walked with an explicit stack (input nested up to MAX_NESTING_DEPTH, and more when not checked).
+ */
+export function nulCharacterPath(value: unknown): PropertyKey[] | undefined {
+  const stack: Array<[unknown, PropertyKey[]]> = [[value, []]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, path] = top;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return path;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], [...path, i]]);
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, child] = entries[i] as [string, unknown];
+        if (k.includes('\u0000')) return [...path, k];
+        stack.push([child, [...path, k]]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
  * Deepest collection nesting of a YAML CST token, walked with an explicit stack (the point is
  * to measure input that would overflow a recursive walk). Returns the offset of the first
  * collection beyond `limit`, or undefined when the token stays within it.
@@ -39,6 +73,18 @@ export function cstTooDeep(root: CST.Token, limit: number = MAX_NESTING_DEPTH): 
   return undefined;
 }
 
+/**
+ * The value of a JSON string literal (quotes included). The scan may run before JSON.parse has
+ * seen the text (large bodies): a malformed escape is left as written, for JSON.parse to report.
+ */
+function decodeString(literal: string): string {
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return literal.slice(1, -1);
+  }
+}
+
 /** Finds the end of the JSON string literal opening at `start` (index of its closing quote). */
 function stringEnd(text: string, start: number): number {
   let i = start + 1;
@@ -63,7 +109,7 @@ type Frame = ObjectFrame | ArrayFrame;
 
 /** The outcome of {@link jsonStructureSteps}. */
 export interface JsonStructure {
-  /** The first duplicate name or over-deep nesting, or undefined. */
+  /** The first duplicate name, over-deep nesting or NUL character, or undefined. */
   issue: ConfigIssue | undefined;
   /**
    * When the text is one array (whitespace around it only): the [start, end) offsets of each of
@@ -80,8 +126,8 @@ const SCAN_STEP_CHARS = 32 * 1024;
 /**
  * Checks what JSON.parse lets through silently in syntactically valid JSON text: a name given
  * twice in one object (RFC 8259 §4: names SHOULD be unique; JSON.parse keeps the last, while
- * the YAML parser refuses duplicates, so the two body formats would disagree), and nesting
- * beyond `limit`. One linear pass with an explicit stack, yielding about every 32 KiB of text so
+ * the YAML parser refuses duplicates, so the two body formats would disagree), nesting
+ * beyond `limit`, and a string or name holding U+0000 (see {@link nulIssue}). One linear pass with an explicit stack, yielding about every 32 KiB of text so
  * a serving process can run it in slices (`runSliced`: a 4 MB apply body took 100-280 ms in one
  * piece, #16). Also records the elements of a top-level array.
  */
@@ -103,14 +149,20 @@ export function* jsonStructureSteps(text: string, limit: number = MAX_NESTING_DE
     if (c === 0x22 /* " */) {
       const end = stringEnd(text, i);
       const top = stack[stack.length - 1];
+      const raw = text.slice(i + 1, end);
+      // JSON text carries a NUL only as an escape (RFC 8259 §7: control characters must be escaped).
+      const decoded = raw.includes('\\') ? decodeString(text.slice(i, end + 1)) : raw;
+      const nul = decoded.includes('\u0000');
       if (top !== undefined && 'keys' in top && top.expectKey) {
-        const raw = text.slice(i + 1, end);
         // Escapes are decoded so that "a" and "\u0061" count as the same name.
-        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
+        const key = decoded;
         top.key = key;
         top.expectKey = false;
+        if (nul) return { issue: nulIssue(path()), elements: undefined };
         if (top.keys.has(key)) return { issue: { code: 'duplicate_key', message: `duplicate key ${JSON.stringify(key)} (a name may appear once per object)`, path: formatPath(path()) }, elements: undefined };
         top.keys.add(key);
+      } else if (nul) {
+        return { issue: nulIssue(path()), elements: undefined };
       }
       i = end;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {

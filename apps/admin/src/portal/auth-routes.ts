@@ -6,6 +6,7 @@ import type { ConsoleSessions } from '../console/session-store.js';
 import { carriesCsrfToken } from '../console/cross-site.js';
 import { readCookie } from '../console/cookies.js';
 import { ProblemError } from '../problem.js';
+import { parsePart } from './parse.js';
 import { DUMMY_PASSWORD_HASH, PASSWORD_MAX, verifyPassword } from './passwords.js';
 import { accountView, type PortalAccounts } from './portal-accounts.js';
 import { credentialOf, currentSession, noStore, PORTAL_COOKIE, portalCookie, refuseCrossSite } from './portal-session.js';
@@ -16,14 +17,7 @@ const TokenBody = z.strictObject({ token: z.string().min(16).max(128) });
 const ResetRequest = z.strictObject({ email: z.string().min(3).max(254) });
 const ResetConfirm = z.strictObject({ token: z.string().min(16).max(128), password: z.string().max(PASSWORD_MAX) });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), code: i.code, message: i.message }));
-    throw new ProblemError('INVALID_BODY', `invalid body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
-  }
-  return parsed.data;
-}
+const parse = <T>(schema: z.ZodType<T>, body: unknown): T => parsePart(schema, body, 'body');
 
 export interface AuthDeps {
   accounts: PortalAccounts;

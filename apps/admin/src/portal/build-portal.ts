@@ -8,6 +8,7 @@ import { ConsoleSessions, type ConsoleSessionOptions } from '../console/session-
 import { frameworkErrors, registerErrorHandlers } from '../error-handlers.js';
 import { registerJsonBodyParser } from '../json-body.js';
 import { redactingLogger } from '../log-redaction.js';
+import { refuseNulInTarget } from '../request-target.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerCatalogueRoutes } from './catalogue-routes.js';
 import { registerCredentialRoutes } from './credential-routes.js';
@@ -54,6 +55,7 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
     reply.header('x-request-id', request.id);
   });
   registerErrorHandlers(app, 'portal');
+  refuseNulInTarget(app);
   const sessions = new ConsoleSessions(options.sessions, options.sessions?.now);
   const signInThrottle = new AuthThrottle({ maxFailures: options.throttle?.signInFailures ?? 10, windowMs: 60_000 });
   const signUpThrottle = new AuthThrottle({ maxFailures: options.throttle?.signUps ?? 10, windowMs: 10 * 60_000 });

@@ -1,13 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { ApiResource } from '@tollgate/model';
+import { resourceName, type ApiResource } from '@tollgate/model';
 import type { ConfigStore } from '@tollgate/stores';
 import type { ConsoleSessions } from '../console/session-store.js';
 import { ProblemError } from '../problem.js';
+import { parsePart } from './parse.js';
 import type { PortalAccounts } from './portal-accounts.js';
 import { currentSession } from './portal-session.js';
 
-const Name = z.strictObject({ name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/) });
+// Any Api name (dots and up to 253 characters included): a narrower pattern refused real names as 400.
+const Name = z.strictObject({ name: resourceName });
 
 /**
  * Whether a developer sees an Api: published and deprecated ones are public (a catalogue is
@@ -52,12 +54,11 @@ export function registerCatalogueRoutes(app: FastifyInstance, deps: { accounts: 
    * gateway's public address and the API's basePath, so "try it" calls the real gateway.
    */
   app.get('/api/catalogue/:name/openapi.json', async (request, reply) => {
-    const parsed = Name.safeParse(request.params);
-    if (!parsed.success) throw new ProblemError('INVALID_REQUEST', 'not an API name');
+    const { name } = parsePart(Name, request.params, 'params');
     const consumer = await viewer(request);
-    const api = (await apis()).find((a) => a.metadata.name === parsed.data.name && visible(a, consumer));
-    if (!api) throw new ProblemError('NOT_FOUND', `no API ${parsed.data.name} in the catalogue`);
-    if (!api.spec.openapi) throw new ProblemError('NOT_FOUND', `API ${parsed.data.name} publishes no OpenAPI document`);
+    const api = (await apis()).find((a) => a.metadata.name === name && visible(a, consumer));
+    if (!api) throw new ProblemError('NOT_FOUND', `no API ${name} in the catalogue`);
+    if (!api.spec.openapi) throw new ProblemError('NOT_FOUND', `API ${name} publishes no OpenAPI document`);
     const base = deps.accounts.settings.gatewayUrl.replace(/\/$/, '') + (api.spec.basePath === '/' ? '' : api.spec.basePath);
     return reply.header('cache-control', 'private, no-cache').send({ ...api.spec.openapi.document, servers: [{ url: base, description: 'Tollgate gateway' }] });
   });

@@ -5,6 +5,7 @@ import { hashApiKey, jsonDocuments, signatureKeySchema, validateDocuments, type 
 import { ApplyRejectedError, type AuditContext, type ConfigStore, type OAuthClientRecord, type OAuthClientStore, type SetValidator } from '@tollgate/stores';
 import type { ConsoleSessions } from '../console/session-store.js';
 import { ProblemError } from '../problem.js';
+import { parsePart } from './parse.js';
 import { CLIENT_SECRET_PREFIX } from '../routes/oauth-clients.js';
 import type { PortalAccounts } from './portal-accounts.js';
 import { noStore, requireActive } from './portal-session.js';
@@ -16,12 +17,6 @@ const MAX_SIGNATURE_KEYS = 10;
 const NewClient = z.strictObject({ name: z.string().trim().min(1).max(64), scopes: z.array(z.string().min(1).max(128)).max(256).optional() });
 const ClientId = z.strictObject({ id: z.string().regex(/^ocl_[0-9a-f]{1,64}$/) });
 const KeyIdParam = z.strictObject({ keyId: z.string().min(1).max(256) });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, part: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ProblemError(part === 'body' ? 'INVALID_BODY' : 'INVALID_REQUEST', `invalid ${part}: ${parsed.error.issues.map((i) => `${[part, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
-}
 
 export interface CredentialDeps {
   accounts: PortalAccounts;
@@ -76,11 +71,13 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialD
 
     app.post('/api/oauth-clients', async (request, reply) => {
       const { consumer, account } = await me(request);
-      const body = parse(NewClient, request.body, 'body');
+      const body = parsePart(NewClient, request.body, 'body');
       const allowed = (await consumerOf(consumer)).spec.scopes ?? [];
       const scopes = [...new Set(body.scopes ?? allowed)];
       const extra = scopes.filter((s) => !allowed.includes(s));
-      if (extra.length > 0) throw new ProblemError('INVALID_REQUEST', `scopes your account may not grant: ${extra.join(', ')}`);
+      if (extra.length > 0) {
+        throw new ProblemError('INVALID_REQUEST', `scopes your account may not grant: ${extra.join(', ')}`, { errors: [{ path: 'body.scopes', code: 'scope_not_allowed', message: `not among your scopes: ${extra.join(', ')}` }] });
+      }
       if ((await store.list(consumer)).filter((c) => !c.revokedAt).length >= MAX_ACTIVE_CLIENTS) throw new ProblemError('INVALID_REQUEST', `at most ${MAX_ACTIVE_CLIENTS} active OAuth clients per developer; revoke one first`);
       // 256 random bits, stored as SHA-256 only (as the admin API does).
       const secret = CLIENT_SECRET_PREFIX + randomBytes(32).toString('base64url');
@@ -90,7 +87,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialD
 
     app.delete('/api/oauth-clients/:id', async (request, reply) => {
       const { consumer, account } = await me(request);
-      const { id } = parse(ClientId, request.params, 'path');
+      const { id } = parsePart(ClientId, request.params, 'params');
       // The store revokes only a client of this consumer: another developer's client id is "not found".
       await store.revoke(consumer, id, audit(request, 'portal.oauth-client.revoke', account.id, consumer));
       return reply.code(204).send();
@@ -106,7 +103,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialD
 
   app.post('/api/signature-keys', async (request, reply) => {
     const { consumer, account } = await me(request);
-    const key = parse(signatureKeySchema, request.body, 'body');
+    const key = parsePart(signatureKeySchema, request.body, 'body');
     const resource = await consumerOf(consumer);
     const keys = resource.spec.signatureKeys ?? [];
     if (keys.length >= MAX_SIGNATURE_KEYS) throw new ProblemError('INVALID_REQUEST', `at most ${MAX_SIGNATURE_KEYS} signature keys per developer; remove one first`);
@@ -121,7 +118,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialD
 
   app.delete('/api/signature-keys/:keyId', async (request, reply) => {
     const { consumer, account } = await me(request);
-    const { keyId } = parse(KeyIdParam, request.params, 'path');
+    const { keyId } = parsePart(KeyIdParam, request.params, 'params');
     const resource = await consumerOf(consumer);
     const keys = resource.spec.signatureKeys ?? [];
     // Only this consumer's keys are looked at: another developer's key id is "not found".

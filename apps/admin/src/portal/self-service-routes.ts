@@ -8,6 +8,7 @@ import type { LimitCounters } from '@tollgate/policies';
 import type { ApiKeyStore, AuditContext, AuditStore, ConfigStore, PortalSubscriptionRequest, SetValidator } from '@tollgate/stores';
 import type { ConsoleSessions } from '../console/session-store.js';
 import { ProblemError } from '../problem.js';
+import { parsePart } from './parse.js';
 import { generateApiKey, SHOWN_PREFIX, view as keyView } from '../routes/api-keys.js';
 import { consumerUsage } from '../routes/usage.js';
 import type { PortalAccounts } from './portal-accounts.js';
@@ -19,12 +20,6 @@ const NewKey = z.strictObject({ name: z.string().trim().min(1).max(64) });
 const KeyId = z.strictObject({ id: z.string().regex(/^key_[0-9a-f]{1,64}$/) });
 const Subscribe = z.strictObject({ plan: z.string().min(1).max(63), when: z.enum(['now', 'next-period']).default('now') });
 const InvoiceQuery = z.strictObject({ month: z.string().refine((m) => parseMonth(m) !== null, 'must be YYYY-MM'), format: z.enum(['html', 'pdf', 'csv', 'json']).default('html') });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, part: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ProblemError(part === 'body' ? 'INVALID_BODY' : 'INVALID_REQUEST', `invalid ${part}: ${parsed.error.issues.map((i) => `${[part, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
-}
 
 export interface SelfServiceDeps {
   accounts: PortalAccounts;
@@ -71,7 +66,7 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
 
   app.post('/api/keys', async (request, reply) => {
     const { consumer, account } = await me(request);
-    const { name } = parse(NewKey, request.body, 'body');
+    const { name } = parsePart(NewKey, request.body, 'body');
     const active = (await apiKeys.list(consumer)).filter((k) => !k.revokedAt);
     if (active.length >= 20) throw new ProblemError('INVALID_REQUEST', 'at most 20 active keys per developer; revoke one first');
     const key = generateApiKey();
@@ -81,7 +76,7 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
 
   app.delete('/api/keys/:id', async (request, reply) => {
     const { consumer, account } = await me(request);
-    const { id } = parse(KeyId, request.params, 'path');
+    const { id } = parsePart(KeyId, request.params, 'params');
     // The store revokes only a key of this consumer: another developer's key id is "not found".
     await apiKeys.revoke(consumer, id, audit(request, 'portal.api-key.revoke', account.id, consumer));
     return reply.code(204).send();
@@ -111,7 +106,7 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
    */
   app.post('/api/subscriptions', async (request, reply) => {
     const { consumer, account } = await me(request);
-    const { plan, when } = parse(Subscribe, request.body, 'body');
+    const { plan, when } = parsePart(Subscribe, request.body, 'body');
     const { resources } = await config.load();
     const offered = offeredPlans(resources).find((p) => p.metadata.name === plan);
     if (!offered) throw new ProblemError('NOT_FOUND', `plan ${plan} is not offered in this portal`);
@@ -134,7 +129,7 @@ export function registerSelfServiceRoutes(app: FastifyInstance, deps: SelfServic
 
   app.get('/api/invoice', async (request, reply) => {
     const { consumer } = await me(request);
-    const { month, format } = parse(InvoiceQuery, request.query, 'query');
+    const { month, format } = parsePart(InvoiceQuery, request.query, 'querystring');
     if (!deps.db) throw new ProblemError('UNAVAILABLE', 'invoices need the database');
     const { resources } = await config.load();
     const report = forConsumer(await generateReport(deps.db, resources, month, { now: new Date() }), consumer);

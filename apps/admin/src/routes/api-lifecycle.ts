@@ -7,6 +7,7 @@ import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
 import { summarize } from '../documents.js';
 import { ProblemError } from '../problem.js';
+import { requireJsonBody } from './body.js';
 import { errorResponses, nameParamsSchema, problemSchema } from '../schemas.js';
 
 const rfc3339 = z.iso.datetime({ offset: true });
@@ -56,6 +57,7 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
     async (request) => {
+      requireJsonBody(request.body);
       const parsed = lifecycleRequestSchema.safeParse(request.body);
       if (!parsed.success) {
         const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path as PropertyKey[]) || '(body)', code: i.code, message: i.message }));

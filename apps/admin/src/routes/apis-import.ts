@@ -5,6 +5,7 @@ import { jsonDocuments, jsonStructureIssue, parseYamlDocuments, validateDocument
 import { ApplyRejectedError } from '@tollgate/stores';
 import { diffRoutes, importOpenApi, type OpenApiImportOptions } from '@tollgate/importers';
 import { auditContext, auditWritten } from '../audit.js';
+import { bodyText } from '../body-text.js';
 import type { AdminContext } from '../context.js';
 import { summarize, toDocument, YAML_MEDIA_TYPES, YamlText } from '../documents.js';
 import { ProblemError, type ProblemItem } from '../problem.js';
@@ -96,7 +97,13 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
   // A child scope: JSON bodies stay text here (the rest of the API keeps Fastify's JSON parser).
   void app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, new JsonText(body as string)));
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      try {
+        done(null, new JsonText(bodyText(request, body as Buffer)));
+      } catch (err) {
+        done(err as Error);
+      }
+    });
     const r = scope.withTypeProvider<ZodTypeProvider>();
     r.post(
       '/apis/import',

@@ -9,6 +9,7 @@ import { accountView, type PortalAccounts } from '../portal/portal-accounts.js';
 import { requestView } from '../portal/self-service-routes.js';
 import { ProblemError } from '../problem.js';
 import { errorResponses, problemSchema } from '../schemas.js';
+import { readBody } from './body.js';
 
 const accountSchema = z.object({
   id: z.string().describe('`dev_…`'),
@@ -113,11 +114,11 @@ export function register(app: FastifyInstance, ctx: AdminContext, portal: Portal
     },
   );
   r.post('/portal/invitations', { schema: { tags, summary: 'Mail an invitation to sign up (sign-up mode invite, or any open mode)', body: inviteBody, response: { 202: z.object({ email: z.string() }), ...errorResponses } } }, async (request, reply) => {
-    const body = inviteBody.safeParse(request.body);
-    if (!body.success) throw new ProblemError('INVALID_BODY', 'send {"email": "<address>"}');
-    await portalOrUnavailable(portal).invite(body.data.email, request.adminActor);
+    // As every small JSON body of the admin API: 400 INVALID_REQUEST naming `body.<field>`, 415 for YAML.
+    const { email } = readBody(inviteBody, request.body);
+    await portalOrUnavailable(portal).invite(email, request.adminActor);
     auditWritten(request);
-    return reply.code(202).send({ email: body.data.email.toLowerCase() });
+    return reply.code(202).send({ email: email.toLowerCase() });
   });
   r.get('/portal/subscription-requests', { schema: { tags, summary: 'Subscriptions developers asked for on plans offered with approval', querystring: requestQuery, response: { 200: z.object({ items: z.array(requestSchema) }), ...errorResponses } } }, async (request) => {
     const accounts = portalOrUnavailable(portal);

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { events, webhookDeliveries, writeEvents, type Database } from '@tollgate/db';
-import { documentSchema, outboxEvent } from '@tollgate/model';
+import { documentSchema, outboxEvent, resourceName } from '@tollgate/model';
 import type { AdminContext } from '../context.js';
 import { ProblemError } from '../problem.js';
 import { errorResponses, nameParamsSchema, problemSchema } from '../schemas.js';
@@ -29,8 +29,17 @@ const deliverySchema = z.object({
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   status: z.enum(['pending', 'delivered', 'dead']).optional(),
-  before: z.string().optional().describe('Cursor: the `next` of the previous page.'),
+  // A positive event sequence number that fits the bigint column and a JS number exactly: anything
+  // else is a 400 here, not a NaN or an out-of-range value in the SQL.
+  before: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'must be the `next` of a previous page (a positive integer)')
+    .optional()
+    .describe('Cursor: the `next` of the previous page.'),
 });
+
+/** `{name}` and `{id}` of a delivery: a webhook name and a Standard Webhooks message id. */
+const deliveryParams = z.strictObject({ name: resourceName, id: z.string().regex(/^msg_[0-9A-Za-z]{1,64}$/, 'must be a delivery id (msg_…)') });
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
@@ -91,7 +100,7 @@ export function register(app: FastifyInstance, ctx: AdminContext, db: Database |
       schema: {
         tags,
         summary: 'Send a delivery again now (delivered or dead-lettered ones too), with the same webhook-id',
-        params: z.strictObject({ name: z.string(), id: z.string() }),
+        params: deliveryParams,
         response: { 202: z.object({ id: z.string(), status: z.literal('pending') }), 404: problemSchema, ...errorResponses },
       },
     },
