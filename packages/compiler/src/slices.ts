@@ -1,7 +1,12 @@
 import { nextTurn } from '@tollgate/model';
 
-/** Default longest run of work between two yields to the event loop, ms. */
-export const DEFAULT_SLICE_MS = 8;
+/**
+ * Default longest run of work between two yields to the event loop, ms. 4 rather than 8: a
+ * request waits for at most the slice it arrived in plus whatever GC pause lands next to it, and
+ * with 8 ms slices those added up past 50 ms in 4 of 12 applies of 10,000 Apis (docs/benchmarks.md,
+ * "Apply stall with the launch flags"); the extra turns did not lengthen the applies measurably.
+ */
+export const DEFAULT_SLICE_MS = 4;
 
 /**
  * Runs a step generator to completion on the calling thread: synchronously. Used where a caller

@@ -363,7 +363,7 @@ async function writeRows(tx: Tx, effective: readonly ResourceChange[], rowVersio
  * yields to the event loop first. An embedded store shares its event loop with the gateway, so
  * planning a 10,000-resource apply must let requests through (#16).
  */
-function slicer(sliceMs = 8): () => Promise<void> | void {
+function slicer(sliceMs = 4): () => Promise<void> | void {
   let start = performance.now();
   return () => {
     if (performance.now() - start < sliceMs) return;
@@ -381,11 +381,12 @@ function slicer(sliceMs = 8): () => Promise<void> | void {
  * an embedded apply of 10,000 Apis timed each hold: about 22 ms of CPU per 250-row upsert
  * (drizzle building the statement a third, PGlite's wire encoding a fifth, the rest PGlite
  * itself) and about 15 ms per 500-row page, 40-60 ms of wall time each on a loaded machine;
- * 100 and 200 rows keep each under 10 ms of CPU. On Postgres the extra round trips cost a few
+ * 100 and 200 rows kept each under 10 ms of CPU; 50 and 100 keep them near the 4 ms slices
+ * of the compile (packages/compiler/src/slices.ts). On Postgres the extra round trips cost a few
  * ms per 10,000 rows.
  */
-const READ_PAGE = 200;
-const UPSERT_BATCH = 100;
+const READ_PAGE = 100;
+const UPSERT_BATCH = 50;
 
 
 /**
