@@ -79,17 +79,18 @@ export interface SessionLine {
   readonly aborted?: boolean;
 }
 
+/** Characters a JSON string must escape (RFC 8259 section 7), and lone surrogates, which JSON.stringify escapes. */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
 /**
- * A JSON string. Most values (ids, paths, hosts, names) need no escape: checked by a scan, as
- * pino does, rather than JSON.stringify's generic entry per value; quotes, backslashes, control
- * characters and surrogates (RFC 8259 section 7) go through JSON.stringify.
+ * A JSON string. Most values (ids, paths, hosts, names) need no escape: one regular-expression
+ * test finds out, and only those that do go through JSON.stringify. Not a loop over
+ * `charCodeAt`: the values come in several string representations (flat, concatenated, sliced,
+ * from Buffers), so each `s.length` / `s.charCodeAt` was a megamorphic property load, ~270 per
+ * line (callgrind, docs/benchmarks.md).
  */
 function quote(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 32 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
-  }
-  return `"${s}"`;
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 /** A JSON member `,"name":value` for a string field; nothing for undefined (as pino omits it). */
