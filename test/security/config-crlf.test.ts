@@ -24,7 +24,10 @@ const policy = (name: string, config: string) => `destination: { upstream: svc }
 async function refused(yaml: string): Promise<Array<{ path: string; message: string }>> {
   const before = await h.exportYaml();
   const res = await h.applyYaml(yaml);
-  expect(res.statusCode).toBe(422);
+  // A NUL (YAML's "\0") is refused where the body is read, before validation: 400 INVALID_BODY
+  // naming the same field (no text field may hold one, docs/security.md); other bad values are
+  // refused by validation, 422 INVALID_CONFIG.
+  expect(res.statusCode).toBe(yaml.includes('\\0') ? 400 : 422);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(await h.exportYaml()).toBe(before);
   return (res.json() as { errors: Array<{ path: string; message: string }> }).errors;
@@ -35,7 +38,7 @@ const BAD_VALUES = ['a\\r\\nX-Injected: yes', 'a\\nb', 'a\\rb', 'a\\0b', 'a\\x01
 
 describe('header values in config must be RFC 9110 field values', () => {
   it.each(BAD_VALUES)('request-transformer header set / add literal %s', async (bad) => {
-    expect(await refused(api(policy('request-transformer', `{ headers: { set: { x-a: "${bad}" } } }`)))).toContainEqual(expect.objectContaining({ path: 'spec.routes[0].policies[0].config.headers.set.x-a', message: expect.stringMatching(/field value/) }));
+    expect(await refused(api(policy('request-transformer', `{ headers: { set: { x-a: "${bad}" } } }`)))).toContainEqual(expect.objectContaining({ path: 'spec.routes[0].policies[0].config.headers.set.x-a', message: expect.stringMatching(bad.includes('\\0') ? /U\+0000/ : /field value/) }));
     expect(await refused(api(policy('request-transformer', `{ headers: { add: { x-a: "pre {consumer.name} ${bad}" } } }`)))).toContainEqual(expect.objectContaining({ path: 'spec.routes[0].policies[0].config.headers.add.x-a' }));
   });
 
