@@ -313,7 +313,10 @@ describe('on Redis Sentinel (primary + replica + 1 sentinel)', () => {
       record(3);
       await meter.flush(true);
       expect(await redis.hget(liveKey(prefix, 'sn', period), 'requests')).toBe('3');
-      await sleep(200); // replicated
+      // Replicated before the primary goes: WAIT returns once the replica acknowledged every write up to
+      // this client's last one, and the replication stream is one sequence, so the consume above too
+      // (a fixed sleep was not always enough on a loaded CI machine).
+      expect(Number(await redis.call('WAIT', '1', '10000'))).toBeGreaterThanOrEqual(1);
       const before = await sentinel.primary();
       const after = await sentinel.failover();
       expect(after).not.toBe(before);
