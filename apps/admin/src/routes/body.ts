@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { YamlText } from '../documents.js';
-import { ProblemError, type ProblemItem } from '../problem.js';
+import { parsePart } from '../portal/parse.js';
+import { ProblemError } from '../problem.js';
 
 /** Refuses a YAML body on an endpoint that takes JSON only: 415, as for any other media type it does not take (RFC 9110 §15.5.16). */
 export function requireJsonBody(body: unknown): void {
@@ -13,8 +14,5 @@ export function requireJsonBody(body: unknown): void {
  */
 export function readBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   requireJsonBody(body);
-  const result = schema.safeParse(body ?? {});
-  if (result.success) return result.data;
-  const errors: ProblemItem[] = result.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), code: i.code, message: i.message }));
-  throw new ProblemError('INVALID_REQUEST', `invalid body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+  return parsePart(schema, body ?? {}, 'body', 'INVALID_REQUEST') as z.infer<S>;
 }
