@@ -299,7 +299,7 @@ export function stagesOf(callgrindFile, perfMapFile, layout, requests) {
       k,
       [...m]
         .sort((a, b) => b[1] - a[1])
-        .slice(0, 12)
+        .slice(0, Number(process.env.TOP ?? 12))
         .map(([n, v]) => [n, v / requests]),
     ]),
   );

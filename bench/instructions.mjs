@@ -100,14 +100,16 @@ function totals(file) {
 
 // PORT_BASE: first of the ports the cases take (4 per case), so two runs can share a machine.
 let port = Number(process.env.PORT_BASE ?? 19600);
-async function measureCase(name, env, config, outDir, path = '/', headers = {}) {
+async function measureCase(name, env, config, outDir, path = '/', headers = {}, peer = null) {
   const ports = { PROXY_PORT: port++, ADMIN_PORT: port++, STATUS_PORT: port++, PROXY_TLS_PORT: port++ };
   const data = mkdtempSync(join(tmpdir(), `tollgate-cg-${name}-`));
+  // A peer (node-proxy-min) runs its own script with the peers harness's env (PORT, UPSTREAM_URL).
+  const program = peer === null ? [join(root, 'apps/cli/dist/main.js'), 'start', 'all'] : [peer.script];
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', ...HUB_OPTIONS, `--callgrind-out-file=${join(outDir, `${name}.%p`)}`, process.execPath, ...V8_FLAGS, ...NODE_FLAGS, join(root, 'apps/cli/dist/main.js'), 'start', 'all'],
+    ['--tool=callgrind', '--instr-atstart=no', ...HUB_OPTIONS, `--callgrind-out-file=${join(outDir, `${name}.%p`)}`, process.execPath, ...V8_FLAGS, ...NODE_FLAGS, ...program],
     {
-      env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: TOKEN, PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1', NODE_ENV: 'production', MAX_EVENT_LOOP_DELAY_MS: '0', CONFIG_POLL_MS: '600000', NODE_HEARTBEAT_MS: '300000', USAGE_FLUSH_MS: '60000', WEBHOOK_POLL_MS: '60000', ...env },
+      env: { ...process.env, ...(peer === null ? {} : { PORT: String(ports.PROXY_PORT), UPSTREAM_URL: peer.upstream }), ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), TOLLGATE_DATA: data, ADMIN_TOKEN: TOKEN, PROXY_HOST: '127.0.0.1', STATUS_HOST: '127.0.0.1', NODE_ENV: 'production', MAX_EVENT_LOOP_DELAY_MS: '0', CONFIG_POLL_MS: '600000', NODE_HEARTBEAT_MS: '300000', USAGE_FLUSH_MS: '60000', WEBHOOK_POLL_MS: '60000', ...env },
       stdio: ['ignore', 'ignore', 'ignore'],
     },
   );
@@ -122,9 +124,11 @@ async function measureCase(name, env, config, outDir, path = '/', headers = {}) 
   let stopping = false;
   const admin = `http://127.0.0.1:${ports.ADMIN_PORT}`;
   const url = `http://127.0.0.1:${ports.PROXY_PORT}${path}`;
-  await waitFor(`${admin}/healthz`);
-  const res = await fetch(`${admin}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: config });
-  if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
+  if (peer === null) {
+    await waitFor(`${admin}/healthz`);
+    const res = await fetch(`${admin}/config`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' }, body: config });
+    if (!res.ok) throw new Error(`apply failed: ${res.status} ${await res.text()}`);
+  }
   await waitFor(`http://127.0.0.1:${ports.PROXY_PORT}/`);
   const ctl = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
   await load(url, WARMUP, headers);
@@ -182,14 +186,20 @@ async function main() {
   // key-auth + a Redis-backed rate limit (2 windows) on the defaults, when REDIS_URL names a Redis.
   const limited = limitedConfig(`http://127.0.0.1:${upPort}`);
   if (process.env.REDIS_URL) cases.push(['key-auth+redis-limit (defaults)', { METRICS: 'true', ACCESS_LOG: 'true', METERING: 'true', LOG_LEVEL: 'info', REDIS_URL: process.env.REDIS_URL }, limited, '/limited/x', { apikey: BENCH_KEY }]);
+  // PEERS_DIR=../shared/bench/peers: one more case, node-proxy-min (node:http + undici dispatch()
+  // with header hygiene only) under the same protocol: the floor a one-process Node proxy pays.
+  if (process.env.PEERS_DIR) {
+    const script = join(process.env.PEERS_DIR, 'servers/node-proxy-min.js');
+    cases.push(['node-proxy-min (peers)', {}, null, '/', {}, { script, upstream: `http://127.0.0.1:${upPort}` }]);
+  }
   const only = process.env.CASES?.split(',');
   const rounds = Number(process.env.ROUNDS ?? 2);
   // Cases alternate within each round, so a slow drift (JIT, GC heuristics) spreads over all of them.
   const results = new Map();
   for (let round = 0; round < rounds; round++) {
-    for (const [name, env, caseConfig = config, path = '/', headers = {}] of cases) {
+    for (const [name, env, caseConfig = config, path = '/', headers = {}, peer = null] of cases) {
       if (only && !only.includes(name)) continue;
-      const r = await measureCase(`${name.replace(/[^a-z+]/g, '')}-${round}`, env, caseConfig, outDir, path, headers);
+      const r = await measureCase(`${name.replace(/[^a-z+]/g, '')}-${round}`, env, caseConfig ?? config, outDir, path, headers, peer);
       if (!results.has(name)) results.set(name, []);
       results.get(name).push(r);
       process.stdout.write(`${name} (round ${round + 1}): ${Math.round(r.perRequest)} instructions/request (${r.bad} non-200; ${r.ms} ms for ${N}; idle afterwards ${Math.round(r.idlePerSecond)} instructions/s, ~${Math.round(r.idlePerRequest)} per request of the window; ${r.optimized.length} functions optimized inside the window)\n`);
