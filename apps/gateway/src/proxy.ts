@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
@@ -15,7 +15,8 @@ import { sendGatewayError, sendProblem } from './problem.js';
 import { BadHost, requestHost } from './request-host.js';
 import type { GatewayMetrics } from './metrics.js';
 import { startTrace } from './tracing.js';
-import { resolveRoute } from './stages/resolve.js';
+import { resolveRoute, type RouteMatch } from './stages/resolve.js';
+import type { RuntimeRoute } from './runtime.js';
 import { accessContext, answersAsUnrouted, runAccessStage, type AccessVerdict } from './stages/access.js';
 import { accessRechecker } from './messaging/recheck.js';
 import { createAccounting } from './stages/account.js';
@@ -73,6 +74,25 @@ export interface ProxyApp {
   listen(at: { readonly host?: string; readonly port: number }): Promise<string>;
   /** Stops accepting, closes idle keep-alive connections, resolves when in-flight requests are done. */
   close(): Promise<void>;
+}
+
+/** One routed request, as the stages after resolve see it (built once, passed along). */
+interface Routed {
+  readonly reply: ProxyReply;
+  readonly state: RequestState;
+  readonly route: RuntimeRoute;
+  readonly found: RouteMatch;
+  readonly method: string;
+  readonly path: string;
+  readonly target: { readonly path: string; readonly query: string | null };
+  readonly headers: IncomingHttpHeaders;
+  readonly hostHeader: string;
+  readonly peer: string;
+  readonly secure: boolean;
+  readonly trustForwarding: boolean;
+  readonly chunked: boolean;
+  /** The policies' request context (null on a route without access policies). */
+  ctx: RequestContext | null;
 }
 
 /**
@@ -174,7 +194,12 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
   server.setTimeout(options.connectionTimeoutMs);
   server.on('clientError', onClientError);
 
-  async function handle(reply: ProxyReply): Promise<unknown> {
+  /**
+   * Stages 1 to 7 of one request. Synchronous up to the exchange on routes whose policies are
+   * (no promise, no async frame per request on the plain path); a promise only where a stage
+   * waits: an asynchronous policy, an injected delay, a protocol converter.
+   */
+  function handle(reply: ProxyReply): Promise<unknown> | undefined {
     const request = reply.request;
     const raw = request.raw;
     const headers = raw.headers;
@@ -204,7 +229,8 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
     state.path = resolved.path;
     if (resolved.kind === 'refused') {
       if (resolved.headers !== null) reply.headers(resolved.headers);
-      return fail(reply, state, resolved.code, resolved.detail);
+      fail(reply, state, resolved.code, resolved.detail);
+      return undefined;
     }
     const { route, found } = resolved;
     const path = resolved.path;
@@ -220,83 +246,118 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
     const chunked = cl === undefined && headers['transfer-encoding'] !== undefined;
     if (cl !== undefined) {
       const n = Number(cl);
-      if (n > maxBody) return fail(reply, state, 'BODY_TOO_LARGE', `the request body (${n} bytes) exceeds ${maxBody} bytes`, true);
+      if (n > maxBody) {
+        fail(reply, state, 'BODY_TOO_LARGE', `the request body (${n} bytes) exceeds ${maxBody} bytes`, true);
+        return undefined;
+      }
       state.bytesIn = n;
     }
+    const secure = (socket as TLSSocket).encrypted === true;
+    const req: Routed = { reply, state, route, found, method, path, target, headers, hostHeader, peer, secure, trustForwarding, chunked, ctx: null };
 
     // Stage 2: access policies, with the lifecycle and draft rules (shared with WebSocket handshakes).
-    let ctx: RequestContext | null = null;
     if (route.access !== null) {
-      ctx = accessContext(route, { requestId: request.id, clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure: (socket as TLSSocket).encrypted === true, trustForwarding });
+      const ctx = accessContext(route, { requestId: request.id, clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure, trustForwarding });
+      req.ctx = ctx;
       // mtls-auth reads the verified client certificate of the connection.
-      if (ctx.secure) ctx.tlsSocket = socket as TLSSocket;
+      if (secure) ctx.tlsSocket = socket as TLSSocket;
       // A policy that must see the body (request-validation) reads it through ctx.readBody; others never touch it.
       if (chunked || state.bytesIn > 0) ctx.bodySource = { stream: raw, maxBytes: maxBody };
       state.accessAt = performance.now();
-      let v = runAccessStage(route, route.access, ctx);
-      if (v !== undefined && typeof (v as Promise<unknown>).then === 'function') v = await v;
-      state.accessMs = performance.now() - state.accessAt;
-      // Auth policies take credentials out of the query: the access log sees what is forwarded.
-      state.query = ctx.query;
-      state.consumer = ctx.consumer?.name ?? null;
-      state.subscription = ctx.subscription;
-      state.quotaCharge = ctx.quotaCharge;
-      const verdict = v as AccessVerdict;
-      if (verdict !== undefined) {
-        // A refused request's body is never read: close the connection rather than drain it.
-        // (A body a policy read whole is not left unread: the connection stays reusable.)
-        const unreadBody = (chunked || state.bytesIn > 0) && ctx.bufferedBody === null;
-        // A reply standing in for the upstream (a cache hit) is answered as the upstream's would be.
-        if (verdict.kind === 'as-upstream') return sendLocal(reply, route, ctx, state, verdict.reply.status, { ...verdict.reply.headers }, verdict.reply.body as Buffer, chunked || state.bytesIn > 0);
-        if (verdict.kind === 'hidden') {
-          // Exactly as if no route matched: nothing of the route's (no CORS headers) may show.
-          reply.gatewayAnswer = null;
-          return fail(reply, state, 'ROUTE_NOT_FOUND', `no route for ${method} ${path}`, unreadBody);
-        }
-        if (answersAsUnrouted(verdict.reply)) reply.gatewayAnswer = null;
-        return sendPolicyReply(reply, state, verdict.reply, unreadBody);
-      }
+      const v = runAccessStage(route, route.access, ctx);
+      if (v !== undefined && typeof (v as Promise<unknown>).then === 'function') return (v as Promise<AccessVerdict>).then((verdict) => (admitted(req, verdict) ? proceed(req) : undefined));
+      if (!admitted(req, v as AccessVerdict)) return undefined;
     }
+    return proceed(req);
+  }
 
-    const plan = route.plan;
-    const secure = (socket as TLSSocket).encrypted === true;
+  /** Records what the access stage decided; false when it answered the request itself. */
+  function admitted(req: Routed, verdict: AccessVerdict): boolean {
+    const { reply, state, route } = req;
+    const ctx = req.ctx as RequestContext;
+    state.accessMs = performance.now() - (state.accessAt as number);
+    // Auth policies take credentials out of the query: the access log sees what is forwarded.
+    state.query = ctx.query;
+    state.consumer = ctx.consumer?.name ?? null;
+    state.subscription = ctx.subscription;
+    state.quotaCharge = ctx.quotaCharge;
+    if (verdict === undefined) return true;
+    const hasBody = req.chunked || state.bytesIn > 0;
+    // A refused request's body is never read: close the connection rather than drain it.
+    // (A body a policy read whole is not left unread: the connection stays reusable.)
+    const unreadBody = hasBody && ctx.bufferedBody === null;
+    // A reply standing in for the upstream (a cache hit) is answered as the upstream's would be.
+    if (verdict.kind === 'as-upstream') sendLocal(reply, route, ctx, state, verdict.reply.status, { ...verdict.reply.headers }, verdict.reply.body as Buffer, hasBody);
+    else if (verdict.kind === 'hidden') {
+      // Exactly as if no route matched: nothing of the route's (no CORS headers) may show.
+      reply.gatewayAnswer = null;
+      fail(reply, state, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`, unreadBody);
+    } else {
+      if (answersAsUnrouted(verdict.reply)) reply.gatewayAnswer = null;
+      sendPolicyReply(reply, state, verdict.reply, unreadBody);
+    }
+    return false;
+  }
+
+  /** Stages 3 to 7 of an admitted request: local answer, injected delay, the route's kind of exchange. */
+  function proceed(req: Routed): Promise<unknown> | undefined {
+    const { reply, state, route, ctx } = req;
     // As with a policy refusal, an unread body means the connection is closed, not drained.
-    const unread = chunked || state.bytesIn > 0;
+    const unread = req.chunked || state.bytesIn > 0;
     // Stage 3: local answer (redirect, published spec, direct response, abort fault), only on routes that have one.
-    if (plan.local) {
-      const local = localAnswer(route, { secure, hostHeader, path, query: target.query, headers, trustForwarding });
+    if (route.plan.local) {
+      const local = localAnswer(route, { secure: req.secure, hostHeader: req.hostHeader, path: req.path, query: req.target.query, headers: req.headers, trustForwarding: req.trustForwarding });
       if (local !== null) {
-        if (local.kind === 'answer') return sendLocal(reply, route, ctx, state, local.status, local.headers, local.body, unread);
-        state.errorCode = 'FAULT_ABORT';
-        return sendProblem(reply, local.status, 'FAULT_ABORT', 'Fault injected', `the route ${route.id} injects this fault`, unread);
+        if (local.kind === 'answer') sendLocal(reply, route, ctx, state, local.status, local.headers, local.body, unread);
+        else {
+          state.errorCode = 'FAULT_ABORT';
+          sendProblem(reply, local.status, 'FAULT_ABORT', 'Fault injected', `the route ${route.id} injects this fault`, unread);
+        }
+        return undefined;
       }
     }
+    const delay = route.actions.delay;
+    if (delay !== null && Math.random() < delay.fraction) return sleep(delay.ms).then(() => exchange(req));
+    return exchange(req);
+  }
+
+  /** Stage 5: the route's kind of exchange, chosen at install. */
+  function exchange(req: Routed): Promise<unknown> | undefined {
+    const { reply, state, route, ctx } = req;
     const actions = route.actions;
-    if (actions.delay !== null && Math.random() < actions.delay.fraction) await sleep(actions.delay.ms);
-    // Stage 5: the route's kind of exchange, chosen at install.
-    const query = ctx !== null ? ctx.query : target.query;
-    switch (plan.exchange) {
+    const raw = reply.request.raw;
+    const unread = req.chunked || state.bytesIn > 0;
+    const query = ctx !== null ? ctx.query : req.target.query;
+    switch (route.plan.exchange) {
       case 'aggregate':
-        return runAggregate(actions.aggregate as RuntimeAggregate, { reply, state, ctx, captures: found.captures, query, trustForwarding, peer, requestHeaders: actions.requestHeaders, hostRewrite: actions.hostRewrite, logger, metrics, send: (s, h, b) => sendLocal(reply, route, ctx, state, s, h, b, unread) });
-      case 'protocol': {
-        // gRPC / gRPC-Web / SOAP conversion (protocols/); the path is the one the upstream would see.
-        const sp = route.stripPrefix;
-        // Aborted when the client goes away: the converter cancels its upstream call.
-        const cancel = new AbortController();
-        state.cancel = cancel;
-        const handler = actions.protocol as ProtocolHandler;
-        // A subscription stream is admitted again per delivered message (messaging/handler.ts).
-        const recheck = handler.kind === 'messaging' && route.access !== null ? accessRechecker(route, { requestId: request.id, clientIp: state.clientIp, method, path, headers, query: target.query, hostName: state.hostName, secure, trustForwarding }) : undefined;
-        const r = await handler.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: found.captures, headers, ctx, requestHeaders: actions.requestHeaders, requestId: request.id, state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: target.query }, signal: cancel.signal, recheck });
-        return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
-      }
+        return runAggregate(actions.aggregate as RuntimeAggregate, { reply, state, ctx, captures: req.found.captures, query, trustForwarding: req.trustForwarding, peer: req.peer, requestHeaders: actions.requestHeaders, hostRewrite: actions.hostRewrite, logger, metrics, send: (s, h, b) => sendLocal(reply, route, ctx, state, s, h, b, unread) });
+      case 'protocol':
+        return convert(req, query);
       default: {
-        const flow = { reply, raw, requestId: request.id, state, route, found, ctx, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, chunked };
+        const flow = { reply, raw, requestId: reply.request.id, state, route, found: req.found, ctx, method: req.method, path: req.path, query: req.target.query, headers: req.headers, hostHeader: req.hostHeader, peer: req.peer, secure: req.secure, trustForwarding: req.trustForwarding, chunked: req.chunked };
         // The plain path: the upstream's answer streams straight into the client response (forward-dispatch.ts);
         // response policies and body handling take the stream path (forward-http.ts).
-        return plan.streams ? dispatchHttp(flow, forwardSettings, prepareRequest(flow, forwardSettings)) : forwardHttp(flow, forwardSettings);
+        if (route.plan.streams) dispatchHttp(flow, forwardSettings, prepareRequest(flow, forwardSettings));
+        else return forwardHttp(flow, forwardSettings);
+        return undefined;
       }
     }
+  }
+
+  /** gRPC / gRPC-Web / SOAP / messaging conversion (protocols/); the path is the one the upstream would see. */
+  async function convert(req: Routed, query: string | null): Promise<unknown> {
+    const { reply, state, route, ctx, path, headers, method } = req;
+    const raw = reply.request.raw;
+    const requestId = reply.request.id;
+    const sp = route.stripPrefix;
+    // Aborted when the client goes away: the converter cancels its upstream call.
+    const cancel = new AbortController();
+    state.cancel = cancel;
+    const handler = route.actions.protocol as ProtocolHandler;
+    // A subscription stream is admitted again per delivered message (messaging/handler.ts).
+    const recheck = handler.kind === 'messaging' && route.access !== null ? accessRechecker(route, { requestId, clientIp: state.clientIp, method, path, headers, query: req.target.query, hostName: state.hostName, secure: req.secure, trustForwarding: req.trustForwarding }) : undefined;
+    const r = await handler.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: req.found.captures, headers, ctx, requestHeaders: route.actions.requestHeaders, requestId, state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: req.target.query }, signal: cancel.signal, recheck });
+    return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
   }
 
   return {
