@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildAdmin, compilerValidator, hashToken, type AdminOptions } from '@tollgate/admin';
 import type { AdminRole } from '@tollgate/stores';
-import { createPgliteStores, createPostgresStores, type SqlStores } from '@tollgate/stores';
+import { createPgliteStores, createPostgresStores, SqlSessionStore, type SqlStores } from '@tollgate/stores';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 
 /** Where the admin suite's stores live: embedded PGlite (in memory) or a fresh real Postgres database. */
@@ -55,6 +55,8 @@ export async function startAdminHarness(backend: Backend, options: Partial<Pick<
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.maxDocuments ? { maxDocuments: options.maxDocuments } : {}),
     ...(options.consoleSessions ? { consoleSessions: options.consoleSessions } : {}),
+    // As `start` runs it: console sessions in the database, not in this process's memory.
+    sessionStore: new SqlSessionStore(stores.db, 'console'),
     ...(options.consoleDir ? { consoleDir: options.consoleDir } : {}),
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     // Suites make many deliberate failed authentications; the throttle has its own test.

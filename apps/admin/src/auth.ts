@@ -128,11 +128,11 @@ export async function liveToken(tokens: AdminTokenStore, hash: string): Promise<
  * token ends its sessions at once; an ended or revoked session is forgotten.
  */
 export async function sessionToken(sessions: ConsoleSessions, tokens: AdminTokenStore, id: string): Promise<{ token: AdminToken; session: ConsoleSession } | undefined> {
-  const session = sessions.use(id);
+  const session = await sessions.use(id);
   if (!session) return undefined;
   const token = await liveToken(tokens, session.tokenHash);
   if (!token) {
-    sessions.end(id);
+    await sessions.end(id);
     return undefined;
   }
   return { token, session };

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Database } from '@tollgate/db';
 import { MAX_DOCUMENTS } from '@tollgate/model';
 import type { LimitCounters } from '@tollgate/policies';
-import type { AdminTokenStore, ApiKeyStore, AuditStore, OAuthClientStore, ConfigStore, NodeRegistry, SetValidator } from '@tollgate/stores';
+import { MemorySessionStore, SqlSessionStore, type AdminTokenStore, type ApiKeyStore, type AuditStore, type OAuthClientStore, type ConfigStore, type NodeRegistry, type SessionStore, type SetValidator } from '@tollgate/stores';
 import { registerAuditHook } from './audit.js';
 import { registerAuth, requirePermissionEntries } from './auth.js';
 import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
@@ -80,6 +80,11 @@ export interface AdminOptions {
   nodes?: { registry: NodeRegistry; heartbeatMs: number };
   /** Console session lifetimes; `now` is injectable for expiry tests. */
   consoleSessions?: ConsoleSessionOptions & { now?: () => number };
+  /**
+   * Where console sessions are kept: by default `browser_sessions` in `db` (shared by every admin
+   * process on it, kept across restarts), in this process's memory only when there is no `db`.
+   */
+  sessionStore?: SessionStore;
   /** Directory of the built console (default apps/console/dist). */
   consoleDir?: string;
   /**
@@ -169,7 +174,9 @@ export async function buildAdmin(options: AdminOptions): Promise<FastifyInstance
   registerErrorHandlers(app);
   requirePermissionEntries(app);
   const throttle = new AuthThrottle(options.authThrottle);
-  const sessions = new ConsoleSessions(options.consoleSessions, options.consoleSessions?.now);
+  const sessionStore = options.sessionStore ?? (options.db !== undefined ? new SqlSessionStore(options.db, 'console') : new MemorySessionStore());
+  const sessions = new ConsoleSessions(options.consoleSessions, options.consoleSessions?.now, sessionStore, (err) => app.log.warn({ err }, 'deleting expired console sessions failed; retrying at the next sweep'));
+  app.addHook('onClose', () => sessions.close());
   registerAuth(app, options.tokens, throttle, sessions);
   refuseNulInTarget(app);
   registerAuditHook(app, options.audit, maxDocuments);

@@ -18,3 +18,5 @@ export { createRedisClient, isCluster, parseRedisUrl, redactRedisUrl, primaries,
 export * from './oauth-store.js';
 export { SqlOAuthClientStore, SqlSigningKeyStore } from './sql-oauth-store.js';
 export { SqlPortalAccountStore, PortalEmailTakenError, PORTAL_ACCOUNT_STATUSES, type PortalAccount, type PortalAccountStore, type PortalAccountStatus, type PortalAccountPatch, type PortalTokenPurpose, type NewPortalAccount, type NewPortalToken, type SpentPortalToken, type PortalSubscriptionRequest } from './portal-account-store.js';
+export { MemorySessionStore, type SessionStore, type StoredSession } from './session-store.js';
+export { SqlSessionStore, type SessionRealm } from './sql-session-store.js';

@@ -55,8 +55,8 @@ export function register(app: FastifyInstance, deps: Deps): void {
     // A new id on every sign-in, and the browser's previous session (if any) ended: an id planted
     // before sign-in is never promoted to a signed-in session (OWASP: session fixation).
     const previous = readCookie(request, SESSION_COOKIE);
-    if (previous !== undefined) sessions.end(previous);
-    const { id, session } = sessions.create(token);
+    if (previous !== undefined) await sessions.end(previous);
+    const { id, session } = await sessions.create(token);
     await audit.record({ action: 'console.sign-in', outcome: 'success', status: 201, actor: { id: token.id, name: token.name, role: token.role }, requestId: request.id, clientAddress: request.ip });
     noStore(reply).header('set-cookie', sessionCookie(request, id));
     return reply.code(201).send(view(token, session.csrf, sessions.secondsLeft(session)));
@@ -79,7 +79,7 @@ export function register(app: FastifyInstance, deps: Deps): void {
     if (id !== undefined && found) {
       refuseCrossSite(request);
       if (!carriesCsrfToken(request, found.session.csrf)) throw new ProblemError('FORBIDDEN', 'signing out needs the session\'s CSRF token in X-CSRF-Token');
-      sessions.end(id);
+      await sessions.end(id);
       await audit.record({ action: 'console.sign-out', outcome: 'success', status: 204, actor: { id: found.token.id, name: found.token.name, role: found.token.role }, requestId: request.id, clientAddress: request.ip });
     }
     // Ended or not, the browser drops its cookie (Max-Age=0, RFC 6265 §5.2.2).

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { MemorySessionStore, type SessionStore, type StoredSession } from '@tollgate/stores';
 
 /** Lifetimes and bound of console sessions. */
 export interface ConsoleSessionOptions {
@@ -6,8 +7,10 @@ export interface ConsoleSessionOptions {
   idleMs?: number;
   /** A session ends this long after sign-in whatever its use (ms, default 12 hours). */
   absoluteMs?: number;
-  /** Most live sessions held (default 10,000); past it the oldest is ended first, bounding memory. */
+  /** Most live sessions held (default 10,000); past it the oldest is ended first, bounding the store. */
   maxSessions?: number;
+  /** How often expired sessions are deleted in the background (ms, default 1 minute; 0 = only on use and sign-in). */
+  sweepMs?: number;
 }
 
 /** What the server keeps of a session: never the session id itself, never the admin token. */
@@ -23,78 +26,137 @@ export interface ConsoleSession {
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
 export const DEFAULT_ABSOLUTE_MS = 12 * 60 * 60_000;
+export const DEFAULT_SWEEP_MS = 60_000;
+
+/**
+ * Largest step by which a session's stored last use may lag its real last use. Sliding the idle
+ * expiry writes `last_seen_at` only when it moved by more than this, so a busy console costs one
+ * write a minute rather than one per request; the price is that a session may end up to this much
+ * before a full idle timeout after its real last use (never later). Smaller for short idle
+ * timeouts (a thirtieth of it) so the slide still means something there.
+ */
+export const MAX_TOUCH_STEP_MS = 60_000;
+
+/** Expired sessions deleted per statement by the sweep, and batches per sweep: bounded work per tick. */
+const SWEEP_BATCH = 500;
+const SWEEP_BATCHES = 20;
 
 const digest = (id: string): string => createHash('sha256').update(id, 'utf8').digest('hex');
 
+const toSession = (s: StoredSession): ConsoleSession => ({ tokenHash: s.tokenHash, tokenId: s.tokenId, csrf: s.csrf, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt });
+
 /**
- * Console sessions, in this process's memory, keyed by the SHA-256 of their id. Memory rather than
- * Postgres because a session is looked up on every console request (the token behind it is looked
- * up too, as for bearer requests) and is short-lived: a restart signs operators out, which costs
- * one sign-in. Several admin processes behind one address need sticky routing (or a shared store
- * behind this same interface). Ids are 256 random bits (OWASP session management: at least 64).
+ * Console (and portal) sessions: the rules (ids, CSRF tokens, idle and absolute expiry, the bound)
+ * over a SessionStore that keeps them, keyed by the SHA-256 of their id. The admin keeps them in
+ * its database (SqlSessionStore), so a restart keeps everyone signed in and every admin process
+ * behind one address accepts every session without sticky routing; memory is for tests and an
+ * admin built without a database. Ids are 256 random bits (OWASP session management: at least 64).
  */
 export class ConsoleSessions {
   private readonly idleMs: number;
   private readonly absoluteMs: number;
   private readonly maxSessions: number;
-  private readonly sessions = new Map<string, ConsoleSession>();
+  private readonly touchStepMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
 
-  constructor(options: ConsoleSessionOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    options: ConsoleSessionOptions = {},
+    private readonly now: () => number = Date.now,
+    readonly store: SessionStore = new MemorySessionStore(),
+    private readonly onSweepError: (err: unknown) => void = () => {},
+  ) {
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.absoluteMs = options.absoluteMs ?? DEFAULT_ABSOLUTE_MS;
     this.maxSessions = options.maxSessions ?? 10_000;
+    this.touchStepMs = Math.min(MAX_TOUCH_STEP_MS, Math.floor(this.idleMs / 30));
+    const sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
+    if (sweepMs > 0) {
+      this.sweeper = setInterval(() => void this.sweep(), sweepMs);
+      this.sweeper.unref();
+    }
   }
 
   /** Starts a session for a token; returns the id (for the cookie only) and its CSRF token. */
-  create(token: { id: string; hash: string }): { id: string; session: ConsoleSession } {
+  async create(token: { id: string; hash: string }): Promise<{ id: string; session: ConsoleSession }> {
     const now = this.now();
-    if (this.sessions.size >= this.maxSessions) this.evict(now);
+    // One count per sign-in (rare next to requests). Processes signing in at the same instant may
+    // each see room, so across processes the bound holds within the number of concurrent sign-ins.
+    if ((await this.store.count()) >= this.maxSessions) {
+      await this.deleteExpired(now);
+      await this.store.trim(this.maxSessions - 1);
+    }
     const id = randomBytes(32).toString('base64url');
     const session: ConsoleSession = { tokenHash: token.hash, tokenId: token.id, csrf: randomBytes(32).toString('base64url'), createdAt: now, lastSeenAt: now };
-    this.sessions.set(digest(id), session);
+    await this.store.insert({ hash: digest(id), ...session });
     return { id, session };
   }
 
-  /** The live session of an id, its idle expiry slid forward; undefined (and forgotten) when expired. */
-  use(id: string): ConsoleSession | undefined {
+  /** The live session of an id, its idle expiry slid forward; undefined (and deleted) when expired. */
+  async use(id: string): Promise<ConsoleSession | undefined> {
     const key = digest(id);
-    const session = this.sessions.get(key);
-    if (!session) return undefined;
+    const stored = await this.store.get(key);
+    if (!stored) return undefined;
     const now = this.now();
-    if (this.expired(session, now)) {
-      this.sessions.delete(key);
+    if (this.expired(stored, now)) {
+      await this.store.delete(key);
       return undefined;
     }
-    session.lastSeenAt = now;
-    return session;
+    // Not a write per request: only once the last use moved by more than touchStepMs (see MAX_TOUCH_STEP_MS).
+    if (now - stored.lastSeenAt > this.touchStepMs) {
+      await this.store.touch(key, now);
+      stored.lastSeenAt = now;
+    }
+    return toSession(stored);
   }
 
   /** Ends a session; true when it existed. */
-  end(id: string): boolean {
-    return this.sessions.delete(digest(id));
+  async end(id: string): Promise<boolean> {
+    return this.store.delete(digest(id));
   }
 
-  /** Seconds until the session ends if left idle, for the cookie's Max-Age and the UI. */
+  /** Seconds until the session ends if left idle, for the cookie's Max-Age and the UI (from the stored last use: never more than is left). */
   secondsLeft(session: ConsoleSession): number {
     const end = Math.min(session.lastSeenAt + this.idleMs, session.createdAt + this.absoluteMs);
     return Math.max(0, Math.ceil((end - this.now()) / 1000));
   }
 
-  /** Live sessions held (for the memory-bound test). */
-  get size(): number {
-    return this.sessions.size;
+  /** Live sessions held (for the bound's test). */
+  size(): Promise<number> {
+    return this.store.count();
   }
 
-  private expired(session: ConsoleSession, now: number): boolean {
+  /**
+   * Deletes expired sessions in bounded batches (at most SWEEP_BATCH × SWEEP_BATCHES per call):
+   * a session nobody uses again is otherwise deleted only when the bound is reached. One sweep
+   * at a time; errors (database unavailable) are reported and the next tick tries again.
+   */
+  sweep(): Promise<void> {
+    this.sweeping ??= (async () => {
+      try {
+        const now = this.now();
+        for (let i = 0; i < SWEEP_BATCHES; i++) if ((await this.store.deleteExpired(now - this.idleMs, now - this.absoluteMs, SWEEP_BATCH)) < SWEEP_BATCH) break;
+      } catch (err) {
+        this.onSweepError(err);
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  /** Stops the background sweep and waits for one in progress. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    await this.sweeping;
+  }
+
+  private async deleteExpired(now: number): Promise<void> {
+    await this.store.deleteExpired(now - this.idleMs, now - this.absoluteMs, this.maxSessions);
+  }
+
+  private expired(session: StoredSession, now: number): boolean {
     return now - session.lastSeenAt >= this.idleMs || now - session.createdAt >= this.absoluteMs;
-  }
-
-  private evict(now: number): void {
-    for (const [key, session] of this.sessions) if (this.expired(session, now)) this.sessions.delete(key);
-    while (this.sessions.size >= this.maxSessions) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest === undefined) break;
-      this.sessions.delete(oldest);
-    }
   }
 }

@@ -74,8 +74,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
       throw new ProblemError('UNAUTHORIZED', 'email or password is not right');
     }
     const previous = readCookie(request, PORTAL_COOKIE);
-    if (previous !== undefined) sessions.end(previous);
-    const { id, session } = sessions.create(credentialOf(account));
+    if (previous !== undefined) await sessions.end(previous);
+    const { id, session } = await sessions.create(credentialOf(account));
     await audit.record({ action: 'portal.sign-in', outcome: 'success', status: 201, resourceKind: 'PortalAccount', resourceName: account.id, requestId: request.id, clientAddress: request.ip });
     noStore(reply).header('set-cookie', portalCookie(request, id));
     return reply.code(201).send(sessionView(account, session.csrf, sessions.secondsLeft(session)));
@@ -92,7 +92,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: AuthDeps): void {
     if (found) {
       refuseCrossSite(request);
       if (!carriesCsrfToken(request, found.session.csrf)) throw new ProblemError('FORBIDDEN', 'signing out needs the session\'s CSRF token in X-CSRF-Token');
-      sessions.end(found.sessionId);
+      await sessions.end(found.sessionId);
     }
     noStore(reply).header('set-cookie', portalCookie(request, '', 0));
     return reply.code(204).send();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Database } from '@tollgate/db';
 import type { LimitCounters } from '@tollgate/policies';
-import type { ApiKeyStore, AuditStore, ConfigStore, OAuthClientStore, SetValidator } from '@tollgate/stores';
+import { MemorySessionStore, SqlSessionStore, type ApiKeyStore, type AuditStore, type ConfigStore, type OAuthClientStore, type SessionStore, type SetValidator } from '@tollgate/stores';
 import { AuthThrottle } from '../auth-throttle.js';
 import { ConsoleSessions, type ConsoleSessionOptions } from '../console/session-store.js';
 import { frameworkErrors, registerErrorHandlers } from '../error-handlers.js';
@@ -28,6 +28,8 @@ export interface PortalOptions {
   db?: Database;
   logger?: FastifyBaseLogger;
   sessions?: ConsoleSessionOptions & { now?: () => number };
+  /** Where developer sessions are kept: by default `browser_sessions` in `db` (realm `portal`), in memory only without `db`. */
+  sessionStore?: SessionStore;
   /** Failed sign-ins per address per minute (default 10), and sign-ups/reset requests per address per 10 minutes (default 10). */
   throttle?: { signInFailures?: number; signUps?: number };
   /** Directory of the built portal (default apps/portal/dist). */
@@ -56,7 +58,9 @@ export async function buildPortal(options: PortalOptions): Promise<FastifyInstan
   });
   registerErrorHandlers(app, 'portal');
   refuseNulInTarget(app);
-  const sessions = new ConsoleSessions(options.sessions, options.sessions?.now);
+  const sessionStore = options.sessionStore ?? (options.db !== undefined ? new SqlSessionStore(options.db, 'portal') : new MemorySessionStore());
+  const sessions = new ConsoleSessions(options.sessions, options.sessions?.now, sessionStore, (err) => app.log.warn({ err }, 'deleting expired portal sessions failed; retrying at the next sweep'));
+  app.addHook('onClose', () => sessions.close());
   const signInThrottle = new AuthThrottle({ maxFailures: options.throttle?.signInFailures ?? 10, windowMs: 60_000 });
   const signUpThrottle = new AuthThrottle({ maxFailures: options.throttle?.signUps ?? 10, windowMs: 10 * 60_000 });
   const deps = { accounts: options.accounts, sessions, config: options.config, validate: options.validate, apiKeys: options.apiKeys, audit: options.audit, ...(options.counters ? { counters: options.counters } : {}), ...(options.db ? { db: options.db } : {}) };

@@ -10,8 +10,8 @@ import { ProblemError } from '../problem.js';
 export const PORTAL_COOKIE = 'tollgate_portal';
 
 /**
- * The portal keeps its sessions in the console's session store (in memory, SHA-256 of the id,
- * idle and absolute expiry). The "credential" a session is bound to is the SHA-256 of the account's
+ * The portal keeps its sessions as the console does (ConsoleSessions: SHA-256 of the id, idle and
+ * absolute expiry), in the database under their own realm, so a console session is never a portal one. The "credential" a session is bound to is the SHA-256 of the account's
  * password digest: a password change (reset) makes every earlier session of the account fail.
  */
 export function credentialOf(account: PortalAccount): { id: string; hash: string } {
@@ -43,11 +43,11 @@ export interface SignedIn {
 export async function currentSession(request: FastifyRequest, sessions: ConsoleSessions, store: PortalAccountStore): Promise<SignedIn | undefined> {
   const id = readCookie(request, PORTAL_COOKIE);
   if (id === undefined) return undefined;
-  const session = sessions.use(id);
+  const session = await sessions.use(id);
   if (!session) return undefined;
   const account = await store.get(session.tokenId);
   if (!account || credentialOf(account).hash !== session.tokenHash || account.status === 'rejected' || account.status === 'disabled') {
-    sessions.end(id);
+    await sessions.end(id);
     return undefined;
   }
   return { account, session, sessionId: id };

@@ -9,3 +9,4 @@ export * from './events.js';
 export * from './oauth.js';
 export * from './resource-changes.js';
 export * from './portal.js';
+export * from './sessions.js';

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionStore, StoredSession } from './session-store.js';
+
+export interface SessionStoreHarness {
+  /** A fresh, empty store of the console realm, and one of the portal realm (on the same database for SQL). */
+  console: SessionStore;
+  portal: SessionStore;
+  /** Removes every session of both realms (between tests). */
+  clear(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+const hashOf = (id: string) => createHash('sha256').update(id).digest('hex');
+
+const T0 = Date.UTC(2026, 11, 7, 12);
+
+function session(id: string, at = T0, patch: Partial<StoredSession> = {}): StoredSession {
+  return { hash: hashOf(id), tokenHash: 'a'.repeat(64), tokenId: 'atk_1', csrf: `csrf-${id}`, createdAt: at, lastSeenAt: at, ...patch };
+}
+
+/** The SessionStore contract, run against memory, PGlite and Postgres. */
+export function sessionStoreContract(name: string, factory: () => Promise<SessionStoreHarness>): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let h: SessionStoreHarness;
+    beforeAll(async () => {
+      h = await factory();
+    }, 60_000);
+    afterAll(async () => {
+      await h?.destroy();
+    });
+
+    it('stores a session under its digest and gives it back with millisecond times', async () => {
+      await h.clear();
+      const s = session('one', T0 + 123, { lastSeenAt: T0 + 456 });
+      await h.console.insert(s);
+      expect(await h.console.get(s.hash)).toEqual(s);
+      expect(await h.console.get(hashOf('other'))).toBeUndefined();
+      expect(await h.console.count()).toBe(1);
+    });
+
+    it('moves last use forward only, never back', async () => {
+      await h.clear();
+      const s = session('touch');
+      await h.console.insert(s);
+      await h.console.touch(s.hash, T0 + 60_000);
+      expect((await h.console.get(s.hash))?.lastSeenAt).toBe(T0 + 60_000);
+      // Another process's slower request with an earlier clock reading does not move it back.
+      await h.console.touch(s.hash, T0 + 30_000);
+      expect((await h.console.get(s.hash))?.lastSeenAt).toBe(T0 + 60_000);
+      await h.console.touch(hashOf('missing'), T0); // no such session: nothing happens
+      expect(await h.console.count()).toBe(1);
+    });
+
+    it('deletes a session once, telling whether it existed', async () => {
+      await h.clear();
+      const s = session('bye');
+      await h.console.insert(s);
+      expect(await h.console.delete(s.hash)).toBe(true);
+      expect(await h.console.delete(s.hash)).toBe(false);
+      expect(await h.console.get(s.hash)).toBeUndefined();
+    });
+
+    it('deletes expired sessions (idle or past the absolute lifetime) in bounded batches, leaving live ones', async () => {
+      await h.clear();
+      for (let i = 0; i < 5; i++) await h.console.insert(session(`idle${i}`, T0 + i, { lastSeenAt: T0 + i }));
+      await h.console.insert(session('old-but-busy', T0 - 10_000, { lastSeenAt: T0 + 50_000 }));
+      await h.console.insert(session('live', T0, { lastSeenAt: T0 + 50_000 }));
+      // Idle when last seen at or before T0 + 10, too old when created at or before T0 - 5,000.
+      expect(await h.console.deleteExpired(T0 + 10, T0 - 5_000, 4)).toBe(4);
+      expect(await h.console.deleteExpired(T0 + 10, T0 - 5_000, 4)).toBe(2);
+      expect(await h.console.deleteExpired(T0 + 10, T0 - 5_000, 4)).toBe(0);
+      expect(await h.console.count()).toBe(1);
+      expect(await h.console.get(hashOf('live'))).toBeDefined();
+    });
+
+    it('trims to the newest sessions, ending the oldest first', async () => {
+      await h.clear();
+      for (let i = 0; i < 5; i++) await h.console.insert(session(`s${i}`, T0 + i * 1_000));
+      expect(await h.console.trim(3)).toBe(2);
+      expect(await h.console.count()).toBe(3);
+      expect(await h.console.get(hashOf('s0'))).toBeUndefined();
+      expect(await h.console.get(hashOf('s1'))).toBeUndefined();
+      expect(await h.console.get(hashOf('s2'))).toBeDefined();
+      expect(await h.console.get(hashOf('s4'))).toBeDefined();
+      expect(await h.console.trim(3)).toBe(0);
+    });
+
+    it('keeps the console\'s and the portal\'s sessions apart', async () => {
+      await h.clear();
+      const c = session('console-only');
+      await h.console.insert(c);
+      await h.portal.insert(session('portal-only'));
+      expect(await h.portal.get(c.hash)).toBeUndefined();
+      expect(await h.portal.delete(c.hash)).toBe(false);
+      await h.portal.touch(c.hash, T0 + 99_000);
+      expect((await h.console.get(c.hash))?.lastSeenAt).toBe(T0);
+      expect(await h.portal.trim(0)).toBe(1);
+      expect(await h.portal.deleteExpired(T0 + 1, T0 + 1, 10)).toBe(0);
+      expect(await h.console.count()).toBe(1);
+    });
+  });
+}

@@ -1,0 +1,75 @@
+import { and, count, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { browserSessions, type BrowserSessionRow, type Database } from '@tollgate/db';
+import type { SessionStore, StoredSession } from './session-store.js';
+
+/** Which sessions a store holds: the console's and the portal's share the table, never each other's rows. */
+export type SessionRealm = 'console' | 'portal';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function toSession(row: BrowserSessionRow): StoredSession {
+  return { hash: row.hash, tokenHash: row.tokenHash, tokenId: row.tokenId, csrf: row.csrf, createdAt: row.createdAt.getTime(), lastSeenAt: row.lastSeenAt.getTime() };
+}
+
+/**
+ * Sessions of one realm in `browser_sessions` (Postgres or PGlite through drizzle), shared by every
+ * admin process on the database. Each call is one statement: a lookup by primary key per request.
+ */
+export class SqlSessionStore implements SessionStore {
+  constructor(
+    private readonly db: Database,
+    private readonly realm: SessionRealm,
+  ) {}
+
+  async insert(session: StoredSession): Promise<void> {
+    // Refusing anything but a digest keeps a caller from storing a session id in clear.
+    if (!SHA256_HEX.test(session.hash)) throw new TypeError('a session is stored under the lower-case SHA-256 hex digest of its id');
+    await this.db.insert(browserSessions).values({ ...session, realm: this.realm, createdAt: new Date(session.createdAt), lastSeenAt: new Date(session.lastSeenAt) });
+  }
+
+  async get(hash: string): Promise<StoredSession | undefined> {
+    const rows = await this.db.select().from(browserSessions).where(this.mine(hash));
+    return rows[0] ? toSession(rows[0]) : undefined;
+  }
+
+  async touch(hash: string, at: number): Promise<void> {
+    const when = new Date(at).toISOString();
+    await this.db.update(browserSessions).set({ lastSeenAt: sql`greatest(${browserSessions.lastSeenAt}, ${when}::timestamptz)` }).where(this.mine(hash));
+  }
+
+  async delete(hash: string): Promise<boolean> {
+    const rows = await this.db.delete(browserSessions).where(this.mine(hash)).returning({ hash: browserSessions.hash });
+    return rows.length > 0;
+  }
+
+  async deleteExpired(seenBefore: number, createdBefore: number, limit: number): Promise<number> {
+    // A bounded batch (a subquery with LIMIT): one sweep never holds locks on an unbounded number of rows.
+    const batch = this.db
+      .select({ hash: browserSessions.hash })
+      .from(browserSessions)
+      .where(and(eq(browserSessions.realm, this.realm), or(lte(browserSessions.lastSeenAt, new Date(seenBefore)), lte(browserSessions.createdAt, new Date(createdBefore)))))
+      .limit(limit);
+    const rows = await this.db.delete(browserSessions).where(inArray(browserSessions.hash, batch)).returning({ hash: browserSessions.hash });
+    return rows.length;
+  }
+
+  async trim(keep: number): Promise<number> {
+    const beyond = this.db
+      .select({ hash: browserSessions.hash })
+      .from(browserSessions)
+      .where(eq(browserSessions.realm, this.realm))
+      .orderBy(desc(browserSessions.createdAt), desc(browserSessions.hash))
+      .offset(keep);
+    const rows = await this.db.delete(browserSessions).where(inArray(browserSessions.hash, beyond)).returning({ hash: browserSessions.hash });
+    return rows.length;
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.db.select({ n: count() }).from(browserSessions).where(eq(browserSessions.realm, this.realm));
+    return rows[0]?.n ?? 0;
+  }
+
+  private mine(hash: string) {
+    return and(eq(browserSessions.hash, hash), eq(browserSessions.realm, this.realm));
+  }
+}
