@@ -58,9 +58,13 @@ function rowsOf<T>(result: unknown): T[] {
  * Deletes at most `batch` events older than `retentionMs`, in one transaction: not an event that
  * has not been fanned out yet, nor one with a delivery still pending or leased, whatever its age
  * (the dispatcher still needs it; it goes in a later round once settled). Those are left out of
- * the candidates, so they never fill a batch. The deliveries of the candidates are then locked
- * (`FOR UPDATE`) and checked again on their latest version, so a redelivery racing with the
- * deletion either commits first (the event stays) or waits and then finds nothing (404).
+ * the candidates, so they never fill a batch; that check is on `status` alone, which the
+ * (status, next_attempt_at) index serves in proportion to the pending deliveries, not to the
+ * table (a lease is only taken on a pending delivery and cleared with its outcome). The
+ * deliveries of the candidates are then locked (`FOR UPDATE`, by the event_seq index) and checked
+ * again on their latest version, leases included, so a redelivery racing with the deletion either
+ * commits first (the event stays) or waits and then finds nothing (404). The delete joins the
+ * candidates by primary key: every part of the statement is proportional to the batch.
  * Returns how many events it deleted, or `null` when another process holds the retention lock.
  */
 export async function pruneEventBatch(db: Database, retentionMs: number, batch = DEFAULT_PRUNE_BATCH): Promise<number | null> {
@@ -70,7 +74,7 @@ export async function pruneEventBatch(db: Database, retentionMs: number, batch =
       WITH candidate AS MATERIALIZED (
         SELECT seq FROM events
         WHERE occurred_at < now() - ${interval(retentionMs)}::interval AND fanned_out_at IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = events.seq AND (d.status = 'pending' OR d.locked_until > now()))
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = events.seq AND d.status = 'pending')
         ORDER BY occurred_at
         LIMIT ${Math.max(1, Math.floor(batch))}
         FOR UPDATE SKIP LOCKED
@@ -81,10 +85,10 @@ export async function pruneEventBatch(db: Database, retentionMs: number, batch =
         FOR UPDATE
       ),
       gone AS (
-        DELETE FROM events
-        WHERE seq IN (SELECT seq FROM candidate)
-          AND seq NOT IN (SELECT event_seq FROM delivery WHERE status = 'pending' OR locked_until > now())
-        RETURNING seq
+        DELETE FROM events e USING candidate c
+        WHERE e.seq = c.seq
+          AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.event_seq = c.seq AND (d.status = 'pending' OR d.locked_until > now()))
+        RETURNING e.seq
       )
       SELECT count(*)::int AS n FROM gone`);
     return Number(rowsOf<{ n: number }>(r)[0]?.n ?? 0);
@@ -96,13 +100,11 @@ export async function pruneDedupeKeyBatch(db: Database, horizonMs: number, batch
   return db.transaction(async (tx) => {
     if (!(await tryLock(tx))) return null;
     const r = await tx.execute(sql`
-      WITH gone AS (
-        DELETE FROM event_dedupe_keys WHERE key IN (
-          SELECT key FROM event_dedupe_keys WHERE claimed_at < now() - ${interval(horizonMs)}::interval
-          ORDER BY claimed_at LIMIT ${Math.max(1, Math.floor(batch))}
-        )
-        RETURNING key
-      )
+      WITH old AS MATERIALIZED (
+        SELECT key FROM event_dedupe_keys WHERE claimed_at < now() - ${interval(horizonMs)}::interval
+        ORDER BY claimed_at LIMIT ${Math.max(1, Math.floor(batch))}
+      ),
+      gone AS (DELETE FROM event_dedupe_keys k USING old WHERE k.key = old.key RETURNING k.key)
       SELECT count(*)::int AS n FROM gone`);
     return Number(rowsOf<{ n: number }>(r)[0]?.n ?? 0);
   });
