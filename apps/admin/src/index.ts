@@ -11,6 +11,7 @@ export { ADMIN_TOKEN_PREFIX } from './routes/admin-tokens.js';
 export { WebhookDispatcher, DEFAULT_RETRY, backoffMs, messageBody, type RetryOptions, type DispatcherOptions } from './webhooks/dispatcher.js';
 export { parseCidrs, refusedAddress, refusedUrl, type OutboundPolicy } from './webhooks/outbound-policy.js';
 export { withWebhookUrlCheck } from './webhooks/validate.js';
+export { EventRetention, type EventRetentionOptions } from './webhooks/retention.js';
 export { buildPortal, type PortalOptions } from './portal/build-portal.js';
 export { PortalAccounts, accountView, type PortalAccountView } from './portal/portal-accounts.js';
 export { createSmtpMailer, createLogMailer, type Mailer, type PortalMail } from './portal/mailer.js';

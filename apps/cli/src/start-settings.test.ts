@@ -87,3 +87,12 @@ describe('Redis key prefix', () => {
     expect(() => loadSettings({ REDIS_KEY_PREFIX: '' })).toThrow(/REDIS_KEY_PREFIX/);
   });
 });
+
+describe('EVENT_RETENTION_MS', () => {
+  it('defaults to 30 days, takes a longer or shorter value down to one day, and names a bad one', () => {
+    expect(loadSettings({}).EVENT_RETENTION_MS).toBe(30 * 86_400_000);
+    expect(loadSettings({ EVENT_RETENTION_MS: '86400000' }).EVENT_RETENTION_MS).toBe(86_400_000);
+    expect(() => loadSettings({ EVENT_RETENTION_MS: '3600000' })).toThrow('EVENT_RETENTION_MS: must be at least 86400000 (1 day)');
+    expect(() => loadSettings({ EVENT_RETENTION_MS: '30d' })).toThrow(/EVENT_RETENTION_MS/);
+  });
+});

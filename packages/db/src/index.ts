@@ -4,3 +4,4 @@ export * from './migrate.js';
 export * from './session.js';
 export * from './outbox.js';
 export * from './paced-pglite.js';
+export * from './event-retention.js';

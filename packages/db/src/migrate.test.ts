@@ -31,7 +31,7 @@ describe('migratePostgres', () => {
     const state = await query<{ id: number; version: string }>(url, 'SELECT id, version::text FROM config_state');
     expect(state).toEqual([{ id: 1, version: '0' }]);
     const tables = await query<{ t: string }>(url, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
-    expect(tables.map((r) => r.t)).toEqual(['admin_tokens', 'api_keys', 'audit_log', 'billing_runs', 'browser_sessions', 'config_state', 'event_states', 'events', 'gateway_nodes', 'oauth_clients', 'oauth_signing_keys', 'portal_accounts', 'portal_subscription_requests', 'portal_tokens', 'resource_changes', 'resources', 'usage_batches', 'usage_rollups', 'webhook_deliveries']);
+    expect(tables.map((r) => r.t)).toEqual(['admin_tokens', 'api_keys', 'audit_log', 'billing_runs', 'browser_sessions', 'config_state', 'event_dedupe_keys', 'event_states', 'events', 'gateway_nodes', 'oauth_clients', 'oauth_signing_keys', 'portal_accounts', 'portal_subscription_requests', 'portal_tokens', 'resource_changes', 'resources', 'usage_batches', 'usage_rollups', 'webhook_deliveries']);
     // Running again is a no-op.
     await migratePostgres(url);
     const again = await query<{ n: string }>(url, 'SELECT count(*)::text AS n FROM drizzle.__drizzle_migrations');

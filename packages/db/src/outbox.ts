@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from './client.js';
-import { events, eventStates } from './schema/events.js';
+import { eventDedupeKeys, events, eventStates } from './schema/events.js';
 
 /** A drizzle transaction over either driver. */
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -15,11 +15,35 @@ export interface OutboxInsert {
 
 /**
  * Inserts events into the outbox with `db`, which should be the transaction of the change that
- * raised them. An event whose dedupe key is already stored is dropped (`ON CONFLICT DO NOTHING`),
- * which is how a condition seen on several gateway nodes becomes one event. Returns the ids written.
+ * raised them. An event whose dedupe key was claimed before is dropped, which is how a condition
+ * seen on several gateway nodes becomes one event. The keys are claimed in `event_dedupe_keys`
+ * (`ON CONFLICT DO NOTHING`), not only by the unique index of `events`, so the event retention can
+ * delete an old event without its key firing again (see that table). Returns the ids written.
  */
 export async function writeEvents(db: Database | Tx, list: readonly OutboxInsert[]): Promise<string[]> {
   if (list.length === 0) return [];
+  // Sorted: two writers claiming overlapping keys lock them in the same order (no deadlock).
+  const keys = [...new Set(list.flatMap((e) => (e.dedupeKey === undefined ? [] : [e.dedupeKey])))].sort();
+  if (keys.length === 0) return insertEvents(db, list);
+  // A savepoint inside the caller's transaction (a transaction of its own on a bare database):
+  // a key is never claimed without its event being written.
+  return db.transaction(async (tx) => {
+    const claimed = new Set((await tx.insert(eventDedupeKeys).values(keys.map((key) => ({ key }))).onConflictDoNothing().returning({ key: eventDedupeKeys.key })).map((r) => r.key));
+    const seen = new Set<string>();
+    const kept = list.filter((e) => {
+      if (e.dedupeKey === undefined) return true;
+      if (!claimed.has(e.dedupeKey) || seen.has(e.dedupeKey)) return false;
+      seen.add(e.dedupeKey);
+      return true;
+    });
+    return insertEvents(tx, kept);
+  });
+}
+
+async function insertEvents(db: Database | Tx, list: readonly OutboxInsert[]): Promise<string[]> {
+  if (list.length === 0) return [];
+  // ON CONFLICT DO NOTHING stays as a backstop: the unique index on dedupe_key still holds every
+  // key of a stored event (migration 0013 copied those into event_dedupe_keys).
   const rows = await db
     .insert(events)
     .values(list.map((e) => ({ id: e.id, type: e.type, data: e.data, dedupeKey: e.dedupeKey ?? null })))

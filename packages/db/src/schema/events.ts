@@ -24,7 +24,32 @@ export const events = pgTable(
     /** When the dispatcher created this event's deliveries (null: not yet). */
     fannedOutAt: timestamp('fanned_out_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('events_id_key').on(t.id), uniqueIndex('events_dedupe_key').on(t.dedupeKey), index('events_pending_idx').on(t.seq).where(sql`${t.fannedOutAt} IS NULL`)],
+  (t) => [
+    uniqueIndex('events_id_key').on(t.id),
+    uniqueIndex('events_dedupe_key').on(t.dedupeKey),
+    index('events_pending_idx').on(t.seq).where(sql`${t.fannedOutAt} IS NULL`),
+    // The retention's age scan (oldest first, a bounded batch at a time).
+    index('events_occurred_at_idx').on(t.occurredAt),
+  ],
+);
+
+/**
+ * The dedupe keys ever claimed, kept apart from the events so the event retention can delete
+ * events without forgetting them: `writeEvents` claims a key here first (`ON CONFLICT DO
+ * NOTHING`) and writes only the events whose key it claimed. Several key families are not scoped
+ * to less than the retention (`quota.*` to a calendar month, which can outlast a 30-day
+ * retention; `certificate.expiring` to a certificate fingerprint, raised again at every gateway
+ * start while the certificate is past the threshold), so losing a key with its event would fire
+ * the event again. A key is a short string; the keys go after `DEDUPE_KEY_HORIZON_MS`
+ * (@tollgate/db `pruneEvents`).
+ */
+export const eventDedupeKeys = pgTable(
+  'event_dedupe_keys',
+  {
+    key: text('key').primaryKey(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('event_dedupe_keys_claimed_at_idx').on(t.claimedAt)],
 );
 
 /**
@@ -61,7 +86,14 @@ export const webhookDeliveries = pgTable(
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('webhook_deliveries_event_key').on(t.webhook, t.eventSeq), index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt), index('webhook_deliveries_webhook_idx').on(t.webhook, t.createdAt)],
+  (t) => [
+    uniqueIndex('webhook_deliveries_event_key').on(t.webhook, t.eventSeq),
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_webhook_idx').on(t.webhook, t.createdAt),
+    // Deleting an event cascades to its deliveries by event_seq, which the (webhook, event_seq)
+    // key cannot serve: without this index each pruned event would scan the deliveries table.
+    index('webhook_deliveries_event_seq_idx').on(t.eventSeq),
+  ],
 );
 
 export type EventRow = typeof events.$inferSelect;
