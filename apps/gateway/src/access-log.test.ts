@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AccessLog, RequestState } from './access-log.js';
+import { AccessLog, msMember, RequestState } from './access-log.js';
 
 describe('AccessLog.redactQuery', () => {
   const log = new AccessLog(pino({ enabled: false }), { logQuery: true, sensitiveParams: ['token', 'api_key'] });
@@ -32,5 +32,24 @@ describe('AccessLog.write', () => {
     log.write(request, { statusCode: 200, elapsedTime: 0 } as unknown as FastifyReply, new RequestState(), 200, 1);
     log.writeSession({ requestId: 'r2', path: '/ws', host: 'h', status: 101, clientIp: '1.2.3.4', consumer: null, api: 'a', route: 'r', upstream: null, bytesIn: 0, bytesOut: 0, latencyMs: 1, code: null, query: null });
     expect(built).toBe(0);
+  });
+});
+
+describe('msMember', () => {
+  const ms = (v: number): number => Math.round(v * 1000) / 1000;
+  it('writes a rounded duration exactly as String does', () => {
+    const values = [0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.5, 1, 1.5, 2.25, 9.999, 10, 12.345, 99.9996, 1000.01, 123456.789, 2147483.647, 2147483.648, 1e7 + 0.123, Number.MAX_SAFE_INTEGER / 1000];
+    let seed = 42;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      values.push((seed / 0x7fffffff) * (i % 3 === 0 ? 10 : i % 3 === 1 ? 1000 : 100_000));
+    }
+    for (const v of values) expect(msMember('latencyMs', ms(v))).toBe(`,"latencyMs":${String(ms(v))}`);
+  });
+  it('writes null and non-finite values as num does', () => {
+    expect(msMember('upstreamMs', null)).toBe(',"upstreamMs":null');
+    expect(msMember('x', Number.NaN)).toBe(',"x":null');
+    expect(msMember('x', Number.POSITIVE_INFINITY)).toBe(',"x":null');
+    expect(msMember('x', -1.5)).toBe(',"x":-1.5');
   });
 });

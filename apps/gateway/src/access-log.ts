@@ -108,6 +108,26 @@ function ms(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
+/** `FRACTION[n]` is how `String` writes the fraction n/1000 after the point: "001", "01" for 10, "5" for 500. */
+const FRACTION: readonly string[] = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0').replace(/0+$/, ''));
+
+/**
+ * A JSON member for a duration already rounded by {@link ms}: the text `String` would write for
+ * it, made from integer microseconds and a table instead of a double-to-shortest-decimal
+ * conversion (three per line, ~1,000 instructions; docs/benchmarks.md). Exact: a non-negative
+ * number of whole microseconds below 2^31 prints as `<ms>` or `<ms>.<1-3 digits>` (never in
+ * exponent form, which JavaScript uses only below 1e-6 or from 1e21 on, ECMA-262 Number::toString);
+ * anything else takes `String`.
+ */
+export function msMember(name: string, v: number | null): string {
+  if (v === null || !(v >= 0)) return num(name, v);
+  const us = Math.round(v * 1000);
+  if (us > 0x7fffffff) return num(name, v);
+  const whole = Math.floor(us / 1000);
+  const frac = us - whole * 1000;
+  return frac === 0 ? `,"${name}":${whole}` : `,"${name}":${whole}.${FRACTION[frac]}`;
+}
+
 /** Request headers that always carry credentials: never logged as they are. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'apikey'];
 
@@ -190,7 +210,7 @@ export class AccessLog {
       `,"type":"access","websocket":true${str('requestId', s.requestId)},"method":"GET"${str('path', s.path)}${str('host', s.host)}${num('status', s.status)}` +
       `${str('clientIp', s.clientIp)},"traceId":null${str('consumer', s.consumer)}${str('api', s.api)}` +
       `${str('apiVersion', s.api !== null ? (this.#apiVersions.current.get(s.api) ?? null) : null)}${str('route', s.route)}${str('upstream', s.upstream)}` +
-      `${num('bytesIn', s.bytesIn)}${num('bytesOut', s.bytesOut)}${num('latencyMs', ms(s.latencyMs))}`;
+      `${num('bytesIn', s.bytesIn)}${num('bytesOut', s.bytesOut)}${msMember('latencyMs', ms(s.latencyMs))}`;
     if (s.code !== null) f += str('code', s.code);
     if (s.aborted === true) f += ',"aborted":"client"';
     if (this.#logQuery && s.query !== null) f += str('query', this.redactQuery(s.query));
@@ -216,8 +236,8 @@ export class AccessLog {
       `${num('status', status)}${str('clientIp', state !== null ? state.clientIp : raw.socket?.remoteAddress)}${str('traceId', state?.trace?.traceId ?? null)}` +
       `${str('consumer', state !== null ? state.consumer : null)}${str('api', api)}${str('apiVersion', api !== null ? (this.#apiVersions.current.get(api) ?? null) : null)}` +
       `${str('route', state !== null ? state.route : null)}${str('upstream', state !== null ? state.target : null)}${num('bytesIn', state !== null ? state.bytesIn : 0)}` +
-      `${num('bytesOut', state !== null ? written - state.writtenAtStart : null)}${num('latencyMs', latencyMs)}${num('upstreamMs', upstreamMs)}` +
-      `${num('gatewayMs', Math.max(0, ms(latencyMs - (upstreamMs ?? 0))))}`;
+      `${num('bytesOut', state !== null ? written - state.writtenAtStart : null)}${msMember('latencyMs', latencyMs)}${msMember('upstreamMs', upstreamMs)}` +
+      `${msMember('gatewayMs', Math.max(0, ms(latencyMs - (upstreamMs ?? 0))))}`;
     if (this.#headers.length > 0) {
       const h: Record<string, string> = {};
       for (const [name, secret] of this.#headers) {
