@@ -53,4 +53,26 @@ describe('one process: what the admin API just changed is served at once', () =>
       expect(res.status, `consumer ${i}`).toBe(200);
     }
   });
+
+  it('the reload after an apply compiles none of the Apis the apply validated (the admin and its data plane share one compile cache)', async () => {
+    const apis = Array.from({ length: 3 }, (_, i) => ({ apiVersion: 'tollgate.dev/v1', kind: 'Api', metadata: { name: `shared-${i}` }, spec: { basePath: `/shared-${i}`, routes: [{ name: 'hello', directResponse: { status: 200 } }] } }));
+    const applied = await admin('/config', apis);
+    expect(applied.status).toBe(200);
+    const { version } = (await applied.json()) as { version: number };
+    // The install of that version, as logged (the output may reach this process a little later).
+    const installed = async () => {
+      for (let i = 0; i < 100; i++) {
+        for (const line of tollgate.output().split('\n')) {
+          if (!line.includes('config snapshot installed')) continue;
+          const entry = JSON.parse(line) as { version?: number; compiledApis?: number; reusedApis?: number };
+          if (entry.version === version) return entry;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no install of version ${version} logged`);
+    };
+    const entry = await installed();
+    expect(entry.compiledApis).toBe(0);
+    expect(entry.reusedApis).toBeGreaterThanOrEqual(3);
+  });
 });

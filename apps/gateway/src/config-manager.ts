@@ -60,8 +60,8 @@ export class ConfigManager {
   readonly #deps: PolicyDeps;
   /** Consumer, Subscription and API-key deltas applied to the serving indexes in place (null when the source has no feed). */
   readonly changes: ChangeFeed | null;
-  /** Compiled Apis of the previous reloads: a change recompiles only the Apis it touches. */
-  readonly #compileCache = new CompileCache();
+  /** Compiled Apis of the previous reloads (and validations, when shared): a change recompiles only the Apis it touches. */
+  readonly #compileCache: CompileCache;
   /** Upstream and route runtimes of the serving snapshot, reused by the next where unchanged. */
   readonly #runtimeReuse = new RuntimeReuse();
 
@@ -73,7 +73,10 @@ export class ConfigManager {
     private readonly pollMs: number,
     /** This node's listeners, for the compiler's self-target check (see compile-self-targets.ts). */
     private readonly self?: SelfEndpoints,
+    /** Shared with the admin's validator in a one-process Tollgate (see CompileCache); else the manager's own. */
+    compileCache: CompileCache = new CompileCache(),
   ) {
+    this.#compileCache = compileCache;
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.#deps = { ...deps, identity: deps.identity ?? this.#identity, subscriptions: deps.subscriptions ?? this.#subscriptions, jwks: deps.jwks ?? new JwksRegistry(deps.logger) };
     const feed = source.changesSince !== undefined && source.watchChanges !== undefined ? { changesSince: source.changesSince.bind(source), watchChanges: source.watchChanges.bind(source) } : null;
@@ -204,7 +207,8 @@ export class ConfigManager {
     }
     this.apiVersions.current = apiVersions;
     this.onInstall?.(this.current);
-    this.logger.info({ version: snapshot.version, hash: compiled.config.hash }, 'config snapshot installed');
+    // How many Apis this reload compiled and reused (in `start all` the apply's validation compiled them: none here).
+    this.logger.info({ version: snapshot.version, hash: compiled.config.hash, ...(compiled.units !== undefined ? { compiledApis: compiled.units.compiled, reusedApis: compiled.units.reused } : {}) }, 'config snapshot installed');
     this.#resolveReady();
   }
 

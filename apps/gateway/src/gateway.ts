@@ -26,7 +26,7 @@ import { EventLoopMonitor } from './overload.js';
 import type { SpanSink } from './otlp.js';
 import type { Meter } from '@tollgate/metering';
 import { outboxEvent } from '@tollgate/model';
-import type { SelfEndpoints } from '@tollgate/compiler';
+import type { CompileCache, SelfEndpoints } from '@tollgate/compiler';
 
 /** Inputs of {@link buildGateway}. */
 export interface GatewayDeps {
@@ -61,6 +61,11 @@ export interface GatewayDeps {
   readonly heartbeatMs?: number;
   /** This node's listeners: a snapshot with an Upstream target pointing at one of them is refused (compiler `self_target`). */
   readonly selfEndpoints?: SelfEndpoints;
+  /**
+   * The compile cache to reload with (default: the gateway's own). `start all` passes the one its
+   * admin's validator compiles into, so the reload after an apply reuses the validated Apis.
+   */
+  readonly compileCache?: CompileCache;
   /** Tollgate's own token issuer (oauth2-token, oauth2-jwks, jwt-auth `issuer: tollgate`); without it those fail closed. */
   readonly tokenSigner?: TokenSigner;
 }
@@ -109,7 +114,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const quotaGuard = deps.counters !== undefined ? (deps.meter?.quotaGuard() ?? undefined) : undefined;
   // Read at scrape time only, after `manager` exists.
   const metrics: GatewayMetrics | null = options.metrics ? new GatewayMetrics({ consumerLabel: options.metricsConsumerLabel, configVersion: (): number => manager.version }) : null;
-  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined, ...(deps.tokenSigner ? { tokenSigner: deps.tokenSigner } : {}), ...(deps.meter ? { unknownKey: (hash: string) => deps.meter?.noteUnknownKey(hash) } : {}) }, logger, options.configPollMs, deps.selfEndpoints);
+  const manager: ConfigManager = new ConfigManager(deps.source, pools, { logger, counters, fallbackCounters, now: deps.now, responseCache: cacheStorages, quotaGuard, limitEvents: metrics ?? undefined, ...(deps.tokenSigner ? { tokenSigner: deps.tokenSigner } : {}), ...(deps.meter ? { unknownKey: (hash: string) => deps.meter?.noteUnknownKey(hash) } : {}) }, logger, options.configPollMs, deps.selfEndpoints, deps.compileCache);
   let shuttingDown = false;
   // Upstream targets with `discovery: dns | srv` follow their DNS records.
   const discovery = new DnsDiscovery({ logger, servers: options.dnsServers, onChange: () => manager.refreshTargets() });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, parseResourcesYaml, sortResources, type Resource } from '@tollgate/model';
-import { CompileCache } from './compile-cache.js';
+import { CompileCache, type ApiReads } from './compile-cache.js';
+import type { ApiUnit } from './compile-api.js';
 import { compileConfig, compileConfigAsync, validateConfigAsync } from './compile.js';
 import type { CompiledConfig } from './types.js';
 
@@ -112,6 +113,63 @@ describe('CompileCache (incremental compile)', () => {
     const r = compileConfig(clash, 2, { cache });
     expect(cache.hits).toBe(3);
     expect(!r.ok && r.issues.map((i) => [i.code, i.resource])).toContainEqual(['route_conflict', 'Api/b']);
+  });
+});
+
+describe('CompileCache shared by a validator and a data plane (one process)', () => {
+  it("a reload after the validation reuses every unit the validation compiled, and its snapshot equals a compile from scratch", async () => {
+    const cache = new CompileCache();
+    const rs = set(20);
+    expect(await validateConfigAsync(rs, { cache })).toEqual([]);
+    expect([cache.hits, cache.misses]).toEqual([0, 20]);
+    const reloaded = snapshot(await compileConfigAsync(rs, 1, { cache }));
+    expect([cache.hits, cache.misses]).toEqual([20, 0]);
+    const fresh = snapshot(compileConfig(rs, 1));
+    expect(reloaded.hash).toBe(fresh.hash);
+    expect(answers(reloaded, 20)).toEqual(answers(fresh, 20));
+  });
+
+  it('overlapping compiles forget what none of them looked up, once all have ended', async () => {
+    const cache = new CompileCache();
+    const unit = (): ApiUnit => ({ entries: [], fallbackEntries: [], claims: [], issues: [] });
+    const none: ApiReads = { upstreams: new Set(), protos: new Set() };
+    const look = (run: ReturnType<CompileCache['begin']>, api: string) => run.unit(api, api, () => '', () => ({ unit: unit(), reads: none }));
+    const first = cache.begin();
+    for (const api of ['gone', 'a', 'b']) look(first, api);
+    first.end();
+    // A reload (old set: a, b) runs while a validation (new set: a, c) begins and ends.
+    const reload = cache.begin();
+    look(reload, 'a');
+    const validation = cache.begin();
+    look(validation, 'a');
+    look(validation, 'c');
+    validation.end();
+    // The reload is still running and may look any unit up yet (b, here): nothing is forgotten.
+    expect(cache.size).toBe(4);
+    look(reload, 'b');
+    reload.end();
+    // `gone` was looked up by neither.
+    expect(cache.size).toBe(3);
+    // The next compile of the new set forgets b.
+    const next = cache.begin();
+    look(next, 'a');
+    look(next, 'c');
+    next.end();
+    expect(cache.size).toBe(2);
+    expect([cache.hits, cache.misses]).toEqual([2, 0]);
+  });
+
+  it('a compile that throws still ends its run, so later compiles keep forgetting deleted Apis', () => {
+    const cache = new CompileCache();
+    snapshot(compileConfig(set(3), 1, { cache }));
+    const broken = set(3);
+    const a1 = broken.find((r) => r.metadata.name === 'a1');
+    if (a1?.kind !== 'Api') throw new Error('fixture');
+    // Not a valid resource (the model never lets this through): compileApi throws on it.
+    (a1.spec as { routes: unknown }).routes = null;
+    expect(() => compileConfig(broken, 2, { cache })).toThrow();
+    snapshot(compileConfig(set(1), 3, { cache }));
+    expect(cache.size).toBe(1);
   });
 });
 

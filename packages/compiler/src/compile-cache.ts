@@ -9,52 +9,81 @@ export interface ApiReads {
   readonly protos: ReadonlySet<string> | 'all';
 }
 
-/**
- * What one Api compiled to last time, keyed by the Api's text and everything its compile reads
- * (the Upstreams and ProtoDescriptors it named, its lifecycle plan, its generated subscription
- * policy; see compile.ts).
- * A process that compiles again and again (a gateway on every change, the admin on every apply)
- * keeps one, so an apply of one route on top of 10,000 APIs compiles one Api, not 10,000 (#16).
- *
- * A hit needs the whole key to be equal, so a stale unit is never reused: at worst a key spelled
- * differently for the same content costs a recompile.
- */
-export class CompileCache {
-  #units = new Map<string, { readonly key: string; readonly reads: ApiReads; readonly readKey: string; readonly unit: ApiUnit }>();
-  #seen = new Set<string>();
-  /** Units reused and compiled by the last compile (for tests and benchmarks). */
-  hits = 0;
-  misses = 0;
-
-  /** Starts a compile: counters reset; Apis not looked up until {@link end} are forgotten then. */
-  begin(): void {
-    this.hits = 0;
-    this.misses = 0;
-    this.#seen = new Set();
-  }
-
+/** One compile's use of a {@link CompileCache}: begun by {@link CompileCache.begin}. */
+export interface CompileCacheRun {
+  /** Units this compile reused and compiled so far. */
+  readonly hits: number;
+  readonly misses: number;
   /**
    * The unit compiled for `api` under `key` (the Api's own inputs) whose reads still read the
    * same (`readKey` renders the current state of the names a compile read), or compiles it with
    * `build` and remembers it with what it read. So an Upstream change recompiles only the Apis
    * that name it (#16), and a stale unit is never served.
    */
-  unit(api: string, key: string, readKey: (reads: ApiReads) => string, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit {
-    this.#seen.add(api);
-    const hit = this.#units.get(api);
-    if (hit !== undefined && hit.key === key && readKey(hit.reads) === hit.readKey) {
-      this.hits++;
-      return hit.unit;
-    }
-    this.misses++;
-    const { unit, reads } = build();
-    this.#units.set(api, { key, reads, readKey: readKey(reads), unit });
-    return unit;
-  }
+  unit(api: string, key: string, readKey: (reads: ApiReads) => string, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit;
+  /**
+   * Ends the compile. The last of overlapping compiles to end forgets the units of Apis that none
+   * of them looked up (deleted or renamed): one still running may yet look any unit up.
+   */
+  end(): void;
+}
 
-  /** Ends a compile: drops the units of Apis that are gone (deleted or renamed). */
-  end(): void {
-    for (const api of this.#units.keys()) if (!this.#seen.has(api)) this.#units.delete(api);
+/**
+ * What one Api compiled to last time, keyed by the Api's text and everything its compile reads
+ * (the Upstreams and ProtoDescriptors it named, its lifecycle plan, its generated subscription
+ * policy; see compile.ts).
+ * A process that compiles again and again (a gateway on every change, the admin on every apply)
+ * keeps one, so an apply of one route on top of 10,000 APIs compiles one Api, not 10,000 (#16).
+ * One process that validates and serves (`tollgate start all`) shares one between its admin's
+ * validator and its data plane: the reload after an apply then finds every Api the validation
+ * compiled, instead of compiling them all again and keeping a second copy of every unit.
+ *
+ * A hit needs the whole key to be equal, so a stale unit is never reused: at worst a key spelled
+ * differently for the same content costs a recompile. Compiles may overlap (a validation while
+ * the data plane reloads): what none of them looked up is forgotten once they have all ended.
+ */
+export class CompileCache {
+  #units = new Map<string, { readonly key: string; readonly reads: ApiReads; readonly readKey: string; readonly unit: ApiUnit; seen: number }>();
+  /** Number of the newest compile begun: a unit looked up is stamped with it. */
+  #generation = 0;
+  /** Compiles begun and not ended. */
+  #running = 0;
+  /** Number of the first compile since none was running: units not looked up since are forgotten when none runs again. */
+  #busySince = 0;
+  /** Units reused and compiled by the last compile that ended (for tests and benchmarks). */
+  hits = 0;
+  misses = 0;
+
+  /** Starts a compile (see {@link CompileCacheRun.end} for what is forgotten when). */
+  begin(): CompileCacheRun {
+    const generation = ++this.#generation;
+    if (this.#running++ === 0) this.#busySince = generation;
+    let ended = false;
+    const run = {
+      hits: 0,
+      misses: 0,
+      unit: (api: string, key: string, readKey: (reads: ApiReads) => string, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit => {
+        const hit = this.#units.get(api);
+        if (hit !== undefined && hit.key === key && readKey(hit.reads) === hit.readKey) {
+          hit.seen = this.#generation;
+          run.hits++;
+          return hit.unit;
+        }
+        run.misses++;
+        const { unit, reads } = build();
+        this.#units.set(api, { key, reads, readKey: readKey(reads), unit, seen: this.#generation });
+        return unit;
+      },
+      end: () => {
+        if (ended) return;
+        ended = true;
+        this.hits = run.hits;
+        this.misses = run.misses;
+        if (--this.#running > 0) return;
+        for (const [api, u] of this.#units) if (u.seen < this.#busySince) this.#units.delete(api);
+      },
+    };
+    return run;
   }
 
   /** Number of Apis remembered. */

@@ -22,13 +22,20 @@ export interface CompileOptions {
   readonly self?: SelfEndpoints;
   /**
    * Units of the previous compiles of this process: an Api whose text and inputs are unchanged is
-   * not compiled again. One cache per compiling process and purpose (a gateway, a validator).
+   * not compiled again. One per process: a gateway's, a validator's, or one both share when they
+   * run in one process (see CompileCache).
    */
   readonly cache?: CompileCache;
 }
 
 /** Result of a compilation: a snapshot, or every issue found (never both). */
-export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; issues: ConfigIssue[] };
+export type CompileResult = { ok: true; config: CompiledConfig; units?: UnitCounts } | { ok: false; issues: ConfigIssue[] };
+
+/** With a cache: how many Apis a compile compiled and how many it reused (a gateway logs them with each install). */
+export interface UnitCounts {
+  readonly compiled: number;
+  readonly reused: number;
+}
 
 /**
  * Compiles validated resources into an immutable snapshot. Pure: no I/O, the same resources
@@ -119,30 +126,34 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   yield;
 
   const units: ApiUnit[] = [];
-  options.cache?.begin();
-  for (let i = 0; i < sorted.length; i++) {
-    const r = sorted[i] as Resource;
-    if (r.kind !== 'Api') continue;
-    const api = r.metadata.name;
-    const plan = lifecyclePlans.get(api);
-    const subscription = subscriptionPolicies.get(api);
-    if (options.cache === undefined) units.push(compileApi(r, { upstreams, protos, brokers, plan, subscription }));
-    else {
-      // Everything compileApi reads: the Api, its lifecycle plan, its generated subscription
-      // policy (a function of the Api and of whether Plans exist), and (compared by the cache)
-      // the Upstreams and descriptors it named.
-      const key = `${texts[i] as string}\n${selfKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
-      units.push(
-        options.cache.unit(api, key, readKey, () => {
-          const tracked = trackReads(upstreams, protos);
-          const unit = compileApi(r, { upstreams: tracked.upstreams, protos: tracked.protos, brokers, plan, subscription });
-          return { unit, reads: tracked.reads };
-        }),
-      );
+  const cached = options.cache?.begin();
+  // Ended even when a compile throws: a run left open would keep the cache from forgetting anything.
+  try {
+    for (let i = 0; i < sorted.length; i++) {
+      const r = sorted[i] as Resource;
+      if (r.kind !== 'Api') continue;
+      const api = r.metadata.name;
+      const plan = lifecyclePlans.get(api);
+      const subscription = subscriptionPolicies.get(api);
+      if (cached === undefined) units.push(compileApi(r, { upstreams, protos, brokers, plan, subscription }));
+      else {
+        // Everything compileApi reads: the Api, its lifecycle plan, its generated subscription
+        // policy (a function of the Api and of whether Plans exist), and (compared by the cache)
+        // the Upstreams and descriptors it named.
+        const key = `${texts[i] as string}\n${selfKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
+        units.push(
+          cached.unit(api, key, readKey, () => {
+            const tracked = trackReads(upstreams, protos);
+            const unit = compileApi(r, { upstreams: tracked.upstreams, protos: tracked.protos, brokers, plan, subscription });
+            return { unit, reads: tracked.reads };
+          }),
+        );
+      }
+      yield;
     }
-    yield;
+  } finally {
+    cached?.end();
   }
-  options.cache?.end();
 
   // Conflicts across APIs (see compileConfig). Claims are checked in API order, as declared.
   const claims = new Map<string, Claim[]>();
@@ -172,7 +183,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
   deepFreeze(certificates);
   const routes = yield* RouteTable.steps(entries);
   const config: CompiledConfig = { version, hash: hash.update(']').digest('hex'), routes, upstreams, certificates, subscriptions };
-  return { ok: true, config: Object.freeze(config) };
+  return { ok: true, config: Object.freeze(config), ...(cached !== undefined ? { units: { compiled: cached.misses, reused: cached.hits } } : {}) };
 }
 
 function methodsOverlap(a: readonly string[], b: readonly string[]): boolean {

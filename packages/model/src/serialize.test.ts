@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from './serialize.js';
 
@@ -26,11 +28,33 @@ describe('canonicalJson', () => {
       { '10': 'ten', '9': 'nine', b: 'b', B: 'B' },
       { '4294967295': 'not an index', '4294967294': 'index', '01': 'string', a: 1, '0': 'zero' },
       Object.assign(Object.create(null) as object, { k: 'no prototype' }),
+      // More keys than the insertion sort takes (with and without integer keys first), and keys to escape.
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${String(19 - i).padStart(2, '0')}`, i])),
+      Object.fromEntries([['7', 0], ...Array.from({ length: 20 }, (_, i) => [`k${String(19 - i).padStart(2, '0')}`, i]), ['3', 1]]),
+      { 'a"b': 1, 'a\nb': 2, '\u2028': 3, '\ud800': 4 },
     ];
     for (const v of values) expect(canonicalJson(v)).toBe(reference(v));
   });
 
   it('is equal for the same resource with keys in another order', () => {
     expect(canonicalJson({ kind: 'Api', spec: { routes: [], basePath: '/' } })).toBe(canonicalJson({ spec: { basePath: '/', routes: [] }, kind: 'Api' }));
+  });
+
+  it('returns flat text: kept texts cost their characters, not a tree of the pieces they were built from', () => {
+    // A text built with `+=` is a tree of concatenation nodes until flattened, about 20 times its
+    // characters for a resource (#16: the compile caches keep 10,000 of them as keys).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const api = (i: number) => ({ apiVersion: 'tollgate.dev/v1', kind: 'Api', metadata: { name: `api-${i}`, labels: {}, annotations: {} }, spec: { hosts: ['bench.local'], basePath: `/svc${i}`, routes: [{ name: 'items', match: [{ path: { prefix: '/items' } }], destination: { upstream: 'bench' } }, { name: 'orders', match: [{ path: { template: '/orders/{id}' } }], destination: { upstream: 'bench' } }] } });
+    const resources = Array.from({ length: 5_000 }, (_, i) => api(i));
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const texts = resources.map((r) => canonicalJson(r));
+    gc();
+    const retained = process.memoryUsage().heapUsed - before;
+    const chars = texts.reduce((n, t) => n + t.length, 0);
+    // One-byte strings: a flat text is its characters plus a header; the tree was over 8 times that.
+    expect(retained).toBeLessThan(2 * chars);
+    expect(texts[1]).toBe(reference(api(1)));
   });
 });
