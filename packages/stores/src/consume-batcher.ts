@@ -1,3 +1,5 @@
+// The module binding, not the global: `globalThis.performance` is a lazy accessor, a property lookup per read.
+import { performance } from 'node:perf_hooks';
 import type { ConsumeResult, WindowCheck } from './counter-store.js';
 import { CommandTimeoutError, startDeadline } from './deadline.js';
 

@@ -1,3 +1,5 @@
+// The module binding, not the global: `globalThis.performance` is a lazy accessor, a property lookup per read.
+import { performance } from 'node:perf_hooks';
 /** Code of the error {@link withDeadline} rejects with. */
 export const COMMAND_TIMEOUT = 'COMMAND_TIMEOUT';
 
