@@ -23,6 +23,8 @@ export class RequestContext implements PolicyContext {
   units = 1;
   /** What the request charged to its plan's re-seeded quota (metering reads it). */
   quotaCharge: QuotaCharge | null = null;
+  /** Response fields of the limit policies that passed the request (name/value pairs), or null. */
+  limitFields: string[] | null = null;
   /** The unread request body and the gateway's size limit, set by the gateway when the request has one. */
   bodySource: { readonly stream: Readable; readonly maxBytes: number } | null = null;
   /** The body once a policy read it ({@link readBody}); the gateway forwards these bytes instead of the stream. */

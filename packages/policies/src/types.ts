@@ -96,6 +96,11 @@ export interface PolicyContext {
   /** What the request charged to its plan's re-seeded quota (set by the subscription limiter; metering reads it). */
   quotaCharge?: import('./rate-limit/counters.js').QuotaCharge | null;
   /**
+   * The response fields the limit policies recorded for a request they passed, as name/value pairs
+   * (one pair per name), applied by their response phase; null or absent when none.
+   */
+  limitFields?: string[] | null;
+  /**
    * Reads the whole request body (at most `limit` bytes) into memory; the gateway then forwards
    * exactly those bytes. Only policies that must see the body call it (request-validation):
    * bodies otherwise stream. Absent where the host offers no body access.

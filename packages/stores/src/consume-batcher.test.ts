@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConsumeBatcher, type ConsumeBatch } from './consume-batcher.js';
 import type { ConsumeResult } from './counter-store.js';
 import { COMMAND_TIMEOUT } from './deadline.js';
@@ -229,6 +229,40 @@ describe('ConsumeBatcher', () => {
       // The consume that timed out was taken out of its batch; the later one of that batch still goes.
       expect((await kept).allowed).toBe(true);
       expect(costs).toEqual([[1], [3]]);
+    });
+
+    it('consumes queued at different times in one batch: each answered by its own deadline, with one timer for the batch', async () => {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => (release = r));
+      const costs: number[][] = [];
+      const b = new ConsumeBatcher(
+        async (batch) => {
+          costs.push([...batch.costs]);
+          if (costs.length === 1) await gate;
+          return batch.costs.map(() => ({ allowed: true, counts: [1], resetMs: [1] }));
+        },
+        { deadlineMs: 200 },
+      );
+      const first = b.consume('t', w, 1, undefined);
+      await turn();
+      const timers = vi.spyOn(globalThis, 'setTimeout');
+      const started = performance.now();
+      const answeredAt = (p: Promise<unknown>) => p.then(() => -1, () => performance.now() - started);
+      const early = Array.from({ length: 20 }, () => answeredAt(b.consume('t', w, 2, undefined)));
+      // Twenty consumes of one batch queued in one turn: one deadline timer, not one each.
+      expect(timers.mock.calls.length).toBe(1);
+      timers.mockRestore();
+      await new Promise((r) => setTimeout(r, 100));
+      const late = answeredAt(b.consume('t', w, 3, undefined));
+      const earlyAt = await Promise.all(early);
+      for (const at of earlyAt) expect(at).toBeGreaterThanOrEqual(195);
+      // The later one is not answered with the earlier ones: 200 ms after it queued.
+      expect(await late).toBeGreaterThanOrEqual(295);
+      release();
+      await first;
+      await turn();
+      // All withdrawn before they were sent.
+      expect(costs).toEqual([[1]]);
     });
 
     it('sent after waiting: its own call gets only what is left of the deadline', async () => {

@@ -1,3 +1,5 @@
+// The module binding, not the global: `globalThis.performance` is a lazy accessor, a property lookup per read.
+import { performance } from 'node:perf_hooks';
 import type { ConsumeResult, WindowCheck } from './counter-store.js';
 import { CommandTimeoutError, startDeadline } from './deadline.js';
 
@@ -42,8 +44,8 @@ export interface ConsumeBatcherOptions {
 interface Waiter {
   resolve(r: ConsumeResult): void;
   reject(e: unknown): void;
-  /** Cancels the deadline of a consume that queued (undefined when it did not queue). */
-  cancel: (() => void) | undefined;
+  /** When the consume queued behind a call of its group (`performance.now()`), or -1: it did not queue. */
+  queuedAt: number;
 }
 
 interface Pending extends ConsumeBatch {
@@ -51,6 +53,14 @@ interface Pending extends ConsumeBatch {
   readonly group: Group;
   readonly waiters: Waiter[];
   started: boolean;
+  /**
+   * Cancels the batch's one deadline timer, or null when none is armed. One timer per batch, not
+   * per consume (issue #16: a timer per waiting consume was a visible part of each): it is due
+   * with the earliest queued consume not answered yet, and re-armed for the next one.
+   */
+  deadline: (() => void) | null;
+  /** Waiters before this index are answered by their deadline already. */
+  expired: number;
 }
 
 /** The group commit state of one group: its calls out and the batches waiting for them. */
@@ -141,7 +151,7 @@ export class ConsumeBatcher {
       }
     }
     if (batch === undefined) {
-      batch = { tag, windows: windows.slice(), guard, costs: [], group, waiters: [], started: false };
+      batch = { tag, windows: windows.slice(), guard, costs: [], group, waiters: [], started: false, deadline: null, expired: 0 };
       list.push(batch);
     } else {
       // The window that ends soonest is the truest TTL for a key made now (all name one window index).
@@ -151,14 +161,13 @@ export class ConsumeBatcher {
       }
     }
     batch.costs.push(cost);
-    const queued = group.inFlight > 0;
+    const ms = this.#deadlineMs;
+    const queuedAt = group.inFlight > 0 && ms !== undefined ? performance.now() : -1;
     const b = batch;
     const result = new Promise<ConsumeResult>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, cancel: undefined };
-      b.waiters.push(waiter);
-      const ms = this.#deadlineMs;
-      if (queued && ms !== undefined) waiter.cancel = startDeadline(ms, () => this.#expire(b, waiter, ms));
+      b.waiters.push({ resolve, reject, queuedAt });
     });
+    if (queuedAt >= 0 && b.deadline === null) this.#arm(b, ms as number);
     if (!this.#scheduled && this.#ready.length > 0) {
       this.#scheduled = true;
       this.#schedule(this.#flushNow);
@@ -166,20 +175,50 @@ export class ConsumeBatcher {
     return result;
   }
 
-  /** The deadline of a queued consume passed: answer it; withdraw it when its batch has not left. */
-  #expire(b: Pending, w: Waiter, ms: number): void {
-    w.cancel = undefined;
+  /** Arms the batch's deadline timer for its earliest queued waiter not answered yet (`ms` after it queued). */
+  #arm(b: Pending, ms: number): void {
+    const first = b.waiters[b.expired];
+    if (first === undefined || first.queuedAt < 0) {
+      b.deadline = null;
+      return;
+    }
+    // What is left of its deadline; after a stall of this process the whole `ms` again (startDeadline).
+    b.deadline = startDeadline(ms, () => this.#expireDue(b, ms), Math.max(1, first.queuedAt + ms - performance.now()));
+  }
+
+  /**
+   * The deadline of the batch's earliest queued waiter passed (by the rules of `startDeadline`: a
+   * stall of this process restarted it): every queued waiter whose `ms` have passed by now is
+   * answered with {@link CommandTimeoutError}, still queued ones withdrawn from the batch (nothing
+   * counted); the timer is armed again for the next.
+   */
+  #expireDue(b: Pending, ms: number): void {
+    b.deadline = null;
+    const now = performance.now();
+    const due: Waiter[] = [];
     if (!b.started) {
-      const i = b.waiters.indexOf(w);
-      b.waiters.splice(i, 1);
-      b.costs.splice(i, 1);
+      // Waiters queued in arrival order: the due ones are the first (those that did not queue, none
+      // here: a batch made while its group was busy queues all its consumes).
+      let k = 0;
+      while (k < b.waiters.length && (b.waiters[k] as Waiter).queuedAt >= 0 && (b.waiters[k] as Waiter).queuedAt + ms <= now + 1) k++;
+      due.push(...b.waiters.splice(0, k));
+      b.costs.splice(0, k);
       if (b.waiters.length === 0) {
         const list = b.group.pending.get(b.tag) as Pending[];
         list.splice(list.indexOf(b), 1);
         if (list.length === 0) b.group.pending.delete(b.tag);
       }
+    } else {
+      // Sent: the waiters stay in place (their results are matched by index), answered early.
+      while (b.expired < b.waiters.length) {
+        const w = b.waiters[b.expired] as Waiter;
+        if (w.queuedAt < 0 || w.queuedAt + ms > now + 1) break;
+        due.push(w);
+        b.expired += 1;
+      }
     }
-    w.reject(new CommandTimeoutError(ms));
+    for (const w of due) w.reject(new CommandTimeoutError(ms));
+    this.#arm(b, ms);
   }
 
   #flush(): void {
@@ -214,19 +253,19 @@ export class ConsumeBatcher {
     run
       .then(
         (results) => {
-          for (let i = 0; i < waiters.length; i++) {
+          b.deadline?.();
+          // Waiters before `expired` were answered by their deadline (a promise settles once: a
+          // second answer would do nothing, skipping them only saves the calls).
+          for (let i = b.expired; i < waiters.length; i++) {
             const w = waiters[i] as Waiter;
             const r = results[i];
-            w.cancel?.();
             if (r === undefined) w.reject(new Error(`consume batch answered ${results.length} of ${waiters.length} consumes`));
             else w.resolve(r);
           }
         },
         (err: unknown) => {
-          for (const w of waiters) {
-            w.cancel?.();
-            w.reject(err);
-          }
+          b.deadline?.();
+          for (let i = b.expired; i < waiters.length; i++) (waiters[i] as Waiter).reject(err);
         },
       )
       .then(settled, settled);

@@ -31,12 +31,31 @@ describe('Redis counter store', () => {
     }
   });
 
+  it('sends the script by its SHA-1 once loaded; after the server lost it (NOSCRIPT) sends it again as EVAL, counting once', async () => {
+    const store = await createRedisCounterStore({ url: testRedisUrl(), keyPrefix: `${randomPrefix('noscript')}:` });
+    try {
+      const spy = vi.spyOn(store.client as unknown as { sendCommand: (c: { name: string }) => unknown }, 'sendCommand');
+      const sent = () => spy.mock.calls.map(([c]) => c.name).filter((n) => n === 'eval' || n === 'evalsha');
+      const w = [{ key: 'w', limit: 10, ttlMs: 60_000 }];
+      expect((await store.consume('t', w, 1)).counts).toEqual([1]);
+      expect((await store.consume('t', w, 1)).counts).toEqual([2]);
+      expect(sent()).toEqual(['eval', 'evalsha']);
+      // What a restarted server (or SCRIPT FLUSH) does to the script cache.
+      await store.client.script('FLUSH');
+      expect((await store.consume('t', w, 1)).counts).toEqual([3]);
+      expect((await store.consume('t', w, 1)).counts).toEqual([4]);
+      expect(sent()).toEqual(['eval', 'evalsha', 'evalsha', 'eval', 'evalsha']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('merges the consumes of one counter set made in one turn into one Lua call, with exact per-request counts', async () => {
     const store = await createRedisCounterStore({ url: testRedisUrl(), keyPrefix: `${randomPrefix('batch')}:` });
     try {
-      const spy = vi.spyOn(store.client as unknown as { tollgateConsume: (...a: unknown[]) => Promise<unknown> }, 'tollgateConsume');
-      // Script calls made on the client (ioredis's auto-pipeline re-invokes the command on its pipeline).
-      const script = { calls: () => spy.mock.contexts.filter((c) => c === store.client).length };
+      const spy = vi.spyOn(store.client as unknown as { sendCommand: (c: { name: string }) => unknown }, 'sendCommand');
+      // Script calls sent on the client (EVAL the first time, EVALSHA afterwards).
+      const script = { calls: () => spy.mock.calls.filter(([c]) => c.name === 'eval' || c.name === 'evalsha').length };
       const windows = [
         { key: 'a', limit: 10, ttlMs: 60_000 },
         { key: 'b', limit: -1, ttlMs: 60_000 },

@@ -1,3 +1,5 @@
+// The module binding, not the global: `globalThis.performance` is a lazy accessor, a property lookup per read.
+import { performance } from 'node:perf_hooks';
 /** Code of the error {@link withDeadline} rejects with. */
 export const COMMAND_TIMEOUT = 'COMMAND_TIMEOUT';
 
@@ -55,28 +57,30 @@ export function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
 /**
  * Calls `expire` once `ms` have passed during which this process kept up with its event loop (the
  * rules of {@link withDeadline}); returns a function that cancels it. Used directly where the
- * deadline does not belong to one promise, e.g. a consume waiting in the batcher's queue.
+ * deadline does not belong to one promise, e.g. the consumes waiting in the batcher's queue.
+ * `firstMs`: a shorter first wait (what is left of a deadline that started earlier); after a stall
+ * the wait starts again with the whole `ms`.
  */
-export function startDeadline(ms: number, expire: () => void): () => void {
+export function startDeadline(ms: number, expire: () => void, firstMs: number = ms): () => void {
   const tolerance = Math.max(20, ms / 5);
   let done = false;
   let timer: NodeJS.Timeout;
-  const arm = () => {
-    const due = performance.now() + ms;
+  const arm = (wait: number) => {
+    const due = performance.now() + wait;
     timer = setTimeout(() => {
       const fired = performance.now();
-      if (fired - due > tolerance) return arm();
+      if (fired - due > tolerance) return arm(ms);
       setImmediate(() => {
         // Cancelled meanwhile: a reply that arrived in time was read in this turn's poll phase.
         if (done) return;
         // A poll phase that took long (the loop busy with other sockets) is a stall too.
-        if (performance.now() - fired > tolerance) return arm();
+        if (performance.now() - fired > tolerance) return arm(ms);
         done = true;
         expire();
       });
-    }, ms);
+    }, wait);
   };
-  arm();
+  arm(firstMs);
   return () => {
     done = true;
     clearTimeout(timer);

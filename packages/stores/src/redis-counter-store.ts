@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
-import type { RedisOptions } from 'ioredis';
+import { Command, type RedisOptions } from 'ioredis';
 import { CountersUnseededError, GUARD_HOLD_SUFFIX, validateConsume, type ConsumeResult, type CounterStore, type WindowCheck, type WindowCount } from './counter-store.js';
 import { ConsumeBatcher, type ConsumeBatch } from './consume-batcher.js';
 import { withDeadline } from './deadline.js';
@@ -76,9 +77,17 @@ if epoch then out[#out + 1] = epoch end
 return out
 `;
 
+/** SHA-1 of {@link CONSUME_LUA}: the name EVALSHA runs it by once a connection has loaded it. */
+const CONSUME_SHA = createHash('sha1').update(CONSUME_LUA).digest('hex');
+
+/** Replies as strings (the guard's epoch), integers as numbers: what ioredis's script commands give. */
+const CONSUME_OPTIONS = { replyEncoding: 'utf8' } as const;
+
+/** Redis's answer to EVALSHA of a script its cache does not hold (a new server, a restart, SCRIPT FLUSH). */
+const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.includes('NOSCRIPT');
+
 interface IncrementCommand {
   tollgateIncrement(key: string, by: number, windowMs: number): Promise<[number, number]>;
-  tollgateConsume(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
 }
 
 /** Options of the Redis counter store. */
@@ -125,7 +134,8 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
     // Consumes are already merged and sent one flush at a time by the batcher below: written
     // directly, each is one command instead of a pipeline of one (issue #16, the Pipeline and its
     // callbacks were most of the client's cost per request).
-    autoPipeliningIgnoredCommands: ['tollgateConsume'],
+    // (The consume script is not a defined command: see `sendConsume`.)
+    autoPipeliningIgnoredCommands: ['evalsha', 'eval'],
     lazyConnect: true,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
   };
@@ -133,7 +143,6 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   // Connection errors are retried by ioredis; without a listener they would be logged as unhandled.
   client.on('error', () => {});
   client.defineCommand('tollgateIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
-  client.defineCommand('tollgateConsume', { lua: CONSUME_LUA });
   const commands = client as RedisClient & IncrementCommand;
   const connected = client.connect();
   if (options.waitForConnection ?? true) {
@@ -148,19 +157,51 @@ export async function createRedisCounterStore(options: RedisCounterStoreOptions)
   }
   // The hash tag keeps every key of one counter in one slot, whatever the prefix.
   const redisKey = (key: string) => `${options.keyPrefix}{${key}}`;
+  /**
+   * Whether the consume script is (believed) in the server's script cache: then EVALSHA sends its
+   * SHA-1, else EVAL its text (which loads it). Cleared by a NOSCRIPT answer (another Cluster node,
+   * a restarted or flushed server).
+   */
+  let scriptLoaded = false;
+  /**
+   * One call of the consume script, `args` being `<script>, numkeys, keys..., argv...` (slot 0 is
+   * set here: the SHA-1 or the text), as a Command sent
+   * directly (issue #16: ioredis's defined-command path, with its argument handling, the Script's
+   * per-socket bookkeeping and two more promise layers, was a visible part of every call).
+   */
+  const callConsume = (args: string[]): Promise<Array<number | string>> => {
+    const loaded = scriptLoaded;
+    args[0] = loaded ? CONSUME_SHA : CONSUME_LUA;
+    // The Command copies `args` (so a resend may reuse them).
+    const cmd = new Command(loaded ? 'evalsha' : 'eval', args, CONSUME_OPTIONS);
+    client.sendCommand(cmd);
+    return loaded ? (cmd.promise as Promise<Array<number | string>>) : (cmd.promise as Promise<Array<number | string>>).then(consumeLoaded);
+  };
+  const consumeLoaded = (out: Array<number | string>): Array<number | string> => {
+    scriptLoaded = true;
+    return out;
+  };
   /** One Lua call for the consumes of one tag and window set that arrived in the same loop turn. */
   const runBatch = async (b: ConsumeBatch): Promise<ConsumeResult[]> => {
     // All keys of one batch share the hash tag: one slot on Redis Cluster, one Lua call.
     const n = b.windows.length;
-    const keys: string[] = [];
-    const args: Array<string | number> = [n];
-    for (const w of b.windows) {
-      keys.push(`${options.keyPrefix}{${b.tag}}:${w.key}`);
-      args.push(w.limit, Math.ceil(w.ttlMs));
+    const guarded = b.guard !== undefined;
+    const args: string[] = ['', String(guarded ? n + 2 : n)];
+    for (const w of b.windows) args.push(`${options.keyPrefix}{${b.tag}}:${w.key}`);
+    if (guarded) args.push(`${options.keyPrefix}${b.guard}`, `${options.keyPrefix}${b.guard}${GUARD_HOLD_SUFFIX}`);
+    args.push(String(n));
+    for (const w of b.windows) args.push(String(w.limit), String(Math.ceil(w.ttlMs)));
+    for (const c of b.costs) args.push(String(c));
+    let out: Array<number | string>;
+    try {
+      out = await withDeadline(callConsume(args), timeoutMs);
+    } catch (err) {
+      // NOSCRIPT: the script did not run, nothing was counted; sent again as EVAL (which loads
+      // it). The answer came at once, so the second call's deadline is still about one deadline.
+      if (!isNoScript(err)) throw err;
+      scriptLoaded = false;
+      out = await withDeadline(callConsume(args), timeoutMs);
     }
-    if (b.guard !== undefined) keys.push(`${options.keyPrefix}${b.guard}`, `${options.keyPrefix}${b.guard}${GUARD_HOLD_SUFFIX}`);
-    for (const c of b.costs) args.push(c);
-    const out = await withDeadline(commands.tollgateConsume(keys.length, ...keys, ...args), timeoutMs);
     if (Number(out[0]) === -1) throw new CountersUnseededError(b.guard ?? '');
     const k = b.costs.length;
     const ttlAt = k * (n + 1);

@@ -54,11 +54,8 @@ function localCounters(): LimitCounters {
   return processFallback;
 }
 
-/**
- * Headers for the response of a request that passed, by request. Module-level because the runtime
- * builds a separate instance per phase: the access instance records, the response instance applies.
- */
-const pending = new WeakMap<PolicyContext, Record<string, string>>();
+/** Most counter tags a rate-limit instance keeps made (see `tagOf` in {@link rateLimit}). */
+const MAX_CACHED_TAGS = 10_000;
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
@@ -103,8 +100,8 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
   const fallback = deps.fallbackCounters ?? localCounters();
   // `index`/`key`: the counter name of the current window, rebuilt only when the window turns
   // (not per request).
-  const windows = config.limits.map((l) => ({ limit: l.limit, ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}`, item: sfString(`${config.name}-${l.window}`), index: -1, key: '' }));
-  const quota = config.quota ? { ...config.quota, calendar: new MonthCalendar(config.quota.timeZone) } : null;
+  const windows = config.limits.map((l) => ({ limit: l.limit, limitText: String(l.limit), ms: parseWindow(l.window) as number, label: `${config.name}-${l.window}`, item: sfString(`${config.name}-${l.window}`), index: -1, key: '' }));
+  const quota = config.quota ? { ...config.quota, limitText: String(config.quota.limit), calendar: new MonthCalendar(config.quota.timeZone) } : null;
   // The quoted names of the RateLimit field's items, made once.
   const quotaItem = sfString(`${config.name}-month`);
   // Static per instance (compiled at snapshot install, not per request).
@@ -140,9 +137,11 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     return list;
   };
 
-  const headersOf = (o: Outcome): Record<string, string> => {
-    // Per request: plain loops and one string built in place (no closure, no item array).
-    const h: Record<string, string> = {};
+  /**
+   * Appends the fields of an outcome to `out` as name/value pairs. Per request: plain loops, one
+   * string built in place, the limits' own texts made once (no closure, no item array, no object).
+   */
+  const pushFields = (o: Outcome, out: string[]): void => {
     let field = '';
     let tightest = -1;
     let tightestRemaining = Infinity;
@@ -158,18 +157,22 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     if (quota) {
       const i = windows.length;
       const remaining = Math.max(0, quota.limit - (o.counts[i] ?? 0));
-      field += `${i === 0 ? '' : ', '}${quotaItem};r=${remaining};t=${seconds(o.resetMs[i] ?? 0)}`;
-      h['x-quota-limit'] = String(quota.limit);
-      h['x-quota-remaining'] = String(remaining);
-      h['x-quota-reset'] = String(seconds(o.resetMs[i] ?? 0));
+      const reset = String(seconds(o.resetMs[i] ?? 0));
+      field += `${i === 0 ? '' : ', '}${quotaItem};r=${remaining};t=${reset}`;
+      out.push('x-quota-limit', quota.limitText, 'x-quota-remaining', String(remaining), 'x-quota-reset', reset);
     }
-    h['ratelimit-policy'] = policyField;
-    h.ratelimit = field;
+    out.push('ratelimit-policy', policyField, 'ratelimit', field);
     if (tightest >= 0) {
-      h['x-ratelimit-limit'] = String(windows[tightest]?.limit);
-      h['x-ratelimit-remaining'] = String(tightestRemaining);
-      h['x-ratelimit-reset'] = String(seconds(o.resetMs[tightest] ?? 0));
+      out.push('x-ratelimit-limit', (windows[tightest] as (typeof windows)[number]).limitText, 'x-ratelimit-remaining', String(tightestRemaining), 'x-ratelimit-reset', String(seconds(o.resetMs[tightest] ?? 0)));
     }
+  };
+
+  /** The fields of an outcome as a header object (a refusal's). */
+  const headersOf = (o: Outcome): Record<string, string> => {
+    const pairs: string[] = [];
+    pushFields(o, pairs);
+    const h: Record<string, string> = {};
+    for (let i = 0; i < pairs.length; i += 2) h[pairs[i] as string] = pairs[i + 1] as string;
     return h;
   };
 
@@ -308,9 +311,24 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
       const place = guard !== undefined ? reseededCounters(tag) : { tag, keyPrefix: '' };
       ctx.quotaCharge = { tag: place.tag, key: place.keyPrefix + q.key, units: cost, expiresAt: t + q.ttlMs, epoch };
     }
-    const own = headersOf(o);
-    const earlier = pending.get(ctx);
-    pending.set(ctx, earlier === undefined ? own : Object.assign(earlier, own));
+    // On the request's context (not a WeakMap by context): the runtime builds a separate instance
+    // per phase, the access instance records, the response instance applies.
+    const earlier = ctx.limitFields;
+    if (earlier == null) {
+      const own: string[] = [];
+      pushFields(o, own);
+      ctx.limitFields = own;
+    } else {
+      // A second limit policy passed the request too: its values replace the first's, one pair per name.
+      const own: string[] = [];
+      pushFields(o, own);
+      for (let i = 0; i < own.length; i += 2) {
+        let j = 0;
+        while (j < earlier.length && earlier[j] !== own[i]) j += 2;
+        if (j < earlier.length) earlier[j + 1] = own[i + 1] as string;
+        else earlier.push(own[i] as string, own[i + 1] as string);
+      }
+    }
     return undefined;
   }
 
@@ -334,9 +352,9 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
 
 /** Response phase of limit policies: adds the headers recorded for a request that passed. */
 export function applyLimitHeaders(ctx: PolicyContext, res: PolicyResponse): void {
-  const h = pending.get(ctx);
-  if (h === undefined) return;
-  for (const k in h) res.headers[k] = h[k];
+  const f = ctx.limitFields;
+  if (f == null) return;
+  for (let i = 0; i < f.length; i += 2) res.headers[f[i] as string] = f[i + 1] as string;
 }
 
 /**
@@ -344,9 +362,9 @@ export function applyLimitHeaders(ctx: PolicyContext, res: PolicyResponse): void
  * are digits, commas, `;=` and the quoted names of policies and plans (`[a-z0-9.-]`), valid field values.
  */
 export function pushLimitFields(ctx: PolicyContext, head: (string | string[])[]): void {
-  const h = pending.get(ctx);
-  if (h === undefined) return;
-  for (const k in h) head.push(k, h[k] as string);
+  const f = ctx.limitFields;
+  if (f == null) return;
+  for (let i = 0; i < f.length; i++) head.push(f[i] as string);
 }
 
 /**
@@ -377,8 +395,52 @@ export const rateLimit: PolicyDefinition<typeof rateLimitSchema> = {
       }
     };
 
+    const prefix = `rl:${config.name}:`;
+    // Tags by Api, then by the snapshot's own string of the subject (see `tagOf`).
+    const tags = new Map<string, Map<string, string>>();
+    let cached = 0;
+    /**
+     * The counter tag of a request, made once per consumer, credential or route (and Api) rather
+     * than per request (issue #16): a tag concatenated per request is a new string that every Map
+     * lookup downstream (the consume batcher's) must flatten and hash again. The cache is keyed by
+     * strings that outlive the request (consumer and route names of the snapshot, credential ids of
+     * the key-digest cache), so a lookup hashes nothing new; client IPs and header values, chosen
+     * by the caller, are not cached. Bounded: emptied at {@link MAX_CACHED_TAGS}.
+     */
+    const tagOf = (ctx: PolicyContext): string => {
+      let raw: string | null;
+      switch (config.by) {
+        case 'route':
+          raw = ctx.route;
+          break;
+        case 'credential':
+          raw = ctx.credential;
+          break;
+        case 'consumer':
+          raw = ctx.consumer !== null ? ctx.consumer.name : null;
+          break;
+        default:
+          raw = null;
+      }
+      if (raw === null) return `${prefix}${ctx.api}:${subject(ctx)}`;
+      let byRaw = tags.get(ctx.api);
+      if (byRaw === undefined) tags.set(ctx.api, (byRaw = new Map()));
+      let tag = byRaw.get(raw);
+      if (tag === undefined) {
+        if (cached >= MAX_CACHED_TAGS) {
+          tags.clear();
+          tags.set(ctx.api, (byRaw = new Map()));
+          cached = 0;
+        }
+        tag = `${prefix}${ctx.api}:${subject(ctx)}`;
+        byRaw.set(raw, tag);
+        cached += 1;
+      }
+      return tag;
+    };
+
     return {
-      access: (ctx) => check(ctx, `rl:${config.name}:${ctx.api}:${subject(ctx)}`),
+      access: (ctx) => check(ctx, tagOf(ctx)),
       response: applyLimitHeaders,
       responseFields: pushLimitFields,
     };
