@@ -114,7 +114,8 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     yield;
   }
   const selfKey = `${JSON.stringify(options.self ?? null)}\n${brokerTexts.length === 0 ? '' : createHash('sha256').update(brokerTexts.join('\n')).digest('hex')}`;
-  const readKey = (reads: ApiReads) => `${textsOf(reads.upstreams, upstreamTexts)}\n${textsOf(reads.protos, protoTexts)}`;
+  // Joined, not a template literal: the cache keeps these keys, flat (see textsOf).
+  const readKey = (reads: ApiReads) => [textsOf(reads.upstreams, upstreamTexts), textsOf(reads.protos, protoTexts)].join('\n');
   yield;
 
   const { policies: subscriptionPolicies, table: subscriptions } = compileSubscriptions(sorted, issues);
@@ -140,7 +141,7 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
         // Everything compileApi reads: the Api, its lifecycle plan, its generated subscription
         // policy (a function of the Api and of whether Plans exist), and (compared by the cache)
         // the Upstreams and descriptors it named.
-        const key = `${texts[i] as string}\n${selfKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
+        const key = [texts[i] as string, selfKey, plan === undefined ? '' : canonicalJson(plan), subscription === undefined ? '' : 'subscription'].join('\n');
         units.push(
           cached.unit(api, key, readKey, () => {
             const tracked = trackReads(upstreams, protos);

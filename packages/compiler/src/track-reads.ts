@@ -2,12 +2,22 @@ import type { ApiContext } from './compile-api.js';
 import type { ApiReads } from './compile-cache.js';
 import type { CompiledUpstream } from './types.js';
 
-/** The current text of each name read (`-` for an absent one), or of all of them. */
+/**
+ * The current text of each name read (`-` for an absent one), or of all of them. Written as pieces
+ * joined once: the compile cache keeps this text with every Api's unit, and a text built with `+=`
+ * (or a template literal of longer strings) stays a tree of V8 concatenation nodes until something
+ * flattens it (see canonicalJson in @tollgate/model); `join` writes one flat string.
+ */
 export function textsOf(names: ReadonlySet<string> | 'all', texts: ReadonlyMap<string, string>): string {
-  if (names === 'all') return [...texts].map(([n, t]) => `${n}=${t}`).join('\n');
-  let out = '';
-  for (const n of names) out += `${n}=${texts.get(n) ?? '-'}\n`;
-  return out;
+  const parts: string[] = [];
+  if (names === 'all') {
+    for (const [n, t] of texts) parts.push(n, '=', t, '\n');
+    // No newline after the last one.
+    parts.pop();
+    return parts.join('');
+  }
+  for (const n of names) parts.push(n, '=', texts.get(n) ?? '-', '\n');
+  return parts.join('');
 }
 
 /**
