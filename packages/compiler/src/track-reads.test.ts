@@ -1,19 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { textsOf } from './track-reads.js';
+import { readStateOf } from './track-reads.js';
 
-describe('textsOf', () => {
+describe('readStateOf', () => {
   const texts = new Map([
     ['a', '{"kind":"Upstream","metadata":{"name":"a"}}'],
     ['b', '{"kind":"Upstream","metadata":{"name":"b"}}'],
   ]);
+  const state = (names: ReadonlySet<string> | 'all', from: ReadonlyMap<string, string>) => {
+    const out: (string | undefined)[] = [];
+    readStateOf(names, from, out);
+    return out;
+  };
 
-  it('renders each name read with its text, `-` for an absent one', () => {
-    expect(textsOf(new Set(['b', 'gone']), texts)).toBe(`b=${texts.get('b')}\ngone=-\n`);
-    expect(textsOf(new Set(), texts)).toBe('');
+  it('gives the current text of each name read, undefined for an absent one', () => {
+    expect(state(new Set(['b', 'gone']), texts)).toEqual([texts.get('b'), undefined]);
+    expect(state(new Set(), texts)).toEqual([]);
   });
 
-  it('renders every name for `all`, one per line', () => {
-    expect(textsOf('all', texts)).toBe(`a=${texts.get('a')}\nb=${texts.get('b')}`);
-    expect(textsOf('all', new Map())).toBe('');
+  it('gives every name and its text for `all`', () => {
+    expect(state('all', texts)).toEqual(['a', texts.get('a'), 'b', texts.get('b')]);
+    expect(state('all', new Map())).toEqual([]);
   });
 });

@@ -3,21 +3,15 @@ import type { ApiReads } from './compile-cache.js';
 import type { CompiledUpstream } from './types.js';
 
 /**
- * The current text of each name read (`-` for an absent one), or of all of them. Written as pieces
- * joined once: the compile cache keeps this text with every Api's unit, and a text built with `+=`
- * (or a template literal of longer strings) stays a tree of V8 concatenation nodes until something
- * flattens it (see canonicalJson in @tollgate/model); `join` writes one flat string.
+ * What a compile read, as it reads now: the current text of each name read (`undefined` for an
+ * absent one), or every name and its text for `all`, appended to `out`. The texts are the
+ * compile's own strings (one per Upstream or descriptor), so the list a cached unit keeps
+ * points at them instead of copying them: a rendering as one text, kept with each of 10,000
+ * Apis, held a copy of its Upstream's text per Api (or a tree of concatenation nodes, #16).
  */
-export function textsOf(names: ReadonlySet<string> | 'all', texts: ReadonlyMap<string, string>): string {
-  const parts: string[] = [];
-  if (names === 'all') {
-    for (const [n, t] of texts) parts.push(n, '=', t, '\n');
-    // No newline after the last one.
-    parts.pop();
-    return parts.join('');
-  }
-  for (const n of names) parts.push(n, '=', texts.get(n) ?? '-', '\n');
-  return parts.join('');
+export function readStateOf(names: ReadonlySet<string> | 'all', texts: ReadonlyMap<string, string>, out: (string | undefined)[]): void {
+  if (names === 'all') for (const [n, t] of texts) out.push(n, t);
+  else for (const n of names) out.push(texts.get(n));
 }
 
 /**
