@@ -367,8 +367,8 @@ function slicer(sliceMs = 4): () => Promise<void> | void {
  * full read, a 1,000-row upsert of Apis) held requests for a long time; pages of a few hundred
  * rows, with a turn of the event loop between them, keep each hold short (#16). A CPU profile of
  * an embedded apply of 10,000 Apis timed each hold: about 22 ms of CPU per 250-row upsert
- * (drizzle building the statement a third, PGlite's wire encoding a fifth, the rest PGlite
- * itself) and about 15 ms per 500-row page, 40-60 ms of wall time each on a loaded machine;
+ * (drizzle's insert builder a third, since replaced by upsertStatement; PGlite's wire encoding a
+ * fifth; the rest PGlite itself) and about 15 ms per 500-row page, 40-60 ms of wall time each on a loaded machine;
  * 100 and 200 rows kept each under 10 ms of CPU; 50 and 100 keep them near the 4 ms slices
  * of the compile (packages/compiler/src/slices.ts). On Postgres the extra round trips cost a few
  * ms per 10,000 rows.
