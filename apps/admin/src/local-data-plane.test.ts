@@ -56,4 +56,27 @@ describe('awaitLocalDataPlane (read-your-writes in one process)', () => {
     const res = await app.inject({ method: 'POST', url: '/config' });
     expect(res.statusCode).toBe(200); // committed: answered anyway after the deadline
   });
+
+  it('releases the body of a committed change while it waits, and keeps it when the audit hook still needs it', async () => {
+    const app = Fastify();
+    // Behind for both requests (answered after the 30 ms deadline).
+    awaitLocalDataPlane(app, storeAt(7, 40, 0), { currentVersion: () => 6, currentChangeSeq: () => 40 }, app.log, 30);
+    // Registered after it, as the audit hook is: what a later hook sees of the body.
+    const seen: unknown[] = [];
+    app.addHook('onSend', async (request, _reply, payload) => {
+      seen.push(request.body);
+      return payload;
+    });
+    app.post('/config', async (request) => {
+      request.auditRecorded = true; // the store wrote the audit entry in the change's transaction
+      return { ok: true };
+    });
+    app.post('/other', async () => ({ ok: true }));
+    await app.ready();
+    const body = [{ kind: 'Api', metadata: { name: 'a' } }];
+    expect((await app.inject({ method: 'POST', url: '/config', payload: body })).statusCode).toBe(200);
+    expect(seen[0]).toBeUndefined();
+    expect((await app.inject({ method: 'POST', url: '/other', payload: body })).statusCode).toBe(200);
+    expect(seen[1]).toEqual(body);
+  });
 });

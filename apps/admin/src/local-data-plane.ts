@@ -31,6 +31,11 @@ export function awaitLocalDataPlane(app: FastifyInstance, store: ConfigStore, pl
       const [version, feed] = await Promise.all([store.version(), store.changesSince(plane.currentChangeSeq() ?? -1)]);
       const behind = () => plane.currentVersion() < version || (feed.keys.length + feed.resources.length > 0 && (plane.currentChangeSeq() ?? -1) < feed.seq);
       const deadline = Date.now() + waitMs;
+      // The parsed request body (10,000 documents for a large apply) is needed by nothing after
+      // the handler once the store wrote the audit entry (the audit hook reads it only for changes
+      // that did not commit): released before the wait, it is not kept through the reload, whose
+      // compile allocates the most (#16).
+      if (request.auditRecorded === true && behind()) request.body = undefined;
       while (behind()) {
         if (Date.now() > deadline) {
           logger.warn({ version, changeSeq: feed.seq, serving: plane.currentVersion(), servingSeq: plane.currentChangeSeq() }, 'the local data plane did not catch up with a change in time; answered anyway');

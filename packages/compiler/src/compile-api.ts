@@ -186,12 +186,15 @@ export function compileApi(r: ApiResource, ctx: ApiContext): ApiUnit {
           pathMatching: r.spec.pathMatching,
           value: compiled,
         });
-        const claimPath = `spec.routes[${ri}].match[${mi}].path`;
-        const normalizedValue = path.kind === 'prefix' && path.value !== '/' ? path.value.replace(/\/+$/, '') : path.kind === 'exact' || path.kind === 'prefix' ? path.value : `${path.base}${path.value}`;
+        // The claims stay in the unit (and the compile cache) as long as the Api: their texts are
+        // joined into flat strings, where template literals would keep trees of V8
+        // concatenation nodes, several per claim and 10,000 Apis of them (#16).
+        const claimPath = ['spec.routes[', String(ri), '].match[', String(mi), '].path'].join('');
+        const normalizedValue = path.kind === 'prefix' && path.value !== '/' ? path.value.replace(/\/+$/, '') : path.kind === 'exact' || path.kind === 'prefix' ? path.value : [path.base, path.value].join('');
         for (const host of r.spec.hosts.length > 0 ? r.spec.hosts : ['*any*']) {
           // Same host, same path rule, same header/query conditions: a true duplicate.
-          const key = `${host}\n${path.kind}\n${normalizedValue}\n${conditionKey(m)}`;
-          const label = `${path.kind} ${normalizedValue}${host === '*any*' ? '' : ` on ${host}`}`;
+          const key = [host, path.kind, normalizedValue, conditionKey(m)].join('\n');
+          const label = host === '*any*' ? [path.kind, ' ', normalizedValue].join('') : [path.kind, ' ', normalizedValue, ' on ', host].join('');
           claims.push({ key, api, methods: m.methods, resource, path: claimPath, label, priority: r.spec.priority });
         }
       });

@@ -133,7 +133,7 @@ describe('CompileCache shared by a validator and a data plane (one process)', ()
     const cache = new CompileCache();
     const unit = (): ApiUnit => ({ entries: [], fallbackEntries: [], claims: [], issues: [] });
     const none: ApiReads = { upstreams: new Set(), protos: new Set() };
-    const look = (run: ReturnType<CompileCache['begin']>, api: string) => run.unit(api, api, () => '', () => ({ unit: unit(), reads: none }));
+    const look = (run: ReturnType<CompileCache['begin']>, api: string) => run.unit(api, api, () => [], () => ({ unit: unit(), reads: none }));
     const first = cache.begin();
     for (const api of ['gone', 'a', 'b']) look(first, api);
     first.end();

@@ -9,6 +9,19 @@ export interface ApiReads {
   readonly protos: ReadonlySet<string> | 'all';
 }
 
+/**
+ * The current state of what one compile read (see readStateOf): equal element by element (the
+ * same texts, in the same order) exactly when reading again would read the same.
+ */
+export type ReadState = readonly (string | undefined)[];
+
+/** Whether two read states are equal element by element. */
+function sameState(a: ReadState, b: ReadState): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** One compile's use of a {@link CompileCache}: begun by {@link CompileCache.begin}. */
 export interface CompileCacheRun {
   /** Units this compile reused and compiled so far. */
@@ -16,11 +29,11 @@ export interface CompileCacheRun {
   readonly misses: number;
   /**
    * The unit compiled for `api` under `key` (the Api's own inputs) whose reads still read the
-   * same (`readKey` renders the current state of the names a compile read), or compiles it with
+   * same (`readState` gives the current state of the names a compile read), or compiles it with
    * `build` and remembers it with what it read. So an Upstream change recompiles only the Apis
    * that name it (#16), and a stale unit is never served.
    */
-  unit(api: string, key: string, readKey: (reads: ApiReads) => string, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit;
+  unit(api: string, key: string, readState: (reads: ApiReads) => ReadState, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit;
   /**
    * Ends the compile. The last of overlapping compiles to end forgets the units of Apis that none
    * of them looked up (deleted or renamed): one still running may yet look any unit up.
@@ -43,7 +56,7 @@ export interface CompileCacheRun {
  * the data plane reloads): what none of them looked up is forgotten once they have all ended.
  */
 export class CompileCache {
-  #units = new Map<string, { readonly key: string; readonly reads: ApiReads; readonly readKey: string; readonly unit: ApiUnit; seen: number }>();
+  #units = new Map<string, { readonly key: string; readonly reads: ApiReads; readonly state: ReadState; readonly unit: ApiUnit; seen: number }>();
   /** Number of the newest compile begun: a unit looked up is stamped with it. */
   #generation = 0;
   /** Compiles begun and not ended. */
@@ -62,16 +75,16 @@ export class CompileCache {
     const run = {
       hits: 0,
       misses: 0,
-      unit: (api: string, key: string, readKey: (reads: ApiReads) => string, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit => {
+      unit: (api: string, key: string, readState: (reads: ApiReads) => ReadState, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit => {
         const hit = this.#units.get(api);
-        if (hit !== undefined && hit.key === key && readKey(hit.reads) === hit.readKey) {
+        if (hit !== undefined && hit.key === key && sameState(readState(hit.reads), hit.state)) {
           hit.seen = this.#generation;
           run.hits++;
           return hit.unit;
         }
         run.misses++;
         const { unit, reads } = build();
-        this.#units.set(api, { key, reads, readKey: readKey(reads), unit, seen: this.#generation });
+        this.#units.set(api, { key, reads, state: readState(reads), unit, seen: this.#generation });
         return unit;
       },
       end: () => {

@@ -110,5 +110,5 @@ export function compileActions(route: Route): CompiledRouteActions {
 /** Canonical text of a block's header and query conditions, for conflict detection. */
 export function conditionKey(m: RouteMatch): string {
   const sort = (o: Record<string, unknown>) => JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return `${sort(m.headers)}\n${sort(m.queryParams)}`;
+  return [sort(m.headers), sort(m.queryParams)].join('\n');
 }

@@ -10,8 +10,8 @@ import { compileProtoDescriptors } from './compile-protocols.js';
 import { compileBrokers } from './compile-messaging.js';
 import { checkSelfTargets, type SelfEndpoints } from './compile-self-targets.js';
 import { compileApi, type ApiUnit, type Claim } from './compile-api.js';
-import type { ApiReads, CompileCache } from './compile-cache.js';
-import { textsOf, trackReads } from './track-reads.js';
+import type { ApiReads, CompileCache, ReadState } from './compile-cache.js';
+import { readStateOf, trackReads } from './track-reads.js';
 import { runSliced, runToEnd } from './slices.js';
 
 export { joinPath } from './compile-api.js';
@@ -114,7 +114,14 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
     yield;
   }
   const selfKey = `${JSON.stringify(options.self ?? null)}\n${brokerTexts.length === 0 ? '' : createHash('sha256').update(brokerTexts.join('\n')).digest('hex')}`;
-  const readKey = (reads: ApiReads) => `${textsOf(reads.upstreams, upstreamTexts)}\n${textsOf(reads.protos, protoTexts)}`;
+  // Upstreams, then a separator no text equals (a read state is compared element by element), then descriptors.
+  const readState = (reads: ApiReads): ReadState => {
+    const out: (string | undefined)[] = [];
+    readStateOf(reads.upstreams, upstreamTexts, out);
+    out.push('|');
+    readStateOf(reads.protos, protoTexts, out);
+    return out;
+  };
   yield;
 
   const { policies: subscriptionPolicies, table: subscriptions } = compileSubscriptions(sorted, issues);
@@ -140,9 +147,9 @@ function* compileSteps(resources: readonly Resource[], version: number, options:
         // Everything compileApi reads: the Api, its lifecycle plan, its generated subscription
         // policy (a function of the Api and of whether Plans exist), and (compared by the cache)
         // the Upstreams and descriptors it named.
-        const key = `${texts[i] as string}\n${selfKey}\n${plan === undefined ? '' : canonicalJson(plan)}\n${subscription === undefined ? '' : 'subscription'}`;
+        const key = [texts[i] as string, selfKey, plan === undefined ? '' : canonicalJson(plan), subscription === undefined ? '' : 'subscription'].join('\n');
         units.push(
-          cached.unit(api, key, readKey, () => {
+          cached.unit(api, key, readState, () => {
             const tracked = trackReads(upstreams, protos);
             const unit = compileApi(r, { upstreams: tracked.upstreams, protos: tracked.protos, brokers, plan, subscription });
             return { unit, reads: tracked.reads };

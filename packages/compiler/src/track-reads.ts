@@ -2,12 +2,16 @@ import type { ApiContext } from './compile-api.js';
 import type { ApiReads } from './compile-cache.js';
 import type { CompiledUpstream } from './types.js';
 
-/** The current text of each name read (`-` for an absent one), or of all of them. */
-export function textsOf(names: ReadonlySet<string> | 'all', texts: ReadonlyMap<string, string>): string {
-  if (names === 'all') return [...texts].map(([n, t]) => `${n}=${t}`).join('\n');
-  let out = '';
-  for (const n of names) out += `${n}=${texts.get(n) ?? '-'}\n`;
-  return out;
+/**
+ * What a compile read, as it reads now: the current text of each name read (`undefined` for an
+ * absent one), or every name and its text for `all`, appended to `out`. The texts are the
+ * compile's own strings (one per Upstream or descriptor), so the list a cached unit keeps
+ * points at them instead of copying them: a rendering as one text, kept with each of 10,000
+ * Apis, held a copy of its Upstream's text per Api (or a tree of concatenation nodes, #16).
+ */
+export function readStateOf(names: ReadonlySet<string> | 'all', texts: ReadonlyMap<string, string>, out: (string | undefined)[]): void {
+  if (names === 'all') for (const [n, t] of texts) out.push(n, t);
+  else for (const n of names) out.push(texts.get(n));
 }
 
 /**

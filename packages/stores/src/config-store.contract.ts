@@ -105,6 +105,33 @@ export function configStoreContract(name: string, factory: () => Promise<ConfigS
       expect((await store.get('Upstream', 'b'))?.version).toBe(base + 1);
     });
 
+    it('writes a large apply in batches, every document exactly as given, and an update moves updatedAt only', async () => {
+      // More than one upsert statement's worth, with text JSON must escape (quotes, backslashes,
+      // control characters, non-ASCII, astral), numbers, booleans, nulls and empty containers.
+      const odd = 'say "hi" \\ back\tslash \n é ✓ 😀';
+      const many = Array.from({ length: 130 }, (_, i) => {
+        const r = upstream(`u${String(i).padStart(3, '0')}`) as unknown as { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> };
+        r.metadata.labels = { team: `t${i % 7}` };
+        r.metadata.annotations = { note: odd };
+        r.spec = { ...r.spec, weight: i / 4, big: 2 ** 53 - 1, on: i % 2 === 0, none: null, empty: {}, list: [] };
+        return r as unknown as Resource;
+      });
+      const created = await store.apply(many, { validate: accept });
+      expect(created.version).toBe(base + 1);
+      expect((await store.load()).resources).toEqual(many);
+      const first = await store.get('Upstream', 'u042');
+      expect(first?.version).toBe(base + 1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const moved = many.map((r, i) => (i === 42 ? upstream('u042', 'http://moved:1') : r));
+      await store.apply(moved, { validate: accept });
+      const after = await store.get('Upstream', 'u042');
+      expect(after?.resource).toEqual(upstream('u042', 'http://moved:1'));
+      expect(after?.version).toBe(base + 2);
+      expect(after?.createdAt.getTime()).toBe(first?.createdAt.getTime());
+      expect(after?.updatedAt.getTime()).toBeGreaterThan(first?.updatedAt.getTime() ?? Infinity);
+      expect((await store.get('Upstream', 'u041'))?.version).toBe(base + 1);
+    });
+
     it('keeps resources not in the set unless prune is given, then deletes them', async () => {
       await store.apply([upstream('a'), upstream('b'), api('x', 'a')], { validate: accept });
       const kept = await store.apply([upstream('a')], { validate: accept });
