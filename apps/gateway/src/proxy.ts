@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
@@ -15,8 +15,8 @@ import { sendGatewayError, sendProblem } from './problem.js';
 import { BadHost, requestHost } from './request-host.js';
 import type { GatewayMetrics } from './metrics.js';
 import { startTrace } from './tracing.js';
-import { resolveRoute, type RouteMatch } from './stages/resolve.js';
-import type { RuntimeRoute } from './runtime.js';
+import { resolveRoute } from './stages/resolve.js';
+import type { HttpFlow } from './stages/flow.js';
 import { accessContext, answersAsUnrouted, runAccessStage, type AccessVerdict } from './stages/access.js';
 import { accessRechecker } from './messaging/recheck.js';
 import { createAccounting } from './stages/account.js';
@@ -74,25 +74,6 @@ export interface ProxyApp {
   listen(at: { readonly host?: string; readonly port: number }): Promise<string>;
   /** Stops accepting, closes idle keep-alive connections, resolves when in-flight requests are done. */
   close(): Promise<void>;
-}
-
-/** One routed request, as the stages after resolve see it (built once, passed along). */
-interface Routed {
-  readonly reply: ProxyReply;
-  readonly state: RequestState;
-  readonly route: RuntimeRoute;
-  readonly found: RouteMatch;
-  readonly method: string;
-  readonly path: string;
-  readonly target: { readonly path: string; readonly query: string | null };
-  readonly headers: IncomingHttpHeaders;
-  readonly hostHeader: string;
-  readonly peer: string;
-  readonly secure: boolean;
-  readonly trustForwarding: boolean;
-  readonly chunked: boolean;
-  /** The policies' request context (null on a route without access policies). */
-  ctx: RequestContext | null;
 }
 
 /**
@@ -253,7 +234,8 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
       state.bytesIn = n;
     }
     const secure = (socket as TLSSocket).encrypted === true;
-    const req: Routed = { reply, state, route, found, method, path, target, headers, hostHeader, peer, secure, trustForwarding, chunked, ctx: null };
+    // The one object the later stages get (flow.ts); `ctx` is set by the access stage.
+    const req: HttpFlow = { reply, raw, requestId: request.id, state, route, found, ctx: null, method, path, query: target.query, headers, hostHeader, peer, secure, trustForwarding, chunked };
 
     // Stage 2: access policies, with the lifecycle and draft rules (shared with WebSocket handshakes).
     if (route.access !== null) {
@@ -272,7 +254,7 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
   }
 
   /** Records what the access stage decided; false when it answered the request itself. */
-  function admitted(req: Routed, verdict: AccessVerdict): boolean {
+  function admitted(req: HttpFlow, verdict: AccessVerdict): boolean {
     const { reply, state, route } = req;
     const ctx = req.ctx as RequestContext;
     state.accessMs = performance.now() - (state.accessAt as number);
@@ -300,13 +282,13 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
   }
 
   /** Stages 3 to 7 of an admitted request: local answer, injected delay, the route's kind of exchange. */
-  function proceed(req: Routed): Promise<unknown> | undefined {
+  function proceed(req: HttpFlow): Promise<unknown> | undefined {
     const { reply, state, route, ctx } = req;
     // As with a policy refusal, an unread body means the connection is closed, not drained.
     const unread = req.chunked || state.bytesIn > 0;
     // Stage 3: local answer (redirect, published spec, direct response, abort fault), only on routes that have one.
     if (route.plan.local) {
-      const local = localAnswer(route, { secure: req.secure, hostHeader: req.hostHeader, path: req.path, query: req.target.query, headers: req.headers, trustForwarding: req.trustForwarding });
+      const local = localAnswer(route, { secure: req.secure, hostHeader: req.hostHeader, path: req.path, query: req.query, headers: req.headers, trustForwarding: req.trustForwarding });
       if (local !== null) {
         if (local.kind === 'answer') sendLocal(reply, route, ctx, state, local.status, local.headers, local.body, unread);
         else {
@@ -322,41 +304,36 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
   }
 
   /** Stage 5: the route's kind of exchange, chosen at install. */
-  function exchange(req: Routed): Promise<unknown> | undefined {
+  function exchange(req: HttpFlow): Promise<unknown> | undefined {
     const { reply, state, route, ctx } = req;
     const actions = route.actions;
-    const raw = reply.request.raw;
     const unread = req.chunked || state.bytesIn > 0;
-    const query = ctx !== null ? ctx.query : req.target.query;
+    const query = ctx !== null ? ctx.query : req.query;
     switch (route.plan.exchange) {
       case 'aggregate':
         return runAggregate(actions.aggregate as RuntimeAggregate, { reply, state, ctx, captures: req.found.captures, query, trustForwarding: req.trustForwarding, peer: req.peer, requestHeaders: actions.requestHeaders, hostRewrite: actions.hostRewrite, logger, metrics, send: (s, h, b) => sendLocal(reply, route, ctx, state, s, h, b, unread) });
       case 'protocol':
         return convert(req, query);
-      default: {
-        const flow = { reply, raw, requestId: reply.request.id, state, route, found: req.found, ctx, method: req.method, path: req.path, query: req.target.query, headers: req.headers, hostHeader: req.hostHeader, peer: req.peer, secure: req.secure, trustForwarding: req.trustForwarding, chunked: req.chunked };
+      default:
         // The plain path: the upstream's answer streams straight into the client response (forward-dispatch.ts);
         // response policies and body handling take the stream path (forward-http.ts).
-        if (route.plan.streams) dispatchHttp(flow, forwardSettings, prepareRequest(flow, forwardSettings));
-        else return forwardHttp(flow, forwardSettings);
+        if (route.plan.streams) dispatchHttp(req, forwardSettings, prepareRequest(req, forwardSettings));
+        else return forwardHttp(req, forwardSettings);
         return undefined;
-      }
     }
   }
 
   /** gRPC / gRPC-Web / SOAP / messaging conversion (protocols/); the path is the one the upstream would see. */
-  async function convert(req: Routed, query: string | null): Promise<unknown> {
-    const { reply, state, route, ctx, path, headers, method } = req;
-    const raw = reply.request.raw;
-    const requestId = reply.request.id;
+  async function convert(req: HttpFlow, query: string | null): Promise<unknown> {
+    const { reply, raw, requestId, state, route, ctx, path, headers, method } = req;
     const sp = route.stripPrefix;
     // Aborted when the client goes away: the converter cancels its upstream call.
     const cancel = new AbortController();
     state.cancel = cancel;
     const handler = route.actions.protocol as ProtocolHandler;
     // A subscription stream is admitted again per delivered message (messaging/handler.ts).
-    const recheck = handler.kind === 'messaging' && route.access !== null ? accessRechecker(route, { requestId, clientIp: state.clientIp, method, path, headers, query: req.target.query, hostName: state.hostName, secure: req.secure, trustForwarding: req.trustForwarding }) : undefined;
-    const r = await handler.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: req.found.captures, headers, ctx, requestHeaders: route.actions.requestHeaders, requestId, state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: req.target.query }, signal: cancel.signal, recheck });
+    const recheck = handler.kind === 'messaging' && route.access !== null ? accessRechecker(route, { requestId, clientIp: state.clientIp, method, path, headers, query: req.query, hostName: state.hostName, secure: req.secure, trustForwarding: req.trustForwarding }) : undefined;
+    const r = await handler.handle({ raw, method, path: sp === null ? path : path.length === sp.length ? '/' : path.slice(sp.length), query, captures: req.found.captures, headers, ctx, requestHeaders: route.actions.requestHeaders, requestId, state, deadlineMs: route.headersDeadlineMs, maxBodyBytes: maxBody, pick: { headers, clientIp: state.clientIp, query: req.query }, signal: cancel.signal, recheck });
     return sendLocal(reply, route, ctx, state, r.status, r.headers, r.body, r.close === true);
   }
 
