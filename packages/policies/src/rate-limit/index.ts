@@ -313,15 +313,12 @@ export function createLimiter(config: LimiterSpec, deps: PolicyDeps): Limiter {
     }
     // On the request's context (not a WeakMap by context): the runtime builds a separate instance
     // per phase, the access instance records, the response instance applies.
+    const own: string[] = [];
+    pushFields(o, own);
     const earlier = ctx.limitFields;
-    if (earlier == null) {
-      const own: string[] = [];
-      pushFields(o, own);
-      ctx.limitFields = own;
-    } else {
+    if (earlier == null) ctx.limitFields = own;
+    else {
       // A second limit policy passed the request too: its values replace the first's, one pair per name.
-      const own: string[] = [];
-      pushFields(o, own);
       for (let i = 0; i < own.length; i += 2) {
         let j = 0;
         while (j < earlier.length && earlier[j] !== own[i]) j += 2;
