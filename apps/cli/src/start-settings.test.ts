@@ -86,6 +86,15 @@ describe('Redis key prefix', () => {
     expect(loadSettings({ REDIS_KEY_PREFIX: 'staging:' }).REDIS_KEY_PREFIX).toBe('staging:');
     expect(() => loadSettings({ REDIS_KEY_PREFIX: '' })).toThrow(/REDIS_KEY_PREFIX/);
   });
+
+  it('refuses a brace in REDIS_KEY_PREFIX or CACHE_KEY_PREFIX (it would replace the keys\' hash tags on Redis Cluster)', () => {
+    for (const name of ['REDIS_KEY_PREFIX', 'CACHE_KEY_PREFIX']) {
+      for (const bad of ['t{}:', '{t}:', 't{', 't}']) {
+        expect(() => loadSettings({ [name]: bad })).toThrow(new RegExp(`${name}: must not contain "\\{" or "\\}"`));
+      }
+    }
+    expect(loadSettings({ CACHE_KEY_PREFIX: 'staging:cache:' }).CACHE_KEY_PREFIX).toBe('staging:cache:');
+  });
 });
 
 describe('EVENT_RETENTION_MS', () => {

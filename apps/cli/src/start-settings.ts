@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseWindow } from '@tollgate/model';
-import { parseRedisUrl, REDIS_URL_SCHEMES } from '@tollgate/stores';
+import { checkRedisKeyPrefix, parseRedisUrl, REDIS_URL_SCHEMES } from '@tollgate/stores';
 
 const flag = (fallback: boolean) =>
   z
@@ -23,6 +23,20 @@ const duration = (fallback: string) =>
     .default(fallback)
     .refine((s) => parseWindow(s) !== null, 'must be a duration like "30s", "5m", "1h" or "1d"')
     .transform((s) => parseWindow(s) as number);
+/** A Redis key prefix: no braces, which would take the place of Tollgate's hash tags (see `checkRedisKeyPrefix`). */
+const keyPrefix = (fallback: string) =>
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .default(fallback)
+    .superRefine((s, ctx) => {
+      try {
+        checkRedisKeyPrefix(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^key prefix: /, '') });
+      }
+    });
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 const optionalUrl = (schemes: string[]) =>
   z
@@ -61,7 +75,7 @@ export const settingsSchema = z.object({
       }
     })
     .describe('Redis connection string: redis[s]://host:port[/db] (one server), redis[s]+cluster://h1:p1,h2:p2 (Redis Cluster) or redis[s]+sentinel://s1:p1,s2:p2/<primary name>[/db] (Sentinel); unset = in-process counters. See docs/redis.md.'),
-  REDIS_KEY_PREFIX: z.string().min(1).max(128).default('tollgate:').describe('Prefix of the rate-limit, quota and usage keys in Redis, so several deployments (or test runs) can share one Redis.'),
+  REDIS_KEY_PREFIX: keyPrefix('tollgate:').describe('Prefix of the rate-limit, quota and usage keys in Redis, so several deployments (or test runs) can share one Redis; no `{` or `}` (they would replace the keys\' hash tags on Redis Cluster).'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Deadline of a limiter call to Redis, ms; past it the request is decided per plan/policy fail mode. A stall of the gateway\'s own event loop does not count.'),
   QUOTA_HOLD_MS: z.coerce.number().int().min(0).max(600_000).optional().describe('How long plan quotas stay unavailable after a re-seed of an emptied Redis, ms (default max(2000, 3 × USAGE_FLUSH_MS)).'),
   ADMIN_TOKEN: z
@@ -109,7 +123,7 @@ export const settingsSchema = z.object({
   NODE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('How often a gateway refreshes its row in gateway_nodes (/status nodes, GET /nodes); a node is listed while its heartbeat is at most three intervals old.'),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http://', 'https://']).describe('OTLP/HTTP collector base URL; set = one span per proxied request exported to <url>/v1/traces (standard OTEL_EXPORTER_OTLP_* variables apply).'),
   OTEL_SERVICE_NAME: z.string().default('tollgate-gateway').describe('service.name of exported spans.'),
-  CACHE_KEY_PREFIX: z.string().min(1).max(128).default('tollgate:cache:').describe('Prefix of response-cache keys in Redis (and of the purge pub/sub channel, `<prefix>purge`).'),
+  CACHE_KEY_PREFIX: keyPrefix('tollgate:cache:').describe('Prefix of response-cache keys in Redis (and of the purge pub/sub channel, `<prefix>purge`); no `{` or `}` (a hash tag in it would put every entry in one Redis Cluster slot).'),
   CACHE_MEMORY_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(10_000).describe('Most responses the in-memory response cache of a gateway holds (LRU).'),
   CACHE_MEMORY_MAX_BYTES: z.coerce.number().int().min(1024).max(17_179_869_184).default(67_108_864).describe('Most bytes the in-memory response cache of a gateway holds (LRU, approximate).'),
   BILLING_EXPORT_DIR: z.string().default('').describe('Directory the admin process exports each closed month\'s billing reports to (billing-YYYY-MM.csv, .json, .html, .pdf); empty = no export.'),

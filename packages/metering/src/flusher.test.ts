@@ -62,6 +62,12 @@ class Forwarder {
   }
 }
 
+describe('meter key prefix', () => {
+  it('refuses a prefix with a brace: it would replace the usage shards\' hash tags on Redis Cluster', () => {
+    expect(() => new Meter({ db: {} as Database, keyPrefix: 'x{}:', logger: captureLogger().logger })).toThrow(/keyPrefix: must not contain/);
+  });
+});
+
 describe('meter while Postgres is unreachable', () => {
   let database: TestDatabase;
   let forwarder: Forwarder;

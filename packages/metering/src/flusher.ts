@@ -5,6 +5,7 @@ import { apiKeys, flipState, writeEvents, type Database } from '@tollgate/db';
 import { outboxEvent, type OutboxEvent, type PlanSpec } from '@tollgate/model';
 import { Accumulator, PeriodCache, periodTimeZone, type UsageEvent, type UsageRow } from './accumulator.js';
 import { shardOfTag, usageShardOf, USAGE_SHARDS } from '@tollgate/policies';
+import { checkRedisKeyPrefix } from '@tollgate/stores';
 import { addCharge, counterKey, LIVE_TTL_MS, liveKey, liveShard, quotaKey, shardKeys, ShardedLiveIncrements, type MeterRedis, type MeterRedisCommands, type QuotaCharges } from './live-counters.js';
 import { ConditionDetectors, type DetectorOptions } from './condition-detectors.js';
 import { chargedSubscriptions, raiseQuotaEvents, type QuotaPeriod } from './quota-events.js';
@@ -136,7 +137,7 @@ export class Meter implements UsageRecorder, UsageStats {
   constructor(options: MeterOptions) {
     this.#db = options.db;
     this.#redis = options.redis ?? null;
-    this.#prefix = options.keyPrefix ?? 'tollgate:';
+    this.#prefix = checkRedisKeyPrefix(options.keyPrefix ?? 'tollgate:', 'keyPrefix');
     this.#intervalMs = options.intervalMs ?? 1_000;
     this.#maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5_000;

@@ -20,3 +20,4 @@ export { SqlOAuthClientStore, SqlSigningKeyStore } from './sql-oauth-store.js';
 export { SqlPortalAccountStore, PortalEmailTakenError, PORTAL_ACCOUNT_STATUSES, type PortalAccount, type PortalAccountStore, type PortalAccountStatus, type PortalAccountPatch, type PortalTokenPurpose, type NewPortalAccount, type NewPortalToken, type SpentPortalToken, type PortalSubscriptionRequest } from './portal-account-store.js';
 export { MemorySessionStore, type SessionStore, type StoredSession } from './session-store.js';
 export { SqlSessionStore, type SessionRealm } from './sql-session-store.js';
+export { checkRedisKeyPrefix } from './redis-key-prefix.js';

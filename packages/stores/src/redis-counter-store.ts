@@ -5,6 +5,7 @@ import { CountersUnseededError, GUARD_HOLD_SUFFIX, validateConsume, type Consume
 import { ConsumeBatcher, type ConsumeBatch } from './consume-batcher.js';
 import { withDeadline } from './deadline.js';
 import { createRedisClient, isCluster, type RedisClient } from './redis-client.js';
+import { checkRedisKeyPrefix } from './redis-key-prefix.js';
 
 /**
  * One atomic step of a fixed window: add, then give the key its TTL if it has none (a new key, or
@@ -122,6 +123,8 @@ export interface RedisCounterStore extends CounterStore {
  * policy can handle (fail open or closed) rather than stalled requests.
  */
 export async function createRedisCounterStore(options: RedisCounterStoreOptions): Promise<RedisCounterStore> {
+  // Before connecting: a brace in the prefix would displace every key's hash tag.
+  checkRedisKeyPrefix(options.keyPrefix, 'keyPrefix');
   const timeoutMs = options.commandTimeoutMs ?? 500;
   const redisOptions: RedisOptions = {
     // The deadline that matters is `withDeadline` below. ioredis's own timeout fires from a timer

@@ -1,6 +1,6 @@
 import { MemoryCacheStorage, type CacheStorages, type MemoryCacheLimits, type PurgeTarget } from '@tollgate/policies';
 import { postgresPurgeBus, processPurgeBus, redisPurgeBus, type PurgeBus } from './purge-bus.js';
-import { createRedisClient, type PostgresTimeouts, type RedisClient } from '@tollgate/stores';
+import { checkRedisKeyPrefix, createRedisClient, type PostgresTimeouts, type RedisClient } from '@tollgate/stores';
 import { RedisCacheStorage } from './redis-storage.js';
 
 export { parsePurge, PURGE_CHANNEL, type PurgeBus } from './purge-bus.js';
@@ -69,7 +69,7 @@ export class ResponseCache {
   readonly #logger: Logger;
 
   constructor(options: ResponseCacheOptions) {
-    const prefix = options.keyPrefix ?? DEFAULT_CACHE_KEY_PREFIX;
+    const prefix = checkRedisKeyPrefix(options.keyPrefix ?? DEFAULT_CACHE_KEY_PREFIX, 'keyPrefix');
     this.#logger = options.logger;
     this.memory = new MemoryCacheStorage(options.memory);
     // Lookups must not wait for a Redis that is away: without an offline queue a command fails at
