@@ -53,6 +53,16 @@ describe('console sessions', () => {
     expect(res.json<{ detail: string }>().detail).toMatch(detail);
   };
 
+  it('a sign-in body without a token is 400 INVALID_REQUEST at body.token (the body was read), bad JSON INVALID_BODY', async () => {
+    for (const payload of [{}, { token: '' }, { token: 5 }]) {
+      const res = await h.app.inject({ method: 'POST', url: '/console/session', headers: { 'content-type': 'application/json' }, payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'INVALID_REQUEST', errors: [{ path: 'body.token' }] });
+    }
+    const bad = await h.app.inject({ method: 'POST', url: '/console/session', headers: { 'content-type': 'application/json' }, payload: '{"token"' });
+    expect(bad.json()).toMatchObject({ status: 400, code: 'INVALID_BODY' });
+  });
+
   it('signs in with a token in the body, setting an HttpOnly SameSite=Strict cookie that carries neither token nor role', async () => {
     const res = await signIn(h.tokens.operator);
     expect(res.statusCode).toBe(201);

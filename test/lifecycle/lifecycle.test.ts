@@ -53,7 +53,7 @@ describe('API lifecycle', () => {
     expect(r.body).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', type: 'https://tollgate.dev/errors/invalid-transition' });
     expect(r.body.detail).toBe('Api/orders-v1 cannot go from draft to deprecated; allowed from draft: published, retired');
     expect((await transition(s, 'nope', { state: 'published' })).body).toMatchObject({ status: 404, code: 'NOT_FOUND' });
-    expect((await transition(s, 'orders-v1', { state: 'gone' })).body).toMatchObject({ status: 400, code: 'INVALID_BODY' });
+    expect((await transition(s, 'orders-v1', { state: 'gone' })).body).toMatchObject({ status: 400, code: 'INVALID_REQUEST', errors: [{ path: 'body.state' }] });
     // A transition that would not compile (dangling successor) is refused as a whole.
     expect((await transition(s, 'orders-v1', { state: 'published', successor: 'nowhere' })).body).toMatchObject({ status: 422, code: 'INVALID_CONFIG', errors: [{ path: 'spec.lifecycle.successor', code: 'dangling_reference' }] });
     // Still a draft.

@@ -5,9 +5,18 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * carries. Clients branch on `code`, never on `title` or `detail`.
  */
 export const PROBLEM_STATUS = {
-  /** The body is not well-formed YAML or JSON, or not the shape of document expected. */
+  /**
+   * The body cannot be read: not UTF-8, not JSON or YAML syntax, empty where JSON is sent, JSON or
+   * YAML refused while reading (a repeated key, nesting too deep, U+0000, an alias bomb), or not
+   * exactly one document where documents are expected. No field of it was looked at.
+   */
   INVALID_BODY: 400,
-  /** A query parameter or path parameter is invalid. */
+  /**
+   * The request was read, but a value in it is wrong or not acceptable: a path or query parameter,
+   * or a field of a JSON body (wrong type, missing, unknown, out of range, an expiry in the past, a
+   * limit reached); `errors[].path` says where (`params.id`, `querystring.limit`, `body.name`).
+   * Documents that break the resource model are 422 INVALID_CONFIG instead.
+   */
   INVALID_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

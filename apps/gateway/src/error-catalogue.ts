@@ -58,6 +58,32 @@ export function errorCatalogue(): CatalogueEntry[] {
 
 const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
+/**
+ * The admin API (and the console and portal it serves) has its own codes, catalogued in
+ * apps/admin/README.md; the rule between its two 400 codes is written here, next to the gateway's,
+ * because it is the one clients most often ask about.
+ */
+const ADMIN_SECTION = [
+  '## Admin API',
+  '',
+  'The admin API, the console and the developer portal answer with their own codes, listed in',
+  '`apps/admin/README.md` (Errors). Two of them are 400, and the line between them is:',
+  '',
+  '- `INVALID_BODY`: the body cannot be read. It is not UTF-8, not JSON or YAML (a syntax error),',
+  '  an empty JSON body, JSON or YAML refused while it is read (a repeated key, nesting too deep,',
+  '  U+0000, an alias bomb), or not exactly one document where documents are sent. No field of it',
+  '  was looked at: fix how the body is produced.',
+  '- `INVALID_REQUEST`: the request was read, but a value in it is wrong or not acceptable: a path',
+  '  or query parameter, or a field of a JSON body (wrong type, missing, unknown, out of range, an',
+  '  expiry in the past, a limit reached). A missing body where a small JSON body is expected',
+  '  counts as `{}`, so its required fields are reported. `errors[].path` names each value',
+  '  (`params.id`, `querystring.limit`, `body.name`).',
+  '',
+  'Well-formed documents that break the resource model, or a set that does not compile, are 422',
+  '`INVALID_CONFIG`.',
+  '',
+];
+
 /** docs/errors.md, rendered from {@link errorCatalogue}. */
 export function renderErrorCatalogue(): string {
   const rows = errorCatalogue().map((e) => `| \`${e.code}\` | ${e.status === 0 ? 'varies' : e.status} | ${cell(e.title)} | ${cell(e.raisedBy.join(', '))} | ${cell(e.description)} |`);
@@ -78,5 +104,6 @@ export function renderErrorCatalogue(): string {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...ADMIN_SECTION,
   ].join('\n');
 }

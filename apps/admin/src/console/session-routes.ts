@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AdminToken, AdminTokenStore, AuditStore } from '@tollgate/stores';
 import { hashToken, liveToken, sessionToken } from '../auth.js';
 import type { AuthThrottle } from '../auth-throttle.js';
+import { parsePart } from '../portal/parse.js';
 import { ProblemError } from '../problem.js';
 import { errorResponses } from '../schemas.js';
 import { readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
@@ -43,9 +44,8 @@ export function register(app: FastifyInstance, deps: Deps): void {
     refuseCrossSite(request);
     const wait = throttle.blockedFor(request.ip);
     if (wait > 0) throw new ProblemError('TOO_MANY_REQUESTS', 'too many failed admin authentications from this address; try again later', { headers: { 'retry-after': String(Math.ceil(wait / 1000)) } });
-    const parsed = SignIn.safeParse(request.body);
-    if (!parsed.success) throw new ProblemError('INVALID_BODY', 'send {"token": "<admin token>"} as JSON');
-    const token = await liveToken(tokens, hashToken(parsed.data.token));
+    const { token: presented } = parsePart(SignIn, request.body, 'body');
+    const token = await liveToken(tokens, hashToken(presented));
     if (!token) {
       // The audit hook writes `auth.failed` for it (without the token).
       request.authFailure = 'console sign-in with an invalid or revoked token';

@@ -7,7 +7,7 @@ import { auditContext, auditWritten } from '../audit.js';
 import type { AdminContext } from '../context.js';
 import { summarize } from '../documents.js';
 import { ProblemError } from '../problem.js';
-import { requireJsonBody } from './body.js';
+import { readBody } from './body.js';
 import { errorResponses, nameParamsSchema, problemSchema } from '../schemas.js';
 
 const rfc3339 = z.iso.datetime({ offset: true });
@@ -57,13 +57,8 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
       },
     },
     async (request) => {
-      requireJsonBody(request.body);
-      const parsed = lifecycleRequestSchema.safeParse(request.body);
-      if (!parsed.success) {
-        const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path as PropertyKey[]) || '(body)', code: i.code, message: i.message }));
-        throw new ProblemError('INVALID_BODY', summarize('the lifecycle request is invalid', errors), { errors });
-      }
-      const body = parsed.data;
+      // A request that does not fit is 400 INVALID_REQUEST at `body.<field>`, as every small JSON body.
+      const body = readBody(lifecycleRequestSchema, request.body);
       const name = request.params.name;
       const stored = await ctx.config.get('Api', name);
       if (!stored) throw new ProblemError('NOT_FOUND', `Api/${name} does not exist`);

@@ -10,9 +10,10 @@ export function requireJsonBody(body: unknown): void {
 
 /**
  * Validates a small JSON body with its zod schema (route schemas leave bodies to handlers, see
- * build-admin.ts); a missing body counts as `{}`. Issues are 400 INVALID_REQUEST at `body.<field>`.
+ * build-admin.ts); a missing body counts as `{}`. Issues are 400 INVALID_REQUEST at `body.<field>`
+ * (the body was read; a value in it is wrong: see PROBLEM_STATUS for the rule).
  */
 export function readBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   requireJsonBody(body);
-  return parsePart(schema, body ?? {}, 'body', 'INVALID_REQUEST') as z.infer<S>;
+  return parsePart(schema, body ?? {}, 'body') as z.infer<S>;
 }
