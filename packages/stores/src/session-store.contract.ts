@@ -74,16 +74,44 @@ export function sessionStoreContract(name: string, factory: () => Promise<Sessio
       expect(await h.console.get(hashOf('live'))).toBeDefined();
     });
 
-    it('trims to the newest sessions, ending the oldest first', async () => {
+    /** A bound under which nothing of T0's sessions counts as expired. */
+    const bound = (max: number, batch = 100) => ({ max, seenBefore: T0 - 1, createdBefore: T0 - 1, batch });
+
+    it('inserts within the bound: room made from expired sessions first, then the oldest', async () => {
       await h.clear();
-      for (let i = 0; i < 5; i++) await h.console.insert(session(`s${i}`, T0 + i * 1_000));
-      expect(await h.console.trim(3)).toBe(2);
-      expect(await h.console.count()).toBe(3);
+      for (let i = 0; i < 3; i++) expect(await h.console.insertBounded(session(`s${i}`, T0 + i * 1_000), bound(3))).toBe(0);
+      // Full: the oldest (s0) makes room.
+      expect(await h.console.insertBounded(session('s3', T0 + 3_000), bound(3))).toBe(1);
       expect(await h.console.get(hashOf('s0'))).toBeUndefined();
-      expect(await h.console.get(hashOf('s1'))).toBeUndefined();
-      expect(await h.console.get(hashOf('s2'))).toBeDefined();
-      expect(await h.console.get(hashOf('s4'))).toBeDefined();
-      expect(await h.console.trim(3)).toBe(0);
+      // s2 is idle by the next bound while s1 (older) and s3 were used: the idle one goes, not the oldest.
+      await h.console.touch(hashOf('s1'), T0 + 50_000);
+      await h.console.touch(hashOf('s3'), T0 + 50_000);
+      expect(await h.console.insertBounded(session('s4', T0 + 4_000), { max: 3, seenBefore: T0 + 2_000, createdBefore: T0 - 1, batch: 100 })).toBe(1);
+      expect(await h.console.get(hashOf('s2'))).toBeUndefined();
+      expect(await h.console.get(hashOf('s1'))).toBeDefined();
+      expect(await h.console.count()).toBe(3);
+    });
+
+    it('deletes at most a batch per insert: a lowered bound is reached over several inserts', async () => {
+      await h.clear();
+      for (let i = 0; i < 10; i++) await h.console.insert(session(`b${i}`, T0 + i));
+      expect(await h.console.insertBounded(session('n1', T0 + 100), bound(2, 4))).toBe(4);
+      expect(await h.console.count()).toBe(7);
+      expect(await h.console.get(hashOf('b3'))).toBeUndefined();
+      expect(await h.console.get(hashOf('b4'))).toBeDefined();
+      expect(await h.console.insertBounded(session('n2', T0 + 101), bound(2, 4))).toBe(4);
+      expect(await h.console.insertBounded(session('n3', T0 + 102), bound(2, 4))).toBe(3);
+      expect(await h.console.count()).toBe(2);
+      expect(await h.console.get(hashOf('n2'))).toBeDefined();
+      expect(await h.console.get(hashOf('n3'))).toBeDefined();
+    });
+
+    it('concurrent sign-ins never overshoot the bound', async () => {
+      await h.clear();
+      for (let i = 0; i < 5; i++) await h.console.insert(session(`full${i}`, T0 + i));
+      // Each sees a full realm; without serialization several count the same room and all insert.
+      await Promise.all(Array.from({ length: 24 }, (_, i) => h.console.insertBounded(session(`race${i}`, T0 + 1_000 + i), bound(5))));
+      expect(await h.console.count()).toBe(5);
     });
 
     it('keeps the console\'s and the portal\'s sessions apart', async () => {
@@ -95,9 +123,11 @@ export function sessionStoreContract(name: string, factory: () => Promise<Sessio
       expect(await h.portal.delete(c.hash)).toBe(false);
       await h.portal.touch(c.hash, T0 + 99_000);
       expect((await h.console.get(c.hash))?.lastSeenAt).toBe(T0);
-      expect(await h.portal.trim(0)).toBe(1);
+      expect(await h.portal.insertBounded(session('portal-two', T0 + 10), bound(1))).toBe(1);
+      expect(await h.portal.get(hashOf('portal-only'))).toBeUndefined();
       expect(await h.portal.deleteExpired(T0 + 1, T0 + 1, 10)).toBe(0);
       expect(await h.console.count()).toBe(1);
+      expect(await h.portal.count()).toBe(1);
     });
   });
 }

@@ -13,12 +13,31 @@ export interface StoredSession {
   lastSeenAt: number;
 }
 
+/** The bound a sign-in keeps (see {@link SessionStore.insertBounded}). */
+export interface SessionBound {
+  /** Most sessions of the realm held once the new one is in. */
+  max: number;
+  /** Sessions last seen at or before this, or created at or before `createdBefore`, are expired: they go first. */
+  seenBefore: number;
+  createdBefore: number;
+  /** Most sessions one sign-in deletes (expired ones, then the oldest): bounded work per sign-in. */
+  batch: number;
+}
+
 /**
  * Where sessions of one realm live. The store keeps records; expiry and the bound on live sessions
  * are decided by its caller (ConsoleSessions in @tollgate/admin), which passes the cut-off times.
  */
 export interface SessionStore {
   insert(session: StoredSession): Promise<void>;
+  /**
+   * Inserts a sign-in's session within `bound.max`: when the realm holds `max` or more, first
+   * deletes expired sessions, then the oldest (by creation), `bound.batch` at most in all. Atomic
+   * against other processes' calls on the same realm, so concurrent sign-ins cannot all see room
+   * and overshoot the bound. A bound lowered far below the sessions held is reached over several
+   * sign-ins, a batch at a time. Returns how many sessions were deleted.
+   */
+  insertBounded(session: StoredSession, bound: SessionBound): Promise<number>;
   get(hash: string): Promise<StoredSession | undefined>;
   /** Moves `lastSeenAt` forward to `at` (never back: another process may have written a later use). */
   touch(hash: string, at: number): Promise<void>;
@@ -26,8 +45,6 @@ export interface SessionStore {
   delete(hash: string): Promise<boolean>;
   /** Deletes up to `limit` sessions last seen at or before `seenBefore` or created at or before `createdBefore`; returns how many. */
   deleteExpired(seenBefore: number, createdBefore: number, limit: number): Promise<number>;
-  /** Deletes the oldest sessions (by creation) so that at most `keep` remain; returns how many went. */
-  trim(keep: number): Promise<number>;
   /** Live and not yet deleted sessions held. */
   count(): Promise<number>;
 }
@@ -70,13 +87,18 @@ export class MemorySessionStore implements SessionStore {
     return deleted;
   }
 
-  async trim(keep: number): Promise<number> {
+  async insertBounded(session: StoredSession, bound: SessionBound): Promise<number> {
+    // One event loop: nothing runs between the count and the insert, so this is already atomic.
     let deleted = 0;
-    for (const hash of this.sessions.keys()) {
-      if (this.sessions.size <= keep) break;
-      this.sessions.delete(hash);
-      deleted++;
+    if (this.sessions.size >= bound.max) {
+      deleted = await this.deleteExpired(bound.seenBefore, bound.createdBefore, bound.batch);
+      for (const hash of this.sessions.keys()) {
+        if (this.sessions.size < bound.max || deleted >= bound.batch) break;
+        this.sessions.delete(hash);
+        deleted++;
+      }
     }
+    this.sessions.set(session.hash, { ...session });
     return deleted;
   }
 

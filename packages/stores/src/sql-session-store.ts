@@ -1,6 +1,7 @@
-import { and, count, desc, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { browserSessions, type BrowserSessionRow, type Database } from '@tollgate/db';
-import type { SessionStore, StoredSession } from './session-store.js';
+import type { SessionBound, SessionStore, StoredSession } from './session-store.js';
+import type { Tx } from './sql-tx.js';
 
 /** Which sessions a store holds: the console's and the portal's share the table, never each other's rows. */
 export type SessionRealm = 'console' | 'portal';
@@ -13,7 +14,8 @@ function toSession(row: BrowserSessionRow): StoredSession {
 
 /**
  * Sessions of one realm in `browser_sessions` (Postgres or PGlite through drizzle), shared by every
- * admin process on the database. Each call is one statement: a lookup by primary key per request.
+ * admin process on the database. Each call is one statement (a lookup by primary key per request),
+ * except a sign-in's bounded insert, a short transaction.
  */
 export class SqlSessionStore implements SessionStore {
   constructor(
@@ -22,9 +24,35 @@ export class SqlSessionStore implements SessionStore {
   ) {}
 
   async insert(session: StoredSession): Promise<void> {
+    await this.insertRow(this.db, session);
+  }
+
+  async insertBounded(session: StoredSession, bound: SessionBound): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      // Sign-ins of one realm one at a time across processes (until commit): without it, processes
+      // signing in together each counted room and inserted, overshooting the bound by as many.
+      // The realm's row count is the shared state, so there is no row to lock FOR UPDATE.
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`tollgate.browser_sessions:${this.realm}`}))`);
+      const held = (await tx.select({ n: count() }).from(browserSessions).where(eq(browserSessions.realm, this.realm)))[0]?.n ?? 0;
+      let deleted = 0;
+      if (held >= bound.max) {
+        deleted = await this.deleteExpiredIn(tx, bound.seenBefore, bound.createdBefore, bound.batch);
+        // Then the oldest, as many as needed to make room, within what is left of the batch.
+        const oldest = Math.min(held - deleted - (bound.max - 1), bound.batch - deleted);
+        if (oldest > 0) {
+          const batch = tx.select({ hash: browserSessions.hash }).from(browserSessions).where(eq(browserSessions.realm, this.realm)).orderBy(asc(browserSessions.createdAt), asc(browserSessions.hash)).limit(oldest);
+          deleted += (await tx.delete(browserSessions).where(inArray(browserSessions.hash, batch)).returning({ hash: browserSessions.hash })).length;
+        }
+      }
+      await this.insertRow(tx, session);
+      return deleted;
+    });
+  }
+
+  private async insertRow(db: Database | Tx, session: StoredSession): Promise<void> {
     // Refusing anything but a digest keeps a caller from storing a session id in clear.
     if (!SHA256_HEX.test(session.hash)) throw new TypeError('a session is stored under the lower-case SHA-256 hex digest of its id');
-    await this.db.insert(browserSessions).values({ ...session, realm: this.realm, createdAt: new Date(session.createdAt), lastSeenAt: new Date(session.lastSeenAt) });
+    await db.insert(browserSessions).values({ ...session, realm: this.realm, createdAt: new Date(session.createdAt), lastSeenAt: new Date(session.lastSeenAt) });
   }
 
   async get(hash: string): Promise<StoredSession | undefined> {
@@ -43,24 +71,17 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async deleteExpired(seenBefore: number, createdBefore: number, limit: number): Promise<number> {
+    return this.deleteExpiredIn(this.db, seenBefore, createdBefore, limit);
+  }
+
+  private async deleteExpiredIn(db: Database | Tx, seenBefore: number, createdBefore: number, limit: number): Promise<number> {
     // A bounded batch (a subquery with LIMIT): one sweep never holds locks on an unbounded number of rows.
-    const batch = this.db
+    const batch = db
       .select({ hash: browserSessions.hash })
       .from(browserSessions)
       .where(and(eq(browserSessions.realm, this.realm), or(lte(browserSessions.lastSeenAt, new Date(seenBefore)), lte(browserSessions.createdAt, new Date(createdBefore)))))
       .limit(limit);
-    const rows = await this.db.delete(browserSessions).where(inArray(browserSessions.hash, batch)).returning({ hash: browserSessions.hash });
-    return rows.length;
-  }
-
-  async trim(keep: number): Promise<number> {
-    const beyond = this.db
-      .select({ hash: browserSessions.hash })
-      .from(browserSessions)
-      .where(eq(browserSessions.realm, this.realm))
-      .orderBy(desc(browserSessions.createdAt), desc(browserSessions.hash))
-      .offset(keep);
-    const rows = await this.db.delete(browserSessions).where(inArray(browserSessions.hash, beyond)).returning({ hash: browserSessions.hash });
+    const rows = await db.delete(browserSessions).where(inArray(browserSessions.hash, batch)).returning({ hash: browserSessions.hash });
     return rows.length;
   }
 

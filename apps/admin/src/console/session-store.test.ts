@@ -190,3 +190,30 @@ describe('console sessions shared by two admin processes on one database', () =>
     expect(await one.use(id)).toBeUndefined();
   });
 });
+
+describe('console sign-ins racing on two admin processes (Postgres)', () => {
+  let database: TestDatabase;
+  let one: SqlStores;
+  let two: SqlStores;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // Two pools on one database: two admin processes.
+    one = await createPostgresStores({ url: database.url, poolMax: 4 });
+    two = await createPostgresStores({ url: database.url, poolMax: 4 });
+  }, 60_000);
+  afterAll(async () => {
+    await one?.close();
+    await two?.close();
+    await database?.drop();
+  });
+
+  it('stay within maxSessions when both are full and sign in at once', async () => {
+    const options = { maxSessions: 4, sweepMs: 0 };
+    const a = new ConsoleSessions(options, Date.now, new SqlSessionStore(one.db, 'console'));
+    const b = new ConsoleSessions(options, Date.now, new SqlSessionStore(two.db, 'console'));
+    for (let i = 0; i < 4; i++) await a.create(token);
+    // Each racer finds the realm full; unserialized, several counted the same room and all inserted.
+    await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? a : b).create(token)));
+    expect(await a.size()).toBe(4);
+  });
+});

@@ -40,6 +40,12 @@ export const MAX_TOUCH_STEP_MS = 60_000;
 /** Expired sessions deleted per statement by the sweep, and batches per sweep: bounded work per tick. */
 const SWEEP_BATCH = 500;
 const SWEEP_BATCHES = 20;
+/**
+ * Most sessions one sign-in deletes to make room (expired ones first, then the oldest). A full
+ * store normally needs one; more only after maxSessions was lowered, and then the bound is
+ * reached over several sign-ins rather than by one sign-in deleting thousands of rows.
+ */
+const SIGN_IN_BATCH = 100;
 
 const digest = (id: string): string => createHash('sha256').update(id, 'utf8').digest('hex');
 
@@ -80,15 +86,12 @@ export class ConsoleSessions {
   /** Starts a session for a token; returns the id (for the cookie only) and its CSRF token. */
   async create(token: { id: string; hash: string }): Promise<{ id: string; session: ConsoleSession }> {
     const now = this.now();
-    // One count per sign-in (rare next to requests). Processes signing in at the same instant may
-    // each see room, so across processes the bound holds within the number of concurrent sign-ins.
-    if ((await this.store.count()) >= this.maxSessions) {
-      await this.deleteExpired(now);
-      await this.store.trim(this.maxSessions - 1);
-    }
     const id = randomBytes(32).toString('base64url');
     const session: ConsoleSession = { tokenHash: token.hash, tokenId: token.id, csrf: randomBytes(32).toString('base64url'), createdAt: now, lastSeenAt: now };
-    await this.store.insert({ hash: digest(id), ...session });
+    // The count, the room made and the insert are one step per realm across processes (the store
+    // serializes them), so concurrent sign-ins cannot overshoot maxSessions; the room made is one
+    // bounded batch, never one statement over the whole table.
+    await this.store.insertBounded({ hash: digest(id), ...session }, { max: this.maxSessions, seenBefore: now - this.idleMs, createdBefore: now - this.absoluteMs, batch: SIGN_IN_BATCH });
     return { id, session };
   }
 
@@ -150,10 +153,6 @@ export class ConsoleSessions {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
     await this.sweeping;
-  }
-
-  private async deleteExpired(now: number): Promise<void> {
-    await this.store.deleteExpired(now - this.idleMs, now - this.absoluteMs, this.maxSessions);
   }
 
   private expired(session: StoredSession, now: number): boolean {
