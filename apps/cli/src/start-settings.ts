@@ -140,7 +140,7 @@ export const settingsSchema = z.object({
     .min(86_400_000, 'must be at least 86400000 (1 day)')
     .max(3_650 * 86_400_000)
     .default(30 * 86_400_000)
-    .describe('How long events and their webhook deliveries are kept, ms (default 30 days); older ones are deleted by the admin process in batches, except events not fanned out yet or with a delivery still pending.'),
+    .describe('How long events and their webhook deliveries are kept, ms (default 30 days); older ones are deleted by the admin process in batches (also ones never fanned out, as with WEBHOOKS=false), except events with a delivery still pending.'),
   WEBHOOK_ALLOW_PRIVATE: flag(false).describe('Allow webhook URLs on loopback, link-local and private addresses (SSRF protection off; this node\'s own ports stay refused).'),
   WEBHOOK_ALLOW_CIDRS: z.string().default('').describe('Comma-separated addresses or CIDR ranges webhook URLs may use although private (e.g. 10.20.0.0/16,127.0.0.1/32).'),
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000).describe('How often the webhook dispatcher polls the outbox, ms.'),

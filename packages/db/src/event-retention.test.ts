@@ -55,11 +55,11 @@ function eventRetentionContract(name: string, factory: () => Promise<Harness>): 
       await h.db.execute(sql`TRUNCATE events, webhook_deliveries, event_dedupe_keys`);
     });
 
-    it('deletes old settled events with their deliveries; keeps recent ones, unfanned ones and ones with a pending or leased delivery', async () => {
-      const gone = [await event(h.db, 40, { deliveries: ['delivered'] }), await event(h.db, 31, { deliveries: ['dead', 'delivered'] }), await event(h.db, 400)];
+    it('deletes old settled events with their deliveries and old ones never fanned out; keeps recent ones and ones with a pending or leased delivery', async () => {
+      const gone = [await event(h.db, 40, { deliveries: ['delivered'] }), await event(h.db, 31, { deliveries: ['dead', 'delivered'] }), await event(h.db, 400), await event(h.db, 60, { fannedOut: false })];
       const kept = [
         await event(h.db, 29, { deliveries: ['delivered'] }),
-        await event(h.db, 60, { fannedOut: false }),
+        await event(h.db, 29, { fannedOut: false }),
         await event(h.db, 60, { deliveries: ['pending'] }),
         await event(h.db, 60, { deliveries: ['delivered', 'pending'] }),
         await event(h.db, 60, { deliveries: ['leased'] }),
@@ -135,6 +135,18 @@ function eventRetentionContract(name: string, factory: () => Promise<Harness>): 
       expect(await count(h.db, 'events')).toBe(5);
     });
 
+    it('with no dispatcher anywhere (WEBHOOKS=false), events past the retention still go, a batch at a time', async () => {
+      // Nothing ever fans these out: before, they were kept for good.
+      for (let i = 0; i < 7; i++) await event(h.db, 45, { fannedOut: false });
+      for (let i = 0; i < 3; i++) await event(h.db, 45, { deliveries: ['delivered'] });
+      const recent = await event(h.db, 1, { fannedOut: false });
+      // One statement's batch covers both kinds: unfanned first, then settled ones with what is left.
+      expect(await pruneEventBatch(h.db, RETENTION, 5)).toBe(5);
+      expect(await pruneEventBatch(h.db, RETENTION, 4)).toBe(4);
+      expect((await pruneEvents(h.db, { retentionMs: RETENTION, batch: 5 })).events).toBe(1);
+      expect(await seqs(h.db)).toEqual([recent]);
+    });
+
     it('stops between batches when told to', async () => {
       for (let i = 0; i < 6; i++) await event(h.db, 45);
       let stop = false;
@@ -190,6 +202,27 @@ describe('event retention on Postgres: several admin processes', () => {
       await other.end();
     }
     expect(await pruneEvents(handle.db, { retentionMs: RETENTION })).toMatchObject({ events: 1, locked: false });
+  });
+
+  it('an old event a dispatcher is fanning out is skipped, then kept with its new pending delivery', async () => {
+    await handle.db.execute(sql`TRUNCATE events, webhook_deliveries`);
+    const seq = await event(handle.db, 40, { fannedOut: false });
+    // A dispatcher (WEBHOOKS=true, started late) claims the event as fanOut does and creates its delivery.
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT seq FROM events WHERE fanned_out_at IS NULL ORDER BY seq LIMIT 200 FOR UPDATE SKIP LOCKED');
+      await other.query("INSERT INTO webhook_deliveries (id, webhook, event_seq, status) VALUES ('msg_fanout', 'hook', $1, 'pending')", [seq]);
+      await other.query('UPDATE events SET fanned_out_at = now() WHERE seq = $1', [seq]);
+      expect((await pruneEvents(handle.db, { retentionMs: RETENTION })).events).toBe(0);
+      await other.query('COMMIT');
+    } finally {
+      await other.end();
+    }
+    expect((await pruneEvents(handle.db, { retentionMs: RETENTION })).events).toBe(0);
+    expect(await seqs(handle.db)).toEqual([seq]);
+    expect(await count(handle.db, 'webhook_deliveries')).toBe(1);
   });
 
   it('a redelivery committed while the batch is being chosen keeps its event', async () => {

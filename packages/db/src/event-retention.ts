@@ -55,10 +55,11 @@ function rowsOf<T>(result: unknown): T[] {
 }
 
 /**
- * Deletes at most `batch` events older than `retentionMs`, in one transaction: not an event that
- * has not been fanned out yet, nor one with a delivery still pending or leased, whatever its age
- * (the dispatcher still needs it; it goes in a later round once settled). Those are left out of
- * the candidates, so they never fill a batch; that check is on `status` alone, which the
+ * Deletes at most `batch` events older than `retentionMs`, in one transaction: first events that
+ * were never fanned out (see {@link pruneUnfanned}), then fanned-out ones, but not one with a
+ * delivery still pending or leased, whatever its age (the dispatcher still needs it; it goes in a
+ * later round once settled). Those are left out of the candidates, so they never fill a batch;
+ * that check is on `status` alone, which the
  * (status, next_attempt_at) index serves in proportion to the pending deliveries, not to the
  * table (a lease is only taken on a pending delivery and cleared with its outcome). The
  * deliveries of the candidates are then locked (`FOR UPDATE`, by the event_seq index) and checked
@@ -68,15 +69,18 @@ function rowsOf<T>(result: unknown): T[] {
  * Returns how many events it deleted, or `null` when another process holds the retention lock.
  */
 export async function pruneEventBatch(db: Database, retentionMs: number, batch = DEFAULT_PRUNE_BATCH): Promise<number | null> {
+  const limit = Math.max(1, Math.floor(batch));
   return db.transaction(async (tx) => {
     if (!(await tryLock(tx))) return null;
+    const unfanned = await pruneUnfanned(tx, retentionMs, limit);
+    if (unfanned >= limit) return unfanned;
     const r = await tx.execute(sql`
       WITH candidate AS MATERIALIZED (
         SELECT seq FROM events
         WHERE occurred_at < now() - ${interval(retentionMs)}::interval AND fanned_out_at IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = events.seq AND d.status = 'pending')
         ORDER BY occurred_at
-        LIMIT ${Math.max(1, Math.floor(batch))}
+        LIMIT ${limit - unfanned}
         FOR UPDATE SKIP LOCKED
       ),
       delivery AS MATERIALIZED (
@@ -91,8 +95,33 @@ export async function pruneEventBatch(db: Database, retentionMs: number, batch =
         RETURNING e.seq
       )
       SELECT count(*)::int AS n FROM gone`);
-    return Number(rowsOf<{ n: number }>(r)[0]?.n ?? 0);
+    return unfanned + Number(rowsOf<{ n: number }>(r)[0]?.n ?? 0);
   });
+}
+
+/**
+ * Deletes at most `limit` events older than `retentionMs` that no dispatcher has fanned out. Such
+ * an event has no deliveries, and with WEBHOOKS=false on every admin process none will ever be
+ * made: kept until fanned out, the table grew without bound. A dispatcher fans out within
+ * seconds, so an event unfanned past the retention (a day at least) means none ran that long, and
+ * one starting later does not send events past their retention. The scan is the partial index of
+ * unfanned events (`events_pending_idx`, by seq: the oldest first). A fan-out claims the same rows
+ * `FOR UPDATE SKIP LOCKED`: an event it holds is skipped here, and the delete re-checks
+ * `fanned_out_at IS NULL` on the row's latest version, so an event fanned out meanwhile stays,
+ * with its deliveries, for the settled-event path.
+ */
+async function pruneUnfanned(tx: Tx, retentionMs: number, limit: number): Promise<number> {
+  const r = await tx.execute(sql`
+    WITH stale AS MATERIALIZED (
+      SELECT seq FROM events
+      WHERE fanned_out_at IS NULL AND occurred_at < now() - ${interval(retentionMs)}::interval
+      ORDER BY seq
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ),
+    gone AS (DELETE FROM events e USING stale s WHERE e.seq = s.seq AND e.fanned_out_at IS NULL RETURNING e.seq)
+    SELECT count(*)::int AS n FROM gone`);
+  return Number(rowsOf<{ n: number }>(r)[0]?.n ?? 0);
 }
 
 /** Forgets at most `batch` dedupe keys claimed longer ago than `horizonMs`; `null` when another process holds the lock. */
