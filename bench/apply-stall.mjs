@@ -23,6 +23,8 @@
 //      each window, wall and CPU ms (bench/event-loop-blocks.cjs, preloaded): on a loaded machine
 //      the worst request latency is mostly the machine; the CPU time of the longest block is what
 //      the change itself held the loop for
+//      HEAP_PROFILE=dir: a sampling heap profile of each Tollgate process (objects the GC collected
+//      included; bench/heap-sampling.cjs) in dir, summed per function by bench/heap-profile-summary.mjs
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -42,6 +44,7 @@ const LAUNCH_NODE_FLAGS = existsSync(join(root, 'apps/cli/dist/node-flags.js')) 
 const BLOCKS = process.env.BLOCKS === '1';
 const BLOCKS_DIR = BLOCKS ? mkdtempSync(join(tmpdir(), 'tollgate-blocks-')) : null;
 const BLOCKS_PRELOAD = fileURLToPath(new URL('./event-loop-blocks.cjs', import.meta.url));
+const HEAP_PRELOAD = fileURLToPath(new URL('./heap-sampling.cjs', import.meta.url));
 const hr = () => Number(process.hrtime.bigint() / 1000n);
 const MODES = (process.env.MODES ?? 'postgres,embedded').split(',');
 const APIS = Number(process.env.APIS ?? 10_000);
@@ -75,6 +78,7 @@ async function startProcess(role, env) {
   const nodeArgs = [...LAUNCH_NODE_FLAGS, ...(process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
   const blocksFile = BLOCKS_DIR === null ? null : join(BLOCKS_DIR, `${role}-${ports.proxy}.txt`);
   if (blocksFile !== null) nodeArgs.unshift('--require', BLOCKS_PRELOAD);
+  if (process.env.HEAP_PROFILE) nodeArgs.unshift('--require', HEAP_PRELOAD);
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', role], {
     env: {
       PATH: process.env.PATH,
@@ -93,6 +97,7 @@ async function startProcess(role, env) {
       CONFIG_POLL_MS: '2000',
       ...env,
       ...(blocksFile !== null ? { BLOCKS_FILE: blocksFile } : {}),
+      ...(process.env.HEAP_PROFILE ? { HEAP_PROFILE_DIR: process.env.HEAP_PROFILE } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -129,6 +129,26 @@ describe('CompileCache shared by a validator and a data plane (one process)', ()
     expect(answers(reloaded, 20)).toEqual(answers(fresh, 20));
   });
 
+  it('a reload of the same documents read back in another key order writes no Api text again, and hashes as a compile from scratch', async () => {
+    const cache = new CompileCache();
+    const rs = set(20, { 3: ', subset: blue' });
+    expect(await validateConfigAsync(rs, { cache })).toEqual([]);
+    expect(cache.texts).toBe(20);
+    // What a database hands back: equal documents, new objects, keys in another order.
+    const reversed = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(reversed) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
+    const readBack = rs.map((r) => reversed(r) as Resource);
+    const reloaded = snapshot(await compileConfigAsync(readBack, 1, { cache }));
+    expect([cache.hits, cache.misses, cache.texts]).toEqual([20, 0, 0]);
+    expect(reloaded.hash).toBe(snapshot(compileConfig(rs, 1)).hash);
+    // One Api changed: its text (and unit) alone are new, and the hash is the changed set's.
+    const changed = set(20, { 3: ', subset: blue', 5: ', subset: blue' });
+    const next = snapshot(await compileConfigAsync(changed, 2, { cache }));
+    expect([cache.hits, cache.misses, cache.texts]).toEqual([19, 1, 1]);
+    expect(next.hash).toBe(snapshot(compileConfig(changed, 2)).hash);
+    expect(answers(next, 20)).toEqual(answers(snapshot(compileConfig(changed, 2)), 20));
+  });
+
   it('overlapping compiles forget what none of them looked up, once all have ended', async () => {
     const cache = new CompileCache();
     const unit = (): ApiUnit => ({ entries: [], fallbackEntries: [], claims: [], issues: [] });

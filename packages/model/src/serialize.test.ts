@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './serialize.js';
+import { canonicalJson, canonicallyEqual } from './serialize.js';
 
 /** The definition canonicalJson must keep: JSON.stringify with every plain object's keys sorted. */
 function reference(value: unknown): string {
@@ -56,5 +56,42 @@ describe('canonicalJson', () => {
     // One-byte strings: a flat text is its characters plus a header; the tree was over 8 times that.
     expect(retained).toBeLessThan(2 * chars);
     expect(texts[1]).toBe(reference(api(1)));
+  });
+});
+
+describe('canonicallyEqual', () => {
+  it('answers as the canonical texts compare, for every kind of value', () => {
+    const values: unknown[] = [
+      { kind: 'Api', spec: { basePath: '/a', routes: [{ name: 'r', match: [{ path: { prefix: '/' } }] }] } },
+      { spec: { routes: [{ match: [{ path: { prefix: '/' } }], name: 'r' }], basePath: '/a' }, kind: 'Api' },
+      { kind: 'Api', spec: { basePath: '/a', routes: [{ name: 'r', match: [{ path: { prefix: '/x' } }] }] } },
+      { kind: 'Api', spec: { basePath: '/a', routes: [] } },
+      { kind: 'Api', spec: { basePath: '/a', routes: [], extra: undefined } },
+      { kind: 'Api', spec: { basePath: '/a', routes: [], extra: 1 } },
+      { a: [1, 2] },
+      { a: [1, 2, 3] },
+      { a: [1, undefined] },
+      { a: [1, null] },
+      { a: NaN },
+      { a: null },
+      { a: -0 },
+      { a: 0 },
+      { a: '0' },
+      { when: new Date(0) },
+      { when: new Date(0).toISOString() },
+      Object.assign(Object.create(null) as object, { a: 0 }),
+      { a: () => 1 },
+      { a: 0, f: () => 1 },
+      { a: 0, s: Symbol('s'), u: undefined },
+      { a: 0, at: new Date(0) },
+      { a: 0, at: '1970-01-01T00:00:00.000Z' },
+      {},
+      [],
+      'text',
+      1,
+      true,
+      null,
+    ];
+    for (const a of values) for (const b of values) expect(canonicallyEqual(a, b), `${canonicalJson(a)} vs ${canonicalJson(b)}`).toBe(canonicalJson(a) === canonicalJson(b));
   });
 });

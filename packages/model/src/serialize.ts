@@ -115,3 +115,76 @@ function sortFrom(keys: string[], from: number): void {
 function isArrayIndex(k: string): boolean {
   return /^(?:0|[1-9][0-9]{0,9})$/.test(k) && Number(k) < 4294967295;
 }
+
+/**
+ * Whether `canonicalJson(a) === canonicalJson(b)`, decided without writing either text where both
+ * are plain JSON values (what parsed documents and stored rows are): a walk of both trees that
+ * allocates nothing. A compile that meets an Api it compiled before (the reload after an apply
+ * reads back from the database what the apply's validation compiled, #16) reuses the text it wrote
+ * then instead of writing 10,000 texts again. Anything else (a value JSON.stringify omits or
+ * converts: undefined, a function, a `toJSON` object) is compared by the texts themselves.
+ */
+export function canonicallyEqual(a: unknown, b: unknown): boolean {
+  const r = plainEqual(a, b);
+  return r === undefined ? canonicalJson(a) === canonicalJson(b) : r;
+}
+
+/** true / false for two plain JSON values; undefined when either holds something else. */
+function plainEqual(a: unknown, b: unknown): boolean | undefined {
+  if (a === b) return typeof a === 'function' || typeof a === 'symbol' || a === undefined ? undefined : true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
+    const ta = typeof a;
+    const tb = typeof b;
+    const json = (t: string) => t === 'string' || t === 'number' || t === 'boolean' || t === 'object';
+    if (!json(ta) || !json(tb)) return undefined;
+    // An object against a primitive differs only if the object's text is its own (not a Date's string).
+    if ((a !== null && ta === 'object' && !isPlain(a as object)) || (b !== null && tb === 'object' && !isPlain(b as object))) return undefined;
+    // -0 and 0 are `===`; NaN and ±Infinity are written as null, so only two finite numbers (or
+    // different types, or different strings) are known to differ without their text.
+    if (ta === 'number' && !Number.isFinite(a as number)) return undefined;
+    if (tb === 'number' && !Number.isFinite(b as number)) return undefined;
+    return false;
+  }
+  if (!isPlain(a) || !isPlain(b)) return undefined;
+  const arr = Array.isArray(a);
+  if (arr !== Array.isArray(b)) return false;
+  if (arr) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) {
+      const r = plainEqual(x[i], y[i]);
+      if (r !== true) return r;
+    }
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.prototype.hasOwnProperty.call(x, k)) return undefined;
+    if (!Object.prototype.hasOwnProperty.call(y, k)) return omittable(x[k]) ? undefined : false;
+    const r = plainEqual(x[k], y[k]);
+    if (r !== true) return r;
+    n++;
+  }
+  let m = 0;
+  for (const k in y) {
+    // A key whose value the text may omit: counting keys would not tell.
+    if (!Object.prototype.hasOwnProperty.call(y, k) || omittable(y[k])) return undefined;
+    m++;
+  }
+  return n === m;
+}
+
+/** Whether a field's text may be left out (undefined, a function, a symbol, or an object whose `toJSON` decides). */
+function omittable(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol' || (typeof v === 'object' && v !== null && !isPlain(v));
+}
+
+/** An array or an object made by `{}` / JSON.parse (no prototype chain of its own, no `toJSON`). */
+function isPlain(v: object): boolean {
+  if (Array.isArray(v)) return true;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return (proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+}

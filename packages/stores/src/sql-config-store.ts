@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicalJson, nextTurn, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicallyEqual, nextTurn, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -173,7 +173,7 @@ export class SqlConfigStore implements ConfigStore {
         const after = reconciled.resource;
         if (before && options.createOnly) throw new ResourceConflictError(after.kind, after.metadata.name, 'exists');
         resulting.set(key, after);
-        const action = before === undefined ? 'create' : canonicalJson(before) === canonicalJson(after) ? 'unchanged' : 'update';
+        const action = before === undefined ? 'create' : canonicallyEqual(before, after) ? 'unchanged' : 'update';
         changes.push({ kind: after.kind, name: after.metadata.name, action, ...(before ? { before } : {}), after });
       }
       if (refused.length > 0) throw new ApplyRejectedError(refused);
