@@ -50,6 +50,11 @@ export class RequestState extends ExchangeList {
   /** Metering units and metric of the matched route. */
   units = 1;
   metric = 'requests';
+  /**
+   * The route has a response-cache policy, whose verdict (`X-Cache`) the metrics count: only then
+   * is the answer's header read (a flag set at routing, not a header lookup on every request).
+   */
+  reportsCache = false;
   /** Cancels the upstream exchange when the client goes away (made when the request is forwarded). */
   cancel: { abort(reason: Error): void } | null = null;
   /** Set when the response was cut short (client reset, upstream reset mid-body), else null. */

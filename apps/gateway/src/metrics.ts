@@ -301,8 +301,10 @@ export class GatewayMetrics {
       }
     }
     if (status === 429 && !fromUpstream) this.#countRateLimited(c);
-    // The response-cache policy's verdict (optional call: unit tests record with a minimal reply).
-    const cached = reply.getHeader?.('x-cache');
+    // The response-cache policy's verdict, read only on routes that have the policy (an upstream's
+    // own X-Cache on another route is not this metric's; optional call: unit tests record with a
+    // minimal reply).
+    const cached = state !== null && state.reportsCache ? reply.getHeader?.('x-cache') : undefined;
     if (cached === 'HIT' || cached === 'MISS' || cached === 'BYPASS') {
       let s = c.cache.get(cached);
       if (s === undefined) c.cache.set(cached, (s = this.#cache.of({ api, route, result: cached })));
