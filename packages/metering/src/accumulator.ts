@@ -172,6 +172,8 @@ export class Accumulator {
   #requests = 0;
   #oldestAt = 0;
   readonly #periods = new Map<string, PeriodCache>();
+  /** UTC's, the period of every request without a subscription (no lookup per request). */
+  readonly #utc = this.periods('UTC');
   readonly #rules = new WeakMap<PlanSpec, BillableRule>();
 
   /** Requests recorded since the last cut. */
@@ -222,7 +224,7 @@ export class Accumulator {
     const sub = e.subscription;
     // One rule lookup serves both the period and the billable flag.
     const rule = sub === null ? null : this.#rule(sub.planSpec);
-    const period = (rule?.periods ?? this.periods('UTC')).keyAt(e.at);
+    const period = (rule !== null ? rule.periods : this.#utc).keyAt(e.at);
     const billable = rule !== null && isBillable(rule, e.source, cls);
     const hour = e.at - (((e.at % HOUR_MS) + HOUR_MS) % HOUR_MS);
     const consumer = e.consumer ?? '';
