@@ -3,6 +3,9 @@
 // (default: this checkout), so two checkouts can be compared with the same script:
 //   - metrics: GatewayMetrics.record of one proxied request (requests counter + 3 histograms + bytes);
 //   - key-auth: the policy's access phase for one valid key (hash + index lookup + identity headers);
+//   - access line: AccessLog.write of one proxied request's line into a pino logger on /dev/null
+//     (synchronous destination: the sink's 64 KiB batches are written in the measured loop);
+//   - metering: Accumulator.record of one request, the same row repeated and 100 consumers interleaved;
 //   - limits: 4 consumes of one subject per loop turn on a Redis counter store (REDIS_URL), as
 //     Lua calls per request and CPU time per request.
 // CPU time (process.cpuUsage) rather than wall time: less sensitive to a loaded machine, not immune.
@@ -34,6 +37,31 @@ const request = { raw: { method: 'GET', socket: { bytesWritten: 0 } } };
 const reply = { statusCode: 200, elapsedTime: 2.5, getHeader: () => undefined };
 cpuPerCall(50_000, () => m.record(request, reply, state));
 const metricsNs = cpuPerCall(200_000, () => m.record(request, reply, state));
+
+// The access line, as the account stage writes it (pino with its default epoch time and bindings).
+const { openSync } = await import('node:fs');
+const { createRequire } = await import('node:module');
+const pino = createRequire(join(root, 'apps/gateway/package.json'))('pino');
+const { AccessLog } = await load('apps/gateway/dist/access-log.js');
+const accessLog = new AccessLog(pino({}, pino.destination({ fd: openSync('/dev/null', 'w'), sync: true })), { logQuery: false, sensitiveParams: [], apiVersions: { current: new Map([['bench', '1.0.0']]) } });
+const lineState = Object.assign(new RequestState(), { api: 'bench', route: 'all', target: 'http://127.0.0.1:9999', path: '/x', host: 'localhost:8080', clientIp: '127.0.0.1', upstreamMs: 1.234, trace: { traceId: '0123456789abcdef0123456789abcdef' } });
+const lineRequest = { id: '1b4e28ba-2fa1-11d2-883f-0016d3cca427', raw: { method: 'GET', url: '/x', headers: {}, socket: { bytesWritten: 1234 } } };
+const lineReply = { statusCode: 200, elapsedTime: 2.5 };
+cpuPerCall(50_000, (i) => accessLog.write(lineRequest, lineReply, lineState, 200, 2.5 + (i % 100) / 7));
+const accessLineNs = cpuPerCall(200_000, (i) => accessLog.write(lineRequest, lineReply, lineState, 200, 2.5 + (i % 100) / 7));
+
+// Metering: one Accumulator.record (the event built by the caller is outside the measured call).
+const { Accumulator } = await load('packages/metering/dist/accumulator.js');
+const meterConsumers = Array.from({ length: 100 }, (_, i) => ({ consumer: `consumer-${i}`, subscription: { name: `sub-${i}`, plan: 'gold', planSpec: {} } }));
+const meterEvents = (interleaved) =>
+  Array.from({ length: 1000 }, (_, i) => ({ at: 1765000000000 + i, ...(interleaved ? meterConsumers[i % 100] : meterConsumers[0]), quotaCharge: null, api: 'bench', apiVersion: '1', route: 'all', status: 200, source: 'upstream', units: 1, metric: 'requests', bytesIn: 0, bytesOut: 100, latencyMs: 2.5 }));
+const accumulator = new Accumulator();
+const oneRow = meterEvents(false);
+const manyRows = meterEvents(true);
+cpuPerCall(100_000, (i) => accumulator.record(oneRow[i % 1000]));
+const meterOneNs = cpuPerCall(500_000, (i) => accumulator.record(oneRow[i % 1000]));
+cpuPerCall(100_000, (i) => accumulator.record(manyRows[i % 1000]));
+const meterManyNs = cpuPerCall(500_000, (i) => accumulator.record(manyRows[i % 1000]));
 
 const policies = await load('packages/policies/dist/index.js');
 const KEY = 'tg_bench_key_0123456789abcdefghij';
@@ -81,5 +109,7 @@ if (process.env.REDIS_URL) {
 console.log(`root: ${root}`);
 console.log(`metrics record: ${Math.round(metricsNs)} ns per request (median of ${ROUNDS})`);
 console.log(`key-auth access: ${Math.round(keyAuthNs)} ns per request (median of ${ROUNDS}, context creation subtracted)`);
+console.log(`access line: ${Math.round(accessLineNs)} ns per request (median of ${ROUNDS})`);
+console.log(`metering record: ${Math.round(meterOneNs)} ns per request on a repeated row, ${Math.round(meterManyNs)} ns with 100 consumers interleaved (median of ${ROUNDS})`);
 console.log(limits);
 process.exit(0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AccessLog, RequestState, type SessionLine } from './access-log.js';
 import { ACCESS_FLUSH_BYTES, ACCESS_FLUSH_MS, AccessLineSink } from './access-line-sink.js';
@@ -59,6 +59,40 @@ describe('AccessLineSink', () => {
     expect(fast.chunks).toHaveLength(4);
     expect(fast.chunks).toEqual(ref.chunks);
     for (const c of fast.chunks) expect(() => JSON.parse(c) as unknown).not.toThrow();
+  });
+
+  it('keeps route members per route and follows the target, the API versions and the clock', () => {
+    const fast = capture(false);
+    const ref = capture(false);
+    // pino's default epoch time: the sink keeps the start of a line per millisecond.
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1700000000123);
+    try {
+      const make = (stream: { write(s: string): unknown }): Logger => pino({ base: { service: 'tollgate' } }, stream).child({ component: 'gateway' });
+      const versions: { current: ReadonlyMap<string, string> } = { current: new Map([['pets', 'v1'], ['cats', 'c"1']]) };
+      const log = new AccessLog(make(fast.stream), { logQuery: false, sensitiveParams: [], apiVersions: versions });
+      const refLogger = make(ref.stream);
+      const steps: Array<{ api: string | null; route: string | null; target: string | null; at: number; install?: ReadonlyMap<string, string> }> = [
+        { api: 'pets', route: 'r"0', target: 'http://10.0.0.1:80', at: 1700000000123 },
+        { api: 'pets', route: 'r"0', target: 'http://10.0.0.2:80', at: 1700000000123 },
+        { api: 'cats', route: 'r"0', target: 'http://10.0.0.2:80', at: 1700000000124 },
+        { api: null, route: null, target: null, at: 1700000000124 },
+        { api: 'pets', route: 'r"0', target: 'http://10.0.0.2:80', at: 1700000000125, install: new Map([['pets', 'v2']]) },
+        { api: 'cats', route: 'r"0', target: null, at: 1700000000125 },
+      ];
+      for (const [i, step] of steps.entries()) {
+        if (step.install !== undefined) versions.current = step.install;
+        now.mockReturnValue(step.at);
+        const state = Object.assign(new RequestState(), { path: '/p', host: 'h', api: step.api, route: step.route, target: step.target, clientIp: '1.2.3.4', upstreamMs: 1 });
+        log.write(request({ id: `s${i}` }), reply, state, 200, 2);
+        const apiVersion = step.api !== null ? (versions.current.get(step.api) ?? null) : null;
+        refLogger.info({ type: 'access', requestId: `s${i}`, method: 'GET', path: '/p', host: 'h', status: 200, clientIp: '1.2.3.4', traceId: null, consumer: null, api: step.api, apiVersion, route: step.route, upstream: step.target, bytesIn: 0, bytesOut: 1500, latencyMs: 2, upstreamMs: 1, gatewayMs: 1 });
+      }
+      expect(fast.chunks).toEqual(ref.chunks);
+      expect(fast.chunks[4]).toContain('"apiVersion":"v2"');
+      expect(fast.chunks[5]).toContain('"apiVersion":null');
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('writes a WebSocket session line as pino did', () => {

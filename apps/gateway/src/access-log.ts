@@ -50,6 +50,11 @@ export class RequestState extends ExchangeList {
   /** Metering units and metric of the matched route. */
   units = 1;
   metric = 'requests';
+  /**
+   * The route has a response-cache policy, whose verdict (`X-Cache`) the metrics count: only then
+   * is the answer's header read (a flag set at routing, not a header lookup on every request).
+   */
+  reportsCache = false;
   /** Cancels the upstream exchange when the client goes away (made when the request is forwarded). */
   cancel: { abort(reason: Error): void } | null = null;
   /** Set when the response was cut short (client reset, upstream reset mid-body), else null. */
@@ -93,14 +98,24 @@ function quote(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
+/** A JSON string value, or `null`. */
+function strOrNull(v: string | null): string {
+  return v === null ? 'null' : quote(v);
+}
+
 /** A JSON member `,"name":value` for a string field; nothing for undefined (as pino omits it). */
 function str(name: string, v: string | null | undefined): string {
   return v === undefined ? '' : v === null ? `,"${name}":null` : `,"${name}":${quote(v)}`;
 }
 
+/** A JSON number value; non-finite numbers are null (as pino writes them). */
+function numValue(v: number | null): string {
+  return v !== null && Number.isFinite(v) ? String(v) : 'null';
+}
+
 /** A JSON member for a number field; non-finite numbers are null (as pino writes them). */
 function num(name: string, v: number | null): string {
-  return `,"${name}":${v !== null && Number.isFinite(v) ? String(v) : 'null'}`;
+  return `,"${name}":${numValue(v)}`;
 }
 
 /** Milliseconds rounded to microseconds, as logged. */
@@ -112,20 +127,42 @@ function ms(v: number): number {
 const FRACTION: readonly string[] = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0').replace(/0+$/, ''));
 
 /**
- * A JSON member for a duration already rounded by {@link ms}: the text `String` would write for
+ * The JSON value of a duration already rounded by {@link ms}: the text `String` would write for
  * it, made from integer microseconds and a table instead of a double-to-shortest-decimal
  * conversion (three per line, ~1,000 instructions; docs/benchmarks.md). Exact: a non-negative
  * number of whole microseconds below 2^31 prints as `<ms>` or `<ms>.<1-3 digits>` (never in
  * exponent form, which JavaScript uses only below 1e-6 or from 1e21 on, ECMA-262 Number::toString);
  * anything else takes `String`.
  */
-export function msMember(name: string, v: number | null): string {
-  if (v === null || !(v >= 0)) return num(name, v);
+function msValue(v: number | null): string {
+  if (v === null || !(v >= 0)) return numValue(v);
   const us = Math.round(v * 1000);
-  if (us > 0x7fffffff) return num(name, v);
+  if (us > 0x7fffffff) return numValue(v);
   const whole = Math.floor(us / 1000);
   const frac = us - whole * 1000;
-  return frac === 0 ? `,"${name}":${whole}` : `,"${name}":${whole}.${FRACTION[frac]}`;
+  return frac === 0 ? String(whole) : `${whole}.${FRACTION[frac]}`;
+}
+
+/** A JSON member for a duration already rounded by {@link ms} (see {@link msValue}). */
+export function msMember(name: string, v: number | null): string {
+  return `,"${name}":${msValue(v)}`;
+}
+
+/** `,"method":"GET"` for the methods Node's parser knows by name, rendered once. */
+const METHOD_MEMBERS: ReadonlyMap<string, string> = new Map(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'].map((m) => [m, `,"method":"${m}"`]));
+
+/**
+ * The members of a line that are fixed per route (`api`, `apiVersion`, `route`), JSON-escaped
+ * once, and those with the route's last upstream target appended (a route usually keeps one
+ * target, or alternates over a few: only the last one is kept, so the cache stays one entry per
+ * route whatever discovery does to targets).
+ */
+interface RouteMembers {
+  readonly api: string | null;
+  readonly route: string | null;
+  readonly fixed: string;
+  target: string | null;
+  withTarget: string;
 }
 
 /** Request headers that always carry credentials: never logged as they are. */
@@ -157,6 +194,11 @@ export class AccessLog {
   readonly #apiVersions: { current: ReadonlyMap<string, string> };
   /** Writes lines as the logger would, batched per event-loop turn; null: through the logger. */
   readonly #sink: AccessLineSink | null;
+  /** Route members by API, then route, for the API versions of {@link #membersOf} (reset when those are replaced). */
+  #routeMembers = new Map<string, Map<string, RouteMembers>>();
+  #membersOf: ReadonlyMap<string, string> | null = null;
+  /** The entry the last line used: steady traffic repeats it (compared by reference, no lookup). */
+  #lastMembers: RouteMembers | null = null;
 
   constructor(
     private readonly logger: Logger,
@@ -217,38 +259,88 @@ export class AccessLog {
     this.#line(f);
   }
 
+  /** The members of an API and route (null for a request that matched none), with `upstream`. */
+  #routeMembersOf(api: string | null, route: string | null, target: string | null): string {
+    const versions = this.#apiVersions.current;
+    let m = this.#lastMembers;
+    if (versions !== this.#membersOf) {
+      // A new snapshot's API versions: every entry may name an old version.
+      this.#routeMembers = new Map();
+      this.#membersOf = versions;
+      m = null;
+    }
+    if (m === null || m.api !== api || m.route !== route) {
+      let byRoute: Map<string, RouteMembers> | undefined;
+      m = null;
+      if (api !== null && route !== null) {
+        byRoute = this.#routeMembers.get(api);
+        if (byRoute === undefined) this.#routeMembers.set(api, (byRoute = new Map()));
+        m = byRoute.get(route) ?? null;
+      }
+      if (m === null) {
+        const fixed = `,"api":${strOrNull(api)},"apiVersion":${strOrNull(api !== null ? (versions.get(api) ?? null) : null)},"route":${strOrNull(route)}`;
+        m = { api, route, fixed, target, withTarget: `${fixed},"upstream":${strOrNull(target)}` };
+        byRoute?.set(route as string, m);
+      }
+      this.#lastMembers = m;
+    }
+    if (m.target !== target) {
+      m.target = target;
+      m.withTarget = `${m.fixed},"upstream":${strOrNull(target)}`;
+    }
+    return m.withTarget;
+  }
+
   /**
    * Writes the line for a finished request: `status` is what the client was given (499 when it
    * left before any), and `aborted` (`client` or `upstream`) marks a response cut short.
+   * `written` is the connection's `bytesWritten` now (the account stage reads it once for
+   * metering, metrics and this line: each read of Node's getter copies the socket's write queue).
    */
-  write(request: AnsweredRequest, reply: AnsweredReply, state: RequestState | null, status: number = reply.statusCode, elapsedMs: number = reply.elapsedTime): void {
+  write(request: AnsweredRequest, reply: AnsweredReply, state: RequestState | null, status: number = reply.statusCode, elapsedMs: number = reply.elapsedTime, written: number = request.raw.socket?.bytesWritten ?? 0): void {
     // A line the logger would drop is never built (LOG_LEVEL above info with the access log on).
     if (!this.logger.isLevelEnabled('info')) return;
-    const raw = request.raw;
-    const written = raw.socket?.bytesWritten ?? 0;
-    const latencyMs = Math.max(0, ms(elapsedMs));
-    const upstreamMs = state !== null && state.upstreamMs !== null ? ms(state.upstreamMs) : null;
-    const api = state !== null ? state.api : null;
-    // The members in the order the line always had (readers may rely on it for eyeballing only).
-    let f =
-      `,"type":"access"${str('requestId', request.id)}${str('method', raw.method)}` +
-      `${str('path', state !== null ? state.path : splitTarget(raw.url ?? '/').path)}${str('host', state !== null ? state.host : raw.headers.host)}` +
-      `${num('status', status)}${str('clientIp', state !== null ? state.clientIp : raw.socket?.remoteAddress)}${str('traceId', state?.trace?.traceId ?? null)}` +
-      `${str('consumer', state !== null ? state.consumer : null)}${str('api', api)}${str('apiVersion', api !== null ? (this.#apiVersions.current.get(api) ?? null) : null)}` +
-      `${str('route', state !== null ? state.route : null)}${str('upstream', state !== null ? state.target : null)}${num('bytesIn', state !== null ? state.bytesIn : 0)}` +
-      `${num('bytesOut', state !== null ? written - state.writtenAtStart : null)}${msMember('latencyMs', latencyMs)}${msMember('upstreamMs', upstreamMs)}` +
-      `${msMember('gatewayMs', Math.max(0, ms(latencyMs - (upstreamMs ?? 0))))}`;
-    if (this.#headers.length > 0) {
-      const h: Record<string, string> = {};
-      for (const [name, secret] of this.#headers) {
-        const v = raw.headers[name];
-        if (v !== undefined) h[name] = secret ? '[REDACTED]' : String(v);
-      }
-      f += `,"headers":${JSON.stringify(h)}`;
+    if (state === null) {
+      this.#writeUnrouted(request, status, elapsedMs);
+      return;
     }
-    if (state !== null && state.errorCode) f += str('code', state.errorCode);
-    if (state !== null && state.aborted !== null) f += str('aborted', state.aborted);
-    if (this.#logQuery && state !== null && state.query) f += str('query', this.redactQuery(state.query));
+    const raw = request.raw;
+    const latencyMs = Math.max(0, ms(elapsedMs));
+    const upstreamMs = state.upstreamMs !== null ? ms(state.upstreamMs) : null;
+    const method = raw.method;
+    const trace = state.trace;
+    // One template: the fixed text between values is part of it, so each value costs one piece.
+    let f =
+      `,"type":"access","requestId":${quote(request.id)}${(method !== undefined ? METHOD_MEMBERS.get(method) : undefined) ?? str('method', method)},"path":${quote(state.path)},"host":${quote(state.host)}` +
+      `,"status":${numValue(status)},"clientIp":${quote(state.clientIp)},"traceId":${trace !== null ? quote(trace.traceId) : 'null'},"consumer":${strOrNull(state.consumer)}` +
+      `${this.#routeMembersOf(state.api, state.route, state.target)},"bytesIn":${numValue(state.bytesIn)},"bytesOut":${numValue(written - state.writtenAtStart)}` +
+      `,"latencyMs":${msValue(latencyMs)},"upstreamMs":${msValue(upstreamMs)},"gatewayMs":${msValue(Math.max(0, ms(latencyMs - (upstreamMs ?? 0))))}`;
+    if (this.#headers.length > 0) f += this.#headerMember(raw.headers);
+    if (state.errorCode) f += str('code', state.errorCode);
+    if (state.aborted !== null) f += str('aborted', state.aborted);
+    if (this.#logQuery && state.query) f += str('query', this.redactQuery(state.query));
     this.#line(f);
+  }
+
+  /** The line of a request refused before the proxy handler took it (no request state). */
+  #writeUnrouted(request: AnsweredRequest, status: number, elapsedMs: number): void {
+    const raw = request.raw;
+    const latencyMs = Math.max(0, ms(elapsedMs));
+    let f =
+      `,"type":"access"${str('requestId', request.id)}${str('method', raw.method)}${str('path', splitTarget(raw.url ?? '/').path)}${str('host', raw.headers.host)}` +
+      `${num('status', status)}${str('clientIp', raw.socket?.remoteAddress)},"traceId":null,"consumer":null,"api":null,"apiVersion":null,"route":null,"upstream":null,"bytesIn":0,"bytesOut":null` +
+      `${msMember('latencyMs', latencyMs)},"upstreamMs":null${msMember('gatewayMs', Math.max(0, ms(latencyMs)))}`;
+    if (this.#headers.length > 0) f += this.#headerMember(raw.headers);
+    this.#line(f);
+  }
+
+  /** `,"headers":{…}` of the logged request headers (credentials redacted). */
+  #headerMember(headers: AnsweredRequest['raw']['headers']): string {
+    const h: Record<string, string> = {};
+    for (const [name, secret] of this.#headers) {
+      const v = headers[name];
+      if (v !== undefined) h[name] = secret ? '[REDACTED]' : String(v);
+    }
+    return `,"headers":${JSON.stringify(h)}`;
   }
 }

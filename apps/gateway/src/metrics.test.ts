@@ -25,6 +25,20 @@ describe('GatewayMetrics.record', () => {
     expect(text).toContain('tollgate_http_requests_total{api="a",api_version="",route="r",method="GET",code="429",source="upstream"} 1');
   });
 
+  it('counts X-Cache verdicts only on routes with a response-cache policy', async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    const hit = (): [FastifyRequest, FastifyReply] => {
+      const [request] = fake('GET', 200, 2);
+      return [request, { statusCode: 200, elapsedTime: 2, getHeader: (n: string) => (n === 'x-cache' ? 'HIT' : undefined) } as unknown as FastifyReply];
+    };
+    m.record(...hit(), state('a', 'cached', { upstreamMs: 1, reportsCache: true }));
+    // An upstream's own X-Cache (a CDN behind the gateway) on a route without the policy.
+    m.record(...hit(), state('a', 'plain', { upstreamMs: 1 }));
+    const text = (await m.scrape()).body;
+    expect(text).toContain('tollgate_cache_responses_total{api="a",route="cached",result="HIT"} 1');
+    expect(text).not.toContain('route="plain",result=');
+  });
+
   it('gateway time is total minus upstream; unknown methods share one label', async () => {
     const m = new GatewayMetrics({ processMetrics: false });
     m.record(...fake('BREW', 404, 3), null);

@@ -276,8 +276,9 @@ export class GatewayMetrics {
    * `tollgate_http_requests_aborted_total` by who cut it. The source is the upstream when the
    * upstream answered and the gateway generated no error; otherwise (errors, policy refusals,
    * redirects, direct responses) the gateway produced the status, as Kong's `source` label.
+   * `written` is the connection's `bytesWritten` now (read once by the account stage).
    */
-  record(request: AnsweredRequest, reply: AnsweredReply, state: RequestState | null, status: number = reply.statusCode, latencyMs: number = reply.elapsedTime): void {
+  record(request: AnsweredRequest, reply: AnsweredReply, state: RequestState | null, status: number = reply.statusCode, latencyMs: number = reply.elapsedTime, written: number = request.raw.socket?.bytesWritten ?? 0): void {
     const api = state?.api ?? NO_ROUTE;
     const route = state?.route ?? NO_ROUTE;
     const c = this.#children(api, route);
@@ -292,7 +293,7 @@ export class GatewayMetrics {
     this.#gatewayDuration.observe((c.gateway ??= this.#gatewayDuration.of(c.labels)), Math.max(0, totalS - upstreamS));
     if (state !== null) {
       if (state.bytesIn > 0) this.#bytesIn.value += state.bytesIn;
-      const out = (raw.socket?.bytesWritten ?? 0) - state.writtenAtStart;
+      const out = written - state.writtenAtStart;
       if (out > 0) this.#bytesOut.value += out;
       if (state.aborted !== null) this.#countAborted(c, state.aborted);
       if (state.errorCode !== null) {
@@ -301,8 +302,10 @@ export class GatewayMetrics {
       }
     }
     if (status === 429 && !fromUpstream) this.#countRateLimited(c);
-    // The response-cache policy's verdict (optional call: unit tests record with a minimal reply).
-    const cached = reply.getHeader?.('x-cache');
+    // The response-cache policy's verdict, read only on routes that have the policy (an upstream's
+    // own X-Cache on another route is not this metric's; optional call: unit tests record with a
+    // minimal reply).
+    const cached = state !== null && state.reportsCache ? reply.getHeader?.('x-cache') : undefined;
     if (cached === 'HIT' || cached === 'MISS' || cached === 'BYPASS') {
       let s = c.cache.get(cached);
       if (s === undefined) c.cache.set(cached, (s = this.#cache.of({ api, route, result: cached })));

@@ -221,6 +221,7 @@ export function buildProxyApp(deps: ProxyDeps): ProxyApp {
     state.route = route.route;
     state.units = route.units;
     state.metric = route.metric;
+    state.reportsCache = route.reportsCache;
 
     // Body: a declared length is checked up front; a chunked body is counted while it streams.
     const cl = headers['content-length'];

@@ -52,6 +52,8 @@ export interface RuntimeRoute {
   /** Units and metric one request counts as (route `metering`): the meter and plan quotas use them. */
   readonly units: number;
   readonly metric: string;
+  /** The route has a response-cache policy: its answers carry `X-Cache`, counted by the metrics. */
+  readonly reportsCache: boolean;
   /** Base path to remove before forwarding, or null. */
   readonly stripPrefix: string | null;
   /** Forward the client's method / URL override headers (route `forwardOverrideHeaders`); else removed (headers.ts). */
@@ -243,6 +245,7 @@ function* instantiateSteps(
       headersDeadlineMs: r.timeoutMs ?? undefined,
       units: r.metering.units,
       metric: r.metering.metric,
+      reportsCache: r.policies.response?.some((d) => d.name === 'response-cache') === true || r.policies.access?.some((d) => d.name === 'response-cache') === true,
       stripPrefix: r.stripBasePath && r.basePath !== '' ? r.basePath : null,
       forwardOverrides: r.forwardOverrideHeaders === true,
       refusalHeaders: r.refusalHeaders ?? null,

@@ -57,6 +57,52 @@ describe('Accumulator', () => {
     expect(acc.requests).toBe(9);
   });
 
+  it('interleaved requests over many dimensions add up exactly as rows keyed by every dimension', () => {
+    const acc = new Accumulator();
+    const gold = { name: 'acme-gold', plan: 'gold', planSpec: plan({ billing: PER_UNIT }) };
+    const free = { name: 'acme-free', plan: 'free', planSpec: plan({ billing: { ...PER_UNIT, timeZone: 'Asia/Kolkata' } }) };
+    const pick = <T,>(list: readonly T[], n: number): T => list[n % list.length] as T;
+    const reference = new Map<string, { requests: number; units: number; bytesOut: number; latencyMsSum: number }>();
+    let seed = 7;
+    const start = Date.parse('2026-11-30T17:00:00Z');
+    for (let i = 0; i < 5_000; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      // Spans 18:30 UTC, the Kolkata month boundary, and several UTC hours.
+      const e = event({
+        at: start + (i % 500) * 36_000,
+        consumer: pick(['acme', 'beta', null, 'gamma'], seed),
+        subscription: pick([gold, free, null], seed >> 3),
+        api: pick(['orders', 'billing'], seed >> 5),
+        apiVersion: pick(['v1', 'v2'], seed >> 6),
+        route: pick(['list', 'get', 'list'], seed >> 7),
+        status: pick([200, 201, 302, 404, 429, 502], seed >> 9),
+        source: pick(['upstream', 'gateway'] as const, seed >> 12),
+        metric: pick(['requests', 'exports'], seed >> 13),
+        units: 1 + (seed % 3),
+        bytesOut: seed % 1000,
+        latencyMs: seed % 50,
+      });
+      acc.record(e);
+      const hour = e.at - (e.at % 3_600_000);
+      const cls = statusClass(e.status);
+      const billable = e.subscription !== null && acc.billable(e, cls);
+      const period = acc.periods(e.subscription === null ? 'UTC' : e.subscription === free ? 'Asia/Kolkata' : 'UTC').keyAt(e.at);
+      const key = JSON.stringify([hour, period, e.consumer ?? '', e.subscription?.name ?? '', e.subscription?.plan ?? '', e.api, e.apiVersion, e.route, cls, e.source, billable, e.metric]);
+      const r = reference.get(key) ?? { requests: 0, units: 0, bytesOut: 0, latencyMsSum: 0 };
+      r.requests += 1;
+      r.units += e.units;
+      r.bytesOut += e.bytesOut;
+      r.latencyMsSum += e.latencyMs;
+      reference.set(key, r);
+    }
+    const { rows, requests } = acc.cut();
+    expect(requests).toBe(5_000);
+    const got = new Map(rows.map((r) => [JSON.stringify([r.hour, r.period, r.consumer, r.subscription, r.plan, r.api, r.apiVersion, r.route, r.statusClass, r.source, r.billable, r.metric]), { requests: r.requests, units: r.units, bytesOut: r.bytesOut, latencyMsSum: r.latencyMsSum }]));
+    // One row per distinct key, none split or merged.
+    expect(rows).toHaveLength(reference.size);
+    expect(got).toEqual(reference);
+  });
+
   it('the row of the previous request is reused only when every dimension matches, and never across a cut', () => {
     const acc = new Accumulator();
     acc.record(event());

@@ -162,16 +162,24 @@ function sameRow(row: UsageRow, hour: number, period: string, consumer: string, 
 }
 
 /**
- * Adds up usage in memory: `record` is synchronous, does no I/O and costs a comparison with the
- * previous request's row, or else one key string and one Map lookup. `cut` hands the rows over (for a flush) and starts empty.
+ * Adds up usage in memory: `record` is synchronous, does no I/O and builds no string: a request
+ * goes to the row of the request before when its dimensions are the same (steady traffic), else to
+ * the row with its dimensions among the few of its route and consumer (two Map lookups by strings
+ * whose hashes V8 keeps, then a field-by-field comparison). `cut` hands the rows over (for a
+ * flush) and starts empty.
  */
 export class Accumulator {
-  #rows = new Map<string, UsageRow>();
+  /** Rows by route, then consumer (`''` for anonymous): the rows of one pair differ by hour, status class, source, plan, API version or metric. */
+  #index = new Map<string, Map<string, UsageRow[]>>();
+  /** Every row, in the order they were made (what `cut` hands over). */
+  #rows: UsageRow[] = [];
   /** The row the last request went to (null after a cut). */
   #last: UsageRow | null = null;
   #requests = 0;
   #oldestAt = 0;
   readonly #periods = new Map<string, PeriodCache>();
+  /** UTC's, the period of every request without a subscription (no lookup per request). */
+  readonly #utc = this.periods('UTC');
   readonly #rules = new WeakMap<PlanSpec, BillableRule>();
 
   /** Requests recorded since the last cut. */
@@ -181,7 +189,7 @@ export class Accumulator {
 
   /** Rows held (distinct keys). */
   get size(): number {
-    return this.#rows.size;
+    return this.#rows.length;
   }
 
   /** When the oldest request since the last cut was recorded (ms), or 0 when empty. */
@@ -222,21 +230,35 @@ export class Accumulator {
     const sub = e.subscription;
     // One rule lookup serves both the period and the billable flag.
     const rule = sub === null ? null : this.#rule(sub.planSpec);
-    const period = (rule?.periods ?? this.periods('UTC')).keyAt(e.at);
+    const period = (rule !== null ? rule.periods : this.#utc).keyAt(e.at);
     const billable = rule !== null && isBillable(rule, e.source, cls);
     const hour = e.at - (((e.at % HOUR_MS) + HOUR_MS) % HOUR_MS);
     const consumer = e.consumer ?? '';
     const subscription = sub?.name ?? '';
     const plan = sub?.plan ?? '';
     // Steady traffic repeats the row of the request before: compared field by field (the strings
-    // are the snapshot's own, so mostly by reference), no key string is built or hashed.
-    let row: UsageRow | undefined = this.#last ?? undefined;
-    if (row === undefined || !sameRow(row, hour, period, consumer, subscription, plan, e, cls, billable)) {
-      const key = `${hour}\u0000${period}\u0000${consumer}\u0000${subscription}\u0000${plan}\u0000${e.api}\u0000${e.apiVersion}\u0000${e.route}\u0000${cls}\u0000${e.source}\u0000${billable ? 1 : 0}\u0000${e.metric}`;
-      row = this.#rows.get(key);
-      if (row === undefined) {
+    // are the snapshot's own, so mostly by reference). Interleaved consumers or routes find theirs
+    // among the rows of the same route and consumer: no key string is built or hashed (one was, at
+    // ~850 ns a request with 100 consumers interleaved against ~70 ns for a repeated row).
+    let row: UsageRow | null = this.#last;
+    if (row === null || !sameRow(row, hour, period, consumer, subscription, plan, e, cls, billable)) {
+      let byConsumer = this.#index.get(e.route);
+      if (byConsumer === undefined) this.#index.set(e.route, (byConsumer = new Map()));
+      let rows = byConsumer.get(consumer);
+      if (rows === undefined) byConsumer.set(consumer, (rows = []));
+      row = null;
+      // Newest first: the current hour's rows were made last.
+      for (let i = rows.length - 1; i >= 0; i--) {
+        const r = rows[i] as UsageRow;
+        if (sameRow(r, hour, period, consumer, subscription, plan, e, cls, billable)) {
+          row = r;
+          break;
+        }
+      }
+      if (row === null) {
         row = { hour, period, consumer, subscription, plan, api: e.api, apiVersion: e.apiVersion, route: e.route, statusClass: cls, source: e.source, billable, metric: e.metric, requests: 0, units: 0, quotaUnits: 0, bytesIn: 0, bytesOut: 0, latencyMsSum: 0, latencyHist: new Array<number>(LATENCY_HIST_LENGTH).fill(0) };
-        this.#rows.set(key, row);
+        rows.push(row);
+        this.#rows.push(row);
       }
       this.#last = row;
     }
@@ -253,8 +275,9 @@ export class Accumulator {
 
   /** Hands over every row and starts empty. */
   cut(): { rows: UsageRow[]; requests: number; oldestAt: number } {
-    const out = { rows: [...this.#rows.values()], requests: this.#requests, oldestAt: this.#oldestAt };
-    this.#rows = new Map();
+    const out = { rows: this.#rows, requests: this.#requests, oldestAt: this.#oldestAt };
+    this.#rows = [];
+    this.#index = new Map();
     this.#last = null;
     this.#requests = 0;
     this.#oldestAt = 0;

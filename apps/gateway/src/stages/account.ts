@@ -102,13 +102,15 @@ export function createAccounting(deps: AccountDeps): Accounting {
     }
     // The status the client was given; none at all when it left before the status line (499).
     const status = res.headersSent || res.writableFinished ? reply.statusCode : CLIENT_CLOSED_STATUS;
-    const written = (request.raw.socket?.bytesWritten ?? 0) - (state?.writtenAtStart ?? 0);
+    // Read once for all three: Node's getter copies the socket's write queue on every read.
+    const socketWritten = request.raw.socket?.bytesWritten ?? 0;
+    const written = socketWritten - (state?.writtenAtStart ?? 0);
     const bytesOut = state !== null && written > 0 ? written : 0;
     const latencyMs = elapsedMs(reply);
     try {
       meterRequest(state, status, bytesOut, latencyMs);
-      metrics?.record(request, reply, state, status, latencyMs);
-      accessLog?.write(request, reply, state, status, latencyMs);
+      metrics?.record(request, reply, state, status, latencyMs, socketWritten);
+      accessLog?.write(request, reply, state, status, latencyMs, socketWritten);
       // Spans of answered requests only (a cut response has no status to report).
       if (spans !== null && state !== null && res.writableFinished) spans.record(request, reply, state, latencyMs);
     } catch (err) {
