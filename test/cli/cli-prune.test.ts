@@ -76,11 +76,11 @@ describe('scoped prune', () => {
     });
 
     it.each([
-      ['pruneKind=Consumer', 'query.pruneKind', 'billing_kind_protected'],
-      ['pruneKind=Upstream,Subscription', 'query.pruneKind', 'billing_kind_protected'],
-      ['pruneKind=Gizmo', 'query.pruneKind', 'unknown_kind'],
-      ['selector=a=b=c', 'query.selector', 'invalid_selector'],
-      ['selector=,', 'query.selector', 'invalid_selector'],
+      ['pruneKind=Consumer', 'querystring.pruneKind', 'billing_kind_protected'],
+      ['pruneKind=Upstream,Subscription', 'querystring.pruneKind', 'billing_kind_protected'],
+      ['pruneKind=Gizmo', 'querystring.pruneKind', 'unknown_kind'],
+      ['selector=a=b=c', 'querystring.selector', 'invalid_selector'],
+      ['selector=,', 'querystring.selector', 'invalid_selector'],
     ])('refuses %s with a problem naming the parameter', async (query, path, code) => {
       const res = await post(`prune=true&${query}`, '');
       expect(res.statusCode).toBe(400);
@@ -91,7 +91,7 @@ describe('scoped prune', () => {
     it('refuses scope parameters without prune=true', async () => {
       const res = await post('selector=team=pay', upstreamYaml('a'));
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toMatchObject({ errors: [{ path: 'query.selector', code: 'requires_prune' }] });
+      expect(res.json()).toMatchObject({ errors: [{ path: 'querystring.selector', code: 'requires_prune' }] });
     });
   });
 

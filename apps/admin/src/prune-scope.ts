@@ -27,6 +27,7 @@ export interface PruneQuery {
 
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
+/** 400 INVALID_REQUEST at `path`: a query parameter, named `querystring.<name>` as everywhere on the admin API (docs/errors.md, Admin API). */
 function invalid(path: string, code: string, message: string): never {
   const errors: ProblemItem[] = [{ path, code, message }];
   throw new ProblemError('INVALID_REQUEST', `${path}: ${message}`, { errors });
@@ -37,10 +38,10 @@ export function parseSelector(text: string): LabelRequirement[] {
   const out: LabelRequirement[] = [];
   for (const raw of text.split(',')) {
     const part = raw.trim();
-    if (part === '') invalid('query.selector', 'invalid_selector', `empty requirement in ${JSON.stringify(text)}`);
+    if (part === '') invalid('querystring.selector', 'invalid_selector', `empty requirement in ${JSON.stringify(text)}`);
     const m = /^(!?)([^=!\s]+)\s*(?:(==|=|!=)\s*([^=!,\s]*))?$/.exec(part);
     if (!m || !LABEL_KEY.test(m[2] ?? '') || (m[1] === '!' && m[3] !== undefined)) {
-      invalid('query.selector', 'invalid_selector', `${JSON.stringify(part)} is not a label requirement (key=value, key!=value, key or !key)`);
+      invalid('querystring.selector', 'invalid_selector', `${JSON.stringify(part)} is not a label requirement (key=value, key!=value, key or !key)`);
     }
     const key = m[2] as string;
     if (m[1] === '!') out.push({ key, op: 'absent' });
@@ -70,7 +71,7 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
 export function pruneScopeOf(query: PruneQuery): PruneScope | undefined {
   if (!query.prune) {
     for (const [name, given] of [['pruneKind', query.pruneKind], ['selector', query.selector], ['pruneBilling', query.pruneBilling || undefined]] as const) {
-      if (given !== undefined) invalid(`query.${name}`, 'requires_prune', `${name} only applies together with prune=true`);
+      if (given !== undefined) invalid(`querystring.${name}`, 'requires_prune', `${name} only applies together with prune=true`);
     }
     return undefined;
   }
@@ -78,9 +79,9 @@ export function pruneScopeOf(query: PruneQuery): PruneScope | undefined {
   if (query.pruneKind !== undefined) {
     kinds = [];
     for (const k of query.pruneKind.split(',').map((s) => s.trim())) {
-      if (!isResourceKind(k)) invalid('query.pruneKind', 'unknown_kind', `${JSON.stringify(k)} is not a kind (one of ${RESOURCE_KINDS.join(', ')})`);
+      if (!isResourceKind(k)) invalid('querystring.pruneKind', 'unknown_kind', `${JSON.stringify(k)} is not a kind (one of ${RESOURCE_KINDS.join(', ')})`);
       if (BILLING_KINDS.includes(k) && !query.pruneBilling) {
-        invalid('query.pruneKind', 'billing_kind_protected', `${k} is billing data (usage and invoices refer to it); add pruneBilling=true to prune it`);
+        invalid('querystring.pruneKind', 'billing_kind_protected', `${k} is billing data (usage and invoices refer to it); add pruneBilling=true to prune it`);
       }
       if (!kinds.includes(k)) kinds.push(k);
     }

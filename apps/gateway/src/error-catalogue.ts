@@ -82,6 +82,23 @@ const ADMIN_SECTION = [
   'Well-formed documents that break the resource model, or a set that does not compile, are 422',
   '`INVALID_CONFIG`.',
   '',
+  '`errors[].path` follows one of two conventions, by what it points into:',
+  '',
+  '- A value of the request (the items of `INVALID_REQUEST`): the part, then the name:',
+  '  `params.<name>`, `querystring.<name>`, `body.<field>` (`body.items.1.expiresAt`), on every',
+  '  endpoint, the endpoints that take documents included (`querystring.selector` on `POST /config`).',
+  '- A place inside documents or text that was sent, which is not prefixed. The endpoints that take',
+  '  resource documents (`POST /config`, `POST /{plural}`, `PUT /{plural}/{name}`) locate each item',
+  '  of `INVALID_CONFIG`, and of the `INVALID_BODY` / 413 refusals found while reading them, by',
+  '  `document` (its index in the body, from 0), `line` (YAML) and `resource`, and `path` is relative',
+  '  to that document: `spec.routes[0].path`, not `body.spec.routes[0].path` (a body may hold many',
+  '  documents; `tollgate apply` prints the path after the file, document and line, the console',
+  '  editor after the line). An item naming only `resource` (`POST /apis/{name}/lifecycle`) is',
+  '  relative to that resource; `POST /apis/import` gives a JSON pointer into the OpenAPI document',
+  '  (`/paths/~1pets/get`). An `INVALID_BODY` item found while reading a JSON body (a repeated key,',
+  '  nesting too deep, U+0000) is relative to the body\'s root (`name`, `items[0].name`,',
+  '  `[1].spec` in an array of documents): no field has been looked at yet.',
+  '',
 ];
 
 /** docs/errors.md, rendered from {@link errorCatalogue}. */

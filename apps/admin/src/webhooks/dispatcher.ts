@@ -65,8 +65,8 @@ function rowsOf<T>(result: unknown): T[] {
 /**
  * Delivers outbox events to webhooks, in the admin process, never on the data plane. Each tick:
  * 1. fan-out: events not yet fanned out are claimed (`FOR UPDATE SKIP LOCKED`, so several admin
- *    processes share the work) and one delivery row per matching enabled webhook is inserted in the
- *    same transaction that marks the event fanned out;
+ *    processes share the work) and one delivery row per matching enabled webhook that existed when
+ *    the event was raised is inserted in the same transaction that marks the event fanned out;
  * 2. delivery: due pending deliveries are leased (`locked_until`, claimed with SKIP LOCKED), sent
  *    outside any transaction, and their outcome recorded. A process killed mid-send leaves a lease
  *    that expires, and the message is sent again with the same `webhook-id` (at-least-once).
@@ -125,19 +125,27 @@ export class WebhookDispatcher {
     return this.#db.transaction(async (tx) => {
       const rows = rowsOf<{ seq: string | number; type: string; data: unknown }>(await tx.execute(sql`SELECT seq, type, data FROM events WHERE fanned_out_at IS NULL ORDER BY seq LIMIT 200 FOR UPDATE SKIP LOCKED`));
       if (rows.length === 0) return 0;
+      const seqs = rows.map((r) => Number(r.seq));
+      const inBatch = sql.join(seqs.map((s) => sql`${s}`), sql`, `);
       const hooks = (await tx.select({ name: resources.name, spec: resources.spec }).from(resources).where(eq(resources.kind, 'Webhook'))).map((r) => ({ name: r.name, spec: r.spec as WebhookSpec }));
+      // A webhook receives only the events raised at or after its creation (docs/events.md), not
+      // every event still waiting for its fan-out. Both times are the database's now() (equal when
+      // the webhook and the event were written in one transaction, as its own `config.applied`),
+      // compared in SQL at their microsecond precision, which a JS Date would truncate.
+      const existed = new Set(
+        rowsOf<{ seq: string | number; name: string }>(await tx.execute(sql`SELECT e.seq, r.name FROM events e JOIN resources r ON r.kind = 'Webhook' AND r.created_at <= e.occurred_at WHERE e.seq IN (${inBatch})`)).map((r) => `${Number(r.seq)} ${r.name}`),
+      );
       const deliveries: Array<{ id: string; webhook: string; eventSeq: number }> = [];
       for (const e of rows) {
         for (const h of hooks) {
-          if (h.spec.disabled) continue;
+          if (h.spec.disabled || !existed.has(`${Number(e.seq)} ${h.name}`)) continue;
           // A test event goes only to the webhook it tests.
           if (e.type === 'webhook.test' ? (e.data as { webhook?: string }).webhook !== h.name : !eventMatches(h.spec.events, e.type)) continue;
           deliveries.push({ id: newMessageId(), webhook: h.name, eventSeq: Number(e.seq) });
         }
       }
       for (let i = 0; i < deliveries.length; i += 1000) await tx.insert(webhookDeliveries).values(deliveries.slice(i, i + 1000)).onConflictDoNothing();
-      const seqs = rows.map((r) => Number(r.seq));
-      await tx.update(events).set({ fannedOutAt: sql`now()` }).where(sql`${events.seq} IN (${sql.join(seqs.map((s) => sql`${s}`), sql`, `)})`);
+      await tx.update(events).set({ fannedOutAt: sql`now()` }).where(sql`${events.seq} IN (${inBatch})`);
       return rows.length;
     });
   }
