@@ -22,13 +22,14 @@
 //      BLOCKS=1: also report the longest uninterrupted run of the serving process's event loop in
 //      each window, wall and CPU ms (bench/event-loop-blocks.cjs, preloaded): on a loaded machine
 //      the worst request latency is mostly the machine; the CPU time of the longest block is what
-//      the change itself held the loop for
+//      the change itself held the loop for; BLOCKS_DIR=dir keeps the block files (<role>-<port>.txt)
+//      there, to match with a --cpu-prof of the same process (bench/profile-blocks.mjs)
 //      HEAP_PROFILE=dir: a sampling heap profile of each Tollgate process (objects the GC collected
 //      included; bench/heap-sampling.cjs) in dir, summed per function by bench/heap-profile-summary.mjs
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +43,7 @@ const CLI = join(root, 'apps/cli/dist/main.js');
 // The V8 flags the checkout launches its processes with (none in checkouts from before they existed).
 const LAUNCH_NODE_FLAGS = existsSync(join(root, 'apps/cli/dist/node-flags.js')) ? (await import(join(root, 'apps/cli/dist/node-flags.js'))).LAUNCH_NODE_FLAGS : [];
 const BLOCKS = process.env.BLOCKS === '1';
-const BLOCKS_DIR = BLOCKS ? mkdtempSync(join(tmpdir(), 'tollgate-blocks-')) : null;
+const BLOCKS_DIR = BLOCKS ? (process.env.BLOCKS_DIR ?? mkdtempSync(join(tmpdir(), 'tollgate-blocks-'))) : null;
 const BLOCKS_PRELOAD = fileURLToPath(new URL('./event-loop-blocks.cjs', import.meta.url));
 const HEAP_PRELOAD = fileURLToPath(new URL('./heap-sampling.cjs', import.meta.url));
 const hr = () => Number(process.hrtime.bigint() / 1000n);
@@ -184,7 +185,7 @@ const manyApis = () =>
  * response with their completion time, so only the responses finishing inside the change
  * window count (the window ends 500 ms after the change is live).
  */
-async function underLoad(gw, change) {
+async function underLoad(gw, change, label) {
   const proxyUrl = gw.proxyUrl;
   const samples = [];
   const inst = autocannon({ url: `${proxyUrl}/probe/x`, headers: { host: HOST }, connections: CONNECTIONS, overallRate: RATE, duration: 3600, timeout: 120 });
@@ -208,6 +209,7 @@ async function underLoad(gw, change) {
   for (const [, s] of inWindow) statuses[s] = (statuses[s] ?? 0) + 1;
   // The serving process's longest event-loop block in the window, by wall and by CPU time.
   const blocks = gw.blocks().filter(([s, e]) => e >= hrStart && s <= hrEnd);
+  if (process.env.BLOCKS_DIR) appendFileSync(join(BLOCKS_DIR, 'windows.txt'), `${label.replaceAll(' ', '_')} ${hrStart} ${hrEnd}\n`);
   const longest = { wallMs: Math.max(0, ...blocks.map((b) => b[2])), cpuMs: Math.max(0, ...blocks.map((b) => b[3])) };
   return { ...result, longest, requests: inWindow.length, worstMs: lat.at(-1) ?? NaN, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? NaN, non2xx, statuses };
 }
@@ -247,17 +249,17 @@ async function scenario(mode, upstreamUrl) {
     await waitLive(gw.proxyUrl, '/probe/x', performance.now(), 30_000);
     const rows = [];
     // The noise floor: the same load for 5 s with no change (a busy machine shows here).
-    rows.push(['no change (5 s)', await underLoad(gw, async () => (await sleep(5_000), { adminMs: NaN, liveMs: NaN }))]);
+    rows.push(['no change (5 s)', await underLoad(gw, async () => (await sleep(5_000), { adminMs: NaN, liveMs: NaN }), `${mode}:no-change`)]);
     const many = encode(manyApis());
     const oneMore = encode([apiDoc('one-more', '/one-more', [{ name: 'r', match: [{ path: { prefix: '/' } }], destination: { upstream: 'bench' } }])]);
     rows.push([`${APIS.toLocaleString('en')} APIs`, await underLoad(gw, async (start) => {
       const adminMs = await apply(admin.adminUrl, many);
       return { adminMs, liveMs: await waitLive(gw.proxyUrl, `/svc${APIS - 1}/orders/1`, start) };
-    })]);
+    }, `${mode}:${APIS}-apis`)]);
     rows.push(['one route on top', await underLoad(gw, async (start) => {
       const adminMs = await apply(admin.adminUrl, oneMore);
       return { adminMs, liveMs: await waitLive(gw.proxyUrl, '/one-more/x', start) };
-    })]);
+    }, `${mode}:one-more`)]);
     return rows;
   } catch (err) {
     for (const p of procs) process.stderr.write(p.output().slice(-4000));
@@ -287,5 +289,5 @@ for (const mode of MODES) {
 }
 console.log(`machine load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 upstream.close();
-if (BLOCKS_DIR !== null) rmSync(BLOCKS_DIR, { recursive: true, force: true });
+if (BLOCKS_DIR !== null && !process.env.BLOCKS_DIR) rmSync(BLOCKS_DIR, { recursive: true, force: true });
 process.exit(0);

@@ -56,4 +56,31 @@ describe('admin documents', () => {
       expect((e as ProblemError).status).toBe(422);
     }
   });
+
+  it('restores redacted secrets in slices: the event loop turns while many documents are read (#16)', async () => {
+    // A re-applied export of many Upstreams, each with a redacted client key to restore.
+    const docs = Array.from({ length: 40 }, (_, i) => ({ apiVersion: 'tollgate.dev/v1', kind: 'Upstream', metadata: { name: `u${i}` }, spec: { targets: [{ url: 'http://127.0.0.1:1' }], tls: { clientCertificate: 'c', clientKey: '<redacted>' } } }));
+    let ticks = 0;
+    let ticking = true;
+    const tick = (): void => {
+      ticks++;
+      if (ticking) setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    const ticksAtGet: number[] = [];
+    const store = {
+      get: async (kind: string, name: string) => {
+        ticksAtGet.push(ticks);
+        // Each lookup holds the thread a little, as reading and restoring a document does.
+        const end = performance.now() + 1;
+        while (performance.now() < end);
+        return { resource: { ...docs.find((d) => d.metadata.name === name)!, kind, spec: { targets: [{ url: 'http://127.0.0.1:1' }], tls: { clientCertificate: 'c', clientKey: 'stored' } } } as unknown as Resource, version: 1, createdAt: new Date(), updatedAt: new Date() };
+      },
+    };
+    await readResources(docs, store).catch(() => undefined);
+    ticking = false;
+    expect(ticksAtGet).toHaveLength(40);
+    // Before: all 40 lookups (40 ms) ran in one turn, with no timer in between.
+    expect(ticksAtGet.at(-1)! - ticksAtGet[0]!).toBeGreaterThanOrEqual(3);
+  });
 });

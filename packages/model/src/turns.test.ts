@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTurn } from './turns.js';
+import { nextTurn, sliceTimer } from './turns.js';
 
 /** Holds the thread for `ms` (a piece of long work). */
 function busy(ms: number): void {
@@ -46,5 +46,21 @@ describe('nextTurn', () => {
       order.push(n);
     }));
     expect(order).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('sliceTimer', () => {
+  it('pauses nothing until the slice is used up, then waits for a turn of the event loop', async () => {
+    const pause = sliceTimer(5);
+    expect(pause()).toBeUndefined();
+    busy(6);
+    let turned = false;
+    setTimeout(() => (turned = true), 0);
+    const waiting = pause();
+    expect(waiting).toBeInstanceOf(Promise);
+    await waiting;
+    expect(turned).toBe(true);
+    // A new slice starts after the pause.
+    expect(pause()).toBeUndefined();
   });
 });

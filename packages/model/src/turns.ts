@@ -38,3 +38,18 @@ export function nextTurn(): Promise<void> {
     }
   });
 }
+
+/**
+ * A pause to await inside a long loop on a serving thread: returns nothing (no await, no
+ * microtask) until about `sliceMs` ms of work ran since the last pause, then the next fair turn.
+ * For loops over every document of a large apply that are not step generators (see runSliced).
+ */
+export function sliceTimer(sliceMs = 4): () => Promise<void> | undefined {
+  let start = performance.now();
+  return () => {
+    if (performance.now() - start < sliceMs) return undefined;
+    return nextTurn().then(() => {
+      start = performance.now();
+    });
+  };
+}

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
-import { RESOURCE_KINDS, canonicallyEqual, nextTurn, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
+import { RESOURCE_KINDS, canonicallyEqual, nextTurn, sliceTimer, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
   ApplyRejectedError,
@@ -149,7 +149,7 @@ export class SqlConfigStore implements ConfigStore {
     const light = options.prune ? undefined : new Set(input.filter((r) => r.kind === 'Consumer').map((r) => r.metadata.name));
     return this.mutate(options.validate, options.dryRun ?? false, options.audit, light, async (current) => {
       const changes: ResourceChange[] = [];
-      const pause = slicer();
+      const pause = sliceTimer();
       const prunable = typeof options.prune === 'function' ? options.prune : () => options.prune === true;
       // Resources outside the prune scope stay whether or not the input names them.
       const resulting = new Map<string, Resource>([...current].filter(([, r]) => !prunable(r)));
@@ -345,21 +345,6 @@ async function writeRows(tx: Tx, effective: readonly ResourceChange[], rowVersio
   }
 }
 
-
-/**
- * A pause to await inside a long loop: resolves at once, except about every `sliceMs` ms, when it
- * yields to the event loop first. An embedded store shares its event loop with the gateway, so
- * planning a 10,000-resource apply must let requests through (#16).
- */
-function slicer(sliceMs = 4): () => Promise<void> | void {
-  let start = performance.now();
-  return () => {
-    if (performance.now() - start < sliceMs) return;
-    return nextTurn().then(() => {
-      start = performance.now();
-    });
-  };
-}
 
 /**
  * Rows per resource page read, and per upsert statement. An embedded PGlite runs each statement

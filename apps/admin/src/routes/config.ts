@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RESOURCE_KINDS, documentSchema, toYaml, sortResources } from '@tollgate/model';
+import { RESOURCE_KINDS, documentSchema, nextTurn, toYaml, sortResources } from '@tollgate/model';
 import { ApplyRejectedError } from '@tollgate/stores';
 import type { ImportOptions } from '@tollgate/importers';
 import { auditContext, auditWritten } from '../audit.js';
@@ -89,7 +89,12 @@ export function register(app: FastifyInstance, ctx: AdminContext): void {
         const result = await ctx.config.apply(submitted.resources, { prune: scope ? prunePredicate(scope) : false, dryRun, validate: locateIssues(ctx.validate, submitted), ...(audit ? { audit } : {}) });
         // A dry run commits nothing, its audit entry included; the onSend hook records it instead.
         if (!dryRun) auditWritten(request);
+        // A turn of the event loop after the store's last statement and another before the answer
+        // is serialized: the end of the transaction, the warnings' pass over every document and the
+        // list of 10,000 changes ran as one block otherwise (embedded mode serves from this loop, #16).
+        await nextTurn();
         const dateWarnings = await subscriptionBoundaryWarnings(submitted.resources, (i) => submitted.documents[i]?.index ?? i, ctx.config);
+        await nextTurn();
         return { version: result.version, ...(result.seq !== undefined ? { seq: result.seq } : {}), dryRun: result.dryRun, changes: result.changes.map((c) => ({ kind: c.kind, name: c.name, action: c.action })), ...(request.query.diff ? { diff: diffChanges(result.changes) } : {}), warnings: [...submitted.warnings, ...dateWarnings], ...(scope ? { prune: { kinds: scope.kinds, ...(request.query.selector ? { selector: request.query.selector } : {}) } } : {}) };
       } catch (error) {
         if (error instanceof ApplyRejectedError) {
