@@ -73,7 +73,7 @@ export interface ProblemItem {
   document?: number;
   /** `Kind/name` of the resource. */
   resource?: string;
-  /** Field path, e.g. `spec.routes[0].destination.upstream` (or `query.limit`). */
+  /** Field path: `params.name`, `querystring.limit`, `body.<field>`, or a path inside a submitted document (`spec.routes[0].destination.upstream`); docs/errors.md, "Admin API". */
   path: string;
   /** 1-based line in the submitted YAML. */
   line?: number;

@@ -20,7 +20,7 @@ export const problemSchema = z
         z.object({
           document: z.number().int().optional().describe('Zero-based index of the submitted document.'),
           resource: z.string().optional().describe('Kind/name of the resource.'),
-          path: z.string().describe('Field path, e.g. spec.routes[0].destination.upstream.'),
+          path: z.string().describe('Where the issue is. INVALID_REQUEST: the request part and field (params.name, querystring.limit, body.items.1.expiresAt). Within a submitted document (with `document`): the path inside it, e.g. spec.routes[0].destination.upstream. See docs/errors.md, "Admin API".'),
           line: z.number().int().optional().describe('1-based line in the submitted YAML.'),
           code: z.string().describe('Machine-readable issue code, e.g. unknown_field.'),
           message: z.string(),
