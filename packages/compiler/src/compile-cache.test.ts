@@ -149,11 +149,29 @@ describe('CompileCache shared by a validator and a data plane (one process)', ()
     expect(answers(next, 20)).toEqual(answers(snapshot(compileConfig(changed, 2)), 20));
   });
 
+  it('reuses a unit only for an equal Api text and an equal rest of the key', () => {
+    const cache = new CompileCache();
+    const none: ApiReads = { upstreams: new Set(), protos: new Set() };
+    let built = 0;
+    const compiles = (text: string, key: string): number => {
+      const run = cache.begin();
+      run.unit('a', text, key, () => [], () => (built++, { unit: { entries: [], fallbackEntries: [], claims: [], issues: [] }, reads: none }));
+      run.end();
+      return built;
+    };
+    expect(compiles('{"x":1}', 'k')).toBe(1);
+    // The same text as another string (as a compile that wrote it again passes it) and the same key: a hit.
+    expect(compiles(['{"x":', '1}'].join(''), 'k')).toBe(1);
+    expect(compiles('{"x":2}', 'k')).toBe(2);
+    expect(compiles('{"x":2}', 'other plan')).toBe(3);
+    expect(compiles('{"x":2}', 'other plan')).toBe(3);
+  });
+
   it('overlapping compiles forget what none of them looked up, once all have ended', async () => {
     const cache = new CompileCache();
     const unit = (): ApiUnit => ({ entries: [], fallbackEntries: [], claims: [], issues: [] });
     const none: ApiReads = { upstreams: new Set(), protos: new Set() };
-    const look = (run: ReturnType<CompileCache['begin']>, api: string) => run.unit(api, api, () => [], () => ({ unit: unit(), reads: none }));
+    const look = (run: ReturnType<CompileCache['begin']>, api: string) => run.unit(api, api, '', () => [], () => ({ unit: unit(), reads: none }));
     const first = cache.begin();
     for (const api of ['gone', 'a', 'b']) look(first, api);
     first.end();

@@ -30,12 +30,14 @@ export interface CompileCacheRun {
   readonly misses: number;
   readonly texts: number;
   /**
-   * The unit compiled for `api` under `key` (the Api's own inputs) whose reads still read the
+   * The unit compiled for `api` from `text` (its canonical text, usually the one {@link text}
+   * returned: the same string, compared by reference) under `key` (the rest of its own inputs)
+   * whose reads still read the
    * same (`readState` gives the current state of the names a compile read), or compiles it with
    * `build` and remembers it with what it read. So an Upstream change recompiles only the Apis
    * that name it (#16), and a stale unit is never served.
    */
-  unit(api: string, key: string, readState: (reads: ApiReads) => ReadState, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit;
+  unit(api: string, text: string, key: string, readState: (reads: ApiReads) => ReadState, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit;
   /**
    * `canonicalJson(resource)` of the Api named `api`: the text an earlier compile wrote when the
    * document it wrote it for is canonically equal to this one (compared without writing a text),
@@ -62,12 +64,12 @@ export interface CompileCacheRun {
  * validator and its data plane: the reload after an apply then finds every Api the validation
  * compiled, instead of compiling them all again and keeping a second copy of every unit.
  *
- * A hit needs the whole key to be equal, so a stale unit is never reused: at worst a key spelled
+ * A hit needs the text and the whole key to be equal, so a stale unit is never reused: at worst a key spelled
  * differently for the same content costs a recompile. Compiles may overlap (a validation while
  * the data plane reloads): what none of them looked up is forgotten once they have all ended.
  */
 export class CompileCache {
-  #units = new Map<string, { readonly key: string; readonly reads: ApiReads; readonly state: ReadState; readonly unit: ApiUnit; seen: number }>();
+  #units = new Map<string, { readonly text: string; readonly key: string; readonly reads: ApiReads; readonly state: ReadState; readonly unit: ApiUnit; seen: number }>();
   /** The document each Api's canonical text was written for (kept to compare the next one with) and the text. */
   #texts = new Map<string, { readonly source: object; readonly text: string; seen: number }>();
   /** Number of the newest compile begun: a unit looked up is stamped with it. */
@@ -91,16 +93,16 @@ export class CompileCache {
       hits: 0,
       misses: 0,
       texts: 0,
-      unit: (api: string, key: string, readState: (reads: ApiReads) => ReadState, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit => {
+      unit: (api: string, text: string, key: string, readState: (reads: ApiReads) => ReadState, build: () => { unit: ApiUnit; reads: ApiReads }): ApiUnit => {
         const hit = this.#units.get(api);
-        if (hit !== undefined && hit.key === key && sameState(readState(hit.reads), hit.state)) {
+        if (hit !== undefined && hit.text === text && hit.key === key && sameState(readState(hit.reads), hit.state)) {
           hit.seen = this.#generation;
           run.hits++;
           return hit.unit;
         }
         run.misses++;
         const { unit, reads } = build();
-        this.#units.set(api, { key, reads, state: readState(reads), unit, seen: this.#generation });
+        this.#units.set(api, { text, key, reads, state: readState(reads), unit, seen: this.#generation });
         return unit;
       },
       text: (api: string, resource: object): string => {
