@@ -54,8 +54,11 @@ describe('sliceTimer', () => {
     const pause = sliceTimer(5);
     expect(pause()).toBeUndefined();
     busy(6);
+    // An immediate queued before the pause runs in the check phase the pause waits for: a pause
+    // that resolved in a microtask (no turn of the loop) would leave it false. (A 0 ms timer is no
+    // such marker: created after the busy loop, it may not be due when that check phase comes.)
     let turned = false;
-    setTimeout(() => (turned = true), 0);
+    setImmediate(() => (turned = true));
     const waiting = pause();
     expect(waiting).toBeInstanceOf(Promise);
     await waiting;
