@@ -4,7 +4,7 @@ import { httpbis } from 'http-message-signatures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from '../support/databases.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
-import { startTollgateProcess, type TollgateProcess } from '../support/tollgate-process.js';
+import { startTollgateProcess, waitUntil, type TollgateProcess } from '../support/tollgate-process.js';
 
 // Two gateway processes on one Postgres and one Redis (the second one admin + gateway): keys
 // registered on a consumer through the admin API verify on both, and a signature accepted by one
@@ -109,15 +109,6 @@ function call(node: TollgateProcess, path: string, headers: Record<string, strin
   });
 }
 
-async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met in time');
-}
-
 beforeAll(async () => {
   db = await createTestDatabase();
   up = await startRecordingUpstream('svc');
@@ -126,7 +117,8 @@ beforeAll(async () => {
   const res = await fetch(`${nodes[0]!.adminUrl}/config`, { method: 'POST', headers: { ...auth, 'content-type': 'application/yaml' }, body: config(up.url) });
   expect(res.status, await res.text()).toBeLessThan(300);
   // Both nodes serve the route once it answers 401 (unsigned) rather than 404 / 503.
-  for (const n of nodes) await until(async () => (await call(n, '/signed/x', {})).status === 401);
+  // The second node was started without waiting: until it listens, a refused connection is "not yet".
+  for (const n of nodes) await waitUntil(async () => (await call(n, '/signed/x', {})).status === 401, 15_000, 50);
 }, 60_000);
 
 afterAll(async () => {
