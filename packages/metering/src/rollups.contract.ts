@@ -31,6 +31,12 @@ export async function totals(db: Database): Promise<{ requests: number; units: n
   return { requests: Number(r?.requests), units: Number(r?.units), rows: Number(r?.rows), batches: Number(b?.n) };
 }
 
+/** A Postgres error's SQLSTATE (drizzle wraps the driver's error as `cause`), else its message. */
+function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  return String(e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? err);
+}
+
 /** The rollup ledger's guarantees, run against every database implementation (Postgres, PGlite). */
 export function rollupContract(name: string, open: () => Promise<RollupDatabase>): void {
   describe(`usage rollups on ${name}`, () => {
@@ -72,6 +78,30 @@ export function rollupContract(name: string, open: () => Promise<RollupDatabase>
       await writeBatch(h.db, { nodeId: `big-${name}`, seq: 1, requests: 2500, rows });
       const [r] = await h.db.select({ n: sql<string>`sum(${usageRollups.requests})` }).from(usageRollups).where(sql`${usageRollups.api} = 'big'`);
       expect(Number(r?.n)).toBe(2500);
+    });
+
+    it('nodes flushing the same keys in opposite orders at once all commit (rows are locked in one order, no deadlock)', async () => {
+      // Each node's accumulator lists rows in the order its requests arrived, so two nodes hold
+      // the same keys in different orders. Upserted in those orders, their transactions would lock
+      // the rows crosswise and Postgres would abort one with a deadlock (40P01): a failed flush.
+      const keys = Array.from({ length: 300 }, (_, i) => ({ consumer: `c${i % 30}`, route: `r${Math.floor(i / 30)}` }));
+      const rounds = 6;
+      const failures: string[] = [];
+      for (let k = 0; k < rounds; k++) {
+        const forward = keys.map((x) => row({ api: 'order', ...x }));
+        // A permutation (7 is prime to 300), different in every round.
+        const shuffled = keys.map((_, i) => row({ api: 'order', ...keys[(i * 7 + k * 13) % keys.length] }));
+        const outcomes = await Promise.allSettled([
+          writeBatch(h.db, { nodeId: `order-a-${name}`, seq: k + 1, requests: forward.length, rows: forward }),
+          writeBatch(h.db, { nodeId: `order-b-${name}`, seq: k + 1, requests: shuffled.length, rows: shuffled.reverse() }),
+          writeBatch(h.db, { nodeId: `order-c-${name}`, seq: k + 1, requests: forward.length, rows: [...forward].reverse() }),
+        ]);
+        for (const o of outcomes) if (o.status === 'rejected') failures.push(errorCode(o.reason));
+      }
+      expect(failures).toEqual([]);
+      const [r] = await h.db.select({ n: sql<string>`sum(${usageRollups.requests})`, rows: sql<string>`count(*)` }).from(usageRollups).where(sql`${usageRollups.api} = 'order'`);
+      expect(Number(r?.n)).toBe(rounds * 3 * keys.length);
+      expect(Number(r?.rows)).toBe(keys.length);
     });
 
     it('old batch rows are pruned after the retention, recent ones kept (the first flush of a meter prunes)', async () => {

@@ -67,6 +67,25 @@ function upsertStatement(rows: readonly UsageRow[]) {
   return sql`INSERT INTO usage_rollups (${sql.raw(names)}) SELECT ${sql.raw(select)} FROM unnest(${arrays}) AS t(${sql.raw(names)}) ${sql.raw(ON_CONFLICT)}`;
 }
 
+const KEY_TEXT_FIELDS = ['period', 'consumer', 'subscription', 'plan', 'api', 'apiVersion', 'route', 'statusClass', 'source', 'metric'] as const;
+
+/**
+ * A total order on the rollup key (`KEY_COLUMNS`). Each node's accumulator lists rows in the order
+ * its requests arrived; two nodes whose batches share keys and upsert them in different orders lock
+ * those rows crosswise, and Postgres aborts one transaction with a deadlock (40P01), a failed flush
+ * retried after a backoff. Sorted first, every transaction takes the row locks in the same order.
+ * Any fixed order does; it need not match a Postgres collation.
+ */
+export function compareRowKeys(a: UsageRow, b: UsageRow): number {
+  if (a.hour !== b.hour) return a.hour - b.hour;
+  for (const f of KEY_TEXT_FIELDS) {
+    const x = a[f];
+    const y = b[f];
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return Number(a.billable) - Number(b.billable);
+}
+
 /** A batch of one node: its rows are added to the rollups at most once, whatever the retries. */
 export interface UsageBatch {
   readonly nodeId: string;
@@ -84,11 +103,13 @@ export interface UsageBatch {
  * (only when they were applied). Returns whether the rows were applied now.
  */
 export async function writeBatch(db: Database, batch: UsageBatch, alsoInTx?: (tx: Tx) => Promise<unknown>): Promise<'applied' | 'duplicate'> {
+  // Every node upserts in the same key order, so their transactions lock shared rows in one order.
+  const rows = [...batch.rows].sort(compareRowKeys);
   return db.transaction(async (tx) => {
     const inserted = await tx.insert(usageBatches).values({ nodeId: batch.nodeId, seq: batch.seq, requests: batch.requests }).onConflictDoNothing().returning({ seq: usageBatches.seq });
     if (inserted.length === 0) return 'duplicate';
-    for (let i = 0; i < batch.rows.length; i += ROWS_PER_STATEMENT) {
-      await tx.execute(upsertStatement(batch.rows.slice(i, i + ROWS_PER_STATEMENT)));
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      await tx.execute(upsertStatement(rows.slice(i, i + ROWS_PER_STATEMENT)));
     }
     // What must commit with the usage (the quota events it raises), after the rows are added.
     if (alsoInTx !== undefined) await alsoInTx(tx);
