@@ -75,7 +75,7 @@ export function sessionStoreContract(name: string, factory: () => Promise<Sessio
     });
 
     /** A bound under which nothing of T0's sessions counts as expired. */
-    const bound = (max: number, batch = 100) => ({ max, seenBefore: T0 - 1, createdBefore: T0 - 1, batch });
+    const bound = (max: number, batch = 100, maxPerOwner = 1_000) => ({ max, maxPerOwner, seenBefore: T0 - 1, createdBefore: T0 - 1, batch });
 
     it('inserts within the bound: room made from expired sessions first, then the oldest', async () => {
       await h.clear();
@@ -86,7 +86,7 @@ export function sessionStoreContract(name: string, factory: () => Promise<Sessio
       // s2 is idle by the next bound while s1 (older) and s3 were used: the idle one goes, not the oldest.
       await h.console.touch(hashOf('s1'), T0 + 50_000);
       await h.console.touch(hashOf('s3'), T0 + 50_000);
-      expect(await h.console.insertBounded(session('s4', T0 + 4_000), { max: 3, seenBefore: T0 + 2_000, createdBefore: T0 - 1, batch: 100 })).toBe(1);
+      expect(await h.console.insertBounded(session('s4', T0 + 4_000), { max: 3, maxPerOwner: 1_000, seenBefore: T0 + 2_000, createdBefore: T0 - 1, batch: 100 })).toBe(1);
       expect(await h.console.get(hashOf('s2'))).toBeUndefined();
       expect(await h.console.get(hashOf('s1'))).toBeDefined();
       expect(await h.console.count()).toBe(3);
@@ -104,6 +104,30 @@ export function sessionStoreContract(name: string, factory: () => Promise<Sessio
       expect(await h.console.count()).toBe(2);
       expect(await h.console.get(hashOf('n2'))).toBeDefined();
       expect(await h.console.get(hashOf('n3'))).toBeDefined();
+    });
+
+    it('one owner signing in again and again ends its own oldest sessions, never another owner\'s', async () => {
+      await h.clear();
+      const other = session('other', T0 - 5_000, { tokenId: 'atk_other' });
+      await h.console.insert(other);
+      const owner = (id: string, at: number) => session(id, at, { tokenId: 'atk_busy' });
+      // Realm bound 5, per owner 3: the owner keeps its 3 newest, the other owner's older session stays.
+      for (let i = 0; i < 12; i++) await h.console.insertBounded(owner(`busy${i}`, T0 + i * 1_000), bound(5, 100, 3));
+      expect(await h.console.get(other.hash)).toBeDefined();
+      expect(await h.console.count()).toBe(4);
+      for (let i = 0; i < 9; i++) expect(await h.console.get(hashOf(`busy${i}`)), `busy${i}`).toBeUndefined();
+      for (let i = 9; i < 12; i++) expect(await h.console.get(hashOf(`busy${i}`)), `busy${i}`).toBeDefined();
+      // An owner over its share (a share lowered since) comes down a batch at a time, its oldest first.
+      for (let i = 0; i < 6; i++) await h.console.insert(owner(`more${i}`, T0 + 20_000 + i));
+      expect(await h.console.insertBounded(owner('last', T0 + 30_000), bound(100, 4, 3))).toBe(4);
+      expect(await h.console.insertBounded(owner('last2', T0 + 30_001), bound(100, 4, 3))).toBe(4);
+      expect(await h.console.insertBounded(owner('last3', T0 + 30_002), bound(100, 4, 3))).toBe(1);
+      expect(await h.console.get(other.hash)).toBeDefined();
+      expect(await h.console.count()).toBe(4);
+      // Concurrent sign-ins of one owner stay within its share too.
+      await Promise.all(Array.from({ length: 12 }, (_, i) => h.console.insertBounded(owner(`race-own${i}`, T0 + 40_000 + i), bound(100, 100, 3))));
+      expect(await h.console.count()).toBe(4);
+      expect(await h.console.get(other.hash)).toBeDefined();
     });
 
     it('concurrent sign-ins never overshoot the bound', async () => {

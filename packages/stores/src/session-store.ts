@@ -17,6 +17,12 @@ export interface StoredSession {
 export interface SessionBound {
   /** Most sessions of the realm held once the new one is in. */
   max: number;
+  /**
+   * Most sessions of one owner (the same `tokenId`: one admin token, one portal account) held once
+   * the new one is in; past it the owner's own oldest end first. Without it one credential signing
+   * in again and again fills the realm's bound and ends everybody else's sessions.
+   */
+  maxPerOwner: number;
   /** Sessions last seen at or before this, or created at or before `createdBefore`, are expired: they go first. */
   seenBefore: number;
   createdBefore: number;
@@ -31,8 +37,9 @@ export interface SessionBound {
 export interface SessionStore {
   insert(session: StoredSession): Promise<void>;
   /**
-   * Inserts a sign-in's session within `bound.max`: when the realm holds `max` or more, first
-   * deletes expired sessions, then the oldest (by creation), `bound.batch` at most in all. Atomic
+   * Inserts a sign-in's session within `bound.maxPerOwner` and `bound.max`: when its owner holds
+   * `maxPerOwner` or more, first deletes the owner's oldest (by creation); then, when the realm holds
+   * `max` or more, expired sessions, then the oldest; `bound.batch` at most in all. Atomic
    * against other processes' calls on the same realm, so concurrent sign-ins cannot all see room
    * and overshoot the bound. A bound lowered far below the sessions held is reached over several
    * sign-ins, a batch at a time. Returns how many sessions were deleted.
@@ -90,8 +97,13 @@ export class MemorySessionStore implements SessionStore {
   async insertBounded(session: StoredSession, bound: SessionBound): Promise<number> {
     // One event loop: nothing runs between the count and the insert, so this is already atomic.
     let deleted = 0;
-    if (this.sessions.size >= bound.max) {
-      deleted = await this.deleteExpired(bound.seenBefore, bound.createdBefore, bound.batch);
+    const own = [...this.sessions.values()].filter((s) => s.tokenId === session.tokenId);
+    for (const s of own.slice(0, Math.max(0, Math.min(own.length - (bound.maxPerOwner - 1), bound.batch)))) {
+      this.sessions.delete(s.hash);
+      deleted++;
+    }
+    if (this.sessions.size >= bound.max && deleted < bound.batch) {
+      deleted += await this.deleteExpired(bound.seenBefore, bound.createdBefore, bound.batch - deleted);
       for (const hash of this.sessions.keys()) {
         if (this.sessions.size < bound.max || deleted >= bound.batch) break;
         this.sessions.delete(hash);

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lte, or, sql, type SQL } from 'drizzle-orm';
 import { browserSessions, type BrowserSessionRow, type Database } from '@tollgate/db';
 import type { SessionBound, SessionStore, StoredSession } from './session-store.js';
 import type { Tx } from './sql-tx.js';
@@ -33,20 +33,29 @@ export class SqlSessionStore implements SessionStore {
       // signing in together each counted room and inserted, overshooting the bound by as many.
       // The realm's row count is the shared state, so there is no row to lock FOR UPDATE.
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`tollgate.browser_sessions:${this.realm}`}))`);
-      const held = (await tx.select({ n: count() }).from(browserSessions).where(eq(browserSessions.realm, this.realm)))[0]?.n ?? 0;
       let deleted = 0;
-      if (held >= bound.max) {
-        deleted = await this.deleteExpiredIn(tx, bound.seenBefore, bound.createdBefore, bound.batch);
+      // The owner's own oldest first, past its share (see SessionBound.maxPerOwner).
+      const mine = and(eq(browserSessions.realm, this.realm), eq(browserSessions.tokenId, session.tokenId));
+      const own = (await tx.select({ n: count() }).from(browserSessions).where(mine))[0]?.n ?? 0;
+      const ownOldest = Math.min(own - (bound.maxPerOwner - 1), bound.batch);
+      if (ownOldest > 0) deleted += await this.deleteOldest(tx, mine, ownOldest);
+      const held = (await tx.select({ n: count() }).from(browserSessions).where(eq(browserSessions.realm, this.realm)))[0]?.n ?? 0;
+      if (held >= bound.max && deleted < bound.batch) {
+        const expired = await this.deleteExpiredIn(tx, bound.seenBefore, bound.createdBefore, bound.batch - deleted);
+        deleted += expired;
         // Then the oldest, as many as needed to make room, within what is left of the batch.
-        const oldest = Math.min(held - deleted - (bound.max - 1), bound.batch - deleted);
-        if (oldest > 0) {
-          const batch = tx.select({ hash: browserSessions.hash }).from(browserSessions).where(eq(browserSessions.realm, this.realm)).orderBy(asc(browserSessions.createdAt), asc(browserSessions.hash)).limit(oldest);
-          deleted += (await tx.delete(browserSessions).where(inArray(browserSessions.hash, batch)).returning({ hash: browserSessions.hash })).length;
-        }
+        const oldest = Math.min(held - expired - (bound.max - 1), bound.batch - deleted);
+        if (oldest > 0) deleted += await this.deleteOldest(tx, eq(browserSessions.realm, this.realm), oldest);
       }
       await this.insertRow(tx, session);
       return deleted;
     });
+  }
+
+  /** Deletes the `n` oldest sessions (by creation) matching `where`; returns how many. */
+  private async deleteOldest(tx: Tx, where: SQL | undefined, n: number): Promise<number> {
+    const batch = tx.select({ hash: browserSessions.hash }).from(browserSessions).where(where).orderBy(asc(browserSessions.createdAt), asc(browserSessions.hash)).limit(n);
+    return (await tx.delete(browserSessions).where(inArray(browserSessions.hash, batch)).returning({ hash: browserSessions.hash })).length;
   }
 
   private async insertRow(db: Database | Tx, session: StoredSession): Promise<void> {

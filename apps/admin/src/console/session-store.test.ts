@@ -151,11 +151,27 @@ describe.each(backends)('console sessions on $name', (backend) => {
     expect(await sessions.use(ids[3]!)).toBeUndefined();
   });
 
+  it('keep one owner to its share (default 20): signing in over and over ends its own oldest, not another owner\'s', async () => {
+    let now = 1_000_000;
+    const { sessions } = await sessionsOf({ maxSessions: 25 }, () => now);
+    const other = await sessions.create({ id: 'atk_2', hash: 'b'.repeat(64) });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      now += 1;
+      ids.push((await sessions.create(token)).id);
+    }
+    expect(await sessions.size()).toBe(21);
+    expect(await sessions.use(other.id)).toBeDefined();
+    for (const id of ids.slice(0, 40)) expect(await sessions.use(id)).toBeUndefined();
+    for (const id of ids.slice(40)) expect(await sessions.use(id)).toBeDefined();
+  });
+
   it('sweep deletes expired sessions nobody uses again, in batches', async () => {
     let now = 1_000_000;
     const { sessions } = await sessionsOf({ idleMs: 1_000, absoluteMs: 60_000 }, () => now);
     // Stored directly (a sign-in is two statements): 1,001 makes the sweep take three batches of 500.
-    for (let i = 0; i < 1_001; i++) await sessions.store.insert({ hash: i.toString(16).padStart(64, '0'), tokenHash: token.hash, tokenId: token.id, csrf: 'c', createdAt: now, lastSeenAt: now });
+    // Each of another owner: the sign-in below ends none of them for its owner's share.
+    for (let i = 0; i < 1_001; i++) await sessions.store.insert({ hash: i.toString(16).padStart(64, '0'), tokenHash: token.hash, tokenId: `atk_other_${i}`, csrf: 'c', createdAt: now, lastSeenAt: now });
     now += 500;
     const live = await sessions.create(token);
     now += 600; // the first 1,001 are idle, the last one is not

@@ -9,6 +9,12 @@ export interface ConsoleSessionOptions {
   absoluteMs?: number;
   /** Most live sessions held (default 10,000); past it the oldest is ended first, bounding the store. */
   maxSessions?: number;
+  /**
+   * Most live sessions of one admin token or portal account (default 20); past it that owner's own
+   * oldest is ended. Keeps one credential signing in over and over from filling `maxSessions` and
+   * so signing everybody else out.
+   */
+  maxSessionsPerOwner?: number;
   /** How often expired sessions are deleted in the background (ms, default 1 minute; 0 = only on use and sign-in). */
   sweepMs?: number;
 }
@@ -27,6 +33,7 @@ export interface ConsoleSession {
 export const DEFAULT_IDLE_MS = 30 * 60_000;
 export const DEFAULT_ABSOLUTE_MS = 12 * 60 * 60_000;
 export const DEFAULT_SWEEP_MS = 60_000;
+export const DEFAULT_MAX_SESSIONS_PER_OWNER = 20;
 
 /**
  * Largest step by which a session's stored last use may lag its real last use. Sliding the idle
@@ -62,6 +69,7 @@ export class ConsoleSessions {
   private readonly idleMs: number;
   private readonly absoluteMs: number;
   private readonly maxSessions: number;
+  private readonly maxSessionsPerOwner: number;
   private readonly touchStepMs: number;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -75,6 +83,7 @@ export class ConsoleSessions {
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.absoluteMs = options.absoluteMs ?? DEFAULT_ABSOLUTE_MS;
     this.maxSessions = options.maxSessions ?? 10_000;
+    this.maxSessionsPerOwner = options.maxSessionsPerOwner ?? DEFAULT_MAX_SESSIONS_PER_OWNER;
     this.touchStepMs = Math.min(MAX_TOUCH_STEP_MS, Math.floor(this.idleMs / 30));
     const sweepMs = options.sweepMs ?? DEFAULT_SWEEP_MS;
     if (sweepMs > 0) {
@@ -91,7 +100,7 @@ export class ConsoleSessions {
     // The count, the room made and the insert are one step per realm across processes (the store
     // serializes them), so concurrent sign-ins cannot overshoot maxSessions; the room made is one
     // bounded batch, never one statement over the whole table.
-    await this.store.insertBounded({ hash: digest(id), ...session }, { max: this.maxSessions, seenBefore: now - this.idleMs, createdBefore: now - this.absoluteMs, batch: SIGN_IN_BATCH });
+    await this.store.insertBounded({ hash: digest(id), ...session }, { max: this.maxSessions, maxPerOwner: this.maxSessionsPerOwner, seenBefore: now - this.idleMs, createdBefore: now - this.absoluteMs, batch: SIGN_IN_BATCH });
     return { id, session };
   }
 

@@ -23,8 +23,13 @@ export const browserSessions = pgTable(
     /** Last use, written only when it moved by more than a small step (see ConsoleSessions). */
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
   },
-  // Eviction of the oldest (created_at) and the sweep of idle ones (last_seen_at), per realm.
-  (t) => [index('browser_sessions_realm_created_idx').on(t.realm, t.createdAt), index('browser_sessions_realm_seen_idx').on(t.realm, t.lastSeenAt)],
+  // Eviction of the oldest (created_at) and the sweep of idle ones (last_seen_at), per realm; a
+  // sign-in counts and ends its owner's oldest by (realm, token_id, created_at).
+  (t) => [
+    index('browser_sessions_realm_created_idx').on(t.realm, t.createdAt),
+    index('browser_sessions_realm_seen_idx').on(t.realm, t.lastSeenAt),
+    index('browser_sessions_realm_owner_created_idx').on(t.realm, t.tokenId, t.createdAt),
+  ],
 );
 
 export type BrowserSessionRow = typeof browserSessions.$inferSelect;

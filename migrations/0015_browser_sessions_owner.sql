@@ -1,0 +1,1 @@
+CREATE INDEX "browser_sessions_realm_owner_created_idx" ON "browser_sessions" USING btree ("realm","token_id","created_at");
