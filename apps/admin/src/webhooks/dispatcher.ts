@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { events, resources, webhookDeliveries, type Database } from '@tollgate/db';
+import { awaitWebhookCreations, events, resources, webhookDeliveries, type Database } from '@tollgate/db';
 import { eventMatches, type WebhookSpec } from '@tollgate/model';
 import type { OutboundPolicy } from './outbound-policy.js';
 import { sendAttempt, type AttemptResult } from './send.js';
@@ -127,6 +127,10 @@ export class WebhookDispatcher {
       if (rows.length === 0) return 0;
       const seqs = rows.map((r) => Number(r.seq));
       const inBatch = sql.join(seqs.map((s) => sql`${s}`), sql`, `);
+      // Webhooks being created wait for their commit, so none appears later with a time at or
+      // before these events' (the invariant is in @tollgate/db webhook-lock.ts). This transaction
+      // must stay READ COMMITTED: the webhooks are read with a snapshot taken after the lock.
+      await awaitWebhookCreations(tx);
       // One query: every webhook with the events of the batch raised at or after its creation
       // (docs/events.md), not every event still waiting for its fan-out. The times are compared in
       // SQL at their microsecond precision, which a JS Date would truncate.
