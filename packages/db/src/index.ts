@@ -5,3 +5,4 @@ export * from './session.js';
 export * from './outbox.js';
 export * from './paced-pglite.js';
 export * from './event-retention.js';
+export * from './webhook-lock.js';

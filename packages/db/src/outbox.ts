@@ -13,6 +13,16 @@ export interface OutboxInsert {
   readonly dedupeKey?: string;
 }
 
+/** Options of {@link writeEvents}. */
+export interface WriteEventsOptions {
+  /**
+   * When the events occurred, as a `timestamptz` text of the same transaction (default: its
+   * `now()`). A transaction that creates a webhook stamps its events with the webhook's creation
+   * time, so the webhook receives them (see webhook-lock.ts).
+   */
+  readonly occurredAt?: string;
+}
+
 /**
  * Inserts events into the outbox with `db`, which should be the transaction of the change that
  * raised them. An event whose dedupe key was claimed before is dropped, which is how a condition
@@ -20,11 +30,11 @@ export interface OutboxInsert {
  * (`ON CONFLICT DO NOTHING`), not only by the unique index of `events`, so the event retention can
  * delete an old event without its key firing again (see that table). Returns the ids written.
  */
-export async function writeEvents(db: Database | Tx, list: readonly OutboxInsert[]): Promise<string[]> {
+export async function writeEvents(db: Database | Tx, list: readonly OutboxInsert[], options: WriteEventsOptions = {}): Promise<string[]> {
   if (list.length === 0) return [];
   // Sorted: two writers claiming overlapping keys lock them in the same order (no deadlock).
   const keys = [...new Set(list.flatMap((e) => (e.dedupeKey === undefined ? [] : [e.dedupeKey])))].sort();
-  if (keys.length === 0) return insertEvents(db, list);
+  if (keys.length === 0) return insertEvents(db, list, options);
   // A savepoint inside the caller's transaction (a transaction of its own on a bare database):
   // a key is never claimed without its event being written.
   return db.transaction(async (tx) => {
@@ -36,17 +46,18 @@ export async function writeEvents(db: Database | Tx, list: readonly OutboxInsert
       seen.add(e.dedupeKey);
       return true;
     });
-    return insertEvents(tx, kept);
+    return insertEvents(tx, kept, options);
   });
 }
 
-async function insertEvents(db: Database | Tx, list: readonly OutboxInsert[]): Promise<string[]> {
+async function insertEvents(db: Database | Tx, list: readonly OutboxInsert[], options: WriteEventsOptions): Promise<string[]> {
   if (list.length === 0) return [];
+  const at = options.occurredAt === undefined ? {} : { occurredAt: sql`${options.occurredAt}::timestamptz` };
   // ON CONFLICT DO NOTHING stays as a backstop: the unique index on dedupe_key still holds every
   // key of a stored event (migration 0013 copied those into event_dedupe_keys).
   const rows = await db
     .insert(events)
-    .values(list.map((e) => ({ id: e.id, type: e.type, data: e.data, dedupeKey: e.dedupeKey ?? null })))
+    .values(list.map((e) => ({ id: e.id, type: e.type, data: e.data, dedupeKey: e.dedupeKey ?? null, ...at })))
     .onConflictDoNothing()
     .returning({ id: events.id });
   return rows.map((r) => r.id);

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
-import { apiKeys, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
+import { apiKeys, lockWebhookCreation, resourceChanges, resources, writeEvents, type Database, type ResourceRow } from '@tollgate/db';
 import { RESOURCE_KINDS, canonicallyEqual, nextTurn, sliceTimer, outboxEvent, type OutboxEvent, hashDeclaredKeys, reconcileLifecycle, resolveSubscriptionDates, sortResources, type ConfigIssue, type Resource, type ResourceKind } from '@tollgate/model';
 import {
   type AuditContext,
@@ -269,6 +269,14 @@ export class SqlConfigStore implements ConfigStore {
       const current = wholeConsumers === undefined ? new Map((await readAllResources(tx)).map((r) => [keyOf(r.kind, r.name), toResource(r)] as const)) : await readResourcesLight(tx, wholeConsumers);
       const { resulting, changes } = await plan(current);
       changes.sort(compareChanges);
+      // A change that creates a webhook waits for the fan-outs in flight and then stamps its rows
+      // and events with one time read under the lock, not its transaction's start: a fan-out that
+      // did not see this webhook must never have fanned out an event the webhook's time says it
+      // should get (see @tollgate/db webhook-lock.ts). Taken before the validation, so the events
+      // raised while it runs are the webhook's too (fan-outs wait for it; webhooks are created
+      // rarely). Only creation sets a time the fan-out compares: a re-enabled or re-filtered
+      // webhook is judged by its spec at fan-out time, which a fan-out reads once it committed.
+      const createdAt = !dryRun && changes.some((c) => c.kind === 'Webhook' && c.action === 'create') ? await lockWebhookCreation(tx) : undefined;
       const issues = await validate(sortResources(resulting));
       // Throwing inside the transaction rolls it back: nothing half-applies.
       if (issues.length > 0) throw new ApplyRejectedError(issues);
@@ -284,7 +292,7 @@ export class SqlConfigStore implements ConfigStore {
       const onFeed = effective.every((c) => FEED_KINDS.includes(c.kind));
       const rowVersion = onFeed ? version : version + 1;
       const seq = onFeed ? await nextChangeSeq(tx) : null;
-      await writeRows(tx, effective, rowVersion);
+      await writeRows(tx, effective, rowVersion, createdAt);
       const goneConsumers = effective.filter((c) => c.kind === 'Consumer' && c.action === 'delete').map((c) => c.name);
       // A deleted Consumer takes its issued keys with it: revoked (not deleted, so listings and the
       // audit log can still name them), and a Consumer re-created later does not inherit them.
@@ -313,22 +321,24 @@ export class SqlConfigStore implements ConfigStore {
       if (keySeq !== null) await notifyChanges(tx, keySeq, refs);
       if (seq === null) await bumpVersion(tx, rowVersion);
       // The events commit with the change: none is announced for a change that rolled back.
-      await writeEvents(tx, configEvents(effective, rowVersion, audit));
+      await writeEvents(tx, configEvents(effective, rowVersion, audit), createdAt === undefined ? {} : { occurredAt: createdAt });
       return seq === null ? { version: rowVersion, dryRun, changes } : { version, seq, dryRun, changes };
     });
   }
 }
 
 /**
- * Writes the changed rows (upserts, then deletes) at `rowVersion`, in batches: one multi-row
+ * Writes the changed rows (upserts, then deletes) at `rowVersion`, created or updated at `at` (a
+ * `timestamptz` text; default the transaction's `now()`), in batches: one multi-row
  * statement for a large apply would exceed Postgres' bind-parameter cap (see WRITE_BATCH); the
  * caller's transaction still makes the whole change atomic.
  */
-async function writeRows(tx: Tx, effective: readonly ResourceChange[], rowVersion: number): Promise<void> {
+async function writeRows(tx: Tx, effective: readonly ResourceChange[], rowVersion: number, at: string | undefined): Promise<void> {
   const upserts = effective.flatMap((c) => (c.after && c.action !== 'delete' ? [c.after] : []));
+  const stamp = at === undefined ? sql`now()` : sql`${at}::timestamptz`;
   for (const batch of batches(upserts, UPSERT_BATCH)) {
     await nextTurn();
-    await tx.execute(upsertStatement(batch, rowVersion));
+    await tx.execute(upsertStatement(batch, rowVersion, stamp));
   }
   const deletes = new Map<string, string[]>();
   for (const c of effective) {
@@ -369,14 +379,14 @@ const UPSERT_BATCH = 50;
  * event loop the embedded gateway serves from (#16). Here each batch costs one JSON text (the
  * same `metadata` / `spec` text the jsonb columns were sent as before) and a constant statement.
  * Same semantics as before: insert, or on the (kind, name) key update every column but
- * `created_at` and set `updated_at` (jsonb stores `metadata` and `spec` parsed either way).
+ * `created_at` and set `updated_at` to `at` (jsonb stores `metadata` and `spec` parsed either way).
  */
-function upsertStatement(batch: readonly Resource[], rowVersion: number): SQL {
+function upsertStatement(batch: readonly Resource[], rowVersion: number, at: SQL): SQL {
   const rows = JSON.stringify(batch.map((r) => ({ kind: r.kind, name: r.metadata.name, api_version: r.apiVersion, metadata: r.metadata, spec: r.spec })));
-  return sql`INSERT INTO ${resources} (kind, name, api_version, metadata, spec, version)
-    SELECT r.kind, r.name, r.api_version, r.metadata, r.spec, ${rowVersion}::bigint
+  return sql`INSERT INTO ${resources} (kind, name, api_version, metadata, spec, version, created_at, updated_at)
+    SELECT r.kind, r.name, r.api_version, r.metadata, r.spec, ${rowVersion}::bigint, ${at}, ${at}
     FROM json_to_recordset(${rows}::json) AS r(kind text, name text, api_version text, metadata jsonb, spec jsonb)
-    ON CONFLICT (kind, name) DO UPDATE SET api_version = excluded.api_version, metadata = excluded.metadata, spec = excluded.spec, version = excluded.version, updated_at = now()`;
+    ON CONFLICT (kind, name) DO UPDATE SET api_version = excluded.api_version, metadata = excluded.metadata, spec = excluded.spec, version = excluded.version, updated_at = excluded.updated_at`;
 }
 
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { events, resources, webhookDeliveries, type Database } from '@tollgate/db';
+import { awaitWebhookCreations, events, resources, webhookDeliveries, type Database } from '@tollgate/db';
 import { eventMatches, type WebhookSpec } from '@tollgate/model';
 import type { OutboundPolicy } from './outbound-policy.js';
 import { sendAttempt, type AttemptResult } from './send.js';
@@ -127,18 +127,20 @@ export class WebhookDispatcher {
       if (rows.length === 0) return 0;
       const seqs = rows.map((r) => Number(r.seq));
       const inBatch = sql.join(seqs.map((s) => sql`${s}`), sql`, `);
-      const hooks = (await tx.select({ name: resources.name, spec: resources.spec }).from(resources).where(eq(resources.kind, 'Webhook'))).map((r) => ({ name: r.name, spec: r.spec as WebhookSpec }));
-      // A webhook receives only the events raised at or after its creation (docs/events.md), not
-      // every event still waiting for its fan-out. Both times are the database's now() (equal when
-      // the webhook and the event were written in one transaction, as its own `config.applied`),
-      // compared in SQL at their microsecond precision, which a JS Date would truncate.
-      const existed = new Set(
-        rowsOf<{ seq: string | number; name: string }>(await tx.execute(sql`SELECT e.seq, r.name FROM events e JOIN resources r ON r.kind = 'Webhook' AND r.created_at <= e.occurred_at WHERE e.seq IN (${inBatch})`)).map((r) => `${Number(r.seq)} ${r.name}`),
-      );
+      // Webhooks being created wait for their commit, so none appears later with a time at or
+      // before these events' (the invariant is in @tollgate/db webhook-lock.ts). This transaction
+      // must stay READ COMMITTED: the webhooks are read with a snapshot taken after the lock.
+      await awaitWebhookCreations(tx);
+      // One query: every webhook with the events of the batch raised at or after its creation
+      // (docs/events.md), not every event still waiting for its fan-out. The times are compared in
+      // SQL at their microsecond precision, which a JS Date would truncate.
+      const hooks = rowsOf<{ name: string; spec: WebhookSpec; seqs: Array<string | number> }>(
+        await tx.execute(sql`SELECT r.name, r.spec, ARRAY(SELECT e.seq FROM events e WHERE e.seq IN (${inBatch}) AND e.occurred_at >= r.created_at) AS seqs FROM resources r WHERE r.kind = 'Webhook'`),
+      ).map((r) => ({ name: r.name, spec: r.spec, since: new Set(r.seqs.map(Number)) }));
       const deliveries: Array<{ id: string; webhook: string; eventSeq: number }> = [];
       for (const e of rows) {
         for (const h of hooks) {
-          if (h.spec.disabled || !existed.has(`${Number(e.seq)} ${h.name}`)) continue;
+          if (h.spec.disabled || !h.since.has(Number(e.seq))) continue;
           // A test event goes only to the webhook it tests.
           if (e.type === 'webhook.test' ? (e.data as { webhook?: string }).webhook !== h.name : !eventMatches(h.spec.events, e.type)) continue;
           deliveries.push({ id: newMessageId(), webhook: h.name, eventSeq: Number(e.seq) });
