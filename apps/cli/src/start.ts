@@ -142,15 +142,15 @@ async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean
 /** Backstop deadline of closing a part that has no bound of its own, and of closing the stores, ms. */
 const PART_CLOSE_MS = 5_000;
 
-async function openStores(settings: Settings, log: Logger) {
+async function openStores(settings: Settings, log: Logger, handOff: boolean) {
   if (settings.DATABASE_URL) {
     log.info({ store: 'postgres' }, 'config store: Postgres');
-    return createPostgresStores({ url: settings.DATABASE_URL, timeouts: databaseTimeouts(settings), listenPingMs: settings.DATABASE_LISTEN_PING_MS, feedRetentionMs: settings.FEED_RETENTION_MS });
+    return createPostgresStores({ url: settings.DATABASE_URL, timeouts: databaseTimeouts(settings), listenPingMs: settings.DATABASE_LISTEN_PING_MS, feedRetentionMs: settings.FEED_RETENTION_MS, handOff });
   }
   mkdirSync(settings.dataDir, { recursive: true });
   const dataDir = join(settings.dataDir, 'pgdata');
   log.info({ store: 'pglite', dataDir }, 'config store: embedded PGlite (set DATABASE_URL for Postgres)');
-  return createPgliteStores({ dataDir, feedRetentionMs: settings.FEED_RETENTION_MS });
+  return createPgliteStores({ dataDir, feedRetentionMs: settings.FEED_RETENTION_MS, handOff });
 }
 
 async function openCounters(settings: Settings, log: Logger): Promise<CounterStore> {
@@ -190,7 +190,9 @@ export async function startTollgate(options: StartOptions): Promise<RunningTollg
   const settings = loadSettings(options.env);
   const worker = options.worker === true && cluster.worker !== undefined ? cluster.worker.id : null;
   const log = createLogger(settings, worker === null ? { role: options.role } : { role: options.role, worker, pid: process.pid });
-  const stores = await openStores(settings, log);
+  // The admin and a data plane in one process (`start all`, no workers): the data plane's reload
+  // after an apply takes the committed set from the store instead of reading it back (#16).
+  const stores = await openStores(settings, log, options.role === 'all' && worker === null);
   const counters = await openCounters(settings, log);
   const closers: Closer[] = [];
   let stopping: Promise<void> | undefined;

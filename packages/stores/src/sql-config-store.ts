@@ -104,6 +104,23 @@ function compareChanges(a: ResourceChange, b: ResourceChange): number {
   return kindRank(a.kind) - kindRank(b.kind) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
+/** Dependency order of kinds, then name: {@link sortResources}' order, for merging sorted lists. */
+function compareResources(a: Resource, b: Resource): number {
+  return kindRank(a.kind) - kindRank(b.kind) || (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0);
+}
+
+/**
+ * The resources of every kind but Consumer and Subscription that a commit left at `version`,
+ * handed to the next {@link SqlConfigStore.load} in this process (see `handOff`). Set just before
+ * COMMIT; `committed` tells whether the COMMIT succeeded, so a load that takes it first waits.
+ */
+interface CommittedSet {
+  version: number;
+  /** In {@link sortResources} order: the objects the apply validated and wrote (or found unchanged). */
+  resources: readonly Resource[];
+  committed: Promise<boolean>;
+}
+
 /** What one mutation wants: the resulting set and the per-resource changes, from the current set. */
 interface Plan {
   resulting: Resource[];
@@ -117,22 +134,45 @@ interface Plan {
  * hear of a change only once it is committed (Postgres delivers notifications at commit).
  */
 export class SqlConfigStore implements ConfigStore {
+  /** The set the last config-version commit left, until a load takes it (see `handOff`). */
+  #committed: CommittedSet | null = null;
+
   constructor(
     private readonly db: Database,
     private readonly notifier: ChangeNotifier,
     private readonly onClose: () => Promise<void>,
     /** How long the log of Consumer and Subscription changes is kept (pruned on each feed write). */
     private readonly feedRetentionMs = DEFAULT_FEED_RETENTION_MS,
+    /**
+     * A data plane in this process loads from this store (`start all`): each config-version
+     * commit hands the set it wrote to the next `load`, which then reads back only the version,
+     * Consumers, Subscriptions, keys and clients instead of every resource (on PGlite, pages of
+     * synchronous reads on the event loop that serves: #16). Off where no load follows (an admin
+     * process alone), since the set would be kept until the next commit for nothing.
+     */
+    private readonly handOff = false,
   ) {}
 
   async load(): Promise<ConfigSnapshot> {
+    // Taken by one load at most: the loader holds the objects from then on, and the store keeps no
+    // second copy of the set (10,000 Apis) alive.
+    const handed = this.#committed;
+    this.#committed = null;
+    const committed = handed !== null && (await handed.committed) ? handed : null;
     // Repeatable read: the version and the rows come from one snapshot, so they always match.
     return this.db.transaction(
       async (tx) => {
         const version = await readVersion(tx);
         const changeSeq = await readChangeSeq(tx);
-        const rows = await readAllResources(tx);
-        return { version, changeSeq, resources: sortResources(rows.map(toResource)), apiKeys: await activeApiKeys(tx), oauthClients: await activeOAuthClients(tx) };
+        // Every write of a kind but Consumer and Subscription bumps the version under the config
+        // lock, so at the same version those rows are exactly the handed set; Consumers and
+        // Subscriptions change on the feed without a bump (and an apply holds name-only Consumers):
+        // they are read as always.
+        const set =
+          committed?.version === version
+            ? mergeSorted(committed.resources, sortResources((await readAllResources(tx, inArray(resources.kind, [...FEED_KINDS]))).map(toResource)))
+            : sortResources((await readAllResources(tx)).map(toResource));
+        return { version, changeSeq, resources: set, apiKeys: await activeApiKeys(tx), oauthClients: await activeOAuthClients(tx) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
@@ -264,6 +304,36 @@ export class SqlConfigStore implements ConfigStore {
    * name; only the Consumers the change names are planned, written and audited).
    */
   private async mutate(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, wholeConsumers: ReadonlySet<string> | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>): Promise<ApplyResult> {
+    // Assigned inside the transaction (see #mutateTx's `hand`), settled once it has ended.
+    const handing: { set: CommittedSet; settle: (ok: boolean) => void }[] = [];
+    try {
+      const result = await this.#mutateTx(validate, dryRun, audit, wholeConsumers, plan, (version, kept) => {
+        // Set before COMMIT, settled after it: a notification of this version may reach a load
+        // (the embedded gateway's reload) before this function resumes from the transaction.
+        let settle!: (ok: boolean) => void;
+        const committed = new Promise<boolean>((resolve) => (settle = resolve));
+        const set = { version, resources: kept, committed };
+        handing.push({ set, settle });
+        this.#committed = set;
+      });
+      for (const h of handing) h.settle(true);
+      return result;
+    } catch (err) {
+      // A failed COMMIT hands nothing: the version may later be another writer's, with its own set.
+      for (const h of handing) {
+        h.settle(false);
+        if (this.#committed === h.set) this.#committed = null;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * {@link mutate}'s transaction; `hand` receives the new config version and the resulting set's
+   * kinds but Consumer and Subscription (sorted) as the last step before COMMIT, when the change
+   * bumps the version and `handOff` is on.
+   */
+  async #mutateTx(validate: SetValidator, dryRun: boolean, audit: AuditContext | undefined, wholeConsumers: ReadonlySet<string> | undefined, plan: (current: Map<string, Resource>) => Plan | Promise<Plan>, hand: (version: number, kept: readonly Resource[]) => void): Promise<ApplyResult> {
     return this.db.transaction(async (tx) => {
       const version = await readVersion(tx, true);
       const current = wholeConsumers === undefined ? new Map((await readAllResources(tx)).map((r) => [keyOf(r.kind, r.name), toResource(r)] as const)) : await readResourcesLight(tx, wholeConsumers);
@@ -277,7 +347,11 @@ export class SqlConfigStore implements ConfigStore {
       // rarely). Only creation sets a time the fan-out compares: a re-enabled or re-filtered
       // webhook is judged by its spec at fan-out time, which a fan-out reads once it committed.
       const createdAt = !dryRun && changes.some((c) => c.kind === 'Webhook' && c.action === 'create') ? await lockWebhookCreation(tx) : undefined;
-      const issues = await validate(sortResources(resulting));
+      const sorted = sortResources(resulting);
+      // Taken before the validator sees the array (it may not reorder what is handed on). Consumers
+      // are name-only here without prune, and both feed kinds change without a version bump.
+      const kept = this.handOff ? sorted.filter((r) => !FEED_KINDS.includes(r.kind)) : [];
+      const issues = await validate(sorted);
       // Throwing inside the transaction rolls it back: nothing half-applies.
       if (issues.length > 0) throw new ApplyRejectedError(issues);
       const effective = changes.filter((c) => c.action !== 'unchanged');
@@ -322,6 +396,9 @@ export class SqlConfigStore implements ConfigStore {
       if (seq === null) await bumpVersion(tx, rowVersion);
       // The events commit with the change: none is announced for a change that rolled back.
       await writeEvents(tx, configEvents(effective, rowVersion, audit), createdAt === undefined ? {} : { occurredAt: createdAt });
+      // What is served equals what is committed: written rows are the JSON of these objects, and an
+      // unchanged one is canonically equal to its row (the compiler's notion of the same document).
+      if (seq === null && this.handOff) hand(rowVersion, kept);
       return seq === null ? { version: rowVersion, dryRun, changes } : { version, seq, dryRun, changes };
     });
   }
@@ -436,6 +513,17 @@ async function readAllResources(tx: Tx, only?: SQL): Promise<ResourceRow[]> {
     if (page.length < READ_PAGE) return rows;
     await nextTurn();
   }
+}
+
+/** Two lists in {@link sortResources} order (no resource in both) as one, in that order. */
+function mergeSorted(a: readonly Resource[], b: readonly Resource[]): Resource[] {
+  const out: Resource[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(compareResources(a[i] as Resource, b[j] as Resource) <= 0 ? (a[i++] as Resource) : (b[j++] as Resource));
+  while (i < a.length) out.push(a[i++] as Resource);
+  while (j < b.length) out.push(b[j++] as Resource);
+  return out;
 }
 
 /** Largest number of changes listed in one `config.applied` event (the count is always exact). */

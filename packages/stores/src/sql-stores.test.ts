@@ -28,6 +28,26 @@ configStoreContract('PGlite (in memory)', async () => {
   return { config: stores.config, peer: stores.config, destroy: () => stores.close() };
 });
 
+// The same contract with the hand-off of `start all` (the committed set goes to the next load):
+// every load must still read as the database does; the peer reads everything back.
+configStoreContract('Postgres (hand-off)', async () => {
+  const database: TestDatabase = await createTestDatabase();
+  const [a, b] = await Promise.all([createPostgresStores({ url: database.url, handOff: true }), createPostgresStores({ url: database.url })]);
+  return {
+    config: a.config,
+    peer: b.config,
+    async destroy() {
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    },
+  };
+});
+
+configStoreContract('PGlite (in memory, hand-off)', async () => {
+  const stores = await createPgliteStores({ handOff: true });
+  return { config: stores.config, peer: stores.config, destroy: () => stores.close() };
+});
+
 adminTokenStoreContract('Postgres', async () => {
   const database = await createTestDatabase();
   const stores = await createPostgresStores({ url: database.url });

@@ -45,6 +45,11 @@ export interface PostgresStoresOptions {
   listenPingMs?: number;
   /** How long the change feed's log of Consumer and Subscription changes is kept (ms; default 24 h). */
   feedRetentionMs?: number;
+  /**
+   * A data plane in this process loads config from these stores (`start all`): each committed
+   * config version is handed to its next load instead of being read back (see SqlConfigStore).
+   */
+  handOff?: boolean;
 }
 
 /** Stores on a real Postgres: migrates first (safe with concurrent starters), then a `pg` pool. */
@@ -52,7 +57,7 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
   await migratePostgres(options.url, options.timeouts);
   const handle = openPostgres(options.url, { ...(options.poolMax === undefined ? {} : { max: options.poolMax }), ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   const notifier = new PgChangeNotifier(options.url, options.listenBackoff, { ...(options.timeouts ? { timeouts: options.timeouts } : {}), ...(options.listenPingMs !== undefined ? { pingMs: options.listenPingMs } : {}) });
-  const config = new SqlConfigStore(handle.db, notifier, () => handle.close(), options.feedRetentionMs);
+  const config = new SqlConfigStore(handle.db, notifier, () => handle.close(), options.feedRetentionMs, options.handOff);
   return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), portal: new SqlPortalAccountStore(handle.db), db: handle.db, close: () => config.close() };
 }
 
@@ -62,6 +67,11 @@ export interface PgliteStoresOptions {
   dataDir?: string;
   /** How long the change feed's log of Consumer and Subscription changes is kept (ms; default 24 h). */
   feedRetentionMs?: number;
+  /**
+   * A data plane in this process loads config from these stores (`start all`): each committed
+   * config version is handed to its next load instead of being read back (see SqlConfigStore).
+   */
+  handOff?: boolean;
 }
 
 /** Stores on embedded PGlite (single process): the default on one machine. Migrates first. */
@@ -74,6 +84,6 @@ export async function createPgliteStores(options: PgliteStoresOptions = {}): Pro
     await handle.close();
     throw err;
   }
-  const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close(), options.feedRetentionMs);
+  const config = new SqlConfigStore(handle.db, new PgliteChangeNotifier(handle.client), () => handle.close(), options.feedRetentionMs, options.handOff);
   return { config, tokens: new SqlAdminTokenStore(handle.db), apiKeys: new SqlApiKeyStore(handle.db), oauthClients: new SqlOAuthClientStore(handle.db), signingKeys: new SqlSigningKeyStore(handle.db), audit: new SqlAuditStore(handle.db), nodes: new SqlNodeRegistry(handle.db), portal: new SqlPortalAccountStore(handle.db), db: handle.db, close: () => config.close() };
 }
