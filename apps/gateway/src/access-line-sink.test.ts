@@ -105,6 +105,35 @@ describe('AccessLineSink', () => {
     expect(fast.chunks).toEqual(ref.chunks);
   });
 
+  it('writes WebSocket session lines in a pinned format, also between request lines of the same route', () => {
+    const fast = capture(false);
+    const log = new AccessLog(logger(fast.stream), { logQuery: true, sensitiveParams: ['key'], logHeaders: ['x-team'], apiVersions: { current: new Map([['chat', 'v"1']]) } });
+    const session = (over: Partial<SessionLine>): SessionLine => ({ requestId: 'w1', path: '/ws', host: 'h.example', status: 101, clientIp: '10.0.0.9', consumer: null, api: 'chat', route: 'r', upstream: 'ws://u1', bytesIn: 5, bytesOut: 7, latencyMs: 2.0004, code: null, query: null, ...over });
+    const http = (): void => log.write(request({ id: 'h1' }), reply, Object.assign(new RequestState(), { path: '/p', host: 'h', api: 'chat', route: 'r', target: 'http://u9', clientIp: '1.2.3.4', upstreamMs: 1 }), 200, 2);
+    const head = '{"level":30,"time":1700000000000,"service":"tollgate","component":"gateway","type":"access"';
+    log.writeSession(session({}));
+    http();
+    log.writeSession(session({ requestId: 'w2', path: '/a"b\u0001', host: undefined, clientIp: '::1', consumer: 'ünï"c', upstream: 'ws://u2', latencyMs: 1234.5678, code: 'CLIENT_ABORTED', aborted: true, query: 'key=k&x=1' }));
+    http();
+    // A handshake refused before routing; an empty query is written as such.
+    log.writeSession(session({ requestId: 'w3', status: 404, api: null, route: null, upstream: null, bytesIn: 0, bytesOut: 120, latencyMs: 0.0004, code: 'NO_ROUTE', query: '', aborted: false }));
+    log.writeSession(session({ requestId: 'w4', api: 'other', latencyMs: 12, query: 'a=1' }));
+    new AccessLog(logger(fast.stream), { logQuery: false, sensitiveParams: [] }).writeSession(session({ requestId: 'w5', query: 'key=k' }));
+    // A request's line leaves an empty query (`/p?`) out, unlike a session's.
+    log.write(request({ id: 'h1' }), reply, Object.assign(new RequestState(), { path: '/p', host: 'h', api: 'chat', route: 'r', target: 'http://u9', clientIp: '1.2.3.4', upstreamMs: 1, query: '' }), 200, 2);
+    const httpLine = `${head},"requestId":"h1","method":"GET","path":"/p","host":"h","status":200,"clientIp":"1.2.3.4","traceId":null,"consumer":null,"api":"chat","apiVersion":"v\\"1","route":"r","upstream":"http://u9","bytesIn":0,"bytesOut":1500,"latencyMs":2,"upstreamMs":1,"gatewayMs":1,"headers":{"x-team":"a\\"b"}}\n`;
+    expect(fast.chunks).toEqual([
+      `${head},"websocket":true,"requestId":"w1","method":"GET","path":"/ws","host":"h.example","status":101,"clientIp":"10.0.0.9","traceId":null,"consumer":null,"api":"chat","apiVersion":"v\\"1","route":"r","upstream":"ws://u1","bytesIn":5,"bytesOut":7,"latencyMs":2}\n`,
+      httpLine,
+      `${head},"websocket":true,"requestId":"w2","method":"GET","path":"/a\\"b\\u0001","status":101,"clientIp":"::1","traceId":null,"consumer":"ünï\\"c","api":"chat","apiVersion":"v\\"1","route":"r","upstream":"ws://u2","bytesIn":5,"bytesOut":7,"latencyMs":1234.568,"code":"CLIENT_ABORTED","aborted":"client","query":"key=[REDACTED]&x=1"}\n`,
+      httpLine,
+      `${head},"websocket":true,"requestId":"w3","method":"GET","path":"/ws","host":"h.example","status":404,"clientIp":"10.0.0.9","traceId":null,"consumer":null,"api":null,"apiVersion":null,"route":null,"upstream":null,"bytesIn":0,"bytesOut":120,"latencyMs":0,"code":"NO_ROUTE","query":""}\n`,
+      `${head},"websocket":true,"requestId":"w4","method":"GET","path":"/ws","host":"h.example","status":101,"clientIp":"10.0.0.9","traceId":null,"consumer":null,"api":"other","apiVersion":null,"route":"r","upstream":"ws://u1","bytesIn":5,"bytesOut":7,"latencyMs":12,"query":"a=1"}\n`,
+      `${head},"websocket":true,"requestId":"w5","method":"GET","path":"/ws","host":"h.example","status":101,"clientIp":"10.0.0.9","traceId":null,"consumer":null,"api":"chat","apiVersion":null,"route":"r","upstream":"ws://u1","bytesIn":5,"bytesOut":7,"latencyMs":2}\n`,
+      httpLine,
+    ]);
+  });
+
   it('hands an asynchronous destination one chunk per flush interval, none synchronously', async () => {
     const dest = capture(true);
     const log = new AccessLog(logger(dest.stream), { logQuery: false, sensitiveParams: [] });

@@ -113,11 +113,6 @@ function numValue(v: number | null): string {
   return v !== null && Number.isFinite(v) ? String(v) : 'null';
 }
 
-/** A JSON member for a number field; non-finite numbers are null (as pino writes them). */
-function num(name: string, v: number | null): string {
-  return `,"${name}":${numValue(v)}`;
-}
-
 /** Milliseconds rounded to microseconds, as logged. */
 function ms(v: number): number {
   return Math.round(v * 1000) / 1000;
@@ -147,6 +142,10 @@ function msValue(v: number | null): string {
 export function msMember(name: string, v: number | null): string {
   return `,"${name}":${msValue(v)}`;
 }
+
+/** The leading members of a request's line and of a WebSocket session's (which share one format). */
+const REQUEST_LINE = ',"type":"access"';
+const SESSION_LINE = ',"type":"access","websocket":true';
 
 /** `,"method":"GET"` for the methods Node's parser knows by name, rendered once. */
 const METHOD_MEMBERS: ReadonlyMap<string, string> = new Map(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'].map((m) => [m, `,"method":"${m}"`]));
@@ -243,20 +242,13 @@ export class AccessLog {
 
   /**
    * Writes the line for a finished WebSocket session (or a refused handshake): the fields of a
-   * request's line, `websocket: true`, bytes of the whole session and its duration as latency.
+   * request's line, `websocket: true`, bytes of the whole session and its duration as latency;
+   * no upstreamMs / gatewayMs and no headers. An empty query is written (`"query":""`).
    */
   writeSession(s: SessionLine): void {
     // A line the logger would drop is never built (LOG_LEVEL above info with the access log on).
     if (!this.logger.isLevelEnabled('info')) return;
-    let f =
-      `,"type":"access","websocket":true${str('requestId', s.requestId)},"method":"GET"${str('path', s.path)}${str('host', s.host)}${num('status', s.status)}` +
-      `${str('clientIp', s.clientIp)},"traceId":null${str('consumer', s.consumer)}${str('api', s.api)}` +
-      `${str('apiVersion', s.api !== null ? (this.#apiVersions.current.get(s.api) ?? null) : null)}${str('route', s.route)}${str('upstream', s.upstream)}` +
-      `${num('bytesIn', s.bytesIn)}${num('bytesOut', s.bytesOut)}${msMember('latencyMs', ms(s.latencyMs))}`;
-    if (s.code !== null) f += str('code', s.code);
-    if (s.aborted === true) f += ',"aborted":"client"';
-    if (this.#logQuery && s.query !== null) f += str('query', this.redactQuery(s.query));
-    this.#line(f);
+    this.#render(SESSION_LINE, s.requestId, 'GET', s.path, s.host, s.status, s.clientIp, null, s.consumer, s.api, s.route, s.upstream, s.bytesIn, s.bytesOut, ms(s.latencyMs), undefined, null, s.code, s.aborted === true ? 'client' : null, s.query);
   }
 
   /** The members of an API and route (null for a request that matched none), with `upstream`. */
@@ -306,31 +298,56 @@ export class AccessLog {
     }
     const raw = request.raw;
     const latencyMs = Math.max(0, ms(elapsedMs));
-    const upstreamMs = state.upstreamMs !== null ? ms(state.upstreamMs) : null;
-    const method = raw.method;
     const trace = state.trace;
-    // One template: the fixed text between values is part of it, so each value costs one piece.
-    let f =
-      `,"type":"access","requestId":${quote(request.id)}${(method !== undefined ? METHOD_MEMBERS.get(method) : undefined) ?? str('method', method)},"path":${quote(state.path)},"host":${quote(state.host)}` +
-      `,"status":${numValue(status)},"clientIp":${quote(state.clientIp)},"traceId":${trace !== null ? quote(trace.traceId) : 'null'},"consumer":${strOrNull(state.consumer)}` +
-      `${this.#routeMembersOf(state.api, state.route, state.target)},"bytesIn":${numValue(state.bytesIn)},"bytesOut":${numValue(written - state.writtenAtStart)}` +
-      `,"latencyMs":${msValue(latencyMs)},"upstreamMs":${msValue(upstreamMs)},"gatewayMs":${msValue(Math.max(0, ms(latencyMs - (upstreamMs ?? 0))))}`;
-    if (this.#headers.length > 0) f += this.#headerMember(raw.headers);
-    if (state.errorCode) f += str('code', state.errorCode);
-    if (state.aborted !== null) f += str('aborted', state.aborted);
-    if (this.#logQuery && state.query) f += str('query', this.redactQuery(state.query));
-    this.#line(f);
+    // An empty error code or query (`/p?`) is left out of a request's line.
+    this.#render(REQUEST_LINE, request.id, raw.method, state.path, state.host, status, state.clientIp, trace !== null ? trace.traceId : null, state.consumer, state.api, state.route, state.target, state.bytesIn, written - state.writtenAtStart, latencyMs, state.upstreamMs !== null ? ms(state.upstreamMs) : null, raw.headers, state.errorCode || null, state.aborted, state.query || null);
   }
 
   /** The line of a request refused before the proxy handler took it (no request state). */
   #writeUnrouted(request: AnsweredRequest, status: number, elapsedMs: number): void {
     const raw = request.raw;
-    const latencyMs = Math.max(0, ms(elapsedMs));
+    this.#render(REQUEST_LINE, request.id, raw.method, splitTarget(raw.url ?? '/').path, raw.headers.host, status, raw.socket?.remoteAddress, null, null, null, null, null, 0, null, Math.max(0, ms(elapsedMs)), null, raw.headers, null, null, null);
+  }
+
+  /**
+   * Builds and writes one line: the one format of every access line (requests, routed or not, and
+   * WebSocket sessions), its members in this order. One template, so the fixed text between values
+   * is part of it and each value costs one piece; positional arguments, so no object per line.
+   * `method`, `host` and `clientIp` are left out when undefined (as pino omits them);
+   * `upstreamMs` undefined: a session line, without upstreamMs and gatewayMs; `headers` null: no
+   * headers member; `code`, `aborted` and `query` are left out when null.
+   */
+  #render(
+    type: string,
+    requestId: string,
+    method: string | undefined,
+    path: string,
+    host: string | undefined,
+    status: number,
+    clientIp: string | undefined,
+    traceId: string | null,
+    consumer: string | null,
+    api: string | null,
+    route: string | null,
+    target: string | null,
+    bytesIn: number,
+    bytesOut: number | null,
+    latencyMs: number,
+    upstreamMs: number | null | undefined,
+    headers: AnsweredRequest['raw']['headers'] | null,
+    code: string | null,
+    aborted: string | null,
+    query: string | null,
+  ): void {
     let f =
-      `,"type":"access"${str('requestId', request.id)}${str('method', raw.method)}${str('path', splitTarget(raw.url ?? '/').path)}${str('host', raw.headers.host)}` +
-      `${num('status', status)}${str('clientIp', raw.socket?.remoteAddress)},"traceId":null,"consumer":null,"api":null,"apiVersion":null,"route":null,"upstream":null,"bytesIn":0,"bytesOut":null` +
-      `${msMember('latencyMs', latencyMs)},"upstreamMs":null${msMember('gatewayMs', Math.max(0, ms(latencyMs)))}`;
-    if (this.#headers.length > 0) f += this.#headerMember(raw.headers);
+      `${type},"requestId":${quote(requestId)}${(method !== undefined ? METHOD_MEMBERS.get(method) : undefined) ?? str('method', method)},"path":${quote(path)}${str('host', host)}` +
+      `,"status":${numValue(status)}${str('clientIp', clientIp)},"traceId":${strOrNull(traceId)},"consumer":${strOrNull(consumer)}` +
+      `${this.#routeMembersOf(api, route, target)},"bytesIn":${numValue(bytesIn)},"bytesOut":${numValue(bytesOut)},"latencyMs":${msValue(latencyMs)}`;
+    if (upstreamMs !== undefined) f += `,"upstreamMs":${msValue(upstreamMs)},"gatewayMs":${msValue(Math.max(0, ms(latencyMs - (upstreamMs ?? 0))))}`;
+    if (headers !== null && this.#headers.length > 0) f += this.#headerMember(headers);
+    if (code !== null) f += str('code', code);
+    if (aborted !== null) f += str('aborted', aborted);
+    if (this.#logQuery && query !== null) f += str('query', this.redactQuery(query));
     this.#line(f);
   }
 

@@ -7,8 +7,9 @@ describe('RequestContext upstream header changes', () => {
   it('lists the removed client fields (lower case) for a caller that skips them while copying', () => {
     const c = ctx();
     expect(c.removedHeaders).toBeNull();
-    c.removeUpstreamHeader('ApiKey');
-    c.setUpstreamHeader('X-Consumer-Username', 'acme');
+    // Names are given in lower case (policies lower-case configured names when parsing their config).
+    c.removeUpstreamHeader('apikey');
+    c.setUpstreamHeader('x-consumer-username', 'acme');
     expect(c.removedHeaders).toEqual(['apikey']);
     // Removals already done by the copy: only the gateway's own values are set, nothing deleted.
     const copied: Record<string, string | string[]> = { accept: 'a' };

@@ -80,13 +80,18 @@ export interface PolicyContext {
   readonly credential: string | null;
   /** Records that an auth policy found no credential: its `WWW-Authenticate` challenge joins the final 401. */
   challenge(value: string): void;
-  /** Sets (replaces) a request header sent upstream; applied after the gateway's own stripping. */
+  /**
+   * Sets (replaces) a request header sent upstream; applied after the gateway's own stripping.
+   * Header names given to these methods are in lower case, as in {@link headers}: field names are
+   * case-insensitive (RFC 9110 §5.1), so a policy lower-cases configured names once when its config
+   * is parsed (`fieldName`), not on every request.
+   */
   setUpstreamHeader(name: string, value: string): void;
-  /** Removes a client request header from the upstream request (e.g. the credential); values set with `setUpstreamHeader` stay. */
+  /** Removes a client request header from the upstream request (e.g. the credential); values set with `setUpstreamHeader` stay. Lower-case name. */
   removeUpstreamHeader(name: string): void;
   /**
    * The value a request header will have upstream after the policies' changes so far: the one set
-   * with `setUpstreamHeader`, else undefined when removed, else the client's (lower-case name).
+   * with `setUpstreamHeader`, else undefined when removed, else the client's. Lower-case name.
    */
   upstreamHeader(name: string): string | string[] | undefined;
   /** The caller's active subscription and its plan, set by the subscription policy (metering reads it); null or absent when none. */

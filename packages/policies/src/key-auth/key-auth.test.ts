@@ -118,6 +118,32 @@ describe('key-auth', () => {
     expect(forwarded(c, { apikey: 'x' })).toEqual({});
   });
 
+  it('reads a header configured in mixed case (field names are case-insensitive, RFC 9110 section 5.1) and removes it', () => {
+    const p = build({ headers: ['X-Tenant-Key'], consumerHeaders: { id: 'X-Customer', name: 'X-Who', groups: 'X-Teams' } });
+    // Node gives request header names in lower case.
+    const c = ctx({ 'x-tenant-key': KEY, 'x-who': 'admin' });
+    expect(p.access?.(c)).toBeUndefined();
+    expect(c.consumer?.name).toBe('acme');
+    expect(c.removedHeaders).toEqual(['x-customer', 'x-who', 'x-teams', 'x-tenant-key']);
+    expect(forwarded(c, { 'x-tenant-key': KEY, 'x-who': 'admin', accept: '*/*' })).toEqual({ accept: '*/*', 'x-who': 'acme', 'x-customer': 'cust-1', 'x-teams': 'gold,beta' });
+    // A wrong key in that header is refused, and still removed.
+    const bad = ctx({ 'x-tenant-key': 'tg_nope_nope_nope_nope' });
+    expect(p.access?.(bad)).toMatchObject({ status: 401 });
+    expect(forwarded(bad, { 'x-tenant-key': 'tg_nope_nope_nope_nope' })).toEqual({});
+  });
+
+  it('matches query parameter names case-sensitively, as configured (URLs are case-sensitive)', () => {
+    const p = build({ headers: [], queryParams: ['Api_Key'] });
+    const c = ctx({}, `Api_Key=${KEY}&b=2`);
+    expect(p.access?.(c)).toBeUndefined();
+    expect(c.consumer?.name).toBe('acme');
+    expect(c.query).toBe('b=2');
+    const other = ctx({}, `api_key=${KEY}&b=2`);
+    expect(p.access?.(other)).toBeUndefined();
+    expect(other.authenticated).toBe(false);
+    expect(other.query).toBe(`api_key=${KEY}&b=2`);
+  });
+
   it('schema: lower-cases header names, refuses bad names and an empty source list', () => {
     expect(keyAuthSchema.parse({ headers: ['X-Key'] }).headers).toEqual(['x-key']);
     expect(keyAuthSchema.safeParse({ headers: ['bad header'] }).success).toBe(false);
