@@ -10,9 +10,10 @@ import { adminTokenStoreContract, configStoreContract, upstream } from './config
 import type { Resource } from '@tollgate/model';
 import { createPgliteStores, createPostgresStores } from './sql-stores.js';
 
-configStoreContract('Postgres', async () => {
+/** Two stores on one fresh Postgres database: the one under test (with or without hand-off) and a plain peer. */
+async function postgresPair(handOff: boolean) {
   const database: TestDatabase = await createTestDatabase();
-  const [a, b] = await Promise.all([createPostgresStores({ url: database.url }), createPostgresStores({ url: database.url })]);
+  const [a, b] = await Promise.all([createPostgresStores({ url: database.url, handOff }), createPostgresStores({ url: database.url })]);
   return {
     config: a.config,
     peer: b.config,
@@ -21,7 +22,9 @@ configStoreContract('Postgres', async () => {
       await database.drop();
     },
   };
-});
+}
+
+configStoreContract('Postgres', () => postgresPair(false));
 
 configStoreContract('PGlite (in memory)', async () => {
   const stores = await createPgliteStores();
@@ -30,18 +33,7 @@ configStoreContract('PGlite (in memory)', async () => {
 
 // The same contract with the hand-off of `start all` (the committed set goes to the next load):
 // every load must still read as the database does; the peer reads everything back.
-configStoreContract('Postgres (hand-off)', async () => {
-  const database: TestDatabase = await createTestDatabase();
-  const [a, b] = await Promise.all([createPostgresStores({ url: database.url, handOff: true }), createPostgresStores({ url: database.url })]);
-  return {
-    config: a.config,
-    peer: b.config,
-    async destroy() {
-      await Promise.all([a.close(), b.close()]);
-      await database.drop();
-    },
-  };
-});
+configStoreContract('Postgres (hand-off)', () => postgresPair(true));
 
 configStoreContract('PGlite (in memory, hand-off)', async () => {
   const stores = await createPgliteStores({ handOff: true });
