@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from './client.js';
+import { rowsOf } from './raw-rows.js';
 
 /** How long events (and their webhook deliveries) are kept by default: 30 days. */
 export const DEFAULT_EVENT_RETENTION_MS = 30 * 86_400_000;
@@ -49,10 +50,6 @@ export interface PruneOutcome {
 }
 
 const interval = (ms: number) => `${Math.max(0, Math.floor(ms))} milliseconds`;
-
-function rowsOf<T>(result: unknown): T[] {
-  return (result as { rows?: T[] }).rows ?? (result as T[]);
-}
 
 /**
  * Deletes at most `batch` events older than `retentionMs`, in one transaction: first events that

@@ -6,3 +6,4 @@ export * from './outbox.js';
 export * from './paced-pglite.js';
 export * from './event-retention.js';
 export * from './webhook-lock.js';
+export * from './raw-rows.js';

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from './client.js';
+import { rowsOf } from './raw-rows.js';
 
 /** A drizzle transaction over either driver. */
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -45,8 +46,7 @@ export const WEBHOOK_CREATION_LOCK_KEY = 0x7467_7768; // 'tgwh'
  */
 export async function lockWebhookCreation(tx: Tx): Promise<string> {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(${WEBHOOK_CREATION_LOCK_KEY}::int8)`);
-  const rows = (await tx.execute(sql`SELECT clock_timestamp()::text AS at`)) as unknown as { rows: Array<{ at: string }> };
-  return rows.rows[0]!.at;
+  return rowsOf<{ at: string }>(await tx.execute(sql`SELECT clock_timestamp()::text AS at`))[0]!.at;
 }
 
 /** Waits, in `tx`, for the webhook creations in flight to commit (the shared side of the lock). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import { awaitWebhookCreations, events, resources, webhookDeliveries, type Database } from '@tollgate/db';
+import { awaitWebhookCreations, events, rowsOf, resources, webhookDeliveries, type Database } from '@tollgate/db';
 import { eventMatches, type WebhookSpec } from '@tollgate/model';
 import type { OutboundPolicy } from './outbound-policy.js';
 import { sendAttempt, type AttemptResult } from './send.js';
@@ -56,11 +56,6 @@ export function messageBody(type: string, occurredAt: Date, data: unknown): stri
  * A dispatcher that died mid-attempt releases its deliveries by letting the lease run out.
  */
 const LEASE_MARGIN_MS = 5_000;
-
-/** The rows of a raw `execute` (both drivers return `{ rows }`; drizzle types it per driver). */
-function rowsOf<T>(result: unknown): T[] {
-  return (result as { rows: T[] }).rows;
-}
 
 /**
  * Delivers outbox events to webhooks, in the admin process, never on the data plane. Each tick:
